@@ -1,0 +1,125 @@
+// Type-aware lint: in a queue a floating promise is a lost ack.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const coreMayNotImport = [
+  {
+    group: ['**/store/memory/**', '**/store/file/**', '**/store/redis/**', '**/store/postgres/**'],
+    message: 'core depends on store/contract.ts only, never on a backend',
+  },
+  {
+    group: ['**/server/**', '**/cli/**', '**/open.ts', '**/index.ts'],
+    message: 'core sits below open, server and cli',
+  },
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'dist-check/**', 'node_modules/**', 'eslint.config.js', 'scripts/*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  // The folder rules of STYLE.md: dependencies point downward only.
+  {
+    files: ['src/errors.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['./*', '../*', '*'], message: 'errors.ts imports nothing' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/store/contract.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['./*', '../*', '!../errors.ts', '!./../errors.ts'],
+              message: 'the contract imports errors.ts only',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...coreMayNotImport, { regex: '^(?!node:|\\.)', message: 'core imports no npm package' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/store/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/core/**', '**/server/**', '**/cli/**', '**/open.ts', '**/index.ts'],
+              message: 'a backend depends on the contract and errors only',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/store/memory/**/*.ts', 'src/store/file/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/core/**',
+                '**/server/**',
+                '**/cli/**',
+                '**/open.ts',
+                '**/index.ts',
+                '**/store/redis/**',
+                '**/store/postgres/**',
+              ],
+              message: 'the embedded stores depend on the contract, errors and node:* only',
+            },
+            { regex: '^(?!node:|\\.)', message: 'the embedded stores import no npm package' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/server/**/*.ts', 'src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/store/*/**', '**/core/**'],
+              message: 'server and cli use the public API (src/index.ts), never internals',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+);

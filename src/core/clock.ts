@@ -1,0 +1,65 @@
+/**
+ * Where the core reads time and sets timers. Tests pass a ManualClock and move it with
+ * `advance()` instead of sleeping; stores never read time themselves, they get `now`.
+ */
+export interface Clock {
+  now(): number;
+  /** Calls `fn` once after `ms`; the returned function cancels it. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, fn) {
+    const timer = setTimeout(fn, Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+    return () => clearTimeout(timer);
+  },
+};
+
+interface ManualTimer {
+  readonly at: number;
+  readonly seq: number;
+  readonly fn: () => void;
+}
+
+/** A clock that moves only when told to; timers fire, in order, as it passes them. */
+export class ManualClock implements Clock {
+  #now: number;
+  #seq = 0;
+  #timers = new Set<ManualTimer>();
+
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimer(ms: number, fn: () => void): () => void {
+    const timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
+    this.#timers.add(timer);
+    return () => this.#timers.delete(timer);
+  }
+
+  /** Moves time forward by `ms`, firing each timer it passes at its own time. */
+  advance(ms: number): void {
+    const target = this.#now + ms;
+    for (;;) {
+      let next: ManualTimer | undefined;
+      for (const t of this.#timers)
+        if (t.at <= target && (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq)))
+          next = t;
+      if (next === undefined) break;
+      this.#timers.delete(next);
+      this.#now = Math.max(this.#now, next.at);
+      next.fn();
+    }
+    this.#now = target;
+  }
+
+  /** Timers still pending: lets a test wait until the code under test has armed its timer. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+}

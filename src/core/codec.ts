@@ -1,0 +1,34 @@
+import { ValidationError } from '../errors.ts';
+
+/** Turns a queue's values into the bytes a store keeps, and back. */
+export interface Codec<T> {
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): T;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The default: JSON text in UTF-8. `undefined` and functions can't be encoded and are refused. */
+export const jsonCodec: Codec<unknown> = {
+  encode(value) {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value);
+    } catch (error) {
+      throw new ValidationError('data', `can't be encoded as JSON: ${(error as Error).message}`);
+    }
+    if (text === undefined) throw new ValidationError('data', `can't be encoded as JSON (${typeof value})`);
+    return encoder.encode(text);
+  },
+  decode: (bytes) => JSON.parse(decoder.decode(bytes)) as unknown,
+};
+
+/** Bytes as they are, for users who bring their own encoding. */
+export const bytesCodec: Codec<Uint8Array> = {
+  encode(value) {
+    if (!(value instanceof Uint8Array)) throw new ValidationError('data', 'must be a Uint8Array with the bytes codec');
+    return value;
+  },
+  decode: (bytes) => bytes,
+};

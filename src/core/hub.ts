@@ -1,0 +1,62 @@
+import type { Outcome, StoreEvent } from '../store/contract.ts';
+import type { Clock } from './clock.ts';
+
+interface ReadyWaiter {
+  readonly queues: ReadonlySet<string>;
+  readonly wake: () => void;
+}
+
+/**
+ * Turns the store's change notifications into wake-ups: blocked leases wait here for a job to
+ * become ready, `waitFor` waits for a job to settle. Nothing here polls.
+ */
+export class ChangeHub {
+  /** Counts ready events; a lease compares it before and after asking the store so no wake-up is lost. */
+  ready = 0;
+  readonly #readyWaiters = new Set<ReadyWaiter>();
+  readonly #settledWaiters = new Map<string, Set<(outcome: Outcome) => void>>();
+
+  constructor(private readonly clock: Clock) {}
+
+  readonly onEvent = (event: StoreEvent): void => {
+    if (event.kind === 'ready') {
+      this.ready++;
+      for (const waiter of this.#readyWaiters) if (waiter.queues.has(event.queue)) waiter.wake();
+      return;
+    }
+    const waiters = this.#settledWaiters.get(event.id);
+    if (waiters !== undefined) for (const fn of [...waiters]) fn(event.outcome);
+  };
+
+  /** Resolves when one of `queues` gets a ready job, after `ms`, or when `signal` aborts. */
+  waitReady(queues: readonly string[], ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        cancelTimer();
+        this.#readyWaiters.delete(waiter);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const waiter: ReadyWaiter = { queues: new Set(queues), wake: done };
+      const cancelTimer = this.clock.setTimer(ms, done);
+      this.#readyWaiters.add(waiter);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Calls `fn` when job `id` settles, until the returned function is called. */
+  onSettled(id: string, fn: (outcome: Outcome) => void): () => void {
+    let set = this.#settledWaiters.get(id);
+    if (set === undefined) this.#settledWaiters.set(id, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.#settledWaiters.delete(id);
+    };
+  }
+
+  /** Wakes every blocked lease, so they notice the Spool closing. */
+  wakeAll(): void {
+    for (const waiter of [...this.#readyWaiters]) waiter.wake();
+  }
+}

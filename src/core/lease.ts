@@ -1,0 +1,74 @@
+import { ValidationError } from '../errors.ts';
+import { parseDuration } from './duration.ts';
+import type { Duration } from './duration.ts';
+import { LeasedJob } from './leased-job.ts';
+import { checkKeys, checkQueueName, positiveInteger } from './options.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface LeaseOptions {
+  /** Taken left to right: a job of the first queue before any of the second (Disque's GETJOB FROM a b c). */
+  queues: string | readonly string[];
+  /** Most jobs to take; default 1. */
+  max?: number;
+  /** Lease length; default each job's own visibility. */
+  visibility?: Duration;
+  /** Block up to this long for a job to arrive; default 0 (answer at once). */
+  wait?: Duration;
+  /** Ends a blocked wait early (the call then resolves with no jobs). */
+  signal?: AbortSignal;
+}
+
+export interface LeaseRequest {
+  readonly queues: readonly string[];
+  readonly max: number;
+  readonly visibilityMs: number | null;
+  readonly waitMs: number;
+  readonly signal: AbortSignal | undefined;
+}
+
+export const maxLeaseBatch = 1000;
+
+export function leaseRequest(options: unknown): LeaseRequest {
+  const o = checkKeys(options, ['queues', 'max', 'visibility', 'wait', 'signal'], 'lease');
+  const queues = typeof o.queues === 'string' ? [o.queues] : o.queues;
+  if (!Array.isArray(queues) || queues.length === 0)
+    throw new ValidationError('lease.queues', 'must name at least one queue');
+  const max = o.max === undefined ? 1 : positiveInteger(o.max, 'lease.max');
+  if (max > maxLeaseBatch) throw new ValidationError('lease.max', `must be at most ${maxLeaseBatch}`);
+  let visibilityMs: number | null = null;
+  if (o.visibility !== undefined) {
+    visibilityMs = parseDuration(o.visibility, 'lease.visibility');
+    if (visibilityMs < 1) throw new ValidationError('lease.visibility', 'must be at least 1ms');
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    throw new ValidationError('lease.signal', 'must be an AbortSignal');
+  return {
+    queues: queues.map((q, i) => checkQueueName(q, `lease.queues[${i}]`)),
+    max,
+    visibilityMs,
+    waitMs: o.wait === undefined ? 0 : parseDuration(o.wait, 'lease.wait'),
+    signal: o.signal,
+  };
+}
+
+/**
+ * Leases up to `max` jobs; with `waitMs` it blocks until a job arrives, woken by the store's
+ * change notification or by the time the store says something falls due — never by polling.
+ */
+export async function lease<T>(runtime: Runtime, request: LeaseRequest): Promise<LeasedJob<T>[]> {
+  const { store, clock, hub } = runtime;
+  const { queues, max, visibilityMs, waitMs, signal } = request;
+  const deadline = clock.now() + waitMs;
+  for (;;) {
+    runtime.assertOpen();
+    // Read before asking the store: a job added while the store answers "none" bumps it.
+    const seen = hub.ready;
+    const result = await store.lease({ now: clock.now(), queues, max, visibilityMs });
+    if (result.jobs.length > 0) return result.jobs.map((record) => new LeasedJob<T>(record, runtime));
+    const now = clock.now();
+    if (now >= deadline || signal?.aborted === true) return [];
+    if (hub.ready !== seen) continue;
+    const sleepMs = result.nextAt === null ? deadline - now : Math.min(deadline, result.nextAt) - now;
+    await hub.waitReady(queues, sleepMs, signal);
+  }
+}

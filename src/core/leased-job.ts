@@ -1,0 +1,143 @@
+import { LeaseLostError, ValidationError } from '../errors.ts';
+import { backoffDelayMs } from '../store/contract.ts';
+import type { LeasedRecord } from '../store/contract.ts';
+import { jsonCodec } from './codec.ts';
+import { parseDuration } from './duration.ts';
+import type { Duration } from './duration.ts';
+import { errorText } from './job-info.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface NackOptions {
+  /** Wait before the job may run again; default: the queue's back-off. */
+  delay?: Duration;
+  /** Why it failed; kept in the job's error history. */
+  error?: unknown;
+}
+
+/**
+ * A job this consumer holds a lease on. Settle it with exactly one of ack, nack or fail; a
+ * call after the lease was lost throws LeaseLostError and changes nothing.
+ */
+export class LeasedJob<T = unknown> {
+  readonly id: string;
+  readonly queue: string;
+  readonly data: T;
+  readonly priority: number;
+  /** This lease's attempt number, from 1. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly createdAt: number;
+  /** Errors of earlier attempts, oldest first. */
+  readonly errors: readonly string[];
+  /** The fence of this lease: `<id>:<attempt>`. */
+  readonly token: string;
+  #leaseUntil: number;
+  #settled = false;
+  readonly #abort = new AbortController();
+
+  constructor(
+    private readonly record: LeasedRecord,
+    private readonly runtime: Runtime,
+  ) {
+    this.id = record.id;
+    this.queue = record.queue;
+    this.data = runtime.config(record.queue).codec.decode(record.payload) as T;
+    this.priority = record.priority;
+    this.attempt = record.attempts;
+    this.maxAttempts = record.maxAttempts;
+    this.createdAt = record.createdAt;
+    this.errors = record.errors;
+    this.token = record.token;
+    this.#leaseUntil = record.leaseUntil;
+  }
+
+  /** When the lease ends unless extended. */
+  get leaseUntil(): number {
+    return this.#leaseUntil;
+  }
+
+  /** True once ack, nack, fail or release went through. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Aborted when the lease is lost or a worker's time-out for this job passes. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Done: the job leaves the queue (kept as completed, with `result`, if the queue keeps them). */
+  async ack(result?: unknown): Promise<void> {
+    const bytes = result === undefined ? null : jsonCodec.encode(result);
+    const { store, clock } = this.runtime;
+    const [outcome] = await store.ack({
+      now: clock.now(),
+      items: [{ token: this.token, result: bytes }],
+      keep: { [this.queue]: this.runtime.config(this.queue).keep },
+    });
+    this.#settle(outcome === 'ok');
+  }
+
+  /** Failed this time: retried after the delay (default: the back-off), or dead when attempts are used up. */
+  async nack(options: NackOptions = {}): Promise<'retry' | 'dead'> {
+    const delayMs =
+      options.delay === undefined ? this.retryDelayMs(options.error) : parseDuration(options.delay, 'delay');
+    return this.#nack(delayMs, options.error, false, false);
+  }
+
+  /** Failed for good: straight to dead, whatever attempts are left. */
+  async fail(error?: unknown): Promise<void> {
+    await this.#nack(0, error, true, false);
+  }
+
+  /** Hands the job back untouched, as if it had not been leased: the attempt does not count. */
+  async release(): Promise<void> {
+    await this.#nack(0, undefined, false, true);
+  }
+
+  /** Keeps the lease for `ms` more from now (Disque's WORKING); default: the job's visibility. */
+  async extend(ms?: Duration): Promise<number> {
+    const extendMs = ms === undefined ? this.record.visibilityMs : parseDuration(ms, 'ms');
+    if (extendMs < 1) throw new ValidationError('ms', 'must be at least 1ms');
+    const { store, clock } = this.runtime;
+    const result = await store.extend({ now: clock.now(), token: this.token, ms: extendMs });
+    if (result.outcome === 'lost') {
+      this.#lost();
+      throw new LeaseLostError(this.token);
+    }
+    this.#leaseUntil = result.leaseUntil;
+    return result.leaseUntil;
+  }
+
+  /** The wait before the next attempt after this one fails with `error`. */
+  retryDelayMs(error: unknown): number {
+    const fn = this.runtime.config(this.queue).retryDelay;
+    if (fn !== null) return parseDuration(fn(this.attempt, error), 'backoff()');
+    return backoffDelayMs(this.record.backoff, this.attempt, this.runtime.random());
+  }
+
+  /** Aborts `signal` with `reason`; the lease itself is untouched. */
+  abort(reason: unknown): void {
+    this.#abort.abort(reason);
+  }
+
+  async #nack(delayMs: number, error: unknown, dead: boolean, release: boolean): Promise<'retry' | 'dead'> {
+    const { store, clock } = this.runtime;
+    const text = error === undefined || release ? null : errorText(error);
+    const result = await store.nack({ now: clock.now(), token: this.token, delayMs, error: text, dead, release });
+    this.#settle(result.outcome !== 'lost');
+    return result.outcome === 'lost' ? 'retry' : result.outcome;
+  }
+
+  #settle(ok: boolean): void {
+    if (!ok) {
+      this.#lost();
+      throw new LeaseLostError(this.token);
+    }
+    this.#settled = true;
+  }
+
+  #lost(): void {
+    this.#abort.abort(new LeaseLostError(this.token));
+  }
+}

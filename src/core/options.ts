@@ -1,0 +1,242 @@
+// Options are read here, once, at the edge: checked, given their defaults, turned into frozen
+// plain objects whose names carry their units. Nothing past this file sees '5m' or a missing field.
+import { ValidationError } from '../errors.ts';
+import type { Backoff, Retention } from '../store/contract.ts';
+import type { Codec } from './codec.ts';
+import { jsonCodec } from './codec.ts';
+import { parseDuration } from './duration.ts';
+import type { Duration } from './duration.ts';
+
+export interface BackoffOptions {
+  type: 'fixed' | 'exponential';
+  /** fixed: the delay; exponential: the first delay, doubled at each attempt. */
+  delay: Duration;
+  /** Upper bound; default 1 hour. */
+  maxDelay?: Duration;
+  /** 0..1: the share of each delay that is random (thundering herds); default 0. */
+  jitter?: number;
+}
+
+/** A retry delay computed in process: used when a handler fails or a job is nacked without a delay. */
+export type BackoffFunction = (attempt: number, error: unknown) => Duration;
+
+export interface JobOptions {
+  /** Wait this long before the job can be leased. */
+  delay?: Duration;
+  /** Higher runs first; default 0. */
+  priority?: number;
+  /** Past this age the job is removed, whatever its state. */
+  ttl?: Duration;
+  /** Leases before the job goes dead; default 5. */
+  maxAttempts?: number;
+  /** As data, so every backend can apply it when a lease expires; functions go in queue options. */
+  backoff?: BackoffOptions;
+  /** Lease length before the job is handed out again; default 30s. */
+  visibility?: Duration;
+  /** Idempotency key: a second add with the same key returns the first job's id. */
+  key?: string;
+}
+
+export interface KeepOptions {
+  /** Newest completed jobs to keep. */
+  count?: number;
+  /** Longest to keep a completed job. */
+  age?: Duration;
+}
+
+export interface QueueOptions<T = unknown> {
+  delay?: Duration;
+  priority?: number;
+  ttl?: Duration;
+  maxAttempts?: number;
+  backoff?: BackoffOptions | BackoffFunction;
+  visibility?: Duration;
+  /** Most jobs waiting or delayed; an add past it fails with QueueFullError. */
+  maxLength?: number;
+  /** Completed jobs (and their results) kept for `get` and `waitFor`: default 1,000 for 1 day. */
+  keepCompleted?: boolean | number | KeepOptions;
+  codec?: Codec<T>;
+}
+
+/** A job's options with the queue's defaults applied. */
+export interface JobSettings {
+  readonly delayMs: number;
+  readonly priority: number;
+  readonly ttlMs: number | null;
+  readonly maxAttempts: number;
+  readonly backoff: Backoff;
+  readonly visibilityMs: number;
+  readonly key: string | null;
+}
+
+export interface QueueConfig {
+  readonly name: string;
+  readonly job: JobSettings;
+  /** The queue's back-off function, when it has one instead of a data back-off. */
+  readonly retryDelay: BackoffFunction | null;
+  readonly maxLength: number | null;
+  readonly keep: Retention;
+  readonly codec: Codec<unknown>;
+}
+
+export const defaultBackoff: Backoff = Object.freeze({
+  kind: 'exponential',
+  delayMs: 1000,
+  maxDelayMs: 3_600_000,
+  jitter: 0,
+});
+
+const defaultJob: JobSettings = Object.freeze({
+  delayMs: 0,
+  priority: 0,
+  ttlMs: null,
+  maxAttempts: 5,
+  backoff: defaultBackoff,
+  visibilityMs: 30_000,
+  key: null,
+});
+
+const defaultKeep: Retention = Object.freeze({ count: 1000, ageMs: 86_400_000 });
+
+const queueName = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+export function checkQueueName(name: unknown, field = 'queue'): string {
+  if (typeof name !== 'string' || !queueName.test(name)) {
+    throw new ValidationError(
+      field,
+      `must be 1-200 characters of letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(name)}`,
+    );
+  }
+  return name;
+}
+
+/** Refuses keys the caller may have misspelt: an ignored option is a silent bug. */
+export function checkKeys(value: unknown, allowed: readonly string[], field: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ValidationError(field, 'must be an object');
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key))
+      throw new ValidationError(`${field}.${key}`, `unknown option (known: ${allowed.join(', ')})`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export function positiveInteger(value: unknown, field: string, allowInfinity = false): number {
+  if (allowInfinity && value === Infinity) return Infinity;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ValidationError(
+      field,
+      `must be a whole number ≥ 1${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function priority(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value))
+    throw new ValidationError(field, `must be a whole number, got ${String(value)}`);
+  return value;
+}
+
+function positiveDuration(value: unknown, field: string): number {
+  const ms = parseDuration(value, field);
+  if (ms < 1) throw new ValidationError(field, 'must be at least 1ms');
+  return ms;
+}
+
+function backoff(value: unknown, field: string): Backoff {
+  const o = checkKeys(value, ['type', 'delay', 'maxDelay', 'jitter'], field);
+  if (o.type !== 'fixed' && o.type !== 'exponential')
+    throw new ValidationError(`${field}.type`, `must be 'fixed' or 'exponential'`);
+  const delayMs = parseDuration(o.delay, `${field}.delay`);
+  const maxDelayMs =
+    o.maxDelay === undefined
+      ? Math.max(delayMs, defaultBackoff.maxDelayMs)
+      : parseDuration(o.maxDelay, `${field}.maxDelay`);
+  if (maxDelayMs < delayMs) throw new ValidationError(`${field}.maxDelay`, 'must not be less than delay');
+  const jitter = o.jitter ?? 0;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1))
+    throw new ValidationError(`${field}.jitter`, 'must be a number from 0 to 1');
+  return Object.freeze({ kind: o.type, delayMs, maxDelayMs, jitter });
+}
+
+const jobKeys = ['delay', 'priority', 'ttl', 'maxAttempts', 'backoff', 'visibility', 'key'] as const;
+
+/** Applies `options` over `base`; `field` prefixes the names in errors. */
+export function jobSettings(base: JobSettings, options: unknown, field = 'options'): JobSettings {
+  const o = checkKeys(options, jobKeys, field);
+  let key: string | null = null;
+  if (o.key !== undefined) {
+    if (typeof o.key !== 'string' || o.key.length === 0 || o.key.length > 512)
+      throw new ValidationError(`${field}.key`, 'must be a string of 1-512 characters');
+    key = o.key;
+  }
+  return Object.freeze({
+    delayMs: o.delay === undefined ? base.delayMs : parseDuration(o.delay, `${field}.delay`),
+    priority: o.priority === undefined ? base.priority : priority(o.priority, `${field}.priority`),
+    ttlMs: o.ttl === undefined ? base.ttlMs : positiveDuration(o.ttl, `${field}.ttl`),
+    maxAttempts:
+      o.maxAttempts === undefined ? base.maxAttempts : positiveInteger(o.maxAttempts, `${field}.maxAttempts`, true),
+    backoff: o.backoff === undefined ? base.backoff : backoff(o.backoff, `${field}.backoff`),
+    visibilityMs:
+      o.visibility === undefined ? base.visibilityMs : positiveDuration(o.visibility, `${field}.visibility`),
+    key,
+  });
+}
+
+function retention(value: unknown): Retention {
+  if (value === undefined) return defaultKeep;
+  if (value === false || value === 0) return Object.freeze({ count: 0, ageMs: 0 });
+  if (value === true) return Object.freeze({ count: Infinity, ageMs: Infinity });
+  if (typeof value === 'number')
+    return Object.freeze({ count: positiveInteger(value, 'keepCompleted', true), ageMs: defaultKeep.ageMs });
+  const o = checkKeys(value, ['count', 'age'], 'keepCompleted');
+  return Object.freeze({
+    count:
+      o.count === undefined
+        ? defaultKeep.count
+        : o.count === 0
+          ? 0
+          : positiveInteger(o.count, 'keepCompleted.count', true),
+    ageMs:
+      o.age === undefined
+        ? defaultKeep.ageMs
+        : o.age === Infinity
+          ? Infinity
+          : parseDuration(o.age, 'keepCompleted.age'),
+  });
+}
+
+export function queueConfig(name: string, options: unknown): QueueConfig {
+  checkQueueName(name);
+  const o = checkKeys(
+    options,
+    [...jobKeys.filter((k) => k !== 'key'), 'maxLength', 'keepCompleted', 'codec'],
+    'options',
+  );
+  const retryDelay = typeof o.backoff === 'function' ? (o.backoff as BackoffFunction) : null;
+  const jobOptions = Object.fromEntries(
+    Object.entries(o).filter(
+      ([k]) => (jobKeys as readonly string[]).includes(k) && !(k === 'backoff' && retryDelay !== null),
+    ),
+  );
+  const job = jobSettings(defaultJob, jobOptions, 'options');
+  const codec = o.codec ?? jsonCodec;
+  if (
+    typeof codec !== 'object' ||
+    codec === null ||
+    typeof (codec as Codec<unknown>).encode !== 'function' ||
+    typeof (codec as Codec<unknown>).decode !== 'function'
+  ) {
+    throw new ValidationError('options.codec', 'must have encode() and decode()');
+  }
+  return Object.freeze({
+    name,
+    job,
+    retryDelay,
+    maxLength: o.maxLength === undefined ? null : positiveInteger(o.maxLength, 'options.maxLength'),
+    keep: retention(o.keepCompleted),
+    codec: codec as Codec<unknown>,
+  });
+}

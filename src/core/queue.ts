@@ -1,0 +1,232 @@
+import { NotFoundError, QueueFullError, ValidationError } from '../errors.ts';
+import type { Counts, JobState, NewJob } from '../store/contract.ts';
+import { consume } from './consume.ts';
+import { parseDuration } from './duration.ts';
+import type { Duration } from './duration.ts';
+import { jobInfo } from './job-info.ts';
+import type { JobInfo } from './job-info.ts';
+import { lease, leaseRequest, maxLeaseBatch } from './lease.ts';
+import type { LeaseOptions } from './lease.ts';
+import type { LeasedJob } from './leased-job.ts';
+import { checkKeys, jobSettings, positiveInteger } from './options.ts';
+import type { JobOptions, JobSettings, QueueConfig } from './options.ts';
+import type { Runtime } from './runtime.ts';
+import { waitFor } from './wait-for.ts';
+import { Worker } from './worker.ts';
+import type { Handler } from './worker.ts';
+
+export interface BulkItem<T> {
+  data: T;
+  options?: JobOptions;
+}
+
+export interface ProcessOptions {
+  /** Handlers running at once; default 1. */
+  concurrency?: number;
+  /** Aborting it closes the worker gracefully. */
+  signal?: AbortSignal;
+  /** Per-job limit: past it the job's signal aborts and the attempt counts as failed. */
+  timeout?: Duration;
+  /** Lease length; default each job's visibility. */
+  visibility?: Duration;
+  /** Extend the lease while the handler runs; default true. */
+  autoExtend?: boolean;
+}
+
+export interface ConsumeOptions {
+  /** Jobs fetched per lease call; those not yet handed out are released when the loop ends. Default 1. */
+  prefetch?: number;
+  visibility?: Duration;
+  /** Ends the loop. */
+  signal?: AbortSignal;
+}
+
+export interface Page<T> {
+  readonly jobs: readonly JobInfo<T>[];
+  /** Pass to get the next page; null at the end. */
+  readonly cursor: string | null;
+}
+
+export interface PageOptions {
+  limit?: number;
+  cursor?: string | null;
+}
+
+/** A handle on one queue. Cheap: the queue itself lives in the store. */
+export class Queue<T = unknown> {
+  readonly name: string;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly config: QueueConfig,
+  ) {
+    this.name = config.name;
+  }
+
+  /** Adds one job; resolves with its id once the store has it (with an idempotency key: the first job's id). */
+  async add(data: T, options?: JobOptions): Promise<string> {
+    const [id] = await this.#add([this.#newJob(data, jobSettings(this.config.job, options), 'options')]);
+    return id as string;
+  }
+
+  /** Adds many jobs in one atomic call: all of them or, on error, none. */
+  async addBulk(items: readonly BulkItem<T>[]): Promise<string[]> {
+    if (!Array.isArray(items)) throw new ValidationError('items', 'must be an array');
+    const jobs = items.map((item, i) => {
+      const o = checkKeys(item, ['data', 'options'], `items[${i}]`);
+      return this.#newJob(
+        o.data as T,
+        jobSettings(this.config.job, o.options, `items[${i}].options`),
+        `items[${i}].data`,
+      );
+    });
+    return jobs.length === 0 ? [] : this.#add(jobs);
+  }
+
+  async get(id: string): Promise<JobInfo<T> | null> {
+    const [record] = await this.runtime.store.get([id], this.runtime.clock.now());
+    return record === null || record === undefined || record.queue !== this.name
+      ? null
+      : jobInfo<T>(record, this.config.codec);
+  }
+
+  /** Removes the job if it has not started (waiting or delayed). True if it did. */
+  async cancel(id: string): Promise<boolean> {
+    return this.#remove(id, ['waiting', 'delayed']);
+  }
+
+  /** Removes the job in any state; a worker holding it gets LeaseLostError when it settles. */
+  async remove(id: string): Promise<boolean> {
+    return this.#remove(id, null);
+  }
+
+  /** The next `n` jobs a lease would take, changing nothing (dque's Peek). */
+  async peek(n = 1): Promise<JobInfo<T>[]> {
+    const limit = positiveInteger(n, 'n');
+    const records = await this.runtime.store.peek(this.name, limit, this.runtime.clock.now());
+    return records.map((r) => jobInfo<T>(r, this.config.codec));
+  }
+
+  async counts(): Promise<Counts> {
+    const [counts] = await this.runtime.store.counts([this.name], this.runtime.clock.now());
+    return counts as Counts;
+  }
+
+  /** Leases stop taking from this queue, in every process, until `resume`. */
+  async pause(): Promise<void> {
+    await this.runtime.store.setPaused(this.name, true, this.runtime.clock.now());
+  }
+
+  async resume(): Promise<void> {
+    await this.runtime.store.setPaused(this.name, false, this.runtime.clock.now());
+  }
+
+  /** Removes every job that is not active. Resolves with how many. */
+  async purge(): Promise<number> {
+    return this.runtime.store.purge(this.name, this.runtime.clock.now());
+  }
+
+  /** Jobs in `state`, a page at a time. */
+  async list(state: JobState, page: PageOptions = {}): Promise<Page<T>> {
+    const o = checkKeys(page, ['limit', 'cursor'], 'page');
+    const limit = o.limit === undefined ? 100 : positiveInteger(o.limit, 'page.limit');
+    const cursor = (o.cursor as string | null | undefined) ?? null;
+    const result = await this.runtime.store.list({
+      now: this.runtime.clock.now(),
+      queue: this.name,
+      state,
+      cursor,
+      limit,
+    });
+    return { jobs: result.jobs.map((r) => jobInfo<T>(r, this.config.codec)), cursor: result.cursor };
+  }
+
+  /** Dead jobs, oldest death first, a page at a time. */
+  async dead(page: PageOptions = {}): Promise<Page<T>> {
+    return this.list('dead', page);
+  }
+
+  /** Dead jobs back to waiting with fresh attempts: these, or all. Resolves with how many. */
+  async retryDead(ids?: readonly string[]): Promise<number> {
+    return this.runtime.store.retryDead(this.name, ids ?? null, this.runtime.clock.now());
+  }
+
+  /** Leases from this queue only; see Spool.lease. */
+  async lease(options: Omit<LeaseOptions, 'queues'> = {}): Promise<LeasedJob<T>[]> {
+    return lease<T>(this.runtime, leaseRequest({ ...options, queues: [this.name] }));
+  }
+
+  /** Starts `concurrency` handlers on this queue; see Worker. */
+  process(handler: Handler<T>, options: ProcessOptions = {}): Worker<T> {
+    if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
+    const o = checkKeys(options, ['concurrency', 'signal', 'timeout', 'visibility', 'autoExtend'], 'options');
+    const worker = new Worker<T>(
+      this.runtime,
+      this.name,
+      handler,
+      {
+        concurrency: o.concurrency === undefined ? 1 : positiveInteger(o.concurrency, 'options.concurrency'),
+        timeoutMs: o.timeout === undefined ? null : parseDuration(o.timeout, 'options.timeout'),
+        visibilityMs: o.visibility === undefined ? null : parseDuration(o.visibility, 'options.visibility'),
+        autoExtend: o.autoExtend === undefined ? true : Boolean(o.autoExtend),
+      },
+      o.signal as AbortSignal | undefined,
+    );
+    this.runtime.adopt(worker);
+    return worker;
+  }
+
+  /** `for await (const job of queue.consume())`: ack, nack or fail each job in the loop. */
+  consume(options: ConsumeOptions = {}): AsyncGenerator<LeasedJob<T>, void, undefined> {
+    const o = checkKeys(options, ['prefetch', 'visibility', 'signal'], 'options');
+    const prefetch = o.prefetch === undefined ? 1 : positiveInteger(o.prefetch, 'options.prefetch');
+    if (prefetch > maxLeaseBatch) throw new ValidationError('options.prefetch', `must be at most ${maxLeaseBatch}`);
+    return consume<T>(
+      this.runtime,
+      leaseRequest({ queues: [this.name], max: prefetch, visibility: o.visibility, wait: '30s', signal: o.signal }),
+    );
+  }
+
+  /** The job's result once acked; rejects with JobFailedError once dead (Disque's Wait). */
+  waitFor<R = unknown>(id: string, options: { timeout?: Duration } = {}): Promise<R> {
+    const o = checkKeys(options, ['timeout'], 'options');
+    return waitFor<R>(this.runtime, id, o.timeout === undefined ? null : parseDuration(o.timeout, 'options.timeout'));
+  }
+
+  #newJob(data: T, settings: JobSettings, field: string): NewJob {
+    const payload = this.config.codec.encode(data);
+    if (payload.byteLength > this.runtime.maxPayloadBytes) {
+      throw new ValidationError(
+        field,
+        `is ${payload.byteLength} bytes encoded, over the limit of ${this.runtime.maxPayloadBytes}`,
+      );
+    }
+    const now = this.runtime.clock.now();
+    return {
+      queue: this.name,
+      payload,
+      priority: settings.priority,
+      maxAttempts: settings.maxAttempts,
+      availableAt: now + settings.delayMs,
+      expiresAt: settings.ttlMs === null ? null : now + settings.ttlMs,
+      visibilityMs: settings.visibilityMs,
+      backoff: settings.backoff,
+      key: settings.key,
+    };
+  }
+
+  async #add(jobs: readonly NewJob[]): Promise<string[]> {
+    this.runtime.assertOpen();
+    const maxLength = this.config.maxLength === null ? {} : { [this.name]: this.config.maxLength };
+    const result = await this.runtime.store.add({ now: this.runtime.clock.now(), jobs, maxLength });
+    if (!result.ok) throw new QueueFullError(result.fullQueue, result.maxLength);
+    return [...result.ids];
+  }
+
+  async #remove(id: string, states: readonly JobState[] | null): Promise<boolean> {
+    const existing = await this.get(id);
+    if (existing === null) throw new NotFoundError(`job ${id} in queue ${this.name}`);
+    const removed = await this.runtime.store.remove({ now: this.runtime.clock.now(), ids: [id], states });
+    return removed.length > 0;
+  }
+}

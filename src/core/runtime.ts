@@ -1,0 +1,20 @@
+import type { Store } from '../store/contract.ts';
+import type { Clock } from './clock.ts';
+import type { ChangeHub } from './hub.ts';
+import type { QueueConfig } from './options.ts';
+
+/** What a Spool shares with its queues, leased jobs and workers: the few values they need. */
+export interface Runtime {
+  readonly store: Store;
+  readonly clock: Clock;
+  /** In [0, 1); injected so tests of jitter are repeatable. */
+  readonly random: () => number;
+  readonly hub: ChangeHub;
+  readonly maxPayloadBytes: number;
+  /** The options a queue was last opened with, or the defaults. */
+  config(queue: string): QueueConfig;
+  /** Throws ClosedError once the Spool is closed. */
+  assertOpen(): void;
+  /** Closes `worker` when the Spool closes. */
+  adopt(worker: { close(): Promise<void> }): void;
+}

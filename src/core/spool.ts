@@ -1,0 +1,107 @@
+import { ClosedError } from '../errors.ts';
+import type { Capabilities, Store } from '../store/contract.ts';
+import { systemClock } from './clock.ts';
+import type { Clock } from './clock.ts';
+import { ChangeHub } from './hub.ts';
+import { lease, leaseRequest } from './lease.ts';
+import type { LeaseOptions } from './lease.ts';
+import type { LeasedJob } from './leased-job.ts';
+import { checkKeys, positiveInteger, queueConfig } from './options.ts';
+import type { QueueConfig, QueueOptions } from './options.ts';
+import { Queue } from './queue.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface SpoolOptions {
+  /** Where time comes from; tests pass a ManualClock. */
+  clock?: Clock;
+  /** In [0, 1); used for back-off jitter. */
+  random?: () => number;
+  /** Largest encoded payload an add accepts; default 1 MiB. */
+  maxPayloadBytes?: number;
+}
+
+/** A connection to one store: makes queue handles, leases across queues, closes everything it made. */
+export class Spool implements AsyncDisposable {
+  readonly #runtime: Runtime;
+  readonly #configs = new Map<string, QueueConfig>();
+  readonly #workers = new Set<{ close(): Promise<void> }>();
+  readonly #store: Store;
+  readonly #hub: ChangeHub;
+  #unwatch: (() => Promise<void>) | null = null;
+  #closed: Promise<void> | null = null;
+
+  private constructor(store: Store, options: SpoolOptions) {
+    const o = checkKeys(options, ['clock', 'random', 'maxPayloadBytes'], 'options');
+    const clock = (o.clock as Clock | undefined) ?? systemClock;
+    this.#store = store;
+    this.#hub = new ChangeHub(clock);
+    const configs = this.#configs;
+    const defaults = new Map<string, QueueConfig>();
+    this.#runtime = {
+      store,
+      clock,
+      random: (o.random as (() => number) | undefined) ?? Math.random,
+      hub: this.#hub,
+      maxPayloadBytes:
+        o.maxPayloadBytes === undefined ? 1 << 20 : positiveInteger(o.maxPayloadBytes, 'options.maxPayloadBytes'),
+      config(queue) {
+        let config = configs.get(queue) ?? defaults.get(queue);
+        if (config === undefined) defaults.set(queue, (config = queueConfig(queue, undefined)));
+        return config;
+      },
+      assertOpen: () => {
+        if (this.#closed !== null) throw new ClosedError();
+      },
+      adopt: (worker) => {
+        this.#workers.add(worker);
+      },
+    };
+  }
+
+  /** A Spool on `store`, watching it for changes. Most code calls `open(url)` instead. */
+  static async create(store: Store, options: SpoolOptions = {}): Promise<Spool> {
+    const spool = new Spool(store, options);
+    spool.#unwatch = await store.watch(spool.#hub.onEvent);
+    return spool;
+  }
+
+  get capabilities(): Capabilities {
+    return this.#store.capabilities;
+  }
+
+  /** A handle on queue `name`; its options are defaults for its jobs and rules for the queue. */
+  queue<T = unknown>(name: string, options?: QueueOptions<T>): Queue<T> {
+    this.#runtime.assertOpen();
+    const config = queueConfig(name, options);
+    if (options !== undefined) this.#configs.set(name, config);
+    return new Queue<T>(this.#runtime, options === undefined ? this.#runtime.config(name) : config);
+  }
+
+  /**
+   * Leases jobs from `queues`, left to right. With `wait` it blocks until a job arrives or the
+   * time runs out; `{ max: 1, wait }` is dque's DequeueBlock. Resolves with [] when none came.
+   */
+  async lease<T = unknown>(options: LeaseOptions): Promise<LeasedJob<T>[]> {
+    this.#runtime.assertOpen();
+    return lease<T>(this.#runtime, leaseRequest(options));
+  }
+
+  /** Closes workers (gracefully), wakes blocked leases, then closes the store. */
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #shutdown(): Promise<void> {
+    // Workers finish first: their running handlers still need the store to ack.
+    const workers = [...this.#workers];
+    this.#hub.wakeAll();
+    await Promise.allSettled(workers.map((w) => w.close()));
+    await this.#unwatch?.();
+    await this.#store.close();
+  }
+}

@@ -1,0 +1,202 @@
+import { EventEmitter } from 'node:events';
+import { ClosedError, TimeoutError } from '../errors.ts';
+import type { Clock } from './clock.ts';
+import { lease } from './lease.ts';
+import type { LeaseRequest } from './lease.ts';
+import type { LeasedJob } from './leased-job.ts';
+import type { Runtime } from './runtime.ts';
+
+/** Runs one job; what it returns is the job's result. Throwing fails the attempt. */
+export type Handler<T> = (job: LeasedJob<T>) => unknown;
+
+export interface WorkerSettings {
+  readonly concurrency: number;
+  /** Handler time-out per job, or null. */
+  readonly timeoutMs: number | null;
+  readonly visibilityMs: number | null;
+  readonly autoExtend: boolean;
+}
+
+export interface WorkerEvents<T> {
+  completed: [job: LeasedJob<T>, result: unknown];
+  /** The attempt failed and the job will be retried. */
+  failed: [job: LeasedJob<T>, error: unknown];
+  /** The attempt failed and the job is dead. */
+  dead: [job: LeasedJob<T>, error: unknown];
+  /** Something went wrong around the handlers (the store, a lost lease); the worker carries on. */
+  error: [error: unknown];
+}
+
+/** How long one blocked lease waits before the loop asks again; a close wakes it at once. */
+const idleWaitMs = 30_000;
+/** Pause after a failed lease call before trying again. */
+const errorPauseMs = 1_000;
+
+/**
+ * A pool of `concurrency` handlers fed from one queue (diskoque's Receive with N workers).
+ * It leases only as many jobs as it has free slots, so nothing waits leased but unstarted.
+ */
+export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
+  readonly #running = new Set<Promise<void>>();
+  readonly #stop = new AbortController();
+  readonly #loop: Promise<void>;
+  #slotFreed: (() => void) | null = null;
+  #closing = false;
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly queue: string,
+    private readonly handler: Handler<T>,
+    private readonly settings: WorkerSettings,
+    signal: AbortSignal | undefined,
+  ) {
+    super();
+    signal?.addEventListener('abort', () => void this.close(), { once: true });
+    this.#loop = this.#run();
+  }
+
+  /** Handlers running now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** Stops leasing, waits for running handlers to settle their jobs, hands back anything leased late. */
+  async close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#stop.abort();
+      this.#slotFreed?.();
+    }
+    await this.#loop;
+    await Promise.allSettled([...this.#running]);
+  }
+
+  async #run(): Promise<void> {
+    const request: LeaseRequest = {
+      queues: [this.queue],
+      max: 1,
+      visibilityMs: this.settings.visibilityMs,
+      waitMs: idleWaitMs,
+      signal: this.#stop.signal,
+    };
+    while (!this.#closing) {
+      const free = this.settings.concurrency - this.#running.size;
+      if (free === 0) {
+        await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+        this.#slotFreed = null;
+        continue;
+      }
+      let jobs: LeasedJob<T>[];
+      try {
+        jobs = await lease<T>(this.runtime, { ...request, max: free });
+      } catch (error) {
+        if (error instanceof ClosedError) break;
+        this.#report(error);
+        await pause(this.runtime.clock, errorPauseMs, this.#stop.signal);
+        continue;
+      }
+      if (this.#closing) {
+        await Promise.allSettled(jobs.map((job) => job.release()));
+        break;
+      }
+      for (const job of jobs) this.#start(job);
+    }
+  }
+
+  #start(job: LeasedJob<T>): void {
+    const run = this.#handle(job).finally(() => {
+      this.#running.delete(run);
+      this.#slotFreed?.();
+    });
+    this.#running.add(run);
+  }
+
+  async #handle(job: LeasedJob<T>): Promise<void> {
+    const stopExtending = this.settings.autoExtend ? this.#keepLeased(job) : () => {};
+    const attempt = Promise.resolve()
+      .then(() => this.handler(job))
+      .then(
+        (result) => ({ ok: true as const, result }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+    let cancelTimeout = (): void => {};
+    const timedOut = new Promise<{ ok: false; error: TimeoutError }>((resolve) => {
+      const ms = this.settings.timeoutMs;
+      if (ms === null) return;
+      cancelTimeout = this.runtime.clock.setTimer(ms, () => {
+        const error = new TimeoutError(`job ${job.id}`, ms);
+        job.abort(error);
+        resolve({ ok: false, error });
+      });
+    });
+    try {
+      const outcome = await Promise.race([attempt, timedOut]);
+      cancelTimeout();
+      stopExtending();
+      const timeout = !outcome.ok && outcome.error instanceof TimeoutError;
+      // A lost lease aborts the signal too: then the job is someone else's and stays untouched.
+      if (!job.settled && (!job.signal.aborted || timeout)) await this.#settle(job, outcome);
+      // A handler that ignores its aborted signal keeps its slot until it returns.
+      await attempt;
+    } catch (error) {
+      this.#report(error);
+    } finally {
+      cancelTimeout();
+      stopExtending();
+    }
+  }
+
+  async #settle(
+    job: LeasedJob<T>,
+    outcome: { ok: true; result: unknown } | { ok: false; error: unknown },
+  ): Promise<void> {
+    if (outcome.ok) {
+      await job.ack(outcome.result);
+      this.emit('completed', job, outcome.result);
+      return;
+    }
+    const next = await job.nack({ error: outcome.error });
+    this.emit(next === 'dead' ? 'dead' : 'failed', job, outcome.error);
+  }
+
+  /** Extends the lease at half-time while the handler runs; returns the function that stops it. */
+  #keepLeased(job: LeasedJob<T>): () => void {
+    const { clock } = this.runtime;
+    let cancel = (): void => {};
+    let stopped = false;
+    const lengthMs = this.settings.visibilityMs ?? undefined;
+    const arm = (): void => {
+      cancel = clock.setTimer(Math.max(1, (job.leaseUntil - clock.now()) / 2), () => {
+        if (stopped) return;
+        job.extend(lengthMs).then(
+          () => {
+            if (!stopped) arm();
+          },
+          (error: unknown) => this.#report(error),
+        );
+      });
+    };
+    arm();
+    return () => {
+      stopped = true;
+      cancel();
+    };
+  }
+
+  #report(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(error instanceof Error ? error : new Error(String(error)), 'SpoolWorkerWarning');
+  }
+}
+
+function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      cancel();
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const cancel = clock.setTimer(ms, done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

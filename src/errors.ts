@@ -1,0 +1,128 @@
+// Every error spool throws on purpose is a SpoolError with a stable `code`. Servers map the
+// code to an HTTP status and a RESP error through `errorCodes`; docs/errors.md lists every
+// code and test/errors.test.ts keeps the two in step.
+
+export type ErrorCode =
+  | 'VALIDATION'
+  | 'QUEUE_FULL'
+  | 'LEASE_LOST'
+  | 'NOT_FOUND'
+  | 'CLOSED'
+  | 'TIMEOUT'
+  | 'JOB_FAILED'
+  | 'UNKNOWN_STORE'
+  | 'MISSING_DRIVER'
+  | 'STORAGE';
+
+/** What each code means to a remote caller: the HTTP status a server answers with. */
+export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number }>> = Object.freeze({
+  VALIDATION: { httpStatus: 400 },
+  QUEUE_FULL: { httpStatus: 429 },
+  LEASE_LOST: { httpStatus: 409 },
+  NOT_FOUND: { httpStatus: 404 },
+  CLOSED: { httpStatus: 503 },
+  TIMEOUT: { httpStatus: 408 },
+  JOB_FAILED: { httpStatus: 422 },
+  UNKNOWN_STORE: { httpStatus: 400 },
+  MISSING_DRIVER: { httpStatus: 500 },
+  STORAGE: { httpStatus: 500 },
+});
+
+export abstract class SpoolError extends Error {
+  abstract readonly code: ErrorCode;
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** Bad input, caught at the edge before anything is stored. `field` names the culprit. */
+export class ValidationError extends SpoolError {
+  readonly code = 'VALIDATION';
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+  }
+}
+
+/** An add would push a queue past its `maxLength`; nothing of the batch was added. */
+export class QueueFullError extends SpoolError {
+  readonly code = 'QUEUE_FULL';
+  constructor(
+    readonly queue: string,
+    readonly maxLength: number,
+  ) {
+    super(`queue "${queue}" is full (maxLength ${maxLength}); nothing of this batch was added`);
+  }
+}
+
+/** The lease behind a token expired or was taken over; the job is not this worker's any more. */
+export class LeaseLostError extends SpoolError {
+  readonly code = 'LEASE_LOST';
+  constructor(readonly token: string) {
+    super(`lease ${token} was lost: it expired or the job was taken, removed or finished since`);
+  }
+}
+
+export class NotFoundError extends SpoolError {
+  readonly code = 'NOT_FOUND';
+  constructor(
+    readonly what: string,
+    detail = 'not found',
+  ) {
+    super(`${what}: ${detail}`);
+  }
+}
+
+/** The Spool, worker or store was closed; the call did nothing. */
+export class ClosedError extends SpoolError {
+  readonly code = 'CLOSED';
+  constructor(what = 'spool') {
+    super(`${what} is closed`);
+  }
+}
+
+export class TimeoutError extends SpoolError {
+  readonly code = 'TIMEOUT';
+  constructor(what: string, ms: number) {
+    super(`${what} timed out after ${ms}ms`);
+  }
+}
+
+/** A job went dead; `waitFor` rejects with it. `errors` is the job's error history, oldest first. */
+export class JobFailedError extends SpoolError {
+  readonly code = 'JOB_FAILED';
+  constructor(
+    readonly jobId: string,
+    readonly errors: readonly string[],
+  ) {
+    super(`job ${jobId} failed: ${errors.at(-1) ?? 'no error recorded'}`);
+  }
+}
+
+export class UnknownStoreError extends SpoolError {
+  readonly code = 'UNKNOWN_STORE';
+  constructor(url: string) {
+    super(`no store for "${url}": use memory:, file:<dir>, redis://… or postgres://…`);
+  }
+}
+
+/** An optional backend's driver is not installed. */
+export class MissingDriverError extends SpoolError {
+  readonly code = 'MISSING_DRIVER';
+  constructor(
+    readonly driver: string,
+    url: string,
+  ) {
+    super(`"${url}" needs the optional package ${driver}: npm install ${driver}`);
+  }
+}
+
+/** The store cannot go on safely (an fsync failed, the disk is full, the data is damaged). */
+export class StorageError extends SpoolError {
+  readonly code = 'STORAGE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

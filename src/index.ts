@@ -1,0 +1,35 @@
+// The public API, named export by export.
+export { open } from './open.ts';
+export { Spool } from './core/spool.ts';
+export type { SpoolOptions } from './core/spool.ts';
+export { Queue } from './core/queue.ts';
+export type { BulkItem, ConsumeOptions, Page, PageOptions, ProcessOptions } from './core/queue.ts';
+export { LeasedJob } from './core/leased-job.ts';
+export type { NackOptions } from './core/leased-job.ts';
+export { Worker } from './core/worker.ts';
+export type { Handler, WorkerEvents } from './core/worker.ts';
+export type { LeaseOptions } from './core/lease.ts';
+export type { JobInfo } from './core/job-info.ts';
+export type { BackoffFunction, BackoffOptions, JobOptions, KeepOptions, QueueOptions } from './core/options.ts';
+export type { Duration } from './core/duration.ts';
+export { parseDuration } from './core/duration.ts';
+export { ManualClock, systemClock } from './core/clock.ts';
+export type { Clock } from './core/clock.ts';
+export { bytesCodec, jsonCodec } from './core/codec.ts';
+export type { Codec } from './core/codec.ts';
+export type { Counts, JobState, Store } from './store/contract.ts';
+export {
+  ClosedError,
+  JobFailedError,
+  LeaseLostError,
+  MissingDriverError,
+  NotFoundError,
+  QueueFullError,
+  SpoolError,
+  StorageError,
+  TimeoutError,
+  UnknownStoreError,
+  ValidationError,
+  errorCodes,
+} from './errors.ts';
+export type { ErrorCode } from './errors.ts';

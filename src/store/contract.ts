@@ -1,0 +1,270 @@
+// The Store contract: the one seam between spool's core and a backend.
+//
+// Glossary
+// - job: a payload (bytes) plus the bookkeeping below; its id is a string the store assigns,
+//   unique within the store.
+// - queue: a named list of jobs; created by the first add, it needs no declaration.
+// - state: waiting (leasable now), delayed (leasable from `availableAt`), active (leased),
+//   dead (attempts exhausted or failed for good), completed (acked and kept for a while).
+//   A job that is removed, acked without being kept, or past its TTL is gone.
+// - order: within a queue, higher `priority` first, then the earlier `readyAt` (the time the
+//   job last became leasable), then the lower `seq` (the order the store accepted it).
+// - lease: a time-limited claim on a job by one consumer; leasing moves a job to active.
+// - attempt: the number of leases a job has had; the lease increments it.
+// - token: `<id>:<attempt>`, the fence of one lease. ack / nack / extend with a token whose
+//   lease expired, or whose job moved on, does nothing and reports `lost`.
+// - visibility: how long a lease lasts before the job is handed out again (Disque's
+//   RetryAfter, BlockQueue's visibility_duration).
+// - reclaim: an expired lease counts as a failed attempt: the job goes back through its
+//   back-off (without jitter, counted from the lease's end), or dead when its attempts are used up. Stores reclaim lazily, whenever an
+//   operation looks at the queue, so no reaper process has to stay alive.
+// - ttl: `expiresAt`; past it the job is gone in whatever state and counted as expired.
+// - topic / subscription: fan-out built in core on top of a batched `add`.
+//
+// Rules every backend keeps
+// - Each call is atomic: all of it happens or none of it does, as seen by every client.
+// - Every call takes `now` (ms since the epoch) from the core's clock; a backend that must use
+//   its server's clock says so in `capabilities.clock`.
+// - Before answering, a call applies what `now` makes due in the queues it touches: delayed
+//   jobs become waiting, expired leases are reclaimed, jobs past their TTL go, completed jobs
+//   past their retention go.
+// - A resolved promise means the change is as durable as `capabilities.durable` says.
+
+/** The state of a job still in the store. */
+export type JobState = 'waiting' | 'delayed' | 'active' | 'dead' | 'completed';
+
+/** How a job left the store or finished, as told to watchers. */
+export type Outcome = 'completed' | 'dead' | 'removed' | 'expired';
+
+/** Back-off as data, so a Lua script or a SQL statement can compute it as well as JavaScript. */
+export interface Backoff {
+  readonly kind: 'fixed' | 'exponential';
+  /** fixed: the delay; exponential: the first delay, doubled at each attempt. */
+  readonly delayMs: number;
+  /** Upper bound of the delay. */
+  readonly maxDelayMs: number;
+  /** 0..1: the share of the delay that is randomised (0.5 → between 50% and 100% of it). */
+  readonly jitter: number;
+}
+
+/**
+ * The delay before attempt `attempt + 1`, after `attempt` failed (`attempt` ≥ 1).
+ * `random` is in [0, 1). Every backend computes it with exactly this formula.
+ */
+export function backoffDelayMs(backoff: Backoff, attempt: number, random: number): number {
+  const raw = backoff.kind === 'fixed' ? backoff.delayMs : backoff.delayMs * 2 ** Math.max(0, attempt - 1);
+  const capped = Math.min(raw, backoff.maxDelayMs);
+  return Math.round(capped * (1 - backoff.jitter * random));
+}
+
+export interface NewJob {
+  readonly queue: string;
+  readonly payload: Uint8Array;
+  readonly priority: number;
+  /** Leases allowed before the job goes dead; Infinity for no limit. */
+  readonly maxAttempts: number;
+  /** When it becomes leasable; later than `now` makes it delayed. */
+  readonly availableAt: number;
+  /** When it is gone whatever its state (TTL), or null. */
+  readonly expiresAt: number | null;
+  /** Lease length when the lease call does not set one. */
+  readonly visibilityMs: number;
+  readonly backoff: Backoff;
+  /** Idempotency key, unique per queue while a job holding it is in the store. */
+  readonly key: string | null;
+}
+
+export interface AddParams {
+  readonly now: number;
+  readonly jobs: readonly NewJob[];
+  /** Most jobs a queue may hold waiting or delayed, for the queues of this batch that have a limit. */
+  readonly maxLength: Readonly<Record<string, number>>;
+}
+
+export type AddResult =
+  | { readonly ok: true; readonly ids: readonly string[]; readonly created: readonly boolean[] }
+  | { readonly ok: false; readonly fullQueue: string; readonly maxLength: number };
+
+export interface JobRecord {
+  readonly id: string;
+  readonly queue: string;
+  readonly state: JobState;
+  readonly payload: Uint8Array;
+  readonly priority: number;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly nacks: number;
+  readonly createdAt: number;
+  readonly availableAt: number;
+  readonly expiresAt: number | null;
+  /** End of the current lease while active, else null. */
+  readonly leaseUntil: number | null;
+  readonly visibilityMs: number;
+  readonly backoff: Backoff;
+  readonly key: string | null;
+  /** Error messages of failed attempts, oldest first, the last `errorHistory` of them. */
+  readonly errors: readonly string[];
+  /** The ack's result while completed, else null. */
+  readonly result: Uint8Array | null;
+  /** When it completed or went dead, else null. */
+  readonly finishedAt: number | null;
+}
+
+/** How many errors a job keeps. */
+export const errorHistory = 10;
+
+export interface LeasedRecord extends JobRecord {
+  readonly state: 'active';
+  readonly token: string;
+  readonly leaseUntil: number;
+}
+
+export interface LeaseParams {
+  readonly now: number;
+  /** Taken left to right: the first queue is drained before the second is touched. */
+  readonly queues: readonly string[];
+  readonly max: number;
+  /** Lease length for every job of this call, or null for each job's own `visibilityMs`. */
+  readonly visibilityMs: number | null;
+}
+
+export interface LeaseResult {
+  readonly jobs: readonly LeasedRecord[];
+  /**
+   * The earliest time after `now` when something in these queues may become leasable by
+   * itself (a delay ends, a lease expires), or null. A blocked lease sleeps until then at most.
+   */
+  readonly nextAt: number | null;
+}
+
+export type Settle = 'ok' | 'lost';
+
+export interface AckItem {
+  readonly token: string;
+  readonly result: Uint8Array | null;
+}
+
+/** How long a queue keeps completed jobs: the newest `count`, none older than `ageMs`. */
+export interface Retention {
+  readonly count: number;
+  readonly ageMs: number;
+}
+
+export interface AckParams {
+  readonly now: number;
+  readonly items: readonly AckItem[];
+  /** Retention per queue named by the tokens; a queue not listed keeps nothing. */
+  readonly keep: Readonly<Record<string, Retention>>;
+}
+
+export interface NackParams {
+  readonly now: number;
+  readonly token: string;
+  /** Delay before the job is leasable again; ignored when it goes dead. */
+  readonly delayMs: number;
+  readonly error: string | null;
+  /** Straight to dead, whatever attempts are left. */
+  readonly dead: boolean;
+  /** Hand back a job that was never started: the attempt is not counted, no error is kept. */
+  readonly release: boolean;
+}
+
+export type NackResult = { readonly outcome: 'lost' } | { readonly outcome: 'retry' | 'dead' };
+
+export interface ExtendParams {
+  readonly now: number;
+  readonly token: string;
+  /** The lease ends `ms` after `now`. */
+  readonly ms: number;
+}
+
+export type ExtendResult = { readonly outcome: 'lost' } | { readonly outcome: 'ok'; readonly leaseUntil: number };
+
+export interface Counts {
+  readonly waiting: number;
+  readonly delayed: number;
+  readonly active: number;
+  readonly dead: number;
+  readonly completed: number;
+  /** Jobs that went past their TTL since the queue was first used. */
+  readonly expired: number;
+  readonly paused: boolean;
+}
+
+export interface ListParams {
+  readonly now: number;
+  readonly queue: string;
+  readonly state: JobState;
+  /** Opaque, from the previous page; null for the first page. */
+  readonly cursor: string | null;
+  readonly limit: number;
+}
+
+export interface ListResult {
+  readonly jobs: readonly JobRecord[];
+  /** Null when there is nothing after this page. */
+  readonly cursor: string | null;
+}
+
+export interface RemoveParams {
+  readonly now: number;
+  readonly ids: readonly string[];
+  /** Remove only jobs in one of these states; all states when null. */
+  readonly states: readonly JobState[] | null;
+}
+
+/** What a store tells its watchers; core wakes blocked leases and `waitFor` with it. */
+export type StoreEvent =
+  /** A job may be leasable now in this queue (added, nacked, retried, resumed). */
+  | { readonly kind: 'ready'; readonly queue: string }
+  /** A job finished or left the store. */
+  | { readonly kind: 'settled'; readonly queue: string; readonly id: string; readonly outcome: Outcome };
+
+export interface Capabilities {
+  /** What a resolved write survives: nothing (memory), a process crash, or power loss. */
+  readonly durable: 'none' | 'process-crash' | 'power-loss';
+  /** Several processes may share the store at once. */
+  readonly shared: boolean;
+  /** 'server' when the backend uses its server's clock instead of `now`. */
+  readonly clock: 'injected' | 'server';
+  /** Most replicas an add can wait for; 0 when the backend has none. */
+  readonly maxReplicas: number;
+}
+
+export interface Store {
+  readonly capabilities: Capabilities;
+  add(params: AddParams): Promise<AddResult>;
+  lease(params: LeaseParams): Promise<LeaseResult>;
+  ack(params: AckParams): Promise<readonly Settle[]>;
+  nack(params: NackParams): Promise<NackResult>;
+  extend(params: ExtendParams): Promise<ExtendResult>;
+  /** Jobs by id, null for the ones not in the store. */
+  get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]>;
+  /** The next `limit` waiting jobs in lease order, changing nothing. */
+  peek(queue: string, limit: number, now: number): Promise<readonly JobRecord[]>;
+  list(params: ListParams): Promise<ListResult>;
+  counts(queues: readonly string[], now: number): Promise<readonly Counts[]>;
+  /** Ids of the jobs removed. */
+  remove(params: RemoveParams): Promise<readonly string[]>;
+  /** Dead jobs back to waiting with fresh attempts; all of the queue's when `ids` is null. Returns how many. */
+  retryDead(queue: string, ids: readonly string[] | null, now: number): Promise<number>;
+  /** Removes every job of the queue that is not active. Returns how many. */
+  purge(queue: string, now: number): Promise<number>;
+  setPaused(queue: string, paused: boolean, now: number): Promise<void>;
+  /** Calls `listener` for every event until the returned function is called. */
+  watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+/** Parses a token into its job id and attempt; null when it is not a token. */
+export function parseToken(token: string): { id: string; attempt: number } | null {
+  const at = token.lastIndexOf(':');
+  if (at <= 0) return null;
+  const attempt = Number(token.slice(at + 1));
+  if (!Number.isInteger(attempt) || attempt < 1) return null;
+  return { id: token.slice(0, at), attempt };
+}
+
+export function formatToken(id: string, attempt: number): string {
+  return `${id}:${attempt}`;
+}
