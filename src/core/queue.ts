@@ -65,7 +65,7 @@ export class Queue<T = unknown> {
 
   /** Adds one job; resolves with its id once the store has it (with an idempotency key: the first job's id). */
   async add(data: T, options?: JobOptions): Promise<string> {
-    const [id] = await this.#add([this.#newJob(data, jobSettings(this.config.job, options), 'options')]);
+    const [id] = await this.#add([this.#newJob(data, jobSettings(this.config.job, options), 'data')]);
     return id as string;
   }
 

@@ -41,7 +41,7 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       }
     };
     const check = (): void => {
-      look().catch((error: unknown) => finish(() => reject(error)));
+      look().catch((error: unknown) => finish(() => reject(error instanceof Error ? error : new Error(String(error)))));
     };
     const unsubscribe = hub.onSettled(id, (outcome) => {
       seen = outcome;

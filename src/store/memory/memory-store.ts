@@ -315,7 +315,7 @@ export class MemoryStore implements Store {
     try {
       return Promise.resolve(operation());
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 }

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import { NotFoundError, ValidationError } from '../../src/index.ts';
+import { conformanceTest } from './harness.ts';
+import type { Suite } from './harness.ts';
+
+export function basics(suite: Suite): void {
+  void describe('basics', () => {
+    conformanceTest(suite, 'add then get shows a waiting job with its data and options', async ({ spool, clock }) => {
+      const q = spool.queue<{ n: number }>('basics', { maxAttempts: 3 });
+      const id = await q.add({ n: 1 }, { priority: 2 });
+      const job = await q.get(id);
+      assert.ok(job);
+      assert.equal(job.state, 'waiting');
+      assert.deepEqual(job.data, { n: 1 });
+      assert.equal(job.priority, 2);
+      assert.equal(job.maxAttempts, 3);
+      assert.equal(job.attempts, 0);
+      assert.equal(job.createdAt, clock.now());
+      assert.equal(await q.get('no-such-id'), null);
+    });
+
+    conformanceTest(suite, 'counts follow a job through waiting, active, completed', async ({ spool }) => {
+      const q = spool.queue('counts');
+      await q.add('a');
+      await q.add('b', { delay: 1000 });
+      assert.deepEqual(await q.counts(), {
+        waiting: 1,
+        delayed: 1,
+        active: 0,
+        dead: 0,
+        completed: 0,
+        expired: 0,
+        paused: false,
+      });
+      const [job] = await q.lease();
+      assert.equal((await q.counts()).active, 1);
+      await job!.ack({ ok: true });
+      const counts = await q.counts();
+      assert.equal(counts.active, 0);
+      assert.equal(counts.completed, 1);
+      assert.equal(counts.delayed, 1);
+      assert.deepEqual((await q.get(job!.id))?.result, { ok: true });
+    });
+
+    conformanceTest(suite, 'addBulk adds all jobs in order, and none when one is invalid', async ({ spool }) => {
+      const q = spool.queue<number>('bulk');
+      const ids = await q.addBulk([{ data: 1 }, { data: 2 }, { data: 3 }]);
+      assert.equal(ids.length, 3);
+      await assert.rejects(q.addBulk([{ data: 4 }, { data: 5, options: { delay: -1 } }]), ValidationError);
+      assert.equal((await q.counts()).waiting, 3);
+      const peeked = await q.peek(10);
+      assert.deepEqual(
+        peeked.map((j) => j.data),
+        [1, 2, 3],
+      );
+    });
+
+    conformanceTest(suite, 'peek shows the next jobs and changes nothing', async ({ spool }) => {
+      const q = spool.queue<string>('peek');
+      await q.addBulk([{ data: 'x' }, { data: 'y' }]);
+      const first = await q.peek(1);
+      const again = await q.peek(1);
+      assert.equal(first[0]?.data, 'x');
+      assert.equal(again[0]?.id, first[0]?.id);
+      assert.equal((await q.counts()).waiting, 2);
+      assert.equal(first[0]?.attempts, 0);
+    });
+
+    conformanceTest(
+      suite,
+      'cancel removes a waiting job but not an active one; remove takes any state',
+      async ({ spool }) => {
+        const q = spool.queue('cancel');
+        const a = await q.add('a');
+        const b = await q.add('b');
+        assert.equal(await q.cancel(a), true);
+        assert.equal(await q.get(a), null);
+        const [leased] = await q.lease();
+        assert.equal(leased?.id, b);
+        assert.equal(await q.cancel(b), false);
+        assert.equal(await q.remove(b), true);
+        await assert.rejects(leased!.ack(), { code: 'LEASE_LOST' });
+        await assert.rejects(q.cancel(a), NotFoundError);
+      },
+    );
+
+    conformanceTest(suite, 'purge removes every job that is not active', async ({ spool }) => {
+      const q = spool.queue('purge');
+      const other = spool.queue('purge-other');
+      await q.addBulk([{ data: 1 }, { data: 2 }, { data: 3, options: { delay: 50 } }]);
+      await other.add('untouched');
+      const [active] = await q.lease();
+      assert.equal(await q.purge(), 2);
+      const counts = await q.counts();
+      assert.equal(counts.waiting + counts.delayed, 0);
+      assert.equal(counts.active, 1);
+      await active!.ack();
+      assert.equal((await other.counts()).waiting, 1);
+    });
+
+    conformanceTest(
+      suite,
+      'bad input is refused with a ValidationError naming the field, and nothing is stored',
+      async ({ spool }) => {
+        const q = spool.queue('invalid');
+        await assert.rejects(
+          q.add('x', { delay: -5 }),
+          (e: unknown) => e instanceof ValidationError && e.field === 'options.delay',
+        );
+        await assert.rejects(
+          q.add('x', { delay: '5 parsecs' }),
+          (e: unknown) => e instanceof ValidationError && e.field === 'options.delay',
+        );
+        await assert.rejects(
+          q.add('x', { maxAttempts: 0 }),
+          (e: unknown) => e instanceof ValidationError && e.field === 'options.maxAttempts',
+        );
+        await assert.rejects(q.add(undefined), (e: unknown) => e instanceof ValidationError && e.field === 'data');
+        await assert.rejects(
+          q.add('x'.repeat(2 << 20)),
+          (e: unknown) => e instanceof ValidationError && e.field === 'data',
+        );
+        await assert.rejects(
+          q.add('x', { colour: 'red' } as never),
+          (e: unknown) => e instanceof ValidationError && e.field === 'options.colour',
+        );
+        assert.throws(() => spool.queue('bad name!'), ValidationError);
+        assert.equal((await q.counts()).waiting, 0);
+      },
+    );
+  });
+}

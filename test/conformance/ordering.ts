@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import { QueueFullError } from '../../src/index.ts';
+import { conformanceTest } from './harness.ts';
+import type { Suite } from './harness.ts';
+
+export function ordering(suite: Suite): void {
+  void describe('ordering and limits', () => {
+    conformanceTest(suite, 'higher priority first, then FIFO', async ({ spool }) => {
+      const q = spool.queue<string>('prio');
+      await q.add('low-1', { priority: -1 });
+      await q.add('mid-1');
+      await q.add('high-1', { priority: 5 });
+      await q.add('mid-2');
+      await q.add('high-2', { priority: 5 });
+      const jobs = await q.lease({ max: 10 });
+      assert.deepEqual(
+        jobs.map((j) => j.data),
+        ['high-1', 'high-2', 'mid-1', 'mid-2', 'low-1'],
+      );
+    });
+
+    conformanceTest(suite, 'a lease over several queues drains them left to right', async ({ spool }) => {
+      const urgent = spool.queue('urgent');
+      const high = spool.queue('high');
+      const low = spool.queue('low');
+      await low.add('l1');
+      await high.add('h1');
+      await urgent.add('u1');
+      await high.add('h2');
+      const first = await spool.lease({ queues: ['urgent', 'high', 'low'], max: 2 });
+      assert.deepEqual(
+        first.map((j) => j.data),
+        ['u1', 'h1'],
+      );
+      const rest = await spool.lease({ queues: ['urgent', 'high', 'low'], max: 5 });
+      assert.deepEqual(
+        rest.map((j) => j.data),
+        ['h2', 'l1'],
+      );
+    });
+
+    conformanceTest(suite, 'maxLength refuses the add that would overflow, whole batch included', async ({ spool }) => {
+      const q = spool.queue('bounded', { maxLength: 2 });
+      await q.add(1);
+      await q.add(2, { delay: 10 });
+      await assert.rejects(q.add(3), QueueFullError);
+      await assert.rejects(q.addBulk([{ data: 4 }]), { code: 'QUEUE_FULL' });
+      assert.equal((await q.counts()).waiting, 1);
+      await (await q.lease())[0]!.ack();
+      await q.add(5);
+      const fresh = spool.queue('bounded-bulk', { maxLength: 2 });
+      await assert.rejects(fresh.addBulk([{ data: 1 }, { data: 2 }, { data: 3 }]), QueueFullError);
+      assert.equal((await fresh.counts()).waiting, 0);
+    });
+
+    conformanceTest(
+      suite,
+      'a second add with the same key returns the first id and adds nothing',
+      async ({ spool }) => {
+        const q = spool.queue('idem');
+        const a = await q.add('first', { key: 'order-7' });
+        const b = await q.add('second', { key: 'order-7' });
+        assert.equal(b, a);
+        const [x, y] = await q.addBulk([
+          { data: 'bulk', options: { key: 'k2' } },
+          { data: 'bulk again', options: { key: 'k2' } },
+        ]);
+        assert.equal(x, y);
+        assert.equal((await q.counts()).waiting, 2);
+        assert.equal((await q.get(a))?.data, 'first');
+        const other = spool.queue('idem-other');
+        assert.notEqual(await other.add('x', { key: 'order-7' }), a);
+      },
+    );
+
+    conformanceTest(suite, 'pause stops leases from the queue until resume', async ({ spool }) => {
+      const q = spool.queue('pausable');
+      await q.add('x');
+      await q.pause();
+      assert.equal((await q.counts()).paused, true);
+      assert.deepEqual(await q.lease(), []);
+      await q.resume();
+      assert.equal((await q.lease()).length, 1);
+    });
+  });
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { describe } from 'node:test';
+import { conformanceTest, settle } from './harness.ts';
+import type { Suite } from './harness.ts';
+
+export function worker(suite: Suite): void {
+  void describe('worker', () => {
+    conformanceTest(suite, 'process runs every job once and acks it with the handler result', async ({ spool }) => {
+      const q = spool.queue<number>('work');
+      const ids = await q.addBulk(Array.from({ length: 20 }, (_, i) => ({ data: i })));
+      const seen: number[] = [];
+      const w = q.process(
+        (job) => {
+          seen.push(job.data);
+          return job.data * 2;
+        },
+        { concurrency: 4 },
+      );
+      while (seen.length < 20) await settle();
+      await w.close();
+      assert.deepEqual(
+        [...seen].sort((a, b) => a - b),
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+      assert.equal((await q.get(ids[3]!))?.result, 6);
+      assert.equal((await q.counts()).completed, 20);
+    });
+
+    conformanceTest(
+      suite,
+      'a failing handler is retried with back-off and ends dead with its errors',
+      async ({ spool, clock }) => {
+        const q = spool.queue('work-fail', { maxAttempts: 2, backoff: { type: 'fixed', delay: '1s' } });
+        const id = await q.add('x');
+        let calls = 0;
+        const w = q.process(() => {
+          calls++;
+          throw new Error(`attempt ${calls}`);
+        });
+        const failed = once(w, 'failed');
+        await failed;
+        const dead = once(w, 'dead');
+        await settle();
+        clock.advance(1000);
+        await dead;
+        await w.close();
+        const info = await q.get(id);
+        assert.equal(info?.state, 'dead');
+        assert.deepEqual(info?.errors, ['Error: attempt 1', 'Error: attempt 2']);
+      },
+    );
+
+    conformanceTest(suite, 'the worker extends the lease while a long handler runs', async ({ spool, clock }) => {
+      const q = spool.queue('work-long');
+      const id = await q.add('x', { visibility: '10s' });
+      let finish = (): void => {};
+      const started = new Promise<void>((resolve) => {
+        q.process(() => {
+          resolve();
+          return new Promise<void>((r) => (finish = r));
+        });
+      });
+      await started;
+      for (let i = 0; i < 6; i++) {
+        await settle();
+        clock.advance(5000);
+      }
+      await settle();
+      const info = await q.get(id);
+      assert.equal(info?.state, 'active');
+      assert.equal(info?.attempts, 1);
+      finish();
+      while ((await q.get(id))?.state !== 'completed') await settle();
+    });
+
+    conformanceTest(suite, 'a handler past its time-out is aborted and the attempt fails', async ({ spool, clock }) => {
+      const q = spool.queue('work-timeout', { maxAttempts: 1 });
+      const id = await q.add('x');
+      let aborted = false;
+      const w = q.process(
+        (job) =>
+          new Promise<void>((resolve) => {
+            job.signal.addEventListener('abort', () => {
+              aborted = true;
+              resolve();
+            });
+          }),
+        { timeout: '2s' },
+      );
+      const dead = once(w, 'dead');
+      await settle();
+      clock.advance(2000);
+      await dead;
+      assert.equal(aborted, true);
+      assert.match((await q.get(id))?.lastError ?? '', /timed out/);
+      await w.close();
+    });
+
+    conformanceTest(suite, 'close waits for running handlers and leases nothing more', async ({ spool }) => {
+      const q = spool.queue<number>('work-close');
+      await q.addBulk([{ data: 1 }, { data: 2 }, { data: 3 }]);
+      let release = (): void => {};
+      const gate = new Promise<void>((r) => (release = r));
+      const started: number[] = [];
+      const w = q.process(async (job) => {
+        started.push(job.data);
+        await gate;
+      });
+      while (started.length === 0) await settle();
+      const closing = w.close();
+      await settle();
+      release();
+      await closing;
+      assert.deepEqual(started, [1]);
+      const counts = await q.counts();
+      assert.equal(counts.completed, 1);
+      assert.equal(counts.waiting, 2);
+      assert.equal(counts.active, 0);
+    });
+
+    conformanceTest(
+      suite,
+      'consume yields jobs to a for-await loop and releases what it fetched ahead',
+      async ({ spool }) => {
+        const q = spool.queue<number>('consume');
+        await q.addBulk([{ data: 1 }, { data: 2 }, { data: 3 }]);
+        const got: number[] = [];
+        for await (const job of q.consume({ prefetch: 2 })) {
+          got.push(job.data);
+          await job.ack();
+          if (got.length === 1) break;
+        }
+        assert.deepEqual(got, [1]);
+        const counts = await q.counts();
+        assert.equal(counts.waiting, 2);
+        assert.equal(counts.active, 0);
+        assert.equal((await q.peek(1))[0]?.attempts, 0);
+      },
+    );
+  });
+}
