@@ -80,7 +80,7 @@ export function basics(suite: Suite): void {
         assert.equal(leased?.id, b);
         assert.equal(await q.cancel(b), false);
         assert.equal(await q.remove(b), true);
-        await assert.rejects(leased!.ack(), { code: 'LEASE_LOST' });
+        await assert.rejects(leased.ack(), { code: 'LEASE_LOST' });
         await assert.rejects(q.cancel(a), NotFoundError);
       },
     );

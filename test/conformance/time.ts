@@ -34,7 +34,7 @@ export function time(suite: Suite): void {
         const counts = await q.counts();
         assert.equal(counts.expired, 2);
         assert.equal(counts.active, 0);
-        await assert.rejects(active!.ack(), { code: 'LEASE_LOST' });
+        await assert.rejects(active.ack(), { code: 'LEASE_LOST' });
       },
     );
 
@@ -59,7 +59,7 @@ export function time(suite: Suite): void {
         await assert.rejects(first!.extend(), { code: 'LEASE_LOST' });
         await assert.rejects(first!.nack(), { code: 'LEASE_LOST' });
         assert.equal((await q.get(id))?.state, 'active');
-        await second!.ack();
+        await second.ack();
       },
     );
 
