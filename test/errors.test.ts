@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { errorCodes } from '../src/errors.ts';
+import * as spool from '../src/index.ts';
+
+const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
+
+void test('docs/errors.md lists every error code', () => {
+  for (const code of Object.keys(errorCodes)) {
+    assert.ok(doc.includes(`\`${code}\``), `docs/errors.md does not mention \`${code}\``);
+  }
+});
+
+void test('every exported SpoolError has a code from errorCodes', () => {
+  const samples: Record<string, spool.SpoolError> = {
+    ValidationError: new spool.ValidationError('options.delay', 'must be a duration'),
+    QueueFullError: new spool.QueueFullError('emails', 1000),
+    LeaseLostError: new spool.LeaseLostError('job-1:1'),
+    NotFoundError: new spool.NotFoundError('job job-1 in queue emails'),
+    ClosedError: new spool.ClosedError(),
+    TimeoutError: new spool.TimeoutError('waitFor(job-1)', 1000),
+    JobFailedError: new spool.JobFailedError('job-1', ['boom']),
+    UnknownStoreError: new spool.UnknownStoreError('nope://x'),
+    MissingDriverError: new spool.MissingDriverError('ioredis', 'redis://localhost'),
+    StorageError: new spool.StorageError('fsync failed', { cause: new Error('EIO') }),
+  };
+  type ErrorClass = abstract new (...args: never[]) => spool.SpoolError;
+  const exported = Object.entries(spool as Record<string, unknown>).filter(
+    (entry): entry is [string, ErrorClass] =>
+      typeof entry[1] === 'function' && (entry[1] as { prototype?: unknown }).prototype instanceof spool.SpoolError,
+  );
+  assert.ok(exported.length > 0);
+  for (const [name, ctor] of exported) {
+    const error = samples[name];
+    assert.ok(error !== undefined, `no sample for exported error class ${name}`);
+    assert.ok(error instanceof ctor, `${name} sample is not an instance of ${name}`);
+    assert.ok(error instanceof spool.SpoolError);
+    assert.equal(error.name, name);
+    assert.ok(Object.hasOwn(errorCodes, error.code), `${name}.code ${error.code} is not a key of errorCodes`);
+    assert.ok(doc.includes(`\`${error.code}\``), `docs/errors.md does not mention \`${error.code}\``);
+  }
+  assert.equal(exported.length, Object.keys(samples).length);
+});
