@@ -1,0 +1,30 @@
+// Runs every example in examples/ as its own process and checks what it printed.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+
+const expectations: Record<string, RegExp[]> = {
+  'diskoque.ts': [/Received message: Hello, World!/],
+  'dque.ts': [
+    /Peeked \{ name: 'Joe', id: 1 \}/,
+    /Dequeued \{ name: 'Joe', id: 1 \}/,
+    /Dequeued \{ name: 'Ann', id: 2 \}/,
+  ],
+  'kafkaq.ts': [/executing task 9/, /per task/],
+  'disque.ts': [
+    /processing data3 from urgent[\s\S]*processing data1 from high[\s\S]*processing data2 from low/,
+    /job3 is done/,
+    /processed 3 jobs; the delayed one waits: .*"delayed":1/,
+  ],
+};
+
+for (const [file, patterns] of Object.entries(expectations)) {
+  void test(`example ${file} runs and prints what its seed's example did`, () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', `examples/${file}`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    for (const pattern of patterns) assert.match(run.stdout, pattern);
+  });
+}
