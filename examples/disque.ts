@@ -18,7 +18,7 @@ await high.add('data4', { delay: '1h' }); // Delay: scheduled, not leasable yet
 let processed = 0;
 const consumer = (async () => {
   for (;;) {
-    const [job] = await spool.lease({ queues: ['urgent', 'high', 'low'], wait: '1s' });
+    const [job] = await spool.lease<string>({ queues: ['urgent', 'high', 'low'], wait: '1s' });
     if (job === undefined) return;
     try {
       console.log(`processing ${job.data} from ${job.queue}`);
