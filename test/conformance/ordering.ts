@@ -74,6 +74,26 @@ export function ordering(suite: Suite): void {
       },
     );
 
+    conformanceTest(
+      suite,
+      'keepCompleted keeps the newest completed jobs and drops the rest',
+      async ({ spool, clock }) => {
+        const q = spool.queue<number>('keep', { keepCompleted: { count: 2, age: '1h' } });
+        const ids = await q.addBulk([{ data: 1 }, { data: 2 }, { data: 3 }]);
+        for (const job of await q.lease({ max: 3 })) await job.ack(job.data);
+        assert.equal(await q.get(ids[0]!), null);
+        assert.equal((await q.get(ids[2]!))?.result, 3);
+        assert.equal((await q.counts()).completed, 2);
+        clock.advance(3_600_000);
+        assert.equal((await q.counts()).completed, 0);
+        const none = spool.queue('keep-none', { keepCompleted: false });
+        const id = await none.add('x');
+        await (await none.lease())[0]!.ack('r');
+        assert.equal(await none.get(id), null);
+        assert.equal((await none.counts()).completed, 0);
+      },
+    );
+
     conformanceTest(suite, 'pause stops leases from the queue until resume', async ({ spool }) => {
       const q = spool.queue('pausable');
       await q.add('x');
