@@ -51,6 +51,58 @@ export function worker(suite: Suite): void {
       },
     );
 
+    conformanceTest(
+      suite,
+      "a queue's back-off function sets the retry delay, with jitter drawn from the injected random",
+      async ({ spool, clock }) => {
+        const calls: [number, string][] = [];
+        const q = spool.queue('work-fn', {
+          maxAttempts: 3,
+          backoff: (attempt, error) => {
+            calls.push([attempt, (error as Error).message]);
+            return `${attempt * 10}s`;
+          },
+        });
+        const id = await q.add('x');
+        const w = q.process(() => {
+          throw new Error('nope');
+        });
+        await once(w, 'failed');
+        assert.equal((await q.get(id))?.runAt, clock.now() + 10_000);
+        await w.close();
+        assert.deepEqual(calls, [[1, 'nope']]);
+        // A data back-off with jitter 0.5 and random() = 0.5 (the harness's) waits 75% of the delay.
+        const j = spool.queue('work-jitter', { backoff: { type: 'fixed', delay: '4s', jitter: 0.5 } });
+        const jid = await j.add('y');
+        const [job] = await j.lease();
+        await job!.nack();
+        assert.equal((await j.get(jid))?.runAt, clock.now() + 3000);
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'a worker whose lease was lost leaves the job alone and reports the loss',
+      async ({ spool, clock }) => {
+        const q = spool.queue('work-lost', { backoff: { type: 'fixed', delay: 0 } });
+        const id = await q.add('x', { visibility: '10s' });
+        let finish = (): void => {};
+        const errors: unknown[] = [];
+        const w = q.process(() => new Promise<void>((r) => (finish = r)), { autoExtend: false });
+        w.on('error', (e) => errors.push(e));
+        while ((await q.get(id))?.state !== 'active') await settle();
+        clock.advance(10_000);
+        const [other] = await q.lease();
+        assert.equal(other?.id, id);
+        finish();
+        while (errors.length === 0) await settle();
+        assert.equal((errors[0] as { code?: string }).code, 'LEASE_LOST');
+        assert.equal((await q.get(id))?.state, 'active');
+        await other!.ack();
+        await w.close();
+      },
+    );
+
     conformanceTest(suite, 'the worker extends the lease while a long handler runs', async ({ spool, clock }) => {
       const q = spool.queue('work-long');
       const id = await q.add('x', { visibility: '10s' });
