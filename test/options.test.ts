@@ -15,7 +15,7 @@ void test('durations take milliseconds or unit strings, parsed once', () => {
     assert.throws(
       () => parseDuration(bad, 'options.delay'),
       (e: unknown) => e instanceof ValidationError && e.field === 'options.delay',
-      String(bad),
+      JSON.stringify(bad),
     );
   }
 });

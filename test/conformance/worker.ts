@@ -98,7 +98,7 @@ export function worker(suite: Suite): void {
         while (errors.length === 0) await settle();
         assert.equal((errors[0] as { code?: string }).code, 'LEASE_LOST');
         assert.equal((await q.get(id))?.state, 'active');
-        await other!.ack();
+        await other.ack();
         await w.close();
       },
     );
