@@ -120,22 +120,24 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
         (error: unknown) => ({ ok: false as const, error }),
       );
     let cancelTimeout = (): void => {};
-    const timedOut = new Promise<{ ok: false; error: TimeoutError }>((resolve) => {
-      const ms = this.settings.timeoutMs;
-      if (ms === null) return;
-      cancelTimeout = this.runtime.clock.setTimer(ms, () => {
-        const error = new TimeoutError(`job ${job.id}`, ms);
-        job.abort(error);
-        resolve({ ok: false, error });
-      });
-    });
+    const ms = this.settings.timeoutMs;
+    const timedOut =
+      ms === null
+        ? null
+        : new Promise<{ ok: false; error: TimeoutError }>((resolve) => {
+            cancelTimeout = this.runtime.clock.setTimer(ms, () => {
+              const error = new TimeoutError(`job ${job.id}`, ms);
+              job.abort(error);
+              resolve({ ok: false, error });
+            });
+          });
     try {
-      const outcome = await Promise.race([attempt, timedOut]);
+      const outcome = timedOut === null ? await attempt : await Promise.race([attempt, timedOut]);
       cancelTimeout();
       stopExtending();
       const timeout = !outcome.ok && outcome.error instanceof TimeoutError;
       // A lost lease aborts the signal too: then the job is someone else's and stays untouched.
-      if (!job.settled && (!job.signal.aborted || timeout)) await this.#settle(job, outcome);
+      if (!job.settled && (!job.aborted || timeout)) await this.#settle(job, outcome);
       // A handler that ignores its aborted signal keeps its slot until it returns.
       await attempt;
     } catch (error) {

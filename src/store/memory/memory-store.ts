@@ -1,5 +1,5 @@
 import { ClosedError } from '../../errors.ts';
-import { formatToken, parseToken } from '../contract.ts';
+import { parseToken } from '../contract.ts';
 import type {
   AckParams,
   AddParams,
@@ -22,7 +22,7 @@ import type {
   Store,
   StoreEvent,
 } from '../contract.ts';
-import { QueueState, snapshot } from './queue-state.ts';
+import { QueueState, leasedSnapshot, snapshot } from './queue-state.ts';
 import type { Job } from './queue-state.ts';
 
 /** The whole Store contract in one process's memory: `memory:`. Nothing survives the process. */
@@ -115,12 +115,7 @@ export class MemoryStore implements Store {
           const job = q.takeWaiting();
           if (job === undefined) break;
           q.lease(job, now, visibilityMs ?? job.visibilityMs);
-          leased.push({
-            ...snapshot(job),
-            state: 'active',
-            leaseUntil: job.leaseUntil as number,
-            token: formatToken(job.id, job.attempts),
-          });
+          leased.push(leasedSnapshot(job));
         }
         const next = q.nextAt();
         if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;

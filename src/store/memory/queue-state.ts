@@ -1,5 +1,5 @@
-import { backoffDelayMs, errorHistory } from '../contract.ts';
-import type { Backoff, Counts, JobRecord, JobState, Outcome, Retention } from '../contract.ts';
+import { backoffDelayMs, errorHistory, formatToken } from '../contract.ts';
+import type { Backoff, Counts, JobRecord, JobState, LeasedRecord, Outcome, Retention } from '../contract.ts';
 import { Heap } from './heap.ts';
 
 /** A job as the embedded stores hold it; `gone` once it left the store. */
@@ -249,8 +249,19 @@ export class QueueState {
   }
 }
 
+/** The job as the contract shows it. */
 export function snapshot(job: Job): JobRecord {
+  return record(job, null);
+}
+
+/** The job as a lease hands it out, with its token: one object, no copy of a copy. */
+export function leasedSnapshot(job: Job): LeasedRecord {
+  return record(job, formatToken(job.id, job.attempts)) as LeasedRecord;
+}
+
+function record(job: Job, token: string | null): JobRecord & { token: string | null } {
   return {
+    token,
     id: job.id,
     queue: job.queue.name,
     state: job.state as JobState,
