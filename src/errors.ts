@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'JOB_FAILED'
   | 'UNKNOWN_STORE'
   | 'MISSING_DRIVER'
-  | 'STORAGE';
+  | 'STORAGE'
+  | 'LOCKED';
 
 /** What each code means to a remote caller: the HTTP status a server answers with. */
 export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number }>> = Object.freeze({
@@ -26,6 +27,7 @@ export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number }>> = O
   UNKNOWN_STORE: { httpStatus: 400 },
   MISSING_DRIVER: { httpStatus: 500 },
   STORAGE: { httpStatus: 500 },
+  LOCKED: { httpStatus: 503 },
 });
 
 export abstract class SpoolError extends Error {
@@ -124,5 +126,16 @@ export class StorageError extends SpoolError {
   readonly code = 'STORAGE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/** Another process (or this one) already has the data directory open. */
+export class LockedError extends SpoolError {
+  readonly code = 'LOCKED';
+  constructor(
+    readonly dir: string,
+    readonly ownerPid: number,
+  ) {
+    super(`${dir} is in use by process ${ownerPid}: one process owns a data directory at a time`);
   }
 }

@@ -26,6 +26,7 @@ export {
   NotFoundError,
   QueueFullError,
   SpoolError,
+  LockedError,
   StorageError,
   TimeoutError,
   UnknownStoreError,

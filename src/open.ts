@@ -1,6 +1,6 @@
 // The one file that names backends: a connection string picks one, loaded with import() so
 // that `import 'spool'` loads no driver it does not use.
-import { UnknownStoreError } from './errors.ts';
+import { UnknownStoreError, ValidationError } from './errors.ts';
 import { Spool } from './core/spool.ts';
 import type { SpoolOptions } from './core/spool.ts';
 import type { Store } from './store/contract.ts';
@@ -14,12 +14,23 @@ async function storeFor(url: string): Promise<Store> {
       const { MemoryStore } = await import('./store/memory/index.ts');
       return new MemoryStore();
     }
+    case 'file': {
+      const { FileStore } = await import('./store/file/file-store.ts');
+      const parsed = new URL(url, 'file:./');
+      const dir = url.startsWith('file://')
+        ? parsed.pathname
+        : url.slice('file:'.length).split('?')[0] || './spool-data';
+      const durability = parsed.searchParams.get('durability') ?? 'fsync';
+      if (durability !== 'fsync' && durability !== 'none')
+        throw new ValidationError('durability', `must be fsync or none, got "${durability}"`);
+      return FileStore.open(dir, { durability });
+    }
     default:
       throw new UnknownStoreError(url);
   }
 }
 
-/** Opens a Spool on the store `url` names: `memory:` (more stores arrive with their issues). */
+/** Opens a Spool on the store `url` names: `file:<dir>[?durability=fsync|none]` or `memory:`. */
 export async function open(url: string = defaultUrl, options: SpoolOptions = {}): Promise<Spool> {
   return Spool.create(await storeFor(url), options);
 }

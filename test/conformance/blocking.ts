@@ -73,10 +73,13 @@ export function blocking(suite: Suite): void {
     conformanceTest(suite, 'waitFor rejects with the last error when the job goes dead', async ({ spool }) => {
       const q = spool.queue('wait-dead', { maxAttempts: 1 });
       const id = await q.add('x');
-      const waiting = q.waitFor(id);
+      const rejected = assert.rejects(
+        q.waitFor(id),
+        (e: unknown) => e instanceof JobFailedError && e.message.includes('boom'),
+      );
       const [job] = await q.lease();
       await job!.nack({ error: new Error('boom') });
-      await assert.rejects(waiting, (e: unknown) => e instanceof JobFailedError && e.message.includes('boom'));
+      await rejected;
       await assert.rejects(q.waitFor(id), JobFailedError);
     });
 

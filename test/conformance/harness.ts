@@ -38,3 +38,12 @@ export function conformanceTest(suite: Suite, name: string, body: (env: Env) => 
 export async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/** Waits, a turn of the event loop at a time, until `condition` holds (real I/O may be involved). */
+export async function until(condition: () => boolean | Promise<boolean>, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe } from 'node:test';
-import { conformanceTest, settle } from './harness.ts';
+import { conformanceTest, settle, until } from './harness.ts';
 import type { Suite } from './harness.ts';
 
 export function worker(suite: Suite): void {
@@ -115,10 +115,10 @@ export function worker(suite: Suite): void {
       });
       await started;
       for (let i = 0; i < 6; i++) {
-        await settle();
+        await until(() => clock.pending > 0, 'the extension timer');
         clock.advance(5000);
+        await until(async () => (await q.get(id))?.leaseUntil === clock.now() + 10_000, 'the lease extension');
       }
-      await settle();
       const info = await q.get(id);
       assert.equal(info?.state, 'active');
       assert.equal(info?.attempts, 1);
@@ -130,9 +130,11 @@ export function worker(suite: Suite): void {
       const q = spool.queue('work-timeout', { maxAttempts: 1 });
       const id = await q.add('x');
       let aborted = false;
+      let started = false;
       const w = q.process(
         (job) =>
           new Promise<void>((resolve) => {
+            started = true;
             job.signal.addEventListener('abort', () => {
               aborted = true;
               resolve();
@@ -141,7 +143,7 @@ export function worker(suite: Suite): void {
         { timeout: '2s' },
       );
       const dead = once(w, 'dead');
-      await settle();
+      await until(() => started, 'the handler');
       clock.advance(2000);
       await dead;
       assert.equal(aborted, true);

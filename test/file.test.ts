@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { LockedError, open } from '../src/index.ts';
+import { FileStore } from '../src/store/file/file-store.ts';
+import { runConformance } from './conformance/index.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'spool-file-'));
+let n = 0;
+const freshDir = (): string => join(root, String(++n));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+void describe('file store: conformance', () => {
+  runConformance({ makeStore: () => FileStore.open(freshDir(), { durability: 'none' }) });
+});
+
+void describe('file store: durability', () => {
+  void test('a clean close and reopen keeps every job in its state', async () => {
+    const dir = freshDir();
+    {
+      await using spool = await open(`file:${dir}`);
+      const q = spool.queue<number>('q');
+      await q.addBulk(Array.from({ length: 10 }, (_, i) => ({ data: i })));
+      const jobs = await q.lease({ max: 4 });
+      for (const job of jobs.slice(0, 2)) await job.ack(job.data);
+      await jobs[2]!.fail(new Error('bad'));
+    }
+    await using spool = await open(`file:${dir}`);
+    const q = spool.queue<number>('q');
+    const counts = await q.counts();
+    assert.deepEqual(
+      { ...counts },
+      { waiting: 6, delayed: 0, active: 1, dead: 1, completed: 2, expired: 0, paused: false },
+    );
+    assert.equal((await q.peek())[0]?.data, 4);
+    assert.equal((await q.dead()).jobs[0]?.lastError, 'Error: bad');
+  });
+
+  void test('a torn tail is cut off at open and the intact records stay', async () => {
+    const dir = freshDir();
+    {
+      await using spool = await open(`file:${dir}`);
+      await spool.queue('q').add('kept');
+    }
+    appendFileSync(join(dir, 'spool.log'), Buffer.from([42, 0, 0, 0, 1, 2, 3]));
+    {
+      await using spool = await open(`file:${dir}`);
+      assert.equal((await spool.queue('q').counts()).waiting, 1);
+      await spool.queue('q').add('after');
+    }
+    await using spool = await open(`file:${dir}`);
+    assert.equal((await spool.queue('q').counts()).waiting, 2);
+  });
+
+  void test('a second open of the same directory fails with LockedError until the first closes', async () => {
+    const dir = freshDir();
+    const first = await open(`file:${dir}`);
+    await assert.rejects(open(`file:${dir}`), LockedError);
+    await first.close();
+    const second = await open(`file:${dir}`);
+    await second.close();
+  });
+
+  void test('after kill -9, every add whose promise resolved is there and no resolved ack is undone', async () => {
+    const dir = freshDir();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'file-writer.ts'), dir],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const added = new Set<string>();
+    const acked = new Set<string>();
+    let buffer = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const lines = buffer.split('\n');
+        buffer = lines.pop() ?? '';
+        for (const line of lines) {
+          const [kind, id] = line.split(' ');
+          if (kind === 'added') added.add(id!);
+          if (kind === 'acked') acked.add(id!);
+        }
+        if (acked.size >= 200) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    await using spool = await open(`file:${dir}`);
+    const q = spool.queue('crash');
+    for (const id of added) {
+      const job = await q.get(id);
+      if (acked.has(id))
+        assert.ok(job === null || job.state === 'completed', `acked job ${id} came back as ${job?.state}`);
+      else assert.ok(job !== null, `added job ${id} was lost`);
+    }
+    assert.ok(added.size >= 200);
+  });
+});
