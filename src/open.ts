@@ -5,7 +5,7 @@ import { Spool } from './core/spool.ts';
 import type { SpoolOptions } from './core/spool.ts';
 import type { Store } from './store/contract.ts';
 
-export const defaultUrl = 'memory:';
+export const defaultUrl = 'file:./spool-data';
 
 async function storeFor(url: string): Promise<Store> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();

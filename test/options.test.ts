@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { open, parseDuration, UnknownStoreError, ValidationError } from '../src/index.ts';
 import { backoffDelayMs } from '../src/store/contract.ts';
@@ -66,4 +69,23 @@ void test('queue options are checked at the edge', async () => {
     spool.lease({ queues: 'q', max: 5000 }),
     (e: unknown) => e instanceof ValidationError && e.field === 'lease.max',
   );
+});
+
+void test('open() with no URL opens the embedded file store in ./spool-data', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spool-default-'));
+  const cwd = process.cwd();
+  process.chdir(dir);
+  try {
+    {
+      await using spool = await open();
+      assert.equal(spool.capabilities.durable, 'power-loss');
+      await spool.queue('q').add('x');
+    }
+    assert.ok(existsSync(join(dir, 'spool-data', 'spool.log')));
+    await using again = await open();
+    assert.equal((await again.queue('q').counts()).waiting, 1);
+  } finally {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -15,7 +15,7 @@ async function demo(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      store: { type: 'string', default: 'memory:' },
+      store: { type: 'string', default: 'file:./spool-data' },
       jobs: { type: 'string', default: '10000' },
       concurrency: { type: 'string', default: '16' },
     },
