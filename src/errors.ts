@@ -106,7 +106,7 @@ export class JobFailedError extends SpoolError {
 export class UnknownStoreError extends SpoolError {
   readonly code = 'UNKNOWN_STORE';
   constructor(url: string) {
-    super(`no store for "${url}": use memory:, file:<dir>, redis://… or postgres://…`);
+    super(`no store for "${url}": use file:<dir> or memory:`);
   }
 }
 
