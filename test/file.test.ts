@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -62,6 +62,23 @@ void describe('file store: durability', () => {
     await first.close();
     const second = await open(`file:${dir}`);
     await second.close();
+  });
+
+  void test('a lock held by another live process refuses the open; a stale one from a dead pid is taken over', async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    try {
+      writeFileSync(join(dir, 'LOCK'), String(holder.pid));
+      await assert.rejects(open(`file:${dir}`), (e: unknown) => e instanceof LockedError && e.ownerPid === holder.pid);
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('exit', resolve));
+    }
+    // The holder is gone: its pid in LOCK is stale now.
+    await using spool = await open(`file:${dir}`);
+    await spool.queue('q').add('taken over');
+    assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8'), String(process.pid));
   });
 
   void test('kill -9 at random moments, 100 times: every resolved add is there, no resolved ack is undone, open always succeeds', async () => {
