@@ -23,14 +23,14 @@ async function storeFor(url: string): Promise<Store> {
       const durability = parsed.searchParams.get('durability') ?? 'fsync';
       if (durability !== 'fsync' && durability !== 'none')
         throw new ValidationError('durability', `must be fsync or none, got "${durability}"`);
-      return FileStore.open(dir, { durability });
+      return FileStore.open(dir, { durability, repair: parsed.searchParams.get('repair') === '1' });
     }
     default:
       throw new UnknownStoreError(url);
   }
 }
 
-/** Opens a Spool on the store `url` names: `file:<dir>[?durability=fsync|none]` or `memory:`. */
+/** Opens a Spool on the store `url` names: `file:<dir>[?durability=fsync|none][&repair=1]` or `memory:`. */
 export async function open(url: string = defaultUrl, options: SpoolOptions = {}): Promise<Spool> {
   return Spool.create(await storeFor(url), options);
 }

@@ -4,7 +4,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { LockedError, open } from '../src/index.ts';
+import { LockedError, open, StorageError } from '../src/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
 import { runConformance } from './conformance/index.ts';
 
@@ -50,6 +50,36 @@ void describe('file store: durability', () => {
       await using spool = await open(`file:${dir}`);
       assert.equal((await spool.queue('q').counts()).waiting, 1);
       await spool.queue('q').add('after');
+    }
+    await using spool = await open(`file:${dir}`);
+    assert.equal((await spool.queue('q').counts()).waiting, 2);
+  });
+
+  void test('a flipped bit before the tail stops the open naming file and offset; repair keeps every intact record', async () => {
+    const dir = freshDir();
+    {
+      await using spool = await open(`file:${dir}`);
+      const q = spool.queue('q');
+      for (const data of ['one', 'two', 'three']) await q.add(data);
+    }
+    const log = join(dir, 'spool.log');
+    const bytes = readFileSync(log);
+    bytes[20] = (bytes[20] as number) ^ 0x01; // inside the first record's body
+    writeFileSync(log, bytes);
+    await assert.rejects(
+      open(`file:${dir}`),
+      (e: unknown) => e instanceof StorageError && e.message.includes(`${log}: damaged record at offset 0`),
+    );
+    {
+      await using spool = await open(`file:${dir}?repair=1`);
+      const jobs = await spool.queue('q').peek(10);
+      assert.deepEqual(
+        jobs.map((j) => [j.id, j.data]),
+        [
+          ['2', 'two'],
+          ['3', 'three'],
+        ],
+      );
     }
     await using spool = await open(`file:${dir}`);
     assert.equal((await spool.queue('q').counts()).waiting, 2);

@@ -2,7 +2,7 @@
 // table. Every state-changing call is applied in memory, framed into the log, and answered only
 // once group commit has made its record durable. The memory store is deterministic given each
 // call's parameters (`now` included), so replaying the log rebuilds the exact state.
-import { mkdir, open as openFile, readFile } from 'node:fs/promises';
+import { mkdir, open as openFile, readFile, rename, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError } from '../../errors.ts';
@@ -30,10 +30,10 @@ import { MemoryStore } from '../memory/memory-store.ts';
 import { GroupCommit } from './group-commit.ts';
 import type { Durability } from './group-commit.ts';
 import { acquireLock } from './lock.ts';
-import { frame, parse, recordType } from './record.ts';
+import { frame, nextIntact, parse, recordType } from './record.ts';
 
 type Operation =
-  | { op: 'add'; params: AddParams }
+  | { op: 'add'; params: AddParams; seq?: number }
   | { op: 'lease'; params: LeaseParams }
   | { op: 'ack'; params: AckParams }
   | { op: 'nack'; params: NackParams }
@@ -46,6 +46,8 @@ type Operation =
 export interface FileStoreOptions {
   /** fsync (default): an answered call survives power loss; none: it survives a process crash. */
   durability?: Durability;
+  /** Skip damaged records (keeping every intact one) instead of refusing to open. */
+  repair?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -64,6 +66,7 @@ function reviver(_key: string, value: unknown): unknown {
 async function apply(store: MemoryStore, operation: Operation): Promise<unknown> {
   switch (operation.op) {
     case 'add':
+      if (operation.seq !== undefined) store.nextSeq = operation.seq;
       return store.add(operation.params);
     case 'lease':
       return store.lease(operation.params);
@@ -109,14 +112,39 @@ export class FileStore implements Store {
     try {
       const path = join(dir, 'spool.log');
       const memory = new MemoryStore();
-      const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) =>
+      let bytes = await readFile(path).catch((error: NodeJS.ErrnoException) =>
         error.code === 'ENOENT' ? Buffer.alloc(0) : Promise.reject(error),
       );
       let offset = 0;
-      for (let record = parse(bytes, offset); record !== null; record = parse(bytes, offset)) {
-        if (record.type === recordType.operation)
-          await apply(memory, JSON.parse(record.body.toString('utf8'), reviver) as Operation);
-        offset = record.end;
+      const kept: Buffer[] = [];
+      let damaged = false;
+      for (;;) {
+        for (let record = parse(bytes, offset); record !== null; record = parse(bytes, offset)) {
+          if (record.type === recordType.operation)
+            await apply(memory, JSON.parse(record.body.toString('utf8'), reviver) as Operation);
+          if (options.repair === true) kept.push(bytes.subarray(offset, record.end));
+          offset = record.end;
+        }
+        // A bad record with intact ones after it is damage, not a torn tail: cutting there would
+        // drop acknowledged work, so it stops the open unless the caller asked for repair.
+        const next = nextIntact(bytes, offset + 1);
+        if (next === null) break;
+        if (options.repair !== true) {
+          throw new StorageError(
+            `${path}: damaged record at offset ${offset}, intact records follow at ${next}; open with repair to skip the damage and keep the rest`,
+          );
+        }
+        damaged = true;
+        offset = next;
+      }
+      if (damaged) {
+        // Rewrite the log from its intact records, so the next open finds no damage.
+        const clean = Buffer.concat(kept);
+        const tmp = `${path}.repair`;
+        await writeFile(tmp, clean, { flush: true });
+        await rename(tmp, path);
+        bytes = clean;
+        offset = clean.length;
       }
       const file = await openFile(path, bytes.length === 0 ? 'w+' : 'r+');
       if (offset < bytes.length) {
@@ -135,7 +163,7 @@ export class FileStore implements Store {
   }
 
   add(params: AddParams): Promise<AddResult> {
-    return this.#logged({ op: 'add', params }) as Promise<AddResult>;
+    return this.#logged({ op: 'add', params, seq: this.memory.nextSeq }) as Promise<AddResult>;
   }
   lease(params: LeaseParams): Promise<LeaseResult> {
     return this.#logged({ op: 'lease', params }) as Promise<LeaseResult>;
@@ -185,7 +213,11 @@ export class FileStore implements Store {
     await this.unlock();
   }
 
-  /** Applies `operation` now, answers once its record is durable. */
+  /**
+   * Applies `operation` now, answers once its record is durable. Records reach the log in the
+   * order the calls were applied: the memory store settles each call synchronously, so every
+   * `await` below resumes in call order. A call that fails in memory is never logged.
+   */
   async #logged(operation: Operation): Promise<unknown> {
     const result = await apply(this.memory, operation);
     await this.log.append(frame(recordType.operation, encoder.encode(JSON.stringify(operation, replacer))));

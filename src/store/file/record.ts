@@ -29,3 +29,12 @@ export function parse(buf: Buffer, offset: number): Parsed | null {
   if (crc32(buf.subarray(offset + 8, end)) !== buf.readUInt32LE(offset + 4)) return null;
   return { type: buf.readUInt8(offset + 8), body: buf.subarray(offset + headerBytes, end), end };
 }
+
+/** The offset of the first intact record at or after `from`, or null: tells damage from a torn tail. */
+export function nextIntact(buf: Buffer, from: number): number | null {
+  for (let at = from; at + headerBytes <= buf.length; at++) {
+    const length = buf.readUInt32LE(at);
+    if (length > 0 && at + headerBytes + length <= buf.length && parse(buf, at) !== null) return at;
+  }
+  return null;
+}

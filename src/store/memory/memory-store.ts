@@ -40,6 +40,15 @@ export class MemoryStore implements Store {
   #seq = 0;
   #closed = false;
 
+  /** The sequence number, and so the id, the next new job gets: the file store logs it so a replay keeps ids. */
+  get nextSeq(): number {
+    return this.#seq + 1;
+  }
+
+  set nextSeq(value: number) {
+    this.#seq = value - 1;
+  }
+
   add({ now, jobs, maxLength }: AddParams): Promise<AddResult> {
     return this.#run(() => {
       // Check the whole batch before changing anything: a batch is added whole or not at all.
