@@ -141,10 +141,13 @@ export class LeasedJob<T = unknown> {
     const { store, clock } = this.runtime;
     const text = error === undefined || release ? null : errorText(error);
     const result = await store.nack({ now: clock.now(), token: this.token, delayMs, error: text, dead, release });
-    this.#settle(result.outcome !== 'lost');
-    return result.outcome === 'lost' ? 'retry' : result.outcome;
+    if (result.outcome === 'lost') return this.#settle(false);
+    this.#settle(true);
+    return result.outcome;
   }
 
+  #settle(ok: false): never;
+  #settle(ok: boolean): void;
   #settle(ok: boolean): void {
     if (!ok) {
       this.#lost();

@@ -16,7 +16,6 @@ import type {
   ListResult,
   NackParams,
   NackResult,
-  Outcome,
   RemoveParams,
   Settle,
   Store,
@@ -139,7 +138,6 @@ export class MemoryStore implements Store {
         const job = this.#leased(token, now);
         if (job === undefined) return 'lost';
         job.queue.complete(job, now, result, keep[job.queue.name] ?? { count: 0, ageMs: 0 });
-        if (job.state === 'gone') this.#jobs.delete(job.id);
         return 'ok';
       });
     });
@@ -222,7 +220,7 @@ export class MemoryStore implements Store {
         if (job === undefined) continue;
         job.queue.settle(now);
         if (job.state === 'gone' || (states !== null && !states.includes(job.state))) continue;
-        this.#drop(job, 'removed');
+        job.queue.drop(job, 'removed');
         removed.push(id);
       }
       return removed;
@@ -252,7 +250,7 @@ export class MemoryStore implements Store {
       const q = this.#queue(queue);
       q.settle(now);
       const doomed = (['waiting', 'delayed', 'dead', 'completed'] as const).flatMap((s) => q.inState(s));
-      for (const job of doomed) this.#drop(job, 'removed');
+      for (const job of doomed) job.queue.drop(job, 'removed');
       return doomed.length;
     });
   }
@@ -292,14 +290,10 @@ export class MemoryStore implements Store {
     return current ? job : undefined;
   }
 
-  #drop(job: Job, outcome: Outcome): void {
-    job.queue.drop(job, outcome);
-    this.#jobs.delete(job.id);
-  }
-
   #queue(name: string): QueueState {
     let q = this.#queues.get(name);
     if (q === undefined) {
+      // The one place that forgets a job: every way out of the store passes through here.
       q = new QueueState(name, (job, outcome) => {
         if (job.state === 'gone') this.#jobs.delete(job.id);
         if (outcome !== null) this.#emit({ kind: 'settled', queue: name, id: job.id, outcome });
