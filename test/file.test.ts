@@ -39,6 +39,18 @@ void describe('file store: durability', () => {
     assert.equal((await q.dead()).jobs[0]?.lastError, 'Error: bad');
   });
 
+  void test('meta documents survive a reopen', async () => {
+    const dir = freshDir();
+    const first = await FileStore.open(dir);
+    await first.setMeta({ 'topic/t': '{"subscribers":["a"]}', gone: 'x' });
+    await first.setMeta({ gone: null });
+    await first.close();
+    const second = await FileStore.open(dir);
+    assert.deepEqual(await second.listMeta(''), ['topic/t']);
+    assert.deepEqual(await second.getMeta(['topic/t']), ['{"subscribers":["a"]}']);
+    await second.close();
+  });
+
   void test('a torn tail is cut off at open and the intact records stay', async () => {
     const dir = freshDir();
     {

@@ -19,7 +19,8 @@
 //   back-off (without jitter, counted from the lease's end), or dead when its attempts are used up. Stores reclaim lazily, whenever an
 //   operation looks at the queue, so no reaper process has to stay alive.
 // - ttl: `expiresAt`; past it the job is gone in whatever state and counted as expired.
-// - topic / subscription: fan-out built in core on top of a batched `add`.
+// - topic / subscription: fan-out built in core on top of a batched `add`; the topic's
+//   definition is a meta document (`getMeta` / `setMeta`), which stores keep beside the queues.
 //
 // Rules every backend keeps
 // - Each call is atomic: all of it happens or none of it does, as seen by every client.
@@ -251,6 +252,12 @@ export interface Store {
   /** Removes every job of the queue that is not active. Returns how many. */
   purge(queue: string, now: number): Promise<number>;
   setPaused(queue: string, paused: boolean, now: number): Promise<void>;
+  /** Core's own small documents by name (topic definitions), null where there is none. */
+  getMeta(names: readonly string[]): Promise<readonly (string | null)[]>;
+  /** Writes every entry in one atomic step; a null value deletes the document. */
+  setMeta(entries: Readonly<Record<string, string | null>>): Promise<void>;
+  /** Names of the documents that start with `prefix`, sorted. */
+  listMeta(prefix: string): Promise<readonly string[]>;
   /** Calls `listener` for every event until the returned function is called. */
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

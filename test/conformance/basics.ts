@@ -129,5 +129,15 @@ export function basics(suite: Suite): void {
         assert.equal((await q.counts()).waiting, 0);
       },
     );
+
+    conformanceTest(suite, 'meta documents are set, listed by prefix and deleted atomically', async ({ store }) => {
+      assert.deepEqual(await store.getMeta(['topic/a']), [null]);
+      await store.setMeta({ 'topic/b': '{"n":2}', 'topic/a': '{"n":1}', 'other/x': 'x' });
+      assert.deepEqual(await store.getMeta(['topic/a', 'topic/b', 'topic/c']), ['{"n":1}', '{"n":2}', null]);
+      assert.deepEqual(await store.listMeta('topic/'), ['topic/a', 'topic/b']);
+      await store.setMeta({ 'topic/a': null, 'topic/b': '{"n":3}' });
+      assert.deepEqual(await store.getMeta(['topic/a', 'topic/b']), [null, '{"n":3}']);
+      assert.deepEqual(await store.listMeta(''), ['other/x', 'topic/b']);
+    });
   });
 }

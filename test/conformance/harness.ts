@@ -13,6 +13,8 @@ export interface Skip {
 export interface Env {
   readonly spool: Spool;
   readonly clock: ManualClock;
+  /** The store under the spool, for the contract calls core makes without a public wrapper. */
+  readonly store: Store;
 }
 
 export interface Suite {
@@ -25,9 +27,10 @@ export function conformanceTest(suite: Suite, name: string, body: (env: Env) => 
   const skip = suite.skips.find((s) => s.test === name);
   void test(name, skip === undefined ? {} : { skip: skip.reason }, async () => {
     const clock = new ManualClock();
-    const spool = await Spool.create(await suite.makeStore(), { clock, random: () => 0.5 });
+    const store = await suite.makeStore();
+    const spool = await Spool.create(store, { clock, random: () => 0.5 });
     try {
-      await body({ spool, clock });
+      await body({ spool, clock, store });
     } finally {
       await spool.close();
     }

@@ -41,7 +41,8 @@ type Operation =
   | { op: 'remove'; params: RemoveParams }
   | { op: 'retryDead'; params: { queue: string; ids: readonly string[] | null; now: number } }
   | { op: 'purge'; params: { queue: string; now: number } }
-  | { op: 'setPaused'; params: { queue: string; paused: boolean; now: number } };
+  | { op: 'setPaused'; params: { queue: string; paused: boolean; now: number } }
+  | { op: 'setMeta'; params: Readonly<Record<string, string | null>> };
 
 export interface FileStoreOptions {
   /** fsync (default): an answered call survives power loss; none: it survives a process crash. */
@@ -84,6 +85,8 @@ async function apply(store: MemoryStore, operation: Operation): Promise<unknown>
       return store.purge(operation.params.queue, operation.params.now);
     case 'setPaused':
       return store.setPaused(operation.params.queue, operation.params.paused, operation.params.now);
+    case 'setMeta':
+      return store.setMeta(operation.params);
   }
 }
 
@@ -189,6 +192,9 @@ export class FileStore implements Store {
   setPaused(queue: string, paused: boolean, now: number): Promise<void> {
     return this.#logged({ op: 'setPaused', params: { queue, paused, now } }) as Promise<void>;
   }
+  setMeta(entries: Readonly<Record<string, string | null>>): Promise<void> {
+    return this.#logged({ op: 'setMeta', params: entries }) as Promise<void>;
+  }
 
   get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
     return this.memory.get(ids, now);
@@ -201,6 +207,12 @@ export class FileStore implements Store {
   }
   counts(queues: readonly string[], now: number): Promise<readonly Counts[]> {
     return this.memory.counts(queues, now);
+  }
+  getMeta(names: readonly string[]): Promise<readonly (string | null)[]> {
+    return this.memory.getMeta(names);
+  }
+  listMeta(prefix: string): Promise<readonly string[]> {
+    return this.memory.listMeta(prefix);
   }
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
     return this.memory.watch(listener);

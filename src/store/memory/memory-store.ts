@@ -36,6 +36,7 @@ export class MemoryStore implements Store {
   readonly #jobs = new Map<string, Job>();
   readonly #queues = new Map<string, QueueState>();
   readonly #listeners = new Set<(event: StoreEvent) => void>();
+  readonly #meta = new Map<string, string>();
   #seq = 0;
   #closed = false;
 
@@ -263,6 +264,23 @@ export class MemoryStore implements Store {
       if (!paused) this.#emit({ kind: 'ready', queue });
       return;
     });
+  }
+
+  getMeta(names: readonly string[]): Promise<readonly (string | null)[]> {
+    return this.#run(() => names.map((name) => this.#meta.get(name) ?? null));
+  }
+
+  setMeta(entries: Readonly<Record<string, string | null>>): Promise<void> {
+    return this.#run(() => {
+      for (const [name, value] of Object.entries(entries)) {
+        if (value === null) this.#meta.delete(name);
+        else this.#meta.set(name, value);
+      }
+    });
+  }
+
+  listMeta(prefix: string): Promise<readonly string[]> {
+    return this.#run(() => [...this.#meta.keys()].filter((name) => name.startsWith(prefix)).sort());
   }
 
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
