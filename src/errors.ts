@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'UNKNOWN_STORE'
   | 'MISSING_DRIVER'
   | 'STORAGE'
-  | 'LOCKED';
+  | 'LOCKED'
+  | 'REPLICATION';
 
 /** What each code means to a remote caller: the HTTP status a server answers with. */
 export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number }>> = Object.freeze({
@@ -28,6 +29,7 @@ export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number }>> = O
   MISSING_DRIVER: { httpStatus: 500 },
   STORAGE: { httpStatus: 500 },
   LOCKED: { httpStatus: 503 },
+  REPLICATION: { httpStatus: 503 },
 });
 
 export abstract class SpoolError extends Error {
@@ -106,7 +108,7 @@ export class JobFailedError extends SpoolError {
 export class UnknownStoreError extends SpoolError {
   readonly code = 'UNKNOWN_STORE';
   constructor(url: string) {
-    super(`no store for "${url}": use file:<dir> or memory:`);
+    super(`no store for "${url}": use file:<dir>, memory: or redis://host:port`);
   }
 }
 
@@ -137,5 +139,23 @@ export class LockedError extends SpoolError {
     readonly ownerPid: number,
   ) {
     super(`${dir} is in use by process ${ownerPid}: one process owns a data directory at a time`);
+  }
+}
+
+/**
+ * An add went through on the primary but fewer copies than `replicate` asked for were confirmed
+ * in time. The jobs may still exist (and may yet reach the replicas): retry with the same key.
+ */
+export class ReplicationError extends SpoolError {
+  readonly code = 'REPLICATION';
+  constructor(
+    readonly ids: readonly string[],
+    readonly copies: number,
+    readonly confirmed: number,
+    timeoutMs: number,
+  ) {
+    super(
+      `only ${confirmed} of ${copies} copies confirmed within ${timeoutMs}ms: job ${ids.join(', ')} was added and may still exist (an add with the same key will not add it twice)`,
+    );
   }
 }

@@ -27,6 +27,7 @@ export {
   QueueFullError,
   SpoolError,
   LockedError,
+  ReplicationError,
   StorageError,
   TimeoutError,
   UnknownStoreError,

@@ -1,6 +1,6 @@
 // The one file that names backends: a connection string picks one, loaded with import() so
 // that `import 'spool'` loads no driver it does not use.
-import { UnknownStoreError, ValidationError } from './errors.ts';
+import { MissingDriverError, UnknownStoreError, ValidationError } from './errors.ts';
 import { Spool } from './core/spool.ts';
 import type { SpoolOptions } from './core/spool.ts';
 import type { Store } from './store/contract.ts';
@@ -25,12 +25,33 @@ async function storeFor(url: string): Promise<Store> {
         throw new ValidationError('durability', `must be fsync or none, got "${durability}"`);
       return FileStore.open(dir, { durability, repair: parsed.searchParams.get('repair') === '1' });
     }
+    case 'redis':
+    case 'rediss':
+    case 'redis+cluster': {
+      const { RedisStore } = await importDriver(() => import('./store/redis/index.ts'), 'ioredis', url);
+      return RedisStore.open(url);
+    }
     default:
       throw new UnknownStoreError(url);
   }
 }
 
-/** Opens a Spool on the store `url` names: `file:<dir>[?durability=fsync|none][&repair=1]` or `memory:`. */
+/** Imports a backend whose npm driver is an optional peer dependency; a missing driver is a MissingDriverError. */
+async function importDriver<T>(load: () => Promise<T>, driver: string, url: string): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    if (e.code === 'ERR_MODULE_NOT_FOUND' && e.message?.includes(`'${driver}'`) === true)
+      throw new MissingDriverError(driver, url);
+    throw error;
+  }
+}
+
+/**
+ * Opens a Spool on the store `url` names: `file:<dir>[?durability=fsync|none][&repair=1]`, `memory:`,
+ * `redis://…`, `rediss://…` or `redis+cluster://host:port,host:port` (needs ioredis).
+ */
 export async function open(url: string = defaultUrl, options: SpoolOptions = {}): Promise<Spool> {
   return Spool.create(await storeFor(url), options);
 }

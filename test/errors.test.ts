@@ -25,6 +25,7 @@ void test('every exported SpoolError has a code from errorCodes', () => {
     MissingDriverError: new spool.MissingDriverError('ioredis', 'redis://localhost'),
     StorageError: new spool.StorageError('fsync failed', { cause: new Error('EIO') }),
     LockedError: new spool.LockedError('./spool-data', 4242),
+    ReplicationError: new spool.ReplicationError(['emails:7'], 2, 1, 1000),
   };
   type ErrorClass = abstract new (...args: never[]) => spool.SpoolError;
   const exported = Object.entries(spool as Record<string, unknown>).filter(

@@ -35,6 +35,11 @@ export interface JobOptions {
   visibility?: Duration;
   /** Idempotency key: a second add with the same key returns the first job's id. */
   key?: string;
+  /**
+   * Copies that must hold the job, the primary's included, before the add resolves (Disque's
+   * REPLICATE); default 1. Over what the store can keep (`capabilities.maxReplicas + 1`) is a ValidationError.
+   */
+  replicate?: number;
 }
 
 export interface KeepOptions {
@@ -51,6 +56,8 @@ export interface QueueOptions<T = unknown> {
   maxAttempts?: number;
   backoff?: BackoffOptions | BackoffFunction;
   visibility?: Duration;
+  /** Copies each add waits for, the primary's included (see JobOptions.replicate). */
+  replicate?: number;
   /** Most jobs waiting or delayed; an add past it fails with QueueFullError. */
   maxLength?: number;
   /** Completed jobs (and their results) kept for `get` and `waitFor`: default 1,000 for 1 day. */
@@ -67,6 +74,7 @@ export interface JobSettings {
   readonly backoff: Backoff;
   readonly visibilityMs: number;
   readonly key: string | null;
+  readonly replicate: number;
 }
 
 export interface QueueConfig {
@@ -94,6 +102,7 @@ const defaultJob: JobSettings = Object.freeze({
   backoff: defaultBackoff,
   visibilityMs: 30_000,
   key: null,
+  replicate: 1,
 });
 
 const defaultKeep: Retention = Object.freeze({ count: 1000, ageMs: 86_400_000 });
@@ -161,7 +170,7 @@ function backoff(value: unknown, field: string): Backoff {
   return Object.freeze({ kind: o.type, delayMs, maxDelayMs, jitter });
 }
 
-const jobKeys = ['delay', 'priority', 'ttl', 'maxAttempts', 'backoff', 'visibility', 'key'] as const;
+const jobKeys = ['delay', 'priority', 'ttl', 'maxAttempts', 'backoff', 'visibility', 'key', 'replicate'] as const;
 
 /** Applies `options` over `base`; `field` prefixes the names in errors. */
 export function jobSettings(base: JobSettings, options: unknown, field = 'options'): JobSettings {
@@ -182,6 +191,7 @@ export function jobSettings(base: JobSettings, options: unknown, field = 'option
     visibilityMs:
       o.visibility === undefined ? base.visibilityMs : positiveDuration(o.visibility, `${field}.visibility`),
     key,
+    replicate: o.replicate === undefined ? base.replicate : positiveInteger(o.replicate, `${field}.replicate`),
   });
 }
 

@@ -65,22 +65,22 @@ export class Queue<T = unknown> {
 
   /** Adds one job; resolves with its id once the store has it (with an idempotency key: the first job's id). */
   async add(data: T, options?: JobOptions): Promise<string> {
-    const [id] = await this.#add([this.#newJob(data, jobSettings(this.config.job, options), 'data')]);
+    const settings = jobSettings(this.config.job, options);
+    const [id] = await this.#add([this.#newJob(data, settings, 'data')], settings.replicate);
     return id as string;
   }
 
   /** Adds many jobs in one atomic call: all of them or, on error, none. */
   async addBulk(items: readonly BulkItem<T>[]): Promise<string[]> {
     if (!Array.isArray(items)) throw new ValidationError('items', 'must be an array');
+    let replicate = 1;
     const jobs = items.map((item, i) => {
       const o = checkKeys(item, ['data', 'options'], `items[${i}]`);
-      return this.#newJob(
-        o.data as T,
-        jobSettings(this.config.job, o.options, `items[${i}].options`),
-        `items[${i}].data`,
-      );
+      const settings = jobSettings(this.config.job, o.options, `items[${i}].options`);
+      replicate = Math.max(replicate, settings.replicate);
+      return this.#newJob(o.data as T, settings, `items[${i}].data`);
     });
-    return jobs.length === 0 ? [] : this.#add(jobs);
+    return jobs.length === 0 ? [] : this.#add(jobs, replicate);
   }
 
   async get(id: string): Promise<JobInfo<T> | null> {
@@ -215,10 +215,22 @@ export class Queue<T = unknown> {
     };
   }
 
-  async #add(jobs: readonly NewJob[]): Promise<string[]> {
+  async #add(jobs: readonly NewJob[], replicate: number): Promise<string[]> {
     this.runtime.assertOpen();
+    const { maxReplicas } = this.runtime.store.capabilities;
+    if (replicate > maxReplicas + 1) {
+      throw new ValidationError(
+        'options.replicate',
+        `this store keeps at most ${maxReplicas + 1} ${maxReplicas === 0 ? 'copy' : 'copies'} of a job, got ${replicate}`,
+      );
+    }
     const maxLength = this.config.maxLength === null ? {} : { [this.name]: this.config.maxLength };
-    const result = await this.runtime.store.add({ now: this.runtime.clock.now(), jobs, maxLength });
+    const result = await this.runtime.store.add({
+      now: this.runtime.clock.now(),
+      jobs,
+      maxLength,
+      ...(replicate > 1 ? { replicate } : {}),
+    });
     if (!result.ok) throw new QueueFullError(result.fullQueue, result.maxLength);
     return [...result.ids];
   }

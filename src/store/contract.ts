@@ -80,6 +80,11 @@ export interface AddParams {
   readonly jobs: readonly NewJob[];
   /** Most jobs a queue may hold waiting or delayed, for the queues of this batch that have a limit. */
   readonly maxLength: Readonly<Record<string, number>>;
+  /**
+   * Copies of the batch, the primary's included, that must exist before the add resolves
+   * (Disque's REPLICATE); 1 when absent. Core keeps it within `capabilities.maxReplicas + 1`.
+   */
+  readonly replicate?: number;
 }
 
 export type AddResult =

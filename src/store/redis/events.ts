@@ -1,0 +1,45 @@
+// Change notification across processes: every script publishes what it did as one message on
+// the store's channel; each store listens on a second connection and hands the events to its
+// watchers, so a lease blocked in any process wakes within a round trip of an add.
+import type { Cluster, Redis } from 'ioredis';
+import type { Outcome, StoreEvent } from '../contract.ts';
+
+const outcomes: ReadonlySet<string> = new Set<Outcome>(['completed', 'dead', 'removed', 'expired']);
+
+export function parseEvents(message: string): StoreEvent[] {
+  const events: StoreEvent[] = [];
+  for (const line of message.split('\n')) {
+    const [kind = '', queue = '', id = ''] = line.split('\t');
+    if (kind === 'ready') events.push({ kind: 'ready', queue });
+    else if (outcomes.has(kind)) events.push({ kind: 'settled', queue, id, outcome: kind as Outcome });
+  }
+  return events;
+}
+
+export class Subscriber {
+  private constructor(private readonly client: Redis | Cluster) {}
+
+  /**
+   * Listens on `channel`. Messages published while the connection was down are lost, so after
+   * each reconnect `onReconnect` runs: the store then tells its watchers every queue may be ready.
+   */
+  static async start(
+    client: Redis | Cluster,
+    channel: string,
+    onEvent: (event: StoreEvent) => void,
+    onReconnect: () => void,
+  ): Promise<Subscriber> {
+    client.on('message', (from: string, message: string) => {
+      if (from !== channel) return;
+      for (const event of parseEvents(message)) onEvent(event);
+    });
+    await client.connect();
+    await client.subscribe(channel);
+    client.on('ready', onReconnect);
+    return new Subscriber(client);
+  }
+
+  async stop(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

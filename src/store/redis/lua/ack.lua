@@ -1,0 +1,37 @@
+-- ack: finishes leased jobs of one queue; keeps them as completed under the queue's retention.
+-- KEYS[1]  the queue's base
+-- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue
+-- ARGV[4]  keep count ('inf')   ARGV[5] keep age in ms ('inf')
+-- ARGV[6..] per token, 3 values: seq, attempt, result ('' for none, else '+' .. bytes)
+-- Returns  { 1 (ok) or 0 (lost), ... } per token
+
+local B, queue = KEYS[1], ARGV[3]
+local keepCount, keepAge = num(ARGV[4]), num(ARGV[5])
+settle(B, queue)
+local keeps = keepCount > 0 and keepAge > 0
+-- The queue's retention is the last one an ack named, as in the memory store.
+redis.call('HSET', B .. ':m', 'kc', ARGV[4], 'ka', ARGV[5])
+local out = {}
+for i = 6, #ARGV, 3 do
+  local seq = tonumber(ARGV[i])
+  local job = leased(B, seq, tonumber(ARGV[i + 1]))
+  if job then
+    if keeps then
+      redis.call('ZREM', B .. ':a', pad(seq))
+      redis.call('HDEL', job, 'l')
+      if ARGV[i + 2] ~= '' then
+        redis.call('HSET', job, 'r', string.sub(ARGV[i + 2], 2))
+      end
+      finish(B, queue, seq, job, 'c')
+      events[#events + 1] = 'completed\t' .. queue .. '\t' .. queue .. ':' .. seq
+    else
+      drop(B, queue, seq, 'a', 'completed')
+    end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+pruneCompleted(B, queue)
+publish()
+return out

@@ -1,0 +1,82 @@
+-- add: a batch of new jobs over one or more queues, all of it or nothing.
+-- KEYS[i]   the base '{<prefix>:<queue>}' of each queue of the batch (one slot each; Cluster
+--           callers send one queue per call)
+-- ARGV[1]   now          ARGV[2] events channel
+-- ARGV[3..] per queue i: name, maxLength (-1: none); then per job, 9 values: queue index (1-based),
+--           payload, priority, maxAttempts ('inf'), availableAt, expiresAt ('' none), visibilityMs,
+--           backoff, key ('' none)
+-- Returns   { 1, seq, created (1/0), seq, created, ... } or { 0, full queue index, its maxLength }
+
+local queues = #KEYS
+local first = 3 + 2 * queues
+local fresh = {}
+local keyed = {}
+for i = 1, queues do
+  settle(KEYS[i], ARGV[1 + 2 * i])
+  fresh[i] = 0
+end
+for j = first, #ARGV, 9 do
+  local qi = tonumber(ARGV[j])
+  local key = ARGV[j + 8]
+  local batchKey = qi .. '\0' .. key
+  if key == '' or not (keyed[batchKey] or redis.call('HEXISTS', KEYS[qi] .. ':k', key) == 1) then
+    fresh[qi] = fresh[qi] + 1
+  end
+  if key ~= '' then
+    keyed[batchKey] = true
+  end
+end
+for i = 1, queues do
+  local limit = tonumber(ARGV[2 + 2 * i])
+  if limit >= 0 and redis.call('ZCARD', KEYS[i] .. ':w') + redis.call('ZCARD', KEYS[i] .. ':d') + fresh[i] > limit then
+    return { 0, i, limit }
+  end
+end
+
+local out = { 1 }
+for j = first, #ARGV, 9 do
+  local qi = tonumber(ARGV[j])
+  local B = KEYS[qi]
+  local queue = ARGV[1 + 2 * qi]
+  local key = ARGV[j + 8]
+  local existing = key ~= '' and redis.call('HGET', B .. ':k', key)
+  if existing then
+    out[#out + 1] = existing
+    out[#out + 1] = 0
+  else
+    local seq = redis.call('HINCRBY', B .. ':m', 'seq', 1)
+    local job = B .. ':' .. seq
+    local priority = tonumber(ARGV[j + 2])
+    local availableAt = tonumber(ARGV[j + 4])
+    local fields = { 'd', ARGV[j + 1], 'm', ARGV[j + 3], 'c', now, 't', availableAt, 'v', ARGV[j + 6], 'b', ARGV[j + 7] }
+    if priority ~= 0 then
+      fields[#fields + 1] = 'p'
+      fields[#fields + 1] = priority
+    end
+    if ARGV[j + 5] ~= '' then
+      fields[#fields + 1] = 'e'
+      fields[#fields + 1] = ARGV[j + 5]
+      redis.call('ZADD', B .. ':t', ARGV[j + 5], pad(seq))
+    end
+    if key ~= '' then
+      fields[#fields + 1] = 'k'
+      fields[#fields + 1] = key
+      redis.call('HSET', B .. ':k', key, seq)
+    end
+    redis.call('HSET', job, unpack(fields))
+    if availableAt > now then
+      redis.call('HSET', job, 's', 'd')
+      redis.call('ZADD', B .. ':d', availableAt, pad(seq))
+    else
+      redis.call('HSET', job, 's', 'w')
+      redis.call('ZADD', B .. ':w', -priority, waitMember(availableAt, seq))
+    end
+    out[#out + 1] = seq
+    out[#out + 1] = 1
+  end
+end
+for i = 1, queues do
+  events[#events + 1] = 'ready\t' .. ARGV[1 + 2 * i]
+end
+publish()
+return out

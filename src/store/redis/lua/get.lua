@@ -1,0 +1,13 @@
+-- get: jobs of one queue by number.
+-- KEYS[1]  the queue's base
+-- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4..] seqs
+-- Returns  one record per seq; a job not in the store has a record of nulls after its seq
+
+local B, queue = KEYS[1], ARGV[3]
+settle(B, queue)
+local out = {}
+for i = 4, #ARGV do
+  out[#out + 1] = record(B, tonumber(ARGV[i]))
+end
+publish()
+return out

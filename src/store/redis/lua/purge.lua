@@ -1,0 +1,17 @@
+-- purge: removes every job of one queue that is not active.
+-- KEYS[1]  the queue's base
+-- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue
+-- Returns  how many were removed
+
+local B, queue = KEYS[1], ARGV[3]
+settle(B, queue)
+local n = 0
+for _, state in ipairs({ 'w', 'd', 'x', 'c' }) do
+  for _, member in ipairs(redis.call('ZRANGE', B .. setOf[state], 0, -1)) do
+    local seq = state == 'w' and seqOfWaiting(member) or tonumber(member)
+    drop(B, queue, seq, state, 'removed')
+    n = n + 1
+  end
+end
+publish()
+return n

@@ -1,0 +1,19 @@
+-- remove: jobs of one queue by number, in any of the given states.
+-- KEYS[1]  the queue's base
+-- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue
+-- ARGV[4]  state letters to remove from ('' for every state)   ARGV[5..] seqs
+-- Returns  the seqs removed
+
+local B, queue, states = KEYS[1], ARGV[3], ARGV[4]
+settle(B, queue)
+local out = {}
+for i = 5, #ARGV do
+  local seq = tonumber(ARGV[i])
+  local state = redis.call('HGET', B .. ':' .. seq, 's')
+  if state and (states == '' or string.find(states, state, 1, true)) then
+    drop(B, queue, seq, state, 'removed')
+    out[#out + 1] = seq
+  end
+end
+publish()
+return out

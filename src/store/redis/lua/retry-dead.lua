@@ -1,0 +1,29 @@
+-- retry-dead: dead jobs of one queue back to waiting with fresh attempts.
+-- KEYS[1]  the queue's base
+-- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4..] seqs (none: every dead job)
+-- Returns  how many went back
+
+local B, queue = KEYS[1], ARGV[3]
+settle(B, queue)
+local seqs = {}
+if #ARGV == 3 then
+  for _, member in ipairs(redis.call('ZRANGE', B .. ':x', 0, -1)) do
+    seqs[#seqs + 1] = tonumber(member)
+  end
+else
+  for i = 4, #ARGV do
+    seqs[#seqs + 1] = tonumber(ARGV[i])
+  end
+end
+local n = 0
+for _, seq in ipairs(seqs) do
+  local job = B .. ':' .. seq
+  if redis.call('HGET', job, 's') == 'x' then
+    redis.call('ZREM', B .. ':x', pad(seq))
+    redis.call('HDEL', job, 'a', 'f')
+    requeue(B, queue, seq, job, now)
+    n = n + 1
+  end
+end
+publish()
+return n

@@ -1,0 +1,434 @@
+import type { Cluster, Redis } from 'ioredis';
+import { ClosedError, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
+import { formatToken, parseToken } from '../contract.ts';
+import type {
+  AckParams,
+  AddParams,
+  AddResult,
+  Capabilities,
+  Counts,
+  ExtendParams,
+  ExtendResult,
+  JobRecord,
+  JobState,
+  LeaseParams,
+  LeaseResult,
+  LeasedRecord,
+  ListParams,
+  ListResult,
+  NackParams,
+  NackResult,
+  NewJob,
+  RemoveParams,
+  Settle,
+  Store,
+  StoreEvent,
+} from '../contract.ts';
+import { connected, durability, parseRedisUrl } from './connection.ts';
+import type { RedisSettings } from './connection.ts';
+import { Subscriber } from './events.ts';
+import { decodeRecord, encodeBackoff, encodeNumber, jobId, parseJobId, stateLetter } from './records.ts';
+import { defineScripts } from './scripts.ts';
+import type { Arg, Script, ScriptName } from './scripts.ts';
+
+type Client = Redis | Cluster;
+
+const bytes = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+const plus = Buffer.from('+');
+
+/**
+ * The Store contract on Redis (`redis://`, `rediss://`, `redis+cluster://`): every state change
+ * is one Lua script on one queue's keys (one hash tag, so one Cluster slot), due work is done
+ * lazily by whichever call looks at a queue, and events travel by pub/sub.
+ */
+export class RedisStore implements Store {
+  readonly capabilities: Capabilities;
+  readonly #settings: RedisSettings;
+  readonly #client: Client;
+  readonly #scripts: Record<ScriptName, Script>;
+  readonly #channel: string;
+  readonly #listeners = new Set<(event: StoreEvent) => void>();
+  /** Queues this store leased from: the ones to wake after the event connection was down. */
+  readonly #leasedQueues = new Set<string>();
+  #subscriber: Promise<Subscriber> | null = null;
+  /** A second connection for adds that WAIT for replicas: WAIT holds up its connection. */
+  #replicated: { client: Client; scripts: Record<ScriptName, Script> } | null = null;
+  #closed = false;
+
+  private constructor(settings: RedisSettings, client: Client, durable: Capabilities['durable']) {
+    this.#settings = settings;
+    this.#client = client;
+    this.#scripts = defineScripts(client);
+    this.#channel = `${settings.prefix}:events`;
+    this.capabilities = Object.freeze({
+      durable,
+      shared: true,
+      clock: 'injected',
+      // Replicas may join at any time; WAIT tells whether enough of them have the job. On a
+      // Cluster WAIT would go to whichever node ioredis picks, not the queue's master.
+      maxReplicas: settings.cluster ? 0 : Infinity,
+    });
+  }
+
+  /** Connects to `url`: `redis://[user:pass@]host:port[/db][?prefix=spool&replicateTimeout=1000]`. */
+  static async open(url: string): Promise<RedisStore> {
+    const settings = parseRedisUrl(url);
+    const client = await connected(settings.connect()).catch((error: unknown) => {
+      throw new StorageError(`cannot connect to ${url}: ${(error as Error).message}`, { cause: error });
+    });
+    return new RedisStore(settings, client, await durability(client));
+  }
+
+  #base(queue: string): string {
+    return `{${this.#settings.prefix}:${queue}}`;
+  }
+
+  add(params: AddParams): Promise<AddResult> {
+    return this.#run(async () => {
+      const copies = params.replicate ?? 1;
+      const target = copies > 1 ? await this.#replicatedClient() : { client: this.#client, scripts: this.#scripts };
+      // One call for the whole batch; a Cluster keeps each queue in its own slot, so there each
+      // queue's jobs are one call (atomic per queue).
+      const groups = this.#settings.cluster
+        ? [...new Set(params.jobs.map((j) => j.queue))].map((q) => params.jobs.filter((j) => j.queue === q))
+        : [params.jobs];
+      const ids: string[] = [];
+      const created: boolean[] = [];
+      const order = new Map<NewJob, number>(params.jobs.map((job, i) => [job, i]));
+      for (const jobs of groups) {
+        const reply = await this.#addGroup(target.scripts.add, params, jobs);
+        if (!reply.ok) return reply;
+        jobs.forEach((job, k) => {
+          const i = order.get(job) as number;
+          ids[i] = reply.ids[k] as string;
+          created[i] = reply.created[k] as boolean;
+        });
+      }
+      if (copies > 1) {
+        const timeoutMs = this.#settings.replicateTimeoutMs;
+        const confirmed = (await target.client.call('WAIT', copies - 1, timeoutMs)) as number;
+        if (confirmed < copies - 1) throw new ReplicationError(ids, copies, confirmed + 1, timeoutMs);
+      }
+      return { ok: true, ids, created };
+    });
+  }
+
+  async #addGroup(script: Script, params: AddParams, jobs: readonly NewJob[]): Promise<AddResult> {
+    const queues = [...new Set(jobs.map((j) => j.queue))];
+    const args: Arg[] = [params.now, this.#channel];
+    for (const q of queues) args.push(q, params.maxLength[q] ?? -1);
+    for (const job of jobs) {
+      args.push(
+        queues.indexOf(job.queue) + 1,
+        bytes(job.payload),
+        job.priority,
+        encodeNumber(job.maxAttempts),
+        job.availableAt,
+        job.expiresAt ?? '',
+        job.visibilityMs,
+        encodeBackoff(job.backoff),
+        job.key ?? '',
+      );
+    }
+    const reply = (await script(
+      queues.map((q) => this.#base(q)),
+      args,
+    )) as number[];
+    if (reply[0] === 0) {
+      return { ok: false, fullQueue: queues[(reply[1] as number) - 1] as string, maxLength: reply[2] as number };
+    }
+    const ids: string[] = [];
+    const created: boolean[] = [];
+    jobs.forEach((job, k) => {
+      ids.push(jobId(job.queue, String(reply[1 + 2 * k])));
+      created.push(reply[2 + 2 * k] === 1);
+    });
+    return { ok: true, ids, created };
+  }
+
+  lease({ now, queues, max, visibilityMs }: LeaseParams): Promise<LeaseResult> {
+    return this.#run(async () => {
+      const jobs: LeasedRecord[] = [];
+      let nextAt: number | null = null;
+      for (const queue of queues) {
+        if (jobs.length >= max) break;
+        this.#leasedQueues.add(queue);
+        const reply = (await this.#scripts.lease(
+          [this.#base(queue)],
+          [now, this.#channel, queue, max - jobs.length, visibilityMs ?? -1],
+        )) as [number | null, ...unknown[]];
+        const [next, ...records] = reply;
+        if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
+        for (const raw of records) {
+          const record = decodeRecord(queue, raw) as JobRecord;
+          jobs.push({
+            ...record,
+            state: 'active',
+            leaseUntil: record.leaseUntil as number,
+            token: formatToken(record.id, record.attempts),
+          });
+        }
+      }
+      return { jobs, nextAt };
+    });
+  }
+
+  ack({ now, items, keep }: AckParams): Promise<readonly Settle[]> {
+    return this.#run(async () => {
+      const out: Settle[] = items.map(() => 'lost');
+      const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token) })));
+      await Promise.all(
+        [...byQueue].map(async ([queue, entries]) => {
+          const retention = keep[queue] ?? { count: 0, ageMs: 0 };
+          const args: Arg[] = [now, this.#channel, queue, encodeNumber(retention.count), encodeNumber(retention.ageMs)];
+          for (const { item, job } of entries) {
+            args.push(job.seq, job.attempt, item.result === null ? '' : Buffer.concat([plus, item.result]));
+          }
+          const reply = (await this.#scripts.ack([this.#base(queue)], args)) as number[];
+          entries.forEach(({ i }, k) => (out[i] = reply[k] === 1 ? 'ok' : 'lost'));
+        }),
+      );
+      return out;
+    });
+  }
+
+  nack({ now, token, delayMs, error, dead, release }: NackParams): Promise<NackResult> {
+    return this.#run(async () => {
+      const job = tokenJob(token);
+      if (job === null) return { outcome: 'lost' };
+      const outcome = (
+        (await this.#scripts.nack(
+          [this.#base(job.queue)],
+          [
+            now,
+            this.#channel,
+            job.queue,
+            job.seq,
+            job.attempt,
+            delayMs,
+            error === null ? '' : `+${error}`,
+            dead ? 1 : 0,
+            release ? 1 : 0,
+          ],
+        )) as Buffer
+      ).toString() as NackResult['outcome'];
+      return { outcome };
+    });
+  }
+
+  extend({ now, token, ms }: ExtendParams): Promise<ExtendResult> {
+    return this.#run(async () => {
+      const job = tokenJob(token);
+      if (job === null) return { outcome: 'lost' };
+      const until = (await this.#scripts.extend(
+        [this.#base(job.queue)],
+        [now, this.#channel, job.queue, job.seq, job.attempt, ms],
+      )) as number | null;
+      return until === null ? { outcome: 'lost' } : { outcome: 'ok', leaseUntil: until };
+    });
+  }
+
+  get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
+    return this.#run(async () => {
+      const out: (JobRecord | null)[] = ids.map(() => null);
+      const byQueue = groupBy(ids.map((id, i) => ({ i, job: parseJobId(id) })));
+      await Promise.all(
+        [...byQueue].map(async ([queue, entries]) => {
+          const reply = (await this.#scripts.get(
+            [this.#base(queue)],
+            [now, this.#channel, queue, ...entries.map((e) => e.job.seq)],
+          )) as unknown[];
+          entries.forEach(({ i }, k) => (out[i] = decodeRecord(queue, reply[k])));
+        }),
+      );
+      return out;
+    });
+  }
+
+  peek(queue: string, limit: number, now: number): Promise<readonly JobRecord[]> {
+    return this.#run(async () => (await this.#list(queue, 'waiting', 0, limit, now)).jobs);
+  }
+
+  list({ now, queue, state, cursor, limit }: ListParams): Promise<ListResult> {
+    return this.#run(async () => {
+      const from = cursor !== null && /^\d+$/.test(cursor) ? Number(cursor) : 0;
+      const page = await this.#list(queue, state, from, limit, now);
+      return { jobs: page.jobs, cursor: page.more ? String(from + limit) : null };
+    });
+  }
+
+  async #list(
+    queue: string,
+    state: JobState,
+    offset: number,
+    limit: number,
+    now: number,
+  ): Promise<{ jobs: JobRecord[]; more: boolean }> {
+    const [more, ...records] = (await this.#scripts.list(
+      [this.#base(queue)],
+      [now, this.#channel, queue, stateLetter[state], offset, limit],
+    )) as [number, ...unknown[]];
+    return { jobs: records.map((r) => decodeRecord(queue, r) as JobRecord), more: more === 1 };
+  }
+
+  counts(queues: readonly string[], now: number): Promise<readonly Counts[]> {
+    return this.#run(() =>
+      Promise.all(
+        queues.map(async (queue) => {
+          const [waiting, delayed, active, dead, completed, expired, paused] = (await this.#scripts.counts(
+            [this.#base(queue)],
+            [now, this.#channel, queue],
+          )) as number[];
+          return { waiting, delayed, active, dead, completed, expired, paused: paused === 1 } as Counts;
+        }),
+      ),
+    );
+  }
+
+  remove({ now, ids, states }: RemoveParams): Promise<readonly string[]> {
+    return this.#run(async () => {
+      const letters = states === null ? '' : states.map((s) => stateLetter[s]).join('');
+      const removed = new Set<string>();
+      const byQueue = groupBy(ids.map((id, i) => ({ i, job: parseJobId(id) })));
+      await Promise.all(
+        [...byQueue].map(async ([queue, entries]) => {
+          const reply = (await this.#scripts.remove(
+            [this.#base(queue)],
+            [now, this.#channel, queue, letters, ...entries.map((e) => e.job.seq)],
+          )) as number[];
+          for (const seq of reply) removed.add(jobId(queue, seq));
+        }),
+      );
+      return ids.filter((id) => removed.has(id));
+    });
+  }
+
+  retryDead(queue: string, ids: readonly string[] | null, now: number): Promise<number> {
+    return this.#run(async () => {
+      const seqs = (ids ?? []).map(parseJobId).flatMap((job) => (job?.queue === queue ? [job.seq] : []));
+      // No seqs means "every dead job" to the script.
+      if (ids !== null && seqs.length === 0) return 0;
+      return (await this.#scripts['retry-dead']([this.#base(queue)], [now, this.#channel, queue, ...seqs])) as number;
+    });
+  }
+
+  purge(queue: string, now: number): Promise<number> {
+    return this.#run(
+      async () => (await this.#scripts.purge([this.#base(queue)], [now, this.#channel, queue])) as number,
+    );
+  }
+
+  setPaused(queue: string, paused: boolean, now: number): Promise<void> {
+    return this.#run(async () => {
+      await this.#scripts.pause([this.#base(queue)], [now, this.#channel, queue, paused ? 1 : 0]);
+    });
+  }
+
+  getMeta(names: readonly string[]): Promise<readonly (string | null)[]> {
+    return this.#run(async () => (names.length === 0 ? [] : this.#client.hmget(this.#metaKey, ...names)));
+  }
+
+  setMeta(entries: Readonly<Record<string, string | null>>): Promise<void> {
+    return this.#run(async () => {
+      const args = Object.entries(entries).flatMap(([name, value]) => [name, value === null ? '' : `+${value}`]);
+      if (args.length > 0) await this.#scripts['set-meta']([this.#metaKey], [0, this.#channel, ...args]);
+    });
+  }
+
+  listMeta(prefix: string): Promise<readonly string[]> {
+    return this.#run(async () =>
+      (await this.#client.hkeys(this.#metaKey)).filter((name) => name.startsWith(prefix)).sort(),
+    );
+  }
+
+  get #metaKey(): string {
+    return `${this.#settings.prefix}:meta`;
+  }
+
+  watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
+    return this.#run(async () => {
+      this.#subscriber ??= Subscriber.start(
+        this.#settings.connect(),
+        this.#channel,
+        (event) => {
+          for (const fn of this.#listeners) fn(event);
+        },
+        () => {
+          for (const queue of this.#leasedQueues) for (const fn of this.#listeners) fn({ kind: 'ready', queue });
+        },
+      );
+      await this.#subscriber;
+      this.#listeners.add(listener);
+      return () => {
+        this.#listeners.delete(listener);
+        return Promise.resolve();
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    const clients = [this.#client, this.#replicated?.client].filter((c) => c !== undefined);
+    await Promise.all([
+      this.#subscriber?.then((s) => s.stop()).catch(() => {}),
+      ...clients.map((c) => c.quit().catch(() => c.disconnect())),
+    ]);
+  }
+
+  async #replicatedClient(): Promise<{ client: Client; scripts: Record<ScriptName, Script> }> {
+    if (this.#replicated === null) {
+      const client = await connected(this.#settings.connect());
+      this.#replicated = { client, scripts: defineScripts(client) };
+    }
+    return this.#replicated;
+  }
+
+  /** Runs one operation; a closed store is a ClosedError, a Redis failure a StorageError. */
+  async #run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new ClosedError('store');
+    try {
+      return await operation();
+    } catch (error) {
+      throw storageError(error);
+    }
+  }
+}
+
+function storageError(error: unknown): Error {
+  if (error instanceof SpoolError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith('OOM'))
+    return new StorageError(
+      `redis refused the write: it is at its maxmemory and may not evict (nothing of this call was applied): ${message}`,
+      { cause: error },
+    );
+  return new StorageError(`redis: ${message}`, { cause: error });
+}
+
+interface TokenJob {
+  readonly queue: string;
+  readonly seq: string;
+  readonly attempt: number;
+}
+
+function tokenJob(token: string): TokenJob | null {
+  const parsed = parseToken(token);
+  const job = parsed === null ? null : parseJobId(parsed.id);
+  return job === null || parsed === null ? null : { ...job, attempt: parsed.attempt };
+}
+
+/** Entries by their job's queue, dropping those whose id names no queue (not in the store). */
+function groupBy<E extends { job: { queue: string } | null }>(
+  entries: readonly E[],
+): Map<string, (E & { job: NonNullable<E['job']> })[]> {
+  const groups = new Map<string, (E & { job: NonNullable<E['job']> })[]>();
+  for (const entry of entries) {
+    if (entry.job === null) continue;
+    let group = groups.get(entry.job.queue);
+    if (group === undefined) groups.set(entry.job.queue, (group = []));
+    group.push(entry as E & { job: NonNullable<E['job']> });
+  }
+  return groups;
+}
