@@ -35,7 +35,10 @@ export class Subscriber {
     });
     await client.connect();
     await client.subscribe(channel);
-    client.on('ready', onReconnect);
+    client.on('ready', () => {
+      // Subscribed again before the wake-up, so an add right after it is not missed either.
+      client.subscribe(channel).then(onReconnect, () => {});
+    });
     return new Subscriber(client);
   }
 

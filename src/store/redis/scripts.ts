@@ -1,6 +1,8 @@
 // The Lua scripts, one file each in lua/, with lua/lib.lua (the key layout and settle) put in
 // front of every one. ioredis' defineCommand sends them by SHA (EVALSHA) and loads them again
 // after a NOSCRIPT (a restarted or flushed server), so each state change is one round trip.
+// A script whose first line is `#!lua flags=allow-oom` runs when Redis is at its maxmemory, so
+// that workers can drain a full server while adds are refused (Redis 7 reads the flags).
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 
@@ -32,7 +34,13 @@ let sources: ReadonlyMap<ScriptName, string> | null = null;
 function loadSources(): ReadonlyMap<ScriptName, string> {
   if (sources === null) {
     const lib = read('lib');
-    sources = new Map(scriptNames.map((name) => [name, `${lib}\n${read(name)}`]));
+    sources = new Map(
+      scriptNames.map((name) => {
+        const body = read(name);
+        const shebang = body.startsWith('#!') ? body.slice(0, body.indexOf('\n') + 1) : '';
+        return [name, `${shebang}${lib}\n${body.slice(shebang.length)}`];
+      }),
+    );
   }
   return sources;
 }

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- ack: finishes leased jobs of one queue; keeps them as completed under the queue's retention.
 -- KEYS[1]  the queue's base
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- counts: how many jobs of one queue are in each state, the expired count and the paused flag.
 -- KEYS[1]  the queue's base
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue

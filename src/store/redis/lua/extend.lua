@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- extend: a current lease ends `ms` after now.
 -- KEYS[1]  the queue's base
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4] seq   ARGV[5] attempt   ARGV[6] ms

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- get: jobs of one queue by number.
 -- KEYS[1]  the queue's base
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4..] seqs

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- lease: up to `max` waiting jobs of one queue, in lease order. A lease over several queues
 -- calls this once per queue, left to right, so no script touches two slots.
 -- KEYS[1]  the queue's base

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- list: a page of the jobs of one queue in one state, in the order a listing shows them
 -- (waiting: lease order; delayed: due time; active: lease end; dead, completed: when they finished).
 -- KEYS[1]  the queue's base

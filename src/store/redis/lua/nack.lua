@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- nack: the holder of a lease gives the job back: failed (retry after a delay, or dead) or released.
 -- KEYS[1]  the queue's base
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4] seq   ARGV[5] attempt

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- pause: leases stop taking from one queue ('1'), or start again ('0').
 -- KEYS[1]  the queue's base
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4] '1' pause, '0' resume

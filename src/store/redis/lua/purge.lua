@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- purge: removes every job of one queue that is not active.
 -- KEYS[1]  the queue's base
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue

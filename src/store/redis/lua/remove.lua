@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- remove: jobs of one queue by number, in any of the given states.
 -- KEYS[1]  the queue's base
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue
