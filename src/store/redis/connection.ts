@@ -50,6 +50,9 @@ export function parseRedisUrl(url: string): RedisSettings {
 
 /** Connects, or fails at once with the server's error instead of retrying in the background. */
 export async function connected(client: Redis | Cluster): Promise<Redis | Cluster> {
+  // Connection errors reach callers as rejected commands (StorageError); without a listener
+  // ioredis would also print each reconnect attempt.
+  client.on('error', () => {});
   try {
     await client.connect();
     return client;

@@ -33,6 +33,7 @@ export class Subscriber {
       if (from !== channel) return;
       for (const event of parseEvents(message)) onEvent(event);
     });
+    client.on('error', () => {});
     await client.connect();
     await client.subscribe(channel);
     client.on('ready', () => {

@@ -1,0 +1,149 @@
+// Fault tests on private redis-server processes: restarts, killed connections, a full server, replicas.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { open, ReplicationError, StorageError, ValidationError } from '../src/index.ts';
+import { PrivateRedis, redisServerProblem, skipUnless } from './fixtures/redis.ts';
+
+const skip = skipUnless(
+  redisServerProblem(),
+  'the redis-server binary',
+  'install redis-server (apt-get install redis-server)',
+);
+const servers: PrivateRedis[] = [];
+after(() => Promise.all(servers.map((s) => s.stop())));
+
+async function server(config: readonly string[] = []): Promise<PrivateRedis> {
+  const s = await PrivateRedis.start(config);
+  servers.push(s);
+  return s;
+}
+
+void describe('redis store: faults', { skip }, () => {
+  void test('a Redis restarted with appendfsync always in the middle of a load delivers every add that resolved', async () => {
+    const redis = await server(['appendonly yes', 'appendfsync always']);
+    await using spool = await open(redis.url);
+    assert.equal(spool.capabilities.durable, 'power-loss');
+    const q = spool.queue<number>('load');
+    const resolved = new Set<string>();
+    let failed = 0;
+    let n = 0;
+    const producer = async (): Promise<void> => {
+      while (resolved.size < 600) {
+        try {
+          resolved.add(await q.add(n++));
+        } catch (error) {
+          assert.ok(error instanceof StorageError, String(error));
+          failed++;
+        }
+      }
+    };
+    const producers = Array.from({ length: 8 }, producer);
+    while (resolved.size < 200) await new Promise((r) => setImmediate(r));
+    await redis.kill();
+    await redis.boot();
+    await Promise.all(producers);
+    const delivered = new Set<string>();
+    for (;;) {
+      const jobs = await q.lease({ max: 100 });
+      if (jobs.length === 0) break;
+      for (const job of jobs) delivered.add(job.id);
+      await Promise.all(jobs.map((job) => job.ack()));
+    }
+    const lost = [...resolved].filter((id) => !delivered.has(id));
+    assert.deepEqual(lost, [], `${lost.length} resolved adds lost (${failed} adds failed during the restart)`);
+  });
+
+  void test('CLIENT KILL of every connection: the store reconnects, and a blocked worker wakes for the next add', async () => {
+    const redis = await server();
+    await using consumer = await open(redis.url);
+    await using producer = await open(redis.url);
+    const handled: string[] = [];
+    const worker = consumer.queue<string>('kill').process((job) => void handled.push(job.data));
+    const first = await producer.queue('kill').add('before');
+    await consumer.queue('kill').waitFor(first, { timeout: '5s' });
+    const admin = new Redis(redis.url);
+    await admin.client('KILL', 'TYPE', 'normal');
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    admin.disconnect();
+    const second = await producer.queue('kill').add('after');
+    await consumer.queue('kill').waitFor(second, { timeout: '5s' });
+    await worker.close();
+    assert.deepEqual(handled, ['before', 'after']);
+  });
+
+  void test('at maxmemory with noeviction adds fail with a StorageError, change nothing, and workers still drain', async () => {
+    const redis = await server(['maxmemory-policy noeviction']);
+    await using spool = await open(redis.url);
+    const q = spool.queue<string>('full', { keepCompleted: false });
+    const admin = new Redis(redis.url);
+    const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
+    await admin.config('SET', 'maxmemory', String(used + 2_000_000));
+    const pad = 'x'.repeat(10_000);
+    let added = 0;
+    let refused: unknown = null;
+    while (refused === null) {
+      try {
+        await q.add(pad);
+        added++;
+      } catch (error) {
+        refused = error;
+      }
+    }
+    assert.ok(refused instanceof StorageError);
+    assert.match(refused.message, /maxmemory/);
+    // Freed buffers could let a small write through again; below what is used, none can.
+    await admin.config('SET', 'maxmemory', '1');
+    await assert.rejects(q.addBulk([{ data: 'a' }, { data: 'b' }]), StorageError);
+    assert.equal((await q.counts()).waiting, added);
+    let drained = 0;
+    for (let jobs = await q.lease({ max: 50 }); jobs.length > 0; jobs = await q.lease({ max: 50 })) {
+      for (const job of jobs) assert.equal(job.data, pad);
+      await Promise.all(jobs.map((job) => job.ack()));
+      drained += jobs.length;
+    }
+    assert.equal(drained, added);
+    await admin.config('SET', 'maxmemory', '0');
+    await q.add('room again');
+    assert.equal((await q.counts()).waiting, 1);
+    admin.disconnect();
+  });
+
+  void test('replicate: n waits for n copies with WAIT, and fails saying the job may still exist', async () => {
+    const primary = await server(['repl-diskless-sync-delay 0']);
+    const replica = await server([`replicaof 127.0.0.1 ${primary.port}`]);
+    const admin = new Redis(primary.url);
+    while (!/slave0:.*state=online/.test(await admin.info('replication'))) await new Promise((r) => setTimeout(r, 20));
+    await using spool = await open(`${primary.url}?replicateTimeout=300`);
+    const q = spool.queue<string>('copies');
+    const id = await q.add('twice', { replicate: 2 });
+    const onReplica = new Redis(replica.url);
+    assert.ok((await onReplica.keys('*copies*')).length > 0);
+    onReplica.disconnect();
+    await assert.rejects(q.add('thrice', { replicate: 3 }), (e: unknown) => {
+      assert.ok(e instanceof ReplicationError);
+      assert.equal(e.copies, 3);
+      assert.equal(e.confirmed, 2);
+      assert.match(e.message, /may still exist/);
+      return true;
+    });
+    await replica.kill();
+    const failed = await q.add('lonely', { replicate: 2 }).catch((e: unknown) => e);
+    assert.ok(failed instanceof ReplicationError);
+    assert.equal((await q.get(failed.ids[0]!))?.data, 'lonely');
+    assert.equal((await q.get(id))?.data, 'twice');
+    admin.disconnect();
+  });
+
+  void test('a store without replicas refuses replicate > 1 with a ValidationError', async () => {
+    await using spool = await open('memory:');
+    const q = spool.queue('solo');
+    await q.add('one copy', { replicate: 1 });
+    await assert.rejects(
+      q.add('x', { replicate: 2 }),
+      (e: unknown) => e instanceof ValidationError && e.field === 'options.replicate',
+    );
+    await assert.rejects(q.addBulk([{ data: 'y', options: { replicate: 2 } }]), ValidationError);
+    assert.equal((await q.counts()).waiting, 1);
+  });
+});
