@@ -63,8 +63,8 @@ void describe('redis store: faults', { skip }, () => {
     const first = await producer.queue('kill').add('before');
     await consumer.queue('kill').waitFor(first, { timeout: '5s' });
     const admin = new Redis(redis.url);
-    await admin.client('KILL', 'TYPE', 'normal');
-    await admin.client('KILL', 'TYPE', 'pubsub');
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'normal');
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     admin.disconnect();
     const second = await producer.queue('kill').add('after');
     await consumer.queue('kill').waitFor(second, { timeout: '5s' });

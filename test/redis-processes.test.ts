@@ -32,7 +32,7 @@ async function startWorker(args: string[], onLine: (line: string) => void): Prom
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
     lines.on('line', (line) => (line === 'ready' ? resolve() : onLine(line)));
