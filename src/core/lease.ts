@@ -67,7 +67,8 @@ export async function lease<T>(runtime: Runtime, request: LeaseRequest): Promise
     if (result.jobs.length > 0) return result.jobs.map((record) => new LeasedJob<T>(record, runtime));
     const now = clock.now();
     if (now >= deadline || signal?.aborted === true) return [];
-    if (hub.ready !== seen) continue;
+    // Time moved on while the store answered: what it said falls due later may be due already.
+    if (hub.ready !== seen || (result.nextAt !== null && result.nextAt <= now)) continue;
     const sleepMs = result.nextAt === null ? deadline - now : Math.min(deadline, result.nextAt) - now;
     await hub.waitReady(queues, sleepMs, signal);
   }

@@ -41,7 +41,9 @@ export function parseRedisUrl(url: string): RedisSettings {
       prefix,
       replicateTimeoutMs: timeout,
       cluster: true,
-      connect: () => new Cluster(nodes, { ...clientOptions, redisOptions }),
+      // Auto-pipelining is off on a Cluster: ioredis refuses pipelines whose keys it maps to
+      // different nodes while its slot table is being filled.
+      connect: () => new Cluster(nodes, { lazyConnect: true, redisOptions }),
     };
   }
   const clean = `${scheme}://${authority}${path}${rest}`;
