@@ -11,7 +11,7 @@ void test('redis:// without ioredis installed is a MissingDriverError naming the
       '--import',
       'tsx',
       '--import',
-      './test/fixtures/hide-ioredis.mjs',
+      './test/fixtures/hide-ioredis.ts',
       '--input-type=module',
       '-e',
       `import { open } from './src/index.ts';
