@@ -62,9 +62,9 @@ const text = (v: Value): string | null => (v === null ? null : v.toString());
 const int = (v: Value, otherwise: number): number => (v === null ? otherwise : Number(v.toString()));
 const nullable = (v: Value): number | null => (v === null ? null : Number(v.toString()));
 
-/** A record as lib.lua's `record()` returns it: seq, then the job's fields; null when the job is gone. */
+/** A record as lib.lua's `record()` returns it: seq, payload, result, the job's fields; null when the job is gone. */
 export function decodeRecord(queue: string, reply: unknown): JobRecord | null {
-  const [seq, s, d, p, a, m, n, c, t, e, l, v, b, k, h, r, f] = reply as [number | Buffer, ...Value[]];
+  const [seq, d, r, s, p, a, m, n, c, t, e, l, v, b, k, h, f] = reply as [number | Buffer, ...Value[]];
   const state = s === null || s === undefined ? undefined : stateOf[s.toString()];
   if (state === undefined) return null;
   const maxAttempts = text(m ?? null);

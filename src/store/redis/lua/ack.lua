@@ -11,7 +11,12 @@ local keepCount, keepAge = num(ARGV[4]), num(ARGV[5])
 settle(B, queue)
 local keeps = keepCount > 0 and keepAge > 0
 -- The queue's retention is the last one an ack named, as in the memory store.
-redis.call('HSET', B .. ':m', 'kc', ARGV[4], 'ka', ARGV[5])
+local meta = metaOf[B]
+local changed = meta[2] ~= ARGV[4] or meta[3] ~= ARGV[5]
+if changed then
+  redis.call('HSET', B .. ':m', 'kc', ARGV[4], 'ka', ARGV[5])
+  recompute(B, keepAge)
+end
 local out = {}
 for i = 6, #ARGV, 3 do
   local seq = tonumber(ARGV[i])
@@ -21,9 +26,12 @@ for i = 6, #ARGV, 3 do
       redis.call('ZREM', B .. ':a', pad(seq))
       redis.call('HDEL', job, 'l')
       if ARGV[i + 2] ~= '' then
-        redis.call('HSET', job, 'r', string.sub(ARGV[i + 2], 2))
+        redis.call('HSET', B .. ':r', seq, string.sub(ARGV[i + 2], 2))
       end
       finish(B, queue, seq, job, 'c')
+      if keepAge ~= math.huge then
+        schedule(B, now + keepAge)
+      end
       events[#events + 1] = 'completed\t' .. queue .. '\t' .. queue .. ':' .. seq
     else
       drop(B, queue, seq, 'a', 'completed')
@@ -33,6 +41,10 @@ for i = 6, #ARGV, 3 do
     out[#out + 1] = 0
   end
 end
-pruneCompleted(B, queue)
+if keeps then
+  pruneCount(B, queue, keepCount)
+elseif changed then
+  pruneCount(B, queue, 0)
+end
 publish()
 return out

@@ -48,7 +48,8 @@ for j = first, #ARGV, 9 do
     local job = B .. ':' .. seq
     local priority = tonumber(ARGV[j + 2])
     local availableAt = tonumber(ARGV[j + 4])
-    local fields = { 'd', ARGV[j + 1], 'm', ARGV[j + 3], 'c', now, 't', availableAt, 'v', ARGV[j + 6], 'b', ARGV[j + 7] }
+    local fields = { 'm', ARGV[j + 3], 'c', now, 't', availableAt, 'v', ARGV[j + 6], 'b', ARGV[j + 7] }
+    redis.call('HSET', B .. ':p', seq, ARGV[j + 1])
     if priority ~= 0 then
       fields[#fields + 1] = 'p'
       fields[#fields + 1] = priority
@@ -57,18 +58,22 @@ for j = first, #ARGV, 9 do
       fields[#fields + 1] = 'e'
       fields[#fields + 1] = ARGV[j + 5]
       redis.call('ZADD', B .. ':t', ARGV[j + 5], pad(seq))
+      schedule(B, tonumber(ARGV[j + 5]))
     end
     if key ~= '' then
       fields[#fields + 1] = 'k'
       fields[#fields + 1] = key
       redis.call('HSET', B .. ':k', key, seq)
     end
-    redis.call('HSET', job, unpack(fields))
+    fields[#fields + 1] = 's'
     if availableAt > now then
-      redis.call('HSET', job, 's', 'd')
+      fields[#fields + 1] = 'd'
+      redis.call('HSET', job, unpack(fields))
       redis.call('ZADD', B .. ':d', availableAt, pad(seq))
+      schedule(B, availableAt)
     else
-      redis.call('HSET', job, 's', 'w')
+      fields[#fields + 1] = 'w'
+      redis.call('HSET', job, unpack(fields))
       redis.call('ZADD', B .. ':w', -priority, waitMember(availableAt, seq))
     end
     out[#out + 1] = seq

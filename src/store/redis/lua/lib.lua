@@ -2,7 +2,8 @@
 -- key layout and applies what `now` makes due (settle), so no reaper has to stay alive.
 --
 -- All keys of a queue share the hash tag of B = '{<prefix>:<queue>}' (one Cluster slot):
---   B..':m'      hash   seq (last job number), expired (count), paused, kc / ka (completed retention)
+--   B..':m'      hash   seq (last job number), expired (count), paused, kc / ka (completed retention),
+--                       due (no delay, lease, TTL or retention ends before it: settle's shortcut)
 --   B..':w'      zset   waiting: score -priority, member readyAt (13 digits) .. seq (16 digits)
 --   B..':d'      zset   delayed: score availableAt, member pad(seq)
 --   B..':a'      zset   active: score leaseUntil, member pad(seq)
@@ -10,10 +11,14 @@
 --   B..':c'      zset   completed: score finishedAt, member pad(seq)
 --   B..':t'      zset   TTL: score expiresAt, member pad(seq)
 --   B..':k'      hash   idempotency key -> seq
---   B..':'..seq  hash   the job: s state (w d a x c), d payload, p priority, a attempts, m maxAttempts,
+--   B..':p'      hash   seq -> payload
+--   B..':r'      hash   seq -> result, while completed
+--   B..':'..seq  hash   the job: s state (w d a x c), p priority, a attempts, m maxAttempts,
 --                       n nacks, c createdAt, t availableAt (= readyAt), e expiresAt, l leaseUntil,
 --                       v visibilityMs, b backoff 'kind,delayMs,maxDelayMs,jitter', k key,
---                       h errors (JSON array), r result, f finishedAt. Absent means null or 0.
+--                       h errors (JSON array), f finishedAt. Absent means null or 0.
+-- Payloads and results live in the queue's hashes, not the job's: a value over 64 bytes would
+-- turn the job's compact listpack into a hash table, three times the memory per job.
 -- Every script has ARGV[1] = now (ms), ARGV[2] = the events channel. Events are collected and
 -- published as one message at the end: lines 'ready\t<queue>' or '<outcome>\t<queue>\t<id>'.
 
@@ -22,6 +27,9 @@ local channel = ARGV[2]
 local events = {}
 local errorHistory = 10
 local setOf = { w = ':w', d = ':d', a = ':a', x = ':x', c = ':c' }
+-- Per queue, for this call: the meta fields settle read, and `due` as it stands now.
+local metaOf = {}
+local dueOf = {}
 
 local function publish()
   if #events > 0 then
@@ -59,12 +67,11 @@ local function backoffDelayMs(spec, attempt, random)
   return math.floor(capped * (1 - tonumber(jitter) * random) + 0.5)
 end
 
-local function unplace(B, seq, state)
-  if state == 'w' then
-    local availableAt = tonumber(redis.call('HGET', B .. ':' .. seq, 't'))
-    redis.call('ZREM', B .. ':w', waitMember(availableAt, seq))
-  else
-    redis.call('ZREM', B .. setOf[state], pad(seq))
+-- Something in the queue falls due at `at`: `due` stays at or before every such time.
+local function schedule(B, at)
+  if at < dueOf[B] then
+    dueOf[B] = at
+    redis.call('HSET', B .. ':m', 'due', at)
   end
 end
 
@@ -77,11 +84,12 @@ end
 
 -- Back in line at `availableAt`: waiting when that is not in the future, else delayed.
 local function requeue(B, queue, seq, job, availableAt)
-  redis.call('HSET', job, 't', availableAt)
   if availableAt > now then
-    redis.call('HSET', job, 's', 'd')
+    redis.call('HSET', job, 't', availableAt, 's', 'd')
     redis.call('ZADD', B .. ':d', availableAt, pad(seq))
+    schedule(B, availableAt)
   else
+    redis.call('HSET', job, 't', availableAt)
     toWaiting(B, queue, seq, job, availableAt)
   end
 end
@@ -89,15 +97,23 @@ end
 -- Takes the job out of the store; tells watchers unless `outcome` is false (retention pruning).
 local function drop(B, queue, seq, state, outcome)
   local job = B .. ':' .. seq
-  unplace(B, seq, state)
-  local fields = redis.call('HMGET', job, 'k', 'e')
-  if fields[1] and redis.call('HGET', B .. ':k', fields[1]) == tostring(seq) then
-    redis.call('HDEL', B .. ':k', fields[1])
+  local fields = redis.call('HMGET', job, 't', 'k', 'e')
+  if state == 'w' then
+    redis.call('ZREM', B .. ':w', waitMember(tonumber(fields[1]), seq))
+  else
+    redis.call('ZREM', B .. setOf[state], pad(seq))
   end
-  if fields[2] then
+  if fields[2] and redis.call('HGET', B .. ':k', fields[2]) == tostring(seq) then
+    redis.call('HDEL', B .. ':k', fields[2])
+  end
+  if fields[3] then
     redis.call('ZREM', B .. ':t', pad(seq))
   end
   redis.call('DEL', job)
+  redis.call('HDEL', B .. ':p', seq)
+  if state == 'c' then
+    redis.call('HDEL', B .. ':r', seq)
+  end
   if outcome then
     events[#events + 1] = outcome .. '\t' .. queue .. '\t' .. queue .. ':' .. seq
   end
@@ -130,18 +146,8 @@ local function fail(B, queue, seq, job, err, dead, retryAt)
   return 'retry'
 end
 
-local function pruneCompleted(B, queue)
-  local keep = redis.call('HMGET', B .. ':m', 'kc', 'ka')
-  if not keep[1] then
-    return
-  end
-  local ageMs = num(keep[2])
-  if ageMs ~= math.huge then
-    for _, member in ipairs(redis.call('ZRANGEBYSCORE', B .. ':c', '-inf', now - ageMs)) do
-      drop(B, queue, tonumber(member), 'c', false)
-    end
-  end
-  local count = num(keep[1])
+-- Completed jobs beyond the newest `count` go.
+local function pruneCount(B, queue, count)
   local excess = redis.call('ZCARD', B .. ':c') - count
   if excess > 0 then
     for _, member in ipairs(redis.call('ZRANGE', B .. ':c', 0, excess - 1)) do
@@ -150,8 +156,38 @@ local function pruneCompleted(B, queue)
   end
 end
 
+-- The earliest time anything in the queue falls due, written back as `due`.
+local function recompute(B, keepAgeMs)
+  local at = math.huge
+  for _, suffix in ipairs({ ':t', ':d', ':a' }) do
+    local first = redis.call('ZRANGE', B .. suffix, 0, 0, 'WITHSCORES')[2]
+    if first then
+      at = math.min(at, tonumber(first))
+    end
+  end
+  if keepAgeMs ~= math.huge then
+    local first = redis.call('ZRANGE', B .. ':c', 0, 0, 'WITHSCORES')[2]
+    if first then
+      at = math.min(at, tonumber(first) + keepAgeMs)
+    end
+  end
+  dueOf[B] = at
+  if at == math.huge then
+    redis.call('HDEL', B .. ':m', 'due')
+  else
+    redis.call('HSET', B .. ':m', 'due', at)
+  end
+end
+
 -- Applies what `now` makes due in the queue: TTLs, delays, expired leases, completed retention.
+-- One HMGET when nothing is due, which is most calls.
 local function settle(B, queue)
+  local meta = redis.call('HMGET', B .. ':m', 'due', 'kc', 'ka', 'paused')
+  metaOf[B] = meta
+  dueOf[B] = tonumber(meta[1]) or math.huge
+  if dueOf[B] > now then
+    return
+  end
   local gone = redis.call('ZRANGEBYSCORE', B .. ':t', '-inf', now)
   for _, member in ipairs(gone) do
     local seq = tonumber(member)
@@ -181,7 +217,13 @@ local function settle(B, queue)
     local retryAt = tonumber(expired[i + 1]) + backoffDelayMs(fields[2], tonumber(fields[1]) or 0, 0)
     fail(B, queue, seq, job, 'lease expired', false, retryAt)
   end
-  pruneCompleted(B, queue)
+  local keepAgeMs = meta[3] and num(meta[3]) or math.huge
+  if keepAgeMs ~= math.huge then
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', B .. ':c', '-inf', now - keepAgeMs)) do
+      drop(B, queue, tonumber(member), 'c', false)
+    end
+  end
+  recompute(B, keepAgeMs)
 end
 
 -- The job behind a token whose lease is current, or nil.
@@ -194,11 +236,15 @@ local function leased(B, seq, attempt)
   return nil
 end
 
-local recordFields = { 's', 'd', 'p', 'a', 'm', 'n', 'c', 't', 'e', 'l', 'v', 'b', 'k', 'h', 'r', 'f' }
+local recordFields = { 's', 'p', 'a', 'm', 'n', 'c', 't', 'e', 'l', 'v', 'b', 'k', 'h', 'f' }
 
--- { seq, <recordFields values> }: what records.ts decodes.
-local function record(B, seq)
-  local values = redis.call('HMGET', B .. ':' .. seq, unpack(recordFields))
+-- { seq, payload, result, <recordFields values> }: what records.ts decodes. `values` are the
+-- job's recordFields when the caller has them already.
+local function record(B, seq, values)
+  values = values or redis.call('HMGET', B .. ':' .. seq, unpack(recordFields))
+  local result = values[1] == 'c' and redis.call('HGET', B .. ':r', seq) or false
+  table.insert(values, 1, result)
+  table.insert(values, 1, redis.call('HGET', B .. ':p', seq))
   table.insert(values, 1, seq)
   return values
 end
