@@ -1,4 +1,5 @@
 // Between the store's values and the scripts' arguments and replies (see lua/lib.lua for the fields).
+import { parseToken } from '../contract.ts';
 import type { Backoff, JobRecord, JobState } from '../contract.ts';
 
 export const stateLetter: Readonly<Record<JobState, string>> = {
@@ -80,7 +81,7 @@ export function decodeRecord(queue: string, reply: unknown): JobRecord | null {
     createdAt: int(c ?? null, 0),
     availableAt: int(t ?? null, 0),
     expiresAt: nullable(e ?? null),
-    leaseUntil: nullable(l ?? null),
+    leaseUntil: state === 'active' ? nullable(l ?? null) : null,
     visibilityMs: int(v ?? null, 0),
     backoff: decodeBackoff(text(b ?? null) ?? 'exponential,0,0,0'),
     key: text(k ?? null),
@@ -88,4 +89,30 @@ export function decodeRecord(queue: string, reply: unknown): JobRecord | null {
     result: r ?? null,
     finishedAt: nullable(f ?? null),
   };
+}
+
+export interface TokenJob {
+  readonly queue: string;
+  readonly seq: string;
+  readonly attempt: number;
+}
+
+export function tokenJob(token: string): TokenJob | null {
+  const parsed = parseToken(token);
+  const job = parsed === null ? null : parseJobId(parsed.id);
+  return job === null || parsed === null ? null : { ...job, attempt: parsed.attempt };
+}
+
+/** Entries by their job's queue, dropping those whose id names no queue (not in the store). */
+export function groupBy<E extends { job: { queue: string } | null }>(
+  entries: readonly E[],
+): Map<string, (E & { job: NonNullable<E['job']> })[]> {
+  const groups = new Map<string, (E & { job: NonNullable<E['job']> })[]>();
+  for (const entry of entries) {
+    if (entry.job === null) continue;
+    let group = groups.get(entry.job.queue);
+    if (group === undefined) groups.set(entry.job.queue, (group = []));
+    group.push(entry as E & { job: NonNullable<E['job']> });
+  }
+  return groups;
 }

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
-import { formatToken, parseToken } from '../contract.ts';
+import { formatToken } from '../contract.ts';
 import type {
   AckParams,
   AddParams,
@@ -24,10 +24,20 @@ import type {
   Store,
   StoreEvent,
 } from '../contract.ts';
+import { AckBatcher } from './ack-batcher.ts';
 import { connected, durability, parseRedisUrl } from './connection.ts';
 import type { RedisSettings } from './connection.ts';
 import { Subscriber } from './events.ts';
-import { decodeRecord, encodeBackoff, encodeNumber, jobId, parseJobId, stateLetter } from './records.ts';
+import {
+  decodeRecord,
+  encodeBackoff,
+  encodeNumber,
+  groupBy,
+  jobId,
+  parseJobId,
+  stateLetter,
+  tokenJob,
+} from './records.ts';
 import { defineScripts } from './scripts.ts';
 import type { Arg, Script, ScriptName } from './scripts.ts';
 
@@ -53,6 +63,10 @@ export class RedisStore implements Store {
   #subscriber: Promise<Subscriber> | null = null;
   /** A second connection for adds that WAIT for replicas: WAIT holds up its connection. */
   #replicated: { client: Client; scripts: Record<ScriptName, Script> } | null = null;
+  readonly #acks = new AckBatcher(
+    async (queue, now, args) =>
+      (await this.#scripts.ack([this.#base(queue)], [now, this.#channel, queue, ...args])) as number[],
+  );
   #closed = false;
 
   private constructor(settings: RedisSettings, client: Client, durable: Capabilities['durable']) {
@@ -179,13 +193,13 @@ export class RedisStore implements Store {
       const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token) })));
       await Promise.all(
         [...byQueue].map(async ([queue, entries]) => {
-          const retention = keep[queue] ?? { count: 0, ageMs: 0 };
-          const args: Arg[] = [now, this.#channel, queue, encodeNumber(retention.count), encodeNumber(retention.ageMs)];
-          for (const { item, job } of entries) {
-            args.push(job.seq, job.attempt, item.result === null ? '' : Buffer.concat([plus, item.result]));
-          }
-          const reply = (await this.#scripts.ack([this.#base(queue)], args)) as number[];
-          entries.forEach(({ i }, k) => (out[i] = reply[k] === 1 ? 'ok' : 'lost'));
+          const acks = entries.map(({ item, job }) => ({
+            seq: job.seq,
+            attempt: job.attempt,
+            result: item.result === null ? ('' as const) : Buffer.concat([plus, item.result]),
+          }));
+          const ok = await this.#acks.ack(queue, now, keep[queue] ?? { count: 0, ageMs: 0 }, acks);
+          entries.forEach(({ i }, k) => (out[i] = ok[k] === true ? 'ok' : 'lost'));
         }),
       );
       return out;
@@ -405,30 +419,4 @@ function storageError(error: unknown): Error {
       { cause: error },
     );
   return new StorageError(`redis: ${message}`, { cause: error });
-}
-
-interface TokenJob {
-  readonly queue: string;
-  readonly seq: string;
-  readonly attempt: number;
-}
-
-function tokenJob(token: string): TokenJob | null {
-  const parsed = parseToken(token);
-  const job = parsed === null ? null : parseJobId(parsed.id);
-  return job === null || parsed === null ? null : { ...job, attempt: parsed.attempt };
-}
-
-/** Entries by their job's queue, dropping those whose id names no queue (not in the store). */
-function groupBy<E extends { job: { queue: string } | null }>(
-  entries: readonly E[],
-): Map<string, (E & { job: NonNullable<E['job']> })[]> {
-  const groups = new Map<string, (E & { job: NonNullable<E['job']> })[]>();
-  for (const entry of entries) {
-    if (entry.job === null) continue;
-    let group = groups.get(entry.job.queue);
-    if (group === undefined) groups.set(entry.job.queue, (group = []));
-    group.push(entry as E & { job: NonNullable<E['job']> });
-  }
-  return groups;
 }

@@ -24,7 +24,6 @@ for i = 6, #ARGV, 3 do
   if job then
     if keeps then
       redis.call('ZREM', B .. ':a', pad(seq))
-      redis.call('HDEL', job, 'l')
       if ARGV[i + 2] ~= '' then
         redis.call('HSET', B .. ':r', seq, string.sub(ARGV[i + 2], 2))
       end

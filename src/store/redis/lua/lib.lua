@@ -14,7 +14,8 @@
 --   B..':p'      hash   seq -> payload
 --   B..':r'      hash   seq -> result, while completed
 --   B..':'..seq  hash   the job: s state (w d a x c), p priority, a attempts, m maxAttempts,
---                       n nacks, c createdAt, t availableAt (= readyAt), e expiresAt, l leaseUntil,
+--                       n nacks, c createdAt, t availableAt (= readyAt), e expiresAt, l leaseUntil
+--                       (meaningful only while active: it is left behind, one call fewer per ack),
 --                       v visibilityMs, b backoff 'kind,delayMs,maxDelayMs,jitter', k key,
 --                       h errors (JSON array), f finishedAt. Absent means null or 0.
 -- Payloads and results live in the queue's hashes, not the job's: a value over 64 bytes would
@@ -126,7 +127,6 @@ end
 
 -- The attempt of an active job (already out of the active set) failed: retry at `retryAt`, or dead.
 local function fail(B, queue, seq, job, err, dead, retryAt)
-  redis.call('HDEL', job, 'l')
   if err then
     local raw = redis.call('HGET', job, 'h')
     local history = raw and cjson.decode(raw) or {}

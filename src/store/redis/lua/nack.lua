@@ -18,7 +18,6 @@ local outcome
 if ARGV[9] == '1' then
   -- Back to its old place in line, as if it had never been leased.
   redis.call('HINCRBY', job, 'a', -1)
-  redis.call('HDEL', job, 'l')
   toWaiting(B, queue, seq, job, tonumber(redis.call('HGET', job, 't')))
   outcome = 'retry'
 else
