@@ -135,6 +135,29 @@ void describe('redis store: faults', { skip }, () => {
     admin.disconnect();
   });
 
+  void test('concurrent acks of one queue share one script call; a stale token in the batch is lost alone', async () => {
+    const redis = await server();
+    await using spool = await open(redis.url);
+    const q = spool.queue<number>('batched');
+    await q.addBulk(Array.from({ length: 50 }, (_, i) => ({ data: i })));
+    const jobs = await q.lease({ max: 50 });
+    await q.remove(jobs[7]!.id);
+    const admin = new Redis(redis.url);
+    const scriptCalls = async (): Promise<number> =>
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    const before = await scriptCalls();
+    const results = await Promise.allSettled(jobs.map((job) => job.ack(job.data)));
+    const calls = (await scriptCalls()) - before;
+    admin.disconnect();
+    assert.equal(calls, 1);
+    assert.deepEqual(
+      results.flatMap((r, i) => (r.status === 'rejected' ? [[i, (r.reason as { code: string }).code]] : [])),
+      [[7, 'LEASE_LOST']],
+    );
+    assert.equal((await q.counts()).completed, 49);
+    assert.equal((await q.get(jobs[9]!.id))?.result, 9);
+  });
+
   void test('a store without replicas refuses replicate > 1 with a ValidationError', async () => {
     await using spool = await open('memory:');
     const q = spool.queue('solo');
