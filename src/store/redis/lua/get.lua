@@ -6,9 +6,10 @@
 
 local B, queue = KEYS[1], ARGV[3]
 settle(B, queue)
-local out = {}
+local seqs = {}
 for i = 4, #ARGV do
-  out[#out + 1] = record(B, tonumber(ARGV[i]))
+  seqs[#seqs + 1] = tonumber(ARGV[i])
 end
+local out = records(B, seqs)
 publish()
 return out

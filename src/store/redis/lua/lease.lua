@@ -13,6 +13,7 @@ settle(B, queue)
 local out = { false }
 if not metaOf[B][4] then
   local popped = redis.call('ZPOPMIN', B .. ':w', max)
+  local seqs, valuesOf = {}, {}
   for i = 1, #popped, 2 do
     local seq = seqOfWaiting(popped[i])
     local job = B .. ':' .. seq
@@ -23,7 +24,11 @@ if not metaOf[B][4] then
     redis.call('ZADD', B .. ':a', leaseUntil, pad(seq))
     schedule(B, leaseUntil)
     values[1], values[3], values[9] = 'a', attempts, leaseUntil
-    out[#out + 1] = record(B, seq, values)
+    seqs[#seqs + 1] = seq
+    valuesOf[#valuesOf + 1] = values
+  end
+  for _, record in ipairs(records(B, seqs, valuesOf)) do
+    out[#out + 1] = record
   end
 end
 -- `due` is never later than the next delay or lease end, so a blocked lease wakes in time.

@@ -95,29 +95,56 @@ local function requeue(B, queue, seq, job, availableAt)
   end
 end
 
--- Takes the job out of the store; tells watchers unless `outcome` is false (retention pruning).
+-- `command [key] item item ...` over `items`, a few hundred at a time (Lua's stack is bounded).
+local function each(command, key, items)
+  for from = 1, #items, 500 do
+    local to = math.min(from + 499, #items)
+    if key then
+      redis.call(command, key, unpack(items, from, to))
+    else
+      redis.call(command, unpack(items, from, to))
+    end
+  end
+end
+
+-- Takes jobs, all in `state`, out of the store; tells watchers unless `outcome` is false
+-- (retention pruning). Bulk, because pruning and purging take many at a time.
+local function dropAll(B, queue, state, seqs, outcome)
+  local jobs, members = {}, {}
+  for i, seq in ipairs(seqs) do
+    jobs[i] = B .. ':' .. seq
+    local fields = redis.call('HMGET', jobs[i], 't', 'k', 'e')
+    members[i] = state == 'w' and waitMember(tonumber(fields[1]), seq) or pad(seq)
+    if fields[2] and redis.call('HGET', B .. ':k', fields[2]) == tostring(seq) then
+      redis.call('HDEL', B .. ':k', fields[2])
+    end
+    if fields[3] then
+      redis.call('ZREM', B .. ':t', pad(seq))
+    end
+    if outcome then
+      events[#events + 1] = outcome .. '\t' .. queue .. '\t' .. queue .. ':' .. seq
+    end
+  end
+  if #seqs > 0 then
+    each('ZREM', B .. setOf[state], members)
+    each('DEL', false, jobs)
+    each('HDEL', B .. ':p', seqs)
+    if state == 'c' then
+      each('HDEL', B .. ':r', seqs)
+    end
+  end
+end
+
 local function drop(B, queue, seq, state, outcome)
-  local job = B .. ':' .. seq
-  local fields = redis.call('HMGET', job, 't', 'k', 'e')
-  if state == 'w' then
-    redis.call('ZREM', B .. ':w', waitMember(tonumber(fields[1]), seq))
-  else
-    redis.call('ZREM', B .. setOf[state], pad(seq))
+  dropAll(B, queue, state, { seq }, outcome)
+end
+
+local function seqsOf(members, state)
+  local seqs = {}
+  for i, member in ipairs(members) do
+    seqs[i] = state == 'w' and seqOfWaiting(member) or tonumber(member)
   end
-  if fields[2] and redis.call('HGET', B .. ':k', fields[2]) == tostring(seq) then
-    redis.call('HDEL', B .. ':k', fields[2])
-  end
-  if fields[3] then
-    redis.call('ZREM', B .. ':t', pad(seq))
-  end
-  redis.call('DEL', job)
-  redis.call('HDEL', B .. ':p', seq)
-  if state == 'c' then
-    redis.call('HDEL', B .. ':r', seq)
-  end
-  if outcome then
-    events[#events + 1] = outcome .. '\t' .. queue .. '\t' .. queue .. ':' .. seq
-  end
+  return seqs
 end
 
 local function finish(B, queue, seq, job, state)
@@ -150,9 +177,7 @@ end
 local function pruneCount(B, queue, count)
   local excess = redis.call('ZCARD', B .. ':c') - count
   if excess > 0 then
-    for _, member in ipairs(redis.call('ZRANGE', B .. ':c', 0, excess - 1)) do
-      drop(B, queue, tonumber(member), 'c', false)
-    end
+    dropAll(B, queue, 'c', seqsOf(redis.call('ZRANGE', B .. ':c', 0, excess - 1), 'c'), false)
   end
 end
 
@@ -219,9 +244,7 @@ local function settle(B, queue)
   end
   local keepAgeMs = meta[3] and num(meta[3]) or math.huge
   if keepAgeMs ~= math.huge then
-    for _, member in ipairs(redis.call('ZRANGEBYSCORE', B .. ':c', '-inf', now - keepAgeMs)) do
-      drop(B, queue, tonumber(member), 'c', false)
-    end
+    dropAll(B, queue, 'c', seqsOf(redis.call('ZRANGEBYSCORE', B .. ':c', '-inf', now - keepAgeMs), 'c'), false)
   end
   recompute(B, keepAgeMs)
 end
@@ -238,13 +261,27 @@ end
 
 local recordFields = { 's', 'p', 'a', 'm', 'n', 'c', 't', 'e', 'l', 'v', 'b', 'k', 'h', 'f' }
 
--- { seq, payload, result, <recordFields values> }: what records.ts decodes. `values` are the
--- job's recordFields when the caller has them already.
-local function record(B, seq, values)
-  values = values or redis.call('HMGET', B .. ':' .. seq, unpack(recordFields))
-  local result = values[1] == 'c' and redis.call('HGET', B .. ':r', seq) or false
-  table.insert(values, 1, result)
-  table.insert(values, 1, redis.call('HGET', B .. ':p', seq))
-  table.insert(values, 1, seq)
-  return values
+-- Per job, { seq, payload, result, <recordFields values> }: what records.ts decodes.
+-- `valuesOf[i]` are the job's recordFields when the caller has them already.
+local function records(B, seqs, valuesOf)
+  local out = {}
+  if #seqs == 0 then
+    return out
+  end
+  local payloads = redis.call('HMGET', B .. ':p', unpack(seqs))
+  local anyCompleted = false
+  for i, seq in ipairs(seqs) do
+    local values = valuesOf and valuesOf[i] or redis.call('HMGET', B .. ':' .. seq, unpack(recordFields))
+    anyCompleted = anyCompleted or values[1] == 'c'
+    out[i] = { seq, payloads[i], false, unpack(values) }
+  end
+  if anyCompleted then
+    local results = redis.call('HMGET', B .. ':r', unpack(seqs))
+    for i, record in ipairs(out) do
+      if record[4] == 'c' then
+        record[3] = results[i]
+      end
+    end
+  end
+  return out
 end

@@ -10,10 +10,11 @@ local B, queue, state = KEYS[1], ARGV[3], ARGV[4]
 local offset, limit = tonumber(ARGV[5]), tonumber(ARGV[6])
 settle(B, queue)
 local members = redis.call('ZRANGE', B .. setOf[state], offset, offset + limit)
-local out = { #members > limit and 1 or 0 }
-for i = 1, math.min(#members, limit) do
-  local seq = state == 'w' and seqOfWaiting(members[i]) or tonumber(members[i])
-  out[#out + 1] = record(B, seq)
+local more = #members > limit
+members[limit + 1] = nil
+local out = { more and 1 or 0 }
+for _, record in ipairs(records(B, seqsOf(members, state))) do
+  out[#out + 1] = record
 end
 publish()
 return out

@@ -8,11 +8,9 @@ local B, queue = KEYS[1], ARGV[3]
 settle(B, queue)
 local n = 0
 for _, state in ipairs({ 'w', 'd', 'x', 'c' }) do
-  for _, member in ipairs(redis.call('ZRANGE', B .. setOf[state], 0, -1)) do
-    local seq = state == 'w' and seqOfWaiting(member) or tonumber(member)
-    drop(B, queue, seq, state, 'removed')
-    n = n + 1
-  end
+  local seqs = seqsOf(redis.call('ZRANGE', B .. setOf[state], 0, -1), state)
+  dropAll(B, queue, state, seqs, 'removed')
+  n = n + #seqs
 end
 publish()
 return n
