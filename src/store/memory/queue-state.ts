@@ -1,5 +1,5 @@
 import { backoffDelayMs, errorHistory, formatToken } from '../contract.ts';
-import type { Backoff, Counts, JobRecord, JobState, LeasedRecord, Outcome, Retention } from '../contract.ts';
+import type { Backoff, Counts, JobRecord, JobState, Outcome, Retention } from '../contract.ts';
 import { Heap } from './heap.ts';
 
 /** A job as the embedded stores hold it; `gone` once it left the store. */
@@ -8,7 +8,11 @@ export interface Job {
   readonly queue: QueueState;
   readonly seq: number;
   state: JobState | 'gone';
-  payload: Uint8Array;
+  /** The bytes, when the table holds them; null when the log does (see `at`). */
+  payload: Uint8Array | null;
+  /** Where the log keeps the payload, or -1. */
+  at: number;
+  readonly size: number;
   readonly priority: number;
   attempts: number;
   readonly maxAttempts: number;
@@ -91,6 +95,19 @@ export class QueueState {
       this.ttlLive++;
     }
     this.place(job, job.availableAt > now ? 'delayed' : 'waiting');
+  }
+
+  /** Puts a job from a checkpoint back where its state says, as it was. */
+  restore(job: Job): void {
+    const state = job.state as JobState;
+    job.state = 'gone';
+    if (job.key !== null) this.keys.set(job.key, job);
+    if (job.expiresAt !== null) {
+      this.ttl.push(job);
+      this.ttlLive++;
+    }
+    this.place(job, state);
+    if (state === 'active') this.#pushLease(job);
   }
 
   lease(job: Job, now: number, visibilityMs: number): void {
@@ -249,23 +266,13 @@ export class QueueState {
   }
 }
 
-/** The job as the contract shows it. */
-export function snapshot(job: Job): JobRecord {
-  return record(job, null);
-}
-
-/** The job as a lease hands it out, with its token: one object, no copy of a copy. */
-export function leasedSnapshot(job: Job): LeasedRecord {
-  return record(job, formatToken(job.id, job.attempts)) as LeasedRecord;
-}
-
-function record(job: Job, token: string | null): JobRecord & { token: string | null } {
-  return {
-    token,
+/** The job as the contract shows it; a leased one carries its token. */
+export function record(job: Job, payload: Uint8Array, leased: boolean): JobRecord {
+  const shown: JobRecord & { token?: string } = {
     id: job.id,
     queue: job.queue.name,
     state: job.state as JobState,
-    payload: job.payload,
+    payload,
     priority: job.priority,
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,
@@ -281,4 +288,6 @@ function record(job: Job, token: string | null): JobRecord & { token: string | n
     result: job.result,
     finishedAt: job.finishedAt,
   };
+  if (leased) shown.token = formatToken(job.id, job.attempts);
+  return shown;
 }
