@@ -157,6 +157,9 @@ export class FileStore implements Store {
     this.#log = log;
     this.#replaying = false;
     this.#checkpointStarts = checkpointFiles(io, this.dir).slice(0, 2).map(checkpointSegment);
+    // Jobs whose payload bytes were in the damage are lost: drop them, logged like any removal.
+    const lost = damage.flatMap(({ from, to }) => this.#table.jobsAt(from, to).map((job) => job.id));
+    if (lost.length > 0) this.#logged({ op: 'remove', params: { now: Date.now(), ids: lost, states: null } });
     this.#report = { damage, badCheckpoints: bad, jobs: this.#table.size };
     log.rotated = () => this.#scheduleCheckpoint();
     // After a repair or a bad checkpoint, a fresh checkpoint means the next open finds neither.

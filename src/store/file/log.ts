@@ -16,10 +16,11 @@ import {
   parseSegmentHeader,
   recordBytes,
   recordHeaderBytes,
+  recordType,
   seal,
   segmentHeader,
+  segmentHeaderBytes,
 } from './record.ts';
-import { segmentHeaderBytes } from './record.ts';
 
 export type Durability = 'fsync' | 'interval' | 'none';
 
@@ -52,6 +53,9 @@ export interface Replayed {
 export interface Damage {
   readonly file: string;
   readonly offset: number;
+  /** The log positions [from, to) it covered: the jobs whose payloads were there are lost. */
+  readonly from: number;
+  readonly to: number;
 }
 
 const segmentSpan = 0x100000000;
@@ -155,7 +159,7 @@ export class Log {
         continue;
       }
       if (!options.repair) throw new StorageError(`${path}: bad segment header`);
-      damage.push({ file: path, offset: 0 });
+      damage.push({ file: path, offset: 0, from: 0, to: 0 });
     }
     const log = new Log(options, from ?? { segment: segments[0]?.number ?? 1, offset: segmentHeaderBytes, lsn: 1 });
     for (const s of segments) log.#segments.set(s.number, s);
@@ -171,58 +175,19 @@ export class Log {
       }
       let lsn = from?.lsn ?? 1;
       let offset = from?.offset ?? segmentHeaderBytes;
+      // A repair first verifies every segment whole, the ones before the checkpoint too (their
+      // records hold payloads), covering damage with pad records; the replay then reads clean.
+      if (options.repair)
+        segments.forEach((s, i) => log.#scan(s, segmentHeaderBytes, null, i === segments.length - 1, null, damage));
       const scanned = segments.filter((s) => s.number >= start);
       scanned.forEach((segment, i) => {
-        const path = join(dir, fileName(segment.number));
         if (i > 0 && segment.number !== (scanned[i - 1] as Segment).number + 1) {
           const missing = join(dir, fileName((scanned[i - 1] as Segment).number + 1));
           if (!options.repair) throw new StorageError(`${missing}: segment missing`);
-          damage.push({ file: missing, offset: 0 });
+          damage.push({ file: missing, offset: 0, from: 0, to: 0 });
         }
         if (i > 0) offset = segmentHeaderBytes;
-        const bytes = Buffer.allocUnsafe(segment.written);
-        io.read(segment.fd, bytes, 0);
-        const last = i === scanned.length - 1;
-        for (;;) {
-          const record = parse(bytes, offset, segment.salt);
-          if (record !== null && (record.lsn === lsn || (options.repair && record.lsn > lsn))) {
-            replay({
-              type: record.type,
-              body: bytes.subarray(record.bodyAt, record.bodyAt + record.length),
-              at: positionOf(segment.number, record.bodyAt),
-            });
-            lsn = record.lsn + 1;
-            offset = record.end;
-            continue;
-          }
-          if (offset >= bytes.length) break;
-          // Something that is not the next record, before the end of the file.
-          let next = nextIntact(bytes, offset, segment.salt);
-          while (next !== null && next.lsn < lsn)
-            next = nextIntact(bytes, next.bodyAt - recordHeaderBytes, segment.salt);
-          const proven = next !== null && (next.durable > offset || !last);
-          if (last && !proven) {
-            // A torn or zeroed tail: nothing proves these bytes were ever synced, so no caller
-            // was told they were durable. Cut them off.
-            io.truncate(segment.fd, offset);
-            segment.written = segment.synced = offset;
-            break;
-          }
-          if (!options.repair) {
-            throw new StorageError(
-              `${path}: damaged record at offset ${offset}${next === null ? '' : `, intact records follow at ${next.bodyAt - recordHeaderBytes}`}; run \`spool check --repair\` (or open with repair) to keep every intact record`,
-            );
-          }
-          damage.push({ file: path, offset });
-          if (next === null) {
-            if (last) {
-              io.truncate(segment.fd, offset);
-              segment.written = segment.synced = offset;
-            }
-            break;
-          }
-          offset = next.bodyAt - recordHeaderBytes;
-        }
+        ({ offset, lsn } = log.#scan(segment, offset, lsn, i === scanned.length - 1, replay, damage));
       });
       const last = scanned[scanned.length - 1];
       log.#tail = last === undefined ? { segment: start, offset, lsn } : { segment: last.number, offset, lsn };
@@ -231,6 +196,81 @@ export class Log {
       throw error;
     }
     return { log, damage };
+  }
+
+  /**
+   * Reads one segment's records from `offset`, expecting `lsn` next (null: whatever comes), and
+   * hands each to `replay`. A bad record in the last segment with nothing after it that proves
+   * it was synced is a torn tail and is cut off; any other is damage: an error, or with repair,
+   * covered in place by a pad record so that the segment reads clean from then on.
+   */
+  #scan(
+    segment: Segment,
+    offset: number,
+    lsn: number | null,
+    last: boolean,
+    replay: ((record: Replayed) => void) | null,
+    damage: Damage[],
+  ): { offset: number; lsn: number } {
+    const { io, dir, repair } = this.options;
+    const path = join(dir, fileName(segment.number));
+    const bytes = Buffer.allocUnsafe(segment.written);
+    io.read(segment.fd, bytes, 0);
+    let expected = lsn;
+    for (;;) {
+      const record = parse(bytes, offset, segment.salt);
+      if (record !== null && (expected === null || record.lsn === expected || (repair && record.lsn > expected))) {
+        if (record.type === recordType.pad) {
+          expected = bytes.readDoubleLE(record.bodyAt);
+        } else {
+          replay?.({
+            type: record.type,
+            body: bytes.subarray(record.bodyAt, record.bodyAt + record.length),
+            at: positionOf(segment.number, record.bodyAt),
+          });
+          expected = record.lsn + 1;
+        }
+        offset = record.end;
+        continue;
+      }
+      if (offset >= bytes.length) break;
+      // Something that is not the next record, before the end of the file.
+      let next = nextIntact(bytes, offset, segment.salt);
+      while (next !== null && expected !== null && next.lsn < expected)
+        next = nextIntact(bytes, next.bodyAt - recordHeaderBytes, segment.salt);
+      const proven = next !== null && (next.durable > offset || !last);
+      if (last && !proven) {
+        // A torn or zeroed tail: nothing proves these bytes were ever synced, so no caller was
+        // told they were durable. Cut them off.
+        io.truncate(segment.fd, offset);
+        segment.written = segment.synced = offset;
+        break;
+      }
+      const to = next === null ? segment.written : next.bodyAt - recordHeaderBytes;
+      if (!repair) {
+        throw new StorageError(
+          `${path}: damaged record at offset ${offset}${next === null ? '' : `, intact records follow at ${to}`}; run \`spool check --repair\` (or open with repair) to keep every intact record`,
+        );
+      }
+      damage.push({ file: path, offset, from: positionOf(segment.number, offset), to: positionOf(segment.number, to) });
+      const resume = next?.lsn ?? expected ?? 0;
+      this.#pad(segment, offset, to, expected ?? resume, resume);
+      if (next === null) break;
+      offset = to;
+    }
+    return { offset, lsn: expected ?? 1 };
+  }
+
+  /** Covers damaged bytes [from, to) with one valid record that says which LSN comes next. */
+  #pad(segment: Segment, from: number, to: number, lsn: number, resume: number): void {
+    const out = Buffer.alloc(to - from);
+    if (out.length < recordHeaderBytes + 8) {
+      out.fill(0); // Too short for a record: a later scan treats it as damage again, and skips it.
+      return;
+    }
+    out.writeDoubleLE(resume, recordHeaderBytes);
+    seal(out, 0, out.length - recordHeaderBytes, recordType.pad, lsn, 0, segment.salt);
+    this.options.io.write(segment.fd, out, from);
   }
 
   /** Where the next record goes. */

@@ -21,6 +21,8 @@ export const recordType = {
   add: 1,
   move: 2,
   operation: 3,
+  /** Covers damage a repair skipped; its body starts with the LSN that comes next. */
+  pad: 4,
 } as const;
 
 export interface SegmentHeader {
