@@ -7,7 +7,6 @@ import { crc32 } from 'node:zlib';
 import { StorageError } from '../../errors.ts';
 import type { JobState } from '../contract.ts';
 import type { JobImage, TableImage } from '../memory/engine.ts';
-import type { Job } from '../memory/queue-state.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import type { FileIO } from './io.ts';
 import type { Position } from './log.ts';
@@ -18,7 +17,7 @@ const states: readonly JobState[] = ['waiting', 'delayed', 'active', 'dead', 'co
 
 export interface Checkpoint {
   readonly position: Position;
-  readonly image: TableImage<JobImage>;
+  readonly image: TableImage;
   readonly file: string;
 }
 
@@ -62,27 +61,33 @@ export function encodeCheckpoint(position: Position, image: TableImage): Buffer 
     out.str(name);
     out.str(value);
   }
-  out.u32(image.jobs.length);
-  for (const job of image.jobs) encodeJob(out, job);
+  const countAt = out.skip(4);
+  let count = 0;
+  for (const job of image.jobs) {
+    encodeJob(out, job);
+    count++;
+  }
+  out.at(countAt).writeUInt32LE(count, 0);
   out.u32(crc32(out.view()));
   return Buffer.from(out.view());
 }
 
-function encodeJob(out: ByteWriter, job: Job): void {
+function encodeJob(out: ByteWriter, job: JobImage): void {
   out.f64(job.seq);
-  out.str(job.queue.name);
-  out.u8(states.indexOf(job.state as JobState));
+  out.str(job.queue);
+  out.u8(states.indexOf(job.state));
   out.f64(job.at);
   out.f64(job.size);
+  out.u8(job.payload === null ? 0 : 1);
+  if (job.payload !== null) out.bytes(job.payload);
   out.f64(job.priority);
   out.f64(job.attempts);
   out.f64(job.maxAttempts);
   out.f64(job.nacks);
   out.f64(job.createdAt);
   out.f64(job.availableAt);
-  out.f64(job.readyAt);
   out.maybe(job.expiresAt);
-  out.maybe(job.leaseUntil);
+  out.maybe(job.until);
   out.f64(job.visibilityMs);
   out.u8(job.backoff.kind === 'fixed' ? 0 : 1);
   out.f64(job.backoff.delayMs);
@@ -93,11 +98,10 @@ function encodeJob(out: ByteWriter, job: Job): void {
   for (const e of job.errors) out.str(e);
   out.u8(job.result === null ? 0 : 1);
   if (job.result !== null) out.bytes(job.result);
-  out.maybe(job.finishedAt);
 }
 
 /** Decodes a checkpoint; null when its magic, version or checksum is wrong. */
-export function decodeCheckpoint(bytes: Buffer): { position: Position; image: TableImage<JobImage> } | null {
+export function decodeCheckpoint(bytes: Buffer): { position: Position; image: TableImage } | null {
   if (bytes.length < 16 || !bytes.subarray(0, 8).equals(magic) || bytes.readUInt32LE(8) !== version) return null;
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== bytes.readUInt32LE(bytes.length - 4)) return null;
   const r = new ByteReader(bytes.subarray(12, bytes.length - 4));
@@ -120,45 +124,41 @@ function decodeJob(r: ByteReader): JobImage {
   const state = states[r.u8()] as JobState;
   const at = r.f64();
   const size = r.f64();
+  const payload = r.u8() === 1 ? new Uint8Array(r.bytes()) : null;
   const priority = r.f64();
   const attempts = r.f64();
   const maxAttempts = r.f64();
   const nacks = r.f64();
   const createdAt = r.f64();
   const availableAt = r.f64();
-  const readyAt = r.f64();
   const expiresAt = r.maybe();
-  const leaseUntil = r.maybe();
+  const until = r.maybe();
   const visibilityMs = r.f64();
   const kind = r.u8() === 0 ? 'fixed' : 'exponential';
   const backoff = { kind, delayMs: r.f64(), maxDelayMs: r.f64(), jitter: r.f64() } as const;
   const key = r.maybeStr();
   const errors = Array.from({ length: r.u32() }, () => r.str());
   const result = r.u8() === 1 ? new Uint8Array(r.bytes()) : null;
-  const finishedAt = r.maybe();
   return {
-    id: String(seq),
-    queue,
     seq,
+    queue,
     state,
-    payload: null,
     at,
     size,
+    payload,
     priority,
     attempts,
     maxAttempts,
     nacks,
     createdAt,
     availableAt,
-    readyAt,
     expiresAt,
-    leaseUntil,
+    until,
     visibilityMs,
     backoff,
     key,
     errors,
     result,
-    finishedAt,
   };
 }
 

@@ -158,7 +158,7 @@ export class FileStore implements Store {
     this.#replaying = false;
     this.#checkpointStarts = checkpointFiles(io, this.dir).slice(0, 2).map(checkpointSegment);
     // Jobs whose payload bytes were in the damage are lost: drop them, logged like any removal.
-    const lost = damage.flatMap(({ from, to }) => this.#table.jobsAt(from, to).map((job) => job.id));
+    const lost = this.#table.jobsWhere((at) => damage.some(({ from, to }) => at >= from && at < to));
     if (lost.length > 0) this.#logged({ op: 'remove', params: { now: Date.now(), ids: lost, states: null } });
     this.#report = { damage, badCheckpoints: bad, jobs: this.#table.size };
     log.rotated = () => this.#scheduleCheckpoint();
@@ -385,30 +385,28 @@ export class FileStore implements Store {
       .filter(([segment, live]) => segment < before && live.bytes < live.held * compactBelow)
       .map(([segment]) => segment);
     if (sparse.length === 0) return;
+    const ids = this.#table.jobsWhere((at) => sparse.includes(segmentOf(at)));
     let moved = 0;
-    for (const segment of sparse) {
-      const jobs = this.#table.jobsAt(segment * 0x100000000, (segment + 1) * 0x100000000);
-      for (let i = 0; i < jobs.length && !this.#closed;) {
-        const batch: { id: string; payload: Uint8Array }[] = [];
-        for (let bytes = 0; i < jobs.length && bytes < compactStepBytes; i++) {
-          const job = jobs[i]!;
-          if (job.state === 'gone' || segmentOf(job.at) !== segment) continue;
-          const payload = this.#table.payload(job);
-          batch.push({ id: job.id, payload });
-          bytes += payload.byteLength;
-        }
-        if (batch.length === 0) continue;
-        const payloadAt = encodeMove(this.#writer, batch);
-        const body = this.#writer.view();
-        const at = this.#log.append(recordType.move, body.length, (out, offset) => body.copy(out, offset));
-        batch.forEach(({ id }, k) => {
-          const size = this.#table.relocate(id, at + (payloadAt[k] as number));
-          if (size >= 0) this.#hold(at + (payloadAt[k] as number), size);
-        });
-        moved += batch.length;
-        // Let the commit path run between steps.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+    for (let i = 0; i < ids.length && !this.#closed;) {
+      const batch: { id: string; payload: Uint8Array }[] = [];
+      for (let bytes = 0; i < ids.length && bytes < compactStepBytes; i++) {
+        const id = ids[i] as string;
+        const payload = this.#table.payloadOf(id); // null: it went since the list was made
+        if (payload === null) continue;
+        batch.push({ id, payload });
+        bytes += payload.byteLength;
       }
+      if (batch.length === 0) continue;
+      const payloadAt = encodeMove(this.#writer, batch);
+      const body = this.#writer.view();
+      const at = this.#log.append(recordType.move, body.length, (out, offset) => body.copy(out, offset));
+      batch.forEach(({ id }, k) => {
+        const size = this.#table.relocate(id, at + (payloadAt[k] as number));
+        if (size >= 0) this.#hold(at + (payloadAt[k] as number), size);
+      });
+      moved += batch.length;
+      // Let the commit path run between steps.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (moved > 0 && !this.#closed) this.#scheduleCheckpoint();
   }

@@ -1,12 +1,15 @@
-import { parseToken } from '../contract.ts';
+import { StorageError } from '../../errors.ts';
+import { formatToken, parseToken } from '../contract.ts';
 import type {
   AckParams,
   AddParams,
   AddResult,
+  Backoff,
   Counts,
   ExtendParams,
   ExtendResult,
   JobRecord,
+  JobState,
   LeaseParams,
   LeaseResult,
   LeasedRecord,
@@ -19,8 +22,8 @@ import type {
   Settle,
   StoreEvent,
 } from '../contract.ts';
-import { QueueState, record } from './queue-state.ts';
-import type { Job } from './queue-state.ts';
+import { Columns, gone, maxSeq, stateCode, stateName } from './columns.ts';
+import { QueueState } from './queue-state.ts';
 
 /** Where a table's payloads live when it does not hold them itself: the file store's log. */
 export interface PayloadHome {
@@ -37,29 +40,56 @@ export interface QueueImage {
   readonly retention: Retention;
 }
 
-/** A job as a checkpoint keeps it: its queue by name. */
-export type JobImage = Omit<Job, 'queue'> & { readonly queue: string };
+/** A job as a checkpoint keeps it. */
+export interface JobImage {
+  readonly seq: number;
+  readonly queue: string;
+  readonly state: JobState;
+  /** Where the log keeps the payload; -1 when `payload` holds it. */
+  readonly at: number;
+  readonly size: number;
+  readonly payload: Uint8Array | null;
+  readonly priority: number;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly nacks: number;
+  readonly createdAt: number;
+  readonly availableAt: number;
+  readonly expiresAt: number | null;
+  /** Lease end while active; when it finished while dead or completed. */
+  readonly until: number | null;
+  readonly visibilityMs: number;
+  readonly backoff: Backoff;
+  readonly key: string | null;
+  readonly errors: readonly string[];
+  readonly result: Uint8Array | null;
+}
 
 /** Everything a table holds, in the order a restore needs it: see `image` and `restore`. */
-export interface TableImage<J = Job> {
+export interface TableImage {
   readonly nextSeq: number;
   readonly queues: readonly QueueImage[];
   /** Every job; dead and completed ones in the order their queue keeps them. */
-  readonly jobs: readonly J[];
+  readonly jobs: Iterable<JobImage>;
   readonly meta: readonly (readonly [string, string])[];
 }
 
+const noKeep: Retention = { count: 0, ageMs: 0 };
+
 /**
  * The embedded stores' job table: the whole Store contract as synchronous calls on one
- * process's memory. The memory store wraps it in promises; the file store logs each call, so
- * the table must stay a pure function of the calls it gets (`now` included).
+ * process's memory, jobs in typed-array columns (see columns.ts). The memory store wraps it in
+ * promises; the file store logs each call, so the table must stay a pure function of the calls
+ * it gets (`now` included).
  */
 export class JobTable {
-  readonly #jobs = new Map<string, Job>();
+  readonly #cols = new Columns();
   readonly #queues = new Map<string, QueueState>();
+  readonly #byIndex: QueueState[] = [];
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   readonly #meta = new Map<string, string>();
   #seq = 0;
+  #size = 0;
 
   constructor(private readonly home: PayloadHome | null = null) {}
 
@@ -74,7 +104,7 @@ export class JobTable {
 
   /** How many jobs the table holds. */
   get size(): number {
-    return this.#jobs.size;
+    return this.#size;
   }
 
   /**
@@ -98,47 +128,41 @@ export class JobTable {
         return { ok: false, fullQueue: queue, maxLength: limit };
       }
     }
+    if (this.#seq + jobs.length > maxSeq) throw new StorageError('this store has handed out every job id it can');
     const ids: string[] = [];
     const created: boolean[] = [];
     const ready = new Set<string>();
+    const cols = this.#cols;
     jobs.forEach((spec, index) => {
       const q = this.#queue(spec.queue);
       const existing = spec.key === null ? undefined : q.keys.get(spec.key);
       if (existing !== undefined) {
-        ids.push(existing.id);
+        ids.push(String(existing));
         created.push(false);
         return;
       }
       const seq = ++this.#seq;
       const at = locate === undefined ? -1 : locate(index);
-      const job: Job = {
-        id: String(seq),
-        queue: q,
-        seq,
-        state: 'gone',
-        payload: at < 0 ? spec.payload : null,
-        at,
-        size: spec.payload.byteLength,
-        priority: spec.priority,
-        attempts: 0,
-        maxAttempts: spec.maxAttempts,
-        nacks: 0,
-        createdAt: now,
-        availableAt: spec.availableAt,
-        readyAt: spec.availableAt,
-        expiresAt: spec.expiresAt,
-        leaseUntil: null,
-        visibilityMs: spec.visibilityMs,
-        backoff: spec.backoff,
-        key: spec.key,
-        errors: [],
-        result: null,
-        finishedAt: null,
-      };
-      this.#jobs.set(job.id, job);
-      q.admit(job, now);
-      if (job.state === 'waiting') ready.add(q.name);
-      ids.push(job.id);
+      const page = cols.create(seq);
+      const row = seq & 1023;
+      page.queue[row] = q.index;
+      page.state[row] = gone;
+      page.priority[row] = spec.priority;
+      page.attempts[row] = 0;
+      page.nacks[row] = 0;
+      page.profile[row] = cols.profileId(spec);
+      page.createdAt[row] = now;
+      page.availableAt[row] = spec.availableAt;
+      page.expiresAt[row] = spec.expiresAt ?? Number.NaN;
+      page.until[row] = Number.NaN;
+      page.at[row] = at;
+      page.size[row] = spec.payload.byteLength;
+      if (at < 0) cols.payloads.set(seq, spec.payload);
+      if (spec.key !== null) cols.keys.set(seq, spec.key);
+      this.#size++;
+      q.admit(seq, now);
+      if (cols.state(seq) === stateCode.waiting) ready.add(q.name);
+      ids.push(String(seq));
       created.push(true);
     });
     for (const queue of ready) this.#emit({ kind: 'ready', queue });
@@ -153,10 +177,10 @@ export class JobTable {
       q.settle(now);
       if (q.paused) continue;
       while (leased.length < max) {
-        const job = q.takeWaiting();
-        if (job === undefined) break;
-        q.lease(job, now, visibilityMs ?? job.visibilityMs);
-        leased.push(this.#record(job, true) as LeasedRecord);
+        const seq = q.takeWaiting();
+        if (seq < 0) break;
+        q.lease(seq, now, visibilityMs ?? this.#cols.profile(seq).visibilityMs);
+        leased.push(this.#record(seq, true) as LeasedRecord);
       }
       const next = q.nextAt();
       if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
@@ -166,51 +190,54 @@ export class JobTable {
 
   ack({ now, items, keep }: AckParams): readonly Settle[] {
     return items.map(({ token, result }): Settle => {
-      const job = this.#leased(token, now);
-      if (job === undefined) return 'lost';
-      job.queue.complete(job, now, result, keep[job.queue.name] ?? { count: 0, ageMs: 0 });
+      const seq = this.#leased(token, now);
+      if (seq < 0) return 'lost';
+      const q = this.#queueOf(seq);
+      q.complete(seq, now, result, keep[q.name] ?? noKeep);
       return 'ok';
     });
   }
 
   nack({ now, token, delayMs, error, dead, release }: NackParams): NackResult {
-    const job = this.#leased(token, now);
-    if (job === undefined) return { outcome: 'lost' };
-    const q = job.queue;
+    const seq = this.#leased(token, now);
+    if (seq < 0) return { outcome: 'lost' };
+    const q = this.#queueOf(seq);
+    const page = this.#cols.page(seq);
+    const row = seq & 1023;
     if (release) {
       // Back to its old place in line, as if it had never been leased.
-      job.attempts--;
-      job.leaseUntil = null;
-      q.place(job, 'waiting');
+      page.attempts[row] = (page.attempts[row] as number) - 1;
+      page.until[row] = Number.NaN;
+      q.place(seq, 'waiting');
       this.#emit({ kind: 'ready', queue: q.name });
       return { outcome: 'retry' };
     }
-    job.nacks++;
-    const outcome = q.fail(job, now, delayMs, error, dead);
-    if (job.state === 'waiting') this.#emit({ kind: 'ready', queue: q.name });
+    if ((page.nacks[row] as number) < 0xffff) page.nacks[row] = (page.nacks[row] as number) + 1;
+    const outcome = q.fail(seq, now, delayMs, error, dead);
+    if (this.#cols.state(seq) === stateCode.waiting) this.#emit({ kind: 'ready', queue: q.name });
     return { outcome };
   }
 
   extend({ now, token, ms }: ExtendParams): ExtendResult {
-    const job = this.#leased(token, now);
-    if (job === undefined) return { outcome: 'lost' };
-    job.queue.extend(job, now + ms);
+    const seq = this.#leased(token, now);
+    if (seq < 0) return { outcome: 'lost' };
+    this.#queueOf(seq).extend(seq, now + ms);
     return { outcome: 'ok', leaseUntil: now + ms };
   }
 
   get(ids: readonly string[], now: number): readonly (JobRecord | null)[] {
     return ids.map((id) => {
-      const job = this.#jobs.get(id);
-      if (job === undefined) return null;
-      job.queue.settle(now);
-      return job.state === 'gone' ? null : this.#record(job, false);
+      const seq = this.#seqOf(id);
+      if (seq < 0) return null;
+      this.#queueOf(seq).settle(now);
+      return this.#cols.state(seq) === gone ? null : this.#record(seq, false);
     });
   }
 
   peek(queue: string, limit: number, now: number): readonly JobRecord[] {
     const q = this.#queue(queue);
     q.settle(now);
-    return q.waiting.smallest(limit, (j) => j.state === 'waiting').map((j) => this.#record(j, false));
+    return q.inState('waiting', limit).map((seq) => this.#record(seq, false));
   }
 
   list({ now, queue, state, cursor, limit }: ListParams): ListResult {
@@ -218,7 +245,7 @@ export class JobTable {
     q.settle(now);
     const all = q.inState(state);
     const from = cursor === null ? 0 : Number(cursor);
-    const page = all.slice(from, from + limit).map((j) => this.#record(j, false));
+    const page = all.slice(from, from + limit).map((seq) => this.#record(seq, false));
     return { jobs: page, cursor: from + limit < all.length ? String(from + limit) : null };
   }
 
@@ -233,11 +260,13 @@ export class JobTable {
   remove({ now, ids, states }: RemoveParams): readonly string[] {
     const removed: string[] = [];
     for (const id of ids) {
-      const job = this.#jobs.get(id);
-      if (job === undefined) continue;
-      job.queue.settle(now);
-      if (job.state === 'gone' || (states !== null && !states.includes(job.state))) continue;
-      job.queue.drop(job, 'removed');
+      const seq = this.#seqOf(id);
+      if (seq < 0) continue;
+      const q = this.#queueOf(seq);
+      q.settle(now);
+      const state = this.#cols.state(seq);
+      if (state === gone || (states !== null && !states.includes(stateName[state] as JobState))) continue;
+      q.drop(seq, 'removed');
       removed.push(id);
     }
     return removed;
@@ -246,13 +275,14 @@ export class JobTable {
   retryDead(queue: string, ids: readonly string[] | null, now: number): number {
     const q = this.#queue(queue);
     q.settle(now);
-    const jobs = ids === null ? [...q.dead] : ids.map((id) => this.#jobs.get(id)).filter((j) => j?.queue === q);
+    const seqs = ids === null ? [...q.dead] : ids.map((id) => this.#seqOf(id)).filter((seq) => seq >= 0);
     let n = 0;
-    for (const job of jobs) {
-      if (job?.state !== 'dead') continue;
-      job.attempts = 0;
-      job.finishedAt = null;
-      q.requeue(job, now, now);
+    for (const seq of seqs) {
+      if (this.#cols.state(seq) !== stateCode.dead || this.#queueOf(seq) !== q) continue;
+      const page = this.#cols.page(seq);
+      page.attempts[seq & 1023] = 0;
+      page.until[seq & 1023] = Number.NaN;
+      q.requeue(seq, now, now);
       n++;
     }
     if (n > 0) this.#emit({ kind: 'ready', queue });
@@ -263,7 +293,7 @@ export class JobTable {
     const q = this.#queue(queue);
     q.settle(now);
     const doomed = (['waiting', 'delayed', 'dead', 'completed'] as const).flatMap((s) => q.inState(s));
-    for (const job of doomed) job.queue.drop(job, 'removed');
+    for (const seq of doomed) q.drop(seq, 'removed');
     return doomed.length;
   }
 
@@ -291,23 +321,30 @@ export class JobTable {
 
   /** Points a job at a new copy of its payload (compaction moved it); its size, or -1 when it is gone. */
   relocate(id: string, at: number): number {
-    const job = this.#jobs.get(id);
-    if (job === undefined || job.state === 'gone' || job.at < 0) return -1;
-    this.home?.release(job.at, job.size);
-    job.at = at;
-    return job.size;
+    const seq = this.#seqOf(id);
+    if (seq < 0) return -1;
+    const page = this.#cols.page(seq);
+    const row = seq & 1023;
+    if ((page.at[row] as number) < 0) return -1;
+    this.home?.release(page.at[row] as number, page.size[row] as number);
+    page.at[row] = at;
+    return page.size[row] as number;
   }
 
-  /** Jobs whose payload the log keeps at a position in [from, to). */
-  jobsAt(from: number, to: number): Job[] {
-    const found: Job[] = [];
-    for (const job of this.#jobs.values()) if (job.at >= from && job.at < to) found.push(job);
+  /** Ids of the jobs whose payload the log keeps at a position `where` accepts. */
+  jobsWhere(where: (at: number) => boolean): string[] {
+    const found: string[] = [];
+    for (const seq of this.#cols.seqs()) {
+      const at = this.#cols.page(seq).at[seq & 1023] as number;
+      if (at >= 0 && where(at)) found.push(String(seq));
+    }
     return found;
   }
 
-  /** The payload of a job, wherever it is kept. */
-  payload(job: Job): Uint8Array {
-    return job.payload ?? (this.home as PayloadHome).read(job.at, job.size);
+  /** A job's payload, wherever it is kept; null when the job is gone. */
+  payloadOf(id: string): Uint8Array | null {
+    const seq = this.#seqOf(id);
+    return seq < 0 ? null : this.#payload(seq);
   }
 
   watch(listener: (event: StoreEvent) => void): () => void {
@@ -315,21 +352,27 @@ export class JobTable {
     return () => this.#listeners.delete(listener);
   }
 
-  /** The whole state, for a checkpoint. It shares the jobs: encode it before the next call. */
+  /** The whole state, for a checkpoint: encode its jobs before the next call changes them. */
   image(): TableImage {
     const queues = [...this.#queues.values()];
-    const ordered = queues.flatMap((q) => [...q.inState('completed'), ...q.inState('dead')]);
-    const rest = [...this.#jobs.values()].filter((j) => j.state !== 'completed' && j.state !== 'dead');
     return {
       nextSeq: this.nextSeq,
       queues: queues.map((q) => ({ name: q.name, paused: q.paused, expired: q.expired, retention: q.retention })),
-      jobs: [...ordered, ...rest],
       meta: [...this.#meta],
+      jobs: { [Symbol.iterator]: () => this.#images(queues) },
     };
   }
 
+  *#images(queues: readonly QueueState[]): Generator<JobImage> {
+    for (const q of queues) for (const seq of [...q.inState('completed'), ...q.inState('dead')]) yield this.#image(seq);
+    for (const seq of this.#cols.seqs()) {
+      const state = this.#cols.state(seq);
+      if (state !== stateCode.completed && state !== stateCode.dead) yield this.#image(seq);
+    }
+  }
+
   /** Loads a checkpoint's image into this empty table. */
-  restore(image: TableImage<JobImage>): void {
+  restore(image: TableImage): void {
     this.#seq = image.nextSeq - 1;
     for (const { name, paused, expired, retention } of image.queues) {
       const q = this.#queue(name);
@@ -337,41 +380,142 @@ export class JobTable {
       q.expired = expired;
       q.retention = retention;
     }
+    const cols = this.#cols;
     for (const job of image.jobs) {
-      const restored: Job = { ...job, queue: this.#queue(job.queue) };
-      this.#jobs.set(restored.id, restored);
-      restored.queue.restore(restored);
+      const { seq } = job;
+      const q = this.#queue(job.queue);
+      const page = cols.create(seq);
+      const row = seq & 1023;
+      page.queue[row] = q.index;
+      page.priority[row] = job.priority;
+      page.attempts[row] = job.attempts;
+      page.nacks[row] = Math.min(job.nacks, 0xffff);
+      page.profile[row] = cols.profileId(job);
+      page.createdAt[row] = job.createdAt;
+      page.availableAt[row] = job.availableAt;
+      page.expiresAt[row] = job.expiresAt ?? Number.NaN;
+      page.until[row] = job.until ?? Number.NaN;
+      page.at[row] = job.at;
+      page.size[row] = job.size;
+      if (job.payload !== null) cols.payloads.set(seq, job.payload);
+      if (job.key !== null) cols.keys.set(seq, job.key);
+      if (job.errors.length > 0) cols.errors.set(seq, [...job.errors]);
+      if (job.result !== null) cols.results.set(seq, job.result);
+      this.#size++;
+      q.restore(seq, job.state);
     }
     for (const [name, value] of image.meta) this.#meta.set(name, value);
   }
 
-  /** The job behind a token whose lease is still current at `now`. */
-  #leased(token: string, now: number): Job | undefined {
-    const parsed = parseToken(token);
-    if (parsed === null) return undefined;
-    const job = this.#jobs.get(parsed.id);
-    if (job === undefined) return undefined;
-    job.queue.settle(now);
-    const current = job.state === 'active' && job.attempts === parsed.attempt && (job.leaseUntil ?? 0) > now;
-    return current ? job : undefined;
+  /** Sequence numbers of every job in the table, in order. */
+  #image(seq: number): JobImage {
+    const cols = this.#cols;
+    const page = cols.page(seq);
+    const row = seq & 1023;
+    const profile = cols.profile(seq);
+    const at = page.at[row] as number;
+    return {
+      seq,
+      queue: (this.#byIndex[page.queue[row] as number] as QueueState).name,
+      state: stateName[page.state[row] as number] as JobState,
+      at,
+      size: page.size[row] as number,
+      payload: at < 0 ? (cols.payloads.get(seq) ?? null) : null,
+      priority: page.priority[row] as number,
+      attempts: page.attempts[row] as number,
+      maxAttempts: profile.maxAttempts,
+      nacks: page.nacks[row] as number,
+      createdAt: page.createdAt[row] as number,
+      availableAt: page.availableAt[row] as number,
+      expiresAt: nullable(page.expiresAt[row] as number),
+      until: nullable(page.until[row] as number),
+      visibilityMs: profile.visibilityMs,
+      backoff: profile.backoff,
+      key: cols.keys.get(seq) ?? null,
+      errors: cols.errors.get(seq) ?? [],
+      result: cols.results.get(seq) ?? null,
+    };
   }
 
-  #record(job: Job, leased: boolean): JobRecord {
-    return record(job, this.payload(job), leased);
+  #payload(seq: number): Uint8Array {
+    const page = this.#cols.page(seq);
+    const at = page.at[seq & 1023] as number;
+    if (at < 0) return this.#cols.payloads.get(seq) as Uint8Array;
+    return (this.home as PayloadHome).read(at, page.size[seq & 1023] as number);
+  }
+
+  #record(seq: number, leased: boolean): JobRecord {
+    const cols = this.#cols;
+    const page = cols.page(seq);
+    const row = seq & 1023;
+    const profile = cols.profile(seq);
+    const state = stateName[page.state[row] as number] as JobState;
+    const until = nullable(page.until[row] as number);
+    const id = String(seq);
+    const record: JobRecord & { token?: string } = {
+      id,
+      queue: this.#queueOf(seq).name,
+      state,
+      payload: this.#payload(seq),
+      priority: page.priority[row] as number,
+      attempts: page.attempts[row] as number,
+      maxAttempts: profile.maxAttempts,
+      nacks: page.nacks[row] as number,
+      createdAt: page.createdAt[row] as number,
+      availableAt: page.availableAt[row] as number,
+      expiresAt: nullable(page.expiresAt[row] as number),
+      leaseUntil: state === 'active' ? until : null,
+      visibilityMs: profile.visibilityMs,
+      backoff: profile.backoff,
+      key: cols.keys.get(seq) ?? null,
+      errors: [...(cols.errors.get(seq) ?? [])],
+      result: cols.results.get(seq) ?? null,
+      finishedAt: state === 'dead' || state === 'completed' ? until : null,
+    };
+    if (leased) record.token = formatToken(id, page.attempts[row] as number);
+    return record;
+  }
+
+  /** The job behind a token whose lease is still current at `now`, or -1. */
+  #leased(token: string, now: number): number {
+    const parsed = parseToken(token);
+    if (parsed === null) return -1;
+    const seq = this.#seqOf(parsed.id);
+    if (seq < 0) return -1;
+    this.#queueOf(seq).settle(now);
+    if (this.#cols.state(seq) !== stateCode.active) return -1;
+    const page = this.#cols.page(seq);
+    const current = page.attempts[seq & 1023] === parsed.attempt && (page.until[seq & 1023] as number) > now;
+    return current ? seq : -1;
+  }
+
+  /** The sequence number of a job in the table, or -1. */
+  #seqOf(id: string): number {
+    const seq = Number(id);
+    if (!Number.isInteger(seq) || seq < 1 || seq > this.#seq || String(seq) !== id) return -1;
+    return this.#cols.state(seq) === gone ? -1 : seq;
+  }
+
+  #queueOf(seq: number): QueueState {
+    return this.#byIndex[this.#cols.page(seq).queue[seq & 1023] as number] as QueueState;
   }
 
   #queue(name: string): QueueState {
     let q = this.#queues.get(name);
     if (q === undefined) {
       // The one place that forgets a job: every way out of the store passes through here.
-      q = new QueueState(name, (job, outcome) => {
-        if (job.state === 'gone') {
-          this.#jobs.delete(job.id);
-          if (job.at >= 0) this.home?.release(job.at, job.size);
+      q = new QueueState(name, this.#byIndex.length, this.#cols, (seq, outcome) => {
+        if (this.#cols.state(seq) === gone) {
+          const page = this.#cols.page(seq);
+          const at = page.at[seq & 1023] as number;
+          if (at >= 0) this.home?.release(at, page.size[seq & 1023] as number);
+          this.#cols.free(seq);
+          this.#size--;
         }
-        if (outcome !== null) this.#emit({ kind: 'settled', queue: name, id: job.id, outcome });
+        if (outcome !== null) this.#emit({ kind: 'settled', queue: name, id: String(seq), outcome });
       });
       this.#queues.set(name, q);
+      this.#byIndex.push(q);
     }
     return q;
   }
@@ -379,4 +523,8 @@ export class JobTable {
   #emit(event: StoreEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
+}
+
+function nullable(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
 }
