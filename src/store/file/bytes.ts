@@ -129,6 +129,14 @@ export class ByteReader {
     return v;
   }
 
+  /** The next `n` bytes, as a view. */
+  raw(n: number): Buffer {
+    this.#need(n);
+    const v = this.buf.subarray(this.at, this.at + n);
+    this.at += n;
+    return v;
+  }
+
   str(): string {
     return text.decode(this.bytes());
   }

@@ -5,15 +5,15 @@
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { StorageError } from '../../errors.ts';
-import type { JobState } from '../contract.ts';
-import type { JobImage, TableImage } from '../memory/engine.ts';
+import { columnBytes, columnNames, rowsPerPage } from '../memory/columns.ts';
+import type { ColumnName } from '../memory/columns.ts';
+import type { TableImage } from '../memory/engine.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import type { FileIO } from './io.ts';
 import type { Position } from './log.ts';
 
 const magic = Buffer.from('SPOOLCKP');
-const version = 1;
-const states: readonly JobState[] = ['waiting', 'delayed', 'active', 'dead', 'completed'];
+const version = 2;
 
 export interface Checkpoint {
   readonly position: Position;
@@ -55,49 +55,59 @@ export function encodeCheckpoint(position: Position, image: TableImage): Buffer 
     out.f64(q.expired);
     out.f64(q.retention.count);
     out.f64(q.retention.ageMs);
+    seqs(out, q.completed);
+    seqs(out, q.dead);
+  }
+  out.u32(image.profiles.length);
+  for (const { maxAttempts, visibilityMs, backoff } of image.profiles) {
+    out.f64(maxAttempts);
+    out.f64(visibilityMs);
+    out.u8(backoff.kind === 'fixed' ? 0 : 1);
+    out.f64(backoff.delayMs);
+    out.f64(backoff.maxDelayMs);
+    out.f64(backoff.jitter);
+  }
+  out.u32(image.pages.length);
+  for (const { number, columns } of image.pages) {
+    out.f64(number);
+    for (const name of columnNames) out.raw(columns[name]);
+  }
+  out.u32(image.keys.length);
+  for (const [seq, key] of image.keys) {
+    out.f64(seq);
+    out.str(key);
+  }
+  out.u32(image.errors.length);
+  for (const [seq, errors] of image.errors) {
+    out.f64(seq);
+    out.u32(errors.length);
+    for (const e of errors) out.str(e);
+  }
+  for (const list of [image.results, image.payloads]) {
+    out.u32(list.length);
+    for (const [seq, bytes] of list) {
+      out.f64(seq);
+      out.bytes(bytes);
+    }
   }
   out.u32(image.meta.length);
   for (const [name, value] of image.meta) {
     out.str(name);
     out.str(value);
   }
-  const countAt = out.skip(4);
-  let count = 0;
-  for (const job of image.jobs) {
-    encodeJob(out, job);
-    count++;
-  }
-  out.at(countAt).writeUInt32LE(count, 0);
   out.u32(crc32(out.view()));
   return Buffer.from(out.view());
 }
 
-function encodeJob(out: ByteWriter, job: JobImage): void {
-  out.f64(job.seq);
-  out.str(job.queue);
-  out.u8(states.indexOf(job.state));
-  out.f64(job.at);
-  out.f64(job.size);
-  out.u8(job.payload === null ? 0 : 1);
-  if (job.payload !== null) out.bytes(job.payload);
-  out.f64(job.priority);
-  out.f64(job.attempts);
-  out.f64(job.maxAttempts);
-  out.f64(job.nacks);
-  out.f64(job.createdAt);
-  out.f64(job.availableAt);
-  out.maybe(job.expiresAt);
-  out.maybe(job.until);
-  out.f64(job.visibilityMs);
-  out.u8(job.backoff.kind === 'fixed' ? 0 : 1);
-  out.f64(job.backoff.delayMs);
-  out.f64(job.backoff.maxDelayMs);
-  out.f64(job.backoff.jitter);
-  out.maybeStr(job.key);
-  out.u32(job.errors.length);
-  for (const e of job.errors) out.str(e);
-  out.u8(job.result === null ? 0 : 1);
-  if (job.result !== null) out.bytes(job.result);
+function readColumns(r: ByteReader): Record<ColumnName, Uint8Array> {
+  const columns: Partial<Record<ColumnName, Uint8Array>> = {};
+  for (const name of columnNames) columns[name] = r.raw(columnBytes[name] * rowsPerPage);
+  return columns as Record<ColumnName, Uint8Array>;
+}
+
+function seqs(out: ByteWriter, list: readonly number[]): void {
+  out.u32(list.length);
+  for (const seq of list) out.f64(seq);
 }
 
 /** Decodes a checkpoint; null when its magic, version or checksum is wrong. */
@@ -105,61 +115,37 @@ export function decodeCheckpoint(bytes: Buffer): { position: Position; image: Ta
   if (bytes.length < 16 || !bytes.subarray(0, 8).equals(magic) || bytes.readUInt32LE(8) !== version) return null;
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== bytes.readUInt32LE(bytes.length - 4)) return null;
   const r = new ByteReader(bytes.subarray(12, bytes.length - 4));
+  const list = <T>(read: () => T): T[] => Array.from({ length: r.u32() }, read);
   const position = { segment: r.f64(), offset: r.f64(), lsn: r.f64() };
   const nextSeq = r.f64();
-  const queues = Array.from({ length: r.u32() }, () => ({
+  const queues = list(() => ({
     name: r.str(),
     paused: r.u8() === 1,
     expired: r.f64(),
     retention: { count: r.f64(), ageMs: r.f64() },
+    completed: list(() => r.f64()),
+    dead: list(() => r.f64()),
   }));
-  const meta = Array.from({ length: r.u32() }, () => [r.str(), r.str()] as const);
-  const jobs = Array.from({ length: r.u32() }, () => decodeJob(r));
-  return { position, image: { nextSeq, queues, meta, jobs } };
-}
-
-function decodeJob(r: ByteReader): JobImage {
-  const seq = r.f64();
-  const queue = r.str();
-  const state = states[r.u8()] as JobState;
-  const at = r.f64();
-  const size = r.f64();
-  const payload = r.u8() === 1 ? new Uint8Array(r.bytes()) : null;
-  const priority = r.f64();
-  const attempts = r.f64();
-  const maxAttempts = r.f64();
-  const nacks = r.f64();
-  const createdAt = r.f64();
-  const availableAt = r.f64();
-  const expiresAt = r.maybe();
-  const until = r.maybe();
-  const visibilityMs = r.f64();
-  const kind = r.u8() === 0 ? 'fixed' : 'exponential';
-  const backoff = { kind, delayMs: r.f64(), maxDelayMs: r.f64(), jitter: r.f64() } as const;
-  const key = r.maybeStr();
-  const errors = Array.from({ length: r.u32() }, () => r.str());
-  const result = r.u8() === 1 ? new Uint8Array(r.bytes()) : null;
-  return {
-    seq,
-    queue,
-    state,
-    at,
-    size,
-    payload,
-    priority,
-    attempts,
-    maxAttempts,
-    nacks,
-    createdAt,
-    availableAt,
-    expiresAt,
-    until,
-    visibilityMs,
-    backoff,
-    key,
-    errors,
-    result,
-  };
+  const profiles = list(() => ({
+    maxAttempts: r.f64(),
+    visibilityMs: r.f64(),
+    backoff: {
+      kind: r.u8() === 0 ? ('fixed' as const) : ('exponential' as const),
+      delayMs: r.f64(),
+      maxDelayMs: r.f64(),
+      jitter: r.f64(),
+    },
+  }));
+  const pages = list(() => ({
+    number: r.f64(),
+    columns: readColumns(r),
+  }));
+  const keys = list(() => [r.f64(), r.str()] as const);
+  const errors = list(() => [r.f64(), list(() => r.str())] as const);
+  const results = list(() => [r.f64(), new Uint8Array(r.bytes())] as const);
+  const payloads = list(() => [r.f64(), new Uint8Array(r.bytes())] as const);
+  const meta = list(() => [r.str(), r.str()] as const);
+  return { position, image: { nextSeq, queues, profiles, pages, keys, errors, results, payloads, meta } };
 }
 
 function readWhole(io: FileIO, path: string): Buffer {

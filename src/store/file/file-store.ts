@@ -147,7 +147,7 @@ export class FileStore implements Store {
     const { checkpoint, bad } = loadCheckpoint(io, this.dir);
     if (checkpoint !== null) {
       this.#table.restore(checkpoint.image);
-      for (const job of checkpoint.image.jobs) this.#hold(job.at, job.size);
+      this.#table.payloadSpans((at, size) => this.#hold(at, size));
     }
     const { log, damage } = Log.open(
       { ...this.options, dir: this.dir, repair },

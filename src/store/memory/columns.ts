@@ -27,25 +27,95 @@ export interface Profile {
   readonly backoff: Backoff;
 }
 
-class Page {
+/** The columns of a page, in the order a checkpoint writes them. */
+export const columnNames = [
+  'queue',
+  'state',
+  'priority',
+  'attempts',
+  'nacks',
+  'profile',
+  'createdAt',
+  'availableAt',
+  'expiresAt',
+  'until',
+  'at',
+  'size',
+] as const;
+
+export type ColumnName = (typeof columnNames)[number];
+export type ColumnArray = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+
+const columnTypes = {
+  queue: Uint32Array,
+  state: Uint8Array,
+  priority: Float64Array,
+  attempts: Uint32Array,
+  nacks: Uint16Array,
+  profile: Uint32Array,
+  createdAt: Float64Array,
+  availableAt: Float64Array,
+  expiresAt: Float64Array,
+  until: Float64Array,
+  at: Float64Array,
+  size: Uint32Array,
+} as const;
+
+/** Bytes one row takes in each column. */
+export const columnBytes = Object.fromEntries(
+  columnNames.map((name) => [name, columnTypes[name].BYTES_PER_ELEMENT]),
+) as Record<ColumnName, number>;
+
+export const rowsPerPage = pageSize;
+
+export class Page {
   live = 0;
-  readonly queue = new Uint32Array(pageSize);
-  readonly state = new Uint8Array(pageSize);
-  readonly priority = new Float64Array(pageSize);
-  readonly attempts = new Uint32Array(pageSize);
+  readonly queue: Uint32Array;
+  readonly state: Uint8Array;
+  readonly priority: Float64Array;
+  readonly attempts: Uint32Array;
   /** Saturates at 65,535: a count for people, not a fence. */
-  readonly nacks = new Uint16Array(pageSize);
-  readonly profile = new Uint32Array(pageSize);
-  readonly createdAt = new Float64Array(pageSize);
+  readonly nacks: Uint16Array;
+  readonly profile: Uint32Array;
+  readonly createdAt: Float64Array;
   /** When it becomes (or became) leasable: also its place in line after priority. */
-  readonly availableAt = new Float64Array(pageSize);
+  readonly availableAt: Float64Array;
   /** NaN for none. */
-  readonly expiresAt = new Float64Array(pageSize);
+  readonly expiresAt: Float64Array;
   /** The lease end while active, when it finished while dead or completed, else NaN. */
-  readonly until = new Float64Array(pageSize);
+  readonly until: Float64Array;
   /** Where the log keeps the payload, or -1 when it is in `payloads`. */
-  readonly at = new Float64Array(pageSize);
-  readonly size = new Uint32Array(pageSize);
+  readonly at: Float64Array;
+  readonly size: Uint32Array;
+
+  /** A new empty page, or one from a checkpoint's bytes (one buffer per column). */
+  constructor(from?: Readonly<Record<ColumnName, Uint8Array>>) {
+    const make = <T extends ColumnName>(name: T): InstanceType<(typeof columnTypes)[T]> => {
+      const Type = columnTypes[name];
+      const array = new Type(pageSize) as InstanceType<(typeof columnTypes)[T]>;
+      if (from !== undefined) new Uint8Array(array.buffer).set(from[name]);
+      return array;
+    };
+    this.queue = make('queue');
+    this.state = make('state');
+    this.priority = make('priority');
+    this.attempts = make('attempts');
+    this.nacks = make('nacks');
+    this.profile = make('profile');
+    this.createdAt = make('createdAt');
+    this.availableAt = make('availableAt');
+    this.expiresAt = make('expiresAt');
+    this.until = make('until');
+    this.at = make('at');
+    this.size = make('size');
+    if (from !== undefined) for (const code of this.state) if (code !== gone) this.live++;
+  }
+
+  /** A column's bytes, for a checkpoint. */
+  bytes(name: ColumnName): Uint8Array {
+    const array: ColumnArray = this[name];
+    return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  }
 }
 
 export class Columns {
@@ -113,6 +183,26 @@ export class Columns {
       const first = (this.#base + p) * pageSize;
       for (let row = 0; row < pageSize; row++) if (page.state[row] !== gone) yield first + row;
     }
+  }
+
+  /** The pages with their numbers, for a checkpoint; shared, so encode them before the next change. */
+  pages(): { number: number; page: Page }[] {
+    const out: { number: number; page: Page }[] = [];
+    this.#pages.forEach((page, i) => {
+      if (page !== undefined) out.push({ number: this.#base + i, page });
+    });
+    return out;
+  }
+
+  /** Puts a page from a checkpoint in place; pages come in rising order. */
+  loadPage(number: number, page: Page): void {
+    if (this.#pages.length === 0) this.#base = number;
+    this.#pages[number - this.#base] = page;
+  }
+
+  /** The profiles by id, for a checkpoint. */
+  get profiles(): readonly Profile[] {
+    return this.#profiles;
   }
 
   profileId(profile: Profile): number {

@@ -4,7 +4,6 @@ import type {
   AckParams,
   AddParams,
   AddResult,
-  Backoff,
   Counts,
   ExtendParams,
   ExtendResult,
@@ -22,7 +21,8 @@ import type {
   Settle,
   StoreEvent,
 } from '../contract.ts';
-import { Columns, gone, maxSeq, stateCode, stateName } from './columns.ts';
+import { Columns, columnNames, gone, maxSeq, Page, stateCode, stateName } from './columns.ts';
+import type { ColumnName, Profile } from './columns.ts';
 import { QueueState } from './queue-state.ts';
 
 /** Where a table's payloads live when it does not hold them itself: the file store's log. */
@@ -38,39 +38,26 @@ export interface QueueImage {
   readonly paused: boolean;
   readonly expired: number;
   readonly retention: Retention;
+  /** Sequence numbers of its completed jobs, oldest first, and of its dead ones, in the order they died. */
+  readonly completed: readonly number[];
+  readonly dead: readonly number[];
 }
 
-/** A job as a checkpoint keeps it. */
-export interface JobImage {
-  readonly seq: number;
-  readonly queue: string;
-  readonly state: JobState;
-  /** Where the log keeps the payload; -1 when `payload` holds it. */
-  readonly at: number;
-  readonly size: number;
-  readonly payload: Uint8Array | null;
-  readonly priority: number;
-  readonly attempts: number;
-  readonly maxAttempts: number;
-  readonly nacks: number;
-  readonly createdAt: number;
-  readonly availableAt: number;
-  readonly expiresAt: number | null;
-  /** Lease end while active; when it finished while dead or completed. */
-  readonly until: number | null;
-  readonly visibilityMs: number;
-  readonly backoff: Backoff;
-  readonly key: string | null;
-  readonly errors: readonly string[];
-  readonly result: Uint8Array | null;
-}
-
-/** Everything a table holds, in the order a restore needs it: see `image` and `restore`. */
+/**
+ * Everything a table holds, for a checkpoint: its column pages as bytes, and the rest. An image
+ * from `image()` shares the table's memory: encode it before the next call changes the table.
+ */
 export interface TableImage {
   readonly nextSeq: number;
+  /** In the order the columns number them. */
   readonly queues: readonly QueueImage[];
-  /** Every job; dead and completed ones in the order their queue keeps them. */
-  readonly jobs: Iterable<JobImage>;
+  /** In the order the columns number them. */
+  readonly profiles: readonly Profile[];
+  readonly pages: readonly { readonly number: number; readonly columns: Readonly<Record<ColumnName, Uint8Array>> }[];
+  readonly keys: readonly (readonly [number, string])[];
+  readonly errors: readonly (readonly [number, readonly string[]])[];
+  readonly results: readonly (readonly [number, Uint8Array])[];
+  readonly payloads: readonly (readonly [number, Uint8Array])[];
   readonly meta: readonly (readonly [string, string])[];
 }
 
@@ -341,6 +328,15 @@ export class JobTable {
     return found;
   }
 
+  /** Calls `visit` with where the log keeps each job's payload. */
+  payloadSpans(visit: (at: number, size: number) => void): void {
+    for (const seq of this.#cols.seqs()) {
+      const page = this.#cols.page(seq);
+      const at = page.at[seq & 1023] as number;
+      if (at >= 0) visit(at, page.size[seq & 1023] as number);
+    }
+  }
+
   /** A job's payload, wherever it is kept; null when the job is gone. */
   payloadOf(id: string): Uint8Array | null {
     const seq = this.#seqOf(id);
@@ -352,27 +348,38 @@ export class JobTable {
     return () => this.#listeners.delete(listener);
   }
 
-  /** The whole state, for a checkpoint: encode its jobs before the next call changes them. */
+  /** The whole state, for a checkpoint. */
   image(): TableImage {
-    const queues = [...this.#queues.values()];
+    const cols = this.#cols;
     return {
       nextSeq: this.nextSeq,
-      queues: queues.map((q) => ({ name: q.name, paused: q.paused, expired: q.expired, retention: q.retention })),
+      queues: this.#byIndex.map((q) => ({
+        name: q.name,
+        paused: q.paused,
+        expired: q.expired,
+        retention: q.retention,
+        completed: q.inState('completed'),
+        dead: q.inState('dead'),
+      })),
+      profiles: cols.profiles,
+      pages: cols.pages().map(({ number, page }) => ({
+        number,
+        columns: Object.fromEntries(columnNames.map((name) => [name, page.bytes(name)])) as Record<
+          ColumnName,
+          Uint8Array
+        >,
+      })),
+      keys: [...cols.keys],
+      errors: [...cols.errors],
+      results: [...cols.results],
+      payloads: [...cols.payloads],
       meta: [...this.#meta],
-      jobs: { [Symbol.iterator]: () => this.#images(queues) },
     };
-  }
-
-  *#images(queues: readonly QueueState[]): Generator<JobImage> {
-    for (const q of queues) for (const seq of [...q.inState('completed'), ...q.inState('dead')]) yield this.#image(seq);
-    for (const seq of this.#cols.seqs()) {
-      const state = this.#cols.state(seq);
-      if (state !== stateCode.completed && state !== stateCode.dead) yield this.#image(seq);
-    }
   }
 
   /** Loads a checkpoint's image into this empty table. */
   restore(image: TableImage): void {
+    const cols = this.#cols;
     this.#seq = image.nextSeq - 1;
     for (const { name, paused, expired, retention } of image.queues) {
       const q = this.#queue(name);
@@ -380,61 +387,28 @@ export class JobTable {
       q.expired = expired;
       q.retention = retention;
     }
-    const cols = this.#cols;
-    for (const job of image.jobs) {
-      const { seq } = job;
-      const q = this.#queue(job.queue);
-      const page = cols.create(seq);
-      const row = seq & 1023;
-      page.queue[row] = q.index;
-      page.priority[row] = job.priority;
-      page.attempts[row] = job.attempts;
-      page.nacks[row] = Math.min(job.nacks, 0xffff);
-      page.profile[row] = cols.profileId(job);
-      page.createdAt[row] = job.createdAt;
-      page.availableAt[row] = job.availableAt;
-      page.expiresAt[row] = job.expiresAt ?? Number.NaN;
-      page.until[row] = job.until ?? Number.NaN;
-      page.at[row] = job.at;
-      page.size[row] = job.size;
-      if (job.payload !== null) cols.payloads.set(seq, job.payload);
-      if (job.key !== null) cols.keys.set(seq, job.key);
-      if (job.errors.length > 0) cols.errors.set(seq, [...job.errors]);
-      if (job.result !== null) cols.results.set(seq, job.result);
-      this.#size++;
-      q.restore(seq, job.state);
+    for (const profile of image.profiles) cols.profileId(profile);
+    for (const { number, columns } of image.pages) {
+      const page = new Page(columns);
+      cols.loadPage(number, page);
+      this.#size += page.live;
+    }
+    for (const [seq, key] of image.keys) cols.keys.set(seq, key);
+    for (const [seq, errors] of image.errors) cols.errors.set(seq, [...errors]);
+    for (const [seq, result] of image.results) cols.results.set(seq, result);
+    for (const [seq, payload] of image.payloads) cols.payloads.set(seq, payload);
+    // Completed and dead jobs first, in their lists' order; then the rest by sequence number.
+    image.queues.forEach((q, index) => {
+      const state = this.#byIndex[index] as QueueState;
+      for (const seq of q.completed) state.restore(seq, 'completed');
+      for (const seq of q.dead) state.restore(seq, 'dead');
+    });
+    for (const seq of cols.seqs()) {
+      const code = cols.state(seq);
+      if (code === stateCode.completed || code === stateCode.dead) continue;
+      this.#queueOf(seq).restore(seq, stateName[code] as JobState);
     }
     for (const [name, value] of image.meta) this.#meta.set(name, value);
-  }
-
-  /** Sequence numbers of every job in the table, in order. */
-  #image(seq: number): JobImage {
-    const cols = this.#cols;
-    const page = cols.page(seq);
-    const row = seq & 1023;
-    const profile = cols.profile(seq);
-    const at = page.at[row] as number;
-    return {
-      seq,
-      queue: (this.#byIndex[page.queue[row] as number] as QueueState).name,
-      state: stateName[page.state[row] as number] as JobState,
-      at,
-      size: page.size[row] as number,
-      payload: at < 0 ? (cols.payloads.get(seq) ?? null) : null,
-      priority: page.priority[row] as number,
-      attempts: page.attempts[row] as number,
-      maxAttempts: profile.maxAttempts,
-      nacks: page.nacks[row] as number,
-      createdAt: page.createdAt[row] as number,
-      availableAt: page.availableAt[row] as number,
-      expiresAt: nullable(page.expiresAt[row] as number),
-      until: nullable(page.until[row] as number),
-      visibilityMs: profile.visibilityMs,
-      backoff: profile.backoff,
-      key: cols.keys.get(seq) ?? null,
-      errors: cols.errors.get(seq) ?? [],
-      result: cols.results.get(seq) ?? null,
-    };
   }
 
   #payload(seq: number): Uint8Array {
