@@ -128,6 +128,7 @@ export class Columns {
   readonly payloads = new Map<number, Uint8Array>();
   readonly #profiles: Profile[] = [];
   readonly #profileIds = new Map<string, number>();
+  #lastProfile = 0;
 
   /** The page holding `seq`; only for a job that exists. */
   page(seq: number): Page {
@@ -207,6 +208,19 @@ export class Columns {
 
   profileId(profile: Profile): number {
     const { maxAttempts, visibilityMs, backoff } = profile;
+    // Jobs come in runs with the same settings: skip building the key for a repeat.
+    const last = this.#profiles[this.#lastProfile];
+    if (
+      last !== undefined &&
+      last.maxAttempts === maxAttempts &&
+      last.visibilityMs === visibilityMs &&
+      (last.backoff === backoff ||
+        (last.backoff.kind === backoff.kind &&
+          last.backoff.delayMs === backoff.delayMs &&
+          last.backoff.maxDelayMs === backoff.maxDelayMs &&
+          last.backoff.jitter === backoff.jitter))
+    )
+      return this.#lastProfile;
     const key = `${maxAttempts}|${visibilityMs}|${backoff.kind}|${backoff.delayMs}|${backoff.maxDelayMs}|${backoff.jitter}`;
     let id = this.#profileIds.get(key);
     if (id === undefined) {
@@ -214,6 +228,7 @@ export class Columns {
       this.#profiles.push(profile);
       this.#profileIds.set(key, id);
     }
+    this.#lastProfile = id;
     return id;
   }
 
