@@ -1,6 +1,5 @@
 // A growable little-endian byte writer and its reader: the binary layout of log records and
 // checkpoints, without a dependency.
-const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
 export class ByteWriter {
@@ -58,7 +57,11 @@ export class ByteWriter {
   }
 
   str(v: string): void {
-    this.bytes(utf8.encode(v));
+    const length = Buffer.byteLength(v);
+    this.u32(length);
+    this.#room(length);
+    this.#buf.write(v, this.#at);
+    this.#at += length;
   }
 
   /** A nullable string: length 0xffffffff stands for null. */

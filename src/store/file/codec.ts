@@ -116,9 +116,9 @@ function reviver(_key: string, value: unknown): unknown {
   return value;
 }
 
-export function encodeOperation(out: ByteWriter, operation: Operation): void {
-  out.reset();
-  out.raw(Buffer.from(JSON.stringify(operation, replacer)));
+/** The JSON text of a call; the log writes it straight into its buffer. */
+export function encodeOperation(operation: Operation): string {
+  return JSON.stringify(operation, replacer);
 }
 
 export function decodeOperation(body: Buffer): Operation {

@@ -290,9 +290,8 @@ export class FileStore implements Store {
   /** Applies a call that changes nothing durable-worthy on its own: logged, answered at once. */
   #logged(operation: Operation): unknown {
     const result = this.#apply(operation);
-    encodeOperation(this.#writer, operation);
-    const body = this.#writer.view();
-    this.#log.append(recordType.operation, body.length, (out, offset) => body.copy(out, offset));
+    const json = encodeOperation(operation);
+    this.#log.append(recordType.operation, Buffer.byteLength(json), (out, offset) => out.write(json, offset));
     return result;
   }
 
