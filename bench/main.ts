@@ -1,6 +1,7 @@
 // Throughput and latency benchmark: `npm run bench -- [--store <url>] [--peers bullmq,bee-queue,plainjob]
-// [--json] [--quick]`. Each scenario of each system runs in a fresh child process (child.ts).
+// [--runs k] [--json] [--quick]`. Each scenario of each system runs in a fresh child process (child.ts).
 import { parseArgs } from 'node:util';
+import { combineRuns } from './median.ts';
 import { planRows } from './plan.ts';
 import type { Outcome, Row, RowResult } from './plan.ts';
 import { redisServerVersion, startRedis } from './redis-server.ts';
@@ -41,33 +42,42 @@ function targetFor(row: Row, redis: RedisServer | undefined): Target {
   return { system: spec.system, redis: { port: redis.port, durable: redis.durable } };
 }
 
-/** Runs every row's scenarios, the Redis-backed rows grouped under one private server per persistence level. */
-async function runAll(rows: Row[], sizes: Sizes): Promise<RowResult[]> {
-  const results = rows.map((row) => ({ row, outcomes: new Map<ScenarioId, Outcome>() }));
-  const total = rows.reduce((sum, row) => sum + row.scenarios.length, 0);
+/**
+ * Runs every row's scenarios, the Redis-backed rows under one private server per persistence level. With
+ * several runs the rounds interleave, so that a busy moment of the machine does not fall on one system only.
+ */
+async function runAll(rows: Row[], sizes: Sizes, runs: number): Promise<RowResult[]> {
+  const collected = rows.map((row) => ({ row, runs: new Map<ScenarioId, Outcome[]>() }));
+  const total = runs * rows.reduce((sum, row) => sum + row.scenarios.length, 0);
   let done = 0;
-  const runRow = async (result: RowResult, redis?: RedisServer): Promise<void> => {
-    for (const scenario of result.row.scenarios) {
-      progress(`${++done}/${total} ${result.row.name} (${result.row.setup}) ${scenarioLabels[scenario]}`);
+  const runRow = async (entry: (typeof collected)[number], redis?: RedisServer): Promise<void> => {
+    for (const scenario of entry.row.scenarios) {
+      progress(`${++done}/${total} ${entry.row.name} (${entry.row.setup}) ${scenarioLabels[scenario]}`);
       await redis?.flush();
-      result.outcomes.set(scenario, await runChild({ target: targetFor(result.row, redis), scenario, sizes }));
+      const outcome = await runChild({ target: targetFor(entry.row, redis), scenario, sizes });
+      entry.runs.set(scenario, [...(entry.runs.get(scenario) ?? []), outcome]);
     }
   };
   const persistenceOf = (row: Row): RedisPersistence | undefined =>
     'persistence' in row.spec ? row.spec.persistence : undefined;
-  for (const result of results) if (persistenceOf(result.row) === undefined) await runRow(result);
-  for (const persistence of ['none', 'always'] as const) {
-    const group = results.filter((r) => persistenceOf(r.row) === persistence);
-    if (group.length === 0) continue;
-    progress(`starting redis-server (persistence: ${persistence})`);
-    const redis = await startRedis(persistence);
-    try {
-      for (const result of group) await runRow(result, redis);
-    } finally {
-      await redis.stop();
+  for (let round = 0; round < runs; round++) {
+    for (const entry of collected) if (persistenceOf(entry.row) === undefined) await runRow(entry);
+    for (const persistence of ['none', 'always'] as const) {
+      const group = collected.filter((e) => persistenceOf(e.row) === persistence);
+      if (group.length === 0) continue;
+      progress(`starting redis-server (persistence: ${persistence})`);
+      const redis = await startRedis(persistence);
+      try {
+        for (const entry of group) await runRow(entry, redis);
+      } finally {
+        await redis.stop();
+      }
     }
   }
-  return results;
+  return collected.map(({ row, runs: all }) => ({
+    row,
+    outcomes: new Map([...all].map(([scenario, outcomes]) => [scenario, combineRuns(outcomes)])),
+  }));
 }
 
 async function main(): Promise<void> {
@@ -77,8 +87,11 @@ async function main(): Promise<void> {
       peers: { type: 'string' },
       json: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
+      runs: { type: 'string', default: '1' },
     },
   });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number ≥ 1, got "${values.runs}"`);
   const peers = parsePeers(values.peers);
   const sizes: Sizes = values.quick
     ? { n: 2_000, latencySamples: 200, idleMs: 50, capMs: 60_000 }
@@ -90,7 +103,7 @@ async function main(): Promise<void> {
   const rows = planRows(values.store, peers, redisVersion);
   let results: RowResult[];
   try {
-    results = await runAll(rows, sizes);
+    results = await runAll(rows, sizes, runs);
   } finally {
     process.stderr.write('\r\x1b[K');
   }
@@ -102,8 +115,9 @@ async function main(): Promise<void> {
   const tables = buildTables(results, sizes);
   if (values.json) {
     const plain = tables.map(({ metrics, ...table }) => ({ ...table, metrics: metrics.map((m) => m.key) }));
-    console.log(JSON.stringify({ n: sizes.n, latencySamples: sizes.latencySamples, tables: plain }));
+    console.log(JSON.stringify({ n: sizes.n, latencySamples: sizes.latencySamples, runs, tables: plain }));
   } else {
+    if (runs > 1) console.log(`Each figure is the median of ${runs} runs.\n`);
     console.log(renderTables(tables, sizes.capMs));
   }
   if (results.some((r) => [...r.outcomes.values()].some((o) => !o.ok))) process.exitCode = 1;

@@ -25,11 +25,12 @@ export function runChild(spec: ChildSpec): Promise<Outcome> {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const last = stdout.trimEnd().split('\n').at(-1) ?? '';
-      if (code !== 0 || !last.startsWith('{')) {
-        resolve({ ok: false, error: `child exited with ${signal ?? `code ${code}`}` });
-        return;
+      try {
+        if (code !== 0) throw new Error(`child exited with ${signal ?? `code ${code}`}`);
+        resolve({ ok: true, ...(JSON.parse(last) as ChildResult) });
+      } catch (error) {
+        resolve({ ok: false, error: error instanceof Error ? error.message : String(error) });
       }
-      resolve({ ok: true, ...(JSON.parse(last) as ChildResult) });
     });
   });
 }

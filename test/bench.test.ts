@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import type { Outcome, Row, RowResult } from '../bench/plan.ts';
 import { redisServerVersion } from '../bench/redis-server.ts';
+import { combineRuns } from '../bench/median.ts';
 import { buildTables, renderTables } from '../bench/report.ts';
 import type { Table } from '../bench/report.ts';
 import type { ScenarioId } from '../bench/scenarios.ts';
@@ -154,4 +155,25 @@ void test('the text tables show a failed run, a capped figure and small ratios w
   assert.match(text, /broken +b +unknown \(no run succeeded\) +failed/);
   assert.match(text, /broken \(b\): child exited with code 1/);
   assert.match(text, /\* hit the 60 s cap/);
+});
+
+void test('--runs: each figure is the median of its runs, a failed run fails it, a capped run marks it', () => {
+  const run = (jobsPerSec: number, peakRssMb: number, capped = false): Outcome => ({
+    ok: true,
+    version: '1.0.0',
+    durable: 'none',
+    figures: { kind: 'throughput', jobsPerSec, jobs: 10, capped },
+    peakRssMb,
+  });
+  const latency = (p50Ms: number, p99Ms: number): Outcome => ({
+    ok: true,
+    version: '1.0.0',
+    durable: 'none',
+    figures: { kind: 'latency', p50Ms, p99Ms, jobs: 10, capped: false },
+    peakRssMb: 1,
+  });
+  assert.deepEqual(combineRuns([run(300, 9), run(100, 7), run(200, 8, true)]), run(200, 8, true));
+  assert.deepEqual(combineRuns([latency(3, 30), latency(1, 50), latency(2, 10)]), latency(2, 30));
+  const failed: Outcome = { ok: false, error: 'child exited with code 1' };
+  assert.deepEqual(combineRuns([run(1, 1), failed, run(2, 2)]), failed);
 });
