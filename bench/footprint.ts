@@ -36,7 +36,8 @@ async function fill(dir: string, jobs: number, crash: boolean): Promise<void> {
   const store = await FileStore.open(dir, { durability: 'none' });
   const before = rss();
   const batch = Array.from({ length: 10_000 }, job);
-  for (let added = 0; added < jobs; added += batch.length) await store.add({ now: Date.now(), jobs: batch, maxLength: {} });
+  for (let added = 0; added < jobs; added += batch.length)
+    await store.add({ now: Date.now(), jobs: batch, maxLength: {} });
   await store.sync();
   const after = rss();
   console.log(JSON.stringify({ step: 'fill', jobs, bytesPerJob: (after - before) / jobs, rssMB: after / 2 ** 20 }));
@@ -69,7 +70,9 @@ else {
     for (const line of out.stdout.trim().split('\n').filter(Boolean)) {
       const r = JSON.parse(line) as { step: string; ms?: number; bytesPerJob: number; jobs: number };
       const time = r.ms === undefined ? '' : `  ${r.ms.toFixed(0)} ms`;
-      console.log(`  ${r.step.padEnd(28)} ${String(r.jobs).padStart(9)} jobs  ${r.bytesPerJob.toFixed(1)} B/job RSS${time}`);
+      console.log(
+        `  ${r.step.padEnd(28)} ${String(r.jobs).padStart(9)} jobs  ${r.bytesPerJob.toFixed(1)} B/job RSS${time}`,
+      );
     }
     if (out.status !== 0 && out.signal !== 'SIGKILL') process.stderr.write(out.stderr);
   };
