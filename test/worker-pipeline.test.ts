@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Spool } from '../src/index.ts';
-import type { AckParams, Settle, Store } from '../src/index.ts';
+import type { Store } from '../src/index.ts';
+import type { AckParams, Settle } from '../src/store/contract.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
 import { settle, until } from './conformance/harness.ts';
 
