@@ -251,7 +251,27 @@ void describe('file store: durability', () => {
     // The holder is gone: its pid in LOCK is stale now.
     await using spool = await open(`file:${dir}`);
     await spool.queue('q').add('taken over');
-    assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8'), String(process.pid));
+    assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8').split(' ')[0], String(process.pid));
+  });
+
+  void test('a lock naming a live pid with another start time is a reused pid: taken over', async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve));
+      const stat = readFileSync(`/proc/${other.pid}/stat`, 'utf8');
+      const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      // The live process's own start time: the lock is its, and holds.
+      writeFileSync(join(dir, 'LOCK'), `${other.pid} ${started}`);
+      await assert.rejects(open(`file:${dir}`), LockedError);
+      // Same pid, an earlier start: the owner died and the pid was handed to someone else.
+      writeFileSync(join(dir, 'LOCK'), `${other.pid} 1`);
+      await using spool = await open(`file:${dir}`);
+      await spool.queue('q').add('taken over');
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   void test('kill -9 at random moments, 100 times: every resolved add is there, no resolved ack is undone, open always succeeds', async () => {
