@@ -152,6 +152,22 @@ void describe('file store: durability', () => {
     await repaired.close();
   });
 
+  void test('no file handle outlives its store: open, rotate segments, close, 30 times', async () => {
+    const dir = freshDir();
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let round = 0; round < 30; round++) {
+      const store = await FileStore.open(dir, { segmentBytes: 4096 });
+      await using spool = await Spool.create(store);
+      const q = spool.queue('q', { keepCompleted: false });
+      await q.addBulk(Array.from({ length: 20 }, (_, i) => ({ data: { round, i, pad: 'x'.repeat(100) } })));
+      for (const job of await q.lease({ max: 15 })) await job.ack();
+    }
+    assert.equal(fds(), before);
+    await using spool = await open(`file:${dir}`);
+    assert.equal((await spool.queue('q').counts()).waiting, 30 * 5);
+  });
+
   void test('a checkpoint with a bad checksum is passed over for the one before it', async () => {
     const dir = freshDir();
     for (const data of ['a', 'b']) {
