@@ -149,7 +149,7 @@ export class FileStore implements Store {
       this.#table.restore(checkpoint.image);
       for (const job of checkpoint.image.jobs) this.#hold(job.at, job.size);
     }
-    const { log, damage } = Log.open(
+    const { log, damage } = await Log.open(
       { ...this.options, dir: this.dir, repair },
       checkpoint?.position ?? null,
       (record) => this.#replay(record),
@@ -366,13 +366,16 @@ export class FileStore implements Store {
   async #writeCheckpoint(): Promise<void> {
     const position = this.#log.tail;
     const bytes = encodeCheckpoint(position, this.#table.image());
+    // Only segments no job of this image needs may go: a call that releases a job while the
+    // checkpoint is written is not durable yet, and after a crash the image has the job again.
+    const unneeded = this.#log.segments.filter((s) => !this.#live.has(s));
     // The checkpoint stands for everything before `position`: that must be on disk first.
     await this.#log.sync();
     await writeCheckpoint(this.options.io, this.dir, bytes, position);
     this.#checkpointStarts = checkpointFiles(this.options.io, this.dir).slice(0, 2).map(checkpointSegment);
     const needed = Math.min(...this.#checkpointStarts);
     const tail = position.segment;
-    await this.#log.remove(this.#log.segments.filter((s) => s < needed && s < tail && !this.#live.has(s)));
+    await this.#log.remove(unneeded.filter((s) => s < needed && s < tail));
     if (!this.#closed) await this.#compact(tail);
   }
 

@@ -122,11 +122,11 @@ export class Log {
    * from the first segment. A torn tail of the last segment is cut off; damage anywhere else
    * stops the open with the file and offset, unless `repair`, which skips it and reports it.
    */
-  static open(
+  static async open(
     options: LogOptions,
     from: Position | null,
     replay: (record: Replayed) => void,
-  ): { log: Log; damage: Damage[] } {
+  ): Promise<{ log: Log; damage: Damage[] }> {
     const { io, dir } = options;
     io.mkdir(dir);
     const numbers = io
@@ -226,6 +226,12 @@ export class Log {
       });
       const last = scanned[scanned.length - 1];
       log.#tail = last === undefined ? { segment: start, offset, lsn } : { segment: last.number, offset, lsn };
+      // What this open read of the last segment may be only in the page cache of a process that
+      // died before syncing it, and the directory may not hold the segment yet (a rotation cut
+      // short) nor the cuts above: make them durable before anything is appended after them, or
+      // a power cut could leave new synced records behind a torn or vanished past.
+      if (last !== undefined) await io.datasync(last.fd);
+      await io.syncDir(dir);
     } catch (error) {
       log.#closeFiles();
       throw error;
