@@ -2,7 +2,7 @@
 // the power goes at a random moment, the store reopens over what the disk kept, and every
 // answer it gave must still hold. Thousands of seeded crash points; a failure prints its seed.
 //   SEED=123 node --import tsx --test test/power-loss.test.ts   replays one seed
-//   RUNS=20000 node --import tsx --test test/power-loss.test.ts  runs more of them
+//   RUNS=20000 SEED_FROM=2001 node --import tsx --test test/power-loss.test.ts  runs others
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,9 @@ const root = mkdtempSync(join(tmpdir(), 'spool-power-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const runs = Number(process.env.RUNS ?? 2000);
-const seeds = process.env.SEED === undefined ? Array.from({ length: runs }, (_, i) => i + 1) : [Number(process.env.SEED)];
+const first = Number(process.env.SEED_FROM ?? 1);
+const seeds =
+  process.env.SEED === undefined ? Array.from({ length: runs }, (_, i) => first + i) : [Number(process.env.SEED)];
 const durabilities: readonly Durability[] = ['fsync', 'fsync', 'interval', 'none'];
 
 interface Outcome {

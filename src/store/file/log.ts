@@ -331,6 +331,8 @@ export class Log {
 
   /** `length` bytes at log position `at`, wherever they are (a file or the pending buffer). */
   read(at: number, length: number): Uint8Array {
+    // An empty payload may sit at the very end of a pending buffer, in a segment not created yet.
+    if (length === 0) return Buffer.alloc(0);
     const segment = segmentOf(at);
     const offset = at - positionOf(segment, 0);
     for (const p of this.#pending) {
