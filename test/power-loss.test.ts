@@ -25,6 +25,7 @@ interface Outcome {
   durability: Durability;
   killed: boolean;
   calls: number;
+  answered: number;
 }
 
 /** One crash point: work, maybe a kill -9 and a reopen and more work, then the power goes. */
@@ -71,7 +72,7 @@ async function crashRun(seed: number, trail: string[]): Promise<Outcome> {
   } finally {
     await store.close();
   }
-  return { durability, killed, calls };
+  return { durability, killed, calls, answered: model.facts.length };
 }
 
 const withDeadline = async <T>(work: Promise<T>, ms: number): Promise<T> => {
@@ -88,7 +89,7 @@ const withDeadline = async <T>(work: Promise<T>, ms: number): Promise<T> => {
 
 void test(`power loss at ${seeds.length} seeded crash points: every answered call holds, nothing is corrupt, the open always succeeds`, async (t) => {
   const started = Date.now();
-  const tally = { fsync: 0, interval: 0, none: 0, killed: 0, calls: 0 };
+  const tally = { fsync: 0, interval: 0, none: 0, killed: 0, calls: 0, answered: 0 };
   for (const seed of seeds) {
     const trail: string[] = [];
     try {
@@ -96,14 +97,16 @@ void test(`power loss at ${seeds.length} seeded crash points: every answered cal
       tally[outcome.durability]++;
       tally.killed += outcome.killed ? 1 : 0;
       tally.calls += outcome.calls;
+      tally.answered += outcome.answered;
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       throw new Error(
         `seed ${seed} failed: ${message}\n  ${trail.join('\n  ')}\n  replay it: SEED=${seed} node --import tsx --test test/power-loss.test.ts`,
+        { cause: error },
       );
     }
   }
   t.diagnostic(
-    `${seeds.length} crash points in ${Date.now() - started} ms: ${tally.fsync} fsync, ${tally.interval} interval, ${tally.none} none; ${tally.killed} with a kill -9 and reopen first; ${tally.calls} calls`,
+    `${seeds.length} crash points in ${Date.now() - started} ms: ${tally.fsync} fsync, ${tally.interval} interval, ${tally.none} none; ${tally.killed} with a kill -9 and reopen first; ${tally.calls} calls, ${tally.answered} answered adds, acks and removes`,
   );
 });

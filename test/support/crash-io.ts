@@ -28,7 +28,9 @@ export const below = (rng: Rng, n: number): number => Math.floor(rng() * n);
 
 const sectorBytes = 512;
 
-type DataOp = { readonly kind: 'write'; readonly at: number; readonly bytes: Buffer } | { readonly kind: 'truncate'; readonly length: number };
+type DataOp =
+  | { readonly kind: 'write'; readonly at: number; readonly bytes: Buffer }
+  | { readonly kind: 'truncate'; readonly length: number };
 
 type EntryOp =
   | { readonly kind: 'link'; readonly name: string; readonly file: File }
@@ -144,7 +146,9 @@ export class CrashDisk {
 
   /** Names on the disk as a running process sees them, with sizes. */
   files(): Record<string, number> {
-    return Object.fromEntries([...this.#entries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, f]) => [n, f.current.length]));
+    return Object.fromEntries(
+      [...this.#entries].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, f]) => [n, f.current.length]),
+    );
   }
 
   /** The content a running process reads from `name`. */

@@ -26,7 +26,8 @@ export function payloadFor(tag: number, size: number): Buffer {
 function payloadProblem(payload: Uint8Array): string | null {
   if (payload.byteLength === 0) return null;
   const b = Buffer.from(payload);
-  if (b.length < 8 || b.readUInt32LE(4) !== b.length) return `length ${b.length}, header says ${b.length >= 8 ? b.readUInt32LE(4) : '?'}`;
+  if (b.length < 8 || b.readUInt32LE(4) !== b.length)
+    return `length ${b.length}, header says ${b.length >= 8 ? b.readUInt32LE(4) : '?'}`;
   return payloadFor(b.readUInt32LE(0), b.length).equals(b) ? null : 'bytes differ from what was written';
 }
 
@@ -162,11 +163,12 @@ async function allJobs(store: Store, now: number): Promise<JobRecord[]> {
 /**
  * Checks a reopened store against the model: nothing corrupt, and every fact before `upTo`
  * holds: an answered add is there with its payload (unless an ack or remove was sent for it),
- * an answered ack or remove is not undone.
+ * an answered ack or remove is not undone. `listAll` false skips reading every job: a store
+ * that failed still has in memory the calls it was writing when it failed, but not their bytes.
  */
-export async function verify(store: Store, model: Model, upTo: number): Promise<void> {
+export async function verify(store: Store, model: Model, upTo: number, listAll = true): Promise<void> {
   const now = model.now;
-  const jobs = await allJobs(store, now);
+  const jobs = listAll ? await allJobs(store, now) : [];
   const seen = new Set<string>();
   const trusted = new Set(model.facts.slice(0, upTo).map((f) => f.kind === 'added' && f.id));
   for (const job of jobs) {
@@ -185,11 +187,17 @@ export async function verify(store: Store, model: Model, upTo: number): Promise<
   for (const fact of facts) {
     const job = byId.get(fact.id) ?? null;
     if (fact.kind === 'finished') {
-      assert.ok(job === null || job.state === 'completed', `job ${fact.id}: its answered ack/remove was undone (${job?.state})`);
+      assert.ok(
+        job === null || job.state === 'completed',
+        `job ${fact.id}: its answered ack/remove was undone (${job?.state})`,
+      );
     } else if (!model.touched.has(fact.id)) {
       assert.ok(job !== null, `job ${fact.id}: its answered add was lost`);
       assert.notEqual(job.state, 'completed', `job ${fact.id}: completed without an ack`);
-      assert.ok((model.payloads.get(fact.id) as Buffer).equals(Buffer.from(job.payload)), `job ${fact.id}: payload differs`);
+      assert.ok(
+        (model.payloads.get(fact.id) as Buffer).equals(Buffer.from(job.payload)),
+        `job ${fact.id}: payload differs`,
+      );
     }
   }
 }

@@ -182,6 +182,8 @@ export class FileStore implements Store {
 
   add(params: AddParams): Promise<AddResult> {
     return this.#run(async () => {
+      // A failed log takes no more calls: the table must not get ahead of it.
+      this.#log.assertWritable();
       const payloadAt = encodeAdd(this.#writer, this.#table.nextSeq, params);
       const length = this.#writer.length;
       const at = this.#log.nextBody(length);
@@ -286,6 +288,7 @@ export class FileStore implements Store {
 
   /** Applies a call that changes nothing durable-worthy on its own: logged, answered at once. */
   #logged(operation: Operation): unknown {
+    this.#log.assertWritable();
     const result = this.#apply(operation);
     encodeOperation(this.#writer, operation);
     const body = this.#writer.view();

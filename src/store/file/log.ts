@@ -262,7 +262,7 @@ export class Log {
    * `length` bytes. Returns the log position of the body. Throws StorageError once the log failed.
    */
   append(type: number, length: number, write: (out: Buffer, at: number) => void): number {
-    if (this.#failed !== null) throw this.#failed;
+    this.assertWritable();
     const size = recordBytes(length);
     const tail = this.#tail;
     if (this.#rolls(size)) {
@@ -295,6 +295,11 @@ export class Log {
     this.#grown += size;
     this.#startFlush();
     return body;
+  }
+
+  /** Throws the StorageError that stopped the log, if one did. */
+  assertWritable(): void {
+    if (this.#failed !== null) throw this.#failed;
   }
 
   /** The log position the body of a record of `length` bytes appended now would get. */
@@ -388,9 +393,10 @@ export class Log {
 
   async #flush(): Promise<void> {
     await Promise.resolve();
+    let waiters: Waiter[] = [];
     try {
       while (this.#pending.length > 0 || this.#waiters.length > 0) {
-        const waiters = this.#waiters;
+        waiters = this.#waiters;
         this.#waiters = [];
         const dirty = new Set<Segment>();
         while (this.#pending.length > 0) {
@@ -406,7 +412,9 @@ export class Log {
         for (const w of waiters) w.resolve();
       }
     } catch (error) {
-      this.#fail(error);
+      const failure = this.#fail(error);
+      // The calls this round writes for: #fail reaches only the ones that came after it began.
+      for (const w of waiters) w.reject(failure);
     } finally {
       this.#flushing = null;
     }
@@ -458,7 +466,8 @@ export class Log {
           );
     for (const w of this.#waiters) w.reject(this.#failed);
     this.#waiters = [];
-    this.#pending = [];
+    // The pending bytes are never written now, but stay readable: a job compaction was moving
+    // still has its payload there.
     return this.#failed;
   }
 
