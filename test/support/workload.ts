@@ -45,22 +45,30 @@ export function newJob(queue: string, payload: Uint8Array): NewJob {
   };
 }
 
-type Fact = { readonly kind: 'added'; readonly id: string } | { readonly kind: 'finished'; readonly id: string };
+type Fact =
+  | { readonly kind: 'added'; readonly id: string }
+  | { readonly kind: 'finished'; readonly id: string }
+  | { readonly kind: 'meta'; readonly id: string; readonly value: string };
 
 /** What the answers of a run promised. */
 export class Model {
   now = 1_000_000;
   #tag = 0;
-  /** The payload of every job whose add was answered. */
+  /** Bumped when the process dies: answers that still come from it promise nothing. */
+  epoch = 0;
+  /** The payload and queue of every job whose add was answered. */
   readonly payloads = new Map<string, Buffer>();
+  /** The queue and the add call's `now` of those jobs, and when each queue was last purged. */
+  readonly added = new Map<string, { queue: string; now: number }>();
+  readonly purged = new Map<string, number>();
   /** Answered calls, in the order they were answered. */
-  readonly facts: Fact[] = [];
+  facts: Fact[] = [];
   /** Facts before this index survive a power cut: synced (fsync mode: all of them). */
   powerSafe = 0;
   /** Jobs an ack, nack or remove was sent for, answered or not: their state may have moved. */
   readonly touched = new Set<string>();
   /** Tokens of answered leases not settled yet. */
-  readonly held: { token: string; id: string }[] = [];
+  held: { token: string; id: string }[] = [];
 
   constructor(readonly syncsEveryCall: boolean) {}
 
@@ -68,9 +76,31 @@ export class Model {
     return payloadFor(++this.#tag, payloadSizes[below(rng, payloadSizes.length)] as number);
   }
 
+  nextTag(): number {
+    return ++this.#tag;
+  }
+
   answered(fact: Fact): void {
     this.facts.push(fact);
     if (this.syncsEveryCall) this.powerSafe = this.facts.length;
+  }
+
+  /** An ack, nack, remove or purge was sent that may have moved the job. */
+  touches(id: string): boolean {
+    const added = this.added.get(id);
+    return this.touched.has(id) || (added !== undefined && (this.purged.get(added.queue) ?? -1) >= added.now);
+  }
+
+  /** The process died: what it answers from now on does not count. */
+  died(): void {
+    this.epoch++;
+  }
+
+  /** The power went: answers not synced may be lost, so they promise nothing any more. */
+  poweredOff(): void {
+    this.died();
+    this.facts = this.facts.slice(0, this.powerSafe);
+    this.held = [];
   }
 }
 
@@ -81,47 +111,70 @@ const ticks = async (n: number): Promise<void> => {
 /** One random call, not awaited: it records what its answer promised when it comes. */
 function call(store: Store, rng: Rng, model: Model): Promise<unknown> {
   const now = ++model.now;
+  const epoch = model.epoch;
+  const live = (): boolean => model.epoch === epoch;
   const queue = queues[below(rng, queues.length)] as string;
   const r = rng();
   if (r < 0.4) {
     const payloads = Array.from({ length: r < 0.3 ? 1 : 2 + below(rng, 5) }, () => model.nextPayload(rng));
-    return store.add({ now, jobs: payloads.map((p) => newJob(queue, p)), maxLength: {} }).then((result) => {
+    // Some jobs start delayed: the delay ends a few calls later, in this process or a replay.
+    const availableAt = rng() < 0.2 ? now + below(rng, 10) : 0;
+    const jobs = payloads.map((p) => ({ ...newJob(queue, p), availableAt }));
+    return store.add({ now, jobs, maxLength: {} }).then((result) => {
       assert.ok(result.ok);
+      if (!live()) return;
       result.ids.forEach((id, i) => {
         model.payloads.set(id, payloads[i] as Buffer);
+        model.added.set(id, { queue, now });
         model.answered({ kind: 'added', id });
       });
     });
   }
   if (r < 0.6) {
     return store.lease({ now, queues: [queue], max: 1 + below(rng, 3), visibilityMs: null }).then((result) => {
-      for (const job of result.jobs) model.held.push({ token: job.token, id: job.id });
+      if (live()) for (const job of result.jobs) model.held.push({ token: job.token, id: job.id });
     });
   }
-  if (r < 0.87 && model.held.length > 0) {
+  if (r < 0.85 && model.held.length > 0) {
     const { token, id } = model.held.splice(below(rng, model.held.length), 1)[0] as { token: string; id: string };
     model.touched.add(id);
     const s = rng();
-    if (s < 0.6) {
+    if (s < 0.55) {
       const keep: Record<string, Retention> = rng() < 0.5 ? { [queue]: { count: 3, ageMs: 1e9 } } : {};
       return store.ack({ now, items: [{ token, result: null }], keep }).then(([settle]) => {
-        if (settle === 'ok') model.answered({ kind: 'finished', id });
+        if (settle === 'ok' && live()) model.answered({ kind: 'finished', id });
       });
     }
-    return store.nack({ now, token, delayMs: 0, error: 'failed', dead: s < 0.7, release: s > 0.9 });
+    if (s < 0.65) {
+      model.held.push({ token, id });
+      return store.extend({ now, token, ms: 600_000 });
+    }
+    const delayMs = rng() < 0.5 ? 0 : below(rng, 10);
+    return store.nack({ now, token, delayMs, error: 'failed', dead: s < 0.72, release: s > 0.92 });
   }
-  if (r < 0.92 && model.payloads.size > 0) {
+  if (r < 0.9 && model.payloads.size > 0) {
     const ids = [...model.payloads.keys()];
     const id = ids[below(rng, ids.length)] as string;
     model.touched.add(id);
     return store.remove({ now, ids: [id], states: null }).then((removed) => {
-      if (removed.includes(id)) model.answered({ kind: 'finished', id });
+      if (removed.includes(id) && live()) model.answered({ kind: 'finished', id });
+    });
+  }
+  if (r < 0.91) {
+    model.purged.set(queue, now);
+    return store.purge(queue, now);
+  }
+  if (r < 0.93) {
+    const name = `meta-${model.nextTag()}`;
+    const value = 'x'.repeat(below(rng, 200));
+    return store.setMeta({ [name]: value }).then(() => {
+      if (live()) model.answered({ kind: 'meta', id: name, value });
     });
   }
   if (r < 0.95) return (store as Store & { checkpoint(): Promise<void> }).checkpoint();
   const mark = model.facts.length;
   return (store.sync as () => Promise<void>).call(store).then(() => {
-    model.powerSafe = Math.max(model.powerSafe, mark);
+    if (live()) model.powerSafe = Math.max(model.powerSafe, mark);
   });
 }
 
@@ -181,17 +234,21 @@ export async function verify(store: Store, model: Model, upTo: number, listAll =
       assert.ok(expected.equals(Buffer.from(job.payload)), `job ${job.id}: payload is another job's`);
   }
   const facts = model.facts.slice(0, upTo);
-  const ids = [...new Set(facts.map((f) => f.id))];
+  const metas = facts.filter((f) => f.kind === 'meta');
+  const values = await store.getMeta(metas.map((f) => f.id));
+  metas.forEach((f, i) => assert.equal(values[i], f.value, `meta document ${f.id}: its answered write was lost`));
+  const ids = [...new Set(facts.filter((f) => f.kind !== 'meta').map((f) => f.id))];
   const records = await store.get(ids, now);
   const byId = new Map(ids.map((id, i) => [id, records[i] ?? null]));
   for (const fact of facts) {
     const job = byId.get(fact.id) ?? null;
+    if (fact.kind === 'meta') continue;
     if (fact.kind === 'finished') {
       assert.ok(
         job === null || job.state === 'completed',
         `job ${fact.id}: its answered ack/remove was undone (${job?.state})`,
       );
-    } else if (!model.touched.has(fact.id)) {
+    } else if (!model.touches(fact.id)) {
       assert.ok(job !== null, `job ${fact.id}: its answered add was lost`);
       assert.notEqual(job.state, 'completed', `job ${fact.id}: completed without an ack`);
       assert.ok(
