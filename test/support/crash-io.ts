@@ -134,6 +134,11 @@ export class CrashDisk {
     this.#failDatasyncWhere = where;
   }
 
+  /** A datasync failure asked for has not happened yet. */
+  get datasyncFailurePending(): boolean {
+    return this.#failDatasyncIn !== null;
+  }
+
   /** Writes fail with ENOSPC once `bytes` more were written; the write that crosses it lands in part. */
   fillUpAfter(bytes: number): void {
     this.#spaceLeft = bytes;
