@@ -70,7 +70,8 @@ export class Model {
   /** Tokens of answered leases not settled yet. */
   held: { token: string; id: string }[] = [];
 
-  constructor(readonly syncsEveryCall: boolean) {}
+  /** fsync durability: every answer is synced. */
+  constructor(public syncsEveryCall: boolean) {}
 
   nextPayload(rng: Rng): Buffer {
     return payloadFor(++this.#tag, payloadSizes[below(rng, payloadSizes.length)] as number);
