@@ -151,6 +151,40 @@ void describe('storage failures are fatal for the store instance', () => {
     await store.close();
   });
 
+  void test('EIO on the directory sync of a new segment: the calls waiting on it reject, then every write does', async () => {
+    const disk = new CrashDisk(11);
+    const model = new Model(true);
+    const open = (): Promise<FileStore> =>
+      FileStore.open(freshDir(), { io: disk.io(), durability: 'fsync', segmentBytes: 1024 });
+    let store = await open();
+    let now = model.now;
+    // Two adds in the first segment, answered; the next ones start new segments, whose entries fail.
+    for (let tag = 1; tag <= 2; tag++) {
+      const payload = payloadFor(tag, 250);
+      const added = await store.add({ now: ++now, jobs: [newJob('a', payload)], maxLength: {} });
+      assert.ok(added.ok);
+      model.payloads.set(added.ids[0] as string, payload);
+      model.answered({ kind: 'added', id: added.ids[0] as string });
+    }
+    // Past the checkpoint the first segment scheduled: the next directory sync is a rotation's.
+    await store.checkpoint();
+    disk.failSyncDir(1);
+    const waiting = [4, 5].map((tag) =>
+      store.add({ now: ++now, jobs: [newJob('a', payloadFor(tag, 600))], maxLength: {} }),
+    );
+    for (const s of await settleWithin(waiting, 5000)) assert.ok(s.status === 'rejected' && isStorageError(s.reason));
+    model.now = now;
+    await assertWritesRefused(store, model);
+    disk.crash(mulberry32(11));
+    void store.close().catch(() => {});
+    store = await open();
+    try {
+      await verify(store, model, model.facts.length);
+    } finally {
+      await store.close();
+    }
+  });
+
   void test('EIO on a checkpoint fdatasync: the checkpoint is never used, and a power cut after it loses nothing answered', async () => {
     for (let seed = 1; seed <= 30; seed++) {
       const rng = mulberry32(seed);

@@ -120,6 +120,7 @@ export class CrashDisk {
   /** Decides how long each sync takes (in turns of the event loop). */
   readonly #latency: Rng;
   #failDatasyncIn: number | null = null;
+  #failSyncDirIn: number | null = null;
   #failDatasyncWhere: (name: string) => boolean = () => true;
   #spaceLeft = Infinity;
   readonly stats: DiskStats = { datasyncs: 0, dirSyncs: 0, crashes: 0, writes: 0 };
@@ -132,6 +133,11 @@ export class CrashDisk {
   failDatasync(nth: number, where: (name: string) => boolean = () => true): void {
     this.#failDatasyncIn = nth;
     this.#failDatasyncWhere = where;
+  }
+
+  /** The nth directory sync from now fails with EIO. */
+  failSyncDir(nth: number): void {
+    this.#failSyncDirIn = nth;
   }
 
   /** A datasync failure asked for has not happened yet. */
@@ -188,6 +194,7 @@ export class CrashDisk {
     this.#entryOps = [];
     this.#handles.clear();
     this.#failDatasyncIn = null;
+    this.#failSyncDirIn = null;
     this.#spaceLeft = Infinity;
   }
 
@@ -288,6 +295,10 @@ export class CrashDisk {
         const upTo = this.#entryBase + this.#entryOps.length;
         await this.#delay();
         alive('fsync dir');
+        if (this.#failSyncDirIn !== null && --this.#failSyncDirIn === 0) {
+          this.#failSyncDirIn = null;
+          throw fsError('EIO', 'fsync of the directory: input/output error');
+        }
         while (this.#entryBase < upTo && this.#entryOps.length > 0) {
           applyEntry(this.#durableEntries, this.#entryOps.shift() as EntryOp);
           this.#entryBase++;
