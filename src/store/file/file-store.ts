@@ -149,7 +149,7 @@ export class FileStore implements Store {
       this.#table.restore(checkpoint.image);
       this.#table.payloadSpans((at, size) => this.#hold(at, size));
     }
-    const { log, damage } = Log.open(
+    const { log, damage } = await Log.open(
       { ...this.options, dir: this.dir, repair },
       checkpoint?.position ?? null,
       (record) => this.#replay(record),
@@ -185,6 +185,8 @@ export class FileStore implements Store {
 
   add(params: AddParams): Promise<AddResult> {
     return this.#run(async () => {
+      // A failed log takes no more calls: the table must not get ahead of it.
+      this.#log.assertWritable();
       const payloadAt = encodeAdd(this.#writer, this.#table.nextSeq, params);
       const length = this.#writer.length;
       const at = this.#log.nextBody(length);
@@ -289,6 +291,7 @@ export class FileStore implements Store {
 
   /** Applies a call that changes nothing durable-worthy on its own: logged, answered at once. */
   #logged(operation: Operation): unknown {
+    this.#log.assertWritable();
     const result = this.#apply(operation);
     const json = encodeOperation(operation);
     this.#log.append(recordType.operation, Buffer.byteLength(json), (out, offset) => out.write(json, offset));
@@ -368,13 +371,16 @@ export class FileStore implements Store {
   async #writeCheckpoint(): Promise<void> {
     const position = this.#log.tail;
     const bytes = encodeCheckpoint(position, this.#table.image());
+    // Only segments no job of this image needs may go: a call that releases a job while the
+    // checkpoint is written is not durable yet, and after a crash the image has the job again.
+    const unneeded = this.#log.segments.filter((s) => !this.#live.has(s));
     // The checkpoint stands for everything before `position`: that must be on disk first.
     await this.#log.sync();
     await writeCheckpoint(this.options.io, this.dir, bytes, position);
     this.#checkpointStarts = checkpointFiles(this.options.io, this.dir).slice(0, 2).map(checkpointSegment);
     const needed = Math.min(...this.#checkpointStarts);
     const tail = position.segment;
-    await this.#log.remove(this.#log.segments.filter((s) => s < needed && s < tail && !this.#live.has(s)));
+    await this.#log.remove(unneeded.filter((s) => s < needed && s < tail));
     if (!this.#closed) await this.#compact(tail);
   }
 

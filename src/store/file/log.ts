@@ -126,11 +126,11 @@ export class Log {
    * from the first segment. A torn tail of the last segment is cut off; damage anywhere else
    * stops the open with the file and offset, unless `repair`, which skips it and reports it.
    */
-  static open(
+  static async open(
     options: LogOptions,
     from: Position | null,
     replay: (record: Replayed) => void,
-  ): { log: Log; damage: Damage[] } {
+  ): Promise<{ log: Log; damage: Damage[] }> {
     const { io, dir } = options;
     io.mkdir(dir);
     const numbers = io
@@ -191,6 +191,12 @@ export class Log {
       });
       const last = scanned[scanned.length - 1];
       log.#tail = last === undefined ? { segment: start, offset, lsn } : { segment: last.number, offset, lsn };
+      // What this open read of the last segment may be only in the page cache of a process that
+      // died before syncing it, and the directory may not hold the segment yet (a rotation cut
+      // short) nor the cuts above: make them durable before anything is appended after them, or
+      // a power cut could leave new synced records behind a torn or vanished past.
+      if (last !== undefined) await io.datasync(last.fd);
+      await io.syncDir(dir);
     } catch (error) {
       log.#closeFiles();
       throw error;
@@ -296,7 +302,7 @@ export class Log {
    * `length` bytes. Returns the log position of the body. Throws StorageError once the log failed.
    */
   append(type: number, length: number, write: (out: Buffer, at: number) => void): number {
-    if (this.#failed !== null) throw this.#failed;
+    this.assertWritable();
     const size = recordBytes(length);
     const tail = this.#tail;
     if (this.#rolls(size)) {
@@ -329,6 +335,11 @@ export class Log {
     this.#grown += size;
     this.#startFlush();
     return body;
+  }
+
+  /** Throws the StorageError that stopped the log, if one did. */
+  assertWritable(): void {
+    if (this.#failed !== null) throw this.#failed;
   }
 
   /** The log position the body of a record of `length` bytes appended now would get. */
@@ -365,6 +376,8 @@ export class Log {
 
   /** `length` bytes at log position `at`, wherever they are (a file or the pending buffer). */
   read(at: number, length: number): Uint8Array {
+    // An empty payload may sit at the very end of a pending buffer, in a segment not created yet.
+    if (length === 0) return Buffer.alloc(0);
     const segment = segmentOf(at);
     const offset = at - positionOf(segment, 0);
     for (const p of this.#pending) {
@@ -420,9 +433,10 @@ export class Log {
 
   async #flush(): Promise<void> {
     await Promise.resolve();
+    let waiters: Waiter[] = [];
     try {
       while (this.#pending.length > 0 || this.#waiters.length > 0) {
-        const waiters = this.#waiters;
+        waiters = this.#waiters;
         this.#waiters = [];
         const dirty = new Set<Segment>();
         while (this.#pending.length > 0) {
@@ -438,7 +452,9 @@ export class Log {
         for (const w of waiters) w.resolve();
       }
     } catch (error) {
-      this.#fail(error);
+      const failure = this.#fail(error);
+      // The calls this round writes for: #fail reaches only the ones that came after it began.
+      for (const w of waiters) w.reject(failure);
     } finally {
       this.#flushing = null;
     }
@@ -490,7 +506,8 @@ export class Log {
           );
     for (const w of this.#waiters) w.reject(this.#failed);
     this.#waiters = [];
-    this.#pending = [];
+    // The pending bytes are never written now, but stay readable: a job compaction was moving
+    // still has its payload there.
     return this.#failed;
   }
 
