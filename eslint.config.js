@@ -110,7 +110,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/store/*/**', '**/core/**'],
+              // A store's index.ts is its public subpath entry (spool/file, spool/redis …).
+              group: ['**/store/*/**', '!**/store/*/index.ts', '**/core/**'],
               message: 'server and cli use the public API (src/index.ts), never internals',
             },
           ],

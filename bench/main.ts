@@ -1,175 +1,126 @@
-// Throughput and latency benchmark: `npm run bench -- [--store <url>] [--json] [--quick]`.
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
+// Throughput and latency benchmark: `npm run bench -- [--store <url>] [--peers bullmq,bee-queue,plainjob]
+// [--runs k] [--json] [--quick]`. Each scenario of each system runs in a fresh child process (child.ts).
 import { parseArgs } from 'node:util';
-import { open } from '../src/index.ts';
-import type { Queue, Spool } from '../src/index.ts';
+import { combineRuns } from './median.ts';
+import { planRows } from './plan.ts';
+import type { Outcome, Row, RowResult } from './plan.ts';
+import { redisServerVersion, startRedis } from './redis-server.ts';
+import type { RedisPersistence, RedisServer } from './redis-server.ts';
+import { buildTables, renderTables } from './report.ts';
+import { runChild } from './run-child.ts';
+import type { ScenarioId, Sizes } from './scenarios.ts';
+import { printSpoolOnly } from './spool-only.ts';
+import { peerNames } from './targets.ts';
+import type { PeerName, Target } from './targets.ts';
 
-interface Payload {
-  i: number;
-  ts: number;
-  pad: string;
-}
+const scenarioLabels: Record<ScenarioId, string> = {
+  'enqueue-single': 'enqueue single',
+  'enqueue-bulk': 'enqueue bulk',
+  'e2e-c1': 'e2e c=1',
+  'e2e-c64': 'e2e c=64',
+  latency: 'latency',
+};
 
-interface Results {
-  store: string;
-  n: number;
-  latencySamples: number;
-  enqueueSinglePerSec: number;
-  enqueueBulkPerSec: number;
-  e2eC1PerSec: number;
-  e2eC64PerSec: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
-  peakRssMb: number;
-}
-
-const window = 1_000;
-const bulkSize = 1_000;
-const pad = 'x'.repeat(64);
-
-let run = 0;
-const fresh = (scenario: string): string => `bench-${scenario}-${process.pid}-${++run}`;
-const payload = (i: number): Payload => ({ i, ts: performance.now(), pad });
 const progress = (text: string): void => {
   process.stderr.write(`\r\x1b[K[bench] ${text}`);
 };
 
-async function enqueueSingle(spool: Spool, n: number): Promise<number> {
-  const q = spool.queue<Payload>(fresh('single'));
-  progress(`enqueue single n=${n}`);
-  const start = performance.now();
-  for (let done = 0; done < n;) {
-    const size = Math.min(window, n - done);
-    const pending: Promise<string>[] = [];
-    for (let k = 0; k < size; k++) pending.push(q.add(payload(done + k)));
-    await Promise.all(pending);
-    done += size;
+function parsePeers(list: string | undefined): PeerName[] {
+  if (list === undefined || list === '') return [];
+  const names = list.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!(peerNames as readonly string[]).includes(name))
+      throw new Error(`unknown peer "${name}"; known peers: ${peerNames.join(', ')}`);
   }
-  return n / ((performance.now() - start) / 1000);
+  return [...new Set(names)] as PeerName[];
 }
 
-async function fill(q: Queue<Payload>, n: number): Promise<void> {
-  for (let done = 0; done < n;) {
-    const size = Math.min(bulkSize, n - done);
-    await q.addBulk(Array.from({ length: size }, (_, k) => ({ data: payload(done + k) })));
-    done += size;
-  }
+function targetFor(row: Row, redis: RedisServer | undefined): Target {
+  const { spec } = row;
+  if (!('persistence' in spec)) return spec;
+  if (!redis) throw new Error(`${spec.system} needs a redis-server`);
+  return { system: spec.system, redis: { port: redis.port, durable: redis.durable } };
 }
 
-async function enqueueBulk(spool: Spool, n: number): Promise<number> {
-  const q = spool.queue<Payload>(fresh('bulk'));
-  progress(`enqueue bulk n=${n}`);
-  const start = performance.now();
-  await fill(q, n);
-  return n / ((performance.now() - start) / 1000);
-}
-
-async function endToEnd(spool: Spool, n: number, concurrency: number): Promise<number> {
-  const q = spool.queue<Payload>(fresh(`e2e-c${concurrency}`));
-  progress(`e2e c=${concurrency} prefill n=${n}`);
-  await fill(q, n);
-  progress(`e2e c=${concurrency} n=${n}`);
-  let completed = 0;
-  let end = 0;
-  let resolve = (): void => {};
-  const finished = new Promise<void>((r) => (resolve = r));
-  const start = performance.now();
-  const worker = q.process(() => undefined, { concurrency });
-  worker.on('completed', () => {
-    if (++completed === n) {
-      end = performance.now();
-      resolve();
+/**
+ * Runs every row's scenarios, the Redis-backed rows under one private server per persistence level. With
+ * several runs the rounds interleave, so that a busy moment of the machine does not fall on one system only.
+ */
+async function runAll(rows: Row[], sizes: Sizes, runs: number): Promise<RowResult[]> {
+  const collected = rows.map((row) => ({ row, runs: new Map<ScenarioId, Outcome[]>() }));
+  const total = runs * rows.reduce((sum, row) => sum + row.scenarios.length, 0);
+  let done = 0;
+  const runRow = async (entry: (typeof collected)[number], redis?: RedisServer): Promise<void> => {
+    for (const scenario of entry.row.scenarios) {
+      progress(`${++done}/${total} ${entry.row.name} (${entry.row.setup}) ${scenarioLabels[scenario]}`);
+      await redis?.flush();
+      const outcome = await runChild({ target: targetFor(entry.row, redis), scenario, sizes });
+      entry.runs.set(scenario, [...(entry.runs.get(scenario) ?? []), outcome]);
     }
-  });
-  await finished;
-  await worker.close();
-  return n / ((end - start) / 1000);
-}
-
-async function latency(spool: Spool, samples: number): Promise<{ p50: number; p99: number }> {
-  const q = spool.queue<Payload>(fresh('latency'));
-  const seen: number[] = [];
-  let resolve = (): void => {};
-  const finished = new Promise<void>((r) => (resolve = r));
-  const worker = q.process(
-    (job) => {
-      seen.push(performance.now() - job.data.ts);
-      if (seen.length === samples) resolve();
-    },
-    { concurrency: 1 },
-  );
-  progress(`latency idle`);
-  await sleep(50);
-  const adds: Promise<string>[] = [];
-  for (let i = 0; i < samples; i++) {
-    if (i % 100 === 0) progress(`latency ${i}/${samples}`);
-    adds.push(q.add(payload(i)));
-    await sleep(2);
+  };
+  const persistenceOf = (row: Row): RedisPersistence | undefined =>
+    'persistence' in row.spec ? row.spec.persistence : undefined;
+  for (let round = 0; round < runs; round++) {
+    for (const entry of collected) if (persistenceOf(entry.row) === undefined) await runRow(entry);
+    for (const persistence of ['none', 'always'] as const) {
+      const group = collected.filter((e) => persistenceOf(e.row) === persistence);
+      if (group.length === 0) continue;
+      progress(`starting redis-server (persistence: ${persistence})`);
+      const redis = await startRedis(persistence);
+      try {
+        for (const entry of group) await runRow(entry, redis);
+      } finally {
+        await redis.stop();
+      }
+    }
   }
-  await Promise.all(adds);
-  await finished;
-  await worker.close();
-  seen.sort((a, b) => a - b);
-  const pct = (p: number): number => seen[Math.min(seen.length - 1, Math.ceil((p / 100) * seen.length) - 1)]!;
-  return { p50: pct(50), p99: pct(99) };
+  return collected.map(({ row, runs: all }) => ({
+    row,
+    outcomes: new Map([...all].map(([scenario, outcomes]) => [scenario, combineRuns(outcomes)])),
+  }));
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       store: { type: 'string', default: 'memory:' },
+      peers: { type: 'string' },
       json: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
+      runs: { type: 'string', default: '1' },
     },
   });
-  const store = values.store;
-  const n = values.quick ? 2_000 : 50_000;
-  const samples = values.quick ? 200 : 2_000;
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number ≥ 1, got "${values.runs}"`);
+  const peers = parsePeers(values.peers);
+  const sizes: Sizes = values.quick
+    ? { n: 2_000, latencySamples: 200, idleMs: 50, capMs: 60_000 }
+    : { n: 50_000, latencySamples: 2_000, idleMs: 500, capMs: 60_000 };
+  const needsRedis = peers.some((p) => p === 'bullmq' || p === 'bee-queue');
+  const redisVersion = needsRedis ? redisServerVersion() : undefined;
+  if (needsRedis && redisVersion === undefined) throw new Error('bullmq and bee-queue need redis-server on PATH');
 
-  const spool = await open(store);
-  let results: Results;
+  const rows = planRows(values.store, peers, redisVersion);
+  let results: RowResult[];
   try {
-    const enqueueSinglePerSec = await enqueueSingle(spool, n);
-    const enqueueBulkPerSec = await enqueueBulk(spool, n);
-    const e2eC1PerSec = await endToEnd(spool, n, 1);
-    const e2eC64PerSec = await endToEnd(spool, n, 64);
-    const { p50, p99 } = await latency(spool, samples);
-    results = {
-      store,
-      n,
-      latencySamples: samples,
-      enqueueSinglePerSec,
-      enqueueBulkPerSec,
-      e2eC1PerSec,
-      e2eC64PerSec,
-      latencyP50Ms: p50,
-      latencyP99Ms: p99,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
-    };
+    results = await runAll(rows, sizes, runs);
   } finally {
-    await spool.close();
     process.stderr.write('\r\x1b[K');
   }
 
-  if (values.json) {
-    console.log(JSON.stringify(results));
+  if (peers.length === 0) {
+    printSpoolOnly(values.store, results[0]!, sizes, values.json);
     return;
   }
-  const rate = (x: number): string => `${Math.round(x).toLocaleString('en-US')}/s`;
-  const ms = (x: number): string => `${x.toFixed(3)} ms`;
-  const rows: [string, string][] = [
-    [`enqueue single (${window.toLocaleString('en-US')} outstanding)`, rate(results.enqueueSinglePerSec)],
-    [`enqueue bulk (addBulk ${bulkSize.toLocaleString('en-US')})`, rate(results.enqueueBulkPerSec)],
-    [`end-to-end c=1 (backlog N=${n.toLocaleString('en-US')})`, rate(results.e2eC1PerSec)],
-    [`end-to-end c=64 (backlog N=${n.toLocaleString('en-US')})`, rate(results.e2eC64PerSec)],
-    [`add→handler latency p50 (${samples.toLocaleString('en-US')} samples)`, ms(results.latencyP50Ms)],
-    [`add→handler latency p99 (${samples.toLocaleString('en-US')} samples)`, ms(results.latencyP99Ms)],
-    ['peak RSS', `${results.peakRssMb.toFixed(1)} MB`],
-  ];
-  const width = Math.max(...rows.map(([label]) => label.length));
-  console.log(`store: ${store}`);
-  for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
+  const tables = buildTables(results, sizes);
+  if (values.json) {
+    const plain = tables.map(({ metrics, ...table }) => ({ ...table, metrics: metrics.map((m) => m.key) }));
+    console.log(JSON.stringify({ n: sizes.n, latencySamples: sizes.latencySamples, runs, tables: plain }));
+  } else {
+    if (runs > 1) console.log(`Each figure is the median of ${runs} runs.\n`);
+    console.log(renderTables(tables, sizes.capMs));
+  }
+  if (results.some((r) => [...r.outcomes.values()].some((o) => !o.ok))) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

@@ -3,6 +3,7 @@
 import { MissingDriverError, UnknownStoreError, ValidationError } from './errors.ts';
 import { Spool } from './core/spool.ts';
 import type { SpoolOptions } from './core/spool.ts';
+import { parseDuration } from './core/duration.ts';
 import type { Store } from './store/contract.ts';
 
 export const defaultUrl = 'file:./spool-data';
@@ -21,9 +22,14 @@ async function storeFor(url: string): Promise<Store> {
         ? parsed.pathname
         : url.slice('file:'.length).split('?')[0] || './spool-data';
       const durability = parsed.searchParams.get('durability') ?? 'fsync';
-      if (durability !== 'fsync' && durability !== 'none')
-        throw new ValidationError('durability', `must be fsync or none, got "${durability}"`);
-      return FileStore.open(dir, { durability, repair: parsed.searchParams.get('repair') === '1' });
+      if (durability !== 'fsync' && durability !== 'interval' && durability !== 'none')
+        throw new ValidationError('durability', `must be fsync, interval or none, got "${durability}"`);
+      const interval = parsed.searchParams.get('interval');
+      return FileStore.open(dir, {
+        durability,
+        intervalMs: interval === null ? undefined : parseDuration(interval, 'interval'),
+        repair: parsed.searchParams.get('repair') === '1',
+      });
     }
     case 'redis':
     case 'rediss':
@@ -49,7 +55,8 @@ async function importDriver<T>(load: () => Promise<T>, driver: string, url: stri
 }
 
 /**
- * Opens a Spool on the store `url` names: `file:<dir>[?durability=fsync|none][&repair=1]`, `memory:`,
+ * Opens a Spool on the store `url` names: `memory:`,
+ * `file:<dir>[?durability=fsync|interval|none][&interval=100ms][&repair=1]`,
  * `redis://…`, `rediss://…` or `redis+cluster://host:port,host:port` (needs ioredis).
  */
 export async function open(url: string = defaultUrl, options: SpoolOptions = {}): Promise<Spool> {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { LockedError, open, StorageError } from '../src/index.ts';
+import { LockedError, open, Spool, StorageError } from '../src/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
 import { runConformance } from './conformance/index.ts';
 
@@ -12,6 +12,21 @@ const root = mkdtempSync(join(tmpdir(), 'spool-file-'));
 let n = 0;
 const freshDir = (): string => join(root, String(++n));
 after(() => rmSync(root, { recursive: true, force: true }));
+
+const segmentFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.seg'))
+    .sort()
+    .map((f) => join(dir, f));
+const lastSegment = (dir: string): string => segmentFiles(dir).at(-1) as string;
+const checkpointFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((f) => f.startsWith('checkpoint-') && !f.endsWith('.tmp'))
+    .sort()
+    .reverse()
+    .map((f) => join(dir, f));
+/** Deletes the checkpoints, as if the process had died before writing them. */
+const forgetCheckpoints = (dir: string): void => checkpointFiles(dir).forEach((f) => rmSync(f));
 
 void describe('file store: conformance', () => {
   runConformance({ makeStore: () => FileStore.open(freshDir(), { durability: 'none' }) });
@@ -51,50 +66,182 @@ void describe('file store: durability', () => {
     await second.close();
   });
 
-  void test('a torn tail is cut off at open and the intact records stay', async () => {
-    const dir = freshDir();
-    {
+  void test('a torn or zeroed tail is cut off at open and the intact records stay', async () => {
+    for (const tail of [Buffer.from([42, 0, 0, 0, 1, 2, 3]), Buffer.alloc(4096)]) {
+      const dir = freshDir();
+      {
+        await using spool = await open(`file:${dir}`);
+        await spool.queue('q').add('kept');
+      }
+      forgetCheckpoints(dir); // as after a crash: the open must replay the log
+      appendFileSync(lastSegment(dir), tail);
+      {
+        await using spool = await open(`file:${dir}`);
+        assert.equal((await spool.queue('q').counts()).waiting, 1);
+        await spool.queue('q').add('after');
+      }
+      forgetCheckpoints(dir);
       await using spool = await open(`file:${dir}`);
-      await spool.queue('q').add('kept');
-    }
-    appendFileSync(join(dir, 'spool.log'), Buffer.from([42, 0, 0, 0, 1, 2, 3]));
-    {
-      await using spool = await open(`file:${dir}`);
-      assert.equal((await spool.queue('q').counts()).waiting, 1);
-      await spool.queue('q').add('after');
-    }
-    await using spool = await open(`file:${dir}`);
-    assert.equal((await spool.queue('q').counts()).waiting, 2);
-  });
-
-  void test('a flipped bit before the tail stops the open naming file and offset; repair keeps every intact record', async () => {
-    const dir = freshDir();
-    {
-      await using spool = await open(`file:${dir}`);
-      const q = spool.queue('q');
-      for (const data of ['one', 'two', 'three']) await q.add(data);
-    }
-    const log = join(dir, 'spool.log');
-    const bytes = readFileSync(log);
-    bytes[20] = (bytes[20] as number) ^ 0x01; // inside the first record's body
-    writeFileSync(log, bytes);
-    await assert.rejects(
-      open(`file:${dir}`),
-      (e: unknown) => e instanceof StorageError && e.message.includes(`${log}: damaged record at offset 0`),
-    );
-    {
-      await using spool = await open(`file:${dir}?repair=1`);
-      const jobs = await spool.queue('q').peek(10);
       assert.deepEqual(
-        jobs.map((j) => [j.id, j.data]),
-        [
-          ['2', 'two'],
-          ['3', 'three'],
-        ],
+        (await spool.queue('q').peek(10)).map((j) => j.data),
+        ['kept', 'after'],
       );
     }
+  });
+
+  for (const [damage, spoil] of [
+    ['a flipped bit', (b: Buffer, at: number) => void (b[at] = (b[at] as number) ^ 0x01)],
+    ['garbage', (b: Buffer, at: number) => void b.fill(0x5a, at, at + 16)],
+    ['zeros', (b: Buffer, at: number) => void b.fill(0, at - 8, at + 24)],
+  ] as const) {
+    void test(`${damage} mid-segment stops the open naming file and offset; repair keeps every intact record`, async () => {
+      const dir = freshDir();
+      {
+        await using spool = await open(`file:${dir}`);
+        const q = spool.queue('q');
+        // Long payloads, so that the damage stays inside the second record.
+        for (const data of ['one', 'two', 'three']) await q.add(`${data} ${'.'.repeat(64)}`);
+      }
+      forgetCheckpoints(dir);
+      const segment = lastSegment(dir);
+      const bytes = readFileSync(segment);
+      const second = bytes.indexOf('two'); // inside the second record's payload
+      spoil(bytes, second);
+      writeFileSync(segment, bytes);
+      await assert.rejects(
+        open(`file:${dir}`),
+        (e: unknown) =>
+          e instanceof StorageError && /damaged record at offset \d+/.test(e.message) && e.message.includes(segment),
+      );
+      {
+        await using spool = await open(`file:${dir}?repair=1`);
+        const jobs = await spool.queue('q').peek(10);
+        assert.deepEqual(
+          jobs.map((j) => [j.id, (j.data as string).split(' ')[0]]),
+          [
+            ['1', 'one'],
+            ['3', 'three'],
+          ],
+        );
+      }
+      await using spool = await open(`file:${dir}`);
+      assert.equal((await spool.queue('q').counts()).waiting, 2);
+    });
+  }
+
+  void test('a missing segment stops the open; repair keeps the jobs of the others', async () => {
+    const dir = freshDir();
+    {
+      const store = await FileStore.open(dir, { segmentBytes: 4096 });
+      await using spool = await Spool.create(store);
+      const q = spool.queue('q');
+      for (let i = 0; i < 60; i++) await q.add({ i, pad: 'x'.repeat(100) });
+    }
+    forgetCheckpoints(dir);
+    const segments = segmentFiles(dir);
+    assert.ok(segments.length >= 3, `${segments.length} segments`);
+    rmSync(segments[1]!);
+    await assert.rejects(
+      FileStore.open(dir),
+      (e: unknown) => e instanceof StorageError && /segment missing/.test(e.message),
+    );
+    const repaired = await FileStore.open(dir, { repair: true });
+    const [counts] = await repaired.counts(['q'], Date.now());
+    assert.ok(counts!.waiting > 0 && counts!.waiting < 60, `${counts!.waiting} jobs kept`);
+    assert.equal(repaired.report.damage.length, 1);
+    await repaired.close();
+  });
+
+  void test('no file handle outlives its store: open, rotate segments, close, 30 times', async () => {
+    const dir = freshDir();
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let round = 0; round < 30; round++) {
+      const store = await FileStore.open(dir, { segmentBytes: 4096 });
+      await using spool = await Spool.create(store);
+      const q = spool.queue('q', { keepCompleted: false });
+      await q.addBulk(Array.from({ length: 20 }, (_, i) => ({ data: { round, i, pad: 'x'.repeat(100) } })));
+      for (const job of await q.lease({ max: 15 })) await job.ack();
+    }
+    assert.equal(fds(), before);
     await using spool = await open(`file:${dir}`);
-    assert.equal((await spool.queue('q').counts()).waiting, 2);
+    assert.equal((await spool.queue('q').counts()).waiting, 30 * 5);
+  });
+
+  void test('a checkpoint with a bad checksum is passed over for the one before it', async () => {
+    const dir = freshDir();
+    for (const data of ['a', 'b']) {
+      await using spool = await open(`file:${dir}`);
+      await spool.queue('q').add(data);
+    }
+    const [newest] = checkpointFiles(dir);
+    const bytes = readFileSync(newest!);
+    bytes[bytes.length - 10] = (bytes[bytes.length - 10] as number) ^ 0xff;
+    writeFileSync(newest!, bytes);
+    const store = await FileStore.open(dir);
+    assert.deepEqual(store.report.badCheckpoints, [basename(newest!)]);
+    await using spool = await Spool.create(store);
+    assert.deepEqual(
+      (await spool.queue('q').peek(10)).map((j) => j.data),
+      ['a', 'b'],
+    );
+  });
+
+  void test('a clean close leaves a checkpoint at the end of the log: the next open replays nothing', async () => {
+    const dir = freshDir();
+    {
+      await using spool = await open(`file:${dir}`);
+      await spool.queue('q').addBulk(Array.from({ length: 100 }, (_, i) => ({ data: i })));
+    }
+    // Spoil every record: an open that replayed any of them would refuse.
+    for (const segment of segmentFiles(dir)) {
+      const bytes = readFileSync(segment);
+      bytes.fill(0x5a, 64, 96);
+      writeFileSync(segment, bytes);
+    }
+    const store = await FileStore.open(dir);
+    assert.equal(store.report.jobs, 100);
+    await store.close();
+  });
+
+  void test('a drained queue gives its disk space back; compaction moves the few live jobs out of old segments', async () => {
+    const dir = freshDir();
+    const store = await FileStore.open(dir, { segmentBytes: 16 << 10, durability: 'none' });
+    const spool = await Spool.create(store);
+    const q = spool.queue<{ i: number; pad: string }>('q', { keepCompleted: false });
+    for (let from = 0; from < 2000; from += 20)
+      await q.addBulk(Array.from({ length: 20 }, (_, k) => ({ data: { i: from + k, pad: 'x'.repeat(200) } })));
+    const grown = segmentFiles(dir).length;
+    assert.ok(grown > 20, `${grown} segments`);
+    // Keep one job in ten: every old segment is mostly dead.
+    const all = [...(await q.lease({ max: 1000 })), ...(await q.lease({ max: 1000 }))];
+    for (const job of all) {
+      if (job.data.i % 10 === 0) await job.release();
+      else await job.ack();
+    }
+    assert.equal((await q.counts()).waiting, 200);
+    await store.checkpoint();
+    await store.checkpoint();
+    await store.checkpoint();
+    const compacted = segmentFiles(dir).length;
+    assert.ok(compacted <= grown / 3, `${compacted} of ${grown} segments left`);
+    await spool.close();
+    {
+      await using reopened = await open(`file:${dir}`);
+      const rq = reopened.queue<{ i: number }>('q', { keepCompleted: false });
+      const kept = await rq.peek(1000);
+      assert.deepEqual(
+        kept.map((j) => j.data.i),
+        Array.from({ length: 200 }, (_, k) => k * 10),
+      );
+      for (const job of await rq.lease({ max: 1000 })) await job.ack();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    {
+      await using reopened = await open(`file:${dir}`);
+      assert.equal((await reopened.queue('q').counts()).waiting, 0);
+    }
+    assert.ok(segmentFiles(dir).length <= 2, `${segmentFiles(dir).length} segments after draining`);
   });
 
   void test('a second open of the same directory fails with LockedError until the first closes', async () => {
@@ -120,7 +267,27 @@ void describe('file store: durability', () => {
     // The holder is gone: its pid in LOCK is stale now.
     await using spool = await open(`file:${dir}`);
     await spool.queue('q').add('taken over');
-    assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8'), String(process.pid));
+    assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8').split(' ')[0], String(process.pid));
+  });
+
+  void test('a lock naming a live pid with another start time is a reused pid: taken over', async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve));
+      const stat = readFileSync(`/proc/${other.pid}/stat`, 'utf8');
+      const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      // The live process's own start time: the lock is its, and holds.
+      writeFileSync(join(dir, 'LOCK'), `${other.pid} ${started}`);
+      await assert.rejects(open(`file:${dir}`), LockedError);
+      // Same pid, an earlier start: the owner died and the pid was handed to someone else.
+      writeFileSync(join(dir, 'LOCK'), `${other.pid} 1`);
+      await using spool = await open(`file:${dir}`);
+      await spool.queue('q').add('taken over');
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   void test('kill -9 at random moments, 100 times: every resolved add is there, no resolved ack is undone, open always succeeds', async () => {

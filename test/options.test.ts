@@ -81,7 +81,7 @@ void test('open() with no URL opens the embedded file store in ./spool-data', as
       assert.equal(spool.capabilities.durable, 'power-loss');
       await spool.queue('q').add('x');
     }
-    assert.ok(existsSync(join(dir, 'spool-data', 'spool.log')));
+    assert.ok(existsSync(join(dir, 'spool-data', '000000000001.seg')));
     await using again = await open();
     assert.equal((await again.queue('q').counts()).waiting, 1);
   } finally {

@@ -6,8 +6,9 @@ export interface Codec<T> {
   decode(bytes: Uint8Array): T;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// Buffer's UTF-8 paths are about twice as fast as TextEncoder / TextDecoder for payload-sized text.
+const utf8 = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
 /** The default: JSON text in UTF-8. `undefined` and functions can't be encoded and are refused. */
 export const jsonCodec: Codec<unknown> = {
@@ -19,9 +20,9 @@ export const jsonCodec: Codec<unknown> = {
       throw new ValidationError('data', `can't be encoded as JSON: ${(error as Error).message}`);
     }
     if (text === undefined) throw new ValidationError('data', `can't be encoded as JSON (${typeof value})`);
-    return encoder.encode(text);
+    return Buffer.from(text, 'utf8');
   },
-  decode: (bytes) => JSON.parse(decoder.decode(bytes)) as unknown,
+  decode: (bytes) => JSON.parse(utf8(bytes)) as unknown,
 };
 
 /** Bytes as they are, for users who bring their own encoding. */

@@ -86,6 +86,15 @@ export class Spool implements AsyncDisposable {
     return lease<T>(this.#runtime, leaseRequest(options));
   }
 
+  /**
+   * Makes everything answered so far durable now: with a file store in `interval` or `none`
+   * durability, this is dque's TurboSync. A no-op on stores that sync every call.
+   */
+  async sync(): Promise<void> {
+    this.#runtime.assertOpen();
+    await this.#store.sync?.();
+  }
+
   /** Closes workers (gracefully), wakes blocked leases, then closes the store. */
   close(): Promise<void> {
     this.#closed ??= this.#shutdown();

@@ -38,6 +38,8 @@ const errorPauseMs = 1_000;
  */
 export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   readonly #running = new Set<Promise<void>>();
+  /** Acks and nacks on their way to the store: a handler's slot is free before its ack is durable. */
+  readonly #settling = new Set<Promise<void>>();
   readonly #stop = new AbortController();
   readonly #loop: Promise<void>;
   #slotFreed: (() => void) | null = null;
@@ -69,6 +71,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     }
     await this.#loop;
     await Promise.allSettled([...this.#running]);
+    await Promise.allSettled([...this.#settling]);
   }
 
   async #run(): Promise<void> {
@@ -81,7 +84,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     };
     while (!this.#closing) {
       const free = this.settings.concurrency - this.#running.size;
-      if (free === 0) {
+      // Acks pipeline (the next job starts while the last ack syncs), but not without bound.
+      if (free === 0 || this.#settling.size >= 2 * this.settings.concurrency) {
         await new Promise<void>((resolve) => (this.#slotFreed = resolve));
         this.#slotFreed = null;
         continue;
@@ -137,7 +141,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       stopExtending();
       const timeout = !outcome.ok && outcome.error instanceof TimeoutError;
       // A lost lease aborts the signal too: then the job is someone else's and stays untouched.
-      if (!job.settled && (!job.aborted || timeout)) await this.#settle(job, outcome);
+      if (!job.settled && (!job.aborted || timeout)) this.#track(this.#settle(job, outcome));
       // A handler that ignores its aborted signal keeps its slot until it returns.
       await attempt;
     } catch (error) {
@@ -146,6 +150,16 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       cancelTimeout();
       stopExtending();
     }
+  }
+
+  #track(settling: Promise<void>): void {
+    const tracked = settling
+      .catch((error: unknown) => this.#report(error))
+      .finally(() => {
+        this.#settling.delete(tracked);
+        this.#slotFreed?.();
+      });
+    this.#settling.add(tracked);
   }
 
   async #settle(

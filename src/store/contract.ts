@@ -29,7 +29,9 @@
 // - Before answering, a call applies what `now` makes due in the queues it touches: delayed
 //   jobs become waiting, expired leases are reclaimed, jobs past their TTL go, completed jobs
 //   past their retention go.
-// - A resolved promise means the change is as durable as `capabilities.durable` says.
+// - A resolved promise means the change is as durable as `capabilities.durable` says, except
+//   that `lease` and `extend` may answer first: losing one only hands the job out again, and
+//   the ack or nack that follows makes it durable along with itself.
 
 /** The state of a job still in the store. */
 export type JobState = 'waiting' | 'delayed' | 'active' | 'dead' | 'completed';
@@ -263,6 +265,8 @@ export interface Store {
   setMeta(entries: Readonly<Record<string, string | null>>): Promise<void>;
   /** Names of the documents that start with `prefix`, sorted. */
   listMeta(prefix: string): Promise<readonly string[]>;
+  /** Makes every answered call durable now, when the store defers syncs (file store `interval` / `none`). */
+  sync?(): Promise<void>;
   /** Calls `listener` for every event until the returned function is called. */
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

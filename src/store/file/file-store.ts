@@ -1,11 +1,13 @@
-// The embedded file store, first cut: an operation log replayed into the memory store's job
-// table. Every state-changing call is applied in memory, framed into the log, and answered only
-// once group commit has made its record durable. The memory store is deterministic given each
-// call's parameters (`now` included), so replaying the log rebuilds the exact state.
-import { mkdir, open as openFile, readFile, rename, writeFile } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import { StorageError } from '../../errors.ts';
+// The embedded file store: a write-ahead log of the job table's calls, in segment files.
+//
+// Every call that changes state is applied to the job table, framed into the log, and (adds,
+// acks, nacks and the rest) answered once its record is durable. The table is a pure function
+// of the calls it gets, `now` included, so replaying the log rebuilds it exactly. Payloads stay
+// in the log: the table keeps their positions and reads them back on demand. Checkpoints of
+// the table bound what an open replays; a segment goes once no live job's payload is in it and
+// the kept checkpoints no longer start before it, and compaction copies the few live payloads
+// out of sparse old segments so they can go.
+import { ClosedError, StorageError, ValidationError } from '../../errors.ts';
 import type {
   AckParams,
   AddParams,
@@ -26,213 +28,397 @@ import type {
   Store,
   StoreEvent,
 } from '../contract.ts';
-import { MemoryStore } from '../memory/memory-store.ts';
-import { GroupCommit } from './group-commit.ts';
-import type { Durability } from './group-commit.ts';
+import { JobTable } from '../memory/engine.ts';
+import { ByteWriter } from './bytes.ts';
+import { checkpointFiles, checkpointSegment, encodeCheckpoint, loadCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import { decodeAdd, decodeMove, decodeOperation, encodeAdd, encodeMove, encodeOperation } from './codec.ts';
+import type { Operation } from './codec.ts';
+import { nodeIO } from './io.ts';
+import type { FileIO } from './io.ts';
 import { acquireLock } from './lock.ts';
-import { frame, nextIntact, parse, recordType } from './record.ts';
+import { Log, segmentOf } from './log.ts';
+import type { Damage, Durability, Replayed } from './log.ts';
+import { recordType } from './record.ts';
 
-type Operation =
-  | { op: 'add'; params: AddParams; seq?: number }
-  | { op: 'lease'; params: LeaseParams }
-  | { op: 'ack'; params: AckParams }
-  | { op: 'nack'; params: NackParams }
-  | { op: 'extend'; params: ExtendParams }
-  | { op: 'remove'; params: RemoveParams }
-  | { op: 'retryDead'; params: { queue: string; ids: readonly string[] | null; now: number } }
-  | { op: 'purge'; params: { queue: string; now: number } }
-  | { op: 'setPaused'; params: { queue: string; paused: boolean; now: number } }
-  | { op: 'setMeta'; params: Readonly<Record<string, string | null>> };
+export type { Durability } from './log.ts';
 
 export interface FileStoreOptions {
-  /** fsync (default): an answered call survives power loss; none: it survives a process crash. */
+  /**
+   * fsync (default): an answered call survives power loss. interval: the log syncs every
+   * `intervalMs`, so a power cut loses at most that much; none: it survives a process crash.
+   */
   durability?: Durability;
+  intervalMs?: number;
+  /** Size at which the log starts a new segment; default 64 MiB. */
+  segmentBytes?: number;
   /** Skip damaged records (keeping every intact one) instead of refusing to open. */
   repair?: boolean;
+  /** The file layer; tests pass one that simulates power loss. */
+  io?: FileIO;
 }
 
-const encoder = new TextEncoder();
-
-// Payloads travel through JSON as base64; the segment format of issue 4 will store them raw.
-function replacer(_key: string, value: unknown): unknown {
-  return value instanceof Uint8Array ? { $b: Buffer.from(value).toString('base64') } : value;
+/** What an open found and did, for `spool check`. */
+export interface OpenReport {
+  readonly damage: readonly Damage[];
+  /** Checkpoints that failed their checksum and were passed over. */
+  readonly badCheckpoints: readonly string[];
+  readonly jobs: number;
 }
 
-function reviver(_key: string, value: unknown): unknown {
-  if (typeof value === 'object' && value !== null && '$b' in value)
-    return new Uint8Array(Buffer.from((value as { $b: string }).$b, 'base64'));
-  return value;
-}
+const empty = new Uint8Array(0);
+/** Live payload bytes below this share of what a sealed segment held make compaction move them out. */
+const compactBelow = 0.5;
+/** Payload bytes one compaction step moves before it lets the commit path run. */
+const compactStepBytes = 1 << 20;
 
-async function apply(store: MemoryStore, operation: Operation): Promise<unknown> {
-  switch (operation.op) {
-    case 'add':
-      if (operation.seq !== undefined) store.nextSeq = operation.seq;
-      return store.add(operation.params);
-    case 'lease':
-      return store.lease(operation.params);
-    case 'ack':
-      return store.ack(operation.params);
-    case 'nack':
-      return store.nack(operation.params);
-    case 'extend':
-      return store.extend(operation.params);
-    case 'remove':
-      return store.remove(operation.params);
-    case 'retryDead':
-      return store.retryDead(operation.params.queue, operation.params.ids, operation.params.now);
-    case 'purge':
-      return store.purge(operation.params.queue, operation.params.now);
-    case 'setPaused':
-      return store.setPaused(operation.params.queue, operation.params.paused, operation.params.now);
-    case 'setMeta':
-      return store.setMeta(operation.params);
-  }
+interface Live {
+  jobs: number;
+  bytes: number;
+  /** Payload bytes the segment ever held for the table: live ones against these say how sparse it is. */
+  held: number;
 }
 
 export class FileStore implements Store {
   readonly capabilities: Capabilities;
+  readonly #table: JobTable;
+  readonly #writer = new ByteWriter(1 << 16);
+  readonly #live = new Map<number, Live>();
+  #log!: Log;
+  #replaying = true;
+  #closed = false;
+  /** The checkpoint running or last run: checkpoints go one at a time. */
+  #checkpoints: Promise<void> = Promise.resolve();
+  /** A checkpoint asked for and not started yet: asking again joins it. */
+  #queued: Promise<void> | null = null;
+  #collectTimer: NodeJS.Timeout | null = null;
+  /** Segments the kept checkpoints start in: nothing before the smallest is needed for replay. */
+  #checkpointStarts: number[] = [];
+  #report!: OpenReport;
 
   private constructor(
-    private readonly memory: MemoryStore,
-    private readonly log: GroupCommit,
-    private readonly file: FileHandle,
+    private readonly dir: string,
+    private readonly options: Required<Omit<FileStoreOptions, 'repair'>> & { repair: boolean },
     private readonly unlock: () => Promise<void>,
-    durability: Durability,
   ) {
     this.capabilities = Object.freeze({
-      durable: durability === 'fsync' ? 'power-loss' : 'process-crash',
+      durable: options.durability === 'fsync' ? 'power-loss' : 'process-crash',
       shared: false,
       clock: 'injected',
       maxReplicas: 0,
     });
+    this.#table = new JobTable({
+      read: (at, size) => (this.#replaying ? empty : this.#log.read(at, size)),
+      release: (at, size) => this.#release(at, size),
+    });
   }
 
-  /** Opens (or creates) the store in `dir`, replaying its log; a torn tail is cut off. */
+  /** Opens (or creates) the store in `dir`: the newest good checkpoint, then the log after it. */
   static async open(dir: string, options: FileStoreOptions = {}): Promise<FileStore> {
-    await mkdir(dir, { recursive: true });
+    const resolved = {
+      durability: options.durability ?? 'fsync',
+      intervalMs: options.intervalMs ?? 100,
+      segmentBytes: options.segmentBytes ?? 64 << 20,
+      repair: options.repair ?? false,
+      io: options.io ?? nodeIO,
+    };
+    if (!['fsync', 'interval', 'none'].includes(resolved.durability))
+      throw new ValidationError('durability', 'is fsync, interval or none');
+    resolved.io.mkdir(dir);
     const unlock = await acquireLock(dir);
+    const store = new FileStore(dir, resolved, unlock);
     try {
-      const path = join(dir, 'spool.log');
-      const memory = new MemoryStore();
-      let bytes = await readFile(path).catch((error: NodeJS.ErrnoException) =>
-        error.code === 'ENOENT' ? Buffer.alloc(0) : Promise.reject(error),
-      );
-      let offset = 0;
-      const kept: Buffer[] = [];
-      let damaged = false;
-      for (;;) {
-        for (let record = parse(bytes, offset); record !== null; record = parse(bytes, offset)) {
-          if (record.type === recordType.operation)
-            await apply(memory, JSON.parse(record.body.toString('utf8'), reviver) as Operation);
-          if (options.repair === true) kept.push(bytes.subarray(offset, record.end));
-          offset = record.end;
-        }
-        // A bad record with intact ones after it is damage, not a torn tail: cutting there would
-        // drop acknowledged work, so it stops the open unless the caller asked for repair.
-        const next = nextIntact(bytes, offset + 1);
-        if (next === null) break;
-        if (options.repair !== true) {
-          throw new StorageError(
-            `${path}: damaged record at offset ${offset}, intact records follow at ${next}; open with repair to skip the damage and keep the rest`,
-          );
-        }
-        damaged = true;
-        offset = next;
-      }
-      if (damaged) {
-        // Rewrite the log from its intact records, so the next open finds no damage.
-        const clean = Buffer.concat(kept);
-        const tmp = `${path}.repair`;
-        await writeFile(tmp, clean, { flush: true });
-        await rename(tmp, path);
-        bytes = clean;
-        offset = clean.length;
-      }
-      const file = await openFile(path, bytes.length === 0 ? 'w+' : 'r+');
-      if (offset < bytes.length) {
-        // A crash mid-append leaves a torn or zeroed tail: nothing in it was ever acknowledged.
-        await file.truncate(offset);
-        await file.datasync();
-      }
-      const durability = options.durability ?? 'fsync';
-      return new FileStore(memory, new GroupCommit(file, offset, durability, path), file, unlock, durability);
+      await store.#load();
     } catch (error) {
       await unlock();
       throw error instanceof StorageError
         ? error
         : new StorageError(`opening ${dir} failed: ${(error as Error).message}`, { cause: error });
     }
+    return store;
+  }
+
+  /** What the open found: damage it skipped (with repair), checkpoints it passed over. */
+  get report(): OpenReport {
+    return this.#report;
+  }
+
+  async #load(): Promise<void> {
+    const { io, repair } = this.options;
+    const { checkpoint, bad } = loadCheckpoint(io, this.dir);
+    if (checkpoint !== null) {
+      this.#table.restore(checkpoint.image);
+      this.#table.payloadSpans((at, size) => this.#hold(at, size));
+    }
+    const { log, damage } = await Log.open(
+      { ...this.options, dir: this.dir, repair },
+      checkpoint?.position ?? null,
+      (record) => this.#replay(record),
+    );
+    this.#log = log;
+    this.#replaying = false;
+    this.#checkpointStarts = checkpointFiles(io, this.dir).slice(0, 2).map(checkpointSegment);
+    // Jobs whose payload bytes were in the damage are lost: drop them, logged like any removal.
+    const lost = this.#table.jobsWhere((at) => damage.some(({ from, to }) => at >= from && at < to));
+    if (lost.length > 0) this.#logged({ op: 'remove', params: { now: Date.now(), ids: lost, states: null } });
+    this.#report = { damage, badCheckpoints: bad, jobs: this.#table.size };
+    log.rotated = () => this.#scheduleCheckpoint();
+    // After a repair or a bad checkpoint, a fresh checkpoint means the next open finds neither.
+    if (damage.length > 0 || bad.length > 0) await this.checkpoint();
+  }
+
+  #replay({ type, body, at }: Replayed): void {
+    if (type === recordType.add) {
+      const { seq, params, payloadAt } = decodeAdd(body);
+      this.#table.nextSeq = seq;
+      this.#table.add(params, (i) =>
+        this.#hold(at + (payloadAt[i] as number), params.jobs[i]?.payload.byteLength ?? 0),
+      );
+    } else if (type === recordType.move) {
+      for (const { id, payloadAt } of decodeMove(body)) {
+        const size = this.#table.relocate(id, at + payloadAt);
+        if (size >= 0) this.#hold(at + payloadAt, size);
+      }
+    } else if (type === recordType.operation) {
+      this.#apply(decodeOperation(body));
+    }
   }
 
   add(params: AddParams): Promise<AddResult> {
-    return this.#logged({ op: 'add', params, seq: this.memory.nextSeq }) as Promise<AddResult>;
+    return this.#run(async () => {
+      // A failed log takes no more calls: the table must not get ahead of it.
+      this.#log.assertWritable();
+      const payloadAt = encodeAdd(this.#writer, this.#table.nextSeq, params);
+      const length = this.#writer.length;
+      const at = this.#log.nextBody(length);
+      const result = this.#table.add(params, (i) =>
+        this.#hold(at + (payloadAt[i] as number), params.jobs[i]?.payload.byteLength ?? 0),
+      );
+      if (!result.ok) return result;
+      const body = this.#writer.view();
+      this.#log.append(recordType.add, length, (out, offset) => body.copy(out, offset));
+      await this.#log.committed();
+      return result;
+    });
   }
+
+  // A lease or an extension answers before its record is durable: the ack that follows rides
+  // the same log, so its sync covers them; one lost in a power cut only gives the job back.
   lease(params: LeaseParams): Promise<LeaseResult> {
-    return this.#logged({ op: 'lease', params }) as Promise<LeaseResult>;
-  }
-  ack(params: AckParams): Promise<readonly Settle[]> {
-    return this.#logged({ op: 'ack', params }) as Promise<readonly Settle[]>;
-  }
-  nack(params: NackParams): Promise<NackResult> {
-    return this.#logged({ op: 'nack', params }) as Promise<NackResult>;
+    return this.#run(() => Promise.resolve(this.#logged({ op: 'lease', params }) as LeaseResult));
   }
   extend(params: ExtendParams): Promise<ExtendResult> {
-    return this.#logged({ op: 'extend', params }) as Promise<ExtendResult>;
+    return this.#run(() => Promise.resolve(this.#logged({ op: 'extend', params }) as ExtendResult));
+  }
+  ack(params: AckParams): Promise<readonly Settle[]> {
+    return this.#durable({ op: 'ack', params }) as Promise<readonly Settle[]>;
+  }
+  nack(params: NackParams): Promise<NackResult> {
+    return this.#durable({ op: 'nack', params }) as Promise<NackResult>;
   }
   remove(params: RemoveParams): Promise<readonly string[]> {
-    return this.#logged({ op: 'remove', params }) as Promise<readonly string[]>;
+    return this.#durable({ op: 'remove', params }) as Promise<readonly string[]>;
   }
   retryDead(queue: string, ids: readonly string[] | null, now: number): Promise<number> {
-    return this.#logged({ op: 'retryDead', params: { queue, ids, now } }) as Promise<number>;
+    return this.#durable({ op: 'retryDead', params: { queue, ids, now } }) as Promise<number>;
   }
   purge(queue: string, now: number): Promise<number> {
-    return this.#logged({ op: 'purge', params: { queue, now } }) as Promise<number>;
+    return this.#durable({ op: 'purge', params: { queue, now } }) as Promise<number>;
   }
   setPaused(queue: string, paused: boolean, now: number): Promise<void> {
-    return this.#logged({ op: 'setPaused', params: { queue, paused, now } }) as Promise<void>;
+    return this.#durable({ op: 'setPaused', params: { queue, paused, now } }) as Promise<void>;
   }
   setMeta(entries: Readonly<Record<string, string | null>>): Promise<void> {
-    return this.#logged({ op: 'setMeta', params: entries }) as Promise<void>;
+    return this.#durable({ op: 'setMeta', params: entries }) as Promise<void>;
   }
 
   get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
-    return this.memory.get(ids, now);
+    return this.#run(() => Promise.resolve(this.#table.get(ids, now)));
   }
   peek(queue: string, limit: number, now: number): Promise<readonly JobRecord[]> {
-    return this.memory.peek(queue, limit, now);
+    return this.#run(() => Promise.resolve(this.#table.peek(queue, limit, now)));
   }
   list(params: ListParams): Promise<ListResult> {
-    return this.memory.list(params);
+    return this.#run(() => Promise.resolve(this.#table.list(params)));
   }
   counts(queues: readonly string[], now: number): Promise<readonly Counts[]> {
-    return this.memory.counts(queues, now);
+    return this.#run(() => Promise.resolve(this.#table.counts(queues, now)));
   }
   getMeta(names: readonly string[]): Promise<readonly (string | null)[]> {
-    return this.memory.getMeta(names);
+    return this.#run(() => Promise.resolve(this.#table.getMeta(names)));
   }
   listMeta(prefix: string): Promise<readonly string[]> {
-    return this.memory.listMeta(prefix);
+    return this.#run(() => Promise.resolve(this.#table.listMeta(prefix)));
   }
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
-    return this.memory.watch(listener);
+    const unwatch = this.#table.watch(listener);
+    return Promise.resolve(() => {
+      unwatch();
+      return Promise.resolve();
+    });
   }
 
+  /** Makes everything answered so far durable now, whatever the durability mode. */
+  sync(): Promise<void> {
+    return this.#run(() => this.#log.sync());
+  }
+
+  /** Writes a checkpoint now, then deletes the segments no checkpoint or job needs. */
+  checkpoint(): Promise<void> {
+    if (this.#queued === null) {
+      const queued = this.#checkpoints.then(() => {
+        this.#queued = null;
+        return this.#writeCheckpoint();
+      });
+      this.#queued = queued;
+      this.#checkpoints = queued.catch(() => {});
+    }
+    return this.#queued;
+  }
+
+  /** A clean close leaves a checkpoint at the end of the log: the next open replays nothing. */
   async close(): Promise<void> {
-    await this.log.drain();
-    await this.memory.close();
-    await this.file.close();
-    await this.unlock();
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#collectTimer !== null) clearTimeout(this.#collectTimer);
+    try {
+      // Best effort: the log holds every answered call whether or not this checkpoint lands.
+      await this.checkpoint().catch(() => {});
+    } finally {
+      await this.#log.close().catch(() => {});
+      await this.unlock();
+    }
   }
 
-  /**
-   * Applies `operation` now, answers once its record is durable. Records reach the log in the
-   * order the calls were applied: the memory store settles each call synchronously, so every
-   * `await` below resumes in call order. A call that fails in memory is never logged.
-   */
-  async #logged(operation: Operation): Promise<unknown> {
-    const result = await apply(this.memory, operation);
-    await this.log.append(frame(recordType.operation, encoder.encode(JSON.stringify(operation, replacer))));
+  /** Applies a call that changes nothing durable-worthy on its own: logged, answered at once. */
+  #logged(operation: Operation): unknown {
+    this.#log.assertWritable();
+    const result = this.#apply(operation);
+    const json = encodeOperation(operation);
+    this.#log.append(recordType.operation, Buffer.byteLength(json), (out, offset) => out.write(json, offset));
     return result;
+  }
+
+  #durable(operation: Operation): Promise<unknown> {
+    return this.#run(async () => {
+      const result = this.#logged(operation);
+      await this.#log.committed();
+      return result;
+    });
+  }
+
+  #apply(operation: Operation): unknown {
+    const t = this.#table;
+    switch (operation.op) {
+      case 'lease':
+        return t.lease(operation.params);
+      case 'ack':
+        return t.ack(operation.params);
+      case 'nack':
+        return t.nack(operation.params);
+      case 'extend':
+        return t.extend(operation.params);
+      case 'remove':
+        return t.remove(operation.params);
+      case 'retryDead':
+        return t.retryDead(operation.params.queue, operation.params.ids, operation.params.now);
+      case 'purge':
+        return t.purge(operation.params.queue, operation.params.now);
+      case 'setPaused':
+        return t.setPaused(operation.params.queue, operation.params.paused, operation.params.now);
+      case 'setMeta':
+        return t.setMeta(operation.params);
+    }
+  }
+
+  /** Counts a payload at `at` as live: its segment stays. Returns `at`. */
+  #hold(at: number, size: number): number {
+    const segment = segmentOf(at);
+    const live = this.#live.get(segment);
+    if (live === undefined) this.#live.set(segment, { jobs: 1, bytes: size, held: size });
+    else {
+      live.jobs++;
+      live.bytes += size;
+      live.held += size;
+    }
+    return at;
+  }
+
+  #release(at: number, size: number): void {
+    const segment = segmentOf(at);
+    const live = this.#live.get(segment);
+    if (live === undefined) return;
+    live.jobs--;
+    live.bytes -= size;
+    if (live.jobs > 0) return;
+    this.#live.delete(segment);
+    // A drained segment frees its space at the next checkpoint; do not wait for the log to fill.
+    if (!this.#replaying && !this.#closed && this.#collectTimer === null) {
+      this.#collectTimer = setTimeout(() => {
+        this.#collectTimer = null;
+        this.#scheduleCheckpoint();
+      }, 200);
+      this.#collectTimer.unref();
+    }
+  }
+
+  #scheduleCheckpoint(): void {
+    // Best effort: a failure here is the log's, and every later call reports it.
+    setImmediate(() => {
+      if (!this.#closed) this.checkpoint().catch(() => {});
+    });
+  }
+
+  async #writeCheckpoint(): Promise<void> {
+    const position = this.#log.tail;
+    const bytes = encodeCheckpoint(position, this.#table.image());
+    // Only segments no job of this image needs may go: a call that releases a job while the
+    // checkpoint is written is not durable yet, and after a crash the image has the job again.
+    const unneeded = this.#log.segments.filter((s) => !this.#live.has(s));
+    // The checkpoint stands for everything before `position`: that must be on disk first.
+    await this.#log.sync();
+    await writeCheckpoint(this.options.io, this.dir, bytes, position);
+    this.#checkpointStarts = checkpointFiles(this.options.io, this.dir).slice(0, 2).map(checkpointSegment);
+    const needed = Math.min(...this.#checkpointStarts);
+    const tail = position.segment;
+    await this.#log.remove(unneeded.filter((s) => s < needed && s < tail));
+    if (!this.#closed) await this.#compact(tail);
+  }
+
+  /** Moves the live payloads out of sealed segments that are mostly dead, a step at a time. */
+  async #compact(before: number): Promise<void> {
+    const sparse = [...this.#live]
+      .filter(([segment, live]) => segment < before && live.bytes < live.held * compactBelow)
+      .map(([segment]) => segment);
+    if (sparse.length === 0) return;
+    const ids = this.#table.jobsWhere((at) => sparse.includes(segmentOf(at)));
+    let moved = 0;
+    for (let i = 0; i < ids.length && !this.#closed;) {
+      const batch: { id: string; payload: Uint8Array }[] = [];
+      for (let bytes = 0; i < ids.length && bytes < compactStepBytes; i++) {
+        const id = ids[i] as string;
+        const payload = this.#table.payloadOf(id); // null: it went since the list was made
+        if (payload === null) continue;
+        batch.push({ id, payload });
+        bytes += payload.byteLength;
+      }
+      if (batch.length === 0) continue;
+      const payloadAt = encodeMove(this.#writer, batch);
+      const body = this.#writer.view();
+      const at = this.#log.append(recordType.move, body.length, (out, offset) => body.copy(out, offset));
+      batch.forEach(({ id }, k) => {
+        const size = this.#table.relocate(id, at + (payloadAt[k] as number));
+        if (size >= 0) this.#hold(at + (payloadAt[k] as number), size);
+      });
+      moved += batch.length;
+      // Let the commit path run between steps.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (moved > 0 && !this.#closed) this.#scheduleCheckpoint();
+  }
+
+  /** Runs one call; a closed store or a throw becomes a rejection, never a synchronous throw. */
+  async #run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new ClosedError('store');
+    return operation();
   }
 }

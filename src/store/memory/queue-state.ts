@@ -1,61 +1,34 @@
-import { backoffDelayMs, errorHistory, formatToken } from '../contract.ts';
-import type { Backoff, Counts, JobRecord, JobState, LeasedRecord, Outcome, Retention } from '../contract.ts';
-import { Heap } from './heap.ts';
+import { backoffDelayMs, errorHistory } from '../contract.ts';
+import type { Counts, JobState, Outcome, Retention } from '../contract.ts';
+import { gone, stateCode } from './columns.ts';
+import type { Columns } from './columns.ts';
+import { KeyHeap } from './key-heap.ts';
 
-/** A job as the embedded stores hold it; `gone` once it left the store. */
-export interface Job {
-  readonly id: string;
-  readonly queue: QueueState;
-  readonly seq: number;
-  state: JobState | 'gone';
-  payload: Uint8Array;
-  readonly priority: number;
-  attempts: number;
-  readonly maxAttempts: number;
-  nacks: number;
-  readonly createdAt: number;
-  availableAt: number;
-  /** When the job last became leasable: its place in the waiting order after priority. */
-  readyAt: number;
-  readonly expiresAt: number | null;
-  leaseUntil: number | null;
-  readonly visibilityMs: number;
-  readonly backoff: Backoff;
-  readonly key: string | null;
-  errors: string[];
-  result: Uint8Array | null;
-  finishedAt: number | null;
-}
-
-interface LeaseEntry {
-  readonly job: Job;
-  readonly until: number;
-  readonly attempt: number;
-}
-
-const waitingOrder = (a: Job, b: Job): boolean =>
-  a.priority !== b.priority ? a.priority > b.priority : a.readyAt !== b.readyAt ? a.readyAt < b.readyAt : a.seq < b.seq;
+const { waiting, delayed, active, dead, completed } = stateCode;
 
 /** Entries of heaps that delete lazily are swept out once they outnumber the live ones. */
 const sweepSlack = 1024;
 
 /**
- * One queue's jobs, ordered for each duty: waiting by lease order, delayed by due time,
- * active by lease end, TTL by expiry. Heaps delete lazily: an entry counts only while its job
- * is still in the state the heap is for.
+ * One queue's jobs, by sequence number, ordered for each duty: waiting by lease order (higher
+ * priority, then earlier readiness, then lower sequence), delayed by due time, active by lease
+ * end, TTL by expiry. Heaps delete lazily: an entry counts only while its keys still match the
+ * job's columns.
  */
 export class QueueState {
-  readonly waiting = new Heap<Job>(waitingOrder);
-  readonly delayed = new Heap<Job>(
-    (a, b) => a.availableAt < b.availableAt || (a.availableAt === b.availableAt && a.seq < b.seq),
-  );
-  readonly active = new Heap<LeaseEntry>((a, b) => a.until < b.until);
-  readonly ttl = new Heap<Job>((a, b) => (a.expiresAt ?? 0) < (b.expiresAt ?? 0));
+  /** a = −priority, b = when it became ready. */
+  readonly waiting = new KeyHeap();
+  /** a = when it is due. */
+  readonly delayed = new KeyHeap();
+  /** a = lease end, b = attempt. */
+  readonly active = new KeyHeap();
+  /** a = expiry. */
+  readonly ttl = new KeyHeap();
   /** Completed jobs oldest first, from `completedHead` on; `dead` keeps the order they died in. */
-  completed: Job[] = [];
+  completed: number[] = [];
   completedHead = 0;
-  readonly dead = new Set<Job>();
-  readonly keys = new Map<string, Job>();
+  readonly dead = new Set<number>();
+  readonly keys = new Map<string, number>();
   readonly count: Record<JobState, number> = { waiting: 0, delayed: 0, active: 0, dead: 0, completed: 0 };
   expired = 0;
   ttlLive = 0;
@@ -64,166 +37,237 @@ export class QueueState {
 
   constructor(
     readonly name: string,
+    readonly index: number,
+    private readonly cols: Columns,
     /** Tells the store a job left it or finished; a null outcome is a silent retention drop. */
-    private readonly settled: (job: Job, outcome: Outcome | null) => void,
+    private readonly settled: (seq: number, outcome: Outcome | null) => void,
   ) {}
 
   get queued(): number {
     return this.count.waiting + this.count.delayed;
   }
 
-  place(job: Job, state: JobState): void {
-    if (job.state !== 'gone') this.count[job.state]--;
-    if (job.state === 'dead') this.dead.delete(job);
-    job.state = state;
+  place(seq: number, state: JobState): void {
+    const page = this.cols.page(seq);
+    const row = seq & 1023;
+    const from = page.state[row] as number;
+    if (from !== gone) this.count[stateName(from)]--;
+    if (from === dead) this.dead.delete(seq);
+    page.state[row] = stateCode[state];
     this.count[state]++;
-    if (state === 'waiting') this.waiting.push(job);
-    else if (state === 'delayed') this.delayed.push(job);
-    else if (state === 'dead') this.dead.add(job);
-    else if (state === 'completed') this.completed.push(job);
+    if (state === 'waiting') this.waiting.push(-(page.priority[row] as number), page.availableAt[row] as number, seq);
+    else if (state === 'delayed') this.delayed.push(page.availableAt[row] as number, 0, seq);
+    else if (state === 'dead') this.dead.add(seq);
+    else if (state === 'completed') this.completed.push(seq);
   }
 
-  /** Adds a new job, already in the store's id table. */
-  admit(job: Job, now: number): void {
-    if (job.key !== null) this.keys.set(job.key, job);
-    if (job.expiresAt !== null) {
-      this.ttl.push(job);
+  /** Adds a new job whose columns are set and whose state is still `gone`. */
+  admit(seq: number, now: number): void {
+    const page = this.cols.page(seq);
+    const row = seq & 1023;
+    const key = this.cols.keys.get(seq);
+    if (key !== undefined) this.keys.set(key, seq);
+    const expiresAt = page.expiresAt[row] as number;
+    if (!Number.isNaN(expiresAt)) {
+      this.ttl.push(expiresAt, 0, seq);
       this.ttlLive++;
     }
-    this.place(job, job.availableAt > now ? 'delayed' : 'waiting');
+    this.place(seq, (page.availableAt[row] as number) > now ? 'delayed' : 'waiting');
   }
 
-  lease(job: Job, now: number, visibilityMs: number): void {
-    job.attempts++;
-    job.leaseUntil = now + visibilityMs;
-    this.place(job, 'active');
-    this.#pushLease(job);
+  /** Puts a job from a checkpoint back where its state says, as it was. */
+  restore(seq: number, state: JobState): void {
+    const page = this.cols.page(seq);
+    const row = seq & 1023;
+    page.state[row] = gone;
+    const key = this.cols.keys.get(seq);
+    if (key !== undefined) this.keys.set(key, seq);
+    const expiresAt = page.expiresAt[row] as number;
+    if (!Number.isNaN(expiresAt)) {
+      this.ttl.push(expiresAt, 0, seq);
+      this.ttlLive++;
+    }
+    this.place(seq, state);
+    if (state === 'active') this.#pushLease(seq);
   }
 
-  extend(job: Job, until: number): void {
-    job.leaseUntil = until;
-    this.#pushLease(job);
+  lease(seq: number, now: number, visibilityMs: number): void {
+    const page = this.cols.page(seq);
+    const row = seq & 1023;
+    page.attempts[row] = (page.attempts[row] as number) + 1;
+    page.until[row] = now + visibilityMs;
+    this.place(seq, 'active');
+    this.#pushLease(seq);
+  }
+
+  extend(seq: number, until: number): void {
+    this.cols.page(seq).until[seq & 1023] = until;
+    this.#pushLease(seq);
   }
 
   /** The job's attempt failed: back to waiting after `delayMs`, or dead. */
-  fail(job: Job, now: number, delayMs: number, error: string | null, dead: boolean): 'retry' | 'dead' {
-    job.leaseUntil = null;
+  fail(seq: number, now: number, delayMs: number, error: string | null, goDead: boolean): 'retry' | 'dead' {
+    const page = this.cols.page(seq);
+    const row = seq & 1023;
+    page.until[row] = Number.NaN;
     if (error !== null) {
-      job.errors.push(error);
-      if (job.errors.length > errorHistory) job.errors.splice(0, job.errors.length - errorHistory);
+      const errors = this.cols.errors.get(seq) ?? [];
+      errors.push(error);
+      if (errors.length > errorHistory) errors.splice(0, errors.length - errorHistory);
+      this.cols.errors.set(seq, errors);
     }
-    if (dead || job.attempts >= job.maxAttempts) {
-      job.finishedAt = now;
-      this.place(job, 'dead');
-      this.settled(job, 'dead');
+    if (goDead || (page.attempts[row] as number) >= this.cols.profile(seq).maxAttempts) {
+      page.until[row] = now;
+      this.place(seq, 'dead');
+      this.settled(seq, 'dead');
       return 'dead';
     }
-    this.requeue(job, now, now + delayMs);
+    this.requeue(seq, now, now + delayMs);
     return 'retry';
   }
 
-  requeue(job: Job, now: number, availableAt: number): void {
-    job.availableAt = availableAt;
-    job.readyAt = availableAt;
-    this.place(job, availableAt > now ? 'delayed' : 'waiting');
+  requeue(seq: number, now: number, availableAt: number): void {
+    this.cols.page(seq).availableAt[seq & 1023] = availableAt;
+    this.place(seq, availableAt > now ? 'delayed' : 'waiting');
   }
 
-  complete(job: Job, now: number, result: Uint8Array | null, keep: Retention): void {
-    job.leaseUntil = null;
+  complete(seq: number, now: number, result: Uint8Array | null, keep: Retention): void {
+    const page = this.cols.page(seq);
+    const row = seq & 1023;
     this.retention = keep;
     if (keep.count <= 0 || keep.ageMs <= 0) {
-      this.drop(job, 'completed');
+      page.until[row] = Number.NaN;
+      this.drop(seq, 'completed');
       return;
     }
-    job.result = result;
-    job.finishedAt = now;
-    this.place(job, 'completed');
-    this.settled(job, 'completed');
+    if (result !== null) this.cols.results.set(seq, result);
+    page.until[row] = now;
+    this.place(seq, 'completed');
+    this.settled(seq, 'completed');
     this.#pruneCompleted(now);
   }
 
   /** Takes the job out of the store; tells watchers unless `outcome` is null (retention pruning). */
-  drop(job: Job, outcome: Outcome | null): void {
-    if (job.state === 'gone') return;
-    this.count[job.state]--;
-    if (job.state === 'dead') this.dead.delete(job);
-    if (job.key !== null && this.keys.get(job.key) === job) this.keys.delete(job.key);
-    if (job.expiresAt !== null) this.ttlLive--;
-    job.state = 'gone';
-    this.settled(job, outcome);
+  drop(seq: number, outcome: Outcome | null): void {
+    const page = this.cols.page(seq);
+    const row = seq & 1023;
+    const state = page.state[row] as number;
+    if (state === gone) return;
+    this.count[stateName(state)]--;
+    if (state === dead) this.dead.delete(seq);
+    const key = this.cols.keys.get(seq);
+    if (key !== undefined && this.keys.get(key) === seq) this.keys.delete(key);
+    if (!Number.isNaN(page.expiresAt[row])) this.ttlLive--;
+    page.state[row] = gone;
+    this.settled(seq, outcome);
   }
 
   /** Applies what `now` makes due: TTLs, delays, expired leases, completed retention. */
   settle(now: number): void {
-    for (let top = this.ttl.peek(); top !== undefined && (top.expiresAt ?? 0) <= now; top = this.ttl.peek()) {
-      this.ttl.pop();
-      if (top.state === 'gone') continue;
+    const cols = this.cols;
+    for (const ttl = this.ttl; ttl.size > 0 && ttl.topA <= now;) {
+      const seq = ttl.topSeq;
+      ttl.pop();
+      if (cols.state(seq) === gone) continue;
       this.expired++;
-      this.drop(top, 'expired');
+      this.drop(seq, 'expired');
     }
-    for (let top = this.delayed.peek(); top !== undefined && top.availableAt <= now; top = this.delayed.peek()) {
-      this.delayed.pop();
-      if (top.state === 'delayed') this.place(top, 'waiting');
+    for (const d = this.delayed; d.size > 0 && d.topA <= now;) {
+      const seq = d.topSeq;
+      const due = d.topA;
+      d.pop();
+      if (cols.state(seq) === delayed && cols.page(seq).availableAt[seq & 1023] === due) this.place(seq, 'waiting');
     }
-    for (let top = this.active.peek(); top !== undefined && top.until <= now; top = this.active.peek()) {
-      this.active.pop();
-      if (!this.#current(top)) continue;
-      const job = top.job;
+    for (const a = this.active; a.size > 0 && a.topA <= now;) {
+      const seq = a.topSeq;
+      const until = a.topA;
+      const attempt = a.topB;
+      a.pop();
+      if (!this.#current(until, attempt, seq)) continue;
       // No jitter: expiries are spread in time already, and this keeps reclaim a pure function
       // of the job in every backend.
-      const retryAt = top.until + backoffDelayMs(job.backoff, job.attempts, 0);
-      job.leaseUntil = null;
-      this.fail(job, now, retryAt - now, 'lease expired', false);
+      const page = cols.page(seq);
+      const retryAt = until + backoffDelayMs(cols.profile(seq).backoff, page.attempts[seq & 1023] as number, 0);
+      this.fail(seq, now, retryAt - now, 'lease expired', false);
     }
     this.#pruneCompleted(now);
-    if (this.ttl.size > 2 * this.ttlLive + sweepSlack) this.ttl.filter((j) => j.state !== 'gone');
-    if (this.active.size > 2 * this.count.active + sweepSlack) this.active.filter((e) => this.#current(e));
+    if (this.ttl.size > 2 * this.ttlLive + sweepSlack) this.ttl.filter((a, _b, seq) => this.#ttlLive(a, seq));
+    if (this.active.size > 2 * this.count.active + sweepSlack)
+      this.active.filter((a, b, seq) => this.#current(a, b, seq));
+    if (this.waiting.size > 2 * this.count.waiting + sweepSlack)
+      this.waiting.filter((a, b, seq) => this.#waitingEntry(a, b, seq));
+    if (this.delayed.size > 2 * this.count.delayed + sweepSlack)
+      this.delayed.filter((a, _b, seq) => this.#delayedEntry(a, seq));
   }
 
   /** The next time something here becomes leasable by itself, or null. */
   nextAt(): number | null {
-    while (this.delayed.size > 0 && (this.delayed.peek() as Job).state !== 'delayed') this.delayed.pop();
-    while (this.active.size > 0 && !this.#current(this.active.peek() as LeaseEntry)) this.active.pop();
-    const a = this.delayed.peek()?.availableAt;
-    const b = this.active.peek()?.until;
-    if (a === undefined) return b ?? null;
-    return b === undefined ? a : Math.min(a, b);
+    const d = this.delayed;
+    while (d.size > 0 && !this.#delayedEntry(d.topA, d.topSeq)) d.pop();
+    const a = this.active;
+    while (a.size > 0 && !this.#current(a.topA, a.topB, a.topSeq)) a.pop();
+    const due = d.size > 0 ? d.topA : null;
+    const end = a.size > 0 ? a.topA : null;
+    if (due === null) return end;
+    return end === null ? due : Math.min(due, end);
   }
 
-  takeWaiting(): Job | undefined {
-    for (let top = this.waiting.pop(); top !== undefined; top = this.waiting.pop()) {
-      if (top.state === 'waiting') return top;
+  /** Pops the next waiting job, or -1. */
+  takeWaiting(): number {
+    const w = this.waiting;
+    while (w.size > 0) {
+      const a = w.topA;
+      const b = w.topB;
+      const seq = w.topSeq;
+      w.pop();
+      if (this.#waitingEntry(a, b, seq)) return seq;
     }
-    return undefined;
+    return -1;
   }
 
   counts(): Counts {
     return { ...this.count, expired: this.expired, paused: this.paused };
   }
 
-  /** Jobs in `state`, in the order a listing shows them. */
-  inState(state: JobState): Job[] {
+  /** Jobs in `state`, in the order a listing shows them (at most `limit` for the heap-kept ones). */
+  inState(state: JobState, limit = Infinity): number[] {
     switch (state) {
       case 'waiting':
-        return this.waiting.smallest(this.count.waiting, (j) => j.state === 'waiting');
+        return unique(this.waiting.smallest(Infinity, (a, b, seq) => this.#waitingEntry(a, b, seq))).slice(0, limit);
       case 'delayed':
-        return this.delayed.smallest(this.count.delayed, (j) => j.state === 'delayed');
+        return unique(this.delayed.smallest(Infinity, (a, _b, seq) => this.#delayedEntry(a, seq))).slice(0, limit);
       case 'active':
-        return this.active.smallest(this.active.size, (e) => this.#current(e)).map((e) => e.job);
+        return unique(this.active.smallest(Infinity, (a, b, seq) => this.#current(a, b, seq))).slice(0, limit);
       case 'dead':
         return [...this.dead];
       case 'completed':
-        return this.completed.slice(this.completedHead).filter((j) => j.state === 'completed');
+        return this.completed.slice(this.completedHead).filter((seq) => this.cols.state(seq) === completed);
     }
   }
 
-  #current(entry: LeaseEntry): boolean {
-    const job = entry.job;
-    return job.state === 'active' && job.attempts === entry.attempt && job.leaseUntil === entry.until;
+  #waitingEntry(a: number, b: number, seq: number): boolean {
+    if (this.cols.state(seq) !== waiting) return false;
+    const page = this.cols.page(seq);
+    return -(page.priority[seq & 1023] as number) === a && page.availableAt[seq & 1023] === b;
   }
 
-  #pushLease(job: Job): void {
-    this.active.push({ job, until: job.leaseUntil as number, attempt: job.attempts });
+  #delayedEntry(a: number, seq: number): boolean {
+    return this.cols.state(seq) === delayed && this.cols.page(seq).availableAt[seq & 1023] === a;
+  }
+
+  #current(until: number, attempt: number, seq: number): boolean {
+    if (this.cols.state(seq) !== active) return false;
+    const page = this.cols.page(seq);
+    return page.attempts[seq & 1023] === attempt && page.until[seq & 1023] === until;
+  }
+
+  #ttlLive(expiresAt: number, seq: number): boolean {
+    return this.cols.state(seq) !== gone && this.cols.page(seq).expiresAt[seq & 1023] === expiresAt;
+  }
+
+  #pushLease(seq: number): void {
+    const page = this.cols.page(seq);
+    this.active.push(page.until[seq & 1023] as number, page.attempts[seq & 1023] as number, seq);
   }
 
   #pruneCompleted(now: number): void {
@@ -231,10 +275,10 @@ export class QueueState {
     const list = this.completed;
     let head = this.completedHead;
     for (; head < list.length; head++) {
-      const job = list[head] as Job;
-      if (job.state === 'completed') {
-        if (this.count.completed <= count && (job.finishedAt ?? 0) > now - ageMs) break;
-        this.drop(job, null);
+      const seq = list[head] as number;
+      if (this.cols.state(seq) === completed) {
+        if (this.count.completed <= count && (this.cols.page(seq).until[seq & 1023] as number) > now - ageMs) break;
+        this.drop(seq, null);
       }
     }
     if (head === list.length) {
@@ -249,36 +293,10 @@ export class QueueState {
   }
 }
 
-/** The job as the contract shows it. */
-export function snapshot(job: Job): JobRecord {
-  return record(job, null);
+function stateName(code: number): JobState {
+  return (['gone', 'waiting', 'delayed', 'active', 'dead', 'completed'] as const)[code] as JobState;
 }
 
-/** The job as a lease hands it out, with its token: one object, no copy of a copy. */
-export function leasedSnapshot(job: Job): LeasedRecord {
-  return record(job, formatToken(job.id, job.attempts)) as LeasedRecord;
-}
-
-function record(job: Job, token: string | null): JobRecord & { token: string | null } {
-  return {
-    token,
-    id: job.id,
-    queue: job.queue.name,
-    state: job.state as JobState,
-    payload: job.payload,
-    priority: job.priority,
-    attempts: job.attempts,
-    maxAttempts: job.maxAttempts,
-    nacks: job.nacks,
-    createdAt: job.createdAt,
-    availableAt: job.availableAt,
-    expiresAt: job.expiresAt,
-    leaseUntil: job.leaseUntil,
-    visibilityMs: job.visibilityMs,
-    backoff: job.backoff,
-    key: job.key,
-    errors: [...job.errors],
-    result: job.result,
-    finishedAt: job.finishedAt,
-  };
+function unique(seqs: number[]): number[] {
+  return [...new Set(seqs)];
 }

@@ -1,0 +1,39 @@
+// With --runs k each figure is the median of k runs, which damps the noise of a shared machine (peers.md saw
+// run-to-run spreads up to 1.8×). A failed run fails the figure; a capped run marks it capped.
+import type { Outcome } from './plan.ts';
+import type { Figures } from './scenarios.ts';
+
+type Ok = Extract<Outcome, { ok: true }>;
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+function medianFigures(all: Figures[]): Figures {
+  const capped = all.some((f) => f.capped);
+  const jobs = median(all.map((f) => f.jobs));
+  const throughput = all.flatMap((f) => (f.kind === 'throughput' ? [f] : []));
+  if (throughput.length === all.length)
+    return { kind: 'throughput', jobsPerSec: median(throughput.map((f) => f.jobsPerSec)), jobs, capped };
+  const latency = all.flatMap((f) => (f.kind === 'latency' ? [f] : []));
+  return {
+    kind: 'latency',
+    p50Ms: median(latency.map((f) => f.p50Ms)),
+    p99Ms: median(latency.map((f) => f.p99Ms)),
+    jobs,
+    capped,
+  };
+}
+
+export function combineRuns(outcomes: Outcome[]): Outcome {
+  const failed = outcomes.find((o) => !o.ok);
+  if (failed || outcomes.length === 1) return failed ?? outcomes[0]!;
+  const runs = outcomes as Ok[];
+  return {
+    ...runs[0]!,
+    figures: medianFigures(runs.map((o) => o.figures)),
+    peakRssMb: median(runs.map((o) => o.peakRssMb)),
+  };
+}

@@ -1,0 +1,60 @@
+// The rows of a run: spool on its store, then each peer in every set-up that peers.md asks for.
+import type { ChildResult } from './child.ts';
+import type { RedisPersistence } from './redis-server.ts';
+import { scenarioIds } from './scenarios.ts';
+import type { ScenarioId } from './scenarios.ts';
+import type { PeerName } from './targets.ts';
+
+export type RowSetup =
+  | { system: 'spool'; store: string }
+  | { system: 'bullmq' | 'bee-queue'; persistence: RedisPersistence }
+  | { system: 'plainjob'; synchronous: 'FULL' | 'NORMAL'; pollMs: number };
+
+export interface Row {
+  name: string;
+  /** How the system was set up, in words, printed beside its name. */
+  setup: string;
+  spec: RowSetup;
+  scenarios: readonly ScenarioId[];
+}
+
+export type Outcome = ({ ok: true } & ChildResult) | { ok: false; error: string };
+
+export interface RowResult {
+  row: Row;
+  outcomes: Map<ScenarioId, Outcome>;
+}
+
+const plainjobDefaultPollMs = 1_000;
+// plainjob polls; peers.md asks for its latency at the default and at a tuned interval.
+const plainjobTunedPollMs = 10;
+
+export function planRows(store: string, peers: readonly PeerName[], redisVersion: string | undefined): Row[] {
+  const rows: Row[] = [{ name: 'spool', setup: store, spec: { system: 'spool', store }, scenarios: scenarioIds }];
+  const redis = `Redis ${redisVersion ?? '?'}`;
+  for (const peer of peers) {
+    if (peer === 'plainjob') {
+      for (const [pollMs, scenarios] of [
+        [plainjobDefaultPollMs, scenarioIds],
+        [plainjobTunedPollMs, ['latency'] as const],
+      ] as const) {
+        for (const synchronous of ['FULL', 'NORMAL'] as const) {
+          const setup = `SQLite WAL synchronous=${synchronous}, poll ${pollMs} ms`;
+          rows.push({ name: 'plainjob', setup, spec: { system: 'plainjob', synchronous, pollMs }, scenarios });
+        }
+      }
+      continue;
+    }
+    const name = peer === 'bullmq' ? 'BullMQ' : 'bee-queue';
+    rows.push(
+      { name, setup: `${redis}, no persistence`, spec: { system: peer, persistence: 'none' }, scenarios: scenarioIds },
+      {
+        name,
+        setup: `${redis}, AOF appendfsync always`,
+        spec: { system: peer, persistence: 'always' },
+        scenarios: scenarioIds,
+      },
+    );
+  }
+  return rows;
+}

@@ -1,0 +1,106 @@
+// A private redis-server from the system binary, on a free port in a temp dir, for the Redis-backed peers.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Durability } from './scenarios.ts';
+
+/** `none`: no AOF, no snapshots, so a restart loses every job. `always`: AOF fsynced before each reply. */
+export type RedisPersistence = 'none' | 'always';
+
+export interface RedisServer {
+  readonly port: number;
+  readonly version: string;
+  readonly durable: Durability;
+  /** Fresh state between scenarios. */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const binary = 'redis-server';
+const readyTimeoutMs = 10_000;
+
+/** The redis-server version on PATH, or undefined when there is none. */
+export function redisServerVersion(): string | undefined {
+  const probe = spawnSync(binary, ['--version'], { encoding: 'utf8' });
+  if (probe.error) return undefined;
+  return /v=(\S+)/.exec(probe.stdout)?.[1] ?? 'unknown';
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** Sends one command and resolves with the first line of the reply; an error reply rejects. */
+function command(port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let reply = '';
+    socket.setEncoding('utf8');
+    socket.on('error', reject);
+    socket.on('data', (chunk: string) => {
+      reply += chunk;
+      const end = reply.indexOf('\r\n');
+      if (end < 0) return;
+      socket.destroy();
+      const line = reply.slice(0, end);
+      if (line.startsWith('-')) reject(new Error(`redis: ${line.slice(1)}`));
+      else resolve(line);
+    });
+    socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+  });
+}
+
+export async function startRedis(persistence: RedisPersistence): Promise<RedisServer> {
+  const version = redisServerVersion();
+  if (version === undefined) throw new Error(`${binary} is not on PATH; the Redis-backed peers need it`);
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'spool-bench-redis-'));
+  const log = join(dir, 'redis.log');
+  const aof = persistence === 'always' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const child = spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--logfile', log, '--save', '', ...aof],
+    { stdio: 'ignore' },
+  );
+  // The server must not outlive a bench that throws or exits early.
+  const kill = (): void => void child.kill('SIGKILL');
+  process.on('exit', kill);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    process.off('exit', kill);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    const pong = await command(port, 'PING').catch(() => undefined);
+    if (pong === '+PONG') break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      const tail = readFileSync(log, { encoding: 'utf8', flag: 'a+' }).slice(-2_000);
+      await stop();
+      throw new Error(`redis-server on port ${port} did not start:\n${tail}`);
+    }
+    await sleep(20);
+  }
+  return {
+    port,
+    version,
+    durable: persistence === 'always' ? 'power-loss' : 'none',
+    flush: async () => void (await command(port, 'FLUSHALL', 'SYNC')),
+    stop,
+  };
+}

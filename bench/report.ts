@@ -1,0 +1,152 @@
+// Results as tables, one per scenario: each row a system and its durability, its figure and spool/peer.
+import type { Outcome, RowResult } from './plan.ts';
+import { bulkSize, latencyGapMs, window } from './scenarios.ts';
+import type { Durability, Figures, ScenarioId, Sizes } from './scenarios.ts';
+
+type MetricKey = 'jobsPerSec' | 'p50Ms' | 'p99Ms' | 'peakRssMb';
+
+interface Metric {
+  key: MetricKey;
+  header: string;
+  format(value: number): string;
+}
+
+export interface TableRow {
+  system: string;
+  setup: string;
+  durability: string;
+  values: Partial<Record<MetricKey, number>>;
+  /** spool's figure over this row's; absent on spool's own row and where either figure is missing. */
+  ratios: Partial<Record<MetricKey, number>>;
+  capped: boolean;
+  error?: string;
+}
+
+export interface Table {
+  id: ScenarioId | 'peak-rss';
+  title: string;
+  /** How to read spool/peer for this table. */
+  reading: string;
+  metrics: Metric[];
+  rows: TableRow[];
+}
+
+const count = (x: number): string => Math.round(x).toLocaleString('en-US');
+const rate: Metric = { key: 'jobsPerSec', header: 'jobs/s', format: count };
+const ms = (x: number): string => (x < 10 ? x.toFixed(3) : x.toFixed(1));
+const p50: Metric = { key: 'p50Ms', header: 'p50 ms', format: ms };
+const p99: Metric = { key: 'p99Ms', header: 'p99 ms', format: ms };
+const rss: Metric = { key: 'peakRssMb', header: 'MB', format: (x) => x.toFixed(1) };
+// Two significant digits below 1, so that a ratio of 0.004 does not print as 0.00.
+const ratioText = (r: number): string => `${r >= 1 ? r.toFixed(2) : r.toPrecision(2)}×`;
+const faster = 'spool/peer > 1: spool handles more jobs per second';
+const lower = 'spool/peer < 1: spool is lower';
+
+export const durabilityLabels: Record<Durability, string> = {
+  'power-loss': 'durable (survives power loss)',
+  'process-crash': 'not power-safe (survives a process crash)',
+  none: 'not durable',
+};
+
+function figure(figures: Figures, key: MetricKey): number | undefined {
+  if (key === 'jobsPerSec') return figures.kind === 'throughput' ? figures.jobsPerSec : undefined;
+  if (key === 'p50Ms' || key === 'p99Ms') return figures.kind === 'latency' ? figures[key] : undefined;
+  return undefined;
+}
+
+function describe(result: RowResult): { system: string; durability: string } {
+  const ok = [...result.outcomes.values()].find((o) => o.ok);
+  return {
+    system: ok ? `${result.row.name} ${ok.version}` : result.row.name,
+    durability: ok ? durabilityLabels[ok.durable] : 'unknown (no run succeeded)',
+  };
+}
+
+function scenarioRow(result: RowResult, outcome: Outcome, metrics: Metric[]): Omit<TableRow, 'ratios'> {
+  const base = { ...describe(result), setup: result.row.setup };
+  if (!outcome.ok) return { ...base, values: {}, capped: false, error: outcome.error };
+  const values: TableRow['values'] = {};
+  for (const m of metrics) values[m.key] = figure(outcome.figures, m.key);
+  return { ...base, values, capped: outcome.figures.capped };
+}
+
+function rssRow(result: RowResult): Omit<TableRow, 'ratios'> {
+  const peaks = [...result.outcomes.values()].flatMap((o) => (o.ok ? [o.peakRssMb] : []));
+  const base = { ...describe(result), setup: result.row.setup, capped: false };
+  return peaks.length > 0 ? { ...base, values: { peakRssMb: Math.max(...peaks) } } : { ...base, values: {} };
+}
+
+function withRatios(rows: Omit<TableRow, 'ratios'>[], metrics: Metric[]): TableRow[] {
+  const [spool] = rows;
+  return rows.map((row, index) => {
+    const ratios: TableRow['ratios'] = {};
+    for (const { key } of metrics) {
+      const ours = spool?.values[key];
+      const theirs = row.values[key];
+      if (index > 0 && ours !== undefined && theirs !== undefined && theirs > 0) ratios[key] = ours / theirs;
+    }
+    return { ...row, ratios };
+  });
+}
+
+/** The first result is spool's: every ratio is against it. */
+export function buildTables(results: RowResult[], sizes: Sizes): Table[] {
+  const n = count(sizes.n);
+  const scenarios: [ScenarioId, string, Metric[], string][] = [
+    ['enqueue-single', `enqueue single (${count(window)} outstanding, N=${n})`, [rate], faster],
+    ['enqueue-bulk', `enqueue bulk (${count(bulkSize)} per call, N=${n})`, [rate], faster],
+    ['e2e-c1', `end-to-end c=1 (backlog N=${n})`, [rate], faster],
+    ['e2e-c64', `end-to-end c=64 (backlog N=${n})`, [rate], faster],
+    [
+      'latency',
+      `add→handler latency, idle worker c=1 (${count(sizes.latencySamples)} adds, one every ${latencyGapMs} ms)`,
+      [p50, p99],
+      lower,
+    ],
+  ];
+  const tables: Table[] = scenarios.map(([id, title, metrics, reading]) => {
+    const rows = results.flatMap((r) => {
+      const outcome = r.outcomes.get(id);
+      return outcome ? [scenarioRow(r, outcome, metrics)] : [];
+    });
+    return { id, title, reading, metrics, rows: withRatios(rows, metrics) };
+  });
+  const rssTitle = 'peak RSS of the Node process (largest of its scenarios; servers not counted)';
+  tables.push({
+    id: 'peak-rss',
+    title: rssTitle,
+    reading: lower,
+    metrics: [rss],
+    rows: withRatios(results.map(rssRow), [rss]),
+  });
+  return tables;
+}
+
+export function renderTables(tables: Table[], capMs: number): string {
+  const out: string[] = [];
+  for (const table of tables) {
+    const header = ['system', 'setup', 'durability', ...table.metrics.flatMap((m) => [m.header, 'spool/peer'])];
+    const lines = table.rows.map((row, index) => [
+      row.system,
+      row.setup,
+      row.durability,
+      ...table.metrics.flatMap((m) => {
+        if (row.error !== undefined) return ['failed', ''];
+        const value = row.values[m.key];
+        const ratio = row.ratios[m.key];
+        const shown = value === undefined ? 'n/a' : m.format(value) + (row.capped ? '*' : '');
+        return [shown, index === 0 ? '—' : ratio === undefined ? 'n/a' : ratioText(ratio)];
+      }),
+    ]);
+    const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
+    // Text columns align left, figures right.
+    const cell = (text: string, c: number): string => (c < 3 ? text.padEnd(widths[c]!) : text.padStart(widths[c]!));
+    out.push(`${table.title} — ${table.reading}`);
+    for (const line of [header, ...lines]) out.push(`  ${line.map(cell).join('  ')}`.trimEnd());
+    for (const row of table.rows) if (row.error !== undefined) out.push(`  ${row.system} (${row.setup}): ${row.error}`);
+    if (table.rows.some((r) => r.capped))
+      out.push(`  * hit the ${capMs / 1000} s cap: the figure covers the jobs done by then`);
+    out.push('');
+  }
+  return out.join('\n');
+}

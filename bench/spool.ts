@@ -1,0 +1,30 @@
+// spool itself as a bench subject, on whatever store `--store` names.
+import { readFileSync } from 'node:fs';
+import { open } from '../src/index.ts';
+import type { Worker } from '../src/index.ts';
+import type { Payload, Subject, WorkerEvents } from './scenarios.ts';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+export async function openSpool(store: string, name: string): Promise<Subject> {
+  const spool = await open(store);
+  const queue = spool.queue<Payload>(name);
+  let worker: Worker<Payload> | undefined;
+  return {
+    version,
+    durable: spool.capabilities.durable,
+    add: (data) => queue.add(data),
+    addBulk: (data) => queue.addBulk(data.map((d) => ({ data: d }))),
+    startWorker(concurrency: number, events: WorkerEvents): Promise<void> {
+      worker = queue.process((job) => events.started(job.data), { concurrency });
+      worker.on('completed', () => events.completed());
+      return Promise.resolve();
+    },
+    async close() {
+      await worker?.close();
+      await spool.close();
+    },
+  };
+}

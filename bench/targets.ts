@@ -1,0 +1,30 @@
+// What one child process measures: a system, set up one way. The parent builds these, the child opens them.
+import type { Durability, Subject } from './scenarios.ts';
+
+export type Target =
+  | { system: 'spool'; store: string }
+  | { system: 'bullmq' | 'bee-queue'; redis: RedisTarget }
+  | { system: 'plainjob'; synchronous: 'FULL' | 'NORMAL'; pollMs: number };
+
+/** A private redis-server the parent started; `durable` follows from its persistence settings. */
+export interface RedisTarget {
+  port: number;
+  durable: Durability;
+}
+
+export const peerNames = ['bullmq', 'bee-queue', 'plainjob'] as const;
+export type PeerName = (typeof peerNames)[number];
+
+/** Each system's module is imported only when it is measured, so spool's own run loads no peer. */
+export async function openSubject(target: Target, queue: string): Promise<Subject> {
+  switch (target.system) {
+    case 'spool':
+      return (await import('./spool.ts')).openSpool(target.store, queue);
+    case 'bullmq':
+      return (await import('./peers/bullmq.ts')).openBullmq(target.redis, queue);
+    case 'bee-queue':
+      return (await import('./peers/bee-queue.ts')).openBeeQueue(target.redis, queue);
+    case 'plainjob':
+      return (await import('./peers/plainjob.ts')).openPlainjob(target.synchronous, target.pollMs);
+  }
+}

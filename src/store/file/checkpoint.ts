@@ -1,0 +1,197 @@
+// Checkpoints: the job table's whole state and the log position it reflects, so an open loads
+// it and replays only what came after. Written to a temporary file, synced, renamed into place,
+// the directory synced; the newest two are kept, and a checkpoint whose checksum fails is passed
+// over for the one before it.
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { StorageError } from '../../errors.ts';
+import { columnBytes, columnNames, rowsPerPage } from '../memory/columns.ts';
+import type { ColumnName } from '../memory/columns.ts';
+import type { TableImage } from '../memory/engine.ts';
+import { ByteReader, ByteWriter } from './bytes.ts';
+import type { FileIO } from './io.ts';
+import type { Position } from './log.ts';
+
+const magic = Buffer.from('SPOOLCKP');
+const version = 2;
+
+export interface Checkpoint {
+  readonly position: Position;
+  readonly image: TableImage;
+  readonly file: string;
+}
+
+// The name carries the segment the checkpoint's replay starts in: segments before it are not
+// needed by that checkpoint, which tells what may be deleted without opening the file.
+const checkpointName = (position: Position): string =>
+  `checkpoint-${String(position.lsn).padStart(16, '0')}-${String(position.segment).padStart(12, '0')}`;
+
+/** The segment a checkpoint file's replay starts in. */
+export function checkpointSegment(name: string): number {
+  return Number(name.slice(-12));
+}
+
+/** Checkpoint files in `dir`, newest first. */
+export function checkpointFiles(io: FileIO, dir: string): string[] {
+  return io
+    .list(dir)
+    .filter((name) => /^checkpoint-\d{16}-\d{12}$/.test(name))
+    .sort()
+    .reverse();
+}
+
+export function encodeCheckpoint(position: Position, image: TableImage): Buffer {
+  const out = new ByteWriter(1 << 16);
+  out.raw(magic);
+  out.u32(version);
+  out.f64(position.segment);
+  out.f64(position.offset);
+  out.f64(position.lsn);
+  out.f64(image.nextSeq);
+  out.u32(image.queues.length);
+  for (const q of image.queues) {
+    out.str(q.name);
+    out.u8(q.paused ? 1 : 0);
+    out.f64(q.expired);
+    out.f64(q.retention.count);
+    out.f64(q.retention.ageMs);
+    seqs(out, q.completed);
+    seqs(out, q.dead);
+  }
+  out.u32(image.profiles.length);
+  for (const { maxAttempts, visibilityMs, backoff } of image.profiles) {
+    out.f64(maxAttempts);
+    out.f64(visibilityMs);
+    out.u8(backoff.kind === 'fixed' ? 0 : 1);
+    out.f64(backoff.delayMs);
+    out.f64(backoff.maxDelayMs);
+    out.f64(backoff.jitter);
+  }
+  out.u32(image.pages.length);
+  for (const { number, columns } of image.pages) {
+    out.f64(number);
+    for (const name of columnNames) out.raw(columns[name]);
+  }
+  out.u32(image.keys.length);
+  for (const [seq, key] of image.keys) {
+    out.f64(seq);
+    out.str(key);
+  }
+  out.u32(image.errors.length);
+  for (const [seq, errors] of image.errors) {
+    out.f64(seq);
+    out.u32(errors.length);
+    for (const e of errors) out.str(e);
+  }
+  for (const list of [image.results, image.payloads]) {
+    out.u32(list.length);
+    for (const [seq, bytes] of list) {
+      out.f64(seq);
+      out.bytes(bytes);
+    }
+  }
+  out.u32(image.meta.length);
+  for (const [name, value] of image.meta) {
+    out.str(name);
+    out.str(value);
+  }
+  out.u32(crc32(out.view()));
+  return Buffer.from(out.view());
+}
+
+function readColumns(r: ByteReader): Record<ColumnName, Uint8Array> {
+  const columns: Partial<Record<ColumnName, Uint8Array>> = {};
+  for (const name of columnNames) columns[name] = r.raw(columnBytes[name] * rowsPerPage);
+  return columns as Record<ColumnName, Uint8Array>;
+}
+
+function seqs(out: ByteWriter, list: readonly number[]): void {
+  out.u32(list.length);
+  for (const seq of list) out.f64(seq);
+}
+
+/** Decodes a checkpoint; null when its magic, version or checksum is wrong. */
+export function decodeCheckpoint(bytes: Buffer): { position: Position; image: TableImage } | null {
+  if (bytes.length < 16 || !bytes.subarray(0, 8).equals(magic) || bytes.readUInt32LE(8) !== version) return null;
+  if (crc32(bytes.subarray(0, bytes.length - 4)) !== bytes.readUInt32LE(bytes.length - 4)) return null;
+  const r = new ByteReader(bytes.subarray(12, bytes.length - 4));
+  const list = <T>(read: () => T): T[] => Array.from({ length: r.u32() }, read);
+  const position = { segment: r.f64(), offset: r.f64(), lsn: r.f64() };
+  const nextSeq = r.f64();
+  const queues = list(() => ({
+    name: r.str(),
+    paused: r.u8() === 1,
+    expired: r.f64(),
+    retention: { count: r.f64(), ageMs: r.f64() },
+    completed: list(() => r.f64()),
+    dead: list(() => r.f64()),
+  }));
+  const profiles = list(() => ({
+    maxAttempts: r.f64(),
+    visibilityMs: r.f64(),
+    backoff: {
+      kind: r.u8() === 0 ? ('fixed' as const) : ('exponential' as const),
+      delayMs: r.f64(),
+      maxDelayMs: r.f64(),
+      jitter: r.f64(),
+    },
+  }));
+  const pages = list(() => ({
+    number: r.f64(),
+    columns: readColumns(r),
+  }));
+  const keys = list(() => [r.f64(), r.str()] as const);
+  const errors = list(() => [r.f64(), list(() => r.str())] as const);
+  const results = list(() => [r.f64(), new Uint8Array(r.bytes())] as const);
+  const payloads = list(() => [r.f64(), new Uint8Array(r.bytes())] as const);
+  const meta = list(() => [r.str(), r.str()] as const);
+  return { position, image: { nextSeq, queues, profiles, pages, keys, errors, results, payloads, meta } };
+}
+
+function readWhole(io: FileIO, path: string): Buffer {
+  const fd = io.open(path, false);
+  try {
+    const bytes = Buffer.allocUnsafe(io.size(fd));
+    io.read(fd, bytes, 0);
+    return bytes;
+  } finally {
+    io.close(fd);
+  }
+}
+
+/** The newest checkpoint that checks out, and the names of the ones that did not. */
+export function loadCheckpoint(io: FileIO, dir: string): { checkpoint: Checkpoint | null; bad: string[] } {
+  const bad: string[] = [];
+  for (const name of checkpointFiles(io, dir)) {
+    const decoded = decodeCheckpoint(readWhole(io, join(dir, name)));
+    if (decoded !== null) return { checkpoint: { ...decoded, file: name }, bad };
+    bad.push(name);
+  }
+  return { checkpoint: null, bad };
+}
+
+/** Writes a checkpoint durably and deletes all but the newest `keep`. Returns its name. */
+export async function writeCheckpoint(
+  io: FileIO,
+  dir: string,
+  bytes: Buffer,
+  position: Position,
+  keep = 2,
+): Promise<string> {
+  const name = checkpointName(position);
+  const tmp = join(dir, `${name}.tmp`);
+  io.remove(tmp);
+  const fd = io.open(tmp, true);
+  try {
+    io.write(fd, bytes, 0);
+    await io.datasync(fd);
+  } catch (error) {
+    throw new StorageError(`writing checkpoint ${tmp} failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    io.close(fd);
+  }
+  io.rename(tmp, join(dir, name));
+  await io.syncDir(dir);
+  for (const old of checkpointFiles(io, dir).slice(keep)) io.remove(join(dir, old));
+  return name;
+}

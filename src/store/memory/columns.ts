@@ -1,0 +1,239 @@
+// The job table's storage: one row per job in typed-array columns, in pages of 1,024 rows
+// addressed by the job's sequence number, so a job costs about 60 bytes and no object. A page
+// goes when its last job does. Rarely used fields (keys, errors, results, payloads held in
+// memory) sit in maps beside the columns.
+import type { Backoff, JobState } from '../contract.ts';
+
+export const gone = 0;
+export const stateCode: Readonly<Record<JobState, number>> = {
+  waiting: 1,
+  delayed: 2,
+  active: 3,
+  dead: 4,
+  completed: 5,
+};
+export const stateName: readonly (JobState | 'gone')[] = ['gone', 'waiting', 'delayed', 'active', 'dead', 'completed'];
+
+const pageBits = 10;
+const pageSize = 1 << pageBits;
+const mask = pageSize - 1;
+/** Sequence numbers are stored as u32: a store hands out at most this many jobs in its life. */
+export const maxSeq = 0xffffffff;
+
+/** The per-job settings most jobs of a queue share, stored once. */
+export interface Profile {
+  readonly maxAttempts: number;
+  readonly visibilityMs: number;
+  readonly backoff: Backoff;
+}
+
+/** The columns of a page, in the order a checkpoint writes them. */
+export const columnNames = [
+  'queue',
+  'state',
+  'priority',
+  'attempts',
+  'nacks',
+  'profile',
+  'createdAt',
+  'availableAt',
+  'expiresAt',
+  'until',
+  'at',
+  'size',
+] as const;
+
+export type ColumnName = (typeof columnNames)[number];
+export type ColumnArray = Uint8Array | Uint16Array | Uint32Array | Float64Array;
+
+const columnTypes = {
+  queue: Uint32Array,
+  state: Uint8Array,
+  priority: Float64Array,
+  attempts: Uint32Array,
+  nacks: Uint16Array,
+  profile: Uint32Array,
+  createdAt: Float64Array,
+  availableAt: Float64Array,
+  expiresAt: Float64Array,
+  until: Float64Array,
+  at: Float64Array,
+  size: Uint32Array,
+} as const;
+
+/** Bytes one row takes in each column. */
+export const columnBytes = Object.fromEntries(
+  columnNames.map((name) => [name, columnTypes[name].BYTES_PER_ELEMENT]),
+) as Record<ColumnName, number>;
+
+export const rowsPerPage = pageSize;
+
+export class Page {
+  live = 0;
+  readonly queue: Uint32Array;
+  readonly state: Uint8Array;
+  readonly priority: Float64Array;
+  readonly attempts: Uint32Array;
+  /** Saturates at 65,535: a count for people, not a fence. */
+  readonly nacks: Uint16Array;
+  readonly profile: Uint32Array;
+  readonly createdAt: Float64Array;
+  /** When it becomes (or became) leasable: also its place in line after priority. */
+  readonly availableAt: Float64Array;
+  /** NaN for none. */
+  readonly expiresAt: Float64Array;
+  /** The lease end while active, when it finished while dead or completed, else NaN. */
+  readonly until: Float64Array;
+  /** Where the log keeps the payload, or -1 when it is in `payloads`. */
+  readonly at: Float64Array;
+  readonly size: Uint32Array;
+
+  /** A new empty page, or one from a checkpoint's bytes (one buffer per column). */
+  constructor(from?: Readonly<Record<ColumnName, Uint8Array>>) {
+    const make = <T extends ColumnName>(name: T): InstanceType<(typeof columnTypes)[T]> => {
+      const Type = columnTypes[name];
+      const array = new Type(pageSize) as InstanceType<(typeof columnTypes)[T]>;
+      if (from !== undefined) new Uint8Array(array.buffer).set(from[name]);
+      return array;
+    };
+    this.queue = make('queue');
+    this.state = make('state');
+    this.priority = make('priority');
+    this.attempts = make('attempts');
+    this.nacks = make('nacks');
+    this.profile = make('profile');
+    this.createdAt = make('createdAt');
+    this.availableAt = make('availableAt');
+    this.expiresAt = make('expiresAt');
+    this.until = make('until');
+    this.at = make('at');
+    this.size = make('size');
+    if (from !== undefined) for (const code of this.state) if (code !== gone) this.live++;
+  }
+
+  /** A column's bytes, for a checkpoint. */
+  bytes(name: ColumnName): Uint8Array {
+    const array: ColumnArray = this[name];
+    return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  }
+}
+
+export class Columns {
+  #pages: (Page | undefined)[] = [];
+  /** The page number of `#pages[0]`. */
+  #base = 0;
+  readonly keys = new Map<number, string>();
+  readonly errors = new Map<number, string[]>();
+  readonly results = new Map<number, Uint8Array>();
+  readonly payloads = new Map<number, Uint8Array>();
+  readonly #profiles: Profile[] = [];
+  readonly #profileIds = new Map<string, number>();
+  #lastProfile = 0;
+
+  /** The page holding `seq`; only for a job that exists. */
+  page(seq: number): Page {
+    return this.#pages[Math.floor(seq / pageSize) - this.#base] as Page;
+  }
+
+  row(seq: number): number {
+    return seq & mask;
+  }
+
+  state(seq: number): number {
+    const page = this.#pages[Math.floor(seq / pageSize) - this.#base];
+    return page === undefined ? gone : (page.state[seq & mask] as number);
+  }
+
+  /** Makes the row for a new job; its columns are then set by the caller. */
+  create(seq: number): Page {
+    const n = Math.floor(seq / pageSize);
+    if (this.#pages.length === 0) this.#base = n;
+    let page = this.#pages[n - this.#base];
+    if (page === undefined) {
+      page = new Page();
+      this.#pages[n - this.#base] = page;
+    }
+    page.live++;
+    return page;
+  }
+
+  /** Forgets a job: its row, its side fields, and its page once that is empty. */
+  free(seq: number): void {
+    const n = Math.floor(seq / pageSize);
+    const page = this.#pages[n - this.#base] as Page;
+    page.state[seq & mask] = gone;
+    this.keys.delete(seq);
+    this.errors.delete(seq);
+    this.results.delete(seq);
+    this.payloads.delete(seq);
+    if (--page.live > 0) return;
+    this.#pages[n - this.#base] = undefined;
+    let drop = 0;
+    while (drop < this.#pages.length && this.#pages[drop] === undefined) drop++;
+    if (drop > 0) {
+      this.#pages.splice(0, drop);
+      this.#base += drop;
+    }
+  }
+
+  /** Sequence numbers of every job, in order. */
+  *seqs(): Generator<number> {
+    for (let p = 0; p < this.#pages.length; p++) {
+      const page = this.#pages[p];
+      if (page === undefined) continue;
+      const first = (this.#base + p) * pageSize;
+      for (let row = 0; row < pageSize; row++) if (page.state[row] !== gone) yield first + row;
+    }
+  }
+
+  /** The pages with their numbers, for a checkpoint; shared, so encode them before the next change. */
+  pages(): { number: number; page: Page }[] {
+    const out: { number: number; page: Page }[] = [];
+    this.#pages.forEach((page, i) => {
+      if (page !== undefined) out.push({ number: this.#base + i, page });
+    });
+    return out;
+  }
+
+  /** Puts a page from a checkpoint in place; pages come in rising order. */
+  loadPage(number: number, page: Page): void {
+    if (this.#pages.length === 0) this.#base = number;
+    this.#pages[number - this.#base] = page;
+  }
+
+  /** The profiles by id, for a checkpoint. */
+  get profiles(): readonly Profile[] {
+    return this.#profiles;
+  }
+
+  profileId(profile: Profile): number {
+    const { maxAttempts, visibilityMs, backoff } = profile;
+    // Jobs come in runs with the same settings: skip building the key for a repeat.
+    const last = this.#profiles[this.#lastProfile];
+    if (
+      last !== undefined &&
+      last.maxAttempts === maxAttempts &&
+      last.visibilityMs === visibilityMs &&
+      (last.backoff === backoff ||
+        (last.backoff.kind === backoff.kind &&
+          last.backoff.delayMs === backoff.delayMs &&
+          last.backoff.maxDelayMs === backoff.maxDelayMs &&
+          last.backoff.jitter === backoff.jitter))
+    )
+      return this.#lastProfile;
+    const key = `${maxAttempts}|${visibilityMs}|${backoff.kind}|${backoff.delayMs}|${backoff.maxDelayMs}|${backoff.jitter}`;
+    let id = this.#profileIds.get(key);
+    if (id === undefined) {
+      id = this.#profiles.length;
+      this.#profiles.push(profile);
+      this.#profileIds.set(key, id);
+    }
+    this.#lastProfile = id;
+    return id;
+  }
+
+  profile(seq: number): Profile {
+    const page = this.page(seq);
+    return this.#profiles[page.profile[seq & mask] as number] as Profile;
+  }
+}

@@ -1,0 +1,504 @@
+import { StorageError } from '../../errors.ts';
+import { formatToken, parseToken } from '../contract.ts';
+import type {
+  AckParams,
+  AddParams,
+  AddResult,
+  Counts,
+  ExtendParams,
+  ExtendResult,
+  JobRecord,
+  JobState,
+  LeaseParams,
+  LeaseResult,
+  LeasedRecord,
+  ListParams,
+  ListResult,
+  NackParams,
+  NackResult,
+  RemoveParams,
+  Retention,
+  Settle,
+  StoreEvent,
+} from '../contract.ts';
+import { Columns, columnNames, gone, maxSeq, Page, stateCode, stateName } from './columns.ts';
+import type { ColumnName, Profile } from './columns.ts';
+import { QueueState } from './queue-state.ts';
+
+/** Where a table's payloads live when it does not hold them itself: the file store's log. */
+export interface PayloadHome {
+  read(at: number, size: number): Uint8Array;
+  /** The job holding these bytes left the table. */
+  release(at: number, size: number): void;
+}
+
+/** A queue's own state, as a checkpoint keeps it. */
+export interface QueueImage {
+  readonly name: string;
+  readonly paused: boolean;
+  readonly expired: number;
+  readonly retention: Retention;
+  /** Sequence numbers of its completed jobs, oldest first, and of its dead ones, in the order they died. */
+  readonly completed: readonly number[];
+  readonly dead: readonly number[];
+}
+
+/**
+ * Everything a table holds, for a checkpoint: its column pages as bytes, and the rest. An image
+ * from `image()` shares the table's memory: encode it before the next call changes the table.
+ */
+export interface TableImage {
+  readonly nextSeq: number;
+  /** In the order the columns number them. */
+  readonly queues: readonly QueueImage[];
+  /** In the order the columns number them. */
+  readonly profiles: readonly Profile[];
+  readonly pages: readonly { readonly number: number; readonly columns: Readonly<Record<ColumnName, Uint8Array>> }[];
+  readonly keys: readonly (readonly [number, string])[];
+  readonly errors: readonly (readonly [number, readonly string[]])[];
+  readonly results: readonly (readonly [number, Uint8Array])[];
+  readonly payloads: readonly (readonly [number, Uint8Array])[];
+  readonly meta: readonly (readonly [string, string])[];
+}
+
+const noKeep: Retention = { count: 0, ageMs: 0 };
+
+/**
+ * The embedded stores' job table: the whole Store contract as synchronous calls on one
+ * process's memory, jobs in typed-array columns (see columns.ts). The memory store wraps it in
+ * promises; the file store logs each call, so the table must stay a pure function of the calls
+ * it gets (`now` included).
+ */
+export class JobTable {
+  readonly #cols = new Columns();
+  readonly #queues = new Map<string, QueueState>();
+  readonly #byIndex: QueueState[] = [];
+  readonly #listeners = new Set<(event: StoreEvent) => void>();
+  readonly #meta = new Map<string, string>();
+  #seq = 0;
+  #size = 0;
+
+  constructor(private readonly home: PayloadHome | null = null) {}
+
+  /** The sequence number, and so the id, the next new job gets: logged with each add, so ids survive a repair. */
+  get nextSeq(): number {
+    return this.#seq + 1;
+  }
+
+  set nextSeq(value: number) {
+    this.#seq = value - 1;
+  }
+
+  /** How many jobs the table holds. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Adds a batch, whole or not at all. `locate(i)`, when given, is where the log keeps the
+   * payload of `jobs[i]`: the table then holds its position, not its bytes.
+   */
+  add({ now, jobs, maxLength }: AddParams, locate?: (index: number) => number): AddResult {
+    // Check the whole batch before changing anything: a batch is added whole or not at all.
+    const fresh = new Map<string, number>();
+    const byKey = new Set<string>();
+    for (const job of jobs) {
+      const q = this.#queue(job.queue);
+      q.settle(now);
+      if (job.key !== null && (q.keys.has(job.key) || byKey.has(`${job.queue}\0${job.key}`))) continue;
+      if (job.key !== null) byKey.add(`${job.queue}\0${job.key}`);
+      fresh.set(job.queue, (fresh.get(job.queue) ?? 0) + 1);
+    }
+    for (const [queue, n] of fresh) {
+      const limit = maxLength[queue];
+      if (limit !== undefined && this.#queue(queue).queued + n > limit) {
+        return { ok: false, fullQueue: queue, maxLength: limit };
+      }
+    }
+    if (this.#seq + jobs.length > maxSeq) throw new StorageError('this store has handed out every job id it can');
+    const ids: string[] = [];
+    const created: boolean[] = [];
+    const ready = new Set<string>();
+    const cols = this.#cols;
+    jobs.forEach((spec, index) => {
+      const q = this.#queue(spec.queue);
+      const existing = spec.key === null ? undefined : q.keys.get(spec.key);
+      if (existing !== undefined) {
+        ids.push(String(existing));
+        created.push(false);
+        return;
+      }
+      const seq = ++this.#seq;
+      const at = locate === undefined ? -1 : locate(index);
+      const page = cols.create(seq);
+      const row = seq & 1023;
+      page.queue[row] = q.index;
+      page.state[row] = gone;
+      page.priority[row] = spec.priority;
+      page.attempts[row] = 0;
+      page.nacks[row] = 0;
+      page.profile[row] = cols.profileId(spec);
+      page.createdAt[row] = now;
+      page.availableAt[row] = spec.availableAt;
+      page.expiresAt[row] = spec.expiresAt ?? Number.NaN;
+      page.until[row] = Number.NaN;
+      page.at[row] = at;
+      page.size[row] = spec.payload.byteLength;
+      if (at < 0) cols.payloads.set(seq, spec.payload);
+      if (spec.key !== null) cols.keys.set(seq, spec.key);
+      this.#size++;
+      q.admit(seq, now);
+      if (cols.state(seq) === stateCode.waiting) ready.add(q.name);
+      ids.push(String(seq));
+      created.push(true);
+    });
+    for (const queue of ready) this.#emit({ kind: 'ready', queue });
+    return { ok: true, ids, created };
+  }
+
+  lease({ now, queues, max, visibilityMs }: LeaseParams): LeaseResult {
+    const leased: LeasedRecord[] = [];
+    let nextAt: number | null = null;
+    for (const name of queues) {
+      const q = this.#queue(name);
+      q.settle(now);
+      if (q.paused) continue;
+      while (leased.length < max) {
+        const seq = q.takeWaiting();
+        if (seq < 0) break;
+        q.lease(seq, now, visibilityMs ?? this.#cols.profile(seq).visibilityMs);
+        leased.push(this.#record(seq, true) as LeasedRecord);
+      }
+      const next = q.nextAt();
+      if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
+    }
+    return { jobs: leased, nextAt };
+  }
+
+  ack({ now, items, keep }: AckParams): readonly Settle[] {
+    return items.map(({ token, result }): Settle => {
+      const seq = this.#leased(token, now);
+      if (seq < 0) return 'lost';
+      const q = this.#queueOf(seq);
+      q.complete(seq, now, result, keep[q.name] ?? noKeep);
+      return 'ok';
+    });
+  }
+
+  nack({ now, token, delayMs, error, dead, release }: NackParams): NackResult {
+    const seq = this.#leased(token, now);
+    if (seq < 0) return { outcome: 'lost' };
+    const q = this.#queueOf(seq);
+    const page = this.#cols.page(seq);
+    const row = seq & 1023;
+    if (release) {
+      // Back to its old place in line, as if it had never been leased.
+      page.attempts[row] = (page.attempts[row] as number) - 1;
+      page.until[row] = Number.NaN;
+      q.place(seq, 'waiting');
+      this.#emit({ kind: 'ready', queue: q.name });
+      return { outcome: 'retry' };
+    }
+    if ((page.nacks[row] as number) < 0xffff) page.nacks[row] = (page.nacks[row] as number) + 1;
+    const outcome = q.fail(seq, now, delayMs, error, dead);
+    if (this.#cols.state(seq) === stateCode.waiting) this.#emit({ kind: 'ready', queue: q.name });
+    return { outcome };
+  }
+
+  extend({ now, token, ms }: ExtendParams): ExtendResult {
+    const seq = this.#leased(token, now);
+    if (seq < 0) return { outcome: 'lost' };
+    this.#queueOf(seq).extend(seq, now + ms);
+    return { outcome: 'ok', leaseUntil: now + ms };
+  }
+
+  get(ids: readonly string[], now: number): readonly (JobRecord | null)[] {
+    return ids.map((id) => {
+      const seq = this.#seqOf(id);
+      if (seq < 0) return null;
+      this.#queueOf(seq).settle(now);
+      return this.#cols.state(seq) === gone ? null : this.#record(seq, false);
+    });
+  }
+
+  peek(queue: string, limit: number, now: number): readonly JobRecord[] {
+    const q = this.#queue(queue);
+    q.settle(now);
+    return q.inState('waiting', limit).map((seq) => this.#record(seq, false));
+  }
+
+  list({ now, queue, state, cursor, limit }: ListParams): ListResult {
+    const q = this.#queue(queue);
+    q.settle(now);
+    const all = q.inState(state);
+    const from = cursor === null ? 0 : Number(cursor);
+    const page = all.slice(from, from + limit).map((seq) => this.#record(seq, false));
+    return { jobs: page, cursor: from + limit < all.length ? String(from + limit) : null };
+  }
+
+  counts(queues: readonly string[], now: number): readonly Counts[] {
+    return queues.map((name) => {
+      const q = this.#queue(name);
+      q.settle(now);
+      return q.counts();
+    });
+  }
+
+  remove({ now, ids, states }: RemoveParams): readonly string[] {
+    const removed: string[] = [];
+    for (const id of ids) {
+      const seq = this.#seqOf(id);
+      if (seq < 0) continue;
+      const q = this.#queueOf(seq);
+      q.settle(now);
+      const state = this.#cols.state(seq);
+      if (state === gone || (states !== null && !states.includes(stateName[state] as JobState))) continue;
+      q.drop(seq, 'removed');
+      removed.push(id);
+    }
+    return removed;
+  }
+
+  retryDead(queue: string, ids: readonly string[] | null, now: number): number {
+    const q = this.#queue(queue);
+    q.settle(now);
+    const seqs = ids === null ? [...q.dead] : ids.map((id) => this.#seqOf(id)).filter((seq) => seq >= 0);
+    let n = 0;
+    for (const seq of seqs) {
+      if (this.#cols.state(seq) !== stateCode.dead || this.#queueOf(seq) !== q) continue;
+      const page = this.#cols.page(seq);
+      page.attempts[seq & 1023] = 0;
+      page.until[seq & 1023] = Number.NaN;
+      q.requeue(seq, now, now);
+      n++;
+    }
+    if (n > 0) this.#emit({ kind: 'ready', queue });
+    return n;
+  }
+
+  purge(queue: string, now: number): number {
+    const q = this.#queue(queue);
+    q.settle(now);
+    const doomed = (['waiting', 'delayed', 'dead', 'completed'] as const).flatMap((s) => q.inState(s));
+    for (const seq of doomed) q.drop(seq, 'removed');
+    return doomed.length;
+  }
+
+  setPaused(queue: string, paused: boolean, now: number): void {
+    const q = this.#queue(queue);
+    q.settle(now);
+    q.paused = paused;
+    if (!paused) this.#emit({ kind: 'ready', queue });
+  }
+
+  getMeta(names: readonly string[]): readonly (string | null)[] {
+    return names.map((name) => this.#meta.get(name) ?? null);
+  }
+
+  setMeta(entries: Readonly<Record<string, string | null>>): void {
+    for (const [name, value] of Object.entries(entries)) {
+      if (value === null) this.#meta.delete(name);
+      else this.#meta.set(name, value);
+    }
+  }
+
+  listMeta(prefix: string): readonly string[] {
+    return [...this.#meta.keys()].filter((name) => name.startsWith(prefix)).sort();
+  }
+
+  /** Points a job at a new copy of its payload (compaction moved it); its size, or -1 when it is gone. */
+  relocate(id: string, at: number): number {
+    const seq = this.#seqOf(id);
+    if (seq < 0) return -1;
+    const page = this.#cols.page(seq);
+    const row = seq & 1023;
+    if ((page.at[row] as number) < 0) return -1;
+    this.home?.release(page.at[row] as number, page.size[row] as number);
+    page.at[row] = at;
+    return page.size[row] as number;
+  }
+
+  /** Ids of the jobs whose payload the log keeps at a position `where` accepts. */
+  jobsWhere(where: (at: number) => boolean): string[] {
+    const found: string[] = [];
+    for (const seq of this.#cols.seqs()) {
+      const at = this.#cols.page(seq).at[seq & 1023] as number;
+      if (at >= 0 && where(at)) found.push(String(seq));
+    }
+    return found;
+  }
+
+  /** Calls `visit` with where the log keeps each job's payload. */
+  payloadSpans(visit: (at: number, size: number) => void): void {
+    for (const seq of this.#cols.seqs()) {
+      const page = this.#cols.page(seq);
+      const at = page.at[seq & 1023] as number;
+      if (at >= 0) visit(at, page.size[seq & 1023] as number);
+    }
+  }
+
+  /** A job's payload, wherever it is kept; null when the job is gone. */
+  payloadOf(id: string): Uint8Array | null {
+    const seq = this.#seqOf(id);
+    return seq < 0 ? null : this.#payload(seq);
+  }
+
+  watch(listener: (event: StoreEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The whole state, for a checkpoint. */
+  image(): TableImage {
+    const cols = this.#cols;
+    return {
+      nextSeq: this.nextSeq,
+      queues: this.#byIndex.map((q) => ({
+        name: q.name,
+        paused: q.paused,
+        expired: q.expired,
+        retention: q.retention,
+        completed: q.inState('completed'),
+        dead: q.inState('dead'),
+      })),
+      profiles: cols.profiles,
+      pages: cols.pages().map(({ number, page }) => ({
+        number,
+        columns: Object.fromEntries(columnNames.map((name) => [name, page.bytes(name)])) as Record<
+          ColumnName,
+          Uint8Array
+        >,
+      })),
+      keys: [...cols.keys],
+      errors: [...cols.errors],
+      results: [...cols.results],
+      payloads: [...cols.payloads],
+      meta: [...this.#meta],
+    };
+  }
+
+  /** Loads a checkpoint's image into this empty table. */
+  restore(image: TableImage): void {
+    const cols = this.#cols;
+    this.#seq = image.nextSeq - 1;
+    for (const { name, paused, expired, retention } of image.queues) {
+      const q = this.#queue(name);
+      q.paused = paused;
+      q.expired = expired;
+      q.retention = retention;
+    }
+    for (const profile of image.profiles) cols.profileId(profile);
+    for (const { number, columns } of image.pages) {
+      const page = new Page(columns);
+      cols.loadPage(number, page);
+      this.#size += page.live;
+    }
+    for (const [seq, key] of image.keys) cols.keys.set(seq, key);
+    for (const [seq, errors] of image.errors) cols.errors.set(seq, [...errors]);
+    for (const [seq, result] of image.results) cols.results.set(seq, result);
+    for (const [seq, payload] of image.payloads) cols.payloads.set(seq, payload);
+    // Completed and dead jobs first, in their lists' order; then the rest by sequence number.
+    image.queues.forEach((q, index) => {
+      const state = this.#byIndex[index] as QueueState;
+      for (const seq of q.completed) state.restore(seq, 'completed');
+      for (const seq of q.dead) state.restore(seq, 'dead');
+    });
+    for (const seq of cols.seqs()) {
+      const code = cols.state(seq);
+      if (code === stateCode.completed || code === stateCode.dead) continue;
+      this.#queueOf(seq).restore(seq, stateName[code] as JobState);
+    }
+    for (const [name, value] of image.meta) this.#meta.set(name, value);
+  }
+
+  #payload(seq: number): Uint8Array {
+    const page = this.#cols.page(seq);
+    const at = page.at[seq & 1023] as number;
+    if (at < 0) return this.#cols.payloads.get(seq) as Uint8Array;
+    return (this.home as PayloadHome).read(at, page.size[seq & 1023] as number);
+  }
+
+  #record(seq: number, leased: boolean): JobRecord {
+    const cols = this.#cols;
+    const page = cols.page(seq);
+    const row = seq & 1023;
+    const profile = cols.profile(seq);
+    const state = stateName[page.state[row] as number] as JobState;
+    const until = nullable(page.until[row] as number);
+    const id = String(seq);
+    const record: JobRecord & { token?: string } = {
+      id,
+      queue: this.#queueOf(seq).name,
+      state,
+      payload: this.#payload(seq),
+      priority: page.priority[row] as number,
+      attempts: page.attempts[row] as number,
+      maxAttempts: profile.maxAttempts,
+      nacks: page.nacks[row] as number,
+      createdAt: page.createdAt[row] as number,
+      availableAt: page.availableAt[row] as number,
+      expiresAt: nullable(page.expiresAt[row] as number),
+      leaseUntil: state === 'active' ? until : null,
+      visibilityMs: profile.visibilityMs,
+      backoff: profile.backoff,
+      key: cols.keys.get(seq) ?? null,
+      errors: [...(cols.errors.get(seq) ?? [])],
+      result: cols.results.get(seq) ?? null,
+      finishedAt: state === 'dead' || state === 'completed' ? until : null,
+    };
+    if (leased) record.token = formatToken(id, page.attempts[row] as number);
+    return record;
+  }
+
+  /** The job behind a token whose lease is still current at `now`, or -1. */
+  #leased(token: string, now: number): number {
+    const parsed = parseToken(token);
+    if (parsed === null) return -1;
+    const seq = this.#seqOf(parsed.id);
+    if (seq < 0) return -1;
+    this.#queueOf(seq).settle(now);
+    if (this.#cols.state(seq) !== stateCode.active) return -1;
+    const page = this.#cols.page(seq);
+    const current = page.attempts[seq & 1023] === parsed.attempt && (page.until[seq & 1023] as number) > now;
+    return current ? seq : -1;
+  }
+
+  /** The sequence number of a job in the table, or -1. */
+  #seqOf(id: string): number {
+    const seq = Number(id);
+    if (!Number.isInteger(seq) || seq < 1 || seq > this.#seq || String(seq) !== id) return -1;
+    return this.#cols.state(seq) === gone ? -1 : seq;
+  }
+
+  #queueOf(seq: number): QueueState {
+    return this.#byIndex[this.#cols.page(seq).queue[seq & 1023] as number] as QueueState;
+  }
+
+  #queue(name: string): QueueState {
+    let q = this.#queues.get(name);
+    if (q === undefined) {
+      // The one place that forgets a job: every way out of the store passes through here.
+      q = new QueueState(name, this.#byIndex.length, this.#cols, (seq, outcome) => {
+        if (this.#cols.state(seq) === gone) {
+          const page = this.#cols.page(seq);
+          const at = page.at[seq & 1023] as number;
+          if (at >= 0) this.home?.release(at, page.size[seq & 1023] as number);
+          this.#cols.free(seq);
+          this.#size--;
+        }
+        if (outcome !== null) this.#emit({ kind: 'settled', queue: name, id: String(seq), outcome });
+      });
+      this.#queues.set(name, q);
+      this.#byIndex.push(q);
+    }
+    return q;
+  }
+
+  #emit(event: StoreEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}
+
+function nullable(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
+}

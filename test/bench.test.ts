@@ -1,0 +1,179 @@
+// The benchmark runs end to end with its peers and prints the rows it promises; no timing is asserted.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import type { Outcome, Row, RowResult } from '../bench/plan.ts';
+import { redisServerVersion } from '../bench/redis-server.ts';
+import { combineRuns } from '../bench/median.ts';
+import { buildTables, renderTables } from '../bench/report.ts';
+import type { Table } from '../bench/report.ts';
+import type { ScenarioId } from '../bench/scenarios.ts';
+
+const hasRedis = redisServerVersion() !== undefined;
+const needRedis = 'needs redis-server on PATH (Debian: apt-get install redis-server)';
+if (!hasRedis && process.env.SPOOL_CI === '1') throw new Error(`test/bench.test.ts ${needRedis}`);
+
+/** Runs `npm run bench -- <args>` with a private TMPDIR, which must be empty again afterwards. */
+function bench(args: string[]): { stdout: string; leftovers: string[] } {
+  const tmp = mkdtempSync(join(tmpdir(), 'spool-bench-test-'));
+  try {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, TMPDIR: tmp },
+      timeout: 240_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    return { stdout: run.stdout, leftovers: readdirSync(tmp).filter((name) => name.startsWith('spool-bench-')) };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+type JsonTable = Omit<Table, 'metrics'> & { metrics: string[] };
+
+void test('without --peers the bench prints spool’s figures as one JSON object, as before', () => {
+  const { stdout } = bench(['--quick', '--json']);
+  const results = JSON.parse(stdout) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(results).sort(), [
+    'e2eC1PerSec',
+    'e2eC64PerSec',
+    'enqueueBulkPerSec',
+    'enqueueSinglePerSec',
+    'latencyP50Ms',
+    'latencyP99Ms',
+    'latencySamples',
+    'n',
+    'peakRssMb',
+    'store',
+  ]);
+  assert.equal(results.store, 'memory:');
+  assert.equal(results.n, 2_000);
+  for (const [key, value] of Object.entries(results)) if (key !== 'store') assert.ok(Number(value) > 0, key);
+});
+
+// One quick run with the peers serves the tests below; bullmq joins when a redis-server can be started.
+const peers = hasRedis ? ['plainjob', 'bullmq'] : ['plainjob'];
+let run: { tables: JsonTable[]; leftovers: string[] } | undefined;
+before(() => {
+  const { stdout, leftovers } = bench(['--quick', '--json', '--peers', peers.join(',')]);
+  const { n, tables } = JSON.parse(stdout) as { n: number; tables: JsonTable[] };
+  assert.equal(n, 2_000);
+  run = { tables, leftovers };
+});
+
+/** Each table's rows as [system name, setup, durability], checked with their figures and ratios. */
+function rowsOf(table: JsonTable): string[][] {
+  for (const [index, row] of table.rows.entries()) {
+    assert.equal(row.error, undefined, `${table.id} ${row.system} ${row.setup}`);
+    for (const metric of table.metrics as 'jobsPerSec'[]) {
+      const value = row.values[metric]!;
+      assert.ok(value > 0, `${table.id} ${row.setup} ${metric}`);
+      assert.equal(row.ratios[metric], index === 0 ? undefined : table.rows[0]!.values[metric]! / value);
+    }
+  }
+  return table.rows.map((r) => [r.system.split(' ')[0]!, r.setup, r.durability]);
+}
+
+const powerSafe = 'durable (survives power loss)';
+const crashSafe = 'not power-safe (survives a process crash)';
+
+void test('--peers: one table per scenario, spool first, every ratio spool/peer, no temp dir left behind', () => {
+  const { tables, leftovers } = run!;
+  assert.deepEqual(leftovers, []);
+  assert.deepEqual(
+    tables.map((t) => t.id),
+    ['enqueue-single', 'enqueue-bulk', 'e2e-c1', 'e2e-c64', 'latency', 'peak-rss'],
+  );
+  for (const table of tables) assert.deepEqual(rowsOf(table)[0], ['spool', 'memory:', 'not durable'], table.id);
+});
+
+void test('--peers plainjob: rows for synchronous=FULL and NORMAL, and the tuned poll in the latency table', () => {
+  for (const table of run!.tables) {
+    const plainjob = rowsOf(table).filter(([name]) => name === 'plainjob');
+    const expected = [
+      ['plainjob', 'SQLite WAL synchronous=FULL, poll 1000 ms', powerSafe],
+      ['plainjob', 'SQLite WAL synchronous=NORMAL, poll 1000 ms', crashSafe],
+    ];
+    if (table.id === 'latency' || table.id === 'peak-rss')
+      expected.push(
+        ['plainjob', 'SQLite WAL synchronous=FULL, poll 10 ms', powerSafe],
+        ['plainjob', 'SQLite WAL synchronous=NORMAL, poll 10 ms', crashSafe],
+      );
+    assert.deepEqual(plainjob, expected, table.id);
+  }
+});
+
+void test(
+  '--peers bullmq: rows on a private redis-server without persistence and with appendfsync always',
+  { skip: hasRedis ? false : `skipped: ${needRedis}` },
+  () => {
+    const redis = `Redis ${redisServerVersion()}`;
+    for (const table of run!.tables) {
+      const bullmq = rowsOf(table).filter(([name]) => name === 'BullMQ');
+      const expected = [
+        ['BullMQ', `${redis}, no persistence`, 'not durable'],
+        ['BullMQ', `${redis}, AOF appendfsync always`, powerSafe],
+      ];
+      assert.deepEqual(bullmq, expected, table.id);
+    }
+  },
+);
+
+void test('the text tables show a failed run, a capped figure and small ratios without hiding them', () => {
+  const row = (name: string, setup: string): Row => ({
+    name,
+    setup,
+    spec: { system: 'spool', store: setup },
+    scenarios: ['e2e-c1'],
+  });
+  const ok = (jobsPerSec: number, capped: boolean): Outcome => ({
+    ok: true,
+    version: '1.0.0',
+    durable: 'power-loss',
+    figures: { kind: 'throughput', jobsPerSec, jobs: 10, capped },
+    peakRssMb: 50,
+  });
+  const result = (r: Row, outcome: Outcome): RowResult => ({
+    row: r,
+    outcomes: new Map<ScenarioId, Outcome>([['e2e-c1', outcome]]),
+  });
+  const tables = buildTables(
+    [
+      result(row('spool', 'file:x'), ok(10, false)),
+      result(row('slow', 'a'), ok(4_000, true)),
+      result(row('broken', 'b'), { ok: false, error: 'child exited with code 1' }),
+    ],
+    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000 },
+  );
+  const text = renderTables(tables, 60_000);
+  assert.match(text, /end-to-end c=1 \(backlog N=10\)/);
+  assert.match(text, /spool 1\.0\.0 +file:x +durable \(survives power loss\) +10 +—/);
+  assert.match(text, /slow 1\.0\.0 +a +durable \(survives power loss\) +4,000\* +0\.0025×/);
+  assert.match(text, /broken +b +unknown \(no run succeeded\) +failed/);
+  assert.match(text, /broken \(b\): child exited with code 1/);
+  assert.match(text, /\* hit the 60 s cap/);
+});
+
+void test('--runs: each figure is the median of its runs, a failed run fails it, a capped run marks it', () => {
+  const run = (jobsPerSec: number, peakRssMb: number, capped = false): Outcome => ({
+    ok: true,
+    version: '1.0.0',
+    durable: 'none',
+    figures: { kind: 'throughput', jobsPerSec, jobs: 10, capped },
+    peakRssMb,
+  });
+  const latency = (p50Ms: number, p99Ms: number): Outcome => ({
+    ok: true,
+    version: '1.0.0',
+    durable: 'none',
+    figures: { kind: 'latency', p50Ms, p99Ms, jobs: 10, capped: false },
+    peakRssMb: 1,
+  });
+  assert.deepEqual(combineRuns([run(300, 9), run(100, 7), run(200, 8, true)]), run(200, 8, true));
+  assert.deepEqual(combineRuns([latency(3, 30), latency(1, 50), latency(2, 10)]), latency(2, 30));
+  const failed: Outcome = { ok: false, error: 'child exited with code 1' };
+  assert.deepEqual(combineRuns([run(1, 1), failed, run(2, 2)]), failed);
+});

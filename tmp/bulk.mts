@@ -1,0 +1,12 @@
+import { rmSync } from 'node:fs';
+import { open } from '../src/index.ts';
+const dir = '/tmp/spool-bulk';
+rmSync(dir, { recursive: true, force: true });
+const spool = await open(`file:${dir}`);
+const q = spool.queue<{ i: number; ts: number; pad: string }>('bulk');
+const N = 200_000;
+const pad = 'x'.repeat(64);
+const t = performance.now();
+for (let i = 0; i < N; i += 1000) await q.addBulk(Array.from({ length: 1000 }, (_, k) => ({ data: { i: i + k, ts: performance.now(), pad } })));
+console.log('bulk', Math.round(N / ((performance.now() - t) / 1000)), '/s');
+await spool.close();
