@@ -452,7 +452,7 @@ export class Log {
         for (const w of waiters) w.resolve();
       }
     } catch (error) {
-      const failure = this.#fail(error);
+      const failure = this.fail(error);
       // The calls this round writes for: #fail reaches only the ones that came after it began.
       for (const w of waiters) w.reject(failure);
     } finally {
@@ -488,11 +488,12 @@ export class Log {
     try {
       await this.#syncSegments(new Set(this.#segments.values()));
     } catch (error) {
-      throw this.#fail(error);
+      throw this.fail(error);
     }
   }
 
-  #fail(error: unknown): StorageError {
+  /** Stops the log for good: pending and later calls reject with StorageError until a reopen. */
+  fail(error: unknown): StorageError {
     // fsyncgate: after a failed write or sync the kernel may have dropped the pages; retrying
     // could report success over lost data. The log stops until it is reopened.
     this.#failed ??=
