@@ -450,6 +450,7 @@ export class Log {
         }
         if (this.options.durability === 'fsync') await this.#syncSegments(dirty);
         for (const w of waiters) w.resolve();
+        if (this.#pending.length === 0 && this.#waiters.length === 0 && dirty.size > 0) this.#markSynced();
       }
     } catch (error) {
       const failure = this.fail(error);
@@ -458,6 +459,25 @@ export class Log {
     } finally {
       this.#flushing = null;
     }
+  }
+
+  /**
+   * After a synced round, with nothing else to write, a small record whose `durable` covers the
+   * round: without it, damage in the last synced records would look like a torn tail and be
+   * cut off. It is written, not synced; the next round or the close syncs it.
+   */
+  #markSynced(): void {
+    if (this.options.durability !== 'fsync') return;
+    const tail = this.#tail;
+    const segment = this.#segments.get(tail.segment);
+    const size = recordBytes(8);
+    if (segment === undefined || this.#rolls(size) || segment.written !== tail.offset) return;
+    const out = Buffer.alloc(size);
+    seal(out, 0, 8, recordType.synced, tail.lsn, segment.synced, segment.salt);
+    this.options.io.write(segment.fd, out, tail.offset);
+    segment.written = tail.offset + size;
+    tail.offset += size;
+    tail.lsn++;
   }
 
   /** Creates the next segment, once every older one is synced: a torn record can only be in the last. */
