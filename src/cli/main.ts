@@ -1,76 +1,74 @@
 #!/usr/bin/env node
-// The `spool` command. For now: `demo`, a worker and a producer on one store, and `version`.
-// serve, add, work, stats, peek, dead, topic and check arrive with the server (issue 6).
+// The `spool` command: serve, demo, version. Exit codes: 0 done, 1 failed, 2 bad usage.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { open, SpoolError } from '../index.ts';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { SpoolError, ValidationError } from '../index.ts';
+import { demo } from './demo.ts';
+import { serve } from './serve.ts';
+import { env, serveSettings } from './settings.ts';
 
-const usage = `usage: spool <command>
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
-commands:
-  demo [--store URL] [--jobs N] [--concurrency C]   add N jobs and process them with a worker
-  version                                           print the version`;
-
-async function demo(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      store: { type: 'string', default: 'file:./spool-data' },
-      jobs: { type: 'string', default: '10000' },
-      concurrency: { type: 'string', default: '16' },
-    },
-  });
-  const jobs = Number(values.jobs);
-  const concurrency = Number(values.concurrency);
-  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a whole number ≥ 1, got ${values.jobs}`);
-  await using spool = await open(values.store);
-  const queue = spool.queue<{ n: number }>('demo');
-  const started = performance.now();
-  await queue.addBulk(Array.from({ length: jobs }, (_, n) => ({ data: { n } })));
-  let done = 0;
-  const finished = new Promise<void>((resolve) => {
-    const worker = queue.process(() => undefined, { concurrency });
-    worker.on('completed', () => {
-      if (++done === jobs) resolve();
-    });
-  });
-  await finished;
-  const seconds = (performance.now() - started) / 1000;
-  console.log(
-    `spool demo on ${values.store}: added and processed ${jobs} jobs in ${seconds.toFixed(2)}s (${Math.round(jobs / seconds)} jobs/s)`,
-  );
-  console.log(await queue.counts());
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return n;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'demo':
-      await demo(rest);
-      return 0;
-    case 'version':
-    case '--version': {
-      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-        version: string;
-      };
-      console.log(pkg.version);
-      return 0;
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-      console.log(usage);
-      return command === undefined ? 2 : 0;
-    default:
-      console.error(`spool: unknown command "${command}"\n${usage}`);
-      return 2;
-  }
-}
+const program = new Command('spool')
+  .description('a durable job and message queue')
+  .version(version, '--version')
+  .exitOverride()
+  .showHelpAfterError();
 
-main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => {
+program
+  .command('version')
+  .description('print the version')
+  .action(() => console.log(version));
+
+program
+  .command('demo')
+  .description('add N jobs and process them with a worker')
+  .option('--store <url>', 'store URL', 'file:./spool-data')
+  .option('--jobs <n>', 'jobs to add', wholeNumber, 10_000)
+  .option('--concurrency <c>', 'handlers at once', wholeNumber, 16)
+  .action((options: { store: string; jobs: number; concurrency: number }) => demo(options));
+
+const envOption = (flags: string, description: string, key: keyof typeof env) =>
+  new Option(flags, `${description} (env ${env[key]})`);
+
+program
+  .command('serve')
+  .description("the HTTP server: spool's /v1 API and BlockQueue's routes")
+  .addOption(envOption('--store <url>', 'store URL; default file:./spool-data', 'store'))
+  .addOption(envOption('--http <[host:]port>', 'where to listen; default 127.0.0.1:8080', 'http'))
+  .addOption(envOption('--token <token>', 'an admin bearer token (16+ characters)', 'token'))
+  .addOption(
+    envOption(
+      '--tokens-file <file>',
+      'JSON array of { token, scopes: [publish|consume|admin], prefix? }',
+      'tokensFile',
+    ),
+  )
+  .addOption(envOption('--body-limit <bytes>', 'largest request body; default 1048576', 'bodyLimit'))
+  .addOption(envOption('--max-wait <duration>', 'longest long-poll; default 5m', 'maxWait'))
+  .addOption(envOption('--log-level <level>', 'pino level; default info', 'logLevel'))
+  .option('--config <file>', 'JSON file with any of these settings (env SPOOL_CONFIG)')
+  .action((flags: Record<string, string | undefined>) => serve(serveSettings(flags)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version printed: success. A usage mistake: commander said what; exit 2.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof ValidationError) {
+    console.error(`spool: ${error.message}`);
+    process.exitCode = 2;
+  } else {
     console.error(`spool: ${error instanceof SpoolError || error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
-  },
-);
+  }
+}
