@@ -1,0 +1,61 @@
+// A real spool HTTP server on a random port, and a small fetch helper to talk to it.
+import { open } from '../../src/index.ts';
+import type { Spool } from '../../src/index.ts';
+import { createServer } from '../../src/server/index.ts';
+import type { ServerOptions, HttpServer } from '../../src/server/index.ts';
+
+export interface Running {
+  readonly spool: Spool;
+  readonly server: HttpServer;
+  readonly base: string;
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Answer>;
+  close(): Promise<void>;
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+  readonly text: string;
+}
+
+/** `SPOOL_TEST_STORE` re-runs the server tests on another store. */
+export const storeUrl = process.env.SPOOL_TEST_STORE ?? 'memory:';
+
+export async function start(options: Omit<ServerOptions, 'spool'> = {}): Promise<Running> {
+  const spool = await open(storeUrl);
+  const server = await createServer({ ...options, spool });
+  const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    spool,
+    server,
+    base,
+    call: (method, path, body, headers) => request(base, method, path, body, headers),
+    async close() {
+      await server.close();
+      await spool.close();
+    },
+  };
+}
+
+/** Sends `body` as JSON unless it is a string, which goes as it is (for malformed input). */
+export async function request(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const response = await fetch(base + path, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Left undefined: the test asserting JSON will say so.
+  }
+  return { status: response.status, body: parsed, text };
+}
