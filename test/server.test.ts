@@ -39,7 +39,9 @@ void describe('HTTP /v1: queues', () => {
     assert.equal(json(await s.call('GET', '/v1/queues/mail/counts')).active, 1);
     const extended = json(await s.call('POST', '/v1/extend', { token: job?.token, ms: '20s' }));
     assert.equal(typeof extended.leaseUntil, 'number');
-    assert.deepEqual(json(await s.call('POST', '/v1/ack', { token: job?.token, result: { sent: true } })), { ok: true });
+    assert.deepEqual(json(await s.call('POST', '/v1/ack', { token: job?.token, result: { sent: true } })), {
+      ok: true,
+    });
     const counts = json(await s.call('GET', '/v1/queues/mail/counts'));
     assert.equal(counts.active, 0);
     assert.equal(counts.completed, 1);
@@ -62,9 +64,12 @@ void describe('HTTP /v1: queues', () => {
       leased.jobs.map((j) => j.data),
       [1, 2],
     );
-    assert.deepEqual(json(await s.call('POST', '/v1/nack', { token: leased.jobs[0]?.token, dead: true, error: 'bad' })), {
-      outcome: 'dead',
-    });
+    assert.deepEqual(
+      json(await s.call('POST', '/v1/nack', { token: leased.jobs[0]?.token, dead: true, error: 'bad' })),
+      {
+        outcome: 'dead',
+      },
+    );
     assert.deepEqual(json(await s.call('POST', '/v1/nack', { token: leased.jobs[1]?.token, delay: '1h' })), {
       outcome: 'retry',
     });
