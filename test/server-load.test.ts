@@ -49,7 +49,11 @@ void test(`${consumers} long-poll consumers and ${producers} producers for ${pro
 
     assert.ok(published.size > 100, `only ${published.size} published`);
     assert.equal(duplicateAcks, 0);
-    assert.deepEqual([...published].filter((id) => !acked.has(id)), [], 'published but never acked');
+    assert.deepEqual(
+      [...published].filter((id) => !acked.has(id)),
+      [],
+      'published but never acked',
+    );
     assert.equal(acked.size, published.size);
     const counts = (await s.call('GET', '/v1/queues/load/counts')).body as { waiting: number; active: number };
     assert.equal(counts.waiting, 0);

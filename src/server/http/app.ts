@@ -121,6 +121,12 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     closing.abort();
     done();
   });
+  // An answer sent while closing ends its connection: a kept-alive socket would hold the
+  // process open for the whole keep-alive time-out after the server closed.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing.signal.aborted) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   await app.ready();
   return { app, close: () => app.close() };
 }

@@ -1,0 +1,82 @@
+// The spool command as a shell user meets it: exit codes, settings from flags, environment and
+// a config file, and a graceful stop on SIGTERM that answers a pending long-poll.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { open } from '../src/index.ts';
+import { request } from './server/harness.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'spool-cli-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const cli = ['--import', 'tsx', 'src/cli/main.ts'];
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [...cli, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 30_000,
+  });
+
+void test('version prints the package version; bad usage exits 2 with a message', () => {
+  assert.match(run(['version']).stdout, /^\d+\.\d+\.\d+\n$/);
+  const unknown = run(['bogus']);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown command 'bogus'/);
+  const badHttp = run(['serve', '--http', 'nowhere']);
+  assert.equal(badHttp.status, 2);
+  assert.match(badHttp.stderr, /--http: must be \[host:\]port/);
+  const shortToken = run(['serve', '--store', 'memory:'], { SPOOL_TOKEN: 'short' });
+  assert.equal(shortToken.status, 2);
+  assert.match(shortToken.stderr, /at least 16 characters/);
+  const badConfig = join(root, 'bad.json');
+  writeFileSync(badConfig, JSON.stringify({ stroe: 'memory:' }));
+  const typo = run(['serve', '--config', badConfig]);
+  assert.equal(typo.status, 2);
+  assert.match(typo.stderr, /stroe: unknown setting/);
+});
+
+void test('demo runs jobs through a worker', () => {
+  const demo = run(['demo', '--store', 'memory:', '--jobs', '200']);
+  assert.equal(demo.status, 0, demo.stderr);
+  assert.match(demo.stdout, /added and processed 200 jobs/);
+});
+
+void test('serve: config file and SPOOL_* settings, token enforced; SIGTERM answers a long-poll, closes the store, exits 0', async () => {
+  const dir = join(root, 'data');
+  const config = join(root, 'spool.json');
+  writeFileSync(config, JSON.stringify({ store: `file:${dir}`, http: '127.0.0.1:1', logLevel: 'info' }));
+  const token = 'a-token-of-sixteen-chars';
+  const child = spawn(process.execPath, [...cli, 'serve', '--config', config], {
+    env: { ...process.env, SPOOL_HTTP: '127.0.0.1:0', SPOOL_TOKEN: token },
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const base = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const url = /"url":"([^"]+)"/.exec(out)?.[1];
+      if (url !== undefined) resolve(url);
+    });
+    void exited.then((code) => reject(new Error(`exited ${code}`)));
+  });
+  const auth = { authorization: `Bearer ${token}` };
+  assert.equal((await request(base, 'GET', '/v1/queues/q/counts')).status, 401);
+  assert.equal((await request(base, 'POST', '/v1/queues/q/jobs', { data: 'kept' }, auth)).status, 201);
+  const started = Date.now();
+  const pending = request(base, 'POST', '/v1/lease', { queues: ['empty'], wait: '60s' }, auth);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  child.kill('SIGTERM');
+  const answer = await pending;
+  assert.equal(answer.status, 200);
+  assert.deepEqual(answer.body, { jobs: [] });
+  assert.equal(await exited, 0);
+  // Promptly: neither the long-poll's 60s nor a kept-alive socket holds the process.
+  assert.ok(Date.now() - started < 10_000, `exited after ${Date.now() - started}ms`);
+  assert.match(out, /"msg":"stopped"/);
+  // The store was closed cleanly: its lock is free and the job is there.
+  await using spool = await open(`file:${dir}`);
+  assert.equal((await spool.queue('q').counts()).waiting, 1);
+});
