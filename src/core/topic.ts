@@ -166,15 +166,24 @@ export class Topic<T = unknown> {
       checkKeys(o.options, ['delay', 'priority', 'ttl', 'key'], `items[${i}].options`);
       return { payload: this.#encode(o.data, `items[${i}].data`), options: o.options, field: `items[${i}].options` };
     });
-    const subscribers = Object.entries((await this.#definition()).subscribers);
+    const subscribers = Object.entries((await this.#definition()).subscribers).map(([name, s]) => ({
+      name,
+      queue: this.queueName(name),
+      // The subscriber's settings, reused as they are by every message without options of its own.
+      settings: Object.freeze({
+        ...defaults,
+        maxAttempts: s.maxAttempts ?? Infinity,
+        visibilityMs: s.visibilityMs,
+        backoff: s.backoff,
+      }),
+    }));
     const now = this.runtime.clock.now();
     const jobs: NewJob[] = [];
     for (const { payload, options, field } of checked) {
-      for (const [name, s] of subscribers) {
-        const base = { ...defaults, maxAttempts: s.maxAttempts ?? Infinity, visibilityMs: s.visibilityMs };
-        const settings = jobSettings({ ...base, backoff: s.backoff }, options, field);
+      for (const subscriber of subscribers) {
+        const settings = options === undefined ? subscriber.settings : jobSettings(subscriber.settings, options, field);
         jobs.push({
-          queue: this.queueName(name),
+          queue: subscriber.queue,
           payload,
           priority: settings.priority,
           maxAttempts: settings.maxAttempts,
@@ -190,7 +199,7 @@ export class Topic<T = unknown> {
     const result = await this.runtime.store.add({ now, jobs, maxLength: {} });
     if (!result.ok) throw new ValidationError('topic', `queue ${result.fullQueue} refused the batch`);
     return checked.map((_, i) =>
-      Object.fromEntries(subscribers.map(([name], j) => [name, result.ids[i * subscribers.length + j] as string])),
+      Object.fromEntries(subscribers.map(({ name }, j) => [name, result.ids[i * subscribers.length + j] as string])),
     );
   }
 

@@ -133,7 +133,7 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
     { schema: { params: s.params('topic'), body: publishSchema }, config: route('publish') },
     async (request, reply) => {
       const { message, delay } = request.body as { message: string; delay?: string };
-      await topic(request).publish(message, delay === undefined ? {} : { delay: parseGoDuration(delay, 'delay') });
+      await topic(request).publish(message, delay === undefined ? undefined : { delay: parseGoDuration(delay, 'delay') });
       return ok(reply);
     },
   );
@@ -153,7 +153,7 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
       await topic(request).publishBulk(
         messages.map(({ message, delay }, i) => ({
           data: message,
-          options: delay === undefined ? {} : { delay: parseGoDuration(delay, `[${i}].delay`) },
+          options: delay === undefined ? undefined : { delay: parseGoDuration(delay, `[${i}].delay`) },
         })),
       );
       return ok(reply);
