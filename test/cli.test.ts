@@ -2,7 +2,7 @@
 // a config file, and a graceful stop on SIGTERM that answers a pending long-poll.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -79,4 +79,53 @@ void test('serve: config file and SPOOL_* settings, token enforced; SIGTERM answ
   // The store was closed cleanly: its lock is free and the job is there.
   await using spool = await open(`file:${dir}`);
   assert.equal((await spool.queue('q').counts()).waiting, 1);
+});
+
+void test('add, peek, stats, topic, dead and work on a local data directory', async () => {
+  const store = `file:${join(root, 'local')}`;
+  const local = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  assert.equal(local('add', 'jobs', '{"n":1}').stdout, '1\n');
+  assert.equal(local('add', 'jobs', '"fail me"', '--priority', '5').stdout, '2\n');
+  const bad = local('add', 'jobs', 'not json');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /payload: is not JSON/);
+  assert.deepEqual(
+    local('peek', 'jobs')
+      .stdout.trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { data: unknown }).data),
+    ['fail me', { n: 1 }],
+  );
+  assert.equal(local('topic', 'create', 'cart', 'counter', 'created').status, 0);
+  assert.deepEqual(Object.keys(JSON.parse(local('topic', 'publish', 'cart', '{"x":1}').stdout) as object), [
+    'counter',
+    'created',
+  ]);
+  assert.match(local('topic', 'status', 'cart').stdout, /counter\twaiting 1\tin flight 0\tdead 0/);
+  assert.match(local('stats').stdout, /cart\.created\s+1\s+0\s+0\s+0\s+0/);
+  const missing = local('topic', 'status', 'nope');
+  assert.equal(missing.status, 1);
+  assert.equal(missing.stderr, 'spool: topic nope: not found\n');
+
+  // work: the payload arrives on stdin; exit 0 acks, non-zero fails the attempt.
+  const seen = join(root, 'seen.txt');
+  writeFileSync(seen, '');
+  const worker = spawn(
+    process.execPath,
+    [...cli, 'work', 'jobs', '--', 'sh', '-c', `p=$(cat); echo "$p" >> ${seen}; case "$p" in *fail*) exit 1;; esac`],
+    { env: { ...process.env, SPOOL_STORE: store } },
+  );
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  const deadline = Date.now() + 20_000;
+  while (!readFileSync(seen, 'utf8').includes('{"n":1}')) {
+    assert.ok(Date.now() < deadline, 'work did not run the command');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  worker.kill('SIGTERM');
+  await exited;
+  assert.match(readFileSync(seen, 'utf8'), /^"fail me"$/m);
+  // {"n":1} completed; "fail me" failed its attempt and waits for a retry, not dead.
+  assert.match(local('stats', 'jobs').stdout, /jobs\s+(0\s+1|1\s+0)\s+0\s+0\s+1/);
+  assert.equal(local('dead', 'jobs').stdout, '');
+  assert.equal(local('dead', 'jobs', '--retry').stdout, 'retried 0\n');
 });

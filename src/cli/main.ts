@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// The `spool` command: serve, demo, version. Exit codes: 0 done, 1 failed, 2 bad usage.
+// The `spool` command: serve, work, add, peek, dead, stats, topic, demo, version. Exit codes: 0 done, 1 failed, 2 bad usage.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SpoolError, ValidationError } from '../index.ts';
 import { demo } from './demo.ts';
+import { localCommands } from './local.ts';
 import { serve } from './serve.ts';
 import { env, serveSettings } from './settings.ts';
+import { work } from './work.ts';
 
 const version = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -57,6 +59,17 @@ program
   .addOption(envOption('--log-level <level>', 'pino level; default info', 'logLevel'))
   .option('--config <file>', 'JSON file with any of these settings (env SPOOL_CONFIG)')
   .action((flags: Record<string, string | undefined>) => serve(serveSettings(flags)));
+
+program
+  .command('work <queue> <command...>')
+  .description('run `command` once per job, payload on stdin: exit 0 acks, else retried (spool work q -- ./handle.sh)')
+  .option('--store <url>', 'store URL (env SPOOL_STORE)', process.env.SPOOL_STORE ?? 'file:./spool-data')
+  .option('--concurrency <c>', 'commands at once', wholeNumber, 1)
+  .action((queue: string, command: string[], options: { store: string; concurrency: number }) =>
+    work(queue, command, options),
+  );
+
+localCommands(program);
 
 try {
   await program.parseAsync(process.argv);
