@@ -133,7 +133,10 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
     { schema: { params: s.params('topic'), body: publishSchema }, config: route('publish') },
     async (request, reply) => {
       const { message, delay } = request.body as { message: string; delay?: string };
-      await topic(request).publish(message, delay === undefined ? undefined : { delay: parseGoDuration(delay, 'delay') });
+      await topic(request).publish(
+        message,
+        delay === undefined ? undefined : { delay: parseGoDuration(delay, 'delay') },
+      );
       return ok(reply);
     },
   );
