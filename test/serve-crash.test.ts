@@ -2,38 +2,11 @@
 // restart: every publish answered 201 is still there or was acked, no ack answered 200 is
 // undone, and draining the queue afterwards delivers every message that was not acked.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { request } from './server/harness.ts';
-
-interface Served {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly base: string;
-}
-
-/** Starts the CLI and resolves once it logs the address it listens on. */
-function serve(dir: string): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--store', `file:${dir}`, '--http', '127.0.0.1:0'],
-    { stdio: 'pipe' },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const url = /"url":"([^"]+)"/.exec(out)?.[1];
-      if (url !== undefined) resolve({ child, base: url });
-    });
-    let err = '';
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`spool serve exited with ${code}: ${err}${out}`)));
-  });
-}
+import { request, serve } from './server/harness.ts';
 
 void test('kill -9 of spool serve under load, three times: nothing acknowledged is lost', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spool-serve-crash-'));
@@ -43,7 +16,7 @@ void test('kill -9 of spool serve under load, three times: nothing acknowledged 
   const unsure = new Set<string>();
   try {
     for (let round = 0; round < 3; round++) {
-      const { child, base } = await serve(dir);
+      const { child, base } = await serve(`file:${dir}`);
       let running = true;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       const producer = async (): Promise<void> => {
@@ -83,7 +56,7 @@ void test('kill -9 of spool serve under load, three times: nothing acknowledged 
       await Promise.all(load);
     }
 
-    const { child, base } = await serve(dir);
+    const { child, base } = await serve(`file:${dir}`);
     try {
       for (const id of published) {
         const answer = await request(base, 'GET', `/v1/queues/crash/jobs/${id}`);

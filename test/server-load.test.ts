@@ -1,15 +1,17 @@
-// A bounded load test against a real server: 50 consumers long-polling, 10 producers adding
-// for a few seconds; every published message is delivered and acked exactly once, none lost.
+// A bounded load test against `spool serve` in its own process: 50 consumers long-polling,
+// 10 producers adding for a few seconds; every published message is delivered and acked
+// exactly once, none lost.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { start } from './server/harness.ts';
+import { request, serve, stop, storeUrl } from './server/harness.ts';
 
 const consumers = 50;
 const producers = 10;
 const produceMs = Number(process.env.SPOOL_LOAD_MS ?? 3000);
 
 void test(`${consumers} long-poll consumers and ${producers} producers for ${produceMs}ms: every message acked once`, async () => {
-  const s = await start();
+  const served = await serve(storeUrl);
+  const s = { call: (method: string, path: string, body?: unknown) => request(served.base, method, path, body) };
   try {
     const published = new Set<string>();
     const acked = new Set<string>();
@@ -47,7 +49,8 @@ void test(`${consumers} long-poll consumers and ${producers} producers for ${pro
     consuming = false;
     await Promise.all(consuming$);
 
-    assert.ok(published.size > 100, `only ${published.size} published`);
+    // The floor is low on purpose: CI machines are slow and shared; the point is that none is lost.
+    assert.ok(published.size >= 50, `only ${published.size} published`);
     assert.equal(duplicateAcks, 0);
     assert.deepEqual(
       [...published].filter((id) => !acked.has(id)),
@@ -60,6 +63,6 @@ void test(`${consumers} long-poll consumers and ${producers} producers for ${pro
     assert.equal(counts.active, 0);
     console.log(`load: ${published.size} published and acked in ${produceMs}ms of producing`);
   } finally {
-    await s.close();
+    await stop(served);
   }
 });

@@ -1,15 +1,44 @@
-// The commands that work on a store directly: add, peek, dead, stats, topic. Each opens the
-// store (by default the data directory ./spool-data), does one thing, prints, and closes.
+// The commands that work on a store or a server: add, peek, dead, stats, topic. Each opens
+// the store (by default the data directory ./spool-data), or talks to `--server` over HTTP,
+// does one thing, prints, and closes.
 import type { Command } from 'commander';
+import { connect } from '../client/index.ts';
+import type { SpoolClient } from '../client/index.ts';
 import { open } from '../index.ts';
 import type { Counts, JobInfo, Spool } from '../index.ts';
 import { payload } from './input.ts';
 
-const storeOption = (command: Command): Command =>
-  command.option('--store <url>', 'store URL (env SPOOL_STORE)', process.env.SPOOL_STORE ?? 'file:./spool-data');
+/** What these commands need, which a local Spool and a remote SpoolClient both have. */
+type Target = Pick<Spool, 'topics'> & {
+  queue: (
+    name: string,
+  ) => Pick<ReturnType<Spool['queue']>, 'add' | 'peek' | 'counts' | 'dead' | 'retryDead' | 'remove'>;
+  topic: (
+    name: string,
+  ) => Pick<
+    ReturnType<Spool['topic']>,
+    'create' | 'addSubscribers' | 'removeSubscriber' | 'delete' | 'publish' | 'status' | 'info'
+  >;
+};
 
-async function withSpool<T>(url: string, run: (spool: Spool) => Promise<T>): Promise<T> {
-  await using spool = await open(url);
+interface Where {
+  store: string;
+  server?: string;
+  token?: string;
+}
+
+const storeOption = (command: Command): Command =>
+  command
+    .option('--store <url>', 'store URL (env SPOOL_STORE)', process.env.SPOOL_STORE ?? 'file:./spool-data')
+    .option('--server <url>', 'a spool server instead of a store (env SPOOL_SERVER)', process.env.SPOOL_SERVER)
+    .option('--token <token>', 'bearer token for --server (env SPOOL_TOKEN)', process.env.SPOOL_TOKEN);
+
+async function withSpool<T>(where: Where, run: (target: Target) => Promise<T>): Promise<T> {
+  if (where.server !== undefined) {
+    const client: SpoolClient = connect(where.server, where.token === undefined ? {} : { token: where.token });
+    return run(client);
+  }
+  await using spool = await open(where.store);
   // Awaited here, inside the `using` scope: returning the bare promise would close the store under it.
   return await run(spool);
 }
@@ -35,7 +64,7 @@ function table(rows: readonly (readonly [string, Counts])[]): string {
     .join('\n');
 }
 
-async function stats(spool: Spool, names: readonly string[]): Promise<string> {
+async function stats(spool: Target, names: readonly string[]): Promise<string> {
   const queues = [...names];
   // With no names: every subscriber queue of every topic (the store keeps no list of plain queues).
   if (queues.length === 0)
@@ -51,20 +80,18 @@ export function localCommands(program: Command): void {
     .option('--delay <duration>', "wait before it may run, e.g. '5m'")
     .option('--priority <n>', 'higher runs first', Number)
     .option('--key <key>', 'idempotency key')
-    .action(
-      async (queue: string, arg: string, o: { store: string; delay?: string; priority?: number; key?: string }) => {
-        const options = Object.fromEntries(
-          Object.entries({ delay: o.delay, priority: o.priority, key: o.key }).filter(([, v]) => v !== undefined),
-        );
-        console.log(await withSpool(o.store, (spool) => spool.queue(queue).add(payload(arg), options)));
-      },
-    );
+    .action(async (queue: string, arg: string, o: Where & { delay?: string; priority?: number; key?: string }) => {
+      const options = Object.fromEntries(
+        Object.entries({ delay: o.delay, priority: o.priority, key: o.key }).filter(([, v]) => v !== undefined),
+      );
+      console.log(await withSpool(o, (spool) => spool.queue(queue).add(payload(arg), options)));
+    });
 
   storeOption(program.command('peek <queue>'))
     .description('the next jobs a lease would take, one JSON line each')
     .option('-n <count>', 'how many', Number, 10)
-    .action(async (queue: string, o: { store: string; n: number }) => {
-      const jobs = await withSpool(o.store, (spool) => spool.queue(queue).peek(o.n));
+    .action(async (queue: string, o: Where & { n: number }) => {
+      const jobs = await withSpool(o, (spool) => spool.queue(queue).peek(o.n));
       for (const job of jobs) console.log(line(job));
     });
 
@@ -72,8 +99,8 @@ export function localCommands(program: Command): void {
     .description('dead jobs, one JSON line each; --retry puts them back, --purge removes them')
     .option('--retry', 'dead jobs back to waiting with fresh attempts')
     .option('--purge', 'remove the dead jobs')
-    .action(async (queue: string, o: { store: string; retry?: boolean; purge?: boolean }) => {
-      await withSpool(o.store, async (spool) => {
+    .action(async (queue: string, o: Where & { retry?: boolean; purge?: boolean }) => {
+      await withSpool(o, async (spool) => {
         const q = spool.queue(queue);
         if (o.retry === true) return console.log(`retried ${await q.retryDead()}`);
         let removed = 0;
@@ -92,8 +119,8 @@ export function localCommands(program: Command): void {
   storeOption(program.command('stats [queues...]'))
     .description('counts per queue (default: every topic subscriber queue)')
     .option('--watch <seconds>', 'refresh every so many seconds', Number)
-    .action(async (queues: string[], o: { store: string; watch?: number }) => {
-      await withSpool(o.store, async (spool) => {
+    .action(async (queues: string[], o: Where & { watch?: number }) => {
+      await withSpool(o, async (spool) => {
         console.log(await stats(spool, queues));
         if (o.watch === undefined) return;
         const stop = new AbortController();
@@ -106,45 +133,41 @@ export function localCommands(program: Command): void {
     });
 
   const topic = program.command('topic').description('topics and their subscribers');
-  storeOption(topic.command('list')).action(async (o: { store: string }) => {
-    for (const name of await withSpool(o.store, (spool) => spool.topics())) console.log(name);
+  storeOption(topic.command('list')).action(async (o: Where) => {
+    for (const name of await withSpool(o, (spool) => spool.topics())) console.log(name);
   });
   storeOption(topic.command('create <name> [subscribers...]'))
     .description('a topic with these subscribers (default options)')
-    .action(async (name: string, subscribers: string[], o: { store: string }) => {
-      await withSpool(o.store, (spool) =>
-        spool.topic(name).create(Object.fromEntries(subscribers.map((s) => [s, {}]))),
-      );
+    .action(async (name: string, subscribers: string[], o: Where) => {
+      await withSpool(o, (spool) => spool.topic(name).create(Object.fromEntries(subscribers.map((s) => [s, {}]))));
     });
   storeOption(topic.command('subscribe <name> <subscriber>'))
     .description('add a subscriber, or change its options')
     .option('--max-attempts <n>', 'deliveries before it goes dead', Number)
     .option('--visibility <duration>', "how long a read message stays in flight, e.g. '5m'")
-    .action(
-      async (name: string, subscriber: string, o: { store: string; maxAttempts?: number; visibility?: string }) => {
-        const options = Object.fromEntries(
-          Object.entries({ maxAttempts: o.maxAttempts, visibility: o.visibility }).filter(([, v]) => v !== undefined),
-        );
-        await withSpool(o.store, (spool) => spool.topic(name).addSubscribers({ [subscriber]: options }));
-      },
-    );
+    .action(async (name: string, subscriber: string, o: Where & { maxAttempts?: number; visibility?: string }) => {
+      const options = Object.fromEntries(
+        Object.entries({ maxAttempts: o.maxAttempts, visibility: o.visibility }).filter(([, v]) => v !== undefined),
+      );
+      await withSpool(o, (spool) => spool.topic(name).addSubscribers({ [subscriber]: options }));
+    });
   storeOption(topic.command('unsubscribe <name> <subscriber>'))
     .description('remove a subscriber and its messages')
-    .action(async (name: string, subscriber: string, o: { store: string }) => {
-      await withSpool(o.store, (spool) => spool.topic(name).removeSubscriber(subscriber));
+    .action(async (name: string, subscriber: string, o: Where) => {
+      await withSpool(o, (spool) => spool.topic(name).removeSubscriber(subscriber));
     });
-  storeOption(topic.command('delete <name>')).action(async (name: string, o: { store: string }) => {
-    await withSpool(o.store, (spool) => spool.topic(name).delete());
+  storeOption(topic.command('delete <name>')).action(async (name: string, o: Where) => {
+    await withSpool(o, (spool) => spool.topic(name).delete());
   });
   storeOption(topic.command('publish <name> <payload>'))
     .description('publish to every subscriber: payload is JSON, @file or -; prints the id per subscriber')
-    .action(async (name: string, arg: string, o: { store: string }) => {
-      console.log(JSON.stringify(await withSpool(o.store, (spool) => spool.topic(name).publish(payload(arg)))));
+    .action(async (name: string, arg: string, o: Where) => {
+      console.log(JSON.stringify(await withSpool(o, (spool) => spool.topic(name).publish(payload(arg)))));
     });
   storeOption(topic.command('status <name>'))
     .description('waiting, in flight and dead per subscriber')
-    .action(async (name: string, o: { store: string }) => {
-      for (const s of await withSpool(o.store, (spool) => spool.topic(name).status()))
+    .action(async (name: string, o: Where) => {
+      for (const s of await withSpool(o, (spool) => spool.topic(name).status()))
         console.log(`${s.name}\twaiting ${s.waiting}\tin flight ${s.inFlight}\tdead ${s.dead}`);
     });
 }

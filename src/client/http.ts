@@ -62,12 +62,20 @@ export async function call<T>(
   body?: unknown,
   signal?: AbortSignal,
 ): Promise<T> {
-  const response = await fetch(transport.base + path, {
-    method,
-    headers: body === undefined ? transport.headers : { ...transport.headers, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal,
-  });
+  let response: Response;
+  try {
+    response = await fetch(transport.base + path, {
+      method,
+      headers: body === undefined ? transport.headers : { ...transport.headers, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+  } catch (error) {
+    if (signal?.aborted === true) throw error;
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is in its cause.
+    const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    throw new Error(`cannot reach ${transport.base}: ${reason}`, { cause: error });
+  }
   const text = await response.text();
   const json = text === '' ? undefined : (JSON.parse(text) as unknown);
   if (response.ok) return json as T;

@@ -10,6 +10,7 @@ import type {
   PublishOptions,
   SubscriberOptions,
   SubscriberStatus,
+  TopicInfo,
 } from '../index.ts';
 import { call } from './http.ts';
 import type { Transport } from './http.ts';
@@ -67,6 +68,11 @@ export class SpoolClient {
     const body = { queues: typeof queues === 'string' ? [queues] : queues, ...rest };
     const { jobs } = await call<{ jobs: LeasedJson<T>[] }>(this.transport, 'POST', '/v1/lease', body, signal);
     return jobs.map((job) => new RemoteLeasedJob<T>(job, this.transport));
+  }
+
+  /** Names of every topic the token may see, sorted. */
+  async topics(): Promise<string[]> {
+    return (await call<{ topics: string[] }>(this.transport, 'GET', '/v1/topics')).topics;
   }
 
   async healthy(): Promise<boolean> {
@@ -179,6 +185,20 @@ export class RemoteTopic<T = unknown> {
   async publish(data: T, options?: PublishOptions): Promise<Record<string, string>> {
     const body = options === undefined ? { data } : { data, options };
     return (await call<{ ids: Record<string, string> }>(this.transport, 'POST', `${this.#path}/messages`, body)).ids;
+  }
+
+  async info(): Promise<TopicInfo> {
+    return call<TopicInfo>(this.transport, 'GET', this.#path);
+  }
+
+  /** Adds subscribers or changes their options, one request each. */
+  async addSubscribers(subscribers: Readonly<Record<string, SubscriberOptions>>): Promise<void> {
+    for (const [name, options] of Object.entries(subscribers))
+      await call(this.transport, 'PUT', `${this.#path}/subscribers/${encodeURIComponent(name)}`, options);
+  }
+
+  async removeSubscriber(name: string): Promise<void> {
+    await call(this.transport, 'DELETE', `${this.#path}/subscribers/${encodeURIComponent(name)}`);
   }
 
   async status(): Promise<SubscriberStatus[]> {

@@ -1,4 +1,7 @@
-// A real spool HTTP server on a random port, and a small fetch helper to talk to it.
+// A real spool HTTP server on a random port (in this process, or `spool serve` as a child),
+// and a small fetch helper to talk to it.
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { open } from '../../src/index.ts';
 import type { Spool } from '../../src/index.ts';
 import { createServer } from '../../src/server/index.ts';
@@ -58,4 +61,36 @@ export async function request(
     // Left undefined: the test asserting JSON will say so.
   }
   return { status: response.status, body: parsed, text };
+}
+
+export interface Served {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly base: string;
+}
+
+/** Starts the CLI's `spool serve` on `store` and a random port; resolves once it logs its address. */
+export function serve(store: string): Promise<Served> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--store', store, '--http', '127.0.0.1:0'],
+    { stdio: 'pipe' },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const url = /"url":"([^"]+)"/.exec(out)?.[1];
+      if (url !== undefined) resolve({ child, base: url });
+    });
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`spool serve exited with ${code}: ${err}${out}`)));
+  });
+}
+
+/** SIGTERM, and resolves once the child is gone. */
+export async function stop(served: Served): Promise<void> {
+  const exited = new Promise((resolve) => served.child.once('exit', resolve));
+  served.child.kill('SIGTERM');
+  await exited;
 }
