@@ -111,6 +111,25 @@ void describe('HTTP /v1: queues', () => {
     assert.ok(Date.now() - started < 5000);
   });
 
+  void test('a long-poll whose client went away leases nothing: the next job stays waiting', async () => {
+    const client = new AbortController();
+    const gone = fetch(`${s.base}/v1/lease`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ queues: ['left'], wait: '10s' }),
+      signal: client.signal,
+    }).catch(() => 'aborted');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    client.abort();
+    assert.equal(await gone, 'aborted');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await s.call('POST', '/v1/queues/left/jobs', { data: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const counts = json(await s.call('GET', '/v1/queues/left/counts'));
+    assert.equal(counts.waiting, 1);
+    assert.equal(counts.active, 0);
+  });
+
   void test('delete a job by id; get of an unknown id is a 404 with a JSON error', async () => {
     const { id } = json(await s.call('POST', '/v1/queues/del/jobs', { data: 1 })) as { id: string };
     assert.deepEqual(json(await s.call('DELETE', `/v1/queues/del/jobs/${id}`)), { removed: true });

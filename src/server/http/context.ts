@@ -35,16 +35,24 @@ export async function longPoll<T>(
   reply: FastifyReply,
   run: (signal: AbortSignal) => Promise<T>,
 ): Promise<{ value: T; gone: boolean }> {
-  const disconnect = new AbortController();
+  // One controller per request with a listener on `closing` that goes when the request ends,
+  // so nothing piles up on the server-long signal however many long-polls come and go.
+  const abort = new AbortController();
+  let gone = false;
   const onClose = (): void => {
-    if (!reply.raw.writableEnded) disconnect.abort();
+    if (reply.raw.writableEnded) return;
+    gone = true;
+    abort.abort();
   };
+  const onClosing = (): void => abort.abort();
   reply.raw.once('close', onClose);
+  context.closing.addEventListener('abort', onClosing, { once: true });
+  if (context.closing.aborted) abort.abort();
   try {
-    const value = await run(AbortSignal.any([context.closing, disconnect.signal]));
-    return { value, gone: disconnect.signal.aborted };
+    return { value: await run(abort.signal), gone };
   } finally {
     reply.raw.off('close', onClose);
+    context.closing.removeEventListener('abort', onClosing);
   }
 }
 
