@@ -43,6 +43,16 @@ void test('queues over HTTP: add, get, peek, counts, lease, extend, ack, nack, d
     assert.equal(counts.delayed, 1);
     assert.equal(counts.completed, 1);
     await assert.rejects(q.add({ n: 4 }, { delay: 'soon' }), ValidationError);
+    // consume: a loop over long-polled jobs, ended by its signal.
+    await client.queue<string>('loop').addBulk([{ data: 'a' }, { data: 'b' }]);
+    const stop = new AbortController();
+    const got: string[] = [];
+    for await (const job of client.queue<string>('loop').consume({ signal: stop.signal })) {
+      got.push(job.data);
+      await job.ack();
+      if (got.length === 2) stop.abort();
+    }
+    assert.deepEqual(got, ['a', 'b']);
     await assert.rejects(client.queue('bad name').add({ n: 0 }), ValidationError);
   } finally {
     await s.close();

@@ -151,6 +151,26 @@ export class RemoteQueue<T = unknown> {
     return new SpoolClient(this.transport).lease<T>({ ...options, queues: [this.name] });
   }
 
+  /** `for await (const job of queue.consume())`: long-polls one job at a time until `signal` aborts. */
+  async *consume(options: { visibility?: Duration; signal?: AbortSignal } = {}): AsyncGenerator<RemoteLeasedJob<T>> {
+    const { signal, visibility } = options;
+    const stopped = (): boolean => signal?.aborted === true;
+    while (!stopped()) {
+      let jobs: RemoteLeasedJob<T>[];
+      try {
+        jobs = await this.lease({
+          wait: '30s',
+          ...(visibility === undefined ? {} : { visibility }),
+          ...(signal === undefined ? {} : { signal }),
+        });
+      } catch (error) {
+        if (stopped()) return;
+        throw error;
+      }
+      yield* jobs;
+    }
+  }
+
   /** Runs `handler` on this queue's jobs, `concurrency` at a time, until `close()`. */
   process(handler: RemoteHandler<T>, options: RemoteProcessOptions = {}): RemoteWorker<T> {
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');

@@ -9,7 +9,10 @@ export type RemoteHandler<T> = (job: RemoteLeasedJob<T>) => unknown;
 
 export interface RemoteWorkerEvents<T> {
   completed: [job: RemoteLeasedJob<T>, result: unknown];
+  /** The attempt failed and the job will be retried. */
   failed: [job: RemoteLeasedJob<T>, error: unknown];
+  /** The attempt failed and the job is dead. */
+  dead: [job: RemoteLeasedJob<T>, error: unknown];
   error: [error: unknown];
 }
 
@@ -74,8 +77,8 @@ export class RemoteWorker<T = unknown> extends EventEmitter<RemoteWorkerEvents<T
         result = await this.handler(job);
       } catch (error) {
         if (timer !== null) clearInterval(timer);
-        await job.nack({ error });
-        this.emit('failed', job, error);
+        const outcome = await job.nack({ error });
+        this.emit(outcome === 'dead' ? 'dead' : 'failed', job, error);
         return;
       }
       if (timer !== null) clearInterval(timer);
