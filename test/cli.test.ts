@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { open } from '../src/index.ts';
-import { request } from './server/harness.ts';
+import { request, serve, stop } from './server/harness.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-cli-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -128,4 +128,23 @@ void test('add, peek, stats, topic, dead and work on a local data directory', as
   assert.match(local('stats', 'jobs').stdout, /jobs\s+(0\s+1|1\s+0)\s+0\s+0\s+1/);
   assert.equal(local('dead', 'jobs').stdout, '');
   assert.equal(local('dead', 'jobs', '--retry').stdout, 'retried 0\n');
+});
+
+void test('the same commands against a server (SPOOL_SERVER, or --server)', async () => {
+  const served = await serve('memory:');
+  try {
+    // SPOOL_STORE names no store at all: every command must go to the server.
+    const remote = (...args: string[]) => run(args, { SPOOL_SERVER: served.base, SPOOL_STORE: 'unused:' });
+    assert.equal(remote('add', 'jobs', '{"n":1}').stdout, '1\n');
+    assert.equal(remote('topic', 'create', 'cart', 'counter').status, 0);
+    assert.equal(remote('topic', 'publish', 'cart', '"x"').stdout, '{"counter":"2"}\n');
+    assert.match(remote('stats', 'jobs').stdout, /jobs\s+1\s+0\s+0\s+0\s+0/);
+    assert.match(remote('stats').stdout, /cart\.counter\s+1/);
+    assert.deepEqual((JSON.parse(remote('peek', 'jobs').stdout) as { data: unknown }).data, { n: 1 });
+  } finally {
+    await stop(served);
+  }
+  const unreachable = run(['add', 'jobs', '1', '--server', 'http://127.0.0.1:1']);
+  assert.equal(unreachable.status, 1);
+  assert.match(unreachable.stderr, /^spool: cannot reach http:\/\/127\.0\.0\.1:1/);
 });
