@@ -141,6 +141,19 @@ void test('the same commands against a server (SPOOL_SERVER, or --server)', asyn
     assert.match(remote('stats', 'jobs').stdout, /jobs\s+1\s+0\s+0\s+0\s+0/);
     assert.match(remote('stats').stdout, /cart\.counter\s+1/);
     assert.deepEqual((JSON.parse(remote('peek', 'jobs').stdout) as { data: unknown }).data, { n: 1 });
+    const seen = join(root, 'remote-seen.txt');
+    writeFileSync(seen, '');
+    const worker = spawn(process.execPath, [...cli, 'work', 'jobs', '--', 'sh', '-c', `cat >> ${seen}`], {
+      env: { ...process.env, SPOOL_SERVER: served.base, SPOOL_STORE: 'unused:' },
+    });
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    for (const deadline = Date.now() + 20_000; readFileSync(seen, 'utf8') !== '{"n":1}';) {
+      assert.ok(Date.now() < deadline, 'remote work did not run the command');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    worker.kill('SIGTERM');
+    await exited;
+    assert.match(remote('stats', 'jobs').stdout, /jobs\s+0\s+0\s+0\s+0\s+1/);
   } finally {
     await stop(served);
   }

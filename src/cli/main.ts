@@ -8,6 +8,7 @@ import { localCommands } from './local.ts';
 import { serve } from './serve.ts';
 import { env, serveSettings } from './settings.ts';
 import { work } from './work.ts';
+import type { WorkOptions } from './work.ts';
 
 const version = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -64,10 +65,10 @@ program
   .command('work <queue> <command...>')
   .description('run `command` once per job, payload on stdin: exit 0 acks, else retried (spool work q -- ./handle.sh)')
   .option('--store <url>', 'store URL (env SPOOL_STORE)', process.env.SPOOL_STORE ?? 'file:./spool-data')
+  .option('--server <url>', 'a spool server instead of a store (env SPOOL_SERVER)', process.env.SPOOL_SERVER)
+  .option('--token <token>', 'bearer token for --server (env SPOOL_TOKEN)', process.env.SPOOL_TOKEN)
   .option('--concurrency <c>', 'commands at once', wholeNumber, 1)
-  .action((queue: string, command: string[], options: { store: string; concurrency: number }) =>
-    work(queue, command, options),
-  );
+  .action((queue: string, command: string[], options: WorkOptions) => work(queue, command, options));
 
 localCommands(program);
 

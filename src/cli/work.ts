@@ -1,28 +1,36 @@
 // `spool work <queue> -- <command…>`: runs the command once per job, the payload as JSON on its
 // stdin; exit 0 acks, anything else fails the attempt (retried with the queue's back-off).
+// On a store or, with --server, on a remote spool through spool/client.
 import { spawn } from 'node:child_process';
+import { connect } from '../client/index.ts';
 import { open } from '../index.ts';
 
-export async function work(
-  queue: string,
-  command: readonly string[],
-  options: { store: string; concurrency: number },
-): Promise<void> {
-  const [file, ...args] = command;
-  if (file === undefined) throw new Error('work: give the command to run after --');
-  await using spool = await open(options.store);
-  const worker = spool.queue(queue).process(
-    (job) =>
-      new Promise<void>((resolve, reject) => {
-        const child = spawn(file, args, { stdio: ['pipe', 'inherit', 'inherit'], signal: job.signal });
-        child.once('error', reject);
-        child.once('exit', (code, signal) =>
-          code === 0 ? resolve() : reject(new Error(`${file} exited with ${signal ?? code}`)),
-        );
-        child.stdin.end(JSON.stringify(job.data));
-      }),
-    { concurrency: options.concurrency },
-  );
+export interface WorkOptions {
+  store: string;
+  server?: string;
+  token?: string;
+  concurrency: number;
+}
+
+interface Closable {
+  on(event: 'failed' | 'dead', listener: (job: { id: string }, error: unknown) => void): unknown;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  close(): Promise<void>;
+}
+
+function runCommand(command: readonly string[], data: unknown, signal?: AbortSignal): Promise<void> {
+  const [file, ...args] = command as [string, ...string[]];
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['pipe', 'inherit', 'inherit'], signal });
+    child.once('error', reject);
+    child.once('exit', (code, exitSignal) =>
+      code === 0 ? resolve() : reject(new Error(`${file} exited with ${exitSignal ?? code}`)),
+    );
+    child.stdin.end(JSON.stringify(data));
+  });
+}
+
+async function until(worker: Closable): Promise<void> {
   const report = (job: { id: string }, error: unknown): void => console.error(`job ${job.id}: ${String(error)}`);
   worker.on('failed', report);
   worker.on('dead', report);
@@ -32,4 +40,16 @@ export async function work(
     process.once('SIGTERM', () => resolve());
   });
   await worker.close();
+}
+
+export async function work(queue: string, command: readonly string[], options: WorkOptions): Promise<void> {
+  if (command.length === 0) throw new Error('work: give the command to run after --');
+  const { concurrency } = options;
+  if (options.server !== undefined) {
+    const client = connect(options.server, options.token === undefined ? {} : { token: options.token });
+    return until(client.queue(queue).process((job) => runCommand(command, job.data), { concurrency }));
+  }
+  await using spool = await open(options.store);
+  // The job's signal kills the command when its lease is lost.
+  await until(spool.queue(queue).process((job) => runCommand(command, job.data, job.signal), { concurrency }));
 }
