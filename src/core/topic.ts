@@ -9,7 +9,7 @@
 // subscribers at the same instant can lose one edit; publishing is never affected.
 import { ExistsError, NotFoundError, ValidationError } from '../errors.ts';
 import { formatToken } from '../store/contract.ts';
-import type { Backoff, NewJob } from '../store/contract.ts';
+import type { Backoff, JobRecord, NewJob } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
 import type { Duration } from './duration.ts';
 import { checkKeys, jobSettings, queueConfig } from './options.ts';
@@ -236,25 +236,21 @@ export class Topic<T = unknown> {
   async ack(subscriber: string, ids: readonly string[]): Promise<number> {
     const queue = this.queueName(subscriber);
     const { store, clock } = this.runtime;
-    const records = await store.get(ids, clock.now());
-    let found = 0;
-    const rest: string[] = [];
-    for (const record of records) {
-      if (record === null || record.queue !== queue) continue;
-      found++;
-      if (record.state === 'completed') continue;
-      if (record.state === 'active') {
-        const [outcome] = await store.ack({
-          now: clock.now(),
-          items: [{ token: formatToken(record.id, record.attempts), result: null }],
-          keep: { [queue]: this.runtime.config(queue).keep },
-        });
-        if (outcome === 'ok') continue;
-      }
-      rest.push(record.id);
-    }
+    const mine = (await store.get(ids, clock.now())).filter((r): r is JobRecord => r !== null && r.queue === queue);
+    const active = mine.filter((r) => r.state === 'active');
+    // One ack call for every in-flight message; those whose lease moved on since are removed below.
+    const outcomes =
+      active.length === 0
+        ? []
+        : await store.ack({
+            now: clock.now(),
+            items: active.map((r) => ({ token: formatToken(r.id, r.attempts), result: null })),
+            keep: { [queue]: this.runtime.config(queue).keep },
+          });
+    const acked = new Set(active.filter((_, i) => outcomes[i] === 'ok').map((r) => r.id));
+    const rest = mine.filter((r) => r.state !== 'completed' && !acked.has(r.id)).map((r) => r.id);
     if (rest.length > 0) await store.remove({ now: clock.now(), ids: rest, states: null });
-    return found;
+    return mine.length;
   }
 
   queueName(subscriber: string): string {
