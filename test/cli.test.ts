@@ -161,3 +161,21 @@ void test('the same commands against a server (SPOOL_SERVER, or --server)', asyn
   assert.equal(unreachable.status, 1);
   assert.match(unreachable.stderr, /^spool: cannot reach http:\/\/127\.0\.0\.1:1/);
 });
+
+void test('the built binary (dist/cli/main.js, as npx spool runs it) serves and stops', async () => {
+  // Builds exactly what `npm run build` (and `npm ci`, through prepare) builds.
+  const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(build.status, 0, build.stdout + build.stderr);
+  const version = spawnSync(process.execPath, ['dist/cli/main.js', 'version'], { encoding: 'utf8' });
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  const served = await serve('memory:', 'dist/cli/main.js');
+  try {
+    assert.deepEqual((await request(served.base, 'GET', '/healthz')).body, { ok: true });
+    assert.equal((await request(served.base, 'POST', '/topics', { name: 'cart' })).status, 200);
+  } finally {
+    await stop(served);
+  }
+});

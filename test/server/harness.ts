@@ -68,13 +68,15 @@ export interface Served {
   readonly base: string;
 }
 
-/** Starts the CLI's `spool serve` on `store` and a random port; resolves once it logs its address. */
-export function serve(store: string): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--store', store, '--http', '127.0.0.1:0'],
-    { stdio: 'pipe' },
-  );
+/**
+ * Starts `spool serve` on `store` and a random port; resolves once it logs its address.
+ * `main` is the CLI from the sources through tsx, or the built dist/cli/main.js.
+ */
+export function serve(store: string, main = 'src/cli/main.ts'): Promise<Served> {
+  const loader = main.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, main, 'serve', '--store', store, '--http', '127.0.0.1:0'], {
+    stdio: 'pipe',
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
