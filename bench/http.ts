@@ -70,7 +70,11 @@ async function during(concurrency: number, fn: () => Promise<number>): Promise<n
   let count = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) count += await fn();
+      while (performance.now() < end) {
+        // Not `count += await fn()`: that reads count before the await and loses the other loops' additions.
+        const done = await fn();
+        count += done;
+      }
     }),
   );
   return Math.round(count / ((performance.now() - started) / 1000));
