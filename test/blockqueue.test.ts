@@ -129,7 +129,12 @@ void describe('BlockQueue routes: semantics', () => {
     const wrongType = await s.call('POST', '/topics/errs/messages', { message: 5 });
     assert.equal(wrongType.status, 400);
     assert.equal(body(wrongType).message, 'failure');
-    await s.call('DELETE', '/topics/errs');
+    // A DELETE with a JSON content type and no body, as many clients send it, is fine.
+    const response = await fetch(`${s.base}/topics/errs`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(response.status, 200);
     assert.equal((await s.call('POST', '/topics/errs/messages', { message: 'x' })).status, 404);
   });
 

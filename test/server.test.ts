@@ -210,6 +210,7 @@ void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps 
   const cases: [string, string, string, unknown, number, string][] = [
     ['malformed JSON', 'POST', '/v1/queues/q/jobs', '{"data": ', 400, 'VALIDATION'],
     ['an empty JSON body', 'POST', '/v1/queues/q/jobs', '', 400, 'VALIDATION'],
+    ['a __proto__ key', 'POST', '/v1/queues/q/jobs', '{"data": 1, "__proto__": {"admin": true}}', 400, 'VALIDATION'],
     ['a missing field', 'POST', '/v1/queues/q/jobs', { options: {} }, 400, 'VALIDATION'],
     ['an unknown field', 'POST', '/v1/queues/q/jobs', { data: 1, extra: true }, 400, 'VALIDATION'],
     ['an unknown job option', 'POST', '/v1/queues/q/jobs', { data: 1, options: { dealy: '1s' } }, 400, 'VALIDATION'],

@@ -55,6 +55,16 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     return503OnClosing: true,
   });
   app.decorateRequest('principal', null);
+  // A DELETE or GET that carries `Content-Type: application/json` and no body (as many HTTP
+  // clients send) is a request without a body, not malformed JSON; a route that needs a body
+  // still refuses it through its schema.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') done(null, undefined);
+    else void json(request, text, done);
+  });
 
   await app.register(swagger, {
     openapi: {
