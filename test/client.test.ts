@@ -3,7 +3,7 @@
 // server goes away and comes back on the same port.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LeaseLostError, open, ValidationError } from '../src/index.ts';
+import { ForbiddenError, LeaseLostError, open, UnauthorizedError, ValidationError } from '../src/index.ts';
 import { connect } from '../src/client/index.ts';
 import { createServer } from '../src/server/index.ts';
 import { start } from './server/harness.ts';
@@ -125,4 +125,21 @@ void test('a remote worker processes every job, and carries on after the server 
   await server.close();
   assert.equal(counts.waiting, 0);
   assert.equal(counts.active, 0);
+});
+
+void test('tokens: the client sends its bearer token; refusals come back as UnauthorizedError and ForbiddenError', async () => {
+  const token = 'publisher-token-0123456789';
+  const s = await start({ tokens: [{ token, scopes: ['publish'], prefix: 'mine' }] });
+  try {
+    await assert.rejects(connect(s.base).queue('mine').add(1), UnauthorizedError);
+    const client = connect(s.base, { token });
+    assert.equal(await client.queue('mine').add(1), '1');
+    await assert.rejects(
+      client.queue('theirs').add(1),
+      (e: unknown) => e instanceof ForbiddenError && e.scope === 'publish' && e.resource === 'theirs',
+    );
+    await assert.rejects(client.queue('mine').lease(), ForbiddenError);
+  } finally {
+    await s.close();
+  }
 });

@@ -41,10 +41,12 @@ function remoteError(status: number, code: ErrorCode, message: string, token: st
     }
     case 'UNAUTHORIZED':
       return new UnauthorizedError(message);
-    case 'FORBIDDEN':
-      return new ForbiddenError('request', message);
+    case 'FORBIDDEN': {
+      const match = /may not (\w+) on "(.*)"$/.exec(message);
+      return new ForbiddenError(match?.[1] ?? 'request', match?.[2] ?? 'unknown');
+    }
     case 'TOO_LARGE':
-      return new TooLargeError(0);
+      return new TooLargeError(Number(/limit of (\d+) bytes/.exec(message)?.[1] ?? 0));
     case 'CLOSED':
       return new ClosedError('server');
     case 'STORAGE':

@@ -92,6 +92,7 @@ export class RemoteLeasedJob<T = unknown> {
   }
 }
 
+/** The server takes an error text of at most 2,000 characters. */
 function errorText(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return text.length > 2000 ? `${text.slice(0, 1999)}…` : text;

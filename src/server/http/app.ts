@@ -96,7 +96,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const f = failure(error, options.bodyLimit);
+    const f = failure(error, request.routeOptions.bodyLimit ?? options.bodyLimit);
     if (f.cause !== null) request.log.error({ err: f.cause }, 'request failed');
     const blockQueue =
       request.routeOptions.config.envelope === 'blockqueue' ||
