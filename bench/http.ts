@@ -2,7 +2,7 @@
 // has its own event loop), keep-alive clients in this process:
 //   npm run bench:http -- [--store file:<dir>|memory:] [--seconds 5] [--connections 64] [--json]
 // Figures: single publishes/s (one message per request), batch messages/s (1,000 per request),
-// and consume messages/s (lease 100 + one ack per job over 16 connections) of what was published.
+// and consume messages/s (lease 100, then one batch ack, over 16 connections) of what was published.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -87,7 +87,7 @@ const batched = await during(8, () => post('/v1/queues/batch/jobs/batch', batch)
 const lease = JSON.stringify({ queues: ['single'], max: 100, wait: 0 });
 const consumed = await during(16, async () => {
   const { jobs } = JSON.parse(await post('/v1/lease', lease)) as { jobs: { token: string }[] };
-  await Promise.all(jobs.map((job) => post('/v1/ack', JSON.stringify({ token: job.token }))));
+  if (jobs.length > 0) await post('/v1/ack/batch', JSON.stringify({ tokens: jobs.map((job) => job.token) }));
   return jobs.length;
 });
 
@@ -103,7 +103,7 @@ if (values.json) console.log(JSON.stringify(results));
 else
   console.log(
     `spool serve on ${store}: ${single} publishes/s one per request (${connections} connections), ` +
-      `${batched} messages/s through the batch route (1,000 per request), ${consumed} messages/s leased and acked`,
+      `${batched} messages/s through the batch route (1,000 per request), ${consumed} messages/s leased and acked (batches of 100)`,
   );
 agent.destroy();
 child.kill('SIGTERM');

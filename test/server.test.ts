@@ -88,6 +88,18 @@ void describe('HTTP /v1: queues', () => {
     assert.equal(counts.delayed, 0);
   });
 
+  void test('a batch ack settles many leases in one request and names the ones it lost', async () => {
+    await s.call('POST', '/v1/queues/many/jobs/batch', { jobs: [{ data: 1 }, { data: 2 }, { data: 3 }] });
+    const { jobs } = json(await s.call('POST', '/v1/lease', { queues: ['many'], max: 3 })) as {
+      jobs: { token: string }[];
+    };
+    await s.call('POST', '/v1/ack', { token: jobs[2]?.token });
+    const tokens = jobs.map((j) => j.token);
+    assert.deepEqual(json(await s.call('POST', '/v1/ack/batch', { tokens })), { acked: 2, lost: [tokens[2]] });
+    assert.equal(json(await s.call('GET', '/v1/queues/many/counts')).completed, 3);
+    assert.equal((await s.call('POST', '/v1/ack/batch', { tokens: ['nonsense'] })).status, 400);
+  });
+
   void test('pause stops leases until resume; release hands a job back without an attempt', async () => {
     await s.call('POST', '/v1/queues/p/jobs', { data: 'x' });
     assert.deepEqual(json(await s.call('POST', '/v1/queues/p/pause')), { paused: true });

@@ -1,6 +1,6 @@
 // spool's own API for queues, under /v1: add, lease (long-poll), settle by token, inspect, admin.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { NotFoundError, parseDuration } from '../../index.ts';
+import { LeaseLostError, NotFoundError, parseDuration } from '../../index.ts';
 import type { Duration, JobInfo, JobOptions, LeasedJob } from '../../index.ts';
 import { Guard } from './auth.ts';
 import { cappedWait, longPoll } from './context.ts';
@@ -183,6 +183,30 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     async (request) => {
       await (await leased(request)).ack((request.body as { result?: unknown }).result);
       return { ok: true };
+    },
+  );
+
+  // Many leases at once, each fenced by its own token: a consumer that leased a batch settles it in one request.
+  app.post(
+    '/v1/ack/batch',
+    {
+      schema: { body: s.body({ tokens: { type: 'array', minItems: 1, maxItems: 1000, items: s.token } }, ['tokens']) },
+      config: { need: 'consume' },
+    },
+    async (request) => {
+      const { tokens } = request.body as { tokens: string[] };
+      const outcomes = await Promise.allSettled(
+        tokens.map(async (token) => {
+          const job = await spool.leased(token);
+          Guard.allow(request.principal, 'consume', [job.queue]);
+          await job.ack();
+        }),
+      );
+      const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [[tokens[i], o.reason] as const] : []));
+      // Refusals of the caller (bad token, wrong prefix) fail the request; a lost lease is reported per token.
+      const refusal = failed.find(([, reason]) => !(reason instanceof LeaseLostError));
+      if (refusal !== undefined) throw refusal[1];
+      return { acked: tokens.length - failed.length, lost: failed.map(([token]) => token) };
     },
   );
 
