@@ -2,7 +2,7 @@
 // has its own event loop), keep-alive clients in this process:
 //   npm run bench:http -- [--store file:<dir>|memory:] [--seconds 5] [--connections 64] [--json]
 // Figures: single publishes/s (one message per request), batch messages/s (1,000 per request),
-// and consume messages/s (lease 100, then one batch ack, over 16 connections) of what was published.
+// and consume messages/s (lease 100, then one batch ack, over 16 connections) from the batch route's queue.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -84,7 +84,7 @@ const message = JSON.stringify({ data: { pad: 'x'.repeat(64) } });
 const batch = JSON.stringify({ jobs: Array.from({ length: 1000 }, (_, i) => ({ data: { i, pad: 'x'.repeat(64) } })) });
 const single = await during(connections, () => post('/v1/queues/single/jobs', message).then(() => 1));
 const batched = await during(8, () => post('/v1/queues/batch/jobs/batch', batch).then(() => 1000));
-const lease = JSON.stringify({ queues: ['single'], max: 100, wait: 0 });
+const lease = JSON.stringify({ queues: ['batch'], max: 100, wait: 0 });
 const consumed = await during(16, async () => {
   const { jobs } = JSON.parse(await post('/v1/lease', lease)) as { jobs: { token: string }[] };
   if (jobs.length > 0) await post('/v1/ack/batch', JSON.stringify({ tokens: jobs.map((job) => job.token) }));
