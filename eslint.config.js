@@ -120,6 +120,27 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/server/**', '**/store/**', '**/core/**', '**/cli/**', '**/open.ts'],
+              message: 'the client talks HTTP: errors.ts and the public types only',
+            },
+            {
+              group: ['**/index.ts', '!./*'],
+              allowTypeImports: true,
+              message: 'the client imports only types from the public API',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -14,6 +14,11 @@ export type ErrorCode =
   | 'MISSING_DRIVER'
   | 'STORAGE'
   | 'LOCKED'
+  | 'EXISTS'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'TOO_LARGE'
+  | 'INTERNAL'
   | 'REPLICATION';
 
 /** What each code means to a remote caller: the HTTP status a server answers with. */
@@ -29,6 +34,12 @@ export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number }>> = O
   MISSING_DRIVER: { httpStatus: 500 },
   STORAGE: { httpStatus: 500 },
   LOCKED: { httpStatus: 503 },
+  EXISTS: { httpStatus: 409 },
+  UNAUTHORIZED: { httpStatus: 401 },
+  FORBIDDEN: { httpStatus: 403 },
+  TOO_LARGE: { httpStatus: 413 },
+  // No class throws it: a server answers with it for a failure that is not a SpoolError, and logs the cause.
+  INTERNAL: { httpStatus: 500 },
   REPLICATION: { httpStatus: 503 },
 });
 
@@ -157,5 +168,38 @@ export class ReplicationError extends SpoolError {
     super(
       `only ${confirmed} of ${copies} copies confirmed within ${timeoutMs}ms: job ${ids.join(', ')} was added and may still exist (an add with the same key will not add it twice)`,
     );
+
+/** Something with this name already exists (a topic). */
+export class ExistsError extends SpoolError {
+  readonly code = 'EXISTS';
+  constructor(readonly what: string) {
+    super(`${what} already exists`);
+  }
+}
+
+/** A server request without a valid bearer token, when the server has tokens configured. */
+export class UnauthorizedError extends SpoolError {
+  readonly code = 'UNAUTHORIZED';
+  constructor(detail = 'missing or invalid bearer token') {
+    super(detail);
+  }
+}
+
+/** A server request whose token lacks the scope, or the queue or topic prefix, the route needs. */
+export class ForbiddenError extends SpoolError {
+  readonly code = 'FORBIDDEN';
+  constructor(
+    readonly scope: string,
+    readonly resource: string,
+  ) {
+    super(`this token may not ${scope} on "${resource}"`);
+  }
+}
+
+/** A request body over the server's size limit. */
+export class TooLargeError extends SpoolError {
+  readonly code = 'TOO_LARGE';
+  constructor(readonly limitBytes: number) {
+    super(`request body is over the limit of ${limitBytes} bytes`);
   }
 }

@@ -5,6 +5,8 @@ export type { SpoolOptions } from './core/spool.ts';
 export { Queue } from './core/queue.ts';
 export type { BulkItem, ConsumeOptions, Page, PageOptions, ProcessOptions } from './core/queue.ts';
 export { LeasedJob } from './core/leased-job.ts';
+export { Topic } from './core/topic.ts';
+export type { PublishOptions, SubscriberInfo, SubscriberOptions, SubscriberStatus, TopicInfo } from './core/topic.ts';
 export type { NackOptions } from './core/leased-job.ts';
 export { Worker } from './core/worker.ts';
 export type { Handler, WorkerEvents } from './core/worker.ts';
@@ -20,6 +22,8 @@ export type { Codec } from './core/codec.ts';
 export type { Counts, JobState, Store } from './store/contract.ts';
 export {
   ClosedError,
+  ExistsError,
+  ForbiddenError,
   JobFailedError,
   LeaseLostError,
   MissingDriverError,
@@ -30,6 +34,8 @@ export {
   ReplicationError,
   StorageError,
   TimeoutError,
+  TooLargeError,
+  UnauthorizedError,
   UnknownStoreError,
   ValidationError,
   errorCodes,

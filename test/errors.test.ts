@@ -26,6 +26,10 @@ void test('every exported SpoolError has a code from errorCodes', () => {
     StorageError: new spool.StorageError('fsync failed', { cause: new Error('EIO') }),
     LockedError: new spool.LockedError('./spool-data', 4242),
     ReplicationError: new spool.ReplicationError(['emails:7'], 2, 1, 1000),
+    ExistsError: new spool.ExistsError('topic cart'),
+    UnauthorizedError: new spool.UnauthorizedError(),
+    ForbiddenError: new spool.ForbiddenError('publish', 'cart'),
+    TooLargeError: new spool.TooLargeError(1 << 20),
   };
   type ErrorClass = abstract new (...args: never[]) => spool.SpoolError;
   const exported = Object.entries(spool as Record<string, unknown>).filter(

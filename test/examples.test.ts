@@ -11,6 +11,12 @@ const expectations: Record<string, RegExp[]> = {
     /Dequeued \{ name: 'Ann', id: 2 \}/,
   ],
   'kafkaq.ts': [/executing task 9/, /per task/],
+  'blockqueue.ts': [
+    /counter read \d+: hi message from topic cart/,
+    /counter: unpublished 0, unacked 0\ncreated: unpublished 1, unacked 0/,
+    /created read \d+: hi message from topic cart\ncreated read \d+: hi over HTTP/,
+    /"name":"created","unpublished_message":0,"unacked_message":0/,
+  ],
   'disque.ts': [
     /processing data3 from urgent[\s\S]*processing data1 from high[\s\S]*processing data2 from low/,
     /job3 is done/,

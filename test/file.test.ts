@@ -129,6 +129,25 @@ void describe('file store: durability', () => {
     });
   }
 
+  void test('damage in the last answered record is refused, not cut off as a torn tail', async () => {
+    const dir = freshDir();
+    {
+      await using spool = await open(`file:${dir}`);
+      const q = spool.queue('q');
+      for (const data of ['one', 'two', 'three']) await q.add(`${data} ${'.'.repeat(64)}`);
+    }
+    forgetCheckpoints(dir);
+    const segment = lastSegment(dir);
+    const bytes = readFileSync(segment);
+    const last = bytes.indexOf('three');
+    bytes[last] = (bytes[last] as number) ^ 0x01;
+    writeFileSync(segment, bytes);
+    await assert.rejects(
+      open(`file:${dir}`),
+      (e: unknown) => e instanceof StorageError && /damaged record/.test(e.message),
+    );
+  });
+
   void test('a missing segment stops the open; repair keeps the jobs of the others', async () => {
     const dir = freshDir();
     {

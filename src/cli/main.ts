@@ -1,111 +1,97 @@
 #!/usr/bin/env node
-// The `spool` command. For now: `demo`, a worker and a producer on one store, `check` of a
-// data directory, and `version`. serve, add, work, stats, peek, dead and topic arrive with the
-// server (issue 6).
+// The `spool` command: serve, work, add, peek, dead, stats, topic, check, demo, version. Exit codes: 0 done, 1 failed, 2 bad usage.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { open, SpoolError } from '../index.ts';
-import { checkDataDir } from '../store/file/index.ts';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { SpoolError, ValidationError } from '../index.ts';
+import { check } from './check.ts';
+import { demo } from './demo.ts';
+import { localCommands } from './local.ts';
+import { serve } from './serve.ts';
+import { env, serveSettings } from './settings.ts';
+import { work } from './work.ts';
+import type { WorkOptions } from './work.ts';
 
-const usage = `usage: spool <command>
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
-commands:
-  demo [--store URL] [--jobs N] [--concurrency C]   add N jobs and process them with a worker
-  check [--repair] [DIR]                            verify every record of a data directory (default ./spool-data);
-                                                    --repair keeps every intact record and drops the damage
-  version                                           print the version`;
-
-async function demo(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      store: { type: 'string', default: 'file:./spool-data' },
-      jobs: { type: 'string', default: '10000' },
-      concurrency: { type: 'string', default: '16' },
-    },
-  });
-  const jobs = Number(values.jobs);
-  const concurrency = Number(values.concurrency);
-  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a whole number ≥ 1, got ${values.jobs}`);
-  await using spool = await open(values.store);
-  const queue = spool.queue<{ n: number }>('demo');
-  const started = performance.now();
-  await queue.addBulk(Array.from({ length: jobs }, (_, n) => ({ data: { n } })));
-  let done = 0;
-  const finished = new Promise<void>((resolve) => {
-    const worker = queue.process(() => undefined, { concurrency });
-    worker.on('completed', () => {
-      if (++done === jobs) resolve();
-    });
-  });
-  await finished;
-  const seconds = (performance.now() - started) / 1000;
-  console.log(
-    `spool demo on ${values.store}: added and processed ${jobs} jobs in ${seconds.toFixed(2)}s (${Math.round(jobs / seconds)} jobs/s)`,
-  );
-  console.log(await queue.counts());
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return n;
 }
 
-/** Exit 0: intact (a torn tail is normal after a crash); 1: damage found and not repaired. */
-async function check(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { repair: { type: 'boolean', default: false } },
-    allowPositionals: true,
+const program = new Command('spool')
+  .description('a durable job and message queue')
+  .version(version, '--version')
+  .exitOverride()
+  .showHelpAfterError();
+
+program
+  .command('version')
+  .description('print the version')
+  .action(() => console.log(version));
+
+program
+  .command('demo')
+  .description('add N jobs and process them with a worker')
+  .option('--store <url>', 'store URL', 'file:./spool-data')
+  .option('--jobs <n>', 'jobs to add', wholeNumber, 10_000)
+  .option('--concurrency <c>', 'handlers at once', wholeNumber, 16)
+  .action((options: { store: string; jobs: number; concurrency: number }) => demo(options));
+
+const envOption = (flags: string, description: string, key: keyof typeof env) =>
+  new Option(flags, `${description} (env ${env[key]})`);
+
+program
+  .command('serve')
+  .description("the HTTP server: spool's /v1 API and BlockQueue's routes")
+  .addOption(envOption('--store <url>', 'store URL; default file:./spool-data', 'store'))
+  .addOption(envOption('--http <[host:]port>', 'where to listen; default 127.0.0.1:8080', 'http'))
+  .addOption(envOption('--token <token>', 'an admin bearer token (16+ characters)', 'token'))
+  .addOption(
+    envOption(
+      '--tokens-file <file>',
+      'JSON array of { token, scopes: [publish|consume|admin], prefix? }',
+      'tokensFile',
+    ),
+  )
+  .addOption(envOption('--body-limit <bytes>', 'largest request body; default 1048576', 'bodyLimit'))
+  .addOption(envOption('--max-wait <duration>', 'longest long-poll; default 5m', 'maxWait'))
+  .addOption(envOption('--log-level <level>', 'pino level; default info', 'logLevel'))
+  .option('--config <file>', 'JSON file with any of these settings (env SPOOL_CONFIG)')
+  .action((flags: Record<string, string | undefined>) => serve(serveSettings(flags)));
+
+program
+  .command('work <queue> <command...>')
+  .description('run `command` once per job, payload on stdin: exit 0 acks, else retried (spool work q -- ./handle.sh)')
+  .option('--store <url>', 'store URL (env SPOOL_STORE)', process.env.SPOOL_STORE ?? 'file:./spool-data')
+  .option('--server <url>', 'a spool server instead of a store (env SPOOL_SERVER)', process.env.SPOOL_SERVER)
+  .option('--token <token>', 'bearer token for --server (env SPOOL_TOKEN)', process.env.SPOOL_TOKEN)
+  .option('--concurrency <c>', 'commands at once', wholeNumber, 1)
+  .action((queue: string, command: string[], options: WorkOptions) => work(queue, command, options));
+
+program
+  .command('check [dir]')
+  .description('verify every record of a file store data directory (default ./spool-data); exit 1 on damage')
+  .option('--repair', 'keep every intact record, drop the damage and the jobs whose payloads were in it')
+  .action(async (dir: string | undefined, options: { repair?: boolean }) => {
+    process.exitCode = await check(dir ?? './spool-data', options.repair === true);
   });
-  const dir = positionals[0] ?? './spool-data';
-  const progress = process.stderr.isTTY
-    ? (done: number, total: number) =>
-        process.stderr.write(`\rchecking ${dir}: ${Math.floor((100 * done) / Math.max(total, 1))}%`)
-    : undefined;
-  const report = await checkDataDir(dir, { repair: values.repair, progress });
-  if (progress !== undefined) process.stderr.write('\n');
-  console.log(
-    `${dir}: ${report.segments} segments, ${report.records} records, ${report.bytes} bytes, ${report.checkpoints} checkpoints`,
-  );
-  if (report.tornTail !== null)
-    console.log(`${report.tornTail.file} at ${report.tornTail.offset}: ${report.tornTail.what}`);
-  for (const p of report.problems) console.log(`${p.file} at ${p.offset}: ${p.what}`);
-  if (report.repairedJobs !== undefined) console.log(`repaired: the store opens with ${report.repairedJobs} jobs`);
-  if (report.problems.length === 0) {
-    console.log('ok');
-    return 0;
-  }
-  if (!values.repair) console.log('damage found: run `spool check --repair` to keep every intact record');
-  return 1;
-}
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'demo':
-      await demo(rest);
-      return 0;
-    case 'check':
-      return check(rest);
-    case 'version':
-    case '--version': {
-      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-        version: string;
-      };
-      console.log(pkg.version);
-      return 0;
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-      console.log(usage);
-      return command === undefined ? 2 : 0;
-    default:
-      console.error(`spool: unknown command "${command}"\n${usage}`);
-      return 2;
-  }
-}
+localCommands(program);
 
-main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => {
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version printed: success. A usage mistake: commander said what; exit 2.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof ValidationError) {
+    console.error(`spool: ${error.message}`);
+    process.exitCode = 2;
+  } else {
     console.error(`spool: ${error instanceof SpoolError || error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
-  },
-);
+  }
+}

@@ -1,15 +1,17 @@
-import { ClosedError } from '../errors.ts';
+import { ClosedError, LeaseLostError, ValidationError } from '../errors.ts';
+import { parseToken } from '../store/contract.ts';
 import type { Capabilities, Store } from '../store/contract.ts';
 import { systemClock } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { ChangeHub } from './hub.ts';
 import { lease, leaseRequest } from './lease.ts';
 import type { LeaseOptions } from './lease.ts';
-import type { LeasedJob } from './leased-job.ts';
+import { LeasedJob } from './leased-job.ts';
 import { checkKeys, positiveInteger, queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
 import { Queue } from './queue.ts';
 import type { Runtime } from './runtime.ts';
+import { listTopics, Topic } from './topic.ts';
 
 export interface SpoolOptions {
   /** Where time comes from; tests pass a ManualClock. */
@@ -75,6 +77,33 @@ export class Spool implements AsyncDisposable {
     const config = queueConfig(name, options);
     if (options !== undefined) this.#configs.set(name, config);
     return new Queue<T>(this.#runtime, options === undefined ? this.#runtime.config(name) : config);
+  }
+
+  /** A handle on topic `name`: its subscribers are queues, a publish adds to each of them at once. */
+  topic<T = unknown>(name: string): Topic<T> {
+    this.#runtime.assertOpen();
+    return new Topic<T>(this.#runtime, name);
+  }
+
+  /** Names of every topic, sorted. */
+  async topics(): Promise<string[]> {
+    this.#runtime.assertOpen();
+    return listTopics(this.#runtime);
+  }
+
+  /**
+   * The lease a token stands for, as a LeasedJob to ack, nack, extend or release — for a
+   * consumer that kept only the token (a server's client, another process). LeaseLostError
+   * when the token's lease is over.
+   */
+  async leased<T = unknown>(token: string): Promise<LeasedJob<T>> {
+    this.#runtime.assertOpen();
+    const parsed = typeof token === 'string' ? parseToken(token) : null;
+    if (parsed === null) throw new ValidationError('token', `must be '<id>:<attempt>', got ${JSON.stringify(token)}`);
+    const [record] = await this.#store.get([parsed.id], this.#runtime.clock.now());
+    if (record?.state !== 'active' || record.attempts !== parsed.attempt || record.leaseUntil === null)
+      throw new LeaseLostError(token);
+    return new LeasedJob<T>({ ...record, state: 'active', token, leaseUntil: record.leaseUntil }, this.#runtime);
   }
 
   /**

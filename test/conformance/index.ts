@@ -5,6 +5,7 @@ import { blocking } from './blocking.ts';
 import type { Skip, StoreFactory } from './harness.ts';
 import { ordering } from './ordering.ts';
 import { time } from './time.ts';
+import { topics } from './topics.ts';
 import { worker } from './worker.ts';
 
 export type { Skip, StoreFactory } from './harness.ts';
@@ -16,4 +17,5 @@ export function runConformance(options: { makeStore: StoreFactory; skips?: reado
   time(suite);
   blocking(suite);
   worker(suite);
+  topics(suite);
 }

@@ -376,7 +376,11 @@ export class FileStore implements Store {
     const unneeded = this.#log.segments.filter((s) => !this.#live.has(s));
     // The checkpoint stands for everything before `position`: that must be on disk first.
     await this.#log.sync();
-    await writeCheckpoint(this.options.io, this.dir, bytes, position);
+    // A failed write or sync of a checkpoint is as fatal as one of the log (fsyncgate): the disk
+    // is failing, and nothing may be answered as durable on it until a reopen checks it again.
+    await writeCheckpoint(this.options.io, this.dir, bytes, position).catch((error: unknown) => {
+      throw this.#log.fail(error);
+    });
     this.#checkpointStarts = checkpointFiles(this.options.io, this.dir).slice(0, 2).map(checkpointSegment);
     const needed = Math.min(...this.#checkpointStarts);
     const tail = position.segment;

@@ -450,14 +450,34 @@ export class Log {
         }
         if (this.options.durability === 'fsync') await this.#syncSegments(dirty);
         for (const w of waiters) w.resolve();
+        if (this.#pending.length === 0 && this.#waiters.length === 0 && dirty.size > 0) this.#markSynced();
       }
     } catch (error) {
-      const failure = this.#fail(error);
+      const failure = this.fail(error);
       // The calls this round writes for: #fail reaches only the ones that came after it began.
       for (const w of waiters) w.reject(failure);
     } finally {
       this.#flushing = null;
     }
+  }
+
+  /**
+   * After a synced round, with nothing else to write, a small record whose `durable` covers the
+   * round: without it, damage in the last synced records would look like a torn tail and be
+   * cut off. It is written, not synced; the next round or the close syncs it.
+   */
+  #markSynced(): void {
+    if (this.options.durability !== 'fsync') return;
+    const tail = this.#tail;
+    const segment = this.#segments.get(tail.segment);
+    const size = recordBytes(8);
+    if (segment === undefined || this.#rolls(size) || segment.written !== tail.offset) return;
+    const out = Buffer.alloc(size);
+    seal(out, 0, 8, recordType.synced, tail.lsn, segment.synced, segment.salt);
+    this.options.io.write(segment.fd, out, tail.offset);
+    segment.written = tail.offset + size;
+    tail.offset += size;
+    tail.lsn++;
   }
 
   /** Creates the next segment, once every older one is synced: a torn record can only be in the last. */
@@ -488,11 +508,12 @@ export class Log {
     try {
       await this.#syncSegments(new Set(this.#segments.values()));
     } catch (error) {
-      throw this.#fail(error);
+      throw this.fail(error);
     }
   }
 
-  #fail(error: unknown): StorageError {
+  /** Stops the log for good: pending and later calls reject with StorageError until a reopen. */
+  fail(error: unknown): StorageError {
     // fsyncgate: after a failed write or sync the kernel may have dropped the pages; retrying
     // could report success over lost data. The log stops until it is reopened.
     this.#failed ??=

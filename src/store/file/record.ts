@@ -23,6 +23,8 @@ export const recordType = {
   operation: 3,
   /** Covers damage a repair skipped; its body starts with the LSN that comes next. */
   pad: 4,
+  /** Written when the log goes idle after a sync: proves the records before it were synced. */
+  synced: 5,
 } as const;
 
 export interface SegmentHeader {

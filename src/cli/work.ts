@@ -1,0 +1,55 @@
+// `spool work <queue> -- <command…>`: runs the command once per job, the payload as JSON on its
+// stdin; exit 0 acks, anything else fails the attempt (retried with the queue's back-off).
+// On a store or, with --server, on a remote spool through spool/client.
+import { spawn } from 'node:child_process';
+import { connect } from '../client/index.ts';
+import { open } from '../index.ts';
+
+export interface WorkOptions {
+  store: string;
+  server?: string;
+  token?: string;
+  concurrency: number;
+}
+
+interface Closable {
+  on(event: 'failed' | 'dead', listener: (job: { id: string }, error: unknown) => void): unknown;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  close(): Promise<void>;
+}
+
+function runCommand(command: readonly string[], data: unknown, signal?: AbortSignal): Promise<void> {
+  const [file, ...args] = command as [string, ...string[]];
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['pipe', 'inherit', 'inherit'], signal });
+    child.once('error', reject);
+    child.once('exit', (code, exitSignal) =>
+      code === 0 ? resolve() : reject(new Error(`${file} exited with ${exitSignal ?? code}`)),
+    );
+    child.stdin.end(JSON.stringify(data));
+  });
+}
+
+async function until(worker: Closable): Promise<void> {
+  const report = (job: { id: string }, error: unknown): void => console.error(`job ${job.id}: ${String(error)}`);
+  worker.on('failed', report);
+  worker.on('dead', report);
+  worker.on('error', (error) => console.error(`spool work: ${String(error)}`));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await worker.close();
+}
+
+export async function work(queue: string, command: readonly string[], options: WorkOptions): Promise<void> {
+  if (command.length === 0) throw new Error('work: give the command to run after --');
+  const { concurrency } = options;
+  if (options.server !== undefined) {
+    const client = connect(options.server, options.token === undefined ? {} : { token: options.token });
+    return until(client.queue(queue).process((job) => runCommand(command, job.data), { concurrency }));
+  }
+  await using spool = await open(options.store);
+  // The job's signal kills the command when its lease is lost.
+  await until(spool.queue(queue).process((job) => runCommand(command, job.data, job.signal), { concurrency }));
+}

@@ -1,0 +1,236 @@
+// `spool/client`: a remote spool over HTTP with the local API's shape — queues, lease with
+// long-poll, leased jobs settled by token, a worker — so code moves between a local and a
+// remote spool without changes to its logic.
+import { ValidationError } from '../errors.ts';
+import type {
+  Counts,
+  Duration,
+  JobInfo,
+  JobOptions,
+  PublishOptions,
+  SubscriberOptions,
+  SubscriberStatus,
+  TopicInfo,
+} from '../index.ts';
+import { call } from './http.ts';
+import type { Transport } from './http.ts';
+import { RemoteLeasedJob } from './leased.ts';
+import type { LeasedJson } from './leased.ts';
+import { RemoteWorker } from './worker.ts';
+import type { RemoteHandler, RemoteProcessOptions } from './worker.ts';
+
+export { RemoteLeasedJob, RemoteWorker };
+export type { RemoteHandler, RemoteProcessOptions };
+export type { RemoteWorkerEvents } from './worker.ts';
+
+export interface ConnectOptions {
+  /** Bearer token, when the server has tokens. */
+  token?: string;
+}
+
+export interface RemoteLeaseOptions {
+  queues: string | readonly string[];
+  max?: number;
+  visibility?: Duration;
+  wait?: Duration;
+  signal?: AbortSignal;
+}
+
+/** Opens nothing: each call is one HTTP request (fetch keeps connections alive). */
+export function connect(url: string, options: ConnectOptions = {}): SpoolClient {
+  let base: URL;
+  try {
+    base = new URL(url);
+  } catch {
+    throw new ValidationError('url', `must be an http(s) URL, got ${JSON.stringify(url)}`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:')
+    throw new ValidationError('url', `must be an http(s) URL, got ${JSON.stringify(url)}`);
+  const headers: Record<string, string> =
+    options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+  return new SpoolClient({ base: base.origin + base.pathname.replace(/\/$/, ''), headers });
+}
+
+export class SpoolClient {
+  constructor(private readonly transport: Transport) {}
+
+  queue<T = unknown>(name: string): RemoteQueue<T> {
+    return new RemoteQueue<T>(this.transport, name);
+  }
+
+  topic<T = unknown>(name: string): RemoteTopic<T> {
+    return new RemoteTopic<T>(this.transport, name);
+  }
+
+  /** Leases from `queues` left to right, long-polling up to `wait`. */
+  async lease<T = unknown>(options: RemoteLeaseOptions): Promise<RemoteLeasedJob<T>[]> {
+    const { queues, signal, ...rest } = options;
+    const body = { queues: typeof queues === 'string' ? [queues] : queues, ...rest };
+    const { jobs } = await call<{ jobs: LeasedJson<T>[] }>(this.transport, 'POST', '/v1/lease', body, signal);
+    return jobs.map((job) => new RemoteLeasedJob<T>(job, this.transport));
+  }
+
+  /** Names of every topic the token may see, sorted. */
+  async topics(): Promise<string[]> {
+    return (await call<{ topics: string[] }>(this.transport, 'GET', '/v1/topics')).topics;
+  }
+
+  async healthy(): Promise<boolean> {
+    return (await call<{ ok: boolean }>(this.transport, 'GET', '/healthz')).ok;
+  }
+}
+
+export class RemoteQueue<T = unknown> {
+  readonly #path: string;
+
+  constructor(
+    private readonly transport: Transport,
+    readonly name: string,
+  ) {
+    this.#path = `/v1/queues/${encodeURIComponent(name)}`;
+  }
+
+  async add(data: T, options?: JobOptions): Promise<string> {
+    const body = options === undefined ? { data } : { data, options };
+    return (await call<{ id: string }>(this.transport, 'POST', `${this.#path}/jobs`, body)).id;
+  }
+
+  async addBulk(items: readonly { data: T; options?: JobOptions }[]): Promise<string[]> {
+    if (items.length === 0) return [];
+    return (await call<{ ids: string[] }>(this.transport, 'POST', `${this.#path}/jobs/batch`, { jobs: items })).ids;
+  }
+
+  async get(id: string): Promise<JobInfo<T> | null> {
+    try {
+      return await call<JobInfo<T>>(this.transport, 'GET', `${this.#path}/jobs/${encodeURIComponent(id)}`);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'NOT_FOUND') return null;
+      throw error;
+    }
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const path = `${this.#path}/jobs/${encodeURIComponent(id)}`;
+    return (await call<{ removed: boolean }>(this.transport, 'DELETE', path)).removed;
+  }
+
+  async peek(n = 1): Promise<JobInfo<T>[]> {
+    return (await call<{ jobs: JobInfo<T>[] }>(this.transport, 'GET', `${this.#path}/peek?n=${n}`)).jobs;
+  }
+
+  counts(): Promise<Counts> {
+    return call<Counts>(this.transport, 'GET', `${this.#path}/counts`);
+  }
+
+  async dead(
+    page: { limit?: number; cursor?: string | null } = {},
+  ): Promise<{ jobs: JobInfo<T>[]; cursor: string | null }> {
+    const query = new URLSearchParams({ limit: String(page.limit ?? 100) });
+    if (page.cursor !== undefined && page.cursor !== null) query.set('cursor', page.cursor);
+    return call(this.transport, 'GET', `${this.#path}/dead?${query.toString()}`);
+  }
+
+  async retryDead(ids?: readonly string[]): Promise<number> {
+    const body = ids === undefined ? {} : { ids };
+    return (await call<{ retried: number }>(this.transport, 'POST', `${this.#path}/dead/retry`, body)).retried;
+  }
+
+  async purge(): Promise<number> {
+    return (await call<{ purged: number }>(this.transport, 'POST', `${this.#path}/purge`)).purged;
+  }
+
+  async pause(): Promise<void> {
+    await call(this.transport, 'POST', `${this.#path}/pause`);
+  }
+
+  async resume(): Promise<void> {
+    await call(this.transport, 'POST', `${this.#path}/resume`);
+  }
+
+  lease(options: Omit<RemoteLeaseOptions, 'queues'> = {}): Promise<RemoteLeasedJob<T>[]> {
+    return new SpoolClient(this.transport).lease<T>({ ...options, queues: [this.name] });
+  }
+
+  /** `for await (const job of queue.consume())`: long-polls one job at a time until `signal` aborts. */
+  async *consume(options: { visibility?: Duration; signal?: AbortSignal } = {}): AsyncGenerator<RemoteLeasedJob<T>> {
+    const { signal, visibility } = options;
+    const stopped = (): boolean => signal?.aborted === true;
+    while (!stopped()) {
+      let jobs: RemoteLeasedJob<T>[];
+      try {
+        jobs = await this.lease({
+          wait: '30s',
+          ...(visibility === undefined ? {} : { visibility }),
+          ...(signal === undefined ? {} : { signal }),
+        });
+      } catch (error) {
+        if (stopped()) return;
+        throw error;
+      }
+      yield* jobs;
+    }
+  }
+
+  /** Runs `handler` on this queue's jobs, `concurrency` at a time, until `close()`. */
+  process(handler: RemoteHandler<T>, options: RemoteProcessOptions = {}): RemoteWorker<T> {
+    if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1)
+      throw new ValidationError('options.concurrency', `must be a whole number ≥ 1, got ${String(concurrency)}`);
+    const lease = (signal: AbortSignal) =>
+      this.lease({
+        max: 1,
+        wait: '30s',
+        signal,
+        ...(options.visibility === undefined ? {} : { visibility: options.visibility }),
+      });
+    return new RemoteWorker<T>(lease, handler, options.autoExtend ?? true, concurrency);
+  }
+}
+
+export class RemoteTopic<T = unknown> {
+  readonly #path: string;
+
+  constructor(
+    private readonly transport: Transport,
+    readonly name: string,
+  ) {
+    this.#path = `/v1/topics/${encodeURIComponent(name)}`;
+  }
+
+  async create(subscribers: Readonly<Record<string, SubscriberOptions>> = {}): Promise<void> {
+    await call(this.transport, 'POST', '/v1/topics', { name: this.name, subscribers });
+  }
+
+  async publish(data: T, options?: PublishOptions): Promise<Record<string, string>> {
+    const body = options === undefined ? { data } : { data, options };
+    return (await call<{ ids: Record<string, string> }>(this.transport, 'POST', `${this.#path}/messages`, body)).ids;
+  }
+
+  async info(): Promise<TopicInfo> {
+    return call<TopicInfo>(this.transport, 'GET', this.#path);
+  }
+
+  /** Adds subscribers or changes their options, one request each. */
+  async addSubscribers(subscribers: Readonly<Record<string, SubscriberOptions>>): Promise<void> {
+    for (const [name, options] of Object.entries(subscribers))
+      await call(this.transport, 'PUT', `${this.#path}/subscribers/${encodeURIComponent(name)}`, options);
+  }
+
+  async removeSubscriber(name: string): Promise<void> {
+    await call(this.transport, 'DELETE', `${this.#path}/subscribers/${encodeURIComponent(name)}`);
+  }
+
+  async status(): Promise<SubscriberStatus[]> {
+    return (await call<{ subscribers: SubscriberStatus[] }>(this.transport, 'GET', `${this.#path}/status`)).subscribers;
+  }
+
+  /** The subscriber's queue, to lease or process. */
+  subscriber(name: string): RemoteQueue<T> {
+    return new RemoteQueue<T>(this.transport, `${this.name}.${name}`);
+  }
+
+  async delete(): Promise<void> {
+    await call(this.transport, 'DELETE', this.#path);
+  }
+}

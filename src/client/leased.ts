@@ -1,0 +1,99 @@
+import type { Duration } from '../index.ts';
+import { call } from './http.ts';
+import type { Transport } from './http.ts';
+
+/** A leased job as the server sends it. */
+export interface LeasedJson<T> {
+  readonly id: string;
+  readonly queue: string;
+  readonly token: string;
+  readonly data: T;
+  readonly attempt: number;
+  readonly maxAttempts: number | null;
+  readonly priority: number;
+  readonly createdAt: number;
+  readonly leaseUntil: number;
+  readonly errors: readonly string[];
+}
+
+/** A job this client holds a lease on: the same settle calls as a local LeasedJob, by token over HTTP. */
+export class RemoteLeasedJob<T = unknown> {
+  readonly id: string;
+  readonly queue: string;
+  readonly data: T;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly priority: number;
+  readonly createdAt: number;
+  readonly errors: readonly string[];
+  readonly token: string;
+  #leaseUntil: number;
+  #settled = false;
+
+  constructor(
+    json: LeasedJson<T>,
+    private readonly transport: Transport,
+  ) {
+    this.id = json.id;
+    this.queue = json.queue;
+    this.data = json.data;
+    this.attempt = json.attempt;
+    this.maxAttempts = json.maxAttempts ?? Infinity;
+    this.priority = json.priority;
+    this.createdAt = json.createdAt;
+    this.errors = json.errors;
+    this.token = json.token;
+    this.#leaseUntil = json.leaseUntil;
+  }
+
+  get leaseUntil(): number {
+    return this.#leaseUntil;
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  async ack(result?: unknown): Promise<void> {
+    await this.#settle('/v1/ack', result === undefined ? {} : { result });
+  }
+
+  async nack(options: { delay?: Duration; error?: unknown } = {}): Promise<'retry' | 'dead'> {
+    const body: Record<string, unknown> = {};
+    if (options.delay !== undefined) body.delay = options.delay;
+    if (options.error !== undefined) body.error = errorText(options.error);
+    return (await this.#settle<{ outcome: 'retry' | 'dead' }>('/v1/nack', body)).outcome;
+  }
+
+  async fail(error?: unknown): Promise<void> {
+    await this.#settle('/v1/nack', error === undefined ? { dead: true } : { dead: true, error: errorText(error) });
+  }
+
+  async release(): Promise<void> {
+    await this.#settle('/v1/release', {});
+  }
+
+  /** Keeps the lease `ms` more from now; default: the job's visibility. */
+  async extend(ms?: Duration): Promise<number> {
+    const { leaseUntil } = await call<{ leaseUntil: number }>(
+      this.transport,
+      'POST',
+      '/v1/extend',
+      ms === undefined ? { token: this.token } : { token: this.token, ms },
+    );
+    this.#leaseUntil = leaseUntil;
+    return leaseUntil;
+  }
+
+  async #settle<R>(path: string, body: Record<string, unknown>): Promise<R> {
+    const answer = await call<R>(this.transport, 'POST', path, { token: this.token, ...body });
+    this.#settled = true;
+    return answer;
+  }
+}
+
+/** The server takes an error text of at most 2,000 characters. */
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.length > 2000 ? `${text.slice(0, 1999)}…` : text;
+}

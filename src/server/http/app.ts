@@ -1,0 +1,142 @@
+// The HTTP server: fastify with a JSON schema on every route, bearer-token auth, body limits,
+// errors as JSON mapped from their code, OpenAPI at /docs, and a shutdown that answers
+// pending long-polls before the store closes.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastify, { LogController } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Spool } from '../../index.ts';
+import { Guard } from './auth.ts';
+import type { TokenGrant } from './auth.ts';
+import { blockQueueError, blockQueueRoutes } from './blockqueue.ts';
+import type { Context } from './context.ts';
+import { failure } from './errors.ts';
+import { nativeQueues } from './native-queues.ts';
+import { nativeTopics } from './native-topics.ts';
+import { SpoolError } from '../../index.ts';
+
+export interface HttpOptions {
+  readonly spool: Spool;
+  /** No tokens: every request is allowed (bind to 127.0.0.1 then, the default). */
+  readonly tokens: readonly TokenGrant[];
+  /** Largest request body, in bytes; batch routes allow 8 times as much. */
+  readonly bodyLimit: number;
+  /** Longest long-poll, in ms. */
+  readonly maxWaitMs: number;
+  readonly logger: FastifyBaseLogger | false;
+  readonly version: string;
+}
+
+export interface HttpServer {
+  readonly app: FastifyInstance;
+  /** Stops accepting, answers pending long-polls, waits for requests in flight. Leaves the spool open. */
+  close(): Promise<void>;
+}
+
+const publicPaths = ['/healthz', '/docs', '/openapi.json'];
+
+export async function httpServer(options: HttpOptions): Promise<HttpServer> {
+  const closing = new AbortController();
+  const context: Context = {
+    spool: options.spool,
+    closing: closing.signal,
+    maxWaitMs: options.maxWaitMs,
+    bodyLimit: options.bodyLimit,
+  };
+  const guard = new Guard(options.tokens);
+  const app = fastify({
+    bodyLimit: options.bodyLimit,
+    ...(options.logger === false ? { logger: false } : { loggerInstance: options.logger }),
+    // Schemas check, they do not repair: an extra field or a "5" for 5 is refused, not coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+    forceCloseConnections: 'idle',
+    // A log line per request costs more than the request at thousands a second; failures are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  });
+  app.decorateRequest('principal', null);
+  // A DELETE or GET that carries `Content-Type: application/json` and no body (as many HTTP
+  // clients send) is a request without a body, not malformed JSON; a route that needs a body
+  // still refuses it through its schema.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') done(null, undefined);
+    else void json(request, text, done);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'spool', version: options.version },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: guard.enabled ? [{ bearer: [] }] : [],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      if (!publicPaths.some((p) => request.url === p || request.url.startsWith(`${p}/`)))
+        request.principal = guard.authenticate(request.headers.authorization);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  });
+  // After validation, so the names the route touches come from a checked request.
+  app.addHook('preHandler', (request, _reply, done) => {
+    try {
+      const { need, names } = request.routeOptions.config;
+      if (need !== undefined) Guard.allow(request.principal, need, names?.(request) ?? []);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const f = failure(error, request.routeOptions.bodyLimit ?? options.bodyLimit);
+    if (f.cause !== null) request.log.error({ err: f.cause }, 'request failed');
+    const blockQueue =
+      request.routeOptions.config.envelope === 'blockqueue' ||
+      (request.routeOptions.url === undefined && request.url.startsWith('/topics'));
+    const body =
+      blockQueue && error instanceof SpoolError
+        ? blockQueueError(error, f.status, f.message)
+        : blockQueue
+          ? { message: 'failure', error: f.message }
+          : { error: { code: f.code, message: f.message } };
+    return reply.code(f.status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const message = `no route ${request.method} ${request.url.split('?')[0] ?? ''}`;
+    return reply
+      .code(404)
+      .send(
+        request.url.startsWith('/topics')
+          ? { message: 'not found', error: message }
+          : { error: { code: 'NOT_FOUND', message } },
+      );
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, () => ({ ok: true }));
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  nativeQueues(app, context);
+  nativeTopics(app, context);
+  blockQueueRoutes(app, context);
+
+  // Long-polls answer now (with nothing) so that close does not wait out their time-outs.
+  app.addHook('preClose', (done) => {
+    closing.abort();
+    done();
+  });
+  // An answer sent while closing ends its connection: a kept-alive socket would hold the
+  // process open for the whole keep-alive time-out after the server closed.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing.signal.aborted) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+  await app.ready();
+  return { app, close: () => app.close() };
+}

@@ -1,0 +1,88 @@
+// Bearer tokens with scopes, optionally limited to a queue or topic name prefix. Tokens are
+// compared as SHA-256 digests with timingSafeEqual against every configured token, so neither
+// the length nor the first differing byte of a guess shows in the response time.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ForbiddenError, UnauthorizedError, ValidationError } from '../../index.ts';
+
+export type Scope = 'publish' | 'consume' | 'admin';
+/** What a route needs: a scope, or `read` (any scope will do, for looking without changing). */
+export type Need = Scope | 'read';
+
+export interface TokenGrant {
+  readonly token: string;
+  readonly scopes: readonly Scope[];
+  /** Queues and topics whose names start with it; '' for all. */
+  readonly prefix: string;
+}
+
+interface Grant {
+  readonly digest: Buffer;
+  readonly scopes: ReadonlySet<Scope>;
+  readonly prefix: string;
+}
+
+const scopes: readonly Scope[] = ['publish', 'consume', 'admin'];
+
+const digest = (token: string): Buffer => createHash('sha256').update(token).digest();
+
+/** Checks token grants as read from a flag or a tokens file; `field` names the source in errors. */
+export function tokenGrants(value: unknown, field: string): TokenGrant[] {
+  if (!Array.isArray(value)) throw new ValidationError(field, 'must be an array of { token, scopes, prefix? }');
+  return value.map((entry: unknown, i) => {
+    const at = `${field}[${i}]`;
+    if (typeof entry !== 'object' || entry === null) throw new ValidationError(at, 'must be an object');
+    const { token, scopes: given, prefix = '', ...rest } = entry as Record<string, unknown>;
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined)
+      throw new ValidationError(`${at}.${unknown}`, 'unknown field (known: token, scopes, prefix)');
+    if (typeof token !== 'string' || token.length < 16)
+      throw new ValidationError(`${at}.token`, 'must be a string of at least 16 characters');
+    if (!Array.isArray(given) || given.length === 0 || !given.every((s) => scopes.includes(s as Scope)))
+      throw new ValidationError(`${at}.scopes`, `must be a non-empty list of ${scopes.join(', ')}`);
+    if (typeof prefix !== 'string') throw new ValidationError(`${at}.prefix`, 'must be a string');
+    return { token, scopes: given as Scope[], prefix };
+  });
+}
+
+/** Who a request is: null when the server has no tokens (everything is allowed). */
+export type Principal = Grant | null;
+
+export class Guard {
+  readonly #grants: readonly Grant[];
+
+  constructor(grants: readonly TokenGrant[]) {
+    this.#grants = grants.map((g) => ({ digest: digest(g.token), scopes: new Set(g.scopes), prefix: g.prefix }));
+  }
+
+  get enabled(): boolean {
+    return this.#grants.length > 0;
+  }
+
+  /** The grant an Authorization header carries; UnauthorizedError when there is none that matches. */
+  authenticate(header: string | undefined): Principal {
+    if (!this.enabled) return null;
+    const match = /^Bearer (\S+)$/i.exec(header ?? '');
+    if (match === null) throw new UnauthorizedError('an Authorization: Bearer <token> header is required');
+    const given = digest(match[1] as string);
+    let found: Grant | null = null;
+    // Every grant is compared, so the time taken does not tell which one matched.
+    for (const grant of this.#grants) if (timingSafeEqual(grant.digest, given) && found === null) found = grant;
+    if (found === null) throw new UnauthorizedError('unknown bearer token');
+    return found;
+  }
+
+  /** ForbiddenError unless `principal` may do `need` on every one of `names`. */
+  static allow(principal: Principal, need: Need, names: readonly string[]): void {
+    if (principal === null) return;
+    const scoped = need === 'read' || principal.scopes.has('admin') || principal.scopes.has(need);
+    for (const name of names) {
+      if (!scoped || !name.startsWith(principal.prefix)) throw new ForbiddenError(need, name);
+    }
+    if (!scoped) throw new ForbiddenError(need, '*');
+  }
+
+  /** Whether `principal` may see `name` at all (for lists). */
+  static sees(principal: Principal, name: string): boolean {
+    return principal === null || name.startsWith(principal.prefix);
+  }
+}

@@ -1,0 +1,252 @@
+// spool's own API for queues, under /v1: add, lease (long-poll), settle by token, inspect, admin.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LeaseLostError, NotFoundError, parseDuration } from '../../index.ts';
+import type { Duration, JobInfo, JobOptions, LeasedJob } from '../../index.ts';
+import { Guard } from './auth.ts';
+import { cappedWait, longPoll } from './context.ts';
+import type { Context } from './context.ts';
+import * as s from './schemas.ts';
+
+interface QueueParams {
+  queue: string;
+}
+
+const queueOf = (request: FastifyRequest): readonly string[] => [(request.params as QueueParams).queue];
+
+/** A leased job as JSON: settle it with its token. */
+function leasedJson(job: LeasedJob) {
+  return {
+    id: job.id,
+    queue: job.queue,
+    token: job.token,
+    data: job.data,
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    priority: job.priority,
+    createdAt: job.createdAt,
+    leaseUntil: job.leaseUntil,
+    errors: job.errors,
+  };
+}
+
+const infoJson = (job: JobInfo) => ({ ...job, maxAttempts: Number.isFinite(job.maxAttempts) ? job.maxAttempts : null });
+
+export function nativeQueues(app: FastifyInstance, context: Context): void {
+  const { spool } = context;
+  const queue = (request: FastifyRequest) => spool.queue((request.params as QueueParams).queue);
+  const onQueue = { need: 'read' as const, names: queueOf };
+
+  app.post(
+    '/v1/queues/:queue/jobs',
+    {
+      schema: { params: s.params('queue'), body: s.newJob },
+      config: { need: 'publish', names: queueOf },
+    },
+    async (request, reply) => {
+      const { data, options } = request.body as { data: unknown; options?: JobOptions };
+      const id = await queue(request).add(data, options);
+      return reply.code(201).send({ id });
+    },
+  );
+
+  app.post(
+    '/v1/queues/:queue/jobs/batch',
+    {
+      bodyLimit: context.bodyLimit * 8,
+      schema: {
+        params: s.params('queue'),
+        body: s.body({ jobs: { type: 'array', minItems: 1, maxItems: 10_000, items: s.newJob } }, ['jobs']),
+      },
+      config: { need: 'publish', names: queueOf },
+    },
+    async (request, reply) => {
+      const { jobs } = request.body as { jobs: { data: unknown; options?: JobOptions }[] };
+      const ids = await queue(request).addBulk(jobs);
+      return reply.code(201).send({ ids });
+    },
+  );
+
+  app.get(
+    '/v1/queues/:queue/jobs/:id',
+    { schema: { params: s.params('queue', 'id') }, config: onQueue },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const job = await queue(request).get(id);
+      if (job === null) throw new NotFoundError(`job ${id} in queue ${(request.params as QueueParams).queue}`);
+      return infoJson(job);
+    },
+  );
+
+  app.delete(
+    '/v1/queues/:queue/jobs/:id',
+    { schema: { params: s.params('queue', 'id') }, config: { need: 'admin', names: queueOf } },
+    async (request) => ({ removed: await queue(request).remove((request.params as { id: string }).id) }),
+  );
+
+  app.get(
+    '/v1/queues/:queue/peek',
+    {
+      schema: { params: s.params('queue'), querystring: s.body({ n: s.count }, []) },
+      config: onQueue,
+    },
+    async (request) => {
+      const { n = '1' } = request.query as { n?: string };
+      return { jobs: (await queue(request).peek(Number(n))).map(infoJson) };
+    },
+  );
+
+  app.get('/v1/queues/:queue/counts', { schema: { params: s.params('queue') }, config: onQueue }, (request) =>
+    queue(request).counts(),
+  );
+
+  app.get(
+    '/v1/queues/:queue/dead',
+    {
+      schema: {
+        params: s.params('queue'),
+        querystring: s.body({ limit: s.count, cursor: { type: 'string', maxLength: 200 } }, []),
+      },
+      config: onQueue,
+    },
+    async (request) => {
+      const { limit = '100', cursor = null } = request.query as { limit?: string; cursor?: string };
+      const page = await queue(request).dead({ limit: Number(limit), cursor });
+      return { jobs: page.jobs.map(infoJson), cursor: page.cursor };
+    },
+  );
+
+  app.post(
+    '/v1/queues/:queue/dead/retry',
+    {
+      schema: {
+        params: s.params('queue'),
+        body: s.body({ ids: { type: 'array', maxItems: 10_000, items: s.name } }, []),
+      },
+      config: { need: 'admin', names: queueOf },
+    },
+    async (request) => {
+      const { ids } = (request.body ?? {}) as { ids?: string[] };
+      return { retried: await queue(request).retryDead(ids) };
+    },
+  );
+
+  for (const [action, run] of [
+    ['purge', async (request: FastifyRequest) => ({ purged: await queue(request).purge() })],
+    ['pause', async (request: FastifyRequest) => (await queue(request).pause(), { paused: true })],
+    ['resume', async (request: FastifyRequest) => (await queue(request).resume(), { paused: false })],
+  ] as const) {
+    app.post(
+      `/v1/queues/:queue/${action}`,
+      { schema: { params: s.params('queue') }, config: { need: 'admin', names: queueOf } },
+      run,
+    );
+  }
+
+  app.post(
+    '/v1/lease',
+    {
+      schema: {
+        body: s.body(
+          {
+            queues: { type: 'array', minItems: 1, maxItems: 100, items: s.name },
+            max: { type: 'integer', minimum: 1, maximum: 1000 },
+            visibility: s.duration,
+            wait: s.duration,
+          },
+          ['queues'],
+        ),
+      },
+      config: { need: 'consume', names: (request) => (request.body as { queues: string[] }).queues },
+    },
+    async (request, reply) => {
+      const body = request.body as { queues: string[]; max?: number; visibility?: Duration; wait?: Duration };
+      const wait = cappedWait(context, body.wait === undefined ? 0 : parseDuration(body.wait, 'wait'));
+      const { value: jobs, gone } = await longPoll(context, reply, (signal) =>
+        spool.lease({ queues: body.queues, max: body.max, visibility: body.visibility, wait, signal }),
+      );
+      // The client left while waiting: hand the jobs back instead of letting their leases run out.
+      if (gone) await Promise.allSettled(jobs.map((job) => job.release()));
+      return { jobs: jobs.map(leasedJson) };
+    },
+  );
+
+  // Settling by token: the token names the job, whose queue the token's prefix must cover.
+  const leased = async (request: FastifyRequest) => {
+    const job = await spool.leased((request.body as { token: string }).token);
+    Guard.allow(request.principal, 'consume', [job.queue]);
+    return job;
+  };
+
+  app.post(
+    '/v1/ack',
+    { schema: { body: s.body({ token: s.token, result: {} }, ['token']) }, config: { need: 'consume' } },
+    async (request) => {
+      await (await leased(request)).ack((request.body as { result?: unknown }).result);
+      return { ok: true };
+    },
+  );
+
+  // Many leases at once, each fenced by its own token: a consumer that leased a batch settles it in one request.
+  app.post(
+    '/v1/ack/batch',
+    {
+      schema: { body: s.body({ tokens: { type: 'array', minItems: 1, maxItems: 1000, items: s.token } }, ['tokens']) },
+      config: { need: 'consume' },
+    },
+    async (request) => {
+      const { tokens } = request.body as { tokens: string[] };
+      const outcomes = await Promise.allSettled(
+        tokens.map(async (token) => {
+          const job = await spool.leased(token);
+          Guard.allow(request.principal, 'consume', [job.queue]);
+          await job.ack();
+        }),
+      );
+      const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [[tokens[i], o.reason] as const] : []));
+      // Refusals of the caller (bad token, wrong prefix) fail the request; a lost lease is reported per token.
+      const refusal = failed.find(([, reason]) => !(reason instanceof LeaseLostError));
+      if (refusal !== undefined) throw refusal[1];
+      return { acked: tokens.length - failed.length, lost: failed.map(([token]) => token) };
+    },
+  );
+
+  app.post(
+    '/v1/nack',
+    {
+      schema: {
+        body: s.body(
+          { token: s.token, delay: s.duration, error: { type: 'string', maxLength: 2000 }, dead: { type: 'boolean' } },
+          ['token'],
+        ),
+      },
+      config: { need: 'consume' },
+    },
+    async (request) => {
+      const body = request.body as { delay?: Duration; error?: string; dead?: boolean };
+      const job = await leased(request);
+      if (body.dead === true) {
+        await job.fail(body.error);
+        return { outcome: 'dead' };
+      }
+      return { outcome: await job.nack({ delay: body.delay, error: body.error }) };
+    },
+  );
+
+  app.post(
+    '/v1/release',
+    { schema: { body: s.body({ token: s.token }, ['token']) }, config: { need: 'consume' } },
+    async (request) => {
+      await (await leased(request)).release();
+      return { ok: true };
+    },
+  );
+
+  app.post(
+    '/v1/extend',
+    { schema: { body: s.body({ token: s.token, ms: s.duration }, ['token']) }, config: { need: 'consume' } },
+    async (request) => {
+      const { ms } = request.body as { ms?: Duration };
+      return { leaseUntil: await (await leased(request)).extend(ms) };
+    },
+  );
+}

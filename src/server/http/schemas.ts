@@ -1,0 +1,87 @@
+// JSON schemas shared by the routes. Every object refuses unknown fields; core checks values
+// again (durations, limits), so a schema here is the first gate and the OpenAPI document.
+export const name = { type: 'string', minLength: 1, maxLength: 200 } as const;
+
+/** Milliseconds, or a string such as '250ms', '30s', '5m'. */
+export const duration = {
+  anyOf: [
+    { type: 'number', minimum: 0 },
+    { type: 'string', minLength: 1, maxLength: 40 },
+  ],
+} as const;
+
+export const backoff = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'delay'],
+  properties: {
+    type: { enum: ['fixed', 'exponential'] },
+    delay: duration,
+    maxDelay: duration,
+    jitter: { type: 'number', minimum: 0, maximum: 1 },
+  },
+} as const;
+
+export const jobOptions = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    delay: duration,
+    priority: { type: 'integer' },
+    ttl: duration,
+    maxAttempts: { type: 'integer', minimum: 1 },
+    backoff,
+    visibility: duration,
+    key: { type: 'string', minLength: 1, maxLength: 512 },
+  },
+} as const;
+
+export const publishOptions = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { delay: duration, priority: { type: 'integer' }, ttl: duration, key: jobOptions.properties.key },
+} as const;
+
+export const subscriberOptions = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { maxAttempts: { type: 'integer', minimum: 1 }, visibility: duration, backoff },
+} as const;
+
+/** A job to add: `data` is any JSON value. */
+export const newJob = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['data'],
+  properties: { data: {}, options: jobOptions },
+} as const;
+
+export const newMessage = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['data'],
+  properties: { data: {}, options: publishOptions },
+} as const;
+
+export const token = { type: 'string', minLength: 3, maxLength: 300 } as const;
+
+/** A query-string count: schemas do not coerce types, so digits arrive as a string. */
+export const count = { type: 'string', pattern: '^[0-9]{1,6}$' } as const;
+
+export function params<const K extends string>(...keys: K[]) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: keys,
+    properties: Object.fromEntries(keys.map((k) => [k, name])) as Record<K, typeof name>,
+  } as const;
+}
+
+export function body<const P extends Record<string, unknown>, const R extends readonly (keyof P & string)[]>(
+  properties: P,
+  required: R,
+) {
+  return { type: 'object', additionalProperties: false, required, properties } as const;
+}
+
+export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;

@@ -1,0 +1,181 @@
+// The spool command as a shell user meets it: exit codes, settings from flags, environment and
+// a config file, and a graceful stop on SIGTERM that answers a pending long-poll.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { open } from '../src/index.ts';
+import { request, serve, stop } from './server/harness.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'spool-cli-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const cli = ['--import', 'tsx', 'src/cli/main.ts'];
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [...cli, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 30_000,
+  });
+
+void test('version prints the package version; bad usage exits 2 with a message', () => {
+  assert.match(run(['version']).stdout, /^\d+\.\d+\.\d+\n$/);
+  const unknown = run(['bogus']);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown command 'bogus'/);
+  const badHttp = run(['serve', '--http', 'nowhere']);
+  assert.equal(badHttp.status, 2);
+  assert.match(badHttp.stderr, /--http: must be \[host:\]port/);
+  const shortToken = run(['serve', '--store', 'memory:'], { SPOOL_TOKEN: 'short' });
+  assert.equal(shortToken.status, 2);
+  assert.match(shortToken.stderr, /at least 16 characters/);
+  const badConfig = join(root, 'bad.json');
+  writeFileSync(badConfig, JSON.stringify({ stroe: 'memory:' }));
+  const typo = run(['serve', '--config', badConfig]);
+  assert.equal(typo.status, 2);
+  assert.match(typo.stderr, /stroe: unknown setting/);
+});
+
+void test('demo runs jobs through a worker', () => {
+  const demo = run(['demo', '--store', 'memory:', '--jobs', '200']);
+  assert.equal(demo.status, 0, demo.stderr);
+  assert.match(demo.stdout, /added and processed 200 jobs/);
+});
+
+void test('serve: config file and SPOOL_* settings, token enforced; SIGTERM answers a long-poll, closes the store, exits 0', async () => {
+  const dir = join(root, 'data');
+  const config = join(root, 'spool.json');
+  writeFileSync(config, JSON.stringify({ store: `file:${dir}`, http: '127.0.0.1:1', logLevel: 'info' }));
+  const token = 'a-token-of-sixteen-chars';
+  const child = spawn(process.execPath, [...cli, 'serve', '--config', config], {
+    env: { ...process.env, SPOOL_HTTP: '127.0.0.1:0', SPOOL_TOKEN: token },
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const base = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const url = /"url":"([^"]+)"/.exec(out)?.[1];
+      if (url !== undefined) resolve(url);
+    });
+    void exited.then((code) => reject(new Error(`exited ${code}`)));
+  });
+  const auth = { authorization: `Bearer ${token}` };
+  assert.equal((await request(base, 'GET', '/v1/queues/q/counts')).status, 401);
+  assert.equal((await request(base, 'POST', '/v1/queues/q/jobs', { data: 'kept' }, auth)).status, 201);
+  const started = Date.now();
+  const pending = request(base, 'POST', '/v1/lease', { queues: ['empty'], wait: '60s' }, auth);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  child.kill('SIGTERM');
+  const answer = await pending;
+  assert.equal(answer.status, 200);
+  assert.deepEqual(answer.body, { jobs: [] });
+  assert.equal(await exited, 0);
+  // Promptly: neither the long-poll's 60s nor a kept-alive socket holds the process.
+  assert.ok(Date.now() - started < 10_000, `exited after ${Date.now() - started}ms`);
+  assert.match(out, /"msg":"stopped"/);
+  // The store was closed cleanly: its lock is free and the job is there.
+  await using spool = await open(`file:${dir}`);
+  assert.equal((await spool.queue('q').counts()).waiting, 1);
+});
+
+void test('add, peek, stats, topic, dead and work on a local data directory', async () => {
+  const store = `file:${join(root, 'local')}`;
+  const local = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  assert.equal(local('add', 'jobs', '{"n":1}').stdout, '1\n');
+  assert.equal(local('add', 'jobs', '"fail me"', '--priority', '5').stdout, '2\n');
+  const bad = local('add', 'jobs', 'not json');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /payload: is not JSON/);
+  assert.deepEqual(
+    local('peek', 'jobs')
+      .stdout.trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { data: unknown }).data),
+    ['fail me', { n: 1 }],
+  );
+  assert.equal(local('topic', 'create', 'cart', 'counter', 'created').status, 0);
+  assert.deepEqual(Object.keys(JSON.parse(local('topic', 'publish', 'cart', '{"x":1}').stdout) as object), [
+    'counter',
+    'created',
+  ]);
+  assert.match(local('topic', 'status', 'cart').stdout, /counter\twaiting 1\tin flight 0\tdead 0/);
+  assert.match(local('stats').stdout, /cart\.created\s+1\s+0\s+0\s+0\s+0/);
+  const missing = local('topic', 'status', 'nope');
+  assert.equal(missing.status, 1);
+  assert.equal(missing.stderr, 'spool: topic nope: not found\n');
+
+  // work: the payload arrives on stdin; exit 0 acks, non-zero fails the attempt.
+  const seen = join(root, 'seen.txt');
+  writeFileSync(seen, '');
+  const worker = spawn(
+    process.execPath,
+    [...cli, 'work', 'jobs', '--', 'sh', '-c', `p=$(cat); echo "$p" >> ${seen}; case "$p" in *fail*) exit 1;; esac`],
+    { env: { ...process.env, SPOOL_STORE: store } },
+  );
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  const deadline = Date.now() + 20_000;
+  while (!readFileSync(seen, 'utf8').includes('{"n":1}')) {
+    assert.ok(Date.now() < deadline, 'work did not run the command');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  worker.kill('SIGTERM');
+  await exited;
+  assert.match(readFileSync(seen, 'utf8'), /^"fail me"$/m);
+  // {"n":1} completed; "fail me" failed its attempt and waits for a retry, not dead.
+  assert.match(local('stats', 'jobs').stdout, /jobs\s+(0\s+1|1\s+0)\s+0\s+0\s+1/);
+  assert.equal(local('dead', 'jobs').stdout, '');
+  assert.equal(local('dead', 'jobs', '--retry').stdout, 'retried 0\n');
+});
+
+void test('the same commands against a server (SPOOL_SERVER, or --server)', async () => {
+  const served = await serve('memory:');
+  try {
+    // SPOOL_STORE names no store at all: every command must go to the server.
+    const remote = (...args: string[]) => run(args, { SPOOL_SERVER: served.base, SPOOL_STORE: 'unused:' });
+    assert.equal(remote('add', 'jobs', '{"n":1}').stdout, '1\n');
+    assert.equal(remote('topic', 'create', 'cart', 'counter').status, 0);
+    assert.equal(remote('topic', 'publish', 'cart', '"x"').stdout, '{"counter":"2"}\n');
+    assert.match(remote('stats', 'jobs').stdout, /jobs\s+1\s+0\s+0\s+0\s+0/);
+    assert.match(remote('stats').stdout, /cart\.counter\s+1/);
+    assert.deepEqual((JSON.parse(remote('peek', 'jobs').stdout) as { data: unknown }).data, { n: 1 });
+    const seen = join(root, 'remote-seen.txt');
+    writeFileSync(seen, '');
+    const worker = spawn(process.execPath, [...cli, 'work', 'jobs', '--', 'sh', '-c', `cat >> ${seen}`], {
+      env: { ...process.env, SPOOL_SERVER: served.base, SPOOL_STORE: 'unused:' },
+    });
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    for (const deadline = Date.now() + 20_000; readFileSync(seen, 'utf8') !== '{"n":1}';) {
+      assert.ok(Date.now() < deadline, 'remote work did not run the command');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    worker.kill('SIGTERM');
+    await exited;
+    assert.match(remote('stats', 'jobs').stdout, /jobs\s+0\s+0\s+0\s+0\s+1/);
+  } finally {
+    await stop(served);
+  }
+  const unreachable = run(['add', 'jobs', '1', '--server', 'http://127.0.0.1:1']);
+  assert.equal(unreachable.status, 1);
+  assert.match(unreachable.stderr, /^spool: cannot reach http:\/\/127\.0\.0\.1:1/);
+});
+
+void test('the built binary (dist/cli/main.js, as npx spool runs it) serves and stops', async () => {
+  // Builds exactly what `npm run build` (and `npm ci`, through prepare) builds.
+  const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(build.status, 0, build.stdout + build.stderr);
+  const version = spawnSync(process.execPath, ['dist/cli/main.js', 'version'], { encoding: 'utf8' });
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  const served = await serve('memory:', 'dist/cli/main.js');
+  try {
+    assert.deepEqual((await request(served.base, 'GET', '/healthz')).body, { ok: true });
+    assert.equal((await request(served.base, 'POST', '/topics', { name: 'cart' })).status, 200);
+  } finally {
+    await stop(served);
+  }
+});

@@ -1,0 +1,145 @@
+// spool/client against a real server: the local API's shape over HTTP, errors as the same
+// classes, a worker that long-polls, extends and settles, and that reconnects after the
+// server goes away and comes back on the same port.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ForbiddenError, LeaseLostError, open, UnauthorizedError, ValidationError } from '../src/index.ts';
+import { connect } from '../src/client/index.ts';
+import { createServer } from '../src/server/index.ts';
+import { start } from './server/harness.ts';
+
+void test('queues over HTTP: add, get, peek, counts, lease, extend, ack, nack, dead, retry', async () => {
+  const s = await start();
+  try {
+    const client = connect(s.base);
+    assert.equal(await client.healthy(), true);
+    const q = client.queue<{ n: number }>('remote');
+    const id = await q.add({ n: 1 }, { priority: 1 });
+    assert.deepEqual(await q.addBulk([{ data: { n: 2 } }, { data: { n: 3 } }]), ['2', '3']);
+    assert.deepEqual((await q.get(id))?.data, { n: 1 });
+    assert.equal(await q.get('nope'), null);
+    assert.deepEqual(
+      (await q.peek(3)).map((j) => j.data.n),
+      [1, 2, 3],
+    );
+    const [first] = await client.lease<{ n: number }>({ queues: 'remote', visibility: '10s' });
+    assert.equal(first?.data.n, 1);
+    const until = first.leaseUntil;
+    assert.ok((await first.extend('1m')) > until);
+    await first.ack({ done: true });
+    await assert.rejects(first.ack(), LeaseLostError);
+    const [second] = await q.lease();
+    assert.equal(await second!.nack({ delay: '1h', error: new Error('later') }), 'retry');
+    const [third] = await q.lease();
+    await third!.fail('broken');
+    const dead = await q.dead();
+    assert.deepEqual(
+      dead.jobs.map((j) => [j.data.n, j.lastError]),
+      [[3, 'broken']],
+    );
+    assert.equal(await q.retryDead(), 1);
+    const counts = await q.counts();
+    assert.equal(counts.waiting, 1);
+    assert.equal(counts.delayed, 1);
+    assert.equal(counts.completed, 1);
+    await assert.rejects(q.add({ n: 4 }, { delay: 'soon' }), ValidationError);
+    // consume: a loop over long-polled jobs, ended by its signal.
+    await client.queue<string>('loop').addBulk([{ data: 'a' }, { data: 'b' }]);
+    const stop = new AbortController();
+    const got: string[] = [];
+    for await (const job of client.queue<string>('loop').consume({ signal: stop.signal })) {
+      got.push(job.data);
+      await job.ack();
+      if (got.length === 2) stop.abort();
+    }
+    assert.deepEqual(got, ['a', 'b']);
+    await assert.rejects(client.queue('bad name').add({ n: 0 }), ValidationError);
+  } finally {
+    await s.close();
+  }
+});
+
+void test('topics over HTTP: create, publish, status, read a subscriber', async () => {
+  const s = await start();
+  try {
+    const topic = connect(s.base).topic<string>('news');
+    await topic.create({ web: {}, mail: { maxAttempts: 2 } });
+    const ids = await topic.publish('hello');
+    assert.deepEqual(Object.keys(ids), ['web', 'mail']);
+    const [job] = await topic.subscriber('mail').lease({ wait: '1s' });
+    assert.equal(job?.data, 'hello');
+    assert.equal(job?.maxAttempts, 2);
+    assert.deepEqual(
+      (await topic.status()).map((x) => [x.name, x.waiting, x.inFlight]),
+      [
+        ['web', 1, 0],
+        ['mail', 0, 1],
+      ],
+    );
+  } finally {
+    await s.close();
+  }
+});
+
+void test('a remote worker processes every job, and carries on after the server restarts on its port', async () => {
+  await using spool = await open('memory:');
+  let server = await createServer({ spool });
+  const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  const port = Number(new URL(base).port);
+  const client = connect(base);
+  const q = client.queue<number>('work');
+  const seen = new Set<number>();
+  let errors = 0;
+  const worker = q.process(
+    (job) => {
+      seen.add(job.data);
+      return job.data * 2;
+    },
+    // A short lease: an ack lost with the server comes back in a second, not thirty.
+    { concurrency: 4, visibility: '1s' },
+  );
+  worker.on('error', () => errors++);
+  await q.addBulk(Array.from({ length: 50 }, (_, i) => ({ data: i })));
+  const until = async (what: string, condition: () => boolean) => {
+    const deadline = Date.now() + 20_000;
+    while (!condition()) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  await until('the first 50 jobs', () => seen.size === 50);
+
+  await server.close();
+  await until('a failed lease while the server is away', () => errors > 0);
+  server = await createServer({ spool });
+  await server.app.listen({ host: '127.0.0.1', port });
+  await spool.queue('work').addBulk(Array.from({ length: 50 }, (_, i) => ({ data: 50 + i })));
+  await until('the next 50 jobs', () => seen.size === 100);
+  // An ack in flight when the server went away is lost; its job comes back after its lease and is done again.
+  let counts = await spool.queue('work').counts();
+  for (const deadline = Date.now() + 20_000; counts.completed < 100; counts = await spool.queue('work').counts()) {
+    assert.ok(Date.now() < deadline, `not all completed: ${JSON.stringify(counts)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await worker.close();
+  await server.close();
+  assert.equal(counts.waiting, 0);
+  assert.equal(counts.active, 0);
+});
+
+void test('tokens: the client sends its bearer token; refusals come back as UnauthorizedError and ForbiddenError', async () => {
+  const token = 'publisher-token-0123456789';
+  const s = await start({ tokens: [{ token, scopes: ['publish'], prefix: 'mine' }] });
+  try {
+    await assert.rejects(connect(s.base).queue('mine').add(1), UnauthorizedError);
+    const client = connect(s.base, { token });
+    assert.equal(await client.queue('mine').add(1), '1');
+    await assert.rejects(
+      client.queue('theirs').add(1),
+      (e: unknown) => e instanceof ForbiddenError && e.scope === 'publish' && e.resource === 'theirs',
+    );
+    await assert.rejects(client.queue('mine').lease(), ForbiddenError);
+  } finally {
+    await s.close();
+  }
+});

@@ -1,0 +1,320 @@
+// The native HTTP API against a real server on a random port: every route, bad input of every
+// kind answered with the right 4xx and a JSON error, and the server serving on afterwards.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { start } from './server/harness.ts';
+import type { Answer, Running } from './server/harness.ts';
+
+const json = (answer: Answer) => answer.body as Record<string, unknown>;
+const errorCode = (answer: Answer) => (json(answer).error as { code: string; message: string }).code;
+
+void describe('HTTP /v1: queues', () => {
+  let s: Running;
+  before(async () => {
+    s = await start();
+  });
+  after(() => s.close());
+
+  void test('add one, get it, peek, counts, lease, ack: the job is gone', async () => {
+    const added = await s.call('POST', '/v1/queues/mail/jobs', { data: { to: 'ada' }, options: { priority: 2 } });
+    assert.equal(added.status, 201);
+    const { id } = json(added) as { id: string };
+    const got = json(await s.call('GET', `/v1/queues/mail/jobs/${id}`));
+    assert.equal(got.state, 'waiting');
+    assert.deepEqual(got.data, { to: 'ada' });
+    assert.equal(got.priority, 2);
+    const peeked = json(await s.call('GET', '/v1/queues/mail/peek?n=5')) as { jobs: { id: string }[] };
+    assert.deepEqual(
+      peeked.jobs.map((j) => j.id),
+      [id],
+    );
+    assert.equal(json(await s.call('GET', '/v1/queues/mail/counts')).waiting, 1);
+    const leased = json(await s.call('POST', '/v1/lease', { queues: ['mail'], visibility: '10s' })) as {
+      jobs: { id: string; token: string; data: unknown; attempt: number }[];
+    };
+    assert.equal(leased.jobs.length, 1);
+    const [job] = leased.jobs;
+    assert.equal(job?.id, id);
+    assert.equal(job?.attempt, 1);
+    assert.equal(json(await s.call('GET', '/v1/queues/mail/counts')).active, 1);
+    const extended = json(await s.call('POST', '/v1/extend', { token: job?.token, ms: '20s' }));
+    assert.equal(typeof extended.leaseUntil, 'number');
+    assert.deepEqual(json(await s.call('POST', '/v1/ack', { token: job?.token, result: { sent: true } })), {
+      ok: true,
+    });
+    const counts = json(await s.call('GET', '/v1/queues/mail/counts'));
+    assert.equal(counts.active, 0);
+    assert.equal(counts.completed, 1);
+    // The same token again: the lease is over.
+    const again = await s.call('POST', '/v1/ack', { token: job?.token });
+    assert.equal(again.status, 409);
+    assert.equal(errorCode(again), 'LEASE_LOST');
+  });
+
+  void test('a batch add is one call; nack with dead, list dead, retry, purge', async () => {
+    const added = await s.call('POST', '/v1/queues/batch/jobs/batch', {
+      jobs: [{ data: 1 }, { data: 2 }, { data: 3, options: { delay: '1h' } }],
+    });
+    assert.equal(added.status, 201);
+    assert.equal((json(added).ids as string[]).length, 3);
+    const leased = json(await s.call('POST', '/v1/lease', { queues: ['batch'], max: 5 })) as {
+      jobs: { token: string; data: number }[];
+    };
+    assert.deepEqual(
+      leased.jobs.map((j) => j.data),
+      [1, 2],
+    );
+    assert.deepEqual(
+      json(await s.call('POST', '/v1/nack', { token: leased.jobs[0]?.token, dead: true, error: 'bad' })),
+      {
+        outcome: 'dead',
+      },
+    );
+    assert.deepEqual(json(await s.call('POST', '/v1/nack', { token: leased.jobs[1]?.token, delay: '1h' })), {
+      outcome: 'retry',
+    });
+    const dead = json(await s.call('GET', '/v1/queues/batch/dead?limit=10')) as {
+      jobs: { data: number; lastError: string }[];
+    };
+    assert.deepEqual(
+      dead.jobs.map((j) => [j.data, j.lastError]),
+      [[1, 'bad']],
+    );
+    assert.deepEqual(json(await s.call('POST', '/v1/queues/batch/dead/retry', {})), { retried: 1 });
+    assert.equal(json(await s.call('GET', '/v1/queues/batch/counts')).waiting, 1);
+    assert.deepEqual(json(await s.call('POST', '/v1/queues/batch/purge')), { purged: 3 });
+    const counts = json(await s.call('GET', '/v1/queues/batch/counts'));
+    assert.equal(counts.waiting, 0);
+    assert.equal(counts.delayed, 0);
+  });
+
+  void test('a batch ack settles many leases in one request and names the ones it lost', async () => {
+    await s.call('POST', '/v1/queues/many/jobs/batch', { jobs: [{ data: 1 }, { data: 2 }, { data: 3 }] });
+    const { jobs } = json(await s.call('POST', '/v1/lease', { queues: ['many'], max: 3 })) as {
+      jobs: { token: string }[];
+    };
+    await s.call('POST', '/v1/ack', { token: jobs[2]?.token });
+    const tokens = jobs.map((j) => j.token);
+    assert.deepEqual(json(await s.call('POST', '/v1/ack/batch', { tokens })), { acked: 2, lost: [tokens[2]] });
+    assert.equal(json(await s.call('GET', '/v1/queues/many/counts')).completed, 3);
+    assert.equal((await s.call('POST', '/v1/ack/batch', { tokens: ['nonsense'] })).status, 400);
+  });
+
+  void test('pause stops leases until resume; release hands a job back without an attempt', async () => {
+    await s.call('POST', '/v1/queues/p/jobs', { data: 'x' });
+    assert.deepEqual(json(await s.call('POST', '/v1/queues/p/pause')), { paused: true });
+    assert.deepEqual(json(await s.call('POST', '/v1/lease', { queues: ['p'] })), { jobs: [] });
+    assert.equal(json(await s.call('GET', '/v1/queues/p/counts')).paused, true);
+    await s.call('POST', '/v1/queues/p/resume');
+    const [job] = (json(await s.call('POST', '/v1/lease', { queues: ['p'] })) as { jobs: { token: string }[] }).jobs;
+    assert.deepEqual(json(await s.call('POST', '/v1/release', { token: job?.token })), { ok: true });
+    const [again] = (json(await s.call('POST', '/v1/lease', { queues: ['p'] })) as { jobs: { attempt: number }[] })
+      .jobs;
+    assert.equal(again?.attempt, 1);
+  });
+
+  void test('a long-poll lease answers as soon as a job is added', async () => {
+    const started = Date.now();
+    const waiting = s.call('POST', '/v1/lease', { queues: ['lp'], wait: '10s' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await s.call('POST', '/v1/queues/lp/jobs', { data: 'wake' });
+    const answer = json(await waiting) as { jobs: { data: string }[] };
+    assert.equal(answer.jobs[0]?.data, 'wake');
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  void test('a long-poll whose client went away leases nothing: the next job stays waiting', async () => {
+    const client = new AbortController();
+    const gone = fetch(`${s.base}/v1/lease`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ queues: ['left'], wait: '10s' }),
+      signal: client.signal,
+    }).catch(() => 'aborted');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    client.abort();
+    assert.equal(await gone, 'aborted');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await s.call('POST', '/v1/queues/left/jobs', { data: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const counts = json(await s.call('GET', '/v1/queues/left/counts'));
+    assert.equal(counts.waiting, 1);
+    assert.equal(counts.active, 0);
+  });
+
+  void test('delete a job by id; get of an unknown id is a 404 with a JSON error', async () => {
+    const { id } = json(await s.call('POST', '/v1/queues/del/jobs', { data: 1 })) as { id: string };
+    assert.deepEqual(json(await s.call('DELETE', `/v1/queues/del/jobs/${id}`)), { removed: true });
+    const missing = await s.call('GET', `/v1/queues/del/jobs/${id}`);
+    assert.equal(missing.status, 404);
+    assert.equal(errorCode(missing), 'NOT_FOUND');
+  });
+
+  void test('healthz and the OpenAPI document', async () => {
+    assert.deepEqual(json(await s.call('GET', '/healthz')), { ok: true });
+    const doc = json(await s.call('GET', '/openapi.json'));
+    assert.ok(Object.keys(doc.paths as object).includes('/v1/lease'));
+    assert.ok(Object.keys(doc.paths as object).includes('/topics/{topic}/subscribers/{subscriber}'));
+    assert.equal((await fetch(`${s.base}/docs/`)).status, 200);
+  });
+});
+
+void describe('HTTP /v1: topics', () => {
+  let s: Running;
+  before(async () => {
+    s = await start();
+  });
+  after(() => s.close());
+
+  void test('create, publish to every subscriber, lease a subscriber queue, status, remove, delete', async () => {
+    const created = await s.call('POST', '/v1/topics', {
+      name: 'orders',
+      subscribers: { billing: { maxAttempts: 3, visibility: '1m' }, shipping: {} },
+    });
+    assert.equal(created.status, 201);
+    assert.equal((await s.call('POST', '/v1/topics', { name: 'orders' })).status, 409);
+    const published = json(await s.call('POST', '/v1/topics/orders/messages', { data: { n: 1 } }));
+    assert.deepEqual(Object.keys(published.ids as object).sort(), ['billing', 'shipping']);
+    await s.call('POST', '/v1/topics/orders/messages/batch', { messages: [{ data: { n: 2 } }, { data: { n: 3 } }] });
+    const leased = json(await s.call('POST', '/v1/lease', { queues: ['orders.billing'], max: 10 })) as {
+      jobs: { data: { n: number }; maxAttempts: number }[];
+    };
+    assert.deepEqual(
+      leased.jobs.map((j) => [j.data.n, j.maxAttempts]),
+      [
+        [1, 3],
+        [2, 3],
+        [3, 3],
+      ],
+    );
+    const status = json(await s.call('GET', '/v1/topics/orders/status')) as {
+      subscribers: { name: string; waiting: number; inFlight: number }[];
+    };
+    assert.deepEqual(
+      status.subscribers.map((x) => [x.name, x.waiting, x.inFlight]),
+      [
+        ['billing', 0, 3],
+        ['shipping', 3, 0],
+      ],
+    );
+    assert.equal((await s.call('PUT', '/v1/topics/orders/subscribers/audit', { visibility: '5s' })).status, 200);
+    const info = json(await s.call('GET', '/v1/topics/orders')) as { subscribers: { name: string }[] };
+    assert.deepEqual(
+      info.subscribers.map((x) => x.name),
+      ['billing', 'shipping', 'audit'],
+    );
+    assert.equal((await s.call('DELETE', '/v1/topics/orders/subscribers/shipping')).status, 200);
+    assert.equal((await s.call('DELETE', '/v1/topics/orders/subscribers/shipping')).status, 404);
+    assert.deepEqual(json(await s.call('GET', '/v1/topics')), { topics: ['orders'] });
+    assert.equal((await s.call('DELETE', '/v1/topics/orders')).status, 200);
+    assert.equal((await s.call('GET', '/v1/topics/orders')).status, 404);
+    assert.deepEqual(json(await s.call('GET', '/v1/topics')), { topics: [] });
+  });
+});
+
+void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps serving', () => {
+  let s: Running;
+  before(async () => {
+    s = await start({ bodyLimit: 4096 });
+  });
+  after(() => s.close());
+
+  const cases: [string, string, string, unknown, number, string][] = [
+    ['malformed JSON', 'POST', '/v1/queues/q/jobs', '{"data": ', 400, 'VALIDATION'],
+    ['an empty JSON body', 'POST', '/v1/queues/q/jobs', '', 400, 'VALIDATION'],
+    ['a __proto__ key', 'POST', '/v1/queues/q/jobs', '{"data": 1, "__proto__": {"admin": true}}', 400, 'VALIDATION'],
+    ['a missing field', 'POST', '/v1/queues/q/jobs', { options: {} }, 400, 'VALIDATION'],
+    ['an unknown field', 'POST', '/v1/queues/q/jobs', { data: 1, extra: true }, 400, 'VALIDATION'],
+    ['an unknown job option', 'POST', '/v1/queues/q/jobs', { data: 1, options: { dealy: '1s' } }, 400, 'VALIDATION'],
+    ['a wrong type', 'POST', '/v1/lease', { queues: 'q' }, 400, 'VALIDATION'],
+    ['a number as a string', 'POST', '/v1/lease', { queues: ['q'], max: '5' }, 400, 'VALIDATION'],
+    ['a bad duration', 'POST', '/v1/queues/q/jobs', { data: 1, options: { delay: 'soon' } }, 400, 'VALIDATION'],
+    ['a bad queue name', 'POST', '/v1/queues/bad%20name/jobs', { data: 1 }, 400, 'VALIDATION'],
+    ['a bad token', 'POST', '/v1/ack', { token: 'nonsense' }, 400, 'VALIDATION'],
+    ['a token of no lease', 'POST', '/v1/ack', { token: '999:1' }, 409, 'LEASE_LOST'],
+    ['a bad count', 'GET', '/v1/queues/q/peek?n=many', undefined, 400, 'VALIDATION'],
+    ['an unknown query parameter', 'GET', '/v1/queues/q/peek?x=1', undefined, 400, 'VALIDATION'],
+    ['an unknown route', 'GET', '/v2/nothing', undefined, 404, 'NOT_FOUND'],
+    ['a wrong method', 'PATCH', '/v1/queues/q/jobs', { data: 1 }, 404, 'NOT_FOUND'],
+    ['a huge body', 'POST', '/v1/queues/q/jobs', { data: 'x'.repeat(10_000) }, 413, 'TOO_LARGE'],
+    ['an unknown topic', 'POST', '/v1/topics/nope/messages', { data: 1 }, 404, 'NOT_FOUND'],
+    ['a topic name with a dot', 'POST', '/v1/topics', { name: 'a.b' }, 400, 'VALIDATION'],
+  ];
+  for (const [what, method, path, body, status, code] of cases) {
+    void test(`${what} → ${status} ${code}`, async () => {
+      const answer = await s.call(method, path, body);
+      assert.equal(answer.status, status, answer.text);
+      assert.equal(errorCode(answer), code);
+      assert.doesNotMatch(answer.text, /\/work\/|node_modules|\bat .*\(/, 'no paths or stack in the answer');
+      assert.deepEqual(json(await s.call('GET', '/healthz')), { ok: true });
+    });
+  }
+
+  void test('a wrong content type is refused', async () => {
+    const response = await fetch(`${s.base}/v1/queues/q/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'data=1',
+    });
+    assert.ok(response.status === 400 || response.status === 415, String(response.status));
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'VALIDATION');
+  });
+
+  void test('nothing of the bad requests was stored', async () => {
+    assert.equal(json(await s.call('GET', '/v1/queues/q/counts')).waiting, 0);
+  });
+});
+
+void describe('HTTP: bearer tokens', () => {
+  let s: Running;
+  const admin = 'admin-token-0123456789';
+  const publisher = 'publish-token-0123456789';
+  const consumer = 'consume-token-0123456789';
+  before(async () => {
+    s = await start({
+      tokens: [
+        { token: admin, scopes: ['admin'], prefix: '' },
+        { token: publisher, scopes: ['publish'], prefix: 'jobs' },
+        { token: consumer, scopes: ['consume'], prefix: 'jobs' },
+      ],
+    });
+  });
+  after(() => s.close());
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  void test('no token or an unknown one: 401; health stays open', async () => {
+    const none = await s.call('GET', '/v1/queues/jobs/counts');
+    assert.equal(none.status, 401);
+    assert.equal(errorCode(none), 'UNAUTHORIZED');
+    const wrong = await s.call('GET', '/v1/queues/jobs/counts', undefined, bearer(`${admin}x`));
+    assert.equal(wrong.status, 401);
+    const malformed = await s.call('GET', '/v1/queues/jobs/counts', undefined, { authorization: admin });
+    assert.equal(malformed.status, 401);
+    const blockQueue = await s.call('GET', '/topics');
+    assert.equal(blockQueue.status, 401);
+    assert.equal((blockQueue.body as { message: string }).message, 'failure');
+    assert.equal((await s.call('GET', '/healthz')).status, 200);
+  });
+
+  void test('scopes and prefixes: publish may add, not lease; consume may lease and ack, not add; prefix bounds both', async () => {
+    assert.equal((await s.call('POST', '/v1/queues/jobs/jobs', { data: 1 }, bearer(publisher))).status, 201);
+    const outside = await s.call('POST', '/v1/queues/other/jobs', { data: 1 }, bearer(publisher));
+    assert.equal(outside.status, 403);
+    assert.equal(errorCode(outside), 'FORBIDDEN');
+    assert.equal((await s.call('POST', '/v1/lease', { queues: ['jobs'] }, bearer(publisher))).status, 403);
+    assert.equal((await s.call('POST', '/v1/queues/jobs/jobs', { data: 1 }, bearer(consumer))).status, 403);
+    assert.equal((await s.call('POST', '/v1/lease', { queues: ['jobs', 'other'] }, bearer(consumer))).status, 403);
+    const leased = await s.call('POST', '/v1/lease', { queues: ['jobs'] }, bearer(consumer));
+    assert.equal(leased.status, 200);
+    const [job] = (json(leased) as { jobs: { token: string }[] }).jobs;
+    assert.equal((await s.call('POST', '/v1/queues/jobs/purge', undefined, bearer(consumer))).status, 403);
+    // A job of a queue outside the consumer's prefix cannot be settled with its token either.
+    await s.call('POST', '/v1/queues/other/jobs', { data: 2 }, bearer(admin));
+    const [foreign] = (
+      json(await s.call('POST', '/v1/lease', { queues: ['other'] }, bearer(admin))) as { jobs: { token: string }[] }
+    ).jobs;
+    assert.equal((await s.call('POST', '/v1/ack', { token: foreign?.token }, bearer(consumer))).status, 403);
+    assert.equal((await s.call('POST', '/v1/ack', { token: job?.token }, bearer(consumer))).status, 200);
+    assert.equal((await s.call('POST', '/v1/queues/jobs/purge', undefined, bearer(admin))).status, 200);
+  });
+});
