@@ -168,6 +168,8 @@ export class ReplicationError extends SpoolError {
     super(
       `only ${confirmed} of ${copies} copies confirmed within ${timeoutMs}ms: job ${ids.join(', ')} was added and may still exist (an add with the same key will not add it twice)`,
     );
+  }
+}
 
 /** Something with this name already exists (a topic). */
 export class ExistsError extends SpoolError {
