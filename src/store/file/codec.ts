@@ -79,6 +79,56 @@ export function decodeAdd(body: Buffer): LoggedAdd {
   return { seq, params: { now, jobs, maxLength }, payloadAt };
 }
 
+// Leases and acks are most of the log under load: a binary layout, no JSON.
+
+export function encodeLease(out: ByteWriter, { now, queues, max, visibilityMs }: LeaseParams): void {
+  out.reset();
+  out.f64(now);
+  out.u32(max);
+  out.maybe(visibilityMs);
+  out.u32(queues.length);
+  for (const queue of queues) out.str(queue);
+}
+
+export function decodeLease(body: Buffer): LeaseParams {
+  const r = new ByteReader(body);
+  const now = r.f64();
+  const max = r.u32();
+  const visibilityMs = r.maybe();
+  const queues = Array.from({ length: r.u32() }, () => r.str());
+  return { now, max, visibilityMs, queues };
+}
+
+export function encodeAck(out: ByteWriter, { now, items, keep }: AckParams): void {
+  out.reset();
+  out.f64(now);
+  out.u32(items.length);
+  for (const { token, result } of items) {
+    out.str(token);
+    out.u8(result === null ? 0 : 1);
+    if (result !== null) out.bytes(result);
+  }
+  const kept = Object.entries(keep);
+  out.u32(kept.length);
+  for (const [queue, { count, ageMs }] of kept) {
+    out.str(queue);
+    out.f64(count);
+    out.f64(ageMs);
+  }
+}
+
+export function decodeAck(body: Buffer): AckParams {
+  const r = new ByteReader(body);
+  const now = r.f64();
+  const items = Array.from({ length: r.u32() }, () => {
+    const token = r.str();
+    return { token, result: r.u8() === 1 ? new Uint8Array(r.bytes()) : null };
+  });
+  const keep: Record<string, { count: number; ageMs: number }> = {};
+  for (let n = r.u32(); n > 0; n--) keep[r.str()] = { count: r.f64(), ageMs: r.f64() };
+  return { now, items, keep };
+}
+
 /** A compaction copy: jobs and their payloads, moved to the head of the log. */
 export function encodeMove(out: ByteWriter, moved: readonly { id: string; payload: Uint8Array }[]): number[] {
   out.reset();

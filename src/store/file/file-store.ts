@@ -31,7 +31,18 @@ import type {
 import { JobTable } from '../memory/engine.ts';
 import { ByteWriter } from './bytes.ts';
 import { checkpointFiles, checkpointSegment, encodeCheckpoint, loadCheckpoint, writeCheckpoint } from './checkpoint.ts';
-import { decodeAdd, decodeMove, decodeOperation, encodeAdd, encodeMove, encodeOperation } from './codec.ts';
+import {
+  decodeAck,
+  decodeAdd,
+  decodeLease,
+  decodeMove,
+  decodeOperation,
+  encodeAck,
+  encodeAdd,
+  encodeLease,
+  encodeMove,
+  encodeOperation,
+} from './codec.ts';
 import type { Operation } from './codec.ts';
 import { nodeIO } from './io.ts';
 import type { FileIO } from './io.ts';
@@ -178,6 +189,10 @@ export class FileStore implements Store {
         const size = this.#table.relocate(id, at + payloadAt);
         if (size >= 0) this.#hold(at + payloadAt, size);
       }
+    } else if (type === recordType.lease) {
+      this.#table.lease(decodeLease(body));
+    } else if (type === recordType.ack) {
+      this.#table.ack(decodeAck(body));
     } else if (type === recordType.operation) {
       this.#apply(decodeOperation(body));
     }
@@ -293,8 +308,15 @@ export class FileStore implements Store {
   #logged(operation: Operation): unknown {
     this.#log.assertWritable();
     const result = this.#apply(operation);
-    const json = encodeOperation(operation);
-    this.#log.append(recordType.operation, Buffer.byteLength(json), (out, offset) => out.write(json, offset));
+    if (operation.op === 'lease' || operation.op === 'ack') {
+      if (operation.op === 'lease') encodeLease(this.#writer, operation.params);
+      else encodeAck(this.#writer, operation.params);
+      const body = this.#writer.view();
+      this.#log.append(recordType[operation.op], body.length, (out, offset) => body.copy(out, offset));
+    } else {
+      const json = encodeOperation(operation);
+      this.#log.append(recordType.operation, Buffer.byteLength(json), (out, offset) => out.write(json, offset));
+    }
     return result;
   }
 

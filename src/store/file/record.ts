@@ -25,6 +25,8 @@ export const recordType = {
   pad: 4,
   /** Written when the log goes idle after a sync: proves the records before it were synced. */
   synced: 5,
+  lease: 6,
+  ack: 7,
 } as const;
 
 export interface SegmentHeader {
