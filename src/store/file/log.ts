@@ -59,6 +59,8 @@ export interface Damage {
 }
 
 const segmentSpan = 0x100000000;
+/** How far a payload read reads ahead. */
+const readAheadBytes = 64 << 10;
 
 /** A log position as one number: segment × 2^32 + offset. */
 export function positionOf(segment: number, offset: number): number {
@@ -105,6 +107,8 @@ export class Log {
   #tail: { segment: number; offset: number; lsn: number };
   /** Bytes appended since the last `takeGrowth()`. */
   #grown = 0;
+  /** The bytes of the last read-ahead: payloads are read in the order they were written. */
+  #window: { segment: number; from: number; bytes: Buffer } | null = null;
   /** Salts of segments appended to but not created yet. */
   readonly #futureSalts = new Map<number, number>();
   /** Called after a new segment is created: the store checkpoints then. */
@@ -388,10 +392,18 @@ export class Log {
     }
     const file = this.#segments.get(segment);
     if (file === undefined) throw new StorageError(`segment ${fileName(segment)} is gone but a job needs it`);
-    const out = Buffer.allocUnsafe(length);
+    const w = this.#window;
+    if (w !== null && w.segment === segment && offset >= w.from && offset + length <= w.from + w.bytes.length)
+      return Buffer.from(w.bytes.subarray(offset - w.from, offset - w.from + length));
+    // Jobs are mostly leased in the order they were added: one read of what follows serves the
+    // next payloads too. Written bytes of a segment never change, so the window stays true.
+    const end = Math.max(offset + length, Math.min(file.written, offset + readAheadBytes));
+    const out = Buffer.allocUnsafe(end - offset);
     const n = this.options.io.read(file.fd, out, offset);
-    if (n !== length) throw new StorageError(`${fileName(segment)}: short read at ${offset}`);
-    return out;
+    if (n < length) throw new StorageError(`${fileName(segment)}: short read at ${offset}`);
+    if (n <= length) return out.subarray(0, length);
+    this.#window = { segment, from: offset, bytes: out.subarray(0, n) };
+    return Buffer.from(out.subarray(0, length));
   }
 
   /** Deletes sealed segments (never the one being written). */
