@@ -1,7 +1,7 @@
 // Options are read here, once, at the edge: checked, given their defaults, turned into frozen
 // plain objects whose names carry their units. Nothing past this file sees '5m' or a missing field.
 import { ValidationError } from '../errors.ts';
-import type { Backoff, Retention } from '../store/contract.ts';
+import type { Backoff, NewJob, Retention } from '../store/contract.ts';
 import type { Codec } from './codec.ts';
 import { jsonCodec } from './codec.ts';
 import { parseDuration } from './duration.ts';
@@ -75,6 +75,21 @@ export interface JobSettings {
   readonly visibilityMs: number;
   readonly key: string | null;
   readonly replicate: number;
+}
+
+/** The store's view of a job about to be added to `queue` at `now` with these settings. */
+export function newJob(queue: string, payload: Uint8Array, settings: JobSettings, now: number): NewJob {
+  return {
+    queue,
+    payload,
+    priority: settings.priority,
+    maxAttempts: settings.maxAttempts,
+    availableAt: now + settings.delayMs,
+    expiresAt: settings.ttlMs === null ? null : now + settings.ttlMs,
+    visibilityMs: settings.visibilityMs,
+    backoff: settings.backoff,
+    key: settings.key,
+  };
 }
 
 export interface QueueConfig {

@@ -8,7 +8,7 @@ import type { JobInfo } from './job-info.ts';
 import { lease, leaseRequest, maxLeaseBatch } from './lease.ts';
 import type { LeaseOptions } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
-import { checkKeys, jobSettings, positiveInteger } from './options.ts';
+import { checkKeys, jobSettings, newJob, positiveInteger } from './options.ts';
 import type { JobOptions, JobSettings, QueueConfig } from './options.ts';
 import type { Runtime } from './runtime.ts';
 import { waitFor } from './wait-for.ts';
@@ -201,18 +201,7 @@ export class Queue<T = unknown> {
         `is ${payload.byteLength} bytes encoded, over the limit of ${this.runtime.maxPayloadBytes}`,
       );
     }
-    const now = this.runtime.clock.now();
-    return {
-      queue: this.name,
-      payload,
-      priority: settings.priority,
-      maxAttempts: settings.maxAttempts,
-      availableAt: now + settings.delayMs,
-      expiresAt: settings.ttlMs === null ? null : now + settings.ttlMs,
-      visibilityMs: settings.visibilityMs,
-      backoff: settings.backoff,
-      key: settings.key,
-    };
+    return newJob(this.name, payload, settings, this.runtime.clock.now());
   }
 
   async #add(jobs: readonly NewJob[], replicate: number): Promise<string[]> {

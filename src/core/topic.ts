@@ -12,7 +12,7 @@ import { formatToken } from '../store/contract.ts';
 import type { Backoff, JobRecord, NewJob } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
 import type { Duration } from './duration.ts';
-import { checkKeys, jobSettings, queueConfig } from './options.ts';
+import { checkKeys, jobSettings, newJob, queueConfig } from './options.ts';
 import type { BackoffOptions } from './options.ts';
 import { Queue } from './queue.ts';
 import type { Runtime } from './runtime.ts';
@@ -182,17 +182,7 @@ export class Topic<T = unknown> {
     for (const { payload, options, field } of checked) {
       for (const subscriber of subscribers) {
         const settings = options === undefined ? subscriber.settings : jobSettings(subscriber.settings, options, field);
-        jobs.push({
-          queue: subscriber.queue,
-          payload,
-          priority: settings.priority,
-          maxAttempts: settings.maxAttempts,
-          availableAt: now + settings.delayMs,
-          expiresAt: settings.ttlMs === null ? null : now + settings.ttlMs,
-          visibilityMs: settings.visibilityMs,
-          backoff: settings.backoff,
-          key: settings.key,
-        });
+        jobs.push(newJob(subscriber.queue, payload, settings, now));
       }
     }
     if (jobs.length === 0) return checked.map(() => ({}));
