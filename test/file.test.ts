@@ -25,6 +25,20 @@ const checkpointFiles = (dir: string): string[] =>
     .sort()
     .reverse()
     .map((f) => join(dir, f));
+/**
+ * Adds 'one …', 'two …', 'three …' one at a time (long payloads, so damage aimed at one stays in
+ * its record), then drops the checkpoints so an open must replay them. Returns the segment file.
+ */
+async function threeJobsUncheckpointed(dir: string): Promise<string> {
+  {
+    await using spool = await open(`file:${dir}`);
+    const q = spool.queue('q');
+    for (const data of ['one', 'two', 'three']) await q.add(`${data} ${'.'.repeat(64)}`);
+  }
+  forgetCheckpoints(dir);
+  return lastSegment(dir);
+}
+
 /** Deletes the checkpoints, as if the process had died before writing them. */
 const forgetCheckpoints = (dir: string): void => checkpointFiles(dir).forEach((f) => rmSync(f));
 
@@ -96,14 +110,7 @@ void describe('file store: durability', () => {
   ] as const) {
     void test(`${damage} mid-segment stops the open naming file and offset; repair keeps every intact record`, async () => {
       const dir = freshDir();
-      {
-        await using spool = await open(`file:${dir}`);
-        const q = spool.queue('q');
-        // Long payloads, so that the damage stays inside the second record.
-        for (const data of ['one', 'two', 'three']) await q.add(`${data} ${'.'.repeat(64)}`);
-      }
-      forgetCheckpoints(dir);
-      const segment = lastSegment(dir);
+      const segment = await threeJobsUncheckpointed(dir);
       const bytes = readFileSync(segment);
       const second = bytes.indexOf('two'); // inside the second record's payload
       spoil(bytes, second);
@@ -131,13 +138,7 @@ void describe('file store: durability', () => {
 
   void test('damage in the last answered record is refused, not cut off as a torn tail', async () => {
     const dir = freshDir();
-    {
-      await using spool = await open(`file:${dir}`);
-      const q = spool.queue('q');
-      for (const data of ['one', 'two', 'three']) await q.add(`${data} ${'.'.repeat(64)}`);
-    }
-    forgetCheckpoints(dir);
-    const segment = lastSegment(dir);
+    const segment = await threeJobsUncheckpointed(dir);
     const bytes = readFileSync(segment);
     const last = bytes.indexOf('three');
     bytes[last] = (bytes[last] as number) ^ 0x01;

@@ -135,10 +135,6 @@ export class Columns {
     return this.#pages[Math.floor(seq / pageSize) - this.#base] as Page;
   }
 
-  row(seq: number): number {
-    return seq & mask;
-  }
-
   state(seq: number): number {
     const page = this.#pages[Math.floor(seq / pageSize) - this.#base];
     return page === undefined ? gone : (page.state[seq & mask] as number);

@@ -1,6 +1,6 @@
 import { backoffDelayMs, errorHistory } from '../contract.ts';
 import type { Counts, JobState, Outcome, Retention } from '../contract.ts';
-import { gone, stateCode } from './columns.ts';
+import { gone, stateCode, stateName } from './columns.ts';
 import type { Columns } from './columns.ts';
 import { KeyHeap } from './key-heap.ts';
 
@@ -51,7 +51,7 @@ export class QueueState {
     const page = this.cols.page(seq);
     const row = seq & 1023;
     const from = page.state[row] as number;
-    if (from !== gone) this.count[stateName(from)]--;
+    if (from !== gone) this.count[nameOf(from)]--;
     if (from === dead) this.dead.delete(seq);
     page.state[row] = stateCode[state];
     this.count[state]++;
@@ -63,32 +63,27 @@ export class QueueState {
 
   /** Adds a new job whose columns are set and whose state is still `gone`. */
   admit(seq: number, now: number): void {
-    const page = this.cols.page(seq);
-    const row = seq & 1023;
-    const key = this.cols.keys.get(seq);
-    if (key !== undefined) this.keys.set(key, seq);
-    const expiresAt = page.expiresAt[row] as number;
-    if (!Number.isNaN(expiresAt)) {
-      this.ttl.push(expiresAt, 0, seq);
-      this.ttlLive++;
-    }
-    this.place(seq, (page.availableAt[row] as number) > now ? 'delayed' : 'waiting');
+    this.#index(seq);
+    this.place(seq, (this.cols.page(seq).availableAt[seq & 1023] as number) > now ? 'delayed' : 'waiting');
   }
 
   /** Puts a job from a checkpoint back where its state says, as it was. */
   restore(seq: number, state: JobState): void {
-    const page = this.cols.page(seq);
-    const row = seq & 1023;
-    page.state[row] = gone;
+    this.cols.page(seq).state[seq & 1023] = gone;
+    this.#index(seq);
+    this.place(seq, state);
+    if (state === 'active') this.#pushLease(seq);
+  }
+
+  /** Enters a job coming into the queue under its key and in the TTL heap. */
+  #index(seq: number): void {
     const key = this.cols.keys.get(seq);
     if (key !== undefined) this.keys.set(key, seq);
-    const expiresAt = page.expiresAt[row] as number;
+    const expiresAt = this.cols.page(seq).expiresAt[seq & 1023] as number;
     if (!Number.isNaN(expiresAt)) {
       this.ttl.push(expiresAt, 0, seq);
       this.ttlLive++;
     }
-    this.place(seq, state);
-    if (state === 'active') this.#pushLease(seq);
   }
 
   lease(seq: number, now: number, visibilityMs: number): void {
@@ -151,10 +146,10 @@ export class QueueState {
   drop(seq: number, outcome: Outcome | null): void {
     const page = this.cols.page(seq);
     const row = seq & 1023;
-    const state = page.state[row] as number;
-    if (state === gone) return;
-    this.count[stateName(state)]--;
-    if (state === dead) this.dead.delete(seq);
+    const code = page.state[row] as number;
+    if (code === gone) return;
+    this.count[nameOf(code)]--;
+    if (code === dead) this.dead.delete(seq);
     const key = this.cols.keys.get(seq);
     if (key !== undefined && this.keys.get(key) === seq) this.keys.delete(key);
     if (!Number.isNaN(page.expiresAt[row])) this.ttlLive--;
@@ -293,8 +288,9 @@ export class QueueState {
   }
 }
 
-function stateName(code: number): JobState {
-  return (['gone', 'waiting', 'delayed', 'active', 'dead', 'completed'] as const)[code] as JobState;
+/** The name of a state code other than `gone`. */
+function nameOf(code: number): JobState {
+  return stateName[code] as JobState;
 }
 
 function unique(seqs: number[]): number[] {
