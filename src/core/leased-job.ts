@@ -82,11 +82,11 @@ export class LeasedJob<T = unknown> {
   /** Done: the job leaves the queue (kept as completed, with `result`, if the queue keeps them). */
   async ack(result?: unknown): Promise<void> {
     const bytes = result === undefined ? null : jsonCodec.encode(result);
-    const { store, clock } = this.runtime;
-    const [outcome] = await store.ack({
-      now: clock.now(),
-      items: [{ token: this.token, result: bytes }],
-      keep: { [this.queue]: this.runtime.config(this.queue).keep },
+    const outcome = await this.runtime.acks.push({
+      token: this.token,
+      result: bytes,
+      queue: this.queue,
+      keep: this.runtime.config(this.queue).keep,
     });
     this.#settle(outcome === 'ok');
   }

@@ -66,7 +66,12 @@ export class Queue<T = unknown> {
   /** Adds one job; resolves with its id once the store has it (with an idempotency key: the first job's id). */
   async add(data: T, options?: JobOptions): Promise<string> {
     const settings = jobSettings(this.config.job, options);
-    const [id] = await this.#add([this.#newJob(data, settings, 'data')], settings.replicate);
+    const job = this.#newJob(data, settings, 'data');
+    if (this.config.maxLength === null && settings.replicate === 1) {
+      this.runtime.assertOpen();
+      return this.runtime.adds.push(job);
+    }
+    const [id] = await this.#add([job], settings.replicate);
     return id as string;
   }
 

@@ -1,7 +1,14 @@
-import type { Store } from '../store/contract.ts';
+import type { AckItem, NewJob, Retention, Settle, Store } from '../store/contract.ts';
 import type { Clock } from './clock.ts';
 import type { ChangeHub } from './hub.ts';
 import type { QueueConfig } from './options.ts';
+import type { TickBatch } from './tick-batch.ts';
+
+/** An ack on its way, with its queue's retention. */
+export interface PendingAck extends AckItem {
+  readonly queue: string;
+  readonly keep: Retention;
+}
 
 /** What a Spool shares with its queues, leased jobs and workers: the few values they need. */
 export interface Runtime {
@@ -10,6 +17,10 @@ export interface Runtime {
   /** In [0, 1); injected so tests of jitter are repeatable. */
   readonly random: () => number;
   readonly hub: ChangeHub;
+  /** Acks of one tick, sent as one store call. */
+  readonly acks: TickBatch<PendingAck, Settle>;
+  /** Single adds of one tick to queues without a length limit, sent as one store call; resolves with ids. */
+  readonly adds: TickBatch<NewJob, string>;
   readonly maxPayloadBytes: number;
   /** The options a queue was last opened with, or the defaults. */
   config(queue: string): QueueConfig;

@@ -1,6 +1,6 @@
-import { ClosedError, LeaseLostError, ValidationError } from '../errors.ts';
+import { ClosedError, LeaseLostError, QueueFullError, ValidationError } from '../errors.ts';
 import { parseToken } from '../store/contract.ts';
-import type { Capabilities, Store } from '../store/contract.ts';
+import type { Capabilities, Retention, Store } from '../store/contract.ts';
 import { systemClock } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { ChangeHub } from './hub.ts';
@@ -10,7 +10,8 @@ import { LeasedJob } from './leased-job.ts';
 import { checkKeys, positiveInteger, queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
 import { Queue } from './queue.ts';
-import type { Runtime } from './runtime.ts';
+import type { PendingAck, Runtime } from './runtime.ts';
+import { TickBatch } from './tick-batch.ts';
 import { listTopics, Topic } from './topic.ts';
 
 export interface SpoolOptions {
@@ -44,6 +45,13 @@ export class Spool implements AsyncDisposable {
       clock,
       random: (o.random as (() => number) | undefined) ?? Math.random,
       hub: this.#hub,
+      acks: new TickBatch((items) => store.ack({ now: clock.now(), items, keep: retentionOf(items) })),
+      adds: new TickBatch(async (jobs) => {
+        const result = await store.add({ now: clock.now(), jobs, maxLength: {} });
+        // Only queues without a length limit join these batches, so the store can't refuse one.
+        if (!result.ok) throw new QueueFullError(result.fullQueue, result.maxLength);
+        return result.ids;
+      }),
       maxPayloadBytes:
         o.maxPayloadBytes === undefined ? 1 << 20 : positiveInteger(o.maxPayloadBytes, 'options.maxPayloadBytes'),
       config(queue) {
@@ -142,4 +150,10 @@ export class Spool implements AsyncDisposable {
     await this.#unwatch?.();
     await this.#store.close();
   }
+}
+
+function retentionOf(acks: readonly PendingAck[]): Record<string, Retention> {
+  const keep: Record<string, Retention> = {};
+  for (const ack of acks) keep[ack.queue] = ack.keep;
+  return keep;
 }

@@ -31,17 +31,35 @@ export interface WorkerEvents<T> {
 const idleWaitMs = 30_000;
 /** Pause after a failed lease call before trying again. */
 const errorPauseMs = 1_000;
+/** The least number of unsettled acks a worker allows, whatever its concurrency. */
+const minUnsettled = 1_024;
+
+type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
 
 /**
  * A pool of `concurrency` handlers fed from one queue (diskoque's Receive with N workers).
  * It leases only as many jobs as it has free slots, so nothing waits leased but unstarted.
  */
 export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
-  readonly #running = new Set<Promise<void>>();
+  /** Handlers that returned a promise and have not settled it; close() waits for them. */
+  readonly #pending = new Set<Promise<void>>();
+  #running = 0;
   /** Acks and nacks on their way to the store: a handler's slot is free before its ack is durable. */
-  readonly #settling = new Set<Promise<void>>();
+  #unsettled = 0;
+  #allSettled: (() => void) | null = null;
+  #drained: Promise<void> | null = null;
   readonly #stop = new AbortController();
   readonly #loop: Promise<void>;
+  /** Unsettled acks the loop lets pile up before it waits; the store's commits catch up meanwhile. */
+  readonly #maxUnsettled: number;
   #slotFreed: (() => void) | null = null;
   #closing = false;
 
@@ -53,13 +71,16 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     signal: AbortSignal | undefined,
   ) {
     super();
+    // A commit takes a disk sync or a round trip; handlers that finish faster than that would
+    // wait for it if only a slot's worth of acks could be on the way.
+    this.#maxUnsettled = Math.max(2 * settings.concurrency, minUnsettled);
     signal?.addEventListener('abort', () => void this.close(), { once: true });
     this.#loop = this.#run();
   }
 
   /** Handlers running now. */
   get running(): number {
-    return this.#running.size;
+    return this.#running;
   }
 
   /** Stops leasing, waits for running handlers to settle their jobs, hands back anything leased late. */
@@ -70,8 +91,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       this.#slotFreed?.();
     }
     await this.#loop;
-    await Promise.allSettled([...this.#running]);
-    await Promise.allSettled([...this.#settling]);
+    await Promise.allSettled([...this.#pending]);
+    if (this.#unsettled > 0) await (this.#drained ??= new Promise<void>((resolve) => (this.#allSettled = resolve)));
   }
 
   async #run(): Promise<void> {
@@ -83,9 +104,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       signal: this.#stop.signal,
     };
     while (!this.#closing) {
-      const free = this.settings.concurrency - this.#running.size;
-      // Acks pipeline (the next job starts while the last ack syncs), but not without bound.
-      if (free === 0 || this.#settling.size >= 2 * this.settings.concurrency) {
+      const free = this.settings.concurrency - this.#running;
+      if (free === 0 || this.#unsettled >= this.#maxUnsettled) {
         await new Promise<void>((resolve) => (this.#slotFreed = resolve));
         this.#slotFreed = null;
         continue;
@@ -107,65 +127,78 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     }
   }
 
+  /**
+   * Runs the handler at once. One that returns a plain value needs no timers and no promise of
+   * its own: most of a fast handler's cost was the machinery around it.
+   */
   #start(job: LeasedJob<T>): void {
-    const run = this.#handle(job).finally(() => {
-      this.#running.delete(run);
-      this.#slotFreed?.();
-    });
-    this.#running.add(run);
+    this.#running++;
+    let value: unknown;
+    try {
+      value = this.handler(job);
+    } catch (error) {
+      this.#settleJob(job, { ok: false, error });
+      this.#freeSlot();
+      return;
+    }
+    if (!isThenable(value)) {
+      this.#settleJob(job, { ok: true, result: value });
+      this.#freeSlot();
+      return;
+    }
+    const run = this.#await(job, value);
+    this.#pending.add(run);
+    void run.then(() => this.#pending.delete(run));
   }
 
-  async #handle(job: LeasedJob<T>): Promise<void> {
+  async #await(job: LeasedJob<T>, value: PromiseLike<unknown>): Promise<void> {
     const stopExtending = this.settings.autoExtend ? this.#keepLeased(job) : () => {};
-    const attempt = Promise.resolve()
-      .then(() => this.handler(job))
-      .then(
-        (result) => ({ ok: true as const, result }),
-        (error: unknown) => ({ ok: false as const, error }),
-      );
+    const attempt = Promise.resolve(value).then(
+      (result): Outcome => ({ ok: true, result }),
+      (error: unknown): Outcome => ({ ok: false, error }),
+    );
     let cancelTimeout = (): void => {};
     const ms = this.settings.timeoutMs;
     const timedOut =
       ms === null
         ? null
-        : new Promise<{ ok: false; error: TimeoutError }>((resolve) => {
+        : new Promise<Outcome>((resolve) => {
             cancelTimeout = this.runtime.clock.setTimer(ms, () => {
               const error = new TimeoutError(`job ${job.id}`, ms);
               job.abort(error);
               resolve({ ok: false, error });
             });
           });
-    try {
-      const outcome = timedOut === null ? await attempt : await Promise.race([attempt, timedOut]);
-      cancelTimeout();
-      stopExtending();
-      const timeout = !outcome.ok && outcome.error instanceof TimeoutError;
-      // A lost lease aborts the signal too: then the job is someone else's and stays untouched.
-      if (!job.settled && (!job.aborted || timeout)) this.#track(this.#settle(job, outcome));
-      // A handler that ignores its aborted signal keeps its slot until it returns.
-      await attempt;
-    } catch (error) {
+    const outcome = timedOut === null ? await attempt : await Promise.race([attempt, timedOut]);
+    cancelTimeout();
+    stopExtending();
+    this.#settleJob(job, outcome);
+    // A handler that ignores its aborted signal keeps its slot until it returns.
+    if (timedOut !== null) await attempt;
+    this.#freeSlot();
+  }
+
+  #freeSlot(): void {
+    this.#running--;
+    this.#slotFreed?.();
+  }
+
+  #settleJob(job: LeasedJob<T>, outcome: Outcome): void {
+    const timeout = !outcome.ok && outcome.error instanceof TimeoutError;
+    // A lost lease aborts the signal too: then the job is someone else's and stays untouched.
+    if (job.settled || (job.aborted && !timeout)) return;
+    this.#unsettled++;
+    const done = (): void => {
+      if (--this.#unsettled === 0) this.#allSettled?.();
+      this.#slotFreed?.();
+    };
+    this.#settle(job, outcome).then(done, (error: unknown) => {
       this.#report(error);
-    } finally {
-      cancelTimeout();
-      stopExtending();
-    }
+      done();
+    });
   }
 
-  #track(settling: Promise<void>): void {
-    const tracked = settling
-      .catch((error: unknown) => this.#report(error))
-      .finally(() => {
-        this.#settling.delete(tracked);
-        this.#slotFreed?.();
-      });
-    this.#settling.add(tracked);
-  }
-
-  async #settle(
-    job: LeasedJob<T>,
-    outcome: { ok: true; result: unknown } | { ok: false; error: unknown },
-  ): Promise<void> {
+  async #settle(job: LeasedJob<T>, outcome: Outcome): Promise<void> {
     if (outcome.ok) {
       await job.ack(outcome.result);
       this.emit('completed', job, outcome.result);
