@@ -64,3 +64,33 @@ void test('the acks of handlers that finish together reach the store as one call
   assert.equal(calls.get('ack'), 1);
   await spool.close();
 });
+
+void test('async handlers that end together free slots that one lease fills', async () => {
+  const { store, calls } = counting();
+  const spool = await Spool.create(store);
+  const q = spool.queue('waves');
+  await q.addBulk(Array.from({ length: 64 }, (_, i) => ({ data: i })));
+  let open = (): void => {};
+  let gate = new Promise<void>((resolve) => (open = resolve));
+  let started = 0;
+  let completed = 0;
+  const worker = q.process(
+    async () => {
+      started++;
+      await gate;
+    },
+    { concurrency: 16 },
+  );
+  worker.on('completed', () => completed++);
+  for (let wave = 1; wave <= 4; wave++) {
+    await until(() => started === 16 * wave, `wave ${wave} started`);
+    const release = open;
+    gate = new Promise<void>((resolve) => (open = resolve));
+    release();
+  }
+  await until(() => completed === 64, 'every job completed');
+  await worker.close();
+  // One lease per wave, and the blocked one that close() ends: not one per slot.
+  assert.ok((calls.get('lease') ?? 0) <= 6, `${calls.get('lease')} lease calls`);
+  await spool.close();
+});
