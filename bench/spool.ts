@@ -1,14 +1,16 @@
-// spool itself as a bench subject, on whatever store `--store` names.
+// spool itself as a bench subject, on whatever store `--store` names. It runs the built package
+// (`npm run bench` builds first), as its users do: the peers are measured as published too.
 import { readFileSync } from 'node:fs';
-import { open } from '../src/index.ts';
-import type { Worker } from '../src/index.ts';
+import type { open as openType, Worker } from '../src/index.ts';
 import type { Payload, Subject, WorkerEvents } from './scenarios.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
+const built = new URL('../dist/index.js', import.meta.url).href;
 
 export async function openSpool(store: string, name: string): Promise<Subject> {
+  const { open } = (await import(built)) as { open: typeof openType };
   const spool = await open(store);
   const queue = spool.queue<Payload>(name);
   let worker: Worker<Payload> | undefined;
