@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ClosedError, TimeoutError } from '../errors.ts';
 import type { Clock } from './clock.ts';
+import { LeaseKeeper } from './lease-keeper.ts';
 import { lease } from './lease.ts';
 import type { LeaseRequest } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
@@ -62,6 +63,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   readonly #maxUnsettled: number;
   #slotFreed: (() => void) | null = null;
   #closing = false;
+  readonly #keeper: LeaseKeeper;
 
   constructor(
     private readonly runtime: Runtime,
@@ -74,6 +76,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     // A commit takes a disk sync or a round trip; handlers that finish faster than that would
     // wait for it if only a slot's worth of acks could be on the way.
     this.#maxUnsettled = Math.max(2 * settings.concurrency, minUnsettled);
+    this.#keeper = new LeaseKeeper(runtime.clock, settings.visibilityMs ?? undefined, (error) => this.#report(error));
     signal?.addEventListener('abort', () => void this.close(), { once: true });
     this.#loop = this.#run();
   }
@@ -152,7 +155,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   }
 
   async #await(job: LeasedJob<T>, value: PromiseLike<unknown>): Promise<void> {
-    const stopExtending = this.settings.autoExtend ? this.#keepLeased(job) : () => {};
+    if (this.settings.autoExtend) this.#keeper.keep(job);
     const attempt = Promise.resolve(value).then(
       (result): Outcome => ({ ok: true, result }),
       (error: unknown): Outcome => ({ ok: false, error }),
@@ -171,7 +174,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
           });
     const outcome = timedOut === null ? await attempt : await Promise.race([attempt, timedOut]);
     cancelTimeout();
-    stopExtending();
+    this.#keeper.release(job);
     this.#settleJob(job, outcome);
     // A handler that ignores its aborted signal keeps its slot until it returns.
     if (timedOut !== null) await attempt;
@@ -206,30 +209,6 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     }
     const next = await job.nack({ error: outcome.error });
     this.emit(next === 'dead' ? 'dead' : 'failed', job, outcome.error);
-  }
-
-  /** Extends the lease at half-time while the handler runs; returns the function that stops it. */
-  #keepLeased(job: LeasedJob<T>): () => void {
-    const { clock } = this.runtime;
-    let cancel = (): void => {};
-    let stopped = false;
-    const lengthMs = this.settings.visibilityMs ?? undefined;
-    const arm = (): void => {
-      cancel = clock.setTimer(Math.max(1, (job.leaseUntil - clock.now()) / 2), () => {
-        if (stopped) return;
-        job.extend(lengthMs).then(
-          () => {
-            if (!stopped) arm();
-          },
-          (error: unknown) => this.#report(error),
-        );
-      });
-    };
-    arm();
-    return () => {
-      stopped = true;
-      cancel();
-    };
   }
 
   #report(error: unknown): void {
