@@ -5,7 +5,9 @@
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { StorageError } from '../../errors.ts';
-import { columnBytes, columnNames, rowsPerPage } from '../memory/columns.ts';
+import { bytesPerRow } from '../memory/column.ts';
+import type { ColumnImage, ColumnKind } from '../memory/column.ts';
+import { columnNames, rowsPerPage } from '../memory/columns.ts';
 import type { ColumnName } from '../memory/columns.ts';
 import type { TableImage } from '../memory/engine.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
@@ -13,7 +15,9 @@ import type { FileIO } from './io.ts';
 import type { Position } from './log.ts';
 
 const magic = Buffer.from('SPOOLCKP');
-const version = 2;
+/** Column kinds by the number a checkpoint writes for them. */
+const columnKinds: readonly ColumnKind[] = ['uniform', 'u8', 'u16', 'u32', 'f64'];
+const version = 3;
 
 export interface Checkpoint {
   readonly position: Position;
@@ -70,7 +74,12 @@ export function encodeCheckpoint(position: Position, image: TableImage): Buffer 
   out.u32(image.pages.length);
   for (const { number, columns } of image.pages) {
     out.f64(number);
-    for (const name of columnNames) out.raw(columns[name]);
+    for (const name of columnNames) {
+      const { kind, value, bytes } = columns[name];
+      out.u8(columnKinds.indexOf(kind));
+      out.f64(value);
+      if (bytes !== null) out.raw(bytes);
+    }
   }
   out.u32(image.keys.length);
   for (const [seq, key] of image.keys) {
@@ -99,10 +108,16 @@ export function encodeCheckpoint(position: Position, image: TableImage): Buffer 
   return Buffer.from(out.view());
 }
 
-function readColumns(r: ByteReader): Record<ColumnName, Uint8Array> {
-  const columns: Partial<Record<ColumnName, Uint8Array>> = {};
-  for (const name of columnNames) columns[name] = r.raw(columnBytes[name] * rowsPerPage);
-  return columns as Record<ColumnName, Uint8Array>;
+/** A page's columns: each a kind, its uniform value or base, and its rows' codes unless uniform. */
+function readColumns(r: ByteReader): Record<ColumnName, ColumnImage> {
+  const columns: Partial<Record<ColumnName, ColumnImage>> = {};
+  for (const name of columnNames) {
+    const kind = columnKinds[r.u8()];
+    if (kind === undefined) throw new StorageError(`checkpoint column ${name} has an unknown kind`);
+    const value = r.f64();
+    columns[name] = { kind, value, bytes: kind === 'uniform' ? null : r.raw(bytesPerRow[kind] * rowsPerPage) };
+  }
+  return columns as Record<ColumnName, ColumnImage>;
 }
 
 function seqs(out: ByteWriter, list: readonly number[]): void {
