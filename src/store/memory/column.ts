@@ -29,7 +29,8 @@ export interface ColumnImage {
 
 export const bytesPerRow: Readonly<Record<ColumnKind, number>> = { uniform: 0, u8: 1, u16: 2, u32: 4, f64: 8 };
 
-const same = (a: number, b: number): boolean => a === b || (a !== a && b !== b);
+/** Whether a value can be a code's offset from a base: -0 cannot (it would read back as 0). */
+const integral = (v: number): boolean => Number.isSafeInteger(v) && !Object.is(v, -0);
 
 export class Column {
   /** The value of every row while `#rows` is null, else the base the codes count from. */
@@ -68,14 +69,14 @@ export class Column {
       if (this.#fresh) {
         this.#fresh = false;
         this.#value = value;
-      } else if (!same(value, this.#value)) this.#widen(row, value);
+      } else if (!Object.is(value, this.#value)) this.#widen(row, value);
       return;
     }
     if (this.#nan < 0) rows[row] = value;
     else if (value !== value) rows[row] = this.#nan;
     else {
       const code = value - this.#value;
-      if (code >= 0 && code < this.#nan && Number.isSafeInteger(value)) rows[row] = code;
+      if (code >= 0 && code < this.#nan && integral(value)) rows[row] = code;
       else this.#widen(row, value);
     }
   }
@@ -92,13 +93,15 @@ export class Column {
 
   /** Rebuilds the rows in the narrowest kind that holds them all with `value` at `row`. */
   #widen(row: number, value: number): void {
-    const values = Float64Array.from({ length: this.length }, (_, i) => (i === row ? value : this.get(i)));
+    const values = new Float64Array(this.length);
+    for (let i = 0; i < values.length; i++) values[i] = this.get(i);
+    values[row] = value;
     let min = Infinity;
     let max = -Infinity;
     let integers = true;
     for (const v of values) {
       if (v !== v) continue;
-      if (!Number.isSafeInteger(v)) integers = false;
+      if (!integral(v)) integers = false;
       if (v < min) min = v;
       if (v > max) max = v;
     }
@@ -109,10 +112,11 @@ export class Column {
       return;
     }
     const [kind, nan] = fit;
-    // Centred in the codes, so values drifting either way (times) seldom force another rebuild.
-    const base = min - Math.floor((nan - 1 - (max - min)) / 2);
+    // The room left goes the way the values went: times and log positions only grow, and
+    // centring them would rebuild the page again every time the room ahead halved.
+    const base = value === min ? max - (nan - 1) : min;
     const rows = new arrays[kind](this.length);
-    values.forEach((v, i) => (rows[i] = v !== v ? nan : v - base));
+    for (let i = 0; i < rows.length; i++) rows[i] = values[i] !== values[i] ? nan : (values[i] as number) - base;
     this.#use(kind, rows, base);
   }
 

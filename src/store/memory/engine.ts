@@ -165,7 +165,7 @@ export class JobTable {
       q.settle(now);
       if (q.paused) continue;
       while (leased.length < max) {
-        const seq = q.takeWaiting();
+        const seq = q.waiting.take();
         if (seq < 0) break;
         q.lease(seq, now, visibilityMs ?? this.#cols.profile(seq).visibilityMs);
         leased.push(this.#record(seq, true) as LeasedRecord);

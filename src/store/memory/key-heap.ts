@@ -4,6 +4,9 @@
  * Entries are deleted lazily: the owner checks an entry against the job's current columns when
  * it comes out, so the keys must live in the entry (the job may be long gone by then).
  */
+/** Entries of lines that delete lazily are swept out once they outnumber the live ones by this much. */
+export const sweepSlack = 1024;
+
 export class KeyHeap {
   #a = new Float64Array(16);
   #b = new Float64Array(16);
@@ -126,7 +129,8 @@ export class KeyHeap {
   }
 }
 
-function before(a1: number, b1: number, s1: number, a2: number, b2: number, s2: number): boolean {
+/** Whether entry (a1, b1, s1) comes before (a2, b2, s2). */
+export function before(a1: number, b1: number, s1: number, a2: number, b2: number, s2: number): boolean {
   if (a1 !== a2) return a1 < a2;
   if (b1 !== b2) return b1 < b2;
   return s1 < s2;

@@ -2,22 +2,18 @@ import { backoffDelayMs, errorHistory } from '../contract.ts';
 import type { Counts, JobState, Outcome, Retention } from '../contract.ts';
 import { gone, rowOf, stateCode, stateName } from './columns.ts';
 import type { Columns } from './columns.ts';
-import { KeyHeap } from './key-heap.ts';
+import { KeyHeap, sweepSlack } from './key-heap.ts';
+import { WaitingLine } from './waiting-line.ts';
 
-const { waiting, delayed, active, dead, completed } = stateCode;
-
-/** Entries of heaps that delete lazily are swept out once they outnumber the live ones. */
-const sweepSlack = 1024;
+const { delayed, active, dead, completed } = stateCode;
 
 /**
- * One queue's jobs, by sequence number, ordered for each duty: waiting by lease order (higher
- * priority, then earlier readiness, then lower sequence), delayed by due time, active by lease
- * end, TTL by expiry. Heaps delete lazily: an entry counts only while its keys still match the
- * job's columns.
+ * One queue's jobs, by sequence number, ordered for each duty: waiting by lease order (see
+ * waiting-line.ts), delayed by due time, active by lease end, TTL by expiry. Heaps delete lazily:
+ * an entry counts only while its keys still match the job's columns.
  */
 export class QueueState {
-  /** a = −priority, b = when it became ready. */
-  readonly waiting = new KeyHeap();
+  readonly waiting: WaitingLine;
   /** a = when it is due. */
   readonly delayed = new KeyHeap();
   /** a = lease end, b = attempt. */
@@ -41,7 +37,9 @@ export class QueueState {
     private readonly cols: Columns,
     /** Tells the store a job left it or finished; a null outcome is a silent retention drop. */
     private readonly settled: (seq: number, outcome: Outcome | null) => void,
-  ) {}
+  ) {
+    this.waiting = new WaitingLine(cols);
+  }
 
   get queued(): number {
     return this.count.waiting + this.count.delayed;
@@ -55,7 +53,7 @@ export class QueueState {
     if (from === dead) this.dead.delete(seq);
     page.state.set(row, stateCode[state]);
     this.count[state]++;
-    if (state === 'waiting') this.waiting.push(-page.priority.get(row), page.availableAt.get(row), seq);
+    if (state === 'waiting') this.waiting.push(seq, page.priority.get(row), page.availableAt.get(row));
     else if (state === 'delayed') this.delayed.push(page.availableAt.get(row), 0, seq);
     else if (state === 'dead') this.dead.add(seq);
     else if (state === 'completed') this.completed.push(seq);
@@ -189,8 +187,7 @@ export class QueueState {
     if (this.ttl.size > 2 * this.ttlLive + sweepSlack) this.ttl.filter((a, _b, seq) => this.#ttlLive(a, seq));
     if (this.active.size > 2 * this.count.active + sweepSlack)
       this.active.filter((a, b, seq) => this.#current(a, b, seq));
-    if (this.waiting.size > 2 * this.count.waiting + sweepSlack)
-      this.waiting.filter((a, b, seq) => this.#waitingEntry(a, b, seq));
+    this.waiting.sweep(this.count.waiting);
     if (this.delayed.size > 2 * this.count.delayed + sweepSlack)
       this.delayed.filter((a, _b, seq) => this.#delayedEntry(a, seq));
   }
@@ -207,19 +204,6 @@ export class QueueState {
     return end === null ? due : Math.min(due, end);
   }
 
-  /** Pops the next waiting job, or -1. */
-  takeWaiting(): number {
-    const w = this.waiting;
-    while (w.size > 0) {
-      const a = w.topA;
-      const b = w.topB;
-      const seq = w.topSeq;
-      w.pop();
-      if (this.#waitingEntry(a, b, seq)) return seq;
-    }
-    return -1;
-  }
-
   counts(): Counts {
     return { ...this.count, expired: this.expired, paused: this.paused };
   }
@@ -228,7 +212,7 @@ export class QueueState {
   inState(state: JobState, limit = Infinity): number[] {
     switch (state) {
       case 'waiting':
-        return unique(this.waiting.smallest(Infinity, (a, b, seq) => this.#waitingEntry(a, b, seq))).slice(0, limit);
+        return this.waiting.first(limit);
       case 'delayed':
         return unique(this.delayed.smallest(Infinity, (a, _b, seq) => this.#delayedEntry(a, seq))).slice(0, limit);
       case 'active':
@@ -238,12 +222,6 @@ export class QueueState {
       case 'completed':
         return this.completed.slice(this.completedHead).filter((seq) => this.cols.state(seq) === completed);
     }
-  }
-
-  #waitingEntry(a: number, b: number, seq: number): boolean {
-    if (this.cols.state(seq) !== waiting) return false;
-    const page = this.cols.page(seq);
-    return -page.priority.get(rowOf(seq)) === a && page.availableAt.get(rowOf(seq)) === b;
   }
 
   #delayedEntry(a: number, seq: number): boolean {
