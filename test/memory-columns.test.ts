@@ -85,9 +85,16 @@ void test('a line of sequence numbers gives them back in order, however they are
   );
 });
 
-void test('consecutive sequence numbers cost one run however many there are', () => {
+void test('consecutive sequence numbers cost one run per 256 of them, and come back in order', () => {
   const line = new SeqRuns();
   for (let seq = 1; seq <= 1_000_000; seq++) line.push(seq);
   assert.equal(line.length, 1_000_000);
-  assert.equal(line.runs, 1);
+  assert.equal(line.runs, Math.ceil(1_000_000 / 256));
+  for (let seq = 1; seq <= 300; seq++) {
+    assert.equal(line.front, seq);
+    line.shift();
+  }
+  let expected = 301;
+  for (const seq of line) assert.equal(seq, expected++);
+  assert.equal(expected, 1_000_001);
 });

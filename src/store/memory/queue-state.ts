@@ -15,11 +15,11 @@ const { delayed, active, dead, completed } = stateCode;
 export class QueueState {
   readonly waiting: WaitingLine;
   /** a = when it is due. */
-  readonly delayed = new KeyHeap();
+  readonly delayed = new KeyHeap(1);
   /** a = lease end, b = attempt. */
-  readonly active = new KeyHeap();
+  readonly active = new KeyHeap(2);
   /** a = expiry. */
-  readonly ttl = new KeyHeap();
+  readonly ttl = new KeyHeap(1);
   /** Completed jobs oldest first, from `completedHead` on; `dead` keeps the order they died in. */
   completed: number[] = [];
   completedHead = 0;

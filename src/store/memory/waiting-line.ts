@@ -16,7 +16,7 @@ import { SeqRuns } from './seq-runs.ts';
 export class WaitingLine {
   readonly #line = new SeqRuns();
   /** a = −priority, b = when it became ready. */
-  readonly #heap = new KeyHeap();
+  readonly #heap = new KeyHeap(2);
   /** The keys of the line's back job: a job joins the line only if it comes after them. */
   #backA = 0;
   #backB = 0;
