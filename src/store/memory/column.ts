@@ -94,12 +94,16 @@ export class Column {
   /** Rebuilds the rows in the narrowest kind that holds them all with `value` at `row`. */
   #widen(row: number, value: number): void {
     const values = new Float64Array(this.length);
-    for (let i = 0; i < values.length; i++) values[i] = this.get(i);
+    const rows = this.#rows;
+    if (rows === null) values.fill(this.#value);
+    else if (this.#nan < 0) values.set(rows);
+    else for (let i = 0; i < values.length; i++) values[i] = this.get(i);
     values[row] = value;
     let min = Infinity;
     let max = -Infinity;
     let integers = true;
-    for (const v of values) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as number;
       if (v !== v) continue;
       if (!integral(v)) integers = false;
       if (v < min) min = v;
@@ -115,9 +119,9 @@ export class Column {
     // The room left goes the way the values went: times and log positions only grow, and
     // centring them would rebuild the page again every time the room ahead halved.
     const base = value === min ? max - (nan - 1) : min;
-    const rows = new arrays[kind](this.length);
-    for (let i = 0; i < rows.length; i++) rows[i] = values[i] !== values[i] ? nan : (values[i] as number) - base;
-    this.#use(kind, rows, base);
+    const codes = new arrays[kind](this.length);
+    for (let i = 0; i < codes.length; i++) codes[i] = values[i] !== values[i] ? nan : (values[i] as number) - base;
+    this.#use(kind, codes, base);
   }
 
   #use(kind: ArrayKind, rows: Rows, base: number): void {
