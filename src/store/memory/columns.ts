@@ -146,13 +146,13 @@ export class Columns {
     }
   }
 
-  /** Sequence numbers of every job, in order. */
-  *seqs(): Generator<number> {
+  /** Calls `visit` with every job, in order of sequence number, with its page and row. */
+  forEach(visit: (seq: number, page: Page, row: number) => void): void {
     for (let p = 0; p < this.#pages.length; p++) {
       const page = this.#pages[p];
       if (page === undefined) continue;
       const first = (this.#base + p) * pageSize;
-      for (let row = 0; row < pageSize; row++) if (page.state.get(row) !== gone) yield first + row;
+      for (let row = 0; row < pageSize; row++) if (page.state.get(row) !== gone) visit(first + row, page, row);
     }
   }
 

@@ -322,20 +322,19 @@ export class JobTable {
   /** Ids of the jobs whose payload the log keeps at a position `where` accepts. */
   jobsWhere(where: (at: number) => boolean): string[] {
     const found: string[] = [];
-    for (const seq of this.#cols.seqs()) {
-      const at = this.#cols.page(seq).at.get(rowOf(seq));
+    this.#cols.forEach((seq, page, row) => {
+      const at = page.at.get(row);
       if (at >= 0 && where(at)) found.push(String(seq));
-    }
+    });
     return found;
   }
 
   /** Calls `visit` with where the log keeps each job's payload. */
   payloadSpans(visit: (at: number, size: number) => void): void {
-    for (const seq of this.#cols.seqs()) {
-      const page = this.#cols.page(seq);
-      const at = page.at.get(rowOf(seq));
-      if (at >= 0) visit(at, page.size.get(rowOf(seq)));
-    }
+    this.#cols.forEach((_seq, page, row) => {
+      const at = page.at.get(row);
+      if (at >= 0) visit(at, page.size.get(row));
+    });
   }
 
   /** A job's payload, wherever it is kept; null when the job is gone. */
@@ -404,11 +403,11 @@ export class JobTable {
       for (const seq of q.completed) state.restore(seq, 'completed');
       for (const seq of q.dead) state.restore(seq, 'dead');
     });
-    for (const seq of cols.seqs()) {
-      const code = cols.state(seq);
-      if (code === stateCode.completed || code === stateCode.dead) continue;
-      this.#queueOf(seq).restore(seq, stateName[code] as JobState);
-    }
+    cols.forEach((seq, page, row) => {
+      const code = page.state.get(row);
+      if (code !== stateCode.completed && code !== stateCode.dead)
+        this.#queueOf(seq).restore(seq, stateName[code] as JobState);
+    });
     for (const [name, value] of image.meta) this.#meta.set(name, value);
   }
 
