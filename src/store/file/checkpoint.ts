@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { StorageError } from '../../errors.ts';
-import { bytesPerRow } from '../memory/column.ts';
+import { bytesPerRow, Column } from '../memory/column.ts';
 import type { ColumnImage, ColumnKind } from '../memory/column.ts';
-import { columnNames, rowsPerPage } from '../memory/columns.ts';
+import { columnNames, gone, rowsPerPage } from '../memory/columns.ts';
 import type { ColumnName } from '../memory/columns.ts';
 import type { TableImage } from '../memory/engine.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
@@ -18,6 +18,24 @@ const magic = Buffer.from('SPOOLCKP');
 /** Column kinds by the number a checkpoint writes for them. */
 const columnKinds: readonly ColumnKind[] = ['uniform', 'u8', 'u16', 'u32', 'f64'];
 const version = 3;
+/**
+ * Version 2 kept every column at one width: a store written by it still opens, its columns read
+ * into today's kinds (a v2 checkpoint passed over would lose the jobs of deleted segments).
+ */
+const v2Columns = {
+  queue: Uint32Array,
+  state: Uint8Array,
+  priority: Float64Array,
+  attempts: Uint32Array,
+  nacks: Uint16Array,
+  profile: Uint32Array,
+  createdAt: Float64Array,
+  availableAt: Float64Array,
+  expiresAt: Float64Array,
+  until: Float64Array,
+  at: Float64Array,
+  size: Uint32Array,
+} as const;
 
 export interface Checkpoint {
   readonly position: Position;
@@ -120,6 +138,26 @@ function readColumns(r: ByteReader): Record<ColumnName, ColumnImage> {
   return columns as Record<ColumnName, ColumnImage>;
 }
 
+function readV2Columns(r: ByteReader): Record<ColumnName, ColumnImage> {
+  const raw = Object.fromEntries(
+    columnNames.map((name) => {
+      const rows = new v2Columns[name](rowsPerPage);
+      new Uint8Array(rows.buffer).set(r.raw(rows.byteLength));
+      return [name, rows];
+    }),
+  ) as { [name in ColumnName]: InstanceType<(typeof v2Columns)[name]> };
+  const columns: Partial<Record<ColumnName, ColumnImage>> = {};
+  for (const name of columnNames) {
+    const column = new Column(rowsPerPage);
+    // Every row's state, but only jobs' other fields: the zeros of empty rows beside times would
+    // make a column 8 bytes wide.
+    for (let row = 0; row < rowsPerPage; row++)
+      if (name === 'state' || raw.state[row] !== gone) column.set(row, raw[name][row] as number);
+    columns[name] = column.image();
+  }
+  return columns as Record<ColumnName, ColumnImage>;
+}
+
 function seqs(out: ByteWriter, list: readonly number[]): void {
   out.u32(list.length);
   for (const seq of list) out.f64(seq);
@@ -127,7 +165,9 @@ function seqs(out: ByteWriter, list: readonly number[]): void {
 
 /** Decodes a checkpoint; null when its magic, version or checksum is wrong. */
 export function decodeCheckpoint(bytes: Buffer): { position: Position; image: TableImage } | null {
-  if (bytes.length < 16 || !bytes.subarray(0, 8).equals(magic) || bytes.readUInt32LE(8) !== version) return null;
+  if (bytes.length < 16 || !bytes.subarray(0, 8).equals(magic)) return null;
+  const written = bytes.readUInt32LE(8);
+  if (written !== version && written !== 2) return null;
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== bytes.readUInt32LE(bytes.length - 4)) return null;
   const r = new ByteReader(bytes.subarray(12, bytes.length - 4));
   const list = <T>(read: () => T): T[] => Array.from({ length: r.u32() }, read);
@@ -153,7 +193,7 @@ export function decodeCheckpoint(bytes: Buffer): { position: Position; image: Ta
   }));
   const pages = list(() => ({
     number: r.f64(),
-    columns: readColumns(r),
+    columns: written === 2 ? readV2Columns(r) : readColumns(r),
   }));
   const keys = list(() => [r.f64(), r.str()] as const);
   const errors = list(() => [r.f64(), list(() => r.str())] as const);
