@@ -91,36 +91,57 @@ export class Column {
     };
   }
 
-  /** Rebuilds the rows in the narrowest kind that holds them all with `value` at `row`. */
+  /**
+   * Rebuilds the rows in the narrowest kind that holds them all with `value` at `row`. Only a
+   * uniform column or one of integer codes gets here (a Float64Array takes any value), so the
+   * range comes from the codes, and they move to the new base without decoding.
+   */
   #widen(row: number, value: number): void {
-    const values = new Float64Array(this.length);
     const rows = this.#rows;
-    if (rows === null) values.fill(this.#value);
-    else if (this.#nan < 0) values.set(rows);
-    else for (let i = 0; i < values.length; i++) values[i] = this.get(i);
-    values[row] = value;
+    const old = this.#value;
+    const oldNan = this.#nan;
     let min = Infinity;
     let max = -Infinity;
-    let integers = true;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i] as number;
-      if (v !== v) continue;
-      if (!integral(v)) integers = false;
-      if (v < min) min = v;
-      if (v > max) max = v;
+    if (rows === null) {
+      if (old === old) min = max = old;
+    } else {
+      for (let i = 0; i < rows.length; i++) {
+        const code = rows[i] as number;
+        if (code === oldNan) continue;
+        if (code < min) min = code;
+        if (code > max) max = code;
+      }
+      min += old;
+      max += old;
     }
+    if (value === value) {
+      min = Math.min(min, value);
+      max = Math.max(max, value);
+    }
+    const integers = (rows !== null || old !== old || integral(old)) && (value !== value || integral(value));
     // Codes 0 … nan - 1 hold values: a range of nan - 1.
     const fit = integers ? narrow.find(([, nan]) => max - min < nan) : undefined;
     if (fit === undefined) {
+      const values = new Float64Array(this.length);
+      for (let i = 0; i < values.length; i++) values[i] = this.get(i);
+      values[row] = value;
       this.#use('f64', values, 0);
       return;
     }
     const [kind, nan] = fit;
     // The room left goes the way the values went: times and log positions only grow, and
     // centring them would rebuild the page again every time the room ahead halved.
-    const base = value === min ? max - (nan - 1) : min;
+    const base = value === min && min < max ? max - (nan - 1) : min;
     const codes = new arrays[kind](this.length);
-    for (let i = 0; i < codes.length; i++) codes[i] = values[i] !== values[i] ? nan : (values[i] as number) - base;
+    if (rows === null) codes.fill(old !== old ? nan : old - base);
+    else {
+      const shift = old - base;
+      for (let i = 0; i < codes.length; i++) {
+        const code = rows[i] as number;
+        codes[i] = code === oldNan ? nan : code + shift;
+      }
+    }
+    codes[row] = value !== value ? nan : value - base;
     this.#use(kind, codes, base);
   }
 
