@@ -6,12 +6,13 @@ import { SeqRuns } from './seq-runs.ts';
 /**
  * A queue's waiting jobs in lease order: higher priority, then earlier readiness, then lower
  * sequence number. A job that comes after every one before it in that order, as one added now
- * with the usual priority does, joins a line of bare sequence numbers (a `SeqRuns`, nothing a job
- * while they are consecutive); only the others go into a heap that carries their keys, 20 bytes
+ * with the usual priority does, joins a line of bare sequence numbers (a `SeqRuns`: 5 bytes a run
+ * of up to 256 consecutive ones); only the others go into a heap that carries their keys, 20 bytes
  * each (issue 4). The next job is the earlier of the two fronts.
  *
- * Both delete lazily. A waiting job leaves only from its front or by going for good, so an entry
- * in the line is current exactly while its job is waiting; a heap entry while its keys also match.
+ * Both delete lazily. A job stops waiting only by being taken from the front of the one holding it
+ * or by going for good, so an entry in the line is current exactly while its job is waiting; a heap
+ * entry while its keys also match.
  */
 export class WaitingLine {
   readonly #line = new SeqRuns();
