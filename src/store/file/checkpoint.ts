@@ -5,7 +5,9 @@
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { StorageError } from '../../errors.ts';
-import { columnBytes, columnNames, rowsPerPage } from '../memory/columns.ts';
+import { bytesPerRow, Column } from '../memory/column.ts';
+import type { ColumnImage, ColumnKind } from '../memory/column.ts';
+import { columnNames, gone, rowsPerPage } from '../memory/columns.ts';
 import type { ColumnName } from '../memory/columns.ts';
 import type { TableImage } from '../memory/engine.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
@@ -13,7 +15,27 @@ import type { FileIO } from './io.ts';
 import type { Position } from './log.ts';
 
 const magic = Buffer.from('SPOOLCKP');
-const version = 2;
+/** Column kinds by the number a checkpoint writes for them. */
+const columnKinds: readonly ColumnKind[] = ['uniform', 'u8', 'u16', 'u32', 'f64'];
+const version = 3;
+/**
+ * Version 2 kept every column at one width: a store written by it still opens, its columns read
+ * into today's kinds (a v2 checkpoint passed over would lose the jobs of deleted segments).
+ */
+const v2Columns = {
+  queue: Uint32Array,
+  state: Uint8Array,
+  priority: Float64Array,
+  attempts: Uint32Array,
+  nacks: Uint16Array,
+  profile: Uint32Array,
+  createdAt: Float64Array,
+  availableAt: Float64Array,
+  expiresAt: Float64Array,
+  until: Float64Array,
+  at: Float64Array,
+  size: Uint32Array,
+} as const;
 
 export interface Checkpoint {
   readonly position: Position;
@@ -70,7 +92,12 @@ export function encodeCheckpoint(position: Position, image: TableImage): Buffer 
   out.u32(image.pages.length);
   for (const { number, columns } of image.pages) {
     out.f64(number);
-    for (const name of columnNames) out.raw(columns[name]);
+    for (const name of columnNames) {
+      const { kind, value, bytes } = columns[name];
+      out.u8(columnKinds.indexOf(kind));
+      out.f64(value);
+      if (bytes !== null) out.raw(bytes);
+    }
   }
   out.u32(image.keys.length);
   for (const [seq, key] of image.keys) {
@@ -99,10 +126,36 @@ export function encodeCheckpoint(position: Position, image: TableImage): Buffer 
   return Buffer.from(out.view());
 }
 
-function readColumns(r: ByteReader): Record<ColumnName, Uint8Array> {
-  const columns: Partial<Record<ColumnName, Uint8Array>> = {};
-  for (const name of columnNames) columns[name] = r.raw(columnBytes[name] * rowsPerPage);
-  return columns as Record<ColumnName, Uint8Array>;
+/** A page's columns: each a kind, its uniform value or base, and its rows' codes unless uniform. */
+function readColumns(r: ByteReader): Record<ColumnName, ColumnImage> {
+  const columns: Partial<Record<ColumnName, ColumnImage>> = {};
+  for (const name of columnNames) {
+    const kind = columnKinds[r.u8()];
+    if (kind === undefined) throw new StorageError(`checkpoint column ${name} has an unknown kind`);
+    const value = r.f64();
+    columns[name] = { kind, value, bytes: kind === 'uniform' ? null : r.raw(bytesPerRow[kind] * rowsPerPage) };
+  }
+  return columns as Record<ColumnName, ColumnImage>;
+}
+
+function readV2Columns(r: ByteReader): Record<ColumnName, ColumnImage> {
+  const raw = Object.fromEntries(
+    columnNames.map((name) => {
+      const rows = new v2Columns[name](rowsPerPage);
+      new Uint8Array(rows.buffer).set(r.raw(rows.byteLength));
+      return [name, rows];
+    }),
+  ) as { [name in ColumnName]: InstanceType<(typeof v2Columns)[name]> };
+  const columns: Partial<Record<ColumnName, ColumnImage>> = {};
+  for (const name of columnNames) {
+    const column = new Column(rowsPerPage);
+    // Every row's state, but only jobs' other fields: the zeros of empty rows beside times would
+    // make a column 8 bytes wide.
+    for (let row = 0; row < rowsPerPage; row++)
+      if (name === 'state' || raw.state[row] !== gone) column.set(row, raw[name][row] as number);
+    columns[name] = column.image();
+  }
+  return columns as Record<ColumnName, ColumnImage>;
 }
 
 function seqs(out: ByteWriter, list: readonly number[]): void {
@@ -112,7 +165,9 @@ function seqs(out: ByteWriter, list: readonly number[]): void {
 
 /** Decodes a checkpoint; null when its magic, version or checksum is wrong. */
 export function decodeCheckpoint(bytes: Buffer): { position: Position; image: TableImage } | null {
-  if (bytes.length < 16 || !bytes.subarray(0, 8).equals(magic) || bytes.readUInt32LE(8) !== version) return null;
+  if (bytes.length < 16 || !bytes.subarray(0, 8).equals(magic)) return null;
+  const written = bytes.readUInt32LE(8);
+  if (written !== version && written !== 2) return null;
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== bytes.readUInt32LE(bytes.length - 4)) return null;
   const r = new ByteReader(bytes.subarray(12, bytes.length - 4));
   const list = <T>(read: () => T): T[] => Array.from({ length: r.u32() }, read);
@@ -138,7 +193,7 @@ export function decodeCheckpoint(bytes: Buffer): { position: Position; image: Ta
   }));
   const pages = list(() => ({
     number: r.f64(),
-    columns: readColumns(r),
+    columns: written === 2 ? readV2Columns(r) : readColumns(r),
   }));
   const keys = list(() => [r.f64(), r.str()] as const);
   const errors = list(() => [r.f64(), list(() => r.str())] as const);

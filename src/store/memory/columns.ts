@@ -1,8 +1,11 @@
-// The job table's storage: one row per job in typed-array columns, in pages of 1,024 rows
-// addressed by the job's sequence number, so a job costs about 60 bytes and no object. A page
-// goes when its last job does. Rarely used fields (keys, errors, results, payloads held in
-// memory) sit in maps beside the columns.
+// The job table's storage: one row per job in columns, in pages of 1,024 rows addressed by the
+// job's sequence number, and no object per job. Each column of a page is one value until its rows
+// differ, then the narrowest typed array that holds them (column.ts): a page of jobs added alike
+// costs little more than their payload positions. A page goes when its last job does. Rarely used
+// fields (keys, errors, results, payloads held in memory) sit in maps beside the columns.
 import type { Backoff, JobState } from '../contract.ts';
+import { Column } from './column.ts';
+import type { ColumnImage } from './column.ts';
 
 export const gone = 0;
 export const stateCode: Readonly<Record<JobState, number>> = {
@@ -16,7 +19,8 @@ export const stateName: readonly (JobState | 'gone')[] = ['gone', 'waiting', 'de
 
 const pageBits = 10;
 const pageSize = 1 << pageBits;
-const mask = pageSize - 1;
+/** A job's row in its page. */
+export const rowOf = (seq: number): number => seq & (pageSize - 1);
 /** Sequence numbers are stored as u32: a store hands out at most this many jobs in its life. */
 export const maxSeq = 0xffffffff;
 
@@ -44,58 +48,32 @@ export const columnNames = [
 ] as const;
 
 export type ColumnName = (typeof columnNames)[number];
-export type ColumnArray = Uint8Array | Uint16Array | Uint32Array | Float64Array;
-
-const columnTypes = {
-  queue: Uint32Array,
-  state: Uint8Array,
-  priority: Float64Array,
-  attempts: Uint32Array,
-  nacks: Uint16Array,
-  profile: Uint32Array,
-  createdAt: Float64Array,
-  availableAt: Float64Array,
-  expiresAt: Float64Array,
-  until: Float64Array,
-  at: Float64Array,
-  size: Uint32Array,
-} as const;
-
-/** Bytes one row takes in each column. */
-export const columnBytes = Object.fromEntries(
-  columnNames.map((name) => [name, columnTypes[name].BYTES_PER_ELEMENT]),
-) as Record<ColumnName, number>;
 
 export const rowsPerPage = pageSize;
 
 export class Page {
   live = 0;
-  readonly queue: Uint32Array;
-  readonly state: Uint8Array;
-  readonly priority: Float64Array;
-  readonly attempts: Uint32Array;
+  readonly queue: Column;
+  readonly state: Column;
+  readonly priority: Column;
+  readonly attempts: Column;
   /** Saturates at 65,535: a count for people, not a fence. */
-  readonly nacks: Uint16Array;
-  readonly profile: Uint32Array;
-  readonly createdAt: Float64Array;
+  readonly nacks: Column;
+  readonly profile: Column;
+  readonly createdAt: Column;
   /** When it becomes (or became) leasable: also its place in line after priority. */
-  readonly availableAt: Float64Array;
+  readonly availableAt: Column;
   /** NaN for none. */
-  readonly expiresAt: Float64Array;
+  readonly expiresAt: Column;
   /** The lease end while active, when it finished while dead or completed, else NaN. */
-  readonly until: Float64Array;
+  readonly until: Column;
   /** Where the log keeps the payload, or -1 when it is in `payloads`. */
-  readonly at: Float64Array;
-  readonly size: Uint32Array;
+  readonly at: Column;
+  readonly size: Column;
 
-  /** A new empty page, or one from a checkpoint's bytes (one buffer per column). */
-  constructor(from?: Readonly<Record<ColumnName, Uint8Array>>) {
-    const make = <T extends ColumnName>(name: T): InstanceType<(typeof columnTypes)[T]> => {
-      const Type = columnTypes[name];
-      const array = new Type(pageSize) as InstanceType<(typeof columnTypes)[T]>;
-      if (from !== undefined) new Uint8Array(array.buffer).set(from[name]);
-      return array;
-    };
+  /** A new empty page, or one from a checkpoint's image of its columns. */
+  constructor(from?: Readonly<Record<ColumnName, ColumnImage>>) {
+    const make = (name: ColumnName): Column => new Column(pageSize, from?.[name]);
     this.queue = make('queue');
     this.state = make('state');
     this.priority = make('priority');
@@ -108,13 +86,9 @@ export class Page {
     this.until = make('until');
     this.at = make('at');
     this.size = make('size');
-    if (from !== undefined) for (const code of this.state) if (code !== gone) this.live++;
-  }
-
-  /** A column's bytes, for a checkpoint. */
-  bytes(name: ColumnName): Uint8Array {
-    const array: ColumnArray = this[name];
-    return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+    // A fresh column takes its first value for every row: this makes every row of a new page gone.
+    if (from === undefined) this.state.set(0, gone);
+    if (from !== undefined) for (let row = 0; row < pageSize; row++) if (this.state.get(row) !== gone) this.live++;
   }
 }
 
@@ -137,7 +111,7 @@ export class Columns {
 
   state(seq: number): number {
     const page = this.#pages[Math.floor(seq / pageSize) - this.#base];
-    return page === undefined ? gone : (page.state[seq & mask] as number);
+    return page === undefined ? gone : page.state.get(rowOf(seq));
   }
 
   /** Makes the row for a new job; its columns are then set by the caller. */
@@ -157,7 +131,7 @@ export class Columns {
   free(seq: number): void {
     const n = Math.floor(seq / pageSize);
     const page = this.#pages[n - this.#base] as Page;
-    page.state[seq & mask] = gone;
+    page.state.set(rowOf(seq), gone);
     this.keys.delete(seq);
     this.errors.delete(seq);
     this.results.delete(seq);
@@ -172,13 +146,13 @@ export class Columns {
     }
   }
 
-  /** Sequence numbers of every job, in order. */
-  *seqs(): Generator<number> {
+  /** Calls `visit` with every job, in order of sequence number, with its page and row. */
+  forEach(visit: (seq: number, page: Page, row: number) => void): void {
     for (let p = 0; p < this.#pages.length; p++) {
       const page = this.#pages[p];
       if (page === undefined) continue;
       const first = (this.#base + p) * pageSize;
-      for (let row = 0; row < pageSize; row++) if (page.state[row] !== gone) yield first + row;
+      for (let row = 0; row < pageSize; row++) if (page.state.get(row) !== gone) visit(first + row, page, row);
     }
   }
 
@@ -230,6 +204,6 @@ export class Columns {
 
   profile(seq: number): Profile {
     const page = this.page(seq);
-    return this.#profiles[page.profile[seq & mask] as number] as Profile;
+    return this.#profiles[page.profile.get(rowOf(seq))] as Profile;
   }
 }

@@ -21,7 +21,8 @@ import type {
   Settle,
   StoreEvent,
 } from '../contract.ts';
-import { Columns, columnNames, gone, maxSeq, Page, stateCode, stateName } from './columns.ts';
+import { Columns, columnNames, gone, maxSeq, Page, rowOf, stateCode, stateName } from './columns.ts';
+import type { ColumnImage } from './column.ts';
 import type { ColumnName, Profile } from './columns.ts';
 import { QueueState } from './queue-state.ts';
 
@@ -53,7 +54,7 @@ export interface TableImage {
   readonly queues: readonly QueueImage[];
   /** In the order the columns number them. */
   readonly profiles: readonly Profile[];
-  readonly pages: readonly { readonly number: number; readonly columns: Readonly<Record<ColumnName, Uint8Array>> }[];
+  readonly pages: readonly { readonly number: number; readonly columns: Readonly<Record<ColumnName, ColumnImage>> }[];
   readonly keys: readonly (readonly [number, string])[];
   readonly errors: readonly (readonly [number, readonly string[]])[];
   readonly results: readonly (readonly [number, Uint8Array])[];
@@ -131,19 +132,19 @@ export class JobTable {
       const seq = ++this.#seq;
       const at = locate === undefined ? -1 : locate(index);
       const page = cols.create(seq);
-      const row = seq & 1023;
-      page.queue[row] = q.index;
-      page.state[row] = gone;
-      page.priority[row] = spec.priority;
-      page.attempts[row] = 0;
-      page.nacks[row] = 0;
-      page.profile[row] = cols.profileId(spec);
-      page.createdAt[row] = now;
-      page.availableAt[row] = spec.availableAt;
-      page.expiresAt[row] = spec.expiresAt ?? Number.NaN;
-      page.until[row] = Number.NaN;
-      page.at[row] = at;
-      page.size[row] = spec.payload.byteLength;
+      const row = rowOf(seq);
+      page.queue.set(row, q.index);
+      page.state.set(row, gone);
+      page.priority.set(row, spec.priority);
+      page.attempts.set(row, 0);
+      page.nacks.set(row, 0);
+      page.profile.set(row, cols.profileId(spec));
+      page.createdAt.set(row, now);
+      page.availableAt.set(row, spec.availableAt);
+      page.expiresAt.set(row, spec.expiresAt ?? Number.NaN);
+      page.until.set(row, Number.NaN);
+      page.at.set(row, at);
+      page.size.set(row, spec.payload.byteLength);
       if (at < 0) cols.payloads.set(seq, spec.payload);
       if (spec.key !== null) cols.keys.set(seq, spec.key);
       this.#size++;
@@ -164,7 +165,7 @@ export class JobTable {
       q.settle(now);
       if (q.paused) continue;
       while (leased.length < max) {
-        const seq = q.takeWaiting();
+        const seq = q.waiting.take();
         if (seq < 0) break;
         q.lease(seq, now, visibilityMs ?? this.#cols.profile(seq).visibilityMs);
         leased.push(this.#record(seq, true) as LeasedRecord);
@@ -190,16 +191,16 @@ export class JobTable {
     if (seq < 0) return { outcome: 'lost' };
     const q = this.#queueOf(seq);
     const page = this.#cols.page(seq);
-    const row = seq & 1023;
+    const row = rowOf(seq);
     if (release) {
       // Back to its old place in line, as if it had never been leased.
-      page.attempts[row] = (page.attempts[row] as number) - 1;
-      page.until[row] = Number.NaN;
+      page.attempts.set(row, page.attempts.get(row) - 1);
+      page.until.set(row, Number.NaN);
       q.place(seq, 'waiting');
       this.#emit({ kind: 'ready', queue: q.name });
       return { outcome: 'retry' };
     }
-    if ((page.nacks[row] as number) < 0xffff) page.nacks[row] = (page.nacks[row] as number) + 1;
+    if (page.nacks.get(row) < 0xffff) page.nacks.set(row, page.nacks.get(row) + 1);
     const outcome = q.fail(seq, now, delayMs, error, dead);
     if (this.#cols.state(seq) === stateCode.waiting) this.#emit({ kind: 'ready', queue: q.name });
     return { outcome };
@@ -267,8 +268,8 @@ export class JobTable {
     for (const seq of seqs) {
       if (this.#cols.state(seq) !== stateCode.dead || this.#queueOf(seq) !== q) continue;
       const page = this.#cols.page(seq);
-      page.attempts[seq & 1023] = 0;
-      page.until[seq & 1023] = Number.NaN;
+      page.attempts.set(rowOf(seq), 0);
+      page.until.set(rowOf(seq), Number.NaN);
       q.requeue(seq, now, now);
       n++;
     }
@@ -311,30 +312,29 @@ export class JobTable {
     const seq = this.#seqOf(id);
     if (seq < 0) return -1;
     const page = this.#cols.page(seq);
-    const row = seq & 1023;
-    if ((page.at[row] as number) < 0) return -1;
-    this.home?.release(page.at[row] as number, page.size[row] as number);
-    page.at[row] = at;
-    return page.size[row] as number;
+    const row = rowOf(seq);
+    if (page.at.get(row) < 0) return -1;
+    this.home?.release(page.at.get(row), page.size.get(row));
+    page.at.set(row, at);
+    return page.size.get(row);
   }
 
   /** Ids of the jobs whose payload the log keeps at a position `where` accepts. */
   jobsWhere(where: (at: number) => boolean): string[] {
     const found: string[] = [];
-    for (const seq of this.#cols.seqs()) {
-      const at = this.#cols.page(seq).at[seq & 1023] as number;
+    this.#cols.forEach((seq, page, row) => {
+      const at = page.at.get(row);
       if (at >= 0 && where(at)) found.push(String(seq));
-    }
+    });
     return found;
   }
 
   /** Calls `visit` with where the log keeps each job's payload. */
   payloadSpans(visit: (at: number, size: number) => void): void {
-    for (const seq of this.#cols.seqs()) {
-      const page = this.#cols.page(seq);
-      const at = page.at[seq & 1023] as number;
-      if (at >= 0) visit(at, page.size[seq & 1023] as number);
-    }
+    this.#cols.forEach((_seq, page, row) => {
+      const at = page.at.get(row);
+      if (at >= 0) visit(at, page.size.get(row));
+    });
   }
 
   /** A job's payload, wherever it is kept; null when the job is gone. */
@@ -364,9 +364,9 @@ export class JobTable {
       profiles: cols.profiles,
       pages: cols.pages().map(({ number, page }) => ({
         number,
-        columns: Object.fromEntries(columnNames.map((name) => [name, page.bytes(name)])) as Record<
+        columns: Object.fromEntries(columnNames.map((name) => [name, page[name].image()])) as Record<
           ColumnName,
-          Uint8Array
+          ColumnImage
         >,
       })),
       keys: [...cols.keys],
@@ -403,41 +403,41 @@ export class JobTable {
       for (const seq of q.completed) state.restore(seq, 'completed');
       for (const seq of q.dead) state.restore(seq, 'dead');
     });
-    for (const seq of cols.seqs()) {
-      const code = cols.state(seq);
-      if (code === stateCode.completed || code === stateCode.dead) continue;
-      this.#queueOf(seq).restore(seq, stateName[code] as JobState);
-    }
+    cols.forEach((seq, page, row) => {
+      const code = page.state.get(row);
+      if (code !== stateCode.completed && code !== stateCode.dead)
+        this.#queueOf(seq).restore(seq, stateName[code] as JobState);
+    });
     for (const [name, value] of image.meta) this.#meta.set(name, value);
   }
 
   #payload(seq: number): Uint8Array {
     const page = this.#cols.page(seq);
-    const at = page.at[seq & 1023] as number;
+    const at = page.at.get(rowOf(seq));
     if (at < 0) return this.#cols.payloads.get(seq) as Uint8Array;
-    return (this.home as PayloadHome).read(at, page.size[seq & 1023] as number);
+    return (this.home as PayloadHome).read(at, page.size.get(rowOf(seq)));
   }
 
   #record(seq: number, leased: boolean): JobRecord {
     const cols = this.#cols;
     const page = cols.page(seq);
-    const row = seq & 1023;
+    const row = rowOf(seq);
     const profile = cols.profile(seq);
-    const state = stateName[page.state[row] as number] as JobState;
-    const until = nullable(page.until[row] as number);
+    const state = stateName[page.state.get(row)] as JobState;
+    const until = nullable(page.until.get(row));
     const id = String(seq);
     const record: JobRecord & { token?: string } = {
       id,
       queue: this.#queueOf(seq).name,
       state,
       payload: this.#payload(seq),
-      priority: page.priority[row] as number,
-      attempts: page.attempts[row] as number,
+      priority: page.priority.get(row),
+      attempts: page.attempts.get(row),
       maxAttempts: profile.maxAttempts,
-      nacks: page.nacks[row] as number,
-      createdAt: page.createdAt[row] as number,
-      availableAt: page.availableAt[row] as number,
-      expiresAt: nullable(page.expiresAt[row] as number),
+      nacks: page.nacks.get(row),
+      createdAt: page.createdAt.get(row),
+      availableAt: page.availableAt.get(row),
+      expiresAt: nullable(page.expiresAt.get(row)),
       leaseUntil: state === 'active' ? until : null,
       visibilityMs: profile.visibilityMs,
       backoff: profile.backoff,
@@ -446,7 +446,7 @@ export class JobTable {
       result: cols.results.get(seq) ?? null,
       finishedAt: state === 'dead' || state === 'completed' ? until : null,
     };
-    if (leased) record.token = formatToken(id, page.attempts[row] as number);
+    if (leased) record.token = formatToken(id, page.attempts.get(row));
     return record;
   }
 
@@ -459,7 +459,7 @@ export class JobTable {
     this.#queueOf(seq).settle(now);
     if (this.#cols.state(seq) !== stateCode.active) return -1;
     const page = this.#cols.page(seq);
-    const current = page.attempts[seq & 1023] === parsed.attempt && (page.until[seq & 1023] as number) > now;
+    const current = page.attempts.get(rowOf(seq)) === parsed.attempt && page.until.get(rowOf(seq)) > now;
     return current ? seq : -1;
   }
 
@@ -471,7 +471,7 @@ export class JobTable {
   }
 
   #queueOf(seq: number): QueueState {
-    return this.#byIndex[this.#cols.page(seq).queue[seq & 1023] as number] as QueueState;
+    return this.#byIndex[this.#cols.page(seq).queue.get(rowOf(seq))] as QueueState;
   }
 
   #queue(name: string): QueueState {
@@ -481,8 +481,8 @@ export class JobTable {
       q = new QueueState(name, this.#byIndex.length, this.#cols, (seq, outcome) => {
         if (this.#cols.state(seq) === gone) {
           const page = this.#cols.page(seq);
-          const at = page.at[seq & 1023] as number;
-          if (at >= 0) this.home?.release(at, page.size[seq & 1023] as number);
+          const at = page.at.get(rowOf(seq));
+          if (at >= 0) this.home?.release(at, page.size.get(rowOf(seq)));
           this.#cols.free(seq);
           this.#size--;
         }

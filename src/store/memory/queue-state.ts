@@ -1,29 +1,25 @@
 import { backoffDelayMs, errorHistory } from '../contract.ts';
 import type { Counts, JobState, Outcome, Retention } from '../contract.ts';
-import { gone, stateCode, stateName } from './columns.ts';
+import { gone, rowOf, stateCode, stateName } from './columns.ts';
 import type { Columns } from './columns.ts';
-import { KeyHeap } from './key-heap.ts';
+import { KeyHeap, sweepSlack } from './key-heap.ts';
+import { WaitingLine } from './waiting-line.ts';
 
-const { waiting, delayed, active, dead, completed } = stateCode;
-
-/** Entries of heaps that delete lazily are swept out once they outnumber the live ones. */
-const sweepSlack = 1024;
+const { delayed, active, dead, completed } = stateCode;
 
 /**
- * One queue's jobs, by sequence number, ordered for each duty: waiting by lease order (higher
- * priority, then earlier readiness, then lower sequence), delayed by due time, active by lease
- * end, TTL by expiry. Heaps delete lazily: an entry counts only while its keys still match the
- * job's columns.
+ * One queue's jobs, by sequence number, ordered for each duty: waiting by lease order (see
+ * waiting-line.ts), delayed by due time, active by lease end, TTL by expiry. Heaps delete lazily:
+ * an entry counts only while its keys still match the job's columns.
  */
 export class QueueState {
-  /** a = −priority, b = when it became ready. */
-  readonly waiting = new KeyHeap();
+  readonly waiting: WaitingLine;
   /** a = when it is due. */
-  readonly delayed = new KeyHeap();
+  readonly delayed = new KeyHeap(1);
   /** a = lease end, b = attempt. */
-  readonly active = new KeyHeap();
+  readonly active = new KeyHeap(2);
   /** a = expiry. */
-  readonly ttl = new KeyHeap();
+  readonly ttl = new KeyHeap(1);
   /** Completed jobs oldest first, from `completedHead` on; `dead` keeps the order they died in. */
   completed: number[] = [];
   completedHead = 0;
@@ -41,7 +37,9 @@ export class QueueState {
     private readonly cols: Columns,
     /** Tells the store a job left it or finished; a null outcome is a silent retention drop. */
     private readonly settled: (seq: number, outcome: Outcome | null) => void,
-  ) {}
+  ) {
+    this.waiting = new WaitingLine(cols);
+  }
 
   get queued(): number {
     return this.count.waiting + this.count.delayed;
@@ -49,14 +47,14 @@ export class QueueState {
 
   place(seq: number, state: JobState): void {
     const page = this.cols.page(seq);
-    const row = seq & 1023;
-    const from = page.state[row] as number;
+    const row = rowOf(seq);
+    const from = page.state.get(row);
     if (from !== gone) this.count[nameOf(from)]--;
     if (from === dead) this.dead.delete(seq);
-    page.state[row] = stateCode[state];
+    page.state.set(row, stateCode[state]);
     this.count[state]++;
-    if (state === 'waiting') this.waiting.push(-(page.priority[row] as number), page.availableAt[row] as number, seq);
-    else if (state === 'delayed') this.delayed.push(page.availableAt[row] as number, 0, seq);
+    if (state === 'waiting') this.waiting.push(seq, page.priority.get(row), page.availableAt.get(row));
+    else if (state === 'delayed') this.delayed.push(page.availableAt.get(row), 0, seq);
     else if (state === 'dead') this.dead.add(seq);
     else if (state === 'completed') this.completed.push(seq);
   }
@@ -64,12 +62,12 @@ export class QueueState {
   /** Adds a new job whose columns are set and whose state is still `gone`. */
   admit(seq: number, now: number): void {
     this.#index(seq);
-    this.place(seq, (this.cols.page(seq).availableAt[seq & 1023] as number) > now ? 'delayed' : 'waiting');
+    this.place(seq, this.cols.page(seq).availableAt.get(rowOf(seq)) > now ? 'delayed' : 'waiting');
   }
 
   /** Puts a job from a checkpoint back where its state says, as it was. */
   restore(seq: number, state: JobState): void {
-    this.cols.page(seq).state[seq & 1023] = gone;
+    this.cols.page(seq).state.set(rowOf(seq), gone);
     this.#index(seq);
     this.place(seq, state);
     if (state === 'active') this.#pushLease(seq);
@@ -79,7 +77,7 @@ export class QueueState {
   #index(seq: number): void {
     const key = this.cols.keys.get(seq);
     if (key !== undefined) this.keys.set(key, seq);
-    const expiresAt = this.cols.page(seq).expiresAt[seq & 1023] as number;
+    const expiresAt = this.cols.page(seq).expiresAt.get(rowOf(seq));
     if (!Number.isNaN(expiresAt)) {
       this.ttl.push(expiresAt, 0, seq);
       this.ttlLive++;
@@ -88,31 +86,31 @@ export class QueueState {
 
   lease(seq: number, now: number, visibilityMs: number): void {
     const page = this.cols.page(seq);
-    const row = seq & 1023;
-    page.attempts[row] = (page.attempts[row] as number) + 1;
-    page.until[row] = now + visibilityMs;
+    const row = rowOf(seq);
+    page.attempts.set(row, page.attempts.get(row) + 1);
+    page.until.set(row, now + visibilityMs);
     this.place(seq, 'active');
     this.#pushLease(seq);
   }
 
   extend(seq: number, until: number): void {
-    this.cols.page(seq).until[seq & 1023] = until;
+    this.cols.page(seq).until.set(rowOf(seq), until);
     this.#pushLease(seq);
   }
 
   /** The job's attempt failed: back to waiting after `delayMs`, or dead. */
   fail(seq: number, now: number, delayMs: number, error: string | null, goDead: boolean): 'retry' | 'dead' {
     const page = this.cols.page(seq);
-    const row = seq & 1023;
-    page.until[row] = Number.NaN;
+    const row = rowOf(seq);
+    page.until.set(row, Number.NaN);
     if (error !== null) {
       const errors = this.cols.errors.get(seq) ?? [];
       errors.push(error);
       if (errors.length > errorHistory) errors.splice(0, errors.length - errorHistory);
       this.cols.errors.set(seq, errors);
     }
-    if (goDead || (page.attempts[row] as number) >= this.cols.profile(seq).maxAttempts) {
-      page.until[row] = now;
+    if (goDead || page.attempts.get(row) >= this.cols.profile(seq).maxAttempts) {
+      page.until.set(row, now);
       this.place(seq, 'dead');
       this.settled(seq, 'dead');
       return 'dead';
@@ -122,21 +120,21 @@ export class QueueState {
   }
 
   requeue(seq: number, now: number, availableAt: number): void {
-    this.cols.page(seq).availableAt[seq & 1023] = availableAt;
+    this.cols.page(seq).availableAt.set(rowOf(seq), availableAt);
     this.place(seq, availableAt > now ? 'delayed' : 'waiting');
   }
 
   complete(seq: number, now: number, result: Uint8Array | null, keep: Retention): void {
     const page = this.cols.page(seq);
-    const row = seq & 1023;
+    const row = rowOf(seq);
     this.retention = keep;
     if (keep.count <= 0 || keep.ageMs <= 0) {
-      page.until[row] = Number.NaN;
+      page.until.set(row, Number.NaN);
       this.drop(seq, 'completed');
       return;
     }
     if (result !== null) this.cols.results.set(seq, result);
-    page.until[row] = now;
+    page.until.set(row, now);
     this.place(seq, 'completed');
     this.settled(seq, 'completed');
     this.#pruneCompleted(now);
@@ -145,15 +143,15 @@ export class QueueState {
   /** Takes the job out of the store; tells watchers unless `outcome` is null (retention pruning). */
   drop(seq: number, outcome: Outcome | null): void {
     const page = this.cols.page(seq);
-    const row = seq & 1023;
-    const code = page.state[row] as number;
+    const row = rowOf(seq);
+    const code = page.state.get(row);
     if (code === gone) return;
     this.count[nameOf(code)]--;
     if (code === dead) this.dead.delete(seq);
     const key = this.cols.keys.get(seq);
     if (key !== undefined && this.keys.get(key) === seq) this.keys.delete(key);
-    if (!Number.isNaN(page.expiresAt[row])) this.ttlLive--;
-    page.state[row] = gone;
+    if (!Number.isNaN(page.expiresAt.get(row))) this.ttlLive--;
+    page.state.set(row, gone);
     this.settled(seq, outcome);
   }
 
@@ -171,7 +169,7 @@ export class QueueState {
       const seq = d.topSeq;
       const due = d.topA;
       d.pop();
-      if (cols.state(seq) === delayed && cols.page(seq).availableAt[seq & 1023] === due) this.place(seq, 'waiting');
+      if (cols.state(seq) === delayed && cols.page(seq).availableAt.get(rowOf(seq)) === due) this.place(seq, 'waiting');
     }
     for (const a = this.active; a.size > 0 && a.topA <= now;) {
       const seq = a.topSeq;
@@ -182,15 +180,14 @@ export class QueueState {
       // No jitter: expiries are spread in time already, and this keeps reclaim a pure function
       // of the job in every backend.
       const page = cols.page(seq);
-      const retryAt = until + backoffDelayMs(cols.profile(seq).backoff, page.attempts[seq & 1023] as number, 0);
+      const retryAt = until + backoffDelayMs(cols.profile(seq).backoff, page.attempts.get(rowOf(seq)), 0);
       this.fail(seq, now, retryAt - now, 'lease expired', false);
     }
     this.#pruneCompleted(now);
     if (this.ttl.size > 2 * this.ttlLive + sweepSlack) this.ttl.filter((a, _b, seq) => this.#ttlLive(a, seq));
     if (this.active.size > 2 * this.count.active + sweepSlack)
       this.active.filter((a, b, seq) => this.#current(a, b, seq));
-    if (this.waiting.size > 2 * this.count.waiting + sweepSlack)
-      this.waiting.filter((a, b, seq) => this.#waitingEntry(a, b, seq));
+    this.waiting.sweep(this.count.waiting);
     if (this.delayed.size > 2 * this.count.delayed + sweepSlack)
       this.delayed.filter((a, _b, seq) => this.#delayedEntry(a, seq));
   }
@@ -207,19 +204,6 @@ export class QueueState {
     return end === null ? due : Math.min(due, end);
   }
 
-  /** Pops the next waiting job, or -1. */
-  takeWaiting(): number {
-    const w = this.waiting;
-    while (w.size > 0) {
-      const a = w.topA;
-      const b = w.topB;
-      const seq = w.topSeq;
-      w.pop();
-      if (this.#waitingEntry(a, b, seq)) return seq;
-    }
-    return -1;
-  }
-
   counts(): Counts {
     return { ...this.count, expired: this.expired, paused: this.paused };
   }
@@ -228,7 +212,7 @@ export class QueueState {
   inState(state: JobState, limit = Infinity): number[] {
     switch (state) {
       case 'waiting':
-        return unique(this.waiting.smallest(Infinity, (a, b, seq) => this.#waitingEntry(a, b, seq))).slice(0, limit);
+        return this.waiting.first(limit);
       case 'delayed':
         return unique(this.delayed.smallest(Infinity, (a, _b, seq) => this.#delayedEntry(a, seq))).slice(0, limit);
       case 'active':
@@ -240,29 +224,23 @@ export class QueueState {
     }
   }
 
-  #waitingEntry(a: number, b: number, seq: number): boolean {
-    if (this.cols.state(seq) !== waiting) return false;
-    const page = this.cols.page(seq);
-    return -(page.priority[seq & 1023] as number) === a && page.availableAt[seq & 1023] === b;
-  }
-
   #delayedEntry(a: number, seq: number): boolean {
-    return this.cols.state(seq) === delayed && this.cols.page(seq).availableAt[seq & 1023] === a;
+    return this.cols.state(seq) === delayed && this.cols.page(seq).availableAt.get(rowOf(seq)) === a;
   }
 
   #current(until: number, attempt: number, seq: number): boolean {
     if (this.cols.state(seq) !== active) return false;
     const page = this.cols.page(seq);
-    return page.attempts[seq & 1023] === attempt && page.until[seq & 1023] === until;
+    return page.attempts.get(rowOf(seq)) === attempt && page.until.get(rowOf(seq)) === until;
   }
 
   #ttlLive(expiresAt: number, seq: number): boolean {
-    return this.cols.state(seq) !== gone && this.cols.page(seq).expiresAt[seq & 1023] === expiresAt;
+    return this.cols.state(seq) !== gone && this.cols.page(seq).expiresAt.get(rowOf(seq)) === expiresAt;
   }
 
   #pushLease(seq: number): void {
     const page = this.cols.page(seq);
-    this.active.push(page.until[seq & 1023] as number, page.attempts[seq & 1023] as number, seq);
+    this.active.push(page.until.get(rowOf(seq)), page.attempts.get(rowOf(seq)), seq);
   }
 
   #pruneCompleted(now: number): void {
@@ -272,7 +250,7 @@ export class QueueState {
     for (; head < list.length; head++) {
       const seq = list[head] as number;
       if (this.cols.state(seq) === completed) {
-        if (this.count.completed <= count && (this.cols.page(seq).until[seq & 1023] as number) > now - ageMs) break;
+        if (this.count.completed <= count && this.cols.page(seq).until.get(rowOf(seq)) > now - ageMs) break;
         this.drop(seq, null);
       }
     }
