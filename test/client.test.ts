@@ -65,7 +65,7 @@ void test('topics over HTTP: create, publish, status, read a subscriber', async 
     const topic = connect(s.base).topic<string>('news');
     await topic.create({ web: {}, mail: { maxAttempts: 2 } });
     const ids = await topic.publish('hello');
-    assert.deepEqual(Object.keys(ids), ['web', 'mail']);
+    assert.deepEqual(Object.keys(ids), ['mail', 'web']);
     const [job] = await topic.subscriber('mail').lease({ wait: '1s' });
     assert.equal(job?.data, 'hello');
     assert.equal(job?.maxAttempts, 2);

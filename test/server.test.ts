@@ -199,9 +199,10 @@ void describe('HTTP /v1: topics', () => {
     );
     assert.equal((await s.call('PUT', '/v1/topics/orders/subscribers/audit', { visibility: '5s' })).status, 200);
     const info = json(await s.call('GET', '/v1/topics/orders')) as { subscribers: { name: string }[] };
+    // Subscribers are listed by name.
     assert.deepEqual(
       info.subscribers.map((x) => x.name),
-      ['billing', 'shipping', 'audit'],
+      ['audit', 'billing', 'shipping'],
     );
     assert.equal((await s.call('DELETE', '/v1/topics/orders/subscribers/shipping')).status, 200);
     assert.equal((await s.call('DELETE', '/v1/topics/orders/subscribers/shipping')).status, 404);
