@@ -120,8 +120,8 @@ void test('topics over HTTP: create, publish, status, read a subscriber', async 
     assert.deepEqual(
       (await topic.status()).map((x) => [x.name, x.waiting, x.inFlight]),
       [
-        ['web', 1, 0],
         ['mail', 0, 1],
+        ['web', 1, 0],
       ],
     );
   } finally {
