@@ -46,7 +46,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
   app.post(
     '/v1/queues/:queue/jobs',
     {
-      schema: { params: s.params('queue'), body: s.newJob },
+      schema: { params: s.params('queue'), body: s.newJob, response: { 201: s.answer({ id: s.id }) } },
       config: { need: 'publish', names: queueOf },
     },
     async (request, reply) => {
@@ -63,6 +63,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
       schema: {
         params: s.params('queue'),
         body: s.body({ jobs: { type: 'array', minItems: 1, maxItems: 10_000, items: s.newJob } }, ['jobs']),
+        response: { 201: s.answer({ ids: { type: 'array', items: s.id } }) },
       },
       config: { need: 'publish', names: queueOf },
     },
@@ -239,7 +240,10 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
   app.post(
     '/v1/ack/batch',
     {
-      schema: { body: s.body({ tokens: { type: 'array', minItems: 1, maxItems: 1000, items: s.token } }, ['tokens']) },
+      schema: {
+        body: s.body({ tokens: { type: 'array', minItems: 1, maxItems: 1000, items: s.token } }, ['tokens']),
+        response: { 200: s.answer({ acked: { type: 'integer' }, lost: { type: 'array', items: s.token } }) },
+      },
       config: { need: 'consume' },
     },
     async (request) => {
