@@ -3,7 +3,16 @@
 // server goes away and comes back on the same port.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ForbiddenError, LeaseLostError, open, UnauthorizedError, ValidationError } from '../src/index.ts';
+import {
+  ForbiddenError,
+  JobFailedError,
+  LeaseLostError,
+  NotFoundError,
+  open,
+  TimeoutError,
+  UnauthorizedError,
+  ValidationError,
+} from '../src/index.ts';
 import { connect } from '../src/client/index.ts';
 import { createServer } from '../src/server/index.ts';
 import { start } from './server/harness.ts';
@@ -59,21 +68,60 @@ void test('queues over HTTP: add, get, peek, counts, lease, extend, ack, nack, d
   }
 });
 
+void test('waitFor over HTTP: the result, JobFailedError, TimeoutError, NotFoundError, as a local queue', async () => {
+  // A server that long-polls 100ms at most: longer waits take the client several requests.
+  const s = await start({ maxWait: '100ms' });
+  try {
+    const q = connect(s.base).queue<number>('sums');
+    const id = await q.add(1);
+    const waiting = q.waitFor<{ sum: number }>(id);
+    const done = q.waitFor<{ sum: number }>(id, { timeout: '10s' });
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const [job] = await q.lease();
+    await job!.ack({ sum: 2 });
+    assert.deepEqual(await waiting, { sum: 2 });
+    assert.deepEqual(await done, { sum: 2 });
+
+    const doomed = await q.add(2);
+    const dying = q.waitFor(doomed);
+    const [leased] = await q.lease();
+    await leased!.fail('no good');
+    await assert.rejects(dying, (error: unknown) => {
+      assert.ok(error instanceof JobFailedError);
+      assert.deepEqual(error.errors, ['no good']);
+      return true;
+    });
+
+    const slow = await q.add(3);
+    const started = Date.now();
+    await assert.rejects(q.waitFor(slow, { timeout: '250ms' }), TimeoutError);
+    assert.ok(Date.now() - started >= 240, 'waited the whole timeout, over several requests');
+    assert.equal((await q.get(slow))?.state, 'waiting');
+    await assert.rejects(q.waitFor('999'), NotFoundError);
+    const stop = new AbortController();
+    const stopped = q.waitFor(slow, { signal: stop.signal });
+    stop.abort();
+    await assert.rejects(stopped, { name: 'AbortError' });
+  } finally {
+    await s.close();
+  }
+});
+
 void test('topics over HTTP: create, publish, status, read a subscriber', async () => {
   const s = await start();
   try {
     const topic = connect(s.base).topic<string>('news');
     await topic.create({ web: {}, mail: { maxAttempts: 2 } });
     const ids = await topic.publish('hello');
-    assert.deepEqual(Object.keys(ids), ['web', 'mail']);
+    assert.deepEqual(Object.keys(ids), ['mail', 'web']);
     const [job] = await topic.subscriber('mail').lease({ wait: '1s' });
     assert.equal(job?.data, 'hello');
     assert.equal(job?.maxAttempts, 2);
     assert.deepEqual(
       (await topic.status()).map((x) => [x.name, x.waiting, x.inFlight]),
       [
-        ['web', 1, 0],
         ['mail', 0, 1],
+        ['web', 1, 0],
       ],
     );
   } finally {

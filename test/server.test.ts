@@ -150,10 +150,43 @@ void describe('HTTP /v1: queues', () => {
     assert.equal(errorCode(missing), 'NOT_FOUND');
   });
 
+  void test('the result route long-polls: the result once acked, the errors once dead, else the state and the wait left', async () => {
+    const id = (json(await s.call('POST', '/v1/queues/results/jobs', { data: 1 })) as { id: string }).id;
+    const now = json(await s.call('GET', `/v1/queues/results/jobs/${id}/result`));
+    assert.deepEqual(now, { state: 'waiting', waitedMs: 0, leftMs: 0 });
+    const waiting = s.call('GET', `/v1/queues/results/jobs/${id}/result?wait=10s`);
+    const [job] = (json(await s.call('POST', '/v1/lease', { queues: ['results'] })) as { jobs: { token: string }[] })
+      .jobs;
+    await s.call('POST', '/v1/ack', { token: job?.token, result: { sum: 3 } });
+    assert.deepEqual(json(await waiting), { state: 'completed', result: { sum: 3 } });
+    // Once done, it answers at once, whatever the wait.
+    assert.deepEqual(json(await s.call('GET', `/v1/queues/results/jobs/${id}/result?wait=1h`)), {
+      state: 'completed',
+      result: { sum: 3 },
+    });
+
+    const doomed = (json(await s.call('POST', '/v1/queues/results/jobs', { data: 2 })) as { id: string }).id;
+    const dying = s.call('GET', `/v1/queues/results/jobs/${doomed}/result?wait=10000`);
+    const [leased] = (json(await s.call('POST', '/v1/lease', { queues: ['results'] })) as { jobs: { token: string }[] })
+      .jobs;
+    await s.call('POST', '/v1/nack', { token: leased?.token, dead: true, error: 'no good' });
+    assert.deepEqual(json(await dying), { state: 'dead', errors: ['no good'] });
+
+    const slow = (json(await s.call('POST', '/v1/queues/results/jobs', { data: 3 })) as { id: string }).id;
+    const timedOut = json(await s.call('GET', `/v1/queues/results/jobs/${slow}/result?wait=50ms`));
+    assert.deepEqual(
+      { ...timedOut, waitedMs: typeof timedOut.waitedMs },
+      { state: 'waiting', waitedMs: 'number', leftMs: 0 },
+    );
+    // Another queue's job is not found through this queue (a token's prefix covers the queue named).
+    assert.equal((await s.call('GET', `/v1/queues/other/jobs/${slow}/result`)).status, 404);
+  });
+
   void test('healthz and the OpenAPI document', async () => {
     assert.deepEqual(json(await s.call('GET', '/healthz')), { ok: true });
     const doc = json(await s.call('GET', '/openapi.json'));
     assert.ok(Object.keys(doc.paths as object).includes('/v1/lease'));
+    assert.ok(Object.keys(doc.paths as object).includes('/v1/queues/{queue}/jobs/{id}/result'));
     assert.ok(Object.keys(doc.paths as object).includes('/topics/{topic}/subscribers/{subscriber}'));
     assert.equal((await fetch(`${s.base}/docs/`)).status, 200);
   });
@@ -199,9 +232,10 @@ void describe('HTTP /v1: topics', () => {
     );
     assert.equal((await s.call('PUT', '/v1/topics/orders/subscribers/audit', { visibility: '5s' })).status, 200);
     const info = json(await s.call('GET', '/v1/topics/orders')) as { subscribers: { name: string }[] };
+    // Subscribers are listed by name.
     assert.deepEqual(
       info.subscribers.map((x) => x.name),
-      ['billing', 'shipping', 'audit'],
+      ['audit', 'billing', 'shipping'],
     );
     assert.equal((await s.call('DELETE', '/v1/topics/orders/subscribers/shipping')).status, 200);
     assert.equal((await s.call('DELETE', '/v1/topics/orders/subscribers/shipping')).status, 404);
@@ -233,6 +267,10 @@ void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps 
     ['a bad token', 'POST', '/v1/ack', { token: 'nonsense' }, 400, 'VALIDATION'],
     ['a token of no lease', 'POST', '/v1/ack', { token: '999:1' }, 409, 'LEASE_LOST'],
     ['a bad count', 'GET', '/v1/queues/q/peek?n=many', undefined, 400, 'VALIDATION'],
+    ['a bad wait', 'GET', '/v1/queues/q/jobs/1/result?wait=soon', undefined, 400, 'VALIDATION'],
+    ['an empty wait', 'GET', '/v1/queues/q/jobs/1/result?wait=', undefined, 400, 'VALIDATION'],
+    ['an unknown result parameter', 'GET', '/v1/queues/q/jobs/1/result?timeout=1s', undefined, 400, 'VALIDATION'],
+    ['the result of an unknown job', 'GET', '/v1/queues/q/jobs/999/result?wait=1s', undefined, 404, 'NOT_FOUND'],
     ['an unknown query parameter', 'GET', '/v1/queues/q/peek?x=1', undefined, 400, 'VALIDATION'],
     ['an unknown route', 'GET', '/v2/nothing', undefined, 404, 'NOT_FOUND'],
     ['a wrong method', 'PATCH', '/v1/queues/q/jobs', { data: 1 }, 404, 'NOT_FOUND'],

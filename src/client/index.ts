@@ -1,7 +1,7 @@
 // `spool/client`: a remote spool over HTTP with the local API's shape — queues, lease with
 // long-poll, leased jobs settled by token, a worker — so code moves between a local and a
 // remote spool without changes to its logic.
-import { ValidationError } from '../errors.ts';
+import { JobFailedError, TimeoutError, ValidationError } from '../errors.ts';
 import type {
   Counts,
   Duration,
@@ -27,6 +27,12 @@ export interface ConnectOptions {
   /** Bearer token, when the server has tokens. */
   token?: string;
 }
+
+/** The answer of GET /v1/queues/:queue/jobs/:id/result. */
+type ResultJson<R> =
+  | { state: 'completed'; result: R }
+  | { state: 'dead'; errors: string[] }
+  | { state: 'waiting' | 'delayed' | 'active'; waitedMs: number; leftMs: number };
 
 export interface RemoteLeaseOptions {
   queues: string | readonly string[];
@@ -149,6 +155,33 @@ export class RemoteQueue<T = unknown> {
 
   lease(options: Omit<RemoteLeaseOptions, 'queues'> = {}): Promise<RemoteLeasedJob<T>[]> {
     return new SpoolClient(this.transport).lease<T>({ ...options, queues: [this.name] });
+  }
+
+  /**
+   * The job's result once acked; rejects with JobFailedError once dead, with TimeoutError after
+   * `timeout` (none: waits as long as it takes), as a local queue's waitFor does. Long-polls the
+   * server, which waits at most its --max-wait per request, so a longer wait is several requests.
+   */
+  async waitFor<R = unknown>(id: string, options: { timeout?: Duration; signal?: AbortSignal } = {}): Promise<R> {
+    const path = `${this.#path}/jobs/${encodeURIComponent(id)}/result?wait=`;
+    // Without a timeout every request asks for a day; the server cuts it to its own limit.
+    let wait: Duration = options.timeout ?? '1d';
+    let waitedMs = 0;
+    for (;;) {
+      const answer = await call<ResultJson<R>>(
+        this.transport,
+        'GET',
+        path + encodeURIComponent(String(wait)),
+        undefined,
+        options.signal,
+      );
+      if (answer.state === 'completed') return answer.result;
+      if (answer.state === 'dead') throw new JobFailedError(id, answer.errors);
+      waitedMs += answer.waitedMs;
+      if (answer.leftMs > 0) wait = answer.leftMs;
+      else if (options.timeout !== undefined) throw new TimeoutError(`waitFor(${id})`, waitedMs);
+      else wait = '1d';
+    }
   }
 
   /** `for await (const job of queue.consume())`: long-polls one job at a time until `signal` aborts. */

@@ -192,10 +192,14 @@ export class Queue<T = unknown> {
     );
   }
 
-  /** The job's result once acked; rejects with JobFailedError once dead (Disque's Wait). */
-  waitFor<R = unknown>(id: string, options: { timeout?: Duration } = {}): Promise<R> {
-    const o = checkKeys(options, ['timeout'], 'options');
-    return waitFor<R>(this.runtime, id, o.timeout === undefined ? null : parseDuration(o.timeout, 'options.timeout'));
+  /**
+   * The job's result once acked; rejects with JobFailedError once dead (Disque's Wait), with
+   * TimeoutError after `timeout`, with the signal's reason when `signal` aborts.
+   */
+  waitFor<R = unknown>(id: string, options: { timeout?: Duration; signal?: AbortSignal } = {}): Promise<R> {
+    const o = checkKeys(options, ['timeout', 'signal'], 'options');
+    const timeoutMs = o.timeout === undefined ? null : parseDuration(o.timeout, 'options.timeout');
+    return waitFor<R>(this.runtime, id, timeoutMs, o.signal as AbortSignal | undefined);
   }
 
   #newJob(data: T, settings: JobSettings, field: string): NewJob {

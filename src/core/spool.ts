@@ -82,9 +82,11 @@ export class Spool implements AsyncDisposable {
   /** A handle on queue `name`; its options are defaults for its jobs and rules for the queue. */
   queue<T = unknown>(name: string, options?: QueueOptions<T>): Queue<T> {
     this.#runtime.assertOpen();
+    // Without options the queue's config is cached: a server makes a handle per request.
+    if (options === undefined) return new Queue<T>(this.#runtime, this.#runtime.config(name));
     const config = queueConfig(name, options);
-    if (options !== undefined) this.#configs.set(name, config);
-    return new Queue<T>(this.#runtime, options === undefined ? this.#runtime.config(name) : config);
+    this.#configs.set(name, config);
+    return new Queue<T>(this.#runtime, config);
   }
 
   /** A handle on topic `name`: its subscribers are queues, a publish adds to each of them at once. */

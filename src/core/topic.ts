@@ -1,12 +1,14 @@
-// Topics: fan-out built on one batched add. A topic's definition is the meta document
-// `topic/<name>`; each subscriber is the queue `<topic>.<subscriber>`, and every job published
-// to it carries the subscriber's options (attempts, visibility, back-off), so whoever consumes
-// that queue — a lease, a worker, another process — honours them without reading the topic.
+// Topics: fan-out built on one batched add. A topic is the meta document `topic/<name>` (when it
+// was created) and one document per subscriber, `topic/<name>/<subscriber>` (its options). Each
+// subscriber is the queue `<topic>.<subscriber>`, and every job published to it carries the
+// subscriber's options (attempts, visibility, back-off), so whoever consumes that queue — a
+// lease, a worker, another process — honours them without reading the topic.
 //
 // Definitions are read before every publish instead of cached: with a shared store another
-// process may add or remove subscribers at any time. Changes to a definition are a read and
-// a write (the contract has no compare-and-set), so two processes editing one topic's
-// subscribers at the same instant can lose one edit; publishing is never affected.
+// process may add or remove subscribers at any time. Adding or removing a subscriber writes its
+// own document and no other, so edits made at the same instant, in one process or in several
+// on a shared store, cannot undo each other: the contract has no compare-and-set, and a whole
+// definition read, changed and written back lost one of two concurrent edits (issue 6).
 import { ExistsError, NotFoundError, ValidationError } from '../errors.ts';
 import { formatToken } from '../store/contract.ts';
 import type { Backoff, JobRecord, NewJob } from '../store/contract.ts';
@@ -56,6 +58,7 @@ export interface SubscriberStatus {
 export interface TopicInfo {
   readonly name: string;
   readonly createdAt: number;
+  /** By name. */
   readonly subscribers: readonly SubscriberInfo[];
 }
 
@@ -66,8 +69,14 @@ interface StoredSubscriber {
   readonly backoff: Backoff;
 }
 
-interface Definition {
+/** The topic's own document. */
+interface Head {
   readonly createdAt: number;
+}
+
+interface Definition {
+  /** null: the topic does not exist (subscriber documents may still be left from a concurrent delete). */
+  readonly head: Head | null;
   readonly subscribers: Readonly<Record<string, StoredSubscriber>>;
 }
 
@@ -89,7 +98,8 @@ export function checkTopicName(name: unknown, field: string): string {
 
 export async function listTopics(runtime: Runtime): Promise<string[]> {
   const names = await runtime.store.listMeta(metaPrefix);
-  return names.map((n) => n.slice(metaPrefix.length));
+  // Topic names leave out '/': a name with one is a subscriber's document.
+  return names.map((n) => n.slice(metaPrefix.length)).filter((n) => !n.includes('/'));
 }
 
 /** A handle on one topic. Cheap: the definition lives in the store. */
@@ -108,45 +118,57 @@ export class Topic<T = unknown> {
   /** Creates the topic with these subscribers; ExistsError if it exists. */
   async create(subscribers: Readonly<Record<string, SubscriberOptions>> = {}): Promise<void> {
     const stored = this.#subscribersFrom(subscribers);
-    if ((await this.#read()) !== null) throw new ExistsError(`topic ${this.name}`);
-    await this.#write({ createdAt: this.runtime.clock.now(), subscribers: stored });
+    const { head, subscribers: left } = await this.#read();
+    if (head !== null) throw new ExistsError(`topic ${this.name}`);
+    // Subscriber documents an add wrote while the topic was being deleted belong to the old topic.
+    const entries: Record<string, string | null> = Object.fromEntries(
+      Object.keys(left).map((name) => [this.#subscriberMeta(name), null]),
+    );
+    entries[this.#meta] = JSON.stringify({ createdAt: this.runtime.clock.now() } satisfies Head);
+    for (const [name, s] of Object.entries(stored)) entries[this.#subscriberMeta(name)] = JSON.stringify(s);
+    await this.runtime.store.setMeta(entries);
   }
 
   async exists(): Promise<boolean> {
-    return (await this.#read()) !== null;
+    this.runtime.assertOpen();
+    const [head] = await this.runtime.store.getMeta([this.#meta]);
+    return head !== null && head !== undefined;
   }
 
   async info(): Promise<TopicInfo> {
-    const definition = await this.#definition();
+    const { head, subscribers } = await this.#definition();
     return {
       name: this.name,
-      createdAt: definition.createdAt,
-      subscribers: Object.entries(definition.subscribers).map(([name, s]) => this.#subscriberInfo(name, s)),
+      createdAt: head.createdAt,
+      subscribers: Object.entries(subscribers).map(([name, s]) => this.#subscriberInfo(name, s)),
     };
   }
 
   /** Adds subscribers, or changes the options of ones that exist; they see messages published from now on. */
   async addSubscribers(subscribers: Readonly<Record<string, SubscriberOptions>>): Promise<void> {
     const stored = this.#subscribersFrom(subscribers);
-    const definition = await this.#definition();
-    await this.#write({ ...definition, subscribers: { ...definition.subscribers, ...stored } });
+    await this.#checkExists([]);
+    await this.runtime.store.setMeta(
+      Object.fromEntries(Object.entries(stored).map(([name, s]) => [this.#subscriberMeta(name), JSON.stringify(s)])),
+    );
   }
 
   /** Removes a subscriber with every message of its queue, in flight or not; NotFoundError if unknown. */
   async removeSubscriber(name: string): Promise<void> {
-    const definition = await this.#definition();
-    if (!Object.hasOwn(definition.subscribers, name))
-      throw new NotFoundError(`subscriber ${name} of topic ${this.name}`);
-    const { [name]: _gone, ...rest } = definition.subscribers;
-    await this.#write({ ...definition, subscribers: rest });
+    await this.#checkExists([name]);
+    await this.runtime.store.setMeta({ [this.#subscriberMeta(name)]: null });
     await this.#drain(this.queueName(name));
   }
 
   /** Removes the topic, its subscribers and all their messages; NotFoundError if unknown. */
   async delete(): Promise<void> {
-    const definition = await this.#definition();
-    await this.runtime.store.setMeta({ [this.#meta]: null });
-    for (const name of Object.keys(definition.subscribers)) await this.#drain(this.queueName(name));
+    const { subscribers } = await this.#definition();
+    const names = Object.keys(subscribers);
+    await this.runtime.store.setMeta({
+      [this.#meta]: null,
+      ...Object.fromEntries(names.map((name) => [this.#subscriberMeta(name), null])),
+    });
+    for (const name of names) await this.#drain(this.queueName(name));
   }
 
   /** One message to every subscriber, in one atomic add; resolves with the job id per subscriber. */
@@ -212,9 +234,7 @@ export class Topic<T = unknown> {
 
   /** The subscriber's queue: lease, consume or process it. NotFoundError if the subscriber is unknown. */
   async subscriber(name: string): Promise<Queue<T>> {
-    const definition = await this.#definition();
-    if (!Object.hasOwn(definition.subscribers, name))
-      throw new NotFoundError(`subscriber ${name} of topic ${this.name}`);
+    await this.#checkExists([name]);
     return new Queue<T>(this.runtime, this.runtime.config(this.queueName(name)));
   }
 
@@ -284,20 +304,42 @@ export class Topic<T = unknown> {
     };
   }
 
-  async #read(): Promise<Definition | null> {
+  #subscriberMeta(subscriber: string): string {
+    return `${this.#meta}/${subscriber}`;
+  }
+
+  /** The topic's document and its subscribers', each read once. */
+  async #read(): Promise<Definition> {
     this.runtime.assertOpen();
-    const [text] = await this.runtime.store.getMeta([this.#meta]);
-    return text === null || text === undefined ? null : (JSON.parse(text) as Definition);
+    const { store } = this.runtime;
+    const keys = await store.listMeta(`${this.#meta}/`);
+    const [head, ...texts] = await store.getMeta([this.#meta, ...keys]);
+    const subscribers: Record<string, StoredSubscriber> = {};
+    keys.forEach((key, i) => {
+      const text = texts[i];
+      // Gone between the list and the read: removed meanwhile.
+      if (text !== null && text !== undefined)
+        subscribers[key.slice(this.#meta.length + 1)] = JSON.parse(text) as StoredSubscriber;
+    });
+    return { head: head === null || head === undefined ? null : (JSON.parse(head) as Head), subscribers };
   }
 
-  async #definition(): Promise<Definition> {
+  async #definition(): Promise<Definition & { head: Head }> {
     const definition = await this.#read();
-    if (definition === null) throw new NotFoundError(`topic ${this.name}`);
-    return definition;
+    if (definition.head === null) throw new NotFoundError(`topic ${this.name}`);
+    return { ...definition, head: definition.head };
   }
 
-  async #write(definition: Definition): Promise<void> {
-    await this.runtime.store.setMeta({ [this.#meta]: JSON.stringify(definition) });
+  /** NotFoundError unless the topic and each of these subscribers exist. */
+  async #checkExists(names: readonly string[]): Promise<void> {
+    this.runtime.assertOpen();
+    const [head, ...found] = await this.runtime.store.getMeta([
+      this.#meta,
+      ...names.map((n) => this.#subscriberMeta(n)),
+    ]);
+    if (head === null || head === undefined) throw new NotFoundError(`topic ${this.name}`);
+    const missing = names.findIndex((_, i) => found[i] === null || found[i] === undefined);
+    if (missing >= 0) throw new NotFoundError(`subscriber ${names[missing] ?? ''} of topic ${this.name}`);
   }
 
   /** Every job of the queue goes, active ones too: their holders' acks then fail with LeaseLostError. */

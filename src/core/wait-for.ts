@@ -7,8 +7,9 @@ import type { Runtime } from './runtime.ts';
  * Resolves with the job's result once it is acked; rejects with JobFailedError once it is
  * dead. It subscribes before it looks, so a job that finishes at any moment is seen; a job
  * that finished before the call is seen as long as the queue keeps it (keepCompleted).
+ * Aborting `signal` rejects with its reason and lets go of the job (a server's client left).
  */
-export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | null): Promise<R> {
+export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | null, signal?: AbortSignal): Promise<R> {
   const { store, clock, hub } = runtime;
   return new Promise<R>((resolve, reject) => {
     let done = false;
@@ -18,7 +19,12 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       done = true;
       unsubscribe();
       cancelTimer();
+      signal?.removeEventListener('abort', onAbort);
       settle();
+    };
+    const onAbort = (): void => {
+      const reason: unknown = signal?.reason;
+      finish(() => reject(reason instanceof Error ? reason : new Error('aborted', { cause: reason })));
     };
     const look = async (): Promise<void> => {
       const [record] = await store.get([id], clock.now());
@@ -51,6 +57,8 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       timeoutMs === null
         ? () => {}
         : clock.setTimer(timeoutMs, () => finish(() => reject(new TimeoutError(`waitFor(${id})`, timeoutMs))));
+    if (signal?.aborted === true) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     check();
   });
 }

@@ -20,7 +20,7 @@
 //   operation looks at the queue, so no reaper process has to stay alive.
 // - ttl: `expiresAt`; past it the job is gone in whatever state and counted as expired.
 // - topic / subscription: fan-out built in core on top of a batched `add`; the topic's
-//   definition is a meta document (`getMeta` / `setMeta`), which stores keep beside the queues.
+//   definition is kept in meta documents (`getMeta` / `setMeta`), which stores keep beside the queues.
 //
 // Rules every backend keeps
 // - Each call is atomic: all of it happens or none of it does, as seen by every client.

@@ -93,6 +93,22 @@ export function blocking(suite: Suite): void {
       await assert.rejects(q.waitFor('nope'), NotFoundError);
     });
 
+    conformanceTest(
+      suite,
+      'waitFor rejects with the reason when its signal aborts, job untouched',
+      async ({ spool }) => {
+        const q = spool.queue('wait-abort');
+        const id = await q.add('x');
+        const abort = new AbortController();
+        const waiting = q.waitFor(id, { signal: abort.signal });
+        await settle();
+        abort.abort(new Error('client left'));
+        await assert.rejects(waiting, /client left/);
+        assert.equal((await q.get(id))?.state, 'waiting');
+        await assert.rejects(q.waitFor(id, { signal: AbortSignal.abort() }), { name: 'AbortError' });
+      },
+    );
+
     conformanceTest(suite, '50 concurrent leasers never hold the same job at once', async ({ spool }) => {
       const q = spool.queue<number>('crowd');
       await q.addBulk(Array.from({ length: 500 }, (_, i) => ({ data: i })));

@@ -141,6 +141,48 @@ export function topics(suite: Suite): void {
       assert.equal(await t.exists(), true);
     });
 
+    conformanceTest(
+      suite,
+      'concurrent subscriber edits of one topic all take effect, none undoes another',
+      async ({ spool }) => {
+        const t = spool.topic('busy');
+        await t.create({ keep: {}, drop: {} });
+        const names = Array.from({ length: 20 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+        // Separate handles, as separate requests or processes would have; every edit starts before any ends.
+        await Promise.all([
+          ...names.map((name) => spool.topic('busy').addSubscribers({ [name]: { maxAttempts: 3 } })),
+          spool.topic('busy').removeSubscriber('drop'),
+        ]);
+        const info = await t.info();
+        assert.deepEqual(info.subscribers.map((s) => s.name).sort(), ['keep', ...names]);
+        assert.ok(info.subscribers.filter((s) => s.name !== 'keep').every((s) => s.maxAttempts === 3));
+        const ids = await t.publish('m');
+        assert.equal(Object.keys(ids).length, names.length + 1);
+        // Another topic whose name starts with this one's is not mistaken for it.
+        await spool.topic('busy2').create({ x: {} });
+        assert.deepEqual(await spool.topics(), ['busy', 'busy2']);
+        assert.equal((await t.info()).subscribers.length, names.length + 1);
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'a topic made again after a delete starts with only its own subscribers',
+      async ({ spool }) => {
+        const t = spool.topic('again');
+        await t.create({ old: {} });
+        await t.delete();
+        await t.create({ fresh: {} });
+        assert.deepEqual(
+          (await t.info()).subscribers.map((s) => s.name),
+          ['fresh'],
+        );
+        await assert.rejects(t.removeSubscriber('old'), NotFoundError);
+        await assert.rejects(spool.topic('nothing').addSubscribers({ a: {} }), NotFoundError);
+        assert.deepEqual(await spool.topics(), ['again']);
+      },
+    );
+
     conformanceTest(suite, 'create refuses an existing name and bad names or options', async ({ spool }) => {
       await spool.topic('dup').create();
       await assert.rejects(spool.topic('dup').create(), ExistsError);
@@ -179,12 +221,13 @@ export function topics(suite: Suite): void {
       assert.equal(await t.ack('s', [a!]), 1);
       clock.advance(60_000); // b's lease ran out: it is waiting again
       assert.equal(await t.ack('s', [b!, 'no-such-id']), 1);
-      assert.equal((await t.status())[0]?.waiting, 0);
-      assert.equal((await t.status())[0]?.inFlight, 0);
+      const status = async (name: string) => (await t.status()).find((s) => s.name === name);
+      assert.equal((await status('s'))?.waiting, 0);
+      assert.equal((await status('s'))?.inFlight, 0);
       // Another subscriber's ids are not this one's.
       const otherId = (await t.publish('c')).other!;
       assert.equal(await t.ack('s', [otherId]), 0);
-      assert.equal((await t.status())[1]?.waiting, 3);
+      assert.equal((await status('other'))?.waiting, 3);
     });
 
     conformanceTest(suite, 'a lease is found again by its token', async ({ spool }) => {

@@ -1,6 +1,6 @@
 // spool's own API for queues, under /v1: add, lease (long-poll), settle by token, inspect, admin.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { LeaseLostError, NotFoundError, parseDuration } from '../../index.ts';
+import { JobFailedError, LeaseLostError, NotFoundError, parseDuration, TimeoutError } from '../../index.ts';
 import type { Duration, JobInfo, JobOptions, LeasedJob } from '../../index.ts';
 import { Guard } from './auth.ts';
 import { cappedWait, longPoll } from './context.ts';
@@ -31,6 +31,13 @@ function leasedJson(job: LeasedJob) {
 
 const infoJson = (job: JobInfo) => ({ ...job, maxAttempts: Number.isFinite(job.maxAttempts) ? job.maxAttempts : null });
 
+/** The wait route's answer from the job as it is: done (result or errors), or still to do with the wait left. */
+function finished(job: JobInfo, waitedMs: number, leftMs: number) {
+  if (job.state === 'completed') return { state: job.state, result: job.result };
+  if (job.state === 'dead') return { state: job.state, errors: job.errors };
+  return { state: job.state, waitedMs, leftMs };
+}
+
 export function nativeQueues(app: FastifyInstance, context: Context): void {
   const { spool } = context;
   const queue = (request: FastifyRequest) => spool.queue((request.params as QueueParams).queue);
@@ -39,7 +46,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
   app.post(
     '/v1/queues/:queue/jobs',
     {
-      schema: { params: s.params('queue'), body: s.newJob },
+      schema: { params: s.params('queue'), body: s.newJob, response: { 201: s.answer({ id: s.id }) } },
       config: { need: 'publish', names: queueOf },
     },
     async (request, reply) => {
@@ -56,6 +63,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
       schema: {
         params: s.params('queue'),
         body: s.body({ jobs: { type: 'array', minItems: 1, maxItems: 10_000, items: s.newJob } }, ['jobs']),
+        response: { 201: s.answer({ ids: { type: 'array', items: s.id } }) },
       },
       config: { need: 'publish', names: queueOf },
     },
@@ -74,6 +82,48 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
       const job = await queue(request).get(id);
       if (job === null) throw new NotFoundError(`job ${id} in queue ${(request.params as QueueParams).queue}`);
       return infoJson(job);
+    },
+  );
+
+  // Disque's "wait for a job to be done" as a long-poll: the answer names the job's state; a
+  // client that wants longer than the server's limit asks again with what is `leftMs`.
+  app.get(
+    '/v1/queues/:queue/jobs/:id/result',
+    {
+      schema: {
+        summary: 'Waits up to `wait` for the job to finish: its result once acked, its errors once dead',
+        params: s.params('queue', 'id'),
+        querystring: s.body({ wait: s.duration }, []),
+      },
+      config: onQueue,
+    },
+    async (request, reply) => {
+      const { id, queue: name } = request.params as QueueParams & { id: string };
+      const { wait = 0 } = request.query as { wait?: Duration };
+      const askedMs = parseDuration(wait, 'wait');
+      const waitMs = cappedWait(context, askedMs);
+      const q = queue(request);
+      // The job must be this queue's: a token for the queue's prefix may not read other queues' results.
+      const before = await q.get(id);
+      if (before === null) throw new NotFoundError(`job ${id} in queue ${name}`);
+      if (before.state === 'completed' || before.state === 'dead' || waitMs === 0) return finished(before, 0, askedMs);
+      const started = performance.now();
+      const { value } = await longPoll(context, reply, (signal) =>
+        q.waitFor(id, { timeout: waitMs, signal }).then(
+          (result) => ({ state: 'completed' as const, result }),
+          (error: unknown) => {
+            if (error instanceof JobFailedError) return { state: 'dead' as const, errors: error.errors };
+            if (error instanceof TimeoutError || signal.aborted) return null;
+            throw error;
+          },
+        ),
+      );
+      if (value !== null) return value;
+      // Time out or shutdown: the wait ran for waitedMs of the askedMs.
+      const waitedMs = Math.min(waitMs, Math.round(performance.now() - started));
+      const now = await q.get(id);
+      if (now === null) throw new NotFoundError(`job ${id} in queue ${name}`);
+      return finished(now, waitedMs, context.closing.aborted ? askedMs - waitedMs : askedMs - waitMs);
     },
   );
 
@@ -190,7 +240,10 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
   app.post(
     '/v1/ack/batch',
     {
-      schema: { body: s.body({ tokens: { type: 'array', minItems: 1, maxItems: 1000, items: s.token } }, ['tokens']) },
+      schema: {
+        body: s.body({ tokens: { type: 'array', minItems: 1, maxItems: 1000, items: s.token } }, ['tokens']),
+        response: { 200: s.answer({ acked: { type: 'integer' }, lost: { type: 'array', items: s.token } }) },
+      },
       config: { need: 'consume' },
     },
     async (request) => {

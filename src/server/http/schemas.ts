@@ -84,4 +84,16 @@ export function body<const P extends Record<string, unknown>, const R extends re
   return { type: 'object', additionalProperties: false, required, properties } as const;
 }
 
+/** A job id as answers carry it. */
+export const id = { type: 'string' } as const;
+
+/**
+ * An answer's schema: fastify serialises through it with fast-json-stringify instead of
+ * JSON.stringify (a share of every publish), and the OpenAPI document shows it. Only the
+ * fields named are sent.
+ */
+export function answer<const P extends Record<string, unknown>>(properties: P) {
+  return { type: 'object', required: Object.keys(properties), properties } as const;
+}
+
 export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
