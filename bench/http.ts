@@ -4,8 +4,11 @@
 // Figures: single publishes/s (one message per request), batch messages/s (1,000 per request),
 // and consume messages/s (lease 100, then one batch ack, over 16 connections) from the batch route's queue.
 // Every figure counts 2xx answers only, and any other answer fails the run.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// autocannon costs about as much CPU per request as the server: on 2 cores it takes the core
+// the server needs. Where wrk (C, `apt-get install wrk`) is on PATH, single publishes are also
+// measured with it, so the server's own figure shows.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,7 +30,8 @@ const store = values.store ?? `file:${dir}`;
 
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--store', store, '--http', '127.0.0.1:0', '--log-level', 'info'],
+  // The built server, as users run it (`npm run bench:http` builds first).
+  ['dist/cli/main.js', 'serve', '--store', store, '--http', '127.0.0.1:0', '--log-level', 'info'],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 // Request logging is off in spool serve; at info it logs only its address and its stop.
@@ -64,6 +68,22 @@ const single = await load('single', '/v1/queues/single/jobs', {
   headers: json,
   body: message,
 });
+
+/** Single publishes/s from wrk, or null without wrk on PATH. */
+function wrkPublishes(path: string, body: string): number | null {
+  if (spawnSync('wrk', ['--version']).error !== undefined) return null;
+  const script = join(dir, 'publish.lua');
+  writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\n`,
+  );
+  const run = spawnSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', script, new URL(path, base).href], {
+    encoding: 'utf8',
+  });
+  if (run.status !== 0 || /Non-2xx|Socket errors/.test(run.stdout)) throw new Error(`wrk: ${run.stdout}${run.stderr}`);
+  return Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(run.stdout)?.[1]));
+}
+const singleWrk = wrkPublishes('/v1/queues/single-wrk/jobs', message);
 
 const batch = JSON.stringify({ jobs: Array.from({ length: 1000 }, (_, i) => ({ data: { i, pad: 'x'.repeat(64) } })) });
 const batched = await load('batch', '/v1/queues/batch/jobs/batch', {
@@ -114,13 +134,15 @@ const results = {
   seconds,
   connections,
   singlePublishPerSec: perSecond(single['2xx'], single),
+  singlePublishPerSecWrk: singleWrk,
   batchMessagesPerSec: perSecond(batched['2xx'] * 1000, batched),
   consumePerSec: perSecond(consumed, consume),
 };
 if (values.json) console.log(JSON.stringify(results));
 else
   console.log(
-    `spool serve on ${store}: ${results.singlePublishPerSec} publishes/s one per request (${connections} connections), ` +
+    `spool serve on ${store}: ${results.singlePublishPerSec} publishes/s one per request (${connections} connections, autocannon), ` +
+      (singleWrk === null ? '' : `${singleWrk} publishes/s one per request (wrk), `) +
       `${results.batchMessagesPerSec} messages/s through the batch route (1,000 per request), ` +
       `${results.consumePerSec} messages/s leased and acked (batches of 100)`,
   );
