@@ -35,10 +35,16 @@ function parsePeers(list: string | undefined): PeerName[] {
   return [...new Set(names)] as PeerName[];
 }
 
+/** A `redis://` store URL moved onto the private server: its path (db) and query (prefix) stay. */
+const onPrivateServer = (store: string, port: number): string =>
+  store.replace(/^rediss?:\/\/[^/?#]*/i, () => `redis://127.0.0.1:${port}`);
+
 function targetFor(row: Row, redis: RedisServer | undefined): Target {
   const { spec } = row;
-  if (!('persistence' in spec)) return spec;
+  if (spec.system === 'plainjob') return spec;
+  if (spec.persistence === undefined) return { system: spec.system, store: spec.store };
   if (!redis) throw new Error(`${spec.system} needs a redis-server`);
+  if (spec.system === 'spool') return { system: 'spool', store: onPrivateServer(spec.store, redis.port) };
   return { system: spec.system, redis: { port: redis.port, durable: redis.durable } };
 }
 

@@ -6,7 +6,7 @@ import type { ScenarioId } from './scenarios.ts';
 import type { PeerName } from './targets.ts';
 
 export type RowSetup =
-  | { system: 'spool'; store: string }
+  | { system: 'spool'; store: string; persistence?: RedisPersistence }
   | { system: 'bullmq' | 'bee-queue'; persistence: RedisPersistence }
   | { system: 'plainjob'; synchronous: 'FULL' | 'NORMAL'; pollMs: number };
 
@@ -29,9 +29,27 @@ const plainjobDefaultPollMs = 1_000;
 // plainjob polls; peers.md asks for its latency at the default and at a tuned interval.
 const plainjobTunedPollMs = 10;
 
+const persistenceLabel: Record<RedisPersistence, string> = {
+  none: 'no persistence',
+  always: 'AOF appendfsync always',
+};
+
+/** True when spool's store is one Redis server, which the bench then swaps for its private ones. */
+export const isRedisStore = (store: string): boolean => /^rediss?:/i.test(store);
+
 export function planRows(store: string, peers: readonly PeerName[], redisVersion: string | undefined): Row[] {
-  const rows: Row[] = [{ name: 'spool', setup: store, spec: { system: 'spool', store }, scenarios: scenarioIds }];
   const redis = `Redis ${redisVersion ?? '?'}`;
+  // Beside the Redis-backed peers, spool on Redis runs on the same private servers, once per
+  // persistence level, so that each ratio compares two systems on one server in one run.
+  const beside = isRedisStore(store) && peers.some((p) => p === 'bullmq' || p === 'bee-queue');
+  const rows: Row[] = beside
+    ? (['none', 'always'] as const).map((persistence) => ({
+        name: 'spool',
+        setup: `${redis}, ${persistenceLabel[persistence]}`,
+        spec: { system: 'spool', store, persistence },
+        scenarios: scenarioIds,
+      }))
+    : [{ name: 'spool', setup: store, spec: { system: 'spool', store }, scenarios: scenarioIds }];
   for (const peer of peers) {
     if (peer === 'plainjob') {
       for (const [pollMs, scenarios] of [
@@ -46,15 +64,13 @@ export function planRows(store: string, peers: readonly PeerName[], redisVersion
       continue;
     }
     const name = peer === 'bullmq' ? 'BullMQ' : 'bee-queue';
-    rows.push(
-      { name, setup: `${redis}, no persistence`, spec: { system: peer, persistence: 'none' }, scenarios: scenarioIds },
-      {
+    for (const persistence of ['none', 'always'] as const)
+      rows.push({
         name,
-        setup: `${redis}, AOF appendfsync always`,
-        spec: { system: peer, persistence: 'always' },
+        setup: `${redis}, ${persistenceLabel[persistence]}`,
+        spec: { system: peer, persistence },
         scenarios: scenarioIds,
-      },
-    );
+      });
   }
   return rows;
 }

@@ -16,6 +16,8 @@ export interface TableRow {
   setup: string;
   durability: string;
   values: Partial<Record<MetricKey, number>>;
+  /** A row of spool's own: the other rows' ratios are against it. */
+  spool: boolean;
   /** spool's figure over this row's; absent on spool's own row and where either figure is missing. */
   ratios: Partial<Record<MetricKey, number>>;
   capped: boolean;
@@ -62,7 +64,7 @@ function describe(result: RowResult): { system: string; durability: string } {
   };
 }
 
-function scenarioRow(result: RowResult, outcome: Outcome, metrics: Metric[]): Omit<TableRow, 'ratios'> {
+function scenarioRow(result: RowResult, outcome: Outcome, metrics: Metric[]): Omit<TableRow, 'ratios' | 'spool'> {
   const base = { ...describe(result), setup: result.row.setup };
   if (!outcome.ok) return { ...base, values: {}, capped: false, error: outcome.error };
   const values: TableRow['values'] = {};
@@ -70,26 +72,38 @@ function scenarioRow(result: RowResult, outcome: Outcome, metrics: Metric[]): Om
   return { ...base, values, capped: outcome.figures.capped };
 }
 
-function rssRow(result: RowResult): Omit<TableRow, 'ratios'> {
+function rssRow(result: RowResult): Omit<TableRow, 'ratios' | 'spool'> {
   const peaks = [...result.outcomes.values()].flatMap((o) => (o.ok ? [o.peakRssMb] : []));
   const base = { ...describe(result), setup: result.row.setup, capped: false };
   return peaks.length > 0 ? { ...base, values: { peakRssMb: Math.max(...peaks) } } : { ...base, values: {} };
 }
 
-function withRatios(rows: Omit<TableRow, 'ratios'>[], metrics: Metric[]): TableRow[] {
-  const [spool] = rows;
+const persistenceOf = (result: RowResult): string | undefined =>
+  'persistence' in result.row.spec ? result.row.spec.persistence : undefined;
+
+/**
+ * Each peer row's ratio is against spool's row on the same Redis set-up when spool ran on the
+ * private servers too, else against spool's one row.
+ */
+function withRatios(results: RowResult[], rows: Omit<TableRow, 'ratios' | 'spool'>[], metrics: Metric[]): TableRow[] {
+  const isSpool = (r: RowResult): boolean => r.row.name === results[0]?.row.name;
+  const spoolRows = results.flatMap((r, i) => (isSpool(r) ? [i] : []));
   return rows.map((row, index) => {
     const ratios: TableRow['ratios'] = {};
+    const result = results[index]!;
+    if (isSpool(result)) return { ...row, spool: true, ratios };
+    const ref = spoolRows.find((i) => persistenceOf(results[i]!) === persistenceOf(result)) ?? spoolRows[0];
+    const spool = ref === undefined ? undefined : rows[ref];
     for (const { key } of metrics) {
       const ours = spool?.values[key];
       const theirs = row.values[key];
-      if (index > 0 && ours !== undefined && theirs !== undefined && theirs > 0) ratios[key] = ours / theirs;
+      if (ours !== undefined && theirs !== undefined && theirs > 0) ratios[key] = ours / theirs;
     }
-    return { ...row, ratios };
+    return { ...row, spool: false, ratios };
   });
 }
 
-/** The first result is spool's: every ratio is against it. */
+/** spool's results come first: the ratios are against them. */
 export function buildTables(results: RowResult[], sizes: Sizes): Table[] {
   const n = count(sizes.n);
   const scenarios: [ScenarioId, string, Metric[], string][] = [
@@ -105,11 +119,9 @@ export function buildTables(results: RowResult[], sizes: Sizes): Table[] {
     ],
   ];
   const tables: Table[] = scenarios.map(([id, title, metrics, reading]) => {
-    const rows = results.flatMap((r) => {
-      const outcome = r.outcomes.get(id);
-      return outcome ? [scenarioRow(r, outcome, metrics)] : [];
-    });
-    return { id, title, reading, metrics, rows: withRatios(rows, metrics) };
+    const measured = results.filter((r) => r.outcomes.has(id));
+    const rows = measured.map((r) => scenarioRow(r, r.outcomes.get(id)!, metrics));
+    return { id, title, reading, metrics, rows: withRatios(measured, rows, metrics) };
   });
   const rssTitle = 'peak RSS of the Node process (largest of its scenarios; servers not counted)';
   tables.push({
@@ -117,7 +129,7 @@ export function buildTables(results: RowResult[], sizes: Sizes): Table[] {
     title: rssTitle,
     reading: lower,
     metrics: [rss],
-    rows: withRatios(results.map(rssRow), [rss]),
+    rows: withRatios(results, results.map(rssRow), [rss]),
   });
   return tables;
 }
@@ -126,7 +138,7 @@ export function renderTables(tables: Table[], capMs: number): string {
   const out: string[] = [];
   for (const table of tables) {
     const header = ['system', 'setup', 'durability', ...table.metrics.flatMap((m) => [m.header, 'spool/peer'])];
-    const lines = table.rows.map((row, index) => [
+    const lines = table.rows.map((row) => [
       row.system,
       row.setup,
       row.durability,
@@ -135,7 +147,7 @@ export function renderTables(tables: Table[], capMs: number): string {
         const value = row.values[m.key];
         const ratio = row.ratios[m.key];
         const shown = value === undefined ? 'n/a' : m.format(value) + (row.capped ? '*' : '');
-        return [shown, index === 0 ? '—' : ratio === undefined ? 'n/a' : ratioText(ratio)];
+        return [shown, row.spool ? '—' : ratio === undefined ? 'n/a' : ratioText(ratio)];
       }),
     ]);
     const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));

@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import { planRows } from '../bench/plan.ts';
 import type { Outcome, Row, RowResult } from '../bench/plan.ts';
 import { redisServerVersion } from '../bench/redis-server.ts';
 import { combineRuns } from '../bench/median.ts';
@@ -121,6 +122,46 @@ void test(
     }
   },
 );
+
+void test('spool on redis:// beside the Redis peers: a row per private server, each peer compared with spool on the same one', () => {
+  const rows = planRows('redis://10.0.0.1:6379/2?prefix=b', ['bullmq'], '7.0.15');
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.setup, 'persistence' in r.spec ? r.spec.persistence : undefined]),
+    [
+      ['spool', 'Redis 7.0.15, no persistence', 'none'],
+      ['spool', 'Redis 7.0.15, AOF appendfsync always', 'always'],
+      ['BullMQ', 'Redis 7.0.15, no persistence', 'none'],
+      ['BullMQ', 'Redis 7.0.15, AOF appendfsync always', 'always'],
+    ],
+  );
+  // Without Redis peers there is no private server: spool runs on the URL it was given.
+  assert.deepEqual(planRows('redis://10.0.0.1:6379', ['plainjob'], undefined)[0]?.spec, {
+    system: 'spool',
+    store: 'redis://10.0.0.1:6379',
+  });
+  const outcome = (jobsPerSec: number): Outcome => ({
+    ok: true,
+    version: '1.0.0',
+    durable: 'none',
+    figures: { kind: 'throughput', jobsPerSec, jobs: 10, capped: false },
+    peakRssMb: 50,
+  });
+  const figures = [100, 30, 50, 10];
+  const tables = buildTables(
+    rows.map((row, i) => ({ row, outcomes: new Map<ScenarioId, Outcome>([['e2e-c64', outcome(figures[i]!)]]) })),
+    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000 },
+  );
+  const e2e = tables.find((t) => t.id === 'e2e-c64')!;
+  assert.deepEqual(
+    e2e.rows.map((r) => [r.spool, r.ratios.jobsPerSec]),
+    [
+      [true, undefined],
+      [true, undefined],
+      [false, 2],
+      [false, 3],
+    ],
+  );
+});
 
 void test('the text tables show a failed run, a capped figure and small ratios without hiding them', () => {
   const row = (name: string, setup: string): Row => ({

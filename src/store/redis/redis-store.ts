@@ -167,13 +167,20 @@ export class RedisStore implements Store {
       for (const queue of queues) {
         if (jobs.length >= max) break;
         this.#leasedQueues.add(queue);
-        const reply = (await this.#scripts.lease(
-          [this.#base(queue)],
-          [now, this.#channel, queue, max - jobs.length, visibilityMs ?? -1],
-        )) as [number | null, ...unknown[]];
-        const [next, ...records] = reply;
+        const acks = this.#acks.take(queue);
+        const args: Arg[] = [now, this.#channel, queue, max - jobs.length, visibilityMs ?? -1];
+        args.push(...(acks === undefined ? [''] : [acks.now, ...acks.args()]));
+        let reply: [number | null, number, ...unknown[]];
+        try {
+          reply = (await this.#scripts.lease([this.#base(queue)], args)) as typeof reply;
+        } catch (error) {
+          acks?.fail(storageError(error));
+          throw error;
+        }
+        const [next, acked, ...rest] = reply;
+        acks?.settle(rest.slice(0, acked));
         if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
-        for (const raw of records) {
+        for (const raw of rest.slice(acked)) {
           const record = decodeRecord(queue, raw) as JobRecord;
           jobs.push({
             ...record,

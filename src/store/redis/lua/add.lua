@@ -33,23 +33,32 @@ for i = 1, queues do
   end
 end
 
+-- Numbers for the new jobs are taken in one step per queue, and the payloads and waiting
+-- entries written in one command per queue: the per-job calls are the job's own hash.
+local nextSeq, payloads, waiting = {}, {}, {}
+for i = 1, queues do
+  nextSeq[i] = fresh[i] > 0 and redis.call('HINCRBY', KEYS[i] .. ':m', 'seq', fresh[i]) - fresh[i] or 0
+  payloads[i], waiting[i] = {}, {}
+end
 local out = { 1 }
 for j = first, #ARGV, 9 do
   local qi = tonumber(ARGV[j])
   local B = KEYS[qi]
-  local queue = ARGV[1 + 2 * qi]
   local key = ARGV[j + 8]
   local existing = key ~= '' and redis.call('HGET', B .. ':k', key)
   if existing then
     out[#out + 1] = existing
     out[#out + 1] = 0
   else
-    local seq = redis.call('HINCRBY', B .. ':m', 'seq', 1)
+    nextSeq[qi] = nextSeq[qi] + 1
+    local seq = nextSeq[qi]
     local job = B .. ':' .. seq
     local priority = tonumber(ARGV[j + 2])
     local availableAt = tonumber(ARGV[j + 4])
     local fields = { 'm', ARGV[j + 3], 'c', now, 't', availableAt, 'v', ARGV[j + 6], 'b', ARGV[j + 7] }
-    redis.call('HSET', B .. ':p', seq, ARGV[j + 1])
+    local p = payloads[qi]
+    p[#p + 1] = seq
+    p[#p + 1] = ARGV[j + 1]
     if priority ~= 0 then
       fields[#fields + 1] = 'p'
       fields[#fields + 1] = priority
@@ -68,17 +77,22 @@ for j = first, #ARGV, 9 do
     fields[#fields + 1] = 's'
     if availableAt > now then
       fields[#fields + 1] = 'd'
-      redis.call('HSET', job, unpack(fields))
       redis.call('ZADD', B .. ':d', availableAt, pad(seq))
       schedule(B, availableAt)
     else
       fields[#fields + 1] = 'w'
-      redis.call('HSET', job, unpack(fields))
-      redis.call('ZADD', B .. ':w', -priority, waitMember(availableAt, seq))
+      local w = waiting[qi]
+      w[#w + 1] = -priority
+      w[#w + 1] = waitMember(availableAt, seq)
     end
+    redis.call('HSET', job, unpack(fields))
     out[#out + 1] = seq
     out[#out + 1] = 1
   end
+end
+for i = 1, queues do
+  each('HSET', KEYS[i] .. ':p', payloads[i])
+  each('ZADD', KEYS[i] .. ':w', waiting[i])
 end
 for i = 1, queues do
   events[#events + 1] = 'ready\t' .. ARGV[1 + 2 * i]

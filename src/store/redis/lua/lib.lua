@@ -285,3 +285,79 @@ local function records(B, seqs, valuesOf)
   end
   return out
 end
+
+-- Finishes the leased jobs named in ARGV[from..], 3 values each (seq, attempt, result: '' for
+-- none, else '+' .. bytes), under the retention keepCount / keepAge (ARGV strings: 'inf' or ms).
+-- The caller has settled the queue. Returns { 1 (ok) or 0 (lost), ... } per token.
+local function ackAll(B, queue, keepCount, keepAge, from)
+  local count, age = num(keepCount), num(keepAge)
+  local keeps = count > 0 and age > 0
+  -- The queue's retention is the last one an ack named, as in the memory store.
+  local meta = metaOf[B]
+  local changed = meta[2] ~= keepCount or meta[3] ~= keepAge
+  if changed then
+    redis.call('HSET', B .. ':m', 'kc', keepCount, 'ka', keepAge)
+    recompute(B, age)
+  end
+  local out, members, completed = {}, {}, {}
+  for i = from, #ARGV, 3 do
+    local seq = tonumber(ARGV[i])
+    local job = leased(B, seq, tonumber(ARGV[i + 1]))
+    if job and keeps then
+      members[#members + 1] = pad(seq)
+      completed[#completed + 1] = now
+      completed[#completed + 1] = pad(seq)
+      if ARGV[i + 2] ~= '' then
+        redis.call('HSET', B .. ':r', seq, string.sub(ARGV[i + 2], 2))
+      end
+      redis.call('HSET', job, 's', 'c', 'f', now)
+      events[#events + 1] = 'completed\t' .. queue .. '\t' .. queue .. ':' .. seq
+    elseif job then
+      drop(B, queue, seq, 'a', 'completed')
+    end
+    out[#out + 1] = job and 1 or 0
+  end
+  if #members > 0 then
+    each('ZREM', B .. ':a', members)
+    each('ZADD', B .. ':c', completed)
+    if age ~= math.huge then
+      schedule(B, now + age)
+    end
+  end
+  if keeps then
+    pruneCount(B, queue, count)
+  elseif changed then
+    pruneCount(B, queue, 0)
+  end
+  return out
+end
+
+-- Leases up to `max` waiting jobs of a settled queue, in lease order, each for `visibilityMs`
+-- (< 0: the job's own). Returns their records.
+local function leaseUpTo(B, max, visibilityMs)
+  if metaOf[B][4] then
+    return {}
+  end
+  local popped = redis.call('ZPOPMIN', B .. ':w', max)
+  local seqs, valuesOf, active = {}, {}, {}
+  local first = math.huge
+  for i = 1, #popped, 2 do
+    local seq = seqOfWaiting(popped[i])
+    local job = B .. ':' .. seq
+    local values = redis.call('HMGET', job, unpack(recordFields))
+    local attempts = (tonumber(values[3]) or 0) + 1
+    local leaseUntil = now + (visibilityMs < 0 and tonumber(values[10]) or visibilityMs)
+    redis.call('HSET', job, 's', 'a', 'a', attempts, 'l', leaseUntil)
+    active[#active + 1] = leaseUntil
+    active[#active + 1] = pad(seq)
+    first = math.min(first, leaseUntil)
+    values[1], values[3], values[9] = 'a', attempts, leaseUntil
+    seqs[#seqs + 1] = seq
+    valuesOf[#valuesOf + 1] = values
+  end
+  if #seqs > 0 then
+    each('ZADD', B .. ':a', active)
+    schedule(B, first)
+  end
+  return records(B, seqs, valuesOf)
+end
