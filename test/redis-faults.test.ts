@@ -11,7 +11,19 @@ const skip = skipUnless(
   'install redis-server (apt-get install redis-server)',
 );
 const servers: PrivateRedis[] = [];
-after(() => Promise.all(servers.map((s) => s.stop())));
+// A test that fails midway leaves its admin client connected; one retrying a stopped server
+// would keep the file's process alive, so every client goes before the servers do.
+const clients: Redis[] = [];
+after(async () => {
+  for (const client of clients) client.disconnect();
+  await Promise.all(servers.map((s) => s.stop()));
+});
+
+function client(url: string): Redis {
+  const redis = new Redis(url);
+  clients.push(redis);
+  return redis;
+}
 
 async function server(config: readonly string[] = []): Promise<PrivateRedis> {
   const s = await PrivateRedis.start(config);
@@ -62,7 +74,7 @@ void describe('redis store: faults', { skip }, () => {
     const worker = consumer.queue<string>('kill').process((job) => void handled.push(job.data));
     const first = await producer.queue('kill').add('before');
     await consumer.queue('kill').waitFor(first, { timeout: '5s' });
-    const admin = new Redis(redis.url);
+    const admin = client(redis.url);
     await admin.call('CLIENT', 'KILL', 'TYPE', 'normal');
     await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     admin.disconnect();
@@ -76,7 +88,7 @@ void describe('redis store: faults', { skip }, () => {
     const redis = await server(['maxmemory-policy noeviction']);
     await using spool = await open(redis.url);
     const q = spool.queue<string>('full', { keepCompleted: false });
-    const admin = new Redis(redis.url);
+    const admin = client(redis.url);
     const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
     await admin.config('SET', 'maxmemory', String(used + 2_000_000));
     const pad = 'x'.repeat(10_000);
@@ -112,13 +124,13 @@ void describe('redis store: faults', { skip }, () => {
   void test('replicate: n waits for n copies with WAIT, and fails saying the job may still exist', async () => {
     const primary = await server(['repl-diskless-sync-delay 0']);
     const replica = await server([`replicaof 127.0.0.1 ${primary.port}`]);
-    const admin = new Redis(primary.url);
+    const admin = client(primary.url);
     while (!/slave0:.*state=online/.test(await admin.info('replication'))) await new Promise((r) => setTimeout(r, 20));
     // A busy machine can hold a healthy replica's answer past a few hundred ms.
     await using spool = await open(`${primary.url}?replicateTimeout=1000`);
     const q = spool.queue<string>('copies');
     const id = await q.add('twice', { replicate: 2 });
-    const onReplica = new Redis(replica.url);
+    const onReplica = client(replica.url);
     assert.ok((await onReplica.keys('*copies*')).length > 0);
     onReplica.disconnect();
     await assert.rejects(q.add('thrice', { replicate: 3 }), (e: unknown) => {
@@ -147,7 +159,7 @@ void describe('redis store: faults', { skip }, () => {
     await q.addBulk(Array.from({ length: 50 }, (_, i) => ({ data: i })));
     const jobs = await q.lease({ max: 50 });
     await q.remove(jobs[7]!.id);
-    const admin = new Redis(redis.url);
+    const admin = client(redis.url);
     const scriptCalls = async (): Promise<number> =>
       Number(/cmdstat_evalsha:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
     const before = await scriptCalls();
@@ -170,7 +182,7 @@ void describe('redis store: faults', { skip }, () => {
     await q.add(-1);
     await (await q.lease())[0]!.ack(); // the scripts are on the server before counting
     await q.addBulk(Array.from({ length: 20 }, (_, i) => ({ data: i })));
-    const admin = new Redis(redis.url);
+    const admin = client(redis.url);
     const scriptCalls = async (): Promise<number> =>
       Number(/cmdstat_evalsha:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
     const before = await scriptCalls();

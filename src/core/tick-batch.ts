@@ -1,3 +1,9 @@
+interface Batch<I, O> {
+  readonly items: I[];
+  readonly done: Promise<readonly O[]>;
+  readonly settle: (answers: Promise<readonly O[]>) => void;
+}
+
 /**
  * Calls made in the same tick go to the store as one: the single adds of a producer that keeps
  * many in flight, the acks of a worker whose handlers finish together. One call is one log
@@ -5,25 +11,35 @@
  * than the work in it.
  */
 export class TickBatch<I, O> {
-  #open: { readonly items: I[]; readonly done: Promise<readonly O[]> } | null = null;
+  #open: Batch<I, O> | null = null;
 
   /** `send` answers for every item, in order, or rejects for them all. */
   constructor(private readonly send: (items: I[]) => Promise<readonly O[]>) {}
 
   /** Joins this tick's batch; resolves with this item's own answer. */
   async push(item: I): Promise<O> {
-    let batch = this.#open;
-    if (batch === null) {
-      const items: I[] = [];
-      // The batch closes on the microtask queue: what this tick's synchronous run adds has joined by then.
-      const done = Promise.resolve().then(() => {
-        this.#open = null;
-        return this.send(items);
-      });
-      batch = this.#open = { items, done };
-    }
+    const batch = this.#open ?? this.#start();
     const index = batch.items.push(item) - 1;
     const answers = await batch.done;
     return answers[index] as O;
+  }
+
+  /** Sends the open batch now, not at the end of the tick: a worker does so before it leases, so that a store can take the acks along. */
+  flush(): void {
+    const batch = this.#open;
+    if (batch === null) return;
+    this.#open = null;
+    batch.settle(this.send(batch.items));
+  }
+
+  #start(): Batch<I, O> {
+    let settle: (answers: Promise<readonly O[]>) => void = () => {};
+    const done = new Promise<readonly O[]>((resolve) => (settle = resolve));
+    const batch = { items: [], done, settle };
+    // The batch closes on the microtask queue: what this tick's synchronous run adds has joined by then.
+    queueMicrotask(() => {
+      if (this.#open === batch) this.flush();
+    });
+    return (this.#open = batch);
   }
 }

@@ -115,6 +115,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       }
       let jobs: LeasedJob<T>[];
       try {
+        // The acks of the handlers that just ended go first: a store may carry them with the lease (Redis: one script).
+        this.runtime.acks.flush();
         jobs = await lease<T>(this.runtime, { ...request, max: free });
       } catch (error) {
         if (error instanceof ClosedError) break;
