@@ -42,7 +42,10 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Sends one command and resolves with the first line of the reply; an error reply rejects. */
+/**
+ * Sends one command and resolves with its reply: the line of a simple reply, or the text of a
+ * bulk one (INFO); an error reply rejects.
+ */
 function command(port: number, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: '127.0.0.1', port });
@@ -53,10 +56,12 @@ function command(port: number, ...args: string[]): Promise<string> {
       reply += chunk;
       const end = reply.indexOf('\r\n');
       if (end < 0) return;
-      socket.destroy();
       const line = reply.slice(0, end);
+      const bulk = /^\$(\d+)$/.exec(line);
+      if (bulk !== null && Buffer.byteLength(reply) < end + 2 + Number(bulk[1])) return;
+      socket.destroy();
       if (line.startsWith('-')) reject(new Error(`redis: ${line.slice(1)}`));
-      else resolve(line);
+      else resolve(bulk === null ? line : reply.slice(end + 2));
     });
     socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
   });
@@ -70,31 +75,13 @@ function command(port: number, ...args: string[]): Promise<string> {
 async function rewriteAof(port: number): Promise<void> {
   const deadline = Date.now() + readyTimeoutMs;
   const rewriteEnded = async (): Promise<void> => {
-    while ((await info(port, 'persistence')).includes('aof_rewrite_in_progress:1') && Date.now() < deadline)
+    while ((await command(port, 'INFO', 'persistence')).includes('aof_rewrite_in_progress:1') && Date.now() < deadline)
       await sleep(20);
   };
   // One the server started by itself must end first: BGREWRITEAOF refuses to run beside it.
   await rewriteEnded();
   await command(port, 'BGREWRITEAOF');
   await rewriteEnded();
-}
-
-/** The whole INFO reply of one section. */
-function info(port: number, section: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let reply = '';
-    socket.setEncoding('utf8');
-    socket.on('error', reject);
-    socket.on('data', (chunk: string) => {
-      reply += chunk;
-      const header = /^\$(\d+)\r\n/.exec(reply);
-      if (header === null || Buffer.byteLength(reply) < header[0].length + Number(header[1])) return;
-      socket.destroy();
-      resolve(reply);
-    });
-    socket.write(`*2\r\n$4\r\nINFO\r\n$${section.length}\r\n${section}\r\n`);
-  });
 }
 
 export async function startRedis(persistence: RedisPersistence): Promise<RedisServer> {
