@@ -39,6 +39,16 @@ const settleWithin = async <T>(promises: Promise<T>[], ms: number): Promise<Prom
 const isStorageError = (error: unknown): boolean => error instanceof StorageError;
 
 /** Every kind of write call, each of which must now reject with StorageError and change nothing. */
+/** Opens the store again, checks the first `count` facts of the model, and closes it. */
+async function verifyReopened(open: () => Promise<FileStore>, model: Model, count: number): Promise<void> {
+  const store = await open();
+  try {
+    await verify(store, model, count);
+  } finally {
+    await store.close();
+  }
+}
+
 async function assertWritesRefused(store: FileStore, model: Model): Promise<void> {
   const now = ++model.now;
   const before = await store.counts(queues, now);
@@ -98,7 +108,7 @@ async function faultRun(seed: number, fault: Fault): Promise<void> {
   const disk = new CrashDisk(seed);
   const model = new Model(durability === 'fsync');
   const open = (): Promise<FileStore> => FileStore.open(freshDir(), { io: disk.io(), durability, segmentBytes });
-  let store = await open();
+  const store = await open();
   await runWorkload(store, rng, model, below(rng, 60));
   await settleWithin([store.sync()], 5000);
   if (fault === 'EIO') disk.failDatasync(1 + below(rng, 3), (name) => name.endsWith('.seg'));
@@ -118,17 +128,10 @@ async function faultRun(seed: number, fault: Fault): Promise<void> {
   // come back, and everything answered holds.
   disk.kill();
   void store.close().catch(() => {});
-  store = await open();
-  await verify(store, model, model.facts.length);
-  await store.close();
+  await verifyReopened(open, model, model.facts.length);
   // A power cut then: what was synced holds, nothing is corrupt.
   disk.crash(rng);
-  store = await open();
-  try {
-    await verify(store, model, model.powerSafe);
-  } finally {
-    await store.close();
-  }
+  await verifyReopened(open, model, model.powerSafe);
 }
 
 void describe('storage failures are fatal for the store instance', () => {
@@ -156,7 +159,7 @@ void describe('storage failures are fatal for the store instance', () => {
     const model = new Model(true);
     const open = (): Promise<FileStore> =>
       FileStore.open(freshDir(), { io: disk.io(), durability: 'fsync', segmentBytes: 1024 });
-    let store = await open();
+    const store = await open();
     let now = model.now;
     // Two adds in the first segment, answered; the next ones start new segments, whose entries fail.
     for (let tag = 1; tag <= 2; tag++) {
@@ -177,12 +180,7 @@ void describe('storage failures are fatal for the store instance', () => {
     await assertWritesRefused(store, model);
     disk.crash(mulberry32(11));
     void store.close().catch(() => {});
-    store = await open();
-    try {
-      await verify(store, model, model.facts.length);
-    } finally {
-      await store.close();
-    }
+    await verifyReopened(open, model, model.facts.length);
   });
 
   void test('EIO on a checkpoint fdatasync stops the store like one on the log; the checkpoint is never used, and a power cut after it loses nothing answered', async () => {
@@ -192,7 +190,7 @@ void describe('storage failures are fatal for the store instance', () => {
       const model = new Model(true);
       const open = (): Promise<FileStore> =>
         FileStore.open(freshDir(), { io: disk.io(), durability: 'fsync', segmentBytes: 1024 });
-      let store = await open();
+      const store = await open();
       await runWorkload(store, rng, model, 20 + below(rng, 40));
       disk.failDatasync(1, (name) => name.startsWith('checkpoint-'));
       // Whichever checkpoint meets the failure (this one or one a rotation started) rejects.
@@ -201,12 +199,7 @@ void describe('storage failures are fatal for the store instance', () => {
       disk.crash(rng);
       model.poweredOff();
       void store.close().catch(() => {});
-      store = await open();
-      try {
-        await verify(store, model, model.facts.length);
-      } finally {
-        await store.close();
-      }
+      await verifyReopened(open, model, model.facts.length);
     }
   });
 

@@ -35,7 +35,7 @@ export class TickBatch<I, O> {
   #start(): Batch<I, O> {
     let settle: (answers: Promise<readonly O[]>) => void = () => {};
     const done = new Promise<readonly O[]>((resolve) => (settle = resolve));
-    const batch = { items: [], done, settle };
+    const batch: Batch<I, O> = { items: [], done, settle };
     // The batch closes on the microtask queue: what this tick's synchronous run adds has joined by then.
     queueMicrotask(() => {
       if (this.#open === batch) this.flush();
