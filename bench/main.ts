@@ -1,5 +1,5 @@
 // Throughput and latency benchmark: `npm run bench -- [--store <url>] [--peers bullmq,bee-queue,plainjob]
-// [--runs k] [--json] [--quick]`. Each scenario of each system runs in a fresh child process (child.ts).
+// [--runs k] [--scenarios e2e-c64,latency] [--json] [--quick]`. Each scenario of each system runs in a fresh child process (child.ts).
 import { parseArgs } from 'node:util';
 import { combineRuns } from './median.ts';
 import { planRows } from './plan.ts';
@@ -8,6 +8,7 @@ import { redisServerVersion, startRedis } from './redis-server.ts';
 import type { RedisPersistence, RedisServer } from './redis-server.ts';
 import { buildTables, renderTables } from './report.ts';
 import { runChild } from './run-child.ts';
+import { scenarioIds } from './scenarios.ts';
 import type { ScenarioId, Sizes } from './scenarios.ts';
 import { printSpoolOnly } from './spool-only.ts';
 import { peerNames } from './targets.ts';
@@ -33,6 +34,16 @@ function parsePeers(list: string | undefined): PeerName[] {
       throw new Error(`unknown peer "${name}"; known peers: ${peerNames.join(', ')}`);
   }
   return [...new Set(names)] as PeerName[];
+}
+
+function parseScenarios(list: string | undefined): readonly ScenarioId[] {
+  if (list === undefined || list === '') return scenarioIds;
+  const names = list.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!(scenarioIds as readonly string[]).includes(name))
+      throw new Error(`unknown scenario "${name}"; known scenarios: ${scenarioIds.join(', ')}`);
+  }
+  return scenarioIds.filter((id) => names.includes(id));
 }
 
 /** A `redis://` store URL moved onto the private server: its path (db) and query (prefix) stay. */
@@ -94,6 +105,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       runs: { type: 'string', default: '1' },
+      scenarios: { type: 'string' },
     },
   });
   const runs = Number(values.runs);
@@ -106,7 +118,10 @@ async function main(): Promise<void> {
   const redisVersion = needsRedis ? redisServerVersion() : undefined;
   if (needsRedis && redisVersion === undefined) throw new Error('bullmq and bee-queue need redis-server on PATH');
 
-  const rows = planRows(values.store, peers, redisVersion);
+  const only = parseScenarios(values.scenarios);
+  const rows = planRows(values.store, peers, redisVersion)
+    .map((row) => ({ ...row, scenarios: row.scenarios.filter((id) => only.includes(id)) }))
+    .filter((row) => row.scenarios.length > 0);
   let results: RowResult[];
   try {
     results = await runAll(rows, sizes, runs);

@@ -118,7 +118,8 @@ export function buildTables(results: RowResult[], sizes: Sizes): Table[] {
       lower,
     ],
   ];
-  const tables: Table[] = scenarios.map(([id, title, metrics, reading]) => {
+  const run = scenarios.filter(([id]) => results.some((r) => r.outcomes.has(id)));
+  const tables: Table[] = run.map(([id, title, metrics, reading]) => {
     const measured = results.filter((r) => r.outcomes.has(id));
     const rows = measured.map((r) => scenarioRow(r, r.outcomes.get(id)!, metrics));
     return { id, title, reading, metrics, rows: withRatios(measured, rows, metrics) };

@@ -19,16 +19,17 @@ export interface SpoolResults {
 }
 
 function collect(store: string, result: RowResult, sizes: Sizes): SpoolResults {
-  const get = (scenario: ScenarioId): ChildResult => {
+  // A scenario left out by --scenarios is NaN; one that failed ends the run.
+  const get = (scenario: ScenarioId): ChildResult | undefined => {
     const outcome = result.outcomes.get(scenario);
-    if (!outcome?.ok) throw new Error(`${scenario} failed: ${outcome?.error ?? 'not run'}`);
+    if (outcome && !outcome.ok) throw new Error(`${scenario} failed: ${outcome.error}`);
     return outcome;
   };
   const rate = (scenario: ScenarioId): number => {
-    const { figures } = get(scenario);
-    return figures.kind === 'throughput' ? figures.jobsPerSec : NaN;
+    const figures = get(scenario)?.figures;
+    return figures?.kind === 'throughput' ? figures.jobsPerSec : NaN;
   };
-  const { figures: latency } = get('latency');
+  const latency = get('latency')?.figures;
   return {
     store,
     n: sizes.n,
@@ -37,9 +38,9 @@ function collect(store: string, result: RowResult, sizes: Sizes): SpoolResults {
     enqueueBulkPerSec: rate('enqueue-bulk'),
     e2eC1PerSec: rate('e2e-c1'),
     e2eC64PerSec: rate('e2e-c64'),
-    latencyP50Ms: latency.kind === 'latency' ? latency.p50Ms : NaN,
-    latencyP99Ms: latency.kind === 'latency' ? latency.p99Ms : NaN,
-    peakRssMb: Math.max(...[...result.outcomes.keys()].map((s) => get(s).peakRssMb)),
+    latencyP50Ms: latency?.kind === 'latency' ? latency.p50Ms : NaN,
+    latencyP99Ms: latency?.kind === 'latency' ? latency.p99Ms : NaN,
+    peakRssMb: Math.max(...[...result.outcomes.keys()].map((s) => get(s)?.peakRssMb ?? NaN)),
   };
 }
 
@@ -50,8 +51,8 @@ export function printSpoolOnly(store: string, result: RowResult, sizes: Sizes, j
     return;
   }
   const { n, latencySamples: samples } = sizes;
-  const rate = (x: number): string => `${Math.round(x).toLocaleString('en-US')}/s`;
-  const ms = (x: number): string => `${x.toFixed(3)} ms`;
+  const rate = (x: number): string => (Number.isNaN(x) ? 'not run' : `${Math.round(x).toLocaleString('en-US')}/s`);
+  const ms = (x: number): string => (Number.isNaN(x) ? 'not run' : `${x.toFixed(3)} ms`);
   const rows: [string, string][] = [
     [`enqueue single (${window.toLocaleString('en-US')} outstanding)`, rate(results.enqueueSinglePerSec)],
     [`enqueue bulk (addBulk ${bulkSize.toLocaleString('en-US')})`, rate(results.enqueueBulkPerSec)],
