@@ -59,35 +59,65 @@ function decodeBackoff(spec: string): Backoff {
 
 type Value = Buffer | null;
 
-const text = (v: Value): string | null => (v === null ? null : v.toString());
-const int = (v: Value, otherwise: number): number => (v === null ? otherwise : Number(v.toString()));
-const nullable = (v: Value): number | null => (v === null ? null : Number(v.toString()));
+const int = (v: string, otherwise: number): number => (v === '' ? otherwise : Number(v));
+const nullable = (v: string): number | null => (v === '' ? null : Number(v));
 
-/** A record as lib.lua's `record()` returns it: seq, payload, result, the job's fields; null when the job is gone. */
+/** lib.lua's record fields in their order; the last, the key, may itself hold '|'. */
+type RecordFields = [
+  state: string,
+  attempts: string,
+  leaseUntil: string,
+  finishedAt: string,
+  visibilityMs: string,
+  availableAt: string,
+  nacks: string,
+  priority: string,
+  maxAttempts: string,
+  createdAt: string,
+  expiresAt: string,
+  backoff: string,
+  key: string,
+];
+const recordFields = 13;
+
+function splitRecord(record: string): RecordFields {
+  const fields: string[] = [];
+  let from = 0;
+  for (let i = 1; i < recordFields; i++) {
+    const bar = record.indexOf('|', from);
+    fields.push(record.slice(from, bar));
+    from = bar + 1;
+  }
+  fields.push(record.slice(from));
+  return fields as RecordFields;
+}
+
+/** A job as lib.lua's `records()` returns it: seq, payload, result, record, errors; null when the job is gone. */
 export function decodeRecord(queue: string, reply: unknown): JobRecord | null {
-  const [seq, d, r, s, p, a, m, n, c, t, e, l, v, b, k, h, f] = reply as [number | Buffer, ...Value[]];
-  const state = s === null || s === undefined ? undefined : stateOf[s.toString()];
+  const [seq, payload, result, record, errors] = reply as [Buffer, Value, Value, Value, Value];
+  if (record === null) return null;
+  const [s, a, l, f, v, t, n, p, m, c, e, b, k] = splitRecord(record.toString());
+  const state = stateOf[s];
   if (state === undefined) return null;
-  const maxAttempts = text(m ?? null);
   return {
     id: jobId(queue, seq.toString()),
     queue,
     state,
-    payload: d ?? Buffer.alloc(0),
-    priority: int(p ?? null, 0),
-    attempts: int(a ?? null, 0),
-    maxAttempts: maxAttempts === 'inf' ? Infinity : Number(maxAttempts),
-    nacks: int(n ?? null, 0),
-    createdAt: int(c ?? null, 0),
-    availableAt: int(t ?? null, 0),
-    expiresAt: nullable(e ?? null),
-    leaseUntil: state === 'active' ? nullable(l ?? null) : null,
-    visibilityMs: int(v ?? null, 0),
-    backoff: decodeBackoff(text(b ?? null) ?? 'exponential,0,0,0'),
-    key: text(k ?? null),
-    errors: h === null || h === undefined ? [] : (JSON.parse(h.toString()) as string[]),
-    result: r ?? null,
-    finishedAt: nullable(f ?? null),
+    payload: payload ?? Buffer.alloc(0),
+    priority: int(p, 0),
+    attempts: int(a, 0),
+    maxAttempts: m === 'inf' ? Infinity : Number(m),
+    nacks: int(n, 0),
+    createdAt: int(c, 0),
+    availableAt: int(t, 0),
+    expiresAt: nullable(e),
+    leaseUntil: state === 'active' ? nullable(l) : null,
+    visibilityMs: int(v, 0),
+    backoff: decodeBackoff(b === '' ? 'exponential,0,0,0' : b),
+    key: k === '' ? null : k,
+    errors: errors === null ? [] : (JSON.parse(errors.toString()) as string[]),
+    result: result ?? null,
+    finishedAt: nullable(f),
   };
 }
 

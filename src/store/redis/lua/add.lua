@@ -33,12 +33,12 @@ for i = 1, queues do
   end
 end
 
--- Numbers for the new jobs are taken in one step per queue, and the payloads and waiting
--- entries written in one command per queue: the per-job calls are the job's own hash.
-local nextSeq, payloads, waiting = {}, {}, {}
+-- Numbers for the new jobs are taken in one step per queue, and the records, payloads and
+-- waiting entries written with one command each per queue.
+local nextSeq, jobs, payloads, waiting = {}, {}, {}, {}
 for i = 1, queues do
   nextSeq[i] = fresh[i] > 0 and redis.call('HINCRBY', KEYS[i] .. ':m', 'seq', fresh[i]) - fresh[i] or 0
-  payloads[i], waiting[i] = {}, {}
+  jobs[i], payloads[i], waiting[i] = {}, {}, {}
 end
 local out = { 1 }
 for j = first, #ARGV, 9 do
@@ -51,46 +51,39 @@ for j = first, #ARGV, 9 do
     out[#out + 1] = 0
   else
     nextSeq[qi] = nextSeq[qi] + 1
-    local seq = nextSeq[qi]
-    local job = B .. ':' .. seq
-    local priority = tonumber(ARGV[j + 2])
-    local availableAt = tonumber(ARGV[j + 4])
-    local fields = { 'm', ARGV[j + 3], 'c', now, 't', availableAt, 'v', ARGV[j + 6], 'b', ARGV[j + 7] }
-    local p = payloads[qi]
-    p[#p + 1] = seq
-    p[#p + 1] = ARGV[j + 1]
-    if priority ~= 0 then
-      fields[#fields + 1] = 'p'
-      fields[#fields + 1] = priority
-    end
-    if ARGV[j + 5] ~= '' then
-      fields[#fields + 1] = 'e'
-      fields[#fields + 1] = ARGV[j + 5]
-      redis.call('ZADD', B .. ':t', ARGV[j + 5], pad(seq))
-      schedule(B, tonumber(ARGV[j + 5]))
-    end
-    if key ~= '' then
-      fields[#fields + 1] = 'k'
-      fields[#fields + 1] = key
-      redis.call('HSET', B .. ':k', key, seq)
-    end
-    fields[#fields + 1] = 's'
-    if availableAt > now then
-      fields[#fields + 1] = 'd'
+    local seq = tostring(nextSeq[qi])
+    local priority, availableAt, expiresAt = ARGV[j + 2], ARGV[j + 4], ARGV[j + 5]
+    local state = 'w'
+    if tonumber(availableAt) > now then
+      state = 'd'
       redis.call('ZADD', B .. ':d', availableAt, pad(seq))
-      schedule(B, availableAt)
+      schedule(B, tonumber(availableAt))
     else
-      fields[#fields + 1] = 'w'
       local w = waiting[qi]
-      w[#w + 1] = -priority
+      w[#w + 1] = negated(priority)
       w[#w + 1] = waitMember(availableAt, seq)
     end
-    redis.call('HSET', job, unpack(fields))
+    if expiresAt ~= '' then
+      redis.call('ZADD', B .. ':t', expiresAt, pad(seq))
+      schedule(B, tonumber(expiresAt))
+    end
+    if key ~= '' then
+      redis.call('HSET', B .. ':k', key, seq)
+    end
+    -- s a l f v t n p m c e b k, as lib.lua lays them out.
+    local record = state .. '||||' .. ARGV[j + 6] .. '|' .. availableAt .. '||' .. (priority == '0' and '' or priority)
+      .. '|' .. ARGV[j + 3] .. '|' .. nowText .. '|' .. expiresAt .. '|' .. ARGV[j + 7] .. '|' .. key
+    local q, p = jobs[qi], payloads[qi]
+    q[#q + 1] = seq
+    q[#q + 1] = record
+    p[#p + 1] = seq
+    p[#p + 1] = ARGV[j + 1]
     out[#out + 1] = seq
     out[#out + 1] = 1
   end
 end
 for i = 1, queues do
+  each('HSET', KEYS[i] .. ':j', jobs[i])
   each('HSET', KEYS[i] .. ':p', payloads[i])
   each('ZADD', KEYS[i] .. ':w', waiting[i])
 end

@@ -4,14 +4,15 @@
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4] seq   ARGV[5] attempt   ARGV[6] ms
 -- Returns  the new leaseUntil, or false when the lease was lost
 
-local B, queue, seq = KEYS[1], ARGV[3], tonumber(ARGV[4])
+local B, queue, seq = KEYS[1], ARGV[3], ARGV[4]
 settle(B, queue)
-local job = leased(B, seq, tonumber(ARGV[5]))
+local j = leased(B, seq, ARGV[5])
 local out = false
-if job then
+if j then
   out = now + tonumber(ARGV[6])
-  redis.call('HSET', job, 'l', out)
-  redis.call('ZADD', B .. ':a', out, pad(seq))
+  j.l = text(out)
+  save(B, seq, j)
+  redis.call('ZADD', B .. ':a', j.l, pad(seq))
 end
 publish()
 return out

@@ -8,7 +8,7 @@ local B, queue = KEYS[1], ARGV[3]
 settle(B, queue)
 local seqs = {}
 for i = 4, #ARGV do
-  seqs[#seqs + 1] = tonumber(ARGV[i])
+  seqs[#seqs + 1] = ARGV[i]
 end
 local out = records(B, seqs)
 publish()

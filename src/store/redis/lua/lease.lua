@@ -15,11 +15,10 @@
 local B, queue = KEYS[1], ARGV[3]
 local out = { false, 0 }
 if ARGV[6] ~= '' then
-  local leaseNow = now
-  now = tonumber(ARGV[6])
+  setNow(ARGV[6])
   settle(B, queue)
   local acked = ackAll(B, queue, ARGV[7], ARGV[8], 9)
-  now = leaseNow
+  setNow(ARGV[1])
   out[2] = #acked
   for _, ok in ipairs(acked) do
     out[#out + 1] = ok

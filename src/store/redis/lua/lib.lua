@@ -2,28 +2,32 @@
 -- key layout and applies what `now` makes due (settle), so no reaper has to stay alive.
 --
 -- All keys of a queue share the hash tag of B = '{<prefix>:<queue>}' (one Cluster slot):
---   B..':m'      hash   seq (last job number), expired (count), paused, kc / ka (completed retention),
---                       due (no delay, lease, TTL or retention ends before it: settle's shortcut)
---   B..':w'      zset   waiting: score -priority, member readyAt (13 digits) .. seq (16 digits)
---   B..':d'      zset   delayed: score availableAt, member pad(seq)
---   B..':a'      zset   active: score leaseUntil, member pad(seq)
---   B..':x'      zset   dead: score finishedAt, member pad(seq)
---   B..':c'      zset   completed: score finishedAt, member pad(seq)
---   B..':t'      zset   TTL: score expiresAt, member pad(seq)
---   B..':k'      hash   idempotency key -> seq
---   B..':p'      hash   seq -> payload
---   B..':r'      hash   seq -> result, while completed
---   B..':'..seq  hash   the job: s state (w d a x c), p priority, a attempts, m maxAttempts,
---                       n nacks, c createdAt, t availableAt (= readyAt), e expiresAt, l leaseUntil
---                       (meaningful only while active: it is left behind, one call fewer per ack),
---                       v visibilityMs, b backoff 'kind,delayMs,maxDelayMs,jitter', k key,
---                       h errors (JSON array), f finishedAt. Absent means null or 0.
--- Payloads and results live in the queue's hashes, not the job's: a value over 64 bytes would
--- turn the job's compact listpack into a hash table, three times the memory per job.
+--   B..':m'   hash   seq (last job number), expired (count), paused, kc / ka (completed retention),
+--                    due (no delay, lease, TTL or retention ends before it: settle's shortcut)
+--   B..':w'   zset   waiting: score -priority, member readyAt (13 digits) .. pad(seq)
+--   B..':d'   zset   delayed: score availableAt, member pad(seq)
+--   B..':a'   zset   active: score leaseUntil, member pad(seq)
+--   B..':x'   zset   dead: score finishedAt, member pad(seq)
+--   B..':c'   zset   completed: score finishedAt, member pad(seq)
+--   B..':t'   zset   TTL: score expiresAt, member pad(seq)
+--   B..':k'   hash   idempotency key -> seq
+--   B..':j'   hash   seq -> the job, one string of 13 fields joined by '|':
+--                    s state (w d a x c), a attempts, l leaseUntil, f finishedAt, v visibilityMs,
+--                    t availableAt (= readyAt), n nacks, p priority, m maxAttempts ('inf'),
+--                    c createdAt, e expiresAt, b backoff 'kind,delayMs,maxDelayMs,jitter', k key.
+--                    Empty means null or 0. The key, which may hold '|', comes last. l is
+--                    meaningful only while active (it is left behind: one write fewer per ack).
+--   B..':p'   hash   seq -> payload
+--   B..':r'   hash   seq -> result, while completed
+--   B..':h'   hash   seq -> error history (JSON array), once an attempt failed
+-- A job is a field of the queue's hashes, not a key of its own: a lease or an ack of many jobs
+-- reads and writes them with one command per hash instead of one per job, and each redis.call
+-- costs a Lua script about 2 µs. seqs are decimal strings here, never Lua numbers: Lua turns a
+-- number into text with sprintf, which cost more than the rest of a job's work.
 -- Every script has ARGV[1] = now (ms), ARGV[2] = the events channel. Events are collected and
 -- published as one message at the end: lines 'ready\t<queue>' or '<outcome>\t<queue>\t<id>'.
 
-local now = tonumber(ARGV[1])
+local now, nowText = tonumber(ARGV[1]), ARGV[1]
 local channel = ARGV[2]
 local events = {}
 local errorHistory = 10
@@ -32,22 +36,51 @@ local setOf = { w = ':w', d = ':d', a = ':a', x = ':x', c = ':c' }
 local metaOf = {}
 local dueOf = {}
 
+-- lease.lua applies the acks it carries at their own time.
+local function setNow(text)
+  now, nowText = tonumber(text), text
+end
+
 local function publish()
   if #events > 0 then
     redis.call('PUBLISH', channel, table.concat(events, '\n'))
   end
 end
 
+-- Numbers as text, each converted once per call: a batch's jobs share their lease end.
+local texts = {}
+local function text(n)
+  local t = texts[n]
+  if not t then
+    t = tostring(n)
+    texts[n] = t
+  end
+  return t
+end
+
 local function pad(seq)
-  return string.format('%016d', seq)
+  return string.rep('0', 16 - #seq) .. seq
+end
+
+local function unpad(member, from)
+  return string.match(member, '^0*(%d+)$', from)
 end
 
 local function waitMember(readyAt, seq)
-  return string.format('%013d%016d', readyAt, seq)
+  return string.rep('0', 13 - #readyAt) .. readyAt .. pad(seq)
 end
 
 local function seqOfWaiting(member)
-  return tonumber(string.sub(member, 14))
+  return unpad(member, 14)
+end
+
+local function negated(priority)
+  if priority == '' or priority == '0' then
+    return '0'
+  elseif string.sub(priority, 1, 1) == '-' then
+    return string.sub(priority, 2)
+  end
+  return '-' .. priority
 end
 
 local function num(value)
@@ -68,108 +101,148 @@ local function backoffDelayMs(spec, attempt, random)
   return math.floor(capped * (1 - tonumber(jitter) * random) + 0.5)
 end
 
+local recordPattern = '^(%a)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+
+-- A job's record as a table of its fields (all text), or nil.
+local function parse(record)
+  if not record then
+    return nil
+  end
+  local s, a, l, f, v, t, n, p, m, c, e, b, k = string.match(record, recordPattern)
+  return { s = s, a = a, l = l, f = f, v = v, t = t, n = n, p = p, m = m, c = c, e = e, b = b, k = k }
+end
+
+local function format(j)
+  return j.s .. '|' .. j.a .. '|' .. j.l .. '|' .. j.f .. '|' .. j.v .. '|' .. j.t .. '|' .. j.n .. '|' .. j.p
+    .. '|' .. j.m .. '|' .. j.c .. '|' .. j.e .. '|' .. j.b .. '|' .. j.k
+end
+
+local function load(B, seq)
+  return parse(redis.call('HGET', B .. ':j', seq))
+end
+
+local function save(B, seq, j)
+  redis.call('HSET', B .. ':j', seq, format(j))
+end
+
+-- `command key item item ...` over `items`, a few hundred at a time (Lua's stack is bounded).
+local function each(command, key, items)
+  for from = 1, #items, 500 do
+    redis.call(command, key, unpack(items, from, math.min(from + 499, #items)))
+  end
+end
+
+-- HMGET over any number of fields; a missing one is false.
+local function hmget(key, fields)
+  if #fields <= 500 then
+    return redis.call('HMGET', key, unpack(fields))
+  end
+  local out = {}
+  for from = 1, #fields, 500 do
+    local part = redis.call('HMGET', key, unpack(fields, from, math.min(from + 499, #fields)))
+    for i = 1, #part do
+      out[from + i - 1] = part[i]
+    end
+  end
+  return out
+end
+
 -- Something in the queue falls due at `at`: `due` stays at or before every such time.
 local function schedule(B, at)
   if at < dueOf[B] then
     dueOf[B] = at
-    redis.call('HSET', B .. ':m', 'due', at)
+    redis.call('HSET', B .. ':m', 'due', text(at))
   end
 end
 
-local function toWaiting(B, queue, seq, job, availableAt)
-  local priority = tonumber(redis.call('HGET', job, 'p')) or 0
-  redis.call('HSET', job, 's', 'w')
-  redis.call('ZADD', B .. ':w', -priority, waitMember(availableAt, seq))
+-- The job `j` joins the waiting line at its availableAt; the caller saves it.
+local function toWaiting(B, queue, seq, j)
+  j.s = 'w'
+  redis.call('ZADD', B .. ':w', negated(j.p), waitMember(j.t, seq))
   events[#events + 1] = 'ready\t' .. queue
 end
 
--- Back in line at `availableAt`: waiting when that is not in the future, else delayed.
-local function requeue(B, queue, seq, job, availableAt)
+-- Back in line at `availableAt`: waiting when that is not in the future, else delayed. The caller saves `j`.
+local function requeue(B, queue, seq, j, availableAt)
+  j.t = text(availableAt)
   if availableAt > now then
-    redis.call('HSET', job, 't', availableAt, 's', 'd')
-    redis.call('ZADD', B .. ':d', availableAt, pad(seq))
+    j.s = 'd'
+    redis.call('ZADD', B .. ':d', j.t, pad(seq))
     schedule(B, availableAt)
   else
-    redis.call('HSET', job, 't', availableAt)
-    toWaiting(B, queue, seq, job, availableAt)
-  end
-end
-
--- `command [key] item item ...` over `items`, a few hundred at a time (Lua's stack is bounded).
-local function each(command, key, items)
-  for from = 1, #items, 500 do
-    local to = math.min(from + 499, #items)
-    if key then
-      redis.call(command, key, unpack(items, from, to))
-    else
-      redis.call(command, unpack(items, from, to))
-    end
+    toWaiting(B, queue, seq, j)
   end
 end
 
 -- Takes jobs, all in `state`, out of the store; tells watchers unless `outcome` is false
--- (retention pruning). Bulk, because pruning and purging take many at a time.
+-- (retention pruning). Bulk, because acking, pruning and purging take many at a time. The
+-- records are read only when something else points at a job: a waiting member holds its
+-- readyAt, an idempotency key or a TTL its own entry.
 local function dropAll(B, queue, state, seqs, outcome)
-  local jobs, members = {}, {}
+  if #seqs == 0 then
+    return
+  end
+  local keyed = redis.call('EXISTS', B .. ':k') == 1
+  local timed = redis.call('EXISTS', B .. ':t') == 1
+  local records = (state == 'w' or keyed or timed) and hmget(B .. ':j', seqs) or {}
+  local members, ttls = {}, {}
   for i, seq in ipairs(seqs) do
-    jobs[i] = B .. ':' .. seq
-    local fields = redis.call('HMGET', jobs[i], 't', 'k', 'e')
-    members[i] = state == 'w' and waitMember(tonumber(fields[1]), seq) or pad(seq)
-    if fields[2] and redis.call('HGET', B .. ':k', fields[2]) == tostring(seq) then
-      redis.call('HDEL', B .. ':k', fields[2])
+    local j = parse(records[i])
+    members[i] = (state == 'w' and j) and waitMember(j.t, seq) or pad(seq)
+    if j and keyed and j.k ~= '' and redis.call('HGET', B .. ':k', j.k) == seq then
+      redis.call('HDEL', B .. ':k', j.k)
     end
-    if fields[3] then
-      redis.call('ZREM', B .. ':t', pad(seq))
+    if j and j.e ~= '' then
+      ttls[#ttls + 1] = pad(seq)
     end
     if outcome then
       events[#events + 1] = outcome .. '\t' .. queue .. '\t' .. queue .. ':' .. seq
     end
   end
-  if #seqs > 0 then
-    each('ZREM', B .. setOf[state], members)
-    each('DEL', false, jobs)
-    each('HDEL', B .. ':p', seqs)
-    if state == 'c' then
-      each('HDEL', B .. ':r', seqs)
-    end
+  each('ZREM', B .. setOf[state], members)
+  each('ZREM', B .. ':t', ttls)
+  each('HDEL', B .. ':j', seqs)
+  each('HDEL', B .. ':p', seqs)
+  if redis.call('EXISTS', B .. ':h') == 1 then
+    each('HDEL', B .. ':h', seqs)
   end
-end
-
-local function drop(B, queue, seq, state, outcome)
-  dropAll(B, queue, state, { seq }, outcome)
+  if state == 'c' then
+    each('HDEL', B .. ':r', seqs)
+  end
 end
 
 local function seqsOf(members, state)
   local seqs = {}
   for i, member in ipairs(members) do
-    seqs[i] = state == 'w' and seqOfWaiting(member) or tonumber(member)
+    seqs[i] = state == 'w' and seqOfWaiting(member) or unpad(member, 1)
   end
   return seqs
 end
 
-local function finish(B, queue, seq, job, state)
-  redis.call('HSET', job, 's', state, 'f', now)
-  redis.call('ZADD', B .. setOf[state], now, pad(seq))
+-- `j` ends in `state` (dead or completed) now; the caller saves it.
+local function finish(B, seq, j, state)
+  j.s, j.f = state, nowText
+  redis.call('ZADD', B .. setOf[state], nowText, pad(seq))
 end
 
--- The attempt of an active job (already out of the active set) failed: retry at `retryAt`, or dead.
-local function fail(B, queue, seq, job, err, dead, retryAt)
+-- The attempt of an active job (already out of the active set) failed: retry at `retryAt`, or
+-- dead. The caller saves `j`.
+local function fail(B, queue, seq, j, err, dead, retryAt)
   if err then
-    local raw = redis.call('HGET', job, 'h')
+    local raw = redis.call('HGET', B .. ':h', seq)
     local history = raw and cjson.decode(raw) or {}
     history[#history + 1] = err
     while #history > errorHistory do
       table.remove(history, 1)
     end
-    redis.call('HSET', job, 'h', cjson.encode(history))
+    redis.call('HSET', B .. ':h', seq, cjson.encode(history))
   end
-  local fields = redis.call('HMGET', job, 'a', 'm')
-  if dead or (tonumber(fields[1]) or 0) >= num(fields[2]) then
-    finish(B, queue, seq, job, 'x')
+  if dead or (tonumber(j.a) or 0) >= num(j.m) then
+    finish(B, seq, j, 'x')
     events[#events + 1] = 'dead\t' .. queue .. '\t' .. queue .. ':' .. seq
     return 'dead'
   end
-  requeue(B, queue, seq, job, retryAt)
+  requeue(B, queue, seq, j, retryAt)
   return 'retry'
 end
 
@@ -200,7 +273,7 @@ local function recompute(B, keepAgeMs)
   if at == math.huge then
     redis.call('HDEL', B .. ':m', 'due')
   else
-    redis.call('HSET', B .. ':m', 'due', at)
+    redis.call('HSET', B .. ':m', 'due', text(at))
   end
 end
 
@@ -213,34 +286,36 @@ local function settle(B, queue)
   if dueOf[B] > now then
     return
   end
-  local gone = redis.call('ZRANGEBYSCORE', B .. ':t', '-inf', now)
+  local gone = redis.call('ZRANGEBYSCORE', B .. ':t', '-inf', nowText)
   for _, member in ipairs(gone) do
-    local seq = tonumber(member)
-    drop(B, queue, seq, redis.call('HGET', B .. ':' .. seq, 's'), 'expired')
+    local seq = unpad(member, 1)
+    local j = load(B, seq)
+    if j then
+      dropAll(B, queue, j.s, { seq }, 'expired')
+    end
   end
   if #gone > 0 then
     redis.call('HINCRBY', B .. ':m', 'expired', #gone)
   end
-  local due = redis.call('ZRANGEBYSCORE', B .. ':d', '-inf', now, 'WITHSCORES')
+  local due = redis.call('ZRANGEBYSCORE', B .. ':d', '-inf', nowText)
   if #due > 0 then
-    redis.call('ZREMRANGEBYSCORE', B .. ':d', '-inf', now)
-    for i = 1, #due, 2 do
-      local seq = tonumber(due[i])
-      local job = B .. ':' .. seq
-      local priority = tonumber(redis.call('HGET', job, 'p')) or 0
-      redis.call('HSET', job, 's', 'w')
-      redis.call('ZADD', B .. ':w', -priority, waitMember(tonumber(due[i + 1]), seq))
+    redis.call('ZREMRANGEBYSCORE', B .. ':d', '-inf', nowText)
+    for _, member in ipairs(due) do
+      local seq = unpad(member, 1)
+      local j = load(B, seq)
+      toWaiting(B, queue, seq, j)
+      save(B, seq, j)
     end
   end
-  local expired = redis.call('ZRANGEBYSCORE', B .. ':a', '-inf', now, 'WITHSCORES')
+  local expired = redis.call('ZRANGEBYSCORE', B .. ':a', '-inf', nowText, 'WITHSCORES')
   for i = 1, #expired, 2 do
-    local seq = tonumber(expired[i])
-    local job = B .. ':' .. seq
+    local seq = unpad(expired[i], 1)
+    local j = load(B, seq)
     redis.call('ZREM', B .. ':a', expired[i])
-    local fields = redis.call('HMGET', job, 'a', 'b')
     -- No jitter: expiries are spread in time already, and reclaim stays a pure function of the job.
-    local retryAt = tonumber(expired[i + 1]) + backoffDelayMs(fields[2], tonumber(fields[1]) or 0, 0)
-    fail(B, queue, seq, job, 'lease expired', false, retryAt)
+    local retryAt = tonumber(expired[i + 1]) + backoffDelayMs(j.b, tonumber(j.a) or 0, 0)
+    fail(B, queue, seq, j, 'lease expired', false, retryAt)
+    save(B, seq, j)
   end
   local keepAgeMs = meta[3] and num(meta[3]) or math.huge
   if keepAgeMs ~= math.huge then
@@ -249,38 +324,42 @@ local function settle(B, queue)
   recompute(B, keepAgeMs)
 end
 
--- The job behind a token whose lease is current, or nil.
+-- The job behind a token whose lease is current (parsed), or nil.
 local function leased(B, seq, attempt)
-  local job = B .. ':' .. seq
-  local fields = redis.call('HMGET', job, 's', 'a', 'l')
-  if fields[1] == 'a' and tonumber(fields[2]) == attempt and tonumber(fields[3]) > now then
-    return job
+  local j = load(B, seq)
+  if j and j.s == 'a' and tonumber(j.a) == tonumber(attempt) and tonumber(j.l) > now then
+    return j
   end
   return nil
 end
 
-local recordFields = { 's', 'p', 'a', 'm', 'n', 'c', 't', 'e', 'l', 'v', 'b', 'k', 'h', 'f' }
-
--- Per job, { seq, payload, result, <recordFields values> }: what records.ts decodes.
--- `valuesOf[i]` are the job's recordFields when the caller has them already.
-local function records(B, seqs, valuesOf)
+-- Per job, { seq, payload, result, record, errors } (false where absent): what records.ts
+-- decodes. `given` are the jobs' records when the caller has them already.
+local function records(B, seqs, given)
   local out = {}
   if #seqs == 0 then
     return out
   end
-  local payloads = redis.call('HMGET', B .. ':p', unpack(seqs))
+  local all = given or hmget(B .. ':j', seqs)
+  local payloads = hmget(B .. ':p', seqs)
   local anyCompleted = false
   for i, seq in ipairs(seqs) do
-    local values = valuesOf and valuesOf[i] or redis.call('HMGET', B .. ':' .. seq, unpack(recordFields))
-    anyCompleted = anyCompleted or values[1] == 'c'
-    out[i] = { seq, payloads[i], false, unpack(values) }
+    local record = all[i]
+    anyCompleted = anyCompleted or (record and string.byte(record, 1) == 99)
+    out[i] = { seq, payloads[i], false, record, false }
   end
   if anyCompleted then
-    local results = redis.call('HMGET', B .. ':r', unpack(seqs))
+    local results = hmget(B .. ':r', seqs)
     for i, record in ipairs(out) do
-      if record[4] == 'c' then
+      if record[4] and string.byte(record[4], 1) == 99 then
         record[3] = results[i]
       end
+    end
+  end
+  if redis.call('EXISTS', B .. ':h') == 1 then
+    local histories = hmget(B .. ':h', seqs)
+    for i, record in ipairs(out) do
+      record[5] = histories[i]
     end
   end
   return out
@@ -299,27 +378,42 @@ local function ackAll(B, queue, keepCount, keepAge, from)
     redis.call('HSET', B .. ':m', 'kc', keepCount, 'ka', keepAge)
     recompute(B, age)
   end
-  local out, members, completed = {}, {}, {}
+  local seqs = {}
   for i = from, #ARGV, 3 do
-    local seq = tonumber(ARGV[i])
-    local job = leased(B, seq, tonumber(ARGV[i + 1]))
-    if job and keeps then
-      members[#members + 1] = pad(seq)
-      completed[#completed + 1] = now
-      completed[#completed + 1] = pad(seq)
-      if ARGV[i + 2] ~= '' then
-        redis.call('HSET', B .. ':r', seq, string.sub(ARGV[i + 2], 2))
-      end
-      redis.call('HSET', job, 's', 'c', 'f', now)
-      events[#events + 1] = 'completed\t' .. queue .. '\t' .. queue .. ':' .. seq
-    elseif job then
-      drop(B, queue, seq, 'a', 'completed')
-    end
-    out[#out + 1] = job and 1 or 0
+    seqs[#seqs + 1] = ARGV[i]
   end
+  local all = #seqs > 0 and hmget(B .. ':j', seqs) or {}
+  local out, members, completed, writes, results, gone = {}, {}, {}, {}, {}, {}
+  for i, seq in ipairs(seqs) do
+    local arg = from + 3 * (i - 1)
+    local s, a, l, rest
+    if all[i] then
+      s, a, l, rest = string.match(all[i], '^(%a)|([^|]*)|([^|]*)|[^|]*|(.*)$')
+    end
+    local ok = s == 'a' and tonumber(a) == tonumber(ARGV[arg + 1]) and tonumber(l) > now
+    if ok and keeps then
+      local member = pad(seq)
+      members[#members + 1] = member
+      completed[#completed + 1] = nowText
+      completed[#completed + 1] = member
+      writes[#writes + 1] = seq
+      writes[#writes + 1] = 'c|' .. a .. '|' .. l .. '|' .. nowText .. '|' .. rest
+      if ARGV[arg + 2] ~= '' then
+        results[#results + 1] = seq
+        results[#results + 1] = string.sub(ARGV[arg + 2], 2)
+      end
+      events[#events + 1] = 'completed\t' .. queue .. '\t' .. queue .. ':' .. seq
+    elseif ok then
+      gone[#gone + 1] = seq
+    end
+    out[i] = ok and 1 or 0
+  end
+  dropAll(B, queue, 'a', gone, 'completed')
   if #members > 0 then
     each('ZREM', B .. ':a', members)
     each('ZADD', B .. ':c', completed)
+    each('HSET', B .. ':j', writes)
+    each('HSET', B .. ':r', results)
     if age ~= math.huge then
       schedule(B, now + age)
     end
@@ -339,25 +433,30 @@ local function leaseUpTo(B, max, visibilityMs)
     return {}
   end
   local popped = redis.call('ZPOPMIN', B .. ':w', max)
-  local seqs, valuesOf, active = {}, {}, {}
-  local first = math.huge
+  local seqs = {}
   for i = 1, #popped, 2 do
-    local seq = seqOfWaiting(popped[i])
-    local job = B .. ':' .. seq
-    local values = redis.call('HMGET', job, unpack(recordFields))
-    local attempts = (tonumber(values[3]) or 0) + 1
-    local leaseUntil = now + (visibilityMs < 0 and tonumber(values[10]) or visibilityMs)
-    redis.call('HSET', job, 's', 'a', 'a', attempts, 'l', leaseUntil)
-    active[#active + 1] = leaseUntil
-    active[#active + 1] = pad(seq)
+    seqs[#seqs + 1] = seqOfWaiting(popped[i])
+  end
+  if #seqs == 0 then
+    return {}
+  end
+  local all = hmget(B .. ':j', seqs)
+  local writes, active = {}, {}
+  local first = math.huge
+  for i, seq in ipairs(seqs) do
+    -- The attempts, and the rest from visibilityMs on; l and f are rewritten.
+    local a, rest, v = string.match(all[i], '^%a|([^|]*)|[^|]*|[^|]*|(([^|]*)|.*)$')
+    local leaseUntil = now + (visibilityMs < 0 and tonumber(v) or visibilityMs)
+    local untilText = text(leaseUntil)
     first = math.min(first, leaseUntil)
-    values[1], values[3], values[9] = 'a', attempts, leaseUntil
-    seqs[#seqs + 1] = seq
-    valuesOf[#valuesOf + 1] = values
+    all[i] = 'a|' .. text((tonumber(a) or 0) + 1) .. '|' .. untilText .. '||' .. rest
+    writes[#writes + 1] = seq
+    writes[#writes + 1] = all[i]
+    active[#active + 1] = untilText
+    active[#active + 1] = pad(seq)
   end
-  if #seqs > 0 then
-    each('ZADD', B .. ':a', active)
-    schedule(B, first)
-  end
-  return records(B, seqs, valuesOf)
+  each('HSET', B .. ':j', writes)
+  each('ZADD', B .. ':a', active)
+  schedule(B, first)
+  return records(B, seqs, all)
 end

@@ -7,23 +7,24 @@
 -- ARGV[8]  '1': straight to dead   ARGV[9] '1': release (a job never started: the attempt is not counted)
 -- Returns  'lost', 'retry' or 'dead'
 
-local B, queue, seq = KEYS[1], ARGV[3], tonumber(ARGV[4])
+local B, queue, seq = KEYS[1], ARGV[3], ARGV[4]
 settle(B, queue)
-local job = leased(B, seq, tonumber(ARGV[5]))
-if not job then
+local j = leased(B, seq, ARGV[5])
+if not j then
   return 'lost'
 end
 redis.call('ZREM', B .. ':a', pad(seq))
 local outcome
 if ARGV[9] == '1' then
   -- Back to its old place in line, as if it had never been leased.
-  redis.call('HINCRBY', job, 'a', -1)
-  toWaiting(B, queue, seq, job, tonumber(redis.call('HGET', job, 't')))
+  j.a = text(tonumber(j.a) - 1)
+  toWaiting(B, queue, seq, j)
   outcome = 'retry'
 else
-  redis.call('HINCRBY', job, 'n', 1)
+  j.n = text((tonumber(j.n) or 0) + 1)
   local err = ARGV[7] ~= '' and string.sub(ARGV[7], 2) or nil
-  outcome = fail(B, queue, seq, job, err, ARGV[8] == '1', now + tonumber(ARGV[6]))
+  outcome = fail(B, queue, seq, j, err, ARGV[8] == '1', now + tonumber(ARGV[6]))
 end
+save(B, seq, j)
 publish()
 return outcome

@@ -9,10 +9,10 @@ local B, queue, states = KEYS[1], ARGV[3], ARGV[4]
 settle(B, queue)
 local out = {}
 for i = 5, #ARGV do
-  local seq = tonumber(ARGV[i])
-  local state = redis.call('HGET', B .. ':' .. seq, 's')
-  if state and (states == '' or string.find(states, state, 1, true)) then
-    drop(B, queue, seq, state, 'removed')
+  local seq = ARGV[i]
+  local j = load(B, seq)
+  if j and (states == '' or string.find(states, j.s, 1, true)) then
+    dropAll(B, queue, j.s, { seq }, 'removed')
     out[#out + 1] = seq
   end
 end

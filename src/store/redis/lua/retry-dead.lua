@@ -7,21 +7,20 @@ local B, queue = KEYS[1], ARGV[3]
 settle(B, queue)
 local seqs = {}
 if #ARGV == 3 then
-  for _, member in ipairs(redis.call('ZRANGE', B .. ':x', 0, -1)) do
-    seqs[#seqs + 1] = tonumber(member)
-  end
+  seqs = seqsOf(redis.call('ZRANGE', B .. ':x', 0, -1), 'x')
 else
   for i = 4, #ARGV do
-    seqs[#seqs + 1] = tonumber(ARGV[i])
+    seqs[#seqs + 1] = ARGV[i]
   end
 end
 local n = 0
 for _, seq in ipairs(seqs) do
-  local job = B .. ':' .. seq
-  if redis.call('HGET', job, 's') == 'x' then
+  local j = load(B, seq)
+  if j and j.s == 'x' then
     redis.call('ZREM', B .. ':x', pad(seq))
-    redis.call('HDEL', job, 'a', 'f')
-    requeue(B, queue, seq, job, now)
+    j.a, j.f = '', ''
+    requeue(B, queue, seq, j, now)
+    save(B, seq, j)
     n = n + 1
   end
 end
