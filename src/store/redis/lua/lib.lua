@@ -433,27 +433,32 @@ local function leaseUpTo(B, max, visibilityMs)
     return {}
   end
   local popped = redis.call('ZPOPMIN', B .. ':w', max)
-  local seqs = {}
+  local waiting = {}
   for i = 1, #popped, 2 do
-    seqs[#seqs + 1] = seqOfWaiting(popped[i])
+    waiting[#waiting + 1] = seqOfWaiting(popped[i])
   end
-  if #seqs == 0 then
+  if #waiting == 0 then
     return {}
   end
-  local all = hmget(B .. ':j', seqs)
-  local writes, active = {}, {}
+  local found = hmget(B .. ':j', waiting)
+  local seqs, all, writes, active = {}, {}, {}, {}
   local first = math.huge
-  for i, seq in ipairs(seqs) do
-    -- The attempts, and the rest from visibilityMs on; l and f are rewritten.
-    local a, rest, v = string.match(all[i], '^%a|([^|]*)|[^|]*|[^|]*|(([^|]*)|.*)$')
-    local leaseUntil = now + (visibilityMs < 0 and tonumber(v) or visibilityMs)
-    local untilText = text(leaseUntil)
-    first = math.min(first, leaseUntil)
-    all[i] = 'a|' .. text((tonumber(a) or 0) + 1) .. '|' .. untilText .. '||' .. rest
-    writes[#writes + 1] = seq
-    writes[#writes + 1] = all[i]
-    active[#active + 1] = untilText
-    active[#active + 1] = pad(seq)
+  for i, seq in ipairs(waiting) do
+    -- The attempts, and the rest from visibilityMs on; l and f are rewritten. A waiting entry
+    -- without a record (none should be) is dropped rather than stop the lease half done.
+    local a, rest, v = string.match(found[i] or '', '^%a|([^|]*)|[^|]*|[^|]*|(([^|]*)|.*)$')
+    if rest then
+      local leaseUntil = now + (visibilityMs < 0 and tonumber(v) or visibilityMs)
+      local untilText = text(leaseUntil)
+      first = math.min(first, leaseUntil)
+      local record = 'a|' .. text((tonumber(a) or 0) + 1) .. '|' .. untilText .. '||' .. rest
+      seqs[#seqs + 1] = seq
+      all[#all + 1] = record
+      writes[#writes + 1] = seq
+      writes[#writes + 1] = record
+      active[#active + 1] = untilText
+      active[#active + 1] = pad(seq)
+    end
   end
   each('HSET', B .. ':j', writes)
   each('ZADD', B .. ':a', active)
