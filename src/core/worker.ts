@@ -34,6 +34,11 @@ const idleWaitMs = 30_000;
 const errorPauseMs = 1_000;
 /** The least number of unsettled acks a worker allows, whatever its concurrency. */
 const minUnsettled = 1_024;
+/**
+ * Leases a worker keeps on their way to a shared store (one across a network): while the store
+ * answers one, the worker runs the jobs of the other, so neither side waits for the other.
+ */
+const sharedLeaseLanes = 2;
 
 type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
 
@@ -47,21 +52,27 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /**
  * A pool of `concurrency` handlers fed from one queue (diskoque's Receive with N workers).
- * It leases only as many jobs as it has free slots, so nothing waits leased but unstarted.
+ * It leases only as many jobs as it has free slots, so nothing waits leased but unstarted: a
+ * lease on its way holds the slots it asked for.
  */
 export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   /** Handlers that returned a promise and have not settled it; close() waits for them. */
   readonly #pending = new Set<Promise<void>>();
   #running = 0;
+  /** Slots held by leases on their way to the store. */
+  #reserved = 0;
+  /** Lease lanes not waiting for the store now. */
+  #idleLanes: number;
   /** Acks and nacks on their way to the store: a handler's slot is free before its ack is durable. */
   #unsettled = 0;
   #allSettled: (() => void) | null = null;
   #drained: Promise<void> | null = null;
   readonly #stop = new AbortController();
-  readonly #loop: Promise<void>;
+  readonly #lanes: Promise<void>[];
   /** Unsettled acks the loop lets pile up before it waits; the store's commits catch up meanwhile. */
   readonly #maxUnsettled: number;
-  #slotFreed: (() => void) | null = null;
+  /** Lanes waiting for a slot to free up. */
+  #slotWaiters: (() => void)[] = [];
   #closing = false;
   readonly #keeper: LeaseKeeper;
 
@@ -78,7 +89,9 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     this.#maxUnsettled = Math.max(2 * settings.concurrency, minUnsettled);
     this.#keeper = new LeaseKeeper(runtime.clock, settings.visibilityMs ?? undefined, (error) => this.#report(error));
     signal?.addEventListener('abort', () => void this.close(), { once: true });
-    this.#loop = this.#run();
+    const lanes = runtime.store.capabilities.shared ? Math.min(sharedLeaseLanes, settings.concurrency) : 1;
+    this.#idleLanes = lanes;
+    this.#lanes = Array.from({ length: lanes }, () => this.#run());
   }
 
   /** Handlers running now. */
@@ -91,9 +104,9 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     if (!this.#closing) {
       this.#closing = true;
       this.#stop.abort();
-      this.#slotFreed?.();
+      this.#wakeLanes();
     }
-    await this.#loop;
+    await Promise.all(this.#lanes);
     await Promise.allSettled([...this.#pending]);
     if (this.#unsettled > 0) await (this.#drained ??= new Promise<void>((resolve) => (this.#allSettled = resolve)));
   }
@@ -107,22 +120,30 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       signal: this.#stop.signal,
     };
     while (!this.#closing) {
-      const free = this.settings.concurrency - this.#running;
+      const free = this.settings.concurrency - this.#running - this.#reserved;
       if (free === 0 || this.#unsettled >= this.#maxUnsettled) {
-        await new Promise<void>((resolve) => (this.#slotFreed = resolve));
-        this.#slotFreed = null;
+        await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
         continue;
       }
+      // The free slots are shared with the other idle lanes, so that each lease on its way is a part of the batch.
+      const max = Math.ceil(free / this.#idleLanes);
+      this.#reserved += max;
+      this.#idleLanes--;
       let jobs: LeasedJob<T>[];
       try {
         // The acks of the handlers that just ended go first: a store may carry them with the lease (Redis: one script).
         this.runtime.acks.flush();
-        jobs = await lease<T>(this.runtime, { ...request, max: free });
+        jobs = await lease<T>(this.runtime, { ...request, max });
       } catch (error) {
         if (error instanceof ClosedError) break;
         this.#report(error);
         await pause(this.runtime.clock, errorPauseMs, this.#stop.signal);
         continue;
+      } finally {
+        this.#reserved -= max;
+        this.#idleLanes++;
+        // What the lease did not fill is free again for a lane waiting on a full worker.
+        this.#wakeLanes();
       }
       if (this.#closing) {
         await Promise.allSettled(jobs.map((job) => job.release()));
@@ -185,7 +206,14 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
 
   #freeSlot(): void {
     this.#running--;
-    this.#slotFreed?.();
+    this.#wakeLanes();
+  }
+
+  #wakeLanes(): void {
+    if (this.#slotWaiters.length === 0) return;
+    const waiters = this.#slotWaiters;
+    this.#slotWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   #settleJob(job: LeasedJob<T>, outcome: Outcome): void {
@@ -195,7 +223,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     this.#unsettled++;
     const done = (): void => {
       if (--this.#unsettled === 0) this.#allSettled?.();
-      this.#slotFreed?.();
+      this.#wakeLanes();
     };
     this.#settle(job, outcome).then(done, (error: unknown) => {
       this.#report(error);

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Spool } from '../src/index.ts';
+import type { Store } from '../src/index.ts';
+import type { LeaseParams, LeaseResult } from '../src/store/contract.ts';
+import { MemoryStore } from '../src/store/memory/index.ts';
+import { settle, until } from './conformance/harness.ts';
+
+/** A memory store whose leases wait until the test lets them through, like a round trip; `shared` as asked. */
+function heldLeases(shared: boolean): { store: Store; inFlight: () => number[]; release: () => void } {
+  const inner = new MemoryStore();
+  const held: { max: number; go: () => void }[] = [];
+  const lease = (params: LeaseParams): Promise<LeaseResult> =>
+    new Promise<void>((go) => held.push({ max: params.max, go })).then(() => inner.lease(params));
+  const capabilities = { ...inner.capabilities, shared };
+  const store = new Proxy(inner, {
+    get: (target, name) => {
+      if (name === 'lease') return lease;
+      if (name === 'capabilities') return capabilities;
+      const value: unknown = Reflect.get(target, name, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as Store;
+  return { store, inFlight: () => held.map((h) => h.max), release: () => held.splice(0).forEach((h) => h.go()) };
+}
+
+async function leasesOnTheirWay(shared: boolean, concurrency: number): Promise<number[][]> {
+  const { store, inFlight, release } = heldLeases(shared);
+  const spool = await Spool.create(store);
+  const q = spool.queue('lanes');
+  await q.addBulk(Array.from({ length: 100 }, (_, i) => ({ data: i })));
+  let done = 0;
+  const worker = q.process(() => void done++, { concurrency });
+  const seen: number[][] = [];
+  for (let round = 0; round < 3; round++) {
+    await settle();
+    seen.push(inFlight().sort((a, b) => a - b));
+    release();
+  }
+  await until(() => {
+    release();
+    return done === 100;
+  }, 'every job done');
+  let closed = false;
+  void worker.close().then(() => (closed = true));
+  await until(() => {
+    release();
+    return closed;
+  }, 'the worker closed');
+  await spool.close();
+  return seen;
+}
+
+void test('on a shared store a worker keeps two leases on their way, sharing its free slots between them', async () => {
+  // While the store answers one lease, the jobs of the other run: neither side waits for the other.
+  assert.deepEqual(await leasesOnTheirWay(true, 8), [
+    [4, 4],
+    [4, 4],
+    [4, 4],
+  ]);
+});
+
+void test('on an embedded store, or with one slot, a worker leases once at a time for all its free slots', async () => {
+  assert.deepEqual(await leasesOnTheirWay(false, 8), [[8], [8], [8]]);
+  assert.deepEqual(await leasesOnTheirWay(true, 1), [[1], [1], [1]]);
+});
