@@ -1,6 +1,6 @@
 // Between the store's values and the scripts' arguments and replies (see lua/lib.lua for the fields).
-import { parseToken } from '../contract.ts';
-import type { Backoff, JobRecord, JobState } from '../contract.ts';
+import { formatToken, parseToken } from '../contract.ts';
+import type { Backoff, JobRecord, JobState, LeasedRecord } from '../contract.ts';
 
 export const stateLetter: Readonly<Record<JobState, string>> = {
   waiting: 'w',
@@ -119,6 +119,16 @@ export function decodeRecord(queue: string, reply: unknown): JobRecord | null {
     result: result ?? null,
     finishedAt: nullable(f),
   };
+}
+
+/** A job lease.lua just leased: its record with the lease's token added (one object per job, not a copy). */
+export function decodeLeased(queue: string, reply: unknown): LeasedRecord {
+  const record = decodeRecord(queue, reply) as JobRecord;
+  return Object.assign(record, {
+    state: 'active' as const,
+    leaseUntil: record.leaseUntil as number,
+    token: formatToken(record.id, record.attempts),
+  });
 }
 
 export interface TokenJob {

@@ -1,6 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
-import { formatToken } from '../contract.ts';
 import type {
   AckParams,
   AddParams,
@@ -29,6 +28,7 @@ import { connected, durability, parseRedisUrl } from './connection.ts';
 import type { RedisSettings } from './connection.ts';
 import { Subscriber } from './events.ts';
 import {
+  decodeLeased,
   decodeRecord,
   encodeBackoff,
   encodeNumber,
@@ -180,15 +180,7 @@ export class RedisStore implements Store {
         const [next, acked, ...rest] = reply;
         acks?.settle(rest.slice(0, acked));
         if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
-        for (const raw of rest.slice(acked)) {
-          const record = decodeRecord(queue, raw) as JobRecord;
-          jobs.push({
-            ...record,
-            state: 'active',
-            leaseUntil: record.leaseUntil as number,
-            token: formatToken(record.id, record.attempts),
-          });
-        }
+        for (let i = acked; i < rest.length; i++) jobs.push(decodeLeased(queue, rest[i]));
       }
       return { jobs, nextAt };
     });
