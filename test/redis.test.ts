@@ -1,4 +1,8 @@
-import { describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { connected, parseRedisUrl } from '../src/store/redis/connection.ts';
 import { RedisStore } from '../src/store/redis/index.ts';
 import { runConformance } from './conformance/index.ts';
 import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from './fixtures/redis.ts';
@@ -24,4 +28,36 @@ async function makeStore(): Promise<RedisStore> {
 
 void describe('redis store: conformance', { skip }, () => {
   runConformance({ makeStore });
+});
+
+void describe('redis store: connection', { skip }, () => {
+  void test('a command issued while an earlier one awaits its reply goes to the server at once', async () => {
+    // What an add issued during a worker's lease needs on the shared connection: auto-pipelining
+    // would hold it in the client until the lease's reply came back.
+    const name = `spool-test-${process.pid}-unheld`;
+    const key = `${name}:list`;
+    const client = await connected(parseRedisUrl(redisUrl).connect());
+    const admin = new Redis(redisUrl);
+    try {
+      await client.client('SETNAME', name);
+      const blocked = client.blpop(key, 0);
+      const info = async (): Promise<string> =>
+        ((await admin.client('LIST')) as string).split('\n').find((line) => line.includes(`name=${name} `)) ?? '';
+      while (!(await info()).includes('cmd=blpop')) await setTimeout(5);
+      const ping = client.ping();
+      // Redis keeps what a blocked client sent unread in its query buffer.
+      let unread = '';
+      for (let tries = 0; tries < 200 && unread === ''; tries++) {
+        await setTimeout(5);
+        unread = /qbuf=([1-9]\d*)/.exec(await info())?.[1] ?? '';
+      }
+      await admin.lpush(key, 'x');
+      assert.deepEqual(await blocked, [key, 'x']);
+      assert.equal(await ping, 'PONG');
+      assert.notEqual(unread, '', 'the PING stayed in the client while the BLPOP was blocked');
+    } finally {
+      client.disconnect();
+      admin.disconnect();
+    }
+  });
 });

@@ -13,7 +13,12 @@ export interface RedisSettings {
   readonly connect: () => Redis | Cluster;
 }
 
-const clientOptions = { lazyConnect: true, enableAutoPipelining: true } as const;
+// No auto-pipelining: ioredis holds every command issued while its pipeline awaits replies until
+// they come back, so a producer's add waited out a worker's lease on the shared connection (and
+// on `appendfsync always` its fsync); its per-call pipelines also lived long enough to be promoted,
+// tripling the GC pauses of an idle worker. Calls of one tick are one script call anyway
+// (TickBatch, AckBatcher).
+const clientOptions = { lazyConnect: true } as const;
 
 export function parseRedisUrl(url: string): RedisSettings {
   const match = /^([a-z+]+):\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?$/i.exec(url);
@@ -41,8 +46,6 @@ export function parseRedisUrl(url: string): RedisSettings {
       prefix,
       replicateTimeoutMs: timeout,
       cluster: true,
-      // Auto-pipelining is off on a Cluster: ioredis refuses pipelines whose keys it maps to
-      // different nodes while its slot table is being filled.
       connect: () => new Cluster(nodes, { lazyConnect: true, redisOptions }),
     };
   }
