@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setTimeout } from 'node:timers/promises';
+import { setImmediate, setTimeout } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { connected, parseRedisUrl } from '../src/store/redis/connection.ts';
+import { ManualClock, Spool } from '../src/index.ts';
+import type { Store } from '../src/index.ts';
+import type { LeaseParams, StoreEvent } from '../src/store/contract.ts';
 import { RedisStore } from '../src/store/redis/index.ts';
 import { runConformance } from './conformance/index.ts';
 import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from './fixtures/redis.ts';
@@ -30,7 +33,43 @@ void describe('redis store: conformance', { skip }, () => {
   runConformance({ makeStore });
 });
 
+/** `store` with its ready events dropped: only what the Spool does itself can wake its leases. */
+function withoutReadyEvents(store: Store): { store: Store; leasesAnswered: () => number } {
+  let answered = 0;
+  const deaf = new Proxy(store, {
+    get(target, property) {
+      if (property === 'watch')
+        return (listener: (event: StoreEvent) => void) =>
+          target.watch((event) => event.kind !== 'ready' && listener(event));
+      if (property === 'lease')
+        return async (params: LeaseParams) => {
+          const result = await target.lease(params);
+          answered++;
+          return result;
+        };
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { store: deaf, leasesAnswered: () => answered };
+}
+
 void describe('redis store: connection', { skip }, () => {
+  void test("a lease blocked in a Spool takes a job added through it without the store's event", async () => {
+    // The Spool wakes its lease when it sends the add; the lease, sent behind the add on the same
+    // connection, finds the job. Without either it sleeps until its signal ends the wait.
+    const { store, leasesAnswered } = withoutReadyEvents(await makeStore());
+    await using spool = await Spool.create(store, { clock: new ManualClock() });
+    const q = spool.queue<string>('local-wake');
+    const signal = AbortSignal.timeout(5_000);
+    const pending = q.lease({ wait: '1h', signal });
+    while (leasesAnswered() === 0) await setImmediate();
+    await q.add('hello');
+    const [job] = await pending;
+    assert.equal(signal.aborted, false, 'the lease slept until its signal ended the wait');
+    assert.equal(job?.data, 'hello');
+  });
+
   void test('a command issued while an earlier one awaits its reply goes to the server at once', async () => {
     // What an add issued during a worker's lease needs on the shared connection: auto-pipelining
     // would hold it in the client until the lease's reply came back.

@@ -21,7 +21,7 @@ export class ChangeHub {
   readonly onEvent = (event: StoreEvent): void => {
     if (event.kind === 'ready') {
       this.ready++;
-      for (const waiter of this.#readyWaiters) if (waiter.queues.has(event.queue)) waiter.wake();
+      this.#wake([event.queue]);
       return;
     }
     const waiters = this.#settledWaiters.get(event.id);
@@ -53,6 +53,21 @@ export class ChangeHub {
       set.delete(fn);
       if (set.size === 0) this.#settledWaiters.delete(id);
     };
+  }
+
+  /**
+   * Wakes the leases blocked on `queues` as soon as this Spool has sent an add to them, before the
+   * store's event comes back: on a store that runs one connection's calls in order (Redis) the
+   * lease they send now runs right behind the add, a round trip sooner, and shares its fsync. The
+   * store's event still counts when it comes, so a store that answers that lease before it has
+   * the job only costs an empty lease.
+   */
+  sent(queues: readonly string[]): void {
+    this.#wake(queues);
+  }
+
+  #wake(queues: readonly string[]): void {
+    for (const waiter of this.#readyWaiters) if (queues.some((q) => waiter.queues.has(q))) waiter.wake();
   }
 
   /** Wakes every blocked lease, so they notice the Spool closing. */

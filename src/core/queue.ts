@@ -223,7 +223,7 @@ export class Queue<T = unknown> {
       );
     }
     const maxLength = this.config.maxLength === null ? {} : { [this.name]: this.config.maxLength };
-    const result = await this.runtime.store.add({
+    const result = await this.runtime.add({
       now: this.runtime.clock.now(),
       jobs,
       maxLength,

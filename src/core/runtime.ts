@@ -1,4 +1,4 @@
-import type { AckItem, NewJob, Retention, Settle, Store } from '../store/contract.ts';
+import type { AckItem, AddParams, AddResult, NewJob, Retention, Settle, Store } from '../store/contract.ts';
 import type { Clock } from './clock.ts';
 import type { ChangeHub } from './hub.ts';
 import type { QueueConfig } from './options.ts';
@@ -19,6 +19,8 @@ export interface Runtime {
   readonly hub: ChangeHub;
   /** Acks of one tick, sent as one store call. */
   readonly acks: TickBatch<PendingAck, Settle>;
+  /** Every add of this Spool goes through here: it sends `params` and wakes the leases blocked on their queues. */
+  add(params: AddParams): Promise<AddResult>;
   /** Single adds of one tick to queues without a length limit, sent as one store call; resolves with ids. */
   readonly adds: TickBatch<NewJob, string>;
   readonly maxPayloadBytes: number;

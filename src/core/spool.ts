@@ -1,6 +1,6 @@
 import { ClosedError, LeaseLostError, QueueFullError, ValidationError } from '../errors.ts';
 import { parseToken } from '../store/contract.ts';
-import type { Capabilities, Retention, Store } from '../store/contract.ts';
+import type { AddParams, AddResult, Capabilities, Retention, Store } from '../store/contract.ts';
 import { systemClock } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { ChangeHub } from './hub.ts';
@@ -40,14 +40,21 @@ export class Spool implements AsyncDisposable {
     this.#hub = new ChangeHub(clock);
     const configs = this.#configs;
     const defaults = new Map<string, QueueConfig>();
+    const hub = this.#hub;
+    const add = (params: AddParams): Promise<AddResult> => {
+      const result = store.add(params);
+      hub.sent([...new Set(params.jobs.map((job) => job.queue))]);
+      return result;
+    };
     this.#runtime = {
       store,
       clock,
       random: (o.random as (() => number) | undefined) ?? Math.random,
       hub: this.#hub,
+      add,
       acks: new TickBatch((items) => store.ack({ now: clock.now(), items, keep: retentionOf(items) })),
       adds: new TickBatch(async (jobs) => {
-        const result = await store.add({ now: clock.now(), jobs, maxLength: {} });
+        const result = await add({ now: clock.now(), jobs, maxLength: {} });
         // Only queues without a length limit join these batches, so the store can't refuse one.
         if (!result.ok) throw new QueueFullError(result.fullQueue, result.maxLength);
         return result.ids;

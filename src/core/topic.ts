@@ -208,7 +208,7 @@ export class Topic<T = unknown> {
       }
     }
     if (jobs.length === 0) return checked.map(() => ({}));
-    const result = await this.runtime.store.add({ now, jobs, maxLength: {} });
+    const result = await this.runtime.add({ now, jobs, maxLength: {} });
     if (!result.ok) throw new ValidationError('topic', `queue ${result.fullQueue} refused the batch`);
     return checked.map((_, i) =>
       Object.fromEntries(subscribers.map(({ name }, j) => [name, result.ids[i * subscribers.length + j] as string])),
