@@ -8,6 +8,7 @@ import type { Store } from '../src/index.ts';
 import type { LeaseParams, StoreEvent } from '../src/store/contract.ts';
 import { RedisStore } from '../src/store/redis/index.ts';
 import { runConformance } from './conformance/index.ts';
+import { overriding } from './fixtures/overriding.ts';
 import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from './fixtures/redis.ts';
 
 const skip = skipUnless(
@@ -36,19 +37,12 @@ void describe('redis store: conformance', { skip }, () => {
 /** `store` with its ready events dropped: only what the Spool does itself can wake its leases. */
 function withoutReadyEvents(store: Store): { store: Store; leasesAnswered: () => number } {
   let answered = 0;
-  const deaf = new Proxy(store, {
-    get(target, property) {
-      if (property === 'watch')
-        return (listener: (event: StoreEvent) => void) =>
-          target.watch((event) => event.kind !== 'ready' && listener(event));
-      if (property === 'lease')
-        return async (params: LeaseParams) => {
-          const result = await target.lease(params);
-          answered++;
-          return result;
-        };
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+  const deaf = overriding(store, {
+    watch: (listener: (event: StoreEvent) => void) => store.watch((event) => event.kind !== 'ready' && listener(event)),
+    lease: async (params: LeaseParams) => {
+      const result = await store.lease(params);
+      answered++;
+      return result;
     },
   });
   return { store: deaf, leasesAnswered: () => answered };

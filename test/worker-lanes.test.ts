@@ -5,6 +5,7 @@ import type { Store } from '../src/index.ts';
 import type { LeaseParams, LeaseResult } from '../src/store/contract.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
 import { settle, until } from './conformance/harness.ts';
+import { overriding } from './fixtures/overriding.ts';
 
 /** A memory store whose leases wait until the test lets them through, like a round trip; `shared` as asked. */
 function heldLeases(shared: boolean): { store: Store; inFlight: () => number[]; release: () => void } {
@@ -12,15 +13,7 @@ function heldLeases(shared: boolean): { store: Store; inFlight: () => number[]; 
   const held: { max: number; go: () => void }[] = [];
   const lease = (params: LeaseParams): Promise<LeaseResult> =>
     new Promise<void>((go) => held.push({ max: params.max, go })).then(() => inner.lease(params));
-  const capabilities = { ...inner.capabilities, shared };
-  const store = new Proxy(inner, {
-    get: (target, name) => {
-      if (name === 'lease') return lease;
-      if (name === 'capabilities') return capabilities;
-      const value: unknown = Reflect.get(target, name, target);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  }) as Store;
+  const store = overriding(inner, { lease, capabilities: { ...inner.capabilities, shared } });
   return { store, inFlight: () => held.map((h) => h.max), release: () => held.splice(0).forEach((h) => h.go()) };
 }
 

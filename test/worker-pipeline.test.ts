@@ -5,6 +5,7 @@ import type { Store } from '../src/index.ts';
 import type { AckParams, Settle } from '../src/store/contract.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
 import { settle, until } from './conformance/harness.ts';
+import { overriding } from './fixtures/overriding.ts';
 
 /** A memory store whose acks wait until the test lets them through, like a slow fsync. */
 function slowAcks(): { store: Store; release: () => void; pending: () => number } {
@@ -12,13 +13,7 @@ function slowAcks(): { store: Store; release: () => void; pending: () => number 
   const held: (() => void)[] = [];
   const ack = (params: AckParams): Promise<readonly Settle[]> =>
     new Promise<void>((resolve) => held.push(resolve)).then(() => inner.ack(params));
-  const store = new Proxy(inner, {
-    get: (target, name) => {
-      if (name === 'ack') return ack;
-      const value: unknown = Reflect.get(target, name, target);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  }) as Store;
+  const store = overriding(inner, { ack });
   return { store, release: () => held.splice(0).forEach((go) => go()), pending: () => held.length };
 }
 
