@@ -28,19 +28,20 @@ export class ChangeHub {
     if (waiters !== undefined) for (const fn of [...waiters]) fn(event.outcome);
   };
 
-  /** Resolves when one of `queues` gets a ready job, after `ms`, or when `signal` aborts. */
-  waitReady(queues: readonly string[], ms: number, signal: AbortSignal | undefined): Promise<void> {
+  /** Resolves when one of `queues` gets a ready job or after `ms` (false), or when `signal` aborts (true). */
+  waitReady(queues: readonly string[], ms: number, signal: AbortSignal | undefined): Promise<boolean> {
     return new Promise((resolve) => {
-      const done = (): void => {
+      const done = (aborted: boolean): void => {
         cancelTimer();
         this.#readyWaiters.delete(waiter);
-        signal?.removeEventListener('abort', done);
-        resolve();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(aborted);
       };
-      const waiter: ReadyWaiter = { queues: new Set(queues), wake: done };
-      const cancelTimer = this.clock.setTimer(ms, done);
+      const onAbort = (): void => done(true);
+      const waiter: ReadyWaiter = { queues: new Set(queues), wake: () => done(false) };
+      const cancelTimer = this.clock.setTimer(ms, () => done(false));
       this.#readyWaiters.add(waiter);
-      signal?.addEventListener('abort', done, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -70,6 +70,7 @@ export async function lease<T>(runtime: Runtime, request: LeaseRequest): Promise
     // Time moved on while the store answered: what it said falls due later may be due already.
     if (hub.ready !== seen || (result.nextAt !== null && result.nextAt <= now)) continue;
     const sleepMs = result.nextAt === null ? deadline - now : Math.min(deadline, result.nextAt) - now;
-    await hub.waitReady(queues, sleepMs, signal);
+    // An aborted wait ends here: another lease now would take jobs nobody asked for any more.
+    if (await hub.waitReady(queues, sleepMs, signal)) return [];
   }
 }

@@ -1,3 +1,4 @@
+// The lease calls a worker and a blocked lease make: how many are on their way, and when they stop.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Spool } from '../src/index.ts';
@@ -56,4 +57,25 @@ void test('on a shared store a worker keeps two leases on their way, sharing its
 void test('on an embedded store, or with one slot, a worker leases once at a time for all its free slots', async () => {
   assert.deepEqual(await leasesOnTheirWay(false, 8), [[8], [8], [8]]);
   assert.deepEqual(await leasesOnTheirWay(true, 1), [[1], [1], [1]]);
+});
+
+void test('a blocked lease whose signal aborts returns without asking the store again', async () => {
+  const inner = new MemoryStore();
+  let calls = 0;
+  const store = overriding(inner, {
+    lease: (params: LeaseParams) => {
+      calls++;
+      return inner.lease(params);
+    },
+  });
+  const spool = await Spool.create(store);
+  const q = spool.queue('aborted');
+  const stop = new AbortController();
+  const pending = q.lease({ wait: '1h', signal: stop.signal });
+  await until(() => calls === 1, 'the first lease');
+  await settle();
+  stop.abort();
+  assert.deepEqual(await pending, []);
+  assert.equal(calls, 1);
+  await spool.close();
 });
