@@ -71,7 +71,12 @@ async function runAll(rows: Row[], sizes: Sizes, runs: number): Promise<RowResul
     for (const scenario of entry.row.scenarios) {
       progress(`${++done}/${total} ${entry.row.name} (${entry.row.setup}) ${scenarioLabels[scenario]}`);
       await redis?.flush();
-      const outcome = await runChild({ target: targetFor(entry.row, redis), scenario, sizes });
+      const memoryBefore = scenario === 'enqueue-bulk' ? await redis?.usedMemory() : undefined;
+      let outcome = await runChild({ target: targetFor(entry.row, redis), scenario, sizes });
+      if (redis && memoryBefore !== undefined && outcome.ok) {
+        const grown = (await redis.usedMemory()) - memoryBefore;
+        outcome = { ...outcome, serverBytesPerJob: grown / outcome.figures.jobs };
+      }
       entry.runs.set(scenario, [...(entry.runs.get(scenario) ?? []), outcome]);
     }
   };

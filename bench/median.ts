@@ -31,9 +31,11 @@ export function combineRuns(outcomes: Outcome[]): Outcome {
   const failed = outcomes.find((o) => !o.ok);
   if (failed || outcomes.length === 1) return failed ?? outcomes[0]!;
   const runs = outcomes as Ok[];
+  const bytes = runs.flatMap((o) => (o.serverBytesPerJob === undefined ? [] : [o.serverBytesPerJob]));
   return {
     ...runs[0]!,
     figures: medianFigures(runs.map((o) => o.figures)),
     peakRssMb: median(runs.map((o) => o.peakRssMb)),
+    ...(bytes.length > 0 && { serverBytesPerJob: median(bytes) }),
   };
 }

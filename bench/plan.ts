@@ -18,7 +18,11 @@ export interface Row {
   scenarios: readonly ScenarioId[];
 }
 
-export type Outcome = ({ ok: true } & ChildResult) | { ok: false; error: string };
+/**
+ * `serverBytesPerJob`: on a Redis-backed row's enqueue-bulk run, the server's `used_memory` growth over the
+ * run divided by its jobs, which are all still waiting when the child exits (its connections closed).
+ */
+export type Outcome = ({ ok: true; serverBytesPerJob?: number } & ChildResult) | { ok: false; error: string };
 
 export interface RowResult {
   row: Row;

@@ -16,6 +16,8 @@ export interface RedisServer {
   readonly durable: Durability;
   /** Fresh state between scenarios. */
   flush(): Promise<void>;
+  /** `used_memory` of INFO memory, in bytes. */
+  usedMemory(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -126,6 +128,7 @@ export async function startRedis(persistence: RedisPersistence): Promise<RedisSe
       await command(port, 'FLUSHALL', 'SYNC');
       if (persistence === 'always') await rewriteAof(port);
     },
+    usedMemory: async () => Number(/used_memory:(\d+)/.exec(await command(port, 'INFO', 'memory'))?.[1]),
     stop,
   };
 }

@@ -1,9 +1,9 @@
 // Results as tables, one per scenario: each row a system and its durability, its figure and spool/peer.
 import type { Outcome, RowResult } from './plan.ts';
 import { bulkSize, latencyGapMs, window } from './scenarios.ts';
-import type { Durability, Figures, ScenarioId, Sizes } from './scenarios.ts';
+import type { Durability, ScenarioId, Sizes } from './scenarios.ts';
 
-type MetricKey = 'jobsPerSec' | 'p50Ms' | 'p99Ms' | 'peakRssMb';
+type MetricKey = 'jobsPerSec' | 'p50Ms' | 'p99Ms' | 'peakRssMb' | 'serverBytesPerJob';
 
 interface Metric {
   key: MetricKey;
@@ -25,7 +25,7 @@ export interface TableRow {
 }
 
 export interface Table {
-  id: ScenarioId | 'peak-rss';
+  id: ScenarioId | 'server-memory' | 'peak-rss';
   title: string;
   /** How to read spool/peer for this table. */
   reading: string;
@@ -39,6 +39,7 @@ const ms = (x: number): string => (x < 10 ? x.toFixed(3) : x.toFixed(1));
 const p50: Metric = { key: 'p50Ms', header: 'p50 ms', format: ms };
 const p99: Metric = { key: 'p99Ms', header: 'p99 ms', format: ms };
 const rss: Metric = { key: 'peakRssMb', header: 'MB', format: (x) => x.toFixed(1) };
+const bytes: Metric = { key: 'serverBytesPerJob', header: 'bytes/job', format: count };
 // Two significant digits below 1, so that a ratio of 0.004 does not print as 0.00.
 const ratioText = (r: number): string => `${r >= 1 ? r.toFixed(2) : r.toPrecision(2)}×`;
 const faster = 'spool/peer > 1: spool handles more jobs per second';
@@ -50,7 +51,9 @@ export const durabilityLabels: Record<Durability, string> = {
   none: 'not durable',
 };
 
-function figure(figures: Figures, key: MetricKey): number | undefined {
+function figure(outcome: Extract<Outcome, { ok: true }>, key: MetricKey): number | undefined {
+  const { figures } = outcome;
+  if (key === 'serverBytesPerJob') return outcome.serverBytesPerJob;
   if (key === 'jobsPerSec') return figures.kind === 'throughput' ? figures.jobsPerSec : undefined;
   if (key === 'p50Ms' || key === 'p99Ms') return figures.kind === 'latency' ? figures[key] : undefined;
   return undefined;
@@ -68,7 +71,7 @@ function scenarioRow(result: RowResult, outcome: Outcome, metrics: Metric[]): Om
   const base = { ...describe(result), setup: result.row.setup };
   if (!outcome.ok) return { ...base, values: {}, capped: false, error: outcome.error };
   const values: TableRow['values'] = {};
-  for (const m of metrics) values[m.key] = figure(outcome.figures, m.key);
+  for (const m of metrics) values[m.key] = figure(outcome, m.key);
   return { ...base, values, capped: outcome.figures.capped };
 }
 
@@ -78,6 +81,9 @@ function rssRow(result: RowResult): Omit<TableRow, 'ratios' | 'spool'> {
   return peaks.length > 0 ? { ...base, values: { peakRssMb: Math.max(...peaks) } } : { ...base, values: {} };
 }
 
+// planRows names spool's rows so; a test's rows may set up any system under that name.
+const isSpool = (r: RowResult): boolean => r.row.name === 'spool';
+
 const persistenceOf = (result: RowResult): string | undefined =>
   'persistence' in result.row.spec ? result.row.spec.persistence : undefined;
 
@@ -86,7 +92,6 @@ const persistenceOf = (result: RowResult): string | undefined =>
  * private servers too, else against spool's one row.
  */
 function withRatios(results: RowResult[], rows: Omit<TableRow, 'ratios' | 'spool'>[], metrics: Metric[]): TableRow[] {
-  const isSpool = (r: RowResult): boolean => r.row.name === results[0]?.row.name;
   const spoolRows = results.flatMap((r, i) => (isSpool(r) ? [i] : []));
   return rows.map((row, index) => {
     const ratios: TableRow['ratios'] = {};
@@ -103,7 +108,7 @@ function withRatios(results: RowResult[], rows: Omit<TableRow, 'ratios' | 'spool
   });
 }
 
-/** spool's results come first: the ratios are against them. */
+/** The ratios are against spool's rows, named `spool`. */
 export function buildTables(results: RowResult[], sizes: Sizes): Table[] {
   const n = count(sizes.n);
   const scenarios: [ScenarioId, string, Metric[], string][] = [
@@ -124,6 +129,22 @@ export function buildTables(results: RowResult[], sizes: Sizes): Table[] {
     const rows = measured.map((r) => scenarioRow(r, r.outcomes.get(id)!, metrics));
     return { id, title, reading, metrics, rows: withRatios(measured, rows, metrics) };
   });
+  const bulk = (r: RowResult): Outcome | undefined => r.outcomes.get('enqueue-bulk');
+  const onRedis = results.filter((r) => {
+    const outcome = bulk(r);
+    return outcome?.ok === true && outcome.serverBytesPerJob !== undefined;
+  });
+  // Without spool on Redis there is nothing to compare the peers' figures with.
+  if (onRedis.some(isSpool)) {
+    const rows = onRedis.map((r) => scenarioRow(r, bulk(r)!, [bytes]));
+    tables.push({
+      id: 'server-memory',
+      title: `Redis memory per queued job (INFO used_memory growth over enqueue bulk / N=${n}, all waiting)`,
+      reading: lower,
+      metrics: [bytes],
+      rows: withRatios(onRedis, rows, [bytes]),
+    });
+  }
   const rssTitle = 'peak RSS of the Node process (largest of its scenarios; servers not counted)';
   tables.push({
     id: 'peak-rss',

@@ -139,7 +139,7 @@ void test('spool on redis:// beside the Redis peers: a row per private server, e
     system: 'spool',
     store: 'redis://10.0.0.1:6379',
   });
-  const outcome = (jobsPerSec: number): Outcome => ({
+  const outcome = (jobsPerSec: number): Extract<Outcome, { ok: true }> => ({
     ok: true,
     version: '1.0.0',
     durable: 'none',
@@ -147,21 +147,60 @@ void test('spool on redis:// beside the Redis peers: a row per private server, e
     peakRssMb: 50,
   });
   const figures = [100, 30, 50, 10];
+  const bytes = [400, 420, 800, 600];
   const tables = buildTables(
-    rows.map((row, i) => ({ row, outcomes: new Map<ScenarioId, Outcome>([['e2e-c64', outcome(figures[i]!)]]) })),
+    rows.map((row, i) => ({
+      row,
+      outcomes: new Map<ScenarioId, Outcome>([
+        ['e2e-c64', outcome(figures[i]!)],
+        ['enqueue-bulk', { ...outcome(1), serverBytesPerJob: bytes[i]! }],
+      ]),
+    })),
     { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000 },
   );
-  const e2e = tables.find((t) => t.id === 'e2e-c64')!;
-  assert.deepEqual(
-    e2e.rows.map((r) => [r.spool, r.ratios.jobsPerSec]),
-    [
-      [true, undefined],
-      [true, undefined],
-      [false, 2],
-      [false, 3],
-    ],
-  );
+  const ratios = (id: Table['id'], metric: 'jobsPerSec' | 'serverBytesPerJob'): unknown[][] =>
+    tables.find((t) => t.id === id)!.rows.map((r) => [r.spool, r.ratios[metric]]);
+  assert.deepEqual(ratios('e2e-c64', 'jobsPerSec'), [
+    [true, undefined],
+    [true, undefined],
+    [false, 2],
+    [false, 3],
+  ]);
+  assert.deepEqual(ratios('server-memory', 'serverBytesPerJob'), [
+    [true, undefined],
+    [true, undefined],
+    [false, 0.5],
+    [false, 0.7],
+  ]);
 });
+
+void test(
+  'spool on redis:// beside BullMQ: Redis memory per queued job, measured on the private servers after enqueue bulk',
+  { skip: hasRedis ? false : `skipped: ${needRedis}` },
+  () => {
+    const args = ['--quick', '--json', '--store', 'redis://127.0.0.1:6379', '--peers', 'bullmq'];
+    const { stdout } = bench([...args, '--scenarios', 'enqueue-bulk']);
+    const { tables } = JSON.parse(stdout) as { tables: JsonTable[] };
+    const memory = tables.find((t) => t.id === 'server-memory')!;
+    const redis = `Redis ${redisServerVersion()}`;
+    assert.deepEqual(
+      memory.rows.map((r) => [r.system.split(' ')[0], r.setup]),
+      [
+        ['spool', `${redis}, no persistence`],
+        ['spool', `${redis}, AOF appendfsync always`],
+        ['BullMQ', `${redis}, no persistence`],
+        ['BullMQ', `${redis}, AOF appendfsync always`],
+      ],
+    );
+    const perJob = memory.rows.map((r) => r.values.serverBytesPerJob!);
+    // A waiting job of ~100 bytes costs more than its payload and less than a kilobyte and a half of bookkeeping.
+    for (const bytes of perJob) assert.ok(bytes > 100 && bytes < 1_500, `${bytes} bytes per job`);
+    assert.deepEqual(
+      memory.rows.map((r) => r.ratios.serverBytesPerJob),
+      [undefined, undefined, perJob[0]! / perJob[2]!, perJob[1]! / perJob[3]!],
+    );
+  },
+);
 
 void test('the text tables show a failed run, a capped figure and small ratios without hiding them', () => {
   const row = (name: string, setup: string): Row => ({
@@ -199,7 +238,7 @@ void test('the text tables show a failed run, a capped figure and small ratios w
 });
 
 void test('--runs: each figure is the median of its runs, a failed run fails it, a capped run marks it', () => {
-  const run = (jobsPerSec: number, peakRssMb: number, capped = false): Outcome => ({
+  const run = (jobsPerSec: number, peakRssMb: number, capped = false): Extract<Outcome, { ok: true }> => ({
     ok: true,
     version: '1.0.0',
     durable: 'none',
@@ -215,6 +254,8 @@ void test('--runs: each figure is the median of its runs, a failed run fails it,
   });
   assert.deepEqual(combineRuns([run(300, 9), run(100, 7), run(200, 8, true)]), run(200, 8, true));
   assert.deepEqual(combineRuns([latency(3, 30), latency(1, 50), latency(2, 10)]), latency(2, 30));
+  const bulk = (bytes: number): Outcome => ({ ...run(1, 1), serverBytesPerJob: bytes });
+  assert.deepEqual(combineRuns([bulk(430), bulk(410), bulk(420)]), bulk(420));
   const failed: Outcome = { ok: false, error: 'child exited with code 1' };
   assert.deepEqual(combineRuns([run(1, 1), failed, run(2, 2)]), failed);
 });
