@@ -84,6 +84,27 @@ void describe('redis store: faults', { skip }, () => {
     assert.deepEqual(handled, ['before', 'after']);
   });
 
+  void test("SCRIPT FLUSH: the next call of each script loads it again, and the queue's jobs are intact", async () => {
+    const redis = await server();
+    await using spool = await open(redis.url);
+    const q = spool.queue<string>('flushed');
+    const first = await q.add('before');
+    const admin = client(redis.url);
+    await admin.script('FLUSH');
+    // Each of these is a script called by SHA that the server no longer has.
+    const second = await q.add('after');
+    const jobs = await q.lease({ max: 2 });
+    assert.deepEqual(
+      jobs.map((job) => [job.id, job.data]),
+      [
+        [first, 'before'],
+        [second, 'after'],
+      ],
+    );
+    for (const job of jobs) await job.ack();
+    assert.equal((await q.counts()).completed, 2);
+  });
+
   void test('at maxmemory with noeviction adds fail with a StorageError, change nothing, and workers still drain', async () => {
     const redis = await server(['maxmemory-policy noeviction']);
     await using spool = await open(redis.url);
