@@ -56,6 +56,34 @@ export function basics(suite: Suite): void {
       );
     });
 
+    conformanceTest(
+      suite,
+      'addBulk keeps each job’s own options, in runs of like jobs and between them',
+      async ({ spool, clock }) => {
+        const q = spool.queue<number>('bulk-options', { maxAttempts: 7 });
+        const plain = {};
+        const urgent = { priority: 5, maxAttempts: 2, ttl: '1h', key: 'k|1' };
+        const later = { delay: '1m' };
+        const options = [plain, plain, urgent, plain, later, later, plain];
+        const ids = await q.addBulk(options.map((o, i) => ({ data: i, options: o })));
+        const jobs = await Promise.all(ids.map((id) => q.get(id)));
+        const now = clock.now();
+        assert.deepEqual(
+          jobs.map((j) => [j?.data, j?.state, j?.priority, j?.maxAttempts, j?.runAt, j?.expiresAt]),
+          options.map((o, i) => [
+            i,
+            o === later ? 'delayed' : 'waiting',
+            o === urgent ? 5 : 0,
+            o === urgent ? 2 : 7,
+            o === later ? now + 60_000 : now,
+            o === urgent ? now + 3_600_000 : null,
+          ]),
+        );
+        // The key went with its own job only: adding it again finds that job.
+        assert.equal(await q.add(99, { key: 'k|1' }), ids[2]);
+      },
+    );
+
     conformanceTest(suite, 'peek shows the next jobs and changes nothing', async ({ spool }) => {
       const q = spool.queue<string>('peek');
       await q.addBulk([{ data: 'x' }, { data: 'y' }]);

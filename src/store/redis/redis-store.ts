@@ -131,18 +131,14 @@ export class RedisStore implements Store {
     const queues = [...new Set(jobs.map((j) => j.queue))];
     const args: Arg[] = [params.now, this.#channel];
     for (const q of queues) args.push(q, params.maxLength[q] ?? -1);
+    let previous = '';
     for (const job of jobs) {
-      args.push(
-        queues.indexOf(job.queue) + 1,
-        bytes(job.payload),
-        job.priority,
-        encodeNumber(job.maxAttempts),
-        job.availableAt,
-        job.expiresAt ?? '',
-        job.visibilityMs,
-        encodeBackoff(job.backoff),
-        job.key ?? '',
-      );
+      const { priority, availableAt, visibilityMs } = job;
+      const settings = `${queues.indexOf(job.queue) + 1}|${priority}|${encodeNumber(job.maxAttempts)}|${availableAt}|${
+        job.expiresAt ?? ''
+      }|${visibilityMs}|${encodeBackoff(job.backoff)}|${job.key ?? ''}`;
+      args.push(settings === previous ? '' : settings, bytes(job.payload));
+      previous = settings;
     }
     const reply = (await script(
       queues.map((q) => this.#base(q)),

@@ -2,22 +2,40 @@
 -- KEYS[i]   the base '{<prefix>:<queue>}' of each queue of the batch (one slot each; Cluster
 --           callers send one queue per call)
 -- ARGV[1]   now          ARGV[2] events channel
--- ARGV[3..] per queue i: name, maxLength (-1: none); then per job, 9 values: queue index (1-based),
---           payload, priority, maxAttempts ('inf'), availableAt, expiresAt ('' none), visibilityMs,
---           backoff, key ('' none)
+-- ARGV[3..] per queue i: name, maxLength (-1: none); then per job, 2 values: its settings, and
+--           its payload. The settings are one string, 'queue index (1-based)|priority|maxAttempts
+--           ('inf')|availableAt|expiresAt ('' none)|visibilityMs|backoff|key ('' none)', or '' for
+--           the same as the job before: a bulk add of like jobs sends each job's settings once.
 -- Returns   { 1, seq, created (1/0), seq, created, ... } or { 0, full queue index, its maxLength }
 
 local queues = #KEYS
 local first = 3 + 2 * queues
+local settingsPattern = '^(%d+)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
+-- The jobs' settings, one array per field, in the order of the jobs.
+local qis, priorities, maxAttempts, availableAts, expiresAts, visibilities, backoffs, keys =
+  {}, {}, {}, {}, {}, {}, {}, {}
 local fresh = {}
 local keyed = {}
 for i = 1, queues do
   settle(KEYS[i], ARGV[1 + 2 * i])
   fresh[i] = 0
 end
-for j = first, #ARGV, 9 do
-  local qi = tonumber(ARGV[j])
-  local key = ARGV[j + 8]
+local count = 0
+for j = first, #ARGV, 2 do
+  local settings = ARGV[j]
+  local n = count + 1
+  if settings == '' then
+    qis[n], priorities[n], maxAttempts[n], availableAts[n], expiresAts[n], visibilities[n], backoffs[n], keys[n] =
+      qis[count], priorities[count], maxAttempts[count], availableAts[count], expiresAts[count],
+      visibilities[count], backoffs[count], keys[count]
+  else
+    local qi
+    qi, priorities[n], maxAttempts[n], availableAts[n], expiresAts[n], visibilities[n], backoffs[n], keys[n] =
+      string.match(settings, settingsPattern)
+    qis[n] = tonumber(qi)
+  end
+  count = n
+  local qi, key = qis[n], keys[n]
   local batchKey = qi .. '\0' .. key
   if key == '' or not (keyed[batchKey] or redis.call('HEXISTS', KEYS[qi] .. ':k', key) == 1) then
     fresh[qi] = fresh[qi] + 1
@@ -41,10 +59,10 @@ for i = 1, queues do
   jobs[i], payloads[i], waiting[i] = {}, {}, {}
 end
 local out = { 1 }
-for j = first, #ARGV, 9 do
-  local qi = tonumber(ARGV[j])
+for n = 1, count do
+  local qi = qis[n]
   local B = KEYS[qi]
-  local key = ARGV[j + 8]
+  local key = keys[n]
   local existing = key ~= '' and redis.call('HGET', B .. ':k', key)
   if existing then
     out[#out + 1] = existing
@@ -52,7 +70,7 @@ for j = first, #ARGV, 9 do
   else
     nextSeq[qi] = nextSeq[qi] + 1
     local seq = tostring(nextSeq[qi])
-    local priority, availableAt, expiresAt = ARGV[j + 2], ARGV[j + 4], ARGV[j + 5]
+    local priority, availableAt, expiresAt = priorities[n], availableAts[n], expiresAts[n]
     local state = 'w'
     if tonumber(availableAt) > now then
       state = 'd'
@@ -71,13 +89,13 @@ for j = first, #ARGV, 9 do
       redis.call('HSET', B .. ':k', key, seq)
     end
     -- s a l f v t n p m c e b k, as lib.lua lays them out.
-    local record = state .. '||||' .. ARGV[j + 6] .. '|' .. availableAt .. '||' .. (priority == '0' and '' or priority)
-      .. '|' .. ARGV[j + 3] .. '|' .. nowText .. '|' .. expiresAt .. '|' .. ARGV[j + 7] .. '|' .. key
+    local record = state .. '||||' .. visibilities[n] .. '|' .. availableAt .. '||' .. (priority == '0' and '' or priority)
+      .. '|' .. maxAttempts[n] .. '|' .. nowText .. '|' .. expiresAt .. '|' .. backoffs[n] .. '|' .. key
     local q, p = jobs[qi], payloads[qi]
     q[#q + 1] = seq
     q[#q + 1] = record
     p[#p + 1] = seq
-    p[#p + 1] = ARGV[j + 1]
+    p[#p + 1] = ARGV[first + 2 * n - 1]
     out[#out + 1] = seq
     out[#out + 1] = 1
   end
