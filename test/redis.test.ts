@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { setImmediate, setTimeout } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { connected, parseRedisUrl } from '../src/store/redis/connection.ts';
@@ -10,6 +10,7 @@ import { RedisStore } from '../src/store/redis/index.ts';
 import { runConformance } from './conformance/index.ts';
 import { overriding } from './fixtures/overriding.ts';
 import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from './fixtures/redis.ts';
+import { until } from './conformance/harness.ts';
 
 const skip = skipUnless(
   await redisProblem(),
@@ -62,6 +63,43 @@ void describe('redis store: connection', { skip }, () => {
     const [job] = await pending;
     assert.equal(signal.aborted, false, 'the lease slept until its signal ended the wait');
     assert.equal(job?.data, 'hello');
+  });
+
+  void test('an add of one job wakes one of two blocked leases, whether it came from this Spool or another', async () => {
+    const prefix = `spool-test-${process.pid}-one-wake`;
+    const base = await RedisStore.open(withPrefix(redisUrl, prefix));
+    let leases = 0;
+    const counted = overriding(base, {
+      lease: (params: LeaseParams) => {
+        leases++;
+        return base.lease(params);
+      },
+    });
+    await using consumer = await Spool.create(counted);
+    await using producer = await Spool.create(await RedisStore.open(withPrefix(redisUrl, prefix)));
+    after(() => dropPrefix(redisUrl, `${prefix}:`));
+    const stop = new AbortController();
+    const { signal } = stop;
+    const q = consumer.queue<string>('one-wake');
+    const blocked = [q.lease({ wait: '1h', signal }), q.lease({ wait: '1h', signal })];
+    await until(() => leases === 2, 'both leases asked');
+    for (const [from, data] of [
+      [producer, 'from another Spool'],
+      [consumer, 'from this Spool'],
+    ] as const) {
+      const before = leases;
+      await from.queue('one-wake').add(data);
+      const { i, jobs } = await Promise.race(blocked.map(async (lease, i) => ({ i, jobs: await lease })));
+      assert.equal(jobs[0]?.data, data);
+      await setTimeout(100);
+      assert.equal(leases - before, 1, `${data}: one job woke ${leases - before} leases`);
+      blocked[i] = q.lease({ wait: '1h', signal });
+      await until(() => leases === before + 2, 'the new lease asked');
+      // Its answer must be back too: a lease still on its way when an add is sent asks again.
+      await setTimeout(100);
+    }
+    stop.abort();
+    assert.deepEqual(await Promise.all(blocked), [[], []]);
   });
 
   void test('a command issued while an earlier one awaits its reply goes to the server at once', async () => {

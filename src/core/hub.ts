@@ -1,18 +1,30 @@
+import { randomUUID } from 'node:crypto';
 import type { Outcome, StoreEvent } from '../store/contract.ts';
 import type { Clock } from './clock.ts';
 
 interface ReadyWaiter {
   readonly queues: ReadonlySet<string>;
-  readonly wake: () => void;
+  /** `added`: the add this Spool sent that wakes it, settling once the store has the jobs. */
+  readonly wake: (added?: Promise<unknown>) => void;
 }
+
+/** How a blocked lease's wait ended. */
+export type Wakeup =
+  | { readonly kind: 'aborted' }
+  /** A store event, the end of its time, or the promise it was also waiting on. */
+  | { readonly kind: 'ready' }
+  /** This Spool sent an add to one of its queues; `added` settles once the store has the jobs. */
+  | { readonly kind: 'sent'; readonly added: Promise<unknown> };
 
 /**
  * Turns the store's change notifications into wake-ups: blocked leases wait here for a job to
  * become ready, `waitFor` waits for a job to settle. Nothing here polls.
  */
 export class ChangeHub {
-  /** Counts ready events; a lease compares it before and after asking the store so no wake-up is lost. */
+  /** Counts ready events and sent adds; a lease compares it before and after asking the store so no wake-up is lost. */
   ready = 0;
+  /** This hub's `AddParams.origin`: the ready events of its own adds come back marked with it. */
+  readonly id = randomUUID();
   readonly #readyWaiters = new Set<ReadyWaiter>();
   readonly #settledWaiters = new Map<string, Set<(outcome: Outcome) => void>>();
 
@@ -20,28 +32,49 @@ export class ChangeHub {
 
   readonly onEvent = (event: StoreEvent): void => {
     if (event.kind === 'ready') {
+      // This hub's own add, which woke its leases when it was sent.
+      if (event.origin === this.id) return;
       this.ready++;
-      this.#wake([event.queue]);
+      this.#wake(event.queue, event.wake ?? Infinity);
       return;
     }
     const waiters = this.#settledWaiters.get(event.id);
     if (waiters !== undefined) for (const fn of [...waiters]) fn(event.outcome);
   };
 
-  /** Resolves when one of `queues` gets a ready job or after `ms` (false), or when `signal` aborts (true). */
-  waitReady(queues: readonly string[], ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  /**
+   * Resolves when one of `queues` gets a ready job, after `ms`, when `also` settles, or when
+   * `signal` aborts.
+   */
+  waitReady(
+    queues: readonly string[],
+    ms: number,
+    signal: AbortSignal | undefined,
+    also?: Promise<unknown>,
+  ): Promise<Wakeup> {
     return new Promise((resolve) => {
-      const done = (aborted: boolean): void => {
+      let waiting = true;
+      const done = (wakeup: Wakeup): void => {
+        if (!waiting) return;
+        waiting = false;
         cancelTimer();
         this.#readyWaiters.delete(waiter);
         signal?.removeEventListener('abort', onAbort);
-        resolve(aborted);
+        resolve(wakeup);
       };
-      const onAbort = (): void => done(true);
-      const waiter: ReadyWaiter = { queues: new Set(queues), wake: () => done(false) };
-      const cancelTimer = this.clock.setTimer(ms, () => done(false));
+      const ready: Wakeup = { kind: 'ready' };
+      const onAbort = (): void => done({ kind: 'aborted' });
+      const waiter: ReadyWaiter = {
+        queues: new Set(queues),
+        wake: (added) => done(added === undefined ? ready : { kind: 'sent', added }),
+      };
+      const cancelTimer = this.clock.setTimer(ms, () => done(ready));
       this.#readyWaiters.add(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
+      also?.then(
+        () => done(ready),
+        () => done(ready),
+      );
     });
   }
 
@@ -57,18 +90,29 @@ export class ChangeHub {
   }
 
   /**
-   * Wakes the leases blocked on `queues` as soon as this Spool has sent an add to them, before the
-   * store's event comes back: on a store that runs one connection's calls in order (Redis) the
-   * lease they send now runs right behind the add, a round trip sooner, and shares its fsync. The
-   * store's event still counts when it comes, so a store that answers that lease before it has
-   * the job only costs an empty lease.
+   * Wakes as many leases blocked on each queue as jobs were sent to it, as soon as this Spool
+   * has sent the add, before the store's event comes back: on a store that runs one
+   * connection's calls in order (Redis) the lease they send now runs right behind the add, a
+   * round trip sooner, and shares its fsync. A lease already on its way when the add was sent
+   * asks again (`ready` moves on). A store that keeps that order marks the add's own events
+   * with `id`, and they wake nobody a second time. A lease that still finds nothing (the
+   * store answered it before it had the jobs, or another process took them) asks once more
+   * when `added` settles (see `lease`).
    */
-  sent(queues: readonly string[]): void {
-    this.#wake(queues);
+  sent(jobsPerQueue: ReadonlyMap<string, number>, added: Promise<unknown>): void {
+    this.ready++;
+    for (const [queue, jobs] of jobsPerQueue) this.#wake(queue, jobs, added);
   }
 
-  #wake(queues: readonly string[]): void {
-    for (const waiter of this.#readyWaiters) if (queues.some((q) => waiter.queues.has(q))) waiter.wake();
+  /** Wakes up to `most` of the leases blocked on `queue`, the longest waiting first. */
+  #wake(queue: string, most: number, added?: Promise<unknown>): void {
+    let left = most;
+    for (const waiter of this.#readyWaiters) {
+      if (left <= 0) return;
+      if (!waiter.queues.has(queue)) continue;
+      waiter.wake(added);
+      left--;
+    }
   }
 
   /** Wakes every blocked lease, so they notice the Spool closing. */

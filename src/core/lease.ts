@@ -59,6 +59,10 @@ export async function lease<T>(runtime: Runtime, request: LeaseRequest): Promise
   const { store, clock, hub } = runtime;
   const { queues, max, visibilityMs, waitMs, signal } = request;
   const deadline = clock.now() + waitMs;
+  // The add this Spool sent that ended the last wait: until it settles the store may not have
+  // its jobs yet (a file store's commit; a Redis script sent again after NOSCRIPT, behind the
+  // lease), so a lease that finds nothing then asks again when it does.
+  let added: Promise<unknown> | undefined;
   for (;;) {
     runtime.assertOpen();
     // Read before asking the store: a job added while the store answers "none" bumps it.
@@ -70,7 +74,9 @@ export async function lease<T>(runtime: Runtime, request: LeaseRequest): Promise
     // Time moved on while the store answered: what it said falls due later may be due already.
     if (hub.ready !== seen || (result.nextAt !== null && result.nextAt <= now)) continue;
     const sleepMs = result.nextAt === null ? deadline - now : Math.min(deadline, result.nextAt) - now;
+    const wakeup = await hub.waitReady(queues, sleepMs, signal, added);
     // An aborted wait ends here: another lease now would take jobs nobody asked for any more.
-    if (await hub.waitReady(queues, sleepMs, signal)) return [];
+    if (wakeup.kind === 'aborted') return [];
+    added = wakeup.kind === 'sent' ? wakeup.added : undefined;
   }
 }

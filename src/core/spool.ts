@@ -42,8 +42,10 @@ export class Spool implements AsyncDisposable {
     const defaults = new Map<string, QueueConfig>();
     const hub = this.#hub;
     const add = (params: AddParams): Promise<AddResult> => {
-      const result = store.add(params);
-      hub.sent([...new Set(params.jobs.map((job) => job.queue))]);
+      const result = store.add({ ...params, origin: hub.id });
+      const jobsPerQueue = new Map<string, number>();
+      for (const { queue } of params.jobs) jobsPerQueue.set(queue, (jobsPerQueue.get(queue) ?? 0) + 1);
+      hub.sent(jobsPerQueue, result);
       return result;
     };
     this.#runtime = {

@@ -87,6 +87,12 @@ export interface AddParams {
    * (Disque's REPLICATE); 1 when absent. Core keeps it within `capabilities.maxReplicas + 1`.
    */
   readonly replicate?: number;
+  /**
+   * Who sends the add: a watcher that wakes its own blocked leases as it sends an add (core's
+   * hub) passes its id. A store that runs this add before any lease sent after it may mark the
+   * add's ready events with the id (`StoreEvent.origin`), and that watcher then skips them.
+   */
+  readonly origin?: string;
 }
 
 export type AddResult =
@@ -223,8 +229,13 @@ export interface RemoveParams {
 
 /** What a store tells its watchers; core wakes blocked leases and `waitFor` with it. */
 export type StoreEvent =
-  /** A job may be leasable now in this queue (added, nacked, retried, resumed). */
-  | { readonly kind: 'ready'; readonly queue: string }
+  /**
+   * A job may be leasable now in this queue (added, nacked, retried, resumed), or something in
+   * it falls due sooner than before. `wake`: how many blocked leases it calls for at most, the
+   * jobs that became ready (absent: all of them). `origin`: the add's `AddParams.origin`, when
+   * the store runs that add before any lease sent after it.
+   */
+  | { readonly kind: 'ready'; readonly queue: string; readonly wake?: number; readonly origin?: string }
   /** A job finished or left the store. */
   | { readonly kind: 'settled'; readonly queue: string; readonly id: string; readonly outcome: Outcome };
 

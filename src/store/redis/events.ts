@@ -9,9 +9,11 @@ const outcomes: ReadonlySet<string> = new Set<Outcome>(['completed', 'dead', 're
 export function parseEvents(message: string): StoreEvent[] {
   const events: StoreEvent[] = [];
   for (const line of message.split('\n')) {
-    const [kind = '', queue = '', id = ''] = line.split('\t');
-    if (kind === 'ready') events.push({ kind: 'ready', queue });
-    else if (outcomes.has(kind)) events.push({ kind: 'settled', queue, id, outcome: kind as Outcome });
+    const [kind = '', queue = '', third = '', origin = ''] = line.split('\t');
+    if (kind === 'ready') {
+      const wake = third === '' ? undefined : Number(third);
+      events.push({ kind: 'ready', queue, ...(wake !== undefined && { wake }), ...(origin !== '' && { origin }) });
+    } else if (outcomes.has(kind)) events.push({ kind: 'settled', queue, id: third, outcome: kind as Outcome });
   }
   return events;
 }

@@ -109,8 +109,10 @@ export class RedisStore implements Store {
       const ids: string[] = [];
       const created: boolean[] = [];
       const order = new Map<NewJob, number>(params.jobs.map((job, i) => [job, i]));
+      // Only the one connection to one server runs this add before any lease sent after it.
+      const origin = copies === 1 && !this.#settings.cluster ? (params.origin ?? '') : '';
       for (const jobs of groups) {
-        const reply = await this.#addGroup(target.scripts.add, params, jobs);
+        const reply = await this.#addGroup(target.scripts.add, params, jobs, origin);
         if (!reply.ok) return reply;
         jobs.forEach((job, k) => {
           const i = order.get(job) as number;
@@ -127,9 +129,9 @@ export class RedisStore implements Store {
     });
   }
 
-  async #addGroup(script: Script, params: AddParams, jobs: readonly NewJob[]): Promise<AddResult> {
+  async #addGroup(script: Script, params: AddParams, jobs: readonly NewJob[], origin: string): Promise<AddResult> {
     const queues = [...new Set(jobs.map((j) => j.queue))];
-    const args: Arg[] = [params.now, this.#channel];
+    const args: Arg[] = [params.now, this.#channel, origin];
     for (const q of queues) args.push(q, params.maxLength[q] ?? -1);
     let previous = '';
     for (const job of jobs) {

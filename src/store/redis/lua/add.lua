@@ -1,15 +1,15 @@
 -- add: a batch of new jobs over one or more queues, all of it or nothing.
 -- KEYS[i]   the base '{<prefix>:<queue>}' of each queue of the batch (one slot each; Cluster
 --           callers send one queue per call)
--- ARGV[1]   now          ARGV[2] events channel
--- ARGV[3..] per queue i: name, maxLength (-1: none); then per job, 2 values: its settings, and
+-- ARGV[1]   now          ARGV[2] events channel    ARGV[3] origin, put on the ready events ('' none)
+-- ARGV[4..] per queue i: name, maxLength (-1: none); then per job, 2 values: its settings, and
 --           its payload. The settings are one string, 'queue index (1-based)|priority|maxAttempts
 --           ('inf')|availableAt|expiresAt ('' none)|visibilityMs|backoff|key ('' none)', or '' for
 --           the same as the job before: a bulk add of like jobs sends each job's settings once.
 -- Returns   { 1, seq, created (1/0), seq, created, ... } or { 0, full queue index, its maxLength }
 
 local queues = #KEYS
-local first = 3 + 2 * queues
+local first = 4 + 2 * queues
 local settingsPattern = '^(%d+)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 -- The jobs' settings, one array per field, in the order of the jobs.
 local qis, priorities, maxAttempts, availableAts, expiresAts, visibilities, backoffs, keys =
@@ -17,7 +17,7 @@ local qis, priorities, maxAttempts, availableAts, expiresAts, visibilities, back
 local fresh = {}
 local keyed = {}
 for i = 1, queues do
-  settle(KEYS[i], ARGV[1 + 2 * i])
+  settle(KEYS[i], ARGV[2 + 2 * i])
   fresh[i] = 0
 end
 local count = 0
@@ -45,7 +45,7 @@ for j = first, #ARGV, 2 do
   end
 end
 for i = 1, queues do
-  local limit = tonumber(ARGV[2 + 2 * i])
+  local limit = tonumber(ARGV[3 + 2 * i])
   if limit >= 0 and redis.call('ZCARD', KEYS[i] .. ':w') + redis.call('ZCARD', KEYS[i] .. ':d') + fresh[i] > limit then
     return { 0, i, limit }
   end
@@ -105,8 +105,13 @@ for i = 1, queues do
   each('HSET', KEYS[i] .. ':p', payloads[i])
   each('ZADD', KEYS[i] .. ':w', waiting[i])
 end
+-- A lease for each job that became ready; a delayed one only changes when something falls
+-- due, which one lease per watcher learns.
 for i = 1, queues do
-  events[#events + 1] = 'ready\t' .. ARGV[1 + 2 * i]
+  local ready = #waiting[i] / 2
+  if ready > 0 or fresh[i] > 0 then
+    events[#events + 1] = 'ready\t' .. ARGV[2 + 2 * i] .. '\t' .. math.max(ready, 1) .. '\t' .. ARGV[3]
+  end
 end
 publish()
 return out

@@ -25,7 +25,8 @@
 -- costs a Lua script about 2 µs. seqs are decimal strings here, never Lua numbers: Lua turns a
 -- number into text with sprintf, which cost more than the rest of a job's work.
 -- Every script has ARGV[1] = now (ms), ARGV[2] = the events channel. Events are collected and
--- published as one message at the end: lines 'ready\t<queue>' or '<outcome>\t<queue>\t<id>'.
+-- published as one message at the end: lines 'ready\t<queue>[\t<leases to wake>\t<origin>]' or
+-- '<outcome>\t<queue>\t<id>'.
 
 local now, nowText = tonumber(ARGV[1]), ARGV[1]
 local channel = ARGV[2]
@@ -159,7 +160,7 @@ end
 local function toWaiting(B, queue, seq, j)
   j.s = 'w'
   redis.call('ZADD', B .. ':w', negated(j.p), waitMember(j.t, seq))
-  events[#events + 1] = 'ready\t' .. queue
+  events[#events + 1] = 'ready\t' .. queue .. '\t1'
 end
 
 -- Back in line at `availableAt`: waiting when that is not in the future, else delayed. The caller saves `j`.
