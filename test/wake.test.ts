@@ -10,27 +10,41 @@ import { overriding } from './fixtures/overriding.ts';
 
 /**
  * A memory store whose own events never reach the Spool: the test sends the events. It counts
- * the lease calls, keeps each add's `origin`, and holds each add until `letAddsThrough`.
+ * the lease calls, keeps each add's `origin` and each lease's sleeper id, and holds each add
+ * until `letAddsThrough`. `shared` makes it pass for a store of many processes (sleepers).
  */
-function scriptedStore(options: { holdAdds: boolean }) {
+function scriptedStore(options: { holdAdds?: boolean; shared?: boolean }) {
   const inner = new MemoryStore();
   let listener: (event: StoreEvent) => void = () => {};
   let leases = 0;
   const origins: (string | undefined)[] = [];
+  const sleepers: string[] = [];
+  const passedOn: [string, number][] = [];
+  const forgotten: string[] = [];
   const held: (() => void)[] = [];
   const store = overriding(inner, {
+    capabilities: { ...inner.capabilities, shared: options.shared ?? false },
     watch: (fn: (event: StoreEvent) => void) => {
       listener = fn;
       return Promise.resolve(() => Promise.resolve());
     },
     lease: (params: LeaseParams): Promise<LeaseResult> => {
       leases++;
+      if (params.sleeper !== undefined && !sleepers.includes(params.sleeper.id)) sleepers.push(params.sleeper.id);
       return inner.lease(params);
     },
     add: async (params: AddParams): Promise<AddResult> => {
       origins.push(params.origin);
-      if (options.holdAdds) await new Promise<void>((go) => held.push(go));
+      if (options.holdAdds === true) await new Promise<void>((go) => held.push(go));
       return inner.add(params);
+    },
+    wake: (queue: string, count: number) => {
+      passedOn.push([queue, count]);
+      return Promise.resolve();
+    },
+    forgetSleeper: (id: string) => {
+      forgotten.push(id);
+      return Promise.resolve();
     },
   });
   return {
@@ -39,6 +53,9 @@ function scriptedStore(options: { holdAdds: boolean }) {
     send: (event: StoreEvent) => listener(event),
     leases: () => leases,
     origins,
+    sleepers,
+    passedOn,
+    forgotten,
     letAddsThrough: () => held.splice(0).forEach((go) => go()),
   };
 }
@@ -57,7 +74,7 @@ const newJob = (queue: string): NewJob => ({
 });
 
 void test('a ready event wakes as many blocked leases as it calls for, the longest waiting first; without a number, all', async () => {
-  const s = scriptedStore({ holdAdds: false });
+  const s = scriptedStore({});
   await using spool = await Spool.create(s.store, { clock: new ManualClock(0) });
   const q = spool.queue<string>('q');
   const signal = AbortSignal.timeout(5_000);
@@ -87,7 +104,7 @@ void test('a ready event wakes as many blocked leases as it calls for, the longe
 });
 
 void test("an add wakes one blocked lease a job, and the store's event of that add, marked as the Spool's own, none", async () => {
-  const s = scriptedStore({ holdAdds: false });
+  const s = scriptedStore({});
   await using spool = await Spool.create(s.store, { clock: new ManualClock(0) });
   const q = spool.queue<string>('q');
   const signal = AbortSignal.timeout(5_000);
@@ -130,4 +147,84 @@ void test('a lease woken by its Spool’s add that finds nothing asks again once
   assert.equal(signal.aborted, false, 'the lease slept until its signal ended the wait');
   assert.equal(taken?.data, 'late');
   assert.equal(s.leases(), 3);
+});
+
+void test(
+  'on a shared store an event that names sleepers wakes those alone, however many leases wait',
+  { timeout: 10_000 },
+  async () => {
+    const s = scriptedStore({ shared: true });
+    await using spool = await Spool.create(s.store, { clock: new ManualClock(0) });
+    const q = spool.queue<string>('q');
+    const stop = new AbortController();
+    const leases = [0, 1, 2].map(() => q.lease({ wait: '1h', signal: stop.signal }));
+    await settle();
+    assert.equal(s.sleepers.length, 3, 'each blocked lease is a sleeper of its own');
+    await s.inner.add({ now: 0, jobs: [newJob('q')], maxLength: {} });
+    s.send({ kind: 'ready', queue: 'q', wake: 1, sleepers: [s.sleepers[2]!, 'another-spool/1'] });
+    const [taken] = await leases[2]!;
+    await settle();
+    assert.equal(taken?.data, 'x');
+    assert.equal(s.leases(), 4, 'an event naming one sleeper woke others');
+    s.send({ kind: 'ready', queue: 'q', wake: 1, sleepers: [] });
+    await settle();
+    assert.equal(s.leases(), 4, 'an event naming nobody here woke a lease');
+    stop.abort();
+    assert.deepEqual(await Promise.all(leases.slice(0, 2)), [[], []]);
+    assert.deepEqual(s.forgotten, s.sleepers.slice(0, 2), 'an aborted sleeper was not forgotten');
+  },
+);
+
+void test(
+  'the wake of a sleeper gone goes to another blocked lease here, or else to every watcher',
+  { timeout: 10_000 },
+  async () => {
+    const s = scriptedStore({ shared: true });
+    await using spool = await Spool.create(s.store, { clock: new ManualClock(0) });
+    const q = spool.queue<string>('q');
+    const gone = new AbortController();
+    const goneLease = q.lease({ wait: '1h', signal: gone.signal });
+    await settle();
+    gone.abort();
+    await goneLease;
+    const [goneSleeper] = s.sleepers;
+    const stop = new AbortController();
+    const other = q.lease({ wait: '1h', signal: stop.signal });
+    await settle();
+    const before = s.leases();
+    s.send({ kind: 'ready', queue: 'q', wake: 1, sleepers: [goneSleeper!] });
+    await settle();
+    assert.equal(s.leases(), before + 1, 'the other lease did not wake');
+    assert.deepEqual(s.passedOn, []);
+    stop.abort();
+    await other;
+    s.send({ kind: 'ready', queue: 'q', wake: 1, sleepers: [goneSleeper!] });
+    await settle();
+    assert.deepEqual(s.passedOn, [['q', 1]]);
+  },
+);
+
+void test('a named sleeper whose lease is still on its way asks the store again', { timeout: 10_000 }, async () => {
+  const s = scriptedStore({ shared: true });
+  let answer: (() => void) | undefined;
+  const slow = overriding(s.store, {
+    lease: async (params: LeaseParams) => {
+      const result = await s.store.lease(params);
+      if (answer === undefined) await new Promise<void>((go) => (answer = go));
+      return result;
+    },
+  });
+  await using spool = await Spool.create(slow, { clock: new ManualClock(0) });
+  const q = spool.queue<string>('q');
+  const signal = AbortSignal.timeout(5_000);
+  const pending = q.lease({ wait: '1h', signal });
+  await until(() => answer !== undefined, 'the first answer held');
+  // The store answered "nothing" and noted the sleeper; a job comes and its event names it
+  // before that answer is back.
+  await s.inner.add({ now: 0, jobs: [newJob('q')], maxLength: {} });
+  s.send({ kind: 'ready', queue: 'q', wake: 1, sleepers: [s.sleepers[0]!] });
+  answer!();
+  const [taken] = await pending;
+  assert.equal(signal.aborted, false, 'the lease slept through the event that named it');
+  assert.equal(taken?.data, 'x');
 });

@@ -27,13 +27,26 @@ export class ChangeHub {
   readonly id = randomUUID();
   readonly #readyWaiters = new Set<ReadyWaiter>();
   readonly #settledWaiters = new Map<string, Set<(outcome: Outcome) => void>>();
+  /** Blocked leases by their sleeper id (`LeaseParams.sleeper`), while they wait. */
+  readonly #sleeping = new Map<string, ReadyWaiter>();
+  /** Sleeper ids of the lease calls still running, waiting or asking the store. */
+  readonly #live = new Set<string>();
+  #sleepers = 0;
 
-  constructor(private readonly clock: Clock) {}
+  /** `passOn` sends the wakes of this hub's sleepers that have gone on to every watcher (`Store.wake`). */
+  constructor(
+    private readonly clock: Clock,
+    private readonly passOn: (queue: string, count: number) => void = () => {},
+  ) {}
 
   readonly onEvent = (event: StoreEvent): void => {
     if (event.kind === 'ready') {
       // This hub's own add, which woke its leases when it was sent.
       if (event.origin === this.id) return;
+      if (event.sleepers !== undefined) {
+        this.#wakeSleepers(event.queue, event.sleepers);
+        return;
+      }
       this.ready++;
       this.#wake(event.queue, event.wake ?? Infinity);
       return;
@@ -51,6 +64,7 @@ export class ChangeHub {
     ms: number,
     signal: AbortSignal | undefined,
     also?: Promise<unknown>,
+    sleeper?: string,
   ): Promise<Wakeup> {
     return new Promise((resolve) => {
       let waiting = true;
@@ -59,6 +73,7 @@ export class ChangeHub {
         waiting = false;
         cancelTimer();
         this.#readyWaiters.delete(waiter);
+        if (sleeper !== undefined) this.#sleeping.delete(sleeper);
         signal?.removeEventListener('abort', onAbort);
         resolve(wakeup);
       };
@@ -70,6 +85,7 @@ export class ChangeHub {
       };
       const cancelTimer = this.clock.setTimer(ms, () => done(ready));
       this.#readyWaiters.add(waiter);
+      if (sleeper !== undefined) this.#sleeping.set(sleeper, waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
       also?.then(
         () => done(ready),
@@ -104,15 +120,45 @@ export class ChangeHub {
     for (const [queue, jobs] of jobsPerQueue) this.#wake(queue, jobs, added);
   }
 
-  /** Wakes up to `most` of the leases blocked on `queue`, the longest waiting first. */
-  #wake(queue: string, most: number, added?: Promise<unknown>): void {
-    let left = most;
+  /** A sleeper id for one lease call, until `endSleeper`. */
+  newSleeper(): string {
+    const id = `${this.id}/${++this.#sleepers}`;
+    this.#live.add(id);
+    return id;
+  }
+
+  endSleeper(id: string): void {
+    this.#live.delete(id);
+  }
+
+  /** Wakes up to `most` of the leases blocked on `queue`, the longest waiting first; returns how many. */
+  #wake(queue: string, most: number, added?: Promise<unknown>): number {
+    let woken = 0;
     for (const waiter of this.#readyWaiters) {
-      if (left <= 0) return;
+      if (woken >= most) break;
       if (!waiter.queues.has(queue)) continue;
       waiter.wake(added);
-      left--;
+      woken++;
     }
+    return woken;
+  }
+
+  /**
+   * An event that names the sleepers to wake: this hub's own wake; one asking the store now asks
+   * again (`ready` moves on); the wake of one gone (its call ended: it took jobs of another
+   * queue, or its signal aborted) goes to another lease here, or else to every watcher.
+   */
+  #wakeSleepers(queue: string, ids: readonly string[]): void {
+    let gone = 0;
+    for (const id of ids) {
+      if (!id.startsWith(`${this.id}/`)) continue;
+      const waiter = this.#sleeping.get(id);
+      if (waiter !== undefined) waiter.wake();
+      else if (this.#live.has(id)) this.ready++;
+      else gone++;
+    }
+    const left = gone - this.#wake(queue, gone);
+    if (left > 0) this.passOn(queue, left);
   }
 
   /** Wakes every blocked lease, so they notice the Spool closing. */

@@ -27,6 +27,11 @@ export interface LeaseRequest {
 }
 
 export const maxLeaseBatch = 1000;
+/**
+ * Longest a sleeper sleeps before it asks again, and so how long a shared store keeps naming a
+ * sleeper whose process died: a job it was woken for waits that long at most.
+ */
+const sleeperMs = 5_000;
 
 export function leaseRequest(options: unknown): LeaseRequest {
   const o = checkKeys(options, ['queues', 'max', 'visibility', 'wait', 'signal'], 'lease');
@@ -63,20 +68,43 @@ export async function lease<T>(runtime: Runtime, request: LeaseRequest): Promise
   // its jobs yet (a file store's commit; a Redis script sent again after NOSCRIPT, behind the
   // lease), so a lease that finds nothing then asks again when it does.
   let added: Promise<unknown> | undefined;
-  for (;;) {
-    runtime.assertOpen();
-    // Read before asking the store: a job added while the store answers "none" bumps it.
-    const seen = hub.ready;
-    const result = await store.lease({ now: clock.now(), queues, max, visibilityMs });
-    if (result.jobs.length > 0) return result.jobs.map((record) => new LeasedJob<T>(record, runtime));
-    const now = clock.now();
-    if (now >= deadline || signal?.aborted === true) return [];
-    // Time moved on while the store answered: what it said falls due later may be due already.
-    if (hub.ready !== seen || (result.nextAt !== null && result.nextAt <= now)) continue;
-    const sleepMs = result.nextAt === null ? deadline - now : Math.min(deadline, result.nextAt) - now;
-    const wakeup = await hub.waitReady(queues, sleepMs, signal, added);
-    // An aborted wait ends here: another lease now would take jobs nobody asked for any more.
-    if (wakeup.kind === 'aborted') return [];
-    added = wakeup.kind === 'sent' ? wakeup.added : undefined;
+  // On a shared store a blocked lease is a sleeper the store may wake by name (one add, one
+  // lease, not one in every process), and asks again at least every `sleeperMs`.
+  const sleeper = waitMs > 0 && store.capabilities.shared ? hub.newSleeper() : undefined;
+  // Whether the store may still name it: the last answer found nothing.
+  let noted = false;
+  try {
+    for (;;) {
+      runtime.assertOpen();
+      // Read before asking the store: a job added while the store answers "none" bumps it.
+      const seen = hub.ready;
+      const asked = clock.now();
+      const until = sleeper === undefined ? deadline : Math.min(deadline, asked + sleeperMs);
+      const result = await store.lease({
+        now: asked,
+        queues,
+        max,
+        visibilityMs,
+        ...(sleeper !== undefined && { sleeper: { id: sleeper, until } }),
+      });
+      noted = sleeper !== undefined && result.jobs.length === 0;
+      if (result.jobs.length > 0) return result.jobs.map((record) => new LeasedJob<T>(record, runtime));
+      const now = clock.now();
+      if (now >= deadline || signal?.aborted === true) return [];
+      // Time moved on while the store answered: what it said falls due later may be due already.
+      if (hub.ready !== seen || (result.nextAt !== null && result.nextAt <= now)) continue;
+      const sleepMs = Math.min(until, result.nextAt ?? Infinity) - now;
+      const wakeup = await hub.waitReady(queues, sleepMs, signal, added, sleeper);
+      // An aborted wait ends here: another lease now would take jobs nobody asked for any more.
+      if (wakeup.kind === 'aborted') return [];
+      added = wakeup.kind === 'sent' ? wakeup.added : undefined;
+    }
+  } finally {
+    if (sleeper !== undefined) {
+      hub.endSleeper(sleeper);
+      // Gone before its time (aborted, closed): a wake the store would still send it goes to
+      // nobody once this Spool has closed.
+      if (noted) await store.forgetSleeper?.(sleeper, queues).catch(() => undefined);
+    }
   }
 }

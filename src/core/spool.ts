@@ -37,7 +37,7 @@ export class Spool implements AsyncDisposable {
     const o = checkKeys(options, ['clock', 'random', 'maxPayloadBytes'], 'options');
     const clock = (o.clock as Clock | undefined) ?? systemClock;
     this.#store = store;
-    this.#hub = new ChangeHub(clock);
+    this.#hub = new ChangeHub(clock, (queue, count) => void store.wake?.(queue, count).catch(() => {}));
     const configs = this.#configs;
     const defaults = new Map<string, QueueConfig>();
     const hub = this.#hub;

@@ -140,6 +140,12 @@ export interface LeaseParams {
   readonly max: number;
   /** Lease length for every job of this call, or null for each job's own `visibilityMs`. */
   readonly visibilityMs: number | null;
+  /**
+   * The caller sleeps if this finds nothing, as `id`, until `until` at the latest (then it asks
+   * again). A shared store may note the sleeper and name it in the ready events that call for
+   * it (`StoreEvent.sleepers`), so that one add wakes one lease, not one in every process.
+   */
+  readonly sleeper?: { readonly id: string; readonly until: number };
 }
 
 export interface LeaseResult {
@@ -233,9 +239,17 @@ export type StoreEvent =
    * A job may be leasable now in this queue (added, nacked, retried, resumed), or something in
    * it falls due sooner than before. `wake`: how many blocked leases it calls for at most, the
    * jobs that became ready (absent: all of them). `origin`: the add's `AddParams.origin`, when
-   * the store runs that add before any lease sent after it.
+   * the store runs that add before any lease sent after it. `sleepers`: when present, only
+   * these sleepers (`LeaseParams.sleeper`) are to wake for it, the others sleep on; a sleeper
+   * named here that no longer sleeps passes the wake on (`Store.wake`).
    */
-  | { readonly kind: 'ready'; readonly queue: string; readonly wake?: number; readonly origin?: string }
+  | {
+      readonly kind: 'ready';
+      readonly queue: string;
+      readonly wake?: number;
+      readonly origin?: string;
+      readonly sleepers?: readonly string[];
+    }
   /** A job finished or left the store. */
   | { readonly kind: 'settled'; readonly queue: string; readonly id: string; readonly outcome: Outcome };
 
@@ -278,6 +292,13 @@ export interface Store {
   listMeta(prefix: string): Promise<readonly string[]>;
   /** Makes every answered call durable now, when the store defers syncs (file store `interval` / `none`). */
   sync?(): Promise<void>;
+  /**
+   * Sends every watcher a ready event for `queue` calling for `count` leases and naming no
+   * sleepers: a store that names sleepers must offer it, for the wakes of sleepers gone.
+   */
+  wake?(queue: string, count: number): Promise<void>;
+  /** The sleeper `id` of these queues stopped sleeping before its `until`: name it no more. */
+  forgetSleeper?(id: string, queues: readonly string[]): Promise<void>;
   /** Calls `listener` for every event until the returned function is called. */
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

@@ -9,10 +9,23 @@ const outcomes: ReadonlySet<string> = new Set<Outcome>(['completed', 'dead', 're
 export function parseEvents(message: string): StoreEvent[] {
   const events: StoreEvent[] = [];
   for (const line of message.split('\n')) {
-    const [kind = '', queue = '', third = '', origin = ''] = line.split('\t');
+    const [kind = '', queue = '', third = '', origin = '', named] = line.split('\t');
     if (kind === 'ready') {
       const wake = third === '' ? undefined : Number(third);
-      events.push({ kind: 'ready', queue, ...(wake !== undefined && { wake }), ...(origin !== '' && { origin }) });
+      // '=' then the sleepers to wake, comma-separated; nothing after it names none.
+      const sleepers = named?.startsWith('=')
+        ? named
+            .slice(1)
+            .split(',')
+            .filter((id) => id !== '')
+        : undefined;
+      events.push({
+        kind: 'ready',
+        queue,
+        ...(wake !== undefined && { wake }),
+        ...(origin !== '' && { origin }),
+        ...(sleepers !== undefined && { sleepers }),
+      });
     } else if (outcomes.has(kind)) events.push({ kind: 'settled', queue, id: third, outcome: kind as Outcome });
   }
   return events;

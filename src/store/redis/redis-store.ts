@@ -158,7 +158,7 @@ export class RedisStore implements Store {
     return { ok: true, ids, created };
   }
 
-  lease({ now, queues, max, visibilityMs }: LeaseParams): Promise<LeaseResult> {
+  lease({ now, queues, max, visibilityMs, sleeper }: LeaseParams): Promise<LeaseResult> {
     return this.#run(async () => {
       const jobs: LeasedRecord[] = [];
       let nextAt: number | null = null;
@@ -167,6 +167,7 @@ export class RedisStore implements Store {
         this.#leasedQueues.add(queue);
         const acks = this.#acks.take(queue);
         const args: Arg[] = [now, this.#channel, queue, max - jobs.length, visibilityMs ?? -1];
+        args.push(sleeper?.id ?? '', sleeper?.until ?? '');
         args.push(...(acks === undefined ? [''] : [acks.now, ...acks.args()]));
         let reply: [number | null, number, ...unknown[]];
         try {
@@ -354,6 +355,14 @@ export class RedisStore implements Store {
 
   get #metaKey(): string {
     return `${this.#settings.prefix}:meta`;
+  }
+
+  async wake(queue: string, count: number): Promise<void> {
+    await this.#run(() => this.#client.publish(this.#channel, `ready\t${queue}\t${count}`));
+  }
+
+  async forgetSleeper(id: string, queues: readonly string[]): Promise<void> {
+    await this.#run(() => Promise.all(queues.map((queue) => this.#client.zrem(`${this.#base(queue)}:s`, id))));
   }
 
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {

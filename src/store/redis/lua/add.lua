@@ -110,7 +110,7 @@ end
 for i = 1, queues do
   local ready = #waiting[i] / 2
   if ready > 0 or fresh[i] > 0 then
-    events[#events + 1] = 'ready\t' .. ARGV[2 + 2 * i] .. '\t' .. math.max(ready, 1) .. '\t' .. ARGV[3]
+    markReady(KEYS[i], ARGV[2 + 2 * i], math.max(ready, 1), ARGV[3])
   end
 end
 publish()

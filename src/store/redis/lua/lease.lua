@@ -6,18 +6,19 @@
 -- KEYS[1]  the queue's base
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4] max
 -- ARGV[5]  lease length in ms for every job, or -1 for each job's own visibilityMs
--- ARGV[6]  the acks' now, or '' for no acks   ARGV[7] keep count ('inf')   ARGV[8] keep age in ms ('inf')
--- ARGV[9..] per ack, 3 values: seq, attempt, result ('' for none, else '+' .. bytes)
+-- ARGV[6]  the sleeper, or '' for none: who sleeps if this finds nothing   ARGV[7] until when
+-- ARGV[8]  the acks' now, or '' for no acks   ARGV[9] keep count ('inf')   ARGV[10] keep age in ms ('inf')
+-- ARGV[11..] per ack, 3 values: seq, attempt, result ('' for none, else '+' .. bytes)
 -- Returns  { nextAt or false, k, k ack results (1 ok, 0 lost), record, record, ... } where nextAt
 --          is no later than the earliest time something in the queue becomes leasable by
 --          itself (a delay ends, a lease expires)
 
 local B, queue = KEYS[1], ARGV[3]
 local out = { false, 0 }
-if ARGV[6] ~= '' then
-  setNow(ARGV[6])
+if ARGV[8] ~= '' then
+  setNow(ARGV[8])
   settle(B, queue)
-  local acked = ackAll(B, queue, ARGV[7], ARGV[8], 9)
+  local acked = ackAll(B, queue, ARGV[9], ARGV[10], 11)
   setNow(ARGV[1])
   out[2] = #acked
   for _, ok in ipairs(acked) do
@@ -25,8 +26,18 @@ if ARGV[6] ~= '' then
   end
 end
 settle(B, queue)
-for _, record in ipairs(leaseUpTo(B, tonumber(ARGV[4]), tonumber(ARGV[5]))) do
+local leased = leaseUpTo(B, tonumber(ARGV[4]), tonumber(ARGV[5]))
+for _, record in ipairs(leased) do
   out[#out + 1] = record
+end
+-- A sleeper that found nothing is noted for the ready events (lib.lua readyLine) until it asks
+-- again; one that found jobs is not asleep any more.
+if ARGV[6] ~= '' then
+  if #leased == 0 then
+    redis.call('ZADD', B .. ':s', ARGV[7], ARGV[6])
+  else
+    redis.call('ZREM', B .. ':s', ARGV[6])
+  end
 end
 -- `due` is never later than the next delay or lease end, so a blocked lease wakes in time.
 if dueOf[B] ~= math.huge then

@@ -25,8 +25,8 @@
 -- costs a Lua script about 2 µs. seqs are decimal strings here, never Lua numbers: Lua turns a
 -- number into text with sprintf, which cost more than the rest of a job's work.
 -- Every script has ARGV[1] = now (ms), ARGV[2] = the events channel. Events are collected and
--- published as one message at the end: lines 'ready\t<queue>[\t<leases to wake>\t<origin>]' or
--- '<outcome>\t<queue>\t<id>'.
+-- published as one message at the end: lines '<outcome>\t<queue>\t<id>', and
+-- 'ready\t<queue>[\t<leases to wake>\t<origin>[\t=<sleeper>,<sleeper>...]]' (see readyLine).
 
 local now, nowText = tonumber(ARGV[1]), ARGV[1]
 local channel = ARGV[2]
@@ -40,12 +40,6 @@ local dueOf = {}
 -- lease.lua applies the acks it carries at their own time.
 local function setNow(text)
   now, nowText = tonumber(text), text
-end
-
-local function publish()
-  if #events > 0 then
-    redis.call('PUBLISH', channel, table.concat(events, '\n'))
-  end
 end
 
 -- Numbers as text, each converted once per call: a batch's jobs share their lease end.
@@ -148,6 +142,78 @@ local function hmget(key, fields)
   return out
 end
 
+-- Queues with jobs made ready by this call, in order: B -> { queue, count, origin }; a nil count
+-- wakes every lease of the queue (a resume).
+local readyOrder, readyOf = {}, {}
+
+local function markReady(B, queue, count, origin)
+  local r = readyOf[B]
+  if not r then
+    r = { queue = queue, count = 0, origin = origin or '' }
+    readyOf[B] = r
+    readyOrder[#readyOrder + 1] = B
+  end
+  if count == nil or r.count == nil then
+    r.count = nil
+  else
+    r.count = r.count + count
+  end
+end
+
+-- The ready event of one queue. Sleepers (B..':s', noted by lease.lua, scored by when they stop
+-- sleeping) are named, the latest to stop first, one a ready job, and only they wake: one add
+-- wakes one lease, not one in every process. The origin's own sleepers count first without
+-- being named: it woke them itself when it sent the add, and each leaves the set when its lease
+-- takes a job. With no sleeper noted every watcher wakes as many of its leases as jobs became
+-- ready. Sleepers past their time are dropped as they are met; the whole set is swept when
+-- the first `count + 64` are all still asleep, so the set stays small without a sweep per add.
+local function readyLine(B, r)
+  local line = 'ready\t' .. r.queue
+  if r.count == nil then
+    return line
+  end
+  local origin = r.origin
+  line = line .. '\t' .. text(r.count) .. '\t' .. origin
+  local key = B .. ':s'
+  local window = r.count + 64
+  local found = redis.call('ZREVRANGE', key, 0, window - 1, 'WITHSCORES')
+  if #found == 0 then
+    return line
+  end
+  local left, named, gone = r.count, {}, {}
+  local awake = {}
+  for i = 1, #found, 2 do
+    if tonumber(found[i + 1]) < now then
+      gone[#gone + 1] = found[i]
+    elseif origin ~= '' and string.sub(found[i], 1, #origin) == origin then
+      left = math.max(0, left - 1)
+    else
+      awake[#awake + 1] = found[i]
+    end
+  end
+  for i = 1, math.min(left, #awake) do
+    named[i] = awake[i]
+    gone[#gone + 1] = awake[i]
+  end
+  if #found == 2 * window and #gone == 0 then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. nowText)
+  end
+  each('ZREM', key, gone)
+  if #named == 0 and left == r.count then
+    return line
+  end
+  return line .. '\t=' .. table.concat(named, ',')
+end
+
+local function publish()
+  for _, B in ipairs(readyOrder) do
+    events[#events + 1] = readyLine(B, readyOf[B])
+  end
+  if #events > 0 then
+    redis.call('PUBLISH', channel, table.concat(events, '\n'))
+  end
+end
+
 -- Something in the queue falls due at `at`: `due` stays at or before every such time.
 local function schedule(B, at)
   if at < dueOf[B] then
@@ -160,7 +226,7 @@ end
 local function toWaiting(B, queue, seq, j)
   j.s = 'w'
   redis.call('ZADD', B .. ':w', negated(j.p), waitMember(j.t, seq))
-  events[#events + 1] = 'ready\t' .. queue .. '\t1'
+  markReady(B, queue, 1)
 end
 
 -- Back in line at `availableAt`: waiting when that is not in the future, else delayed. The caller saves `j`.

@@ -9,7 +9,7 @@ if ARGV[4] == '1' then
   redis.call('HSET', B .. ':m', 'paused', 1)
 else
   redis.call('HDEL', B .. ':m', 'paused')
-  events[#events + 1] = 'ready\t' .. queue
+  markReady(B, queue, nil)
 end
 publish()
 return 1

@@ -1,0 +1,154 @@
+// Who wakes for an add on Redis: the sleepers it names, not a lease in every process; and what
+// happens to the wakes of sleepers that are gone. Each test has a private redis-server, so its
+// script calls can be counted.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { open } from '../src/index.ts';
+import type { LeasedJob, Spool } from '../src/index.ts';
+import { PrivateRedis, redisServerProblem, skipUnless } from './fixtures/redis.ts';
+
+const skip = skipUnless(
+  redisServerProblem(),
+  'the redis-server binary',
+  'install redis-server (apt-get install redis-server)',
+);
+const servers: PrivateRedis[] = [];
+const children = new Set<ChildProcess>();
+after(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await Promise.all(servers.map((s) => s.stop()));
+});
+
+async function server(): Promise<PrivateRedis> {
+  const s = await PrivateRedis.start();
+  servers.push(s);
+  return s;
+}
+
+/** A worker process (test/fixtures/redis-worker.ts); `onDone` sees the id of each job it finished. */
+async function startWorker(url: string, queue: string, concurrency: number, onDone: (id: string) => void) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/fixtures/redis-worker.ts', url, url, queue, String(concurrency), 'work'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const lines = createInterface({ input: child.stdout });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
+    lines.on('line', (line) => {
+      if (line === 'ready') resolve();
+      else if (line.startsWith('done ')) onDone(line.slice(5));
+    });
+  });
+  return child;
+}
+
+async function scriptCalls(admin: Redis): Promise<number> {
+  const stats = await admin.info('commandstats');
+  return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+/** A lease of `spool` blocked on `queue` until `signal`, once the store has noted its sleeper. */
+async function blockedLease(
+  spool: Spool,
+  queue: string,
+  signal: AbortSignal,
+  admin: Redis,
+): Promise<{ jobs: Promise<LeasedJob<string>[]> }> {
+  const before = await admin.zcard(`{spool:${queue}}:s`);
+  const jobs = spool.queue<string>(queue).lease({ wait: '1h', signal });
+  while ((await admin.zcard(`{spool:${queue}}:s`)) === before) await sleep(5);
+  return { jobs };
+}
+
+void describe('redis store: wakes', { skip }, () => {
+  void test(
+    'with four idle worker processes an add costs the same script calls as with one',
+    { timeout: 30_000 },
+    async () => {
+      const redis = await server();
+      const admin = new Redis(redis.url);
+      await using spool = await open(redis.url);
+      const q = spool.queue<number>('idle');
+      let finished = (_id: string): void => {};
+      const workers = await Promise.all(
+        [0, 1, 2, 3].map(() => startWorker(redis.url, 'idle', 4, (id) => finished(id))),
+      );
+      // Two lease lanes a worker, each blocked: eight sleepers before the first add.
+      while ((await admin.zcard('{spool:idle}:s')) < 8) await sleep(10);
+      await admin.config('RESETSTAT');
+      const jobs = 60;
+      for (let i = 0; i < jobs; i++) {
+        const done = new Promise<string>((resolve) => (finished = resolve));
+        const id = await q.add(i);
+        assert.equal(await done, id);
+      }
+      const perJob = (await scriptCalls(admin)) / jobs;
+      for (const worker of workers) worker.kill('SIGKILL');
+      admin.disconnect();
+      // The add; the lease that takes the job; the worker's next lease for its other free
+      // slot, which finds nothing; the ack: four. Waking a lease in every process made it seven.
+      assert.ok(perJob < 4.5, `${perJob.toFixed(2)} script calls a job`);
+    },
+  );
+
+  void test(
+    "a closed Spool's sleeper is forgotten: the next add wakes a lease of another process at once",
+    { timeout: 30_000 },
+    async () => {
+      const redis = await server();
+      const admin = new Redis(redis.url);
+      const waiting = await open(redis.url);
+      const stop = new AbortController();
+      const other = await blockedLease(waiting, 'gone', stop.signal, admin);
+      // This sleeper came last, so an add would name it first.
+      const leaving = await open(redis.url);
+      const abort = new AbortController();
+      const left = await blockedLease(leaving, 'gone', abort.signal, admin);
+      abort.abort();
+      assert.deepEqual(await left.jobs, []);
+      await leaving.close();
+      await using producer = await open(redis.url);
+      const started = Date.now();
+      await producer.queue('gone').add('for whoever waits');
+      const [job] = await other.jobs;
+      const tookMs = Date.now() - started;
+      await waiting.close();
+      admin.disconnect();
+      assert.equal(job?.data, 'for whoever waits');
+      assert.ok(tookMs < 2_000, `the other lease woke after ${tookMs} ms`);
+    },
+  );
+
+  void test(
+    'a job a process killed in its sleep was named for reaches another sleeper within 5 s',
+    { timeout: 30_000 },
+    async () => {
+      const redis = await server();
+      const admin = new Redis(redis.url);
+      await using waiting = await open(redis.url);
+      const stop = new AbortController();
+      const other = await blockedLease(waiting, 'killed', stop.signal, admin);
+      const child = await startWorker(redis.url, 'killed', 1, () => {});
+      while ((await admin.zcard('{spool:killed}:s')) < 2) await sleep(10);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      await using producer = await open(redis.url);
+      const started = Date.now();
+      await producer.queue('killed').add('still delivered');
+      const [job] = await other.jobs;
+      const tookMs = Date.now() - started;
+      admin.disconnect();
+      assert.equal(job?.data, 'still delivered');
+      assert.ok(tookMs < 6_500, `the job waited ${tookMs} ms`);
+    },
+  );
+});
