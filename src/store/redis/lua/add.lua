@@ -105,8 +105,8 @@ for i = 1, queues do
   each('HSET', KEYS[i] .. ':p', payloads[i])
   each('ZADD', KEYS[i] .. ':w', waiting[i])
 end
--- A lease for each job that became ready; a delayed one only changes when something falls
--- due, which one lease per watcher learns.
+-- A lease for each job that became ready; delayed ones call for one, which learns when the
+-- first falls due and sleeps until then.
 for i = 1, queues do
   local ready = #waiting[i] / 2
   if ready > 0 or fresh[i] > 0 then

@@ -20,6 +20,7 @@
 --   B..':p'   hash   seq -> payload
 --   B..':r'   hash   seq -> result, while completed
 --   B..':h'   hash   seq -> error history (JSON array), once an attempt failed
+--   B..':s'   zset   sleepers: blocked leases' ids by when each asks again (lease.lua, readyLine)
 -- A job is a field of the queue's hashes, not a key of its own: a lease or an ack of many jobs
 -- reads and writes them with one command per hash instead of one per job, and each redis.call
 -- costs a Lua script about 2 µs. seqs are decimal strings here, never Lua numbers: Lua turns a
