@@ -18,16 +18,23 @@ const skip = skipUnless(
   'install redis-server (apt-get install redis-server)',
 );
 const servers: PrivateRedis[] = [];
+const admins: Redis[] = [];
 const children = new Set<ChildProcess>();
+// A test that fails midway leaves its admin client connected, which would retry a stopped
+// server and keep the file's process alive: every client goes before the servers do.
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
+  for (const admin of admins) admin.disconnect();
   await Promise.all(servers.map((s) => s.stop()));
 });
 
-async function server(): Promise<PrivateRedis> {
+/** A private redis-server and a plain client to look at it with, both gone after the file. */
+async function server(): Promise<{ url: string; admin: Redis }> {
   const s = await PrivateRedis.start();
   servers.push(s);
-  return s;
+  const admin = new Redis(s.url);
+  admins.push(admin);
+  return { url: s.url, admin };
 }
 
 /** A worker process (test/fixtures/redis-worker.ts); `onDone` sees the id of each job it finished. */
@@ -55,12 +62,12 @@ async function scriptCalls(admin: Redis): Promise<number> {
   return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-/** A lease of `spool` blocked on `queue` until `signal`, once the store has noted its sleeper. */
+/** A lease of `spool` blocked on `queue` (until `signal`), once the store has noted its sleeper. */
 async function blockedLease(
   spool: Spool,
   queue: string,
-  signal: AbortSignal,
   admin: Redis,
+  signal?: AbortSignal,
 ): Promise<{ jobs: Promise<LeasedJob<string>[]> }> {
   const before = await admin.zcard(`{spool:${queue}}:s`);
   const jobs = spool.queue<string>(queue).lease({ wait: '1h', signal });
@@ -73,14 +80,11 @@ void describe('redis store: wakes', { skip }, () => {
     'with four idle worker processes an add costs the same script calls as with one',
     { timeout: 30_000 },
     async () => {
-      const redis = await server();
-      const admin = new Redis(redis.url);
-      await using spool = await open(redis.url);
+      const { url, admin } = await server();
+      await using spool = await open(url);
       const q = spool.queue<number>('idle');
       let finished = (_id: string): void => {};
-      const workers = await Promise.all(
-        [0, 1, 2, 3].map(() => startWorker(redis.url, 'idle', 4, (id) => finished(id))),
-      );
+      const workers = await Promise.all([0, 1, 2, 3].map(() => startWorker(url, 'idle', 4, (id) => finished(id))));
       // Two lease lanes a worker, each blocked: eight sleepers before the first add.
       while ((await admin.zcard('{spool:idle}:s')) < 8) await sleep(10);
       await admin.config('RESETSTAT');
@@ -92,7 +96,6 @@ void describe('redis store: wakes', { skip }, () => {
       }
       const perJob = (await scriptCalls(admin)) / jobs;
       for (const worker of workers) worker.kill('SIGKILL');
-      admin.disconnect();
       // The add; the lease that takes the job; the worker's next lease for its other free
       // slot, which finds nothing; the ack: four. Waking a lease in every process made it seven.
       assert.ok(perJob < 4.5, `${perJob.toFixed(2)} script calls a job`);
@@ -103,25 +106,21 @@ void describe('redis store: wakes', { skip }, () => {
     "a closed Spool's sleeper is forgotten: the next add wakes a lease of another process at once",
     { timeout: 30_000 },
     async () => {
-      const redis = await server();
-      const admin = new Redis(redis.url);
-      const waiting = await open(redis.url);
-      const stop = new AbortController();
-      const other = await blockedLease(waiting, 'gone', stop.signal, admin);
+      const { url, admin } = await server();
+      await using waiting = await open(url);
+      const other = await blockedLease(waiting, 'gone', admin);
       // This sleeper came last, so an add would name it first.
-      const leaving = await open(redis.url);
+      const leaving = await open(url);
       const abort = new AbortController();
-      const left = await blockedLease(leaving, 'gone', abort.signal, admin);
+      const left = await blockedLease(leaving, 'gone', admin, abort.signal);
       abort.abort();
       assert.deepEqual(await left.jobs, []);
       await leaving.close();
-      await using producer = await open(redis.url);
+      await using producer = await open(url);
       const started = Date.now();
       await producer.queue('gone').add('for whoever waits');
       const [job] = await other.jobs;
       const tookMs = Date.now() - started;
-      await waiting.close();
-      admin.disconnect();
       assert.equal(job?.data, 'for whoever waits');
       assert.ok(tookMs < 2_000, `the other lease woke after ${tookMs} ms`);
     },
@@ -131,22 +130,19 @@ void describe('redis store: wakes', { skip }, () => {
     'a job a process killed in its sleep was named for reaches another sleeper within 5 s',
     { timeout: 30_000 },
     async () => {
-      const redis = await server();
-      const admin = new Redis(redis.url);
-      await using waiting = await open(redis.url);
-      const stop = new AbortController();
-      const other = await blockedLease(waiting, 'killed', stop.signal, admin);
-      const child = await startWorker(redis.url, 'killed', 1, () => {});
+      const { url, admin } = await server();
+      await using waiting = await open(url);
+      const other = await blockedLease(waiting, 'killed', admin);
+      const child = await startWorker(url, 'killed', 1, () => {});
       while ((await admin.zcard('{spool:killed}:s')) < 2) await sleep(10);
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;
-      await using producer = await open(redis.url);
+      await using producer = await open(url);
       const started = Date.now();
       await producer.queue('killed').add('still delivered');
       const [job] = await other.jobs;
       const tookMs = Date.now() - started;
-      admin.disconnect();
       assert.equal(job?.data, 'still delivered');
       assert.ok(tookMs < 6_500, `the job waited ${tookMs} ms`);
     },

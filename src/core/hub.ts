@@ -25,6 +25,8 @@ export class ChangeHub {
   ready = 0;
   /** This hub's `AddParams.origin`: the ready events of its own adds come back marked with it. */
   readonly id = randomUUID();
+  /** Sleeper ids start with it: `<id>/<n>`. */
+  readonly #sleeperPrefix = `${this.id}/`;
   readonly #readyWaiters = new Set<ReadyWaiter>();
   readonly #settledWaiters = new Map<string, Set<(outcome: Outcome) => void>>();
   /** Blocked leases by their sleeper id (`LeaseParams.sleeper`), while they wait. */
@@ -122,7 +124,7 @@ export class ChangeHub {
 
   /** A sleeper id for one lease call, until `endSleeper`. */
   newSleeper(): string {
-    const id = `${this.id}/${++this.#sleepers}`;
+    const id = `${this.#sleeperPrefix}${++this.#sleepers}`;
     this.#live.add(id);
     return id;
   }
@@ -151,7 +153,7 @@ export class ChangeHub {
   #wakeSleepers(queue: string, ids: readonly string[]): void {
     let gone = 0;
     for (const id of ids) {
-      if (!id.startsWith(`${this.id}/`)) continue;
+      if (!id.startsWith(this.#sleeperPrefix)) continue;
       const waiter = this.#sleeping.get(id);
       if (waiter !== undefined) waiter.wake();
       else if (this.#live.has(id)) this.ready++;
