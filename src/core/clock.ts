@@ -62,4 +62,11 @@ export class ManualClock implements Clock {
   get pending(): number {
     return this.#timers.size;
   }
+
+  /** When the earliest pending timer fires, or null: lets a test wait for a timer at a given time. */
+  get nextAt(): number | null {
+    let at: number | null = null;
+    for (const t of this.#timers) if (at === null || t.at < at) at = t.at;
+    return at;
+  }
 }
