@@ -63,10 +63,9 @@ export class ManualClock implements Clock {
     return this.#timers.size;
   }
 
-  /** When the earliest pending timer fires, or null: lets a test wait for a timer at a given time. */
-  get nextAt(): number | null {
-    let at: number | null = null;
-    for (const t of this.#timers) if (at === null || t.at < at) at = t.at;
-    return at;
+  /** Whether a pending timer fires at `at`: lets a test wait until the code under test heard of that time. */
+  armedFor(at: number): boolean {
+    for (const t of this.#timers) if (t.at === at) return true;
+    return false;
   }
 }

@@ -11,9 +11,9 @@ function blocked(clock: ManualClock, n: number, what: string): Promise<void> {
   return until(() => clock.pending >= n, what);
 }
 
-/** Waits until the clock's next timer fires at `at`: the core has heard of that due time. */
+/** Waits until a timer is armed for `at`: the core has heard of that due time. */
 function armedFor(clock: ManualClock, at: number, what: string): Promise<void> {
-  return until(() => clock.nextAt === at, what);
+  return until(() => clock.armedFor(at), what);
 }
 
 /** A job as another client's add gives it to the store: core's own wake-up on add does not see it. */

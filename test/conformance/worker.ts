@@ -189,18 +189,20 @@ export function worker(suite: Suite): void {
               throw new Error('once');
             }
           },
-          { concurrency: 2, autoExtend: false },
+          { concurrency: 3, autoExtend: false },
         );
         const id = await q.add('x');
         await until(() => attempts.length === 1, 'the first attempt');
-        // The free slot's lease blocks: the failure must wake it, no poll does.
-        await until(() => clock.pending > 0, 'the free slot to wait in a lease');
+        // Every lease lane (two on a shared store) blocks with free slots: the failure must wake
+        // one, no poll does, and no lane waits for the slot the failed job frees.
+        const lanes = spool.capabilities.shared ? 2 : 1;
+        await until(() => clock.pending >= lanes, 'the free slots to wait in leases');
         const failed = once(w, 'failed');
         fail();
         await failed;
         const retry = await q.get(id);
         assert.equal(retry?.state, 'delayed');
-        await until(() => clock.nextAt === retry.runAt, 'the retry time to reach the waiting lease');
+        await until(() => clock.armedFor(retry.runAt), 'the retry time to reach the waiting lease');
         clock.advance(1000);
         await until(() => attempts.length === 2, 'the second attempt');
         await w.close();

@@ -64,8 +64,7 @@ export class QueueState {
     else if (state === 'delayed') {
       this.delayed.push(page.availableAt.get(row), 0, seq);
       this.#announce(page.availableAt.get(row));
-    }
-    else if (state === 'dead') this.dead.add(seq);
+    } else if (state === 'dead') this.dead.add(seq);
     else if (state === 'completed') this.completed.push(seq);
   }
 
