@@ -35,6 +35,8 @@ export class ChangeHub {
   readonly #live = new Set<string>();
   /** One timer per queue, at the earliest due time heard of (`due` events), not one per job. */
   readonly #dueTimers = new Map<string, { readonly at: number; readonly cancel: () => void }>();
+  /** The Spool is closing: no lease will block again, and no timer may keep the process alive. */
+  #closing = false;
   #sleepers = 0;
 
   /** `passOn` sends the wakes of this hub's sleepers that have gone on to every watcher (`Store.wake`). */
@@ -169,8 +171,9 @@ export class ChangeHub {
     if (left > 0) this.passOn(queue, left);
   }
 
-  /** Wakes every blocked lease, so they notice the Spool closing; due timers go. */
+  /** Wakes every blocked lease, so they notice the Spool closing; due timers go for good. */
   wakeAll(): void {
+    this.#closing = true;
     for (const { cancel } of this.#dueTimers.values()) cancel();
     this.#dueTimers.clear();
     for (const waiter of [...this.#readyWaiters]) waiter.wake();
@@ -183,7 +186,7 @@ export class ChangeHub {
    */
   #due(queue: string, at: number): void {
     const armed = this.#dueTimers.get(queue);
-    if (armed !== undefined && armed.at <= at) return;
+    if (this.#closing || (armed !== undefined && armed.at <= at)) return;
     armed?.cancel();
     const fire = (): void => {
       this.#dueTimers.delete(queue);
@@ -192,11 +195,8 @@ export class ChangeHub {
       this.#wake(queue, Infinity);
     };
     const ms = at - this.clock.now();
-    if (ms <= 0) {
-      this.#dueTimers.delete(queue);
-      fire();
-      return;
-    }
-    this.#dueTimers.set(queue, { at, cancel: this.clock.setTimer(ms, fire) });
+    // Due already (the event came late, or another process's clock is ahead).
+    if (ms <= 0) fire();
+    else this.#dueTimers.set(queue, { at, cancel: this.clock.setTimer(ms, fire) });
   }
 }
