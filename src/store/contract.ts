@@ -187,7 +187,7 @@ export interface AckParams {
 export interface NackParams {
   readonly now: number;
   readonly token: string;
-  /** Delay before the job is leasable again; ignored when it goes dead. */
+  /** Delay before the job is leasable again; ignored when it goes dead. A release with none goes back to its old place in line. */
   readonly delayMs: number;
   readonly error: string | null;
   /** Straight to dead, whatever attempts are left. */

@@ -86,6 +86,25 @@ export function blocking(suite: Suite): void {
 
     conformanceTest(
       suite,
+      'a lease blocked before a release with a delay wakes when the delay ends, the attempt not counted',
+      async ({ spool, clock }) => {
+        const q = spool.queue('wake-release');
+        const id = await q.add('x');
+        const [held] = await q.lease();
+        const pending = q.lease({ wait: '1h' });
+        await blocked(clock, 1, 'the lease to block');
+        await held!.release({ delay: '2s' });
+        assert.equal((await q.get(id))?.state, 'delayed');
+        await armedFor(clock, clock.now() + 2000, 'the due time to reach the blocked lease');
+        clock.advance(2000);
+        const [job] = await pending;
+        assert.equal(job?.id, id);
+        assert.equal(job?.attempt, 1);
+      },
+    );
+
+    conformanceTest(
+      suite,
       "a lease blocked before another holder's lease expires takes the job at the visibility time-out",
       async ({ spool, clock }) => {
         const q = spool.queue('wake-expiry', { backoff: { type: 'fixed', delay: '1m' } });

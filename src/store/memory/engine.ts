@@ -194,9 +194,13 @@ export class JobTable {
     const page = this.#cols.page(seq);
     const row = rowOf(seq);
     if (release) {
-      // Back to its old place in line, as if it had never been leased.
+      // As if it had never been leased: back to its old place in line, or due after the delay.
       page.attempts.set(row, page.attempts.get(row) - 1);
       page.until.set(row, Number.NaN);
+      if (delayMs > 0) {
+        q.requeue(seq, now, now + delayMs);
+        return { outcome: 'retry' };
+      }
       q.place(seq, 'waiting');
       this.#emit({ kind: 'ready', queue: q.name });
       return { outcome: 'retry' };
