@@ -147,4 +147,49 @@ void describe('redis store: wakes', { skip }, () => {
       assert.ok(tookMs < 6_500, `the job waited ${tookMs} ms`);
     },
   );
+  void test(
+    'a worker process blocked on a queue runs a job another process nacked with a delay when the delay ends',
+    { timeout: 30_000 },
+    async () => {
+      const { url, admin } = await server();
+      await using spool = await open(url);
+      const q = spool.queue<string>('retry');
+      const id = await q.add('x');
+      const [held] = await q.lease();
+      let done = (_id: string): void => {};
+      const finished = new Promise<string>((resolve) => (done = resolve));
+      const child = await startWorker(url, 'retry', 1, (finishedId) => done(finishedId));
+      // Just asleep: before this change it slept 5 s, till its sleeper asked again.
+      while ((await admin.zcard('{spool:retry}:s')) < 1) await sleep(5);
+      const dueAt = Date.now() + 300;
+      await held!.nack({ delay: 300 });
+      assert.equal(await finished, id);
+      const lateMs = Date.now() - dueAt;
+      child.kill('SIGKILL');
+      assert.ok(lateMs < 2_000, `the job ran ${lateMs} ms after it fell due`);
+    },
+  );
+
+  void test(
+    "a worker process blocked before another process's lease expires runs the job at the visibility time-out",
+    { timeout: 30_000 },
+    async () => {
+      const { url, admin } = await server();
+      await using spool = await open(url);
+      const q = spool.queue<string>('expiry', { backoff: { type: 'fixed', delay: '1m' } });
+      let done = (_id: string): void => {};
+      const finished = new Promise<string>((resolve) => (done = resolve));
+      const child = await startWorker(url, 'expiry', 1, (finishedId) => done(finishedId));
+      while ((await admin.zcard('{spool:expiry}:s')) < 1) await sleep(5);
+      // This process's own blocked lease takes the job: its add wakes it and names no other sleeper.
+      const { jobs } = await blockedLease(spool, 'expiry', admin);
+      const id = await q.add('x', { visibility: 300 });
+      const [held] = await jobs;
+      assert.equal(held?.id, id);
+      assert.equal(await finished, id);
+      const lateMs = Date.now() - held.leaseUntil;
+      child.kill('SIGKILL');
+      assert.ok(lateMs < 2_000, `the job ran ${lateMs} ms after the lease ended`);
+    },
+  );
 });

@@ -228,3 +228,36 @@ void test('a named sleeper whose lease is still on its way asks the store again'
   assert.equal(signal.aborted, false, 'the lease slept through the event that named it');
   assert.equal(taken?.data, 'x');
 });
+
+void test('a stream of leases and later delays announces a due time only when it is sooner than the blocked leases were told', async () => {
+  const store = new MemoryStore();
+  const due: number[] = [];
+  await store.watch((event) => {
+    if (event.kind === 'due') due.push(event.at);
+  });
+  const t = Date.UTC(2026, 0, 1);
+  const job: NewJob = {
+    queue: 'stream',
+    payload: new Uint8Array(1),
+    priority: 0,
+    maxAttempts: 5,
+    availableAt: t,
+    expiresAt: null,
+    visibilityMs: 30_000,
+    backoff: { kind: 'fixed', delayMs: 0, maxDelayMs: 0, jitter: 0 },
+    key: null,
+  };
+  const lease = (now: number) => store.lease({ now, queues: ['stream'], max: 1, visibilityMs: null });
+  // A lease blocks, told nothing falls due: the first time anything will is announced.
+  assert.deepEqual((await lease(t)).jobs, []);
+  await store.add({ now: t, jobs: Array.from({ length: 100 }, () => job), maxLength: {} });
+  const tokens: string[] = [];
+  for (let i = 0; i < 100; i++) tokens.push((await lease(t + i)).jobs[0]!.token);
+  assert.deepEqual(due, [t + 30_000]);
+  for (let i = 0; i < 100; i++)
+    await store.nack({ now: t + 100 + i, token: tokens[i]!, delayMs: 1000, error: null, dead: false, release: false });
+  assert.deepEqual(due, [t + 30_000, t + 1100]);
+  // A delayed add later than that time announces nothing: the leases wake by then and learn it.
+  await store.add({ now: t + 200, jobs: [{ ...job, availableAt: t + 5000 }], maxLength: {} });
+  assert.deepEqual(due, [t + 30_000, t + 1100]);
+});

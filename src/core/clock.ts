@@ -62,4 +62,10 @@ export class ManualClock implements Clock {
   get pending(): number {
     return this.#timers.size;
   }
+
+  /** Whether a pending timer fires at `at`: lets a test wait until the code under test heard of that time. */
+  armedFor(at: number): boolean {
+    for (const t of this.#timers) if (t.at === at) return true;
+    return false;
+  }
 }

@@ -33,6 +33,10 @@ export class ChangeHub {
   readonly #sleeping = new Map<string, ReadyWaiter>();
   /** Sleeper ids of the lease calls still running, waiting or asking the store. */
   readonly #live = new Set<string>();
+  /** One timer per queue, at the earliest due time heard of (`due` events), not one per job. */
+  readonly #dueTimers = new Map<string, { readonly at: number; readonly cancel: () => void }>();
+  /** The Spool is closing: no lease will block again, and no timer may keep the process alive. */
+  #closing = false;
   #sleepers = 0;
 
   /** `passOn` sends the wakes of this hub's sleepers that have gone on to every watcher (`Store.wake`). */
@@ -42,6 +46,10 @@ export class ChangeHub {
   ) {}
 
   readonly onEvent = (event: StoreEvent): void => {
+    if (event.kind === 'due') {
+      this.#due(event.queue, event.at);
+      return;
+    }
     if (event.kind === 'ready') {
       // This hub's own add, which woke its leases when it was sent.
       if (event.origin === this.id) return;
@@ -163,8 +171,32 @@ export class ChangeHub {
     if (left > 0) this.passOn(queue, left);
   }
 
-  /** Wakes every blocked lease, so they notice the Spool closing. */
+  /** Wakes every blocked lease, so they notice the Spool closing; due timers go for good. */
   wakeAll(): void {
+    this.#closing = true;
+    for (const { cancel } of this.#dueTimers.values()) cancel();
+    this.#dueTimers.clear();
     for (const waiter of [...this.#readyWaiters]) waiter.wake();
+  }
+
+  /**
+   * Something in `queue` falls due at `at`: then every lease blocked on it wakes and asks the
+   * store, which applies what is due. A later time than the timer's is covered by it: the leases
+   * it wakes learn the next time from the store's answer (`LeaseResult.nextAt`).
+   */
+  #due(queue: string, at: number): void {
+    const armed = this.#dueTimers.get(queue);
+    if (this.#closing || (armed !== undefined && armed.at <= at)) return;
+    armed?.cancel();
+    const fire = (): void => {
+      this.#dueTimers.delete(queue);
+      // A lease asking the store right now may get an answer from before the due time: it asks again.
+      this.ready++;
+      this.#wake(queue, Infinity);
+    };
+    const ms = at - this.clock.now();
+    // Due already (the event came late, or another process's clock is ahead).
+    if (ms <= 0) fire();
+    else this.#dueTimers.set(queue, { at, cancel: this.clock.setTimer(ms, fire) });
   }
 }

@@ -12,7 +12,10 @@ export interface LeaseOptions {
   max?: number;
   /** Lease length; default each job's own visibility. */
   visibility?: Duration;
-  /** Block up to this long for a job to arrive; default 0 (answer at once). */
+  /**
+   * Block up to this long for a job to arrive; default 0 (answer at once). Infinity (or
+   * 'forever') blocks until a job comes or `signal` aborts (Disque's GETJOB, dque's DequeueBlock).
+   */
   wait?: Duration;
   /** Ends a blocked wait early (the call then resolves with no jobs). */
   signal?: AbortSignal;
@@ -51,9 +54,15 @@ export function leaseRequest(options: unknown): LeaseRequest {
     queues: queues.map((q, i) => checkQueueName(q, `lease.queues[${i}]`)),
     max,
     visibilityMs,
-    waitMs: o.wait === undefined ? 0 : parseDuration(o.wait, 'lease.wait'),
+    waitMs: waitOption(o.wait),
     signal: o.signal,
   };
+}
+
+function waitOption(value: unknown): number {
+  if (value === undefined) return 0;
+  if (value === Infinity || value === 'forever') return Infinity;
+  return parseDuration(value, 'lease.wait');
 }
 
 /**

@@ -103,9 +103,13 @@ export class LeasedJob<T = unknown> {
     await this.#nack(0, error, true, false);
   }
 
-  /** Hands the job back untouched, as if it had not been leased: the attempt does not count. */
-  async release(): Promise<void> {
-    await this.#nack(0, undefined, false, true);
+  /**
+   * Hands the job back untouched, as if it had not been leased: the attempt does not count. It
+   * returns to its old place in line, or with `delay` waits that long first.
+   */
+  async release(options: { delay?: Duration } = {}): Promise<void> {
+    const delayMs = options.delay === undefined ? 0 : parseDuration(options.delay, 'delay');
+    await this.#nack(delayMs, undefined, false, true);
   }
 
   /** Keeps the lease for `ms` more from now (Disque's WORKING); default: the job's visibility. */

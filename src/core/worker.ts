@@ -1,10 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { ClosedError, TimeoutError } from '../errors.ts';
 import type { Clock } from './clock.ts';
+import { parseDuration } from './duration.ts';
+import type { Duration } from './duration.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { lease } from './lease.ts';
 import type { LeaseRequest } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
+import { checkKeys } from './options.ts';
 import type { Runtime } from './runtime.ts';
 
 /** Runs one job; what it returns is the job's result. Throwing fails the attempt. */
@@ -28,8 +31,6 @@ export interface WorkerEvents<T> {
   error: [error: unknown];
 }
 
-/** How long one blocked lease waits before the loop asks again; a close wakes it at once. */
-const idleWaitMs = 30_000;
 /** Pause after a failed lease call before trying again. */
 const errorPauseMs = 1_000;
 /** The least number of unsettled acks a worker allows, whatever its concurrency. */
@@ -56,8 +57,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * lease on its way holds the slots it asked for.
  */
 export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
-  /** Handlers that returned a promise and have not settled it; close() waits for them. */
-  readonly #pending = new Set<Promise<void>>();
+  /** Handlers that returned a promise and have not settled it, by job; close() waits for them. */
+  readonly #pending = new Map<LeasedJob<T>, Promise<void>>();
+  /** The jobs of those handlers until each returns: what a close past its time-out hands back. */
+  readonly #handling = new Set<LeasedJob<T>>();
   #running = 0;
   /** Slots held by leases on their way to the store. */
   #reserved = 0;
@@ -88,7 +91,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     // wait for it if only a slot's worth of acks could be on the way.
     this.#maxUnsettled = Math.max(2 * settings.concurrency, minUnsettled);
     this.#keeper = new LeaseKeeper(runtime.clock, settings.visibilityMs ?? undefined, (error) => this.#report(error));
-    signal?.addEventListener('abort', () => void this.close(), { once: true });
+    // The caller gave up: nothing is waited for (diskoque's cancelled ctx).
+    signal?.addEventListener('abort', () => void this.close({ timeout: 0 }), { once: true });
     const lanes = runtime.store.capabilities.shared ? Math.min(sharedLeaseLanes, settings.concurrency) : 1;
     this.#idleLanes = lanes;
     this.#lanes = Array.from({ length: lanes }, () => this.#run());
@@ -99,16 +103,52 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
     return this.#running;
   }
 
-  /** Stops leasing, waits for running handlers to settle their jobs, hands back anything leased late. */
-  async close(): Promise<void> {
+  /**
+   * Stops leasing, waits for running handlers to settle their jobs, hands back anything leased
+   * late. With `timeout`, handlers still running after it have their `job.signal` aborted and
+   * their jobs handed back (released: the attempt does not count), and close does not wait for
+   * them to return.
+   */
+  async close(options: { timeout?: Duration } = {}): Promise<void> {
+    const o = checkKeys(options, ['timeout'], 'close');
+    const graceMs = o.timeout === undefined ? Infinity : parseDuration(o.timeout, 'close.timeout');
     if (!this.#closing) {
       this.#closing = true;
       this.#stop.abort();
       this.#wakeLanes();
     }
-    await Promise.all(this.#lanes);
-    await Promise.allSettled([...this.#pending]);
+    // The grace runs from the call, while the lanes wind down too.
+    let cancel = (): void => {};
+    const grace =
+      graceMs === Infinity
+        ? null
+        : graceMs === 0
+          ? Promise.resolve(false as const)
+          : new Promise<false>((resolve) => (cancel = this.runtime.clock.setTimer(graceMs, () => resolve(false))));
+    try {
+      await Promise.all(this.#lanes);
+      await this.#finishHandlers(grace);
+    } finally {
+      cancel();
+    }
     if (this.#unsettled > 0) await (this.#drained ??= new Promise<void>((resolve) => (this.#allSettled = resolve)));
+  }
+
+  /** Waits for the running handlers until `grace` ends (never when null); then hands back the jobs of the rest. */
+  async #finishHandlers(grace: Promise<false> | null): Promise<void> {
+    const handlers = Promise.allSettled([...this.#pending.values()]).then(() => true as const);
+    if (await Promise.race(grace === null ? [handlers] : [handlers, grace])) return;
+    const jobs = [...this.#handling];
+    this.#handling.clear();
+    // A handler that ignores its aborted signal is not waited for again, by a later close either.
+    for (const job of jobs) this.#pending.delete(job);
+    await Promise.allSettled(
+      jobs.map((job) => {
+        this.#keeper.release(job);
+        job.abort(new ClosedError('worker'));
+        return job.release();
+      }),
+    );
   }
 
   async #run(): Promise<void> {
@@ -116,7 +156,8 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       queues: [this.queue],
       max: 1,
       visibilityMs: this.settings.visibilityMs,
-      waitMs: idleWaitMs,
+      // Woken by an add, a due time (hub.ts) or close, never by a poll.
+      waitMs: Infinity,
       signal: this.#stop.signal,
     };
     while (!this.#closing) {
@@ -172,9 +213,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
       this.#freeSlot();
       return;
     }
+    this.#handling.add(job);
     const run = this.#await(job, value);
-    this.#pending.add(run);
-    void run.then(() => this.#pending.delete(run));
+    this.#pending.set(job, run);
+    void run.then(() => this.#pending.delete(job));
   }
 
   async #await(job: LeasedJob<T>, value: PromiseLike<unknown>): Promise<void> {
@@ -197,6 +239,11 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
           });
     const outcome = timedOut === null ? await attempt : await Promise.race([attempt, timedOut]);
     cancelTimeout();
+    // Handed back by a close past its time-out: the job is not this worker's to settle any more.
+    if (!this.#handling.delete(job)) {
+      this.#freeSlot();
+      return;
+    }
     this.#keeper.release(job);
     this.#settleJob(job, outcome);
     // A handler that ignores its aborted signal keeps its slot until it returns.

@@ -15,9 +15,12 @@
 //   lease expired, or whose job moved on, does nothing and reports `lost`.
 // - visibility: how long a lease lasts before the job is handed out again (Disque's
 //   RetryAfter, BlockQueue's visibility_duration).
-// - reclaim: an expired lease counts as a failed attempt: the job goes back through its
-//   back-off (without jitter, counted from the lease's end), or dead when its attempts are used up. Stores reclaim lazily, whenever an
-//   operation looks at the queue, so no reaper process has to stay alive.
+// - reclaim: an expired lease hands the job out again at the lease's end (the visibility
+//   time-out, Disque's RETRY), without waiting for the back-off: nobody reported a failure to
+//   back off from. The attempt still counts, since it was handed out, so a job that crashes
+//   every worker it meets goes dead once its attempts are used up; its error is 'lease
+//   expired'. Stores reclaim lazily, whenever an operation looks at the queue, so no reaper
+//   process has to stay alive; the `due` event wakes the blocked leases in time for it.
 // - ttl: `expiresAt`; past it the job is gone in whatever state and counted as expired.
 // - topic / subscription: fan-out built in core on top of a batched `add`; the topic's
 //   definition is kept in meta documents (`getMeta` / `setMeta`), which stores keep beside the queues.
@@ -29,6 +32,10 @@
 // - Before answering, a call applies what `now` makes due in the queues it touches: delayed
 //   jobs become waiting, expired leases are reclaimed, jobs past their TTL go, completed jobs
 //   past their retention go.
+// - Due means due: a call that makes a job leasable at a later time (a delayed add, a nack with
+//   a delay, a lease that will expire) at a time earlier than the store last told the leases
+//   blocked on the queue (their `LeaseResult.nextAt`, or an earlier `due` event) sends a `due`
+//   event, so every blocked lease wakes then, in every process, without polling.
 // - A resolved promise means the change is as durable as `capabilities.durable` says, except
 //   that `lease` and `extend` may answer first: losing one only hands the job out again, and
 //   the ack or nack that follows makes it durable along with itself.
@@ -180,7 +187,7 @@ export interface AckParams {
 export interface NackParams {
   readonly now: number;
   readonly token: string;
-  /** Delay before the job is leasable again; ignored when it goes dead. */
+  /** Delay before the job is leasable again; ignored when it goes dead. A release with none goes back to its old place in line. */
   readonly delayMs: number;
   readonly error: string | null;
   /** Straight to dead, whatever attempts are left. */
@@ -250,6 +257,13 @@ export type StoreEvent =
       readonly origin?: string;
       readonly sleepers?: readonly string[];
     }
+  /**
+   * Something in the queue becomes leasable by itself at `at` (a delay ends, a lease expires),
+   * sooner than the store's answers to the leases blocked on it said: every watcher wakes its
+   * leases blocked on the queue then. A store sends it only when `at` is earlier than what it
+   * told them, so a steady stream of leases and delays sends few.
+   */
+  | { readonly kind: 'due'; readonly queue: string; readonly at: number }
   /** A job finished or left the store. */
   | { readonly kind: 'settled'; readonly queue: string; readonly id: string; readonly outcome: Outcome };
 

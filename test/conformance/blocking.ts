@@ -1,8 +1,35 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { JobFailedError, NotFoundError, TimeoutError } from '../../src/index.ts';
-import { conformanceTest, settle } from './harness.ts';
+import { conformanceTest, settle, until } from './harness.ts';
 import type { Suite } from './harness.ts';
+import type { ManualClock } from '../../src/index.ts';
+import type { NewJob } from '../../src/store/contract.ts';
+
+/** Waits until `n` timers are armed on the clock: one per blocked lease. */
+function blocked(clock: ManualClock, n: number, what: string): Promise<void> {
+  return until(() => clock.pending >= n, what);
+}
+
+/** Waits until a timer is armed for `at`: the core has heard of that due time. */
+function armedFor(clock: ManualClock, at: number, what: string): Promise<void> {
+  return until(() => clock.armedFor(at), what);
+}
+
+/** A job as another client's add gives it to the store: core's own wake-up on add does not see it. */
+function delayedJob(queue: string, data: string, availableAt: number): NewJob {
+  return {
+    queue,
+    payload: new TextEncoder().encode(JSON.stringify(data)),
+    priority: 0,
+    maxAttempts: 5,
+    availableAt,
+    expiresAt: null,
+    visibilityMs: 30_000,
+    backoff: { kind: 'fixed', delayMs: 0, maxDelayMs: 0, jitter: 0 },
+    key: null,
+  };
+}
 
 export function blocking(suite: Suite): void {
   void describe('blocking lease and waitFor', () => {
@@ -36,6 +63,109 @@ export function blocking(suite: Suite): void {
       const [job] = await pending;
       assert.equal(job?.data, 'soon');
     });
+
+    conformanceTest(
+      suite,
+      'a lease blocked before a nack with a delay wakes when the delay ends',
+      async ({ spool, clock }) => {
+        const q = spool.queue('wake-nack');
+        const id = await q.add('x');
+        const [held] = await q.lease();
+        const pending = q.lease({ wait: '1h' });
+        await blocked(clock, 1, 'the lease to block');
+        await held!.nack({ delay: '2s' });
+        await armedFor(clock, clock.now() + 2000, 'the due time to reach the blocked lease');
+        clock.advance(1999);
+        await settle();
+        clock.advance(1);
+        const [job] = await pending;
+        assert.equal(job?.id, id);
+        assert.equal(job?.attempt, 2);
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'a lease blocked before a release with a delay wakes when the delay ends, the attempt not counted',
+      async ({ spool, clock }) => {
+        const q = spool.queue('wake-release');
+        const id = await q.add('x');
+        const [held] = await q.lease();
+        const pending = q.lease({ wait: '1h' });
+        await blocked(clock, 1, 'the lease to block');
+        await held!.release({ delay: '2s' });
+        assert.equal((await q.get(id))?.state, 'delayed');
+        await armedFor(clock, clock.now() + 2000, 'the due time to reach the blocked lease');
+        clock.advance(2000);
+        const [job] = await pending;
+        assert.equal(job?.id, id);
+        assert.equal(job?.attempt, 1);
+      },
+    );
+
+    conformanceTest(
+      suite,
+      "a lease blocked before another holder's lease expires takes the job at the visibility time-out",
+      async ({ spool, clock }) => {
+        const q = spool.queue('wake-expiry', { backoff: { type: 'fixed', delay: '1m' } });
+        const first = q.lease({ wait: '1h' });
+        await blocked(clock, 1, 'the first lease to block');
+        const second = q.lease({ wait: '1h' });
+        await blocked(clock, 2, 'the second lease to block');
+        const id = await q.add('x', { visibility: '10s' });
+        const [taken] = await first;
+        assert.equal(taken?.id, id);
+        await armedFor(clock, taken.leaseUntil, "the lease's end to reach the blocked lease");
+        clock.advance(10_000);
+        const [job] = await second;
+        assert.equal(job?.id, id);
+        assert.equal(job?.attempt, 2);
+        await assert.rejects(taken.ack(), { code: 'LEASE_LOST' });
+      },
+    );
+
+    conformanceTest(
+      suite,
+      "a lease blocked before another client's delayed add wakes when the job falls due",
+      async ({ spool, clock, store }) => {
+        const pending = spool.lease({ queues: ['wake-add'], wait: '1h' });
+        await blocked(clock, 1, 'the lease to block');
+        const added = await store.add({
+          now: clock.now(),
+          jobs: [delayedJob('wake-add', 'later', clock.now() + 3000)],
+          maxLength: {},
+        });
+        assert.equal(added.ok, true);
+        await armedFor(clock, clock.now() + 3000, 'the due time to reach the blocked lease');
+        clock.advance(3000);
+        const [job] = await pending;
+        assert.equal(job?.data, 'later');
+      },
+    );
+
+    conformanceTest(
+      suite,
+      "a lease with wait: Infinity or 'forever' blocks until a job comes or its signal aborts",
+      async ({ spool, clock }) => {
+        const q = spool.queue('forever');
+        const abort = new AbortController();
+        let gaveUp = false;
+        const endless = q.lease({ wait: Infinity });
+        const cancelled = q.lease({ wait: 'forever', signal: abort.signal }).then((jobs) => {
+          gaveUp = true;
+          return jobs;
+        });
+        await blocked(clock, 2, 'both leases to block');
+        clock.advance(10 * 365 * 86_400_000);
+        await settle();
+        assert.equal(gaveUp, false);
+        abort.abort();
+        assert.deepEqual(await cancelled, []);
+        await q.add('at last');
+        const [job] = await endless;
+        assert.equal(job?.data, 'at last');
+      },
+    );
 
     conformanceTest(
       suite,

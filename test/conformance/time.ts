@@ -40,26 +40,43 @@ export function time(suite: Suite): void {
 
     conformanceTest(
       suite,
-      'an expired lease is reclaimed as a failed attempt and the stale token is refused',
+      'an expired lease is handed out again at its end, without the back-off, and the stale token is refused',
       async ({ spool, clock }) => {
-        const q = spool.queue('expiry', { backoff: { type: 'fixed', delay: '1s' } });
+        const q = spool.queue('expiry', { backoff: { type: 'fixed', delay: '1m' } });
         const id = await q.add('x', { visibility: '10s' });
         const [first] = await q.lease();
-        clock.advance(10_000);
-        // Reclaimed with the back-off: delayed for 1s, not leasable yet.
+        clock.advance(9999);
         assert.deepEqual(await q.lease(), []);
-        const info = await q.get(id);
-        assert.equal(info?.state, 'delayed');
-        assert.equal(info?.lastError, 'lease expired');
-        clock.advance(1000);
+        clock.advance(1);
+        // Reclaimed at the visibility time-out (Disque's RETRY), the back-off not waited for.
         const [second] = await q.lease();
         assert.equal(second?.id, id);
         assert.equal(second?.attempt, 2);
+        assert.deepEqual(second?.errors, ['lease expired']);
         await assert.rejects(first!.ack(), { code: 'LEASE_LOST' });
         await assert.rejects(first!.extend(), { code: 'LEASE_LOST' });
         await assert.rejects(first!.nack(), { code: 'LEASE_LOST' });
         assert.equal((await q.get(id))?.state, 'active');
         await second.ack();
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'an expired lease counts as an attempt: a job whose every lease expires goes dead',
+      async ({ spool, clock }) => {
+        const q = spool.queue('expiry-dead', { maxAttempts: 2 });
+        const id = await q.add('poison', { visibility: '10s' });
+        assert.equal((await q.lease()).length, 1);
+        clock.advance(10_000);
+        const [again] = await q.lease();
+        assert.equal(again?.attempt, 2);
+        clock.advance(10_000);
+        assert.deepEqual(await q.lease(), []);
+        const info = await q.get(id);
+        assert.equal(info?.state, 'dead');
+        assert.equal(info?.attempts, 2);
+        assert.deepEqual(info?.errors, ['lease expired', 'lease expired']);
       },
     );
 

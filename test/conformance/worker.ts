@@ -175,6 +175,109 @@ export function worker(suite: Suite): void {
 
     conformanceTest(
       suite,
+      'a failed job runs again as its back-off ends while the worker waits in a lease',
+      async ({ spool, clock }) => {
+        const q = spool.queue('work-retry', { backoff: { type: 'fixed', delay: '1s' } });
+        let fail = (): void => {};
+        const failing = new Promise<void>((r) => (fail = r));
+        const attempts: number[] = [];
+        const w = q.process(
+          async (job) => {
+            attempts.push(job.attempt);
+            if (job.attempt === 1) {
+              await failing;
+              throw new Error('once');
+            }
+          },
+          { concurrency: 3, autoExtend: false },
+        );
+        const id = await q.add('x');
+        await until(() => attempts.length === 1, 'the first attempt');
+        // Every lease lane (two on a shared store) blocks with free slots: the failure must wake
+        // one, no poll does, and no lane waits for the slot the failed job frees.
+        const lanes = spool.capabilities.shared ? 2 : 1;
+        await until(() => clock.pending >= lanes, 'the free slots to wait in leases');
+        const failed = once(w, 'failed');
+        fail();
+        await failed;
+        const retry = await q.get(id);
+        assert.equal(retry?.state, 'delayed');
+        await until(() => clock.armedFor(retry.runAt), 'the retry time to reach the waiting lease');
+        clock.advance(1000);
+        await until(() => attempts.length === 2, 'the second attempt');
+        await w.close();
+        assert.deepEqual(attempts, [1, 2]);
+        assert.equal((await q.counts()).completed, 1);
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'close with a time-out aborts running handlers after it and hands their jobs back unattempted',
+      async ({ spool, clock }) => {
+        const q = spool.queue('work-close-timeout');
+        const [slow, next] = await q.addBulk([{ data: 'slow' }, { data: 'next' }]);
+        let reason: unknown = null;
+        const w = q.process(
+          (job) =>
+            new Promise<void>((resolve) => {
+              job.signal.addEventListener('abort', () => {
+                reason = job.signal.reason;
+                // A handler that returns normally once aborted: its job is handed back all the same.
+                resolve();
+              });
+            }),
+          { autoExtend: false },
+        );
+        await until(async () => (await q.get(slow!))?.state === 'active', 'the handler to start');
+        let closed = false;
+        const closing = w.close({ timeout: '5s' }).then(() => (closed = true));
+        clock.advance(4999);
+        await settle();
+        assert.equal(reason, null);
+        assert.equal(closed, false);
+        clock.advance(1);
+        await closing;
+        assert.equal((reason as { code?: string } | null)?.code, 'CLOSED');
+        const info = await q.get(slow!);
+        assert.equal(info?.state, 'waiting');
+        assert.equal(info?.attempts, 0);
+        assert.deepEqual(info?.errors, []);
+        assert.equal((await q.get(next!))?.state, 'waiting');
+        assert.equal((await q.counts()).completed, 0);
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'aborting the signal given to process aborts running handlers and hands their jobs back',
+      async ({ spool }) => {
+        const q = spool.queue('work-signal');
+        const id = await q.add('x');
+        const abort = new AbortController();
+        let aborted = false;
+        const w = q.process(
+          (job) =>
+            new Promise<void>((_resolve, reject) => {
+              job.signal.addEventListener('abort', () => {
+                aborted = true;
+                reject(job.signal.reason as Error);
+              });
+            }),
+          { signal: abort.signal, autoExtend: false },
+        );
+        await until(async () => (await q.get(id))?.state === 'active', 'the handler to start');
+        abort.abort();
+        await w.close();
+        assert.equal(aborted, true);
+        const info = await q.get(id);
+        assert.equal(info?.state, 'waiting');
+        assert.equal(info?.attempts, 0);
+      },
+    );
+
+    conformanceTest(
+      suite,
       'consume yields jobs to a for-await loop and releases what it fetched ahead',
       async ({ spool }) => {
         const q = spool.queue<number>('consume');

@@ -171,6 +171,7 @@ export class JobTable {
         leased.push(this.#record(seq, true) as LeasedRecord);
       }
       const next = q.nextAt();
+      if (leased.length === 0) q.told(now, next);
       if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
     }
     return { jobs: leased, nextAt };
@@ -193,9 +194,13 @@ export class JobTable {
     const page = this.#cols.page(seq);
     const row = rowOf(seq);
     if (release) {
-      // Back to its old place in line, as if it had never been leased.
+      // As if it had never been leased: back to its old place in line, or due after the delay.
       page.attempts.set(row, page.attempts.get(row) - 1);
       page.until.set(row, Number.NaN);
+      if (delayMs > 0) {
+        q.requeue(seq, now, now + delayMs);
+        return { outcome: 'retry' };
+      }
       q.place(seq, 'waiting');
       this.#emit({ kind: 'ready', queue: q.name });
       return { outcome: 'retry' };
@@ -478,16 +483,22 @@ export class JobTable {
     let q = this.#queues.get(name);
     if (q === undefined) {
       // The one place that forgets a job: every way out of the store passes through here.
-      q = new QueueState(name, this.#byIndex.length, this.#cols, (seq, outcome) => {
-        if (this.#cols.state(seq) === gone) {
-          const page = this.#cols.page(seq);
-          const at = page.at.get(rowOf(seq));
-          if (at >= 0) this.home?.release(at, page.size.get(rowOf(seq)));
-          this.#cols.free(seq);
-          this.#size--;
-        }
-        if (outcome !== null) this.#emit({ kind: 'settled', queue: name, id: String(seq), outcome });
-      });
+      q = new QueueState(
+        name,
+        this.#byIndex.length,
+        this.#cols,
+        (seq, outcome) => {
+          if (this.#cols.state(seq) === gone) {
+            const page = this.#cols.page(seq);
+            const at = page.at.get(rowOf(seq));
+            if (at >= 0) this.home?.release(at, page.size.get(rowOf(seq)));
+            this.#cols.free(seq);
+            this.#size--;
+          }
+          if (outcome !== null) this.#emit({ kind: 'settled', queue: name, id: String(seq), outcome });
+        },
+        (at) => this.#emit({ kind: 'due', queue: name, at }),
+      );
       this.#queues.set(name, q);
       this.#byIndex.push(q);
     }

@@ -1,4 +1,4 @@
-import { backoffDelayMs, errorHistory } from '../contract.ts';
+import { errorHistory } from '../contract.ts';
 import type { Counts, JobState, Outcome, Retention } from '../contract.ts';
 import { gone, rowOf, stateCode, stateName } from './columns.ts';
 import type { Columns } from './columns.ts';
@@ -30,6 +30,11 @@ export class QueueState {
   ttlLive = 0;
   paused = false;
   retention: Retention = { count: 0, ageMs: 0 };
+  /**
+   * Every lease blocked on this queue wakes by then, as far as the store told them: a job that
+   * falls due sooner is announced (`due`). -Infinity while nobody was told anything.
+   */
+  #wakeBy = -Infinity;
 
   constructor(
     readonly name: string,
@@ -37,6 +42,8 @@ export class QueueState {
     private readonly cols: Columns,
     /** Tells the store a job left it or finished; a null outcome is a silent retention drop. */
     private readonly settled: (seq: number, outcome: Outcome | null) => void,
+    /** Tells the store's watchers something here falls due at `at`, sooner than they were told. */
+    private readonly due: (at: number) => void,
   ) {
     this.waiting = new WaitingLine(cols);
   }
@@ -54,8 +61,10 @@ export class QueueState {
     page.state.set(row, stateCode[state]);
     this.count[state]++;
     if (state === 'waiting') this.waiting.push(seq, page.priority.get(row), page.availableAt.get(row));
-    else if (state === 'delayed') this.delayed.push(page.availableAt.get(row), 0, seq);
-    else if (state === 'dead') this.dead.add(seq);
+    else if (state === 'delayed') {
+      this.delayed.push(page.availableAt.get(row), 0, seq);
+      this.#announce(page.availableAt.get(row));
+    } else if (state === 'dead') this.dead.add(seq);
     else if (state === 'completed') this.completed.push(seq);
   }
 
@@ -91,6 +100,20 @@ export class QueueState {
     page.until.set(row, now + visibilityMs);
     this.place(seq, 'active');
     this.#pushLease(seq);
+    this.#announce(now + visibilityMs);
+  }
+
+  /** A lease found nothing here at `now` and sleeps until `nextAt` at most. */
+  told(now: number, nextAt: number | null): void {
+    const at = nextAt ?? Infinity;
+    // Once past, the leases it covered have woken and ask again, each telling its own time.
+    this.#wakeBy = this.#wakeBy <= now ? at : Math.max(this.#wakeBy, at);
+  }
+
+  #announce(at: number): void {
+    if (at >= this.#wakeBy) return;
+    this.#wakeBy = at;
+    this.due(at);
   }
 
   extend(seq: number, until: number): void {
@@ -177,11 +200,8 @@ export class QueueState {
       const attempt = a.topB;
       a.pop();
       if (!this.#current(until, attempt, seq)) continue;
-      // No jitter: expiries are spread in time already, and this keeps reclaim a pure function
-      // of the job in every backend.
-      const page = cols.page(seq);
-      const retryAt = until + backoffDelayMs(cols.profile(seq).backoff, page.attempts.get(rowOf(seq)), 0);
-      this.fail(seq, now, retryAt - now, 'lease expired', false);
+      // Reclaim (contract.ts): back in line as of the lease's end, no back-off; the attempt counts.
+      this.fail(seq, now, until - now, 'lease expired', false);
     }
     this.#pruneCompleted(now);
     if (this.ttl.size > 2 * this.ttlLive + sweepSlack) this.ttl.filter((a, _b, seq) => this.#ttlLive(a, seq));

@@ -26,6 +26,8 @@ export function parseEvents(message: string): StoreEvent[] {
         ...(origin !== '' && { origin }),
         ...(sleepers !== undefined && { sleepers }),
       });
+    } else if (kind === 'due') {
+      events.push({ kind: 'due', queue, at: Number(third) });
     } else if (outcomes.has(kind)) events.push({ kind: 'settled', queue, id: third, outcome: kind as Outcome });
   }
   return events;

@@ -76,6 +76,7 @@ for n = 1, count do
       state = 'd'
       redis.call('ZADD', B .. ':d', availableAt, pad(seq))
       schedule(B, tonumber(availableAt))
+      announce(B, ARGV[2 + 2 * qi], tonumber(availableAt))
     else
       local w = waiting[qi]
       w[#w + 1] = negated(priority)
@@ -105,12 +106,11 @@ for i = 1, queues do
   each('HSET', KEYS[i] .. ':p', payloads[i])
   each('ZADD', KEYS[i] .. ':w', waiting[i])
 end
--- A lease for each job that became ready; delayed ones call for one, which learns when the
--- first falls due and sleeps until then.
+-- A lease for each job that became ready; delayed ones wake the leases when they fall due (announce).
 for i = 1, queues do
   local ready = #waiting[i] / 2
-  if ready > 0 or fresh[i] > 0 then
-    markReady(KEYS[i], ARGV[2 + 2 * i], math.max(ready, 1), ARGV[3])
+  if ready > 0 then
+    markReady(KEYS[i], ARGV[2 + 2 * i], ready, ARGV[3])
   end
 end
 publish()

@@ -26,12 +26,15 @@ if ARGV[8] ~= '' then
   end
 end
 settle(B, queue)
-local leased = leaseUpTo(B, tonumber(ARGV[4]), tonumber(ARGV[5]))
+local leased = leaseUpTo(B, queue, tonumber(ARGV[4]), tonumber(ARGV[5]))
 for _, record in ipairs(leased) do
   out[#out + 1] = record
 end
 -- A sleeper that found nothing is noted for the ready events (lib.lua readyLine) until it asks
 -- again; one that found jobs is not asleep any more.
+if #leased == 0 then
+  told(B, dueOf[B])
+end
 if ARGV[6] ~= '' then
   if #leased == 0 then
     redis.call('ZADD', B .. ':s', ARGV[7], ARGV[6])

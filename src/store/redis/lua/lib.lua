@@ -3,7 +3,9 @@
 --
 -- All keys of a queue share the hash tag of B = '{<prefix>:<queue>}' (one Cluster slot):
 --   B..':m'   hash   seq (last job number), expired (count), paused, kc / ka (completed retention),
---                    due (no delay, lease, TTL or retention ends before it: settle's shortcut)
+--                    due (no delay, lease, TTL or retention ends before it: settle's shortcut),
+--                    wb (every lease blocked on the queue wakes by then, as the store told them;
+--                    'inf' for never: a job due sooner is announced, see announce)
 --   B..':w'   zset   waiting: score -priority, member readyAt (13 digits) .. pad(seq)
 --   B..':d'   zset   delayed: score availableAt, member pad(seq)
 --   B..':a'   zset   active: score leaseUntil, member pad(seq)
@@ -26,17 +28,19 @@
 -- costs a Lua script about 2 µs. seqs are decimal strings here, never Lua numbers: Lua turns a
 -- number into text with sprintf, which cost more than the rest of a job's work.
 -- Every script has ARGV[1] = now (ms), ARGV[2] = the events channel. Events are collected and
--- published as one message at the end: lines '<outcome>\t<queue>\t<id>', and
--- 'ready\t<queue>[\t<leases to wake>\t<origin>[\t=<sleeper>,<sleeper>...]]' (see readyLine).
+-- published as one message at the end: lines '<outcome>\t<queue>\t<id>',
+-- 'ready\t<queue>[\t<leases to wake>\t<origin>[\t=<sleeper>,<sleeper>...]]' (see readyLine), and
+-- 'due\t<queue>\t<at>' (see announce).
 
 local now, nowText = tonumber(ARGV[1]), ARGV[1]
 local channel = ARGV[2]
 local events = {}
 local errorHistory = 10
 local setOf = { w = ':w', d = ':d', a = ':a', x = ':x', c = ':c' }
--- Per queue, for this call: the meta fields settle read, and `due` as it stands now.
+-- Per queue, for this call: the meta fields settle read, `due` and `wb` as they stand now.
 local metaOf = {}
 local dueOf = {}
+local wakeByOf = {}
 
 -- lease.lua applies the acks it carries at their own time.
 local function setNow(text)
@@ -84,17 +88,6 @@ local function num(value)
     return math.huge
   end
   return tonumber(value)
-end
-
--- contract.ts backoffDelayMs, exactly: JavaScript's Math.round(x) is floor(x + 0.5).
-local function backoffDelayMs(spec, attempt, random)
-  local kind, delayMs, maxDelayMs, jitter = string.match(spec, '^([^,]+),([^,]+),([^,]+),([^,]+)$')
-  local raw = tonumber(delayMs)
-  if kind ~= 'fixed' then
-    raw = raw * 2 ^ math.max(0, attempt - 1)
-  end
-  local capped = math.min(raw, tonumber(maxDelayMs))
-  return math.floor(capped * (1 - tonumber(jitter) * random) + 0.5)
 end
 
 local recordPattern = '^(%a)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
@@ -215,6 +208,29 @@ local function publish()
   end
 end
 
+-- A job of the queue becomes leasable by itself at `at` (a delay ends, a lease expires). Only a
+-- time sooner than every blocked lease was told to wake is published ('due' line), so that every
+-- process wakes its leases then: a stream of later delays and leases publishes nothing.
+local function announce(B, queue, at)
+  if at >= wakeByOf[B] then
+    return
+  end
+  wakeByOf[B] = at
+  redis.call('HSET', B .. ':m', 'wb', text(at))
+  events[#events + 1] = 'due\t' .. queue .. '\t' .. text(at)
+end
+
+-- A lease found nothing in the queue and sleeps until `nextAt` (math.huge: never) at most. Once
+-- `wb` is past, the leases it covered have woken and ask again, each telling its own time.
+local function told(B, nextAt)
+  local wb = wakeByOf[B]
+  local at = wb <= now and nextAt or math.max(wb, nextAt)
+  if at ~= wb then
+    wakeByOf[B] = at
+    redis.call('HSET', B .. ':m', 'wb', at == math.huge and 'inf' or text(at))
+  end
+end
+
 -- Something in the queue falls due at `at`: `due` stays at or before every such time.
 local function schedule(B, at)
   if at < dueOf[B] then
@@ -237,6 +253,7 @@ local function requeue(B, queue, seq, j, availableAt)
     j.s = 'd'
     redis.call('ZADD', B .. ':d', j.t, pad(seq))
     schedule(B, availableAt)
+    announce(B, queue, availableAt)
   else
     toWaiting(B, queue, seq, j)
   end
@@ -348,9 +365,10 @@ end
 -- Applies what `now` makes due in the queue: TTLs, delays, expired leases, completed retention.
 -- One HMGET when nothing is due, which is most calls.
 local function settle(B, queue)
-  local meta = redis.call('HMGET', B .. ':m', 'due', 'kc', 'ka', 'paused')
+  local meta = redis.call('HMGET', B .. ':m', 'due', 'kc', 'ka', 'paused', 'wb')
   metaOf[B] = meta
   dueOf[B] = tonumber(meta[1]) or math.huge
+  wakeByOf[B] = meta[5] and num(meta[5]) or -math.huge
   if dueOf[B] > now then
     return
   end
@@ -380,9 +398,8 @@ local function settle(B, queue)
     local seq = unpad(expired[i], 1)
     local j = load(B, seq)
     redis.call('ZREM', B .. ':a', expired[i])
-    -- No jitter: expiries are spread in time already, and reclaim stays a pure function of the job.
-    local retryAt = tonumber(expired[i + 1]) + backoffDelayMs(j.b, tonumber(j.a) or 0, 0)
-    fail(B, queue, seq, j, 'lease expired', false, retryAt)
+    -- Reclaim (contract.ts): back in line as of the lease's end, no back-off; the attempt counts.
+    fail(B, queue, seq, j, 'lease expired', false, tonumber(expired[i + 1]))
     save(B, seq, j)
   end
   local keepAgeMs = meta[3] and num(meta[3]) or math.huge
@@ -496,7 +513,7 @@ end
 
 -- Leases up to `max` waiting jobs of a settled queue, in lease order, each for `visibilityMs`
 -- (< 0: the job's own). Returns their records.
-local function leaseUpTo(B, max, visibilityMs)
+local function leaseUpTo(B, queue, max, visibilityMs)
   if metaOf[B][4] then
     return {}
   end
@@ -531,5 +548,6 @@ local function leaseUpTo(B, max, visibilityMs)
   each('HSET', B .. ':j', writes)
   each('ZADD', B .. ':a', active)
   schedule(B, first)
+  announce(B, queue, first)
   return records(B, seqs, all)
 end

@@ -2,7 +2,7 @@
 -- nack: the holder of a lease gives the job back: failed (retry after a delay, or dead) or released.
 -- KEYS[1]  the queue's base
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4] seq   ARGV[5] attempt
--- ARGV[6]  delay in ms before it is leasable again
+-- ARGV[6]  delay in ms before it is leasable again (a release with 0 keeps its old place in line)
 -- ARGV[7]  error ('' for none, else '+' .. message)
 -- ARGV[8]  '1': straight to dead   ARGV[9] '1': release (a job never started: the attempt is not counted)
 -- Returns  'lost', 'retry' or 'dead'
@@ -16,9 +16,13 @@ end
 redis.call('ZREM', B .. ':a', pad(seq))
 local outcome
 if ARGV[9] == '1' then
-  -- Back to its old place in line, as if it had never been leased.
+  -- As if it had never been leased: back to its old place in line, or due after the delay.
   j.a = text(tonumber(j.a) - 1)
-  toWaiting(B, queue, seq, j)
+  if tonumber(ARGV[6]) > 0 then
+    requeue(B, queue, seq, j, now + tonumber(ARGV[6]))
+  else
+    toWaiting(B, queue, seq, j)
+  end
   outcome = 'retry'
 else
   j.n = text((tonumber(j.n) or 0) + 1)
