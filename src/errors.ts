@@ -116,10 +116,23 @@ export class JobFailedError extends SpoolError {
   }
 }
 
+/**
+ * `url` fit for a log line or an error message: the password of `user:password@` and of a
+ * `?password=` parameter becomes `***` (a store URL is often pasted with its credentials in).
+ */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_match, scheme: string, userinfo: string) => {
+      const colon = userinfo.indexOf(':');
+      return colon === -1 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
+    })
+    .replace(/([?&](?:password|pass|token|secret)=)[^&#]*/gi, '$1***');
+}
+
 export class UnknownStoreError extends SpoolError {
   readonly code = 'UNKNOWN_STORE';
   constructor(url: string) {
-    super(`no store for "${url}": use file:<dir>, memory: or redis://host:port`);
+    super(`no store for "${redactUrl(url)}": use file:<dir>, memory: or redis://host:port`);
   }
 }
 
@@ -130,7 +143,7 @@ export class MissingDriverError extends SpoolError {
     readonly driver: string,
     url: string,
   ) {
-    super(`"${url}" needs the optional package ${driver}: npm install ${driver}`);
+    super(`"${redactUrl(url)}" needs the optional package ${driver}: npm install ${driver}`);
   }
 }
 

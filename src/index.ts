@@ -39,5 +39,6 @@ export {
   UnknownStoreError,
   ValidationError,
   errorCodes,
+  redactUrl,
 } from './errors.ts';
 export type { ErrorCode } from './errors.ts';

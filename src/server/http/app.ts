@@ -24,6 +24,8 @@ export interface HttpOptions {
   /** Longest long-poll, in ms. */
   readonly maxWaitMs: number;
   readonly logger: FastifyBaseLogger | false;
+  /** Request lines at info instead of debug. */
+  readonly accessLog: boolean;
   readonly version: string;
 }
 
@@ -34,6 +36,9 @@ export interface HttpServer {
 }
 
 const publicPaths = ['/healthz', '/docs', '/openapi.json'];
+
+/** pino's levels, most verbose first: the access log's hook is added only when its level is on. */
+const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   const closing = new AbortController();
@@ -79,6 +84,9 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
 
   // Without tokens every request is allowed: no hooks then, as each costs every request.
   if (guard.enabled) guardRequests(app, guard);
+  const accessLevel = options.accessLog ? 'info' : 'debug';
+  if (options.logger !== false && levels.indexOf(options.logger.level) <= levels.indexOf(accessLevel))
+    logRequests(app, accessLevel);
 
   app.setErrorHandler((error, request, reply) => {
     const f = failure(error, request.routeOptions.bodyLimit ?? options.bodyLimit);
@@ -124,6 +132,23 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   });
   await app.ready();
   return { app, close: () => app.close() };
+}
+
+/** The access log: one line per answered request, with the route's pattern rather than its ids. */
+function logRequests(app: FastifyInstance, level: 'info' | 'debug'): void {
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log[level](
+      {
+        reqId: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+    done();
+  });
 }
 
 function guardRequests(app: FastifyInstance, guard: Guard): void {
