@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTERNAL'
   | 'REPLICATION';
 
@@ -38,6 +39,7 @@ export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number }>> = O
   UNAUTHORIZED: { httpStatus: 401 },
   FORBIDDEN: { httpStatus: 403 },
   TOO_LARGE: { httpStatus: 413 },
+  UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415 },
   // No class throws it: a server answers with it for a failure that is not a SpoolError, and logs the cause.
   INTERNAL: { httpStatus: 500 },
   REPLICATION: { httpStatus: 503 },
@@ -216,5 +218,13 @@ export class TooLargeError extends SpoolError {
   readonly code = 'TOO_LARGE';
   constructor(readonly limitBytes: number) {
     super(`request body is over the limit of ${limitBytes} bytes`);
+  }
+}
+
+/** A request body in a content type the server does not read (it reads application/json). */
+export class UnsupportedMediaTypeError extends SpoolError {
+  readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+  constructor(readonly contentType: string) {
+    super(`content type "${contentType}" is not supported: send application/json`);
   }
 }

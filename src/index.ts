@@ -37,6 +37,7 @@ export {
   TooLargeError,
   UnauthorizedError,
   UnknownStoreError,
+  UnsupportedMediaTypeError,
   ValidationError,
   errorCodes,
   redactUrl,

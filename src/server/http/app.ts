@@ -13,6 +13,7 @@ import type { Context } from './context.ts';
 import { failure } from './errors.ts';
 import { nativeQueues } from './native-queues.ts';
 import { nativeTopics } from './native-topics.ts';
+import { openapiOptions } from './openapi.ts';
 import { SpoolError } from '../../index.ts';
 
 export interface HttpOptions {
@@ -73,13 +74,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     else void json(request, text, done);
   });
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'spool', version: options.version },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: guard.enabled ? [{ bearer: [] }] : [],
-    },
-  });
+  await app.register(swagger, openapiOptions(options.version, guard.enabled));
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   // Without tokens every request is allowed: no hooks then, as each costs every request.
@@ -89,7 +84,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     logRequests(app, accessLevel);
 
   app.setErrorHandler((error, request, reply) => {
-    const f = failure(error, request.routeOptions.bodyLimit ?? options.bodyLimit);
+    const f = failure(error, request.routeOptions.bodyLimit ?? options.bodyLimit, request.headers['content-type']);
     if (f.cause !== null) request.log.error({ err: f.cause, reqId: request.id }, 'request failed');
     const blockQueue =
       request.routeOptions.config.envelope === 'blockqueue' ||
