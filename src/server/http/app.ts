@@ -68,6 +68,9 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   // still refuses it through its schema.
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // Bodies are JSON only: fastify's text/plain parser would hand a string to a schema expecting
+  // an object, a 400 for what is a 415.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text === '') done(null, undefined);
