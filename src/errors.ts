@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTERNAL'
   | 'REPLICATION';
 
@@ -38,6 +39,7 @@ export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number }>> = O
   UNAUTHORIZED: { httpStatus: 401 },
   FORBIDDEN: { httpStatus: 403 },
   TOO_LARGE: { httpStatus: 413 },
+  UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415 },
   // No class throws it: a server answers with it for a failure that is not a SpoolError, and logs the cause.
   INTERNAL: { httpStatus: 500 },
   REPLICATION: { httpStatus: 503 },
@@ -116,10 +118,23 @@ export class JobFailedError extends SpoolError {
   }
 }
 
+/**
+ * `url` fit for a log line or an error message: the password of `user:password@` and of a
+ * `?password=` parameter becomes `***` (a store URL is often pasted with its credentials in).
+ */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_match, scheme: string, userinfo: string) => {
+      const colon = userinfo.indexOf(':');
+      return colon === -1 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
+    })
+    .replace(/([?&](?:password|pass|token|secret)=)[^&#]*/gi, '$1***');
+}
+
 export class UnknownStoreError extends SpoolError {
   readonly code = 'UNKNOWN_STORE';
   constructor(url: string) {
-    super(`no store for "${url}": use file:<dir>, memory: or redis://host:port`);
+    super(`no store for "${redactUrl(url)}": use file:<dir>, memory: or redis://host:port`);
   }
 }
 
@@ -130,7 +145,7 @@ export class MissingDriverError extends SpoolError {
     readonly driver: string,
     url: string,
   ) {
-    super(`"${url}" needs the optional package ${driver}: npm install ${driver}`);
+    super(`"${redactUrl(url)}" needs the optional package ${driver}: npm install ${driver}`);
   }
 }
 
@@ -203,5 +218,13 @@ export class TooLargeError extends SpoolError {
   readonly code = 'TOO_LARGE';
   constructor(readonly limitBytes: number) {
     super(`request body is over the limit of ${limitBytes} bytes`);
+  }
+}
+
+/** A request body in a content type the server does not read (it reads application/json). */
+export class UnsupportedMediaTypeError extends SpoolError {
+  readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+  constructor(readonly contentType: string) {
+    super(`content type "${contentType}" is not supported: send application/json`);
   }
 }

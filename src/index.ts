@@ -37,7 +37,9 @@ export {
   TooLargeError,
   UnauthorizedError,
   UnknownStoreError,
+  UnsupportedMediaTypeError,
   ValidationError,
   errorCodes,
+  redactUrl,
 } from './errors.ts';
 export type { ErrorCode } from './errors.ts';

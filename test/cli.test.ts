@@ -163,7 +163,7 @@ void test('the same commands against a server (SPOOL_SERVER, or --server)', asyn
 });
 
 void test('the built binary (dist/cli/main.js, as npx spool runs it) serves and stops', async () => {
-  // Builds exactly what `npm run build` (and `npm ci`, through prepare) builds.
+  // Builds what `npm run build` (and `npm pack`, through prepack) builds.
   const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
     encoding: 'utf8',
     timeout: 120_000,

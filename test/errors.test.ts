@@ -30,6 +30,7 @@ void test('every exported SpoolError has a code from errorCodes', () => {
     UnauthorizedError: new spool.UnauthorizedError(),
     ForbiddenError: new spool.ForbiddenError('publish', 'cart'),
     TooLargeError: new spool.TooLargeError(1 << 20),
+    UnsupportedMediaTypeError: new spool.UnsupportedMediaTypeError('text/plain'),
   };
   type ErrorClass = abstract new (...args: never[]) => spool.SpoolError;
   const exported = Object.entries(spool as Record<string, unknown>).filter(

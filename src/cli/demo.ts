@@ -1,4 +1,4 @@
-import { open } from '../index.ts';
+import { open, redactUrl } from '../index.ts';
 
 /** `spool demo`: adds N jobs and processes them with a worker, printing the rate. */
 export async function demo(options: { store: string; jobs: number; concurrency: number }): Promise<void> {
@@ -17,7 +17,7 @@ export async function demo(options: { store: string; jobs: number; concurrency: 
   await finished;
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `spool demo on ${store}: added and processed ${jobs} jobs in ${seconds.toFixed(2)}s (${Math.round(jobs / seconds)} jobs/s)`,
+    `spool demo on ${redactUrl(store)}: added and processed ${jobs} jobs in ${seconds.toFixed(2)}s (${Math.round(jobs / seconds)} jobs/s)`,
   );
   console.log(await queue.counts());
 }

@@ -47,7 +47,7 @@ program
   .command('serve')
   .description("the HTTP server: spool's /v1 API and BlockQueue's routes")
   .addOption(envOption('--store <url>', 'store URL; default file:./spool-data', 'store'))
-  .addOption(envOption('--http <[host:]port>', 'where to listen; default 127.0.0.1:8080', 'http'))
+  .addOption(envOption('--http <[host:]port>', 'where to listen; default 127.0.0.1:$PORT, else 127.0.0.1:8080', 'http'))
   .addOption(envOption('--token <token>', 'an admin bearer token (16+ characters)', 'token'))
   .addOption(
     envOption(
@@ -59,6 +59,9 @@ program
   .addOption(envOption('--body-limit <bytes>', 'largest request body; default 1048576', 'bodyLimit'))
   .addOption(envOption('--max-wait <duration>', 'longest long-poll; default 5m', 'maxWait'))
   .addOption(envOption('--log-level <level>', 'pino level; default info', 'logLevel'))
+  .addOption(
+    envOption('--access-log', 'a line per request (method, route, status, ms) at info, not debug', 'accessLog'),
+  )
   .option('--config <file>', 'JSON file with any of these settings (env SPOOL_CONFIG)')
   .action((flags: Record<string, string | undefined>) => serve(serveSettings(flags)));
 

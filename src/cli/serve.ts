@@ -1,7 +1,8 @@
 // `spool serve`: the HTTP server on a store, with pino logs and a graceful stop on SIGTERM /
 // SIGINT: stop accepting, answer pending long-polls, finish requests in flight, close the store.
+import type { Server } from 'node:http';
 import { pino } from 'pino';
-import { open } from '../index.ts';
+import { open, redactUrl } from '../index.ts';
 import { createServer } from '../server/index.ts';
 import type { ServeSettings } from './settings.ts';
 
@@ -14,14 +15,19 @@ export async function serve(settings: ServeSettings): Promise<void> {
     bodyLimit: settings.bodyLimit,
     maxWait: settings.maxWaitMs,
     logger,
+    accessLog: settings.accessLog,
   });
-  const url = await server.app.listen({ host: settings.host, port: settings.port });
+  const url = await listen(server.app.server, settings.host, settings.port);
   if (settings.tokens.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(settings.host))
     logger.warn(
       { host: settings.host },
       'no tokens configured and not bound to loopback: anyone who can reach it may use it',
     );
-  logger.info({ url, store: settings.store, auth: settings.tokens.length > 0 }, 'spool serving');
+  // The one start-up line: what was opened (its password masked) and where it listens.
+  logger.info(
+    { url, store: redactUrl(settings.store), auth: settings.tokens.length > 0, accessLog: settings.accessLog },
+    'spool serving',
+  );
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -37,4 +43,21 @@ export async function serve(settings: ServeSettings): Promise<void> {
   await server.close();
   await spool.close();
   logger.info('stopped');
+}
+
+/**
+ * Listens on the ready app's own node server rather than through fastify's listen(), which logs
+ * a line of its own for every address (one per interface on 0.0.0.0) before ours.
+ */
+async function listen(server: Server, host: string, port: number): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') return String(address);
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }

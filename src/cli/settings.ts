@@ -13,6 +13,8 @@ export interface ServeSettings {
   readonly bodyLimit: number;
   readonly maxWaitMs: number;
   readonly logLevel: string;
+  /** A line per request at info; without it, request lines are logged at debug. */
+  readonly accessLog: boolean;
 }
 
 /** What flags, variables and the file may say, all as optional raw values. */
@@ -25,9 +27,10 @@ export interface RawSettings {
   bodyLimit?: unknown;
   maxWait?: unknown;
   logLevel?: unknown;
+  accessLog?: unknown;
 }
 
-const fileKeys = ['store', 'http', 'token', 'tokensFile', 'tokens', 'bodyLimit', 'maxWait', 'logLevel'];
+const fileKeys = ['store', 'http', 'token', 'tokensFile', 'tokens', 'bodyLimit', 'maxWait', 'logLevel', 'accessLog'];
 
 export const env: Readonly<Record<keyof RawSettings, string>> = {
   store: 'SPOOL_STORE',
@@ -38,6 +41,7 @@ export const env: Readonly<Record<keyof RawSettings, string>> = {
   bodyLimit: 'SPOOL_BODY_LIMIT',
   maxWait: 'SPOOL_MAX_WAIT',
   logLevel: 'SPOOL_LOG_LEVEL',
+  accessLog: 'SPOOL_ACCESS_LOG',
 };
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -77,7 +81,17 @@ function fromEnv(vars: NodeJS.ProcessEnv): RawSettings {
   );
 }
 
-function address(value: unknown): { host: string; port: number } {
+/** `--http`, else `PORT` (as hosting platforms set it) on 127.0.0.1, else 127.0.0.1:8080. */
+function address(value: unknown, port: string | undefined): { host: string; port: number } {
+  if (value === undefined && port !== undefined) {
+    if (!/^\d{1,5}$/.test(port) || Number(port) > 65535)
+      throw new ValidationError('PORT', `must be a port number, got ${JSON.stringify(port)}`);
+    return { host: '127.0.0.1', port: Number(port) };
+  }
+  return hostPort(value ?? '127.0.0.1:8080');
+}
+
+function hostPort(value: unknown): { host: string; port: number } {
   const match = typeof value === 'string' ? /^(?:(.+):)?(\d{1,5})$/.exec(value) : null;
   const port = Number(match?.[2]);
   if (match === null || port > 65535)
@@ -99,6 +113,13 @@ function tokens(raw: RawSettings): TokenGrant[] {
   return grants;
 }
 
+/** A switch from a flag (true), a variable ("1", "true", "0", "false") or the config file (a boolean). */
+function flag(value: unknown, field: string): boolean {
+  if (value === undefined || value === false || value === '0' || value === 'false') return false;
+  if (value === true || value === '1' || value === 'true') return true;
+  throw new ValidationError(field, `must be true or false, got ${JSON.stringify(value)}`);
+}
+
 export function serveSettings(
   flags: RawSettings & { config?: string },
   vars: NodeJS.ProcessEnv = process.env,
@@ -109,7 +130,7 @@ export function serveSettings(
     ...defined(fromEnv(vars)),
     ...defined(flags),
   };
-  const { host, port } = address(raw.http ?? '127.0.0.1:8080');
+  const { host, port } = address(raw.http, vars.PORT);
   const bodyLimit = Number(raw.bodyLimit ?? 1 << 20);
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1024)
     throw new ValidationError('--body-limit', `must be a whole number of bytes ≥ 1024, got ${String(raw.bodyLimit)}`);
@@ -125,5 +146,6 @@ export function serveSettings(
     bodyLimit,
     maxWaitMs: parseDuration(raw.maxWait ?? '5m', '--max-wait'),
     logLevel,
+    accessLog: flag(raw.accessLog, '--access-log'),
   });
 }

@@ -21,6 +21,8 @@ export interface ServerOptions {
   maxWait?: Duration;
   /** A pino logger, or false (the default) for none. */
   logger?: FastifyBaseLogger | false;
+  /** A line per request (method, route, status, ms) at info; default false: at debug. */
+  accessLog?: boolean;
 }
 
 export async function createServer(options: ServerOptions): Promise<HttpServer> {
@@ -33,6 +35,7 @@ export async function createServer(options: ServerOptions): Promise<HttpServer> 
     bodyLimit,
     maxWaitMs: parseDuration(options.maxWait ?? '5m', 'maxWait'),
     logger: options.logger ?? false,
+    accessLog: options.accessLog ?? false,
     version: packageVersion(),
   });
 }

@@ -13,6 +13,7 @@ import type { Context } from './context.ts';
 import { failure } from './errors.ts';
 import { nativeQueues } from './native-queues.ts';
 import { nativeTopics } from './native-topics.ts';
+import { openapiOptions } from './openapi.ts';
 import { SpoolError } from '../../index.ts';
 
 export interface HttpOptions {
@@ -24,6 +25,8 @@ export interface HttpOptions {
   /** Longest long-poll, in ms. */
   readonly maxWaitMs: number;
   readonly logger: FastifyBaseLogger | false;
+  /** Request lines at info instead of debug. */
+  readonly accessLog: boolean;
   readonly version: string;
 }
 
@@ -34,6 +37,9 @@ export interface HttpServer {
 }
 
 const publicPaths = ['/healthz', '/docs', '/openapi.json'];
+
+/** pino's levels, most verbose first: the access log's hook is added only when its level is on. */
+const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   const closing = new AbortController();
@@ -62,26 +68,26 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   // still refuses it through its schema.
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // Bodies are JSON only: fastify's text/plain parser would hand a string to a schema expecting
+  // an object, a 400 for what is a 415.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text === '') done(null, undefined);
     else void json(request, text, done);
   });
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'spool', version: options.version },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: guard.enabled ? [{ bearer: [] }] : [],
-    },
-  });
+  await app.register(swagger, openapiOptions(options.version, guard.enabled));
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   // Without tokens every request is allowed: no hooks then, as each costs every request.
   if (guard.enabled) guardRequests(app, guard);
+  const accessLevel = options.accessLog ? 'info' : 'debug';
+  if (options.logger !== false && levels.indexOf(options.logger.level) <= levels.indexOf(accessLevel))
+    logRequests(app, accessLevel);
 
   app.setErrorHandler((error, request, reply) => {
-    const f = failure(error, request.routeOptions.bodyLimit ?? options.bodyLimit);
+    const f = failure(error, request.routeOptions.bodyLimit ?? options.bodyLimit, request.headers['content-type']);
     if (f.cause !== null) request.log.error({ err: f.cause, reqId: request.id }, 'request failed');
     const blockQueue =
       request.routeOptions.config.envelope === 'blockqueue' ||
@@ -124,6 +130,23 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   });
   await app.ready();
   return { app, close: () => app.close() };
+}
+
+/** The access log: one line per answered request, with the route's pattern rather than its ids. */
+function logRequests(app: FastifyInstance, level: 'info' | 'debug'): void {
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log[level](
+      {
+        reqId: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+    done();
+  });
 }
 
 function guardRequests(app: FastifyInstance, guard: Guard): void {

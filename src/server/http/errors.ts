@@ -2,7 +2,14 @@
 // error's code (errorCodes). fastify's own errors (bad JSON, schema, body size, unknown route)
 // become SpoolErrors first; anything else is a bug: logged, answered as INTERNAL without detail.
 import type { FastifyError } from 'fastify';
-import { errorCodes, NotFoundError, SpoolError, TooLargeError, ValidationError } from '../../index.ts';
+import {
+  errorCodes,
+  NotFoundError,
+  SpoolError,
+  TooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../../index.ts';
 import type { ErrorCode } from '../../index.ts';
 
 export interface Failure {
@@ -14,7 +21,7 @@ export interface Failure {
   readonly cause: unknown;
 }
 
-function fromFastify(error: FastifyError, bodyLimit: number): SpoolError | null {
+function fromFastify(error: FastifyError, bodyLimit: number, contentType: string): SpoolError | null {
   if (error.validation !== undefined) {
     const first = error.validation[0];
     const where = `${error.validationContext ?? 'body'}${first?.instancePath.replaceAll('/', '.') ?? ''}`;
@@ -26,19 +33,22 @@ function fromFastify(error: FastifyError, bodyLimit: number): SpoolError | null 
   }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) return new TooLargeError(bodyLimit);
   if (error.statusCode === 404) return new NotFoundError('route');
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.statusCode === 415)
+    return new UnsupportedMediaTypeError(contentType);
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-    // Bad JSON, a wrong content type, an empty body: the parser's message names no path.
+    // Bad JSON, an empty body: the parser's message names no path.
     return new ValidationError('body', error.message);
   }
   return null;
 }
 
-export function failure(error: unknown, bodyLimit: number): Failure {
+/** `contentType`: the request's, for a 415's message. */
+export function failure(error: unknown, bodyLimit: number, contentType = ''): Failure {
   const spoolError =
     error instanceof SpoolError
       ? error
       : typeof error === 'object' && error !== null
-        ? fromFastify(error as FastifyError, bodyLimit)
+        ? fromFastify(error as FastifyError, bodyLimit, contentType)
         : null;
   if (spoolError === null) return { status: 500, code: 'INTERNAL', message: 'internal error', cause: error };
   const status = errorCodes[spoolError.code].httpStatus;

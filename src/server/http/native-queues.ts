@@ -173,6 +173,11 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
         body: s.body({ ids: { type: 'array', maxItems: 10_000, items: s.name } }, []),
       },
       config: { need: 'admin', names: queueOf },
+      // No body means every dead job: an absent body is validated as an empty one.
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
     },
     async (request) => {
       const { ids } = (request.body ?? {}) as { ids?: string[] };

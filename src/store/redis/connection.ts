@@ -2,7 +2,7 @@
 // (a Redis Cluster, seed nodes separated by commas). spool's own settings ride in the query:
 // `prefix` (default 'spool') and `replicateTimeout` (ms WAIT gives replicas, default 1000).
 import { Cluster, Redis } from 'ioredis';
-import { ValidationError } from '../../errors.ts';
+import { redactUrl, ValidationError } from '../../errors.ts';
 import type { Capabilities } from '../contract.ts';
 
 export interface RedisSettings {
@@ -22,7 +22,7 @@ const clientOptions = { lazyConnect: true } as const;
 
 export function parseRedisUrl(url: string): RedisSettings {
   const match = /^([a-z+]+):\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?$/i.exec(url);
-  if (match === null) throw new ValidationError('url', `not a redis URL: "${url}"`);
+  if (match === null) throw new ValidationError('url', `not a redis URL: "${redactUrl(url)}"`);
   const [, scheme = '', authority = '', path = '', query = ''] = match;
   const params = new URLSearchParams(query);
   const prefix = params.get('prefix') ?? 'spool';

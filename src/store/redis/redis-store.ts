@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { ClosedError, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
+import { ClosedError, redactUrl, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
 import type {
   AckParams,
   AddParams,
@@ -88,7 +88,7 @@ export class RedisStore implements Store {
   static async open(url: string): Promise<RedisStore> {
     const settings = parseRedisUrl(url);
     const client = await connected(settings.connect()).catch((error: unknown) => {
-      throw new StorageError(`cannot connect to ${url}: ${(error as Error).message}`, { cause: error });
+      throw new StorageError(`cannot connect to ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
     });
     return new RedisStore(settings, client, await durability(client));
   }

@@ -1,0 +1,357 @@
+// What the OpenAPI document says of each operation that its route does not: its id, tag,
+// summary, answer, success status, error statuses and examples, keyed by method and path.
+import * as s from './schemas.ts';
+import {
+  bq,
+  bqListed,
+  bqMessage,
+  counts,
+  idsBySubscriber,
+  int,
+  jobInfo,
+  leasedJob,
+  ms,
+  nullable,
+  object,
+  ok,
+  strings,
+  subscriberInfo,
+  subscriberStatus,
+} from './openapi-answers.ts';
+import type { Schema } from './openapi-answers.ts';
+
+export type Tag = 'jobs' | 'leases' | 'queues' | 'topics' | 'blockqueue';
+export interface Operation {
+  readonly id: string;
+  readonly tag: Tag;
+  readonly summary: string;
+  readonly answer: Schema;
+  /** The success status, when not 200. */
+  readonly status?: 201;
+  readonly example?: unknown;
+  /** Error statuses beyond those every operation may answer (400, 401, 403, 500, 503). */
+  readonly errors?: readonly number[];
+}
+
+export const operations: Record<string, Operation> = {
+  'POST /v1/queues/{queue}/jobs': {
+    id: 'addJob',
+    status: 201,
+    tag: 'jobs',
+    summary: 'Adds a job; its options go in `options`',
+    answer: object({ id: s.id }),
+    example: { id: '1' },
+    errors: [413, 415, 429],
+  },
+  'POST /v1/queues/{queue}/jobs/batch': {
+    id: 'addJobs',
+    status: 201,
+    tag: 'jobs',
+    summary: 'Adds up to 10,000 jobs atomically',
+    answer: object({ ids: { type: 'array', items: s.id } }),
+    errors: [413, 415, 429],
+  },
+  'GET /v1/queues/{queue}/jobs/{id}': {
+    id: 'getJob',
+    tag: 'jobs',
+    summary: 'Reads a job',
+    answer: jobInfo,
+    errors: [404],
+  },
+  'DELETE /v1/queues/{queue}/jobs/{id}': {
+    id: 'removeJob',
+    tag: 'jobs',
+    summary: 'Removes a job in any state',
+    answer: object({ removed: { type: 'boolean' } }),
+  },
+  'GET /v1/queues/{queue}/jobs/{id}/result': {
+    id: 'waitForJob',
+    tag: 'jobs',
+    summary: 'Waits up to `wait` for a job to finish: its result once acked, its errors once dead',
+    answer: {
+      type: 'object',
+      required: ['state'],
+      properties: {
+        state: { enum: ['waiting', 'delayed', 'active', 'completed', 'dead'] },
+        result: { description: 'when completed: what the worker acked with' },
+        errors: { ...strings, description: 'when dead' },
+        waitedMs: { type: 'integer', description: 'when not finished: how long this request waited' },
+        leftMs: { type: 'integer', description: 'when not finished: how much of `wait` is left to ask for again' },
+      },
+    },
+    example: { state: 'completed', result: 'sent' },
+    errors: [404],
+  },
+  'GET /v1/queues/{queue}/peek': {
+    id: 'peekJobs',
+    tag: 'queues',
+    summary: 'The next `n` jobs a lease would take, without leasing them',
+    answer: object({ jobs: { type: 'array', items: jobInfo } }),
+  },
+  'GET /v1/queues/{queue}/counts': {
+    id: 'countJobs',
+    tag: 'queues',
+    summary: "A queue's jobs by state, and whether it is paused",
+    answer: counts,
+    example: { waiting: 1, delayed: 0, active: 0, dead: 0, completed: 0, expired: 0, paused: false },
+  },
+  'GET /v1/queues/{queue}/dead': {
+    id: 'listDeadJobs',
+    tag: 'queues',
+    summary: "A page of a queue's dead jobs; pass `cursor` for the next",
+    answer: object({ jobs: { type: 'array', items: jobInfo }, cursor: nullable({ type: 'string' }) }),
+  },
+  'POST /v1/queues/{queue}/dead/retry': {
+    id: 'retryDeadJobs',
+    tag: 'queues',
+    summary: 'Moves dead jobs back to waiting: those in `ids`, or all without a body',
+    answer: object({ retried: int }),
+    errors: [415],
+  },
+  'POST /v1/queues/{queue}/purge': {
+    id: 'purgeQueue',
+    tag: 'queues',
+    summary: "Removes a queue's waiting and delayed jobs",
+    answer: object({ purged: int }),
+  },
+  'POST /v1/queues/{queue}/pause': {
+    id: 'pauseQueue',
+    tag: 'queues',
+    summary: 'Stops leases from a queue; adds go on',
+    answer: object({ paused: { type: 'boolean', enum: [true] } }),
+  },
+  'POST /v1/queues/{queue}/resume': {
+    id: 'resumeQueue',
+    tag: 'queues',
+    summary: 'Lets leases take from a paused queue again',
+    answer: object({ paused: { type: 'boolean', enum: [false] } }),
+  },
+  'POST /v1/lease': {
+    id: 'lease',
+    tag: 'leases',
+    summary: 'Leases up to `max` jobs from the queues, left to right, waiting up to `wait` for one',
+    answer: object({ jobs: { type: 'array', items: leasedJob } }),
+    errors: [415],
+  },
+  'POST /v1/ack': {
+    id: 'ack',
+    tag: 'leases',
+    summary: "Completes a leased job, with an optional result for the job's waiters",
+    answer: ok,
+    errors: [404, 409, 415],
+  },
+  'POST /v1/ack/batch': {
+    id: 'ackBatch',
+    tag: 'leases',
+    summary: 'Completes many leased jobs; a lost lease is reported, not an error',
+    answer: object({ acked: int, lost: { type: 'array', items: s.token } }),
+    errors: [404, 415],
+  },
+  'POST /v1/nack': {
+    id: 'nack',
+    tag: 'leases',
+    summary: "Fails a leased job's attempt: retried after `delay` or its back-off, or dead",
+    answer: object({ outcome: { enum: ['retry', 'dead'] } }),
+    errors: [404, 409, 415],
+  },
+  'POST /v1/release': {
+    id: 'release',
+    tag: 'leases',
+    summary: 'Hands a leased job back without counting a failed attempt',
+    answer: ok,
+    errors: [404, 409, 415],
+  },
+  'POST /v1/extend': {
+    id: 'extend',
+    tag: 'leases',
+    summary: "Extends a lease by `ms` (default: the job's visibility)",
+    answer: object({ leaseUntil: ms }),
+    errors: [404, 409, 415],
+  },
+  'GET /v1/topics': {
+    id: 'listTopics',
+    tag: 'topics',
+    summary: 'The topics this token may see',
+    answer: object({ topics: strings }),
+  },
+  'POST /v1/topics': {
+    id: 'createTopic',
+    status: 201,
+    tag: 'topics',
+    summary: 'Creates a topic with its subscriptions',
+    answer: object({ name: { type: 'string' } }),
+    errors: [409, 415],
+  },
+  'GET /v1/topics/{topic}': {
+    id: 'getTopic',
+    tag: 'topics',
+    summary: 'A topic and its subscriptions',
+    answer: object({ name: { type: 'string' }, createdAt: ms, subscribers: { type: 'array', items: subscriberInfo } }),
+    errors: [404],
+  },
+  'DELETE /v1/topics/{topic}': {
+    id: 'deleteTopic',
+    tag: 'topics',
+    summary: 'Deletes a topic and its subscriptions',
+    answer: object({ deleted: { type: 'boolean', enum: [true] } }),
+    errors: [404],
+  },
+  'PUT /v1/topics/{topic}/subscribers/{subscriber}': {
+    id: 'putSubscriber',
+    tag: 'topics',
+    summary: 'Adds a subscription to a topic',
+    answer: ok,
+    errors: [404, 409, 415],
+  },
+  'DELETE /v1/topics/{topic}/subscribers/{subscriber}': {
+    id: 'deleteSubscriber',
+    tag: 'topics',
+    summary: 'Removes a subscription and its messages',
+    answer: object({ deleted: { type: 'boolean', enum: [true] } }),
+    errors: [404],
+  },
+  'POST /v1/topics/{topic}/messages': {
+    id: 'publish',
+    status: 201,
+    tag: 'topics',
+    summary: 'Publishes a message to every subscription atomically; its options go in `options`',
+    answer: object({ ids: idsBySubscriber }),
+    example: { ids: { billing: '1', email: '2' } },
+    errors: [404, 413, 415, 429],
+  },
+  'POST /v1/topics/{topic}/messages/batch': {
+    id: 'publishBatch',
+    status: 201,
+    tag: 'topics',
+    summary: 'Publishes up to 10,000 messages atomically',
+    answer: object({ ids: { type: 'array', items: idsBySubscriber } }),
+    errors: [404, 413, 415, 429],
+  },
+  'GET /v1/topics/{topic}/status': {
+    id: 'topicStatus',
+    tag: 'topics',
+    summary: "Each subscription's waiting, in-flight and dead messages",
+    answer: object({ subscribers: { type: 'array', items: subscriberStatus } }),
+    errors: [404],
+  },
+  'GET /topics': { id: 'bqListTopics', tag: 'blockqueue', summary: 'BlockQueue: lists topics', answer: bq() },
+  'POST /topics': {
+    id: 'bqCreateTopic',
+    tag: 'blockqueue',
+    summary: 'BlockQueue: creates a topic with its subscribers',
+    answer: bq(),
+    errors: [409, 415],
+  },
+  'DELETE /topics/{topic}': {
+    id: 'bqDeleteTopic',
+    tag: 'blockqueue',
+    summary: 'BlockQueue: deletes a topic',
+    answer: bq(),
+    errors: [404],
+  },
+  'POST /topics/{topic}/messages': {
+    id: 'bqPublish',
+    tag: 'blockqueue',
+    summary: 'BlockQueue: publishes a message',
+    answer: bq(),
+    errors: [404, 413, 415, 429],
+  },
+  'POST /topics/{topic}/messages/batch': {
+    id: 'bqPublishBatch',
+    tag: 'blockqueue',
+    summary: 'BlockQueue: publishes messages',
+    answer: bq(),
+    errors: [404, 413, 415, 429],
+  },
+  'GET /topics/{topic}/subscribers': {
+    id: 'bqListSubscribers',
+    tag: 'blockqueue',
+    summary: "BlockQueue: each subscriber's unread and unacked counts",
+    answer: bq({
+      type: 'array',
+      items: object({ name: { type: 'string' }, unpublished_message: int, unacked_message: int }),
+    }),
+    errors: [404],
+  },
+  'POST /topics/{topic}/subscribers': {
+    id: 'bqAddSubscribers',
+    tag: 'blockqueue',
+    summary: 'BlockQueue: adds subscribers',
+    answer: bq(),
+    errors: [404, 409, 415],
+  },
+  'DELETE /topics/{topic}/subscribers/{subscriber}': {
+    id: 'bqDeleteSubscriber',
+    tag: 'blockqueue',
+    summary: 'BlockQueue: removes a subscriber',
+    answer: bq(),
+    errors: [404],
+  },
+  'GET /topics/{topic}/subscribers/{subscriber}': {
+    id: 'bqRead',
+    tag: 'blockqueue',
+    summary: 'BlockQueue: reads up to 10 messages, waiting up to `timeout`',
+    answer: bq({ type: 'array', items: bqMessage }),
+    errors: [404],
+  },
+  'DELETE /topics/{topic}/subscribers/{subscriber}/messages/batch': {
+    id: 'bqAckBatch',
+    tag: 'blockqueue',
+    summary: 'BlockQueue: acknowledges messages',
+    answer: bq(),
+    errors: [404, 415],
+  },
+  'DELETE /topics/{topic}/subscribers/{subscriber}/messages/{id}': {
+    id: 'bqAck',
+    tag: 'blockqueue',
+    summary: 'BlockQueue: acknowledges a message',
+    answer: bq(),
+    errors: [404],
+  },
+  'GET /topics/{topic}/subscribers/{subscriber}/messages': {
+    id: 'bqListMessages',
+    tag: 'blockqueue',
+    summary: "BlockQueue: a subscriber's pending and delivered messages (the first 100)",
+    answer: bq({ type: 'array', items: bqListed }),
+    errors: [404],
+  },
+  'GET /topics/{topic}/subscribers/{subscriber}/dlq': {
+    id: 'bqListDead',
+    tag: 'blockqueue',
+    summary: "BlockQueue: a subscriber's dead letters (the first 100)",
+    answer: bq({ type: 'array', items: bqListed }),
+    errors: [404],
+  },
+  'POST /topics/{topic}/subscribers/{subscriber}/dlq/{id}/replay': {
+    id: 'bqReplay',
+    tag: 'blockqueue',
+    summary: 'BlockQueue: moves a dead letter back to pending',
+    answer: bq(),
+    errors: [404],
+  },
+};
+
+/** Request body examples, by operation. */
+export const requestExamples: Record<string, unknown> = {
+  addJob: {
+    data: { to: 'ada@example.com' },
+    options: { priority: 1, delay: '5m', maxAttempts: 3, key: 'welcome-ada' },
+  },
+  addJobs: { jobs: [{ data: 1 }, { data: 2, options: { priority: 5 } }] },
+  retryDeadJobs: { ids: ['7', '9'] },
+  lease: { queues: ['urgent', 'mail'], max: 10, visibility: '30s', wait: '30s' },
+  ack: { token: '1:1', result: 'sent' },
+  ackBatch: { tokens: ['1:1', '2:1'] },
+  nack: { token: '1:1', delay: '10s', error: 'smtp timeout' },
+  release: { token: '1:1' },
+  extend: { token: '1:1', ms: '1m' },
+  createTopic: { name: 'orders', subscribers: { billing: { maxAttempts: 10 }, email: {} } },
+  putSubscriber: { maxAttempts: 3, visibility: '1m' },
+  publish: { data: { order: 42 }, options: { priority: 5 } },
+  publishBatch: { messages: [{ data: { order: 42 } }, { data: { order: 43 }, options: { delay: '1m' } }] },
+  bqCreateTopic: {
+    name: 'cart',
+    subscribers: [{ name: 'counter', option: { max_attempts: 5, visibility_duration: '1m' } }],
+  },
+  bqPublish: { message: 'hi', delay: '5s' },
+};

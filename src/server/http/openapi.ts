@@ -1,0 +1,113 @@
+// The OpenAPI document at /openapi.json and /docs: @fastify/swagger derives paths, parameters
+// and request bodies from the routes' schemas; this module adds what a reader needs and the
+// routes do not say: an operationId, a tag and a summary per operation, the answer's schema
+// (documentation only: the routes serialise as they did), every error answer with its shape,
+// and examples, from the table in openapi-operations.ts, so the route files keep to their handlers.
+import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import { object } from './openapi-answers.ts';
+import { operations, requestExamples } from './openapi-operations.ts';
+
+const errorShape = object({
+  error: object({
+    code: { type: 'string', description: 'stable: match on it (docs/errors.md)', example: 'VALIDATION' },
+    message: {
+      type: 'string',
+      description: 'for people; may change',
+      example: 'body.options.delay: is not a duration',
+    },
+  }),
+});
+const bqErrorShape = object({ message: { type: 'string', example: 'failure' }, error: { type: 'string' } });
+
+const errorMeaning: Record<number, string> = {
+  400: 'the request is invalid (VALIDATION): a field, parameter or the JSON itself',
+  401: 'no or an unknown bearer token (UNAUTHORIZED), when the server has tokens',
+  403: 'the token lacks the scope or the queue/topic prefix (FORBIDDEN)',
+  404: 'no such job, lease, topic or subscription (NOT_FOUND)',
+  409: 'the lease was lost, or the topic or subscription exists (LEASE_LOST, EXISTS)',
+  413: 'the body is over the limit (TOO_LARGE)',
+  415: 'the body is not application/json (UNSUPPORTED_MEDIA_TYPE)',
+  429: 'the queue is at its maxLength (QUEUE_FULL)',
+  500: 'the store failed (STORAGE) or a bug (INTERNAL); the message says to see the server log',
+  503: 'the server is closing or the store is locked (CLOSED, LOCKED)',
+};
+
+const always = [400, 401, 403, 500, 503];
+
+interface OpenApiOperation {
+  operationId?: string;
+  tags?: string[];
+  summary?: string;
+  requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown; example?: unknown }> };
+  responses?: Record<string, { description: string; content?: Record<string, { schema: unknown; example?: unknown }> }>;
+}
+
+/** `required: []` is invalid in OpenAPI 3.0 (an array of at least one name): drops it everywhere. */
+function dropEmptyRequired(value: unknown): void {
+  if (Array.isArray(value)) value.forEach(dropEmptyRequired);
+  else if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    if (Array.isArray(record.required) && record.required.length === 0) delete record.required;
+    Object.values(record).forEach(dropEmptyRequired);
+  }
+}
+
+function describe(path: string, method: string, op: OpenApiOperation): void {
+  const known = operations[`${method.toUpperCase()} ${path}`];
+  if (known === undefined) throw new Error(`openapi: no description for ${method.toUpperCase()} ${path}`);
+  op.operationId = known.id;
+  op.tags = [known.tag];
+  op.summary = known.summary;
+  const json = (schema: unknown, example?: unknown) => ({
+    'application/json': example === undefined ? { schema } : { schema, example },
+  });
+  const status = String(known.status ?? 200);
+  const responses: NonNullable<OpenApiOperation['responses']> = {
+    [status]: { description: known.summary, content: json(known.answer, known.example) },
+  };
+  const envelope = known.tag === 'blockqueue' ? bqErrorShape : { $ref: '#/components/schemas/Error' };
+  for (const code of [...always, ...(known.errors ?? [])].sort())
+    responses[String(code)] = { description: errorMeaning[code] ?? 'an error', content: json(envelope) };
+  op.responses = responses;
+  const body = op.requestBody?.content?.['application/json'];
+  if (body !== undefined && requestExamples[known.id] !== undefined) body.example = requestExamples[known.id];
+  // Without a body it retries every dead job: the body is optional (issue 19).
+  if (known.id === 'retryDeadJobs' && op.requestBody !== undefined) op.requestBody.required = false;
+}
+
+export function openapiOptions(version: string, tokens: boolean): FastifyDynamicSwaggerOptions {
+  return {
+    openapi: {
+      info: {
+        title: 'spool',
+        version,
+        description:
+          "spool's HTTP API: queues and jobs, leases, topics under /v1, and BlockQueue's routes unchanged under /topics. Errors answer `{ error: { code, message } }` (BlockQueue's routes: `{ message, error }`).",
+        license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
+      },
+      servers: [{ url: '/', description: 'this server' }],
+      tags: [
+        { name: 'jobs', description: 'add, read, wait for and remove jobs' },
+        { name: 'leases', description: 'lease jobs and settle them by their token' },
+        { name: 'queues', description: 'inspect and administer a queue' },
+        { name: 'topics', description: 'topics, subscriptions and publishing' },
+        { name: 'blockqueue', description: "BlockQueue's classic API, unchanged" },
+      ],
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+        schemas: { Error: errorShape },
+      },
+      security: tokens ? [{ bearer: [] }] : [],
+    },
+    transformObject: (document) => {
+      // Only an OpenAPI document is asked for (the `openapi` option), never Swagger 2.
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      const { openapiObject } = document;
+      const paths = (openapiObject as { paths?: Record<string, Record<string, OpenApiOperation>> }).paths ?? {};
+      for (const [path, methods] of Object.entries(paths))
+        for (const [method, op] of Object.entries(methods)) describe(path, method, op);
+      dropEmptyRequired(openapiObject);
+      return openapiObject;
+    },
+  };
+}
