@@ -24,8 +24,8 @@ export interface SubscriberOptions {
   maxAttempts?: number;
   /** How long a read message stays in flight before it is delivered again; default 30s. */
   visibility?: Duration;
-  /** Wait after a failed delivery; default exponential from 1s. */
-  backoff?: BackoffOptions;
+  /** Wait after a failed delivery (a duration alone: fixed); default exponential from 1s. */
+  backoff?: BackoffOptions | Duration;
 }
 
 export interface PublishOptions {

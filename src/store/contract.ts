@@ -32,6 +32,7 @@
 // - A resolved promise means the change is as durable as `capabilities.durable` says, except
 //   that `lease` and `extend` may answer first: losing one only hands the job out again, and
 //   the ack or nack that follows makes it durable along with itself.
+import { ValidationError } from '../errors.ts';
 
 /** The state of a job still in the store. */
 export type JobState = 'waiting' | 'delayed' | 'active' | 'dead' | 'completed';
@@ -315,4 +316,17 @@ export function parseToken(token: string): { id: string; attempt: number } | nul
 
 export function formatToken(id: string, attempt: number): string {
   return `${id}:${attempt}`;
+}
+
+/**
+ * Refuses the parameters of a store URL that the store does not know: `file:./d?durabilty=none`
+ * opened in fsync mode (issue 13), and docs/errors.md promises a misspelt option is an error.
+ */
+export function checkUrlParams(params: URLSearchParams, known: readonly string[]): void {
+  for (const name of params.keys()) {
+    if (!known.includes(name)) {
+      const hint = known.length === 0 ? 'this store takes no parameters' : `known: ${known.join(', ')}`;
+      throw new ValidationError(name, `unknown store URL parameter (${hint})`);
+    }
+  }
 }
