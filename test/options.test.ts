@@ -50,7 +50,7 @@ void test('a duration has one range: a huge number is the same ValidationError a
     assert.throws(
       () => parseDuration(value, 'visibility'),
       (e: unknown) =>
-        e instanceof ValidationError && e.field === 'visibility' && e.message.includes('at most 100 years'),
+        e instanceof ValidationError && e.field === 'visibility' && e.message.includes('not exceed 100 years'),
       String(value).slice(0, 20),
     );
   refused('9'.repeat(400));

@@ -89,7 +89,7 @@ function inRange(ms: number, field: string, infinite: boolean, given: string): n
   if (ms > maxDurationMs) {
     throw new ValidationError(
       field,
-      `must be at most 100 years (${maxDurationMs} ms)${infinite ? " or 'forever'" : ''}, got ${given.length > 40 ? `${given.slice(0, 40)}…` : given}`,
+      `must not exceed 100 years, ${maxDurationMs} ms${infinite ? " or 'forever'" : ''}, got ${given.length > 40 ? `${given.slice(0, 40)}…` : given}`,
     );
   }
   return ms;
