@@ -251,8 +251,17 @@ export type StoreEvent =
       readonly origin?: string;
       readonly sleepers?: readonly string[];
     }
-  /** A job finished or left the store. */
-  | { readonly kind: 'settled'; readonly queue: string; readonly id: string; readonly outcome: Outcome };
+  /**
+   * A job finished or left the store. `result`: the result (null: none) of a job completed and
+   * not kept, so a waitFor already waiting gets it; absent otherwise (a kept result is read with get).
+   */
+  | {
+      readonly kind: 'settled';
+      readonly queue: string;
+      readonly id: string;
+      readonly outcome: Outcome;
+      readonly result?: Uint8Array | null;
+    };
 
 export interface Capabilities {
   /** What a resolved write survives: nothing (memory), a process crash, or power loss. */

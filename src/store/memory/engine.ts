@@ -478,7 +478,7 @@ export class JobTable {
     let q = this.#queues.get(name);
     if (q === undefined) {
       // The one place that forgets a job: every way out of the store passes through here.
-      q = new QueueState(name, this.#byIndex.length, this.#cols, (seq, outcome) => {
+      q = new QueueState(name, this.#byIndex.length, this.#cols, (seq, outcome, result) => {
         if (this.#cols.state(seq) === gone) {
           const page = this.#cols.page(seq);
           const at = page.at.get(rowOf(seq));
@@ -486,7 +486,14 @@ export class JobTable {
           this.#cols.free(seq);
           this.#size--;
         }
-        if (outcome !== null) this.#emit({ kind: 'settled', queue: name, id: String(seq), outcome });
+        if (outcome !== null)
+          this.#emit({
+            kind: 'settled',
+            queue: name,
+            id: String(seq),
+            outcome,
+            ...(result !== undefined && { result }),
+          });
       });
       this.#queues.set(name, q);
       this.#byIndex.push(q);
