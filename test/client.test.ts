@@ -72,10 +72,10 @@ void test('waitFor over HTTP: the result, JobFailedError, TimeoutError, NotFound
   // A server that long-polls 100ms at most: longer waits take the client several requests.
   const s = await start({ maxWait: '100ms' });
   try {
-    const q = connect(s.base).queue<number>('sums');
+    const q = connect(s.base).queue<number, { sum: number }>('sums');
     const id = await q.add(1);
-    const waiting = q.waitFor<{ sum: number }>(id);
-    const done = q.waitFor<{ sum: number }>(id, { timeout: '10s' });
+    const waiting = q.waitFor(id);
+    const done = q.waitFor(id, { timeout: '10s' });
     await new Promise((resolve) => setTimeout(resolve, 350));
     const [job] = await q.lease();
     await job!.ack({ sum: 2 });

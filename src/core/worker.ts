@@ -4,11 +4,11 @@ import type { Clock } from './clock.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { lease } from './lease.ts';
 import type { LeaseRequest } from './lease.ts';
-import type { LeasedJob } from './leased-job.ts';
+import type { AckArgs, LeasedJob } from './leased-job.ts';
 import type { Runtime } from './runtime.ts';
 
 /** Runs one job; what it returns is the job's result. Throwing fails the attempt. */
-export type Handler<T> = (job: LeasedJob<T>) => unknown;
+export type Handler<T, R = unknown> = (job: LeasedJob<T, R>) => R | PromiseLike<R>;
 
 export interface WorkerSettings {
   readonly concurrency: number;
@@ -18,8 +18,8 @@ export interface WorkerSettings {
   readonly autoExtend: boolean;
 }
 
-export interface WorkerEvents<T> {
-  completed: [job: LeasedJob<T>, result: unknown];
+export interface WorkerEvents<T, R = unknown> {
+  completed: [job: LeasedJob<T, R>, result: R];
   /** The attempt failed and the job will be retried. */
   failed: [job: LeasedJob<T>, error: unknown];
   /** The attempt failed and the job is dead. */
@@ -55,7 +55,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * It leases only as many jobs as it has free slots, so nothing waits leased but unstarted: a
  * lease on its way holds the slots it asked for.
  */
-export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
+export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<T, R>> {
   /** Handlers that returned a promise and have not settled it; close() waits for them. */
   readonly #pending = new Set<Promise<void>>();
   #running = 0;
@@ -79,7 +79,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   constructor(
     private readonly runtime: Runtime,
     private readonly queue: string,
-    private readonly handler: Handler<T>,
+    private readonly handler: Handler<T, R>,
     private readonly settings: WorkerSettings,
     signal: AbortSignal | undefined,
   ) {
@@ -233,8 +233,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
 
   async #settle(job: LeasedJob<T>, outcome: Outcome): Promise<void> {
     if (outcome.ok) {
-      await job.ack(outcome.result);
-      this.emit('completed', job, outcome.result);
+      // The handler's return value, typed R by Handler<T, R>.
+      const result = outcome.result as R;
+      await (job as LeasedJob<T, R>).ack(...([result] as AckArgs<R>));
+      this.emit('completed', job, result);
       return;
     }
     const next = await job.nack({ error: outcome.error });
