@@ -240,6 +240,25 @@ export class RemoteTopic<T = unknown> {
     return (await call<{ ids: Record<string, string> }>(this.transport, 'POST', `${this.#path}/messages`, body)).ids;
   }
 
+  /** Many messages to every subscriber, all in one atomic add: all of them or none. */
+  async publishBulk(
+    items: readonly { data: T; options?: PublishOptions | undefined }[],
+  ): Promise<Record<string, string>[]> {
+    if (items.length === 0) return [];
+    return (
+      await call<{ ids: Record<string, string>[] }>(this.transport, 'POST', `${this.#path}/messages/batch`, {
+        messages: items,
+      })
+    ).ids;
+  }
+
+  /** Acknowledges messages of a subscriber by id (see the local Topic's ack); resolves with how many were its. */
+  async ack(subscriber: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const path = `${this.#path}/subscribers/${encodeURIComponent(subscriber)}/ack`;
+    return (await call<{ acked: number }>(this.transport, 'POST', path, { ids })).acked;
+  }
+
   async info(): Promise<TopicInfo> {
     return call<TopicInfo>(this.transport, 'GET', this.#path);
   }

@@ -232,10 +232,20 @@ export class Topic<T = unknown> {
     });
   }
 
-  /** The subscriber's queue: lease, consume or process it. NotFoundError if the subscriber is unknown. */
-  async subscriber(name: string): Promise<Queue<T>> {
-    await this.#checkExists([name]);
+  /**
+   * The subscriber's queue: lease, consume or process it. A handle, made at once as a remote
+   * topic makes it (issue 13: it was a Promise here and not there); the queue of a subscriber
+   * that does not exist is empty. `requireSubscriber` also checks that it exists.
+   */
+  subscriber(name: string): Queue<T> {
+    checkTopicName(name, 'subscriber');
     return new Queue<T>(this.runtime, this.runtime.config(this.queueName(name)));
+  }
+
+  /** The subscriber's queue; NotFoundError naming the topic or the subscriber if either does not exist. */
+  async requireSubscriber(name: string): Promise<Queue<T>> {
+    await this.#checkExists([name]);
+    return this.subscriber(name);
   }
 
   /**
