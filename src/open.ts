@@ -38,11 +38,22 @@ async function storeFor(url: string): Promise<Store> {
     case 'rediss':
     case 'redis+cluster': {
       const { RedisStore } = await importDriver(() => import('./store/redis/index.ts'), 'ioredis', url);
-      return RedisStore.open(url);
+      return RedisStore.open(durationInMs(url, 'replicateTimeout'));
     }
     default:
       throw new UnknownStoreError(url);
   }
+}
+
+/**
+ * The URL with parameter `name`, a duration in spool's one grammar ('2s'), turned into
+ * milliseconds for a backend, which may not import core's parser.
+ */
+function durationInMs(url: string, name: string): string {
+  return url.replace(
+    new RegExp(`([?&]${name}=)([^&#]*)`),
+    (_, head: string, value: string) => head + String(parseDuration(decodeURIComponent(value), name)),
+  );
 }
 
 /** A yes/no URL parameter: absent is no. */
