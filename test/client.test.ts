@@ -157,6 +157,7 @@ async function topicShape(topic: AnyTopic): Promise<unknown> {
     ['one', 'two'],
   );
   assert.equal(await topic.ack('a', [leased[0]!.id, ids[1]!.b!]), 1);
+  await assert.rejects(topic.ack('nobody', [leased[1]!.id]), NotFoundError);
   assert.deepEqual(
     (await topic.status()).map((x) => [x.name, x.waiting, x.inFlight]),
     [

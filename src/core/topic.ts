@@ -251,9 +251,11 @@ export class Topic<T = unknown> {
   /**
    * Acknowledges messages of a subscriber by id, as BlockQueue's DELETE does: an in-flight one
    * is acked, a waiting one (its lease ran out) is removed, a completed one stays done.
-   * Resolves with how many of `ids` were the subscriber's.
+   * Resolves with how many of `ids` were the subscriber's; NotFoundError if the topic or the
+   * subscriber does not exist (a misspelt name is not "none of these ids").
    */
   async ack(subscriber: string, ids: readonly string[]): Promise<number> {
+    await this.#checkExists([subscriber]);
     const queue = this.queueName(subscriber);
     const { store, clock } = this.runtime;
     const mine = (await store.get(ids, clock.now())).filter((r): r is JobRecord => r !== null && r.queue === queue);

@@ -120,9 +120,7 @@ export function nativeTopics(app: FastifyInstance, context: Context): void {
     },
     async (request) => {
       const { subscriber } = request.params as Required<TopicParams>;
-      const t = topic(request);
-      await t.requireSubscriber(subscriber);
-      return { acked: await t.ack(subscriber, (request.body as { ids: string[] }).ids) };
+      return { acked: await topic(request).ack(subscriber, (request.body as { ids: string[] }).ids) };
     },
   );
 
