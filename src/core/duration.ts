@@ -1,6 +1,6 @@
 // The one duration grammar of spool, read the same by the library, store URLs, HTTP, the CLI and
-// its config file (docs/durations.md). No npm parser: core imports none, and `ms` takes '5min'
-// but also '1y' as 365.25 days and answers NaN instead of an error.
+// its config file (docs/durations.md). Not the `ms` package, which reads the same spellings:
+// core imports no npm package, and `ms` answers a bad string with undefined, not a reason.
 import { ValidationError } from '../errors.ts';
 
 /** Milliseconds, or a string such as '250ms', '30s', '5m', '5min', '1.5h', '1h30m', '2 days'. */

@@ -56,7 +56,7 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       looked = true;
       decide(record, first);
       // What settled while the first look was on its way is read now.
-      if (first && seen !== null) check();
+      if (first && seen !== null && !done) check();
     };
     const check = (): void => {
       look().catch((error: unknown) => finish(() => reject(error instanceof Error ? error : new Error(String(error)))));
