@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { ManualClock, open, parseDuration, Spool, UnknownStoreError, ValidationError } from '../src/index.ts';
 import { maxDurationMs } from '../src/core/duration.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
+import { serveSettings } from '../src/cli/settings.ts';
 import { backoffDelayMs } from '../src/store/contract.ts';
 
 void test('durations take milliseconds or unit strings, parsed once', () => {
@@ -43,6 +44,22 @@ void test('durations take the spellings people write, one grammar', () => {
     ['1000', 1000],
   ];
   for (const [text, ms] of cases) assert.equal(parseDuration(text, 'd'), ms, text);
+});
+
+void test('the same grammar at every edge: CLI flags, SPOOL_* variables, store URLs', async () => {
+  assert.equal(serveSettings({ maxWait: '2 minutes' }, {}).maxWaitMs, 120_000);
+  assert.equal(serveSettings({}, { SPOOL_MAX_WAIT: '1.5h' }).maxWaitMs, 5_400_000);
+  assert.throws(
+    () => serveSettings({}, { SPOOL_MAX_WAIT: '9'.repeat(400) }),
+    (e: unknown) => e instanceof ValidationError && e.field === '--max-wait',
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'spool-interval-'));
+  try {
+    await using spool = await open(`file:${dir}?durability=interval&interval=1.5s`);
+    assert.equal(spool.capabilities.durable, 'process-crash');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 void test('a duration has one range: a huge number is the same ValidationError as digits or as a number', () => {
