@@ -17,7 +17,7 @@ await cart.create({
 await cart.publish('hi message from topic cart');
 
 // Read(ctx, topic, "counter") with a 5s time-out, then Ack(ctx, topic, "counter", id).
-const counter = await cart.subscriber('counter');
+const counter = cart.subscriber('counter');
 for (const message of await counter.lease({ max: 10, wait: '5s' })) {
   console.log(`counter read ${message.id}: ${message.data}`);
   await cart.ack('counter', [message.id]);

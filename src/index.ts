@@ -7,7 +7,7 @@ export type { BulkItem, ConsumeOptions, Page, PageOptions, ProcessOptions } from
 export { LeasedJob } from './core/leased-job.ts';
 export { Topic } from './core/topic.ts';
 export type { PublishOptions, SubscriberInfo, SubscriberOptions, SubscriberStatus, TopicInfo } from './core/topic.ts';
-export type { NackOptions } from './core/leased-job.ts';
+export type { AckArgs, NackOptions } from './core/leased-job.ts';
 export { Worker } from './core/worker.ts';
 export type { Handler, WorkerEvents } from './core/worker.ts';
 export type { LeaseOptions } from './core/lease.ts';

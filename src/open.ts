@@ -4,6 +4,7 @@ import { MissingDriverError, UnknownStoreError, ValidationError } from './errors
 import { Spool } from './core/spool.ts';
 import type { SpoolOptions } from './core/spool.ts';
 import { parseDuration } from './core/duration.ts';
+import { checkUrlParams } from './store/contract.ts';
 import type { Store } from './store/contract.ts';
 
 export const defaultUrl = 'file:./spool-data';
@@ -12,12 +13,14 @@ async function storeFor(url: string): Promise<Store> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case 'memory': {
+      checkUrlParams(new URL(url).searchParams, []);
       const { MemoryStore } = await import('./store/memory/index.ts');
       return new MemoryStore();
     }
     case 'file': {
       const { FileStore } = await import('./store/file/file-store.ts');
       const parsed = new URL(url, 'file:./');
+      checkUrlParams(parsed.searchParams, ['durability', 'interval', 'repair']);
       const dir = url.startsWith('file://')
         ? parsed.pathname
         : url.slice('file:'.length).split('?')[0] || './spool-data';
@@ -28,18 +31,36 @@ async function storeFor(url: string): Promise<Store> {
       return FileStore.open(dir, {
         durability,
         intervalMs: interval === null ? undefined : parseDuration(interval, 'interval'),
-        repair: parsed.searchParams.get('repair') === '1',
+        repair: flag(parsed.searchParams.get('repair'), 'repair'),
       });
     }
     case 'redis':
     case 'rediss':
     case 'redis+cluster': {
       const { RedisStore } = await importDriver(() => import('./store/redis/index.ts'), 'ioredis', url);
-      return RedisStore.open(url);
+      return RedisStore.open(durationInMs(url, 'replicateTimeout'));
     }
     default:
       throw new UnknownStoreError(url);
   }
+}
+
+/**
+ * The URL with parameter `name`, a duration in spool's one grammar ('2s'), turned into
+ * milliseconds for a backend, which may not import core's parser.
+ */
+function durationInMs(url: string, name: string): string {
+  return url.replace(
+    new RegExp(`([?&]${name}=)([^&#]*)`),
+    (_, head: string, value: string) => head + String(parseDuration(decodeURIComponent(value), name)),
+  );
+}
+
+/** A yes/no URL parameter: absent is no. */
+function flag(value: string | null, field: string): boolean {
+  if (value === null || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new ValidationError(field, `must be 1, 0, true or false, got "${value}"`);
 }
 
 /** Imports a backend whose npm driver is an optional peer dependency; a missing driver is a MissingDriverError. */

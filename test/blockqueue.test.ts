@@ -228,6 +228,28 @@ void describe('BlockQueue routes: semantics', () => {
     assert.ok(topics.some((t) => t.name === 'fan' && !Number.isNaN(Date.parse(t.created_at))));
   });
 
+  void test('a duration past the 100-year range is a 400 where it is given, and the listing keeps answering', async () => {
+    // Issue 20: a visibility of '9999999999h' was stored, and every listing of the subscriber
+    // then failed with 500 (RangeError: Invalid time value) for as long as the message lived.
+    const huge = await s.call('POST', '/topics', {
+      name: 'huge',
+      subscribers: [{ name: 's', option: { visibility_duration: '9999999999h' } }],
+    });
+    assert.equal(huge.status, 400, huge.text);
+    assert.match(body(huge).error ?? '', /not exceed 100 years/);
+    await topic('huge', [{ name: 's', option: { visibility_duration: '1h' } }]);
+    const delayed = await s.call('POST', '/topics/huge/messages', { message: 'later', delay: '9999999999h' });
+    assert.equal(delayed.status, 400, delayed.text);
+    assert.equal((await s.call('POST', '/topics/huge/messages', { message: 'now' })).status, 200);
+    assert.equal((body(await s.call('GET', '/topics/huge/subscribers/s?timeout=1s')).data as unknown[]).length, 1);
+    const listed = await s.call('GET', '/topics/huge/subscribers/s/messages');
+    assert.equal(listed.status, 200, listed.text);
+    assert.deepEqual(
+      (body(listed).data as { message: string; status: string }[]).map((m) => [m.message, m.status]),
+      [['now', 'delivered']],
+    );
+  });
+
   void test('a publish is stored before its 200', async () => {
     await topic('durable', [{ name: 's' }]);
     await s.call('POST', '/topics/durable/messages', { message: 'now' });

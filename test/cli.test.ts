@@ -128,6 +128,16 @@ void test('add, peek, stats, topic, dead and work on a local data directory', as
   assert.match(local('stats', 'jobs').stdout, /jobs\s+(0\s+1|1\s+0)\s+0\s+0\s+1/);
   assert.equal(local('dead', 'jobs').stdout, '');
   assert.equal(local('dead', 'jobs', '--retry').stdout, 'retried 0\n');
+
+  // Options take the same durations as the library: a back-off alone is a fixed delay.
+  assert.equal(local('topic', 'subscribe', 'cart', 'slow', '--backoff', '5min', '--visibility', '1.5h').status, 0);
+  const badBackoff = local('add', 'jobs', '1', '--backoff', 'soon');
+  assert.equal(badBackoff.status, 2);
+  assert.match(badBackoff.stderr, /backoff: "soon" is not a duration/);
+  await using spool = await open(store);
+  const slow = (await spool.topic('cart').info()).subscribers.find((s) => s.name === 'slow');
+  assert.equal(slow?.visibilityMs, 5_400_000);
+  assert.deepEqual(slow?.backoff, { kind: 'fixed', delayMs: 300_000, maxDelayMs: 3_600_000, jitter: 0 });
 });
 
 void test('the same commands against a server (SPOOL_SERVER, or --server)', async () => {

@@ -13,6 +13,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../src/index.ts';
+import type { SubscriberOptions, SubscriberStatus, TopicInfo } from '../src/index.ts';
 import { connect } from '../src/client/index.ts';
 import { createServer } from '../src/server/index.ts';
 import { start } from './server/harness.ts';
@@ -72,10 +73,10 @@ void test('waitFor over HTTP: the result, JobFailedError, TimeoutError, NotFound
   // A server that long-polls 100ms at most: longer waits take the client several requests.
   const s = await start({ maxWait: '100ms' });
   try {
-    const q = connect(s.base).queue<number>('sums');
+    const q = connect(s.base).queue<number, { sum: number }>('sums');
     const id = await q.add(1);
-    const waiting = q.waitFor<{ sum: number }>(id);
-    const done = q.waitFor<{ sum: number }>(id, { timeout: '10s' });
+    const waiting = q.waitFor(id);
+    const done = q.waitFor(id, { timeout: '10s' });
     await new Promise((resolve) => setTimeout(resolve, 350));
     const [job] = await q.lease();
     await job!.ack({ sum: 2 });
@@ -124,6 +125,75 @@ void test('topics over HTTP: create, publish, status, read a subscriber', async 
         ['web', 1, 0],
       ],
     );
+  } finally {
+    await s.close();
+  }
+});
+
+/** What a local Topic and a remote one have in common: the same calls, the same shapes. */
+interface AnyTopic {
+  create(subscribers: Record<string, SubscriberOptions>): Promise<void>;
+  publishBulk(items: { data: string }[]): Promise<Record<string, string>[]>;
+  subscriber(name: string): { lease(options: { max: number }): Promise<{ id: string; data: string }[]> };
+  ack(subscriber: string, ids: readonly string[]): Promise<number>;
+  status(): Promise<SubscriberStatus[]>;
+  info(): Promise<TopicInfo>;
+}
+
+async function topicShape(topic: AnyTopic): Promise<unknown> {
+  await topic.create({ a: {}, b: { backoff: '1s' } });
+  const ids = await topic.publishBulk([{ data: 'one' }, { data: 'two' }]);
+  assert.deepEqual(
+    ids.map((perSubscriber) => Object.keys(perSubscriber).sort()),
+    [
+      ['a', 'b'],
+      ['a', 'b'],
+    ],
+  );
+  // A handle at once, no await.
+  const leased = await topic.subscriber('a').lease({ max: 10 });
+  assert.deepEqual(
+    leased.map((m) => m.data),
+    ['one', 'two'],
+  );
+  assert.equal(await topic.ack('a', [leased[0]!.id, ids[1]!.b!]), 1);
+  await assert.rejects(topic.ack('nobody', [leased[1]!.id]), NotFoundError);
+  assert.deepEqual(
+    (await topic.status()).map((x) => [x.name, x.waiting, x.inFlight]),
+    [
+      ['a', 0, 1],
+      ['b', 2, 0],
+    ],
+  );
+  return (await topic.info()).subscribers.map(({ name, maxAttempts, visibilityMs, backoff }) => ({
+    name,
+    maxAttempts,
+    visibilityMs,
+    backoff,
+  }));
+}
+
+void test('one topic shape, local and remote: subscriber() at once, publishBulk, ack by id, the same default options', async () => {
+  await using spool = await open('memory:');
+  const local = await topicShape(spool.topic<string>('local'));
+  const s = await start();
+  try {
+    const remote = await topicShape(connect(s.base).topic<string>('remote'));
+    assert.deepEqual(remote, local);
+    assert.deepEqual(local, [
+      {
+        name: 'a',
+        maxAttempts: 5,
+        visibilityMs: 30_000,
+        backoff: { kind: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000, jitter: 0 },
+      },
+      {
+        name: 'b',
+        maxAttempts: 5,
+        visibilityMs: 30_000,
+        backoff: { kind: 'fixed', delayMs: 1000, maxDelayMs: 3_600_000, jitter: 0 },
+      },
+    ]);
   } finally {
     await s.close();
   }

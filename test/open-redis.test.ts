@@ -34,4 +34,9 @@ void test('a bad prefix or replicateTimeout in a redis URL is a ValidationError 
     open('redis://127.0.0.1:1?replicateTimeout=soon'),
     (e: unknown) => e instanceof ValidationError && e.field === 'replicateTimeout',
   );
+  // The one duration grammar, as everywhere: past the URL check, the open fails only to connect.
+  await assert.rejects(
+    open('redis://127.0.0.1:1?replicateTimeout=1.5s'),
+    (e: unknown) => !(e instanceof ValidationError),
+  );
 });

@@ -3,7 +3,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { open, parseDuration, UnknownStoreError, ValidationError } from '../src/index.ts';
+import { ManualClock, open, parseDuration, Spool, UnknownStoreError, ValidationError } from '../src/index.ts';
+import { maxDurationMs } from '../src/core/duration.ts';
+import { MemoryStore } from '../src/store/memory/index.ts';
+import { serveSettings } from '../src/cli/settings.ts';
 import { backoffDelayMs } from '../src/store/contract.ts';
 
 void test('durations take milliseconds or unit strings, parsed once', () => {
@@ -14,10 +17,108 @@ void test('durations take milliseconds or unit strings, parsed once', () => {
   assert.equal(parseDuration('1h30m', 'd'), 5_400_000);
   assert.equal(parseDuration('1d', 'd'), 86_400_000);
   assert.equal(parseDuration('1.5s', 'd'), 1500);
-  for (const bad of ['5 parsecs', '-1s', '', 'm', -1, NaN, Infinity, null, {}]) {
+  for (const bad of ['5 parsecs', '-1s', '', 'm', '5 m s', '1h30', 'forever', -1, NaN, Infinity, null, {}]) {
     assert.throws(
       () => parseDuration(bad, 'options.delay'),
       (e: unknown) => e instanceof ValidationError && e.field === 'options.delay',
+      JSON.stringify(bad),
+    );
+  }
+});
+
+void test('durations take the spellings people write, one grammar', () => {
+  const cases: [string, number][] = [
+    ['5min', 300_000],
+    ['5 mins', 300_000],
+    ['1.5h', 5_400_000],
+    ['2 days', 172_800_000],
+    ['1 day', 86_400_000],
+    ['1h 30m', 5_400_000],
+    ['250 ms', 250],
+    ['10 seconds', 10_000],
+    ['2 hours', 7_200_000],
+    ['1w', 604_800_000],
+    [' 5MIN ', 300_000],
+    ['.5s', 500],
+    ['0', 0],
+    ['1000', 1000],
+  ];
+  for (const [text, ms] of cases) assert.equal(parseDuration(text, 'd'), ms, text);
+});
+
+void test('the same grammar at every edge: CLI flags, SPOOL_* variables, store URLs', async () => {
+  assert.equal(serveSettings({ maxWait: '2 minutes' }, {}).maxWaitMs, 120_000);
+  assert.equal(serveSettings({}, { SPOOL_MAX_WAIT: '1.5h' }).maxWaitMs, 5_400_000);
+  assert.throws(
+    () => serveSettings({}, { SPOOL_MAX_WAIT: '9'.repeat(400) }),
+    (e: unknown) => e instanceof ValidationError && e.field === '--max-wait',
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'spool-interval-'));
+  try {
+    await using spool = await open(`file:${dir}?durability=interval&interval=1.5s`);
+    assert.equal(spool.capabilities.durable, 'process-crash');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('a duration has one range: a huge number is the same ValidationError as digits or as a number', () => {
+  const refused = (value: unknown) =>
+    assert.throws(
+      () => parseDuration(value, 'visibility'),
+      (e: unknown) =>
+        e instanceof ValidationError && e.field === 'visibility' && e.message.includes('not exceed 100 years'),
+      String(value).slice(0, 20),
+    );
+  refused('9'.repeat(400));
+  refused(Number('9'.repeat(400)));
+  refused(Infinity);
+  refused('9999999999h');
+  refused(maxDurationMs + 1);
+  assert.equal(parseDuration(maxDurationMs, 'd'), maxDurationMs);
+  assert.equal(parseDuration('36500 days', 'd'), 36_500 * 86_400_000);
+  // A wait that may end only when something happens opts in to Infinity and 'forever'.
+  assert.equal(parseDuration('forever', 'wait', { forever: true }), Infinity);
+  assert.equal(parseDuration(Infinity, 'wait', { forever: true }), Infinity);
+  assert.throws(() => parseDuration('9'.repeat(400), 'wait', { forever: true }), ValidationError);
+});
+
+void test('backoff takes a number of ms or a duration string as a fixed delay, wherever options are read', async () => {
+  const clock = new ManualClock();
+  await using spool = await Spool.create(new MemoryStore(), { clock });
+  for (const [backoff, ms] of [
+    [0, 0],
+    [1000, 1000],
+    ['1s', 1000],
+    ['5min', 300_000],
+  ] as const) {
+    const q = spool.queue(`q${ms}`, { backoff });
+    const id = await q.add('x');
+    const [job] = await q.lease();
+    assert.equal(await job?.nack(), 'retry');
+    assert.equal((await q.get(id))?.runAt, clock.now() + ms, String(backoff));
+  }
+  // A job's own option and a topic subscriber's take it too.
+  const q = spool.queue('own');
+  const id = await q.add('x', { backoff: '2s' });
+  const [job] = await q.lease();
+  await job?.nack();
+  assert.equal((await q.get(id))?.runAt, clock.now() + 2000);
+  const topic = spool.topic('t');
+  await topic.create({ s: { backoff: 250 } });
+  assert.deepEqual((await topic.info()).subscribers[0]?.backoff, {
+    kind: 'fixed',
+    delayMs: 250,
+    maxDelayMs: 3_600_000,
+    jitter: 0,
+  });
+  for (const bad of [true, null, [], '1 parsec', -5]) {
+    assert.throws(
+      () => spool.queue('bad', { backoff: bad as never }),
+      (e: unknown) =>
+        e instanceof ValidationError &&
+        e.field === 'options.backoff' &&
+        (typeof bad === 'number' || typeof bad === 'string' || e.message.includes("'fixed' | 'exponential'")),
       JSON.stringify(bad),
     );
   }
@@ -44,6 +145,35 @@ void test('open refuses a connection string no store answers to, and opens memor
   await assert.rejects(open('carrier-pigeon://coop'), UnknownStoreError);
   await using spool = await open('memory:');
   assert.equal(spool.capabilities.durable, 'none');
+});
+
+void test('a store URL parameter the store does not know is a ValidationError naming it and the known ones', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spool-url-'));
+  try {
+    await assert.rejects(
+      open(`file:${dir}?durabilty=none`),
+      (e: unknown) =>
+        e instanceof ValidationError && e.field === 'durabilty' && e.message.includes('durability, interval, repair'),
+    );
+    await assert.rejects(
+      open(`file:${dir}?repair=yes`),
+      (e: unknown) => e instanceof ValidationError && e.field === 'repair',
+    );
+    // Nothing was opened, so nothing holds the directory: the right spelling opens it.
+    await using spool = await open(`file:${dir}?durability=none`);
+    assert.equal(spool.capabilities.durable, 'process-crash');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await assert.rejects(
+    open('memory:?durability=none'),
+    (e: unknown) => e instanceof ValidationError && e.field === 'durability',
+  );
+  await assert.rejects(
+    open('redis://127.0.0.1:1/?prefx=a'),
+    (e: unknown) =>
+      e instanceof ValidationError && e.field === 'prefx' && e.message.includes('prefix, replicateTimeout'),
+  );
 });
 
 void test('queue options are checked at the edge', async () => {

@@ -51,6 +51,22 @@ void describe('HTTP /v1: queues', () => {
     assert.equal(errorCode(again), 'LEASE_LOST');
   });
 
+  void test('backoff takes a duration alone as a fixed delay: 0 retries at once, 1h waits', async () => {
+    for (const [backoff, state] of [
+      [0, 'waiting'],
+      ['1h', 'delayed'],
+      [3_600_000, 'delayed'],
+    ] as const) {
+      const added = await s.call('POST', '/v1/queues/backoff/jobs', { data: 1, options: { backoff } });
+      assert.equal(added.status, 201, added.text);
+      const { id } = json(added) as { id: string };
+      const leased = json(await s.call('POST', '/v1/lease', { queues: ['backoff'] })) as { jobs: { token: string }[] };
+      assert.equal((await s.call('POST', '/v1/nack', { token: leased.jobs[0]?.token })).status, 200);
+      assert.equal(json(await s.call('GET', `/v1/queues/backoff/jobs/${id}`)).state, state, String(backoff));
+      await s.call('DELETE', `/v1/queues/backoff/jobs/${id}`);
+    }
+  });
+
   void test('a batch add is one call; nack with dead, list dead, retry, purge', async () => {
     const added = await s.call('POST', '/v1/queues/batch/jobs/batch', {
       jobs: [{ data: 1 }, { data: 2 }, { data: 3, options: { delay: '1h' } }],
@@ -263,6 +279,24 @@ void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps 
     ['a wrong type', 'POST', '/v1/lease', { queues: 'q' }, 400, 'VALIDATION'],
     ['a number as a string', 'POST', '/v1/lease', { queues: ['q'], max: '5' }, 400, 'VALIDATION'],
     ['a bad duration', 'POST', '/v1/queues/q/jobs', { data: 1, options: { delay: 'soon' } }, 400, 'VALIDATION'],
+    [
+      'a delay past 100 years',
+      'POST',
+      '/v1/queues/q/jobs',
+      { data: 1, options: { delay: '9999999999h' } },
+      400,
+      'VALIDATION',
+    ],
+    ['a delay of 1e300 ms', 'POST', '/v1/queues/q/jobs', { data: 1, options: { delay: 1e300 } }, 400, 'VALIDATION'],
+    ['a wait of 30 digits', 'GET', `/v1/queues/q/jobs/1/result?wait=${'9'.repeat(30)}`, undefined, 400, 'VALIDATION'],
+    [
+      'a back-off that is no duration',
+      'POST',
+      '/v1/queues/q/jobs',
+      { data: 1, options: { backoff: 'later' } },
+      400,
+      'VALIDATION',
+    ],
     ['a bad queue name', 'POST', '/v1/queues/bad%20name/jobs', { data: 1 }, 400, 'VALIDATION'],
     ['a bad token', 'POST', '/v1/ack', { token: 'nonsense' }, 400, 'VALIDATION'],
     ['a token of no lease', 'POST', '/v1/ack', { token: '999:1' }, 409, 'LEASE_LOST'],

@@ -80,12 +80,21 @@ export function localCommands(program: Command): void {
     .option('--delay <duration>', "wait before it may run, e.g. '5m'")
     .option('--priority <n>', 'higher runs first', Number)
     .option('--key <key>', 'idempotency key')
-    .action(async (queue: string, arg: string, o: Where & { delay?: string; priority?: number; key?: string }) => {
-      const options = Object.fromEntries(
-        Object.entries({ delay: o.delay, priority: o.priority, key: o.key }).filter(([, v]) => v !== undefined),
-      );
-      console.log(await withSpool(o, (spool) => spool.queue(queue).add(payload(arg), options)));
-    });
+    .option('--backoff <duration>', "fixed wait after a failed attempt, e.g. '10s'")
+    .action(
+      async (
+        queue: string,
+        arg: string,
+        o: Where & { delay?: string; priority?: number; key?: string; backoff?: string },
+      ) => {
+        const options = Object.fromEntries(
+          Object.entries({ delay: o.delay, priority: o.priority, key: o.key, backoff: o.backoff }).filter(
+            ([, v]) => v !== undefined,
+          ),
+        );
+        console.log(await withSpool(o, (spool) => spool.queue(queue).add(payload(arg), options)));
+      },
+    );
 
   storeOption(program.command('peek <queue>'))
     .description('the next jobs a lease would take, one JSON line each')
@@ -145,12 +154,21 @@ export function localCommands(program: Command): void {
     .description('add a subscriber, or change its options')
     .option('--max-attempts <n>', 'deliveries before it goes dead', Number)
     .option('--visibility <duration>', "how long a read message stays in flight, e.g. '5m'")
-    .action(async (name: string, subscriber: string, o: Where & { maxAttempts?: number; visibility?: string }) => {
-      const options = Object.fromEntries(
-        Object.entries({ maxAttempts: o.maxAttempts, visibility: o.visibility }).filter(([, v]) => v !== undefined),
-      );
-      await withSpool(o, (spool) => spool.topic(name).addSubscribers({ [subscriber]: options }));
-    });
+    .option('--backoff <duration>', "fixed wait after a failed delivery, e.g. '10s'")
+    .action(
+      async (
+        name: string,
+        subscriber: string,
+        o: Where & { maxAttempts?: number; visibility?: string; backoff?: string },
+      ) => {
+        const options = Object.fromEntries(
+          Object.entries({ maxAttempts: o.maxAttempts, visibility: o.visibility, backoff: o.backoff }).filter(
+            ([, v]) => v !== undefined,
+          ),
+        );
+        await withSpool(o, (spool) => spool.topic(name).addSubscribers({ [subscriber]: options }));
+      },
+    );
   storeOption(topic.command('unsubscribe <name> <subscriber>'))
     .description('remove a subscriber and its messages')
     .action(async (name: string, subscriber: string, o: Where) => {

@@ -60,8 +60,8 @@ export function connect(url: string, options: ConnectOptions = {}): SpoolClient 
 export class SpoolClient {
   constructor(private readonly transport: Transport) {}
 
-  queue<T = unknown>(name: string): RemoteQueue<T> {
-    return new RemoteQueue<T>(this.transport, name);
+  queue<T = unknown, R = unknown>(name: string): RemoteQueue<T, R> {
+    return new RemoteQueue<T, R>(this.transport, name);
   }
 
   topic<T = unknown>(name: string): RemoteTopic<T> {
@@ -69,11 +69,11 @@ export class SpoolClient {
   }
 
   /** Leases from `queues` left to right, long-polling up to `wait`. */
-  async lease<T = unknown>(options: RemoteLeaseOptions): Promise<RemoteLeasedJob<T>[]> {
+  async lease<T = unknown, R = unknown>(options: RemoteLeaseOptions): Promise<RemoteLeasedJob<T, R>[]> {
     const { queues, signal, ...rest } = options;
     const body = { queues: typeof queues === 'string' ? [queues] : queues, ...rest };
     const { jobs } = await call<{ jobs: LeasedJson<T>[] }>(this.transport, 'POST', '/v1/lease', body, signal);
-    return jobs.map((job) => new RemoteLeasedJob<T>(job, this.transport));
+    return jobs.map((job) => new RemoteLeasedJob<T, R>(job, this.transport));
   }
 
   /** Names of every topic the token may see, sorted. */
@@ -86,7 +86,7 @@ export class SpoolClient {
   }
 }
 
-export class RemoteQueue<T = unknown> {
+export class RemoteQueue<T = unknown, R = unknown> {
   readonly #path: string;
 
   constructor(
@@ -153,8 +153,8 @@ export class RemoteQueue<T = unknown> {
     await call(this.transport, 'POST', `${this.#path}/resume`);
   }
 
-  lease(options: Omit<RemoteLeaseOptions, 'queues'> = {}): Promise<RemoteLeasedJob<T>[]> {
-    return new SpoolClient(this.transport).lease<T>({ ...options, queues: [this.name] });
+  lease(options: Omit<RemoteLeaseOptions, 'queues'> = {}): Promise<RemoteLeasedJob<T, R>[]> {
+    return new SpoolClient(this.transport).lease<T, R>({ ...options, queues: [this.name] });
   }
 
   /**
@@ -162,7 +162,7 @@ export class RemoteQueue<T = unknown> {
    * `timeout` (none: waits as long as it takes), as a local queue's waitFor does. Long-polls the
    * server, which waits at most its --max-wait per request, so a longer wait is several requests.
    */
-  async waitFor<R = unknown>(id: string, options: { timeout?: Duration; signal?: AbortSignal } = {}): Promise<R> {
+  async waitFor(id: string, options: { timeout?: Duration; signal?: AbortSignal } = {}): Promise<R> {
     const path = `${this.#path}/jobs/${encodeURIComponent(id)}/result?wait=`;
     // Without a timeout every request asks for a day; the server cuts it to its own limit.
     let wait: Duration = options.timeout ?? '1d';
@@ -185,11 +185,11 @@ export class RemoteQueue<T = unknown> {
   }
 
   /** `for await (const job of queue.consume())`: long-polls one job at a time until `signal` aborts. */
-  async *consume(options: { visibility?: Duration; signal?: AbortSignal } = {}): AsyncGenerator<RemoteLeasedJob<T>> {
+  async *consume(options: { visibility?: Duration; signal?: AbortSignal } = {}): AsyncGenerator<RemoteLeasedJob<T, R>> {
     const { signal, visibility } = options;
     const stopped = (): boolean => signal?.aborted === true;
     while (!stopped()) {
-      let jobs: RemoteLeasedJob<T>[];
+      let jobs: RemoteLeasedJob<T, R>[];
       try {
         jobs = await this.lease({
           wait: '30s',
@@ -205,7 +205,7 @@ export class RemoteQueue<T = unknown> {
   }
 
   /** Runs `handler` on this queue's jobs, `concurrency` at a time, until `close()`. */
-  process(handler: RemoteHandler<T>, options: RemoteProcessOptions = {}): RemoteWorker<T> {
+  process(handler: RemoteHandler<T, R>, options: RemoteProcessOptions = {}): RemoteWorker<T, R> {
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
     const concurrency = options.concurrency ?? 1;
     if (!Number.isSafeInteger(concurrency) || concurrency < 1)
@@ -217,7 +217,7 @@ export class RemoteQueue<T = unknown> {
         signal,
         ...(options.visibility === undefined ? {} : { visibility: options.visibility }),
       });
-    return new RemoteWorker<T>(lease, handler, options.autoExtend ?? true, concurrency);
+    return new RemoteWorker<T, R>(lease, handler, options.autoExtend ?? true, concurrency);
   }
 }
 
@@ -238,6 +238,25 @@ export class RemoteTopic<T = unknown> {
   async publish(data: T, options?: PublishOptions): Promise<Record<string, string>> {
     const body = options === undefined ? { data } : { data, options };
     return (await call<{ ids: Record<string, string> }>(this.transport, 'POST', `${this.#path}/messages`, body)).ids;
+  }
+
+  /** Many messages to every subscriber, all in one atomic add: all of them or none. */
+  async publishBulk(
+    items: readonly { data: T; options?: PublishOptions | undefined }[],
+  ): Promise<Record<string, string>[]> {
+    if (items.length === 0) return [];
+    return (
+      await call<{ ids: Record<string, string>[] }>(this.transport, 'POST', `${this.#path}/messages/batch`, {
+        messages: items,
+      })
+    ).ids;
+  }
+
+  /** Acknowledges messages of a subscriber by id (see the local Topic's ack); resolves with how many were its. */
+  async ack(subscriber: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const path = `${this.#path}/subscribers/${encodeURIComponent(subscriber)}/ack`;
+    return (await call<{ acked: number }>(this.transport, 'POST', path, { ids })).acked;
   }
 
   async info(): Promise<TopicInfo> {

@@ -1,4 +1,4 @@
-import type { Duration } from '../index.ts';
+import type { AckArgs, Duration } from '../index.ts';
 import { call } from './http.ts';
 import type { Transport } from './http.ts';
 
@@ -17,7 +17,7 @@ export interface LeasedJson<T> {
 }
 
 /** A job this client holds a lease on: the same settle calls as a local LeasedJob, by token over HTTP. */
-export class RemoteLeasedJob<T = unknown> {
+export class RemoteLeasedJob<T = unknown, R = unknown> {
   readonly id: string;
   readonly queue: string;
   readonly data: T;
@@ -54,7 +54,7 @@ export class RemoteLeasedJob<T = unknown> {
     return this.#settled;
   }
 
-  async ack(result?: unknown): Promise<void> {
+  async ack(...[result]: AckArgs<R>): Promise<void> {
     await this.#settle('/v1/ack', result === undefined ? {} : { result });
   }
 

@@ -2,17 +2,17 @@
 // with the lease extended while it runs, then acking or nacking. A failed call (the server
 // restarting, the network) is reported as 'error' and retried after a pause: it reconnects.
 import { EventEmitter } from 'node:events';
-import type { Duration } from '../index.ts';
+import type { AckArgs, Duration } from '../index.ts';
 import type { RemoteLeasedJob } from './leased.ts';
 
-export type RemoteHandler<T> = (job: RemoteLeasedJob<T>) => unknown;
+export type RemoteHandler<T, R = unknown> = (job: RemoteLeasedJob<T, R>) => R | PromiseLike<R>;
 
-export interface RemoteWorkerEvents<T> {
-  completed: [job: RemoteLeasedJob<T>, result: unknown];
+export interface RemoteWorkerEvents<T, R = unknown> {
+  completed: [job: RemoteLeasedJob<T, R>, result: R];
   /** The attempt failed and the job will be retried. */
-  failed: [job: RemoteLeasedJob<T>, error: unknown];
+  failed: [job: RemoteLeasedJob<T, R>, error: unknown];
   /** The attempt failed and the job is dead. */
-  dead: [job: RemoteLeasedJob<T>, error: unknown];
+  dead: [job: RemoteLeasedJob<T, R>, error: unknown];
   error: [error: unknown];
 }
 
@@ -24,17 +24,17 @@ export interface RemoteProcessOptions {
   autoExtend?: boolean;
 }
 
-type Lease<T> = (signal: AbortSignal) => Promise<RemoteLeasedJob<T>[]>;
+type Lease<T, R> = (signal: AbortSignal) => Promise<RemoteLeasedJob<T, R>[]>;
 
 const errorPauseMs = 500;
 
-export class RemoteWorker<T = unknown> extends EventEmitter<RemoteWorkerEvents<T>> {
+export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteWorkerEvents<T, R>> {
   readonly #stop = new AbortController();
   readonly #loops: Promise<void>[];
 
   constructor(
-    lease: Lease<T>,
-    private readonly handler: RemoteHandler<T>,
+    lease: Lease<T, R>,
+    private readonly handler: RemoteHandler<T, R>,
     private readonly autoExtend: boolean,
     concurrency: number,
   ) {
@@ -48,10 +48,10 @@ export class RemoteWorker<T = unknown> extends EventEmitter<RemoteWorkerEvents<T
     await Promise.all(this.#loops);
   }
 
-  async #loop(lease: Lease<T>): Promise<void> {
+  async #loop(lease: Lease<T, R>): Promise<void> {
     const signal = this.#stop.signal;
     while (!signal.aborted) {
-      let jobs: RemoteLeasedJob<T>[];
+      let jobs: RemoteLeasedJob<T, R>[];
       try {
         jobs = await lease(signal);
       } catch (error) {
@@ -64,7 +64,7 @@ export class RemoteWorker<T = unknown> extends EventEmitter<RemoteWorkerEvents<T
     }
   }
 
-  async #run(job: RemoteLeasedJob<T>): Promise<void> {
+  async #run(job: RemoteLeasedJob<T, R>): Promise<void> {
     const halfLease = Math.max(1, (job.leaseUntil - Date.now()) / 2);
     const timer = this.autoExtend
       ? setInterval(() => {
@@ -72,7 +72,7 @@ export class RemoteWorker<T = unknown> extends EventEmitter<RemoteWorkerEvents<T
         }, halfLease)
       : null;
     try {
-      let result: unknown;
+      let result: R;
       try {
         result = await this.handler(job);
       } catch (error) {
@@ -82,7 +82,7 @@ export class RemoteWorker<T = unknown> extends EventEmitter<RemoteWorkerEvents<T
         return;
       }
       if (timer !== null) clearInterval(timer);
-      await job.ack(result);
+      await job.ack(...([result] as AckArgs<R>));
       this.emit('completed', job, result);
     } catch (error) {
       // The settle call itself failed (lease lost, server gone): the job comes back after its lease.

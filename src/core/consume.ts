@@ -8,14 +8,14 @@ import type { Runtime } from './runtime.ts';
  * acked, nacked or failed by the loop body. Leaving the loop releases the jobs fetched ahead
  * and not yet handed out; aborting `signal` ends the loop after the current job.
  */
-export async function* consume<T>(
+export async function* consume<T, R = unknown>(
   runtime: Runtime,
   request: LeaseRequest,
-): AsyncGenerator<LeasedJob<T>, void, undefined> {
-  const ahead: LeasedJob<T>[] = [];
+): AsyncGenerator<LeasedJob<T, R>, void, undefined> {
+  const ahead: LeasedJob<T, R>[] = [];
   try {
     while (request.signal?.aborted !== true) {
-      if (ahead.length === 0) ahead.push(...(await lease<T>(runtime, request)));
+      if (ahead.length === 0) ahead.push(...(await lease<T, R>(runtime, request)));
       const job = ahead.shift();
       if (job !== undefined) yield job;
     }

@@ -8,6 +8,9 @@ interface ReadyWaiter {
   readonly wake: (added?: Promise<unknown>) => void;
 }
 
+/** `result`: a completed job's result when the store did not keep the job (see StoreEvent). */
+type SettledListener = (outcome: Outcome, result?: Uint8Array | null) => void;
+
 /** How a blocked lease's wait ended. */
 export type Wakeup =
   | { readonly kind: 'aborted' }
@@ -28,7 +31,7 @@ export class ChangeHub {
   /** Sleeper ids start with it: `<id>/<n>`. */
   readonly #sleeperPrefix = `${this.id}/`;
   readonly #readyWaiters = new Set<ReadyWaiter>();
-  readonly #settledWaiters = new Map<string, Set<(outcome: Outcome) => void>>();
+  readonly #settledWaiters = new Map<string, Set<SettledListener>>();
   /** Blocked leases by their sleeper id (`LeaseParams.sleeper`), while they wait. */
   readonly #sleeping = new Map<string, ReadyWaiter>();
   /** Sleeper ids of the lease calls still running, waiting or asking the store. */
@@ -62,7 +65,7 @@ export class ChangeHub {
       return;
     }
     const waiters = this.#settledWaiters.get(event.id);
-    if (waiters !== undefined) for (const fn of [...waiters]) fn(event.outcome);
+    if (waiters !== undefined) for (const fn of [...waiters]) fn(event.outcome, event.result);
   };
 
   /**
@@ -105,7 +108,7 @@ export class ChangeHub {
   }
 
   /** Calls `fn` when job `id` settles, until the returned function is called. */
-  onSettled(id: string, fn: (outcome: Outcome) => void): () => void {
+  onSettled(id: string, fn: SettledListener): () => void {
     let set = this.#settledWaiters.get(id);
     if (set === undefined) this.#settledWaiters.set(id, (set = new Set()));
     set.add(fn);

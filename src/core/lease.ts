@@ -69,7 +69,7 @@ function waitOption(value: unknown): number {
  * Leases up to `max` jobs; with `waitMs` it blocks until a job arrives, woken by the store's
  * change notification or by the time the store says something falls due — never by polling.
  */
-export async function lease<T>(runtime: Runtime, request: LeaseRequest): Promise<LeasedJob<T>[]> {
+export async function lease<T, R = unknown>(runtime: Runtime, request: LeaseRequest): Promise<LeasedJob<T, R>[]> {
   const { store, clock, hub } = runtime;
   const { queues, max, visibilityMs, waitMs, signal } = request;
   const deadline = clock.now() + waitMs;
@@ -97,7 +97,7 @@ export async function lease<T>(runtime: Runtime, request: LeaseRequest): Promise
         ...(sleeper !== undefined && { sleeper: { id: sleeper, until } }),
       });
       noted = sleeper !== undefined && result.jobs.length === 0;
-      if (result.jobs.length > 0) return result.jobs.map((record) => new LeasedJob<T>(record, runtime));
+      if (result.jobs.length > 0) return result.jobs.map((record) => new LeasedJob<T, R>(record, runtime));
       const now = clock.now();
       if (now >= deadline || signal?.aborted === true) return [];
       // Time moved on while the store answered: what it said falls due later may be due already.

@@ -18,7 +18,13 @@ export interface NackOptions {
  * A job this consumer holds a lease on. Settle it with exactly one of ack, nack or fail; a
  * call after the lease was lost throws LeaseLostError and changes nothing.
  */
-export class LeasedJob<T = unknown> {
+/**
+ * `ack`'s arguments for a job whose result is `R`: the result may be left out only when
+ * `undefined` is one (a queue without a Result type takes anything).
+ */
+export type AckArgs<R> = undefined extends R ? [result?: R] : [result: R];
+
+export class LeasedJob<T = unknown, R = unknown> {
   readonly id: string;
   readonly queue: string;
   readonly data: T;
@@ -80,7 +86,7 @@ export class LeasedJob<T = unknown> {
   }
 
   /** Done: the job leaves the queue (kept as completed, with `result`, if the queue keeps them). */
-  async ack(result?: unknown): Promise<void> {
+  async ack(...[result]: AckArgs<R>): Promise<void> {
     const bytes = result === undefined ? null : jsonCodec.encode(result);
     const outcome = await this.runtime.acks.push({
       token: this.token,

@@ -29,8 +29,11 @@ export interface JobOptions {
   ttl?: Duration;
   /** Leases before the job goes dead; default 5. */
   maxAttempts?: number;
-  /** As data, so every backend can apply it when a lease expires; functions go in queue options. */
-  backoff?: BackoffOptions;
+  /**
+   * As data, so every backend can apply it when a lease expires; functions go in queue options.
+   * A duration alone (`1000`, `'1s'`, `0`) is a fixed delay.
+   */
+  backoff?: BackoffOptions | Duration;
   /** Lease length before the job is handed out again; default 30s. */
   visibility?: Duration;
   /** Idempotency key: a second add with the same key returns the first job's id. */
@@ -54,7 +57,7 @@ export interface QueueOptions<T = unknown> {
   priority?: number;
   ttl?: Duration;
   maxAttempts?: number;
-  backoff?: BackoffOptions | BackoffFunction;
+  backoff?: BackoffOptions | Duration | BackoffFunction;
   visibility?: Duration;
   /** Copies each add waits for, the primary's included (see JobOptions.replicate). */
   replicate?: number;
@@ -169,10 +172,26 @@ function positiveDuration(value: unknown, field: string): number {
   return ms;
 }
 
-function backoff(value: unknown, field: string): Backoff {
+const backoffShapes =
+  "must be a delay (ms or a duration string like '1s': a fixed back-off) or " +
+  "{ type: 'fixed' | 'exponential', delay, maxDelay?, jitter? }";
+
+/** A back-off as data: a duration alone is a fixed delay (BullMQ's `backoff: 1000`). */
+export function backoff(value: unknown, field: string): Backoff {
+  if (typeof value === 'number' || typeof value === 'string') {
+    const delayMs = parseDuration(value, field);
+    return Object.freeze({
+      kind: 'fixed',
+      delayMs,
+      maxDelayMs: Math.max(delayMs, defaultBackoff.maxDelayMs),
+      jitter: 0,
+    });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ValidationError(field, `${backoffShapes}, got ${value === null ? 'null' : typeof value}`);
   const o = checkKeys(value, ['type', 'delay', 'maxDelay', 'jitter'], field);
   if (o.type !== 'fixed' && o.type !== 'exponential')
-    throw new ValidationError(`${field}.type`, `must be 'fixed' or 'exponential'`);
+    throw new ValidationError(`${field}.type`, `must be 'fixed' or 'exponential' (${field} ${backoffShapes})`);
   const delayMs = parseDuration(o.delay, `${field}.delay`);
   const maxDelayMs =
     o.maxDelay === undefined

@@ -53,7 +53,7 @@ export interface PageOptions {
 }
 
 /** A handle on one queue. Cheap: the queue itself lives in the store. */
-export class Queue<T = unknown> {
+export class Queue<T = unknown, R = unknown> {
   readonly name: string;
 
   constructor(
@@ -157,15 +157,15 @@ export class Queue<T = unknown> {
   }
 
   /** Leases from this queue only; see Spool.lease. */
-  async lease(options: Omit<LeaseOptions, 'queues'> = {}): Promise<LeasedJob<T>[]> {
-    return lease<T>(this.runtime, leaseRequest({ ...options, queues: [this.name] }));
+  async lease(options: Omit<LeaseOptions, 'queues'> = {}): Promise<LeasedJob<T, R>[]> {
+    return lease<T, R>(this.runtime, leaseRequest({ ...options, queues: [this.name] }));
   }
 
   /** Starts `concurrency` handlers on this queue; see Worker. */
-  process(handler: Handler<T>, options: ProcessOptions = {}): Worker<T> {
+  process(handler: Handler<T, R>, options: ProcessOptions = {}): Worker<T, R> {
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
     const o = checkKeys(options, ['concurrency', 'signal', 'timeout', 'visibility', 'autoExtend'], 'options');
-    const worker = new Worker<T>(
+    const worker = new Worker<T, R>(
       this.runtime,
       this.name,
       handler,
@@ -182,11 +182,11 @@ export class Queue<T = unknown> {
   }
 
   /** `for await (const job of queue.consume())`: ack, nack or fail each job in the loop. */
-  consume(options: ConsumeOptions = {}): AsyncGenerator<LeasedJob<T>, void, undefined> {
+  consume(options: ConsumeOptions = {}): AsyncGenerator<LeasedJob<T, R>, void, undefined> {
     const o = checkKeys(options, ['prefetch', 'visibility', 'signal'], 'options');
     const prefetch = o.prefetch === undefined ? 1 : positiveInteger(o.prefetch, 'options.prefetch');
     if (prefetch > maxLeaseBatch) throw new ValidationError('options.prefetch', `must be at most ${maxLeaseBatch}`);
-    return consume<T>(
+    return consume<T, R>(
       this.runtime,
       leaseRequest({ queues: [this.name], max: prefetch, visibility: o.visibility, wait: '30s', signal: o.signal }),
     );
@@ -194,9 +194,10 @@ export class Queue<T = unknown> {
 
   /**
    * The job's result once acked; rejects with JobFailedError once dead (Disque's Wait), with
-   * TimeoutError after `timeout`, with the signal's reason when `signal` aborts.
+   * TimeoutError after `timeout`, with the signal's reason when `signal` aborts. Typed by the
+   * queue's Result (`spool.queue<Data, Result>`), which its handlers must return.
    */
-  waitFor<R = unknown>(id: string, options: { timeout?: Duration; signal?: AbortSignal } = {}): Promise<R> {
+  waitFor(id: string, options: { timeout?: Duration; signal?: AbortSignal } = {}): Promise<R> {
     const o = checkKeys(options, ['timeout', 'signal'], 'options');
     const timeoutMs = o.timeout === undefined ? null : parseDuration(o.timeout, 'options.timeout');
     return waitFor<R>(this.runtime, id, timeoutMs, o.signal as AbortSignal | undefined);

@@ -89,13 +89,13 @@ export class Spool implements AsyncDisposable {
   }
 
   /** A handle on queue `name`; its options are defaults for its jobs and rules for the queue. */
-  queue<T = unknown>(name: string, options?: QueueOptions<T>): Queue<T> {
+  queue<T = unknown, R = unknown>(name: string, options?: QueueOptions<T>): Queue<T, R> {
     this.#runtime.assertOpen();
     // Without options the queue's config is cached: a server makes a handle per request.
-    if (options === undefined) return new Queue<T>(this.#runtime, this.#runtime.config(name));
+    if (options === undefined) return new Queue<T, R>(this.#runtime, this.#runtime.config(name));
     const config = queueConfig(name, options);
     this.#configs.set(name, config);
-    return new Queue<T>(this.#runtime, config);
+    return new Queue<T, R>(this.#runtime, config);
   }
 
   /** A handle on topic `name`: its subscribers are queues, a publish adds to each of them at once. */

@@ -24,8 +24,8 @@ export interface SubscriberOptions {
   maxAttempts?: number;
   /** How long a read message stays in flight before it is delivered again; default 30s. */
   visibility?: Duration;
-  /** Wait after a failed delivery; default exponential from 1s. */
-  backoff?: BackoffOptions;
+  /** Wait after a failed delivery (a duration alone: fixed); default exponential from 1s. */
+  backoff?: BackoffOptions | Duration;
 }
 
 export interface PublishOptions {
@@ -232,18 +232,30 @@ export class Topic<T = unknown> {
     });
   }
 
-  /** The subscriber's queue: lease, consume or process it. NotFoundError if the subscriber is unknown. */
-  async subscriber(name: string): Promise<Queue<T>> {
-    await this.#checkExists([name]);
+  /**
+   * The subscriber's queue: lease, consume or process it. A handle, made at once as a remote
+   * topic makes it (issue 13: it was a Promise here and not there); the queue of a subscriber
+   * that does not exist is empty. `requireSubscriber` also checks that it exists.
+   */
+  subscriber(name: string): Queue<T> {
+    checkTopicName(name, 'subscriber');
     return new Queue<T>(this.runtime, this.runtime.config(this.queueName(name)));
+  }
+
+  /** The subscriber's queue; NotFoundError naming the topic or the subscriber if either does not exist. */
+  async requireSubscriber(name: string): Promise<Queue<T>> {
+    await this.#checkExists([name]);
+    return this.subscriber(name);
   }
 
   /**
    * Acknowledges messages of a subscriber by id, as BlockQueue's DELETE does: an in-flight one
    * is acked, a waiting one (its lease ran out) is removed, a completed one stays done.
-   * Resolves with how many of `ids` were the subscriber's.
+   * Resolves with how many of `ids` were the subscriber's; NotFoundError if the topic or the
+   * subscriber does not exist (a misspelt name is not "none of these ids").
    */
   async ack(subscriber: string, ids: readonly string[]): Promise<number> {
+    await this.#checkExists([subscriber]);
     const queue = this.queueName(subscriber);
     const { store, clock } = this.runtime;
     const mine = (await store.get(ids, clock.now())).filter((r): r is JobRecord => r !== null && r.queue === queue);

@@ -1,19 +1,24 @@
 import { JobFailedError, NotFoundError, TimeoutError } from '../errors.ts';
-import type { Outcome } from '../store/contract.ts';
+import type { JobRecord, Outcome } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
 import type { Runtime } from './runtime.ts';
 
 /**
  * Resolves with the job's result once it is acked; rejects with JobFailedError once it is
- * dead. It subscribes before it looks, so a job that finishes at any moment is seen; a job
- * that finished before the call is seen as long as the queue keeps it (keepCompleted).
+ * dead. The rule, the same on every store (issue 13: memory said NOT_FOUND where Redis
+ * resolved): waitFor looks once when called, and a job the store does not have then is
+ * NOT_FOUND (never added, removed, or finished and not kept). After that look it waits, and a
+ * completion it sees resolves with the result even when the queue does not keep the job.
+ * Events that arrive before that first answer wait for it: on Redis a completion published
+ * just before the call can arrive after it, and must not turn a NOT_FOUND into a resolve.
  * Aborting `signal` rejects with its reason and lets go of the job (a server's client left).
  */
 export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | null, signal?: AbortSignal): Promise<R> {
   const { store, clock, hub } = runtime;
   return new Promise<R>((resolve, reject) => {
     let done = false;
-    let seen: Outcome | null = null;
+    let looked = false;
+    let seen: { outcome: Outcome; result: Uint8Array | null | undefined } | null = null;
     const finish = (settle: () => void): void => {
       if (done) return;
       done = true;
@@ -26,32 +31,39 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       const reason: unknown = signal?.reason;
       finish(() => reject(reason instanceof Error ? reason : new Error('aborted', { cause: reason })));
     };
-    const look = async (): Promise<void> => {
-      const [record] = await store.get([id], clock.now());
+    const decide = (record: JobRecord | null | undefined, first: boolean): void => {
       if (record?.state === 'completed') {
         const result = record.result === null ? undefined : jsonCodec.decode(record.result);
         finish(() => resolve(result as R));
       } else if (record?.state === 'dead') {
         finish(() => reject(new JobFailedError(id, record.errors)));
-      } else if (record === null || record === undefined) {
-        if (seen === 'completed') finish(() => resolve(undefined as R));
-        else
-          finish(() =>
-            reject(
-              new NotFoundError(
-                `job ${id}`,
-                seen === null ? 'not found (never added, or removed)' : `${seen} before it finished`,
-              ),
-            ),
-          );
+      } else if (record !== null && record !== undefined) {
+        return;
+      } else if (!first && seen?.outcome === 'completed') {
+        const result = seen.result === null || seen.result === undefined ? undefined : jsonCodec.decode(seen.result);
+        finish(() => resolve(result as R));
+      } else {
+        const why =
+          first || seen === null
+            ? 'not found (never added, removed, or finished and not kept)'
+            : `${seen.outcome} before it finished`;
+        finish(() => reject(new NotFoundError(`job ${id}`, why)));
       }
+    };
+    const look = async (): Promise<void> => {
+      const first = !looked;
+      const [record] = await store.get([id], clock.now());
+      looked = true;
+      decide(record, first);
+      // What settled while the first look was on its way is read now.
+      if (first && seen !== null && !done) check();
     };
     const check = (): void => {
       look().catch((error: unknown) => finish(() => reject(error instanceof Error ? error : new Error(String(error)))));
     };
-    const unsubscribe = hub.onSettled(id, (outcome) => {
-      seen = outcome;
-      check();
+    const unsubscribe = hub.onSettled(id, (outcome, result) => {
+      seen = { outcome, result };
+      if (looked) check();
     });
     const cancelTimer =
       timeoutMs === null

@@ -6,12 +6,12 @@ import type { Duration } from './duration.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { lease } from './lease.ts';
 import type { LeaseRequest } from './lease.ts';
-import type { LeasedJob } from './leased-job.ts';
+import type { AckArgs, LeasedJob } from './leased-job.ts';
 import { checkKeys } from './options.ts';
 import type { Runtime } from './runtime.ts';
 
 /** Runs one job; what it returns is the job's result. Throwing fails the attempt. */
-export type Handler<T> = (job: LeasedJob<T>) => unknown;
+export type Handler<T, R = unknown> = (job: LeasedJob<T, R>) => R | PromiseLike<R>;
 
 export interface WorkerSettings {
   readonly concurrency: number;
@@ -21,8 +21,8 @@ export interface WorkerSettings {
   readonly autoExtend: boolean;
 }
 
-export interface WorkerEvents<T> {
-  completed: [job: LeasedJob<T>, result: unknown];
+export interface WorkerEvents<T, R = unknown> {
+  completed: [job: LeasedJob<T, R>, result: R];
   /** The attempt failed and the job will be retried. */
   failed: [job: LeasedJob<T>, error: unknown];
   /** The attempt failed and the job is dead. */
@@ -56,11 +56,11 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * It leases only as many jobs as it has free slots, so nothing waits leased but unstarted: a
  * lease on its way holds the slots it asked for.
  */
-export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
+export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<T, R>> {
   /** Handlers that returned a promise and have not settled it, by job; close() waits for them. */
-  readonly #pending = new Map<LeasedJob<T>, Promise<void>>();
+  readonly #pending = new Map<LeasedJob<T, R>, Promise<void>>();
   /** The jobs of those handlers until each returns: what a close past its time-out hands back. */
-  readonly #handling = new Set<LeasedJob<T>>();
+  readonly #handling = new Set<LeasedJob<T, R>>();
   #running = 0;
   /** Slots held by leases on their way to the store. */
   #reserved = 0;
@@ -82,7 +82,7 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
   constructor(
     private readonly runtime: Runtime,
     private readonly queue: string,
-    private readonly handler: Handler<T>,
+    private readonly handler: Handler<T, R>,
     private readonly settings: WorkerSettings,
     signal: AbortSignal | undefined,
   ) {
@@ -280,8 +280,10 @@ export class Worker<T = unknown> extends EventEmitter<WorkerEvents<T>> {
 
   async #settle(job: LeasedJob<T>, outcome: Outcome): Promise<void> {
     if (outcome.ok) {
-      await job.ack(outcome.result);
-      this.emit('completed', job, outcome.result);
+      // The handler's return value, typed R by Handler<T, R>.
+      const result = outcome.result as R;
+      await (job as LeasedJob<T, R>).ack(...([result] as AckArgs<R>));
+      this.emit('completed', job, result);
       return;
     }
     const next = await job.nack({ error: outcome.error });

@@ -39,6 +39,7 @@
 // - A resolved promise means the change is as durable as `capabilities.durable` says, except
 //   that `lease` and `extend` may answer first: losing one only hands the job out again, and
 //   the ack or nack that follows makes it durable along with itself.
+import { ValidationError } from '../errors.ts';
 
 /** The state of a job still in the store. */
 export type JobState = 'waiting' | 'delayed' | 'active' | 'dead' | 'completed';
@@ -264,8 +265,17 @@ export type StoreEvent =
    * told them, so a steady stream of leases and delays sends few.
    */
   | { readonly kind: 'due'; readonly queue: string; readonly at: number }
-  /** A job finished or left the store. */
-  | { readonly kind: 'settled'; readonly queue: string; readonly id: string; readonly outcome: Outcome };
+  /**
+   * A job finished or left the store. `result`: the result (null: none) of a job completed and
+   * not kept, so a waitFor already waiting gets it; absent otherwise (a kept result is read with get).
+   */
+  | {
+      readonly kind: 'settled';
+      readonly queue: string;
+      readonly id: string;
+      readonly outcome: Outcome;
+      readonly result?: Uint8Array | null;
+    };
 
 export interface Capabilities {
   /** What a resolved write survives: nothing (memory), a process crash, or power loss. */
@@ -329,4 +339,17 @@ export function parseToken(token: string): { id: string; attempt: number } | nul
 
 export function formatToken(id: string, attempt: number): string {
   return `${id}:${attempt}`;
+}
+
+/**
+ * Refuses the parameters of a store URL that the store does not know: `file:./d?durabilty=none`
+ * opened in fsync mode (issue 13), and docs/errors.md promises a misspelt option is an error.
+ */
+export function checkUrlParams(params: URLSearchParams, known: readonly string[]): void {
+  for (const name of params.keys()) {
+    if (!known.includes(name)) {
+      const hint = known.length === 0 ? 'this store takes no parameters' : `known: ${known.join(', ')}`;
+      throw new ValidationError(name, `unknown store URL parameter (${hint})`);
+    }
+  }
 }

@@ -200,6 +200,26 @@ export function blocking(suite: Suite): void {
       },
     );
 
+    conformanceTest(
+      suite,
+      'a queue that keeps no completed job: waitFor gets the result of an ack made while it waits, NOT_FOUND for a job gone before the call',
+      async ({ spool }) => {
+        const q = spool.queue('wait-unkept', { keepCompleted: false });
+        const [withResult, without, gone] = [await q.add('a'), await q.add('b'), await q.add('c')];
+        const waiting = [q.waitFor(withResult), q.waitFor(without)];
+        await settle();
+        const [first, second] = await q.lease({ max: 2 });
+        await first!.ack({ sent: 1 });
+        await second!.ack();
+        assert.deepEqual(await waiting[0], { sent: 1 });
+        assert.equal(await waiting[1], undefined);
+        const [third] = await q.lease();
+        await third!.ack('too late');
+        assert.equal(await q.get(gone), null);
+        await assert.rejects(q.waitFor(gone), NotFoundError);
+      },
+    );
+
     conformanceTest(suite, 'waitFor rejects with the last error when the job goes dead', async ({ spool }) => {
       const q = spool.queue('wait-dead', { maxAttempts: 1 });
       const id = await q.add('x');

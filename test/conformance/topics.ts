@@ -13,12 +13,12 @@ export function topics(suite: Suite): void {
       assert.deepEqual(Object.keys(ids).sort(), ['counter', 'created']);
       assert.notEqual(ids.counter, ids.created);
 
-      const counter = await cart.subscriber('counter');
+      const counter = cart.subscriber('counter');
       const [a] = await counter.lease();
       assert.deepEqual(a?.data, { item: 'book' });
       assert.equal(a?.maxAttempts, 2);
       assert.equal(a?.leaseUntil, a.createdAt + 300_000);
-      const [b] = await (await cart.subscriber('created')).lease();
+      const [b] = await cart.subscriber('created').lease();
       assert.equal(b?.maxAttempts, 5);
       assert.deepEqual(b?.data, { item: 'book' });
       assert.equal(b?.queue, 'cart.created');
@@ -60,7 +60,7 @@ export function topics(suite: Suite): void {
         await t.create({ one: {}, two: {} });
         await t.publish('now');
         await t.publish('later', { delay: '1m' });
-        await (await t.subscriber('one')).lease();
+        await t.subscriber('one').lease();
         assert.deepEqual(
           (await t.status()).map((s) => ({ name: s.name, waiting: s.waiting, inFlight: s.inFlight })),
           [
@@ -77,12 +77,12 @@ export function topics(suite: Suite): void {
       await t.publish('first');
       await t.addSubscribers({ late: { visibility: '1s' } });
       await t.publish('second');
-      const late = await (await t.subscriber('late')).peek(10);
+      const late = await t.subscriber('late').peek(10);
       assert.deepEqual(
         late.map((j) => j.data),
         ['second'],
       );
-      assert.equal((await (await t.subscriber('early')).counts()).waiting, 2);
+      assert.equal((await t.subscriber('early').counts()).waiting, 2);
       assert.deepEqual(
         (await t.info()).subscribers.map((s) => [s.name, s.visibilityMs]),
         [
@@ -99,7 +99,7 @@ export function topics(suite: Suite): void {
         const t = spool.topic('rm');
         await t.create({ keep: {}, drop: {} });
         await t.publishBulk([{ data: 1 }, { data: 2 }, { data: 3 }]);
-        const [held] = await (await t.subscriber('drop')).lease();
+        const [held] = await t.subscriber('drop').lease();
         await t.removeSubscriber('drop');
         assert.deepEqual(
           (await t.info()).subscribers.map((s) => s.name),
@@ -117,7 +117,7 @@ export function topics(suite: Suite): void {
         await assert.rejects(held!.ack(), LeaseLostError);
         assert.equal((await spool.queue('rm.keep').counts()).waiting, 3);
         await assert.rejects(t.removeSubscriber('drop'), NotFoundError);
-        await assert.rejects(t.subscriber('drop'), NotFoundError);
+        await assert.rejects(t.requireSubscriber('drop'), NotFoundError);
         // Later publishes reach only the subscriber left.
         await t.publish(4);
         assert.equal((await spool.queue('rm.drop').counts()).waiting, 0);
@@ -200,7 +200,7 @@ export function topics(suite: Suite): void {
         const t = spool.topic('tries');
         await t.create({ s: { maxAttempts: 2, visibility: '1s', backoff: { type: 'fixed', delay: 0 } } });
         await t.publish('m');
-        const q = await t.subscriber('s');
+        const q = t.subscriber('s');
         let deliveries = 0;
         for (let i = 0; i < 4; i++) {
           const jobs = await q.lease();
@@ -216,7 +216,7 @@ export function topics(suite: Suite): void {
       const t = spool.topic('byid');
       await t.create({ s: { visibility: '1s' }, other: {} });
       const [a, b] = (await t.publishBulk([{ data: 'a' }, { data: 'b' }])).map((ids) => ids.s!);
-      const q = await t.subscriber('s');
+      const q = t.subscriber('s');
       await q.lease({ max: 2 });
       assert.equal(await t.ack('s', [a!]), 1);
       clock.advance(60_000); // b's lease ran out: it is waiting again

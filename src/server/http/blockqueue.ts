@@ -89,7 +89,7 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
   const topicOf = (request: FastifyRequest): readonly string[] => [(request.params as Params).topic];
   const topic = (request: FastifyRequest) => spool.topic<string>((request.params as Params).topic);
   const subscriber = async (request: FastifyRequest) =>
-    topic(request).subscriber((request.params as Params).subscriber);
+    topic(request).requireSubscriber((request.params as Params).subscriber);
   const route = (need: 'read' | 'publish' | 'consume' | 'admin') => ({
     need,
     names: topicOf,

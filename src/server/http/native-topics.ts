@@ -108,6 +108,22 @@ export function nativeTopics(app: FastifyInstance, context: Context): void {
     },
   );
 
+  // The library's `topic.ack(subscriber, ids)`: acks messages by id, without their lease tokens.
+  app.post(
+    '/v1/topics/:topic/subscribers/:subscriber/ack',
+    {
+      schema: {
+        params: s.params('topic', 'subscriber'),
+        body: s.body({ ids: { type: 'array', minItems: 1, maxItems: 10_000, items: s.id } }, ['ids']),
+      },
+      config: { need: 'consume', names: topicOf },
+    },
+    async (request) => {
+      const { subscriber } = request.params as Required<TopicParams>;
+      return { acked: await topic(request).ack(subscriber, (request.body as { ids: string[] }).ids) };
+    },
+  );
+
   app.get(
     '/v1/topics/:topic/status',
     { schema: { params: s.params('topic') }, config: { need: 'read', names: topicOf } },

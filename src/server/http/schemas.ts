@@ -2,7 +2,7 @@
 // again (durations, limits), so a schema here is the first gate and the OpenAPI document.
 export const name = { type: 'string', minLength: 1, maxLength: 200 } as const;
 
-/** Milliseconds, or a string such as '250ms', '30s', '5m'. */
+/** Milliseconds, or a string such as '250ms', '30s', '5min', '2 days' (docs/durations.md; core checks the grammar and range). */
 export const duration = {
   anyOf: [
     { type: 'number', minimum: 0 },
@@ -10,16 +10,22 @@ export const duration = {
   ],
 } as const;
 
+/** A duration alone is a fixed back-off, as in the library. */
 export const backoff = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type', 'delay'],
-  properties: {
-    type: { enum: ['fixed', 'exponential'] },
-    delay: duration,
-    maxDelay: duration,
-    jitter: { type: 'number', minimum: 0, maximum: 1 },
-  },
+  anyOf: [
+    ...duration.anyOf,
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'delay'],
+      properties: {
+        type: { enum: ['fixed', 'exponential'] },
+        delay: duration,
+        maxDelay: duration,
+        jitter: { type: 'number', minimum: 0, maximum: 1 },
+      },
+    },
+  ],
 } as const;
 
 export const jobOptions = {

@@ -487,7 +487,7 @@ export class JobTable {
         name,
         this.#byIndex.length,
         this.#cols,
-        (seq, outcome) => {
+        (seq, outcome, result) => {
           if (this.#cols.state(seq) === gone) {
             const page = this.#cols.page(seq);
             const at = page.at.get(rowOf(seq));
@@ -495,7 +495,14 @@ export class JobTable {
             this.#cols.free(seq);
             this.#size--;
           }
-          if (outcome !== null) this.#emit({ kind: 'settled', queue: name, id: String(seq), outcome });
+          if (outcome !== null)
+            this.#emit({
+              kind: 'settled',
+              queue: name,
+              id: String(seq),
+              outcome,
+              ...(result !== undefined && { result }),
+            });
         },
         (at) => this.#emit({ kind: 'due', queue: name, at }),
       );

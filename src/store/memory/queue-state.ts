@@ -41,7 +41,7 @@ export class QueueState {
     readonly index: number,
     private readonly cols: Columns,
     /** Tells the store a job left it or finished; a null outcome is a silent retention drop. */
-    private readonly settled: (seq: number, outcome: Outcome | null) => void,
+    private readonly settled: (seq: number, outcome: Outcome | null, result?: Uint8Array | null) => void,
     /** Tells the store's watchers something here falls due at `at`, sooner than they were told. */
     private readonly due: (at: number) => void,
   ) {
@@ -153,7 +153,8 @@ export class QueueState {
     this.retention = keep;
     if (keep.count <= 0 || keep.ageMs <= 0) {
       page.until.set(row, Number.NaN);
-      this.drop(seq, 'completed');
+      // Not kept: the result goes with the event, for a waitFor already waiting on the job.
+      this.drop(seq, 'completed', result);
       return;
     }
     if (result !== null) this.cols.results.set(seq, result);
@@ -164,7 +165,7 @@ export class QueueState {
   }
 
   /** Takes the job out of the store; tells watchers unless `outcome` is null (retention pruning). */
-  drop(seq: number, outcome: Outcome | null): void {
+  drop(seq: number, outcome: Outcome | null, result?: Uint8Array | null): void {
     const page = this.cols.page(seq);
     const row = rowOf(seq);
     const code = page.state.get(row);
@@ -175,7 +176,7 @@ export class QueueState {
     if (key !== undefined && this.keys.get(key) === seq) this.keys.delete(key);
     if (!Number.isNaN(page.expiresAt.get(row))) this.ttlLive--;
     page.state.set(row, gone);
-    this.settled(seq, outcome);
+    this.settled(seq, outcome, result);
   }
 
   /** Applies what `now` makes due: TTLs, delays, expired leases, completed retention. */

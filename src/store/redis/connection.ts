@@ -3,6 +3,7 @@
 // `prefix` (default 'spool') and `replicateTimeout` (ms WAIT gives replicas, default 1000).
 import { Cluster, Redis } from 'ioredis';
 import { redactUrl, ValidationError } from '../../errors.ts';
+import { checkUrlParams } from '../contract.ts';
 import type { Capabilities } from '../contract.ts';
 
 export interface RedisSettings {
@@ -25,15 +26,13 @@ export function parseRedisUrl(url: string): RedisSettings {
   if (match === null) throw new ValidationError('url', `not a redis URL: "${redactUrl(url)}"`);
   const [, scheme = '', authority = '', path = '', query = ''] = match;
   const params = new URLSearchParams(query);
+  checkUrlParams(params, ['prefix', 'replicateTimeout']);
   const prefix = params.get('prefix') ?? 'spool';
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(prefix))
     throw new ValidationError('prefix', `must be 1-100 letters, digits, '_', '.' or '-', got "${prefix}"`);
   const timeout = Number(params.get('replicateTimeout') ?? 1000);
   if (!Number.isSafeInteger(timeout) || timeout < 1)
     throw new ValidationError('replicateTimeout', 'must be a whole number of milliseconds ≥ 1');
-  params.delete('prefix');
-  params.delete('replicateTimeout');
-  const rest = params.size > 0 ? `?${params.toString()}` : '';
   if (scheme.toLowerCase() === 'redis+cluster') {
     const at = authority.lastIndexOf('@');
     const [user, password] = at < 0 ? [] : authority.slice(0, at).split(':').map(decodeURIComponent);
@@ -49,7 +48,7 @@ export function parseRedisUrl(url: string): RedisSettings {
       connect: () => new Cluster(nodes, { lazyConnect: true, redisOptions }),
     };
   }
-  const clean = `${scheme}://${authority}${path}${rest}`;
+  const clean = `${scheme}://${authority}${path}`;
   return { prefix, replicateTimeoutMs: timeout, cluster: false, connect: () => new Redis(clean, clientOptions) };
 }
 

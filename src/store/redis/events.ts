@@ -6,10 +6,16 @@ import type { Outcome, StoreEvent } from '../contract.ts';
 
 const outcomes: ReadonlySet<string> = new Set<Outcome>(['completed', 'dead', 'removed', 'expired']);
 
+/** A settled line's fourth field, when it has one: '' no result, else '+' and the result's bytes. */
+function resultOf(field: string): Uint8Array | null {
+  return field === '' ? null : Buffer.from(field.slice(1), 'utf8');
+}
+
 export function parseEvents(message: string): StoreEvent[] {
   const events: StoreEvent[] = [];
   for (const line of message.split('\n')) {
-    const [kind = '', queue = '', third = '', origin = '', named] = line.split('\t');
+    const fields = line.split('\t');
+    const [kind = '', queue = '', third = '', origin = '', named] = fields;
     if (kind === 'ready') {
       const wake = third === '' ? undefined : Number(third);
       // '=' then the sleepers to wake, comma-separated; nothing after it names none.
@@ -28,7 +34,17 @@ export function parseEvents(message: string): StoreEvent[] {
       });
     } else if (kind === 'due') {
       events.push({ kind: 'due', queue, at: Number(third) });
-    } else if (outcomes.has(kind)) events.push({ kind: 'settled', queue, id: third, outcome: kind as Outcome });
+    } else if (outcomes.has(kind)) {
+      // A completed job not kept carries its result as a fourth field: '' none, else '+' and the bytes.
+      const result = kind === 'completed' && fields.length > 3 ? resultOf(origin) : undefined;
+      events.push({
+        kind: 'settled',
+        queue,
+        id: third,
+        outcome: kind as Outcome,
+        ...(result !== undefined && { result }),
+      });
+    }
   }
   return events;
 }

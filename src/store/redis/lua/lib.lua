@@ -490,10 +490,13 @@ local function ackAll(B, queue, keepCount, keepAge, from)
       events[#events + 1] = 'completed\t' .. queue .. '\t' .. queue .. ':' .. seq
     elseif ok then
       gone[#gone + 1] = seq
+      -- Not kept: the result rides on the event ('+' .. bytes, the last field), for a waitFor
+      -- already waiting on the job; results are JSON, which holds no raw tab or newline.
+      events[#events + 1] = 'completed\t' .. queue .. '\t' .. queue .. ':' .. seq .. '\t' .. ARGV[arg + 2]
     end
     out[i] = ok and 1 or 0
   end
-  dropAll(B, queue, 'a', gone, 'completed')
+  dropAll(B, queue, 'a', gone, false)
   if #members > 0 then
     each('ZREM', B .. ':a', members)
     each('ZADD', B .. ':c', completed)
