@@ -210,6 +210,14 @@ export const operations: Record<string, Operation> = {
     answer: object({ deleted: { type: 'boolean', enum: [true] } }),
     errors: [404],
   },
+  'POST /v1/topics/{topic}/subscribers/{subscriber}/ack': {
+    id: 'ackMessages',
+    tag: 'topics',
+    summary: "Acknowledges a subscription's messages by id, whoever leased them",
+    answer: object({ acked: int }),
+    example: { acked: 2 },
+    errors: [404, 415],
+  },
   'POST /v1/topics/{topic}/messages': {
     id: 'publish',
     status: 201,
