@@ -35,6 +35,13 @@ function bench(args: string[]): { stdout: string; leftovers: string[] } {
 
 type JsonTable = Omit<Table, 'metrics'> & { metrics: string[] };
 
+// The bench runs the built package (dist/), as `npm run bench` does after its build: build it
+// here too, so these tests never measure a stale or missing build (npm ci builds nothing).
+before(() => {
+  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(build.status, 0, build.stdout + build.stderr);
+});
+
 void test('without --peers the bench prints spool’s figures as one JSON object, as before', () => {
   const { stdout } = bench(['--quick', '--json']);
   const results = JSON.parse(stdout) as Record<string, unknown>;
