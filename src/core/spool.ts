@@ -1,6 +1,6 @@
 import { ClosedError, LeaseLostError, QueueFullError, ValidationError } from '../errors.ts';
 import { parseToken } from '../store/contract.ts';
-import type { AddParams, AddResult, Capabilities, Retention, Store } from '../store/contract.ts';
+import type { AddParams, AddResult, Capabilities, Health, Retention, Store } from '../store/contract.ts';
 import { systemClock } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { ChangeHub } from './hub.ts';
@@ -141,6 +141,12 @@ export class Spool implements AsyncDisposable {
   async sync(): Promise<void> {
     this.#runtime.assertOpen();
     await this.#store.sync?.();
+  }
+
+  /** Whether the store can take calls now: not after a failed write, nor while its server is unreachable. */
+  health(): Promise<Health> {
+    if (this.#closed !== null) return Promise.resolve({ ok: false, reason: 'closed' });
+    return this.#store.health();
   }
 
   /** Closes workers (gracefully), wakes blocked leases, then closes the store. */

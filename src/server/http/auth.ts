@@ -71,6 +71,16 @@ export class Guard {
     return found;
   }
 
+  /** Whether the header carries a known token, or the server has none (everyone is trusted then). */
+  trusts(header: string | undefined): boolean {
+    try {
+      this.authenticate(header);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** ForbiddenError unless `principal` may do `need` on every one of `names`. */
   static allow(principal: Principal, need: Need, names: readonly string[]): void {
     if (principal === null) return;

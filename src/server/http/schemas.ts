@@ -1,6 +1,8 @@
 // JSON schemas shared by the routes. Every object refuses unknown fields; core checks values
 // again (durations, limits), so a schema here is the first gate and the OpenAPI document.
-export const name = { type: 'string', minLength: 1, maxLength: 200 } as const;
+/** Queue, topic and subscriber names, as core's name rule allows them. */
+export const maxNameLength = 200;
+export const name = { type: 'string', minLength: 1, maxLength: maxNameLength } as const;
 
 /** Milliseconds, or a string such as '250ms', '30s', '5m'. */
 export const duration = {
