@@ -88,6 +88,11 @@ export class Spool implements AsyncDisposable {
     return this.#store.capabilities;
   }
 
+  /** Largest encoded payload an add accepts, in bytes: a server refuses a bigger body before reading it. */
+  get maxPayloadBytes(): number {
+    return this.#runtime.maxPayloadBytes;
+  }
+
   /** A handle on queue `name`; its options are defaults for its jobs and rules for the queue. */
   queue<T = unknown>(name: string, options?: QueueOptions<T>): Queue<T> {
     this.#runtime.assertOpen();

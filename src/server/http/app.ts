@@ -11,6 +11,7 @@ import type { TokenGrant } from './auth.ts';
 import { blockQueueError, blockQueueRoutes } from './blockqueue.ts';
 import { timeoutOptions } from './connections.ts';
 import type { ConnectionLimits } from './connections.ts';
+import { oneJobBodyLimit } from './context.ts';
 import type { Context } from './context.ts';
 import { clientErrorAnswer, failure } from './errors.ts';
 import { nativeQueues } from './native-queues.ts';
@@ -46,6 +47,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     closing: closing.signal,
     maxWaitMs: options.maxWaitMs,
     bodyLimit: options.bodyLimit,
+    oneJobBodyLimit: oneJobBodyLimit(options.bodyLimit, options.spool.maxPayloadBytes),
   };
   const guard = new Guard(options.tokens);
   const app = fastify({

@@ -85,7 +85,11 @@ export function nativeTopics(app: FastifyInstance, context: Context): void {
 
   app.post(
     '/v1/topics/:topic/messages',
-    { schema: { params: s.params('topic'), body: s.newMessage }, config: { need: 'publish', names: topicOf } },
+    {
+      bodyLimit: context.oneJobBodyLimit,
+      schema: { params: s.params('topic'), body: s.newMessage },
+      config: { need: 'publish', names: topicOf },
+    },
     async (request, reply) => {
       const { data, options } = request.body as { data: unknown; options?: PublishOptions };
       return reply.code(201).send({ ids: await topic(request).publish(data, options) });
