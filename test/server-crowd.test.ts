@@ -16,6 +16,7 @@ import { request, serve, stop } from './server/harness.ts';
 
 const openFiles = 256;
 const crowd = 400;
+const batches = 10;
 
 /** POSTs JSON over `agent`, whose one kept-alive socket was opened before the crowd came. */
 function post(agent: Agent, base: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
@@ -72,10 +73,10 @@ void test(`${crowd} idle connections under ulimit -n ${openFiles}: adds go on, t
 
     const connections = await Promise.all(Array.from({ length: crowd }, () => idleConnection(served.base)));
 
-    // 9 batches of 8 payloads of 900 kB: past the 64 MiB of a segment, so the store opens a new
+    // 10 batches of 8 payloads of 900 kB: past the 64 MiB of a segment, so the store opens a new
     // one (and writes a checkpoint) while the crowd is there.
     const payload = 'x'.repeat(900_000);
-    for (let batch = 0; batch < 9; batch++) {
+    for (let batch = 0; batch < batches; batch++) {
       const added = await post(agent, served.base, '/v1/queues/crowd/jobs/batch', {
         jobs: Array.from({ length: 8 }, () => ({ data: payload })),
       });
@@ -92,10 +93,13 @@ void test(`${crowd} idle connections under ulimit -n ${openFiles}: adds go on, t
     const after = await request(served.base, 'POST', '/v1/queues/crowd/jobs', { data: 'after' });
     assert.equal(after.status, 201, after.text);
     const counts = (await request(served.base, 'GET', '/v1/queues/crowd/counts')).body as { waiting: number };
-    assert.equal(counts.waiting, 2 + 9 * 8);
+    assert.equal(counts.waiting, 2 + batches * 8);
   } finally {
     agent.destroy();
+    // A server that a crowd stalled may not stop on SIGTERM: the test has failed then anyway.
+    const killer = setTimeout(() => served.child.kill('SIGKILL'), 10_000);
     await stop(served);
+    clearTimeout(killer);
     rmSync(dir, { recursive: true, force: true });
   }
 });
