@@ -95,7 +95,15 @@ void describe('HTTP /v1: queues', () => {
     };
     await s.call('POST', '/v1/ack', { token: jobs[2]?.token });
     const tokens = jobs.map((j) => j.token);
-    assert.deepEqual(json(await s.call('POST', '/v1/ack/batch', { tokens })), { acked: 2, lost: [tokens[2]] });
+    // A token whose lease is over refuses the whole batch before anything is acked.
+    const refused = await s.call('POST', '/v1/ack/batch', { tokens });
+    assert.equal(refused.status, 409);
+    assert.equal(errorCode(refused), 'LEASE_LOST');
+    assert.equal(json(await s.call('GET', '/v1/queues/many/counts')).completed, 1);
+    assert.deepEqual(json(await s.call('POST', '/v1/ack/batch', { tokens: tokens.slice(0, 2) })), {
+      acked: 2,
+      lost: [],
+    });
     assert.equal(json(await s.call('GET', '/v1/queues/many/counts')).completed, 3);
     assert.equal((await s.call('POST', '/v1/ack/batch', { tokens: ['nonsense'] })).status, 400);
   });
@@ -346,12 +354,13 @@ void describe('HTTP: bearer tokens', () => {
     assert.equal(leased.status, 200);
     const [job] = (json(leased) as { jobs: { token: string }[] }).jobs;
     assert.equal((await s.call('POST', '/v1/queues/jobs/purge', undefined, bearer(consumer))).status, 403);
-    // A job of a queue outside the consumer's prefix cannot be settled with its token either.
+    // A job of a queue outside the consumer's prefix cannot be settled with its token either: its
+    // lease is not the consumer's, so it answers as a lost one.
     await s.call('POST', '/v1/queues/other/jobs', { data: 2 }, bearer(admin));
     const [foreign] = (
       json(await s.call('POST', '/v1/lease', { queues: ['other'] }, bearer(admin))) as { jobs: { token: string }[] }
     ).jobs;
-    assert.equal((await s.call('POST', '/v1/ack', { token: foreign?.token }, bearer(consumer))).status, 403);
+    assert.equal((await s.call('POST', '/v1/ack', { token: foreign?.token }, bearer(consumer))).status, 409);
     assert.equal((await s.call('POST', '/v1/ack', { token: job?.token }, bearer(consumer))).status, 200);
     assert.equal((await s.call('POST', '/v1/queues/jobs/purge', undefined, bearer(admin))).status, 200);
   });

@@ -57,7 +57,9 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     // of 101-200 characters got fastify's 414 at its default of 100).
     routerOptions: { maxParamLength: 3 * maxNameLength },
     // What the router refuses (a bad escape, a parameter past that length) answers in spool's shape too.
-    frameworkErrors: (error, request, reply) => answerError(error, request, reply),
+    frameworkErrors: (error, request, reply) => {
+      void answerError(error, request, reply);
+    },
     clientErrorHandler: clientErrorAnswer,
     ...(options.logger === false ? { logger: false } : { loggerInstance: options.logger }),
     // Schemas check, they do not repair: an extra field or a "5" for 5 is refused, not coerced.

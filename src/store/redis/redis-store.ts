@@ -391,9 +391,7 @@ export class RedisStore implements Store {
     if (this.#closed) return Promise.resolve({ ok: false, reason: 'closed' });
     // ioredis' own view of its connection: no command is sent, so an outage answers at once.
     const { status } = this.#client;
-    return Promise.resolve(
-      status === 'ready' ? { ok: true } : { ok: false, reason: `redis connection ${status}` },
-    );
+    return Promise.resolve(status === 'ready' ? { ok: true } : { ok: false, reason: `redis connection ${status}` });
   }
 
   async close(): Promise<void> {
