@@ -9,10 +9,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Spool } from '../src/index.ts';
+import { open, Spool } from '../src/index.ts';
 import { reaches } from '../src/server/http/auth.ts';
 import { createServer } from '../src/server/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
+import { PrivateRedis, redisServerProblem, skipUnless } from './fixtures/redis.ts';
 import { CrashDisk } from './support/crash-io.ts';
 import { request, start } from './server/harness.ts';
 import type { Answer, Running } from './server/harness.ts';
@@ -64,6 +65,38 @@ void describe('/healthz', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  void test(
+    'answers 503 while Redis is down and 200 once it is back',
+    { skip: skipUnless(redisServerProblem(), 'the redis-server binary', 'install redis-server') },
+    async () => {
+      const redis = await PrivateRedis.start();
+      const spool = await open(redis.url);
+      const server = await createServer({ spool });
+      const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+      // The store tells what its client saw; the client sees the loss and the return a moment after.
+      const healthz = async (status: number) => {
+        for (;;) {
+          const answer = await request(base, 'GET', '/healthz');
+          if (answer.status === status) return answer.body;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      try {
+        assert.deepEqual(await healthz(200), { ok: true });
+        await redis.kill();
+        const down = (await healthz(503)) as { ok: boolean; reason: string };
+        assert.equal(down.ok, false);
+        assert.match(down.reason, /^redis connection (close|reconnecting|connecting)$/);
+        await redis.boot();
+        assert.deepEqual(await healthz(200), { ok: true });
+      } finally {
+        await server.close();
+        await spool.close().catch(() => {});
+        await redis.stop();
+      }
+    },
+  );
 
   void test('the memory store is healthy until closed', async () => {
     const s = await start();
