@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { serveSettings } from '../src/cli/settings.ts';
 import { open, Spool } from '../src/index.ts';
 import { reaches } from '../src/server/http/auth.ts';
 import { createServer } from '../src/server/index.ts';
@@ -231,6 +232,38 @@ void describe('HTTP tokens: tenants, foreign leases and batches', () => {
     assert.equal((await counts('tenant-a')).active, 0);
     await s.call('POST', '/v1/ack', { token: foreign.token }, bearer(admin));
   });
+});
+
+void test('long-polls outlast the idle and request time-outs: they answer at the end of their own wait', async () => {
+  const s = await start({ idleTimeout: '100ms', requestTimeout: '200ms' });
+  try {
+    await s.call('POST', '/v1/topics', { name: 'polls', subscribers: { reader: {} } });
+    // Nothing arrives: each answers only when its wait, well past both time-outs, is over.
+    const [lease, read] = await Promise.all([
+      s.call('POST', '/v1/lease', { queues: ['polls'], wait: '1s' }),
+      s.call('GET', '/topics/polls/subscribers/reader?timeout=1s'),
+    ]);
+    assert.deepEqual([lease.status, lease.body], [200, { jobs: [] }]);
+    assert.deepEqual([read.status, read.body], [200, { message: 'success', data: [] }]);
+  } finally {
+    await s.close();
+  }
+});
+
+void test('spool serve reads --idle-timeout, --request-timeout and --max-connections once, and refuses bad ones', async () => {
+  const settings = serveSettings({ idleTimeout: '2s', requestTimeout: '1m' }, { SPOOL_MAX_CONNECTIONS: '64' });
+  assert.deepEqual([settings.idleTimeoutMs, settings.requestTimeoutMs, settings.maxConnections], [2000, 60_000, 64]);
+  const defaults = serveSettings({}, {});
+  assert.deepEqual([defaults.idleTimeoutMs, defaults.requestTimeoutMs, defaults.maxConnections], [5000, 30_000, null]);
+  for (const flags of [{ maxConnections: '0' }, { maxConnections: 'many' }, { idleTimeout: 'soon' }])
+    assert.throws(() => serveSettings(flags, {}), { code: 'VALIDATION' });
+  const spool = await open('memory:');
+  try {
+    for (const options of [{ idleTimeout: 0 }, { requestTimeout: '0ms' }, { maxConnections: 1.5 }])
+      await assert.rejects(createServer({ spool, ...options }), { code: 'VALIDATION' });
+  } finally {
+    await spool.close();
+  }
 });
 
 void describe('HTTP limits and edges', () => {
