@@ -5,11 +5,12 @@
 // spool's error shape; a body over the payload limit is refused before it is read.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect as connectSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { serveSettings } from '../src/cli/settings.ts';
+import { connect } from '../src/client/index.ts';
 import { open, Spool } from '../src/index.ts';
 import { reaches } from '../src/server/http/auth.ts';
 import { createServer } from '../src/server/index.ts';
@@ -27,7 +28,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 function raw(base: string, bytes: string): Promise<string> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    const socket = connectSocket(Number(port), hostname, () => socket.write(bytes));
     let got = '';
     socket.on('data', (chunk: Buffer) => (got += chunk.toString()));
     socket.on('error', reject);
@@ -292,6 +293,15 @@ void describe('HTTP limits and edges', () => {
     };
     const peekN = doc.paths['/v1/queues/{queue}/peek']?.get.parameters.find((p) => p.name === 'n');
     assert.equal(peekN?.description, 'at most 1000');
+  });
+
+  void test('the topic list pages on with its cursor, and the client follows it', async () => {
+    for (const name of ['pa', 'pb', 'pc']) await s.call('POST', '/v1/topics', { name });
+    const first = json(await s.call('GET', '/v1/topics?limit=2'));
+    assert.deepEqual(first, { topics: ['pa', 'pb'], cursor: 'pb' });
+    assert.deepEqual(json(await s.call('GET', '/v1/topics?limit=2&cursor=pb')), { topics: ['pc'], cursor: null });
+    assert.equal((await s.call('GET', '/v1/topics?limit=1001')).status, 400);
+    assert.deepEqual(await connect(s.base).topics(), ['pa', 'pb', 'pc']);
   });
 
   void test('a queue or topic name of 200 characters is reachable on every route, even percent-encoded', async () => {

@@ -247,10 +247,10 @@ void describe('HTTP /v1: topics', () => {
     );
     assert.equal((await s.call('DELETE', '/v1/topics/orders/subscribers/shipping')).status, 200);
     assert.equal((await s.call('DELETE', '/v1/topics/orders/subscribers/shipping')).status, 404);
-    assert.deepEqual(json(await s.call('GET', '/v1/topics')), { topics: ['orders'] });
+    assert.deepEqual(json(await s.call('GET', '/v1/topics')), { topics: ['orders'], cursor: null });
     assert.equal((await s.call('DELETE', '/v1/topics/orders')).status, 200);
     assert.equal((await s.call('GET', '/v1/topics/orders')).status, 404);
-    assert.deepEqual(json(await s.call('GET', '/v1/topics')), { topics: [] });
+    assert.deepEqual(json(await s.call('GET', '/v1/topics')), { topics: [], cursor: null });
   });
 });
 
