@@ -19,7 +19,7 @@ export { ManualClock, systemClock } from './core/clock.ts';
 export type { Clock } from './core/clock.ts';
 export { bytesCodec, jsonCodec } from './core/codec.ts';
 export type { Codec } from './core/codec.ts';
-export type { Counts, JobState, Store } from './store/contract.ts';
+export type { Counts, Health, JobState, Store } from './store/contract.ts';
 export {
   ClosedError,
   ExistsError,

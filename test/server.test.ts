@@ -111,6 +111,7 @@ void describe('HTTP /v1: queues', () => {
     };
     await s.call('POST', '/v1/ack', { token: jobs[2]?.token });
     const tokens = jobs.map((j) => j.token);
+    // A token whose lease is over is named in `lost`; the others are acked.
     assert.deepEqual(json(await s.call('POST', '/v1/ack/batch', { tokens })), { acked: 2, lost: [tokens[2]] });
     assert.equal(json(await s.call('GET', '/v1/queues/many/counts')).completed, 3);
     assert.equal((await s.call('POST', '/v1/ack/batch', { tokens: ['nonsense'] })).status, 400);
@@ -255,10 +256,10 @@ void describe('HTTP /v1: topics', () => {
     );
     assert.equal((await s.call('DELETE', '/v1/topics/orders/subscribers/shipping')).status, 200);
     assert.equal((await s.call('DELETE', '/v1/topics/orders/subscribers/shipping')).status, 404);
-    assert.deepEqual(json(await s.call('GET', '/v1/topics')), { topics: ['orders'] });
+    assert.deepEqual(json(await s.call('GET', '/v1/topics')), { topics: ['orders'], cursor: null });
     assert.equal((await s.call('DELETE', '/v1/topics/orders')).status, 200);
     assert.equal((await s.call('GET', '/v1/topics/orders')).status, 404);
-    assert.deepEqual(json(await s.call('GET', '/v1/topics')), { topics: [] });
+    assert.deepEqual(json(await s.call('GET', '/v1/topics')), { topics: [], cursor: null });
   });
 });
 
@@ -385,12 +386,13 @@ void describe('HTTP: bearer tokens', () => {
     assert.equal(leased.status, 200);
     const [job] = (json(leased) as { jobs: { token: string }[] }).jobs;
     assert.equal((await s.call('POST', '/v1/queues/jobs/purge', undefined, bearer(consumer))).status, 403);
-    // A job of a queue outside the consumer's prefix cannot be settled with its token either.
+    // A job of a queue outside the consumer's prefix cannot be settled with its token either: its
+    // lease is not the consumer's, so it answers as a lost one.
     await s.call('POST', '/v1/queues/other/jobs', { data: 2 }, bearer(admin));
     const [foreign] = (
       json(await s.call('POST', '/v1/lease', { queues: ['other'] }, bearer(admin))) as { jobs: { token: string }[] }
     ).jobs;
-    assert.equal((await s.call('POST', '/v1/ack', { token: foreign?.token }, bearer(consumer))).status, 403);
+    assert.equal((await s.call('POST', '/v1/ack', { token: foreign?.token }, bearer(consumer))).status, 409);
     assert.equal((await s.call('POST', '/v1/ack', { token: job?.token }, bearer(consumer))).status, 200);
     assert.equal((await s.call('POST', '/v1/queues/jobs/purge', undefined, bearer(admin))).status, 200);
   });

@@ -58,6 +58,23 @@ program
   )
   .addOption(envOption('--body-limit <bytes>', 'largest request body; default 1048576', 'bodyLimit'))
   .addOption(envOption('--max-wait <duration>', 'longest long-poll; default 5m', 'maxWait'))
+  .addOption(
+    envOption(
+      '--idle-timeout <duration>',
+      'close a connection that sends no request this long; default 5s',
+      'idleTimeout',
+    ),
+  )
+  .addOption(
+    envOption('--request-timeout <duration>', 'time for a request to arrive whole; default 30s', 'requestTimeout'),
+  )
+  .addOption(
+    envOption(
+      '--max-connections <n>',
+      'most connections at once; default 1024 or half the open-file limit',
+      'maxConnections',
+    ),
+  )
   .addOption(envOption('--log-level <level>', 'pino level; default info', 'logLevel'))
   .addOption(
     envOption('--access-log', 'a line per request (method, route, status, ms) at info, not debug', 'accessLog'),

@@ -14,6 +14,9 @@ export async function serve(settings: ServeSettings): Promise<void> {
     tokens: settings.tokens,
     bodyLimit: settings.bodyLimit,
     maxWait: settings.maxWaitMs,
+    idleTimeout: settings.idleTimeoutMs,
+    requestTimeout: settings.requestTimeoutMs,
+    ...(settings.maxConnections === null ? {} : { maxConnections: settings.maxConnections }),
     logger,
     accessLog: settings.accessLog,
   });

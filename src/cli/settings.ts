@@ -12,6 +12,10 @@ export interface ServeSettings {
   readonly tokens: readonly TokenGrant[];
   readonly bodyLimit: number;
   readonly maxWaitMs: number;
+  readonly idleTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** null: the server's default (1024, or half the open-file limit). */
+  readonly maxConnections: number | null;
   readonly logLevel: string;
   /** A line per request at info; without it, request lines are logged at debug. */
   readonly accessLog: boolean;
@@ -26,11 +30,27 @@ export interface RawSettings {
   tokens?: unknown;
   bodyLimit?: unknown;
   maxWait?: unknown;
+  idleTimeout?: unknown;
+  requestTimeout?: unknown;
+  maxConnections?: unknown;
   logLevel?: unknown;
   accessLog?: unknown;
 }
 
-const fileKeys = ['store', 'http', 'token', 'tokensFile', 'tokens', 'bodyLimit', 'maxWait', 'logLevel', 'accessLog'];
+const fileKeys = [
+  'store',
+  'http',
+  'token',
+  'tokensFile',
+  'tokens',
+  'bodyLimit',
+  'maxWait',
+  'idleTimeout',
+  'requestTimeout',
+  'maxConnections',
+  'logLevel',
+  'accessLog',
+];
 
 export const env: Readonly<Record<keyof RawSettings, string>> = {
   store: 'SPOOL_STORE',
@@ -40,6 +60,9 @@ export const env: Readonly<Record<keyof RawSettings, string>> = {
   tokens: 'SPOOL_TOKENS',
   bodyLimit: 'SPOOL_BODY_LIMIT',
   maxWait: 'SPOOL_MAX_WAIT',
+  idleTimeout: 'SPOOL_IDLE_TIMEOUT',
+  requestTimeout: 'SPOOL_REQUEST_TIMEOUT',
+  maxConnections: 'SPOOL_MAX_CONNECTIONS',
   logLevel: 'SPOOL_LOG_LEVEL',
   accessLog: 'SPOOL_ACCESS_LOG',
 };
@@ -134,6 +157,9 @@ export function serveSettings(
   const bodyLimit = Number(raw.bodyLimit ?? 1 << 20);
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1024)
     throw new ValidationError('--body-limit', `must be a whole number of bytes ≥ 1024, got ${String(raw.bodyLimit)}`);
+  const maxConnections = raw.maxConnections === undefined ? null : Number(raw.maxConnections);
+  if (maxConnections !== null && (!Number.isSafeInteger(maxConnections) || maxConnections < 1))
+    throw new ValidationError('--max-connections', `must be a whole number ≥ 1, got ${String(raw.maxConnections)}`);
   const logLevel = raw.logLevel ?? 'info';
   if (typeof logLevel !== 'string' || !logLevels.includes(logLevel))
     throw new ValidationError('--log-level', `must be one of ${logLevels.join(', ')}, got ${JSON.stringify(logLevel)}`);
@@ -145,6 +171,9 @@ export function serveSettings(
     tokens: tokens(raw),
     bodyLimit,
     maxWaitMs: parseDuration(raw.maxWait ?? '5m', '--max-wait'),
+    idleTimeoutMs: parseDuration(raw.idleTimeout ?? '5s', '--idle-timeout'),
+    requestTimeoutMs: parseDuration(raw.requestTimeout ?? '30s', '--request-timeout'),
+    maxConnections,
     logLevel,
     accessLog: flag(raw.accessLog, '--access-log'),
   });

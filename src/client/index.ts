@@ -78,7 +78,20 @@ export class SpoolClient {
 
   /** Names of every topic the token may see, sorted. */
   async topics(): Promise<string[]> {
-    return (await call<{ topics: string[] }>(this.transport, 'GET', '/v1/topics')).topics;
+    const names: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+      const page = await call<{ topics: string[]; cursor?: string | null }>(
+        this.transport,
+        'GET',
+        `/v1/topics${query}`,
+      );
+      names.push(...page.topics);
+      // A server from before pages sends no cursor: its one answer is the whole list.
+      cursor = page.cursor ?? null;
+    } while (cursor !== null);
+    return names;
   }
 
   async healthy(): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { ClosedError, LeaseLostError, QueueFullError, ValidationError } from '../errors.ts';
 import { parseToken } from '../store/contract.ts';
-import type { AddParams, AddResult, Capabilities, Retention, Store } from '../store/contract.ts';
+import type { AddParams, AddResult, Capabilities, Health, Retention, Store } from '../store/contract.ts';
 import { systemClock } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { ChangeHub } from './hub.ts';
@@ -88,6 +88,11 @@ export class Spool implements AsyncDisposable {
     return this.#store.capabilities;
   }
 
+  /** Largest encoded payload an add accepts, in bytes: a server refuses a bigger body before reading it. */
+  get maxPayloadBytes(): number {
+    return this.#runtime.maxPayloadBytes;
+  }
+
   /** A handle on queue `name`; its options are defaults for its jobs and rules for the queue. */
   queue<T = unknown, R = unknown>(name: string, options?: QueueOptions<T>): Queue<T, R> {
     this.#runtime.assertOpen();
@@ -141,6 +146,12 @@ export class Spool implements AsyncDisposable {
   async sync(): Promise<void> {
     this.#runtime.assertOpen();
     await this.#store.sync?.();
+  }
+
+  /** Whether the store can take calls now: not after a failed write, nor while its server is unreachable. */
+  health(): Promise<Health> {
+    if (this.#closed !== null) return Promise.resolve({ ok: false, reason: 'closed' });
+    return this.#store.health();
   }
 
   /** Closes workers (gracefully), wakes blocked leases, then closes the store. */

@@ -6,6 +6,7 @@ import type { Duration, Spool } from '../index.ts';
 import { tokenGrants } from './http/auth.ts';
 import type { Scope, TokenGrant } from './http/auth.ts';
 import { httpServer } from './http/app.ts';
+import { defaultMaxConnections } from './http/connections.ts';
 import type { HttpServer } from './http/app.ts';
 
 export type { HttpServer, Scope, TokenGrant };
@@ -19,6 +20,18 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Longest long-poll; default 5 minutes. */
   maxWait?: Duration;
+  /**
+   * A connection that sends no request for this long is closed: before its first request's
+   * headers are in, and between two requests. Default 5s.
+   */
+  idleTimeout?: Duration;
+  /** A request must arrive whole, headers and body, within this; default 30s. Answers (long-polls) may take longer. */
+  requestTimeout?: Duration;
+  /**
+   * Most connections open at once; one more is closed as it arrives. Default 1024, or half the
+   * process's open-file limit where that is lower, so that a crowd cannot take the store's descriptors.
+   */
+  maxConnections?: number;
   /** A pino logger, or false (the default) for none. */
   logger?: FastifyBaseLogger | false;
   /** A line per request (method, route, status, ms) at info; default false: at debug. */
@@ -29,15 +42,30 @@ export async function createServer(options: ServerOptions): Promise<HttpServer> 
   const bodyLimit = options.bodyLimit ?? 1 << 20;
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1024)
     throw new ValidationError('bodyLimit', `must be a whole number of bytes ≥ 1024, got ${String(bodyLimit)}`);
+  const maxConnections = options.maxConnections ?? defaultMaxConnections();
+  if (!Number.isSafeInteger(maxConnections) || maxConnections < 1)
+    throw new ValidationError('maxConnections', `must be a whole number ≥ 1, got ${String(maxConnections)}`);
   return httpServer({
     spool: options.spool,
     tokens: tokenGrants(options.tokens ?? [], 'tokens'),
     bodyLimit,
     maxWaitMs: parseDuration(options.maxWait ?? '5m', 'maxWait'),
+    limits: {
+      idleTimeoutMs: positiveDuration(options.idleTimeout ?? '5s', 'idleTimeout'),
+      requestTimeoutMs: positiveDuration(options.requestTimeout ?? '30s', 'requestTimeout'),
+      maxConnections,
+    },
     logger: options.logger ?? false,
     accessLog: options.accessLog ?? false,
     version: packageVersion(),
   });
+}
+
+/** A time-out of 0 would mean none to Node: a time-out here is at least 1 ms, in whole ms. */
+function positiveDuration(value: Duration, field: string): number {
+  const ms = Math.round(parseDuration(value, field));
+  if (ms < 1) throw new ValidationError(field, 'must be at least 1ms');
+  return ms;
 }
 
 function packageVersion(): string {

@@ -288,6 +288,12 @@ export interface Capabilities {
   readonly maxReplicas: number;
 }
 
+/**
+ * Whether the store can take calls now. `reason` is for an operator: it may name a file or a
+ * host, so a server logs it and shows it only to whom it trusts.
+ */
+export type Health = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
 export interface Store {
   readonly capabilities: Capabilities;
   add(params: AddParams): Promise<AddResult>;
@@ -323,6 +329,12 @@ export interface Store {
   wake?(queue: string, count: number): Promise<void>;
   /** The sleeper `id` of these queues stopped sleeping before its `until`: name it no more. */
   forgetSleeper?(id: string, queues: readonly string[]): Promise<void>;
+  /**
+   * Whether calls can succeed now, answered without waiting on the backend: a store stopped
+   * by a failed write, or cut off from its server, says so here (issue 20: /healthz said 200
+   * while every add failed). Never rejects.
+   */
+  health(): Promise<Health>;
   /** Calls `listener` for every event until the returned function is called. */
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

@@ -20,6 +20,11 @@ export function basics(suite: Suite): void {
       assert.equal(await q.get('no-such-id'), null);
     });
 
+    conformanceTest(suite, 'an open store that takes calls is healthy', async ({ spool }) => {
+      await spool.queue('health').add(1);
+      assert.deepEqual(await spool.health(), { ok: true });
+    });
+
     conformanceTest(suite, 'counts follow a job through waiting, active, completed', async ({ spool }) => {
       const q = spool.queue('counts');
       await q.add('a');

@@ -70,13 +70,22 @@ export interface Served {
 
 /**
  * Starts `spool serve` on `store` and a random port; resolves once it logs its address.
- * `main` is the CLI from the sources through tsx, or the built dist/cli/main.js.
+ * `main` is the CLI from the sources through tsx, or the built dist/cli/main.js; `args` are more
+ * flags, and `openFiles` runs it under `ulimit -n` of that many descriptors.
  */
-export function serve(store: string, main = 'src/cli/main.ts'): Promise<Served> {
+export function serve(
+  store: string,
+  main = 'src/cli/main.ts',
+  options: { readonly args?: readonly string[]; readonly openFiles?: number } = {},
+): Promise<Served> {
   const loader = main.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...loader, main, 'serve', '--store', store, '--http', '127.0.0.1:0'], {
-    stdio: 'pipe',
-  });
+  const argv = [...loader, main, 'serve', '--store', store, '--http', '127.0.0.1:0', ...(options.args ?? [])];
+  const child =
+    options.openFiles === undefined
+      ? spawn(process.execPath, argv, { stdio: 'pipe' })
+      : spawn('bash', ['-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, ...argv], {
+          stdio: 'pipe',
+        });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';

@@ -4,16 +4,20 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Spool } from '../../index.ts';
 import { Guard } from './auth.ts';
 import type { TokenGrant } from './auth.ts';
 import { blockQueueError, blockQueueRoutes } from './blockqueue.ts';
+import { timeoutOptions } from './connections.ts';
+import type { ConnectionLimits } from './connections.ts';
+import { oneJobBodyLimit } from './context.ts';
 import type { Context } from './context.ts';
-import { failure } from './errors.ts';
+import { clientErrorAnswer, failure } from './errors.ts';
 import { nativeQueues } from './native-queues.ts';
 import { nativeTopics } from './native-topics.ts';
 import { openapiOptions } from './openapi.ts';
+import { maxNameLength } from './schemas.ts';
 import { SpoolError } from '../../index.ts';
 
 export interface HttpOptions {
@@ -24,6 +28,7 @@ export interface HttpOptions {
   readonly bodyLimit: number;
   /** Longest long-poll, in ms. */
   readonly maxWaitMs: number;
+  readonly limits: ConnectionLimits;
   readonly logger: FastifyBaseLogger | false;
   /** Request lines at info instead of debug. */
   readonly accessLog: boolean;
@@ -48,10 +53,20 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     closing: closing.signal,
     maxWaitMs: options.maxWaitMs,
     bodyLimit: options.bodyLimit,
+    oneJobBodyLimit: oneJobBodyLimit(options.bodyLimit, options.spool.maxPayloadBytes),
   };
   const guard = new Guard(options.tokens);
   const app = fastify({
     bodyLimit: options.bodyLimit,
+    ...timeoutOptions(options.limits),
+    // Every legal name on every route, even with each character percent-encoded (issue 20: names
+    // of 101-200 characters got fastify's 414 at its default of 100).
+    routerOptions: { maxParamLength: 3 * maxNameLength },
+    // What the router refuses (a bad escape, a parameter past that length) answers in spool's shape too.
+    frameworkErrors: (error, request, reply) => {
+      void answerError(error, request, reply);
+    },
+    clientErrorHandler: clientErrorAnswer,
     ...(options.logger === false ? { logger: false } : { loggerInstance: options.logger }),
     // Schemas check, they do not repair: an extra field or a "5" for 5 is refused, not coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
@@ -86,7 +101,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   if (options.logger !== false && levels.indexOf(options.logger.level) <= levels.indexOf(accessLevel))
     logRequests(app, accessLevel);
 
-  app.setErrorHandler((error, request, reply) => {
+  const answerError = (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const f = failure(error, request.routeOptions.bodyLimit ?? options.bodyLimit, request.headers['content-type']);
     if (f.cause !== null) request.log.error({ err: f.cause, reqId: request.id }, 'request failed');
     const blockQueue =
@@ -99,7 +114,8 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
           ? { message: 'failure', error: f.message }
           : { error: { code: f.code, message: f.message } };
     return reply.code(f.status).send(body);
-  });
+  };
+  app.setErrorHandler(answerError);
   app.setNotFoundHandler((request, reply) => {
     const message = `no route ${request.method} ${request.url.split('?')[0] ?? ''}`;
     return reply
@@ -111,7 +127,14 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
       );
   });
 
-  app.get('/healthz', { schema: { hide: true } }, () => ({ ok: true }));
+  app.get('/healthz', { schema: { hide: true } }, async (request, reply) => {
+    const health = await options.spool.health();
+    if (health.ok) return { ok: true };
+    request.log.error({ reason: health.reason }, 'unhealthy');
+    // The reason may name the data directory or the Redis host: only for a caller the server trusts.
+    const reason = guard.trusts(request.headers.authorization) ? health.reason : 'see the server log';
+    return reply.code(503).send({ ok: false, reason });
+  });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   nativeQueues(app, context);
   nativeTopics(app, context);
@@ -129,6 +152,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     done(null, payload);
   });
   await app.ready();
+  app.server.maxConnections = options.limits.maxConnections;
   return { app, close: () => app.close() };
 }
 

@@ -1,6 +1,7 @@
-// Bearer tokens with scopes, optionally limited to a queue or topic name prefix. Tokens are
-// compared as SHA-256 digests with timingSafeEqual against every configured token, so neither
-// the length nor the first differing byte of a guess shows in the response time.
+// Bearer tokens with scopes, optionally limited to the queues and topics under a name prefix,
+// matched by whole name segments (`reaches`). Tokens are compared as SHA-256 digests with
+// timingSafeEqual against every configured token, so neither the length nor the first differing
+// byte of a guess shows in the response time.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ForbiddenError, UnauthorizedError, ValidationError } from '../../index.ts';
 
@@ -11,8 +12,27 @@ export type Need = Scope | 'read';
 export interface TokenGrant {
   readonly token: string;
   readonly scopes: readonly Scope[];
-  /** Queues and topics whose names start with it; '' for all. */
+  /** The queues and topics it reaches (see `reaches`); '' for all. */
   readonly prefix: string;
+}
+
+/** What ends a name segment: `<topic>.<subscriber>` queues, `tenant:queue` names. */
+const separators = ['.', ':'];
+
+/** A name as core allows it, optionally ending in `*`. */
+const prefixRule = /^[A-Za-z0-9_.:-]{1,200}\*?$|^\*$/;
+
+/**
+ * Whether a grant's `prefix` reaches `name`, by whole segments (issue 20: `tenant-a` reached
+ * `tenant-ab`): '' reaches every name; `tenant-a` reaches `tenant-a` itself and the names under
+ * it, `tenant-a.…` and `tenant-a:…`; a prefix ending in `.` or `:` reaches the names that start
+ * with it; and only a trailing `*` asks for a plain string prefix (`tenant-*` reaches `tenant-ab`).
+ */
+export function reaches(prefix: string, name: string): boolean {
+  if (prefix.endsWith('*')) return name.startsWith(prefix.slice(0, -1));
+  if (!name.startsWith(prefix)) return false;
+  if (prefix === '' || name.length === prefix.length || separators.includes(prefix.at(-1) as string)) return true;
+  return separators.includes(name[prefix.length] as string);
 }
 
 interface Grant {
@@ -39,7 +59,11 @@ export function tokenGrants(value: unknown, field: string): TokenGrant[] {
       throw new ValidationError(`${at}.token`, 'must be a string of at least 16 characters');
     if (!Array.isArray(given) || given.length === 0 || !given.every((s) => scopes.includes(s as Scope)))
       throw new ValidationError(`${at}.scopes`, `must be a non-empty list of ${scopes.join(', ')}`);
-    if (typeof prefix !== 'string') throw new ValidationError(`${at}.prefix`, 'must be a string');
+    if (typeof prefix !== 'string' || (prefix !== '' && !prefixRule.test(prefix)))
+      throw new ValidationError(
+        `${at}.prefix`,
+        "must be '' (every name), a queue or topic name (it and the names under it), or a name ending in '*'",
+      );
     return { token, scopes: given as Scope[], prefix };
   });
 }
@@ -71,18 +95,28 @@ export class Guard {
     return found;
   }
 
+  /** Whether the header carries a known token, or the server has none (everyone is trusted then). */
+  trusts(header: string | undefined): boolean {
+    try {
+      this.authenticate(header);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** ForbiddenError unless `principal` may do `need` on every one of `names`. */
   static allow(principal: Principal, need: Need, names: readonly string[]): void {
     if (principal === null) return;
     const scoped = need === 'read' || principal.scopes.has('admin') || principal.scopes.has(need);
     for (const name of names) {
-      if (!scoped || !name.startsWith(principal.prefix)) throw new ForbiddenError(need, name);
+      if (!scoped || !reaches(principal.prefix, name)) throw new ForbiddenError(need, name);
     }
     if (!scoped) throw new ForbiddenError(need, '*');
   }
 
   /** Whether `principal` may see `name` at all (for lists). */
   static sees(principal: Principal, name: string): boolean {
-    return principal === null || name.startsWith(principal.prefix);
+    return principal === null || reaches(principal.prefix, name);
   }
 }

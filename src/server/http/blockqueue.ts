@@ -130,7 +130,11 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
 
   app.post(
     '/topics/:topic/messages',
-    { schema: { params: s.params('topic'), body: publishSchema }, config: route('publish') },
+    {
+      bodyLimit: context.oneJobBodyLimit,
+      schema: { params: s.params('topic'), body: publishSchema },
+      config: route('publish'),
+    },
     async (request, reply) => {
       const { message, delay } = request.body as { message: string; delay?: string };
       await topic(request).publish(

@@ -10,6 +10,20 @@ export interface Context {
   /** The longest a long-poll may wait, in ms; longer requests are cut to it. */
   readonly maxWaitMs: number;
   readonly bodyLimit: number;
+  /** The body limit of a route that adds one job or message: see `oneJobBodyLimit`. */
+  readonly oneJobBodyLimit: number;
+}
+
+/** Room in a body for the options and JSON around one payload. */
+const envelopeBytes = 64 * 1024;
+
+/**
+ * A body holding one job can be at most the payload limit and its envelope, whatever the server's
+ * body limit: fastify then refuses a bigger one from its Content-Length, before reading a byte of
+ * it (issue 20: a 100 MB payload was parsed and encoded whole, +414 MB, before the size check).
+ */
+export function oneJobBodyLimit(bodyLimit: number, maxPayloadBytes: number): number {
+  return Math.min(bodyLimit, maxPayloadBytes + envelopeBytes);
 }
 
 declare module 'fastify' {

@@ -1,6 +1,8 @@
 // Every failure leaves the server as a 4xx/5xx with a JSON body whose status comes from the
 // error's code (errorCodes). fastify's own errors (bad JSON, schema, body size, unknown route)
 // become SpoolErrors first; anything else is a bug: logged, answered as INTERNAL without detail.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError } from 'fastify';
 import {
   errorCodes,
@@ -11,6 +13,7 @@ import {
   ValidationError,
 } from '../../index.ts';
 import type { ErrorCode } from '../../index.ts';
+import { maxNameLength } from './schemas.ts';
 
 export interface Failure {
   readonly status: number;
@@ -35,6 +38,10 @@ function fromFastify(error: FastifyError, bodyLimit: number, contentType: string
   if (error.statusCode === 404) return new NotFoundError('route');
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.statusCode === 415)
     return new UnsupportedMediaTypeError(contentType);
+  // The router's own messages quote the whole path back.
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    return new ValidationError('path', `a path parameter is too long (names are at most ${maxNameLength} characters)`);
+  if (error.code === 'FST_ERR_BAD_URL') return new ValidationError('path', 'is not a valid URL component');
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     // Bad JSON, an empty body: the parser's message names no path.
     return new ValidationError('body', error.message);
@@ -61,4 +68,26 @@ export function failure(error: unknown, bodyLimit: number, contentType = ''): Fa
       cause: error,
     };
   return { status, code: spoolError.code, message: spoolError.message, cause: null };
+}
+
+/**
+ * Answers a request that Node's HTTP parser refused before fastify saw it (malformed, headers too
+ * large, or not in whole within the time-outs) in the same JSON shape, then ends the connection.
+ */
+export function clientErrorAnswer(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [code, message]: [ErrorCode, string] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? ['TIMEOUT', 'the request did not arrive within the time-out']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? ['TOO_LARGE', 'request headers over the limit']
+        : ['VALIDATION', 'malformed HTTP request'];
+  const status = errorCodes[code].httpStatus;
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  socket.destroy(error);
 }

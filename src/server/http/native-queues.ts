@@ -46,6 +46,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
   app.post(
     '/v1/queues/:queue/jobs',
     {
+      bodyLimit: context.oneJobBodyLimit,
       schema: { params: s.params('queue'), body: s.newJob, response: { 201: s.answer({ id: s.id }) } },
       config: { need: 'publish', names: queueOf },
     },
@@ -136,12 +137,16 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
   app.get(
     '/v1/queues/:queue/peek',
     {
-      schema: { params: s.params('queue'), querystring: s.body({ n: s.count }, []) },
+      schema: {
+        summary: `The next \`n\` waiting jobs in lease order (default 1, at most ${s.maxPage})`,
+        params: s.params('queue'),
+        querystring: s.body({ n: s.page }, []),
+      },
       config: onQueue,
     },
     async (request) => {
       const { n = '1' } = request.query as { n?: string };
-      return { jobs: (await queue(request).peek(Number(n))).map(infoJson) };
+      return { jobs: (await queue(request).peek(s.pageSize(n, 'querystring.n'))).map(infoJson) };
     },
   );
 
@@ -154,13 +159,14 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     {
       schema: {
         params: s.params('queue'),
-        querystring: s.body({ limit: s.count, cursor: { type: 'string', maxLength: 200 } }, []),
+        summary: `Dead jobs, \`limit\` at a time (default 100, at most ${s.maxPage}); \`cursor\` from the last page`,
+        querystring: s.body({ limit: s.page, cursor: { type: 'string', maxLength: 200 } }, []),
       },
       config: onQueue,
     },
     async (request) => {
       const { limit = '100', cursor = null } = request.query as { limit?: string; cursor?: string };
-      const page = await queue(request).dead({ limit: Number(limit), cursor });
+      const page = await queue(request).dead({ limit: s.pageSize(limit, 'querystring.limit'), cursor });
       return { jobs: page.jobs.map(infoJson), cursor: page.cursor };
     },
   );
@@ -225,18 +231,21 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
   );
 
-  // Settling by token: the token names the job, whose queue the token's prefix must cover.
-  const leased = async (request: FastifyRequest) => {
-    const job = await spool.leased((request.body as { token: string }).token);
-    Guard.allow(request.principal, 'consume', [job.queue]);
+  // Settling by token: the token names the job, whose queue the token's prefix must reach. A job
+  // outside it answers as a lease the caller does not hold, whether it is active or not (issue
+  // 20: 403 when active and 409 otherwise told a consumer the state of another tenant's job).
+  const leased = async (request: FastifyRequest, token: string) => {
+    const job = await spool.leased(token);
+    if (!Guard.sees(request.principal, job.queue)) throw new LeaseLostError(token);
     return job;
   };
+  const leasedOf = (request: FastifyRequest) => leased(request, (request.body as { token: string }).token);
 
   app.post(
     '/v1/ack',
     { schema: { body: s.body({ token: s.token, result: {} }, ['token']) }, config: { need: 'consume' } },
     async (request) => {
-      await (await leased(request)).ack((request.body as { result?: unknown }).result);
+      await (await leasedOf(request)).ack((request.body as { result?: unknown }).result);
       return { ok: true };
     },
   );
@@ -246,6 +255,9 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     '/v1/ack/batch',
     {
       schema: {
+        summary:
+          'Acks the leases of the batch that the caller holds; a token it does not hold (lost, bad, outside its ' +
+          'prefix) is named in `lost` and touches nothing',
         body: s.body({ tokens: { type: 'array', minItems: 1, maxItems: 1000, items: s.token } }, ['tokens']),
         response: { 200: s.answer({ acked: { type: 'integer' }, lost: { type: 'array', items: s.token } }) },
       },
@@ -253,18 +265,20 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
     async (request) => {
       const { tokens } = request.body as { tokens: string[] };
-      const outcomes = await Promise.allSettled(
-        tokens.map(async (token) => {
-          const job = await spool.leased(token);
-          Guard.allow(request.principal, 'consume', [job.queue]);
-          await job.ack();
-        }),
-      );
-      const failed = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [[tokens[i], o.reason] as const] : []));
-      // Refusals of the caller (bad token, wrong prefix) fail the request; a lost lease is reported per token.
-      const refusal = failed.find(([, reason]) => !(reason instanceof LeaseLostError));
-      if (refusal !== undefined) throw refusal[1];
-      return { acked: tokens.length - failed.length, lost: failed.map(([token]) => token) };
+      // Every token is checked before any is acked (issue 20: a foreign token answered 403 after
+      // the caller's own leases were acked). One outside the caller's prefix is reported like a
+      // lost lease, so the answer tells nothing of another scope's jobs; any other refusal
+      // refuses the batch before anything is acked.
+      const checked = await Promise.allSettled(tokens.map((token) => leased(request, token)));
+      const refusal = checked.find((o) => o.status === 'rejected' && !(o.reason instanceof LeaseLostError));
+      if (refusal !== undefined) throw (refusal as PromiseRejectedResult).reason;
+      const held = checked.flatMap((o, i) => (o.status === 'fulfilled' ? [{ token: tokens[i]!, job: o.value }] : []));
+      const outcomes = await Promise.allSettled(held.map(({ job }) => job.ack()));
+      const failure = outcomes.find((o) => o.status === 'rejected' && !(o.reason instanceof LeaseLostError));
+      if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
+      const lost = new Set(tokens);
+      for (const [i, o] of outcomes.entries()) if (o.status === 'fulfilled') lost.delete(held[i]!.token);
+      return { acked: tokens.length - lost.size, lost: [...lost] };
     },
   );
 
@@ -281,7 +295,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
     async (request) => {
       const body = request.body as { delay?: Duration; error?: string; dead?: boolean };
-      const job = await leased(request);
+      const job = await leasedOf(request);
       if (body.dead === true) {
         await job.fail(body.error);
         return { outcome: 'dead' };
@@ -294,7 +308,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     '/v1/release',
     { schema: { body: s.body({ token: s.token }, ['token']) }, config: { need: 'consume' } },
     async (request) => {
-      await (await leased(request)).release();
+      await (await leasedOf(request)).release();
       return { ok: true };
     },
   );
@@ -304,7 +318,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     { schema: { body: s.body({ token: s.token, ms: s.duration }, ['token']) }, config: { need: 'consume' } },
     async (request) => {
       const { ms } = request.body as { ms?: Duration };
-      return { leaseUntil: await (await leased(request)).extend(ms) };
+      return { leaseUntil: await (await leasedOf(request)).extend(ms) };
     },
   );
 }

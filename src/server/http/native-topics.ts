@@ -23,9 +23,26 @@ export function nativeTopics(app: FastifyInstance, context: Context): void {
   const topic = (request: FastifyRequest) => spool.topic((request.params as TopicParams).topic);
   const subscribers = { type: 'object', maxProperties: 100, additionalProperties: s.subscriberOptions } as const;
 
-  app.get('/v1/topics', { config: { need: 'read' } }, async (request) => ({
-    topics: (await spool.topics()).filter((name) => Guard.sees(request.principal, name)),
-  }));
+  app.get(
+    '/v1/topics',
+    {
+      schema: {
+        summary: `Topic names, sorted, \`limit\` at a time (default and most ${s.maxPage}); \`cursor\` from the last page`,
+        querystring: s.body({ limit: s.page, cursor: s.name }, []),
+      },
+      config: { need: 'read' },
+    },
+    async (request) => {
+      const { limit = String(s.maxPage), cursor } = request.query as { limit?: string; cursor?: string };
+      const size = s.pageSize(limit, 'querystring.limit');
+      const after = (await spool.topics()).filter(
+        (name) => (cursor === undefined || name > cursor) && Guard.sees(request.principal, name),
+      );
+      const topics = after.slice(0, size);
+      // The cursor is the last name answered: the next page starts after it.
+      return { topics, cursor: after.length > topics.length ? (topics.at(-1) ?? null) : null };
+    },
+  );
 
   app.post(
     '/v1/topics',
@@ -85,7 +102,11 @@ export function nativeTopics(app: FastifyInstance, context: Context): void {
 
   app.post(
     '/v1/topics/:topic/messages',
-    { schema: { params: s.params('topic'), body: s.newMessage }, config: { need: 'publish', names: topicOf } },
+    {
+      bodyLimit: context.oneJobBodyLimit,
+      schema: { params: s.params('topic'), body: s.newMessage },
+      config: { need: 'publish', names: topicOf },
+    },
     async (request, reply) => {
       const { data, options } = request.body as { data: unknown; options?: PublishOptions };
       return reply.code(201).send({ ids: await topic(request).publish(data, options) });

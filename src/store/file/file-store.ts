@@ -16,6 +16,7 @@ import type {
   Counts,
   ExtendParams,
   ExtendResult,
+  Health,
   JobRecord,
   LeaseParams,
   LeaseResult,
@@ -288,6 +289,12 @@ export class FileStore implements Store {
       this.#checkpoints = queued.catch(() => {});
     }
     return this.#queued;
+  }
+
+  health(): Promise<Health> {
+    if (this.#closed) return Promise.resolve({ ok: false, reason: 'closed' });
+    const failure = this.#log.failure;
+    return Promise.resolve(failure === null ? { ok: true } : { ok: false, reason: failure.message });
   }
 
   /** A clean close leaves a checkpoint at the end of the log: the next open replays nothing. */

@@ -341,6 +341,11 @@ export class Log {
     return body;
   }
 
+  /** The StorageError that stopped the log, or null while it takes writes. */
+  get failure(): StorageError | null {
+    return this.#failed;
+  }
+
   /** Throws the StorageError that stopped the log, if one did. */
   assertWritable(): void {
     if (this.#failed !== null) throw this.#failed;

@@ -7,6 +7,7 @@ import type {
   Counts,
   ExtendParams,
   ExtendResult,
+  Health,
   JobRecord,
   LeaseParams,
   LeaseResult,
@@ -80,6 +81,10 @@ export class MemoryStore implements Store {
   }
   listMeta(prefix: string): Promise<readonly string[]> {
     return this.#run(() => this.#table.listMeta(prefix));
+  }
+
+  health(): Promise<Health> {
+    return Promise.resolve(this.#closed ? { ok: false, reason: 'closed' } : { ok: true });
   }
 
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {

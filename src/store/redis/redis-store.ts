@@ -8,6 +8,7 @@ import type {
   Counts,
   ExtendParams,
   ExtendResult,
+  Health,
   JobRecord,
   JobState,
   LeaseParams,
@@ -384,6 +385,13 @@ export class RedisStore implements Store {
         return Promise.resolve();
       };
     });
+  }
+
+  health(): Promise<Health> {
+    if (this.#closed) return Promise.resolve({ ok: false, reason: 'closed' });
+    // ioredis' own view of its connection: no command is sent, so an outage answers at once.
+    const { status } = this.#client;
+    return Promise.resolve(status === 'ready' ? { ok: true } : { ok: false, reason: `redis connection ${status}` });
   }
 
   async close(): Promise<void> {
