@@ -83,6 +83,8 @@ void describe('redis store: connection', { skip }, () => {
     const q = consumer.queue<string>('one-wake');
     const blocked = [q.lease({ wait: '1h', signal }), q.lease({ wait: '1h', signal })];
     await until(() => leases === 2, 'both leases asked');
+    // Their answers must be back too, as below: a lease still on its way when an add is sent asks again.
+    await setTimeout(100);
     for (const [from, data] of [
       [producer, 'from another Spool'],
       [consumer, 'from this Spool'],
