@@ -1,5 +1,5 @@
 import { StorageError } from '../../errors.ts';
-import { formatToken, parseToken } from '../contract.ts';
+import { formatToken, parseToken, sealsMatch } from '../contract.ts';
 import type {
   AckParams,
   AddParams,
@@ -25,6 +25,7 @@ import { Columns, columnNames, gone, maxSeq, Page, rowOf, stateCode, stateName }
 import type { ColumnImage } from './column.ts';
 import type { ColumnName, Profile } from './columns.ts';
 import { QueueState } from './queue-state.ts';
+import { sealOf, tokenKeyName } from './token-seal.ts';
 
 /** Where a table's payloads live when it does not hold them itself: the file store's log. */
 export interface PayloadHome {
@@ -76,6 +77,8 @@ export class JobTable {
   readonly #byIndex: QueueState[] = [];
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   readonly #meta = new Map<string, string>();
+  /** The key that seals lease tokens (token-seal.ts); null in a file store's log from before it. */
+  #tokenKey: string | null = null;
   #seq = 0;
   #size = 0;
 
@@ -213,6 +216,13 @@ export class JobTable {
     return { outcome: 'ok', leaseUntil: now + ms };
   }
 
+  leases(tokens: readonly string[], now: number): readonly (LeasedRecord | null)[] {
+    return tokens.map((token) => {
+      const seq = this.#leased(token, now);
+      return seq < 0 ? null : (this.#record(seq, true) as LeasedRecord);
+    });
+  }
+
   get(ids: readonly string[], now: number): readonly (JobRecord | null)[] {
     return ids.map((id) => {
       const seq = this.#seqOf(id);
@@ -301,10 +311,11 @@ export class JobTable {
       if (value === null) this.#meta.delete(name);
       else this.#meta.set(name, value);
     }
+    this.#tokenKey = this.#meta.get(tokenKeyName) ?? null;
   }
 
   listMeta(prefix: string): readonly string[] {
-    return [...this.#meta.keys()].filter((name) => name.startsWith(prefix)).sort();
+    return [...this.#meta.keys()].filter((name) => name.startsWith(prefix) && name !== tokenKeyName).sort();
   }
 
   /** Points a job at a new copy of its payload (compaction moved it); its size, or -1 when it is gone. */
@@ -409,6 +420,7 @@ export class JobTable {
         this.#queueOf(seq).restore(seq, stateName[code] as JobState);
     });
     for (const [name, value] of image.meta) this.#meta.set(name, value);
+    this.#tokenKey = this.#meta.get(tokenKeyName) ?? null;
   }
 
   #payload(seq: number): Uint8Array {
@@ -446,7 +458,10 @@ export class JobTable {
       result: cols.results.get(seq) ?? null,
       finishedAt: state === 'dead' || state === 'completed' ? until : null,
     };
-    if (leased) record.token = formatToken(id, page.attempts.get(row));
+    if (leased) {
+      const attempt = page.attempts.get(row);
+      record.token = formatToken(id, attempt, this.#tokenKey === null ? null : sealOf(this.#tokenKey, id, attempt));
+    }
     return record;
   }
 
@@ -454,6 +469,12 @@ export class JobTable {
   #leased(token: string, now: number): number {
     const parsed = parseToken(token);
     if (parsed === null) return -1;
+    const key = this.#tokenKey;
+    const sealed =
+      key === null
+        ? parsed.seal === null
+        : parsed.seal !== null && sealsMatch(parsed.seal, sealOf(key, parsed.id, parsed.attempt));
+    if (!sealed) return -1;
     const seq = this.#seqOf(parsed.id);
     if (seq < 0) return -1;
     this.#queueOf(seq).settle(now);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
 import type {
@@ -67,11 +68,14 @@ export class RedisStore implements Store {
     async (queue, now, args) =>
       (await this.#scripts.ack([this.#base(queue)], [now, this.#channel, queue, ...args])) as number[],
   );
+  /** Seals lease tokens (records.ts sealOf); one per prefix, shared by every process. */
+  readonly #tokenKey: string;
   #closed = false;
 
-  private constructor(settings: RedisSettings, client: Client, durable: Capabilities['durable']) {
+  private constructor(settings: RedisSettings, client: Client, durable: Capabilities['durable'], tokenKey: string) {
     this.#settings = settings;
     this.#client = client;
+    this.#tokenKey = tokenKey;
     this.#scripts = defineScripts(client);
     this.#channel = `${settings.prefix}:events`;
     this.capabilities = Object.freeze({
@@ -90,7 +94,12 @@ export class RedisStore implements Store {
     const client = await connected(settings.connect()).catch((error: unknown) => {
       throw new StorageError(`cannot connect to ${url}: ${(error as Error).message}`, { cause: error });
     });
-    return new RedisStore(settings, client, await durability(client));
+    try {
+      return new RedisStore(settings, client, await durability(client), await tokenKey(client, settings.prefix));
+    } catch (error) {
+      client.disconnect();
+      throw storageError(error);
+    }
   }
 
   #base(queue: string): string {
@@ -179,7 +188,7 @@ export class RedisStore implements Store {
         const [next, acked, ...rest] = reply;
         acks?.settle(rest.slice(0, acked));
         if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
-        for (let i = acked; i < rest.length; i++) jobs.push(decodeLeased(queue, rest[i]));
+        for (let i = acked; i < rest.length; i++) jobs.push(decodeLeased(queue, rest[i], this.#tokenKey));
       }
       return { jobs, nextAt };
     });
@@ -188,7 +197,7 @@ export class RedisStore implements Store {
   ack({ now, items, keep }: AckParams): Promise<readonly Settle[]> {
     return this.#run(async () => {
       const out: Settle[] = items.map(() => 'lost');
-      const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token) })));
+      const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token, this.#tokenKey) })));
       await Promise.all(
         [...byQueue].map(async ([queue, entries]) => {
           const acks = entries.map(({ item, job }) => ({
@@ -206,7 +215,7 @@ export class RedisStore implements Store {
 
   nack({ now, token, delayMs, error, dead, release }: NackParams): Promise<NackResult> {
     return this.#run(async () => {
-      const job = tokenJob(token);
+      const job = tokenJob(token, this.#tokenKey);
       if (job === null) return { outcome: 'lost' };
       const outcome = (
         (await this.#scripts.nack(
@@ -230,13 +239,28 @@ export class RedisStore implements Store {
 
   extend({ now, token, ms }: ExtendParams): Promise<ExtendResult> {
     return this.#run(async () => {
-      const job = tokenJob(token);
+      const job = tokenJob(token, this.#tokenKey);
       if (job === null) return { outcome: 'lost' };
       const until = (await this.#scripts.extend(
         [this.#base(job.queue)],
         [now, this.#channel, job.queue, job.seq, job.attempt, ms],
       )) as number | null;
       return until === null ? { outcome: 'lost' } : { outcome: 'ok', leaseUntil: until };
+    });
+  }
+
+  leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+    return this.#run(async () => {
+      const jobs = tokens.map((token) => tokenJob(token, this.#tokenKey));
+      const ids = jobs.map((job) => (job === null ? '' : jobId(job.queue, job.seq)));
+      const records = await this.get(ids, now);
+      return records.map((record, i) => {
+        const attempt = jobs[i]?.attempt;
+        const current = record?.state === 'active' && record.attempts === attempt && (record.leaseUntil ?? 0) > now;
+        return current
+          ? { ...record, state: 'active', token: tokens[i] as string, leaseUntil: record.leaseUntil as number }
+          : null;
+      });
     });
   }
 
@@ -414,6 +438,15 @@ export class RedisStore implements Store {
       throw storageError(error);
     }
   }
+}
+
+/** The prefix's key for lease tokens: made by the first store to open, read by every later one. */
+async function tokenKey(client: Client, prefix: string): Promise<string> {
+  const name = `${prefix}:token-key`;
+  await client.set(name, randomBytes(16).toString('base64url'), 'NX');
+  const key = await client.get(name);
+  if (key === null) throw new StorageError(`redis lost ${name} as soon as it was set`);
+  return key;
 }
 
 function storageError(error: unknown): Error {
