@@ -196,7 +196,7 @@ export class RedisStore implements Store {
         try {
           reply = (await this.#scripts.lease([this.#base(queue)], args)) as typeof reply;
         } catch (error) {
-          acks?.fail(storageError(error));
+          acks?.fail(error);
           throw error;
         }
         const [next, acked, ...rest] = reply;
