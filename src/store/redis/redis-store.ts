@@ -283,20 +283,18 @@ export class RedisStore implements Store {
   }
 
   async #get(ids: readonly string[], now: number): Promise<(JobRecord | null)[]> {
-    {
-      const out: (JobRecord | null)[] = ids.map(() => null);
-      const byQueue = groupBy(ids.map((id, i) => ({ i, job: parseJobId(id) })));
-      await Promise.all(
-        [...byQueue].map(async ([queue, entries]) => {
-          const reply = (await this.#scripts.get(
-            [this.#base(queue)],
-            [now, this.#channel, queue, ...entries.map((e) => e.job.seq)],
-          )) as unknown[];
-          entries.forEach(({ i }, k) => (out[i] = decodeRecord(queue, reply[k])));
-        }),
-      );
-      return out;
-    }
+    const out: (JobRecord | null)[] = ids.map(() => null);
+    const byQueue = groupBy(ids.map((id, i) => ({ i, job: parseJobId(id) })));
+    await Promise.all(
+      [...byQueue].map(async ([queue, entries]) => {
+        const reply = (await this.#scripts.get(
+          [this.#base(queue)],
+          [now, this.#channel, queue, ...entries.map((e) => e.job.seq)],
+        )) as unknown[];
+        entries.forEach(({ i }, k) => (out[i] = decodeRecord(queue, reply[k])));
+      }),
+    );
+    return out;
   }
 
   peek(queue: string, limit: number, now: number): Promise<readonly JobRecord[]> {
@@ -499,12 +497,14 @@ export class RedisStore implements Store {
 /** Between tries on a connection that looks ready: a command timed out, or another connection failed. */
 const retryPauseMs = 50;
 
+type Failure = 'unsent' | 'cut';
+
 /**
  * How a command failed for want of a connection: 'unsent' when ioredis refused to send it (no
  * connection: the offline queue is off), 'cut' when the connection went or the server did not
  * answer in time after it was sent; null for anything else (an error reply from Redis).
  */
-function connectionFailure(error: unknown): 'unsent' | 'cut' | null {
+function connectionFailure(error: unknown): Failure | null {
   if (!(error instanceof Error) || error instanceof SpoolError) return null;
   if (error.message.startsWith("Stream isn't writeable")) return 'unsent';
   const cut =
@@ -523,24 +523,16 @@ async function tokenKey(client: Client, prefix: string): Promise<string> {
   return key;
 }
 
-function storageError(error: unknown, cause: 'unsent' | 'cut' | null = null, timeoutMs = 0): Error {
+function storageError(error: unknown, failure: Failure | null = null, timeoutMs = 0): Error {
   if (error instanceof SpoolError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (cause === 'unsent')
-    return new StorageError(
-      `redis: no connection to the server for ${timeoutMs} ms (nothing of this call was applied)`,
-      {
-        cause: error,
-      },
-    );
-  if (cause === 'cut')
-    return new StorageError(`redis: the connection failed during the call, which may have been applied: ${message}`, {
-      cause: error,
-    });
-  if (message.startsWith('OOM'))
-    return new StorageError(
-      `redis refused the write: it is at its maxmemory and may not evict (nothing of this call was applied): ${message}`,
-      { cause: error },
-    );
-  return new StorageError(`redis: ${message}`, { cause: error });
+  const text =
+    failure === 'unsent'
+      ? `redis: no connection to the server for ${timeoutMs} ms (nothing of this call was applied)`
+      : failure === 'cut'
+        ? `redis: the connection failed during the call, which may have been applied: ${message}`
+        : message.startsWith('OOM')
+          ? `redis refused the write: it is at its maxmemory and may not evict (nothing of this call was applied): ${message}`
+          : `redis: ${message}`;
+  return new StorageError(text, { cause: error });
 }
