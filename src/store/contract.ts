@@ -11,9 +11,9 @@
 //   job last became leasable), then the lower `seq` (the order the store accepted it).
 // - lease: a time-limited claim on a job by one consumer; leasing moves a job to active.
 // - attempt: the number of leases a job has had; the lease increments it.
-// - token: `<id>:<attempt>.<seal>`, the fence of one lease. The seal is a keyed hash of id and
-//   attempt under the store's secret key, so only the store makes tokens: one cannot be guessed
-//   from a job's id (issue 20). ack / nack / extend with a token whose lease expired, whose job
+// - token: `<id>:<attempt>.<seal>`, the fence of one lease. The seal is a keyed function of id
+//   and attempt (a MAC) under the store's secret key, so only the store makes tokens: one cannot
+//   be made from a job's id (issue 20). ack / nack / extend with a token whose lease expired, whose job
 //   moved on, or whose seal is not the store's, does nothing and reports `lost`: every token but
 //   the holder's gets the same answer.
 // - visibility: how long a lease lasts before the job is handed out again (Disque's

@@ -123,10 +123,10 @@ export function decodeRecord(queue: string, reply: unknown): JobRecord | null {
 }
 
 /**
- * A lease token's seal: a keyed hash of job id and attempt under the store's key (`<prefix>:token-key`),
- * made and checked here rather than in the scripts, so that a lease or an ack costs Redis nothing
- * more; a token with a wrong seal never reaches Redis (issue 20, defect 8). The same 96 bits of
- * SHA-256 as the embedded stores' seal.
+ * A lease token's seal: 96 bits of SHA-256 over the store's key (`<prefix>:token-key`), job id and
+ * attempt, made and checked here rather than in the scripts, so that a lease or an ack costs Redis
+ * nothing more; a token with a wrong seal never reaches Redis (issue 20, defect 8). Ids name their
+ * queue, so a hash takes them whole (the embedded stores encrypt a block of numbers instead).
  */
 export function sealOf(key: string, id: string, attempt: number): string {
   return hash('sha256', `${key}:${id}:${attempt}`, 'base64url').slice(0, 16);
