@@ -13,9 +13,11 @@
 // - attempt: the number of leases a job has had; the lease increments it.
 // - token: `<id>:<attempt>.<seal>`, the fence of one lease. The seal is a keyed function of id
 //   and attempt (a MAC) under the store's secret key, so only the store makes tokens: one cannot
-//   be made from a job's id (issue 20). ack / nack / extend with a token whose lease expired, whose job
-//   moved on, or whose seal is not the store's, does nothing and reports `lost`: every token but
-//   the holder's gets the same answer.
+//   be made from a job's id (issue 20). ack / nack / extend with a token whose lease expired,
+//   whose job moved on, or whose seal is not the store's, does nothing and reports `lost`: every
+//   token but the holder's gets the same answer. A job's attempt count goes back on a release
+//   and to 0 on a retry of the dead, so a token of such an earlier lease fits again the lease
+//   with the same attempt number.
 // - visibility: how long a lease lasts before the job is handed out again (Disque's
 //   RetryAfter, BlockQueue's visibility_duration).
 // - reclaim: an expired lease counts as a failed attempt: the job goes back through its
