@@ -38,7 +38,7 @@ async function storeFor(url: string): Promise<Store> {
     case 'rediss':
     case 'redis+cluster': {
       const { RedisStore } = await importDriver(() => import('./store/redis/index.ts'), 'ioredis', url);
-      return RedisStore.open(durationInMs(url, 'replicateTimeout'));
+      return RedisStore.open(durationInMs(durationInMs(url, 'replicateTimeout'), 'timeout'));
     }
     default:
       throw new UnknownStoreError(url);

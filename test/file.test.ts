@@ -7,6 +7,7 @@ import { after, describe, test } from 'node:test';
 import { LockedError, open, Spool, StorageError } from '../src/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
 import { runConformance } from './conformance/index.ts';
+import { newJob } from './support/workload.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-file-'));
 let n = 0;
@@ -66,6 +67,31 @@ void describe('file store: durability', () => {
     );
     assert.equal((await q.peek())[0]?.data, 4);
     assert.equal((await q.dead()).jobs[0]?.lastError, 'Error: bad');
+  });
+
+  void test('a lease keeps its token over a reopen, with or without the checkpoint, and a forged one stays lost', async () => {
+    const dir = freshDir();
+    const now = Date.now();
+    const first = await FileStore.open(dir);
+    await first.add({ now, jobs: [newJob('q', Buffer.from('a')), newJob('q', Buffer.from('b'))], maxLength: {} });
+    const { jobs } = await first.lease({ now, queues: ['q'], max: 2, visibilityMs: 60_000 });
+    await first.close();
+    const [a, b] = jobs.map((j) => j.token) as [string, string];
+    for (const replay of [false, true]) {
+      if (replay) forgetCheckpoints(dir);
+      const store = await FileStore.open(dir);
+      assert.deepEqual(
+        (await store.leases([a, b, `${jobs[0]?.id}:1`], now)).map((r) => r?.token ?? null),
+        [a, b, null],
+      );
+      await store.close();
+    }
+    const store = await FileStore.open(dir);
+    assert.deepEqual(await store.ack({ now, items: [{ token: `${jobs[0]?.id}:1`, result: null }], keep: {} }), [
+      'lost',
+    ]);
+    assert.deepEqual(await store.ack({ now, items: [{ token: a, result: null }], keep: {} }), ['ok']);
+    await store.close();
   });
 
   void test('meta documents survive a reopen', async () => {

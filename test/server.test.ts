@@ -396,4 +396,28 @@ void describe('HTTP: bearer tokens', () => {
     assert.equal((await s.call('POST', '/v1/ack', { token: job?.token }, bearer(consumer))).status, 200);
     assert.equal((await s.call('POST', '/v1/queues/jobs/purge', undefined, bearer(admin))).status, 200);
   });
+
+  void test('a token made from a job id answers 409 LEASE_LOST, whoever holds the job and whatever its state', async () => {
+    const add = async (queue: string): Promise<string> =>
+      (json(await s.call('POST', `/v1/queues/${queue}/jobs`, { data: queue }, bearer(admin))) as { id: string }).id;
+    const mine = await add('jobs');
+    const foreign = await add('other');
+    const waiting = await add('other');
+    for (const queue of ['jobs', 'other']) await s.call('POST', '/v1/lease', { queues: [queue] }, bearer(admin));
+    const answers = [];
+    for (const id of [mine, foreign, waiting, '999999'])
+      for (const token of [`${id}:1`, `${id}:1.AAAAAAAAAAAAAAAA`]) {
+        const reply = await s.call('POST', '/v1/ack', { token }, bearer(consumer));
+        answers.push([token, reply.status, errorCode(reply)]);
+      }
+    assert.deepEqual(
+      answers.filter(([, status, code]) => status !== 409 || code !== 'LEASE_LOST'),
+      [],
+    );
+    const state = async (queue: string, id: string): Promise<unknown> =>
+      (json(await s.call('GET', `/v1/queues/${queue}/jobs/${id}`, undefined, bearer(admin))) as { state: string })
+        .state;
+    assert.deepEqual([await state('jobs', mine), await state('other', foreign)], ['active', 'active']);
+    await s.call('POST', '/v1/queues/other/purge', undefined, bearer(admin));
+  });
 });

@@ -35,7 +35,7 @@ export class LeasedJob<T = unknown, R = unknown> {
   readonly createdAt: number;
   /** Errors of earlier attempts, oldest first. */
   readonly errors: readonly string[];
-  /** The fence of this lease: `<id>:<attempt>`. */
+  /** The fence of this lease: `<id>:<attempt>.<seal>`, made by the store (contract.ts, token). */
   readonly token: string;
   #leaseUntil: number;
   #settled = false;

@@ -123,11 +123,11 @@ export class Spool implements AsyncDisposable {
   async leased<T = unknown>(token: string): Promise<LeasedJob<T>> {
     this.#runtime.assertOpen();
     const parsed = typeof token === 'string' ? parseToken(token) : null;
-    if (parsed === null) throw new ValidationError('token', `must be '<id>:<attempt>', got ${JSON.stringify(token)}`);
-    const [record] = await this.#store.get([parsed.id], this.#runtime.clock.now());
-    if (record?.state !== 'active' || record.attempts !== parsed.attempt || record.leaseUntil === null)
-      throw new LeaseLostError(token);
-    return new LeasedJob<T>({ ...record, state: 'active', token, leaseUntil: record.leaseUntil }, this.#runtime);
+    if (parsed === null)
+      throw new ValidationError('token', `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`);
+    const [record] = await this.#store.leases([token], this.#runtime.clock.now());
+    if (record === null || record === undefined) throw new LeaseLostError(token);
+    return new LeasedJob<T>(record, this.#runtime);
   }
 
   /**

@@ -10,7 +10,6 @@
 // on a shared store, cannot undo each other: the contract has no compare-and-set, and a whole
 // definition read, changed and written back lost one of two concurrent edits (issue 6).
 import { ExistsError, NotFoundError, ValidationError } from '../errors.ts';
-import { formatToken } from '../store/contract.ts';
 import type { Backoff, JobRecord, NewJob } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
 import type { Duration } from './duration.ts';
@@ -249,28 +248,18 @@ export class Topic<T = unknown> {
   }
 
   /**
-   * Acknowledges messages of a subscriber by id, as BlockQueue's DELETE does: an in-flight one
-   * is acked, a waiting one (its lease ran out) is removed, a completed one stays done.
-   * Resolves with how many of `ids` were the subscriber's; NotFoundError if the topic or the
-   * subscriber does not exist (a misspelt name is not "none of these ids").
+   * Acknowledges messages of a subscriber by id, as BlockQueue's DELETE does: an in-flight or
+   * waiting one is removed, a completed one stays done. By id means without the lease's token,
+   * and only the lease's holder can settle a lease (issue 20): the message goes as removed, not
+   * completed. Resolves with how many of `ids` were the subscriber's; NotFoundError if the topic
+   * or the subscriber does not exist (a misspelt name is not "none of these ids").
    */
   async ack(subscriber: string, ids: readonly string[]): Promise<number> {
     await this.#checkExists([subscriber]);
     const queue = this.queueName(subscriber);
     const { store, clock } = this.runtime;
     const mine = (await store.get(ids, clock.now())).filter((r): r is JobRecord => r !== null && r.queue === queue);
-    const active = mine.filter((r) => r.state === 'active');
-    // One ack call for every in-flight message; those whose lease moved on since are removed below.
-    const outcomes =
-      active.length === 0
-        ? []
-        : await store.ack({
-            now: clock.now(),
-            items: active.map((r) => ({ token: formatToken(r.id, r.attempts), result: null })),
-            keep: { [queue]: this.runtime.config(queue).keep },
-          });
-    const acked = new Set(active.filter((_, i) => outcomes[i] === 'ok').map((r) => r.id));
-    const rest = mine.filter((r) => r.state !== 'completed' && !acked.has(r.id)).map((r) => r.id);
+    const rest = mine.filter((r) => r.state !== 'completed').map((r) => r.id);
     if (rest.length > 0) await store.remove({ now: clock.now(), ids: rest, states: null });
     return mine.length;
   }

@@ -11,8 +11,13 @@
 //   job last became leasable), then the lower `seq` (the order the store accepted it).
 // - lease: a time-limited claim on a job by one consumer; leasing moves a job to active.
 // - attempt: the number of leases a job has had; the lease increments it.
-// - token: `<id>:<attempt>`, the fence of one lease. ack / nack / extend with a token whose
-//   lease expired, or whose job moved on, does nothing and reports `lost`.
+// - token: `<id>:<attempt>.<seal>`, the fence of one lease. The seal is a keyed function of id
+//   and attempt (a MAC) under the store's secret key, so only the store makes tokens: one cannot
+//   be made from a job's id (issue 20). ack / nack / extend with a token whose lease expired,
+//   whose job moved on, or whose seal is not the store's, does nothing and reports `lost`: every
+//   token but the holder's gets the same answer. A job's attempt count goes back on a release
+//   and to 0 on a retry of the dead, so a token of such an earlier lease fits again the lease
+//   with the same attempt number.
 // - visibility: how long a lease lasts before the job is handed out again (Disque's
 //   RetryAfter, BlockQueue's visibility_duration).
 // - reclaim: an expired lease hands the job out again at the lease's end (the visibility
@@ -301,6 +306,8 @@ export interface Store {
   ack(params: AckParams): Promise<readonly Settle[]>;
   nack(params: NackParams): Promise<NackResult>;
   extend(params: ExtendParams): Promise<ExtendResult>;
+  /** The current leases these tokens hold, null for each token that holds none (the same as `lost`). */
+  leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]>;
   /** Jobs by id, null for the ones not in the store. */
   get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]>;
   /** The next `limit` waiting jobs in lease order, changing nothing. */
@@ -340,17 +347,35 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Parses a token into its job id and attempt; null when it is not a token. */
-export function parseToken(token: string): { id: string; attempt: number } | null {
-  const at = token.lastIndexOf(':');
-  if (at <= 0) return null;
-  const attempt = Number(token.slice(at + 1));
-  if (!Number.isInteger(attempt) || attempt < 1) return null;
-  return { id: token.slice(0, at), attempt };
+/** A token's parts; `seal` is null in a token of a store without a key (a log written before issue 20). */
+export interface TokenParts {
+  readonly id: string;
+  readonly attempt: number;
+  readonly seal: string | null;
 }
 
-export function formatToken(id: string, attempt: number): string {
-  return `${id}:${attempt}`;
+/** Parses a token into its job id, attempt and seal; null when it is not a token. */
+export function parseToken(token: string): TokenParts | null {
+  const at = token.lastIndexOf(':');
+  if (at <= 0) return null;
+  const dot = token.indexOf('.', at);
+  const attempt = Number(token.slice(at + 1, dot < 0 ? undefined : dot));
+  if (!Number.isInteger(attempt) || attempt < 1) return null;
+  const seal = dot < 0 ? null : token.slice(dot + 1);
+  if (seal === '') return null;
+  return { id: token.slice(0, at), attempt, seal };
+}
+
+export function formatToken(id: string, attempt: number, seal: string | null): string {
+  return seal === null ? `${id}:${attempt}` : `${id}:${attempt}.${seal}`;
+}
+
+/** Whether two seals are equal, in a time that does not tell how much of them matched. */
+export function sealsMatch(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /**

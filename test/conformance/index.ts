@@ -5,6 +5,7 @@ import { blocking } from './blocking.ts';
 import type { Skip, StoreFactory } from './harness.ts';
 import { ordering } from './ordering.ts';
 import { time } from './time.ts';
+import { tokens } from './tokens.ts';
 import { topics } from './topics.ts';
 import { worker } from './worker.ts';
 
@@ -18,4 +19,5 @@ export function runConformance(options: { makeStore: StoreFactory; skips?: reado
   blocking(suite);
   worker(suite);
   topics(suite);
+  tokens(suite);
 }

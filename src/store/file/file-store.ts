@@ -20,6 +20,7 @@ import type {
   JobRecord,
   LeaseParams,
   LeaseResult,
+  LeasedRecord,
   ListParams,
   ListResult,
   NackParams,
@@ -30,6 +31,7 @@ import type {
   StoreEvent,
 } from '../contract.ts';
 import { JobTable } from '../memory/engine.ts';
+import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { ByteWriter } from './bytes.ts';
 import { checkpointFiles, checkpointSegment, encodeCheckpoint, loadCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import {
@@ -172,6 +174,11 @@ export class FileStore implements Store {
     // Jobs whose payload bytes were in the damage are lost: drop them, logged like any removal.
     const lost = this.#table.jobsWhere((at) => damage.some(({ from, to }) => at >= from && at < to));
     if (lost.length > 0) this.#logged({ op: 'remove', params: { now: Date.now(), ids: lost, states: null } });
+    // A store from before issue 20 has no key for lease tokens: its leases are sealed from here on.
+    if (this.#table.getMeta([tokenKeyName])[0] === null) {
+      this.#logged({ op: 'setMeta', params: { [tokenKeyName]: newTokenKey() } });
+      await this.#log.committed();
+    }
     this.#report = { damage, badCheckpoints: bad, jobs: this.#table.size };
     log.rotated = () => this.#scheduleCheckpoint();
     // After a repair or a bad checkpoint, a fresh checkpoint means the next open finds neither.
@@ -247,6 +254,9 @@ export class FileStore implements Store {
     return this.#durable({ op: 'setMeta', params: entries }) as Promise<void>;
   }
 
+  leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+    return this.#run(() => Promise.resolve(this.#table.leases(tokens, now)));
+  }
   get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
     return this.#run(() => Promise.resolve(this.#table.get(ids, now)));
   }

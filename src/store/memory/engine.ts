@@ -1,5 +1,6 @@
 import { StorageError } from '../../errors.ts';
-import { formatToken, parseToken } from '../contract.ts';
+import { formatToken, parseToken, sealsMatch } from '../contract.ts';
+import type { TokenParts } from '../contract.ts';
 import type {
   AckParams,
   AddParams,
@@ -25,6 +26,7 @@ import { Columns, columnNames, gone, maxSeq, Page, rowOf, stateCode, stateName }
 import type { ColumnImage } from './column.ts';
 import type { ColumnName, Profile } from './columns.ts';
 import { QueueState } from './queue-state.ts';
+import { TokenSealer, tokenKeyName } from './token-seal.ts';
 
 /** Where a table's payloads live when it does not hold them itself: the file store's log. */
 export interface PayloadHome {
@@ -76,6 +78,14 @@ export class JobTable {
   readonly #byIndex: QueueState[] = [];
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   readonly #meta = new Map<string, string>();
+  /** Seals lease tokens with the table's key (token-seal.ts); null in a file store's log from before the key. */
+  #sealer: TokenSealer | null = null;
+  /**
+   * The token of each active job's lease, as the lease made it: an ack, nack or extend compares
+   * with it instead of sealing again. A job's entry goes when it is settled or gone, or is
+   * replaced by its next lease; one missing (after a reopen) is sealed again.
+   */
+  readonly #tokens = new Map<number, string>();
   #seq = 0;
   #size = 0;
 
@@ -168,12 +178,13 @@ export class JobTable {
         const seq = q.waiting.take();
         if (seq < 0) break;
         q.lease(seq, now, visibilityMs ?? this.#cols.profile(seq).visibilityMs);
-        leased.push(this.#record(seq, true) as LeasedRecord);
+        leased.push(this.#record(seq) as LeasedRecord);
       }
       const next = q.nextAt();
       if (leased.length === 0) q.told(now, next);
       if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
     }
+    this.#issueTokens(leased);
     return { jobs: leased, nextAt };
   }
 
@@ -181,6 +192,7 @@ export class JobTable {
     return items.map(({ token, result }): Settle => {
       const seq = this.#leased(token, now);
       if (seq < 0) return 'lost';
+      this.#tokens.delete(seq);
       const q = this.#queueOf(seq);
       q.complete(seq, now, result, keep[q.name] ?? noKeep);
       return 'ok';
@@ -190,6 +202,7 @@ export class JobTable {
   nack({ now, token, delayMs, error, dead, release }: NackParams): NackResult {
     const seq = this.#leased(token, now);
     if (seq < 0) return { outcome: 'lost' };
+    this.#tokens.delete(seq);
     const q = this.#queueOf(seq);
     const page = this.#cols.page(seq);
     const row = rowOf(seq);
@@ -218,19 +231,26 @@ export class JobTable {
     return { outcome: 'ok', leaseUntil: now + ms };
   }
 
+  leases(tokens: readonly string[], now: number): readonly (LeasedRecord | null)[] {
+    return tokens.map((token) => {
+      const seq = this.#leased(token, now);
+      return seq < 0 ? null : ({ ...this.#record(seq), token } as LeasedRecord);
+    });
+  }
+
   get(ids: readonly string[], now: number): readonly (JobRecord | null)[] {
     return ids.map((id) => {
       const seq = this.#seqOf(id);
       if (seq < 0) return null;
       this.#queueOf(seq).settle(now);
-      return this.#cols.state(seq) === gone ? null : this.#record(seq, false);
+      return this.#cols.state(seq) === gone ? null : this.#record(seq);
     });
   }
 
   peek(queue: string, limit: number, now: number): readonly JobRecord[] {
     const q = this.#queue(queue);
     q.settle(now);
-    return q.inState('waiting', limit).map((seq) => this.#record(seq, false));
+    return q.inState('waiting', limit).map((seq) => this.#record(seq));
   }
 
   list({ now, queue, state, cursor, limit }: ListParams): ListResult {
@@ -238,7 +258,7 @@ export class JobTable {
     q.settle(now);
     const all = q.inState(state);
     const from = cursor === null ? 0 : Number(cursor);
-    const page = all.slice(from, from + limit).map((seq) => this.#record(seq, false));
+    const page = all.slice(from, from + limit).map((seq) => this.#record(seq));
     return { jobs: page, cursor: from + limit < all.length ? String(from + limit) : null };
   }
 
@@ -306,10 +326,11 @@ export class JobTable {
       if (value === null) this.#meta.delete(name);
       else this.#meta.set(name, value);
     }
+    if (tokenKeyName in entries) this.#useTokenKey();
   }
 
   listMeta(prefix: string): readonly string[] {
-    return [...this.#meta.keys()].filter((name) => name.startsWith(prefix)).sort();
+    return [...this.#meta.keys()].filter((name) => name.startsWith(prefix) && name !== tokenKeyName).sort();
   }
 
   /** Points a job at a new copy of its payload (compaction moved it); its size, or -1 when it is gone. */
@@ -414,6 +435,7 @@ export class JobTable {
         this.#queueOf(seq).restore(seq, stateName[code] as JobState);
     });
     for (const [name, value] of image.meta) this.#meta.set(name, value);
+    this.#useTokenKey();
   }
 
   #payload(seq: number): Uint8Array {
@@ -423,7 +445,7 @@ export class JobTable {
     return (this.home as PayloadHome).read(at, page.size.get(rowOf(seq)));
   }
 
-  #record(seq: number, leased: boolean): JobRecord {
+  #record(seq: number): JobRecord {
     const cols = this.#cols;
     const page = cols.page(seq);
     const row = rowOf(seq);
@@ -431,7 +453,7 @@ export class JobTable {
     const state = stateName[page.state.get(row)] as JobState;
     const until = nullable(page.until.get(row));
     const id = String(seq);
-    const record: JobRecord & { token?: string } = {
+    return {
       id,
       queue: this.#queueOf(seq).name,
       state,
@@ -451,8 +473,24 @@ export class JobTable {
       result: cols.results.get(seq) ?? null,
       finishedAt: state === 'dead' || state === 'completed' ? until : null,
     };
-    if (leased) record.token = formatToken(id, page.attempts.get(row));
-    return record;
+  }
+
+  /** Gives the records of a lease their tokens, all sealed at once, and notes each as its job's. */
+  #issueTokens(records: (JobRecord & { token?: string })[]): void {
+    if (records.length === 0) return;
+    const seqs = records.map((r) => Number(r.id));
+    const attempts = records.map((r) => r.attempts);
+    const seals = this.#sealer?.seals(seqs, attempts);
+    records.forEach((record, i) => {
+      const token = formatToken(record.id, record.attempts, seals?.[i] ?? null);
+      this.#tokens.set(seqs[i] as number, token);
+      record.token = token;
+    });
+  }
+
+  #useTokenKey(): void {
+    const key = this.#meta.get(tokenKeyName);
+    this.#sealer = key === undefined ? null : new TokenSealer(key);
   }
 
   /** The job behind a token whose lease is still current at `now`, or -1. */
@@ -465,7 +503,15 @@ export class JobTable {
     if (this.#cols.state(seq) !== stateCode.active) return -1;
     const page = this.#cols.page(seq);
     const current = page.attempts.get(rowOf(seq)) === parsed.attempt && page.until.get(rowOf(seq)) > now;
-    return current ? seq : -1;
+    return current && this.#sealed(seq, token, parsed) ? seq : -1;
+  }
+
+  /** Whether `token` is the one the store made for the current lease of active job `seq`. */
+  #sealed(seq: number, token: string, { attempt, seal }: TokenParts): boolean {
+    const made = this.#tokens.get(seq);
+    if (made !== undefined) return sealsMatch(made, token);
+    if (this.#sealer === null) return seal === null;
+    return seal !== null && sealsMatch(seal, this.#sealer.seals([seq], [attempt])[0] as string);
   }
 
   /** The sequence number of a job in the table, or -1. */
@@ -493,6 +539,7 @@ export class JobTable {
             const at = page.at.get(rowOf(seq));
             if (at >= 0) this.home?.release(at, page.size.get(rowOf(seq)));
             this.#cols.free(seq);
+            this.#tokens.delete(seq);
             this.#size--;
           }
           if (outcome !== null)

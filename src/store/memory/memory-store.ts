@@ -11,6 +11,7 @@ import type {
   JobRecord,
   LeaseParams,
   LeaseResult,
+  LeasedRecord,
   ListParams,
   ListResult,
   NackParams,
@@ -21,6 +22,7 @@ import type {
   StoreEvent,
 } from '../contract.ts';
 import { JobTable } from './engine.ts';
+import { newTokenKey, tokenKeyName } from './token-seal.ts';
 
 /** The whole Store contract in one process's memory: `memory:`. Nothing survives the process. */
 export class MemoryStore implements Store {
@@ -33,6 +35,10 @@ export class MemoryStore implements Store {
 
   readonly #table = new JobTable();
   #closed = false;
+
+  constructor() {
+    this.#table.setMeta({ [tokenKeyName]: newTokenKey() });
+  }
 
   add(params: AddParams): Promise<AddResult> {
     return this.#run(() => this.#table.add(params));
@@ -48,6 +54,9 @@ export class MemoryStore implements Store {
   }
   extend(params: ExtendParams): Promise<ExtendResult> {
     return this.#run(() => this.#table.extend(params));
+  }
+  leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+    return this.#run(() => this.#table.leases(tokens, now));
   }
   get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
     return this.#run(() => this.#table.get(ids, now));

@@ -1,6 +1,7 @@
 // A connection string to ioredis clients: `redis://`, `rediss://` (TLS) or `redis+cluster://`
 // (a Redis Cluster, seed nodes separated by commas). spool's own settings ride in the query:
-// `prefix` (default 'spool') and `replicateTimeout` (ms WAIT gives replicas, default 1000).
+// `prefix` (default 'spool'), `replicateTimeout` (ms WAIT gives replicas, default 1000) and
+// `timeout` (ms a call waits for an unreachable or silent server, default 10000).
 import { Cluster, Redis } from 'ioredis';
 import { redactUrl, ValidationError } from '../../errors.ts';
 import { checkUrlParams } from '../contract.ts';
@@ -9,9 +10,11 @@ import type { Capabilities } from '../contract.ts';
 export interface RedisSettings {
   readonly prefix: string;
   readonly replicateTimeoutMs: number;
+  /** How long one call may wait for the server, reconnecting included, before it fails. */
+  readonly timeoutMs: number;
   readonly cluster: boolean;
-  /** A new client to the same server; each one has its own connection. */
-  readonly connect: () => Redis | Cluster;
+  /** A new client to the same server; each one has its own connection. `waitMs`: a command's longer wait of its own (WAIT). */
+  readonly connect: (waitMs?: number) => Redis | Cluster;
 }
 
 // No auto-pipelining: ioredis holds every command issued while its pipeline awaits replies until
@@ -19,20 +22,39 @@ export interface RedisSettings {
 // on `appendfsync always` its fsync); its per-call pipelines also lived long enough to be promoted,
 // tripling the GC pauses of an idle worker. Calls of one tick are one script call anyway
 // (TickBatch, AckBatcher).
-const clientOptions = { lazyConnect: true } as const;
+//
+// No offline queue, no resending, no retries inside ioredis (issue 20, defect 5): with them a call
+// made while Redis was down waited out 20 reconnects (73 s) in the offline queue, and an add whose
+// reply the dying connection lost was sent again on reconnect and stored twice. A command is sent
+// once, on a ready connection, or fails at once; RedisStore waits for the connection and tries
+// again itself, within `timeout`, and only where a second run is safe.
+const clientOptions = {
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  maxRetriesPerRequest: 0,
+} as const;
+
+const defaultTimeoutMs = 10_000;
+
+function milliseconds(params: URLSearchParams, name: string, otherwise: number): number {
+  const ms = Number(params.get(name) ?? otherwise);
+  if (!Number.isSafeInteger(ms) || ms < 1)
+    throw new ValidationError(name, 'must be a whole number of milliseconds ≥ 1');
+  return ms;
+}
 
 export function parseRedisUrl(url: string): RedisSettings {
   const match = /^([a-z+]+):\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?$/i.exec(url);
   if (match === null) throw new ValidationError('url', `not a redis URL: "${redactUrl(url)}"`);
   const [, scheme = '', authority = '', path = '', query = ''] = match;
   const params = new URLSearchParams(query);
-  checkUrlParams(params, ['prefix', 'replicateTimeout']);
+  checkUrlParams(params, ['prefix', 'replicateTimeout', 'timeout']);
   const prefix = params.get('prefix') ?? 'spool';
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(prefix))
     throw new ValidationError('prefix', `must be 1-100 letters, digits, '_', '.' or '-', got "${prefix}"`);
-  const timeout = Number(params.get('replicateTimeout') ?? 1000);
-  if (!Number.isSafeInteger(timeout) || timeout < 1)
-    throw new ValidationError('replicateTimeout', 'must be a whole number of milliseconds ≥ 1');
+  const replicateTimeoutMs = milliseconds(params, 'replicateTimeout', 1000);
+  const timeoutMs = milliseconds(params, 'timeout', defaultTimeoutMs);
   if (scheme.toLowerCase() === 'redis+cluster') {
     const at = authority.lastIndexOf('@');
     const [user, password] = at < 0 ? [] : authority.slice(0, at).split(':').map(decodeURIComponent);
@@ -43,13 +65,21 @@ export function parseRedisUrl(url: string): RedisSettings {
     const redisOptions = { ...(user ? { username: user } : {}), ...(password ? { password } : {}) };
     return {
       prefix,
-      replicateTimeoutMs: timeout,
+      replicateTimeoutMs,
+      timeoutMs,
       cluster: true,
       connect: () => new Cluster(nodes, { lazyConnect: true, redisOptions }),
     };
   }
   const clean = `${scheme}://${authority}${path}`;
-  return { prefix, replicateTimeoutMs: timeout, cluster: false, connect: () => new Redis(clean, clientOptions) };
+  return {
+    prefix,
+    replicateTimeoutMs,
+    timeoutMs,
+    cluster: false,
+    // A command the server does not answer (a hung or partitioned server keeps the socket open) fails too.
+    connect: (waitMs = 0) => new Redis(clean, { ...clientOptions, commandTimeout: timeoutMs + waitMs }),
+  };
 }
 
 /** Connects, or fails at once with the server's error instead of retrying in the background. */

@@ -1,5 +1,6 @@
 // Between the store's values and the scripts' arguments and replies (see lua/lib.lua for the fields).
-import { formatToken, parseToken } from '../contract.ts';
+import { hash } from 'node:crypto';
+import { formatToken, parseToken, sealsMatch } from '../contract.ts';
 import type { Backoff, JobRecord, JobState, LeasedRecord } from '../contract.ts';
 
 export const stateLetter: Readonly<Record<JobState, string>> = {
@@ -121,13 +122,23 @@ export function decodeRecord(queue: string, reply: unknown): JobRecord | null {
   };
 }
 
+/**
+ * A lease token's seal: 96 bits of SHA-256 over the store's key (`<prefix>:token-key`), job id and
+ * attempt, made and checked here rather than in the scripts, so that a lease or an ack costs Redis
+ * nothing more; a token with a wrong seal never reaches Redis (issue 20, defect 8). Ids name their
+ * queue, so a hash takes them whole (the embedded stores encrypt a block of numbers instead).
+ */
+export function sealOf(key: string, id: string, attempt: number): string {
+  return hash('sha256', `${key}:${id}:${attempt}`, 'base64url').slice(0, 16);
+}
+
 /** A job lease.lua just leased: its record with the lease's token added (one object per job, not a copy). */
-export function decodeLeased(queue: string, reply: unknown): LeasedRecord {
+export function decodeLeased(queue: string, reply: unknown, key: string): LeasedRecord {
   const record = decodeRecord(queue, reply) as JobRecord;
   return Object.assign(record, {
     state: 'active' as const,
     leaseUntil: record.leaseUntil as number,
-    token: formatToken(record.id, record.attempts),
+    token: formatToken(record.id, record.attempts, sealOf(key, record.id, record.attempts)),
   });
 }
 
@@ -137,10 +148,12 @@ export interface TokenJob {
   readonly attempt: number;
 }
 
-export function tokenJob(token: string): TokenJob | null {
+/** The job and attempt a token names, or null when it is no token of the store with `key`. */
+export function tokenJob(token: string, key: string): TokenJob | null {
   const parsed = parseToken(token);
-  const job = parsed === null ? null : parseJobId(parsed.id);
-  return job === null || parsed === null ? null : { ...job, attempt: parsed.attempt };
+  if (parsed?.seal == null || !sealsMatch(parsed.seal, sealOf(key, parsed.id, parsed.attempt))) return null;
+  const job = parseJobId(parsed.id);
+  return job === null ? null : { ...job, attempt: parsed.attempt };
 }
 
 /** Entries by their job's queue, dropping those whose id names no queue (not in the store). */

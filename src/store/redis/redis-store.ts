@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, redactUrl, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
 import type {
@@ -68,11 +69,20 @@ export class RedisStore implements Store {
     async (queue, now, args) =>
       (await this.#scripts.ack([this.#base(queue)], [now, this.#channel, queue, ...args])) as number[],
   );
+  /** Add calls are named `<random><n>` (add.lua's call key): unique across processes and restarts. */
+  readonly #callPrefix = randomBytes(9).toString('base64url');
+  #calls = 0;
+  /** How long Redis remembers an add call: longer than the call can be tried for. */
+  readonly #callMemoryMs: number;
+  /** Seals lease tokens (records.ts sealOf); one per prefix, shared by every process. */
+  readonly #tokenKey: string;
   #closed = false;
 
-  private constructor(settings: RedisSettings, client: Client, durable: Capabilities['durable']) {
+  private constructor(settings: RedisSettings, client: Client, durable: Capabilities['durable'], tokenKey: string) {
     this.#settings = settings;
     this.#client = client;
+    this.#tokenKey = tokenKey;
+    this.#callMemoryMs = 3 * settings.timeoutMs + settings.replicateTimeoutMs + 1000;
     this.#scripts = defineScripts(client);
     this.#channel = `${settings.prefix}:events`;
     this.capabilities = Object.freeze({
@@ -91,7 +101,12 @@ export class RedisStore implements Store {
     const client = await connected(settings.connect()).catch((error: unknown) => {
       throw new StorageError(`cannot connect to ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
     });
-    return new RedisStore(settings, client, await durability(client));
+    try {
+      return new RedisStore(settings, client, await durability(client), await tokenKey(client, settings.prefix));
+    } catch (error) {
+      client.disconnect();
+      throw storageError(error);
+    }
   }
 
   #base(queue: string): string {
@@ -99,7 +114,9 @@ export class RedisStore implements Store {
   }
 
   add(params: AddParams): Promise<AddResult> {
-    return this.#run(async () => {
+    // The same id on every try of this call: add.lua answers a second run of it from its first.
+    const call = `${this.#callPrefix}${++this.#calls}`;
+    return this.#runIdempotent(async () => {
       const copies = params.replicate ?? 1;
       const target = copies > 1 ? await this.#replicatedClient() : { client: this.#client, scripts: this.#scripts };
       // One call for the whole batch; a Cluster keeps each queue in its own slot, so there each
@@ -113,7 +130,7 @@ export class RedisStore implements Store {
       // Only the one connection to one server runs this add before any lease sent after it.
       const origin = copies === 1 && !this.#settings.cluster ? (params.origin ?? '') : '';
       for (const jobs of groups) {
-        const reply = await this.#addGroup(target.scripts.add, params, jobs, origin);
+        const reply = await this.#addGroup(target.scripts.add, params, jobs, origin, call);
         if (!reply.ok) return reply;
         jobs.forEach((job, k) => {
           const i = order.get(job) as number;
@@ -130,7 +147,13 @@ export class RedisStore implements Store {
     });
   }
 
-  async #addGroup(script: Script, params: AddParams, jobs: readonly NewJob[], origin: string): Promise<AddResult> {
+  async #addGroup(
+    script: Script,
+    params: AddParams,
+    jobs: readonly NewJob[],
+    origin: string,
+    call: string,
+  ): Promise<AddResult> {
     const queues = [...new Set(jobs.map((j) => j.queue))];
     const args: Arg[] = [params.now, this.#channel, origin];
     for (const q of queues) args.push(q, params.maxLength[q] ?? -1);
@@ -143,10 +166,10 @@ export class RedisStore implements Store {
       args.push(settings === previous ? '' : settings, bytes(job.payload));
       previous = settings;
     }
-    const reply = (await script(
-      queues.map((q) => this.#base(q)),
-      args,
-    )) as number[];
+    args.push(this.#callMemoryMs);
+    const keys = queues.map((q) => this.#base(q));
+    keys.push(`${keys[0] as string}:call:${call}`);
+    const reply = (await script(keys, args)) as number[];
     if (reply[0] === 0) {
       return { ok: false, fullQueue: queues[(reply[1] as number) - 1] as string, maxLength: reply[2] as number };
     }
@@ -174,13 +197,13 @@ export class RedisStore implements Store {
         try {
           reply = (await this.#scripts.lease([this.#base(queue)], args)) as typeof reply;
         } catch (error) {
-          acks?.fail(storageError(error));
+          acks?.fail(error);
           throw error;
         }
         const [next, acked, ...rest] = reply;
         acks?.settle(rest.slice(0, acked));
         if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
-        for (let i = acked; i < rest.length; i++) jobs.push(decodeLeased(queue, rest[i]));
+        for (let i = acked; i < rest.length; i++) jobs.push(decodeLeased(queue, rest[i], this.#tokenKey));
       }
       return { jobs, nextAt };
     });
@@ -189,7 +212,7 @@ export class RedisStore implements Store {
   ack({ now, items, keep }: AckParams): Promise<readonly Settle[]> {
     return this.#run(async () => {
       const out: Settle[] = items.map(() => 'lost');
-      const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token) })));
+      const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token, this.#tokenKey) })));
       await Promise.all(
         [...byQueue].map(async ([queue, entries]) => {
           const acks = entries.map(({ item, job }) => ({
@@ -207,7 +230,7 @@ export class RedisStore implements Store {
 
   nack({ now, token, delayMs, error, dead, release }: NackParams): Promise<NackResult> {
     return this.#run(async () => {
-      const job = tokenJob(token);
+      const job = tokenJob(token, this.#tokenKey);
       if (job === null) return { outcome: 'lost' };
       const outcome = (
         (await this.#scripts.nack(
@@ -230,8 +253,8 @@ export class RedisStore implements Store {
   }
 
   extend({ now, token, ms }: ExtendParams): Promise<ExtendResult> {
-    return this.#run(async () => {
-      const job = tokenJob(token);
+    return this.#runIdempotent(async () => {
+      const job = tokenJob(token, this.#tokenKey);
       if (job === null) return { outcome: 'lost' };
       const until = (await this.#scripts.extend(
         [this.#base(job.queue)],
@@ -241,29 +264,46 @@ export class RedisStore implements Store {
     });
   }
 
-  get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
-    return this.#run(async () => {
-      const out: (JobRecord | null)[] = ids.map(() => null);
-      const byQueue = groupBy(ids.map((id, i) => ({ i, job: parseJobId(id) })));
-      await Promise.all(
-        [...byQueue].map(async ([queue, entries]) => {
-          const reply = (await this.#scripts.get(
-            [this.#base(queue)],
-            [now, this.#channel, queue, ...entries.map((e) => e.job.seq)],
-          )) as unknown[];
-          entries.forEach(({ i }, k) => (out[i] = decodeRecord(queue, reply[k])));
-        }),
-      );
-      return out;
+  leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+    return this.#runIdempotent(async () => {
+      const jobs = tokens.map((token) => tokenJob(token, this.#tokenKey));
+      const ids = jobs.map((job) => (job === null ? '' : jobId(job.queue, job.seq)));
+      const records = await this.#get(ids, now);
+      return records.map((record, i) => {
+        const attempt = jobs[i]?.attempt;
+        const current = record?.state === 'active' && record.attempts === attempt && (record.leaseUntil ?? 0) > now;
+        return current
+          ? { ...record, state: 'active', token: tokens[i] as string, leaseUntil: record.leaseUntil as number }
+          : null;
+      });
     });
   }
 
+  get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
+    return this.#runIdempotent(() => this.#get(ids, now));
+  }
+
+  async #get(ids: readonly string[], now: number): Promise<(JobRecord | null)[]> {
+    const out: (JobRecord | null)[] = ids.map(() => null);
+    const byQueue = groupBy(ids.map((id, i) => ({ i, job: parseJobId(id) })));
+    await Promise.all(
+      [...byQueue].map(async ([queue, entries]) => {
+        const reply = (await this.#scripts.get(
+          [this.#base(queue)],
+          [now, this.#channel, queue, ...entries.map((e) => e.job.seq)],
+        )) as unknown[];
+        entries.forEach(({ i }, k) => (out[i] = decodeRecord(queue, reply[k])));
+      }),
+    );
+    return out;
+  }
+
   peek(queue: string, limit: number, now: number): Promise<readonly JobRecord[]> {
-    return this.#run(async () => (await this.#list(queue, 'waiting', 0, limit, now)).jobs);
+    return this.#runIdempotent(async () => (await this.#list(queue, 'waiting', 0, limit, now)).jobs);
   }
 
   list({ now, queue, state, cursor, limit }: ListParams): Promise<ListResult> {
-    return this.#run(async () => {
+    return this.#runIdempotent(async () => {
       const from = cursor !== null && /^\d+$/.test(cursor) ? Number(cursor) : 0;
       const page = await this.#list(queue, state, from, limit, now);
       return { jobs: page.jobs, cursor: page.more ? String(from + limit) : null };
@@ -285,7 +325,7 @@ export class RedisStore implements Store {
   }
 
   counts(queues: readonly string[], now: number): Promise<readonly Counts[]> {
-    return this.#run(() =>
+    return this.#runIdempotent(() =>
       Promise.all(
         queues.map(async (queue) => {
           const [waiting, delayed, active, dead, completed, expired, paused] = (await this.#scripts.counts(
@@ -332,24 +372,24 @@ export class RedisStore implements Store {
   }
 
   setPaused(queue: string, paused: boolean, now: number): Promise<void> {
-    return this.#run(async () => {
+    return this.#runIdempotent(async () => {
       await this.#scripts.pause([this.#base(queue)], [now, this.#channel, queue, paused ? 1 : 0]);
     });
   }
 
   getMeta(names: readonly string[]): Promise<readonly (string | null)[]> {
-    return this.#run(async () => (names.length === 0 ? [] : this.#client.hmget(this.#metaKey, ...names)));
+    return this.#runIdempotent(async () => (names.length === 0 ? [] : this.#client.hmget(this.#metaKey, ...names)));
   }
 
   setMeta(entries: Readonly<Record<string, string | null>>): Promise<void> {
-    return this.#run(async () => {
+    return this.#runIdempotent(async () => {
       const args = Object.entries(entries).flatMap(([name, value]) => [name, value === null ? '' : `+${value}`]);
       if (args.length > 0) await this.#scripts['set-meta']([this.#metaKey], [0, this.#channel, ...args]);
     });
   }
 
   listMeta(prefix: string): Promise<readonly string[]> {
-    return this.#run(async () =>
+    return this.#runIdempotent(async () =>
       (await this.#client.hkeys(this.#metaKey)).filter((name) => name.startsWith(prefix)).sort(),
     );
   }
@@ -359,11 +399,13 @@ export class RedisStore implements Store {
   }
 
   async wake(queue: string, count: number): Promise<void> {
-    await this.#run(() => this.#client.publish(this.#channel, `ready\t${queue}\t${count}`));
+    await this.#runIdempotent(() => this.#client.publish(this.#channel, `ready\t${queue}\t${count}`));
   }
 
   async forgetSleeper(id: string, queues: readonly string[]): Promise<void> {
-    await this.#run(() => Promise.all(queues.map((queue) => this.#client.zrem(`${this.#base(queue)}:s`, id))));
+    await this.#runIdempotent(() =>
+      Promise.all(queues.map((queue) => this.#client.zrem(`${this.#base(queue)}:s`, id))),
+    );
   }
 
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
@@ -407,30 +449,98 @@ export class RedisStore implements Store {
 
   async #replicatedClient(): Promise<{ client: Client; scripts: Record<ScriptName, Script> }> {
     if (this.#replicated === null) {
-      const client = await connected(this.#settings.connect());
+      const client = await connected(this.#settings.connect(this.#settings.replicateTimeoutMs));
       this.#replicated = { client, scripts: defineScripts(client) };
     }
     return this.#replicated;
   }
 
   /** Runs one operation; a closed store is a ClosedError, a Redis failure a StorageError. */
-  async #run<T>(operation: () => Promise<T>): Promise<T> {
+  #run<T>(operation: () => Promise<T>): Promise<T> {
+    return this.#tried(false, operation);
+  }
+
+  /** Runs an operation that does no harm run twice (reads; adds, by their call id). */
+  #runIdempotent<T>(operation: () => Promise<T>): Promise<T> {
+    return this.#tried(true, operation);
+  }
+
+  /**
+   * While the connection is down, an operation is tried again once it is back, for `timeout` ms
+   * at most: any operation that was never sent, and one cut off after it was sent (Redis may
+   * have run it) only when it is `idempotent`.
+   */
+  async #tried<T>(idempotent: boolean, operation: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new ClosedError('store');
-    try {
-      return await operation();
-    } catch (error) {
-      throw storageError(error);
+    const deadline = Date.now() + this.#settings.timeoutMs;
+    for (;;) {
+      try {
+        return await operation();
+      } catch (error) {
+        const cause = connectionFailure(error);
+        const retry = cause === 'unsent' || (cause === 'cut' && idempotent);
+        if (!retry || this.#closed || Date.now() >= deadline)
+          throw storageError(error, cause, this.#settings.timeoutMs);
+        await this.#reconnected(deadline);
+      }
     }
+  }
+
+  /** Resolves once the connection is ready (at once when it is, after a short pause), or at `deadline`. */
+  #reconnected(deadline: number): Promise<void> {
+    const client = this.#client;
+    return new Promise((resolve) => {
+      const ready = client.status === 'ready';
+      const done = (): void => {
+        clearTimeout(timer);
+        client.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, Math.min(deadline - Date.now(), ready ? retryPauseMs : Infinity)));
+      if (!ready) client.once('ready', done);
+    });
   }
 }
 
-function storageError(error: unknown): Error {
+/** Between tries on a connection that looks ready: a command timed out, or another connection failed. */
+const retryPauseMs = 50;
+
+type Failure = 'unsent' | 'cut';
+
+/**
+ * How a command failed for want of a connection: 'unsent' when ioredis refused to send it (no
+ * connection: the offline queue is off), 'cut' when the connection went or the server did not
+ * answer in time after it was sent; null for anything else (an error reply from Redis).
+ */
+function connectionFailure(error: unknown): Failure | null {
+  if (!(error instanceof Error) || error instanceof SpoolError) return null;
+  if (error.message.startsWith("Stream isn't writeable")) return 'unsent';
+  const cut =
+    error.name === 'MaxRetriesPerRequestError' ||
+    error.message === 'Connection is closed.' ||
+    error.message === 'Command timed out';
+  return cut ? 'cut' : null;
+}
+
+/** The prefix's key for lease tokens: made by the first store to open, read by every later one. */
+async function tokenKey(client: Client, prefix: string): Promise<string> {
+  const name = `${prefix}:token-key`;
+  await client.set(name, randomBytes(16).toString('base64url'), 'NX');
+  const key = await client.get(name);
+  if (key === null) throw new StorageError(`redis lost ${name} as soon as it was set`);
+  return key;
+}
+
+function storageError(error: unknown, failure: Failure | null = null, timeoutMs = 0): Error {
   if (error instanceof SpoolError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (message.startsWith('OOM'))
-    return new StorageError(
-      `redis refused the write: it is at its maxmemory and may not evict (nothing of this call was applied): ${message}`,
-      { cause: error },
-    );
-  return new StorageError(`redis: ${message}`, { cause: error });
+  const text =
+    failure === 'unsent'
+      ? `redis: no connection to the server for ${timeoutMs} ms (nothing of this call was applied)`
+      : failure === 'cut'
+        ? `redis: the connection failed during the call, which may have been applied: ${message}`
+        : message.startsWith('OOM')
+          ? `redis refused the write: it is at its maxmemory and may not evict (nothing of this call was applied): ${message}`
+          : `redis: ${message}`;
+  return new StorageError(text, { cause: error });
 }

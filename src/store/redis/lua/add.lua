@@ -1,14 +1,27 @@
 -- add: a batch of new jobs over one or more queues, all of it or nothing.
 -- KEYS[i]   the base '{<prefix>:<queue>}' of each queue of the batch (one slot each; Cluster
 --           callers send one queue per call)
+-- KEYS[n+1] the call's key, '<first base>:call:<call id>': a call already run (sent again after its
+--           connection failed, its reply lost) answers what it answered then and adds nothing
 -- ARGV[1]   now          ARGV[2] events channel    ARGV[3] origin, put on the ready events ('' none)
 -- ARGV[4..] per queue i: name, maxLength (-1: none); then per job, 2 values: its settings, and
 --           its payload. The settings are one string, 'queue index (1-based)|priority|maxAttempts
 --           ('inf')|availableAt|expiresAt ('' none)|visibilityMs|backoff|key ('' none)', or '' for
 --           the same as the job before: a bulk add of like jobs sends each job's settings once.
+--           Last, after the jobs: how long to keep the call's key, in ms.
 -- Returns   { 1, seq, created (1/0), seq, created, ... } or { 0, full queue index, its maxLength }
 
-local queues = #KEYS
+local queues = #KEYS - 1
+local call = KEYS[queues + 1]
+local answered = redis.call('GET', call)
+if answered then
+  -- 1, then seq (text) and created (number) per job, as `out` below.
+  local out = {}
+  for value in string.gmatch(answered, '[^,]+') do
+    out[#out + 1] = #out % 2 == 1 and value or tonumber(value)
+  end
+  return out
+end
 local first = 4 + 2 * queues
 local settingsPattern = '^(%d+)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 -- The jobs' settings, one array per field, in the order of the jobs.
@@ -21,7 +34,7 @@ for i = 1, queues do
   fresh[i] = 0
 end
 local count = 0
-for j = first, #ARGV, 2 do
+for j = first, #ARGV - 1, 2 do
   local settings = ARGV[j]
   local n = count + 1
   if settings == '' then
@@ -114,4 +127,5 @@ for i = 1, queues do
   end
 end
 publish()
+redis.call('SET', call, table.concat(out, ','), 'PX', ARGV[#ARGV])
 return out

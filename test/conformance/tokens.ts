@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import { LeaseLostError, ValidationError } from '../../src/index.ts';
+import { conformanceTest } from './harness.ts';
+import type { Suite } from './harness.ts';
+
+export function tokens(suite: Suite): void {
+  void describe('tokens', () => {
+    conformanceTest(
+      suite,
+      'a token made from the job id, or with a wrong seal, is lost everywhere and leaves the lease as it was',
+      async ({ spool, clock, store }) => {
+        const q = spool.queue<string>('forged', { maxAttempts: 5 });
+        const id = await q.add('x');
+        const [job] = await q.lease({ visibility: '1m' });
+        assert.ok(job);
+        const prefix = `${id}:1.`;
+        assert.ok(job.token.startsWith(prefix), job.token);
+        const seal = job.token.slice(prefix.length);
+        assert.ok(seal.length >= 16, `a seal of ${seal.length} characters`);
+        const flipped = (seal[0] === 'A' ? 'B' : 'A') + seal.slice(1);
+        const before = await q.get(id);
+        const now = clock.now();
+        for (const token of [`${id}:1`, `${prefix}${flipped}`, `${prefix}${'A'.repeat(seal.length)}`, `${prefix}`]) {
+          assert.deepEqual(await store.ack({ now, items: [{ token, result: null }], keep: {} }), ['lost'], token);
+          const nack = { now, token, delayMs: 0, error: 'forged', dead: true, release: false };
+          assert.deepEqual(await store.nack(nack), { outcome: 'lost' }, token);
+          assert.deepEqual(await store.nack({ ...nack, dead: false, release: true }), { outcome: 'lost' }, token);
+          assert.deepEqual(await store.extend({ now, token, ms: 3_600_000 }), { outcome: 'lost' }, token);
+          assert.deepEqual(await store.leases([token], now), [null], token);
+          // A token with no seal at all is not a token: refused as such, whatever the job.
+          await assert.rejects(spool.leased(token), token === prefix ? ValidationError : LeaseLostError);
+        }
+        const after = await q.get(id);
+        assert.equal(after?.state, 'active');
+        assert.equal(after.attempts, 1);
+        assert.equal(after.leaseUntil, before?.leaseUntil);
+        assert.deepEqual(after.errors, []);
+        // The holder's token still works, found again by the store and settled.
+        const [held] = await store.leases([job.token], now);
+        assert.equal(held?.id, id);
+        await job.ack('done');
+        assert.equal((await q.get(id))?.state, 'completed');
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'a token of an earlier attempt is lost once the job is leased again',
+      async ({ spool, clock }) => {
+        const q = spool.queue<string>('stale', {
+          maxAttempts: 5,
+          visibility: '1s',
+          backoff: { type: 'fixed', delay: 0 },
+        });
+        const id = await q.add('x');
+        const [first] = await q.lease();
+        clock.advance(1_001);
+        const [second] = await q.lease();
+        assert.equal(second?.id, id);
+        assert.notEqual(second.token, first?.token);
+        await assert.rejects(first!.ack(), LeaseLostError);
+        await assert.rejects(spool.leased(first!.token), LeaseLostError);
+        await second.ack();
+      },
+    );
+  });
+}
