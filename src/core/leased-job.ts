@@ -27,6 +27,10 @@ export class LeasedJob<T = unknown> {
   readonly attempt: number;
   readonly maxAttempts: number;
   readonly createdAt: number;
+  /** When it is gone whatever its state (its TTL), or null. */
+  readonly expiresAt: number | null;
+  /** Times it was nacked so far. */
+  readonly nacks: number;
   /** Errors of earlier attempts, oldest first. */
   readonly errors: readonly string[];
   /** The fence of this lease: `<id>:<attempt>`. */
@@ -50,6 +54,8 @@ export class LeasedJob<T = unknown> {
     this.attempt = record.attempts;
     this.maxAttempts = record.maxAttempts;
     this.createdAt = record.createdAt;
+    this.expiresAt = record.expiresAt;
+    this.nacks = record.nacks;
     this.errors = record.errors;
     this.token = record.token;
     this.#leaseUntil = record.leaseUntil;

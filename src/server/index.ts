@@ -1,4 +1,5 @@
-// `spool/server`: the HTTP server (native /v1 API and BlockQueue's routes) over any Spool.
+// `spool/server`: the HTTP server (native /v1 API and BlockQueue's routes) and the Disque
+// protocol server (RESP) over any Spool.
 import { readFileSync } from 'node:fs';
 import type { FastifyBaseLogger } from 'fastify';
 import { parseDuration, ValidationError } from '../index.ts';
@@ -7,9 +8,14 @@ import { tokenGrants } from './http/auth.ts';
 import type { Scope, TokenGrant } from './http/auth.ts';
 import { httpServer } from './http/app.ts';
 import type { HttpServer } from './http/app.ts';
+import { respServer } from './resp/server.ts';
+import type { RespLogger, RespServer, RespServerOptions as AllRespOptions } from './resp/server.ts';
+
+export type RespServerOptions = Omit<AllRespOptions, 'version'>;
 
 export type { HttpServer, Scope, TokenGrant };
 export { tokenGrants };
+export type { RespLogger, RespServer };
 
 export interface ServerOptions {
   spool: Spool;
@@ -35,6 +41,11 @@ export async function createServer(options: ServerOptions): Promise<HttpServer> 
     logger: options.logger ?? false,
     version: packageVersion(),
   });
+}
+
+/** The Disque protocol server: RESP2 on `net`, Disque's job commands over `options.spool`. */
+export function createRespServer(options: RespServerOptions): RespServer {
+  return respServer({ ...options, version: packageVersion() });
 }
 
 function packageVersion(): string {

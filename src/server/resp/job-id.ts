@@ -1,0 +1,42 @@
+// Disque's job ids over spool's. Disque's id is `D-<node 8>-<24 base64 chars>-<ttl 4 hex>`:
+// clients route an ACK to the node the id names, so the node part is this server's node id.
+// The middle carries spool's own id, reversibly, so a job added over HTTP or the library can
+// be acked here and the other way round: the id's UTF-8 bytes, left-padded with NUL bytes (no
+// id holds one) to a multiple of 3 and at least 18, in base64 — exactly Disque's 40 characters
+// for the short ids of the file and memory stores, longer for Redis's `<queue>:<seq>` ids.
+
+export interface IdFacts {
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  /** Disque's RETRY 0 (at most once) is spool's single attempt. */
+  readonly maxAttempts: number;
+}
+
+const minBytes = 18;
+const shape = /^D-([0-9a-f]{8})-([A-Za-z0-9+/]{24,})-([0-9a-f]{4})$/;
+
+export function toDisqueId(nodeId: string, spoolId: string, facts: IdFacts): string {
+  const bytes = Buffer.from(spoolId, 'utf8');
+  const padded = Buffer.alloc(Math.max(minBytes, Math.ceil(bytes.length / 3) * 3));
+  bytes.copy(padded, padded.length - bytes.length);
+  return `D-${nodeId.slice(0, 8)}-${padded.toString('base64')}-${ttlPart(facts)}`;
+}
+
+/** Spool's id inside a Disque id, or null when the id is not one of ours in Disque's shape. */
+export function fromDisqueId(disqueId: string): string | null {
+  const match = shape.exec(disqueId);
+  if (match === null || (match[2] as string).length % 4 !== 0) return null;
+  const bytes = Buffer.from(match[2] as string, 'base64');
+  let start = 0;
+  while (start < bytes.length && bytes[start] === 0) start++;
+  const id = bytes.subarray(start).toString('utf8');
+  return id === '' || id.includes('\uFFFD') ? null : id;
+}
+
+/** Disque's last four hex digits: the TTL in minutes, odd when the job is retried, even when not. */
+function ttlPart({ createdAt, expiresAt, maxAttempts }: IdFacts): string {
+  const minutes = expiresAt === null ? 0xffff : Math.min(0xffff, Math.round((expiresAt - createdAt) / 60_000));
+  const retried = maxAttempts !== 1;
+  const ttl = (minutes & 1) === (retried ? 1 : 0) ? minutes : minutes === 0xffff ? minutes - 1 : minutes + 1;
+  return ttl.toString(16).padStart(4, '0');
+}
