@@ -9,6 +9,10 @@ export interface ServeSettings {
   readonly store: string;
   readonly host: string;
   readonly port: number;
+  /** Whether the HTTP server runs: unless only --resp was asked for. */
+  readonly http: boolean;
+  /** Where the Disque protocol server listens, or null for none. */
+  readonly resp: { readonly host: string; readonly port: number } | null;
   readonly tokens: readonly TokenGrant[];
   readonly bodyLimit: number;
   readonly maxWaitMs: number;
@@ -19,6 +23,7 @@ export interface ServeSettings {
 export interface RawSettings {
   store?: unknown;
   http?: unknown;
+  resp?: unknown;
   token?: unknown;
   tokensFile?: unknown;
   tokens?: unknown;
@@ -27,11 +32,12 @@ export interface RawSettings {
   logLevel?: unknown;
 }
 
-const fileKeys = ['store', 'http', 'token', 'tokensFile', 'tokens', 'bodyLimit', 'maxWait', 'logLevel'];
+const fileKeys = ['store', 'http', 'resp', 'token', 'tokensFile', 'tokens', 'bodyLimit', 'maxWait', 'logLevel'];
 
 export const env: Readonly<Record<keyof RawSettings, string>> = {
   store: 'SPOOL_STORE',
   http: 'SPOOL_HTTP',
+  resp: 'SPOOL_RESP',
   token: 'SPOOL_TOKEN',
   tokensFile: 'SPOOL_TOKENS_FILE',
   tokens: 'SPOOL_TOKENS',
@@ -77,11 +83,11 @@ function fromEnv(vars: NodeJS.ProcessEnv): RawSettings {
   );
 }
 
-function address(value: unknown): { host: string; port: number } {
+function address(value: unknown, flag = '--http', example = '127.0.0.1:8080'): { host: string; port: number } {
   const match = typeof value === 'string' ? /^(?:(.+):)?(\d{1,5})$/.exec(value) : null;
   const port = Number(match?.[2]);
   if (match === null || port > 65535)
-    throw new ValidationError('--http', `must be [host:]port, e.g. 127.0.0.1:8080, got ${String(value)}`);
+    throw new ValidationError(flag, `must be [host:]port, e.g. ${example}, got ${String(value)}`);
   return { host: (match[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1'), port };
 }
 
@@ -121,6 +127,8 @@ export function serveSettings(
     store: raw.store ?? 'file:./spool-data',
     host,
     port,
+    http: raw.http !== undefined || raw.resp === undefined,
+    resp: raw.resp === undefined ? null : address(raw.resp, '--resp', '127.0.0.1:7711'),
     tokens: tokens(raw),
     bodyLimit,
     maxWaitMs: parseDuration(raw.maxWait ?? '5m', '--max-wait'),
