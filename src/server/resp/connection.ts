@@ -133,9 +133,13 @@ export class Connection {
     if (this.#session.principal === undefined && command.open !== true)
       return Promise.resolve({ error: 'NOAUTH Authentication required.' });
     const call = { server: this.#server, session: this.#session, args: args.slice(1) };
-    const run = (): Promise<Reply> => {
+    const run = async (): Promise<Reply> => {
       this.#server.commands++;
-      return Promise.resolve(command.run(call)).catch((error: unknown) => this.#failure(error));
+      try {
+        return await command.run(call);
+      } catch (error) {
+        return this.#failure(error);
+      }
     };
     if (command.overlaps === true) {
       const running = this.#barrier.then(run);
@@ -163,10 +167,13 @@ export class Connection {
   #answer(reply: Promise<Reply>, last: boolean): void {
     const slot: Slot = { out: null, last };
     this.#slots.push(slot);
-    void reply.then((value) => {
-      slot.out = encode(value);
-      this.#flush();
-    });
+    void reply
+      .then(encode)
+      .catch((error: unknown) => encode(this.#failure(error)))
+      .then((out) => {
+        slot.out = out;
+        this.#flush();
+      });
   }
 
   #flush(): void {
