@@ -40,10 +40,11 @@ export class Connection {
   readonly #aborter = new AbortController();
   readonly #session: Session;
   readonly #slots: Slot[] = [];
-  /** Settles when every command before the last non-overlapping one has. */
-  #barrier: Promise<unknown> = Promise.resolve();
-  /** Overlapping commands since the last barrier. */
-  #group: Promise<unknown>[] = [];
+  /** Commands read and waiting for their turn. */
+  readonly #todo: { command: Command; args: readonly Buffer[]; slot: Slot }[] = [];
+  #pumping = false;
+  /** A flush is due in this turn of the event loop. */
+  #flushing = false;
   #reading = true;
   #ending = false;
   /** Resolves when the socket is closed. */
@@ -103,7 +104,7 @@ export class Connection {
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         this.#ending = true;
-        this.#answer(Promise.resolve({ error: `ERR Protocol error: ${error.message}` }), true);
+        this.#fill(this.#slot(true), { error: `ERR Protocol error: ${error.message}` });
         break;
       }
       if (args === null) break;
@@ -111,8 +112,9 @@ export class Connection {
       // QUIT is answered, then the connection ends: nothing after it is read.
       const quit = word(args[0]) === 'quit';
       if (quit) this.#ending = true;
-      this.#answer(this.#dispatch(args), quit);
+      this.#dispatch(args, this.#slot(quit));
     }
+    if (!this.#pumping && this.#todo.length > 0) void this.#pump();
     const over =
       this.#ending ||
       this.#slots.length >= this.#limits.maxPendingReplies ||
@@ -124,32 +126,59 @@ export class Connection {
     }
   }
 
-  #dispatch(args: readonly Buffer[]): Promise<Reply> {
+  /** A place in line for the next reply. */
+  #slot(last: boolean): Slot {
+    const slot: Slot = { out: null, last };
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  /** Answers what needs no command at once; queues the rest for the pump. */
+  #dispatch(args: readonly Buffer[], slot: Slot): void {
     const name = word(args[0]);
     const command = this.#commands[name];
-    if (command === undefined) return Promise.resolve(errorOf(new ReplyError('ERR', `unknown command '${name}'`)));
+    if (command === undefined) return this.#fill(slot, errorOf(new ReplyError('ERR', `unknown command '${name}'`)));
     const { arity } = command;
-    if (arity > 0 ? args.length !== arity : args.length < -arity) return Promise.resolve(errorOf(arityError(name)));
+    if (arity > 0 ? args.length !== arity : args.length < -arity) return this.#fill(slot, errorOf(arityError(name)));
     if (this.#session.principal === undefined && command.open !== true)
-      return Promise.resolve({ error: 'NOAUTH Authentication required.' });
-    const call = { server: this.#server, session: this.#session, args: args.slice(1) };
-    const run = async (): Promise<Reply> => {
-      this.#server.commands++;
-      try {
-        return await command.run(call);
-      } catch (error) {
-        return this.#failure(error);
+      return this.#fill(slot, { error: 'NOAUTH Authentication required.' });
+    this.#todo.push({ command, args: args.slice(1), slot });
+  }
+
+  /**
+   * Runs the queued commands one after the other; commands that overlap (Command.overlaps) start
+   * without waiting for each other, and the next other command waits for all of them.
+   */
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    const overlapping = new Set<Promise<void>>();
+    for (let next = this.#todo.shift(); next !== undefined; next = this.#todo.shift()) {
+      const { command, args, slot } = next;
+      if (command.overlaps !== true && overlapping.size > 0) {
+        await Promise.all(overlapping);
+        overlapping.clear();
       }
-    };
-    if (command.overlaps === true) {
-      const running = this.#barrier.then(run);
-      this.#group.push(running);
-      return running;
+      const running = this.#run(command, args, slot);
+      if (running === undefined) continue;
+      if (command.overlaps === true) overlapping.add(running);
+      else await running;
     }
-    const running = Promise.all([this.#barrier, ...this.#group]).then(run);
-    this.#barrier = running;
-    this.#group = [];
-    return running;
+    this.#pumping = false;
+  }
+
+  /** Runs one command into its slot: a promise while it has not answered yet. */
+  #run(command: Command, args: readonly Buffer[], slot: Slot): Promise<void> | undefined {
+    this.#server.commands++;
+    try {
+      const reply = command.run({ server: this.#server, session: this.#session, args });
+      if (!(reply instanceof Promise)) return this.#fill(slot, reply);
+      return reply.then(
+        (value) => this.#fill(slot, value),
+        (error: unknown) => this.#fill(slot, this.#failure(error)),
+      );
+    } catch (error) {
+      return this.#fill(slot, this.#failure(error));
+    }
   }
 
   #failure(error: unknown): Reply {
@@ -163,17 +192,17 @@ export class Connection {
     return { error: `${errorCodes[code].resp} ${code.toLowerCase()} error; see the server log` };
   }
 
-  /** Keeps the reply's place in line, and writes every reply whose turn has come. */
-  #answer(reply: Promise<Reply>, last: boolean): void {
-    const slot: Slot = { out: null, last };
-    this.#slots.push(slot);
-    void reply
-      .then(encode)
-      .catch((error: unknown) => encode(this.#failure(error)))
-      .then((out) => {
-        slot.out = out;
+  /** Puts the reply in its slot; the replies whose turn has come are written together, soon. */
+  #fill(slot: Slot, reply: Reply): undefined {
+    slot.out = encode(reply);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      setImmediate(() => {
+        this.#flushing = false;
         this.#flush();
       });
+    }
+    return undefined;
   }
 
   #flush(): void {
