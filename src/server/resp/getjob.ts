@@ -58,6 +58,11 @@ async function getjob(call: Call): Promise<Reply> {
   for (;;) {
     const wait = a.noHang ? 0 : Math.min(maxWaitMs, deadline - Date.now());
     const jobs = await spool.lease({ queues: a.queues, max: Math.min(a.count, 1000), wait: Math.max(0, wait), signal });
+    // The client left while waiting: hand the jobs back instead of letting their leases run out.
+    if (call.session.signal.aborted) {
+      await Promise.allSettled(jobs.map((job) => job.release()));
+      return nullArray;
+    }
     if (jobs.length > 0) return jobs.map((job) => jobReply(call.server, job, a.withCounters));
     if (a.noHang || signal.aborted || Date.now() >= deadline) return nullArray;
   }
