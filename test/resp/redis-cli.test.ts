@@ -115,6 +115,15 @@ void test('WORKING answers the seconds it postponed; NOJOB for a job that is gon
   assert.equal(await r.cli('WORKING', id), '(error) NOJOB Job not known in the context of this node.');
 });
 
+void test('an id in Disque’s shape that names no job here is unknown, not malformed, as on Disque', async () => {
+  const foreign = 'D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1';
+  assert.equal(await r.cli('SHOW', foreign), '(nil)');
+  assert.equal(await r.cli('ACKJOB', foreign), '(integer) 0');
+  assert.equal(await r.cli('NACK', foreign), '(integer) 0');
+  assert.equal(await r.cli('WORKING', foreign), '(error) NOJOB Job not known in the context of this node.');
+  assert.equal(await r.cli('ACKJOB', 'D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI'), '(error) BADID Invalid Job ID format.');
+});
+
 void test('SHOW answers Disque’s 30 fields in order, with integers where Disque has them', async () => {
   const id = await r.cli('ADDJOB', 'cli-show', 'body text', '0', 'TTL', '100', 'RETRY', '5');
   const lines = (await r.cli('SHOW', id)).split('\n').map((l) => l.replace(/^\s*\d+\) /, ''));
@@ -208,7 +217,7 @@ void test('HELLO, CLUSTER NODES, PING, TIME, INFO, COMMAND, AUTH and unknown com
   assert.match(await r.cli('INFO'), /disque_version:/);
   assert.equal(await r.cli('COMMAND'), '(empty array)');
   assert.equal(await r.cli('AUTH', 'secret'), '(error) ERR Client sent AUTH, but no password is set');
-  assert.equal(await r.cli('FLUSHALL'), "(error) ERR unknown command 'flushall'");
+  assert.equal(await r.cli('FLUSHALL'), "(error) ERR unknown command 'FLUSHALL'");
   assert.equal(await r.cli('SHOW'), "(error) ERR wrong number of arguments for 'show' command");
   assert.equal(await r.cli('QUIT'), 'OK');
 });

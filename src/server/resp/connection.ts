@@ -137,7 +137,11 @@ export class Connection {
   #dispatch(args: readonly Buffer[], slot: Slot): void {
     const name = word(args[0]);
     const command = this.#commands[name];
-    if (command === undefined) return this.#fill(slot, errorOf(new ReplyError('ERR', `unknown command '${name}'`)));
+    if (command === undefined) {
+      // Named as the client wrote it, as Disque and Redis do.
+      const written = (args[0] as Buffer).toString('utf8');
+      return this.#fill(slot, errorOf(new ReplyError('ERR', `unknown command '${written}'`)));
+    }
     const { arity } = command;
     if (arity > 0 ? args.length !== arity : args.length < -arity) return this.#fill(slot, errorOf(arityError(name)));
     if (this.#session.principal === undefined && command.open !== true)

@@ -2,7 +2,7 @@
 import type { Spool } from '../../index.ts';
 import { Guard } from '../http/auth.ts';
 import type { Need, Principal } from '../http/auth.ts';
-import { fromDisqueId, toDisqueId } from './job-id.ts';
+import { fromDisqueId, isDisqueId, toDisqueId } from './job-id.ts';
 import type { IdFacts } from './job-id.ts';
 import type { Reply } from './reply.ts';
 import { ReplyError } from './reply.ts';
@@ -75,13 +75,14 @@ export function disqueId(server: Server, job: IdFacts & { readonly id: string })
   return toDisqueId(server.node.id, job.id, job);
 }
 
-/** Spool's ids of every argument, or -BADID before anything is done when one is not an id. */
-export function spoolIds(args: readonly Buffer[]): string[] {
-  return args.map((arg) => {
-    const id = fromDisqueId(arg.toString('latin1'));
-    if (id === null) throw new ReplyError('BADID', 'Invalid Job ID format.');
-    return id;
-  });
+/**
+ * Spool's id in each argument (null for a well-formed id that names no job here), or -BADID
+ * before anything is done when one is not in Disque's shape.
+ */
+export function spoolIds(args: readonly Buffer[]): (string | null)[] {
+  const ids = args.map((arg) => arg.toString('latin1'));
+  if (!ids.every(isDisqueId)) throw new ReplyError('BADID', 'Invalid Job ID format.');
+  return ids.map(fromDisqueId);
 }
 
 /** A job's body as Disque hands it out: text as it was added, any other value as JSON. */

@@ -65,8 +65,8 @@ export function showReply(server: Server, job: JobInfo, state: string): Reply {
 }
 
 async function show(call: Call): Promise<Reply> {
-  const [id] = spoolIds(call.args) as [string];
-  const job = await call.server.spool.job(id);
+  const [id] = spoolIds(call.args) as [string | null];
+  const job = id === null ? null : await call.server.spool.job(id);
   const state = job === null ? null : disqueState(job);
   if (job === null || state === null) return null;
   allow(call, 'read', [job.queue]);
@@ -102,7 +102,7 @@ function pauseName(input: boolean, output: boolean): Pause {
   return input && output ? 'all' : input ? 'in' : output ? 'out' : 'none';
 }
 
-/** A queue nothing was ever added to and that is not paused: Disque would not know it. */
+/** A queue nothing was ever added to and that is not paused. */
 const unknownQueue = (c: Counts): boolean =>
   !c.paused && c.waiting + c.delayed + c.active + c.dead + c.completed + c.expired === 0;
 
@@ -110,7 +110,8 @@ async function qstat(call: Call): Promise<Reply> {
   const queue = queueArg(call);
   const counts = await queue.counts();
   const pausedIn = call.server.pausedIn.has(queue.name);
-  if (unknownQueue(counts) && !pausedIn) return nullArray;
+  // Disque knows a queue once named by ADDJOB, GETJOB or PAUSE, until it is empty and idle.
+  if (unknownQueue(counts) && !pausedIn && !call.server.queues.has(queue.name)) return nullArray;
   return [
     'name',
     queue.name,

@@ -13,7 +13,9 @@ export interface IdFacts {
 }
 
 const minBytes = 18;
-const shape = /^D-([0-9a-f]{8})-([A-Za-z0-9+/]{24,})-([0-9a-f]{4})$/;
+// Disque checks only the length, the `D-` and the dashes; any such id is well formed, and one whose
+// middle holds no spool id names a job that is not here.
+const shape = /^D-[^-]{8}-([^-]{24,})-[^-]{4}$/;
 
 export function toDisqueId(nodeId: string, spoolId: string, facts: IdFacts): string {
   const bytes = Buffer.from(spoolId, 'utf8');
@@ -22,11 +24,14 @@ export function toDisqueId(nodeId: string, spoolId: string, facts: IdFacts): str
   return `D-${nodeId.slice(0, 8)}-${padded.toString('base64')}-${ttlPart(facts)}`;
 }
 
-/** Spool's id inside a Disque id, or null when the id is not one of ours in Disque's shape. */
+/** Whether a client's id is in Disque's shape (else -BADID). */
+export const isDisqueId = (disqueId: string): boolean => shape.test(disqueId);
+
+/** Spool's id inside a well-formed Disque id, or null when it holds none (a job not here). */
 export function fromDisqueId(disqueId: string): string | null {
-  const match = shape.exec(disqueId);
-  if (match === null || (match[2] as string).length % 4 !== 0) return null;
-  const bytes = Buffer.from(match[2] as string, 'base64');
+  const middle = shape.exec(disqueId)?.[1];
+  if (middle === undefined || middle.length % 4 !== 0 || !/^[A-Za-z0-9+/]+$/.test(middle)) return null;
+  const bytes = Buffer.from(middle, 'base64');
   let start = 0;
   while (start < bytes.length && bytes[start] === 0) start++;
   const id = bytes.subarray(start).toString('utf8');

@@ -27,7 +27,7 @@ function countingById(need: Need, act: Act): Command['run'] {
     const { spool } = call.server;
     let changed = 0;
     for (const id of spoolIds(call.args)) {
-      for (let i = 0; i < tries; i++) {
+      for (let i = 0; i < tries && id !== null; i++) {
         const job = await spool.job(id);
         if (job === null) break;
         allow(call, need, [job.queue]);
@@ -84,10 +84,10 @@ const deljob: Act = ({ remove }) => remove();
  * that is not handed out: nothing was postponed).
  */
 async function working(call: Call): Promise<Reply> {
-  const [id] = spoolIds(call.args) as [string];
+  const [id] = spoolIds(call.args) as [string | null];
   const { spool } = call.server;
   for (let i = 0; i < tries; i++) {
-    const job = await spool.job(id);
+    const job = id === null ? null : await spool.job(id);
     if (job === null || job.state === 'completed')
       throw new ReplyError('NOJOB', 'Job not known in the context of this node.');
     allow(call, 'consume', [job.queue]);
