@@ -79,9 +79,10 @@ export class Connection {
     socket.once('close', () => this.#aborter.abort());
   }
 
-  /** Stops reading: the commands already read are answered, then the socket ends. */
+  /** Stops reading and wakes a blocked GETJOB: the commands already read are answered, then the socket ends. */
   end(): void {
     this.#ending = true;
+    this.#aborter.abort();
     this.#pause();
     if (this.#slots.length === 0) this.#socket.end();
   }

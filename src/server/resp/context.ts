@@ -26,8 +26,6 @@ export interface Server {
   readonly pausedIn: Set<string>;
   /** Queues this node has seen named (QSCAN lists them: the store has no list of queues). */
   readonly queues: Set<string>;
-  /** Aborted when the server closes: blocked GETJOBs answer at once. */
-  readonly closing: AbortSignal;
   /** Longest a blocked GETJOB asks the store for in one go; it asks again until its own time-out. */
   readonly maxWaitMs: number;
   readonly startedAt: number;
@@ -41,7 +39,7 @@ export interface Server {
 export interface Session {
   /** undefined until AUTH when the server has tokens; null when it has none. */
   principal: Principal | undefined;
-  /** Aborted when the connection closes: its blocked GETJOB stops waiting. */
+  /** Aborted when the connection closes or the server ends it: a blocked GETJOB stops waiting. */
   readonly signal: AbortSignal;
 }
 

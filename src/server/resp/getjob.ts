@@ -48,18 +48,19 @@ export function jobReply(server: Server, job: LeasedJob, withCounters: boolean):
 
 async function getjob(call: Call): Promise<Reply> {
   const a = parse(call.args);
-  const { spool, queues, closing, maxWaitMs } = call.server;
+  const { spool, queues, maxWaitMs } = call.server;
   allow(call, 'consume', a.queues);
   for (const q of a.queues) queues.add(q);
-  const signal = AbortSignal.any([call.session.signal, closing]);
+  const { signal } = call.session;
   const deadline = a.timeoutMs === 0 ? Infinity : Date.now() + a.timeoutMs;
   // Spool takes each queue dry before the next; Disque takes COUNT > 1 one per queue per round,
   // which only differs when a consumer asks for several jobs over several queues at once.
   for (;;) {
     const wait = a.noHang ? 0 : Math.min(maxWaitMs, deadline - Date.now());
     const jobs = await spool.lease({ queues: a.queues, max: Math.min(a.count, 1000), wait: Math.max(0, wait), signal });
-    // The client left while waiting: hand the jobs back instead of letting their leases run out.
-    if (call.session.signal.aborted) {
+    // The client left (or the server is closing) while waiting: hand the jobs back instead of
+    // letting their leases run out.
+    if (signal.aborted) {
       await Promise.allSettled(jobs.map((job) => job.release()));
       return nullArray;
     }

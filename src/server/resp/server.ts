@@ -82,14 +82,13 @@ export function respServer(options: RespServerOptions): RespServer {
     maxPendingReplies: limit(options.maxPendingReplies, 1000, 'maxPendingReplies'),
     maxOutputBytes: limit(options.maxOutputBytes, 1 << 20, 'maxOutputBytes'),
   });
-  const closing = new AbortController();
+  let closing = false;
   const server: Server = {
     spool: options.spool,
     node: { id: nodeId, host: '127.0.0.1', port: 0 },
     guard: new Guard(tokenGrants(options.tokens ?? [], 'tokens')),
     pausedIn: new Set(),
     queues: new Set(),
-    closing: closing.signal,
     maxWaitMs: Math.max(1, parseDuration(options.maxWait ?? '5m', 'maxWait')),
     startedAt: Date.now(),
     version: options.version ?? '',
@@ -106,7 +105,7 @@ export function respServer(options: RespServerOptions): RespServer {
       open.delete(connection);
       server.connections--;
     });
-    if (closing.signal.aborted) connection.end();
+    if (closing) connection.end();
   });
   net.maxConnections = limit(options.maxConnections, 10_000, 'maxConnections');
 
@@ -126,7 +125,7 @@ export function respServer(options: RespServerOptions): RespServer {
       });
     },
     async close() {
-      closing.abort();
+      closing = true;
       const stopped = new Promise<void>((resolve) => net.close(() => resolve()));
       const connections = [...open];
       for (const connection of connections) connection.end();
