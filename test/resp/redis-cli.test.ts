@@ -215,6 +215,8 @@ void test('HELLO, CLUSTER NODES, PING, TIME, INFO, COMMAND, AUTH and unknown com
   assert.equal(await r.cli('PING', 'hi'), '"hi"');
   assert.match(await r.cli('TIME'), /^1\) "\d{10}"\n2\) "\d+"$/);
   assert.match(await r.cli('INFO'), /disque_version:/);
+  await r.cli('ADDJOB', 'cli-info', 'i', '0');
+  assert.match(await r.cli('INFO', 'jobs'), /^# Jobs\r\nregistered_jobs:[1-9]\d*$/);
   assert.equal(await r.cli('COMMAND'), '(empty array)');
   assert.equal(await r.cli('AUTH', 'secret'), '(error) ERR Client sent AUTH, but no password is set');
   assert.equal(await r.cli('FLUSHALL'), "(error) ERR unknown command 'FLUSHALL'");

@@ -30,10 +30,17 @@ function cluster(call: Call): Reply {
     .join('');
 }
 
-function info(call: Call): Reply {
+async function info(call: Call): Promise<Reply> {
   const { server } = call;
   const section = word(call.args[0]);
   const uptimeS = Math.floor((Date.now() - server.startedAt) / 1000);
+  const everything = section === '' || section === 'all' || section === 'default';
+  // Disque's README sends operators to `INFO jobs`: the jobs of the queues this node has seen.
+  let jobs = 0;
+  if (everything || section === 'jobs') {
+    const counts = await Promise.all([...server.queues].map((q) => server.spool.queue(q).counts()));
+    for (const c of counts) jobs += c.waiting + c.delayed + c.active + c.dead;
+  }
   const sections: Record<string, string[]> = {
     server: [
       'disque_version:1.0-rc1',
@@ -45,9 +52,10 @@ function info(call: Call): Reply {
     ],
     clients: [`connected_clients:${server.connections}`],
     stats: [`total_commands_processed:${server.commands}`],
+    jobs: [`registered_jobs:${jobs}`],
     queues: [`registered_queues:${server.queues.size}`],
   };
-  const chosen = section === '' || section === 'all' || section === 'default' ? Object.keys(sections) : [section];
+  const chosen = everything ? Object.keys(sections) : [section];
   return chosen
     .filter((name) => sections[name] !== undefined)
     .map((name) => `# ${name[0]?.toUpperCase()}${name.slice(1)}\r\n${(sections[name] as string[]).join('\r\n')}\r\n`)
