@@ -110,6 +110,18 @@ void test('a half-sent frame waits for the rest, and a client that leaves mid-fr
   await stillServes();
 });
 
+void test('a client that sends its commands and shuts its side still gets every reply', async () => {
+  const socket = await dial();
+  let replies = '';
+  socket.on('data', (chunk: Buffer) => (replies += chunk.toString('latin1')));
+  // A GETJOB that waits makes the replies come after the client's end has arrived.
+  const getjob = '*5\r\n$6\r\nGETJOB\r\n$7\r\nTIMEOUT\r\n$3\r\n100\r\n$4\r\nFROM\r\n$5\r\nhalf0\r\n';
+  const addjob = '*4\r\n$6\r\nADDJOB\r\n$4\r\nhalf\r\n$1\r\nx\r\n$1\r\n0\r\n';
+  socket.end(`${getjob}${addjob}*2\r\n$4\r\nQLEN\r\n$4\r\nhalf\r\n`);
+  await once(socket, 'close');
+  assert.match(replies, /^\*-1\r\n\+D-[^\r]+\r\n:1\r\n$/);
+});
+
 void test('10,000 pipelined commands in one write are answered in order', async () => {
   const socket = await dial();
   const n = 10_000;

@@ -74,6 +74,9 @@ export class Connection {
       this.#read();
     });
     socket.on('drain', () => this.#read());
+    // A client that sends its commands and then shuts its side (`… | nc`, redis-cli --pipe)
+    // still gets every reply: the server is half-open, and ends its side once they are written.
+    socket.once('end', () => this.end());
     // A reset or a write to a closed socket: the socket closes next, nothing to answer.
     socket.on('error', noop);
     socket.once('close', () => this.#aborter.abort());

@@ -97,7 +97,7 @@ export function respServer(options: RespServerOptions): RespServer {
   };
   const log = options.logger === undefined || options.logger === false ? null : options.logger;
   const open = new Set<Connection>();
-  const net = createNetServer((socket: Socket) => {
+  const net = createNetServer({ allowHalfOpen: true }, (socket: Socket) => {
     const connection = new Connection(socket, server, commands, limits, log);
     open.add(connection);
     server.connections++;
