@@ -34,7 +34,6 @@ void test('ADDJOB refuses bad options with Disque’s errors, in Disque’s orde
       ['TTL', '10', 'DELAY', '10'],
       'ERR The specified DELAY is greater than TTL. Job refused since would never be delivered',
     ],
-    [['REPLICATE', '2'], 'NOREPL Not enough reachable nodes for the requested replication level'],
   ];
   for (const [options, error] of refusals)
     assert.equal(await r.cli('ADDJOB', 'cli-refused', 'x', '0', ...options), `(error) ${error}`);

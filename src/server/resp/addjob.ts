@@ -1,6 +1,7 @@
 // ADDJOB queue body ms-timeout [REPLICATE n] [DELAY s] [RETRY s] [TTL s] [MAXLEN n] [ASYNC]
 // with Disque's defaults, checks in Disque's order and Disque's error texts.
 import { isUtf8 } from 'node:buffer';
+import { ReplicationError } from '../../index.ts';
 import type { JobOptions } from '../../index.ts';
 import { integerOf, text, timeoutArg, word } from './args.ts';
 import { allow, disqueId } from './context.ts';
@@ -80,7 +81,15 @@ async function addjob(call: Call): Promise<Reply> {
     backoff: { type: 'fixed', delay: 0 },
     ...(a.replicate > 1 ? { replicate: a.replicate } : {}),
   };
-  const id = await queue.add(text(body), jobOptions);
+  let id: string;
+  try {
+    id = await queue.add(text(body), jobOptions);
+  } catch (error) {
+    // The job was added but not copied in time: Disque's answer when its wait for copies ends.
+    if (error instanceof ReplicationError)
+      throw new ReplyError('NOREPL', 'Timeout reached before replicating to the requested number of nodes');
+    throw error;
+  }
   // The id's TTL part depends only on the TTL and the attempts, as it will when the job is read back.
   return status(
     disqueId(call.server, { id, createdAt: 0, expiresAt: ttlMs, maxAttempts: retryS === 0 ? 1 : Infinity }),
