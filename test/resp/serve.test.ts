@@ -2,7 +2,7 @@
 // that answers a blocked GETJOB before the process exits 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { request } from '../server/harness.ts';
@@ -71,4 +71,13 @@ void test('serve --http and --resp share one store and its tokens; SIGTERM answe
     blocker.disconnect();
     child.kill('SIGKILL');
   }
+});
+
+void test('serve --resp with a bad address exits 2 and says which flag', () => {
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--resp', 'nowhere'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--resp: must be \[host:\]port, e\.g\. 127\.0\.0\.1:7711/);
 });
