@@ -22,27 +22,31 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'REPLICATION';
 
-/** What each code means to a remote caller: the HTTP status a server answers with. */
-export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number }>> = Object.freeze({
-  VALIDATION: { httpStatus: 400 },
-  QUEUE_FULL: { httpStatus: 429 },
-  LEASE_LOST: { httpStatus: 409 },
-  NOT_FOUND: { httpStatus: 404 },
-  CLOSED: { httpStatus: 503 },
-  TIMEOUT: { httpStatus: 408 },
-  JOB_FAILED: { httpStatus: 422 },
-  UNKNOWN_STORE: { httpStatus: 400 },
-  MISSING_DRIVER: { httpStatus: 500 },
-  STORAGE: { httpStatus: 500 },
-  LOCKED: { httpStatus: 503 },
-  EXISTS: { httpStatus: 409 },
-  UNAUTHORIZED: { httpStatus: 401 },
-  FORBIDDEN: { httpStatus: 403 },
-  TOO_LARGE: { httpStatus: 413 },
-  UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415 },
+/**
+ * What each code means to a remote caller: the HTTP status a server answers with, and the first
+ * word of the RESP error (`-MAXLEN …`) the Disque server answers with: Disque's own code where it
+ * has one, Redis's where a Redis client knows it (NOAUTH, NOPERM), else ERR.
+ */
+export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number; resp: string }>> = Object.freeze({
+  VALIDATION: { httpStatus: 400, resp: 'ERR' },
+  QUEUE_FULL: { httpStatus: 429, resp: 'MAXLEN' },
+  LEASE_LOST: { httpStatus: 409, resp: 'NOJOB' },
+  NOT_FOUND: { httpStatus: 404, resp: 'NOJOB' },
+  CLOSED: { httpStatus: 503, resp: 'LEAVING' },
+  TIMEOUT: { httpStatus: 408, resp: 'ERR' },
+  JOB_FAILED: { httpStatus: 422, resp: 'ERR' },
+  UNKNOWN_STORE: { httpStatus: 400, resp: 'ERR' },
+  MISSING_DRIVER: { httpStatus: 500, resp: 'ERR' },
+  STORAGE: { httpStatus: 500, resp: 'ERR' },
+  LOCKED: { httpStatus: 503, resp: 'ERR' },
+  EXISTS: { httpStatus: 409, resp: 'ERR' },
+  UNAUTHORIZED: { httpStatus: 401, resp: 'NOAUTH' },
+  FORBIDDEN: { httpStatus: 403, resp: 'NOPERM' },
+  TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
+  UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, resp: 'ERR' },
   // No class throws it: a server answers with it for a failure that is not a SpoolError, and logs the cause.
-  INTERNAL: { httpStatus: 500 },
-  REPLICATION: { httpStatus: 503 },
+  INTERNAL: { httpStatus: 500, resp: 'ERR' },
+  REPLICATION: { httpStatus: 503, resp: 'NOREPL' },
 });
 
 export abstract class SpoolError extends Error {

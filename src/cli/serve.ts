@@ -1,36 +1,52 @@
-// `spool serve`: the HTTP server on a store, with pino logs and a graceful stop on SIGTERM /
-// SIGINT: stop accepting, answer pending long-polls, finish requests in flight, close the store.
+// `spool serve`: the HTTP server and/or the Disque protocol server on a store, with pino logs
+// and a graceful stop on SIGTERM / SIGINT: stop accepting, answer pending long-polls and blocked
+// GETJOBs, finish requests in flight, close the store.
 import type { Server } from 'node:http';
 import { pino } from 'pino';
 import { open, redactUrl } from '../index.ts';
-import { createServer } from '../server/index.ts';
+import { createRespServer, createServer } from '../server/index.ts';
 import type { ServeSettings } from './settings.ts';
 
 export async function serve(settings: ServeSettings): Promise<void> {
   const logger = pino({ level: settings.logLevel, base: { pid: process.pid } });
   const spool = await open(settings.store);
-  const server = await createServer({
-    spool,
-    tokens: settings.tokens,
-    bodyLimit: settings.bodyLimit,
-    maxWait: settings.maxWaitMs,
-    idleTimeout: settings.idleTimeoutMs,
-    requestTimeout: settings.requestTimeoutMs,
-    ...(settings.maxConnections === null ? {} : { maxConnections: settings.maxConnections }),
-    logger,
-    accessLog: settings.accessLog,
-  });
-  const url = await listen(server.app.server, settings.host, settings.port);
-  if (settings.tokens.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(settings.host))
-    logger.warn(
-      { host: settings.host },
-      'no tokens configured and not bound to loopback: anyone who can reach it may use it',
+  const servers: { close(): Promise<void> }[] = [];
+  const store = redactUrl(settings.store);
+  const exposed = (host: string): void => {
+    if (settings.tokens.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(host))
+      logger.warn({ host }, 'no tokens configured and not bound to loopback: anyone who can reach it may use it');
+  };
+  if (settings.http) {
+    const server = await createServer({
+      spool,
+      tokens: settings.tokens,
+      bodyLimit: settings.bodyLimit,
+      maxWait: settings.maxWaitMs,
+      idleTimeout: settings.idleTimeoutMs,
+      requestTimeout: settings.requestTimeoutMs,
+      ...(settings.maxConnections === null ? {} : { maxConnections: settings.maxConnections }),
+      logger,
+      accessLog: settings.accessLog,
+    });
+    servers.push(server);
+    const url = await listen(server.app.server, settings.host, settings.port);
+    exposed(settings.host);
+    // The one start-up line: what was opened (its password masked) and where it listens.
+    logger.info(
+      { url, store, auth: settings.tokens.length > 0, accessLog: settings.accessLog },
+      'spool serving',
     );
-  // The one start-up line: what was opened (its password masked) and where it listens.
-  logger.info(
-    { url, store: redactUrl(settings.store), auth: settings.tokens.length > 0, accessLog: settings.accessLog },
-    'spool serving',
-  );
+  }
+  if (settings.resp !== null) {
+    const server = createRespServer({ spool, tokens: settings.tokens, maxWait: settings.maxWaitMs, logger });
+    servers.push(server);
+    const { host, port } = await server.listen(settings.resp.port, settings.resp.host);
+    exposed(host);
+    logger.info(
+      { resp: `${host}:${port}`, nodeId: server.nodeId, store, auth: settings.tokens.length > 0 },
+      'spool serving the Disque protocol',
+    );
+  }
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -43,7 +59,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  await server.close();
+  await Promise.all(servers.map((server) => server.close()));
   await spool.close();
   logger.info('stopped');
 }

@@ -9,6 +9,10 @@ export interface ServeSettings {
   readonly store: string;
   readonly host: string;
   readonly port: number;
+  /** Whether the HTTP server runs: unless only --resp was asked for. */
+  readonly http: boolean;
+  /** Where the Disque protocol server listens, or null for none. */
+  readonly resp: { readonly host: string; readonly port: number } | null;
   readonly tokens: readonly TokenGrant[];
   readonly bodyLimit: number;
   readonly maxWaitMs: number;
@@ -25,6 +29,7 @@ export interface ServeSettings {
 export interface RawSettings {
   store?: unknown;
   http?: unknown;
+  resp?: unknown;
   token?: unknown;
   tokensFile?: unknown;
   tokens?: unknown;
@@ -40,6 +45,7 @@ export interface RawSettings {
 const fileKeys = [
   'store',
   'http',
+  'resp',
   'token',
   'tokensFile',
   'tokens',
@@ -55,6 +61,7 @@ const fileKeys = [
 export const env: Readonly<Record<keyof RawSettings, string>> = {
   store: 'SPOOL_STORE',
   http: 'SPOOL_HTTP',
+  resp: 'SPOOL_RESP',
   token: 'SPOOL_TOKEN',
   tokensFile: 'SPOOL_TOKENS_FILE',
   tokens: 'SPOOL_TOKENS',
@@ -105,20 +112,20 @@ function fromEnv(vars: NodeJS.ProcessEnv): RawSettings {
 }
 
 /** `--http`, else `PORT` (as hosting platforms set it) on 127.0.0.1, else 127.0.0.1:8080. */
-function address(value: unknown, port: string | undefined): { host: string; port: number } {
+function httpAddress(value: unknown, port: string | undefined): { host: string; port: number } {
   if (value === undefined && port !== undefined) {
     if (!/^\d{1,5}$/.test(port) || Number(port) > 65535)
       throw new ValidationError('PORT', `must be a port number, got ${JSON.stringify(port)}`);
     return { host: '127.0.0.1', port: Number(port) };
   }
-  return hostPort(value ?? '127.0.0.1:8080');
+  return address(value ?? '127.0.0.1:8080');
 }
 
-function hostPort(value: unknown): { host: string; port: number } {
+function address(value: unknown, flag = '--http', example = '127.0.0.1:8080'): { host: string; port: number } {
   const match = typeof value === 'string' ? /^(?:(.+):)?(\d{1,5})$/.exec(value) : null;
   const port = Number(match?.[2]);
   if (match === null || port > 65535)
-    throw new ValidationError('--http', `must be [host:]port, e.g. 127.0.0.1:8080, got ${String(value)}`);
+    throw new ValidationError(flag, `must be [host:]port, e.g. ${example}, got ${String(value)}`);
   return { host: (match[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1'), port };
 }
 
@@ -153,7 +160,7 @@ export function serveSettings(
     ...defined(fromEnv(vars)),
     ...defined(flags),
   };
-  const { host, port } = address(raw.http, vars.PORT);
+  const { host, port } = httpAddress(raw.http, vars.PORT);
   const bodyLimit = Number(raw.bodyLimit ?? 1 << 20);
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1024)
     throw new ValidationError('--body-limit', `must be a whole number of bytes ≥ 1024, got ${String(raw.bodyLimit)}`);
@@ -168,6 +175,8 @@ export function serveSettings(
     store: raw.store ?? 'file:./spool-data',
     host,
     port,
+    http: raw.http !== undefined || raw.resp === undefined,
+    resp: raw.resp === undefined ? null : address(raw.resp, '--resp', '127.0.0.1:7711'),
     tokens: tokens(raw),
     bodyLimit,
     maxWaitMs: parseDuration(raw.maxWait ?? '5m', '--max-wait'),

@@ -33,6 +33,10 @@ export class LeasedJob<T = unknown, R = unknown> {
   readonly attempt: number;
   readonly maxAttempts: number;
   readonly createdAt: number;
+  /** When it is gone whatever its state (its TTL), or null. */
+  readonly expiresAt: number | null;
+  /** Times it was nacked so far. */
+  readonly nacks: number;
   /** Errors of earlier attempts, oldest first. */
   readonly errors: readonly string[];
   /** The fence of this lease: `<id>:<attempt>.<seal>`, made by the store (contract.ts, token). */
@@ -56,6 +60,8 @@ export class LeasedJob<T = unknown, R = unknown> {
     this.attempt = record.attempts;
     this.maxAttempts = record.maxAttempts;
     this.createdAt = record.createdAt;
+    this.expiresAt = record.expiresAt;
+    this.nacks = record.nacks;
     this.errors = record.errors;
     this.token = record.token;
     this.#leaseUntil = record.leaseUntil;

@@ -4,6 +4,8 @@ import type { AddParams, AddResult, Capabilities, Health, Retention, Store } fro
 import { systemClock } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { ChangeHub } from './hub.ts';
+import { jobInfo } from './job-info.ts';
+import type { JobInfo } from './job-info.ts';
 import { lease, leaseRequest } from './lease.ts';
 import type { LeaseOptions } from './lease.ts';
 import { LeasedJob } from './leased-job.ts';
@@ -113,6 +115,19 @@ export class Spool implements AsyncDisposable {
   async topics(): Promise<string[]> {
     this.#runtime.assertOpen();
     return listTopics(this.#runtime);
+  }
+
+  /**
+   * The job with this id in whichever queue holds it, or null when the store has none — for a
+   * caller that kept only the id (Disque's ACKJOB and SHOW name a job by id alone).
+   */
+  async job<T = unknown>(id: string): Promise<JobInfo<T> | null> {
+    this.#runtime.assertOpen();
+    if (typeof id !== 'string' || id === '') throw new ValidationError('id', 'must be a non-empty string');
+    const [record] = await this.#store.get([id], this.#runtime.clock.now());
+    return record === null || record === undefined
+      ? null
+      : jobInfo<T>(record, this.#runtime.config(record.queue).codec);
   }
 
   /**

@@ -1,4 +1,5 @@
-// `spool/server`: the HTTP server (native /v1 API and BlockQueue's routes) over any Spool.
+// `spool/server`: the HTTP server (native /v1 API and BlockQueue's routes) and the Disque
+// protocol server (RESP) over any Spool.
 import { readFileSync } from 'node:fs';
 import type { FastifyBaseLogger } from 'fastify';
 import { parseDuration, ValidationError } from '../index.ts';
@@ -8,9 +9,14 @@ import type { Scope, TokenGrant } from './http/auth.ts';
 import { httpServer } from './http/app.ts';
 import { defaultMaxConnections } from './http/connections.ts';
 import type { HttpServer } from './http/app.ts';
+import { respServer } from './resp/server.ts';
+import type { RespLogger, RespServer, RespServerOptions as AllRespOptions } from './resp/server.ts';
+
+export type RespServerOptions = Omit<AllRespOptions, 'version'>;
 
 export type { HttpServer, Scope, TokenGrant };
 export { tokenGrants };
+export type { RespLogger, RespServer };
 
 export interface ServerOptions {
   spool: Spool;
@@ -66,6 +72,11 @@ function positiveDuration(value: Duration, field: string): number {
   const ms = Math.round(parseDuration(value, field));
   if (ms < 1) throw new ValidationError(field, 'must be at least 1ms');
   return ms;
+}
+
+/** The Disque protocol server: RESP2 on `net`, Disque's job commands over `options.spool`. */
+export function createRespServer(options: RespServerOptions): RespServer {
+  return respServer({ ...options, version: packageVersion() });
 }
 
 function packageVersion(): string {

@@ -1,0 +1,200 @@
+// The Disque protocol server under load: ADDJOB, GETJOB + ACKJOB throughput and GETJOB latency
+// with 50 clients, pipelined and not, against `spool serve --resp` on memory: and the file store
+// (fsync and interval), and against a real disque-server when DISQUE_SERVER names its binary
+// (this script never builds one). Every target runs as its own process; the clients are ioredis
+// connections in this one, the same client code for every target. They speak RESP2 from the
+// start: ioredis opens with HELLO 3, which disque-server answers with an error ioredis does not
+// fall back on (spool answers NOPROTO, on which it does).
+//
+//   npm run bench:disque -- [--jobs 20000] [--clients 50] [--pipeline 16] [--stores memory:,file]
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '20000' },
+    clients: { type: 'string', default: '50' },
+    pipeline: { type: 'string', default: '16' },
+    stores: { type: 'string', default: 'memory:,file-fsync,file-interval' },
+  },
+});
+const jobs = Number(values.jobs);
+const clients = Number(values.clients);
+const pipeline = Number(values.pipeline);
+
+interface Target {
+  readonly name: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+}
+
+async function spoolTarget(store: string): Promise<Target> {
+  const dir = store.startsWith('file') ? mkdtempSync(join(tmpdir(), 'spool-disque-bench-')) : null;
+  const url =
+    dir === null ? store : `file:${dir}${store === 'file-interval' ? '?durability=interval&interval=100ms' : ''}`;
+  const port = await freePort();
+  const server = spawn(
+    process.execPath,
+    ['dist/cli/main.js', 'serve', '--store', url, '--resp', `127.0.0.1:${port}`, '--log-level', 'warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  await ready(port);
+  return {
+    name: `spool ${store}`,
+    port,
+    async stop() {
+      server.kill('SIGTERM');
+      await exited(server);
+      if (dir !== null) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function disqueTarget(binary: string): Promise<Target> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'disque-bench-'));
+  const server = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'no', '--dir', dir], {
+    stdio: 'ignore',
+  });
+  await ready(port);
+  return {
+    name: 'disque-server',
+    port,
+    async stop() {
+      server.kill('SIGTERM');
+      await exited(server);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** Resolves once the server answers PING (it is starting up: retry on refusal). */
+async function ready(port: number): Promise<void> {
+  for (;;) {
+    const probe = new Redis({
+      port,
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      enableReadyCheck: false,
+      protocol: 2,
+    });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.ping();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      probe.disconnect();
+    }
+  }
+}
+
+const connectAll = (port: number): Redis[] =>
+  Array.from(
+    { length: clients },
+    () => new Redis({ port, enableReadyCheck: false, maxRetriesPerRequest: 0, protocol: 2 }),
+  );
+
+/** Splits `total` over the clients and runs `each(client, share)` on all of them at once; ops per second. */
+async function timed(conns: Redis[], total: number, each: (c: Redis, share: number) => Promise<void>): Promise<number> {
+  const start = performance.now();
+  await Promise.all(conns.map((c, i) => each(c, Math.floor(total / clients) + (i < total % clients ? 1 : 0))));
+  return Math.round(total / ((performance.now() - start) / 1000));
+}
+
+async function addjob(c: Redis, queue: string, n: number, batch: number): Promise<void> {
+  for (let done = 0; done < n; done += batch) {
+    const size = Math.min(batch, n - done);
+    if (size === 1) await c.call('ADDJOB', queue, 'x'.repeat(100), '0');
+    else {
+      const p = c.pipeline();
+      for (let i = 0; i < size; i++) p.call('ADDJOB', queue, 'x'.repeat(100), '0');
+      await p.exec();
+    }
+  }
+}
+
+/** GETJOB then ACKJOB until `n` jobs are done; GETJOB COUNT `batch` and one ACKJOB for all when pipelined. */
+async function consume(c: Redis, queue: string, n: number, batch: number, latencies: number[]): Promise<void> {
+  for (let done = 0; done < n;) {
+    const t = performance.now();
+    const got = (await c.call(
+      'GETJOB',
+      'TIMEOUT',
+      '1000',
+      'COUNT',
+      String(Math.min(batch, n - done)),
+      'FROM',
+      queue,
+    )) as string[][] | null;
+    latencies.push(performance.now() - t);
+    if (got === null) return;
+    await c.call('ACKJOB', ...got.map((job) => job[1] as string));
+    done += got.length;
+  }
+}
+
+const pct = (sorted: number[], p: number): string =>
+  (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0).toFixed(2);
+
+async function measure(target: Target): Promise<Record<string, string | number>> {
+  const conns = connectAll(target.port);
+  const row: Record<string, string | number> = { target: target.name };
+  try {
+    for (const [label, batch] of [
+      ['single', 1],
+      [`P${pipeline}`, pipeline],
+    ] as const) {
+      const queue = `bench-${label}-${Date.now()}`;
+      row[`ADDJOB ${label}/s`] = await timed(conns, jobs, (c, n) => addjob(c, queue, n, batch));
+      const latencies: number[] = [];
+      row[`GET+ACK ${label}/s`] = await timed(conns, jobs, (c, n) => consume(c, queue, n, batch, latencies));
+      if (batch === 1) {
+        latencies.sort((a, b) => a - b);
+        row['GETJOB p50 ms'] = pct(latencies, 0.5);
+        row['GETJOB p99 ms'] = pct(latencies, 0.99);
+      }
+    }
+  } finally {
+    for (const c of conns) c.disconnect();
+  }
+  return row;
+}
+
+const rows: Record<string, string | number>[] = [];
+const stores = values.stores.split(',').filter((s) => s !== '');
+const targets: (() => Promise<Target>)[] = stores.map((store) => () => spoolTarget(store));
+if (process.env.DISQUE_SERVER !== undefined) targets.push(() => disqueTarget(process.env.DISQUE_SERVER as string));
+for (const make of targets) {
+  const target = await make();
+  process.stderr.write(`${target.name}…\n`);
+  try {
+    rows.push(await measure(target));
+  } finally {
+    await target.stop();
+  }
+}
+console.log(`${jobs} jobs of 100 bytes, ${clients} clients`);
+console.table(rows);

@@ -1,0 +1,99 @@
+// ADDJOB queue body ms-timeout [REPLICATE n] [DELAY s] [RETRY s] [TTL s] [MAXLEN n] [ASYNC]
+// with Disque's defaults, checks in Disque's order and Disque's error texts.
+import { isUtf8 } from 'node:buffer';
+import { ReplicationError } from '../../index.ts';
+import type { JobOptions } from '../../index.ts';
+import { integerOf, text, timeoutArg, word } from './args.ts';
+import { allow, disqueId } from './context.ts';
+import type { Call, Command } from './context.ts';
+import { ReplyError, status, syntaxError } from './reply.ts';
+import type { Reply } from './reply.ts';
+
+const defaultTtlS = 86_400;
+const maxDefaultRetryS = 300;
+
+interface AddArgs {
+  replicate: number;
+  delayS: number;
+  /** null: Disque's default, a tenth of the TTL. */
+  retryS: number | null;
+  ttlS: number;
+  maxLength: number | null;
+}
+
+type Check = (n: number) => boolean;
+
+const options: Readonly<Record<string, { key: keyof AddArgs; ok: Check; error: string }>> = {
+  replicate: { key: 'replicate', ok: (n) => n > 0 && n <= 65535, error: 'REPLICATE must be between 1 and 65535' },
+  ttl: { key: 'ttlS', ok: (n) => n > 0, error: 'TTL must be a number > 0' },
+  retry: { key: 'retryS', ok: (n) => n >= 0, error: 'RETRY time must be a non negative number' },
+  delay: { key: 'delayS', ok: (n) => n >= 0, error: 'DELAY time must be a non negative number' },
+  maxlen: { key: 'maxLength', ok: (n) => n > 0, error: 'MAXLEN must be a positive number' },
+};
+
+function parse(args: readonly Buffer[]): AddArgs {
+  const parsed: AddArgs = { replicate: 1, delayS: 0, retryS: null, ttlS: defaultTtlS, maxLength: null };
+  for (let i = 3; i < args.length; i++) {
+    const name = word(args[i]);
+    const option = options[name];
+    if (option !== undefined && i + 1 < args.length) {
+      const n = integerOf(args[++i]);
+      if (n === null || !option.ok(n)) throw new ReplyError('ERR', option.error);
+      parsed[option.key] = n;
+    } else if (name !== 'async') throw syntaxError();
+  }
+  timeoutArg(args[2]);
+  if (parsed.replicate > 1 && parsed.retryS === 0)
+    throw new ReplyError('ERR', 'With RETRY set to 0 please explicitly set  REPLICATE to 1 (at-most-once delivery)');
+  if (parsed.delayS >= parsed.ttlS)
+    throw new ReplyError('ERR', 'The specified DELAY is greater than TTL. Job refused since would never be delivered');
+  return parsed;
+}
+
+async function addjob(call: Call): Promise<Reply> {
+  const [queueArg, body] = call.args as [Buffer, Buffer];
+  const a = parse(call.args);
+  const { spool, pausedIn, queues } = call.server;
+  const queue = spool.queue(text(queueArg));
+  allow(call, 'publish', [queue.name]);
+  if (a.replicate > spool.capabilities.maxReplicas + 1)
+    throw new ReplyError('NOREPL', 'Not enough reachable nodes for the requested replication level');
+  // Bodies travel as the text they are (JSON strings in the store), so HTTP and library
+  // consumers read the same value; bytes that are not UTF-8 would not survive that.
+  if (!isUtf8(body)) throw new ReplyError('ERR', 'job body must be UTF-8 text');
+  if (a.maxLength !== null) {
+    // Disque's MAXLEN counts the queued jobs of this node; checked before the add, not in it.
+    const counts = await queue.counts();
+    if (counts.waiting >= a.maxLength)
+      throw new ReplyError('MAXLEN', 'Queue is already longer than the specified MAXLEN count');
+  }
+  if (pausedIn.has(queue.name)) throw new ReplyError('PAUSED', 'Queue paused in input, try later');
+  queues.add(queue.name);
+  const retryS = a.retryS ?? Math.max(1, Math.min(maxDefaultRetryS, Math.floor(a.ttlS / 10)));
+  const ttlMs = a.ttlS * 1000;
+  const jobOptions: JobOptions = {
+    ttl: ttlMs,
+    delay: a.delayS * 1000,
+    // RETRY 0 is at most once: one delivery, never handed out again (the lease then outlives the TTL).
+    visibility: retryS === 0 ? ttlMs : retryS * 1000,
+    maxAttempts: retryS === 0 ? 1 : Infinity,
+    // A Disque job is queued again as soon as its RETRY passes, with no back-off.
+    backoff: { type: 'fixed', delay: 0 },
+    ...(a.replicate > 1 ? { replicate: a.replicate } : {}),
+  };
+  let id: string;
+  try {
+    id = await queue.add(text(body), jobOptions);
+  } catch (error) {
+    // The job was added but not copied in time: Disque's answer when its wait for copies ends.
+    if (error instanceof ReplicationError)
+      throw new ReplyError('NOREPL', 'Timeout reached before replicating to the requested number of nodes');
+    throw error;
+  }
+  // The id's TTL part depends only on the TTL and the attempts, as it will when the job is read back.
+  return status(
+    disqueId(call.server, { id, createdAt: 0, expiresAt: ttlMs, maxAttempts: retryS === 0 ? 1 : Infinity }),
+  );
+}
+
+export const addjobCommand: Command = { arity: -4, overlaps: true, run: addjob };

@@ -1,0 +1,72 @@
+// GETJOB [NOHANG] [TIMEOUT ms] [COUNT n] [WITHCOUNTERS] FROM queue …: blocks by default, takes
+// the queues left to right. The lease is spool's: a job not acked within its RETRY (the lease's
+// visibility) is handed out again, counted as an additional delivery.
+import type { LeasedJob } from '../../index.ts';
+import { integerOf, text, timeoutArg, word } from './args.ts';
+import { allow, bodyOf, disqueId } from './context.ts';
+import type { Call, Command, Server } from './context.ts';
+import { additionalDeliveries } from './inspect.ts';
+import { nullArray, ReplyError, syntaxError } from './reply.ts';
+import type { Reply } from './reply.ts';
+
+interface GetArgs {
+  noHang: boolean;
+  /** 0: wait for ever. */
+  timeoutMs: number;
+  count: number;
+  withCounters: boolean;
+  queues: string[];
+}
+
+function parse(args: readonly Buffer[]): GetArgs {
+  const parsed: GetArgs = { noHang: false, timeoutMs: 0, count: 1, withCounters: false, queues: [] };
+  for (let i = 0; i < args.length; i++) {
+    const name = word(args[i]);
+    const last = i === args.length - 1;
+    if (name === 'nohang') parsed.noHang = true;
+    else if (name === 'withcounters') parsed.withCounters = true;
+    else if (name === 'timeout' && !last) parsed.timeoutMs = timeoutArg(args[++i]);
+    else if (name === 'count' && !last) {
+      const n = integerOf(args[++i]);
+      if (n === null || n <= 0) throw new ReplyError('ERR', 'COUNT must be a number greater than zero');
+      parsed.count = n;
+    } else if (name === 'from' && !last) {
+      parsed.queues = args.slice(i + 1).map(text);
+      break;
+    } else throw syntaxError();
+  }
+  if (parsed.queues.length === 0) throw syntaxError();
+  return parsed;
+}
+
+/** Disque's job triple, with its two counters under WITHCOUNTERS. */
+export function jobReply(server: Server, job: LeasedJob, withCounters: boolean): Reply {
+  const triple: Reply[] = [job.queue, disqueId(server, job), bodyOf(job.data)];
+  if (!withCounters) return triple;
+  return [...triple, 'nacks', job.nacks, 'additional-deliveries', additionalDeliveries(job.attempt, job.nacks, true)];
+}
+
+async function getjob(call: Call): Promise<Reply> {
+  const a = parse(call.args);
+  const { spool, queues, maxWaitMs } = call.server;
+  allow(call, 'consume', a.queues);
+  for (const q of a.queues) queues.add(q);
+  const { signal } = call.session;
+  const deadline = a.timeoutMs === 0 ? Infinity : Date.now() + a.timeoutMs;
+  // Spool takes each queue dry before the next; Disque takes COUNT > 1 one per queue per round,
+  // which only differs when a consumer asks for several jobs over several queues at once.
+  for (;;) {
+    const wait = a.noHang ? 0 : Math.min(maxWaitMs, deadline - Date.now());
+    const jobs = await spool.lease({ queues: a.queues, max: Math.min(a.count, 1000), wait: Math.max(0, wait), signal });
+    // The client left (or the server is closing) while waiting: hand the jobs back instead of
+    // letting their leases run out.
+    if (signal.aborted) {
+      await Promise.allSettled(jobs.map((job) => job.release()));
+      return nullArray;
+    }
+    if (jobs.length > 0) return jobs.map((job) => jobReply(call.server, job, a.withCounters));
+    if (a.noHang || signal.aborted || Date.now() >= deadline) return nullArray;
+  }
+}
+
+export const getjobCommand: Command = { arity: -2, run: getjob };

@@ -1,0 +1,47 @@
+// Disque's job ids over spool's. Disque's id is `D-<node 8>-<24 base64 chars>-<ttl 4 hex>`:
+// clients route an ACK to the node the id names, so the node part is this server's node id.
+// The middle carries spool's own id, reversibly, so a job added over HTTP or the library can
+// be acked here and the other way round: the id's UTF-8 bytes, left-padded with NUL bytes (no
+// id holds one) to a multiple of 3 and at least 18, in base64 — exactly Disque's 40 characters
+// for the short ids of the file and memory stores, longer for Redis's `<queue>:<seq>` ids.
+
+export interface IdFacts {
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  /** Disque's RETRY 0 (at most once) is spool's single attempt. */
+  readonly maxAttempts: number;
+}
+
+const minBytes = 18;
+// Disque checks only the length, the `D-` and the dashes; any such id is well formed, and one whose
+// middle holds no spool id names a job that is not here.
+const shape = /^D-[^-]{8}-([^-]{24,})-[^-]{4}$/;
+
+export function toDisqueId(nodeId: string, spoolId: string, facts: IdFacts): string {
+  const bytes = Buffer.from(spoolId, 'utf8');
+  const padded = Buffer.alloc(Math.max(minBytes, Math.ceil(bytes.length / 3) * 3));
+  bytes.copy(padded, padded.length - bytes.length);
+  return `D-${nodeId.slice(0, 8)}-${padded.toString('base64')}-${ttlPart(facts)}`;
+}
+
+/** Whether a client's id is in Disque's shape (else -BADID). */
+export const isDisqueId = (disqueId: string): boolean => shape.test(disqueId);
+
+/** Spool's id inside a well-formed Disque id, or null when it holds none (a job not here). */
+export function fromDisqueId(disqueId: string): string | null {
+  const middle = shape.exec(disqueId)?.[1];
+  if (middle === undefined || middle.length % 4 !== 0 || !/^[A-Za-z0-9+/]+$/.test(middle)) return null;
+  const bytes = Buffer.from(middle, 'base64');
+  let start = 0;
+  while (start < bytes.length && bytes[start] === 0) start++;
+  const id = bytes.subarray(start).toString('utf8');
+  return id === '' || id.includes('\uFFFD') ? null : id;
+}
+
+/** Disque's last four hex digits: the TTL in minutes, odd when the job is retried, even when not. */
+function ttlPart({ createdAt, expiresAt, maxAttempts }: IdFacts): string {
+  const minutes = expiresAt === null ? 0xffff : Math.min(0xffff, Math.round((expiresAt - createdAt) / 60_000));
+  const retried = maxAttempts !== 1;
+  const ttl = (minutes & 1) === (retried ? 1 : 0) ? minutes : minutes === 0xffff ? minutes - 1 : minutes + 1;
+  return ttl.toString(16).padStart(4, '0');
+}

@@ -1,0 +1,107 @@
+// The commands clients send around the job commands: HELLO, CLUSTER NODES, INFO, PING, TIME,
+// AUTH, QUIT, COMMAND.
+import { UnauthorizedError } from '../../index.ts';
+import { word } from './args.ts';
+import type { Call, Command } from './context.ts';
+import { ok, ReplyError, status, syntaxError } from './reply.ts';
+import type { Reply } from './reply.ts';
+
+/** The nodes this one knows: itself (a pool on a shared store would list its peers here too). */
+function nodes(call: Call): { id: string; host: string; port: number; priority: number }[] {
+  const { node } = call.server;
+  return [{ id: node.id, host: node.host, port: node.port, priority: 1 }];
+}
+
+/**
+ * HELLO: `[1, my id, [id, ip, port, priority] …]`, port and priority as bulk strings. A RESP3
+ * client opens with `HELLO 3`: NOPROTO is the answer Redis gives for a version it does not
+ * speak, and such clients fall back to RESP2 on it.
+ */
+function hello(call: Call): Reply {
+  if (call.args.length > 0) throw new ReplyError('NOPROTO', 'sorry, this protocol version is not supported');
+  return [1, call.server.node.id, ...nodes(call).map((n) => [n.id, n.host, String(n.port), String(n.priority)])];
+}
+
+function cluster(call: Call): Reply {
+  if (word(call.args[0]) !== 'nodes' || call.args.length !== 1) throw syntaxError();
+  const me = call.server.node.id;
+  return nodes(call)
+    .map((n) => `${n.id} ${n.host}:${n.port} ${n.id === me ? 'myself' : 'noflags'} 0 0 connected\n`)
+    .join('');
+}
+
+async function info(call: Call): Promise<Reply> {
+  const { server } = call;
+  const section = word(call.args[0]);
+  const uptimeS = Math.floor((Date.now() - server.startedAt) / 1000);
+  const everything = section === '' || section === 'all' || section === 'default';
+  // Disque's README sends operators to `INFO jobs`: the jobs of the queues this node has seen.
+  let jobs = 0;
+  if (everything || section === 'jobs') {
+    const counts = await Promise.all([...server.queues].map((q) => server.spool.queue(q).counts()));
+    for (const c of counts) jobs += c.waiting + c.delayed + c.active + c.dead;
+  }
+  const sections: Record<string, string[]> = {
+    server: [
+      'disque_version:1.0-rc1',
+      `spool_version:${server.version}`,
+      `process_id:${process.pid}`,
+      `run_id:${server.node.id}`,
+      `tcp_port:${server.node.port}`,
+      `uptime_in_seconds:${uptimeS}`,
+    ],
+    clients: [`connected_clients:${server.connections}`],
+    stats: [`total_commands_processed:${server.commands}`],
+    jobs: [`registered_jobs:${jobs}`],
+    queues: [`registered_queues:${server.queues.size}`],
+  };
+  const chosen = everything ? Object.keys(sections) : [section];
+  return chosen
+    .filter((name) => sections[name] !== undefined)
+    .map((name) => `# ${name[0]?.toUpperCase()}${name.slice(1)}\r\n${(sections[name] as string[]).join('\r\n')}\r\n`)
+    .join('\r\n');
+}
+
+function ping(call: Call): Reply {
+  if (call.args.length > 1) throw new ReplyError('ERR', "wrong number of arguments for 'ping' command");
+  return call.args[0] ?? status('PONG');
+}
+
+function time(): Reply {
+  const micros = BigInt(Date.now()) * 1000n;
+  return [String(micros / 1_000_000n), String(micros % 1_000_000n)];
+}
+
+/** AUTH token (or Redis 6's AUTH user token): one of `spool serve`'s tokens, with its scopes. */
+function auth(call: Call): Reply {
+  const { guard } = call.server;
+  if (!guard.enabled) throw new ReplyError('ERR', 'Client sent AUTH, but no password is set');
+  if (call.args.length > 2) throw syntaxError();
+  const token = (call.args.at(-1) as Buffer).toString('utf8');
+  try {
+    call.session.principal = guard.authenticate(`Bearer ${token}`);
+  } catch (error) {
+    if (error instanceof UnauthorizedError) throw new ReplyError('ERR', 'invalid password');
+    throw error;
+  }
+  return ok;
+}
+
+/** QUIT: the connection writes this answer, then ends. */
+const quit = (): Reply => ok;
+
+/** COMMAND: clients ask it for key positions or docs; Disque's commands have no keys to route by. */
+function command(call: Call): Reply {
+  return word(call.args[0]) === 'count' ? 0 : [];
+}
+
+export const nodeCommands: Readonly<Record<string, Command>> = {
+  hello: { arity: -1, open: true, run: hello },
+  cluster: { arity: -2, run: cluster },
+  info: { arity: -1, run: info },
+  ping: { arity: -1, open: true, run: ping },
+  time: { arity: 1, run: time },
+  auth: { arity: -2, open: true, run: auth },
+  quit: { arity: -1, open: true, run: quit },
+  command: { arity: -1, open: true, run: command },
+};

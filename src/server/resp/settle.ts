@@ -1,0 +1,125 @@
+// The commands that settle jobs by id: ACKJOB, FASTACK, NACK, ENQUEUE, WORKING, DELJOB (and
+// DEQUEUE, which spool cannot do). Each checks every id before touching any (Disque's -BADID).
+import { LeaseLostError, NotFoundError } from '../../index.ts';
+import type { JobInfo, LeasedJob } from '../../index.ts';
+import type { Need } from '../http/auth.ts';
+import { allow, spoolIds } from './context.ts';
+import type { Call, Command } from './context.ts';
+import { ReplyError } from './reply.ts';
+import type { Reply } from './reply.ts';
+
+/** A look and an act on a job can race another consumer; this many looks settle it. */
+const tries = 3;
+
+interface Handle {
+  readonly job: JobInfo;
+  /** The job's current lease; LeaseLostError when it moved on since the look. */
+  readonly lease: () => Promise<LeasedJob>;
+  /** Removes it in any state; NotFoundError when it is gone since the look. */
+  readonly remove: () => Promise<boolean>;
+}
+
+type Act = (handle: Handle) => Promise<boolean>;
+
+/** Does `act` to the job each id names, looking again when it changed under it; counts the trues. */
+function countingById(need: Need, act: Act): Command['run'] {
+  return async (call: Call) => {
+    const { spool } = call.server;
+    let changed = 0;
+    for (const id of spoolIds(call.args)) {
+      for (let i = 0; i < tries && id !== null; i++) {
+        const job = await spool.job(id);
+        if (job === null) break;
+        allow(call, need, [job.queue]);
+        const handle: Handle = {
+          job,
+          lease: () => spool.leased(`${job.id}:${job.attempts}`),
+          remove: () => spool.queue(job.queue).remove(job.id),
+        };
+        try {
+          if (await act(handle)) changed++;
+          break;
+        } catch (error) {
+          if (!(error instanceof LeaseLostError || error instanceof NotFoundError)) throw error;
+        }
+      }
+    }
+    return changed;
+  };
+}
+
+/**
+ * ACKJOB and FASTACK: done, whatever its state (the seed's consumer NACKs then ACKs). A leased
+ * job is acked, so `waitFor` and the HTTP wait route see it complete; any other job is removed.
+ * A completed job is not counted: Disque counts jobs not already acked. A dead one is removed: it
+ * is how a RETRY 0 job that was delivered once ends.
+ */
+const ack: Act = async ({ job, lease, remove }) => {
+  if (job.state === 'completed') return false;
+  if (job.state !== 'active') return remove();
+  await (await lease()).ack();
+  return true;
+};
+
+/**
+ * NACK: back in line at once, counted in the job's nacks. Jobs added over RESP have no attempt
+ * limit (Disque jobs live until their TTL); a job added with one goes dead when it is used up.
+ */
+const nack: Act = async ({ job, lease }) => {
+  if (job.state !== 'active') return false;
+  return (await (await lease()).nack({ delay: 0 })) === 'retry';
+};
+
+/** ENQUEUE: a leased job back in line untouched, as if it had not been handed out. */
+const enqueue: Act = async ({ job, lease }) => {
+  if (job.state !== 'active') return false;
+  await (await lease()).release();
+  return true;
+};
+
+const deljob: Act = ({ remove }) => remove();
+
+/**
+ * WORKING id: the lease runs for another RETRY from now; answers RETRY in seconds (0 for a job
+ * that is not handed out: nothing was postponed).
+ */
+async function working(call: Call): Promise<Reply> {
+  const [id] = spoolIds(call.args) as [string | null];
+  const { spool } = call.server;
+  for (let i = 0; i < tries; i++) {
+    const job = id === null ? null : await spool.job(id);
+    if (job === null || job.state === 'completed')
+      throw new ReplyError('NOJOB', 'Job not known in the context of this node.');
+    allow(call, 'consume', [job.queue]);
+    const now = Date.now();
+    if (job.expiresAt !== null && now - job.createdAt > (job.expiresAt - job.createdAt) / 2)
+      throw new ReplyError(
+        'TOOLATE',
+        'Half of job TTL already elapsed, you are no longer allowed to postpone the next delivery.',
+      );
+    if (job.state !== 'active') return 0;
+    try {
+      const leaseUntil = await (await spool.leased(`${job.id}:${job.attempts}`)).extend();
+      return Math.round((leaseUntil - now) / 1000);
+    } catch (error) {
+      if (!(error instanceof LeaseLostError)) throw error;
+    }
+  }
+  return 0;
+}
+
+/** DEQUEUE: spool has no state for a job out of line but not handed out. */
+function dequeue(call: Call): Reply {
+  spoolIds(call.args);
+  throw new ReplyError('ERR', 'DEQUEUE is not supported by spool: lease the job with GETJOB instead');
+}
+
+export const settleCommands: Readonly<Record<string, Command>> = {
+  ackjob: { arity: -1, overlaps: true, run: countingById('consume', ack) },
+  fastack: { arity: -1, overlaps: true, run: countingById('consume', ack) },
+  nack: { arity: -1, run: countingById('consume', nack) },
+  enqueue: { arity: -1, run: countingById('consume', enqueue) },
+  deljob: { arity: -1, run: countingById('admin', deljob) },
+  working: { arity: 2, run: working },
+  dequeue: { arity: -1, run: dequeue },
+};

@@ -1,0 +1,106 @@
+// A Redis client library against the Disque server: pipelines, a blocked GETJOB woken by
+// another connection's ADDJOB, and jobs crossing between RESP and the library both ways.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { startResp } from './harness.ts';
+import type { RunningResp } from './harness.ts';
+
+let r: RunningResp;
+const clients: Redis[] = [];
+const client = (): Redis => {
+  const c = new Redis({ port: r.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  clients.push(c);
+  return c;
+};
+
+before(async () => {
+  r = await startResp();
+});
+after(async () => {
+  for (const c of clients) c.disconnect();
+  await r.close();
+});
+
+void test('a pipeline of 10,000 ADDJOBs is answered in order, each with its own id', async () => {
+  const c = client();
+  const pipeline = c.pipeline();
+  for (let i = 0; i < 10_000; i++) pipeline.call('ADDJOB', 'io-pipe', `job ${i}`, '0');
+  const results = (await pipeline.exec()) ?? [];
+  assert.equal(results.length, 10_000);
+  const ids = results.map(([error, id]) => {
+    assert.equal(error, null);
+    return id as string;
+  });
+  assert.equal(new Set(ids).size, 10_000);
+  assert.equal(await c.call('QLEN', 'io-pipe'), 10_000);
+  const peeked = (await c.call('QPEEK', 'io-pipe', '3')) as string[][];
+  assert.deepEqual(
+    peeked.map((job) => [job[1], job[2]]),
+    [0, 1, 2].map((i) => [ids[i], `job ${i}`]),
+    'the store has them in the order they were sent',
+  );
+});
+
+void test('a pipeline mixing ADDJOB, GETJOB and ACKJOB runs each command after the ones before it', async () => {
+  const c = client();
+  const pipeline = c.pipeline();
+  for (let i = 0; i < 100; i++) {
+    pipeline.call('ADDJOB', 'io-mixed', `m${i}`, '0');
+    pipeline.call('GETJOB', 'NOHANG', 'FROM', 'io-mixed');
+  }
+  const results = (await pipeline.exec()) ?? [];
+  const acks = c.pipeline();
+  for (let i = 0; i < 100; i++) {
+    const id = results[2 * i]?.[1] as string;
+    const got = results[2 * i + 1]?.[1] as string[][];
+    assert.deepEqual(got, [['io-mixed', id, `m${i}`]], 'each GETJOB sees the ADDJOB sent just before it');
+    acks.call('ACKJOB', id);
+  }
+  assert.deepEqual(
+    ((await acks.exec()) ?? []).map(([, n]) => n),
+    Array.from({ length: 100 }, () => 1),
+  );
+  assert.equal(await c.call('QLEN', 'io-mixed'), 0);
+});
+
+void test('a GETJOB blocked on one connection is woken by an ADDJOB on another', async () => {
+  const consumer = client();
+  const producer = client();
+  await consumer.connect();
+  // The server counts each command it runs (INFO's own included): the GETJOB is blocked in the
+  // server once the count passes what the producer's INFOs account for.
+  const commands = async () =>
+    Number(/total_commands_processed:(\d+)/.exec((await producer.call('INFO', 'stats')) as string)?.[1]);
+  const before = await commands();
+  const blocked = consumer.call('GETJOB', 'FROM', 'io-empty', 'io-wake') as Promise<string[][]>;
+  for (let infos = 1; (await commands()) - before - infos < 1; infos++)
+    await new Promise((resolve) => setImmediate(resolve));
+  const id = (await producer.call('ADDJOB', 'io-wake', 'wake up', '0')) as string;
+  assert.deepEqual(await blocked, [['io-wake', id, 'wake up']]);
+});
+
+void test('a job added with the library is acked over RESP, and one added over RESP is leased by the library', async () => {
+  const c = client();
+  const queue = r.spool.queue('io-cross');
+  const fromLibrary = await queue.add('library body');
+  const [[, id, body] = []] = (await c.call('GETJOB', 'FROM', 'io-cross')) as string[][];
+  assert.equal(body, 'library body');
+  assert.equal(await c.call('ACKJOB', id as string), 1);
+  assert.equal((await queue.get(fromLibrary))?.state, 'completed', 'the RESP ack is the library’s ack');
+
+  const respId = (await c.call('ADDJOB', 'io-cross', 'resp body', '0')) as string;
+  const [leased] = await queue.lease();
+  assert.equal(leased?.data, 'resp body');
+  assert.equal(await c.call('SHOW', respId).then((s) => (s as unknown[])[5]), 'active');
+  await leased?.ack();
+  assert.equal(await c.call('SHOW', respId), null);
+});
+
+void test('a consumer that never ACKs gets the job again after RETRY, counted as an additional delivery', async () => {
+  const c = client();
+  const id = (await c.call('ADDJOB', 'io-retry', 'again', '0', 'RETRY', '1')) as string;
+  await c.call('GETJOB', 'FROM', 'io-retry');
+  const again = (await c.call('GETJOB', 'WITHCOUNTERS', 'FROM', 'io-retry')) as unknown[][];
+  assert.deepEqual(again, [['io-retry', id, 'again', 'nacks', 0, 'additional-deliveries', 1]]);
+});
