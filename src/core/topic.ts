@@ -258,6 +258,7 @@ export class Topic<T = unknown> {
             keep: { [queue]: this.runtime.config(queue).keep },
           });
     const acked = new Set(active.filter((_, i) => outcomes[i] === 'ok').map((r) => r.id));
+    for (const id of acked) this.runtime.observers.settled(queue, id, 'completed');
     const rest = mine.filter((r) => r.state !== 'completed' && !acked.has(r.id)).map((r) => r.id);
     if (rest.length > 0) await store.remove({ now: clock.now(), ids: rest, states: null });
     return mine.length;

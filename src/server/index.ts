@@ -21,12 +21,19 @@ export interface ServerOptions {
   maxWait?: Duration;
   /** A pino logger, or false (the default) for none. */
   logger?: FastifyBaseLogger | false;
+  /**
+   * Queues whose counts /metrics reports from the start; it adds every queue the server sees
+   * used. (The store keeps no list of queues yet.)
+   */
+  metricsQueues?: readonly string[];
 }
 
 export async function createServer(options: ServerOptions): Promise<HttpServer> {
   const bodyLimit = options.bodyLimit ?? 1 << 20;
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1024)
     throw new ValidationError('bodyLimit', `must be a whole number of bytes ≥ 1024, got ${String(bodyLimit)}`);
+  const metricsQueues: readonly unknown[] = options.metricsQueues ?? [];
+  if (!Array.isArray(metricsQueues)) throw new ValidationError('metricsQueues', 'must be an array of queue names');
   return httpServer({
     spool: options.spool,
     tokens: tokenGrants(options.tokens ?? [], 'tokens'),
@@ -34,6 +41,8 @@ export async function createServer(options: ServerOptions): Promise<HttpServer> 
     maxWaitMs: parseDuration(options.maxWait ?? '5m', 'maxWait'),
     logger: options.logger ?? false,
     version: packageVersion(),
+    // Checked here, once: a bad name fails at start-up, not at every scrape.
+    metricsQueues: metricsQueues.map((name) => options.spool.queue(name as string).name),
   });
 }
 

@@ -11,6 +11,7 @@ import type { TokenGrant } from './auth.ts';
 import { blockQueueError, blockQueueRoutes } from './blockqueue.ts';
 import type { Context } from './context.ts';
 import { failure } from './errors.ts';
+import { metricsRoute } from './metrics.ts';
 import { nativeQueues } from './native-queues.ts';
 import { nativeTopics } from './native-topics.ts';
 import { SpoolError } from '../../index.ts';
@@ -25,6 +26,8 @@ export interface HttpOptions {
   readonly maxWaitMs: number;
   readonly logger: FastifyBaseLogger | false;
   readonly version: string;
+  /** Queues /metrics reports counts for from the start, besides those the server sees used. */
+  readonly metricsQueues: readonly string[];
 }
 
 export interface HttpServer {
@@ -110,6 +113,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   nativeQueues(app, context);
   nativeTopics(app, context);
   blockQueueRoutes(app, context);
+  metricsRoute(app, context, options.metricsQueues);
 
   // Long-polls answer now (with nothing) so that close does not wait out their time-outs.
   app.addHook('preClose', (done) => {
