@@ -1,5 +1,6 @@
 import type { AddResult, LeasedRecord, NewJob } from '../store/contract.ts';
 import type { Clock } from './clock.ts';
+import type { LeasedJob } from './leased-job.ts';
 
 /** How an attempt ended, as the holder of its lease settled it. */
 export type AttemptOutcome = 'completed' | 'failed' | 'dead';
@@ -22,6 +23,11 @@ export interface SpoolObserver {
   settled?(queue: string, id: string, outcome: AttemptOutcome, now: number): void;
   /** An ack, nack or extend found its lease gone: it ran out and the job moved on. */
   leaseLost?(queue: string): void;
+  /**
+   * Runs a worker's handler for `job`, so that it runs inside a context of the observer's (a
+   * trace span): call `run` once and return what it returns, a promise as it is.
+   */
+  around?(job: LeasedJob<unknown>, run: () => unknown): unknown;
 }
 
 /** The error a store writes into a job whose lease it reclaimed (every store spells it so). */
@@ -30,6 +36,8 @@ const leaseExpired = 'lease expired';
 /** The observers of one Spool; with none, each call costs one length check. */
 export class Observers {
   #list: SpoolObserver[] = [];
+  /** The observers that wrap handlers, outermost first. */
+  #arounds: SpoolObserver[] = [];
 
   constructor(private readonly clock: Clock) {}
 
@@ -40,8 +48,10 @@ export class Observers {
   /** Adds `observer` until the returned function is called. */
   add(observer: SpoolObserver): () => void {
     this.#list = [...this.#list, observer];
+    this.#arounds = this.#list.filter((o) => o.around !== undefined);
     return () => {
       this.#list = this.#list.filter((o) => o !== observer);
+      this.#arounds = this.#list.filter((o) => o.around !== undefined);
     };
   }
 
@@ -79,5 +89,16 @@ export class Observers {
 
   leaseLost(queue: string): void {
     for (const o of this.#list) o.leaseLost?.(queue);
+  }
+
+  /** Runs `handler` on `job` inside every observer's `around`; without any, just calls it. */
+  handle<J extends LeasedJob<unknown>>(job: J, handler: (job: J) => unknown): unknown {
+    if (this.#arounds.length === 0) return handler(job);
+    let run = (): unknown => handler(job);
+    for (const o of this.#arounds.toReversed()) {
+      const inner = run;
+      run = () => o.around?.(job, inner);
+    }
+    return run();
   }
 }
