@@ -138,6 +138,33 @@ void test('a lease that ran out counts as an expiry when the job is leased again
   }
 });
 
+void test("the jobs of a worker in the server's own process are counted like those settled over HTTP", async () => {
+  const s = await serveOn(new MemoryStore());
+  try {
+    const q = s.spool.queue<number>('w', { maxAttempts: 1 });
+    await q.addBulk([{ data: 1 }, { data: 2 }, { data: 3 }]);
+    let left = 3;
+    const settled = new Promise<void>((resolve) => {
+      const worker = q.process((job) => {
+        if (job.data === 2) throw new Error('two');
+      });
+      const count = (): void => {
+        if (--left === 0) void worker.close().then(resolve);
+      };
+      worker.on('completed', count);
+      worker.on('dead', count);
+    });
+    await settled;
+    const m = await scrape(s.base);
+    assert.equal(sample(m, 'spool_jobs_completed_total', { queue: 'w' }), 2);
+    assert.equal(sample(m, 'spool_jobs_dead_total', { queue: 'w' }), 1);
+    assert.equal(sample(m, 'spool_job_run_seconds_count', { queue: 'w', outcome: 'completed' }), 2);
+    assert.equal(sample(m, 'spool_jobs', { queue: 'w', state: 'dead' }), 1);
+  } finally {
+    await s.close();
+  }
+});
+
 void test('a store that fails: the scrape still answers, and the failures are counted by route', async () => {
   const inner = new MemoryStore();
   let failing = false;
