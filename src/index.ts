@@ -2,6 +2,8 @@
 export { open } from './open.ts';
 export { Spool } from './core/spool.ts';
 export type { SpoolOptions } from './core/spool.ts';
+export type { AttemptOutcome, SpoolObserver } from './core/observers.ts';
+export { traceWorkers } from './tracing/otel.ts';
 export { Queue } from './core/queue.ts';
 export type { BulkItem, ConsumeOptions, Page, PageOptions, ProcessOptions } from './core/queue.ts';
 export { LeasedJob } from './core/leased-job.ts';

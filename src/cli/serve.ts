@@ -32,10 +32,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
     const url = await listen(server.app.server, settings.host, settings.port);
     exposed(settings.host);
     // The one start-up line: what was opened (its password masked) and where it listens.
-    logger.info(
-      { url, store, auth: settings.tokens.length > 0, accessLog: settings.accessLog },
-      'spool serving',
-    );
+    logger.info({ url, store, auth: settings.tokens.length > 0, accessLog: settings.accessLog }, 'spool serving');
   }
   if (settings.resp !== null) {
     const server = createRespServer({ spool, tokens: settings.tokens, maxWait: settings.maxWaitMs, logger });

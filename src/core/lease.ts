@@ -97,7 +97,10 @@ export async function lease<T, R = unknown>(runtime: Runtime, request: LeaseRequ
         ...(sleeper !== undefined && { sleeper: { id: sleeper, until } }),
       });
       noted = sleeper !== undefined && result.jobs.length === 0;
-      if (result.jobs.length > 0) return result.jobs.map((record) => new LeasedJob<T, R>(record, runtime));
+      if (result.jobs.length > 0) {
+        runtime.observers.leased(result.jobs);
+        return result.jobs.map((record) => new LeasedJob<T, R>(record, runtime));
+      }
       const now = clock.now();
       if (now >= deadline || signal?.aborted === true) return [];
       // Time moved on while the store answered: what it said falls due later may be due already.

@@ -101,6 +101,7 @@ export class LeasedJob<T = unknown, R = unknown> {
       keep: this.runtime.config(this.queue).keep,
     });
     this.#settle(outcome === 'ok');
+    this.runtime.observers.settled(this.queue, this.id, 'completed');
   }
 
   /** Failed this time: retried after the delay (default: the back-off), or dead when attempts are used up. */
@@ -159,6 +160,7 @@ export class LeasedJob<T = unknown, R = unknown> {
     const result = await store.nack({ now: clock.now(), token: this.token, delayMs, error: text, dead, release });
     if (result.outcome === 'lost') return this.#settle(false);
     this.#settle(true);
+    if (!release) this.runtime.observers.settled(this.queue, this.id, result.outcome === 'dead' ? 'dead' : 'failed');
     return result.outcome;
   }
 
@@ -173,6 +175,7 @@ export class LeasedJob<T = unknown, R = unknown> {
   }
 
   #lost(): void {
+    this.runtime.observers.leaseLost(this.queue);
     this.abort(new LeaseLostError(this.token));
   }
 }

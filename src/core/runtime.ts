@@ -1,6 +1,7 @@
 import type { AckItem, AddParams, AddResult, NewJob, Retention, Settle, Store } from '../store/contract.ts';
 import type { Clock } from './clock.ts';
 import type { ChangeHub } from './hub.ts';
+import type { Observers } from './observers.ts';
 import type { QueueConfig } from './options.ts';
 import type { TickBatch } from './tick-batch.ts';
 
@@ -17,6 +18,8 @@ export interface Runtime {
   /** In [0, 1); injected so tests of jitter are repeatable. */
   readonly random: () => number;
   readonly hub: ChangeHub;
+  /** Told of adds, leases and settles (metrics). */
+  readonly observers: Observers;
   /** Acks of one tick, sent as one store call. */
   readonly acks: TickBatch<PendingAck, Settle>;
   /** Every add of this Spool goes through here: it sends `params` and wakes the leases blocked on their queues. */

@@ -9,6 +9,8 @@ import type { JobInfo } from './job-info.ts';
 import { lease, leaseRequest } from './lease.ts';
 import type { LeaseOptions } from './lease.ts';
 import { LeasedJob } from './leased-job.ts';
+import { Observers } from './observers.ts';
+import type { SpoolObserver } from './observers.ts';
 import { checkKeys, positiveInteger, queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
 import { Queue } from './queue.ts';
@@ -32,6 +34,7 @@ export class Spool implements AsyncDisposable {
   readonly #workers = new Set<{ close(): Promise<void> }>();
   readonly #store: Store;
   readonly #hub: ChangeHub;
+  readonly #observers: Observers;
   #unwatch: (() => Promise<void>) | null = null;
   #closed: Promise<void> | null = null;
 
@@ -43,8 +46,10 @@ export class Spool implements AsyncDisposable {
     const configs = this.#configs;
     const defaults = new Map<string, QueueConfig>();
     const hub = this.#hub;
+    const observers = (this.#observers = new Observers(clock));
     const add = (params: AddParams): Promise<AddResult> => {
       const result = store.add({ ...params, origin: hub.id });
+      observers.added(params.jobs, result);
       const jobsPerQueue = new Map<string, number>();
       for (const { queue } of params.jobs) jobsPerQueue.set(queue, (jobsPerQueue.get(queue) ?? 0) + 1);
       hub.sent(jobsPerQueue, result);
@@ -55,6 +60,7 @@ export class Spool implements AsyncDisposable {
       clock,
       random: (o.random as (() => number) | undefined) ?? Math.random,
       hub: this.#hub,
+      observers,
       add,
       acks: new TickBatch((items) => store.ack({ now: clock.now(), items, keep: retentionOf(items) })),
       adds: new TickBatch(async (jobs) => {
@@ -143,6 +149,14 @@ export class Spool implements AsyncDisposable {
     const [record] = await this.#store.leases([token], this.#runtime.clock.now());
     if (record === null || record === undefined) throw new LeaseLostError(token);
     return new LeasedJob<T>(record, this.#runtime);
+  }
+
+  /**
+   * Calls `observer` for every add, lease and settle made through this Spool, until the
+   * returned function is called. Metrics are built on it (`spool/server`'s /metrics).
+   */
+  observe(observer: SpoolObserver): () => void {
+    return this.#observers.add(observer);
   }
 
   /**

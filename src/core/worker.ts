@@ -202,7 +202,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     this.#running++;
     let value: unknown;
     try {
-      value = this.handler(job);
+      value = this.runtime.observers.handle(job, this.handler);
     } catch (error) {
       this.#settleJob(job, { ok: false, error });
       this.#freeSlot();

@@ -42,6 +42,11 @@ export interface ServerOptions {
   logger?: FastifyBaseLogger | false;
   /** A line per request (method, route, status, ms) at info; default false: at debug. */
   accessLog?: boolean;
+  /**
+   * Queues whose counts /metrics reports from the start; it adds every queue the server sees
+   * used. (The store keeps no list of queues yet.)
+   */
+  metricsQueues?: readonly string[];
 }
 
 export async function createServer(options: ServerOptions): Promise<HttpServer> {
@@ -51,6 +56,8 @@ export async function createServer(options: ServerOptions): Promise<HttpServer> 
   const maxConnections = options.maxConnections ?? defaultMaxConnections();
   if (!Number.isSafeInteger(maxConnections) || maxConnections < 1)
     throw new ValidationError('maxConnections', `must be a whole number ≥ 1, got ${String(maxConnections)}`);
+  const metricsQueues: readonly unknown[] = options.metricsQueues ?? [];
+  if (!Array.isArray(metricsQueues)) throw new ValidationError('metricsQueues', 'must be an array of queue names');
   return httpServer({
     spool: options.spool,
     tokens: tokenGrants(options.tokens ?? [], 'tokens'),
@@ -64,6 +71,8 @@ export async function createServer(options: ServerOptions): Promise<HttpServer> 
     logger: options.logger ?? false,
     accessLog: options.accessLog ?? false,
     version: packageVersion(),
+    // Checked here, once: a bad name fails at start-up, not at every scrape.
+    metricsQueues: metricsQueues.map((name) => options.spool.queue(name as string).name),
   });
 }
 

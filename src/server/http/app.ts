@@ -14,6 +14,7 @@ import type { ConnectionLimits } from './connections.ts';
 import { oneJobBodyLimit } from './context.ts';
 import type { Context } from './context.ts';
 import { clientErrorAnswer, failure } from './errors.ts';
+import { metricsRoute } from './metrics.ts';
 import { nativeQueues } from './native-queues.ts';
 import { nativeTopics } from './native-topics.ts';
 import { openapiOptions } from './openapi.ts';
@@ -33,6 +34,8 @@ export interface HttpOptions {
   /** Request lines at info instead of debug. */
   readonly accessLog: boolean;
   readonly version: string;
+  /** Queues /metrics reports counts for from the start, besides those the server sees used. */
+  readonly metricsQueues: readonly string[];
 }
 
 export interface HttpServer {
@@ -139,6 +142,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   nativeQueues(app, context);
   nativeTopics(app, context);
   blockQueueRoutes(app, context);
+  metricsRoute(app, context, options.metricsQueues);
 
   // Long-polls answer now (with nothing) so that close does not wait out their time-outs.
   app.addHook('preClose', (done) => {
