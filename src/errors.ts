@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'UNKNOWN_STORE'
   | 'MISSING_DRIVER'
   | 'STORAGE'
+  | 'CORRUPT'
   | 'LOCKED'
   | 'EXISTS'
   | 'UNAUTHORIZED'
@@ -33,6 +34,7 @@ export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number }>> = O
   UNKNOWN_STORE: { httpStatus: 400 },
   MISSING_DRIVER: { httpStatus: 500 },
   STORAGE: { httpStatus: 500 },
+  CORRUPT: { httpStatus: 500 },
   LOCKED: { httpStatus: 503 },
   EXISTS: { httpStatus: 409 },
   UNAUTHORIZED: { httpStatus: 401 },
@@ -139,6 +141,21 @@ export class StorageError extends SpoolError {
   readonly code = 'STORAGE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/**
+ * Bytes read back from disk fail their checksum: they changed after they were written. They are
+ * never handed out as data; a job whose payload it is goes dead with this error.
+ */
+export class CorruptionError extends SpoolError {
+  readonly code = 'CORRUPT';
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    detail: string,
+  ) {
+    super(`${file}: damaged data at offset ${offset} (${detail}); \`spool check --repair\` keeps every intact record`);
   }
 }
 

@@ -22,6 +22,7 @@ export type { Codec } from './core/codec.ts';
 export type { Counts, JobState, Store } from './store/contract.ts';
 export {
   ClosedError,
+  CorruptionError,
   ExistsError,
   ForbiddenError,
   JobFailedError,

@@ -7,7 +7,7 @@
 // the table bound what an open replays; a segment goes once no live job's payload is in it and
 // the kept checkpoints no longer start before it, and compaction copies the few live payloads
 // out of sparse old segments so they can go.
-import { ClosedError, StorageError, ValidationError } from '../../errors.ts';
+import { ClosedError, CorruptionError, StorageError, ValidationError } from '../../errors.ts';
 import type {
   AckParams,
   AddParams,
@@ -105,6 +105,11 @@ export class FileStore implements Store {
   /** Segments the kept checkpoints start in: nothing before the smallest is needed for replay. */
   #checkpointStarts: number[] = [];
   #report!: OpenReport;
+  /**
+   * While a lease runs: the payloads that failed their checksum, by the stand-in read handed to
+   * the table instead. A lease must not throw half-way through the table's changes.
+   */
+  #damaged: Map<Uint8Array, CorruptionError> | null = null;
 
   private constructor(
     private readonly dir: string,
@@ -118,7 +123,7 @@ export class FileStore implements Store {
       maxReplicas: 0,
     });
     this.#table = new JobTable({
-      read: (at, size) => (this.#replaying ? empty : this.#log.read(at, size)),
+      read: (at, size) => (this.#replaying ? empty : this.#read(at, size)),
       release: (at, size) => this.#release(at, size),
     });
   }
@@ -219,7 +224,45 @@ export class FileStore implements Store {
   // A lease or an extension answers before its record is durable: the ack that follows rides
   // the same log, so its sync covers them; one lost in a power cut only gives the job back.
   lease(params: LeaseParams): Promise<LeaseResult> {
-    return this.#run(() => Promise.resolve(this.#logged({ op: 'lease', params }) as LeaseResult));
+    return this.#run(() => Promise.resolve(this.#lease(params)));
+  }
+
+  /**
+   * A job whose payload fails its checksum is never handed out: it goes dead with the
+   * CorruptionError, logged like any nack, and the lease takes the next job in its place.
+   */
+  #lease(params: LeaseParams): LeaseResult {
+    const jobs: LeaseResult['jobs'][number][] = [];
+    for (;;) {
+      const damaged = new Map<Uint8Array, CorruptionError>();
+      this.#damaged = damaged;
+      let result: LeaseResult;
+      try {
+        result = this.#logged({ op: 'lease', params: { ...params, max: params.max - jobs.length } }) as LeaseResult;
+      } finally {
+        this.#damaged = null;
+      }
+      for (const job of result.jobs) {
+        const error = damaged.get(job.payload);
+        if (error === undefined) jobs.push(job);
+        else {
+          const nack = { now: params.now, token: job.token, delayMs: 0, dead: true, release: false };
+          this.#logged({ op: 'nack', params: { ...nack, error: `${error.name}: ${error.message}` } });
+        }
+      }
+      if (damaged.size === 0 || jobs.length === params.max) return { jobs, nextAt: result.nextAt };
+    }
+  }
+
+  #read(at: number, size: number): Uint8Array {
+    try {
+      return this.#log.read(at, size);
+    } catch (error) {
+      if (!(error instanceof CorruptionError) || this.#damaged === null) throw error;
+      const standIn = new Uint8Array(0);
+      this.#damaged.set(standIn, error);
+      return standIn;
+    }
   }
   extend(params: ExtendParams): Promise<ExtendResult> {
     return this.#run(() => Promise.resolve(this.#logged({ op: 'extend', params }) as ExtendResult));
@@ -422,7 +465,7 @@ export class FileStore implements Store {
       const batch: { id: string; payload: Uint8Array }[] = [];
       for (let bytes = 0; i < ids.length && bytes < compactStepBytes; i++) {
         const id = ids[i] as string;
-        const payload = this.#table.payloadOf(id); // null: it went since the list was made
+        const payload = this.#payloadToMove(id); // null: it went since the list was made
         if (payload === null) continue;
         batch.push({ id, payload });
         bytes += payload.byteLength;
@@ -440,6 +483,16 @@ export class FileStore implements Store {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (moved > 0 && !this.#closed) this.#scheduleCheckpoint();
+  }
+
+  /** A job's payload for compaction; null when the job is gone or the payload is damaged (a lease kills it). */
+  #payloadToMove(id: string): Uint8Array | null {
+    try {
+      return this.#table.payloadOf(id);
+    } catch (error) {
+      if (error instanceof CorruptionError) return null;
+      throw error;
+    }
   }
 
   /** Runs one call; a closed store or a throw becomes a rejection, never a synchronous throw. */

@@ -8,9 +8,10 @@
 // every mode, so only the last segment can ever end in a torn record.
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { StorageError } from '../../errors.ts';
+import { CorruptionError, StorageError } from '../../errors.ts';
 import type { FileIO } from './io.ts';
 import {
+  claimedEnd,
   nextIntact,
   parse,
   parseSegmentHeader,
@@ -72,6 +73,8 @@ export function segmentOf(at: number): number {
 }
 
 const fileName = (segment: number): string => `${String(segment).padStart(12, '0')}.seg`;
+/** Records start at multiples of 8. */
+const alignDown = (offset: number): number => Math.floor(offset / 8) * 8;
 
 interface Segment {
   readonly number: number;
@@ -378,7 +381,11 @@ export class Log {
     await this.#syncAll();
   }
 
-  /** `length` bytes at log position `at`, wherever they are (a file or the pending buffer). */
+  /**
+   * `length` bytes at log position `at`, wherever they are (a file or the pending buffer). Bytes
+   * from a file are handed out only from a record whose checksum holds: otherwise CorruptionError
+   * (issue 20: a changed digit of a payload was delivered as good data).
+   */
   read(at: number, length: number): Uint8Array {
     // An empty payload may sit at the very end of a pending buffer, in a segment not created yet.
     if (length === 0) return Buffer.alloc(0);
@@ -392,18 +399,75 @@ export class Log {
     }
     const file = this.#segments.get(segment);
     if (file === undefined) throw new StorageError(`segment ${fileName(segment)} is gone but a job needs it`);
-    const w = this.#window;
-    if (w !== null && w.segment === segment && offset >= w.from && offset + length <= w.from + w.bytes.length)
-      return Buffer.from(w.bytes.subarray(offset - w.from, offset - w.from + length));
-    // Jobs are mostly leased in the order they were added: one read of what follows serves the
-    // next payloads too. Written bytes of a segment never change, so the window stays true.
-    const end = Math.max(offset + length, Math.min(file.written, offset + readAheadBytes));
-    const out = Buffer.allocUnsafe(end - offset);
-    const n = this.options.io.read(file.fd, out, offset);
-    if (n < length) throw new StorageError(`${fileName(segment)}: short read at ${offset}`);
-    if (n <= length) return out.subarray(0, length);
-    this.#window = { segment, from: offset, bytes: out.subarray(0, n) };
-    return Buffer.from(out.subarray(0, length));
+    let w = this.#window;
+    if (w === null || w.segment !== segment || offset < w.from || offset + length > w.from + w.bytes.length) {
+      w = { segment, ...this.#verified(file, offset, length) };
+      this.#window = w;
+    }
+    return Buffer.from(w.bytes.subarray(offset - w.from, offset - w.from + length));
+  }
+
+  /**
+   * Reads whole records of a segment, each checked against its checksum, from the one holding
+   * [offset, offset + length) on for about `readAheadBytes`: jobs are mostly leased in the order
+   * they were added, so one read serves the next payloads too. Written bytes of a segment never
+   * change, so what was checked stays true.
+   */
+  #verified(file: Segment, offset: number, length: number): { from: number; bytes: Buffer } {
+    const path = join(this.options.dir, fileName(file.number));
+    const want = offset + length;
+    let to = Math.min(file.written, Math.max(want, offset + readAheadBytes));
+    // The record holding `offset` starts before it: the nearest intact record at or before it is
+    // that one, or, when that one is damaged, an earlier one from which the walk below reaches it.
+    let from: number;
+    let bytes: Buffer;
+    for (let back = readAheadBytes; ; back *= 2) {
+      const lo = Math.max(segmentHeaderBytes, alignDown(offset - back));
+      bytes = this.#readRange(file, path, lo, to);
+      let start = -1;
+      for (let c = alignDown(offset - recordHeaderBytes); c >= lo && start < 0; c -= 8) {
+        const end = claimedEnd(bytes, c - lo);
+        if (end < 0 || lo + end > file.written) continue;
+        if (lo + end > to) {
+          to = lo + end;
+          bytes = this.#readRange(file, path, lo, to);
+        }
+        if (parse(bytes, c - lo, file.salt) !== null) start = c;
+      }
+      if (start >= 0 || lo === segmentHeaderBytes) {
+        from = Math.max(start, segmentHeaderBytes);
+        bytes = bytes.subarray(from - lo);
+        break;
+      }
+    }
+    // Walk whole records from there; the one holding the bytes asked for must check out.
+    let at = 0;
+    while (at < bytes.length) {
+      const record = parse(bytes, at, file.salt);
+      if (record === null) {
+        if (from + at >= want) break;
+        const end = claimedEnd(bytes, at);
+        if (end > bytes.length && from + end <= file.written) {
+          bytes = this.#readRange(file, path, from, from + end);
+          continue;
+        }
+        throw new CorruptionError(path, from + at, `the record holding bytes ${offset}–${want} fails its checksum`);
+      }
+      const holds = from + at <= offset && offset < from + record.end;
+      if (holds && (from + record.bodyAt > offset || want > from + record.bodyAt + record.length))
+        throw new CorruptionError(path, offset, `no record holds bytes ${offset}–${want}`);
+      at = record.end;
+    }
+    if (from + at < want) throw new CorruptionError(path, from + at, `the records end before ${want}`);
+    return { from, bytes: bytes.subarray(0, at) };
+  }
+
+  /** Bytes [from, to) of a segment; a file shorter than that was cut while open. */
+  #readRange(file: Segment, path: string, from: number, to: number): Buffer {
+    const out = Buffer.allocUnsafe(to - from);
+    const n = this.options.io.read(file.fd, out, from);
+    if (n < out.length) throw new CorruptionError(path, from + n, `the file ends before ${to}`);
+    return out;
   }
 
   /** Deletes sealed segments (never the one being written). */
