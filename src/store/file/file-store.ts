@@ -47,7 +47,7 @@ import type { Operation } from './codec.ts';
 import { nodeIO } from './io.ts';
 import type { FileIO } from './io.ts';
 import { acquireLock } from './lock.ts';
-import { Log, segmentOf } from './log.ts';
+import { Log, positionOf, segmentOf } from './log.ts';
 import type { Damage, Durability, Replayed } from './log.ts';
 import { recordType } from './record.ts';
 
@@ -168,10 +168,23 @@ export class FileStore implements Store {
     const { log, damage } = await Log.open(
       { ...this.options, dir: this.dir, repair },
       checkpoint?.position ?? null,
+      checkpoint?.ends ?? new Map(),
       (record) => this.#replay(record),
     );
     this.#log = log;
     this.#replaying = false;
+    // A segment that jobs still need must be there: found out now, not at the lease that needs it.
+    for (const segment of this.#live.keys()) {
+      if (log.has(segment)) continue;
+      const file = log.path(segment);
+      if (!repair) {
+        await log.close();
+        throw new StorageError(
+          `${file}: segment missing, and ${this.#live.get(segment)?.jobs} jobs have their payloads there; run \`spool check --repair\` to keep the others`,
+        );
+      }
+      damage.push({ file, offset: 0, from: positionOf(segment, 0), to: positionOf(segment + 1, 0) });
+    }
     this.#checkpointStarts = checkpointFiles(io, this.dir).slice(0, 2).map(checkpointSegment);
     // Jobs whose payload bytes were in the damage are lost: drop them, logged like any removal.
     const lost = this.#table.jobsWhere((at) => damage.some(({ from, to }) => at >= from && at < to));
@@ -435,7 +448,7 @@ export class FileStore implements Store {
 
   async #writeCheckpoint(): Promise<void> {
     const position = this.#log.tail;
-    const bytes = encodeCheckpoint(position, this.#table.image());
+    const bytes = encodeCheckpoint(position, this.#table.image(), this.#log.ends(position));
     // Only segments no job of this image needs may go: a call that releases a job while the
     // checkpoint is written is not durable yet, and after a crash the image has the job again.
     const unneeded = this.#log.segments.filter((s) => !this.#live.has(s));

@@ -9,6 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { CorruptionError, StorageError } from '../../errors.ts';
+import type { SegmentEnds } from './checkpoint.ts';
 import type { FileIO } from './io.ts';
 import {
   claimedEnd,
@@ -101,6 +102,8 @@ interface Waiter {
 
 export class Log {
   readonly #segments = new Map<number, Segment>();
+  /** Bytes of a segment known to have been synced (a checkpoint recorded them): less is a cut. */
+  readonly #ends = new Map<number, number>();
   #pending: Pending[] = [];
   #waiters: Waiter[] = [];
   #flushing: Promise<void> | null = null;
@@ -136,41 +139,58 @@ export class Log {
   static async open(
     options: LogOptions,
     from: Position | null,
+    ends: SegmentEnds,
     replay: (record: Replayed) => void,
   ): Promise<{ log: Log; damage: Damage[] }> {
     const { io, dir } = options;
     io.mkdir(dir);
-    const numbers = io
-      .list(dir)
+    const names = io.list(dir);
+    // A rotation a crash interrupted: the segment it was making never got its name.
+    for (const name of names.filter((n) => /^\d{12}\.seg\.tmp$/.test(n))) io.remove(join(dir, name));
+    const numbers = names
       .filter((name) => /^\d{12}\.seg$/.test(name))
       .map((name) => Number(name.slice(0, 12)))
       .sort((a, b) => a - b);
     const damage: Damage[] = [];
     const segments: Segment[] = [];
-    for (const number of numbers) {
-      const path = join(dir, fileName(number));
-      const fd = io.open(path, false);
-      const size = io.size(fd);
-      const head = Buffer.alloc(segmentHeaderBytes);
-      io.read(fd, head, 0);
-      const header = parseSegmentHeader(head);
-      if (header !== null && header.segment === number) {
-        segments.push({ number, salt: header.salt, fd, written: size, synced: size });
-        continue;
-      }
-      io.close(fd);
-      // The newest segment without a whole header is a rotation the crash interrupted: it holds
-      // no record yet.
-      if (number === numbers[numbers.length - 1] && size <= segmentHeaderBytes) {
-        io.remove(path);
-        continue;
-      }
-      if (!options.repair) throw new StorageError(`${path}: bad segment header`);
-      damage.push({ file: path, offset: 0, from: 0, to: 0 });
-    }
-    const log = new Log(options, from ?? { segment: segments[0]?.number ?? 1, offset: segmentHeaderBytes, lsn: 1 });
-    for (const s of segments) log.#segments.set(s.number, s);
+    const log = new Log(options, from ?? { segment: numbers[0] ?? 1, offset: segmentHeaderBytes, lsn: 1 });
+    // Where each segment is known to reach: what a checkpoint recorded, and where its replay starts.
+    for (const [segment, end] of ends) log.#ends.set(segment, end);
+    if (from !== null) log.#ends.set(from.segment, Math.max(from.offset, ends.get(from.segment) ?? 0));
+    /** Segments a repair made anew over a bad header: their records are lost. */
+    const replaced = new Set<number>();
     try {
+      for (const number of numbers) {
+        const path = join(dir, fileName(number));
+        const fd = io.open(path, false);
+        const size = io.size(fd);
+        const head = Buffer.alloc(segmentHeaderBytes);
+        io.read(fd, head, 0);
+        const header = parseSegmentHeader(head);
+        const end = log.#ends.get(number) ?? 0;
+        if (header !== null && header.segment === number && (size >= end || options.repair)) {
+          segments.push({ number, salt: header.salt, fd, written: size, synced: size });
+          log.#segments.set(number, segments[segments.length - 1] as Segment);
+          continue;
+        }
+        io.close(fd);
+        // A segment is created whole (see #create): a bad header is damage, never a rotation cut
+        // short, and an open never deletes it (issue 20, defect 3).
+        const cut = header !== null && header.segment === number;
+        if (!options.repair)
+          throw new StorageError(
+            `${path}: ${cut ? 'segment cut' : 'bad segment header'} at offset ${cut ? size : 0}: the file has ${size} bytes${end > 0 ? `, a checkpoint recorded ${end} as synced` : ''}; run \`spool check --repair\` to keep every intact record`,
+          );
+        // Kept aside for whoever wants to look; a fresh segment of the same number takes its place.
+        io.rename(path, `${path}.damaged`);
+        const salt = randomInt(0, 0xffffffff);
+        const fresh = io.open(path, true);
+        io.write(fresh, segmentHeader({ segment: number, salt }), 0);
+        segments.push({ number, salt, fd: fresh, written: segmentHeaderBytes, synced: 0 });
+        log.#segments.set(number, segments[segments.length - 1] as Segment);
+        replaced.add(number);
+        damage.push({ file: path, offset: 0, from: positionOf(number, 0), to: positionOf(number + 1, 0) });
+      }
       if (from !== null && segments.length > 0 && !log.#segments.has(from.segment)) {
         throw new StorageError(`${join(dir, fileName(from.segment))}: segment missing (the checkpoint needs it)`);
       }
@@ -184,8 +204,7 @@ export class Log {
       let offset = from?.offset ?? segmentHeaderBytes;
       // A repair first verifies every segment whole, the ones before the checkpoint too (their
       // records hold payloads), covering damage with pad records; the replay then reads clean.
-      if (options.repair)
-        segments.forEach((s, i) => log.#scan(s, segmentHeaderBytes, null, i === segments.length - 1, null, damage));
+      if (options.repair) log.#repairAll(segments, replaced, from, damage);
       const scanned = segments.filter((s) => s.number >= start);
       scanned.forEach((segment, i) => {
         if (i > 0 && segment.number !== (scanned[i - 1] as Segment).number + 1) {
@@ -202,7 +221,7 @@ export class Log {
       // died before syncing it, and the directory may not hold the segment yet (a rotation cut
       // short) nor the cuts above: make them durable before anything is appended after them, or
       // a power cut could leave new synced records behind a torn or vanished past.
-      if (last !== undefined) await io.datasync(last.fd);
+      for (const s of options.repair ? segments : [last]) if (s !== undefined) await io.datasync(s.fd);
       await io.syncDir(dir);
     } catch (error) {
       log.#closeFiles();
@@ -251,7 +270,9 @@ export class Log {
       let next = nextIntact(bytes, offset, segment.salt);
       while (next !== null && expected !== null && next.lsn < expected)
         next = nextIntact(bytes, next.bodyAt - recordHeaderBytes, segment.salt);
-      const proven = next !== null && (next.durable > offset || !last);
+      // Bytes up to a recorded end were synced: a bad record there is damage, never a torn tail.
+      const proven =
+        (next !== null && (next.durable > offset || !last)) || offset < (this.#ends.get(segment.number) ?? 0);
       if (last && !proven) {
         // A torn or zeroed tail: nothing proves these bytes were ever synced, so no caller was
         // told they were durable. Cut them off.
@@ -274,6 +295,49 @@ export class Log {
     return { offset, lsn: expected ?? 1 };
   }
 
+  /**
+   * A repair's first pass: every segment verified whole (the ones before the checkpoint too:
+   * their records hold payloads), damage covered with pad records so the replay then reads
+   * clean; a segment made anew, or cut short of what a checkpoint recorded, is filled up to that
+   * length with one pad that carries the LSN chain over the loss.
+   */
+  #repairAll(
+    segments: readonly Segment[],
+    replaced: ReadonlySet<number>,
+    from: Position | null,
+    damage: Damage[],
+  ): void {
+    /** The LSN that comes after the segments repaired so far. */
+    let chain: number | null = null;
+    segments.forEach((s, i) => {
+      const end = Math.max(this.#ends.get(s.number) ?? 0, replaced.has(s.number) ? segmentHeaderBytes + 32 : 0);
+      const cut = s.written < end;
+      const last = i === segments.length - 1;
+      const scanned = this.#scan(s, segmentHeaderBytes, null, last && !cut, null, damage);
+      const { offset } = scanned;
+      const lsn = offset === segmentHeaderBytes ? (chain ?? scanned.lsn) : scanned.lsn;
+      chain = offset === segmentHeaderBytes && chain !== null ? chain : scanned.lsn;
+      if (!cut) return;
+      if (!replaced.has(s.number)) {
+        const file = join(this.options.dir, fileName(s.number));
+        damage.push({ file, offset, from: positionOf(s.number, offset), to: positionOf(s.number, end) });
+      }
+      const next = segments[i + 1];
+      const resume = next === undefined ? (s.number === from?.segment ? from.lsn : lsn) : (this.#firstLsn(next) ?? lsn);
+      this.#pad(s, offset, end, lsn, resume);
+      s.written = end;
+      s.synced = 0;
+      chain = resume;
+    });
+  }
+
+  /** The LSN of a segment's first record, or null when it has none intact. */
+  #firstLsn(segment: Segment): number | null {
+    const head = Buffer.alloc(Math.min(segment.written, 1 << 20));
+    this.options.io.read(segment.fd, head, 0);
+    return parse(head, segmentHeaderBytes, segment.salt)?.lsn ?? null;
+  }
+
   /** Covers damaged bytes [from, to) with one valid record that says which LSN comes next. */
   #pad(segment: Segment, from: number, to: number, lsn: number, resume: number): void {
     const out = Buffer.alloc(to - from);
@@ -284,6 +348,26 @@ export class Log {
     out.writeDoubleLE(resume, recordHeaderBytes);
     seal(out, 0, out.length - recordHeaderBytes, recordType.pad, lsn, 0, segment.salt);
     this.options.io.write(segment.fd, out, from);
+  }
+
+  /**
+   * How far each segment is synced, for a checkpoint at `position` (written once everything
+   * before `position` is synced): the next open refuses a segment found shorter.
+   */
+  ends(position: Position): Map<number, number> {
+    const ends = new Map<number, number>();
+    for (const s of this.#segments.values()) if (s.number < position.segment) ends.set(s.number, s.synced);
+    ends.set(position.segment, position.offset);
+    return ends;
+  }
+
+  /** Whether a segment's file is there. */
+  has(segment: number): boolean {
+    return this.#segments.has(segment);
+  }
+
+  path(segment: number): string {
+    return join(this.options.dir, fileName(segment));
   }
 
   /** Where the next record goes. */
@@ -377,7 +461,8 @@ export class Log {
   /** Syncs everything appended so far, whatever the mode (dque's TurboSync). */
   async sync(): Promise<void> {
     await this.committed();
-    if (this.options.durability === 'fsync') return;
+    // In fsync mode too: the record that marks a round synced is written but not synced, and a
+    // checkpoint records the tail as synced.
     await this.#syncAll();
   }
 
@@ -556,18 +641,30 @@ export class Log {
     tail.lsn++;
   }
 
-  /** Creates the next segment, once every older one is synced: a torn record can only be in the last. */
+  /**
+   * Creates the next segment, once every older one is synced: a torn record can only be in the
+   * last. The header is synced under a temporary name first, so a segment never exists without
+   * a whole header and an open can take any bad header for damage.
+   */
   async #create(number: number): Promise<Segment> {
     const { io, dir } = this.options;
     await this.#syncSegments(new Set(this.#segments.values()));
     const salt = this.#futureSalts.get(number) ?? randomInt(0, 0xffffffff);
+    const path = join(dir, fileName(number));
+    const tmp = `${path}.tmp`;
+    io.remove(tmp);
+    const made = io.open(tmp, true);
+    try {
+      io.write(made, segmentHeader({ segment: number, salt }), 0);
+      await io.datasync(made);
+    } finally {
+      io.close(made);
+    }
+    io.rename(tmp, path);
+    const fd = io.open(path, false);
+    const segment: Segment = { number, salt, fd, written: segmentHeaderBytes, synced: segmentHeaderBytes };
     this.#futureSalts.delete(number);
-    const fd = io.open(join(dir, fileName(number)), true);
-    io.write(fd, segmentHeader({ segment: number, salt }), 0);
-    const segment: Segment = { number, salt, fd, written: segmentHeaderBytes, synced: 0 };
     this.#segments.set(number, segment);
-    await io.datasync(fd);
-    segment.synced = segmentHeaderBytes;
     await io.syncDir(dir);
     this.rotated?.();
     return segment;
