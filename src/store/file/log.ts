@@ -312,21 +312,22 @@ export class Log {
     segments.forEach((s, i) => {
       const end = Math.max(this.#ends.get(s.number) ?? 0, replaced.has(s.number) ? segmentHeaderBytes + 32 : 0);
       const cut = s.written < end;
+      if (cut) {
+        // Back to its recorded length, the lost part zeros: the scan covers it as damage.
+        this.options.io.truncate(s.fd, end);
+        s.written = end;
+        s.synced = 0;
+      }
       const last = i === segments.length - 1;
       const scanned = this.#scan(s, segmentHeaderBytes, null, last && !cut, null, damage);
       const { offset } = scanned;
       const lsn = offset === segmentHeaderBytes ? (chain ?? scanned.lsn) : scanned.lsn;
       chain = offset === segmentHeaderBytes && chain !== null ? chain : scanned.lsn;
       if (!cut) return;
-      if (!replaced.has(s.number)) {
-        const file = join(this.options.dir, fileName(s.number));
-        damage.push({ file, offset, from: positionOf(s.number, offset), to: positionOf(s.number, end) });
-      }
+      // The scan's pad says the records after it go on from its own LSN: they go on from the next segment's.
       const next = segments[i + 1];
       const resume = next === undefined ? (s.number === from?.segment ? from.lsn : lsn) : (this.#firstLsn(next) ?? lsn);
       this.#pad(s, offset, end, lsn, resume);
-      s.written = end;
-      s.synced = 0;
       chain = resume;
     });
   }
