@@ -7,7 +7,7 @@
 // the table bound what an open replays; a segment goes once no live job's payload is in it and
 // the kept checkpoints no longer start before it, and compaction copies the few live payloads
 // out of sparse old segments so they can go.
-import { ClosedError, CorruptionError, StorageError, ValidationError } from '../../errors.ts';
+import { ClosedError, CorruptionError, LockedError, StorageError, ValidationError } from '../../errors.ts';
 import type {
   AckParams,
   AddParams,
@@ -139,8 +139,16 @@ export class FileStore implements Store {
     };
     if (!['fsync', 'interval', 'none'].includes(resolved.durability))
       throw new ValidationError('durability', 'is fsync, interval or none');
-    resolved.io.mkdir(dir);
-    const unlock = await acquireLock(dir);
+    let unlock: () => Promise<void>;
+    try {
+      resolved.io.mkdir(dir);
+      unlock = await acquireLock(dir);
+    } catch (error) {
+      // A directory the file system refuses (read-only, full, not a real file system, under a
+      // file) is a StorageError naming it and the cause, never a bare errno (issue 13).
+      if (error instanceof LockedError) throw error;
+      throw new StorageError(`${dir}: cannot open the data directory: ${(error as Error).message}`, { cause: error });
+    }
     const store = new FileStore(dir, resolved, unlock);
     try {
       await store.#load();
