@@ -465,6 +465,11 @@ export class FileStore implements Store {
     // A failed write or sync of a checkpoint is as fatal as one of the log (fsyncgate): the disk
     // is failing, and nothing may be answered as durable on it until a reopen checks it again.
     await writeCheckpoint(this.options.io, this.dir, bytes, position).catch((error: unknown) => {
+      // Out of descriptors, nothing of this checkpoint is in place: it is skipped, the log is
+      // whole, and a later one will do (issue 20, defect 4).
+      const code = ((error as { cause?: NodeJS.ErrnoException }).cause ?? (error as NodeJS.ErrnoException)).code;
+      if (code === 'EMFILE' || code === 'ENFILE')
+        throw new StorageError(`checkpoint skipped: ${(error as Error).message}`, { cause: error });
       throw this.#log.fail(error);
     });
     this.#checkpointStarts = checkpointFiles(this.options.io, this.dir).slice(0, 2).map(checkpointSegment);

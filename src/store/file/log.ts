@@ -100,6 +100,9 @@ interface Waiter {
   reject(error: Error): void;
 }
 
+/** A segment could not be opened for want of descriptors; nothing was written for it yet. */
+class SegmentNotStarted extends Error {}
+
 export class Log {
   readonly #segments = new Map<number, Segment>();
   /** Bytes of a segment known to have been synced (a checkpoint recorded them): less is a cut. */
@@ -108,6 +111,14 @@ export class Log {
   #waiters: Waiter[] = [];
   #flushing: Promise<void> | null = null;
   #failed: StorageError | null = null;
+  /**
+   * Set while a new segment cannot be started for want of file descriptors (EMFILE, ENFILE):
+   * nothing was written, so nothing is lost. What was appended waits; new calls are refused with
+   * this error; the roll is tried again on each refused call and on a timer, and the log carries
+   * on by itself once it succeeds (issue 20, defect 4).
+   */
+  #stalled: StorageError | null = null;
+  #retry: { timer: NodeJS.Timeout | null; delayMs: number } = { timer: null, delayMs: 0 };
   #timer: NodeJS.Timeout | null = null;
   /** Where the next record goes. */
   #tail: { segment: number; offset: number; lsn: number };
@@ -432,6 +443,10 @@ export class Log {
   /** Throws the StorageError that stopped the log, if one did. */
   assertWritable(): void {
     if (this.#failed !== null) throw this.#failed;
+    if (this.#stalled !== null) {
+      this.#startFlush();
+      throw this.#stalled;
+    }
   }
 
   /** The log position the body of a record of `length` bytes appended now would get. */
@@ -575,6 +590,9 @@ export class Log {
   /** Waits for pending writes, syncs, closes the files. */
   async close(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#retry.timer !== null) clearTimeout(this.#retry.timer);
+    // The appended records that still wait for their segment will never be written now.
+    if (this.#stalled !== null) this.fail(this.#stalled);
     try {
       if (this.#failed === null) {
         await this.committed();
@@ -614,13 +632,41 @@ export class Log {
         for (const w of waiters) w.resolve();
         if (this.#pending.length === 0 && this.#waiters.length === 0 && dirty.size > 0) this.#markSynced();
       }
+      this.#recovered();
     } catch (error) {
+      if (error instanceof SegmentNotStarted && this.#failed === null) {
+        this.#stall(error, waiters);
+        return;
+      }
       const failure = this.fail(error);
       // The calls this round writes for: #fail reaches only the ones that came after it began.
       for (const w of waiters) w.reject(failure);
     } finally {
       this.#flushing = null;
     }
+  }
+
+  #stall(error: SegmentNotStarted, waiters: Waiter[]): void {
+    this.#stalled = new StorageError(
+      `${this.options.dir}: cannot start a new log segment: ${error.message}; calls are refused until it can (it is tried again by itself)`,
+      { cause: error.cause },
+    );
+    // Their records are still to be written: they wait for the roll like the ones after them.
+    this.#waiters = [...waiters, ...this.#waiters];
+    const delayMs = Math.min(Math.max(this.#retry.delayMs * 2, 10), 1000);
+    this.#retry.delayMs = delayMs;
+    this.#retry.timer ??= setTimeout(() => {
+      this.#retry.timer = null;
+      this.#startFlush();
+    }, delayMs); // not unref'd: calls are waiting on it
+  }
+
+  #recovered(): void {
+    if (this.#stalled === null) return;
+    this.#stalled = null;
+    this.#retry.delayMs = 0;
+    if (this.#retry.timer !== null) clearTimeout(this.#retry.timer);
+    this.#retry.timer = null;
   }
 
   /**
@@ -654,19 +700,30 @@ export class Log {
     const path = join(dir, fileName(number));
     const tmp = `${path}.tmp`;
     io.remove(tmp);
-    const made = io.open(tmp, true);
+    let fd: number | null = null;
     try {
-      io.write(made, segmentHeader({ segment: number, salt }), 0);
-      await io.datasync(made);
-    } finally {
-      io.close(made);
+      const made = io.open(tmp, true);
+      try {
+        io.write(made, segmentHeader({ segment: number, salt }), 0);
+        await io.datasync(made);
+      } finally {
+        io.close(made);
+      }
+      io.rename(tmp, path);
+      fd = io.open(path, false);
+      // Durable in the directory before any record in it is answered.
+      await io.syncDir(dir);
+    } catch (error) {
+      if (fd !== null) io.close(fd);
+      // Out of descriptors: the segment holds no record yet, and trying again later is safe.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EMFILE' || code === 'ENFILE')
+        throw new SegmentNotStarted((error as Error).message, { cause: error });
+      throw error;
     }
-    io.rename(tmp, path);
-    const fd = io.open(path, false);
     const segment: Segment = { number, salt, fd, written: segmentHeaderBytes, synced: segmentHeaderBytes };
     this.#futureSalts.delete(number);
     this.#segments.set(number, segment);
-    await io.syncDir(dir);
     this.rotated?.();
     return segment;
   }
