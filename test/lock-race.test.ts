@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Interface } from 'node:readline';
 import { after, test } from 'node:test';
+import { LockedError } from '../src/errors.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-lock-race-'));
@@ -114,5 +115,43 @@ void test(`${racers} processes open one directory at once, ${rounds} rounds fres
       r.reader.close();
       r.child.kill('SIGKILL');
     }
+  }
+});
+
+/** An identity as LOCK holds it, for a process that is gone or for `pid`. */
+async function identity(pid?: number): Promise<{ pid: number; token: string; text: string }> {
+  if (pid === undefined) {
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    pid = gone.pid!;
+  }
+  const token = `t${pid}${Math.random().toString(16).slice(2)}`;
+  return { pid, token, text: JSON.stringify({ v: 1, pid, host: hostname(), boot: '', start: '', token }) };
+}
+
+void test('a process that died while taking over a dead owner is taken over in turn; a live one holds the directory', async () => {
+  const dir = join(root, 'claims');
+  mkdirSync(dir);
+  const dead = await identity();
+  const deadClaimant = await identity();
+  writeFileSync(join(dir, 'LOCK'), dead.text);
+  writeFileSync(join(dir, `LOCK.next-${dead.token}`), deadClaimant.text);
+  const store = await FileStore.open(dir);
+  assert.equal((JSON.parse(readFileSync(join(dir, 'LOCK'), 'utf8')) as { pid: number }).pid, process.pid);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith('LOCK.')),
+    [],
+  );
+  await store.close();
+
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+  try {
+    await new Promise((resolve) => live.once('spawn', resolve));
+    const claimant = await identity(live.pid);
+    writeFileSync(join(dir, 'LOCK'), dead.text);
+    writeFileSync(join(dir, `LOCK.next-${dead.token}`), claimant.text);
+    await assert.rejects(FileStore.open(dir), (e: unknown) => e instanceof LockedError && e.ownerPid === live.pid);
+  } finally {
+    live.kill('SIGKILL');
   }
 });

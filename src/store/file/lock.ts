@@ -112,27 +112,30 @@ function exists(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'EEXIST';
 }
 
-type Step = 'won' | 'again';
+/** Won; or not now, with the pid of a live process that is succeeding the dead owner, if one is. */
+type Step = 'won' | { readonly claimant: number | null };
 
 /**
  * Makes `target`, which held `dead`'s identity when read, hold ours (at `mine`), unless someone
  * else succeeds `dead` first. Only the holder of `LOCK.next-<dead token>` may replace `dead`.
  */
-function succeed(dir: string, target: string, dead: Owner, mine: string, self: Owner): Step {
+function succeed(dir: string, target: string, dead: Owner, mine: string): Step {
   const claim = join(dir, `LOCK.next-${dead.token}`);
   try {
     fs.linkSync(mine, claim);
   } catch (error) {
     if (!exists(error)) throw error;
     const claimant = readOwner(claim);
-    if (claimant === null || mayLive(claimant)) return 'again';
+    if (claimant === null) return { claimant: null };
+    if (mayLive(claimant)) return { claimant: claimant.pid };
     // The claimant died before finishing: succeed it, which puts our identity at `claim`.
-    if (succeed(dir, claim, claimant, mine, self) === 'again') return 'again';
+    const step = succeed(dir, claim, claimant, mine);
+    if (step !== 'won') return step;
   }
   // Nobody but the holder of `claim` can change `target` while it names `dead`.
   if (readOwner(target)?.token !== dead.token) {
     fs.rmSync(claim, { force: true });
-    return 'again';
+    return { claimant: null };
   }
   fs.renameSync(claim, target);
   return 'won';
@@ -178,8 +181,11 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
       const owner = readOwner(path);
       if (owner === null) continue; // released a moment ago
       if (mayLive(owner)) throw new LockedError(dir, owner.pid);
-      if (succeed(dir, path, owner, mine, self) === 'won') break;
-      // Someone else is succeeding the dead owner: a moment, then look again.
+      const step = succeed(dir, path, owner, mine);
+      if (step === 'won') break;
+      // A live process is succeeding the dead owner: it is about to own the directory, unless
+      // it is stuck (stopped, say) for good, and then it holds it as an owner would.
+      if (step.claimant !== null && tries >= 100) throw new LockedError(dir, step.claimant);
       await new Promise((resolve) => setTimeout(resolve, Math.min(tries + 1, 20)));
     }
   } catch (error) {

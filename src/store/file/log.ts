@@ -8,11 +8,11 @@
 // every mode, so only the last segment can ever end in a torn record.
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { CorruptionError, StorageError } from '../../errors.ts';
+import { StorageError } from '../../errors.ts';
 import type { SegmentEnds } from './checkpoint.ts';
 import type { FileIO } from './io.ts';
+import { readVerified } from './verified-read.ts';
 import {
-  claimedEnd,
   nextIntact,
   parse,
   parseSegmentHeader,
@@ -61,8 +61,6 @@ export interface Damage {
 }
 
 const segmentSpan = 0x100000000;
-/** How far a payload read reads ahead. */
-const readAheadBytes = 64 << 10;
 
 /** A log position as one number: segment × 2^32 + offset. */
 export function positionOf(segment: number, offset: number): number {
@@ -74,8 +72,6 @@ export function segmentOf(at: number): number {
 }
 
 const fileName = (segment: number): string => `${String(segment).padStart(12, '0')}.seg`;
-/** Records start at multiples of 8. */
-const alignDown = (offset: number): number => Math.floor(offset / 8) * 8;
 
 interface Segment {
   readonly number: number;
@@ -502,73 +498,13 @@ export class Log {
     if (file === undefined) throw new StorageError(`segment ${fileName(segment)} is gone but a job needs it`);
     let w = this.#window;
     if (w === null || w.segment !== segment || offset < w.from || offset + length > w.from + w.bytes.length) {
-      w = { segment, ...this.#verified(file, offset, length) };
+      w = {
+        segment,
+        ...readVerified(this.options.io, join(this.options.dir, fileName(segment)), file, offset, length),
+      };
       this.#window = w;
     }
     return Buffer.from(w.bytes.subarray(offset - w.from, offset - w.from + length));
-  }
-
-  /**
-   * Reads whole records of a segment, each checked against its checksum, from the one holding
-   * [offset, offset + length) on for about `readAheadBytes`: jobs are mostly leased in the order
-   * they were added, so one read serves the next payloads too. Written bytes of a segment never
-   * change, so what was checked stays true.
-   */
-  #verified(file: Segment, offset: number, length: number): { from: number; bytes: Buffer } {
-    const path = join(this.options.dir, fileName(file.number));
-    const want = offset + length;
-    let to = Math.min(file.written, Math.max(want, offset + readAheadBytes));
-    // The record holding `offset` starts before it: the nearest intact record at or before it is
-    // that one, or, when that one is damaged, an earlier one from which the walk below reaches it.
-    let from: number;
-    let bytes: Buffer;
-    for (let back = readAheadBytes; ; back *= 2) {
-      const lo = Math.max(segmentHeaderBytes, alignDown(offset - back));
-      bytes = this.#readRange(file, path, lo, to);
-      let start = -1;
-      for (let c = alignDown(offset - recordHeaderBytes); c >= lo && start < 0; c -= 8) {
-        const end = claimedEnd(bytes, c - lo);
-        if (end < 0 || lo + end > file.written) continue;
-        if (lo + end > to) {
-          to = lo + end;
-          bytes = this.#readRange(file, path, lo, to);
-        }
-        if (parse(bytes, c - lo, file.salt) !== null) start = c;
-      }
-      if (start >= 0 || lo === segmentHeaderBytes) {
-        from = Math.max(start, segmentHeaderBytes);
-        bytes = bytes.subarray(from - lo);
-        break;
-      }
-    }
-    // Walk whole records from there; the one holding the bytes asked for must check out.
-    let at = 0;
-    while (at < bytes.length) {
-      const record = parse(bytes, at, file.salt);
-      if (record === null) {
-        if (from + at >= want) break;
-        const end = claimedEnd(bytes, at);
-        if (end > bytes.length && from + end <= file.written) {
-          bytes = this.#readRange(file, path, from, from + end);
-          continue;
-        }
-        throw new CorruptionError(path, from + at, `the record holding bytes ${offset}–${want} fails its checksum`);
-      }
-      const holds = from + at <= offset && offset < from + record.end;
-      if (holds && (from + record.bodyAt > offset || want > from + record.bodyAt + record.length))
-        throw new CorruptionError(path, offset, `no record holds bytes ${offset}–${want}`);
-      at = record.end;
-    }
-    if (from + at < want) throw new CorruptionError(path, from + at, `the records end before ${want}`);
-    return { from, bytes: bytes.subarray(0, at) };
-  }
-
-  /** Bytes [from, to) of a segment; a file shorter than that was cut while open. */
-  #readRange(file: Segment, path: string, from: number, to: number): Buffer {
-    const out = Buffer.allocUnsafe(to - from);
-    const n = this.options.io.read(file.fd, out, from);
-    if (n < out.length) throw new CorruptionError(path, from + n, `the file ends before ${to}`);
-    return out;
   }
 
   /** Deletes sealed segments (never the one being written). */
