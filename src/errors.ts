@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'UNKNOWN_STORE'
   | 'MISSING_DRIVER'
   | 'STORAGE'
+  | 'CORRUPT'
   | 'LOCKED'
   | 'EXISTS'
   | 'UNAUTHORIZED'
@@ -38,6 +39,7 @@ export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number; resp: 
   UNKNOWN_STORE: { httpStatus: 400, resp: 'ERR' },
   MISSING_DRIVER: { httpStatus: 500, resp: 'ERR' },
   STORAGE: { httpStatus: 500, resp: 'ERR' },
+  CORRUPT: { httpStatus: 500, resp: 'ERR' },
   LOCKED: { httpStatus: 503, resp: 'ERR' },
   EXISTS: { httpStatus: 409, resp: 'ERR' },
   UNAUTHORIZED: { httpStatus: 401, resp: 'NOAUTH' },
@@ -158,6 +160,21 @@ export class StorageError extends SpoolError {
   readonly code = 'STORAGE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/**
+ * Bytes read back from disk fail their checksum: they changed after they were written. They are
+ * never handed out as data; a job whose payload it is goes dead with this error.
+ */
+export class CorruptionError extends SpoolError {
+  readonly code = 'CORRUPT';
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    detail: string,
+  ) {
+    super(`${file}: damaged data at offset ${offset} (${detail}); \`spool check --repair\` keeps every intact record`);
   }
 }
 

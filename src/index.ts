@@ -24,6 +24,7 @@ export type { Codec } from './core/codec.ts';
 export type { Counts, Health, JobState, Store } from './store/contract.ts';
 export {
   ClosedError,
+  CorruptionError,
   ExistsError,
   ForbiddenError,
   JobFailedError,

@@ -24,6 +24,7 @@ void test('every exported SpoolError has a code from errorCodes', () => {
     UnknownStoreError: new spool.UnknownStoreError('nope://x'),
     MissingDriverError: new spool.MissingDriverError('ioredis', 'redis://localhost'),
     StorageError: new spool.StorageError('fsync failed', { cause: new Error('EIO') }),
+    CorruptionError: new spool.CorruptionError('spool-data/000000000001.seg', 4096, 'checksum mismatch'),
     LockedError: new spool.LockedError('./spool-data', 4242),
     ReplicationError: new spool.ReplicationError(['emails:7'], 2, 1, 1000),
     ExistsError: new spool.ExistsError('topic cart'),

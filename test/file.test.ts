@@ -313,7 +313,8 @@ void describe('file store: durability', () => {
     // The holder is gone: its pid in LOCK is stale now.
     await using spool = await open(`file:${dir}`);
     await spool.queue('q').add('taken over');
-    assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8').split(' ')[0], String(process.pid));
+    const owner = JSON.parse(readFileSync(join(dir, 'LOCK'), 'utf8')) as { v: number; pid: number };
+    assert.deepEqual([owner.v, owner.pid], [1, process.pid]);
   });
 
   void test('a lock naming a live pid with another start time is a reused pid: taken over', async () => {

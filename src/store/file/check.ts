@@ -2,7 +2,7 @@
 // directory, without opening the store; with repair, opens it with repair (which keeps every
 // intact record and writes a fresh checkpoint) and verifies again.
 import { join } from 'node:path';
-import { checkpointFiles, decodeCheckpoint } from './checkpoint.ts';
+import { checkpointFiles, decodeCheckpoint, loadCheckpoint } from './checkpoint.ts';
 import { FileStore } from './file-store.ts';
 import { nodeIO } from './io.ts';
 import type { FileIO } from './io.ts';
@@ -58,12 +58,25 @@ function verify(dir: string, { io = nodeIO, progress }: CheckOptions): Omit<Chec
     return { path: join(dir, name), number: Number(name.slice(0, 12)), bytes };
   });
   const total = files.reduce((sum, f) => sum + f.bytes.length, 0);
+  // Where the newest good checkpoint says each segment reaches: less is a cut, not a torn tail.
+  const { checkpoint } = loadCheckpoint(io, dir);
+  const ends = new Map(checkpoint?.ends ?? []);
+  if (checkpoint !== null)
+    ends.set(
+      checkpoint.position.segment,
+      Math.max(checkpoint.position.offset, ends.get(checkpoint.position.segment) ?? 0),
+    );
   let done = 0;
   let records = 0;
   let lsn: number | null = null;
   files.forEach(({ path, number, bytes }, i) => {
     const previous = files[i - 1];
-    if (previous !== undefined && number !== previous.number + 1)
+    // Segments before the checkpoint's go once no job needs them, in any order: a gap there is
+    // normal (the open checks that no job needs a missing one). From the checkpoint on, the log
+    // must be whole.
+    if (previous !== undefined && number !== previous.number + 1 && number <= (checkpoint?.position.segment ?? 0))
+      lsn = null;
+    else if (previous !== undefined && number !== previous.number + 1)
       problems.push({
         file: join(dir, `${String(previous.number + 1).padStart(12, '0')}.seg`),
         offset: 0,
@@ -74,6 +87,13 @@ function verify(dir: string, { io = nodeIO, progress }: CheckOptions): Omit<Chec
       problems.push({ file: path, offset: 0, what: 'bad segment header' });
       return;
     }
+    const end = ends.get(number) ?? 0;
+    if (bytes.length < end)
+      problems.push({
+        file: path,
+        offset: bytes.length,
+        what: `segment cut: a checkpoint recorded ${end} bytes as synced`,
+      });
     let offset = segmentHeaderBytes;
     while (offset < bytes.length) {
       const record = parse(bytes, offset, header.salt);
@@ -84,7 +104,7 @@ function verify(dir: string, { io = nodeIO, progress }: CheckOptions): Omit<Chec
         continue;
       }
       const next = nextIntact(bytes, offset, header.salt);
-      if (i === files.length - 1 && (next === null || next.durable <= offset)) {
+      if (i === files.length - 1 && (next === null || next.durable <= offset) && offset >= end) {
         tornTail = { file: path, offset, what: 'torn tail (the next open cuts it off)' };
         break;
       }

@@ -17,7 +17,8 @@ import type { Position } from './log.ts';
 const magic = Buffer.from('SPOOLCKP');
 /** Column kinds by the number a checkpoint writes for them. */
 const columnKinds: readonly ColumnKind[] = ['uniform', 'u8', 'u16', 'u32', 'f64'];
-const version = 3;
+/** Version 4 adds how many bytes of each segment were synced when it was written. */
+const version = 4;
 /**
  * Version 2 kept every column at one width: a store written by it still opens, its columns read
  * into today's kinds (a v2 checkpoint passed over would lose the jobs of deleted segments).
@@ -37,9 +38,16 @@ const v2Columns = {
   size: Uint32Array,
 } as const;
 
+/**
+ * Bytes of each segment that were synced when a checkpoint was written: an open that finds a
+ * segment shorter knows it was cut, whatever its last record looks like (issue 20, defect 3).
+ */
+export type SegmentEnds = ReadonlyMap<number, number>;
+
 export interface Checkpoint {
   readonly position: Position;
   readonly image: TableImage;
+  readonly ends: SegmentEnds;
   readonly file: string;
 }
 
@@ -62,7 +70,7 @@ export function checkpointFiles(io: FileIO, dir: string): string[] {
     .reverse();
 }
 
-export function encodeCheckpoint(position: Position, image: TableImage): Buffer {
+export function encodeCheckpoint(position: Position, image: TableImage, ends: SegmentEnds): Buffer {
   const out = new ByteWriter(1 << 16);
   out.raw(magic);
   out.u32(version);
@@ -122,6 +130,11 @@ export function encodeCheckpoint(position: Position, image: TableImage): Buffer 
     out.str(name);
     out.str(value);
   }
+  out.u32(ends.size);
+  for (const [segment, bytes] of ends) {
+    out.f64(segment);
+    out.f64(bytes);
+  }
   out.u32(crc32(out.view()));
   return Buffer.from(out.view());
 }
@@ -164,10 +177,10 @@ function seqs(out: ByteWriter, list: readonly number[]): void {
 }
 
 /** Decodes a checkpoint; null when its magic, version or checksum is wrong. */
-export function decodeCheckpoint(bytes: Buffer): { position: Position; image: TableImage } | null {
+export function decodeCheckpoint(bytes: Buffer): Omit<Checkpoint, 'file'> | null {
   if (bytes.length < 16 || !bytes.subarray(0, 8).equals(magic)) return null;
   const written = bytes.readUInt32LE(8);
-  if (written !== version && written !== 2) return null;
+  if (written < 2 || written > version) return null;
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== bytes.readUInt32LE(bytes.length - 4)) return null;
   const r = new ByteReader(bytes.subarray(12, bytes.length - 4));
   const list = <T>(read: () => T): T[] => Array.from({ length: r.u32() }, read);
@@ -200,7 +213,9 @@ export function decodeCheckpoint(bytes: Buffer): { position: Position; image: Ta
   const results = list(() => [r.f64(), new Uint8Array(r.bytes())] as const);
   const payloads = list(() => [r.f64(), new Uint8Array(r.bytes())] as const);
   const meta = list(() => [r.str(), r.str()] as const);
-  return { position, image: { nextSeq, queues, profiles, pages, keys, errors, results, payloads, meta } };
+  // Before version 4 nothing recorded where segments end.
+  const ends = new Map(written < 4 ? [] : list(() => [r.f64(), r.f64()] as const));
+  return { position, image: { nextSeq, queues, profiles, pages, keys, errors, results, payloads, meta }, ends };
 }
 
 function readWhole(io: FileIO, path: string): Buffer {

@@ -7,7 +7,7 @@
 // the table bound what an open replays; a segment goes once no live job's payload is in it and
 // the kept checkpoints no longer start before it, and compaction copies the few live payloads
 // out of sparse old segments so they can go.
-import { ClosedError, StorageError, ValidationError } from '../../errors.ts';
+import { ClosedError, CorruptionError, LockedError, StorageError, ValidationError } from '../../errors.ts';
 import type {
   AckParams,
   AddParams,
@@ -50,7 +50,7 @@ import type { Operation } from './codec.ts';
 import { nodeIO } from './io.ts';
 import type { FileIO } from './io.ts';
 import { acquireLock } from './lock.ts';
-import { Log, segmentOf } from './log.ts';
+import { Log, positionOf, segmentOf } from './log.ts';
 import type { Damage, Durability, Replayed } from './log.ts';
 import { recordType } from './record.ts';
 
@@ -108,6 +108,11 @@ export class FileStore implements Store {
   /** Segments the kept checkpoints start in: nothing before the smallest is needed for replay. */
   #checkpointStarts: number[] = [];
   #report!: OpenReport;
+  /**
+   * While a lease runs: the payloads that failed their checksum, by the stand-in read handed to
+   * the table instead. A lease must not throw half-way through the table's changes.
+   */
+  #damaged: Map<Uint8Array, CorruptionError> | null = null;
 
   private constructor(
     private readonly dir: string,
@@ -121,7 +126,7 @@ export class FileStore implements Store {
       maxReplicas: 0,
     });
     this.#table = new JobTable({
-      read: (at, size) => (this.#replaying ? empty : this.#log.read(at, size)),
+      read: (at, size) => (this.#replaying ? empty : this.#read(at, size)),
       release: (at, size) => this.#release(at, size),
     });
   }
@@ -137,8 +142,16 @@ export class FileStore implements Store {
     };
     if (!['fsync', 'interval', 'none'].includes(resolved.durability))
       throw new ValidationError('durability', 'is fsync, interval or none');
-    resolved.io.mkdir(dir);
-    const unlock = await acquireLock(dir);
+    let unlock: () => Promise<void>;
+    try {
+      resolved.io.mkdir(dir);
+      unlock = await acquireLock(dir);
+    } catch (error) {
+      // A directory the file system refuses (read-only, full, not a real file system, under a
+      // file) is a StorageError naming it and the cause, never a bare errno (issue 13).
+      if (error instanceof LockedError) throw error;
+      throw new StorageError(`${dir}: cannot open the data directory: ${(error as Error).message}`, { cause: error });
+    }
     const store = new FileStore(dir, resolved, unlock);
     try {
       await store.#load();
@@ -166,10 +179,23 @@ export class FileStore implements Store {
     const { log, damage } = await Log.open(
       { ...this.options, dir: this.dir, repair },
       checkpoint?.position ?? null,
+      checkpoint?.ends ?? new Map(),
       (record) => this.#replay(record),
     );
     this.#log = log;
     this.#replaying = false;
+    // A segment that jobs still need must be there: found out now, not at the lease that needs it.
+    for (const segment of this.#live.keys()) {
+      if (log.has(segment)) continue;
+      const file = log.path(segment);
+      if (!repair) {
+        await log.close();
+        throw new StorageError(
+          `${file}: segment missing, and ${this.#live.get(segment)?.jobs} jobs have their payloads there; run \`spool check --repair\` to keep the others`,
+        );
+      }
+      damage.push({ file, offset: 0, from: positionOf(segment, 0), to: positionOf(segment + 1, 0) });
+    }
     this.#checkpointStarts = checkpointFiles(io, this.dir).slice(0, 2).map(checkpointSegment);
     // Jobs whose payload bytes were in the damage are lost: drop them, logged like any removal.
     const lost = this.#table.jobsWhere((at) => damage.some(({ from, to }) => at >= from && at < to));
@@ -227,7 +253,45 @@ export class FileStore implements Store {
   // A lease or an extension answers before its record is durable: the ack that follows rides
   // the same log, so its sync covers them; one lost in a power cut only gives the job back.
   lease(params: LeaseParams): Promise<LeaseResult> {
-    return this.#run(() => Promise.resolve(this.#logged({ op: 'lease', params }) as LeaseResult));
+    return this.#run(() => Promise.resolve(this.#lease(params)));
+  }
+
+  /**
+   * A job whose payload fails its checksum is never handed out: it goes dead with the
+   * CorruptionError, logged like any nack, and the lease takes the next job in its place.
+   */
+  #lease(params: LeaseParams): LeaseResult {
+    const jobs: LeaseResult['jobs'][number][] = [];
+    for (;;) {
+      const damaged = new Map<Uint8Array, CorruptionError>();
+      this.#damaged = damaged;
+      let result: LeaseResult;
+      try {
+        result = this.#logged({ op: 'lease', params: { ...params, max: params.max - jobs.length } }) as LeaseResult;
+      } finally {
+        this.#damaged = null;
+      }
+      for (const job of result.jobs) {
+        const error = damaged.get(job.payload);
+        if (error === undefined) jobs.push(job);
+        else {
+          const nack = { now: params.now, token: job.token, delayMs: 0, dead: true, release: false };
+          this.#logged({ op: 'nack', params: { ...nack, error: `${error.name}: ${error.message}` } });
+        }
+      }
+      if (damaged.size === 0 || jobs.length === params.max) return { jobs, nextAt: result.nextAt };
+    }
+  }
+
+  #read(at: number, size: number): Uint8Array {
+    try {
+      return this.#log.read(at, size);
+    } catch (error) {
+      if (!(error instanceof CorruptionError) || this.#damaged === null) throw error;
+      const standIn = new Uint8Array(0);
+      this.#damaged.set(standIn, error);
+      return standIn;
+    }
   }
   extend(params: ExtendParams): Promise<ExtendResult> {
     return this.#run(() => Promise.resolve(this.#logged({ op: 'extend', params }) as ExtendResult));
@@ -409,7 +473,7 @@ export class FileStore implements Store {
 
   async #writeCheckpoint(): Promise<void> {
     const position = this.#log.tail;
-    const bytes = encodeCheckpoint(position, this.#table.image());
+    const bytes = encodeCheckpoint(position, this.#table.image(), this.#log.ends(position));
     // Only segments no job of this image needs may go: a call that releases a job while the
     // checkpoint is written is not durable yet, and after a crash the image has the job again.
     const unneeded = this.#log.segments.filter((s) => !this.#live.has(s));
@@ -418,6 +482,11 @@ export class FileStore implements Store {
     // A failed write or sync of a checkpoint is as fatal as one of the log (fsyncgate): the disk
     // is failing, and nothing may be answered as durable on it until a reopen checks it again.
     await writeCheckpoint(this.options.io, this.dir, bytes, position).catch((error: unknown) => {
+      // Out of descriptors, nothing of this checkpoint is in place: it is skipped, the log is
+      // whole, and a later one will do (issue 20, defect 4).
+      const code = ((error as { cause?: NodeJS.ErrnoException }).cause ?? (error as NodeJS.ErrnoException)).code;
+      if (code === 'EMFILE' || code === 'ENFILE')
+        throw new StorageError(`checkpoint skipped: ${(error as Error).message}`, { cause: error });
       throw this.#log.fail(error);
     });
     this.#checkpointStarts = checkpointFiles(this.options.io, this.dir).slice(0, 2).map(checkpointSegment);
@@ -439,7 +508,7 @@ export class FileStore implements Store {
       const batch: { id: string; payload: Uint8Array }[] = [];
       for (let bytes = 0; i < ids.length && bytes < compactStepBytes; i++) {
         const id = ids[i] as string;
-        const payload = this.#table.payloadOf(id); // null: it went since the list was made
+        const payload = this.#payloadToMove(id); // null: it went since the list was made
         if (payload === null) continue;
         batch.push({ id, payload });
         bytes += payload.byteLength;
@@ -457,6 +526,16 @@ export class FileStore implements Store {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (moved > 0 && !this.#closed) this.#scheduleCheckpoint();
+  }
+
+  /** A job's payload for compaction; null when the job is gone or the payload is damaged (a lease kills it). */
+  #payloadToMove(id: string): Uint8Array | null {
+    try {
+      return this.#table.payloadOf(id);
+    } catch (error) {
+      if (error instanceof CorruptionError) return null;
+      throw error;
+    }
   }
 
   /** Runs one call; a closed store or a throw becomes a rejection, never a synchronous throw. */

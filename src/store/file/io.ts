@@ -2,6 +2,7 @@
 // through one of these calls, so a test can put a layer underneath that loses what was not yet
 // synced at a chosen moment, the way a power cut does (SQLite's crash-test VFS).
 import * as fs from 'node:fs';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 
 export interface FileIO {
@@ -28,6 +29,23 @@ export interface FileIO {
 const fdatasync = promisify(fs.fdatasync);
 const fsync = promisify(fs.fsync);
 
+/**
+ * `mkdir -p` that gives up: Node's recursive mkdir retries for ever where mkdir keeps answering
+ * ENOENT under an existing parent, as in /proc (issue 13: `open('file:/proc/spool-x')` spun at
+ * 100% CPU). Each level is tried once.
+ */
+function makeDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
+    makeDir(dirname(dir));
+    fs.mkdirSync(dir);
+  }
+}
+
 /** The real disk, through node:fs: synchronous writes into the page cache, asynchronous syncs. */
 export const nodeIO: FileIO = {
   list: (dir) => {
@@ -38,7 +56,7 @@ export const nodeIO: FileIO = {
       throw error;
     }
   },
-  mkdir: (dir) => fs.mkdirSync(dir, { recursive: true }),
+  mkdir: (dir) => makeDir(dir),
   open: (path, create) => fs.openSync(path, create ? 'wx+' : 'r+'),
   close: (fd) => fs.closeSync(fd),
   size: (fd) => fs.fstatSync(fd).size,

@@ -9,7 +9,9 @@
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { StorageError } from '../../errors.ts';
+import type { SegmentEnds } from './checkpoint.ts';
 import type { FileIO } from './io.ts';
+import { readVerified } from './verified-read.ts';
 import {
   nextIntact,
   parse,
@@ -59,8 +61,6 @@ export interface Damage {
 }
 
 const segmentSpan = 0x100000000;
-/** How far a payload read reads ahead. */
-const readAheadBytes = 64 << 10;
 
 /** A log position as one number: segment × 2^32 + offset. */
 export function positionOf(segment: number, offset: number): number {
@@ -96,12 +96,25 @@ interface Waiter {
   reject(error: Error): void;
 }
 
+/** A segment could not be opened for want of descriptors; nothing was written for it yet. */
+class SegmentNotStarted extends Error {}
+
 export class Log {
   readonly #segments = new Map<number, Segment>();
+  /** Bytes of a segment known to have been synced (a checkpoint recorded them): less is a cut. */
+  readonly #ends = new Map<number, number>();
   #pending: Pending[] = [];
   #waiters: Waiter[] = [];
   #flushing: Promise<void> | null = null;
   #failed: StorageError | null = null;
+  /**
+   * Set while a new segment cannot be started for want of file descriptors (EMFILE, ENFILE):
+   * nothing was written, so nothing is lost. What was appended waits; new calls are refused with
+   * this error; the roll is tried again on each refused call and on a timer, and the log carries
+   * on by itself once it succeeds (issue 20, defect 4).
+   */
+  #stalled: StorageError | null = null;
+  #retry: { timer: NodeJS.Timeout | null; delayMs: number } = { timer: null, delayMs: 0 };
   #timer: NodeJS.Timeout | null = null;
   /** Where the next record goes. */
   #tail: { segment: number; offset: number; lsn: number };
@@ -133,41 +146,58 @@ export class Log {
   static async open(
     options: LogOptions,
     from: Position | null,
+    ends: SegmentEnds,
     replay: (record: Replayed) => void,
   ): Promise<{ log: Log; damage: Damage[] }> {
     const { io, dir } = options;
     io.mkdir(dir);
-    const numbers = io
-      .list(dir)
+    const names = io.list(dir);
+    // A rotation a crash interrupted: the segment it was making never got its name.
+    for (const name of names.filter((n) => /^\d{12}\.seg\.tmp$/.test(n))) io.remove(join(dir, name));
+    const numbers = names
       .filter((name) => /^\d{12}\.seg$/.test(name))
       .map((name) => Number(name.slice(0, 12)))
       .sort((a, b) => a - b);
     const damage: Damage[] = [];
     const segments: Segment[] = [];
-    for (const number of numbers) {
-      const path = join(dir, fileName(number));
-      const fd = io.open(path, false);
-      const size = io.size(fd);
-      const head = Buffer.alloc(segmentHeaderBytes);
-      io.read(fd, head, 0);
-      const header = parseSegmentHeader(head);
-      if (header !== null && header.segment === number) {
-        segments.push({ number, salt: header.salt, fd, written: size, synced: size });
-        continue;
-      }
-      io.close(fd);
-      // The newest segment without a whole header is a rotation the crash interrupted: it holds
-      // no record yet.
-      if (number === numbers[numbers.length - 1] && size <= segmentHeaderBytes) {
-        io.remove(path);
-        continue;
-      }
-      if (!options.repair) throw new StorageError(`${path}: bad segment header`);
-      damage.push({ file: path, offset: 0, from: 0, to: 0 });
-    }
-    const log = new Log(options, from ?? { segment: segments[0]?.number ?? 1, offset: segmentHeaderBytes, lsn: 1 });
-    for (const s of segments) log.#segments.set(s.number, s);
+    const log = new Log(options, from ?? { segment: numbers[0] ?? 1, offset: segmentHeaderBytes, lsn: 1 });
+    // Where each segment is known to reach: what a checkpoint recorded, and where its replay starts.
+    for (const [segment, end] of ends) log.#ends.set(segment, end);
+    if (from !== null) log.#ends.set(from.segment, Math.max(from.offset, ends.get(from.segment) ?? 0));
+    /** Segments a repair made anew over a bad header: their records are lost. */
+    const replaced = new Set<number>();
     try {
+      for (const number of numbers) {
+        const path = join(dir, fileName(number));
+        const fd = io.open(path, false);
+        const size = io.size(fd);
+        const head = Buffer.alloc(segmentHeaderBytes);
+        io.read(fd, head, 0);
+        const header = parseSegmentHeader(head);
+        const end = log.#ends.get(number) ?? 0;
+        if (header !== null && header.segment === number && (size >= end || options.repair)) {
+          segments.push({ number, salt: header.salt, fd, written: size, synced: size });
+          log.#segments.set(number, segments[segments.length - 1] as Segment);
+          continue;
+        }
+        io.close(fd);
+        // A segment is created whole (see #create): a bad header is damage, never a rotation cut
+        // short, and an open never deletes it (issue 20, defect 3).
+        const cut = header !== null && header.segment === number;
+        if (!options.repair)
+          throw new StorageError(
+            `${path}: ${cut ? 'segment cut' : 'bad segment header'} at offset ${cut ? size : 0}: the file has ${size} bytes${end > 0 ? `, a checkpoint recorded ${end} as synced` : ''}; run \`spool check --repair\` to keep every intact record`,
+          );
+        // Kept aside for whoever wants to look; a fresh segment of the same number takes its place.
+        io.rename(path, `${path}.damaged`);
+        const salt = randomInt(0, 0xffffffff);
+        const fresh = io.open(path, true);
+        io.write(fresh, segmentHeader({ segment: number, salt }), 0);
+        segments.push({ number, salt, fd: fresh, written: segmentHeaderBytes, synced: 0 });
+        log.#segments.set(number, segments[segments.length - 1] as Segment);
+        replaced.add(number);
+        damage.push({ file: path, offset: 0, from: positionOf(number, 0), to: positionOf(number + 1, 0) });
+      }
       if (from !== null && segments.length > 0 && !log.#segments.has(from.segment)) {
         throw new StorageError(`${join(dir, fileName(from.segment))}: segment missing (the checkpoint needs it)`);
       }
@@ -181,8 +211,7 @@ export class Log {
       let offset = from?.offset ?? segmentHeaderBytes;
       // A repair first verifies every segment whole, the ones before the checkpoint too (their
       // records hold payloads), covering damage with pad records; the replay then reads clean.
-      if (options.repair)
-        segments.forEach((s, i) => log.#scan(s, segmentHeaderBytes, null, i === segments.length - 1, null, damage));
+      if (options.repair) log.#repairAll(segments, replaced, from, damage);
       const scanned = segments.filter((s) => s.number >= start);
       scanned.forEach((segment, i) => {
         if (i > 0 && segment.number !== (scanned[i - 1] as Segment).number + 1) {
@@ -199,7 +228,7 @@ export class Log {
       // died before syncing it, and the directory may not hold the segment yet (a rotation cut
       // short) nor the cuts above: make them durable before anything is appended after them, or
       // a power cut could leave new synced records behind a torn or vanished past.
-      if (last !== undefined) await io.datasync(last.fd);
+      for (const s of options.repair ? segments : [last]) if (s !== undefined) await io.datasync(s.fd);
       await io.syncDir(dir);
     } catch (error) {
       log.#closeFiles();
@@ -248,7 +277,9 @@ export class Log {
       let next = nextIntact(bytes, offset, segment.salt);
       while (next !== null && expected !== null && next.lsn < expected)
         next = nextIntact(bytes, next.bodyAt - recordHeaderBytes, segment.salt);
-      const proven = next !== null && (next.durable > offset || !last);
+      // Bytes up to a recorded end were synced: a bad record there is damage, never a torn tail.
+      const proven =
+        (next !== null && (next.durable > offset || !last)) || offset < (this.#ends.get(segment.number) ?? 0);
       if (last && !proven) {
         // A torn or zeroed tail: nothing proves these bytes were ever synced, so no caller was
         // told they were durable. Cut them off.
@@ -271,6 +302,50 @@ export class Log {
     return { offset, lsn: expected ?? 1 };
   }
 
+  /**
+   * A repair's first pass: every segment verified whole (the ones before the checkpoint too:
+   * their records hold payloads), damage covered with pad records so the replay then reads
+   * clean; a segment made anew, or cut short of what a checkpoint recorded, is filled up to that
+   * length with one pad that carries the LSN chain over the loss.
+   */
+  #repairAll(
+    segments: readonly Segment[],
+    replaced: ReadonlySet<number>,
+    from: Position | null,
+    damage: Damage[],
+  ): void {
+    /** The LSN that comes after the segments repaired so far. */
+    let chain: number | null = null;
+    segments.forEach((s, i) => {
+      const end = Math.max(this.#ends.get(s.number) ?? 0, replaced.has(s.number) ? segmentHeaderBytes + 32 : 0);
+      const cut = s.written < end;
+      if (cut) {
+        // Back to its recorded length, the lost part zeros: the scan covers it as damage.
+        this.options.io.truncate(s.fd, end);
+        s.written = end;
+        s.synced = 0;
+      }
+      const last = i === segments.length - 1;
+      const scanned = this.#scan(s, segmentHeaderBytes, null, last && !cut, null, damage);
+      const { offset } = scanned;
+      const lsn = offset === segmentHeaderBytes ? (chain ?? scanned.lsn) : scanned.lsn;
+      chain = offset === segmentHeaderBytes && chain !== null ? chain : scanned.lsn;
+      if (!cut) return;
+      // The scan's pad says the records after it go on from its own LSN: they go on from the next segment's.
+      const next = segments[i + 1];
+      const resume = next === undefined ? (s.number === from?.segment ? from.lsn : lsn) : (this.#firstLsn(next) ?? lsn);
+      this.#pad(s, offset, end, lsn, resume);
+      chain = resume;
+    });
+  }
+
+  /** The LSN of a segment's first record, or null when it has none intact. */
+  #firstLsn(segment: Segment): number | null {
+    const head = Buffer.alloc(Math.min(segment.written, 1 << 20));
+    this.options.io.read(segment.fd, head, 0);
+    return parse(head, segmentHeaderBytes, segment.salt)?.lsn ?? null;
+  }
+
   /** Covers damaged bytes [from, to) with one valid record that says which LSN comes next. */
   #pad(segment: Segment, from: number, to: number, lsn: number, resume: number): void {
     const out = Buffer.alloc(to - from);
@@ -281,6 +356,26 @@ export class Log {
     out.writeDoubleLE(resume, recordHeaderBytes);
     seal(out, 0, out.length - recordHeaderBytes, recordType.pad, lsn, 0, segment.salt);
     this.options.io.write(segment.fd, out, from);
+  }
+
+  /**
+   * How far each segment is synced, for a checkpoint at `position` (written once everything
+   * before `position` is synced): the next open refuses a segment found shorter.
+   */
+  ends(position: Position): Map<number, number> {
+    const ends = new Map<number, number>();
+    for (const s of this.#segments.values()) if (s.number < position.segment) ends.set(s.number, s.synced);
+    ends.set(position.segment, position.offset);
+    return ends;
+  }
+
+  /** Whether a segment's file is there. */
+  has(segment: number): boolean {
+    return this.#segments.has(segment);
+  }
+
+  path(segment: number): string {
+    return join(this.options.dir, fileName(segment));
   }
 
   /** Where the next record goes. */
@@ -349,6 +444,10 @@ export class Log {
   /** Throws the StorageError that stopped the log, if one did. */
   assertWritable(): void {
     if (this.#failed !== null) throw this.#failed;
+    if (this.#stalled !== null) {
+      this.#startFlush();
+      throw this.#stalled;
+    }
   }
 
   /** The log position the body of a record of `length` bytes appended now would get. */
@@ -379,11 +478,16 @@ export class Log {
   /** Syncs everything appended so far, whatever the mode (dque's TurboSync). */
   async sync(): Promise<void> {
     await this.committed();
-    if (this.options.durability === 'fsync') return;
+    // In fsync mode too: the record that marks a round synced is written but not synced, and a
+    // checkpoint records the tail as synced.
     await this.#syncAll();
   }
 
-  /** `length` bytes at log position `at`, wherever they are (a file or the pending buffer). */
+  /**
+   * `length` bytes at log position `at`, wherever they are (a file or the pending buffer). Bytes
+   * from a file are handed out only from a record whose checksum holds: otherwise CorruptionError
+   * (issue 20: a changed digit of a payload was delivered as good data).
+   */
   read(at: number, length: number): Uint8Array {
     // An empty payload may sit at the very end of a pending buffer, in a segment not created yet.
     if (length === 0) return Buffer.alloc(0);
@@ -397,18 +501,15 @@ export class Log {
     }
     const file = this.#segments.get(segment);
     if (file === undefined) throw new StorageError(`segment ${fileName(segment)} is gone but a job needs it`);
-    const w = this.#window;
-    if (w !== null && w.segment === segment && offset >= w.from && offset + length <= w.from + w.bytes.length)
-      return Buffer.from(w.bytes.subarray(offset - w.from, offset - w.from + length));
-    // Jobs are mostly leased in the order they were added: one read of what follows serves the
-    // next payloads too. Written bytes of a segment never change, so the window stays true.
-    const end = Math.max(offset + length, Math.min(file.written, offset + readAheadBytes));
-    const out = Buffer.allocUnsafe(end - offset);
-    const n = this.options.io.read(file.fd, out, offset);
-    if (n < length) throw new StorageError(`${fileName(segment)}: short read at ${offset}`);
-    if (n <= length) return out.subarray(0, length);
-    this.#window = { segment, from: offset, bytes: out.subarray(0, n) };
-    return Buffer.from(out.subarray(0, length));
+    let w = this.#window;
+    if (w === null || w.segment !== segment || offset < w.from || offset + length > w.from + w.bytes.length) {
+      w = {
+        segment,
+        ...readVerified(this.options.io, join(this.options.dir, fileName(segment)), file, offset, length),
+      };
+      this.#window = w;
+    }
+    return Buffer.from(w.bytes.subarray(offset - w.from, offset - w.from + length));
   }
 
   /** Deletes sealed segments (never the one being written). */
@@ -430,6 +531,9 @@ export class Log {
   /** Waits for pending writes, syncs, closes the files. */
   async close(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#retry.timer !== null) clearTimeout(this.#retry.timer);
+    // The appended records that still wait for their segment will never be written now.
+    if (this.#stalled !== null) this.fail(this.#stalled);
     try {
       if (this.#failed === null) {
         await this.committed();
@@ -469,13 +573,41 @@ export class Log {
         for (const w of waiters) w.resolve();
         if (this.#pending.length === 0 && this.#waiters.length === 0 && dirty.size > 0) this.#markSynced();
       }
+      this.#recovered();
     } catch (error) {
+      if (error instanceof SegmentNotStarted && this.#failed === null) {
+        this.#stall(error, waiters);
+        return;
+      }
       const failure = this.fail(error);
       // The calls this round writes for: #fail reaches only the ones that came after it began.
       for (const w of waiters) w.reject(failure);
     } finally {
       this.#flushing = null;
     }
+  }
+
+  #stall(error: SegmentNotStarted, waiters: Waiter[]): void {
+    this.#stalled = new StorageError(
+      `${this.options.dir}: cannot start a new log segment: ${error.message}; calls are refused until it can (it is tried again by itself)`,
+      { cause: error.cause },
+    );
+    // Their records are still to be written: they wait for the roll like the ones after them.
+    this.#waiters = [...waiters, ...this.#waiters];
+    const delayMs = Math.min(Math.max(this.#retry.delayMs * 2, 10), 1000);
+    this.#retry.delayMs = delayMs;
+    this.#retry.timer ??= setTimeout(() => {
+      this.#retry.timer = null;
+      this.#startFlush();
+    }, delayMs); // not unref'd: calls are waiting on it
+  }
+
+  #recovered(): void {
+    if (this.#stalled === null) return;
+    this.#stalled = null;
+    this.#retry.delayMs = 0;
+    if (this.#retry.timer !== null) clearTimeout(this.#retry.timer);
+    this.#retry.timer = null;
   }
 
   /**
@@ -497,19 +629,42 @@ export class Log {
     tail.lsn++;
   }
 
-  /** Creates the next segment, once every older one is synced: a torn record can only be in the last. */
+  /**
+   * Creates the next segment, once every older one is synced: a torn record can only be in the
+   * last. The header is synced under a temporary name first, so a segment never exists without
+   * a whole header and an open can take any bad header for damage.
+   */
   async #create(number: number): Promise<Segment> {
     const { io, dir } = this.options;
     await this.#syncSegments(new Set(this.#segments.values()));
     const salt = this.#futureSalts.get(number) ?? randomInt(0, 0xffffffff);
+    const path = join(dir, fileName(number));
+    const tmp = `${path}.tmp`;
+    io.remove(tmp);
+    let fd: number | null = null;
+    try {
+      const made = io.open(tmp, true);
+      try {
+        io.write(made, segmentHeader({ segment: number, salt }), 0);
+        await io.datasync(made);
+      } finally {
+        io.close(made);
+      }
+      io.rename(tmp, path);
+      fd = io.open(path, false);
+      // Durable in the directory before any record in it is answered.
+      await io.syncDir(dir);
+    } catch (error) {
+      if (fd !== null) io.close(fd);
+      // Out of descriptors: the segment holds no record yet, and trying again later is safe.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EMFILE' || code === 'ENFILE')
+        throw new SegmentNotStarted((error as Error).message, { cause: error });
+      throw error;
+    }
+    const segment: Segment = { number, salt, fd, written: segmentHeaderBytes, synced: segmentHeaderBytes };
     this.#futureSalts.delete(number);
-    const fd = io.open(join(dir, fileName(number)), true);
-    io.write(fd, segmentHeader({ segment: number, salt }), 0);
-    const segment: Segment = { number, salt, fd, written: segmentHeaderBytes, synced: 0 };
     this.#segments.set(number, segment);
-    await io.datasync(fd);
-    segment.synced = segmentHeaderBytes;
-    await io.syncDir(dir);
     this.rotated?.();
     return segment;
   }

@@ -28,6 +28,7 @@ export const recordType = {
   lease: 6,
   ack: 7,
 } as const;
+const maxType = 7;
 
 export interface SegmentHeader {
   readonly segment: number;
@@ -105,6 +106,18 @@ export function parse(buf: Buffer, at: number, salt: number): Parsed | null {
     length,
     end: at + recordBytes(length),
   };
+}
+
+/**
+ * Where the record at `at` would end if its header is well formed (a known type, the zero bytes
+ * zero), before its checksum is checked; -1 when the header is not one.
+ */
+export function claimedEnd(buf: Buffer, at: number): number {
+  if (at < 0 || at + recordHeaderBytes > buf.length) return -1;
+  const length = buf.readUInt32LE(at);
+  const type = buf[at + 8] as number;
+  if (length === 0 || type === 0 || type > maxType || buf.readUInt16LE(at + 9) !== 0 || buf[at + 11] !== 0) return -1;
+  return at + recordBytes(length);
 }
 
 /** The first intact record after `from` (records start at multiples of 8), or null. */
