@@ -152,6 +152,17 @@ export class Spool implements AsyncDisposable {
   }
 
   /**
+   * The current lease of the job `id`, or null when it is not leased now: for a trusted server
+   * that settles by id as its protocol does (the Disque server's ACKJOB, NACK, WORKING) after
+   * checking the caller's rights. A consumer holds its lease's token instead (`leased`).
+   */
+  async currentLease<T = unknown>(id: string): Promise<LeasedJob<T> | null> {
+    this.#runtime.assertOpen();
+    const [record] = await this.#store.leasesOf([id], this.#runtime.clock.now());
+    return record === null || record === undefined ? null : new LeasedJob<T>(record, this.#runtime);
+  }
+
+  /**
    * Calls `observer` for every add, lease and settle made through this Spool, until the
    * returned function is called. Metrics are built on it (`spool/server`'s /metrics).
    */

@@ -308,6 +308,12 @@ export interface Store {
   extend(params: ExtendParams): Promise<ExtendResult>;
   /** The current leases these tokens hold, null for each token that holds none (the same as `lost`). */
   leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]>;
+  /**
+   * The current lease of each job by id, null for a job that is not leased now: how a trusted
+   * server settles by id (Disque's ACKJOB, NACK, WORKING name a job, not a lease), after it has
+   * checked the caller may.
+   */
+  leasesOf(ids: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]>;
   /** Jobs by id, null for the ones not in the store. */
   get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]>;
   /** The next `limit` waiting jobs in lease order, changing nothing. */

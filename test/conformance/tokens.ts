@@ -43,6 +43,25 @@ export function tokens(suite: Suite): void {
         assert.equal((await q.get(id))?.state, 'completed');
       },
     );
+    conformanceTest(
+      suite,
+      "a job's current lease is found by its id, with the holder's token; none once it is settled or not leased",
+      async ({ spool, clock, store }) => {
+        const q = spool.queue<string>('by-id', { maxAttempts: 5 });
+        const [leasedId, waitingId] = [await q.add('a'), await q.add('b')];
+        const [job] = await q.lease({ visibility: '1m' });
+        assert.equal(job?.id, leasedId);
+        const [current, waiting, unknown] = await store.leasesOf([leasedId, waitingId, '999999'], clock.now());
+        assert.equal(current?.token, job.token);
+        assert.equal(waiting, null);
+        assert.equal(unknown, null);
+        const lease = await spool.currentLease(leasedId);
+        await lease?.ack('by id');
+        assert.equal((await q.get(leasedId))?.state, 'completed');
+        assert.equal(await spool.currentLease(leasedId), null);
+        await assert.rejects(job.ack(), LeaseLostError);
+      },
+    );
 
     conformanceTest(
       suite,

@@ -1,7 +1,7 @@
 // The commands that settle jobs by id: ACKJOB, FASTACK, NACK, ENQUEUE, WORKING, DELJOB (and
 // DEQUEUE, which spool cannot do). Each checks every id before touching any (Disque's -BADID).
 import { LeaseLostError, NotFoundError } from '../../index.ts';
-import type { JobInfo, LeasedJob } from '../../index.ts';
+import type { JobInfo, LeasedJob, Spool } from '../../index.ts';
 import type { Need } from '../http/auth.ts';
 import { allow, spoolIds } from './context.ts';
 import type { Call, Command } from './context.ts';
@@ -21,6 +21,13 @@ interface Handle {
 
 type Act = (handle: Handle) => Promise<boolean>;
 
+/** The job's current lease; LeaseLostError when it is not leased now. */
+async function leaseOf(spool: Spool, id: string): Promise<LeasedJob> {
+  const lease = await spool.currentLease(id);
+  if (lease === null) throw new LeaseLostError(id);
+  return lease;
+}
+
 /** Does `act` to the job each id names, looking again when it changed under it; counts the trues. */
 function countingById(need: Need, act: Act): Command['run'] {
   return async (call: Call) => {
@@ -33,7 +40,7 @@ function countingById(need: Need, act: Act): Command['run'] {
         allow(call, need, [job.queue]);
         const handle: Handle = {
           job,
-          lease: () => spool.leased(`${job.id}:${job.attempts}`),
+          lease: () => leaseOf(spool, job.id),
           remove: () => spool.queue(job.queue).remove(job.id),
         };
         try {
@@ -99,7 +106,7 @@ async function working(call: Call): Promise<Reply> {
       );
     if (job.state !== 'active') return 0;
     try {
-      const leaseUntil = await (await spool.leased(`${job.id}:${job.attempts}`)).extend();
+      const leaseUntil = await (await leaseOf(spool, job.id)).extend();
       return Math.round((leaseUntil - now) / 1000);
     } catch (error) {
       if (!(error instanceof LeaseLostError)) throw error;

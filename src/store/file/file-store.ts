@@ -321,6 +321,9 @@ export class FileStore implements Store {
   leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
     return this.#run(() => Promise.resolve(this.#table.leases(tokens, now)));
   }
+  leasesOf(ids: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+    return this.#run(() => Promise.resolve(this.#table.leasesOf(ids, now)));
+  }
   get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
     return this.#run(() => Promise.resolve(this.#table.get(ids, now)));
   }

@@ -238,6 +238,13 @@ export class JobTable {
     });
   }
 
+  leasesOf(ids: readonly string[], now: number): readonly (LeasedRecord | null)[] {
+    return ids.map((id) => {
+      const token = this.#tokens.get(this.#seqOf(id));
+      return token === undefined ? null : (this.leases([token], now)[0] ?? null);
+    });
+  }
+
   get(ids: readonly string[], now: number): readonly (JobRecord | null)[] {
     return ids.map((id) => {
       const seq = this.#seqOf(id);

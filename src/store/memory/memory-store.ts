@@ -58,6 +58,9 @@ export class MemoryStore implements Store {
   leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
     return this.#run(() => this.#table.leases(tokens, now));
   }
+  leasesOf(ids: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+    return this.#run(() => this.#table.leasesOf(ids, now));
+  }
   get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
     return this.#run(() => this.#table.get(ids, now));
   }

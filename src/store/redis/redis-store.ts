@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, redactUrl, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
+import { formatToken } from '../contract.ts';
 import type {
   AckParams,
   AddParams,
@@ -37,6 +38,7 @@ import {
   groupBy,
   jobId,
   parseJobId,
+  sealOf,
   stateLetter,
   tokenJob,
 } from './records.ts';
@@ -277,6 +279,21 @@ export class RedisStore implements Store {
           : null;
       });
     });
+  }
+
+  leasesOf(ids: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+    return this.#runIdempotent(async () =>
+      (await this.#get(ids, now)).map((record) =>
+        record?.state === 'active' && (record.leaseUntil ?? 0) > now
+          ? {
+              ...record,
+              state: 'active',
+              token: formatToken(record.id, record.attempts, sealOf(this.#tokenKey, record.id, record.attempts)),
+              leaseUntil: record.leaseUntil as number,
+            }
+          : null,
+      ),
+    );
   }
 
   get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
