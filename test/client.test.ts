@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  ClosedError,
   ForbiddenError,
   JobFailedError,
   LeaseLostError,
@@ -15,6 +16,7 @@ import {
 } from '../src/index.ts';
 import type { SubscriberOptions, SubscriberStatus, TopicInfo } from '../src/index.ts';
 import { connect } from '../src/client/index.ts';
+import type { RemoteQueue } from '../src/client/index.ts';
 import { createServer } from '../src/server/index.ts';
 import { start } from './server/harness.ts';
 
@@ -243,6 +245,64 @@ void test('a remote worker processes every job, and carries on after the server 
   await server.close();
   assert.equal(counts.waiting, 0);
   assert.equal(counts.active, 0);
+});
+
+/** A remote worker whose handler starts on the one job of `queue` and never finishes. */
+async function stuckWorker(base: string, queue: string, signal?: AbortSignal) {
+  const q = connect(base).queue<string>(queue);
+  const id = await q.add('stuck');
+  let started = (_: AbortSignal): void => {};
+  const handling = new Promise<AbortSignal>((resolve) => (started = resolve));
+  const worker = q.process(
+    (job) => {
+      started(job.signal);
+      return new Promise<never>(() => {});
+    },
+    signal === undefined ? {} : { signal },
+  );
+  return { q, id, worker, jobSignal: await handling };
+}
+
+/** The job is waiting again as if never leased: the attempt was handed back, not failed. */
+async function handedBack(q: RemoteQueue<string>, id: string, jobSignal: AbortSignal) {
+  assert.equal(jobSignal.aborted, true);
+  assert.ok(jobSignal.reason instanceof ClosedError);
+  const info = await q.get(id);
+  assert.equal(info?.state, 'waiting');
+  assert.equal(info?.attempts, 0);
+  assert.deepEqual(info?.errors, []);
+  const counts = await q.counts();
+  assert.equal(counts.waiting, 1);
+  assert.equal(counts.active, 0);
+  const [again] = await q.lease();
+  assert.equal(again?.attempt, 1);
+}
+
+void test("a remote worker closed with a timeout aborts a stuck handler's signal and releases its job", async () => {
+  const s = await start();
+  try {
+    const { q, id, worker, jobSignal } = await stuckWorker(s.base, 'stuck-close');
+    await assert.rejects(worker.close({ timeout: -1 }), ValidationError);
+    await worker.close({ timeout: 50 });
+    await handedBack(q, id, jobSignal);
+    // A later close does not wait for the handler that never returns either.
+    await worker.close();
+  } finally {
+    await s.close();
+  }
+});
+
+void test('aborting the signal given to a remote process() hands its running jobs back at once', async () => {
+  const s = await start();
+  try {
+    const stop = new AbortController();
+    const { q, id, worker, jobSignal } = await stuckWorker(s.base, 'stuck-signal', stop.signal);
+    stop.abort();
+    await worker.close();
+    await handedBack(q, id, jobSignal);
+  } finally {
+    await s.close();
+  }
 });
 
 void test('tokens: the client sends its bearer token; refusals come back as UnauthorizedError and ForbiddenError', async () => {

@@ -1,7 +1,7 @@
 // The lease calls a worker and a blocked lease make: how many are on their way, and when they stop.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Spool } from '../src/index.ts';
+import { ManualClock, Spool } from '../src/index.ts';
 import type { Store } from '../src/index.ts';
 import type { LeaseParams, LeaseResult } from '../src/store/contract.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
@@ -77,5 +77,37 @@ void test('a blocked lease whose signal aborts returns without asking the store 
   stop.abort();
   assert.deepEqual(await pending, []);
   assert.equal(calls, 1);
+  await spool.close();
+});
+
+void test('consume() blocks in one lease until a job comes, however long: no lease every 30 s', async () => {
+  const inner = new MemoryStore();
+  let calls = 0;
+  const store = overriding(inner, {
+    lease: (params: LeaseParams) => {
+      calls++;
+      return inner.lease(params);
+    },
+  });
+  const clock = new ManualClock();
+  const spool = await Spool.create(store, { clock });
+  const q = spool.queue<string>('consumed');
+  const stop = new AbortController();
+  const got: string[] = [];
+  const loop = (async () => {
+    for await (const job of q.consume({ signal: stop.signal })) {
+      got.push(job.data);
+      await job.ack();
+      stop.abort();
+    }
+  })();
+  await until(() => calls === 1, 'the first lease');
+  await settle();
+  clock.advance(3_600_000);
+  await settle();
+  assert.equal(calls, 1);
+  await q.add('late');
+  await loop;
+  assert.deepEqual(got, ['late']);
   await spool.close();
 });

@@ -140,6 +140,22 @@ void describe('HTTP /v1: queues', () => {
     assert.ok(Date.now() - started < 5000);
   });
 
+  void test("wait: 'forever' long-polls as long as the server allows (--max-wait), then answers no job", async () => {
+    const short = await start({ maxWait: '50ms' });
+    try {
+      const idle = await short.call('POST', '/v1/lease', { queues: ['forever'], wait: 'forever' });
+      assert.equal(idle.status, 200, idle.text);
+      assert.deepEqual(json(idle).jobs, []);
+      await short.call('POST', '/v1/queues/forever/jobs', { data: 'here' });
+      const got = json(await short.call('POST', '/v1/lease', { queues: ['forever'], wait: 'forever' }));
+      assert.equal((got.jobs as { data: string }[])[0]?.data, 'here');
+      const bad = await short.call('POST', '/v1/lease', { queues: ['forever'], wait: 'for ever' });
+      assert.equal(bad.status, 400);
+    } finally {
+      await short.close();
+    }
+  });
+
   void test('a long-poll whose client went away leases nothing: the next job stays waiting', async () => {
     const client = new AbortController();
     const gone = fetch(`${s.base}/v1/lease`, {

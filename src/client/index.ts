@@ -17,10 +17,10 @@ import type { Transport } from './http.ts';
 import { RemoteLeasedJob } from './leased.ts';
 import type { LeasedJson } from './leased.ts';
 import { RemoteWorker } from './worker.ts';
-import type { RemoteHandler, RemoteProcessOptions } from './worker.ts';
+import type { RemoteCloseOptions, RemoteHandler, RemoteProcessOptions } from './worker.ts';
 
 export { RemoteLeasedJob, RemoteWorker };
-export type { RemoteHandler, RemoteProcessOptions };
+export type { RemoteCloseOptions, RemoteHandler, RemoteProcessOptions };
 export type { RemoteWorkerEvents } from './worker.ts';
 
 export interface ConnectOptions {
@@ -205,7 +205,7 @@ export class RemoteQueue<T = unknown, R = unknown> {
       let jobs: RemoteLeasedJob<T, R>[];
       try {
         jobs = await this.lease({
-          wait: '30s',
+          wait: 'forever',
           ...(visibility === undefined ? {} : { visibility }),
           ...(signal === undefined ? {} : { signal }),
         });
@@ -226,11 +226,12 @@ export class RemoteQueue<T = unknown, R = unknown> {
     const lease = (signal: AbortSignal) =>
       this.lease({
         max: 1,
-        wait: '30s',
+        // As long as the server lets a long-poll wait (--max-wait); woken by an add or a due time.
+        wait: 'forever',
         signal,
         ...(options.visibility === undefined ? {} : { visibility: options.visibility }),
       });
-    return new RemoteWorker<T, R>(lease, handler, options.autoExtend ?? true, concurrency);
+    return new RemoteWorker<T, R>(lease, handler, options.autoExtend ?? true, concurrency, options.signal);
   }
 }
 

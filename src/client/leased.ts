@@ -29,6 +29,7 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
   readonly token: string;
   #leaseUntil: number;
   #settled = false;
+  readonly #abort = new AbortController();
 
   constructor(
     json: LeasedJson<T>,
@@ -52,6 +53,16 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
 
   get settled(): boolean {
     return this.#settled;
+  }
+
+  /** Aborted when the worker running this job gives it up (a close past its time-out), as a local job's. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Aborts `signal` with `reason`; the lease itself is untouched. */
+  abort(reason: unknown): void {
+    this.#abort.abort(reason);
   }
 
   async ack(...[result]: AckArgs<R>): Promise<void> {

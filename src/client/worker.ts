@@ -1,7 +1,9 @@
 // A worker over HTTP: `concurrency` loops, each long-polling for one job, running the handler
 // with the lease extended while it runs, then acking or nacking. A failed call (the server
 // restarting, the network) is reported as 'error' and retried after a pause: it reconnects.
+// close({ timeout }) and the `signal` option behave as the library's worker (src/core/worker.ts).
 import { EventEmitter } from 'node:events';
+import { ClosedError, ValidationError } from '../errors.ts';
 import type { AckArgs, Duration } from '../index.ts';
 import type { RemoteLeasedJob } from './leased.ts';
 
@@ -18,34 +20,90 @@ export interface RemoteWorkerEvents<T, R = unknown> {
 
 export interface RemoteProcessOptions {
   concurrency?: number;
+  /** Aborting it closes the worker at once: running handlers' signals abort and their jobs are handed back. */
+  signal?: AbortSignal;
   /** Lease length; default each job's visibility. */
   visibility?: Duration;
   /** Extend the lease at half its length while the handler runs; default true. */
   autoExtend?: boolean;
 }
 
+export interface RemoteCloseOptions {
+  /** Milliseconds running handlers may go on; then their signals abort and their jobs are handed back. Default: no limit. */
+  timeout?: number;
+}
+
 type Lease<T, R> = (signal: AbortSignal) => Promise<RemoteLeasedJob<T, R>[]>;
 
 const errorPauseMs = 500;
 
+/**
+ * The grace period in ms. Milliseconds only: the client carries no duration parser (it talks
+ * HTTP and sends duration strings for the server to read), and this one stays in the process.
+ */
+function closeTimeout(options: RemoteCloseOptions): number {
+  const unknown = Object.keys(options).filter((key) => key !== 'timeout');
+  if (unknown.length > 0) throw new ValidationError(`close.${unknown[0]}`, 'is not an option (timeout is)');
+  const { timeout } = options;
+  if (timeout === undefined) return Infinity;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0)
+    throw new ValidationError('close.timeout', `must be a number of ms ≥ 0, got ${String(timeout)}`);
+  return timeout;
+}
+
 export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteWorkerEvents<T, R>> {
   readonly #stop = new AbortController();
   readonly #loops: Promise<void>[];
+  /** Jobs whose handler is running, with what stops extending their lease: what a close past its time-out hands back. */
+  readonly #handling = new Map<RemoteLeasedJob<T, R>, () => void>();
+  /** Resolved once a close past its time-out has handed back the jobs of the handlers still running. */
+  readonly #handedBack: Promise<void>;
+  #markHandedBack = (): void => {};
 
   constructor(
     lease: Lease<T, R>,
     private readonly handler: RemoteHandler<T, R>,
     private readonly autoExtend: boolean,
     concurrency: number,
+    signal: AbortSignal | undefined,
   ) {
     super();
+    this.#handedBack = new Promise<void>((resolve) => (this.#markHandedBack = resolve));
     this.#loops = Array.from({ length: concurrency }, () => this.#loop(lease));
+    // The caller gave up: nothing is waited for.
+    signal?.addEventListener('abort', () => void this.close({ timeout: 0 }), { once: true });
   }
 
-  /** Stops leasing, lets running handlers finish and settle, then resolves. */
-  async close(): Promise<void> {
+  /**
+   * Stops leasing, lets running handlers finish and settle, then resolves. With `timeout`,
+   * handlers still running after it have their `job.signal` aborted and their jobs handed back
+   * (released: the attempt does not count), and close does not wait for them to return.
+   */
+  async close(options: RemoteCloseOptions = {}): Promise<void> {
+    const graceMs = closeTimeout(options);
     this.#stop.abort();
-    await Promise.all(this.#loops);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<false>((resolve) => {
+      // setTimeout fires at once past 2^31 - 1 ms (24.8 days): longer is as good as no limit.
+      if (graceMs < 2 ** 31) timer = setTimeout(() => resolve(false), graceMs);
+    });
+    // An earlier close that handed the jobs back ends this one too: their handlers are not waited for again.
+    const finished = Promise.race([Promise.all(this.#loops), this.#handedBack]).then(() => true as const);
+    try {
+      if (await Promise.race([finished, grace])) return;
+    } finally {
+      clearTimeout(timer);
+    }
+    const jobs = [...this.#handling];
+    this.#handling.clear();
+    await Promise.allSettled(
+      jobs.map(([job, stopExtending]) => {
+        stopExtending();
+        job.abort(new ClosedError('worker'));
+        return job.release();
+      }),
+    );
+    this.#markHandedBack();
   }
 
   async #loop(lease: Lease<T, R>): Promise<void> {
@@ -60,6 +118,11 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
         await new Promise((resolve) => setTimeout(resolve, errorPauseMs));
         continue;
       }
+      // Answered after close began: nobody will run these, hand them back now.
+      if (signal.aborted) {
+        await Promise.allSettled(jobs.map((job) => job.release()));
+        return;
+      }
       for (const job of jobs) await this.#run(job);
     }
   }
@@ -71,19 +134,26 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
           job.extend().catch((error: unknown) => this.emit('error', error));
         }, halfLease)
       : null;
+    this.#handling.set(job, () => {
+      if (timer !== null) clearInterval(timer);
+    });
     try {
-      let result: R;
+      let outcome: { ok: true; result: R } | { ok: false; error: unknown };
       try {
-        result = await this.handler(job);
+        outcome = { ok: true, result: await this.handler(job) };
       } catch (error) {
-        if (timer !== null) clearInterval(timer);
-        const outcome = await job.nack({ error });
-        this.emit(outcome === 'dead' ? 'dead' : 'failed', job, error);
+        outcome = { ok: false, error };
+      }
+      // Handed back by a close past its time-out: the job is not this worker's to settle any more.
+      if (!this.#handling.delete(job)) return;
+      if (timer !== null) clearInterval(timer);
+      if (!outcome.ok) {
+        const next = await job.nack({ error: outcome.error });
+        this.emit(next === 'dead' ? 'dead' : 'failed', job, outcome.error);
         return;
       }
-      if (timer !== null) clearInterval(timer);
-      await job.ack(...([result] as AckArgs<R>));
-      this.emit('completed', job, result);
+      await job.ack(...([outcome.result] as AckArgs<R>));
+      this.emit('completed', job, outcome.result);
     } catch (error) {
       // The settle call itself failed (lease lost, server gone): the job comes back after its lease.
       this.emit('error', error);

@@ -188,7 +188,8 @@ export class Queue<T = unknown, R = unknown> {
     if (prefetch > maxLeaseBatch) throw new ValidationError('options.prefetch', `must be at most ${maxLeaseBatch}`);
     return consume<T, R>(
       this.runtime,
-      leaseRequest({ queues: [this.name], max: prefetch, visibility: o.visibility, wait: '30s', signal: o.signal }),
+      // Woken by an add, a due time (hub.ts) or the signal, never by a poll, as a worker is.
+      leaseRequest({ queues: [this.name], max: prefetch, visibility: o.visibility, wait: Infinity, signal: o.signal }),
     );
   }
 

@@ -212,7 +212,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
             queues: { type: 'array', minItems: 1, maxItems: 100, items: s.name },
             max: { type: 'integer', minimum: 1, maximum: 1000 },
             visibility: s.duration,
-            wait: s.duration,
+            wait: s.wait,
           },
           ['queues'],
         ),
@@ -221,7 +221,11 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
     async (request, reply) => {
       const body = request.body as { queues: string[]; max?: number; visibility?: Duration; wait?: Duration };
-      const wait = cappedWait(context, body.wait === undefined ? 0 : parseDuration(body.wait, 'wait'));
+      const wait = cappedWait(
+        context,
+        // 'forever' means as long as this server lets a request wait.
+        body.wait === undefined ? 0 : parseDuration(body.wait, 'wait', { forever: true }),
+      );
       const { value: jobs, gone } = await longPoll(context, reply, (signal) =>
         spool.lease({ queues: body.queues, max: body.max, visibility: body.visibility, wait, signal }),
       );

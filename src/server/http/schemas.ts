@@ -14,6 +14,12 @@ export const duration = {
   ],
 } as const;
 
+/** A long-poll's wait: a duration, or 'forever' for as long as the server allows (--max-wait). */
+export const wait = {
+  anyOf: duration.anyOf,
+  description: "a duration, or 'forever': as long as the server allows (--max-wait, default 5m)",
+} as const;
+
 /** A duration alone is a fixed back-off, as in the library. */
 export const backoff = {
   anyOf: [
