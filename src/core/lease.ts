@@ -54,15 +54,9 @@ export function leaseRequest(options: unknown): LeaseRequest {
     queues: queues.map((q, i) => checkQueueName(q, `lease.queues[${i}]`)),
     max,
     visibilityMs,
-    waitMs: waitOption(o.wait),
+    waitMs: o.wait === undefined ? 0 : parseDuration(o.wait, 'lease.wait', { forever: true }),
     signal: o.signal,
   };
-}
-
-function waitOption(value: unknown): number {
-  if (value === undefined) return 0;
-  if (value === Infinity || value === 'forever') return Infinity;
-  return parseDuration(value, 'lease.wait');
 }
 
 /**
