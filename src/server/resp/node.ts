@@ -38,7 +38,7 @@ async function info(call: Call): Promise<Reply> {
   // Disque's README sends operators to `INFO jobs`: the jobs of the queues this node has seen.
   let jobs = 0;
   if (everything || section === 'jobs') {
-    const counts = await Promise.all([...server.queues].map((q) => server.spool.queue(q).counts()));
+    const counts = await Promise.all([...server.queues.names()].map((q) => server.spool.queue(q).counts()));
     for (const c of counts) jobs += c.waiting + c.delayed + c.active + c.dead;
   }
   const sections: Record<string, string[]> = {

@@ -13,6 +13,7 @@ import type { Command, Server } from './context.ts';
 import { getjobCommand } from './getjob.ts';
 import { inspectCommands } from './inspect.ts';
 import { nodeCommands } from './node.ts';
+import { QueueActivity } from './queue-activity.ts';
 import { scanCommands } from './scan.ts';
 import { settleCommands } from './settle.ts';
 
@@ -88,7 +89,7 @@ export function respServer(options: RespServerOptions): RespServer {
     node: { id: nodeId, host: '127.0.0.1', port: 0 },
     guard: new Guard(tokenGrants(options.tokens ?? [], 'tokens')),
     pausedIn: new Set(),
-    queues: new Set(),
+    queues: new QueueActivity(),
     maxWaitMs: Math.max(1, parseDuration(options.maxWait ?? '5m', 'maxWait')),
     startedAt: Date.now(),
     version: options.version ?? '',
