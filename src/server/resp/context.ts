@@ -8,6 +8,15 @@ import type { QueueActivity } from './queue-activity.ts';
 import type { Reply } from './reply.ts';
 import { ReplyError } from './reply.ts';
 
+/** The `Spool.announce` kind under which the nodes of a pool find each other. */
+export const poolKind = 'disque-node';
+
+/** Where clients reach a node, as it announces itself to the pool. */
+export interface NodeAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface NodeInfo {
   /** 40 lowercase hex digits, as Disque's node ids; its first 8 name this node in job ids. */
   readonly id: string;
