@@ -130,7 +130,7 @@ export function respServer(options: RespServerOptions): RespServer {
               withdrawal = withdraw;
               resolve(reach);
             },
-            (error: unknown) => net.close(() => reject(error as Error)),
+            (error: unknown) => net.close(() => reject(error instanceof Error ? error : new Error(String(error)))),
           );
         });
       });
