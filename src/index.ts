@@ -14,6 +14,7 @@ export { Worker } from './core/worker.ts';
 export type { Handler, WorkerEvents } from './core/worker.ts';
 export type { LeaseOptions } from './core/lease.ts';
 export type { JobInfo } from './core/job-info.ts';
+export type { Presence } from './core/presence.ts';
 export type { BackoffFunction, BackoffOptions, JobOptions, KeepOptions, QueueOptions } from './core/options.ts';
 export type { Duration } from './core/duration.ts';
 export { parseDuration } from './core/duration.ts';

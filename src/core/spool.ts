@@ -13,6 +13,8 @@ import { Observers } from './observers.ts';
 import type { SpoolObserver } from './observers.ts';
 import { checkKeys, positiveInteger, queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
+import { announce, present } from './presence.ts';
+import type { Presence } from './presence.ts';
 import { Queue } from './queue.ts';
 import type { PendingAck, Runtime } from './runtime.ts';
 import { TickBatch } from './tick-batch.ts';
@@ -168,6 +170,22 @@ export class Spool implements AsyncDisposable {
    */
   observe(observer: SpoolObserver): () => void {
     return this.#observers.add(observer);
+  }
+
+  /**
+   * Announces this process as `id` of `kind` to every process sharing the store, renewed until
+   * the returned function withdraws it (or the process dies, and it goes stale): how the
+   * Disque server's nodes find each other.
+   */
+  announce(kind: string, id: string, info: unknown): Promise<() => Promise<void>> {
+    this.#runtime.assertOpen();
+    return announce(this.#runtime, kind, id, info);
+  }
+
+  /** The live announcements of `kind` (see `announce`), sorted by id. */
+  present<T = unknown>(kind: string): Promise<Presence<T>[]> {
+    this.#runtime.assertOpen();
+    return present<T>(this.#runtime, kind);
   }
 
   /**

@@ -188,6 +188,28 @@ void test('QSTAT answers 20 fields for a known queue, nil for an unknown one; PA
   assert.equal(await r.cli('PAUSE', 'cli-stat', 'none'), 'none');
 });
 
+void test('QSTAT counts this node’s jobs in and out and the GETJOBs blocked on the queue', async () => {
+  const field = async (name: string): Promise<string> => {
+    const lines = (await r.cli('QSTAT', 'cli-counted')).split('\n').map((l) => l.replace(/^ *\d+\) /, ''));
+    return lines[lines.indexOf(`"${name}"`) + 1] as string;
+  };
+  await r.cli('ADDJOB', 'cli-counted', 'a', '0');
+  await r.cli('ADDJOB', 'cli-counted', 'b', '0');
+  await r.cli('GETJOB', 'NOHANG', 'FROM', 'cli-counted');
+  assert.equal(await field('jobs-in'), '(integer) 2');
+  assert.equal(await field('jobs-out'), '(integer) 1');
+  await r.cli('GETJOB', 'NOHANG', 'FROM', 'cli-counted');
+  const blocked = r.cli('GETJOB', 'TIMEOUT', '10000', 'FROM', 'cli-counted');
+  for (let i = 0; i < 100 && (await field('blocked')) !== '(integer) 1'; i++)
+    await new Promise((f) => setTimeout(f, 20));
+  assert.equal(await field('blocked'), '(integer) 1');
+  await r.cli('ADDJOB', 'cli-counted', 'c', '0');
+  assert.match(await blocked, /"c"/);
+  assert.equal(await field('blocked'), '(integer) 0');
+  assert.equal(await field('jobs-out'), '(integer) 3');
+  assert.equal(await field('idle'), '(integer) 0');
+});
+
 void test('QSCAN and JSCAN walk queues and jobs with a cursor', async () => {
   const id = await r.cli('ADDJOB', 'cli-scan', 'j', '0');
   const queues = await r.cli('QSCAN', 'BUSYLOOP');

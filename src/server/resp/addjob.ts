@@ -68,7 +68,7 @@ async function addjob(call: Call): Promise<Reply> {
       throw new ReplyError('MAXLEN', 'Queue is already longer than the specified MAXLEN count');
   }
   if (pausedIn.has(queue.name)) throw new ReplyError('PAUSED', 'Queue paused in input, try later');
-  queues.add(queue.name);
+  queues.seen(queue.name);
   const retryS = a.retryS ?? Math.max(1, Math.min(maxDefaultRetryS, Math.floor(a.ttlS / 10)));
   const ttlMs = a.ttlS * 1000;
   const jobOptions: JobOptions = {
@@ -90,6 +90,7 @@ async function addjob(call: Call): Promise<Reply> {
       throw new ReplyError('NOREPL', 'Timeout reached before replicating to the requested number of nodes');
     throw error;
   }
+  queues.added(queue.name, 1);
   // The id's TTL part depends only on the TTL and the attempts, as it will when the job is read back.
   return status(
     disqueId(call.server, { id, createdAt: 0, expiresAt: ttlMs, maxAttempts: retryS === 0 ? 1 : Infinity }),

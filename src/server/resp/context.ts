@@ -4,8 +4,18 @@ import { Guard } from '../http/auth.ts';
 import type { Need, Principal } from '../http/auth.ts';
 import { fromDisqueId, isDisqueId, toDisqueId } from './job-id.ts';
 import type { IdFacts } from './job-id.ts';
+import type { QueueActivity } from './queue-activity.ts';
 import type { Reply } from './reply.ts';
 import { ReplyError } from './reply.ts';
+
+/** The `Spool.announce` kind under which the nodes of a pool find each other. */
+export const poolKind = 'disque-node';
+
+/** Where clients reach a node, as it announces itself to the pool. */
+export interface NodeAddress {
+  readonly host: string;
+  readonly port: number;
+}
 
 export interface NodeInfo {
   /** 40 lowercase hex digits, as Disque's node ids; its first 8 name this node in job ids. */
@@ -24,8 +34,8 @@ export interface Server {
    * leases (Disque's `out`) and lives in the store; this one is the node's alone.
    */
   readonly pausedIn: Set<string>;
-  /** Queues this node has seen named (QSCAN lists them: the store has no list of queues). */
-  readonly queues: Set<string>;
+  /** Queues this node has seen named, with what it saw of them (QSTAT, QSCAN). */
+  readonly queues: QueueActivity;
   /** Longest a blocked GETJOB asks the store for in one go; it asks again until its own time-out. */
   readonly maxWaitMs: number;
   readonly startedAt: number;

@@ -50,21 +50,27 @@ async function getjob(call: Call): Promise<Reply> {
   const a = parse(call.args);
   const { spool, queues, maxWaitMs } = call.server;
   allow(call, 'consume', a.queues);
-  for (const q of a.queues) queues.add(q);
+  for (const q of a.queues) queues.seen(q);
   const { signal } = call.session;
   const deadline = a.timeoutMs === 0 ? Infinity : Date.now() + a.timeoutMs;
   // Spool takes each queue dry before the next; Disque takes COUNT > 1 one per queue per round,
   // which only differs when a consumer asks for several jobs over several queues at once.
   for (;;) {
     const wait = a.noHang ? 0 : Math.min(maxWaitMs, deadline - Date.now());
-    const jobs = await spool.lease({ queues: a.queues, max: Math.min(a.count, 1000), wait: Math.max(0, wait), signal });
+    const unblock = wait > 0 ? queues.block(a.queues) : null;
+    const jobs = await spool
+      .lease({ queues: a.queues, max: Math.min(a.count, 1000), wait: Math.max(0, wait), signal })
+      .finally(() => unblock?.());
     // The client left (or the server is closing) while waiting: hand the jobs back instead of
     // letting their leases run out.
     if (signal.aborted) {
       await Promise.allSettled(jobs.map((job) => job.release()));
       return nullArray;
     }
-    if (jobs.length > 0) return jobs.map((job) => jobReply(call.server, job, a.withCounters));
+    if (jobs.length > 0) {
+      for (const job of jobs) queues.delivered(job.queue, 1);
+      return jobs.map((job) => jobReply(call.server, job, a.withCounters));
+    }
     if (a.noHang || signal.aborted || Date.now() >= deadline) return nullArray;
   }
 }

@@ -109,28 +109,31 @@ const unknownQueue = (c: Counts): boolean =>
 async function qstat(call: Call): Promise<Reply> {
   const queue = queueArg(call);
   const counts = await queue.counts();
-  const pausedIn = call.server.pausedIn.has(queue.name);
+  const { pausedIn: pausedInput, queues } = call.server;
+  const pausedIn = pausedInput.has(queue.name);
   // Disque knows a queue once named by ADDJOB, GETJOB or PAUSE, until it is empty and idle.
-  if (unknownQueue(counts) && !pausedIn && !call.server.queues.has(queue.name)) return nullArray;
+  if (unknownQueue(counts) && !pausedIn && !queues.has(queue.name)) return nullArray;
+  const stat = queues.stat(queue.name);
   return [
     'name',
     queue.name,
     'len',
     counts.waiting,
     'age',
-    0,
+    stat.ageS,
     'idle',
-    0,
+    stat.idleS,
     'blocked',
-    0,
+    stat.blocked,
     'import-from',
     [],
     'import-rate',
     0,
+    // This node's jobs, as Disque counts them per node.
     'jobs-in',
-    0,
+    stat.jobsIn,
     'jobs-out',
-    0,
+    stat.jobsOut,
     'pause',
     pauseName(pausedIn, counts.paused),
   ];
@@ -150,7 +153,7 @@ async function pause(call: Call): Promise<Reply> {
   }
   const queue = queueArg(call, update ? 'admin' : 'read');
   const { pausedIn, queues } = call.server;
-  queues.add(queue.name);
+  queues.seen(queue.name);
   if (update) {
     if (input) pausedIn.add(queue.name);
     else pausedIn.delete(queue.name);

@@ -2,14 +2,23 @@
 // AUTH, QUIT, COMMAND.
 import { UnauthorizedError } from '../../index.ts';
 import { word } from './args.ts';
-import type { Call, Command } from './context.ts';
+import { poolKind } from './context.ts';
+import type { Call, Command, NodeAddress } from './context.ts';
 import { ok, ReplyError, status, syntaxError } from './reply.ts';
 import type { Reply } from './reply.ts';
 
-/** The nodes this one knows: itself (a pool on a shared store would list its peers here too). */
-function nodes(call: Call): { id: string; host: string; port: number; priority: number }[] {
-  const { node } = call.server;
-  return [{ id: node.id, host: node.host, port: node.port, priority: 1 }];
+/**
+ * The nodes of the pool: this one first, then every other `spool serve --resp` on the same
+ * store that announced itself recently (a node that stops renewing drops out), so clients
+ * that spread over Disque's nodes find them all.
+ */
+async function nodes(call: Call): Promise<{ id: string; host: string; port: number; priority: number }[]> {
+  const { node, spool } = call.server;
+  const peers = await spool.present<NodeAddress>(poolKind);
+  return [
+    { id: node.id, host: node.host, port: node.port, priority: 1 },
+    ...peers.filter((p) => p.id !== node.id).map((p) => ({ id: p.id, ...p.info, priority: 1 })),
+  ];
 }
 
 /**
@@ -17,15 +26,19 @@ function nodes(call: Call): { id: string; host: string; port: number; priority: 
  * client opens with `HELLO 3`: NOPROTO is the answer Redis gives for a version it does not
  * speak, and such clients fall back to RESP2 on it.
  */
-function hello(call: Call): Reply {
+async function hello(call: Call): Promise<Reply> {
   if (call.args.length > 0) throw new ReplyError('NOPROTO', 'sorry, this protocol version is not supported');
-  return [1, call.server.node.id, ...nodes(call).map((n) => [n.id, n.host, String(n.port), String(n.priority)])];
+  return [
+    1,
+    call.server.node.id,
+    ...(await nodes(call)).map((n) => [n.id, n.host, String(n.port), String(n.priority)]),
+  ];
 }
 
-function cluster(call: Call): Reply {
+async function cluster(call: Call): Promise<Reply> {
   if (word(call.args[0]) !== 'nodes' || call.args.length !== 1) throw syntaxError();
   const me = call.server.node.id;
-  return nodes(call)
+  return (await nodes(call))
     .map((n) => `${n.id} ${n.host}:${n.port} ${n.id === me ? 'myself' : 'noflags'} 0 0 connected\n`)
     .join('');
 }
@@ -38,7 +51,7 @@ async function info(call: Call): Promise<Reply> {
   // Disque's README sends operators to `INFO jobs`: the jobs of the queues this node has seen.
   let jobs = 0;
   if (everything || section === 'jobs') {
-    const counts = await Promise.all([...server.queues].map((q) => server.spool.queue(q).counts()));
+    const counts = await Promise.all([...server.queues.names()].map((q) => server.spool.queue(q).counts()));
     for (const c of counts) jobs += c.waiting + c.delayed + c.active + c.dead;
   }
   const sections: Record<string, string[]> = {

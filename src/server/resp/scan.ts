@@ -28,7 +28,7 @@ function countArg(arg: Buffer | undefined): number {
 /** The queues this connection may see, sorted, so a cursor is an index into them. */
 function knownQueues(call: Call): string[] {
   const principal = call.session.principal ?? null;
-  return [...call.server.queues].filter((q) => Guard.sees(principal, q)).sort();
+  return [...call.server.queues.names()].filter((q) => Guard.sees(principal, q)).sort();
 }
 
 async function qscan(call: Call): Promise<Reply> {

@@ -9,10 +9,12 @@ import type { TokenGrant } from '../http/auth.ts';
 import { addjobCommand } from './addjob.ts';
 import { Connection } from './connection.ts';
 import type { ConnectionLimits, RespLogger } from './connection.ts';
-import type { Command, Server } from './context.ts';
+import { poolKind } from './context.ts';
+import type { Command, NodeAddress, Server } from './context.ts';
 import { getjobCommand } from './getjob.ts';
 import { inspectCommands } from './inspect.ts';
 import { nodeCommands } from './node.ts';
+import { QueueActivity } from './queue-activity.ts';
 import { scanCommands } from './scan.ts';
 import { settleCommands } from './settle.ts';
 
@@ -83,12 +85,14 @@ export function respServer(options: RespServerOptions): RespServer {
     maxOutputBytes: limit(options.maxOutputBytes, 1 << 20, 'maxOutputBytes'),
   });
   let closing = false;
+  /** Takes this node out of the pool; set once it listens. */
+  let withdrawal: (() => Promise<void>) | null = null;
   const server: Server = {
     spool: options.spool,
     node: { id: nodeId, host: '127.0.0.1', port: 0 },
     guard: new Guard(tokenGrants(options.tokens ?? [], 'tokens')),
     pausedIn: new Set(),
-    queues: new Set(),
+    queues: new QueueActivity(),
     maxWaitMs: Math.max(1, parseDuration(options.maxWait ?? '5m', 'maxWait')),
     startedAt: Date.now(),
     version: options.version ?? '',
@@ -120,12 +124,21 @@ export function respServer(options: RespServerOptions): RespServer {
           const bound = typeof address === 'object' && address !== null ? address.port : port;
           server.node.host = host;
           server.node.port = bound;
-          resolve({ host, port: bound });
+          const reach: NodeAddress = { host, port: bound };
+          options.spool.announce(poolKind, nodeId, reach).then(
+            (withdraw) => {
+              withdrawal = withdraw;
+              resolve(reach);
+            },
+            (error: unknown) => net.close(() => reject(error instanceof Error ? error : new Error(String(error)))),
+          );
         });
       });
     },
     async close() {
       closing = true;
+      // Out of the pool first, so clients stop being sent here; the store may already be failing.
+      await withdrawal?.().catch(() => {});
       const stopped = new Promise<void>((resolve) => net.close(() => resolve()));
       const connections = [...open];
       for (const connection of connections) connection.end();

@@ -1,0 +1,90 @@
+// A pool of Disque nodes: several `spool serve --resp` on one shared store find each other
+// (HELLO, CLUSTER NODES), and a node that dies drops out once its announcement goes stale.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, test } from 'node:test';
+import { promisify } from 'node:util';
+import { ManualClock, open } from '../../src/index.ts';
+import { createRespServer } from '../../src/server/index.ts';
+import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from '../fixtures/redis.ts';
+
+const skip = skipUnless(
+  await redisProblem(),
+  `Redis at ${redisUrl}`,
+  'start redis-server on 127.0.0.1:6379 or set SPOOL_REDIS_URL',
+);
+const stem = `spool-pool-${process.pid}-`;
+after(async () => {
+  if (skip === false) await dropPrefix(redisUrl, stem);
+});
+
+const run = promisify(execFile);
+const cli = async (port: number, ...args: string[]): Promise<string> =>
+  (await run('redis-cli', ['-p', String(port), ...args])).stdout.trimEnd();
+
+void test(
+  'nodes on one Redis store list each other in HELLO and CLUSTER NODES, and leave on close',
+  { skip },
+  async () => {
+    const url = withPrefix(redisUrl, `${stem}hello`);
+    const ids = ['a'.repeat(40), 'b'.repeat(40)];
+    const nodes = await Promise.all(
+      ids.map(async (nodeId) => {
+        const spool = await open(url);
+        const server = createRespServer({ spool, nodeId });
+        const { port } = await server.listen(0);
+        return { spool, server, port };
+      }),
+    );
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    const hello = (await cli(b.port, 'HELLO')).split('\n');
+    assert.deepEqual(hello.slice(0, 2), ['1', ids[1]], 'HELLO names the node asked first');
+    assert.deepEqual(hello.slice(2), [
+      ids[1],
+      '127.0.0.1',
+      String(b.port),
+      '1',
+      ids[0],
+      '127.0.0.1',
+      String(a.port),
+      '1',
+    ]);
+    const cluster = await cli(a.port, 'CLUSTER', 'NODES');
+    assert.match(cluster, new RegExp(`^${ids[0]} 127.0.0.1:${a.port} myself `, 'm'));
+    assert.match(cluster, new RegExp(`^${ids[1]} 127.0.0.1:${b.port} noflags `, 'm'));
+
+    // A job added on one node is acked on the other: they share the store.
+    const id = await cli(a.port, 'ADDJOB', 'pooled', 'x', '0');
+    assert.equal(await cli(b.port, 'ACKJOB', id), '1');
+
+    await b.server.close();
+    await b.spool.close();
+    assert.deepEqual((await cli(a.port, 'HELLO')).split('\n').slice(2), [ids[0], '127.0.0.1', String(a.port), '1']);
+    await a.server.close();
+    await a.spool.close();
+  },
+);
+
+void test('a node that stops renewing its announcement drops out after three renewals', async () => {
+  const clock = new ManualClock(1_000_000);
+  const spool = await open('memory:', { clock });
+  try {
+    await spool.announce('disque-node', 'dead', { host: '10.0.0.9', port: 7711 });
+    const withdraw = await spool.announce('disque-node', 'live', { host: '10.0.0.8', port: 7711 });
+    assert.deepEqual(
+      (await spool.present('disque-node')).map((p) => p.id),
+      ['dead', 'live'],
+    );
+    clock.advance(16_000);
+    // 'live' renews (its timer would, every 5 s); 'dead' was killed and did not.
+    await spool.announce('disque-node', 'live', { host: '10.0.0.8', port: 7711 });
+    assert.deepEqual(
+      (await spool.present('disque-node')).map((p) => p.id),
+      ['live'],
+    );
+    await withdraw();
+    assert.deepEqual(await spool.present('disque-node'), []);
+  } finally {
+    await spool.close();
+  }
+});
