@@ -29,21 +29,24 @@ export async function announce(
   info: unknown,
 ): Promise<() => Promise<void>> {
   const name = prefixOf(kind) + id;
-  const write = () => runtime.store.setMeta({ [name]: JSON.stringify({ info, seenAt: runtime.clock.now() }) });
+  const write = () => {
+    const now = runtime.clock.now();
+    return runtime.store.setMeta({ now, entries: { [name]: JSON.stringify({ info, seenAt: now }) } });
+  };
   await write();
   const timer = setInterval(() => void write().catch(() => {}), renewMs);
   timer.unref();
   return async () => {
     clearInterval(timer);
-    await runtime.store.setMeta({ [name]: null });
+    await runtime.store.setMeta({ now: runtime.clock.now(), entries: { [name]: null } });
   };
 }
 
 /** The live announcements of `kind`, sorted by id; stale ones are deleted on the way. */
 export async function present<T>(runtime: Runtime, kind: string): Promise<Presence<T>[]> {
-  const names = await runtime.store.listMeta(prefixOf(kind));
-  const values = await runtime.store.getMeta(names);
   const now = runtime.clock.now();
+  const names = await runtime.store.listMeta({ now, prefix: prefixOf(kind) });
+  const values = await runtime.store.getMeta({ now, names });
   const live: Presence<T>[] = [];
   const stale: Record<string, null> = {};
   names.forEach((name, i) => {
@@ -53,6 +56,6 @@ export async function present<T>(runtime: Runtime, kind: string): Promise<Presen
     if (now - seenAt > goneAfterMs) stale[name] = null;
     else live.push({ id: name.slice(prefixOf(kind).length), info, seenAt });
   });
-  if (Object.keys(stale).length > 0) await runtime.store.setMeta(stale);
+  if (Object.keys(stale).length > 0) await runtime.store.setMeta({ now, entries: stale });
   return live;
 }
