@@ -30,7 +30,7 @@ import type {
   Store,
   StoreEvent,
 } from '../contract.ts';
-import { JobTable } from '../memory/engine.ts';
+import { JobTable } from '../memory/job-table.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { ByteWriter } from './bytes.ts';
 import { checkpointFiles, checkpointSegment, encodeCheckpoint, loadCheckpoint, writeCheckpoint } from './checkpoint.ts';
