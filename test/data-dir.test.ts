@@ -7,12 +7,16 @@
 // (replaying what came after), and with no checkpoint (replaying the whole log). Never
 // regenerate a fixture: a format change gets a new one beside the old.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { StorageError } from '../src/errors.ts';
 import { checkpointFiles } from '../src/store/file/checkpoint.ts';
+import { parse, parseSegmentHeader, seal, segmentHeaderBytes } from '../src/store/file/frame.ts';
+import type { SegmentHeader } from '../src/store/file/frame.ts';
 import { FileStore, nodeIO } from '../src/store/file/index.ts';
+import { recordKinds } from '../src/store/file/records.ts';
 import { readState } from './support/data-dir.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-data-dir-'));
@@ -21,6 +25,8 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const fixtures = [
   // Operations other than adds, moves, leases and acks as JSON of the contract's types (before issue 14).
   { name: 'log-v1', writtenBy: 'main at 5686b4b' },
+  // Every record in its own binary layout, version 1 in the frame (issue 14).
+  { name: 'log-v2', writtenBy: 'issue 14, commit adb157b' },
 ];
 
 for (const { name, writtenBy } of fixtures) {
@@ -49,3 +55,27 @@ for (const { name, writtenBy } of fixtures) {
     });
   }
 }
+
+void test('a record in a layout version this spool does not know stops the open with a StorageError, naming it', async () => {
+  const dir = join(root, 'newer');
+  const fixture = new URL('./fixtures/log-v2/', import.meta.url);
+  // No checkpoint: the open replays the whole log, and meets the record.
+  cpSync(fixture, dir, { recursive: true, filter: (path) => !/checkpoint-/.test(path) });
+  const path = join(dir, '000000000001.seg');
+  const bytes = readFileSync(path);
+  const { salt } = parseSegmentHeader(bytes) as SegmentHeader;
+  let at = segmentHeaderBytes;
+  for (let record = parse(bytes, at, salt); record !== null; record = parse(bytes, at, salt)) {
+    if (record.type === recordKinds.nack.type) {
+      seal(bytes, at, record.length, { type: record.type, version: 2 }, record.lsn, record.durable, salt);
+      break;
+    }
+    at = record.end;
+  }
+  writeFileSync(path, bytes);
+  await assert.rejects(FileStore.open(dir, { durability: 'none' }), (error: Error) => {
+    assert.ok(error instanceof StorageError);
+    assert.match(error.message, /type 8 has layout version 2: a newer spool wrote it/);
+    return true;
+  });
+});
