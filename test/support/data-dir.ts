@@ -12,13 +12,15 @@ const base64 = (bytes: Uint8Array | null): string | null =>
 /** Every job (ids 1 to 60) with its state, each queue's counts and order, and the metadata. */
 export async function readState(store: Store): Promise<unknown> {
   const ids = Array.from({ length: 60 }, (_, i) => String(i + 1));
-  const records = await store.get(ids, fixtureNow);
-  const names = await store.listMeta('');
-  const values = await store.getMeta(names);
+  const records = await store.get({ now: fixtureNow, ids });
+  const names = await store.listMeta({ now: fixtureNow, prefix: '' });
+  const values = await store.getMeta({ now: fixtureNow, names });
   const state = {
     records: records.map((r) => (r === null ? null : { ...r, payload: base64(r.payload), result: base64(r.result) })),
-    counts: await store.counts(fixtureQueues, fixtureNow),
-    order: await Promise.all(fixtureQueues.map(async (q) => (await store.peek(q, 100, fixtureNow)).map((r) => r.id))),
+    counts: await store.counts({ now: fixtureNow, queues: fixtureQueues }),
+    order: await Promise.all(
+      fixtureQueues.map(async (q) => (await store.peek({ now: fixtureNow, queue: q, limit: 100 })).map((r) => r.id)),
+    ),
     meta: Object.fromEntries(names.map((name, i) => [name, values[i]])),
   };
   return JSON.parse(JSON.stringify(state)) as unknown;
