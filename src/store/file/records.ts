@@ -5,7 +5,7 @@
 //
 // A record's frame (frame.ts) carries its type and its layout version. Version 0 is what was
 // written before issue 14: adds, moves, leases and acks in today's layout, every other call as
-// JSON in one `operation` record (decoded below by the names it had then, and never written
+// JSON in one `operation` record (read by records-v0.ts by the names it had then, and never written
 // again). Version 1 is today's. A version this code does not know stops the open: the
 // directory was written by a newer spool.
 //
@@ -31,6 +31,7 @@ import { StorageError } from '../../errors.ts';
 import type { AddParams, JobState, NewJob } from '../contract.ts';
 import type { ByteWriter } from './bytes.ts';
 import { ByteReader } from './bytes.ts';
+import { decodeV0Operation } from './records-v0.ts';
 
 /** A kind of record: its type number in the frame and the layout version written today. */
 export interface RecordKind {
@@ -322,7 +323,7 @@ const operationKinds = new Map<number, keyof typeof recordKinds>(
  * log's own pads and sync marks).
  */
 export function decodeOperation(type: number, version: number, body: Buffer): Operation | null {
-  if (type === legacyOperationType) return decodeJsonOperation(body);
+  if (type === legacyOperationType) return decodeV0Operation(body);
   const kind = operationKinds.get(type);
   if (kind === undefined) throw new StorageError(`log record of unknown type ${type}: a newer spool wrote it`);
   known(type, version, recordKinds[kind].version);
@@ -388,70 +389,4 @@ function state(code: number): JobState {
   const name = stateCodes[code];
   if (name === undefined) throw new StorageError(`log record names an unknown job state ${code}`);
   return name;
-}
-
-/** The fields of version-0 operations, by the names they were written with. */
-interface V0Params {
-  readonly now: number;
-  readonly queues: readonly string[];
-  readonly max: number;
-  readonly visibilityMs: number | null;
-  readonly items: readonly { readonly token: string; readonly result: Uint8Array | null }[];
-  readonly keep: Readonly<Record<string, { readonly count: number; readonly ageMs: number }>>;
-  readonly token: string;
-  readonly delayMs: number;
-  readonly error: string | null;
-  readonly dead: boolean;
-  readonly release?: boolean;
-  readonly ms: number;
-  readonly ids: readonly string[] | null;
-  readonly states: readonly JobState[] | null;
-  readonly queue: string;
-  readonly paused: boolean;
-}
-
-/**
- * A version-0 operation record: `{ op, params }` in JSON, the params named as the contract named
- * them then, byte arrays as `{ $b: base64 }`. Leases and acks were written this way too before
- * they got a binary layout.
- */
-function decodeJsonOperation(body: Buffer): Operation {
-  const { op, params } = JSON.parse(body.toString('utf8'), (_key, value: unknown) =>
-    typeof value === 'object' && value !== null && '$b' in value
-      ? new Uint8Array(Buffer.from((value as { $b: string }).$b, 'base64'))
-      : value,
-  ) as { op: string; params: V0Params };
-  const p = params;
-  switch (op) {
-    case 'lease':
-      return { kind: 'lease', record: { now: p.now, queues: p.queues, max: p.max, visibilityMs: p.visibilityMs } };
-    case 'ack':
-      return { kind: 'ack', record: { now: p.now, items: p.items, keep: p.keep } };
-    case 'nack':
-      return {
-        kind: 'nack',
-        record: {
-          now: p.now,
-          token: p.token,
-          delayMs: p.delayMs,
-          error: p.error,
-          dead: p.dead,
-          release: p.release ?? false,
-        },
-      };
-    case 'extend':
-      return { kind: 'extend', record: { now: p.now, token: p.token, ms: p.ms } };
-    case 'remove':
-      return { kind: 'remove', record: { now: p.now, ids: p.ids ?? [], states: p.states } };
-    case 'retryDead':
-      return { kind: 'retryDead', record: { now: p.now, queue: p.queue, ids: p.ids } };
-    case 'purge':
-      return { kind: 'purge', record: { now: p.now, queue: p.queue } };
-    case 'setPaused':
-      return { kind: 'paused', record: { now: p.now, queue: p.queue, paused: p.paused } };
-    case 'setMeta':
-      return { kind: 'meta', record: params as unknown as MetaRecord };
-    default:
-      throw new StorageError(`log record of version 0 holds an unknown operation ${JSON.stringify(op)}`);
-  }
 }
