@@ -24,9 +24,9 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 const fixtures = [
   // Operations other than adds, moves, leases and acks as JSON of the contract's types (before issue 14).
-  { name: 'log-v1', writtenBy: 'main at 5686b4b' },
+  { name: 'records-v0', writtenBy: 'main at 5686b4b' },
   // Every record in its own binary layout, version 1 in the frame (issue 14).
-  { name: 'log-v2', writtenBy: 'issue 14, commit adb157b' },
+  { name: 'records-v1', writtenBy: 'issue 14, commit adb157b' },
 ];
 
 for (const { name, writtenBy } of fixtures) {
@@ -58,7 +58,7 @@ for (const { name, writtenBy } of fixtures) {
 
 void test('a record in a layout version this spool does not know stops the open with a StorageError, naming it', async () => {
   const dir = join(root, 'newer');
-  const fixture = new URL('./fixtures/log-v2/', import.meta.url);
+  const fixture = new URL('./fixtures/records-v1/', import.meta.url);
   // No checkpoint: the open replays the whole log, and meets the record.
   cpSync(fixture, dir, { recursive: true, filter: (path) => !/checkpoint-/.test(path) });
   const path = join(dir, '000000000001.seg');
