@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { open } from '../src/index.ts';
+import { spoolCli as spool } from './support/file-dirs.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-check-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-const cli = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
-const spool = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' });
 
 void test('spool check finds damage, --repair keeps every intact record, and the directory then checks clean', async () => {
   const dir = join(root, 'data');

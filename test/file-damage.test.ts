@@ -2,32 +2,15 @@
 // out, a cut segment is refused whenever a checkpoint or a clean close recorded its end, and
 // `spool check` finds each case and `--repair` leaves a directory that opens and reads cleanly.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CorruptionError, open, Spool, StorageError } from '../src/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
+import { segmentFiles, spoolCli as spool, tempDirs } from './support/file-dirs.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'spool-damage-'));
-let n = 0;
-const freshDir = (): string => join(root, String(++n));
-after(() => rmSync(root, { recursive: true, force: true }));
-const segmentFiles = (dir: string): string[] =>
-  readdirSync(dir)
-    .filter((f) => f.endsWith('.seg'))
-    .sort()
-    .map((f) => join(dir, f));
+const freshDir = tempDirs('spool-damage-');
 
 interface Payment {
   n: number;
@@ -121,10 +104,6 @@ void describe('a payload changed on disk', () => {
     assert.equal((await q.counts()).dead, 1);
   });
 });
-
-const cli = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
-const spool = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' });
 
 /** Adds `count` jobs over segments of 4 KiB and closes cleanly; returns the segment files. */
 async function segmentsOfJobs(dir: string, count: number): Promise<string[]> {

@@ -1,31 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { LockedError, open, Spool, StorageError } from '../src/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
 import { runConformance } from './conformance/index.ts';
+import { checkpointFiles, segmentFiles, tempDirs } from './support/file-dirs.ts';
 import { newJob } from './support/workload.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'spool-file-'));
-let n = 0;
-const freshDir = (): string => join(root, String(++n));
-after(() => rmSync(root, { recursive: true, force: true }));
-
-const segmentFiles = (dir: string): string[] =>
-  readdirSync(dir)
-    .filter((f) => f.endsWith('.seg'))
-    .sort()
-    .map((f) => join(dir, f));
+const freshDir = tempDirs('spool-file-');
 const lastSegment = (dir: string): string => segmentFiles(dir).at(-1) as string;
-const checkpointFiles = (dir: string): string[] =>
-  readdirSync(dir)
-    .filter((f) => f.startsWith('checkpoint-') && !f.endsWith('.tmp'))
-    .sort()
-    .reverse()
-    .map((f) => join(dir, f));
 /**
  * Adds 'one …', 'two …', 'three …' one at a time (long payloads, so damage aimed at one stays in
  * its record), then drops the checkpoints so an open must replay them. Returns the segment file.

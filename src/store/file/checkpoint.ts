@@ -9,7 +9,7 @@ import { bytesPerRow, Column } from '../memory/column.ts';
 import type { ColumnImage, ColumnKind } from '../memory/column.ts';
 import { columnNames, gone, rowsPerPage } from '../memory/columns.ts';
 import type { ColumnName } from '../memory/columns.ts';
-import type { TableImage } from '../memory/engine.ts';
+import type { TableImage } from '../memory/job-table.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
 import type { FileIO } from './io.ts';
 import type { Position } from './log.ts';

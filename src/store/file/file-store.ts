@@ -4,9 +4,9 @@
 // acks, nacks and the rest) answered once its record is durable. The table is a pure function
 // of the calls it gets, `now` included, so replaying the log rebuilds it exactly. Payloads stay
 // in the log: the table keeps their positions and reads them back on demand. Checkpoints of
-// the table bound what an open replays; a segment goes once no live job's payload is in it and
-// the kept checkpoints no longer start before it, and compaction copies the few live payloads
-// out of sparse old segments so they can go.
+// the table bound what an open replays. The duties are split: records.ts holds each record's
+// layout, recovery.ts what an open does with the segments it finds, compactor.ts the
+// checkpoints, the deletion of segments no longer needed and compaction.
 import { ClosedError, CorruptionError, LockedError, StorageError, ValidationError } from '../../errors.ts';
 import { refuseTx } from '../contract.ts';
 import type {
@@ -41,29 +41,19 @@ import type {
   StoreEvent,
   TokensParams,
 } from '../contract.ts';
-import { JobTable } from '../memory/engine.ts';
+import { JobTable } from '../memory/job-table.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { ByteWriter } from './bytes.ts';
-import { checkpointFiles, checkpointSegment, encodeCheckpoint, loadCheckpoint, writeCheckpoint } from './checkpoint.ts';
-import {
-  decodeAck,
-  decodeAdd,
-  decodeLease,
-  decodeMove,
-  decodeOperation,
-  encodeAck,
-  encodeAdd,
-  encodeLease,
-  encodeMove,
-  encodeOperation,
-} from './codec.ts';
-import type { Operation } from './codec.ts';
+import { loadCheckpoint } from './checkpoint.ts';
+import { Compactor } from './compactor.ts';
 import { nodeIO } from './io.ts';
 import type { FileIO } from './io.ts';
 import { acquireLock } from './lock.ts';
-import { Log, positionOf, segmentOf } from './log.ts';
-import type { Damage, Durability, Replayed } from './log.ts';
-import { recordType } from './record.ts';
+import type { Durability, Log } from './log.ts';
+import { decodeAdd, decodeMove, decodeOperation, encodeAdd, encodeOperation, recordKinds } from './records.ts';
+import type { Operation } from './records.ts';
+import { missingSegments, openLog } from './recovery.ts';
+import type { Damage, Replayed } from './recovery.ts';
 
 export type { Durability } from './log.ts';
 
@@ -91,33 +81,15 @@ export interface OpenReport {
 }
 
 const empty = new Uint8Array(0);
-/** Live payload bytes below this share of what a sealed segment held make compaction move them out. */
-const compactBelow = 0.5;
-/** Payload bytes one compaction step moves before it lets the commit path run. */
-const compactStepBytes = 1 << 20;
-
-interface Live {
-  jobs: number;
-  bytes: number;
-  /** Payload bytes the segment ever held for the table: live ones against these say how sparse it is. */
-  held: number;
-}
 
 export class FileStore implements Store {
   readonly capabilities: Capabilities;
   readonly #table: JobTable;
+  readonly #compactor: Compactor;
   readonly #writer = new ByteWriter(1 << 16);
-  readonly #live = new Map<number, Live>();
   #log!: Log;
   #replaying = true;
   #closed = false;
-  /** The checkpoint running or last run: checkpoints go one at a time. */
-  #checkpoints: Promise<void> = Promise.resolve();
-  /** A checkpoint asked for and not started yet: asking again joins it. */
-  #queued: Promise<void> | null = null;
-  #collectTimer: NodeJS.Timeout | null = null;
-  /** Segments the kept checkpoints start in: nothing before the smallest is needed for replay. */
-  #checkpointStarts: number[] = [];
   #report!: OpenReport;
   /**
    * While a lease runs: the payloads that failed their checksum, by the stand-in read handed to
@@ -141,8 +113,9 @@ export class FileStore implements Store {
     });
     this.#table = new JobTable({
       read: (at, size) => (this.#replaying ? empty : this.#read(at, size)),
-      release: (at, size) => this.#release(at, size),
+      release: (at, size) => this.#compactor.release(at, size),
     });
+    this.#compactor = new Compactor(options.io, dir, this.#table);
   }
 
   /** Opens (or creates) the store in `dir`: the newest good checkpoint, then the log after it. */
@@ -188,9 +161,9 @@ export class FileStore implements Store {
     const { checkpoint, bad } = loadCheckpoint(io, this.dir);
     if (checkpoint !== null) {
       this.#table.restore(checkpoint.image);
-      this.#table.payloadSpans((at, size) => this.#hold(at, size));
+      this.#table.payloadSpans((at, size) => this.#compactor.hold(at, size));
     }
-    const { log, damage } = await Log.open(
+    const { log, damage } = await openLog(
       { ...this.options, dir: this.dir, repair },
       checkpoint?.position ?? null,
       checkpoint?.ends ?? new Map(),
@@ -198,51 +171,38 @@ export class FileStore implements Store {
     );
     this.#log = log;
     this.#replaying = false;
-    // A segment that jobs still need must be there: found out now, not at the lease that needs it.
-    for (const segment of this.#live.keys()) {
-      if (log.has(segment)) continue;
-      const file = log.path(segment);
-      if (!repair) {
-        await log.close();
-        throw new StorageError(
-          `${file}: segment missing, and ${this.#live.get(segment)?.jobs} jobs have their payloads there; run \`spool check --repair\` to keep the others`,
-        );
-      }
-      damage.push({ file, offset: 0, from: positionOf(segment, 0), to: positionOf(segment + 1, 0) });
+    try {
+      damage.push(...missingSegments(log, this.#compactor.needed(), repair));
+    } catch (error) {
+      await log.close();
+      throw error;
     }
-    this.#checkpointStarts = checkpointFiles(io, this.dir).slice(0, 2).map(checkpointSegment);
     // Jobs whose payload bytes were in the damage are lost: drop them, logged like any removal.
     const lost = this.#table.jobsWhere((at) => damage.some(({ from, to }) => at >= from && at < to));
-    if (lost.length > 0) this.#logged({ op: 'remove', params: { now: Date.now(), ids: lost, states: null } });
+    if (lost.length > 0) this.#logged({ kind: 'remove', record: { now: Date.now(), ids: lost, states: null } });
     // A store from before issue 20 has no key for lease tokens: its leases are sealed from here on.
     if (this.#table.getMeta([tokenKeyName])[0] === null) {
-      this.#logged({ op: 'setMeta', params: { [tokenKeyName]: newTokenKey() } });
+      this.#logged({ kind: 'meta', record: { [tokenKeyName]: newTokenKey() } });
       await this.#log.committed();
     }
     this.#report = { damage, badCheckpoints: bad, jobs: this.#table.size };
-    log.rotated = () => this.#scheduleCheckpoint();
+    this.#compactor.start(log);
     // After a repair or a bad checkpoint, a fresh checkpoint means the next open finds neither.
     if (damage.length > 0 || bad.length > 0) await this.checkpoint();
   }
 
-  #replay({ type, body, at }: Replayed): void {
-    if (type === recordType.add) {
-      const { seq, params, payloadAt } = decodeAdd(body);
+  #replay({ type, version, body, at }: Replayed): void {
+    if (type === recordKinds.add.type) {
+      const { seq, params, payloadAt } = decodeAdd(version, body);
       this.#table.nextSeq = seq;
       this.#table.add(params, (i) =>
-        this.#hold(at + (payloadAt[i] as number), params.jobs[i]?.payload.byteLength ?? 0),
+        this.#compactor.hold(at + (payloadAt[i] as number), params.jobs[i]?.payload.byteLength ?? 0),
       );
-    } else if (type === recordType.move) {
-      for (const { id, payloadAt } of decodeMove(body)) {
-        const size = this.#table.relocate(id, at + payloadAt);
-        if (size >= 0) this.#hold(at + payloadAt, size);
-      }
-    } else if (type === recordType.lease) {
-      this.#table.lease(decodeLease(body));
-    } else if (type === recordType.ack) {
-      this.#table.ack(decodeAck(body));
-    } else if (type === recordType.operation) {
-      this.#apply(decodeOperation(body));
+    } else if (type === recordKinds.move.type) {
+      for (const { id, payloadAt } of decodeMove(version, body)) this.#compactor.relocate(id, at + payloadAt);
+    } else {
+      const operation = decodeOperation(type, version, body);
+      if (operation !== null) this.#apply(operation);
     }
   }
 
@@ -255,11 +215,11 @@ export class FileStore implements Store {
       const length = this.#writer.length;
       const at = this.#log.nextBody(length);
       const result = this.#table.add(params, (i) =>
-        this.#hold(at + (payloadAt[i] as number), params.jobs[i]?.payload.byteLength ?? 0),
+        this.#compactor.hold(at + (payloadAt[i] as number), params.jobs[i]?.payload.byteLength ?? 0),
       );
       if (!result.ok) return result;
       const body = this.#writer.view();
-      this.#log.append(recordType.add, length, (out, offset) => body.copy(out, offset));
+      this.#log.append(recordKinds.add, length, (out, offset) => body.copy(out, offset));
       await this.#log.committed();
       return result;
     });
@@ -282,7 +242,7 @@ export class FileStore implements Store {
       this.#damaged = damaged;
       let result: LeaseResult;
       try {
-        result = this.#logged({ op: 'lease', params: { ...params, max: params.max - jobs.length } }) as LeaseResult;
+        result = this.#logged({ kind: 'lease', record: { ...params, max: params.max - jobs.length } }) as LeaseResult;
       } finally {
         this.#damaged = null;
       }
@@ -291,7 +251,7 @@ export class FileStore implements Store {
         if (error === undefined) jobs.push(job);
         else {
           const nack = { now: params.now, token: job.token, delayMs: 0, dead: true, release: false };
-          this.#logged({ op: 'nack', params: { ...nack, error: `${error.name}: ${error.message}` } });
+          this.#logged({ kind: 'nack', record: { ...nack, error: `${error.name}: ${error.message}` } });
         }
       }
       if (damaged.size === 0 || jobs.length === params.max) return { jobs, nextAt: result.nextAt };
@@ -309,29 +269,29 @@ export class FileStore implements Store {
     }
   }
   extend(params: ExtendParams): Promise<ExtendResult> {
-    return this.#run(() => Promise.resolve(this.#logged({ op: 'extend', params }) as ExtendResult));
+    return this.#run(() => Promise.resolve(this.#logged({ kind: 'extend', record: params }) as ExtendResult));
   }
   async ack(params: AckParams): Promise<readonly AckResult[]> {
     refuseTx(params);
-    return (await this.#durable({ op: 'ack', params })) as readonly AckResult[];
+    return (await this.#durable({ kind: 'ack', record: params })) as readonly AckResult[];
   }
   nack(params: NackParams): Promise<NackResult> {
-    return this.#durable({ op: 'nack', params }) as Promise<NackResult>;
+    return this.#durable({ kind: 'nack', record: params }) as Promise<NackResult>;
   }
   remove(params: RemoveParams): Promise<readonly string[]> {
-    return this.#durable({ op: 'remove', params }) as Promise<readonly string[]>;
+    return this.#durable({ kind: 'remove', record: params }) as Promise<readonly string[]>;
   }
   retryDead(params: RetryDeadParams): Promise<number> {
-    return this.#durable({ op: 'retryDead', params }) as Promise<number>;
+    return this.#durable({ kind: 'retryDead', record: params }) as Promise<number>;
   }
   purge(params: PurgeParams): Promise<number> {
-    return this.#durable({ op: 'purge', params }) as Promise<number>;
+    return this.#durable({ kind: 'purge', record: params }) as Promise<number>;
   }
   setPaused(params: PauseParams): Promise<void> {
-    return this.#durable({ op: 'setPaused', params }) as Promise<void>;
+    return this.#durable({ kind: 'paused', record: params }) as Promise<void>;
   }
   setMeta({ entries }: SetMetaParams): Promise<void> {
-    return this.#durable({ op: 'setMeta', params: entries }) as Promise<void>;
+    return this.#durable({ kind: 'meta', record: entries }) as Promise<void>;
   }
 
   leases({ now, tokens }: TokensParams): Promise<readonly (LeasedRecord | null)[]> {
@@ -373,15 +333,7 @@ export class FileStore implements Store {
 
   /** Writes a checkpoint now, then deletes the segments no checkpoint or job needs. */
   checkpoint(): Promise<void> {
-    if (this.#queued === null) {
-      const queued = this.#checkpoints.then(() => {
-        this.#queued = null;
-        return this.#writeCheckpoint();
-      });
-      this.#queued = queued;
-      this.#checkpoints = queued.catch(() => {});
-    }
-    return this.#queued;
+    return this.#compactor.checkpoint();
   }
 
   health(): Promise<Health> {
@@ -394,7 +346,7 @@ export class FileStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#collectTimer !== null) clearTimeout(this.#collectTimer);
+    this.#compactor.stop();
     try {
       // Best effort: the log holds every answered call whether or not this checkpoint lands.
       await this.checkpoint().catch(() => {});
@@ -408,15 +360,9 @@ export class FileStore implements Store {
   #logged(operation: Operation): unknown {
     this.#log.assertWritable();
     const result = this.#apply(operation);
-    if (operation.op === 'lease' || operation.op === 'ack') {
-      if (operation.op === 'lease') encodeLease(this.#writer, operation.params);
-      else encodeAck(this.#writer, operation.params);
-      const body = this.#writer.view();
-      this.#log.append(recordType[operation.op], body.length, (out, offset) => body.copy(out, offset));
-    } else {
-      const json = encodeOperation(operation);
-      this.#log.append(recordType.operation, Buffer.byteLength(json), (out, offset) => out.write(json, offset));
-    }
+    const kind = encodeOperation(this.#writer, operation);
+    const body = this.#writer.view();
+    this.#log.append(kind, body.length, (out, offset) => body.copy(out, offset));
     return result;
   }
 
@@ -428,132 +374,27 @@ export class FileStore implements Store {
     });
   }
 
-  #apply(operation: Operation): unknown {
+  #apply({ kind, record }: Operation): unknown {
     const t = this.#table;
-    switch (operation.op) {
+    switch (kind) {
       case 'lease':
-        return t.lease(operation.params);
+        return t.lease(record);
       case 'ack':
-        return t.ack(operation.params);
+        return t.ack(record);
       case 'nack':
-        return t.nack(operation.params);
+        return t.nack(record);
       case 'extend':
-        return t.extend(operation.params);
+        return t.extend(record);
       case 'remove':
-        return t.remove(operation.params);
+        return t.remove(record);
       case 'retryDead':
-        return t.retryDead(operation.params.queue, operation.params.ids, operation.params.now);
+        return t.retryDead(record.queue, record.ids, record.now);
       case 'purge':
-        return t.purge(operation.params.queue, operation.params.now);
-      case 'setPaused':
-        return t.setPaused(operation.params.queue, operation.params.paused, operation.params.now);
-      case 'setMeta':
-        return t.setMeta(operation.params);
-    }
-  }
-
-  /** Counts a payload at `at` as live: its segment stays. Returns `at`. */
-  #hold(at: number, size: number): number {
-    const segment = segmentOf(at);
-    const live = this.#live.get(segment);
-    if (live === undefined) this.#live.set(segment, { jobs: 1, bytes: size, held: size });
-    else {
-      live.jobs++;
-      live.bytes += size;
-      live.held += size;
-    }
-    return at;
-  }
-
-  #release(at: number, size: number): void {
-    const segment = segmentOf(at);
-    const live = this.#live.get(segment);
-    if (live === undefined) return;
-    live.jobs--;
-    live.bytes -= size;
-    if (live.jobs > 0) return;
-    this.#live.delete(segment);
-    // A drained segment frees its space at the next checkpoint; do not wait for the log to fill.
-    if (!this.#replaying && !this.#closed && this.#collectTimer === null) {
-      this.#collectTimer = setTimeout(() => {
-        this.#collectTimer = null;
-        this.#scheduleCheckpoint();
-      }, 200);
-      this.#collectTimer.unref();
-    }
-  }
-
-  #scheduleCheckpoint(): void {
-    // Best effort: a failure here is the log's, and every later call reports it.
-    setImmediate(() => {
-      if (!this.#closed) this.checkpoint().catch(() => {});
-    });
-  }
-
-  async #writeCheckpoint(): Promise<void> {
-    const position = this.#log.tail;
-    const bytes = encodeCheckpoint(position, this.#table.image(), this.#log.ends(position));
-    // Only segments no job of this image needs may go: a call that releases a job while the
-    // checkpoint is written is not durable yet, and after a crash the image has the job again.
-    const unneeded = this.#log.segments.filter((s) => !this.#live.has(s));
-    // The checkpoint stands for everything before `position`: that must be on disk first.
-    await this.#log.sync();
-    // A failed write or sync of a checkpoint is as fatal as one of the log (fsyncgate): the disk
-    // is failing, and nothing may be answered as durable on it until a reopen checks it again.
-    await writeCheckpoint(this.options.io, this.dir, bytes, position).catch((error: unknown) => {
-      // Out of descriptors, nothing of this checkpoint is in place: it is skipped, the log is
-      // whole, and a later one will do (issue 20, defect 4).
-      const code = ((error as { cause?: NodeJS.ErrnoException }).cause ?? (error as NodeJS.ErrnoException)).code;
-      if (code === 'EMFILE' || code === 'ENFILE')
-        throw new StorageError(`checkpoint skipped: ${(error as Error).message}`, { cause: error });
-      throw this.#log.fail(error);
-    });
-    this.#checkpointStarts = checkpointFiles(this.options.io, this.dir).slice(0, 2).map(checkpointSegment);
-    const needed = Math.min(...this.#checkpointStarts);
-    const tail = position.segment;
-    await this.#log.remove(unneeded.filter((s) => s < needed && s < tail));
-    if (!this.#closed) await this.#compact(tail);
-  }
-
-  /** Moves the live payloads out of sealed segments that are mostly dead, a step at a time. */
-  async #compact(before: number): Promise<void> {
-    const sparse = [...this.#live]
-      .filter(([segment, live]) => segment < before && live.bytes < live.held * compactBelow)
-      .map(([segment]) => segment);
-    if (sparse.length === 0) return;
-    const ids = this.#table.jobsWhere((at) => sparse.includes(segmentOf(at)));
-    let moved = 0;
-    for (let i = 0; i < ids.length && !this.#closed;) {
-      const batch: { id: string; payload: Uint8Array }[] = [];
-      for (let bytes = 0; i < ids.length && bytes < compactStepBytes; i++) {
-        const id = ids[i] as string;
-        const payload = this.#payloadToMove(id); // null: it went since the list was made
-        if (payload === null) continue;
-        batch.push({ id, payload });
-        bytes += payload.byteLength;
-      }
-      if (batch.length === 0) continue;
-      const payloadAt = encodeMove(this.#writer, batch);
-      const body = this.#writer.view();
-      const at = this.#log.append(recordType.move, body.length, (out, offset) => body.copy(out, offset));
-      batch.forEach(({ id }, k) => {
-        const size = this.#table.relocate(id, at + (payloadAt[k] as number));
-        if (size >= 0) this.#hold(at + (payloadAt[k] as number), size);
-      });
-      moved += batch.length;
-      // Let the commit path run between steps.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    if (moved > 0 && !this.#closed) this.#scheduleCheckpoint();
-  }
-
-  /** A job's payload for compaction; null when the job is gone or the payload is damaged (a lease kills it). */
-  #payloadToMove(id: string): Uint8Array | null {
-    try {
-      return this.#table.payloadOf(id);
-    } catch (error) {
-      if (error instanceof CorruptionError) return null;
-      throw error;
+        return t.purge(record.queue, record.now);
+      case 'paused':
+        return t.setPaused(record.queue, record.paused, record.now);
+      case 'meta':
+        return t.setMeta(record);
     }
   }
 

@@ -2,7 +2,7 @@
 // (issue 20, defect 2: a changed digit of a payload was delivered as good data).
 import { CorruptionError } from '../../errors.ts';
 import type { FileIO } from './io.ts';
-import { claimedEnd, parse, recordHeaderBytes, segmentHeaderBytes } from './record.ts';
+import { claimedEnd, parse, recordHeaderBytes, segmentHeaderBytes } from './frame.ts';
 
 /** How far a payload read reads ahead. */
 const readAheadBytes = 64 << 10;

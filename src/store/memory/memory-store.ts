@@ -32,7 +32,7 @@ import type {
   StoreEvent,
   TokensParams,
 } from '../contract.ts';
-import { JobTable } from './engine.ts';
+import { JobTable } from './job-table.ts';
 import { newTokenKey, tokenKeyName } from './token-seal.ts';
 
 /** The whole Store contract in one process's memory: `memory:`. Nothing survives the process. */

@@ -1,8 +1,9 @@
-// Log records and segment headers.
+// The frames of log records, and segment headers. What a record's body holds is records.ts's.
 //
 // A segment starts with a 32-byte header: magic "SPOOLSEG", format version, a random salt, the
 // segment number, and a CRC of the header. Then records, each padded to 8 bytes:
-//   u32 length of the body (0 is invalid) · u32 crc · u8 type (0 is invalid) · u8 0 · u16 0
+//   u32 length of the body (0 is invalid) · u32 crc · u8 type (0 is invalid) · u8 layout version
+//   (0 before issue 14) · u16 0
 //   · u32 lsn low · u32 lsn high · u32 durable · body
 // The CRC covers the length, and everything from the type to the end of the body, and is seeded
 // with the segment's salt: zeros, a half-written record, or a record of another segment never
@@ -11,24 +12,13 @@
 // `durable` lies past a bad one proves the bad bytes had been synced, so they are damage, not a
 // torn tail.
 import { crc32 } from 'node:zlib';
+import { maxRecordType } from './records.ts';
+import type { RecordKind } from './records.ts';
 
 export const segmentHeaderBytes = 32;
 export const recordHeaderBytes = 24;
 const magic = Buffer.from('SPOOLSEG');
-const version = 1;
-
-export const recordType = {
-  add: 1,
-  move: 2,
-  operation: 3,
-  /** Covers damage a repair skipped; its body starts with the LSN that comes next. */
-  pad: 4,
-  /** Written when the log goes idle after a sync: proves the records before it were synced. */
-  synced: 5,
-  lease: 6,
-  ack: 7,
-} as const;
-const maxType = 7;
+const segmentVersion = 1;
 
 export interface SegmentHeader {
   readonly segment: number;
@@ -38,7 +28,7 @@ export interface SegmentHeader {
 export function segmentHeader({ segment, salt }: SegmentHeader): Buffer {
   const out = Buffer.alloc(segmentHeaderBytes);
   magic.copy(out, 0);
-  out.writeUInt32LE(version, 8);
+  out.writeUInt32LE(segmentVersion, 8);
   out.writeUInt32LE(salt, 12);
   out.writeUInt32LE(segment, 16);
   out.writeUInt32LE(crc32(out.subarray(0, 24)), 24);
@@ -47,7 +37,7 @@ export function segmentHeader({ segment, salt }: SegmentHeader): Buffer {
 
 export function parseSegmentHeader(buf: Buffer): SegmentHeader | null {
   if (buf.length < segmentHeaderBytes || !buf.subarray(0, 8).equals(magic)) return null;
-  if (buf.readUInt32LE(24) !== crc32(buf.subarray(0, 24)) || buf.readUInt32LE(8) !== version) return null;
+  if (buf.readUInt32LE(24) !== crc32(buf.subarray(0, 24)) || buf.readUInt32LE(8) !== segmentVersion) return null;
   return { salt: buf.readUInt32LE(12), segment: buf.readUInt32LE(16) };
 }
 
@@ -61,13 +51,13 @@ export function seal(
   out: Buffer,
   at: number,
   length: number,
-  type: number,
+  { type, version }: RecordKind,
   lsn: number,
   durable: number,
   salt: number,
 ) {
   out.writeUInt32LE(length, at);
-  out.writeUInt32LE(type, at + 8);
+  out.writeUInt32LE(type | (version << 8), at + 8);
   out.writeUInt32LE(lsn % 0x100000000, at + 12);
   out.writeUInt32LE(Math.floor(lsn / 0x100000000), at + 16);
   out.writeUInt32LE(durable, at + 20);
@@ -79,6 +69,7 @@ export function seal(
 
 export interface Parsed {
   readonly type: number;
+  readonly version: number;
   readonly lsn: number;
   readonly durable: number;
   /** Offset of the body in the segment. */
@@ -100,6 +91,7 @@ export function parse(buf: Buffer, at: number, salt: number): Parsed | null {
   if (crc32(buf.subarray(at + 8, bodyEnd), seed) !== buf.readUInt32LE(at + 4)) return null;
   return {
     type,
+    version: buf[at + 9] as number,
     lsn: buf.readUInt32LE(at + 12) + buf.readUInt32LE(at + 16) * 0x100000000,
     durable: buf.readUInt32LE(at + 20),
     bodyAt: at + recordHeaderBytes,
@@ -116,7 +108,7 @@ export function claimedEnd(buf: Buffer, at: number): number {
   if (at < 0 || at + recordHeaderBytes > buf.length) return -1;
   const length = buf.readUInt32LE(at);
   const type = buf[at + 8] as number;
-  if (length === 0 || type === 0 || type > maxType || buf.readUInt16LE(at + 9) !== 0 || buf[at + 11] !== 0) return -1;
+  if (length === 0 || type === 0 || type > maxRecordType || buf.readUInt16LE(at + 10) !== 0) return -1;
   return at + recordBytes(length);
 }
 

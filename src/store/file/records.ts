@@ -1,0 +1,392 @@
+// The log's records: each kind's type number, the version of its layout, the fields it keeps on
+// disk, and how they are written and read. The layouts are this module's own, written field by
+// field: the contract's types may change their names, and a data directory written before must
+// still replay (issue 14: nacks, removals and the rest were the JSON of the contract's params).
+//
+// A record's frame (frame.ts) carries its type and its layout version. Version 0 is what was
+// written before issue 14: adds, moves, leases and acks in today's layout, every other call as
+// JSON in one `operation` record (read by records-v0.ts by the names it had then, and never written
+// again). Version 1 is today's. A version this code does not know stops the open: the
+// directory was written by a newer spool.
+//
+// Layouts, little-endian; str = u32 byte length + UTF-8; str? = str, or u32 0xffffffff for
+// null; f64? = f64, NaN for null; bytes = u32 length + bytes:
+//   add        f64 seq · f64 now · str maxLength (JSON {queue: n}) · u32 jobs · per job: str queue
+//              · f64 priority · f64 maxAttempts · f64 availableAt · f64? expiresAt
+//              · f64 visibilityMs · u8 backoff (0 fixed, 1 exponential) · f64 delayMs
+//              · f64 maxDelayMs · f64 jitter · str? key · bytes payload
+//   move       u32 jobs · per job: str id · bytes payload
+//   lease      f64 now · u32 max · f64? visibilityMs · u32 queues · str queue…
+//   ack        f64 now · u32 items · per item: str token · u8 has result · [bytes result]
+//              · u32 queues kept · per queue: str queue · f64 count · f64 ageMs
+//   nack       f64 now · str token · f64 delayMs · str? error · u8 flags (1 dead, 2 release)
+//   extend     f64 now · str token · f64 ms
+//   remove     f64 now · u32 ids · str id… · u8 states (0xff: any) · u8 state…
+//   retryDead  f64 now · str queue · u8 has ids · [u32 ids · str id…]
+//   purge      f64 now · str queue
+//   paused     f64 now · str queue · u8 paused
+//   meta       u32 entries · per entry: str name · str? value (null deletes)
+// pad and synced are the log's own (log.ts, recovery.ts); `operation` is only read.
+import { StorageError } from '../../errors.ts';
+import type { AddParams, JobState, NewJob } from '../contract.ts';
+import type { ByteWriter } from './bytes.ts';
+import { ByteReader } from './bytes.ts';
+import { decodeV0Operation } from './records-v0.ts';
+
+/** A kind of record: its type number in the frame and the layout version written today. */
+export interface RecordKind {
+  readonly type: number;
+  readonly version: number;
+}
+
+export const recordKinds = {
+  add: { type: 1, version: 1 },
+  move: { type: 2, version: 1 },
+  /** Covers damage a repair skipped; its body is the LSN that comes next (f64). */
+  pad: { type: 4, version: 1 },
+  /** Written when the log goes idle after a sync: proves the records before it were synced. Body: 8 zero bytes. */
+  synced: { type: 5, version: 1 },
+  lease: { type: 6, version: 1 },
+  ack: { type: 7, version: 1 },
+  nack: { type: 8, version: 1 },
+  extend: { type: 9, version: 1 },
+  remove: { type: 10, version: 1 },
+  retryDead: { type: 11, version: 1 },
+  purge: { type: 12, version: 1 },
+  paused: { type: 13, version: 1 },
+  meta: { type: 14, version: 1 },
+} as const satisfies Record<string, RecordKind>;
+
+/** Version 0 only: every call but adds, moves, leases and acks, as JSON. */
+const legacyOperationType = 3;
+export const maxRecordType = 14;
+
+// The calls a record stands for, as the file store keeps them: the job table takes each as is.
+
+export interface LeaseRecord {
+  readonly now: number;
+  readonly queues: readonly string[];
+  readonly max: number;
+  readonly visibilityMs: number | null;
+}
+export interface AckRecord {
+  readonly now: number;
+  readonly items: readonly { readonly token: string; readonly result: Uint8Array | null }[];
+  readonly keep: Readonly<Record<string, { readonly count: number; readonly ageMs: number }>>;
+}
+export interface NackRecord {
+  readonly now: number;
+  readonly token: string;
+  readonly delayMs: number;
+  readonly error: string | null;
+  readonly dead: boolean;
+  readonly release: boolean;
+}
+export interface ExtendRecord {
+  readonly now: number;
+  readonly token: string;
+  readonly ms: number;
+}
+export interface RemoveRecord {
+  readonly now: number;
+  readonly ids: readonly string[];
+  readonly states: readonly JobState[] | null;
+}
+export interface RetryDeadRecord {
+  readonly now: number;
+  readonly queue: string;
+  readonly ids: readonly string[] | null;
+}
+export interface PurgeRecord {
+  readonly now: number;
+  readonly queue: string;
+}
+export interface PausedRecord {
+  readonly now: number;
+  readonly queue: string;
+  readonly paused: boolean;
+}
+export type MetaRecord = Readonly<Record<string, string | null>>;
+
+/** A call that changes the table and carries no payload: every record but adds and moves. */
+export type Operation =
+  | { readonly kind: 'lease'; readonly record: LeaseRecord }
+  | { readonly kind: 'ack'; readonly record: AckRecord }
+  | { readonly kind: 'nack'; readonly record: NackRecord }
+  | { readonly kind: 'extend'; readonly record: ExtendRecord }
+  | { readonly kind: 'remove'; readonly record: RemoveRecord }
+  | { readonly kind: 'retryDead'; readonly record: RetryDeadRecord }
+  | { readonly kind: 'purge'; readonly record: PurgeRecord }
+  | { readonly kind: 'paused'; readonly record: PausedRecord }
+  | { readonly kind: 'meta'; readonly record: MetaRecord };
+
+/** Job states by the number a remove record writes for them. */
+const stateCodes: readonly JobState[] = ['waiting', 'delayed', 'active', 'dead', 'completed'];
+const anyState = 0xff;
+
+/** An add, as logged: the call and the id its first new job gets. */
+export interface LoggedAdd {
+  readonly seq: number;
+  readonly params: AddParams;
+  /** Offset of each job's payload in the body. */
+  readonly payloadAt: readonly number[];
+}
+
+/** Refuses a layout this code does not know: a newer spool wrote it. */
+function known(type: number, version: number, newest: number): void {
+  if (version > newest)
+    throw new StorageError(`log record of type ${type} has layout version ${version}: a newer spool wrote it`);
+}
+
+/**
+ * Encodes an add into `out` (reset first); returns where each payload starts in the body. On
+ * replay the payloads stay in the log: `decodeAdd` hands back their offsets, not copies.
+ */
+export function encodeAdd(out: ByteWriter, seq: number, { now, jobs, maxLength }: AddParams): number[] {
+  out.reset();
+  out.f64(seq);
+  out.f64(now);
+  out.str(JSON.stringify(maxLength));
+  out.u32(jobs.length);
+  const payloadAt: number[] = [];
+  for (const job of jobs) {
+    out.str(job.queue);
+    out.f64(job.priority);
+    out.f64(job.maxAttempts);
+    out.f64(job.availableAt);
+    out.maybe(job.expiresAt);
+    out.f64(job.visibilityMs);
+    out.u8(job.backoff.kind === 'fixed' ? 0 : 1);
+    out.f64(job.backoff.delayMs);
+    out.f64(job.backoff.maxDelayMs);
+    out.f64(job.backoff.jitter);
+    out.maybeStr(job.key);
+    out.u32(job.payload.byteLength);
+    payloadAt.push(out.length);
+    out.raw(job.payload);
+  }
+  return payloadAt;
+}
+
+/** Versions 0 and 1 share the layout. */
+export function decodeAdd(version: number, body: Buffer): LoggedAdd {
+  known(recordKinds.add.type, version, recordKinds.add.version);
+  const r = new ByteReader(body);
+  const seq = r.f64();
+  const now = r.f64();
+  const maxLength = JSON.parse(r.str()) as Record<string, number>;
+  const count = r.u32();
+  const jobs: NewJob[] = [];
+  const payloadAt: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const queue = r.str();
+    const priority = r.f64();
+    const maxAttempts = r.f64();
+    const availableAt = r.f64();
+    const expiresAt = r.maybe();
+    const visibilityMs = r.f64();
+    const kind = r.u8() === 0 ? 'fixed' : 'exponential';
+    const backoff = { kind, delayMs: r.f64(), maxDelayMs: r.f64(), jitter: r.f64() } as const;
+    const key = r.maybeStr();
+    const payloadStart = r.at + 4;
+    const payload = r.bytes();
+    payloadAt.push(payloadStart);
+    jobs.push({ queue, priority, maxAttempts, availableAt, expiresAt, visibilityMs, backoff, key, payload });
+  }
+  return { seq, params: { now, jobs, maxLength }, payloadAt };
+}
+
+/** A compaction copy: jobs and their payloads, moved to the head of the log. */
+export function encodeMove(out: ByteWriter, moved: readonly { id: string; payload: Uint8Array }[]): number[] {
+  out.reset();
+  out.u32(moved.length);
+  const payloadAt: number[] = [];
+  for (const { id, payload } of moved) {
+    out.str(id);
+    out.u32(payload.byteLength);
+    payloadAt.push(out.length);
+    out.raw(payload);
+  }
+  return payloadAt;
+}
+
+/** Versions 0 and 1 share the layout. */
+export function decodeMove(version: number, body: Buffer): { id: string; payloadAt: number }[] {
+  known(recordKinds.move.type, version, recordKinds.move.version);
+  const r = new ByteReader(body);
+  const count = r.u32();
+  const moved: { id: string; payloadAt: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = r.str();
+    moved.push({ id, payloadAt: r.at + 4 });
+    r.bytes();
+  }
+  return moved;
+}
+
+/** Encodes an operation into `out` (reset first); returns the kind of record it makes. */
+export function encodeOperation(out: ByteWriter, operation: Operation): RecordKind {
+  out.reset();
+  switch (operation.kind) {
+    case 'lease': {
+      const { now, max, visibilityMs, queues } = operation.record;
+      out.f64(now);
+      out.u32(max);
+      out.maybe(visibilityMs);
+      out.u32(queues.length);
+      for (const queue of queues) out.str(queue);
+      break;
+    }
+    case 'ack': {
+      const { now, items, keep } = operation.record;
+      out.f64(now);
+      out.u32(items.length);
+      for (const { token, result } of items) {
+        out.str(token);
+        out.u8(result === null ? 0 : 1);
+        if (result !== null) out.bytes(result);
+      }
+      const kept = Object.entries(keep);
+      out.u32(kept.length);
+      for (const [queue, { count, ageMs }] of kept) {
+        out.str(queue);
+        out.f64(count);
+        out.f64(ageMs);
+      }
+      break;
+    }
+    case 'nack': {
+      const { now, token, delayMs, error, dead, release } = operation.record;
+      out.f64(now);
+      out.str(token);
+      out.f64(delayMs);
+      out.maybeStr(error);
+      out.u8((dead ? 1 : 0) | (release ? 2 : 0));
+      break;
+    }
+    case 'extend': {
+      const { now, token, ms } = operation.record;
+      out.f64(now);
+      out.str(token);
+      out.f64(ms);
+      break;
+    }
+    case 'remove': {
+      const { now, ids, states } = operation.record;
+      out.f64(now);
+      strings(out, ids);
+      out.u8(states === null ? anyState : states.length);
+      for (const state of states ?? []) out.u8(stateCodes.indexOf(state));
+      break;
+    }
+    case 'retryDead': {
+      const { now, queue, ids } = operation.record;
+      out.f64(now);
+      out.str(queue);
+      out.u8(ids === null ? 0 : 1);
+      if (ids !== null) strings(out, ids);
+      break;
+    }
+    case 'purge':
+      out.f64(operation.record.now);
+      out.str(operation.record.queue);
+      break;
+    case 'paused':
+      out.f64(operation.record.now);
+      out.str(operation.record.queue);
+      out.u8(operation.record.paused ? 1 : 0);
+      break;
+    case 'meta': {
+      const entries = Object.entries(operation.record);
+      out.u32(entries.length);
+      for (const [name, value] of entries) {
+        out.str(name);
+        out.maybeStr(value);
+      }
+      break;
+    }
+  }
+  return recordKinds[operation.kind];
+}
+
+function strings(out: ByteWriter, list: readonly string[]): void {
+  out.u32(list.length);
+  for (const s of list) out.str(s);
+}
+
+const operationKinds = new Map<number, keyof typeof recordKinds>(
+  (Object.keys(recordKinds) as (keyof typeof recordKinds)[]).map((kind) => [recordKinds[kind].type, kind]),
+);
+
+/**
+ * The operation a record holds; null for the records that are not one (adds, moves, and the
+ * log's own pads and sync marks).
+ */
+export function decodeOperation(type: number, version: number, body: Buffer): Operation | null {
+  if (type === legacyOperationType) return decodeV0Operation(body);
+  const kind = operationKinds.get(type);
+  if (kind === undefined) throw new StorageError(`log record of unknown type ${type}: a newer spool wrote it`);
+  known(type, version, recordKinds[kind].version);
+  const r = new ByteReader(body);
+  const list = <T>(read: () => T): T[] => Array.from({ length: r.u32() }, read);
+  switch (kind) {
+    case 'add':
+    case 'move':
+    case 'pad':
+    case 'synced':
+      return null;
+    case 'lease': {
+      const now = r.f64();
+      const max = r.u32();
+      const visibilityMs = r.maybe();
+      return { kind, record: { now, max, visibilityMs, queues: list(() => r.str()) } };
+    }
+    case 'ack': {
+      const now = r.f64();
+      const items = list(() => {
+        const token = r.str();
+        return { token, result: r.u8() === 1 ? new Uint8Array(r.bytes()) : null };
+      });
+      const keep: Record<string, { count: number; ageMs: number }> = {};
+      for (let n = r.u32(); n > 0; n--) keep[r.str()] = { count: r.f64(), ageMs: r.f64() };
+      return { kind, record: { now, items, keep } };
+    }
+    case 'nack': {
+      const now = r.f64();
+      const token = r.str();
+      const delayMs = r.f64();
+      const error = r.maybeStr();
+      const flags = r.u8();
+      return { kind, record: { now, token, delayMs, error, dead: (flags & 1) !== 0, release: (flags & 2) !== 0 } };
+    }
+    case 'extend':
+      return { kind, record: { now: r.f64(), token: r.str(), ms: r.f64() } };
+    case 'remove': {
+      const now = r.f64();
+      const ids = list(() => r.str());
+      const count = r.u8();
+      const states = count === anyState ? null : Array.from({ length: count }, () => state(r.u8()));
+      return { kind, record: { now, ids, states } };
+    }
+    case 'retryDead': {
+      const now = r.f64();
+      const queue = r.str();
+      return { kind, record: { now, queue, ids: r.u8() === 1 ? list(() => r.str()) : null } };
+    }
+    case 'purge':
+      return { kind, record: { now: r.f64(), queue: r.str() } };
+    case 'paused':
+      return { kind, record: { now: r.f64(), queue: r.str(), paused: r.u8() === 1 } };
+    case 'meta': {
+      const record: Record<string, string | null> = {};
+      for (let n = r.u32(); n > 0; n--) record[r.str()] = r.maybeStr();
+      return { kind, record };
+    }
+  }
+}
+
+function state(code: number): JobState {
+  const name = stateCodes[code];
+  if (name === undefined) throw new StorageError(`log record names an unknown job state ${code}`);
+  return name;
+}
