@@ -7,7 +7,7 @@
 // (replaying what came after), and with no checkpoint (replaying the whole log). Never
 // regenerate a fixture: a format change gets a new one beside the old.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -17,7 +17,7 @@ import { parse, parseSegmentHeader, seal, segmentHeaderBytes } from '../src/stor
 import type { SegmentHeader } from '../src/store/file/frame.ts';
 import { FileStore, nodeIO } from '../src/store/file/index.ts';
 import { recordKinds } from '../src/store/file/records.ts';
-import { readState } from './support/data-dir.ts';
+import { readSettings, readState } from './support/data-dir.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-data-dir-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -27,11 +27,17 @@ const fixtures = [
   { name: 'records-v0', writtenBy: 'main at 5686b4b' },
   // Every record in its own binary layout, version 1 in the frame (issue 14).
   { name: 'records-v1', writtenBy: 'issue 14, commit adb157b' },
+  // Adds and acks without per-call limits and retention, stored queue settings in configure records (issue 14).
+  { name: 'records-v2', writtenBy: 'issue 14, stored queue settings' },
 ];
 
 for (const { name, writtenBy } of fixtures) {
   const fixture = new URL(`./fixtures/${name}/`, import.meta.url);
   const expected = JSON.parse(readFileSync(new URL('expected.json', fixture), 'utf8')) as unknown;
+  const settingsFile = new URL('settings.json', fixture);
+  const expectedSettings = existsSync(settingsFile)
+    ? (JSON.parse(readFileSync(settingsFile, 'utf8')) as unknown)
+    : null;
   const checkpoints = checkpointFiles(nodeIO, fixture.pathname);
   const ways = [
     { from: 'its newest checkpoint', drop: [] },
@@ -49,8 +55,10 @@ for (const { name, writtenBy } of fixtures) {
         assert.deepEqual(store.report.damage, []);
         assert.deepEqual(store.report.badCheckpoints, []);
         const state = await readState(store);
+        const settings = await readSettings(store);
         await store.close();
         assert.deepEqual(state, expected, `open ${open + 1}`);
+        if (expectedSettings !== null) assert.deepEqual(settings, expectedSettings, `settings, open ${open + 1}`);
       }
     });
   }

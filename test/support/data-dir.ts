@@ -25,3 +25,13 @@ export async function readState(store: Store): Promise<unknown> {
   };
   return JSON.parse(JSON.stringify(state)) as unknown;
 }
+
+/** The queues' stored settings and the store's list of queues: in the fixtures written since queues stored them. */
+export async function readSettings(store: Store): Promise<unknown> {
+  const state = {
+    queues: await store.queues({ now: fixtureNow }),
+    settings: await store.settings({ now: fixtureNow, queues: fixtureQueues }),
+  };
+  // Infinity survives as a string: JSON has none.
+  return JSON.parse(JSON.stringify(state, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v))) as unknown;
+}

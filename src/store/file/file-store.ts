@@ -15,6 +15,7 @@ import type {
   AddParams,
   AddResult,
   Capabilities,
+  ConfigureParams,
   Counts,
   ExtendParams,
   ExtendResult,
@@ -30,9 +31,10 @@ import type {
   ListResult,
   NackParams,
   NackResult,
-  PauseParams,
+  NowParams,
   PeekParams,
   PurgeParams,
+  QueueSettings,
   QueuesParams,
   RemoveParams,
   RetryDeadParams,
@@ -51,7 +53,7 @@ import type { FileIO } from './io.ts';
 import { acquireLock } from './lock.ts';
 import type { Durability, Log } from './log.ts';
 import { decodeAdd, decodeMove, decodeOperation, encodeAdd, encodeOperation, recordKinds } from './records.ts';
-import type { Operation } from './records.ts';
+import type { AckRecord, Operation } from './records.ts';
 import { missingSegments, openLog } from './recovery.ts';
 import type { Damage, Replayed } from './recovery.ts';
 
@@ -271,9 +273,10 @@ export class FileStore implements Store {
   extend(params: ExtendParams): Promise<ExtendResult> {
     return this.#run(() => Promise.resolve(this.#logged({ kind: 'extend', record: params }) as ExtendResult));
   }
-  async ack(params: AckParams): Promise<readonly AckResult[]> {
-    refuseTx(params);
-    return (await this.#durable({ kind: 'ack', record: params })) as readonly AckResult[];
+  ack(params: AckParams): Promise<readonly AckResult[]> {
+    // The check stays off the acks' path: no await of its own for every batch.
+    if (params.tx !== undefined) return this.#run(() => Promise.resolve(refuseTx(params)).then(() => []));
+    return this.#durable({ kind: 'ack', record: params }) as Promise<readonly AckResult[]>;
   }
   nack(params: NackParams): Promise<NackResult> {
     return this.#durable({ kind: 'nack', record: params }) as Promise<NackResult>;
@@ -287,8 +290,14 @@ export class FileStore implements Store {
   purge(params: PurgeParams): Promise<number> {
     return this.#durable({ kind: 'purge', record: params }) as Promise<number>;
   }
-  setPaused(params: PauseParams): Promise<void> {
-    return this.#durable({ kind: 'paused', record: params }) as Promise<void>;
+  configure(params: ConfigureParams): Promise<QueueSettings> {
+    return this.#durable({ kind: 'configure', record: params }) as Promise<QueueSettings>;
+  }
+  settings({ queues }: QueuesParams): Promise<readonly QueueSettings[]> {
+    return this.#run(() => Promise.resolve(this.#table.settings(queues)));
+  }
+  queues(_params: NowParams): Promise<readonly string[]> {
+    return this.#run(() => Promise.resolve(this.#table.queues()));
   }
   setMeta({ entries }: SetMetaParams): Promise<void> {
     return this.#durable({ kind: 'meta', record: entries }) as Promise<void>;
@@ -380,6 +389,7 @@ export class FileStore implements Store {
       case 'lease':
         return t.lease(record);
       case 'ack':
+        if (record.retention !== undefined) this.#replayRetention(record.items, record.retention, record.now);
         return t.ack(record);
       case 'nack':
         return t.nack(record);
@@ -391,10 +401,29 @@ export class FileStore implements Store {
         return t.retryDead(record.queue, record.ids, record.now);
       case 'purge':
         return t.purge(record.queue, record.now);
-      case 'paused':
-        return t.setPaused(record.queue, record.paused, record.now);
+      case 'configure':
+        return t.configure(record.queue, record.changes, record.now);
       case 'meta':
         return t.setMeta(record);
+    }
+  }
+
+  /**
+   * Before queues stored their settings, each ack carried its queues' retention, none for a
+   * queue it did not name: replayed, it becomes the queue's stored retention, as the last
+   * ack's did rule then.
+   */
+  #replayRetention(items: AckRecord['items'], retention: AckRecord['retention'] & object, now: number): void {
+    const t = this.#table;
+    for (const leased of t.leases(
+      items.map((item) => item.token),
+      now,
+    )) {
+      if (leased === null) continue;
+      const keep = retention[leased.queue] ?? { count: 0, ageMs: 0 };
+      const [current] = t.settings([leased.queue]);
+      if (current?.keepCompleted.count !== keep.count || current.keepCompleted.ageMs !== keep.ageMs)
+        t.configure(leased.queue, { keepCompleted: keep }, now);
     }
   }
 

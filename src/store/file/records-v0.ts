@@ -11,11 +11,11 @@ interface V0Params {
   readonly max: number;
   readonly visibilityMs: number | null;
   readonly items: readonly { readonly token: string; readonly result: Uint8Array | null }[];
-  readonly keep: Readonly<Record<string, { readonly count: number; readonly ageMs: number }>>;
   readonly token: string;
   readonly delayMs: number;
   readonly error: string | null;
   readonly dead: boolean;
+  readonly keep: Readonly<Record<string, { readonly count: number; readonly ageMs: number }>>;
   readonly release?: boolean;
   readonly ms: number;
   readonly ids: readonly string[] | null;
@@ -40,7 +40,7 @@ export function decodeV0Operation(body: Buffer): Operation {
     case 'lease':
       return { kind: 'lease', record: { now: p.now, queues: p.queues, max: p.max, visibilityMs: p.visibilityMs } };
     case 'ack':
-      return { kind: 'ack', record: { now: p.now, items: p.items, keep: p.keep } };
+      return { kind: 'ack', record: { now: p.now, items: p.items, retention: p.keep } };
     case 'nack':
       return {
         kind: 'nack',
@@ -62,7 +62,7 @@ export function decodeV0Operation(body: Buffer): Operation {
     case 'purge':
       return { kind: 'purge', record: { now: p.now, queue: p.queue } };
     case 'setPaused':
-      return { kind: 'paused', record: { now: p.now, queue: p.queue, paused: p.paused } };
+      return { kind: 'configure', record: { now: p.now, queue: p.queue, changes: { paused: p.paused } } };
     case 'setMeta':
       return { kind: 'meta', record: params as unknown as MetaRecord };
     default:

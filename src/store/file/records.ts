@@ -4,31 +4,37 @@
 // still replay (issue 14: nacks, removals and the rest were the JSON of the contract's params).
 //
 // A record's frame (frame.ts) carries its type and its layout version. Version 0 is what was
-// written before issue 14: adds, moves, leases and acks in today's layout, every other call as
-// JSON in one `operation` record (read by records-v0.ts by the names it had then, and never written
-// again). Version 1 is today's. A version this code does not know stops the open: the
-// directory was written by a newer spool.
+// written before issue 14: adds, moves, leases and acks in version 1's layout, every other call
+// as JSON in one `operation` record (read by records-v0.ts by the names it had then, and never
+// written again). Version 1 gave every call its own layout; version 2 of adds and acks drops the
+// length limits and retention they carried before queues stored their settings (both read and
+// skipped in older records), and `paused` records became `configure` ones. A version this code
+// does not know stops the open: the directory was written by a newer spool.
 //
 // Layouts, little-endian; str = u32 byte length + UTF-8; str? = str, or u32 0xffffffff for
 // null; f64? = f64, NaN for null; bytes = u32 length + bytes:
-//   add        f64 seq · f64 now · str maxLength (JSON {queue: n}) · u32 jobs · per job: str queue
+//   add        f64 seq · f64 now · [v1: str maxLength JSON] · u32 jobs · per job: str queue
 //              · f64 priority · f64 maxAttempts · f64 availableAt · f64? expiresAt
 //              · f64 visibilityMs · u8 backoff (0 fixed, 1 exponential) · f64 delayMs
 //              · f64 maxDelayMs · f64 jitter · str? key · bytes payload
 //   move       u32 jobs · per job: str id · bytes payload
 //   lease      f64 now · u32 max · f64? visibilityMs · u32 queues · str queue…
 //   ack        f64 now · u32 items · per item: str token · u8 has result · [bytes result]
-//              · u32 queues kept · per queue: str queue · f64 count · f64 ageMs
+//              · [v1: u32 queues kept · per queue: str queue · f64 count · f64 ageMs]
 //   nack       f64 now · str token · f64 delayMs · str? error · u8 flags (1 dead, 2 release)
 //   extend     f64 now · str token · f64 ms
 //   remove     f64 now · u32 ids · str id… · u8 states (0xff: any) · u8 state…
 //   retryDead  f64 now · str queue · u8 has ids · [u32 ids · str id…]
 //   purge      f64 now · str queue
-//   paused     f64 now · str queue · u8 paused
+//   paused     f64 now · str queue · u8 paused (read only: replayed as a configure of `paused`)
+//   configure  f64 now · str queue · u8 fields present (bits in `settingFields` order), then each
+//              present one: maxLength f64? · maxAttempts f64 · backoff u8 kind f64 delayMs
+//              f64 maxDelayMs f64 jitter · visibilityMs f64 · ttlMs f64? · keepCompleted f64
+//              count f64 ageMs · paused u8 (f64 keeps Infinity)
 //   meta       u32 entries · per entry: str name · str? value (null deletes)
 // pad and synced are the log's own (log.ts, recovery.ts); `operation` is only read.
 import { StorageError } from '../../errors.ts';
-import type { AddParams, JobState, NewJob } from '../contract.ts';
+import type { AddParams, Backoff, JobState, NewJob, QueueSettings, Retention } from '../contract.ts';
 import type { ByteWriter } from './bytes.ts';
 import { ByteReader } from './bytes.ts';
 import { decodeV0Operation } from './records-v0.ts';
@@ -40,26 +46,28 @@ export interface RecordKind {
 }
 
 export const recordKinds = {
-  add: { type: 1, version: 1 },
+  add: { type: 1, version: 2 },
   move: { type: 2, version: 1 },
   /** Covers damage a repair skipped; its body is the LSN that comes next (f64). */
   pad: { type: 4, version: 1 },
   /** Written when the log goes idle after a sync: proves the records before it were synced. Body: 8 zero bytes. */
   synced: { type: 5, version: 1 },
   lease: { type: 6, version: 1 },
-  ack: { type: 7, version: 1 },
+  ack: { type: 7, version: 2 },
   nack: { type: 8, version: 1 },
   extend: { type: 9, version: 1 },
   remove: { type: 10, version: 1 },
   retryDead: { type: 11, version: 1 },
   purge: { type: 12, version: 1 },
+  /** Read only: written before queues stored their settings, replayed as a configure. */
   paused: { type: 13, version: 1 },
   meta: { type: 14, version: 1 },
+  configure: { type: 15, version: 1 },
 } as const satisfies Record<string, RecordKind>;
 
 /** Version 0 only: every call but adds, moves, leases and acks, as JSON. */
 const legacyOperationType = 3;
-export const maxRecordType = 14;
+export const maxRecordType = 15;
 
 // The calls a record stands for, as the file store keeps them: the job table takes each as is.
 
@@ -72,7 +80,12 @@ export interface LeaseRecord {
 export interface AckRecord {
   readonly now: number;
   readonly items: readonly { readonly token: string; readonly result: Uint8Array | null }[];
-  readonly keep: Readonly<Record<string, { readonly count: number; readonly ageMs: number }>>;
+  /**
+   * Only in acks written before queues stored their settings (versions 0 and 1): the retention
+   * the acking process gave each queue, none for a queue not named. A replay applies it as
+   * the queue's stored retention, so an old log replays to the state it had.
+   */
+  readonly retention?: Readonly<Record<string, Retention>>;
 }
 export interface NackRecord {
   readonly now: number;
@@ -101,10 +114,10 @@ export interface PurgeRecord {
   readonly now: number;
   readonly queue: string;
 }
-export interface PausedRecord {
+export interface ConfigureRecord {
   readonly now: number;
   readonly queue: string;
-  readonly paused: boolean;
+  readonly changes: Partial<QueueSettings>;
 }
 export type MetaRecord = Readonly<Record<string, string | null>>;
 
@@ -117,7 +130,7 @@ export type Operation =
   | { readonly kind: 'remove'; readonly record: RemoveRecord }
   | { readonly kind: 'retryDead'; readonly record: RetryDeadRecord }
   | { readonly kind: 'purge'; readonly record: PurgeRecord }
-  | { readonly kind: 'paused'; readonly record: PausedRecord }
+  | { readonly kind: 'configure'; readonly record: ConfigureRecord }
   | { readonly kind: 'meta'; readonly record: MetaRecord };
 
 /** Job states by the number a remove record writes for them. */
@@ -142,11 +155,10 @@ function known(type: number, version: number, newest: number): void {
  * Encodes an add into `out` (reset first); returns where each payload starts in the body. On
  * replay the payloads stay in the log: `decodeAdd` hands back their offsets, not copies.
  */
-export function encodeAdd(out: ByteWriter, seq: number, { now, jobs, maxLength }: AddParams): number[] {
+export function encodeAdd(out: ByteWriter, seq: number, { now, jobs }: AddParams): number[] {
   out.reset();
   out.f64(seq);
   out.f64(now);
-  out.str(JSON.stringify(maxLength));
   out.u32(jobs.length);
   const payloadAt: number[] = [];
   for (const job of jobs) {
@@ -168,13 +180,13 @@ export function encodeAdd(out: ByteWriter, seq: number, { now, jobs, maxLength }
   return payloadAt;
 }
 
-/** Versions 0 and 1 share the layout. */
+/** Versions 0 and 1 share a layout; 2 drops their per-call length limits (a logged add was within them). */
 export function decodeAdd(version: number, body: Buffer): LoggedAdd {
   known(recordKinds.add.type, version, recordKinds.add.version);
   const r = new ByteReader(body);
   const seq = r.f64();
   const now = r.f64();
-  const maxLength = JSON.parse(r.str()) as Record<string, number>;
+  if (version < 2) r.str();
   const count = r.u32();
   const jobs: NewJob[] = [];
   const payloadAt: number[] = [];
@@ -193,7 +205,7 @@ export function decodeAdd(version: number, body: Buffer): LoggedAdd {
     payloadAt.push(payloadStart);
     jobs.push({ queue, priority, maxAttempts, availableAt, expiresAt, visibilityMs, backoff, key, payload });
   }
-  return { seq, params: { now, jobs, maxLength }, payloadAt };
+  return { seq, params: { now, jobs }, payloadAt };
 }
 
 /** A compaction copy: jobs and their payloads, moved to the head of the log. */
@@ -238,20 +250,13 @@ export function encodeOperation(out: ByteWriter, operation: Operation): RecordKi
       break;
     }
     case 'ack': {
-      const { now, items, keep } = operation.record;
+      const { now, items } = operation.record;
       out.f64(now);
       out.u32(items.length);
       for (const { token, result } of items) {
         out.str(token);
         out.u8(result === null ? 0 : 1);
         if (result !== null) out.bytes(result);
-      }
-      const kept = Object.entries(keep);
-      out.u32(kept.length);
-      for (const [queue, { count, ageMs }] of kept) {
-        out.str(queue);
-        out.f64(count);
-        out.f64(ageMs);
       }
       break;
     }
@@ -291,10 +296,10 @@ export function encodeOperation(out: ByteWriter, operation: Operation): RecordKi
       out.f64(operation.record.now);
       out.str(operation.record.queue);
       break;
-    case 'paused':
+    case 'configure':
       out.f64(operation.record.now);
       out.str(operation.record.queue);
-      out.u8(operation.record.paused ? 1 : 0);
+      encodeChanges(out, operation.record.changes);
       break;
     case 'meta': {
       const entries = Object.entries(operation.record);
@@ -347,9 +352,10 @@ export function decodeOperation(type: number, version: number, body: Buffer): Op
         const token = r.str();
         return { token, result: r.u8() === 1 ? new Uint8Array(r.bytes()) : null };
       });
-      const keep: Record<string, { count: number; ageMs: number }> = {};
-      for (let n = r.u32(); n > 0; n--) keep[r.str()] = { count: r.f64(), ageMs: r.f64() };
-      return { kind, record: { now, items, keep } };
+      if (version >= 2) return { kind, record: { now, items } };
+      const retention: Record<string, Retention> = {};
+      for (let n = r.u32(); n > 0; n--) retention[r.str()] = { count: r.f64(), ageMs: r.f64() };
+      return { kind, record: { now, items, retention } };
     }
     case 'nack': {
       const now = r.f64();
@@ -376,7 +382,9 @@ export function decodeOperation(type: number, version: number, body: Buffer): Op
     case 'purge':
       return { kind, record: { now: r.f64(), queue: r.str() } };
     case 'paused':
-      return { kind, record: { now: r.f64(), queue: r.str(), paused: r.u8() === 1 } };
+      return { kind: 'configure', record: { now: r.f64(), queue: r.str(), changes: { paused: r.u8() === 1 } } };
+    case 'configure':
+      return { kind, record: { now: r.f64(), queue: r.str(), changes: decodeChanges(r) } };
     case 'meta': {
       const record: Record<string, string | null> = {};
       for (let n = r.u32(); n > 0; n--) record[r.str()] = r.maybeStr();
@@ -389,4 +397,58 @@ function state(code: number): JobState {
   const name = stateCodes[code];
   if (name === undefined) throw new StorageError(`log record names an unknown job state ${code}`);
   return name;
+}
+
+/** The settings a configure record may carry, in the order of their bits and fields. */
+const settingFields = [
+  'maxLength',
+  'maxAttempts',
+  'backoff',
+  'visibilityMs',
+  'ttlMs',
+  'keepCompleted',
+  'paused',
+] as const satisfies readonly (keyof QueueSettings)[];
+
+function encodeChanges(out: ByteWriter, changes: Partial<QueueSettings>): void {
+  let present = 0;
+  settingFields.forEach((field, bit) => {
+    if (changes[field] !== undefined) present |= 1 << bit;
+  });
+  out.u8(present);
+  const c = changes;
+  if (c.maxLength !== undefined) out.maybe(c.maxLength);
+  if (c.maxAttempts !== undefined) out.f64(c.maxAttempts);
+  if (c.backoff !== undefined) {
+    out.u8(c.backoff.kind === 'fixed' ? 0 : 1);
+    out.f64(c.backoff.delayMs);
+    out.f64(c.backoff.maxDelayMs);
+    out.f64(c.backoff.jitter);
+  }
+  if (c.visibilityMs !== undefined) out.f64(c.visibilityMs);
+  if (c.ttlMs !== undefined) out.maybe(c.ttlMs);
+  if (c.keepCompleted !== undefined) {
+    out.f64(c.keepCompleted.count);
+    out.f64(c.keepCompleted.ageMs);
+  }
+  if (c.paused !== undefined) out.u8(c.paused ? 1 : 0);
+}
+
+function decodeChanges(r: ByteReader): Partial<QueueSettings> {
+  const present = r.u8();
+  const has = (field: (typeof settingFields)[number]): boolean => (present & (1 << settingFields.indexOf(field))) !== 0;
+  if (present >> settingFields.length !== 0)
+    throw new StorageError(`configure record names settings this spool does not know (${present})`);
+  const changes: { -readonly [K in keyof QueueSettings]?: QueueSettings[K] } = {};
+  if (has('maxLength')) changes.maxLength = r.maybe();
+  if (has('maxAttempts')) changes.maxAttempts = r.f64();
+  if (has('backoff')) {
+    const kind: Backoff['kind'] = r.u8() === 0 ? 'fixed' : 'exponential';
+    changes.backoff = { kind, delayMs: r.f64(), maxDelayMs: r.f64(), jitter: r.f64() };
+  }
+  if (has('visibilityMs')) changes.visibilityMs = r.f64();
+  if (has('ttlMs')) changes.ttlMs = r.maybe();
+  if (has('keepCompleted')) changes.keepCompleted = { count: r.f64(), ageMs: r.f64() };
+  if (has('paused')) changes.paused = r.u8() === 1;
+  return changes;
 }
