@@ -4,7 +4,7 @@ import { Spool } from '../src/index.ts';
 import type { Store } from '../src/index.ts';
 import type { AckParams, Settle } from '../src/store/contract.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
-import { settle, until } from './conformance/harness.ts';
+import { settle, until } from '../src/conformance/harness.ts';
 import { overriding } from './fixtures/overriding.ts';
 
 /** A memory store whose acks wait until the test lets them through, like a slow fsync. */
