@@ -6,7 +6,8 @@ import { ManualClock, Spool } from '../index.ts';
 import type { Store } from '../index.ts';
 import type { Capabilities } from '../store/contract.ts';
 
-export type StoreFactory = () => Promise<Store>;
+/** A new, empty store. */
+export type StoreFactory = () => Store | Promise<Store>;
 
 /** A Spool and its store, on the case's clock. */
 export interface Handle {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import type { Store } from '../index.ts';
 import { basics } from './basics.ts';
 import { blocking } from './blocking.ts';
-import type { Suite } from './harness.ts';
+import type { StoreFactory, Suite } from './harness.ts';
 import { ordering } from './ordering.ts';
 import { processes } from './processes.ts';
 import { replication } from './replication.ts';
@@ -14,11 +14,13 @@ import { tokens } from './tokens.ts';
 import { topics } from './topics.ts';
 import { worker } from './worker.ts';
 
+export type { StoreFactory } from './harness.ts';
+
 export interface ConformanceOptions {
   /** Names the run in the report: `spool conformance: <name>`. */
   readonly name: string;
   /** A new, empty store for each case; the suite closes it when the case ends. */
-  readonly makeStore: () => Promise<Store>;
+  readonly makeStore: StoreFactory;
   /**
    * Another handle on `store`'s data, as a second process would open it. The cases of the
    * `processes` area use it; they run only on a store whose `capabilities.shared` is true.

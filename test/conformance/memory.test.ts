@@ -1,4 +1,4 @@
 import { runConformance } from '../../src/conformance/index.ts';
-import { testStores } from '../support/test-store.ts';
+import { MemoryStore } from '../../src/store/memory/index.ts';
 
-runConformance({ name: 'memory', makeStore: testStores.memory.open });
+runConformance({ name: 'memory', makeStore: () => new MemoryStore() });
