@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { JobFailedError, NotFoundError, TimeoutError } from '../index.ts';
-import { area, conformanceTest, rawJob, settle, until } from './harness.ts';
+import { area, conformanceTest, settle, until } from './harness.ts';
 import type { Suite } from './harness.ts';
 import type { ManualClock } from '../index.ts';
+import type { NewJob } from '../store/contract.ts';
 
 /** Waits until `n` timers are armed on the clock: one per blocked lease. */
 function blocked(clock: ManualClock, n: number, what: string): Promise<void> {
@@ -12,6 +13,21 @@ function blocked(clock: ManualClock, n: number, what: string): Promise<void> {
 /** Waits until a timer is armed for `at`: the core has heard of that due time. */
 function armedFor(clock: ManualClock, at: number, what: string): Promise<void> {
   return until(() => clock.armedFor(at), what);
+}
+
+/** A job as another client's add gives it to the store: core's own wake-up on add does not see it. */
+function delayedJob(queue: string, data: string, availableAt: number): NewJob {
+  return {
+    queue,
+    payload: new TextEncoder().encode(JSON.stringify(data)),
+    priority: 0,
+    maxAttempts: 5,
+    availableAt,
+    expiresAt: null,
+    visibilityMs: 30_000,
+    backoff: { kind: 'fixed', delayMs: 0, maxDelayMs: 0, jitter: 0 },
+    key: null,
+  };
 }
 
 export function blocking(suite: Suite): void {
@@ -115,8 +131,7 @@ export function blocking(suite: Suite): void {
         await blocked(clock, 1, 'the lease to block');
         const added = await store.add({
           now: clock.now(),
-          jobs: [rawJob('wake-add', 'later', clock.now() + 3000)],
-          maxLength: {},
+          jobs: [delayedJob('wake-add', 'later', clock.now() + 3000)],
         });
         assert.equal(added.ok, true);
         await armedFor(clock, clock.now() + 3000, 'the due time to reach the blocked lease');

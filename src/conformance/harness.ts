@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import { ManualClock, Spool } from '../index.ts';
 import type { Store } from '../index.ts';
-import type { Capabilities, NewJob } from '../store/contract.ts';
+import type { Capabilities } from '../store/contract.ts';
 
 /** A new, empty store. */
 export type StoreFactory = () => Store | Promise<Store>;
@@ -135,24 +135,6 @@ export function conformanceTest(
       for (const handle of opened.reverse()) await handle.spool.close();
     }
   });
-}
-
-/**
- * A job as a client's add gives it to the store, for the cases that call the store directly:
- * core's own wake-up on add does not see it.
- */
-export function rawJob(queue: string, data: unknown, availableAt: number): NewJob {
-  return {
-    queue,
-    payload: new TextEncoder().encode(JSON.stringify(data)),
-    priority: 0,
-    maxAttempts: 5,
-    availableAt,
-    expiresAt: null,
-    visibilityMs: 30_000,
-    backoff: { kind: 'fixed', delayMs: 0, maxDelayMs: 0, jitter: 0 },
-    key: null,
-  };
 }
 
 /** Lets pending promise callbacks run (no timers involved). */
