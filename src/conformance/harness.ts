@@ -42,6 +42,8 @@ export interface Env extends Handle {
 export type Requirement = (capabilities: Capabilities) => string | null;
 
 export const needs = {
+  noTransactions: (c) =>
+    c.transactions ? 'capabilities.transactions is true: the transactions area checks what a tx does' : null,
   transactions: (c) =>
     c.transactions ? null : 'capabilities.transactions is false: the store cannot join a caller’s transaction',
   shared: (c) =>

@@ -9,6 +9,7 @@ import type { OpenTransaction, StoreFactory, Suite } from './harness.ts';
 import { ordering } from './ordering.ts';
 import { processes } from './processes.ts';
 import { replication } from './replication.ts';
+import { settings } from './settings.ts';
 import { time } from './time.ts';
 import { tokens } from './tokens.ts';
 import { transactions } from './transactions.ts';
@@ -42,7 +43,19 @@ export interface ConformanceOptions {
 }
 
 /** The areas, in the order they run; each is also the name a skip entry gives to skip all of it. */
-const areas = [basics, ordering, time, blocking, worker, topics, tokens, processes, replication, transactions];
+const areas = [
+  basics,
+  ordering,
+  time,
+  blocking,
+  worker,
+  topics,
+  tokens,
+  settings,
+  processes,
+  replication,
+  transactions,
+];
 
 export function runConformance(options: ConformanceOptions): void {
   const suite: Suite = {

@@ -31,6 +31,7 @@ import type {
   ListResult,
   NackParams,
   NackResult,
+  NowParams,
   PeekParams,
   PurgeParams,
   QueueSettings,
@@ -334,7 +335,7 @@ export class FileStore implements Store {
   settings({ queues }: QueuesParams): Promise<readonly QueueSettings[]> {
     return this.#run(() => Promise.resolve(this.#table.settings(queues)));
   }
-  queues(): Promise<readonly string[]> {
+  queues(_params: NowParams): Promise<readonly string[]> {
     return this.#run(() => Promise.resolve(this.#table.queues()));
   }
   setMeta({ entries }: SetMetaParams): Promise<void> {
