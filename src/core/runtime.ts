@@ -1,5 +1,6 @@
 import type { AckItem, AddParams, AddResult, NewJob, Retention, Settle, Store } from '../store/contract.ts';
 import type { Clock } from './clock.ts';
+import type { Heartbeat } from './heartbeat.ts';
 import type { ChangeHub } from './hub.ts';
 import type { Observers } from './observers.ts';
 import type { QueueConfig } from './options.ts';
@@ -31,6 +32,8 @@ export interface Runtime {
   config(queue: string): QueueConfig;
   /** Throws ClosedError once the Spool is closed. */
   assertOpen(): void;
+  /** The workers' heartbeat document in the store. */
+  readonly heartbeat: Heartbeat;
   /** Closes `worker` when the Spool closes. */
   adopt(worker: { close(): Promise<void> }): void;
 }

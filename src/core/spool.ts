@@ -3,6 +3,9 @@ import { parseToken } from '../store/contract.ts';
 import type { AddParams, AddResult, Capabilities, Health, Retention, Store } from '../store/contract.ts';
 import { systemClock } from './clock.ts';
 import type { Clock } from './clock.ts';
+import { AuditLog } from './audit-log.ts';
+import { Heartbeat, workerProcesses } from './heartbeat.ts';
+import type { WorkerProcess } from './heartbeat.ts';
 import { ChangeHub } from './hub.ts';
 import { jobInfo } from './job-info.ts';
 import type { JobInfo } from './job-info.ts';
@@ -35,6 +38,8 @@ export class Spool implements AsyncDisposable {
   readonly #store: Store;
   readonly #hub: ChangeHub;
   readonly #observers: Observers;
+  /** Who changed what and when: the servers' admin actions (the dashboard's among them). */
+  readonly audit: AuditLog;
   #unwatch: (() => Promise<void>) | null = null;
   #closed: Promise<void> | null = null;
 
@@ -47,6 +52,7 @@ export class Spool implements AsyncDisposable {
     const defaults = new Map<string, QueueConfig>();
     const hub = this.#hub;
     const observers = (this.#observers = new Observers(clock));
+    this.audit = new AuditLog(store, clock);
     const add = (params: AddParams): Promise<AddResult> => {
       const result = store.add({ ...params, origin: hub.id });
       observers.added(params.jobs, result);
@@ -76,6 +82,7 @@ export class Spool implements AsyncDisposable {
         if (config === undefined) defaults.set(queue, (config = queueConfig(queue, undefined)));
         return config;
       },
+      heartbeat: new Heartbeat(store, clock, hub.id),
       assertOpen: () => {
         if (this.#closed !== null) throw new ClosedError();
       },
@@ -160,6 +167,15 @@ export class Spool implements AsyncDisposable {
     this.#runtime.assertOpen();
     const [record] = await this.#store.leasesOf([id], this.#runtime.clock.now());
     return record === null || record === undefined ? null : new LeasedJob<T>(record, this.#runtime);
+  }
+
+  /**
+   * Every process running workers on this store, from their heartbeats: one that stopped
+   * beating without closing its workers shows as `gone` until its document is swept.
+   */
+  async workers(): Promise<WorkerProcess[]> {
+    this.#runtime.assertOpen();
+    return workerProcesses(this.#store, this.#runtime.clock.now());
   }
 
   /**
