@@ -121,6 +121,7 @@ export async function workerProcesses(store: Store, now: number): Promise<Worker
     out.push({ id, ...beat, gone: now - beat.beatAt > goneAfterMs });
   });
   return out.sort(
-    (a, b) => Number(a.gone) - Number(b.gone) || a.host.localeCompare(b.host) || a.pid - b.pid || a.id.localeCompare(b.id),
+    (a, b) =>
+      Number(a.gone) - Number(b.gone) || a.host.localeCompare(b.host) || a.pid - b.pid || a.id.localeCompare(b.id),
   );
 }

@@ -158,7 +158,11 @@ function liveWorkers(processes: readonly WorkerProcess[]): Map<string, number> {
 /** What of a snapshot a caller may see: the queues and topics its token's prefix reaches. */
 function visibleTo(request: FastifyRequest, snapshot: Snapshot): Snapshot {
   const sees = (name: string) => Guard.sees(request.principal, name);
-  return { at: snapshot.at, queues: snapshot.queues.filter((q) => sees(q.name)), topics: snapshot.topics.filter((t) => sees(t.name)) };
+  return {
+    at: snapshot.at,
+    queues: snapshot.queues.filter((q) => sees(q.name)),
+    topics: snapshot.topics.filter((t) => sees(t.name)),
+  };
 }
 
 export function overviewRoutes(app: FastifyInstance, context: Context): void {
@@ -173,7 +177,8 @@ export function overviewRoutes(app: FastifyInstance, context: Context): void {
     '/v1/overview',
     {
       schema: {
-        summary: 'Every queue and topic with counts, rates and the age of the next waiting job, and the last ten minutes of samples',
+        summary:
+          'Every queue and topic with counts, rates and the age of the next waiting job, and the last ten minutes of samples',
       },
       config: onAll,
     },
@@ -198,12 +203,16 @@ export function overviewRoutes(app: FastifyInstance, context: Context): void {
     },
   );
 
-  app.get('/v1/workers', { schema: { summary: 'Processes running workers, from their heartbeats' }, config: onAll }, async (request) => ({
-    processes: (await context.spool.workers()).map((p) => ({
-      ...p,
-      workers: p.workers.filter((w) => Guard.sees(request.principal, w.queue)),
-    })),
-  }));
+  app.get(
+    '/v1/workers',
+    { schema: { summary: 'Processes running workers, from their heartbeats' }, config: onAll },
+    async (request) => ({
+      processes: (await context.spool.workers()).map((p) => ({
+        ...p,
+        workers: p.workers.filter((w) => Guard.sees(request.principal, w.queue)),
+      })),
+    }),
+  );
 }
 
 /**

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { Guard } from './auth.ts';
+import type { Guard } from './auth.ts';
 import { who } from './audit.ts';
 
 /** Both src/server/http and dist/server/http sit three folders below the package's root. */
@@ -63,7 +63,10 @@ export function uiRoutes(app: FastifyInstance, guard: Guard): void {
 
   app.get(
     '/v1/whoami',
-    { schema: { summary: 'Who the token is and what it may do: what the dashboard shows and hides' }, config: { need: 'read' } },
+    {
+      schema: { summary: 'Who the token is and what it may do: what the dashboard shows and hides' },
+      config: { need: 'read' },
+    },
     (request) => {
       const p = request.principal;
       return {
