@@ -33,7 +33,14 @@ async function counts(queue: string): Promise<Record<string, number | boolean>> 
 /** A page in a fresh browser context, logged in with `token` (none: the login form shows). */
 async function open(path: string, token: string | null = admin): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  if (token !== null) await context.addInitScript((t) => localStorage.setItem('spool.token', t), token);
+  if (token !== null)
+    await context.addInitScript((t) => {
+      // Runs in the page, where localStorage is; these tests are type-checked without the DOM's types.
+      (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
+        'spool.token',
+        t,
+      );
+    }, token);
   const page = await context.newPage();
   page.on('pageerror', (error) => assert.fail(`the page threw: ${error.message}`));
   await page.goto(`${served.base}/ui/${path}`);
@@ -104,10 +111,12 @@ void test(
         );
 
     // A mark on the window survives only if the page is not reloaded.
-    await page.evaluate(() => Object.assign(window, { unreloaded: true }));
+    await page.evaluate(() => {
+      (globalThis as { unreloaded?: boolean }).unreloaded = true;
+    });
     await call('POST', '/v1/queues/mail/jobs/batch', { jobs: [{ data: 4 }, { data: 5 }] });
     await cell(page, 'mail', 'waiting').getByText('5', { exact: true }).waitFor({ timeout: 10_000 });
-    assert.equal(await page.evaluate(() => (window as unknown as { unreloaded?: boolean }).unreloaded), true);
+    assert.equal(await page.evaluate(() => (globalThis as { unreloaded?: boolean }).unreloaded), true);
     await page.context().close();
   },
 );
