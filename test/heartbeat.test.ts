@@ -49,31 +49,38 @@ void test('a worker beats every 5 s with its host, pid, queue, concurrency and j
   await spool.close();
 });
 
-void test('a worker process killed without closing shows as gone once it missed three beats', { skip: skipRedis }, async () => {
-  const url = withPrefix(redisUrl, `${stem}killed`);
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/fixtures/redis-worker.ts', url, redisUrl, 'killed', '2', 'hang'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  for await (const line of createInterface({ input: child.stdout })) if (line === 'ready') break;
-  const watcher = await open(url);
-  await waitUntil(async () => (await watcher.workers()).some((p) => p.pid === child.pid));
-  const [live] = await watcher.workers();
-  assert.deepEqual(live?.workers.map((w) => [w.queue, w.concurrency]), [['killed', 2]]);
-  assert.equal(live?.gone, false);
+void test(
+  'a worker process killed without closing shows as gone once it missed three beats',
+  { skip: skipRedis },
+  async () => {
+    const url = withPrefix(redisUrl, `${stem}killed`);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/redis-worker.ts', url, redisUrl, 'killed', '2', 'hang'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    for await (const line of createInterface({ input: child.stdout })) if (line === 'ready') break;
+    const watcher = await open(url);
+    await waitUntil(async () => (await watcher.workers()).some((p) => p.pid === child.pid));
+    const [live] = await watcher.workers();
+    assert.deepEqual(
+      live?.workers.map((w) => [w.queue, w.concurrency]),
+      [['killed', 2]],
+    );
+    assert.equal(live?.gone, false);
 
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-  // Nobody deleted the document; seen from 16 s later (three beats of 5 s missed), it is gone.
-  const later = await open(url, { clock: { now: () => Date.now() + 16_000, setTimer: () => () => {} } });
-  const [dead] = await later.workers();
-  assert.equal(dead?.pid, child.pid);
-  assert.equal(dead?.gone, true);
-  await later.close();
-  await watcher.close();
-});
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    // Nobody deleted the document; seen from 16 s later (three beats of 5 s missed), it is gone.
+    const later = await open(url, { clock: { now: () => Date.now() + 16_000, setTimer: () => () => {} } });
+    const [dead] = await later.workers();
+    assert.equal(dead?.pid, child.pid);
+    assert.equal(dead?.gone, true);
+    await later.close();
+    await watcher.close();
+  },
+);
 
 async function waitUntil(condition: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 10_000;

@@ -14,7 +14,7 @@ import * as s from './schemas.ts';
 
 const states = ['waiting', 'delayed', 'active', 'dead', 'completed'] as const;
 /** Jobs read per store call while searching: each call is one short page. */
-export const searchChunk = 250;
+export const searchChunk = 500;
 /** Jobs one search request reads at most before it answers with a cursor to go on from. */
 export const searchBudget = 5_000;
 /** Time one search request spends at most before it answers with a cursor. */
