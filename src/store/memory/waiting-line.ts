@@ -57,11 +57,12 @@ export class WaitingLine {
   /** The first `limit` waiting jobs in lease order. */
   first(limit: number): number[] {
     const fromHeap = this.#heap.smallest(limit, (a, b, seq) => this.#inHeap(a, b, seq));
+    const fromLine = this.#line.firstKept(limit, (seq) => this.#inLine(seq));
+    if (fromHeap.length === 0) return fromLine;
     const out: number[] = [];
     let h = 0;
-    for (const seq of this.#line) {
+    for (const seq of fromLine) {
       if (out.length >= limit) break;
-      if (!this.#inLine(seq)) continue;
       for (; h < fromHeap.length && !this.#precedes(seq, fromHeap[h] as number); h++) out.push(fromHeap[h] as number);
       out.push(seq);
     }
