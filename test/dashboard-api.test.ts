@@ -16,7 +16,7 @@ const call = (method: string, path: string, body?: unknown) => s.call(method, pa
 before(async () => {
   s = await start({
     tokens: [
-      { token: admin, scopes: ['admin'], name: 'ops' },
+      { token: admin, scopes: ['admin'], prefix: '', name: 'ops' },
       { token: reader, scopes: ['consume'], prefix: 'team' },
     ],
   });
