@@ -7,14 +7,18 @@
 // for seconds, hibiken/asynq#1160). A bulk action walks the matches the same way, a page per call.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NotFoundError, ValidationError } from '../../index.ts';
-import type { JobInfo, JobState, Queue } from '../../index.ts';
+import type { JobInfo, JobState, Queue, Spool } from '../../index.ts';
 import type { Context } from './context.ts';
 import { infoJson } from './native-queues.ts';
 import * as s from './schemas.ts';
 
 const states = ['waiting', 'delayed', 'active', 'dead', 'completed'] as const;
-/** Jobs read per store call while searching: each call is one short page. */
-export const searchChunk = 500;
+/**
+ * Jobs read per store call while searching. On a shared store (Redis) a page is one command that
+ * other clients wait behind: 100 jobs keep it to a few ms. In this process (file, memory) a page
+ * costs mostly the walk to its cursor, so fewer, longer pages.
+ */
+const searchChunk = (spool: Spool): number => (spool.capabilities.shared ? 100 : 1000);
 /** Jobs one search request reads at most before it answers with a cursor to go on from. */
 export const searchBudget = 5_000;
 /** Time one search request spends at most before it answers with a cursor. */
@@ -49,11 +53,11 @@ export interface SearchPage {
  */
 export async function search(
   queue: Queue,
+  chunk: number,
   state: JobState,
   query: string,
   cursor: string | null,
   limit: number,
-  budget = searchBudget,
 ): Promise<SearchPage> {
   if (query === '') {
     const page = await queue.list(state, { limit, cursor });
@@ -65,20 +69,20 @@ export async function search(
   let scanned = 0;
   let at = cursor;
   do {
-    const page = await queue.list(state, { limit: searchChunk, cursor: at });
+    const page = await queue.list(state, { limit: chunk, cursor: at });
     scanned += page.jobs.length;
     for (const job of page.jobs) if (matches(job, needle)) found.push(job);
     at = page.cursor;
-  } while (at !== null && found.length < limit && scanned < budget && performance.now() - started < searchMs);
+  } while (at !== null && found.length < limit && scanned < searchBudget && performance.now() - started < searchMs);
   return { jobs: found, cursor: at, scanned };
 }
 
 /** Every id matching the filter, read a page per store call. */
-async function matchingIds(queue: Queue, state: JobState, query: string): Promise<string[]> {
+async function matchingIds(queue: Queue, chunk: number, state: JobState, query: string): Promise<string[]> {
   const ids: string[] = [];
   let cursor: string | null = null;
   do {
-    const page = await search(queue, state, query, cursor, s.maxPage);
+    const page = await search(queue, chunk, state, query, cursor, s.maxPage);
     for (const job of page.jobs) ids.push(job.id);
     cursor = page.cursor;
   } while (cursor !== null);
@@ -107,6 +111,7 @@ function notFound(error: unknown): false {
 
 export function jobRoutes(app: FastifyInstance, context: Context): void {
   const { spool } = context;
+  const chunk = searchChunk(spool);
   const queue = (request: FastifyRequest) => spool.queue((request.params as QueueParams).queue);
   const queueOf = (request: FastifyRequest): readonly string[] => [(request.params as QueueParams).queue];
 
@@ -134,7 +139,7 @@ export function jobRoutes(app: FastifyInstance, context: Context): void {
     async (request) => {
       const q = request.query as { state: JobState; limit?: string; cursor?: string; q?: string };
       const limit = s.pageSize(q.limit ?? '50', 'querystring.limit');
-      const page = await search(queue(request), q.state, q.q ?? '', q.cursor ?? null, limit);
+      const page = await search(queue(request), chunk, q.state, q.q ?? '', q.cursor ?? null, limit);
       return { jobs: page.jobs.map(infoJson), cursor: page.cursor, scanned: page.scanned };
     },
   );
@@ -181,7 +186,7 @@ export function jobRoutes(app: FastifyInstance, context: Context): void {
       // Every dead job at once is the store's own single call.
       if (body.action === 'retry' && body.ids === undefined && (body.q ?? '') === '')
         return { changed: await q.retryDead() };
-      const ids = body.ids ?? (await matchingIds(q, body.state, body.q ?? ''));
+      const ids = body.ids ?? (await matchingIds(q, chunk, body.state, body.q ?? ''));
       return { changed: await apply(q, body.action, ids) };
     },
   );
