@@ -70,25 +70,16 @@ export class SeqRuns {
   }
 
   /**
-   * The first `limit` numbers that `keep` accepts, front to back. Plain loops rather than the
-   * iterator: a listing deep into a million waiting jobs walks them all (issue 18: 200 ms through
-   * the generator).
+   * Hands `take` the runs front to back (each `from` to `to`, consecutive numbers) until `enough`
+   * says so: a run at a time rather than a number at a time through the iterator, so a listing
+   * deep into a million waiting jobs walks runs, not numbers (issue 18).
    */
-  firstKept(limit: number, keep: (seq: number) => boolean): number[] {
-    const out: number[] = [];
-    const first = this.#first;
-    const more = this.#more;
-    const size = first.length;
-    for (
-      let i = 0, slot = this.#head;
-      i < this.#runs && out.length < limit;
-      i++, slot = slot + 1 === size ? 0 : slot + 1
-    ) {
-      const from = first[slot] as number;
-      const to = from + (more[slot] as number);
-      for (let seq = from; seq <= to && out.length < limit; seq++) if (keep(seq)) out.push(seq);
+  eachRun(take: (from: number, to: number) => void, enough: () => boolean): void {
+    const size = this.#first.length;
+    for (let i = 0, slot = this.#head; i < this.#runs && !enough(); i++, slot = slot + 1 === size ? 0 : slot + 1) {
+      const from = this.#first[slot] as number;
+      take(from, from + (this.#more[slot] as number));
     }
-    return out;
   }
 
   /** Keeps only the numbers `keep` accepts, in order: how stale ones are swept out. */
