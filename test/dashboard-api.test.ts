@@ -147,3 +147,13 @@ void test('every change through an admin route is in the audit log: who, what, o
     ],
   );
 });
+
+void test('closing the server ends the overview streams still open instead of waiting on them', async () => {
+  const other = await start();
+  const response = await fetch(`${other.base}/v1/overview/events`);
+  const reader = response.body!.getReader();
+  await reader.read();
+  await other.close();
+  // The stream ends: read until done.
+  while (!(await reader.read()).done);
+});
