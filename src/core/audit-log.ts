@@ -42,12 +42,12 @@ export class AuditLog {
     const write = this.#writing.then(async () => {
       // Sortable by time across processes: the time first, at a fixed width.
       const name = `${prefix}${String(at).padStart(15, '0')}-${randomUUID().slice(0, 8)}`;
-      const names = (this.#names ??= [...(await this.store.listMeta(prefix))]);
+      const names = (this.#names ??= [...(await this.store.listMeta({ now: at, prefix }))]);
       names.push(name);
       const old = names.length > keep ? names.splice(0, names.length - keep) : [];
       await this.store.setMeta({
-        [name]: JSON.stringify({ at, ...entry }),
-        ...Object.fromEntries(old.map((n) => [n, null])),
+        now: at,
+        entries: { [name]: JSON.stringify({ at, ...entry }), ...Object.fromEntries(old.map((n) => [n, null])) },
       });
     });
     this.#writing = write.catch(() => {});
@@ -57,8 +57,9 @@ export class AuditLog {
   /** The newest `limit` entries, newest first. */
   async read(limit: number): Promise<AuditEntry[]> {
     await this.#writing;
-    const names = (await this.store.listMeta(prefix)).slice(-limit).reverse();
-    const docs = await this.store.getMeta(names);
+    const now = this.clock.now();
+    const names = (await this.store.listMeta({ now, prefix })).slice(-limit).reverse();
+    const docs = await this.store.getMeta({ now, names });
     return docs.flatMap((doc) => (doc === null ? [] : [JSON.parse(doc) as AuditEntry]));
   }
 }

@@ -83,7 +83,7 @@ export class Heartbeat {
     this.#cancel?.();
     this.#cancel = null;
     await this.#writing;
-    await this.store.setMeta({ [this.#name]: null }).catch(ignore);
+    await this.store.setMeta({ now: this.clock.now(), entries: { [this.#name]: null } }).catch(ignore);
   }
 
   #beat(): void {
@@ -97,7 +97,7 @@ export class Heartbeat {
     };
     const sweep = this.#beats++ % sweepEvery === 0;
     this.#writing = this.store
-      .setMeta({ [this.#name]: JSON.stringify(doc) })
+      .setMeta({ now, entries: { [this.#name]: JSON.stringify(doc) } })
       .then(() => (sweep ? this.#sweep(now) : undefined))
       .catch(ignore);
     this.#cancel = this.clock.setTimer(beatMs, () => this.#beat());
@@ -105,14 +105,15 @@ export class Heartbeat {
 
   async #sweep(now: number): Promise<void> {
     const old = (await workerProcesses(this.store, now)).filter((p) => now - p.beatAt > forgetAfterMs);
-    if (old.length > 0) await this.store.setMeta(Object.fromEntries(old.map((p) => [prefix + p.id, null])));
+    if (old.length > 0)
+      await this.store.setMeta({ now, entries: Object.fromEntries(old.map((p) => [prefix + p.id, null])) });
   }
 }
 
 /** Every process whose heartbeat document is in the store, live ones first, then by host and pid. */
 export async function workerProcesses(store: Store, now: number): Promise<WorkerProcess[]> {
-  const names = await store.listMeta(prefix);
-  const docs = await store.getMeta(names);
+  const names = await store.listMeta({ now, prefix });
+  const docs = await store.getMeta({ now, names });
   const out: WorkerProcess[] = [];
   docs.forEach((doc, i) => {
     if (doc === null) return;

@@ -14,11 +14,11 @@ import * as s from './schemas.ts';
 
 const states = ['waiting', 'delayed', 'active', 'dead', 'completed'] as const;
 /**
- * Jobs read per store call while searching. On a shared store (Redis) a page is one command that
+ * Jobs read per store call while searching. On a remote store (Redis) a page is one command that
  * other clients wait behind: 100 jobs keep it to a few ms. In this process (file, memory) a page
  * costs mostly the walk to its cursor, so fewer, longer pages.
  */
-const searchChunk = (spool: Spool): number => (spool.capabilities.shared ? 100 : 1000);
+const searchChunk = (spool: Spool): number => (spool.capabilities.remote ? 100 : 1000);
 /** Jobs one search request reads at most before it answers with a cursor to go on from. */
 export const searchBudget = 5_000;
 /** Time one search request spends at most before it answers with a cursor. */
