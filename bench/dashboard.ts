@@ -67,9 +67,13 @@ async function timed(path: string, runs = 7): Promise<{ median: number; max: num
 const round = (n: number): number => Math.round(n * 10) / 10;
 
 /** Runs `work` and reports the longest event-loop stall and (on Redis) the longest command meanwhile. */
-async function blocking<T>(
-  work: () => Promise<T>,
-): Promise<{ value: T; loopMaxMs: number; redisMaxMs: number | null; redisSlowest: string | null }> {
+async function blocking<T>(work: () => Promise<T>): Promise<{
+  value: T;
+  loopMaxMs: number;
+  redis99Ms: number | null;
+  redisMaxMs: number | null;
+  redisSlowest: string | null;
+}> {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   await redis?.config('SET', 'slowlog-log-slower-than', '0');
   await redis?.config('SET', 'slowlog-max-len', '100000');
@@ -77,21 +81,25 @@ async function blocking<T>(
   loop.enable();
   const value = await work();
   loop.disable();
+  let redis99Ms: number | null = null;
   let redisMaxMs: number | null = null;
   let redisSlowest: string | null = null;
   if (redis !== null) {
     const entries = (await redis.slowlog('GET', 100_000)) as [number, number, number, string[]][];
     // The bench's own SLOWLOG and CONFIG calls are not the store's.
-    const slowest = entries
+    const store = entries
       .filter((e) => !['slowlog', 'config'].includes(String(e[3][0]).toLowerCase()))
-      .sort((a, b) => b[2] - a[2])[0];
+      .sort((a, b) => a[2] - b[2]);
+    const slowest = store.at(-1);
+    // On a loaded machine the worst is often Redis descheduled mid-command: the 99th percentile too.
+    redis99Ms = round((store[Math.floor(store.length * 0.99)]?.[2] ?? 0) / 1000);
     redisMaxMs = round((slowest?.[2] ?? 0) / 1000);
     const args = slowest?.[3] ?? [];
     redisSlowest =
       args[0]?.toUpperCase() === 'EVALSHA' ? (scriptNames.get(args[1] ?? '') ?? 'EVALSHA') : (args[0] ?? null);
     await redis.config('SET', 'slowlog-log-slower-than', '10000');
   }
-  return { value, loopMaxMs: round(loop.max / 1e6), redisMaxMs, redisSlowest };
+  return { value, loopMaxMs: round(loop.max / 1e6), redis99Ms, redisMaxMs, redisSlowest };
 }
 
 const overview = await blocking(() => timed('/v1/overview'));
@@ -133,7 +141,7 @@ console.log(
       longestRedisCommandMs: Object.fromEntries(
         Object.entries({ overview, firstPage, deepPage, oneSearch, fullSearch }).map(([k, b]) => [
           k,
-          b.redisMaxMs === null ? null : `${b.redisMaxMs} (${b.redisSlowest})`,
+          b.redisMaxMs === null ? null : `p99 ${b.redis99Ms}, max ${b.redisMaxMs} (${b.redisSlowest})`,
         ]),
       ),
     },

@@ -1,6 +1,6 @@
 // A queue's page: its counts and state, pause / resume / purge / add a job, its jobs by state;
 // and one job's page with everything the store keeps of it.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, queuePath, states } from './api.ts';
 import type { Counts, Job, JobState } from './api.ts';
 import { confirm, go, href, Notice, Section, time, useNotice, usePoll, useSession } from './common.tsx';
@@ -62,7 +62,60 @@ export function QueuePage({ queue, state }: { queue: string; state: JobState }) 
       </nav>
       <JobList key={`${queue}/${state}`} queue={queue} state={state} onChange={changed} />
       {admin && <AddJob queue={queue} onAdded={changed} />}
+      <Settings queue={queue} />
     </>
+  );
+}
+
+/**
+ * The queue's stored settings (every process sees them), as the server's settings route answers
+ * them; editable as JSON by an admin. Hidden on a server without that route.
+ */
+function Settings({ queue }: { queue: string }) {
+  const { admin } = useSession();
+  const [text, setText] = useState<string | null>(null);
+  const { notice, run } = useNotice();
+  const path = queuePath(queue, '/settings');
+  useEffect(() => {
+    api<unknown>('GET', path).then(
+      (settings) => setText(JSON.stringify(settings, null, 2)),
+      () => setText(null),
+    );
+  }, [path]);
+  if (text === null) return null;
+  return (
+    <details class="panel">
+      <summary>Stored settings</summary>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run(async () => {
+            if (!(await confirm(`Change the stored settings of ${queue}? Every process sees them.`, 'Save')))
+              return 'Not saved.';
+            const saved = await api<unknown>('PUT', path, JSON.parse(text) as unknown);
+            setText(JSON.stringify(saved, null, 2));
+            return 'Saved.';
+          });
+        }}
+      >
+        <label>
+          Settings (JSON)
+          <textarea
+            rows={12}
+            value={text}
+            readOnly={!admin}
+            onInput={(e) => setText(e.currentTarget.value)}
+            spellcheck={false}
+          />
+        </label>
+        {admin && (
+          <button type="submit" class="primary">
+            Save settings
+          </button>
+        )}
+        <Notice notice={notice} />
+      </form>
+    </details>
   );
 }
 
