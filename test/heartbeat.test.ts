@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { ManualClock, open, Spool } from '../src/index.ts';
+import { createServer } from '../src/server/index.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
 import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from './fixtures/redis.ts';
 
@@ -82,8 +83,47 @@ void test(
   },
 );
 
-async function waitUntil(condition: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
+void test(
+  "the overview's rate out counts the jobs completed by workers of other processes, from their heartbeats",
+  { skip: skipRedis },
+  async () => {
+    const url = withPrefix(redisUrl, `${stem}rates`);
+    const spool = await open(url);
+    const server = await createServer({ spool });
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const rateOut = async (): Promise<number> => {
+      const { queues } = (await (await fetch(`${base}/v1/overview`)).json()) as {
+        queues: { name: string; rateOut: number }[];
+      };
+      return queues.find((q) => q.name === 'far')?.rateOut ?? 0;
+    };
+    assert.equal(await rateOut(), 0);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/redis-worker.ts', url, redisUrl, 'far', '4', 'work'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const lines = createInterface({ input: child.stdout });
+      for await (const line of lines) if (line === 'ready') break;
+      // Added by another Spool than the server's: the server's observer sees none of these jobs.
+      const producer = await open(url);
+      await producer.queue('far').addBulk(Array.from({ length: 200 }, (_, n) => ({ data: n })));
+      await producer.close();
+      // The next heartbeat (within 5 s) carries the completed count; the rate shows until the one after.
+      await waitUntil(async () => (await rateOut()) > 0, 15_000);
+    } finally {
+      child.kill('SIGKILL');
+      await server.close();
+      await spool.close();
+    }
+  },
+);
+
+async function waitUntil(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 10));

@@ -3,6 +3,7 @@
 // server-sent events so the page updates without polling. The sampler reads one counts() and
 // one peek(1) per queue per second, nothing that walks jobs, so it costs the same at a million
 // jobs as at ten; it runs only while someone looked in the last ten minutes.
+import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Counts, Spool, WorkerProcess } from '../../index.ts';
 import { Guard } from './auth.ts';
@@ -59,6 +60,7 @@ class Sampler {
   #lastLook = 0;
   #last: Snapshot | null = null;
   #lastAt = Date.now();
+  readonly #remote = new RemoteRates();
 
   constructor(private readonly spool: Spool) {
     const bump = (map: Map<string, number>, queue: string, n: number): void => {
@@ -118,6 +120,7 @@ class Sampler {
     );
     for (const t of topics) for (const sub of t.subscribers) this.#seen.add(sub.queue);
     const workersOf = liveWorkers(processes);
+    const elsewhere = this.#remote.rates(processes);
     for (const queue of workersOf.keys()) this.#seen.add(queue);
     const names = [...this.#seen].sort();
     const queues = await Promise.all(
@@ -125,7 +128,7 @@ class Sampler {
         const queue = this.spool.queue(name);
         const [counts, [next]] = await Promise.all([queue.counts(), queue.peek(1)]);
         const rateIn = (this.#added.get(name) ?? 0) / seconds;
-        const rateOut = (this.#settled.get(name) ?? 0) / seconds;
+        const rateOut = (this.#settled.get(name) ?? 0) / seconds + (elsewhere.get(name) ?? 0);
         const oldestMs = next === undefined ? null : Math.max(0, now - next.runAt);
         const workers = workersOf.get(name) ?? 0;
         const consumer = workers > 0 || now - (this.#leasedAt.get(name) ?? 0) < consumerSeenMs;
@@ -145,6 +148,38 @@ class Sampler {
     this.#last = snapshot;
     for (const listener of this.#listeners) listener(snapshot);
     return snapshot;
+  }
+}
+
+/**
+ * Jobs completed per second by the workers of other processes, per queue, from the counts in
+ * their heartbeats (every 5 s): this server's own settles, its own workers' among them, are
+ * counted as they happen by the observer, so this process's heartbeat is left out.
+ */
+class RemoteRates {
+  /** The last beat seen of each process, and the rate per queue it gave. */
+  readonly #seen = new Map<string, { beatAt: number; completed: Map<string, number>; rates: Map<string, number> }>();
+
+  rates(processes: readonly WorkerProcess[]): Map<string, number> {
+    const out = new Map<string, number>();
+    const live = new Set<string>();
+    for (const p of processes) {
+      if (p.gone || (p.pid === process.pid && p.host === hostname())) continue;
+      live.add(p.id);
+      const completed = new Map<string, number>();
+      for (const w of p.workers) completed.set(w.queue, (completed.get(w.queue) ?? 0) + w.completed);
+      const before = this.#seen.get(p.id);
+      let rates = before?.rates ?? new Map<string, number>();
+      if (before !== undefined && p.beatAt > before.beatAt) {
+        const seconds = (p.beatAt - before.beatAt) / 1000;
+        rates = new Map([...completed].map(([q, n]) => [q, Math.max(0, n - (before.completed.get(q) ?? 0)) / seconds]));
+      }
+      if (before === undefined || p.beatAt > before.beatAt)
+        this.#seen.set(p.id, { beatAt: p.beatAt, completed, rates });
+      for (const [q, r] of rates) out.set(q, (out.get(q) ?? 0) + r);
+    }
+    for (const id of this.#seen.keys()) if (!live.has(id)) this.#seen.delete(id);
+    return out;
   }
 }
 
