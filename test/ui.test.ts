@@ -202,6 +202,9 @@ void test('pausing from the queue page stops a worker receiving its jobs; resumi
 void test('a token without the admin scope logs in to a read-only dashboard with no actions', { skip }, async () => {
   const { id } = (await call('POST', '/v1/queues/quiet/jobs', { data: 'x' })).body as { id: string };
   const page = await open('#/queues/quiet', null);
+  await page.getByLabel('Token').fill('not-a-token-of-this-server');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('alert').getByText('The server does not know this token.').waitFor();
   await page.getByLabel('Token').fill(reader);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByText('read-only').waitFor();

@@ -89,7 +89,8 @@ function App() {
   const [checking, setChecking] = useState(true);
   const { path } = useRoute();
 
-  const check = (): void => {
+  /** Asks the server who the saved token is; `submitted`: it was just typed in, so say if it is wrong. */
+  const check = (submitted: boolean): void => {
     setChecking(true);
     api<Whoami>('GET', '/v1/whoami').then(
       (w) => {
@@ -99,13 +100,14 @@ function App() {
       },
       (error: Error) => {
         setWhoami(null);
-        if (error instanceof ApiError && error.status === 401) saveToken(null);
-        setFailed(error instanceof ApiError && error.status === 401 && failed === null ? null : error.message);
+        const unauthorized = error instanceof ApiError && error.status === 401;
+        if (unauthorized) saveToken(null);
+        setFailed(unauthorized ? (submitted ? 'The server does not know this token.' : null) : error.message);
         setChecking(false);
       },
     );
   };
-  useEffect(check, []);
+  useEffect(() => check(false), []);
 
   if (checking) return <p>Loading…</p>;
   if (whoami === null)
@@ -114,8 +116,7 @@ function App() {
         failed={failed}
         onToken={(token) => {
           saveToken(token);
-          setFailed('unknown token');
-          check();
+          check(true);
         }}
       />
     );
