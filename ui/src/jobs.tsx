@@ -80,6 +80,8 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
     const verb = action === 'retry' ? 'Retry' : 'Delete';
     const what = ids === null ? `every one of the ${filter} in ${queue}` : `${ids.length} selected job(s)`;
     if (!(await confirm(`${verb} ${what}?`, verb, action === 'remove'))) return;
+    // Every match of a big queue takes a while: the user sees it is under way.
+    setNotice({ text: `${verb === 'Retry' ? 'Retrying' : 'Deleting'}…`, error: false });
     await run(async () => {
       const body = { action, state, ...(ids === null ? (searching ? { q: query } : {}) : { ids }) };
       const { changed } = await api<{ changed: number }>('POST', queuePath(queue, '/jobs/bulk'), body);
