@@ -218,3 +218,39 @@ void test('a token without the admin scope logs in to a read-only dashboard with
   assert.equal(await page.getByRole('button', { name: 'Delete', exact: true }).count(), 0);
   await page.context().close();
 });
+
+void test('the topics page adds a subscriber and deletes it after a confirmation', { skip }, async () => {
+  await call('POST', '/v1/topics', { name: 'orders', subscribers: { billing: {} } });
+  const page = await open('#/topics?topic=orders');
+  const table = page.getByRole('table', { name: 'Subscribers of orders' });
+  await table.getByRole('rowheader', { name: 'billing' }).waitFor();
+  await page.getByLabel('New subscriber').fill('audit');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await table.getByRole('rowheader', { name: 'audit' }).waitFor();
+  const info = async () =>
+    ((await call('GET', '/v1/topics/orders')).body as { subscribers: { name: string }[] }).subscribers.map(
+      (s) => s.name,
+    );
+  assert.deepEqual(await info(), ['audit', 'billing']);
+  await table.getByRole('row', { name: /audit/ }).getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByText('Deleted subscriber audit.').waitFor();
+  assert.deepEqual(await info(), ['billing']);
+  await page.context().close();
+});
+
+void test('the dead letters page redrives every dead job of a queue', { skip }, async () => {
+  await call('POST', '/v1/queues/refunds/jobs/batch', { jobs: [{ data: 1 }, { data: 2 }, { data: 3 }] });
+  const { jobs } = (await call('POST', '/v1/lease', { queues: ['refunds'], max: 3 })).body as {
+    jobs: { token: string }[];
+  };
+  for (const job of jobs) await call('POST', '/v1/nack', { token: job.token, dead: true, error: 'bank offline' });
+  const page = await open('#/dead');
+  await page.getByRole('link', { name: /refunds 3/ }).click();
+  await page.locator('tr[data-job]').nth(2).waitFor();
+  await confirmed(page, 'Retry all matching', 'Retry');
+  await page.getByText('Retried 3 job(s).').waitFor();
+  const counts = (await call('GET', '/v1/queues/refunds/counts')).body as { dead: number; waiting: number };
+  assert.deepEqual([counts.dead, counts.waiting], [0, 3]);
+  await page.context().close();
+});

@@ -54,7 +54,9 @@ export function Topics({ selected }: { selected: string | null }) {
         ))}
       </nav>
       {topics.length === 0 && <p>No topics.</p>}
-      {topic !== null && <TopicStatus key={`${topic}/${tick}`} topic={topic} onChange={() => setTick((n) => n + 1)} />}
+      {topic !== null && (
+        <TopicStatus key={topic} topic={topic} version={tick} onChange={() => setTick((n) => n + 1)} />
+      )}
       {admin && (
         <form
           class="inline panel"
@@ -79,7 +81,8 @@ export function Topics({ selected }: { selected: string | null }) {
   );
 }
 
-function TopicStatus({ topic, onChange }: { topic: string; onChange: () => void }) {
+/** `version` changes when a subscriber was added or deleted: the status is read again. */
+function TopicStatus({ topic, version, onChange }: { topic: string; version: number; onChange: () => void }) {
   const { admin } = useSession();
   const [subs, setSubs] = useState<SubscriberStatus[] | null>(null);
   const [name, setName] = useState('');
@@ -88,7 +91,7 @@ function TopicStatus({ topic, onChange }: { topic: string; onChange: () => void 
   usePoll(
     async () => setSubs((await api<{ subscribers: SubscriberStatus[] }>('GET', `${path}/status`)).subscribers),
     3000,
-    [path],
+    [path, version],
   );
   const remove = async (sub: string): Promise<void> => {
     if (!(await confirm(`Delete subscriber ${sub} of ${topic}? Its queue and messages go with it.`, 'Delete', true)))
