@@ -73,7 +73,7 @@ void describe('file store: durability', () => {
     const dir = freshDir();
     const now = Date.now();
     const first = await FileStore.open(dir);
-    await first.add({ now, jobs: [newJob('q', Buffer.from('a')), newJob('q', Buffer.from('b'))], maxLength: {} });
+    await first.add({ now, jobs: [newJob('q', Buffer.from('a')), newJob('q', Buffer.from('b'))] });
     const { jobs } = await first.lease({ now, queues: ['q'], max: 2, visibilityMs: 60_000 });
     await first.close();
     const [a, b] = jobs.map((j) => j.token) as [string, string];
@@ -87,10 +87,10 @@ void describe('file store: durability', () => {
       await store.close();
     }
     const store = await FileStore.open(dir);
-    assert.deepEqual(await store.ack({ now, items: [{ token: `${jobs[0]?.id}:1`, result: null }], keep: {} }), [
+    assert.deepEqual(await store.ack({ now, items: [{ token: `${jobs[0]?.id}:1`, result: null }] }), [
       'lost',
     ]);
-    assert.deepEqual(await store.ack({ now, items: [{ token: a, result: null }], keep: {} }), ['ok']);
+    assert.deepEqual(await store.ack({ now, items: [{ token: a, result: null }] }), ['ok']);
     await store.close();
   });
 

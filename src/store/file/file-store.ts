@@ -15,6 +15,7 @@ import type {
   AddParams,
   AddResult,
   Capabilities,
+  ConfigureParams,
   Counts,
   ExtendParams,
   ExtendResult,
@@ -30,9 +31,9 @@ import type {
   ListResult,
   NackParams,
   NackResult,
-  PauseParams,
   PeekParams,
   PurgeParams,
+  QueueSettings,
   QueuesParams,
   RemoveParams,
   RetryDeadParams,
@@ -327,8 +328,14 @@ export class FileStore implements Store {
   purge(params: PurgeParams): Promise<number> {
     return this.#durable({ op: 'purge', params }) as Promise<number>;
   }
-  setPaused(params: PauseParams): Promise<void> {
-    return this.#durable({ op: 'setPaused', params }) as Promise<void>;
+  configure(params: ConfigureParams): Promise<QueueSettings> {
+    return this.#durable({ op: 'configure', params }) as Promise<QueueSettings>;
+  }
+  settings({ queues }: QueuesParams): Promise<readonly QueueSettings[]> {
+    return this.#run(() => Promise.resolve(this.#table.settings(queues)));
+  }
+  queues(): Promise<readonly string[]> {
+    return this.#run(() => Promise.resolve(this.#table.queues()));
   }
   setMeta({ entries }: SetMetaParams): Promise<void> {
     return this.#durable({ op: 'setMeta', params: entries }) as Promise<void>;
@@ -446,7 +453,9 @@ export class FileStore implements Store {
       case 'purge':
         return t.purge(operation.params.queue, operation.params.now);
       case 'setPaused':
-        return t.setPaused(operation.params.queue, operation.params.paused, operation.params.now);
+        return t.configure(operation.params.queue, { paused: operation.params.paused }, operation.params.now);
+      case 'configure':
+        return t.configure(operation.params.queue, operation.params.changes, operation.params.now);
       case 'setMeta':
         return t.setMeta(operation.params);
     }
