@@ -2,8 +2,13 @@
 // on a filter, the overview and its event stream, the audit log, whoami.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { open } from '../src/index.ts';
 import { searchBudget } from '../src/server/http/jobs.ts';
+import { createServer } from '../src/server/index.ts';
 import { start } from './server/harness.ts';
 import type { Running } from './server/harness.ts';
 
@@ -156,4 +161,27 @@ void test('closing the server ends the overview streams still open instead of wa
   await other.close();
   // The stream ends: read until done.
   while (!(await reader.read()).done);
+});
+
+void test('the overview lists the queues the store holds, those added before this server started too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spool-overview-'));
+  try {
+    const before = await open(`file:${dir}`);
+    await before.queue('earlier').add({ n: 1 });
+    await before.close();
+    const spool = await open(`file:${dir}`);
+    const server = await createServer({ spool });
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const { queues } = (await (await fetch(`${base}/v1/overview`)).json()) as {
+      queues: { name: string; counts: { waiting: number } }[];
+    };
+    assert.deepEqual(
+      queues.map((q) => [q.name, q.counts.waiting]),
+      [['earlier', 1]],
+    );
+    await server.close();
+    await spool.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -51,8 +51,6 @@ class Sampler {
   readonly #added = new Map<string, number>();
   readonly #settled = new Map<string, number>();
   readonly #leasedAt = new Map<string, number>();
-  /** Queues this server saw used: the store keeps no list of queues yet. */
-  readonly #seen = new Set<string>();
   readonly #history = new Map<string, [number, number, number, number | null][]>();
   readonly #listeners = new Set<(snapshot: Snapshot) => void>();
   readonly #unobserve: () => void;
@@ -64,13 +62,11 @@ class Sampler {
 
   constructor(private readonly spool: Spool) {
     const bump = (map: Map<string, number>, queue: string, n: number): void => {
-      this.#seen.add(queue);
       map.set(queue, (map.get(queue) ?? 0) + n);
     };
     this.#unobserve = spool.observe({
       added: (queue, count) => bump(this.#added, queue, count),
       leased: (record, now) => {
-        this.#seen.add(record.queue);
         this.#leasedAt.set(record.queue, now);
       },
       settled: (queue, _id, outcome) => {
@@ -111,22 +107,32 @@ class Sampler {
     }
     const seconds = Math.max(0.001, (now - this.#lastAt) / 1000);
     this.#lastAt = now;
-    const [topicNames, processes] = await Promise.all([this.spool.topics(), this.spool.workers()]);
+    const [listed, topicNames, processes] = await Promise.all([
+      this.spool.queues(),
+      this.spool.topics(),
+      this.spool.workers(),
+    ]);
     const topics = await Promise.all(
       topicNames.map(async (name) => {
         const info = await this.spool.topic(name).info();
         return { name, subscribers: info.subscribers.map((sub) => ({ name: sub.name, queue: sub.queue })) };
       }),
     );
-    for (const t of topics) for (const sub of t.subscribers) this.#seen.add(sub.queue);
     const workersOf = liveWorkers(processes);
     const elsewhere = this.#remote.rates(processes);
-    for (const queue of workersOf.keys()) this.#seen.add(queue);
-    const names = [...this.#seen].sort();
+    // The store's list, and the queues of subscriptions and workers that have had no job yet.
+    const listedCounts = new Map(listed.map((q) => [q.name, q.counts]));
+    const names = [
+      ...new Set([
+        ...listedCounts.keys(),
+        ...topics.flatMap((t) => t.subscribers.map((sub) => sub.queue)),
+        ...workersOf.keys(),
+      ]),
+    ].sort();
     const queues = await Promise.all(
       names.map(async (name): Promise<QueueSample> => {
         const queue = this.spool.queue(name);
-        const [counts, [next]] = await Promise.all([queue.counts(), queue.peek(1)]);
+        const [counts, [next]] = await Promise.all([listedCounts.get(name) ?? queue.counts(), queue.peek(1)]);
         const rateIn = (this.#added.get(name) ?? 0) / seconds;
         const rateOut = (this.#settled.get(name) ?? 0) / seconds + (elsewhere.get(name) ?? 0);
         const oldestMs = next === undefined ? null : Math.max(0, now - next.runAt);
