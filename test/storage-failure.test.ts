@@ -142,9 +142,7 @@ void describe('storage failures are fatal for the store instance', () => {
     const first = await store.add({ now, jobs: [newJob('a', payloadFor(1, 100))] });
     assert.ok(first.ok);
     disk.failDatasync(1);
-    const waiting = [1, 2, 3].map((i) =>
-      store.add({ now, jobs: [newJob('a', payloadFor(1 + i, 100))] }),
-    );
+    const waiting = [1, 2, 3].map((i) => store.add({ now, jobs: [newJob('a', payloadFor(1 + i, 100))] }));
     const settled = await settleWithin(waiting, 5000);
     for (const s of settled) assert.ok(s.status === 'rejected' && isStorageError(s.reason));
     const model = new Model(true);
@@ -172,9 +170,7 @@ void describe('storage failures are fatal for the store instance', () => {
     // Past the checkpoint the first segment scheduled: the next directory sync is a rotation's.
     await store.checkpoint();
     disk.failSyncDir(1);
-    const waiting = [4, 5].map((tag) =>
-      store.add({ now: ++now, jobs: [newJob('a', payloadFor(tag, 600))] }),
-    );
+    const waiting = [4, 5].map((tag) => store.add({ now: ++now, jobs: [newJob('a', payloadFor(tag, 600))] }));
     for (const s of await settleWithin(waiting, 5000)) assert.ok(s.status === 'rejected' && isStorageError(s.reason));
     model.now = now;
     await assertWritesRefused(store, model);

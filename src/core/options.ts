@@ -272,17 +272,9 @@ function retention(value: unknown, field: string): Retention {
   const o = checkKeys(value, ['count', 'age'], field);
   return Object.freeze({
     count:
-      o.count === undefined
-        ? defaultKeep.count
-        : o.count === 0
-          ? 0
-          : positiveInteger(o.count, `${field}.count`, true),
+      o.count === undefined ? defaultKeep.count : o.count === 0 ? 0 : positiveInteger(o.count, `${field}.count`, true),
     ageMs:
-      o.age === undefined
-        ? defaultKeep.ageMs
-        : o.age === Infinity
-          ? Infinity
-          : parseDuration(o.age, `${field}.age`),
+      o.age === undefined ? defaultKeep.ageMs : o.age === Infinity ? Infinity : parseDuration(o.age, `${field}.age`),
   });
 }
 

@@ -130,7 +130,11 @@ export class Spool implements AsyncDisposable {
         const now = clock.now();
         const hit = settings.get(queue);
         if (hit !== undefined && now - hit.at < settingsMaxAgeMs) return hit.settings;
-        return remember(queue, now, store.settings({ now, queues: [queue] }).then(([s]) => s as QueueSettings));
+        return remember(
+          queue,
+          now,
+          store.settings({ now, queues: [queue] }).then(([s]) => s as QueueSettings),
+        );
       },
       configure(queue, changes) {
         const now = clock.now();

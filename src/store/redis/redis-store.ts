@@ -444,7 +444,9 @@ export class RedisStore implements Store {
   settings({ queues }: QueuesParams): Promise<readonly QueueSettings[]> {
     return this.#runIdempotent(() =>
       Promise.all(
-        queues.map(async (queue) => decodeSettings(await this.#client.hmget(`${this.#base(queue)}:m`, ...settingsFields))),
+        queues.map(async (queue) =>
+          decodeSettings(await this.#client.hmget(`${this.#base(queue)}:m`, ...settingsFields)),
+        ),
       ),
     );
   }
