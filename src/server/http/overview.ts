@@ -58,6 +58,7 @@ class Sampler {
   #lastLook = 0;
   #last: Snapshot | null = null;
   #lastAt = Date.now();
+  #sampling = false;
   readonly #remote = new RemoteRates();
 
   constructor(private readonly spool: Spool) {
@@ -80,9 +81,25 @@ class Sampler {
     this.#lastLook = Date.now();
     if (this.#timer !== null && this.#last !== null) return this.#last;
     // Idle until now: the last snapshot, if any, is old.
-    this.#timer ??= setInterval(() => void this.#sample().catch(() => {}), sampleMs);
+    this.#timer ??= setInterval(() => void this.#tick(), sampleMs);
     this.#timer.unref();
     return this.#sample();
+  }
+
+  /**
+   * One sample, unless the last one is still running (a slow store: samples never pile up). A
+   * failed one is skipped: the next second tries again, and /healthz tells of the store.
+   */
+  async #tick(): Promise<void> {
+    if (this.#sampling) return;
+    this.#sampling = true;
+    try {
+      await this.#sample();
+    } catch {
+      // Skipped, as said.
+    } finally {
+      this.#sampling = false;
+    }
   }
 
   history(visible: (name: string) => boolean): History {
@@ -144,6 +161,9 @@ class Sampler {
     );
     this.#added.clear();
     this.#settled.clear();
+    // A queue gone from the store goes from the history too.
+    const present = new Set(names);
+    for (const name of this.#history.keys()) if (!present.has(name)) this.#history.delete(name);
     for (const q of queues) {
       const points = this.#history.get(q.name) ?? [];
       points.push([now, q.rateIn, q.rateOut, q.oldestMs]);
