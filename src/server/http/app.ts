@@ -18,6 +18,7 @@ import { clientErrorAnswer, failure } from './errors.ts';
 import { jobRoutes } from './jobs.ts';
 import { metricsRoute } from './metrics.ts';
 import { nativeQueues } from './native-queues.ts';
+import { queueSettings } from './queue-settings.ts';
 import { nativeTopics } from './native-topics.ts';
 import { openapiOptions } from './openapi.ts';
 import { overviewRoutes } from './overview.ts';
@@ -146,6 +147,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   auditRoutes(app, options.spool);
   nativeQueues(app, context);
+  queueSettings(app, context);
   jobRoutes(app, context);
   overviewRoutes(app, context);
   uiRoutes(app, guard);
