@@ -254,3 +254,19 @@ void test('the dead letters page redrives every dead job of a queue', { skip }, 
   assert.deepEqual([counts.dead, counts.waiting], [0, 3]);
   await page.context().close();
 });
+
+void test("a queue's stored settings are edited from its page", { skip }, async () => {
+  await call('POST', '/v1/queues/tuned/jobs', { data: 1 });
+  const page = await open('#/queues/tuned');
+  await page.getByText('Stored settings').click();
+  const editor = page.getByLabel('Settings (JSON)');
+  await editor.waitFor();
+  const settings = JSON.parse(await editor.inputValue()) as Record<string, unknown>;
+  assert.equal(settings.maxLength, null);
+  await editor.fill(JSON.stringify({ ...settings, maxLength: 7 }, null, 2));
+  await confirmed(page, 'Save settings', 'Save');
+  await page.getByText('Saved.').waitFor();
+  const stored = (await call('GET', '/v1/queues/tuned/settings')).body as { maxLength: number };
+  assert.equal(stored.maxLength, 7);
+  await page.context().close();
+});
