@@ -14,7 +14,7 @@ const coreMayNotImport = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-check/**', 'node_modules/**', 'eslint.config.js', 'scripts/*.mjs'] },
+  { ignores: ['dist/**', 'dist-check/**', 'ui/build/**', 'node_modules/**', 'eslint.config.js', 'scripts/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -40,6 +40,7 @@ before(() => {
     'tsconfig.build.json',
     'scripts',
     'src',
+    'ui',
   ])
     cpSync(entry, join(copy, entry), { recursive: true });
   symlinkSync(resolve('node_modules'), join(copy, 'node_modules'));
@@ -54,11 +55,15 @@ before(() => {
   assert.equal(install.status, 0, installLog);
 });
 
-void test('the tarball holds dist/ without source maps, no install scripts, and links back to the repository', () => {
+void test('the tarball holds dist/ and the built dashboard without source maps, no install scripts, and links back to the repository', () => {
   const paths = packed.files.map((f) => f.path);
   assert.ok(paths.includes('dist/index.js') && paths.includes('dist/index.d.ts') && paths.includes('README.md'));
+  assert.ok(paths.includes('ui/build/index.html'));
   assert.deepEqual(
-    paths.filter((p) => !p.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(p)),
+    paths.filter(
+      (p) =>
+        !p.startsWith('dist/') && !p.startsWith('ui/build/') && !['package.json', 'README.md', 'LICENSE'].includes(p),
+    ),
     [],
   );
   assert.deepEqual(
@@ -145,11 +150,14 @@ runConformance({ name: 'memory', makeStore: () => new MemoryStore() });`,
   assert.ok(Number(/^# pass (\d+)$/m.exec(run.stdout)?.[1]) >= 60, run.stdout.slice(-400));
 });
 
-void test('the installed bin serves the API and its docs', async () => {
+void test('the installed bin serves the API, its docs and the dashboard', async () => {
   const served = await serve('memory:', join(project, 'node_modules/.bin/spool'));
   try {
     assert.deepEqual((await request(served.base, 'GET', '/healthz')).body, { ok: true });
     assert.equal((await request(served.base, 'GET', '/docs/')).status, 200);
+    const ui = await request(served.base, 'GET', '/ui/');
+    assert.equal(ui.status, 200);
+    assert.match(ui.text, /<script type="module" src="\.\/app-\w+\.js">/);
     assert.equal((await request(served.base, 'POST', '/v1/queues/mail/jobs', { data: 1 })).status, 201);
   } finally {
     await stop(served);

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Context, ContextManager } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { open, traceWorkers } from '../src/index.ts';
+import { bytesCodec, open, traceWorkers } from '../src/index.ts';
 import type { LeasedJob } from '../src/index.ts';
 
 /** The active context follows async calls (what @opentelemetry/context-async-hooks does). */
@@ -84,6 +84,66 @@ void test('each handler runs inside its own CONSUMER span, ended when its promis
         id === bad ? { code: SpanStatusCode.ERROR, message: 'no such mailbox' } : { code: SpanStatusCode.UNSET },
       );
     }
+  } finally {
+    await spool.close();
+  }
+});
+
+void test("a job added inside a span carries its traceparent, and the worker's span links to that span", async () => {
+  const spool = await open('memory:');
+  try {
+    await traceWorkers(spool);
+    exporter.reset();
+    const q = spool.queue<{ n: number }>('traced');
+    const tracer = trace.getTracer('test');
+    const producer = tracer.startSpan('checkout');
+    await context.with(trace.setSpan(context.active(), producer), () => q.add({ n: 1 }));
+    producer.end();
+    const outside = await q.add({ n: 2 });
+    // The payload reads back as it was added, on every path.
+    assert.deepEqual(
+      (await q.peek(2)).map((j) => j.data),
+      [{ n: 1 }, { n: 2 }],
+    );
+
+    const seen = new Map<number, string | null>();
+    const worker = q.process((job) => void seen.set(job.data.n, job.traceparent));
+    await new Promise<void>((resolve) => worker.on('completed', () => seen.size === 2 && resolve()));
+    await worker.close();
+    const { traceId, spanId } = producer.spanContext();
+    assert.deepEqual([...seen].sort(), [
+      [1, `00-${traceId}-${spanId}-01`],
+      [2, null],
+    ]);
+    const consumers = exporter.getFinishedSpans().filter((s) => s.name === 'traced process');
+    const linked = consumers.find((s) => s.attributes['messaging.message.id'] !== outside);
+    const unlinked = consumers.find((s) => s.attributes['messaging.message.id'] === outside);
+    assert.deepEqual(
+      linked?.links.map((l) => [l.context.traceId, l.context.spanId]),
+      [[traceId, spanId]],
+    );
+    assert.deepEqual(unlinked?.links, []);
+  } finally {
+    await spool.close();
+  }
+});
+
+void test('without traceWorkers a job added inside a span is stored as it is, with no trace header', async () => {
+  const spool = await open('memory:');
+  try {
+    const q = spool.queue<string>('plain');
+    const span = trace.getTracer('test').startSpan('outer');
+    const id = await context.with(trace.setSpan(context.active(), span), () => q.add('x'));
+    span.end();
+    const [job] = await q.lease();
+    assert.equal(job?.id, id);
+    assert.equal(job?.traceparent, null);
+    await job?.ack();
+    // A bytes payload that starts with a NUL byte but no trace header reads back whole.
+    const bytes = spool.queue<Uint8Array>('bytes', { codec: bytesCodec });
+    const raw = new Uint8Array([0, 115, 112, 111, 111, 108]);
+    await bytes.add(raw);
+    assert.deepEqual((await bytes.peek(1))[0]?.data, raw);
   } finally {
     await spool.close();
   }

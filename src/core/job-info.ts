@@ -1,6 +1,7 @@
 import type { JobRecord, JobState } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
 import type { Codec } from './codec.ts';
+import { splitTrace } from './trace-header.ts';
 
 /** A job as `get`, `peek` and `dead` show it (kafkaq's JobInfo). Times are ms since the epoch. */
 export interface JobInfo<T = unknown> {
@@ -31,7 +32,7 @@ export function jobInfo<T>(record: JobRecord, codec: Codec<unknown>): JobInfo<T>
     id: record.id,
     queue: record.queue,
     state: record.state,
-    data: codec.decode(record.payload) as T,
+    data: codec.decode(splitTrace(record.payload).body) as T,
     priority: record.priority,
     attempts: record.attempts,
     maxAttempts: record.maxAttempts,

@@ -7,6 +7,7 @@ import type { Duration } from './duration.ts';
 import { errorText } from './job-info.ts';
 import { txOption } from './options.ts';
 import type { Runtime } from './runtime.ts';
+import { splitTrace } from './trace-header.ts';
 
 export interface NackOptions {
   /** Wait before the job may run again; default: the queue's back-off. */
@@ -47,6 +48,8 @@ export class LeasedJob<T = unknown, R = unknown> {
   readonly errors: readonly string[];
   /** The fence of this lease: `<id>:<attempt>.<seal>`, made by the store (contract.ts, token). */
   readonly token: string;
+  /** The W3C traceparent of the code that added the job, when a tracing observer gave one (traceWorkers). */
+  readonly traceparent: string | null;
   #leaseUntil: number;
   #settled = false;
   // Made on first use: most jobs never look at their signal, and an AbortController per job
@@ -61,7 +64,9 @@ export class LeasedJob<T = unknown, R = unknown> {
   ) {
     this.id = record.id;
     this.queue = record.queue;
-    this.data = runtime.config(record.queue).codec.decode(record.payload) as T;
+    const { body, traceparent } = splitTrace(record.payload);
+    this.data = runtime.config(record.queue).codec.decode(body) as T;
+    this.traceparent = traceparent;
     this.priority = record.priority;
     this.attempt = record.attempts;
     this.maxAttempts = record.maxAttempts;

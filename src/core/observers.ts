@@ -1,6 +1,7 @@
 import type { AddResult, LeasedRecord, NewJob } from '../store/contract.ts';
 import type { Clock } from './clock.ts';
 import type { LeasedJob } from './leased-job.ts';
+import { withTrace } from './trace-header.ts';
 
 /** How an attempt ended, as the holder of its lease settled it. */
 export type AttemptOutcome = 'completed' | 'failed' | 'dead';
@@ -28,6 +29,11 @@ export interface SpoolObserver {
    * trace span): call `run` once and return what it returns, a promise as it is.
    */
   around?(job: LeasedJob<unknown>, run: () => unknown): unknown;
+  /**
+   * The W3C traceparent of the code adding a job now, or null: the job carries it (trace-header.ts)
+   * and its lease shows it (`LeasedJob.traceparent`), so a worker's span can link to the producer's.
+   */
+  traceparent?(): string | null;
 }
 
 /** The error a store writes into a job whose lease it reclaimed (every store spells it so). */
@@ -38,6 +44,8 @@ export class Observers {
   #list: SpoolObserver[] = [];
   /** The observers that wrap handlers, outermost first. */
   #arounds: SpoolObserver[] = [];
+  /** The observers that give trace context to new jobs. */
+  #tracers: SpoolObserver[] = [];
 
   constructor(private readonly clock: Clock) {}
 
@@ -48,11 +56,25 @@ export class Observers {
   /** Adds `observer` until the returned function is called. */
   add(observer: SpoolObserver): () => void {
     this.#list = [...this.#list, observer];
-    this.#arounds = this.#list.filter((o) => o.around !== undefined);
+    this.#sort();
     return () => {
       this.#list = this.#list.filter((o) => o !== observer);
-      this.#arounds = this.#list.filter((o) => o.around !== undefined);
+      this.#sort();
     };
+  }
+
+  #sort(): void {
+    this.#arounds = this.#list.filter((o) => o.around !== undefined);
+    this.#tracers = this.#list.filter((o) => o.traceparent !== undefined);
+  }
+
+  /** The payload of a job added now: behind a trace header when an observer gives trace context. */
+  stamp(payload: Uint8Array): Uint8Array {
+    for (const o of this.#tracers) {
+      const traceparent = o.traceparent?.() ?? null;
+      if (traceparent !== null) return withTrace(payload, traceparent);
+    }
+    return payload;
   }
 
   /** Reports the new jobs of an add once the store has answered it. */

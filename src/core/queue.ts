@@ -252,7 +252,7 @@ export class Queue<T = unknown, R = unknown> {
         `is ${payload.byteLength} bytes encoded, over the limit of ${this.runtime.maxPayloadBytes}`,
       );
     }
-    return newJob(this.name, payload, settings, this.runtime.clock.now());
+    return newJob(this.name, this.runtime.observers.stamp(payload), settings, this.runtime.clock.now());
   }
 
   async #add(jobs: readonly NewJob[], replicate: number, tx: unknown): Promise<string[]> {

@@ -9,6 +9,7 @@ import type {
   Store,
 } from '../store/contract.ts';
 import type { Clock } from './clock.ts';
+import type { Heartbeat } from './heartbeat.ts';
 import type { ChangeHub } from './hub.ts';
 import type { Observers } from './observers.ts';
 import type { QueueConfig } from './options.ts';
@@ -40,6 +41,8 @@ export interface Runtime {
   configure(queue: string, changes: Partial<QueueSettings>): Promise<QueueSettings>;
   /** Throws ClosedError once the Spool is closed. */
   assertOpen(): void;
+  /** The workers' heartbeat document in the store. */
+  readonly heartbeat: Heartbeat;
   /** Closes `worker` when the Spool closes. */
   adopt(worker: { close(): Promise<void> }): void;
 }

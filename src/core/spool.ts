@@ -12,6 +12,9 @@ import type {
 } from '../store/contract.ts';
 import { systemClock } from './clock.ts';
 import type { Clock } from './clock.ts';
+import { AuditLog } from './audit-log.ts';
+import { Heartbeat, workerProcesses } from './heartbeat.ts';
+import type { WorkerProcess } from './heartbeat.ts';
 import { ChangeHub } from './hub.ts';
 import { jobInfo } from './job-info.ts';
 import type { JobInfo } from './job-info.ts';
@@ -59,6 +62,8 @@ export class Spool implements AsyncDisposable {
   readonly #store: Store;
   readonly #hub: ChangeHub;
   readonly #observers: Observers;
+  /** Who changed what and when: the servers' admin actions (the dashboard's among them). */
+  readonly audit: AuditLog;
   #unwatch: (() => Promise<void>) | null = null;
   #closed: Promise<void> | null = null;
 
@@ -83,6 +88,7 @@ export class Spool implements AsyncDisposable {
     const defaults = new Map<string, QueueConfig>();
     const hub = this.#hub;
     const observers = (this.#observers = new Observers(clock));
+    this.audit = new AuditLog(store, clock);
     const add = (params: AddParams): Promise<AddResult> => {
       // An add in the caller's transaction wakes nobody here: its jobs are not there until the
       // caller commits, and the store's own notification after the commit wakes the leases.
@@ -121,6 +127,7 @@ export class Spool implements AsyncDisposable {
         if (config === undefined) defaults.set(queue, (config = queueConfig(queue, undefined)));
         return config;
       },
+      heartbeat: new Heartbeat(store, clock, hub.id),
       settings(queue) {
         const now = clock.now();
         const hit = settings.get(queue);
@@ -249,6 +256,15 @@ export class Spool implements AsyncDisposable {
     this.#runtime.assertOpen();
     const [record] = await this.#store.leasesOf({ now: this.#runtime.clock.now(), ids: [id] });
     return record === null || record === undefined ? null : new LeasedJob<T>(record, this.#runtime);
+  }
+
+  /**
+   * Every process running workers on this store, from their heartbeats: one that stopped
+   * beating without closing its workers shows as `gone` until its document is swept.
+   */
+  async workers(): Promise<WorkerProcess[]> {
+    this.#runtime.assertOpen();
+    return workerProcesses(this.#store, this.#runtime.clock.now());
   }
 
   /**

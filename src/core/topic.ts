@@ -191,7 +191,8 @@ export class Topic<T = unknown> {
     const checked = items.map((item, i) => {
       const o = checkKeys(item, ['data', 'options'], `items[${i}]`);
       checkKeys(o.options, ['delay', 'priority', 'ttl', 'key'], `items[${i}].options`);
-      return { payload: this.#encode(o.data, `items[${i}].data`), options: o.options, field: `items[${i}].options` };
+      const payload = this.runtime.observers.stamp(this.#encode(o.data, `items[${i}].data`));
+      return { payload, options: o.options, field: `items[${i}].options` };
     });
     const subscribers = Object.entries((await this.#definition()).subscribers).map(([name, s]) => ({
       name,

@@ -3,6 +3,7 @@ import { ClosedError, TimeoutError } from '../errors.ts';
 import type { Clock } from './clock.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
+import type { BeatSource, WorkerBeat } from './heartbeat.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { lease } from './lease.ts';
 import type { LeaseRequest } from './lease.ts';
@@ -57,7 +58,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * It leases only as many jobs as it has free slots, so nothing waits leased but unstarted: a
  * lease on its way holds the slots it asked for.
  */
-export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<T, R>> {
+export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<T, R>> implements BeatSource {
   /** Handlers that returned a promise and have not settled it, by job; close() waits for them. */
   readonly #pending = new Map<LeasedJob<T, R>, Promise<void>>();
   /** The jobs of those handlers until each returns: what a close past its time-out hands back. */
@@ -79,6 +80,9 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
   #slotWaiters: (() => void)[] = [];
   #closing = false;
   readonly #keeper: LeaseKeeper;
+  /** Since the start, for the heartbeat. */
+  #completed = 0;
+  #failed = 0;
 
   constructor(
     private readonly runtime: Runtime,
@@ -97,6 +101,13 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     const lanes = runtime.store.capabilities.remote ? Math.min(remoteLeaseLanes, settings.concurrency) : 1;
     this.#idleLanes = lanes;
     this.#lanes = Array.from({ length: lanes }, () => this.#run());
+    runtime.heartbeat.register(this);
+  }
+
+  /** What the process's heartbeat document says of this worker. */
+  beat(): WorkerBeat {
+    const { concurrency } = this.settings;
+    return { queue: this.queue, concurrency, running: this.#running, completed: this.#completed, failed: this.#failed };
   }
 
   /** Handlers running now. */
@@ -133,6 +144,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
       cancel();
     }
     if (this.#unsettled > 0) await (this.#drained ??= new Promise<void>((resolve) => (this.#allSettled = resolve)));
+    await this.runtime.heartbeat.unregister(this);
   }
 
   /** Waits for the running handlers until `grace` ends (never when null); then hands back the jobs of the rest. */
@@ -284,10 +296,12 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
       // The handler's return value, typed R by Handler<T, R>.
       const result = outcome.result as R;
       await (job as LeasedJob<T, R>).ack(...([result] as AckArgs<R>));
+      this.#completed++;
       this.emit('completed', job, result);
       return;
     }
     const next = await job.nack({ error: outcome.error });
+    this.#failed++;
     this.emit(next === 'dead' ? 'dead' : 'failed', job, outcome.error);
   }
 

@@ -2,14 +2,15 @@
 // what it does (queries, calls out) joins that span's trace. @opentelemetry/api is an optional
 // peer: it is imported here, on the call, and never by `import 'spool'`.
 import type * as OtelApi from '@opentelemetry/api';
-import type { Span } from '@opentelemetry/api';
+import type { Span, SpanContext } from '@opentelemetry/api';
 import type { Spool } from '../index.ts';
 
 type Api = typeof OtelApi;
 
 /**
  * Runs every worker handler of `spool` inside a span named `<queue> process` (messaging
- * semantic conventions). Resolves with a function that stops it, or null when
+ * semantic conventions), linked to the span that added the job: a job added through `spool`
+ * inside a span carries that span's traceparent. Resolves with a function that stops it, or null when
  * @opentelemetry/api is not installed (then nothing changes and nothing is paid).
  */
 export async function traceWorkers(spool: Spool): Promise<(() => void) | null> {
@@ -25,6 +26,12 @@ export async function traceWorkers(spool: Spool): Promise<(() => void) | null> {
     span.setStatus({ code: api.SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
   };
   return spool.observe({
+    // A job added inside a span carries that span's context (core/trace-header.ts).
+    traceparent() {
+      const span = api.trace.getSpanContext(api.context.active());
+      if (span === undefined || !api.trace.isSpanContextValid(span)) return null;
+      return `00-${span.traceId}-${span.spanId}-${(span.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+    },
     around(job, run) {
       const attributes = {
         'messaging.system': 'spool',
@@ -33,9 +40,12 @@ export async function traceWorkers(spool: Spool): Promise<(() => void) | null> {
         'messaging.message.id': job.id,
         'spool.job.attempt': job.attempt,
       };
+      // Linked to the producer's span rather than its child: a job may run long after, and many
+      // times (messaging semantic conventions).
+      const producer = job.traceparent === null ? null : spanContext(job.traceparent);
       return tracer.startActiveSpan(
         `${job.queue} process`,
-        { kind: api.SpanKind.CONSUMER, attributes },
+        { kind: api.SpanKind.CONSUMER, attributes, links: producer === null ? [] : [{ context: producer }] },
         (span): unknown => {
           let value: unknown;
           try {
@@ -65,6 +75,12 @@ export async function traceWorkers(spool: Spool): Promise<(() => void) | null> {
       );
     },
   });
+}
+
+/** The span context a W3C traceparent names (trace-header.ts checked its shape). */
+function spanContext(traceparent: string): SpanContext {
+  const [, traceId = '', spanId = '', flags = '00'] = traceparent.split('-');
+  return { traceId, spanId, traceFlags: Number.parseInt(flags, 16), isRemote: true };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -8,18 +8,22 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import type { Spool } from '../../index.ts';
 import { Guard } from './auth.ts';
 import type { TokenGrant } from './auth.ts';
+import { auditRoutes } from './audit.ts';
 import { blockQueueError, blockQueueRoutes } from './blockqueue.ts';
 import { timeoutOptions } from './connections.ts';
 import type { ConnectionLimits } from './connections.ts';
 import { oneJobBodyLimit } from './context.ts';
 import type { Context } from './context.ts';
 import { clientErrorAnswer, failure } from './errors.ts';
+import { jobRoutes } from './jobs.ts';
 import { metricsRoute } from './metrics.ts';
 import { nativeQueues } from './native-queues.ts';
 import { queueSettings } from './queue-settings.ts';
 import { nativeTopics } from './native-topics.ts';
 import { openapiOptions } from './openapi.ts';
+import { overviewRoutes } from './overview.ts';
 import { maxNameLength } from './schemas.ts';
+import { uiRoutes } from './ui.ts';
 import { SpoolError } from '../../index.ts';
 
 export interface HttpOptions {
@@ -45,7 +49,8 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-const publicPaths = ['/healthz', '/docs', '/openapi.json'];
+/** Open without a token: the dashboard's page is too, as all it shows comes from /v1 routes that need one. */
+const publicPaths = ['/healthz', '/docs', '/openapi.json', '/ui'];
 
 /** pino's levels, most verbose first: the access log's hook is added only when its level is on. */
 const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -140,8 +145,12 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     return reply.code(503).send({ ok: false, reason });
   });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  auditRoutes(app, options.spool);
   nativeQueues(app, context);
   queueSettings(app, context);
+  jobRoutes(app, context);
+  overviewRoutes(app, context);
+  uiRoutes(app, guard);
   nativeTopics(app, context);
   blockQueueRoutes(app, context);
   metricsRoute(app, context, options.metricsQueues);

@@ -14,6 +14,8 @@ export interface TokenGrant {
   readonly scopes: readonly Scope[];
   /** The queues and topics it reaches (see `reaches`); '' for all. */
   readonly prefix: string;
+  /** Who holds it, as the audit log names them; absent: the start of the token's digest. */
+  readonly name?: string;
 }
 
 /** What ends a name segment: `<topic>.<subscriber>` queues, `tenant:queue` names. */
@@ -39,6 +41,7 @@ interface Grant {
   readonly digest: Buffer;
   readonly scopes: ReadonlySet<Scope>;
   readonly prefix: string;
+  readonly name: string | null;
 }
 
 const scopes: readonly Scope[] = ['publish', 'consume', 'admin'];
@@ -51,10 +54,12 @@ export function tokenGrants(value: unknown, field: string): TokenGrant[] {
   return value.map((entry: unknown, i) => {
     const at = `${field}[${i}]`;
     if (typeof entry !== 'object' || entry === null) throw new ValidationError(at, 'must be an object');
-    const { token, scopes: given, prefix = '', ...rest } = entry as Record<string, unknown>;
+    const { token, scopes: given, prefix = '', name, ...rest } = entry as Record<string, unknown>;
     const unknown = Object.keys(rest)[0];
     if (unknown !== undefined)
-      throw new ValidationError(`${at}.${unknown}`, 'unknown field (known: token, scopes, prefix)');
+      throw new ValidationError(`${at}.${unknown}`, 'unknown field (known: token, scopes, prefix, name)');
+    if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 100))
+      throw new ValidationError(`${at}.name`, 'must be a string of 1 to 100 characters');
     if (typeof token !== 'string' || token.length < 16)
       throw new ValidationError(`${at}.token`, 'must be a string of at least 16 characters');
     if (!Array.isArray(given) || given.length === 0 || !given.every((s) => scopes.includes(s as Scope)))
@@ -64,7 +69,7 @@ export function tokenGrants(value: unknown, field: string): TokenGrant[] {
         `${at}.prefix`,
         "must be '' (every name), a queue or topic name (it and the names under it), or a name ending in '*'",
       );
-    return { token, scopes: given as Scope[], prefix };
+    return { token, scopes: given as Scope[], prefix, ...(name === undefined ? {} : { name }) };
   });
 }
 
@@ -75,7 +80,12 @@ export class Guard {
   readonly #grants: readonly Grant[];
 
   constructor(grants: readonly TokenGrant[]) {
-    this.#grants = grants.map((g) => ({ digest: digest(g.token), scopes: new Set(g.scopes), prefix: g.prefix }));
+    this.#grants = grants.map((g) => ({
+      digest: digest(g.token),
+      scopes: new Set(g.scopes),
+      prefix: g.prefix,
+      name: g.name ?? null,
+    }));
   }
 
   get enabled(): boolean {

@@ -29,7 +29,11 @@ function leasedJson(job: LeasedJob) {
   };
 }
 
-const infoJson = (job: JobInfo) => ({ ...job, maxAttempts: Number.isFinite(job.maxAttempts) ? job.maxAttempts : null });
+/** A job as JSON: an unlimited maxAttempts is null, since JSON has no Infinity. */
+export const infoJson = (job: JobInfo) => ({
+  ...job,
+  maxAttempts: Number.isFinite(job.maxAttempts) ? job.maxAttempts : null,
+});
 
 /** The wait route's answer from the job as it is: done (result or errors), or still to do with the wait left. */
 function finished(job: JobInfo, waitedMs: number, leftMs: number) {

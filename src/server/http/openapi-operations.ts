@@ -21,7 +21,7 @@ import {
 } from './openapi-answers.ts';
 import type { Schema } from './openapi-answers.ts';
 
-export type Tag = 'jobs' | 'leases' | 'queues' | 'topics' | 'blockqueue';
+export type Tag = 'jobs' | 'leases' | 'queues' | 'topics' | 'dashboard' | 'blockqueue';
 export interface Operation {
   readonly id: string;
   readonly tag: Tag;
@@ -82,6 +82,31 @@ export const operations: Record<string, Operation> = {
     },
     example: { state: 'completed', result: 'sent' },
     errors: [404],
+  },
+  'POST /v1/queues/{queue}/jobs/{id}/retry': {
+    id: 'retryJob',
+    tag: 'jobs',
+    summary: 'Moves a dead job back to waiting with fresh attempts',
+    answer: object({ retried: int }),
+    errors: [404],
+  },
+  'GET /v1/queues/{queue}/jobs': {
+    id: 'listJobs',
+    tag: 'queues',
+    summary:
+      "A page of a queue's jobs in `state`; with `q`, those whose payload holds it, reading a bounded number of jobs per request (go on with `cursor`)",
+    answer: object({
+      jobs: { type: 'array', items: jobInfo },
+      cursor: nullable({ type: 'string' }),
+      scanned: { ...int, description: 'jobs read to answer' },
+    }),
+  },
+  'POST /v1/queues/{queue}/jobs/bulk': {
+    id: 'bulkJobs',
+    tag: 'queues',
+    summary: 'Retries or removes the jobs in `ids`, or every job matching `state` and `q`',
+    answer: object({ changed: int }),
+    errors: [415],
   },
   'GET /v1/queues/{queue}/peek': {
     id: 'peekJobs',
@@ -147,6 +172,35 @@ export const operations: Record<string, Operation> = {
     tag: 'queues',
     summary: 'Lets leases take from a paused queue again',
     answer: object({ paused: { type: 'boolean', enum: [false] } }),
+  },
+  'GET /v1/overview': {
+    id: 'overview',
+    tag: 'dashboard',
+    summary: 'Every queue and topic with counts, rates and the age of the next waiting job, and ten minutes of samples',
+    answer: object({
+      at: ms,
+      queues: { type: 'array', items: { type: 'object' } },
+      topics: { type: 'array', items: { type: 'object' } },
+      history: { type: 'object', description: 'per queue: [time, rate in, rate out, age of the next waiting job]' },
+    }),
+  },
+  'GET /v1/workers': {
+    id: 'listWorkers',
+    tag: 'dashboard',
+    summary: 'The processes running workers, from their heartbeats; `gone` when one stopped beating',
+    answer: object({ processes: { type: 'array', items: { type: 'object' } } }),
+  },
+  'GET /v1/audit': {
+    id: 'readAudit',
+    tag: 'dashboard',
+    summary: 'The newest entries of the audit log: who changed what, and when',
+    answer: object({ entries: { type: 'array', items: { type: 'object' } } }),
+  },
+  'GET /v1/whoami': {
+    id: 'whoami',
+    tag: 'dashboard',
+    summary: "The caller's token: its name, scopes and prefix",
+    answer: object({ who: { type: 'string' }, auth: { type: 'boolean' }, scopes: strings, prefix: { type: 'string' } }),
   },
   'POST /v1/lease': {
     id: 'lease',

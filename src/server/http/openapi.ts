@@ -91,6 +91,7 @@ export function openapiOptions(version: string, tokens: boolean): FastifyDynamic
         { name: 'leases', description: 'lease jobs and settle them by their token' },
         { name: 'queues', description: 'inspect and administer a queue' },
         { name: 'topics', description: 'topics, subscriptions and publishing' },
+        { name: 'dashboard', description: 'what the dashboard at /ui shows: overview, workers, audit log' },
         { name: 'blockqueue', description: "BlockQueue's classic API, unchanged" },
       ],
       components: {

@@ -81,6 +81,11 @@ export class Column {
     }
   }
 
+  /** The value of every row while they all hold one, else null. */
+  uniform(): number | null {
+    return this.#rows === null ? this.#value : null;
+  }
+
   image(): ColumnImage {
     const rows = this.#rows;
     if (rows === null) return { kind: 'uniform', value: this.#value, bytes: null };

@@ -19,6 +19,13 @@ export const stateName: readonly (JobState | 'gone')[] = ['gone', 'waiting', 'de
 
 const pageBits = 10;
 const pageSize = 1 << pageBits;
+/** Where `collectInState` puts what it finds: past the first `skip`, into `out` up to `limit`. */
+export interface Sink {
+  skip: number;
+  readonly out: number[];
+  readonly limit: number;
+}
+
 /** A job's row in its page. */
 export const rowOf = (seq: number): number => seq & (pageSize - 1);
 /** Sequence numbers are stored as u32: a store hands out at most this many jobs in its life. */
@@ -112,6 +119,37 @@ export class Columns {
   state(seq: number): number {
     const page = this.#pages[Math.floor(seq / pageSize) - this.#base];
     return page === undefined ? gone : page.state.get(rowOf(seq));
+  }
+
+  /**
+   * Feeds `sink` the numbers from `from` to `to` whose job is in `state`: it passes over the first
+   * `skip` of them and keeps the rest until it holds `limit`. A page whose jobs all share one
+   * state is taken or passed over whole (issue 18: a listing deep into a million waiting jobs
+   * read every job's state, ~200 ms a page).
+   */
+  collectInState(from: number, to: number, state: number, sink: Sink): void {
+    const { out } = sink;
+    for (let seq = from; seq <= to && out.length < sink.limit;) {
+      const n = Math.floor(seq / pageSize);
+      const end = Math.min(to, (n + 1) * pageSize - 1);
+      const page = this.#pages[n - this.#base];
+      const uniform = page === undefined ? gone : page.state.uniform();
+      if (uniform !== null) {
+        if (uniform === state) {
+          const passed = Math.min(sink.skip, end - seq + 1);
+          sink.skip -= passed;
+          for (seq += passed; seq <= end && out.length < sink.limit; seq++) out.push(seq);
+        }
+        seq = end + 1;
+        continue;
+      }
+      const column = (page as Page).state;
+      for (; seq <= end && out.length < sink.limit; seq++)
+        if (column.get(rowOf(seq)) === state) {
+          if (sink.skip > 0) sink.skip--;
+          else out.push(seq);
+        }
+    }
   }
 
   /** Makes the row for a new job; its columns are then set by the caller. */

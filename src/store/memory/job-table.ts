@@ -265,10 +265,12 @@ export class JobTable {
   list({ now, queue, state, cursor, limit }: ListParams): ListResult {
     const q = this.#queue(queue);
     q.settle(now);
-    const all = q.inState(state);
     const from = cursor === null ? 0 : Number(cursor);
-    const page = all.slice(from, from + limit).map((seq) => this.#record(seq));
-    return { jobs: page, cursor: from + limit < all.length ? String(from + limit) : null };
+    // This page and one more job, to tell whether there is a next page (issue 18: every page
+    // listed all of a million waiting jobs first, ~200 ms of a blocked process a page).
+    const seqs = q.inState(state, limit + 1, from);
+    const page = seqs.slice(0, limit).map((seq) => this.#record(seq));
+    return { jobs: page, cursor: seqs.length > limit ? String(from + limit) : null };
   }
 
   counts(queues: readonly string[], now: number): readonly Counts[] {

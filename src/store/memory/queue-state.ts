@@ -230,15 +230,18 @@ export class QueueState {
     return { ...this.count, expired: this.expired, paused: this.settings.paused };
   }
 
-  /** Jobs in `state`, in the order a listing shows them (at most `limit` for the heap-kept ones). */
-  inState(state: JobState, limit = Infinity): number[] {
+  /** Jobs in `state`, in the order a listing shows them: `limit` of them after the first `skip`. */
+  inState(state: JobState, limit = Infinity, skip = 0): number[] {
+    if (state === 'waiting') return this.waiting.first(limit, skip);
+    return this.#allIn(state).slice(skip, skip + limit);
+  }
+
+  #allIn(state: Exclude<JobState, 'waiting'>): number[] {
     switch (state) {
-      case 'waiting':
-        return this.waiting.first(limit);
       case 'delayed':
-        return unique(this.delayed.smallest(Infinity, (a, _b, seq) => this.#delayedEntry(a, seq))).slice(0, limit);
+        return unique(this.delayed.smallest(Infinity, (a, _b, seq) => this.#delayedEntry(a, seq)));
       case 'active':
-        return unique(this.active.smallest(Infinity, (a, b, seq) => this.#current(a, b, seq))).slice(0, limit);
+        return unique(this.active.smallest(Infinity, (a, b, seq) => this.#current(a, b, seq)));
       case 'dead':
         return [...this.dead];
       case 'completed':

@@ -69,6 +69,19 @@ export class SeqRuns {
     }
   }
 
+  /**
+   * Hands `take` the runs front to back (each `from` to `to`, consecutive numbers) until `enough`
+   * says so: a run at a time rather than a number at a time through the iterator, so a listing
+   * deep into a million waiting jobs walks runs, not numbers (issue 18).
+   */
+  eachRun(take: (from: number, to: number) => void, enough: () => boolean): void {
+    const size = this.#first.length;
+    for (let i = 0, slot = this.#head; i < this.#runs && !enough(); i++, slot = slot + 1 === size ? 0 : slot + 1) {
+      const from = this.#first[slot] as number;
+      take(from, from + (this.#more[slot] as number));
+    }
+  }
+
   /** Keeps only the numbers `keep` accepts, in order: how stale ones are swept out. */
   filter(keep: (seq: number) => boolean): void {
     const kept = new SeqRuns();

@@ -54,14 +54,25 @@ export class WaitingLine {
     return seq;
   }
 
-  /** The first `limit` waiting jobs in lease order. */
-  first(limit: number): number[] {
-    const fromHeap = this.#heap.smallest(limit, (a, b, seq) => this.#inHeap(a, b, seq));
+  /** The first `limit` waiting jobs in lease order, after the first `skip` of them. */
+  first(limit: number, skip = 0): number[] {
+    const fromHeap = this.#heap.smallest(limit + skip, (a, b, seq) => this.#inHeap(a, b, seq));
+    // Without jobs out of line the line alone is the order: it passes over `skip` page by page.
+    const lineOnly = fromHeap.length === 0;
+    const sink = { skip: lineOnly ? skip : 0, out: [] as number[], limit: lineOnly ? limit : limit + skip };
+    this.#line.eachRun(
+      (from, to) => this.cols.collectInState(from, to, stateCode.waiting, sink),
+      () => sink.out.length >= sink.limit,
+    );
+    return lineOnly ? sink.out : this.#merge(sink.out, fromHeap, limit + skip).slice(skip);
+  }
+
+  /** The line's and the heap's jobs, each in lease order, merged: the first `limit`. */
+  #merge(fromLine: readonly number[], fromHeap: readonly number[], limit: number): number[] {
     const out: number[] = [];
     let h = 0;
-    for (const seq of this.#line) {
+    for (const seq of fromLine) {
       if (out.length >= limit) break;
-      if (!this.#inLine(seq)) continue;
       for (; h < fromHeap.length && !this.#precedes(seq, fromHeap[h] as number); h++) out.push(fromHeap[h] as number);
       out.push(seq);
     }

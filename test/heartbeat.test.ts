@@ -1,0 +1,131 @@
+// Worker heartbeats (issue 18): a process running workers keeps a document in the store that
+// names its host, pid and workers; it is rewritten while they run, deleted when they close, and a
+// process killed without closing shows as gone.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { createInterface } from 'node:readline';
+import { after, test } from 'node:test';
+import { ManualClock, open, Spool } from '../src/index.ts';
+import { createServer } from '../src/server/index.ts';
+import { MemoryStore } from '../src/store/memory/index.ts';
+import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from './fixtures/redis.ts';
+
+const skipRedis = skipUnless(
+  await redisProblem(),
+  `Redis at ${redisUrl}`,
+  'start redis-server on 127.0.0.1:6379 or set SPOOL_REDIS_URL',
+);
+const stem = `spool-beat-${process.pid}-`;
+after(async () => {
+  if (skipRedis === false) await dropPrefix(redisUrl, stem);
+});
+
+void test('a worker beats every 5 s with its host, pid, queue, concurrency and jobs in flight; its close deletes the document', async () => {
+  const clock = new ManualClock();
+  const spool = await Spool.create(new MemoryStore(), { clock });
+  assert.deepEqual(await spool.workers(), []);
+  let finish = (): void => {};
+  const worker = spool.queue('mail').process(() => new Promise<void>((resolve) => (finish = resolve)), {
+    concurrency: 3,
+  });
+  const started = clock.now();
+  await waitUntil(async () => (await spool.workers()).length === 1);
+  const [first] = await spool.workers();
+  assert.equal(first?.host, hostname());
+  assert.equal(first?.pid, process.pid);
+  assert.equal(first?.gone, false);
+  assert.equal(first?.beatAt, started);
+  assert.deepEqual(first?.workers, [{ queue: 'mail', concurrency: 3, running: 0, completed: 0, failed: 0 }]);
+
+  await spool.queue('mail').add('x');
+  await waitUntil(() => worker.running === 1);
+  clock.advance(5_000);
+  await waitUntil(async () => (await spool.workers())[0]?.beatAt === started + 5_000);
+  assert.equal((await spool.workers())[0]?.workers[0]?.running, 1);
+
+  finish();
+  await worker.close();
+  assert.deepEqual(await spool.workers(), []);
+  await spool.close();
+});
+
+void test(
+  'a worker process killed without closing shows as gone once it missed three beats',
+  { skip: skipRedis },
+  async () => {
+    const url = withPrefix(redisUrl, `${stem}killed`);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/redis-worker.ts', url, redisUrl, 'killed', '2', 'hang'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    for await (const line of createInterface({ input: child.stdout })) if (line === 'ready') break;
+    const watcher = await open(url);
+    await waitUntil(async () => (await watcher.workers()).some((p) => p.pid === child.pid));
+    const [live] = await watcher.workers();
+    assert.deepEqual(
+      live?.workers.map((w) => [w.queue, w.concurrency]),
+      [['killed', 2]],
+    );
+    assert.equal(live?.gone, false);
+
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    // Nobody deleted the document; seen from 16 s later (three beats of 5 s missed), it is gone.
+    const later = await open(url, { clock: { now: () => Date.now() + 16_000, setTimer: () => () => {} } });
+    const [dead] = await later.workers();
+    assert.equal(dead?.pid, child.pid);
+    assert.equal(dead?.gone, true);
+    await later.close();
+    await watcher.close();
+  },
+);
+
+void test(
+  "the overview's rate out counts the jobs completed by workers of other processes, from their heartbeats",
+  { skip: skipRedis },
+  async () => {
+    const url = withPrefix(redisUrl, `${stem}rates`);
+    const spool = await open(url);
+    const server = await createServer({ spool });
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const rateOut = async (): Promise<number> => {
+      const { queues } = (await (await fetch(`${base}/v1/overview`)).json()) as {
+        queues: { name: string; rateOut: number }[];
+      };
+      return queues.find((q) => q.name === 'far')?.rateOut ?? 0;
+    };
+    assert.equal(await rateOut(), 0);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/redis-worker.ts', url, redisUrl, 'far', '4', 'work'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const lines = createInterface({ input: child.stdout });
+      for await (const line of lines) if (line === 'ready') break;
+      // Added by another Spool than the server's: the server's observer sees none of these jobs.
+      const producer = await open(url);
+      await producer.queue('far').addBulk(Array.from({ length: 200 }, (_, n) => ({ data: n })));
+      await producer.close();
+      // The next heartbeat (within 5 s) carries the completed count; the rate shows until the one after.
+      await waitUntil(async () => (await rateOut()) > 0, 15_000);
+    } finally {
+      child.kill('SIGKILL');
+      await server.close();
+      await spool.close();
+    }
+  },
+);
+
+async function waitUntil(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,272 @@
+// The dashboard in a real browser (issue 18): Debian's Chromium driven by playwright-core
+// against a real `spool serve` on a file store, with an admin token and a read-only one.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { request, serve, stop } from './server/harness.ts';
+import type { Answer, Served } from './server/harness.ts';
+
+const executablePath = '/usr/bin/chromium';
+const noBrowser = !existsSync(executablePath);
+const needBrowser = `needs ${executablePath} (Debian: apt-get install chromium)`;
+if (noBrowser && process.env.SPOOL_CI === '1') throw new Error(`test/ui.test.ts ${needBrowser}`);
+
+const admin = 'admin-token-0123456789';
+const reader = 'reader-token-0123456789';
+const dir = mkdtempSync(join(tmpdir(), 'spool-ui-test-'));
+let served: Served;
+let browser: Browser;
+
+/** A call to the server's API as the admin. */
+const call = (method: string, path: string, body?: unknown): Promise<Answer> =>
+  request(served.base, method, path, body, { authorization: `Bearer ${admin}` });
+
+async function counts(queue: string): Promise<Record<string, number | boolean>> {
+  return (await call('GET', `/v1/queues/${queue}/counts`)).body as Record<string, number | boolean>;
+}
+
+/** A page in a fresh browser context, logged in with `token` (none: the login form shows). */
+async function open(path: string, token: string | null = admin): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  if (token !== null)
+    await context.addInitScript((t) => {
+      // Runs in the page, where localStorage is; these tests are type-checked without the DOM's types.
+      (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
+        'spool.token',
+        t,
+      );
+    }, token);
+  const page = await context.newPage();
+  page.on('pageerror', (error) => assert.fail(`the page threw: ${error.message}`));
+  await page.goto(`${served.base}/ui/${path}`);
+  return page;
+}
+
+/** Clicks the action, then the confirm dialog's button (`yes`, by default the action's name). */
+async function confirmed(page: Page, action: string, yes = action): Promise<void> {
+  await page.getByRole('button', { name: action, exact: true }).first().click();
+  await page.getByRole('dialog').getByRole('button', { name: yes, exact: true }).click();
+}
+
+const cell = (page: Page, queue: string, state: string) =>
+  page.locator(`tr[data-queue="${queue}"] td[data-state="${state}"]`);
+
+before(async () => {
+  if (noBrowser) return;
+  // The dashboard as the package ships it, built from the current sources.
+  const build = spawnSync(process.execPath, ['scripts/build-ui.mjs'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(build.status, 0, build.stdout + build.stderr);
+  const tokens = join(dir, 'tokens.json');
+  writeFileSync(
+    tokens,
+    JSON.stringify([
+      { token: admin, scopes: ['admin'], name: 'ops' },
+      { token: reader, scopes: ['publish'], name: 'viewer' },
+    ]),
+  );
+  served = await serve(`file:${join(dir, 'data')}`, 'src/cli/main.ts', { args: ['--tokens-file', tokens] });
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  if (noBrowser) return;
+  await browser?.close();
+  if (served !== undefined) await stop(served);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const skip = noBrowser ? needBrowser : false;
+
+void test(
+  'the overview shows the counts the API reports, and they change live without a reload',
+  { skip },
+  async () => {
+    await call('POST', '/v1/queues/mail/jobs/batch', { jobs: [{ data: 1 }, { data: 2 }, { data: 3 }] });
+    await call('POST', '/v1/queues/sms/jobs', { data: 'x', options: { delay: '1h' } });
+    const page = await open('');
+    await cell(page, 'mail', 'waiting').getByText('3', { exact: true }).waitFor();
+    for (const queue of ['mail', 'sms'])
+      for (const state of ['waiting', 'delayed', 'active', 'dead', 'completed'])
+        assert.equal(
+          await cell(page, queue, state).innerText(),
+          String((await counts(queue))[state]),
+          `${queue} ${state}`,
+        );
+
+    // A mark on the window survives only if the page is not reloaded.
+    await page.evaluate(() => {
+      (globalThis as { unreloaded?: boolean }).unreloaded = true;
+    });
+    await call('POST', '/v1/queues/mail/jobs/batch', { jobs: [{ data: 4 }, { data: 5 }] });
+    await cell(page, 'mail', 'waiting').getByText('5', { exact: true }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.evaluate(() => (globalThis as { unreloaded?: boolean }).unreloaded), true);
+    await page.context().close();
+  },
+);
+
+void test('a dead job retried from its page leaves the dead list and waits again', { skip }, async () => {
+  const { id } = (await call('POST', '/v1/queues/pay/jobs', { data: { amount: 12 } })).body as { id: string };
+  const { jobs } = (await call('POST', '/v1/lease', { queues: ['pay'] })).body as { jobs: { token: string }[] };
+  await call('POST', '/v1/nack', { token: jobs[0]!.token, dead: true, error: 'card declined' });
+  assert.equal((await counts('pay')).dead, 1);
+
+  const page = await open('#/queues/pay?state=dead');
+  await page.getByRole('link', { name: id, exact: true }).click();
+  await page.getByText('card declined').first().waitFor();
+  await confirmed(page, 'Retry');
+  // Back on the dead list, which no longer holds it.
+  await page.getByText('No dead jobs.').waitFor();
+  assert.equal(await page.locator(`tr[data-job="${id}"]`).count(), 0);
+  assert.deepEqual([(await counts('pay')).dead, (await counts('pay')).waiting], [0, 1]);
+  await page.context().close();
+});
+
+void test('a payload search finds the one job holding the text among hundreds', { skip }, async () => {
+  const data = Array.from({ length: 600 }, (_, i) => ({ data: { n: i, note: i === 577 ? 'needle-4711' : 'hay' } }));
+  const { ids } = (await call('POST', '/v1/queues/haystack/jobs/batch', { jobs: data })).body as { ids: string[] };
+  const page = await open('#/queues/haystack');
+  await page.getByRole('searchbox', { name: 'Text in the payload' }).fill('needle-4711');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.locator(`tr[data-job="${ids[577]}"]`).waitFor();
+  assert.equal(await page.locator('tr[data-job]').count(), 1);
+
+  // By id too.
+  await page.getByRole('combobox', { name: 'Search by' }).selectOption('id');
+  await page.getByRole('searchbox', { name: 'Job id' }).fill(ids[3]!);
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.locator(`tr[data-job="${ids[3]}"]`).waitFor();
+  assert.equal(await page.locator('tr[data-job]').count(), 1);
+  await page.context().close();
+});
+
+void test(
+  'a bulk delete applies to every job matching the search, beyond the page shown, and to no other',
+  { skip },
+  async () => {
+    const data = Array.from({ length: 150 }, (_, i) => ({ data: { colour: i % 2 === 0 ? 'red' : 'blue', i } }));
+    await call('POST', '/v1/queues/paint/jobs/batch', { jobs: data });
+    const page = await open('#/queues/paint');
+    await page.getByRole('searchbox', { name: 'Text in the payload' }).fill('red');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.locator('tr[data-job]').nth(49).waitFor();
+    await confirmed(page, 'Delete all matching', 'Delete');
+    await page.getByText('Deleted 75 job(s).').waitFor();
+    assert.equal((await counts('paint')).waiting, 75);
+    const left = (await call('GET', '/v1/queues/paint/jobs?state=waiting&limit=1000')).body as {
+      jobs: { data: { colour: string } }[];
+    };
+    assert.deepEqual(new Set(left.jobs.map((j) => j.data.colour)), new Set(['blue']));
+    await page.context().close();
+  },
+);
+
+void test('pausing from the queue page stops a worker receiving its jobs; resuming lets it', { skip }, async () => {
+  await call('POST', '/v1/queues/work/jobs', { data: 'first' });
+  const page = await open('#/queues/work');
+  await confirmed(page, 'Pause');
+  await page.locator('.badge.paused').waitFor();
+  assert.equal((await counts('work')).paused, true);
+  const lease = async () =>
+    ((await call('POST', '/v1/lease', { queues: ['work'], wait: '500ms' })).body as { jobs: unknown[] }).jobs;
+  assert.equal((await lease()).length, 0);
+
+  await confirmed(page, 'Resume');
+  await page.getByRole('button', { name: 'Pause', exact: true }).waitFor();
+  assert.equal((await lease()).length, 1);
+
+  // The audit log names who paused and resumed it, from the dashboard.
+  await page.goto(`${served.base}/ui/#/audit`);
+  const row = page.locator('tr', { hasText: 'POST /v1/queues/:queue/pause' });
+  await row.first().waitFor();
+  assert.match(await row.first().innerText(), /ops[\s\S]*queue work[\s\S]*dashboard/);
+  await page.context().close();
+});
+
+void test('a token without the admin scope logs in to a read-only dashboard with no actions', { skip }, async () => {
+  const { id } = (await call('POST', '/v1/queues/quiet/jobs', { data: 'x' })).body as { id: string };
+  const page = await open('#/queues/quiet', null);
+  await page.getByLabel('Token').fill('not-a-token-of-this-server');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('alert').getByText('The server does not know this token.').waitFor();
+  await page.getByLabel('Token').fill(reader);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByText('read-only').waitFor();
+  await page.locator(`tr[data-job="${id}"]`).waitFor();
+  for (const name of ['Pause', 'Purge', 'Delete all matching', 'Delete selected'])
+    assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, name);
+  assert.equal(await page.getByRole('checkbox').count(), 0);
+  assert.equal(await page.getByText('Add a job by hand').count(), 0);
+  await page.getByRole('link', { name: id, exact: true }).click();
+  await page.getByRole('heading', { name: new RegExp(`Job ${id}`) }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Delete', exact: true }).count(), 0);
+  await page.context().close();
+});
+
+void test('the topics page adds a subscriber and deletes it after a confirmation', { skip }, async () => {
+  await call('POST', '/v1/topics', { name: 'orders', subscribers: { billing: {} } });
+  const page = await open('#/topics?topic=orders');
+  const table = page.getByRole('table', { name: 'Subscribers of orders' });
+  await table.getByRole('rowheader', { name: 'billing' }).waitFor();
+  await page.getByLabel('New subscriber').fill('audit');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await table.getByRole('rowheader', { name: 'audit' }).waitFor();
+  const info = async () =>
+    ((await call('GET', '/v1/topics/orders')).body as { subscribers: { name: string }[] }).subscribers.map(
+      (s) => s.name,
+    );
+  assert.deepEqual(await info(), ['audit', 'billing']);
+  await table.getByRole('row', { name: /audit/ }).getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+  await page.getByText('Deleted subscriber audit.').waitFor();
+  assert.deepEqual(await info(), ['billing']);
+  await page.context().close();
+});
+
+void test('the dead letters page redrives every dead job of a queue', { skip }, async () => {
+  await call('POST', '/v1/queues/refunds/jobs/batch', { jobs: [{ data: 1 }, { data: 2 }, { data: 3 }] });
+  const { jobs } = (await call('POST', '/v1/lease', { queues: ['refunds'], max: 3 })).body as {
+    jobs: { token: string }[];
+  };
+  for (const job of jobs) await call('POST', '/v1/nack', { token: job.token, dead: true, error: 'bank offline' });
+  const page = await open('#/dead');
+  await page.getByRole('link', { name: /refunds 3/ }).click();
+  await page.locator('tr[data-job]').nth(2).waitFor();
+  await confirmed(page, 'Retry all matching', 'Retry');
+  await page.getByText('Retried 3 job(s).').waitFor();
+  const counts = (await call('GET', '/v1/queues/refunds/counts')).body as { dead: number; waiting: number };
+  assert.deepEqual([counts.dead, counts.waiting], [0, 3]);
+  await page.context().close();
+});
+
+void test("a queue's stored settings are edited from its page", { skip }, async () => {
+  await call('POST', '/v1/queues/tuned/jobs', { data: 1 });
+  const page = await open('#/queues/tuned');
+  await page.getByText('Stored settings').click();
+  const editor = page.getByLabel('Settings (JSON)');
+  await editor.waitFor();
+  const settings = JSON.parse(await editor.inputValue()) as Record<string, unknown>;
+  assert.equal(settings.maxLength, null);
+  await editor.fill(JSON.stringify({ ...settings, maxLength: 7 }, null, 2));
+  await confirmed(page, 'Save settings', 'Save');
+  await page.getByText('Saved.').waitFor();
+  const stored = (await call('GET', '/v1/queues/tuned/settings')).body as { maxLength: number };
+  assert.equal(stored.maxLength, 7);
+  await page.context().close();
+});

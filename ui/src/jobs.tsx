@@ -1,0 +1,230 @@
+// A queue's jobs in one state: paging with the store's cursor, search by id or payload (a
+// bounded scan the server pages through), a selection, and actions on the selection or on
+// every job matching the filter, each after a confirmation.
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, queuePath } from './api.ts';
+import type { Job, JobState } from './api.ts';
+import { confirm, href, Notice, time, useNotice, useSession } from './common.tsx';
+
+interface Page {
+  jobs: Job[];
+  cursor: string | null;
+  scanned: number;
+}
+
+const pageSize = 50;
+
+function preview(data: unknown): string {
+  const text = JSON.stringify(data) ?? 'undefined';
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+export function JobList({ queue, state, onChange }: { queue: string; state: JobState; onChange?: () => void }) {
+  const { admin } = useSession();
+  const [mode, setMode] = useState<'payload' | 'id'>('payload');
+  const [input, setInput] = useState('');
+  /** The search applied: the list shows its matches. */
+  const [query, setQuery] = useState('');
+  /** Cursors of the pages before this one, for Previous. */
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [page, setPage] = useState<Page | null>(null);
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [reload, setReload] = useState(0);
+  const { notice, setNotice, run } = useNotice();
+  const cursor = cursors.at(-1) ?? null;
+
+  useEffect(() => {
+    setCursors([null]);
+    setSelected(new Set());
+  }, [queue, state, query]);
+
+  useEffect(() => {
+    let live = true;
+    const load = async (): Promise<Page> => {
+      if (mode === 'id' && query !== '') {
+        try {
+          const job = await api<Job>('GET', queuePath(queue, `/jobs/${encodeURIComponent(query)}`));
+          return { jobs: [job], cursor: null, scanned: 1 };
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 404) return { jobs: [], cursor: null, scanned: 0 };
+          throw error;
+        }
+      }
+      const q = new URLSearchParams({ state, limit: String(pageSize), ...(query === '' ? {} : { q: query }) });
+      if (cursor !== null) q.set('cursor', cursor);
+      return api<Page>('GET', queuePath(queue, `/jobs?${q}`));
+    };
+    load().then(
+      (p) => live && setPage(p),
+      (error: Error) => live && setNotice({ text: error.message, error: true }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [queue, state, query, mode, cursor, reload]);
+
+  const refresh = (): void => {
+    setSelected(new Set());
+    setReload((n) => n + 1);
+    onChange?.();
+  };
+  const toggle = (id: string): void => {
+    const next = new Set(selected);
+    if (!next.delete(id)) next.add(id);
+    setSelected(next);
+  };
+  const searching = mode === 'payload' && query !== '';
+  const filter = searching ? `${state} jobs whose payload holds “${query}”` : `${state} jobs`;
+
+  const bulk = async (action: 'retry' | 'remove', ids: readonly string[] | null): Promise<void> => {
+    const verb = action === 'retry' ? 'Retry' : 'Delete';
+    const what = ids === null ? `every one of the ${filter} in ${queue}` : `${ids.length} selected job(s)`;
+    if (!(await confirm(`${verb} ${what}?`, verb, action === 'remove'))) return;
+    // Every match of a big queue takes a while: the user sees it is under way.
+    setNotice({ text: `${verb === 'Retry' ? 'Retrying' : 'Deleting'}…`, error: false });
+    await run(async () => {
+      const body = { action, state, ...(ids === null ? (searching ? { q: query } : {}) : { ids }) };
+      const { changed } = await api<{ changed: number }>('POST', queuePath(queue, '/jobs/bulk'), body);
+      refresh();
+      return `${verb === 'Retry' ? 'Retried' : 'Deleted'} ${changed} job(s).`;
+    });
+  };
+
+  return (
+    <div class="jobs">
+      <form
+        class="search"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setQuery(input.trim());
+        }}
+      >
+        <label>
+          Search by{' '}
+          <select
+            value={mode}
+            onChange={(e) => setMode(e.currentTarget.value as 'payload' | 'id')}
+            aria-label="Search by"
+          >
+            <option value="payload">payload</option>
+            <option value="id">id</option>
+          </select>
+        </label>
+        <input
+          type="search"
+          aria-label={mode === 'id' ? 'Job id' : 'Text in the payload'}
+          placeholder={mode === 'id' ? 'job id' : 'text in the payload'}
+          value={input}
+          onInput={(e) => setInput(e.currentTarget.value)}
+        />
+        <button type="submit">Search</button>
+        {query !== '' && (
+          <button
+            type="button"
+            onClick={() => {
+              setInput('');
+              setQuery('');
+            }}
+          >
+            Clear
+          </button>
+        )}
+      </form>
+      {admin && (
+        <div class="toolbar" role="toolbar" aria-label="Actions on jobs">
+          {state === 'dead' && (
+            <>
+              <button type="button" disabled={selected.size === 0} onClick={() => void bulk('retry', [...selected])}>
+                Retry selected
+              </button>
+              <button type="button" onClick={() => void bulk('retry', null)}>
+                Retry all matching
+              </button>
+            </>
+          )}
+          <button
+            type="button"
+            class="danger"
+            disabled={selected.size === 0}
+            onClick={() => void bulk('remove', [...selected])}
+          >
+            Delete selected
+          </button>
+          <button type="button" class="danger" onClick={() => void bulk('remove', null)}>
+            Delete all matching
+          </button>
+        </div>
+      )}
+      <Notice notice={notice} />
+      {page === null ? (
+        <p>Loading…</p>
+      ) : (
+        <>
+          <table class="grid" aria-label={`${state} jobs of ${queue}`}>
+            <thead>
+              <tr>
+                {admin && (
+                  <th scope="col">
+                    <input
+                      type="checkbox"
+                      aria-label="Select every job on this page"
+                      checked={page.jobs.length > 0 && page.jobs.every((j) => selected.has(j.id))}
+                      onChange={(e) => setSelected(new Set(e.currentTarget.checked ? page.jobs.map((j) => j.id) : []))}
+                    />
+                  </th>
+                )}
+                <th scope="col">Id</th>
+                <th scope="col">Payload</th>
+                <th scope="col" class="num">
+                  Attempts
+                </th>
+                <th scope="col">Created</th>
+                <th scope="col">{state === 'dead' || state === 'completed' ? 'Finished' : 'Runs at'}</th>
+                <th scope="col">Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.jobs.map((job) => (
+                <tr key={job.id} data-job={job.id}>
+                  {admin && (
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={`Select job ${job.id}`}
+                        checked={selected.has(job.id)}
+                        onChange={() => toggle(job.id)}
+                      />
+                    </td>
+                  )}
+                  <td>
+                    <a href={href(['queues', queue, 'jobs', job.id])}>{job.id}</a>
+                  </td>
+                  <td>
+                    <code>{preview(job.data)}</code>
+                  </td>
+                  <td class="num">
+                    {job.attempts}/{job.maxAttempts ?? '∞'}
+                  </td>
+                  <td>{time(job.createdAt)}</td>
+                  <td>{time(state === 'dead' || state === 'completed' ? job.finishedAt : job.runAt)}</td>
+                  <td class="error-text">{job.lastError ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {page.jobs.length === 0 && <p>{searching && page.cursor !== null ? 'No match yet.' : `No ${filter}.`}</p>}
+          <nav class="pager" aria-label="Pages">
+            <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+              Previous
+            </button>
+            <button type="button" disabled={page.cursor === null} onClick={() => setCursors([...cursors, page.cursor])}>
+              {searching ? 'Search on' : 'Next'}
+            </button>
+            {searching && <span>{page.scanned.toLocaleString()} jobs read for this page</span>}
+          </nav>
+        </>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,171 @@
+// Overview: every queue and topic, live. The first answer brings ten minutes of samples; the
+// server-sent stream adds one a second, so counts and charts move without a reload.
+import { useEffect, useState } from 'preact/hooks';
+import { api, states, subscribe } from './api.ts';
+import type { History, Snapshot } from './api.ts';
+import { Chart } from './chart.tsx';
+import { age, href, rate, Section } from './common.tsx';
+
+/** Charts show this many queues at most, the busiest first; the table shows all. */
+const chartedQueues = 8;
+const keptSamples = 600;
+
+function useOverview(): { snapshot: Snapshot | null; history: History } {
+  const [snapshot, setSnapshot] = useState<Snapshot | null>(null);
+  const [history, setHistory] = useState<History>({});
+  useEffect(() => {
+    const stop = new AbortController();
+    void api<Snapshot & { history: History }>('GET', '/v1/overview').then(({ history: h, ...first }) => {
+      setHistory(h);
+      setSnapshot((s) => s ?? first);
+      subscribe<Snapshot>(
+        '/v1/overview/events',
+        (next) => {
+          setSnapshot(next);
+          setHistory((old) => {
+            const out: History = {};
+            for (const q of next.queues) {
+              const points = (old[q.name] ?? []).filter(([t]) => t < next.at);
+              points.push([next.at, q.rateIn, q.rateOut, q.oldestMs]);
+              out[q.name] = points.slice(-keptSamples);
+            }
+            return out;
+          });
+        },
+        stop.signal,
+      );
+    });
+    return () => stop.abort();
+  }, []);
+  return { snapshot, history };
+}
+
+/** The history as uPlot wants it: one time axis, a series per queue. */
+function series(history: History, names: readonly string[], field: 1 | 2 | 3) {
+  const times = [...new Set(names.flatMap((n) => (history[n] ?? []).map(([t]) => t)))].sort((a, b) => a - b);
+  const at = new Map(times.map((t, i) => [t, i]));
+  return {
+    times: times.map((t) => t / 1000),
+    series: names.map((name) => {
+      const values: (number | null)[] = times.map(() => null);
+      for (const point of history[name] ?? []) values[at.get(point[0]) as number] = point[field];
+      return { label: name, values };
+    }),
+  };
+}
+
+export function Overview() {
+  const { snapshot, history } = useOverview();
+  if (snapshot === null) return <p>Loading…</p>;
+  const busiest = [...snapshot.queues]
+    .sort((a, b) => b.rateIn + b.rateOut + b.counts.waiting - (a.rateIn + a.rateOut + a.counts.waiting))
+    .slice(0, chartedQueues)
+    .map((q) => q.name)
+    .sort();
+  const perSecond = (n: number) => `${rate(n)}/s`;
+  return (
+    <>
+      <Section title="Queues">
+        {snapshot.queues.length === 0 ? (
+          <p>No queues yet: add a job and it shows here.</p>
+        ) : (
+          <table class="grid" aria-label="Queues">
+            <thead>
+              <tr>
+                <th scope="col">Queue</th>
+                {states.map((s) => (
+                  <th scope="col" class="num" key={s}>
+                    {s}
+                  </th>
+                ))}
+                <th scope="col" class="num">
+                  in
+                </th>
+                <th scope="col" class="num">
+                  out
+                </th>
+                <th scope="col" class="num">
+                  next waiting
+                </th>
+                <th scope="col" class="num">
+                  workers
+                </th>
+                <th scope="col">status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {snapshot.queues.map((q) => (
+                <tr key={q.name} data-queue={q.name}>
+                  <th scope="row">
+                    <a href={href(['queues', q.name])}>{q.name}</a>
+                  </th>
+                  {states.map((s) => (
+                    <td class="num" key={s} data-state={s}>
+                      <a href={href(['queues', q.name], { state: s })} aria-label={`${q.counts[s]} ${s} in ${q.name}`}>
+                        {q.counts[s].toLocaleString()}
+                      </a>
+                    </td>
+                  ))}
+                  <td class="num">{perSecond(q.rateIn)}</td>
+                  <td class="num">{perSecond(q.rateOut)}</td>
+                  <td class="num">{age(q.oldestMs)}</td>
+                  <td class="num">{q.workers}</td>
+                  <td>
+                    {q.counts.paused && <span class="badge paused">paused</span>}
+                    {q.unattended && (
+                      <span
+                        class="badge warn"
+                        title="Jobs are waiting and no worker or consumer was seen on this queue"
+                      >
+                        waiting, no worker
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Section>
+      {busiest.length > 0 && (
+        <Section title="Last minutes">
+          <div class="charts">
+            <Chart title="Jobs in per second" format={rate} {...series(history, busiest, 1)} />
+            <Chart title="Jobs out per second" format={rate} {...series(history, busiest, 2)} />
+            <Chart title="Age of the next waiting job" format={age} {...series(history, busiest, 3)} />
+          </div>
+        </Section>
+      )}
+      <Section title="Topics">
+        {snapshot.topics.length === 0 ? (
+          <p>No topics.</p>
+        ) : (
+          <table class="grid" aria-label="Topics">
+            <thead>
+              <tr>
+                <th scope="col">Topic</th>
+                <th scope="col">Subscribers</th>
+              </tr>
+            </thead>
+            <tbody>
+              {snapshot.topics.map((t) => (
+                <tr key={t.name}>
+                  <th scope="row">
+                    <a href={href(['topics'], { topic: t.name })}>{t.name}</a>
+                  </th>
+                  <td>
+                    {t.subscribers.map((s) => (
+                      <a class="chip" key={s.name} href={href(['queues', s.queue])}>
+                        {s.name}
+                      </a>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Section>
+    </>
+  );
+}
