@@ -25,3 +25,28 @@ void test('seals differ by job, attempt and key, and a sealer gives the same sea
   const other = new TokenSealer(Buffer.alloc(16, 7).toString('base64url'));
   assert.notEqual(other.seal(5, 1), sealer.seal(5, 1));
 });
+
+void test('a seal is checked digit by digit: one changed digit, upper case or another length does not match', () => {
+  const sealer = new TokenSealer(key);
+  assert.equal(sealer.matches(1, 2, '656ca07bc92f3837'), true);
+  for (const wrong of [
+    '656ca07bc92f3836',
+    '756ca07bc92f3837',
+    '656CA07BC92F3837',
+    '656ca07bc92f383',
+    '656ca07bc92f38370',
+  ])
+    assert.equal(sealer.matches(1, 2, wrong), false, wrong);
+  assert.equal(sealer.matches(1, 3, '656ca07bc92f3837'), false);
+  assert.equal(sealer.matches(2, 2, '656ca07bc92f3837'), false);
+  // Remembered from a seal just made, or made again by a sealer that never sealed it, the same answers.
+  const fresh = new TokenSealer(key);
+  sealer.seal(1, 2);
+  for (const s of [sealer, fresh]) {
+    assert.equal(s.matches(1, 2, '656ca07bc92f3837'), true);
+    assert.equal(s.matches(1, 2, '656ca07bc92f3836'), false);
+  }
+  // A job whose slot another job took since is sealed again.
+  sealer.seal(1 + 4096, 2);
+  assert.equal(sealer.matches(1, 2, '656ca07bc92f3837'), true);
+});

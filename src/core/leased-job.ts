@@ -92,7 +92,9 @@ export class LeasedJob<T = unknown, R = unknown> {
   }
 
   /** Done: the job leaves the queue (kept as completed, with `result`, if the queue keeps them). */
-  async ack(...[result]: AckArgs<R>): Promise<void> {
+  ack(...args: AckArgs<R>): Promise<void>;
+  // One plain parameter underneath: a rest parameter destructured cost an array and an iterator an ack.
+  async ack(result?: unknown): Promise<void> {
     const bytes = result === undefined ? null : jsonCodec.encode(result);
     const outcome = await this.runtime.acks.push({
       token: this.token,

@@ -1,5 +1,5 @@
 import { StorageError } from '../../errors.ts';
-import { formatToken, parseToken, sealsMatch } from '../contract.ts';
+import { formatToken, parseToken } from '../contract.ts';
 import type { TokenParts } from '../contract.ts';
 import type {
   AckParams,
@@ -505,7 +505,7 @@ export class JobTable {
   /** Whether `token` is the one the store made for the current lease of active job `seq`. */
   #sealed(seq: number, { attempt, seal }: TokenParts): boolean {
     if (this.#sealer === null) return seal === null;
-    return seal !== null && sealsMatch(seal, this.#sealer.seal(seq, attempt));
+    return seal !== null && this.#sealer.matches(seq, attempt, seal);
   }
 
   /** The sequence number of a job in the table, or -1. */
@@ -535,14 +535,15 @@ export class JobTable {
             this.#cols.free(seq);
             this.#size--;
           }
-          if (outcome !== null)
-            this.#emit({
-              kind: 'settled',
-              queue: name,
-              id: String(seq),
-              outcome,
-              ...(result !== undefined && { result }),
-            });
+          if (outcome !== null && this.#listeners.size > 0) {
+            // Two literals, not a spread of the result: this runs once for every job.
+            const id = String(seq);
+            this.#emit(
+              result === undefined
+                ? { kind: 'settled', queue: name, id, outcome }
+                : { kind: 'settled', queue: name, id, outcome, result },
+            );
+          }
         },
         (at) => this.#emit({ kind: 'due', queue: name, at }),
       );

@@ -3,10 +3,12 @@
 // (issue 20, defect 8). Here it is SipHash-2-4, a MAC made for short inputs, of the 16 bytes
 // (sequence number, attempt) under the table's 128-bit key: 64 bits, 16 hex digits. In plain
 // JavaScript it costs about 0.15 µs a token, where a call into OpenSSL (AES, HMAC) cost 0.9 µs
-// whatever it held, and leases of one job are the common case; sealing is cheap enough that an
-// ack seals again to compare instead of keeping each lease's token. The key sits in the table's
-// meta documents, so the file store logs and checkpoints it with everything else and a replayed
-// ack is checked exactly as it was live.
+// whatever it held, and leases of one job are the common case. The seals of the latest leases
+// are remembered in a few typed arrays, so the ack of a lease compares with its seal instead of
+// sealing again, and nothing is kept per lease that the garbage collector must see; a seal not
+// remembered (after a reopen, or crowded out) is made again. The key sits in the table's meta
+// documents, so the file store logs and checkpoints it with everything else and a replayed ack
+// is checked exactly as it was live.
 import { randomBytes } from 'node:crypto';
 
 /** The meta document holding the key; core's documents are named `topic/…`. */
@@ -18,14 +20,22 @@ export function newTokenKey(): string {
 
 /** The last of SipHash's message words: no bytes left over, and the message length (16) in the top byte. */
 const lengthWordHigh = 16 << 24;
+/** Seals remembered, in the slot of their sequence number modulo this: more than the leases a store has out at once. */
+const memoSlots = 4096;
 
 export class TokenSealer {
   /** The key as four little-endian 32-bit words: k0 low, k0 high, k1 low, k1 high. */
   readonly #key: Uint32Array;
   /** The message words of one call, low half first; the last one stays. */
   readonly #words = Uint32Array.of(0, 0, 0, 0, 0, lengthWordHigh);
-  /** The MAC, little-endian. */
+  /** The last MAC made, as two 32-bit halves, and little-endian bytes. */
+  #lo = 0;
+  #hi = 0;
   readonly #out = Buffer.alloc(8);
+  /** The seals last made, by slot: job (0 for none), attempt, and the MAC's halves at 2 × slot. */
+  readonly #memoSeq = new Float64Array(memoSlots);
+  readonly #memoAttempt = new Float64Array(memoSlots);
+  readonly #memoMac = new Uint32Array(2 * memoSlots);
 
   constructor(key: string) {
     const bytes = Buffer.from(key, 'base64url');
@@ -34,21 +44,54 @@ export class TokenSealer {
 
   /** The seal of job `seq` at attempt `attempt`: 16 hex digits. */
   seal(seq: number, attempt: number): string {
-    const words = this.#words;
-    words[0] = seq % 0x1_0000_0000;
-    words[1] = seq / 0x1_0000_0000;
-    words[2] = attempt % 0x1_0000_0000;
-    words[3] = attempt / 0x1_0000_0000;
-    this.#sipHash(words);
+    this.#sipHash(seq, attempt);
+    const slot = seq % memoSlots;
+    this.#memoSeq[slot] = seq;
+    this.#memoAttempt[slot] = attempt;
+    this.#memoMac[2 * slot] = this.#lo;
+    this.#memoMac[2 * slot + 1] = this.#hi;
+    this.#out.writeUInt32LE(this.#lo, 0);
+    this.#out.writeUInt32LE(this.#hi, 4);
     return this.#out.toString('hex');
   }
 
   /**
-   * SipHash-2-4 of the three 64-bit words in `m` (the last one the length word), each as two
-   * 32-bit halves, since JavaScript has no 64-bit integers that are cheap. Every half is kept
-   * unsigned (`>>> 0`) so that `l < a` finds the carry of an addition. The MAC goes to #out.
+   * Whether `seal` is the seal of job `seq` at attempt `attempt`, digit by digit against the
+   * MAC: no string is made on an ack's way, and the time does not tell how much matched.
    */
-  #sipHash(m: Uint32Array): void {
+  matches(seq: number, attempt: number, seal: string): boolean {
+    if (seal.length !== 16) return false;
+    const slot = seq % memoSlots;
+    let lo: number;
+    let hi: number;
+    if (this.#memoSeq[slot] === seq && this.#memoAttempt[slot] === attempt) {
+      lo = this.#memoMac[2 * slot] as number;
+      hi = this.#memoMac[2 * slot + 1] as number;
+    } else {
+      this.#sipHash(seq, attempt);
+      lo = this.#lo;
+      hi = this.#hi;
+    }
+    let diff = 0;
+    for (let i = 0; i < 8; i++) {
+      const byte = ((i < 4 ? lo : hi) >>> (8 * (i & 3))) & 0xff;
+      diff |= seal.charCodeAt(2 * i) ^ hexDigit(byte >>> 4);
+      diff |= seal.charCodeAt(2 * i + 1) ^ hexDigit(byte & 15);
+    }
+    return diff === 0;
+  }
+
+  /**
+   * SipHash-2-4 of the words (seq, attempt, length word), each as two 32-bit halves, since
+   * JavaScript has no 64-bit integers that are cheap. Every half is kept unsigned (`>>> 0`) so
+   * that `l < a` finds the carry of an addition. The MAC goes to #lo and #hi.
+   */
+  #sipHash(seq: number, attempt: number): void {
+    const m = this.#words;
+    m[0] = seq % 0x1_0000_0000;
+    m[1] = seq / 0x1_0000_0000;
+    m[2] = attempt % 0x1_0000_0000;
+    m[3] = attempt / 0x1_0000_0000;
     const k = this.#key;
     const k0l = k[0] as number;
     const k0h = k[1] as number;
@@ -124,7 +167,12 @@ export class TokenSealer {
         v0h = (v0h ^ mh) >>> 0;
       }
     }
-    this.#out.writeUInt32LE((v0l ^ v1l ^ v2l ^ v3l) >>> 0, 0);
-    this.#out.writeUInt32LE((v0h ^ v1h ^ v2h ^ v3h) >>> 0, 4);
+    this.#lo = (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+    this.#hi = (v0h ^ v1h ^ v2h ^ v3h) >>> 0;
   }
+}
+
+/** The character code of hex digit `n` (0–15), lower case as `toString('hex')` writes it. */
+function hexDigit(n: number): number {
+  return n < 10 ? 48 + n : 87 + n;
 }
