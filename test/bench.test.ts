@@ -163,7 +163,7 @@ void test('spool on redis:// beside the Redis peers: a row per private server, e
         ['enqueue-bulk', { ...outcome(1), serverBytesPerJob: bytes[i]! }],
       ]),
     })),
-    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000 },
+    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000, payloadBytes: 100 },
   );
   const ratios = (id: Table['id'], metric: 'jobsPerSec' | 'serverBytesPerJob'): unknown[][] =>
     tables.find((t) => t.id === id)!.rows.map((r) => [r.spool, r.ratios[metric]]);
@@ -233,7 +233,7 @@ void test('the text tables show a failed run, a capped figure and small ratios w
       result(row('slow', 'a'), ok(4_000, true)),
       result(row('broken', 'b'), { ok: false, error: 'child exited with code 1' }),
     ],
-    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000 },
+    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000, payloadBytes: 100 },
   );
   const text = renderTables(tables, 60_000);
   assert.match(text, /end-to-end c=1 \(backlog N=10\)/);

@@ -52,6 +52,8 @@ export interface PageOptions {
   cursor?: string | null;
 }
 
+const bulkItemKeys = ['data', 'options'];
+
 /** A handle on one queue. Cheap: the queue itself lives in the store. */
 export class Queue<T = unknown, R = unknown> {
   readonly name: string;
@@ -66,7 +68,7 @@ export class Queue<T = unknown, R = unknown> {
   /** Adds one job; resolves with its id once the store has it (with an idempotency key: the first job's id). */
   async add(data: T, options?: JobOptions): Promise<string> {
     const settings = jobSettings(this.config.job, options);
-    const job = this.#newJob(data, settings, 'data');
+    const job = this.#newJob(data, settings);
     if (this.config.maxLength === null && settings.replicate === 1) {
       this.runtime.assertOpen();
       return this.runtime.adds.push(job);
@@ -80,10 +82,14 @@ export class Queue<T = unknown, R = unknown> {
     if (!Array.isArray(items)) throw new ValidationError('items', 'must be an array');
     let replicate = 1;
     const jobs = items.map((item, i) => {
-      const o = checkKeys(item, ['data', 'options'], `items[${i}]`);
-      const settings = jobSettings(this.config.job, o.options, `items[${i}].options`);
+      const o = checkKeys(item, bulkItemKeys, `items[${i}]`);
+      // Without options nothing can fail: no field name is made for an error that cannot come.
+      const settings =
+        o.options === undefined
+          ? jobSettings(this.config.job, undefined)
+          : jobSettings(this.config.job, o.options, `items[${i}].options`);
       replicate = Math.max(replicate, settings.replicate);
-      return this.#newJob(o.data as T, settings, `items[${i}].data`);
+      return this.#newJob(o.data as T, settings, i);
     });
     return jobs.length === 0 ? [] : this.#add(jobs, replicate);
   }
@@ -204,11 +210,12 @@ export class Queue<T = unknown, R = unknown> {
     return waitFor<R>(this.runtime, id, timeoutMs, o.signal as AbortSignal | undefined);
   }
 
-  #newJob(data: T, settings: JobSettings, field: string): NewJob {
+  /** `item`: the job's place in an addBulk, which names its field in an error. */
+  #newJob(data: T, settings: JobSettings, item?: number): NewJob {
     const payload = this.config.codec.encode(data);
     if (payload.byteLength > this.runtime.maxPayloadBytes) {
       throw new ValidationError(
-        field,
+        item === undefined ? 'data' : `items[${item}].data`,
         `is ${payload.byteLength} bytes encoded, over the limit of ${this.runtime.maxPayloadBytes}`,
       );
     }

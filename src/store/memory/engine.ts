@@ -107,15 +107,21 @@ export class JobTable {
    * payload of `jobs[i]`: the table then holds its position, not its bytes.
    */
   add({ now, jobs, maxLength }: AddParams, locate?: (index: number) => number): AddResult {
-    // Check the whole batch before changing anything: a batch is added whole or not at all.
+    // Check the whole batch before changing anything: a batch is added whole or not at all. A
+    // batch's jobs mostly share a queue: settling it again at the same `now` would change nothing.
     const fresh = new Map<string, number>();
     const byKey = new Set<string>();
+    const limited = Object.keys(maxLength).length > 0;
+    let settled: QueueState | null = null;
     for (const job of jobs) {
       const q = this.#queue(job.queue);
-      q.settle(now);
-      if (job.key !== null && (q.keys.has(job.key) || byKey.has(`${job.queue}\0${job.key}`))) continue;
-      if (job.key !== null) byKey.add(`${job.queue}\0${job.key}`);
-      fresh.set(job.queue, (fresh.get(job.queue) ?? 0) + 1);
+      if (q !== settled) q.settle(now);
+      settled = q;
+      if (job.key !== null) {
+        if (q.keys.has(job.key) || byKey.has(`${job.queue}\0${job.key}`)) continue;
+        byKey.add(`${job.queue}\0${job.key}`);
+      }
+      if (limited) fresh.set(job.queue, (fresh.get(job.queue) ?? 0) + 1);
     }
     for (const [queue, n] of fresh) {
       const limit = maxLength[queue];
