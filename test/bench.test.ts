@@ -54,11 +54,13 @@ void test('without --peers the bench prints spool’s figures as one JSON object
     'latencyP99Ms',
     'latencySamples',
     'n',
+    'payloadBytes',
     'peakRssMb',
     'store',
   ]);
   assert.equal(results.store, 'memory:');
   assert.equal(results.n, 2_000);
+  assert.equal(results.payloadBytes, 100);
   for (const [key, value] of Object.entries(results)) if (key !== 'store') assert.ok(Number(value) > 0, key);
 });
 
@@ -87,6 +89,18 @@ function rowsOf(table: JsonTable): string[][] {
 
 const powerSafe = 'durable (survives power loss)';
 const crashSafe = 'not power-safe (survives a process crash)';
+
+void test('--payload-bytes sizes the payloads, and refuses a size below the JSON around the pad', () => {
+  const { stdout } = bench(['--quick', '--json', '--scenarios', 'enqueue-bulk', '--payload-bytes', '4096']);
+  const results = JSON.parse(stdout) as { payloadBytes: number; enqueueBulkPerSec: number };
+  assert.equal(results.payloadBytes, 4096);
+  assert.ok(results.enqueueBulkPerSec > 0);
+  const refused = spawnSync(process.execPath, ['--import', 'tsx', 'bench/main.ts', '--payload-bytes', '10'], {
+    encoding: 'utf8',
+  });
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /--payload-bytes must be a whole number from \d+ to 1048576, got "10"/);
+});
 
 void test('--peers: one table per scenario, spool first, every ratio spool/peer, no temp dir left behind', () => {
   const { tables, leftovers } = run!;
