@@ -1,5 +1,5 @@
 // Throughput and latency benchmark: `npm run bench -- [--store <url>] [--peers bullmq,bee-queue,plainjob]
-// [--runs k] [--scenarios e2e-c64,latency] [--json] [--quick]`. Each scenario of each system runs in a fresh child process (child.ts).
+// [--runs k] [--scenarios e2e-c64,latency] [--payload-bytes 100] [--json] [--quick]`. Each scenario of each system runs in a fresh child process (child.ts).
 import { parseArgs } from 'node:util';
 import { combineRuns } from './median.ts';
 import { planRows } from './plan.ts';
@@ -8,7 +8,7 @@ import { redisServerVersion, startRedis } from './redis-server.ts';
 import type { RedisPersistence, RedisServer } from './redis-server.ts';
 import { buildTables, renderTables } from './report.ts';
 import { runChild } from './run-child.ts';
-import { scenarioIds } from './scenarios.ts';
+import { minPayloadBytes, scenarioIds } from './scenarios.ts';
 import type { ScenarioId, Sizes } from './scenarios.ts';
 import { printSpoolOnly } from './spool-only.ts';
 import { peerNames } from './targets.ts';
@@ -111,14 +111,20 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       runs: { type: 'string', default: '1' },
       scenarios: { type: 'string' },
+      'payload-bytes': { type: 'string', default: '100' },
     },
   });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number ≥ 1, got "${values.runs}"`);
   const peers = parsePeers(values.peers);
+  const payloadBytes = Number(values['payload-bytes']);
+  if (!Number.isInteger(payloadBytes) || payloadBytes < minPayloadBytes || payloadBytes > 1 << 20)
+    throw new Error(
+      `--payload-bytes must be a whole number from ${minPayloadBytes} to 1048576, got "${values['payload-bytes']}"`,
+    );
   const sizes: Sizes = values.quick
-    ? { n: 2_000, latencySamples: 200, idleMs: 50, capMs: 60_000 }
-    : { n: 50_000, latencySamples: 2_000, idleMs: 500, capMs: 60_000 };
+    ? { n: 2_000, latencySamples: 200, idleMs: 50, capMs: 60_000, payloadBytes }
+    : { n: 50_000, latencySamples: 2_000, idleMs: 500, capMs: 60_000, payloadBytes };
   const needsRedis = peers.some((p) => p === 'bullmq' || p === 'bee-queue');
   const redisVersion = needsRedis ? redisServerVersion() : undefined;
   if (needsRedis && redisVersion === undefined) throw new Error('bullmq and bee-queue need redis-server on PATH');
@@ -141,8 +147,11 @@ async function main(): Promise<void> {
   const tables = buildTables(results, sizes);
   if (values.json) {
     const plain = tables.map(({ metrics, ...table }) => ({ ...table, metrics: metrics.map((m) => m.key) }));
-    console.log(JSON.stringify({ n: sizes.n, latencySamples: sizes.latencySamples, runs, tables: plain }));
+    console.log(
+      JSON.stringify({ n: sizes.n, latencySamples: sizes.latencySamples, payloadBytes, runs, tables: plain }),
+    );
   } else {
+    console.log(`Payloads: ${payloadBytes} bytes of JSON each.\n`);
     if (runs > 1) console.log(`Each figure is the median of ${runs} runs.\n`);
     console.log(renderTables(tables, sizes.capMs));
   }

@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** About 100 bytes of JSON; `ts` is `performance.now()` just before the add, producer and worker share a process. */
+/** About 100 bytes of JSON (`--payload-bytes`); `ts` is `performance.now()` just before the add, producer and worker share a process. */
 export interface Payload {
   i: number;
   ts: number;
@@ -41,6 +41,8 @@ export interface Sizes {
   idleMs: number;
   /** Wall-clock cap of an end-to-end or latency run; a slow system reports what it finished by then. */
   capMs: number;
+  /** Size of each job's JSON payload in bytes (the `pad` fills it out); 100 by default. */
+  payloadBytes: number;
 }
 
 export type Figures =
@@ -50,22 +52,29 @@ export type Figures =
 export const window = 1_000;
 export const bulkSize = 1_000;
 export const latencyGapMs = 2;
-const pad = 'x'.repeat(64);
+/** The JSON of `{i, ts, pad}` around the pad, with `i` and `ts` at their usual widths. */
+const payloadOverhead = JSON.stringify({ i: 10_000, ts: 12_345.678_901, pad: '' }).length;
+export const minPayloadBytes = payloadOverhead;
 
-const payload = (i: number): Payload => ({ i, ts: performance.now(), pad });
+/** Makes payloads of about `bytes` bytes of JSON each. */
+function payloads(bytes: number): (i: number) => Payload {
+  const pad = 'x'.repeat(Math.max(0, bytes - payloadOverhead));
+  return (i) => ({ i, ts: performance.now(), pad });
+}
 
 export function runScenario(subject: Subject, scenario: ScenarioId, sizes: Sizes): Promise<Figures> {
+  const payload = payloads(sizes.payloadBytes);
   switch (scenario) {
     case 'enqueue-single':
-      return timed(sizes.n, () => enqueueSingle(subject, sizes.n));
+      return timed(sizes.n, () => enqueueSingle(subject, sizes.n, payload));
     case 'enqueue-bulk':
-      return timed(sizes.n, () => fill(subject, sizes.n));
+      return timed(sizes.n, () => fill(subject, sizes.n, payload));
     case 'e2e-c1':
-      return endToEnd(subject, sizes, 1);
+      return endToEnd(subject, sizes, 1, payload);
     case 'e2e-c64':
-      return endToEnd(subject, sizes, 64);
+      return endToEnd(subject, sizes, 64, payload);
     case 'latency':
-      return latency(subject, sizes);
+      return latency(subject, sizes, payload);
   }
 }
 
@@ -75,7 +84,7 @@ async function timed(n: number, body: () => Promise<void>): Promise<Figures> {
   return { kind: 'throughput', jobsPerSec: n / ((performance.now() - start) / 1000), jobs: n, capped: false };
 }
 
-async function enqueueSingle(subject: Subject, n: number): Promise<void> {
+async function enqueueSingle(subject: Subject, n: number, payload: (i: number) => Payload): Promise<void> {
   for (let done = 0; done < n;) {
     const size = Math.min(window, n - done);
     const pending: Promise<unknown>[] = [];
@@ -85,7 +94,7 @@ async function enqueueSingle(subject: Subject, n: number): Promise<void> {
   }
 }
 
-async function fill(subject: Subject, n: number): Promise<void> {
+async function fill(subject: Subject, n: number, payload: (i: number) => Payload): Promise<void> {
   for (let done = 0; done < n;) {
     const size = Math.min(bulkSize, n - done);
     await subject.addBulk(Array.from({ length: size }, (_, k) => payload(done + k)));
@@ -112,9 +121,14 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
 }
 
 /** The timer starts before the worker is created and stops at the n-th completion the backend records. */
-async function endToEnd(subject: Subject, sizes: Sizes, concurrency: number): Promise<Figures> {
+async function endToEnd(
+  subject: Subject,
+  sizes: Sizes,
+  concurrency: number,
+  payload: (i: number) => Payload,
+): Promise<Figures> {
   const { n } = sizes;
-  await fill(subject, n);
+  await fill(subject, n, payload);
   let completed = 0;
   let end = 0;
   const all = signal();
@@ -134,7 +148,7 @@ async function endToEnd(subject: Subject, sizes: Sizes, concurrency: number): Pr
 }
 
 /** An idle worker (c=1), then one add every 2 ms on a drift-free schedule; add() to handler start. */
-async function latency(subject: Subject, sizes: Sizes): Promise<Figures> {
+async function latency(subject: Subject, sizes: Sizes, payload: (i: number) => Payload): Promise<Figures> {
   const samples = sizes.latencySamples;
   const seen: number[] = [];
   const all = signal();

@@ -8,6 +8,7 @@ export interface SpoolResults {
   store: string;
   n: number;
   latencySamples: number;
+  payloadBytes: number;
   enqueueSinglePerSec: number;
   enqueueBulkPerSec: number;
   e2eC1PerSec: number;
@@ -34,6 +35,7 @@ function collect(store: string, result: RowResult, sizes: Sizes): SpoolResults {
     store,
     n: sizes.n,
     latencySamples: sizes.latencySamples,
+    payloadBytes: sizes.payloadBytes,
     enqueueSinglePerSec: rate('enqueue-single'),
     enqueueBulkPerSec: rate('enqueue-bulk'),
     e2eC1PerSec: rate('e2e-c1'),
@@ -63,6 +65,6 @@ export function printSpoolOnly(store: string, result: RowResult, sizes: Sizes, j
     ['peak RSS', `${results.peakRssMb.toFixed(1)} MB`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
-  console.log(`store: ${store}`);
+  console.log(`store: ${store} (payloads of ${sizes.payloadBytes} bytes)`);
   for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
 }

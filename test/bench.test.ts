@@ -54,11 +54,13 @@ void test('without --peers the bench prints spool’s figures as one JSON object
     'latencyP99Ms',
     'latencySamples',
     'n',
+    'payloadBytes',
     'peakRssMb',
     'store',
   ]);
   assert.equal(results.store, 'memory:');
   assert.equal(results.n, 2_000);
+  assert.equal(results.payloadBytes, 100);
   for (const [key, value] of Object.entries(results)) if (key !== 'store') assert.ok(Number(value) > 0, key);
 });
 
@@ -87,6 +89,18 @@ function rowsOf(table: JsonTable): string[][] {
 
 const powerSafe = 'durable (survives power loss)';
 const crashSafe = 'not power-safe (survives a process crash)';
+
+void test('--payload-bytes sizes the payloads, and refuses a size below the JSON around the pad', () => {
+  const { stdout } = bench(['--quick', '--json', '--scenarios', 'enqueue-bulk', '--payload-bytes', '4096']);
+  const results = JSON.parse(stdout) as { payloadBytes: number; enqueueBulkPerSec: number };
+  assert.equal(results.payloadBytes, 4096);
+  assert.ok(results.enqueueBulkPerSec > 0);
+  const refused = spawnSync(process.execPath, ['--import', 'tsx', 'bench/main.ts', '--payload-bytes', '10'], {
+    encoding: 'utf8',
+  });
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /--payload-bytes must be a whole number from \d+ to 1048576, got "10"/);
+});
 
 void test('--peers: one table per scenario, spool first, every ratio spool/peer, no temp dir left behind', () => {
   const { tables, leftovers } = run!;
@@ -163,7 +177,7 @@ void test('spool on redis:// beside the Redis peers: a row per private server, e
         ['enqueue-bulk', { ...outcome(1), serverBytesPerJob: bytes[i]! }],
       ]),
     })),
-    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000 },
+    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000, payloadBytes: 100 },
   );
   const ratios = (id: Table['id'], metric: 'jobsPerSec' | 'serverBytesPerJob'): unknown[][] =>
     tables.find((t) => t.id === id)!.rows.map((r) => [r.spool, r.ratios[metric]]);
@@ -233,7 +247,7 @@ void test('the text tables show a failed run, a capped figure and small ratios w
       result(row('slow', 'a'), ok(4_000, true)),
       result(row('broken', 'b'), { ok: false, error: 'child exited with code 1' }),
     ],
-    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000 },
+    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000, payloadBytes: 100 },
   );
   const text = renderTables(tables, 60_000);
   assert.match(text, /end-to-end c=1 \(backlog N=10\)/);

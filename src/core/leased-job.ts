@@ -103,7 +103,9 @@ export class LeasedJob<T = unknown, R = unknown> {
   }
 
   /** Done: the job leaves the queue (kept as completed, with `result`, if the queue keeps them). */
-  async ack(...[result, options]: AckArgs<R>): Promise<void> {
+  ack(...args: AckArgs<R>): Promise<void>;
+  // Plain parameters underneath: a rest parameter destructured cost an array and an iterator an ack.
+  async ack(result?: unknown, options?: { tx?: unknown }): Promise<void> {
     const bytes = result === undefined ? null : jsonCodec.encode(result);
     const tx = txOption(options, 'options');
     const item = { token: this.token, result: bytes };

@@ -243,6 +243,8 @@ export function txOption(options: unknown, field: string): unknown {
 
 /** Applies `options` over `base`; `field` prefixes the names in errors. */
 export function jobSettings(base: JobSettings, options: unknown, field = 'options'): JobSettings {
+  // Most adds give no options: the queue's own settings, not a frozen copy a job.
+  if (options === undefined && base.key === null) return base;
   const o = checkKeys(options, jobKeys, field);
   let key: string | null = null;
   if (o.key !== undefined) {

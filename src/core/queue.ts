@@ -52,6 +52,8 @@ export interface PageOptions {
   cursor?: string | null;
 }
 
+const bulkItemKeys = ['data', 'options'];
+
 /** A handle on one queue. Cheap: the queue itself lives in the store. */
 export class Queue<T = unknown, R = unknown> {
   readonly name: string;
@@ -77,7 +79,7 @@ export class Queue<T = unknown, R = unknown> {
   async add(data: T, options?: JobOptions): Promise<string> {
     const stored = await this.settings();
     const settings = jobSettings(this.#jobDefaults(stored), options);
-    const job = this.#newJob(data, settings, 'data');
+    const job = this.#newJob(data, settings);
     const tx = options?.tx;
     // A single add joins the tick's batch unless it must wait for replicas, or belongs to the
     // caller's transaction; with a maxLength the store might refuse the batch (QueueFullError
@@ -97,10 +99,14 @@ export class Queue<T = unknown, R = unknown> {
     const defaults = this.#jobDefaults(await this.settings());
     let replicate = 1;
     const jobs = items.map((item, i) => {
-      const o = checkKeys(item, ['data', 'options'], `items[${i}]`);
-      const settings = jobSettings(defaults, o.options, `items[${i}].options`);
+      const o = checkKeys(item, bulkItemKeys, `items[${i}]`);
+      // Without options nothing can fail: no field name is made for an error that cannot come.
+      const settings =
+        o.options === undefined
+          ? jobSettings(defaults, undefined)
+          : jobSettings(defaults, o.options, `items[${i}].options`);
       replicate = Math.max(replicate, settings.replicate);
-      return this.#newJob(o.data as T, settings, `items[${i}].data`);
+      return this.#newJob(o.data as T, settings, i);
     });
     return jobs.length === 0 ? [] : this.#add(jobs, replicate, tx);
   }
@@ -244,11 +250,12 @@ export class Queue<T = unknown, R = unknown> {
     return waitFor<R>(this.runtime, id, timeoutMs, o.signal as AbortSignal | undefined);
   }
 
-  #newJob(data: T, settings: JobSettings, field: string): NewJob {
+  /** `item`: the job's place in an addBulk, which names its field in an error. */
+  #newJob(data: T, settings: JobSettings, item?: number): NewJob {
     const payload = this.config.codec.encode(data);
     if (payload.byteLength > this.runtime.maxPayloadBytes) {
       throw new ValidationError(
-        field,
+        item === undefined ? 'data' : `items[${item}].data`,
         `is ${payload.byteLength} bytes encoded, over the limit of ${this.runtime.maxPayloadBytes}`,
       );
     }

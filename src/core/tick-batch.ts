@@ -17,11 +17,11 @@ export class TickBatch<I, O> {
   constructor(private readonly send: (items: I[]) => Promise<readonly O[]>) {}
 
   /** Joins this tick's batch; resolves with this item's own answer. */
-  async push(item: I): Promise<O> {
+  push(item: I): Promise<O> {
     const batch = this.#open ?? this.#start();
     const index = batch.items.push(item) - 1;
-    const answers = await batch.done;
-    return answers[index] as O;
+    // A `then`, not an async function: every ack and single add comes through here.
+    return batch.done.then((answers) => answers[index] as O);
   }
 
   /** Sends the open batch now, not at the end of the tick: a worker does so before it leases, so that a store can take the acks along. */

@@ -7,7 +7,7 @@ import type { BeatSource, WorkerBeat } from './heartbeat.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { lease } from './lease.ts';
 import type { LeaseRequest } from './lease.ts';
-import type { AckArgs, LeasedJob } from './leased-job.ts';
+import type { LeasedJob } from './leased-job.ts';
 import { checkKeys } from './options.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -293,9 +293,9 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
 
   async #settle(job: LeasedJob<T>, outcome: HandlerResult): Promise<void> {
     if (outcome.ok) {
-      // The handler's return value, typed R by Handler<T, R>.
+      // The handler's return value, typed R by Handler<T, R>; a plain call, not a spread of [result].
       const result = outcome.result as R;
-      await (job as LeasedJob<T, R>).ack(...([result] as AckArgs<R>));
+      await job.ack(result);
       this.#completed++;
       this.emit('completed', job, result);
       return;

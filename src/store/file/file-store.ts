@@ -93,9 +93,11 @@ export class FileStore implements Store {
   #replaying = true;
   #closed = false;
   #report!: OpenReport;
+  /** A lease runs: a payload that fails its checksum is noted in #damaged, not thrown. */
+  #leasing = false;
   /**
-   * While a lease runs: the payloads that failed their checksum, by the stand-in read handed to
-   * the table instead. A lease must not throw half-way through the table's changes.
+   * The payloads a lease found failing their checksum, by the stand-in read handed to the table
+   * instead (a lease must not throw half-way through the table's changes); null while none did.
    */
   #damaged: Map<Uint8Array, CorruptionError> | null = null;
 
@@ -238,25 +240,32 @@ export class FileStore implements Store {
    * CorruptionError, logged like any nack, and the lease takes the next job in its place.
    */
   #lease(params: LeaseParams): LeaseResult {
+    let { result, damaged } = this.#leaseOnce(params);
+    // Most leases find nothing damaged: their answer goes out as the table gave it.
+    if (damaged === null) return result;
     const jobs: LeaseResult['jobs'][number][] = [];
     for (;;) {
-      const damaged = new Map<Uint8Array, CorruptionError>();
-      this.#damaged = damaged;
-      let result: LeaseResult;
-      try {
-        result = this.#logged({ kind: 'lease', record: { ...params, max: params.max - jobs.length } }) as LeaseResult;
-      } finally {
-        this.#damaged = null;
-      }
       for (const job of result.jobs) {
-        const error = damaged.get(job.payload);
+        const error = damaged?.get(job.payload);
         if (error === undefined) jobs.push(job);
         else {
           const nack = { now: params.now, token: job.token, delayMs: 0, dead: true, release: false };
           this.#logged({ kind: 'nack', record: { ...nack, error: `${error.name}: ${error.message}` } });
         }
       }
-      if (damaged.size === 0 || jobs.length === params.max) return { jobs, nextAt: result.nextAt };
+      if (damaged === null || jobs.length === params.max) return { jobs, nextAt: result.nextAt };
+      ({ result, damaged } = this.#leaseOnce({ ...params, max: params.max - jobs.length }));
+    }
+  }
+
+  /** One lease of the table, with the payloads it found damaged (null: none). */
+  #leaseOnce(params: LeaseParams): { result: LeaseResult; damaged: Map<Uint8Array, CorruptionError> | null } {
+    this.#leasing = true;
+    try {
+      return { result: this.#logged({ kind: 'lease', record: params }) as LeaseResult, damaged: this.#damaged };
+    } finally {
+      this.#leasing = false;
+      this.#damaged = null;
     }
   }
 
@@ -264,9 +273,9 @@ export class FileStore implements Store {
     try {
       return this.#log.read(at, size);
     } catch (error) {
-      if (!(error instanceof CorruptionError) || this.#damaged === null) throw error;
+      if (!(error instanceof CorruptionError) || !this.#leasing) throw error;
       const standIn = new Uint8Array(0);
-      this.#damaged.set(standIn, error);
+      (this.#damaged ??= new Map()).set(standIn, error);
       return standIn;
     }
   }

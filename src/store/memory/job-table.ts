@@ -1,5 +1,5 @@
 import { StorageError } from '../../errors.ts';
-import { formatToken, parseToken, sealsMatch } from '../contract.ts';
+import { formatToken, parseToken } from '../contract.ts';
 import type { TokenParts } from '../contract.ts';
 import type {
   AckParams,
@@ -80,14 +80,11 @@ export class JobTable {
   readonly #meta = new Map<string, string>();
   /** Queues that had an add or a configure (`queues`); after a restore, those with jobs or settings. */
   readonly #known = new Set<string>();
-  /** Seals lease tokens with the table's key (token-seal.ts); null in a file store's log from before the key. */
-  #sealer: TokenSealer | null = null;
   /**
-   * The token of each active job's lease, as the lease made it: an ack, nack or extend compares
-   * with it instead of sealing again. A job's entry goes when it is settled or gone, or is
-   * replaced by its next lease; one missing (after a reopen) is sealed again.
+   * Seals lease tokens with the table's key (token-seal.ts); null in a file store's log from
+   * before the key. An ack, nack or extend seals again and compares: nothing is kept per lease.
    */
-  readonly #tokens = new Map<number, string>();
+  #sealer: TokenSealer | null = null;
   #seq = 0;
   #size = 0;
 
@@ -112,14 +109,19 @@ export class JobTable {
    * payload of `jobs[i]`: the table then holds its position, not its bytes.
    */
   add({ now, jobs }: AddParams, locate?: (index: number) => number): AddResult {
-    // Check the whole batch before changing anything: a batch is added whole or not at all.
+    // Check the whole batch before changing anything: a batch is added whole or not at all. A
+    // batch's jobs mostly share a queue: settling it again at the same `now` would change nothing.
     const fresh = new Map<string, number>();
     const byKey = new Set<string>();
+    let settled: QueueState | null = null;
     for (const job of jobs) {
       const q = this.#queue(job.queue);
-      q.settle(now);
-      if (job.key !== null && (q.keys.has(job.key) || byKey.has(`${job.queue}\0${job.key}`))) continue;
-      if (job.key !== null) byKey.add(`${job.queue}\0${job.key}`);
+      if (q !== settled) q.settle(now);
+      settled = q;
+      if (job.key !== null) {
+        if (q.keys.has(job.key) || byKey.has(`${job.queue}\0${job.key}`)) continue;
+        byKey.add(`${job.queue}\0${job.key}`);
+      }
       fresh.set(job.queue, (fresh.get(job.queue) ?? 0) + 1);
     }
     for (const [queue, n] of fresh) {
@@ -180,13 +182,13 @@ export class JobTable {
         const seq = q.waiting.take();
         if (seq < 0) break;
         q.lease(seq, now, visibilityMs ?? this.#cols.profile(seq).visibilityMs);
-        leased.push(this.#record(seq) as LeasedRecord);
+        const record = this.#record(seq);
+        leased.push(withToken(record, this.#tokenOf(seq, record.attempts)));
       }
       const next = q.nextAt();
       if (leased.length === 0) q.told(now, next);
       if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
     }
-    this.#issueTokens(leased);
     return { jobs: leased, nextAt };
   }
 
@@ -194,7 +196,6 @@ export class JobTable {
     return items.map(({ token, result }): AckResult => {
       const seq = this.#leased(token, now);
       if (seq < 0) return 'lost';
-      this.#tokens.delete(seq);
       const q = this.#queueOf(seq);
       q.complete(seq, now, result);
       return 'ok';
@@ -204,7 +205,6 @@ export class JobTable {
   nack({ now, token, delayMs, error, dead, release }: NackParams): NackResult {
     const seq = this.#leased(token, now);
     if (seq < 0) return { outcome: 'lost' };
-    this.#tokens.delete(seq);
     const q = this.#queueOf(seq);
     const page = this.#cols.page(seq);
     const row = rowOf(seq);
@@ -236,14 +236,16 @@ export class JobTable {
   leases(tokens: readonly string[], now: number): readonly (LeasedRecord | null)[] {
     return tokens.map((token) => {
       const seq = this.#leased(token, now);
-      return seq < 0 ? null : ({ ...this.#record(seq), token } as LeasedRecord);
+      return seq < 0 ? null : withToken(this.#record(seq), token);
     });
   }
 
   leasesOf(ids: readonly string[], now: number): readonly (LeasedRecord | null)[] {
     return ids.map((id) => {
-      const token = this.#tokens.get(this.#seqOf(id));
-      return token === undefined ? null : (this.leases([token], now)[0] ?? null);
+      const seq = this.#seqOf(id);
+      if (seq < 0) return null;
+      const token = this.#tokenOf(seq, this.#cols.page(seq).attempts.get(rowOf(seq)));
+      return this.leases([token], now)[0] ?? null;
     });
   }
 
@@ -513,17 +515,9 @@ export class JobTable {
     };
   }
 
-  /** Gives the records of a lease their tokens, all sealed at once, and notes each as its job's. */
-  #issueTokens(records: (JobRecord & { token?: string })[]): void {
-    if (records.length === 0) return;
-    const seqs = records.map((r) => Number(r.id));
-    const attempts = records.map((r) => r.attempts);
-    const seals = this.#sealer?.seals(seqs, attempts);
-    records.forEach((record, i) => {
-      const token = formatToken(record.id, record.attempts, seals?.[i] ?? null);
-      this.#tokens.set(seqs[i] as number, token);
-      record.token = token;
-    });
+  /** The token of job `seq`'s lease at `attempt`. */
+  #tokenOf(seq: number, attempt: number): string {
+    return formatToken(String(seq), attempt, this.#sealer?.seal(seq, attempt) ?? null);
   }
 
   #useTokenKey(): void {
@@ -541,15 +535,13 @@ export class JobTable {
     if (this.#cols.state(seq) !== stateCode.active) return -1;
     const page = this.#cols.page(seq);
     const current = page.attempts.get(rowOf(seq)) === parsed.attempt && page.until.get(rowOf(seq)) > now;
-    return current && this.#sealed(seq, token, parsed) ? seq : -1;
+    return current && this.#sealed(seq, parsed) ? seq : -1;
   }
 
   /** Whether `token` is the one the store made for the current lease of active job `seq`. */
-  #sealed(seq: number, token: string, { attempt, seal }: TokenParts): boolean {
-    const made = this.#tokens.get(seq);
-    if (made !== undefined) return sealsMatch(made, token);
+  #sealed(seq: number, { attempt, seal }: TokenParts): boolean {
     if (this.#sealer === null) return seal === null;
-    return seal !== null && sealsMatch(seal, this.#sealer.seals([seq], [attempt])[0] as string);
+    return seal !== null && this.#sealer.matches(seq, attempt, seal);
   }
 
   /** The sequence number of a job in the table, or -1. */
@@ -587,17 +579,17 @@ export class JobTable {
             const at = page.at.get(rowOf(seq));
             if (at >= 0) this.home?.release(at, page.size.get(rowOf(seq)));
             this.#cols.free(seq);
-            this.#tokens.delete(seq);
             this.#size--;
           }
-          if (end !== null)
-            this.#emit({
-              kind: 'ended',
-              queue: name,
-              id: String(seq),
-              end,
-              ...(result !== undefined && { result }),
-            });
+          if (end !== null && this.#listeners.size > 0) {
+            // Two literals, not a spread of the result: this runs once for every job.
+            const id = String(seq);
+            this.#emit(
+              result === undefined
+                ? { kind: 'ended', queue: name, id, end }
+                : { kind: 'ended', queue: name, id, end, result },
+            );
+          }
         },
         (at) => this.#emit({ kind: 'due', queue: name, at }),
       );
@@ -610,6 +602,12 @@ export class JobTable {
   #emit(event: StoreEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
+}
+
+/** An active job's record made its lease's, in place: a copy with the token added cost a lease more. */
+function withToken(record: JobRecord & { token?: string }, token: string): LeasedRecord {
+  record.token = token;
+  return record as LeasedRecord;
 }
 
 function nullable(value: number): number | null {
