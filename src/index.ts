@@ -43,6 +43,8 @@ export {
   UnsupportedMediaTypeError,
   ValidationError,
   errorCodes,
+  errorDetailFields,
+  errorFromDetails,
   redactUrl,
 } from './errors.ts';
-export type { ErrorCode } from './errors.ts';
+export type { ErrorCode, ErrorDetails, NotFoundKind } from './errors.ts';

@@ -340,7 +340,11 @@ void describe('HTTP limits and edges', () => {
     const garbage = await raw(s.base, 'NOT HTTP AT ALL\r\n\r\n');
     assert.match(garbage, /^HTTP\/1\.1 400 /);
     assert.deepEqual(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4)), {
-      error: { code: 'VALIDATION', message: 'malformed HTTP request' },
+      error: {
+        code: 'VALIDATION',
+        message: 'request: is not valid HTTP',
+        details: { field: 'request', problem: 'is not valid HTTP' },
+      },
     });
     assert.deepEqual(json(await s.call('GET', '/healthz')), { ok: true });
   });

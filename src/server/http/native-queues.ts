@@ -1,4 +1,4 @@
-// spool's own API for queues, under /v1: add, lease (long-poll), settle by token, inspect, admin.
+// spool's own API for queues, under /v1: add, lease (long-poll), ack / nack / release / extend by token, inspect, admin.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { JobFailedError, LeaseLostError, NotFoundError, parseDuration, TimeoutError } from '../../index.ts';
 import type { Duration, JobInfo, JobOptions, LeasedJob } from '../../index.ts';
@@ -13,7 +13,7 @@ interface QueueParams {
 
 const queueOf = (request: FastifyRequest): readonly string[] => [(request.params as QueueParams).queue];
 
-/** A leased job as JSON: settle it with its token. */
+/** A leased job as JSON: ack, nack, release or extend it with its token. */
 function leasedJson(job: LeasedJob) {
   return {
     id: job.id,
@@ -81,7 +81,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     async (request) => {
       const { id } = request.params as { id: string };
       const job = await queue(request).get(id);
-      if (job === null) throw new NotFoundError(`job ${id} in queue ${(request.params as QueueParams).queue}`);
+      if (job === null) throw new NotFoundError('job', id, (request.params as QueueParams).queue);
       return infoJson(job);
     },
   );
@@ -106,7 +106,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
       const q = queue(request);
       // The job must be this queue's: a token for the queue's prefix may not read other queues' results.
       const before = await q.get(id);
-      if (before === null) throw new NotFoundError(`job ${id} in queue ${name}`);
+      if (before === null) throw new NotFoundError('job', id, name);
       if (before.state === 'completed' || before.state === 'dead' || waitMs === 0) return finished(before, 0, askedMs);
       const started = performance.now();
       const { value } = await longPoll(context, reply, (signal) =>
@@ -123,7 +123,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
       // Time out or shutdown: the wait ran for waitedMs of the askedMs.
       const waitedMs = Math.min(waitMs, Math.round(performance.now() - started));
       const now = await q.get(id);
-      if (now === null) throw new NotFoundError(`job ${id} in queue ${name}`);
+      if (now === null) throw new NotFoundError('job', id, name);
       return finished(now, waitedMs, context.closing.aborted ? askedMs - waitedMs : askedMs - waitMs);
     },
   );
@@ -235,7 +235,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
   );
 
-  // Settling by token: the token names the job, whose queue the token's prefix must reach. A job
+  // Acting on a lease by token: the token names the job, whose queue the token's prefix must reach. A job
   // outside it answers as a lease the caller does not hold, whether it is active or not (issue
   // 20: 403 when active and 409 otherwise told a consumer the state of another tenant's job).
   const leased = async (request: FastifyRequest, token: string) => {
@@ -254,7 +254,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
   );
 
-  // Many leases at once, each fenced by its own token: a consumer that leased a batch settles it in one request.
+  // Many leases at once, each fenced by its own token: a consumer that leased a batch acks it in one request.
   app.post(
     '/v1/ack/batch',
     {

@@ -14,7 +14,7 @@ import { getjobCommand } from './getjob.ts';
 import { inspectCommands } from './inspect.ts';
 import { nodeCommands } from './node.ts';
 import { scanCommands } from './scan.ts';
-import { settleCommands } from './settle.ts';
+import { byIdCommands } from './by-id.ts';
 
 export type { RespLogger };
 
@@ -56,7 +56,7 @@ export interface RespServer {
 const commands: Readonly<Record<string, Command>> = {
   addjob: addjobCommand,
   getjob: getjobCommand,
-  ...settleCommands,
+  ...byIdCommands,
   ...inspectCommands,
   ...scanCommands,
   ...nodeCommands,
