@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// The `spool` command: serve, work, add, peek, dead, stats, topic, check, demo, version. Exit codes: 0 done, 1 failed, 2 bad usage.
+// The `spool` command: serve, work, add, peek, dead, stats, pause, resume, job, lease, ack, topic, check, demo,
+// version. Exit codes: 0 done, 1 failed, 2 bad usage.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SpoolError, ValidationError } from '../index.ts';
 import { check } from './check.ts';
 import { demo } from './demo.ts';
+import { jobCommands } from './jobs.ts';
 import { localCommands } from './local.ts';
+import { queueCommands } from './queues.ts';
 import { serve } from './serve.ts';
 import { env, serveSettings } from './settings.ts';
 import { work } from './work.ts';
@@ -101,6 +104,8 @@ program
   });
 
 localCommands(program);
+queueCommands(program);
+jobCommands(program);
 
 try {
   await program.parseAsync(process.argv);
