@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Spool } from '../src/index.ts';
 import type { Store } from '../src/index.ts';
-import type { AckParams, Settle } from '../src/store/contract.ts';
+import type { AckParams, AckResult } from '../src/store/contract.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
 import { settle, until } from './conformance/harness.ts';
 import { overriding } from './fixtures/overriding.ts';
@@ -11,7 +11,7 @@ import { overriding } from './fixtures/overriding.ts';
 function slowAcks(): { store: Store; release: () => void; pending: () => number } {
   const inner = new MemoryStore();
   const held: (() => void)[] = [];
-  const ack = (params: AckParams): Promise<readonly Settle[]> =>
+  const ack = (params: AckParams): Promise<readonly AckResult[]> =>
     new Promise<void>((resolve) => held.push(resolve)).then(() => inner.ack(params));
   const store = overriding(inner, { ack });
   return { store, release: () => held.splice(0).forEach((go) => go()), pending: () => held.length };
