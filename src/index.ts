@@ -1,7 +1,7 @@
 // The public API, named export by export.
 export { open } from './open.ts';
 export { Spool } from './core/spool.ts';
-export type { SpoolOptions } from './core/spool.ts';
+export type { AckAnswer, SpoolOptions } from './core/spool.ts';
 export type { AttemptOutcome, SpoolObserver } from './core/observers.ts';
 export { traceWorkers } from './tracing/otel.ts';
 export { Queue } from './core/queue.ts';
@@ -21,7 +21,7 @@ export { ManualClock, systemClock } from './core/clock.ts';
 export type { Clock } from './core/clock.ts';
 export { bytesCodec, jsonCodec } from './core/codec.ts';
 export type { Codec } from './core/codec.ts';
-export type { Counts, Health, JobState, Store } from './store/contract.ts';
+export type { Counts, Health, JobState, QueueScope, Store } from './store/contract.ts';
 export {
   ClosedError,
   CorruptionError,

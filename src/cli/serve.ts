@@ -69,8 +69,7 @@ export async function serve(settings: ServeSettings): Promise<void> {
 }
 
 /** `url` with a wildcard host (every interface) replaced by the loopback address a local command can reach. */
-const reachable = (url: string): string =>
-  url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
+const reachable = (url: string): string => url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
 
 /**
  * Listens on the ready app's own node server rather than through fastify's listen(), which logs

@@ -100,7 +100,7 @@ export class LeasedJob<T = unknown, R = unknown> {
       queue: this.queue,
       keep: this.runtime.config(this.queue).keep,
     });
-    this.#settle(outcome === 'ok');
+    this.#settle(outcome !== null);
     this.runtime.observers.settled(this.queue, this.id, 'completed');
   }
 

@@ -123,7 +123,8 @@ const defaultJob: JobSettings = Object.freeze({
   replicate: 1,
 });
 
-const defaultKeep: Retention = Object.freeze({ count: 1000, ageMs: 86_400_000 });
+/** What a queue keeps of its completed jobs unless told otherwise. */
+export const defaultKeep: Retention = Object.freeze({ count: 1000, ageMs: 86_400_000 });
 
 const queueName = /^[A-Za-z0-9_.:-]{1,200}$/;
 

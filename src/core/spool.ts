@@ -5,6 +5,7 @@ import type {
   AddResult,
   Capabilities,
   Health,
+  QueueScope,
   Retention,
   SleeperExtension,
   Store,
@@ -19,7 +20,7 @@ import type { LeaseOptions } from './lease.ts';
 import { LeasedJob } from './leased-job.ts';
 import { Observers } from './observers.ts';
 import type { SpoolObserver } from './observers.ts';
-import { checkKeys, positiveInteger, queueConfig } from './options.ts';
+import { checkKeys, defaultKeep, positiveInteger, queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
 import { Queue } from './queue.ts';
 import type { BatchedAck, Runtime } from './runtime.ts';
@@ -33,6 +34,12 @@ export interface SpoolOptions {
   random?: () => number;
   /** Largest encoded payload an add accepts; default 1 MiB. */
   maxPayloadBytes?: number;
+}
+
+/** What an ack by tokens did: how many leases it completed, and the tokens it could not. */
+export interface AckAnswer {
+  readonly acked: number;
+  readonly lost: string[];
 }
 
 /** A connection to one store: makes queue handles, leases across queues, closes everything it made. */
@@ -172,6 +179,39 @@ export class Spool implements AsyncDisposable {
     this.#runtime.assertOpen();
     const [record] = await this.#store.leasesOf({ now: this.#runtime.clock.now(), ids: [id] });
     return record === null || record === undefined ? null : new LeasedJob<T>(record, this.#runtime);
+  }
+
+  /**
+   * Acks the leases these tokens hold, all in one store call: for a consumer that kept only
+   * tokens (a script, a server's batch ack), with no result. A token whose lease is over, or
+   * whose job is in a queue outside `within`, changes nothing and is named in `lost`; the store
+   * checks `within` in the same atomic step as the ack.
+   */
+  async ack(tokens: readonly string[], options: { within?: QueueScope } = {}): Promise<AckAnswer> {
+    this.#runtime.assertOpen();
+    const ids = tokens.map((token, i) => {
+      const parsed = typeof token === 'string' ? parseToken(token) : null;
+      if (parsed === null)
+        throw new ValidationError(`tokens[${i}]`, `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`);
+      return parsed.id;
+    });
+    if (tokens.length === 0) return { acked: 0, lost: [] };
+    const keep: Record<string, Retention> = {};
+    for (const [queue, config] of this.#configs) keep[queue] = config.keep;
+    const queues = await this.#store.ack({
+      now: this.#runtime.clock.now(),
+      items: tokens.map((token) => ({ token, result: null })),
+      // The tokens' queues are known only to the store: every queue keeps what its handle here says, or the default.
+      keep,
+      keepOthers: defaultKeep,
+      ...(options.within === undefined ? {} : { scope: options.within }),
+    });
+    const lost: string[] = [];
+    queues.forEach((queue, i) => {
+      if (queue === null) lost.push(tokens[i] as string);
+      else this.#observers.settled(queue, ids[i] as string, 'completed');
+    });
+    return { acked: tokens.length - lost.length, lost };
   }
 
   /**

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { JobFailedError, LeaseLostError, NotFoundError, parseDuration, TimeoutError } from '../../index.ts';
 import type { Duration, JobInfo, JobOptions, LeasedJob } from '../../index.ts';
-import { Guard } from './auth.ts';
+import { Guard, scopeOf } from './auth.ts';
 import { cappedWait, longPoll } from './context.ts';
 import type { Context } from './context.ts';
 import * as s from './schemas.ts';
@@ -269,20 +269,12 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
     async (request) => {
       const { tokens } = request.body as { tokens: string[] };
-      // Every token is checked before any is acked (issue 20: a foreign token answered 403 after
-      // the caller's own leases were acked). One outside the caller's prefix is reported like a
-      // lost lease, so the answer tells nothing of another scope's jobs; any other refusal
-      // refuses the batch before anything is acked.
-      const checked = await Promise.allSettled(tokens.map((token) => leased(request, token)));
-      const refusal = checked.find((o) => o.status === 'rejected' && !(o.reason instanceof LeaseLostError));
-      if (refusal !== undefined) throw (refusal as PromiseRejectedResult).reason;
-      const held = checked.flatMap((o, i) => (o.status === 'fulfilled' ? [{ token: tokens[i]!, job: o.value }] : []));
-      const outcomes = await Promise.allSettled(held.map(({ job }) => job.ack()));
-      const failure = outcomes.find((o) => o.status === 'rejected' && !(o.reason instanceof LeaseLostError));
-      if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
-      const lost = new Set(tokens);
-      for (const [i, o] of outcomes.entries()) if (o.status === 'fulfilled') lost.delete(held[i]!.token);
-      return { acked: tokens.length - lost.size, lost: [...lost] };
+      // One store call, which checks every token against the caller's prefix in the same atomic
+      // step as the acks (issue 20: a foreign token answered 403 after the caller's own leases
+      // were acked). One outside it is reported like a lost lease, so the answer tells nothing of
+      // another scope's jobs; a malformed token refuses the batch before anything is acked.
+      const scope = request.principal === null ? undefined : scopeOf(request.principal.prefix);
+      return spool.ack(tokens, scope === undefined ? {} : { within: scope });
     },
   );
 

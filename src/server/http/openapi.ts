@@ -35,7 +35,7 @@ const errorSchemas = Object.fromEntries(
               ([field, type]) => [field, detailField(type)],
             ),
           ),
-          'the error\'s fields: a client rebuilds the error from `code` and these, never from `message`',
+          "the error's fields: a client rebuilds the error from `code` and these, never from `message`",
         ),
       },
       `a ${code} error`,

@@ -35,6 +35,7 @@ import type {
   PurgeParams,
   QueuesParams,
   RemoveParams,
+  Retention,
   RetryDeadParams,
   SetMetaParams,
   Store,
@@ -410,7 +411,7 @@ export class FileStore implements Store {
     const result = this.#apply(operation);
     if (operation.op === 'lease' || operation.op === 'ack') {
       if (operation.op === 'lease') encodeLease(this.#writer, operation.params);
-      else encodeAck(this.#writer, operation.params);
+      else encodeAck(this.#writer, this.#replayable(operation.params, result as readonly AckResult[]));
       const body = this.#writer.view();
       this.#log.append(recordType[operation.op], body.length, (out, offset) => body.copy(out, offset));
     } else {
@@ -418,6 +419,24 @@ export class FileStore implements Store {
       this.#log.append(recordType.operation, Buffer.byteLength(json), (out, offset) => out.write(json, offset));
     }
     return result;
+  }
+
+  /**
+   * An ack as replay must repeat it, in the record that knows neither scope nor `keepOthers`:
+   * without the tokens its scope refused (they changed nothing), and with the retention of each
+   * queue it completed a job in spelled out.
+   */
+  #replayable(params: AckParams, results: readonly AckResult[]): AckParams {
+    const { now, items, keep, keepOthers, scope } = params;
+    if (scope === undefined && keepOthers === undefined) return params;
+    const spelled: Record<string, Retention> = { ...keep };
+    for (const queue of results) if (queue !== null && keepOthers !== undefined) spelled[queue] ??= keepOthers;
+    // Looked at after the ack: a completed job may be gone already, an untouched one is as it was.
+    const kept =
+      scope === undefined
+        ? items
+        : items.filter(({ token }, i) => results[i] !== null || this.#table.inScope(token, scope));
+    return { now, items: kept, keep: spelled };
   }
 
   #durable(operation: Operation): Promise<unknown> {

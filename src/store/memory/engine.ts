@@ -1,6 +1,6 @@
 import { StorageError } from '../../errors.ts';
-import { formatToken, parseToken, sealsMatch } from '../contract.ts';
-import type { TokenParts } from '../contract.ts';
+import { formatToken, inScope, parseToken, sealsMatch } from '../contract.ts';
+import type { QueueScope, TokenParts } from '../contract.ts';
 import type {
   AckParams,
   AckResult,
@@ -188,15 +188,24 @@ export class JobTable {
     return { jobs: leased, nextAt };
   }
 
-  ack({ now, items, keep }: AckParams): readonly AckResult[] {
+  ack({ now, items, keep, keepOthers = noKeep, scope }: AckParams): readonly AckResult[] {
     return items.map(({ token, result }): AckResult => {
+      // Before anything is applied to the job's queue: a token outside the scope changes nothing.
+      if (scope !== undefined && !this.inScope(token, scope)) return null;
       const seq = this.#leased(token, now);
-      if (seq < 0) return 'lost';
-      this.#tokens.delete(seq);
+      if (seq < 0) return null;
       const q = this.#queueOf(seq);
-      q.complete(seq, now, result, keep[q.name] ?? noKeep);
-      return 'ok';
+      this.#tokens.delete(seq);
+      q.complete(seq, now, result, keep[q.name] ?? keepOthers);
+      return q.name;
     });
+  }
+
+  /** Whether the job `token` names is in a queue of `scope`, changing nothing; false when there is no such job. */
+  inScope(token: string, scope: QueueScope): boolean {
+    const parsed = parseToken(token);
+    const seq = parsed === null ? -1 : this.#seqOf(parsed.id);
+    return seq >= 0 && inScope(scope, this.#queueOf(seq).name);
   }
 
   nack({ now, token, delayMs, error, dead, release }: NackParams): NackResult {
