@@ -69,7 +69,7 @@ void test('every exported SpoolError has a code from errorCodes and the details 
 });
 
 /** A store that fails its next `counts` with `failure`, as a store whose read went wrong would. */
-function failingStore(): { store: spool.Store; fail(error: Error): void } {
+function failingStore(): { store: spool.Store; fail: (error: Error) => void } {
   const store = new MemoryStore();
   let next: Error | null = null;
   const counts = store.counts.bind(store);

@@ -41,8 +41,9 @@ export interface Target {
 /** A leased job as a script sees it. */
 type LeasedView = Pick<LeasedJob, 'id' | 'queue' | 'token' | 'data' | 'attempt' | 'leaseUntil'>;
 
-const storeForms =
-  'store URL (env SPOOL_STORE): file:<dir> (default file:./spool-data; ?durability=fsync|interval|none), ' +
+/** What `--store` takes, for every command's help. */
+export const storeForms =
+  'store URL (env SPOOL_STORE): file:<dir> (?durability=fsync|interval|none), ' +
   'memory:, redis://[user:password@]host:port[/db], rediss://… (TLS), redis+cluster://host:port,host:port';
 
 /** `--store`, `--server`, `--token` and `--json` (for a command that prints data). */
