@@ -37,7 +37,7 @@ async function fill(dir: string, jobs: number, crash: boolean): Promise<void> {
   const before = rss();
   const batch = Array.from({ length: 10_000 }, job);
   for (let added = 0; added < jobs; added += batch.length)
-    await store.add({ now: Date.now(), jobs: batch, maxLength: {} });
+    await store.add({ now: Date.now(), jobs: batch });
   await store.sync();
   const after = rss();
   console.log(JSON.stringify({ step: 'fill', jobs, bytesPerJob: (after - before) / jobs, rssMB: after / 2 ** 20 }));

@@ -73,7 +73,7 @@ void describe('file store: durability', () => {
     const dir = freshDir();
     const now = Date.now();
     const first = await FileStore.open(dir);
-    await first.add({ now, jobs: [newJob('q', Buffer.from('a')), newJob('q', Buffer.from('b'))], maxLength: {} });
+    await first.add({ now, jobs: [newJob('q', Buffer.from('a')), newJob('q', Buffer.from('b'))] });
     const { jobs } = await first.lease({ now, queues: ['q'], max: 2, visibilityMs: 60_000 });
     await first.close();
     const [a, b] = jobs.map((j) => j.token) as [string, string];
@@ -87,21 +87,20 @@ void describe('file store: durability', () => {
       await store.close();
     }
     const store = await FileStore.open(dir);
-    assert.deepEqual(await store.ack({ now, items: [{ token: `${jobs[0]?.id}:1`, result: null }], keep: {} }), [null]);
-    assert.deepEqual(await store.ack({ now, items: [{ token: a, result: null }], keep: {} }), ['q']);
+    assert.deepEqual(await store.ack({ now, items: [{ token: `${jobs[0]?.id}:1`, result: null }] }), [null]);
+    assert.deepEqual(await store.ack({ now, items: [{ token: a, result: null }] }), ['q']);
     await store.close();
   });
 
-  void test('an ack within a scope replays as it happened: out of scope stays leased, the rest completed and kept', async () => {
+  void test('an ack within a scope replays as it happened: out of scope stays leased, the rest completed', async () => {
     const dir = freshDir();
     const now = Date.now();
     const first = await FileStore.open(dir);
-    await first.add({ now, jobs: [newJob('a.x', Buffer.from('1')), newJob('b', Buffer.from('2'))], maxLength: {} });
+    await first.add({ now, jobs: [newJob('a.x', Buffer.from('1')), newJob('b', Buffer.from('2'))] });
     const { jobs } = await first.lease({ now, queues: ['a.x', 'b'], max: 2, visibilityMs: 60_000 });
     const items = jobs.map((j) => ({ token: j.token, result: null }));
     const scope = { queues: [], prefixes: ['a.'] };
-    const keepOthers = { count: 10, ageMs: 3_600_000 };
-    assert.deepEqual(await first.ack({ now, items, keep: {}, keepOthers, scope }), ['a.x', null]);
+    assert.deepEqual(await first.ack({ now, items, scope }), ['a.x', null]);
     const states = async (store: FileStore) =>
       (await store.get({ now, ids: jobs.map((j) => j.id) })).map((j) => [j?.state, j?.leaseUntil]);
     const seen = await states(first);

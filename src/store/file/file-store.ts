@@ -15,6 +15,7 @@ import type {
   AddParams,
   AddResult,
   Capabilities,
+  ConfigureParams,
   Counts,
   ExtendParams,
   ExtendResult,
@@ -30,12 +31,11 @@ import type {
   ListResult,
   NackParams,
   NackResult,
-  PauseParams,
   PeekParams,
   PurgeParams,
+  QueueSettings,
   QueuesParams,
   RemoveParams,
-  Retention,
   RetryDeadParams,
   SetMetaParams,
   Store,
@@ -328,8 +328,14 @@ export class FileStore implements Store {
   purge(params: PurgeParams): Promise<number> {
     return this.#durable({ op: 'purge', params }) as Promise<number>;
   }
-  setPaused(params: PauseParams): Promise<void> {
-    return this.#durable({ op: 'setPaused', params }) as Promise<void>;
+  configure(params: ConfigureParams): Promise<QueueSettings> {
+    return this.#durable({ op: 'configure', params }) as Promise<QueueSettings>;
+  }
+  settings({ queues }: QueuesParams): Promise<readonly QueueSettings[]> {
+    return this.#run(() => Promise.resolve(this.#table.settings(queues)));
+  }
+  queues(): Promise<readonly string[]> {
+    return this.#run(() => Promise.resolve(this.#table.queues()));
   }
   setMeta({ entries }: SetMetaParams): Promise<void> {
     return this.#durable({ op: 'setMeta', params: entries }) as Promise<void>;
@@ -422,21 +428,14 @@ export class FileStore implements Store {
   }
 
   /**
-   * An ack as replay must repeat it, in the record that knows neither scope nor `keepOthers`:
-   * without the tokens its scope refused (they changed nothing), and with the retention of each
-   * queue it completed a job in spelled out.
+   * An ack as replay must repeat it, in the record that knows no scope: without the tokens its
+   * scope refused (they changed nothing).
    */
   #replayable(params: AckParams, results: readonly AckResult[]): AckParams {
-    const { now, items, keep, keepOthers, scope } = params;
-    if (scope === undefined && keepOthers === undefined) return params;
-    const spelled: Record<string, Retention> = { ...keep };
-    for (const queue of results) if (queue !== null && keepOthers !== undefined) spelled[queue] ??= keepOthers;
+    const { now, items, scope } = params;
+    if (scope === undefined) return params;
     // Looked at after the ack: a completed job may be gone already, an untouched one is as it was.
-    const kept =
-      scope === undefined
-        ? items
-        : items.filter(({ token }, i) => results[i] !== null || this.#table.inScope(token, scope));
-    return { now, items: kept, keep: spelled };
+    return { now, items: items.filter(({ token }, i) => results[i] !== null || this.#table.inScope(token, scope)) };
   }
 
   #durable(operation: Operation): Promise<unknown> {
@@ -465,7 +464,9 @@ export class FileStore implements Store {
       case 'purge':
         return t.purge(operation.params.queue, operation.params.now);
       case 'setPaused':
-        return t.setPaused(operation.params.queue, operation.params.paused, operation.params.now);
+        return t.configure(operation.params.queue, { paused: operation.params.paused }, operation.params.now);
+      case 'configure':
+        return t.configure(operation.params.queue, operation.params.changes, operation.params.now);
       case 'setMeta':
         return t.setMeta(operation.params);
     }
