@@ -129,6 +129,28 @@ void describe('file store: durability', () => {
     await second.close();
   });
 
+  void test("queue settings and the list of queues survive a reopen, from a checkpoint or from the log's replay", async () => {
+    const dir = freshDir();
+    const first = await FileStore.open(dir);
+    await first.add({ now: 0, jobs: [newJob('plain', new Uint8Array([1]))] });
+    await first.configure({ now: 0, queue: 'tuned', changes: { maxLength: 3, maxAttempts: Infinity, paused: true } });
+    const stored = await first.settings({ now: 0, queues: ['tuned'] });
+    await first.close();
+    for (const from of ['checkpoint', 'log']) {
+      if (from === 'log')
+        for (const name of readdirSync(dir)) if (name.startsWith('checkpoint-')) rmSync(join(dir, name));
+      const again = await FileStore.open(dir);
+      assert.deepEqual(await again.settings({ now: 0, queues: ['tuned'] }), stored, from);
+      assert.deepEqual(await again.queues({ now: 0 }), ['plain', 'tuned'], from);
+      assert.deepEqual(
+        await again.listMeta({ now: 0, prefix: '' }),
+        [],
+        `${from}: settings are no meta document of core's`,
+      );
+      await again.close();
+    }
+  });
+
   void test('a torn or zeroed tail is cut off at open and the intact records stay', async () => {
     for (const tail of [Buffer.from([42, 0, 0, 0, 1, 2, 3]), Buffer.alloc(4096)]) {
       const dir = freshDir();

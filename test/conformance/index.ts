@@ -4,6 +4,7 @@ import { basics } from './basics.ts';
 import { blocking } from './blocking.ts';
 import type { Skip, StoreFactory } from './harness.ts';
 import { ordering } from './ordering.ts';
+import { settings } from './settings.ts';
 import { time } from './time.ts';
 import { tokens } from './tokens.ts';
 import { topics } from './topics.ts';
@@ -20,4 +21,5 @@ export function runConformance(options: { makeStore: StoreFactory; skips?: reado
   worker(suite);
   topics(suite);
   tokens(suite);
+  settings(suite);
 }

@@ -168,10 +168,13 @@ export function decodeMove(body: Buffer): { id: string; payloadAt: number }[] {
 
 // Ack results are bytes; JSON carries them as base64.
 function replacer(_key: string, value: unknown): unknown {
+  // JSON has no Infinity (a configure's maxAttempts or retention): `{ $inf: 1 }` stands for it.
+  if (value === Infinity) return { $inf: 1 };
   return value instanceof Uint8Array ? { $b: Buffer.from(value).toString('base64') } : value;
 }
 
 function reviver(_key: string, value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && '$inf' in value) return Infinity;
   if (typeof value === 'object' && value !== null && '$b' in value)
     return new Uint8Array(Buffer.from((value as { $b: string }).$b, 'base64'));
   return value;
