@@ -95,6 +95,40 @@ void test('pause stops leases until resume; stats, peek, dead and topic list pri
   assert.deepEqual(json(spool('topic', 'list', '--json')), ['cart']);
 });
 
+void test('queues lists every queue with its counts, once or --watch, and so does stats with no names', async () => {
+  const store = `file:${join(root, 'listed')}`;
+  const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  spool('add', 'mail', '1');
+  spool('add', 'sms', '2', '--delay', '1h');
+  const listed = spool('queues');
+  assert.match(listed.stdout, /^queue\s+waiting\s+delayed/);
+  assert.match(listed.stdout, /^mail\s+1\s+0\s/m);
+  assert.match(listed.stdout, /^sms\s+0\s+1\s/m);
+  assert.equal(spool('stats').stdout, listed.stdout);
+  const queues = json(spool('queues', '--json')) as { name: string; counts: { waiting: number } }[];
+  assert.deepEqual(
+    queues.map((q) => [q.name, q.counts.waiting]),
+    [
+      ['mail', 1],
+      ['sms', 0],
+    ],
+  );
+  // --watch prints again until Ctrl-C: a JSON document a line.
+  const watcher = spawn(process.execPath, [...cli, 'queues', '--json', '--watch', '0.2'], {
+    env: { ...process.env, SPOOL_STORE: store },
+  });
+  let out = '';
+  watcher.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => watcher.once('exit', resolve));
+  for (const deadline = Date.now() + 20_000; out.split('\n').length < 3;) {
+    assert.ok(Date.now() < deadline, `no second listing: ${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  watcher.kill('SIGINT');
+  assert.equal(await exited, 0);
+  for (const document of out.trim().split('\n')) assert.equal((JSON.parse(document) as unknown[]).length, 2);
+});
+
 void test('--store help shows the URL forms', () => {
   for (const command of ['add', 'job get', 'lease', 'ack', 'work', 'serve']) {
     const help = run([...command.split(' '), '--help']).stdout;
@@ -118,6 +152,7 @@ void test('a data directory that spool serve holds is reached through the server
     assert.deepEqual(json(spool('ack', job.token, '--json')), { acked: 1, lost: [] });
     assert.equal(spool('pause', 'mail').status, 0);
     assert.match(spool('stats', 'mail').stdout, /mail\s+0\s+0\s+0\s+0\s+1\s+yes/);
+    assert.match(spool('queues').stdout, /^mail\s+0\s+0\s+0\s+0\s+1\s+yes$/m);
   } finally {
     await stop(served);
   }

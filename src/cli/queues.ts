@@ -1,4 +1,4 @@
-// Queues as a whole: `spool stats` (counts, `--watch`), `spool pause` / `spool resume`.
+// Queues as a whole: `spool queues` (every queue), `spool stats` (counts, `--watch`), `spool pause` / `spool resume`.
 import type { Command } from 'commander';
 import type { Counts } from '../index.ts';
 import { countsTable, print } from './output.ts';
@@ -8,16 +8,16 @@ import type { Target, Where } from './target.ts';
 type Row = { readonly name: string; readonly counts: Counts };
 
 async function countsOf(spool: Target, names: readonly string[]): Promise<Row[]> {
-  const queues = [...names];
-  // With no names: every subscriber queue of every topic (the store keeps no list of plain queues).
-  if (queues.length === 0)
-    for (const topic of await spool.topics())
-      for (const s of (await spool.topic(topic).info()).subscribers) queues.push(s.queue);
-  return Promise.all(queues.map(async (name) => ({ name, counts: await spool.queue(name).counts() })));
+  // With no names: every queue the store knows, from its list of queues.
+  if (names.length === 0) return (await spool.queues()).map(({ name, counts }) => ({ name, counts }));
+  return Promise.all(names.map(async (name) => ({ name, counts: await spool.queue(name).counts() })));
 }
 
 /** Prints `rows()` now and, with `--watch`, again every so many seconds until Ctrl-C. */
-async function watching(o: Where & { watch?: number }, rows: () => Promise<Row[]>): Promise<void> {
+async function watching<R extends Row>(
+  o: Where & { watch?: number },
+  rows: () => Promise<readonly R[]>,
+): Promise<void> {
   print(o, await rows(), countsTable);
   if (o.watch === undefined) return;
   const stop = new AbortController();
@@ -32,8 +32,15 @@ async function watching(o: Where & { watch?: number }, rows: () => Promise<Row[]
 }
 
 export function queueCommands(program: Command): void {
+  storeOption(program.command('queues'))
+    .description('every queue the store knows, with its counts (--json: with its stored settings too)')
+    .option('--watch <seconds>', 'refresh every so many seconds', Number)
+    .action(async (o: Where & { watch?: number }) => {
+      await withSpool(o, (spool) => watching(o, () => spool.queues()));
+    });
+
   storeOption(program.command('stats [queues...]'))
-    .description('counts per queue (default: every topic subscriber queue)')
+    .description('counts per queue (default: every queue the store knows)')
     .option('--watch <seconds>', 'refresh every so many seconds', Number)
     .action(async (queues: string[], o: Where & { watch?: number }) => {
       await withSpool(o, (spool) => watching(o, () => countsOf(spool, queues)));

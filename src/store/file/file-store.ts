@@ -31,6 +31,7 @@ import type {
   ListResult,
   NackParams,
   NackResult,
+  NowParams,
   PeekParams,
   PurgeParams,
   QueueSettings,
@@ -312,9 +313,10 @@ export class FileStore implements Store {
   extend(params: ExtendParams): Promise<ExtendResult> {
     return this.#run(() => Promise.resolve(this.#logged({ op: 'extend', params }) as ExtendResult));
   }
-  async ack(params: AckParams): Promise<readonly AckResult[]> {
-    refuseTx(params);
-    return (await this.#durable({ op: 'ack', params })) as readonly AckResult[];
+  ack(params: AckParams): Promise<readonly AckResult[]> {
+    // The check stays off the acks' path: no await of its own for every batch.
+    if (params.tx !== undefined) return this.#run(() => Promise.resolve(refuseTx(params)).then(() => []));
+    return this.#durable({ op: 'ack', params }) as Promise<readonly AckResult[]>;
   }
   nack(params: NackParams): Promise<NackResult> {
     return this.#durable({ op: 'nack', params }) as Promise<NackResult>;
@@ -334,7 +336,7 @@ export class FileStore implements Store {
   settings({ queues }: QueuesParams): Promise<readonly QueueSettings[]> {
     return this.#run(() => Promise.resolve(this.#table.settings(queues)));
   }
-  queues(): Promise<readonly string[]> {
+  queues(_params: NowParams): Promise<readonly string[]> {
     return this.#run(() => Promise.resolve(this.#table.queues()));
   }
   setMeta({ entries }: SetMetaParams): Promise<void> {

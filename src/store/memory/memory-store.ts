@@ -22,6 +22,7 @@ import type {
   ListResult,
   NackParams,
   NackResult,
+  NowParams,
   PeekParams,
   PurgeParams,
   QueueSettings,
@@ -108,7 +109,7 @@ export class MemoryStore implements Store {
   configure({ now, queue, changes }: ConfigureParams): Promise<QueueSettings> {
     return this.#run(() => this.#table.configure(queue, changes, now));
   }
-  queues(): Promise<readonly string[]> {
+  queues(_params: NowParams): Promise<readonly string[]> {
     return this.#run(() => this.#table.queues());
   }
   getMeta({ names }: GetMetaParams): Promise<readonly (string | null)[]> {

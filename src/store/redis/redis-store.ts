@@ -25,6 +25,7 @@ import type {
   ListResult,
   NackParams,
   NackResult,
+  NowParams,
   NewJob,
   PeekParams,
   PurgeParams,
@@ -465,7 +466,7 @@ export class RedisStore implements Store {
     });
   }
 
-  queues(): Promise<readonly string[]> {
+  queues(_params: NowParams): Promise<readonly string[]> {
     return this.#runIdempotent(async () => (await this.#client.smembers(this.#queuesKey)).sort());
   }
 
