@@ -51,8 +51,87 @@ export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number; resp: 
   REPLICATION: { httpStatus: 503, resp: 'NOREPL' },
 });
 
+/** How a field of `details` is written in JSON: a string, a string or null, a number, a list of strings, or one of a few words. */
+type FieldType = 'string' | 'string|null' | 'number' | 'string[]' | readonly string[];
+
+type FieldValue<F> = F extends 'string'
+  ? string
+  : F extends 'string|null'
+    ? string | null
+    : F extends 'number'
+      ? number
+      : F extends 'string[]'
+        ? readonly string[]
+        : F extends readonly (infer W)[]
+          ? W
+          : never;
+
+/**
+ * The fields each code's error carries as `details`, by name and JSON type: what a server sends
+ * beside `code` and `message`, and all a client reads to rebuild the same class with the same
+ * fields (never the message, whose words may change). The OpenAPI document is made from it.
+ */
+export const errorDetailFields = Object.freeze({
+  /** `field`: the option, argument or request part at fault (`options.delay`, `body.jobs[0]`); `problem`: what is wrong with it. */
+  VALIDATION: { field: 'string', problem: 'string' },
+  /** The queue that is full and its `maxLength`. */
+  QUEUE_FULL: { queue: 'string', maxLength: 'number' },
+  /** The token whose lease is over. */
+  LEASE_LOST: { token: 'string' },
+  /**
+   * What was looked for: its `kind`, its `id` or name (null when the lookup named none, as a batch),
+   * `within`: the queue (of a job or message) or topic (of a subscriber) it was looked for in, or
+   * null; `reason`: 'not found', or why (a `waitFor` on a result no longer kept).
+   */
+  NOT_FOUND: {
+    kind: ['job', 'topic', 'subscriber', 'message', 'route'],
+    id: 'string|null',
+    within: 'string|null',
+    reason: 'string',
+  },
+  /** What is closed: 'spool', 'store', 'worker', 'server'. */
+  CLOSED: { what: 'string' },
+  /** What timed out (`waitFor(<id>)`, `job <id>`, `request`) and after how many milliseconds. */
+  TIMEOUT: { what: 'string', ms: 'number' },
+  /** The dead job and its error history, oldest first. */
+  JOB_FAILED: { jobId: 'string', errors: 'string[]' },
+  /** The URL no store handles, its password redacted. */
+  UNKNOWN_STORE: { url: 'string' },
+  /** The npm package to install, and the URL that needs it, its password redacted. */
+  MISSING_DRIVER: { driver: 'string', url: 'string' },
+  /** None: what failed is in the message, which names files or hosts and so stays in a server's log. */
+  STORAGE: {},
+  /** The damaged file, the offset of the damage in it, and what is wrong there. */
+  CORRUPT: { file: 'string', offset: 'number', problem: 'string' },
+  /** The data directory and the process that holds it. */
+  LOCKED: { dir: 'string', ownerPid: 'number' },
+  /** What exists: its kind and name. */
+  EXISTS: { kind: ['topic'], id: 'string' },
+  /** Why the request is not authenticated. */
+  UNAUTHORIZED: { reason: 'string' },
+  /** The scope (or `read`) the token lacks, and the queue or topic it was asked for ('*' for none in particular). */
+  FORBIDDEN: { scope: 'string', resource: 'string' },
+  /** Which part of the request is too large, and the limit in bytes. */
+  TOO_LARGE: { part: ['body', 'headers'], limitBytes: 'number' },
+  /** The content type that was sent. */
+  UNSUPPORTED_MEDIA_TYPE: { contentType: 'string' },
+  /** None: a server says no more of a bug than that it happened. */
+  INTERNAL: {},
+  /** The jobs added, the copies asked for, the copies confirmed, and how long the add waited for them. */
+  REPLICATION: { ids: 'string[]', copies: 'number', confirmed: 'number', timeoutMs: 'number' },
+} as const satisfies Record<ErrorCode, Readonly<Record<string, FieldType>>>);
+
+type Fields = typeof errorDetailFields;
+
+/** `details` of an error with this code (see `errorDetailFields`). */
+export type ErrorDetails<C extends ErrorCode = ErrorCode> = {
+  readonly [K in keyof Fields[C]]: FieldValue<Fields[C][K]>;
+};
+
 export abstract class SpoolError extends Error {
   abstract readonly code: ErrorCode;
+  /** The error's fields as plain JSON, as `errorDetailFields` lists them for its code. */
+  abstract readonly details: ErrorDetails;
   override get name(): string {
     return this.constructor.name;
   }
@@ -61,66 +140,89 @@ export abstract class SpoolError extends Error {
 /** Bad input, caught at the edge before anything is stored. `field` names the culprit. */
 export class ValidationError extends SpoolError {
   readonly code = 'VALIDATION';
+  readonly details: ErrorDetails<'VALIDATION'>;
   constructor(
     readonly field: string,
-    problem: string,
+    readonly problem: string,
   ) {
     super(`${field}: ${problem}`);
+    this.details = { field, problem };
   }
 }
 
 /** An add would push a queue past its `maxLength`; nothing of the batch was added. */
 export class QueueFullError extends SpoolError {
   readonly code = 'QUEUE_FULL';
+  readonly details: ErrorDetails<'QUEUE_FULL'>;
   constructor(
     readonly queue: string,
     readonly maxLength: number,
   ) {
     super(`queue "${queue}" is full (maxLength ${maxLength}); nothing of this batch was added`);
+    this.details = { queue, maxLength };
   }
 }
 
 /** The lease behind a token expired or was taken over; the job is not this worker's any more. */
 export class LeaseLostError extends SpoolError {
   readonly code = 'LEASE_LOST';
+  readonly details: ErrorDetails<'LEASE_LOST'>;
   constructor(readonly token: string) {
     super(`lease ${token} was lost: it expired or the job was taken, removed or finished since`);
+    this.details = { token };
   }
 }
 
+export type NotFoundKind = ErrorDetails<'NOT_FOUND'>['kind'];
+
+/** A job, topic, subscriber, message or route that is not there. */
 export class NotFoundError extends SpoolError {
   readonly code = 'NOT_FOUND';
+  readonly details: ErrorDetails<'NOT_FOUND'>;
   constructor(
-    readonly what: string,
-    detail = 'not found',
+    readonly kind: NotFoundKind,
+    readonly id: string | null,
+    readonly within: string | null = null,
+    readonly reason = 'not found',
   ) {
-    super(`${what}: ${detail}`);
+    const where = within === null ? '' : kind === 'subscriber' ? ` of topic ${within}` : ` in queue ${within}`;
+    super(`${kind}${id === null ? '' : ` ${id}`}${where}: ${reason}`);
+    this.details = { kind, id, within, reason };
   }
 }
 
 /** The Spool, worker or store was closed; the call did nothing. */
 export class ClosedError extends SpoolError {
   readonly code = 'CLOSED';
-  constructor(what = 'spool') {
+  readonly details: ErrorDetails<'CLOSED'>;
+  constructor(readonly what = 'spool') {
     super(`${what} is closed`);
+    this.details = { what };
   }
 }
 
 export class TimeoutError extends SpoolError {
   readonly code = 'TIMEOUT';
-  constructor(what: string, ms: number) {
+  readonly details: ErrorDetails<'TIMEOUT'>;
+  constructor(
+    readonly what: string,
+    readonly ms: number,
+  ) {
     super(`${what} timed out after ${ms}ms`);
+    this.details = { what, ms };
   }
 }
 
 /** A job went dead; `waitFor` rejects with it. `errors` is the job's error history, oldest first. */
 export class JobFailedError extends SpoolError {
   readonly code = 'JOB_FAILED';
+  readonly details: ErrorDetails<'JOB_FAILED'>;
   constructor(
     readonly jobId: string,
     readonly errors: readonly string[],
   ) {
     super(`job ${jobId} failed: ${errors.at(-1) ?? 'no error recorded'}`);
+    this.details = { jobId, errors };
   }
 }
 
@@ -139,25 +241,38 @@ export function redactUrl(url: string): string {
 
 export class UnknownStoreError extends SpoolError {
   readonly code = 'UNKNOWN_STORE';
+  readonly details: ErrorDetails<'UNKNOWN_STORE'>;
+  /** The URL with its password redacted. */
+  readonly url: string;
   constructor(url: string) {
-    super(`no store for "${redactUrl(url)}": use file:<dir>, memory: or redis://host:port`);
+    const redacted = redactUrl(url);
+    super(`no store for "${redacted}": use file:<dir>, memory: or redis://host:port`);
+    this.url = redacted;
+    this.details = { url: redacted };
   }
 }
 
 /** An optional backend's driver is not installed. */
 export class MissingDriverError extends SpoolError {
   readonly code = 'MISSING_DRIVER';
+  readonly details: ErrorDetails<'MISSING_DRIVER'>;
+  /** The URL with its password redacted. */
+  readonly url: string;
   constructor(
     readonly driver: string,
     url: string,
   ) {
-    super(`"${redactUrl(url)}" needs the optional package ${driver}: npm install ${driver}`);
+    const redacted = redactUrl(url);
+    super(`"${redacted}" needs the optional package ${driver}: npm install ${driver}`);
+    this.url = redacted;
+    this.details = { driver, url: redacted };
   }
 }
 
 /** The store cannot go on safely (an fsync failed, the disk is full, the data is damaged). */
 export class StorageError extends SpoolError {
   readonly code = 'STORAGE';
+  readonly details: ErrorDetails<'STORAGE'> = {};
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
@@ -169,23 +284,27 @@ export class StorageError extends SpoolError {
  */
 export class CorruptionError extends SpoolError {
   readonly code = 'CORRUPT';
+  readonly details: ErrorDetails<'CORRUPT'>;
   constructor(
     readonly file: string,
     readonly offset: number,
-    detail: string,
+    readonly problem: string,
   ) {
-    super(`${file}: damaged data at offset ${offset} (${detail}); \`spool check --repair\` keeps every intact record`);
+    super(`${file}: damaged data at offset ${offset} (${problem}); \`spool check --repair\` keeps every intact record`);
+    this.details = { file, offset, problem };
   }
 }
 
 /** Another process (or this one) already has the data directory open. */
 export class LockedError extends SpoolError {
   readonly code = 'LOCKED';
+  readonly details: ErrorDetails<'LOCKED'>;
   constructor(
     readonly dir: string,
     readonly ownerPid: number,
   ) {
     super(`${dir} is in use by process ${ownerPid}: one process owns a data directory at a time`);
+    this.details = { dir, ownerPid };
   }
 }
 
@@ -195,57 +314,128 @@ export class LockedError extends SpoolError {
  */
 export class ReplicationError extends SpoolError {
   readonly code = 'REPLICATION';
+  readonly details: ErrorDetails<'REPLICATION'>;
   constructor(
     readonly ids: readonly string[],
     readonly copies: number,
     readonly confirmed: number,
-    timeoutMs: number,
+    readonly timeoutMs: number,
   ) {
     super(
       `only ${confirmed} of ${copies} copies confirmed within ${timeoutMs}ms: job ${ids.join(', ')} was added and may still exist (an add with the same key will not add it twice)`,
     );
+    this.details = { ids, copies, confirmed, timeoutMs };
   }
 }
 
 /** Something with this name already exists (a topic). */
 export class ExistsError extends SpoolError {
   readonly code = 'EXISTS';
-  constructor(readonly what: string) {
-    super(`${what} already exists`);
+  readonly details: ErrorDetails<'EXISTS'>;
+  constructor(
+    readonly kind: ErrorDetails<'EXISTS'>['kind'],
+    readonly id: string,
+  ) {
+    super(`${kind} ${id} already exists`);
+    this.details = { kind, id };
   }
 }
 
 /** A server request without a valid bearer token, when the server has tokens configured. */
 export class UnauthorizedError extends SpoolError {
   readonly code = 'UNAUTHORIZED';
-  constructor(detail = 'missing or invalid bearer token') {
-    super(detail);
+  readonly details: ErrorDetails<'UNAUTHORIZED'>;
+  constructor(readonly reason = 'missing or invalid bearer token') {
+    super(reason);
+    this.details = { reason };
   }
 }
 
 /** A server request whose token lacks the scope, or the queue or topic prefix, the route needs. */
 export class ForbiddenError extends SpoolError {
   readonly code = 'FORBIDDEN';
+  readonly details: ErrorDetails<'FORBIDDEN'>;
   constructor(
     readonly scope: string,
     readonly resource: string,
   ) {
     super(`this token may not ${scope} on "${resource}"`);
+    this.details = { scope, resource };
   }
 }
 
-/** A request body over the server's size limit. */
+/** A request body, or its headers, over the server's size limit. */
 export class TooLargeError extends SpoolError {
   readonly code = 'TOO_LARGE';
-  constructor(readonly limitBytes: number) {
-    super(`request body is over the limit of ${limitBytes} bytes`);
+  readonly details: ErrorDetails<'TOO_LARGE'>;
+  constructor(
+    readonly limitBytes: number,
+    readonly part: ErrorDetails<'TOO_LARGE'>['part'] = 'body',
+  ) {
+    super(`request ${part} ${part === 'body' ? 'is' : 'are'} over the limit of ${limitBytes} bytes`);
+    this.details = { part, limitBytes };
   }
 }
 
 /** A request body in a content type the server does not read (it reads application/json). */
 export class UnsupportedMediaTypeError extends SpoolError {
   readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+  readonly details: ErrorDetails<'UNSUPPORTED_MEDIA_TYPE'>;
   constructor(readonly contentType: string) {
     super(`content type "${contentType}" is not supported: send application/json`);
+    this.details = { contentType };
   }
+}
+
+/** Each class from its details; `message` only for StorageError, whose message is all it has. */
+const fromDetails: {
+  readonly [C in Exclude<ErrorCode, 'INTERNAL'>]: (details: ErrorDetails<C>, message: string) => SpoolError;
+} = {
+  VALIDATION: (d) => new ValidationError(d.field, d.problem),
+  QUEUE_FULL: (d) => new QueueFullError(d.queue, d.maxLength),
+  LEASE_LOST: (d) => new LeaseLostError(d.token),
+  NOT_FOUND: (d) => new NotFoundError(d.kind, d.id, d.within, d.reason),
+  CLOSED: (d) => new ClosedError(d.what),
+  TIMEOUT: (d) => new TimeoutError(d.what, d.ms),
+  JOB_FAILED: (d) => new JobFailedError(d.jobId, d.errors),
+  UNKNOWN_STORE: (d) => new UnknownStoreError(d.url),
+  MISSING_DRIVER: (d) => new MissingDriverError(d.driver, d.url),
+  STORAGE: (_d, message) => new StorageError(message),
+  CORRUPT: (d) => new CorruptionError(d.file, d.offset, d.problem),
+  LOCKED: (d) => new LockedError(d.dir, d.ownerPid),
+  REPLICATION: (d) => new ReplicationError(d.ids, d.copies, d.confirmed, d.timeoutMs),
+  EXISTS: (d) => new ExistsError(d.kind, d.id),
+  UNAUTHORIZED: (d) => new UnauthorizedError(d.reason),
+  FORBIDDEN: (d) => new ForbiddenError(d.scope, d.resource),
+  TOO_LARGE: (d) => new TooLargeError(d.limitBytes, d.part),
+  UNSUPPORTED_MEDIA_TYPE: (d) => new UnsupportedMediaTypeError(d.contentType),
+};
+
+function fits(type: FieldType, value: unknown): boolean {
+  if (Array.isArray(type)) return type.includes(value);
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'string|null':
+      return value === null || typeof value === 'string';
+    case 'number':
+      return typeof value === 'number';
+    default:
+      return Array.isArray(value) && value.every((item) => typeof item === 'string');
+  }
+}
+
+/**
+ * The SpoolError a far side sent as `{ code, message, details }`, rebuilt from `code` and
+ * `details` alone: the same class with the same fields. Null for INTERNAL, a code this version
+ * does not know, or details without the fields of its code (a server older than details).
+ */
+export function errorFromDetails(code: unknown, details: unknown, message: string): SpoolError | null {
+  if (typeof code !== 'string' || !Object.hasOwn(fromDetails, code)) return null;
+  if (typeof details !== 'object' || details === null) return null;
+  const fields: Readonly<Record<string, FieldType>> = errorDetailFields[code as ErrorCode];
+  for (const [field, type] of Object.entries(fields))
+    if (!fits(type, (details as Record<string, unknown>)[field])) return null;
+  const rebuild = fromDetails[code as Exclude<ErrorCode, 'INTERNAL'>] as (d: unknown, m: string) => SpoolError;
+  return rebuild(details, message);
 }

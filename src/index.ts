@@ -1,7 +1,7 @@
 // The public API, named export by export.
 export { open } from './open.ts';
 export { Spool } from './core/spool.ts';
-export type { QueueInfo, SpoolOptions } from './core/spool.ts';
+export type { AckAnswer, QueueInfo, SpoolOptions } from './core/spool.ts';
 export type { AttemptOutcome, SpoolObserver } from './core/observers.ts';
 export { traceWorkers } from './tracing/otel.ts';
 export { Queue } from './core/queue.ts';
@@ -38,6 +38,7 @@ export type {
   Counts,
   Health,
   JobState,
+  QueueScope,
   QueueSettings,
   Retention,
   Store,
@@ -63,6 +64,8 @@ export {
   UnsupportedMediaTypeError,
   ValidationError,
   errorCodes,
+  errorDetailFields,
+  errorFromDetails,
   redactUrl,
 } from './errors.ts';
-export type { ErrorCode } from './errors.ts';
+export type { ErrorCode, ErrorDetails, NotFoundKind } from './errors.ts';

@@ -21,9 +21,7 @@ async function storeFor(url: string): Promise<Store> {
       const { FileStore } = await import('./store/file/file-store.ts');
       const parsed = new URL(url, 'file:./');
       checkUrlParams(parsed.searchParams, ['durability', 'interval', 'repair']);
-      const dir = url.startsWith('file://')
-        ? parsed.pathname
-        : url.slice('file:'.length).split('?')[0] || './spool-data';
+      const dir = fileStoreDir(url) as string;
       const durability = parsed.searchParams.get('durability') ?? 'fsync';
       if (durability !== 'fsync' && durability !== 'interval' && durability !== 'none')
         throw new ValidationError('durability', `must be fsync, interval or none, got "${durability}"`);
@@ -43,6 +41,13 @@ async function storeFor(url: string): Promise<Store> {
     default:
       throw new UnknownStoreError(url);
   }
+}
+
+/** The data directory a `file:` URL names (`file:./d`, `file:///abs/d`), or null for another store. */
+export function fileStoreDir(url: string): string | null {
+  if (!/^file:/i.test(url)) return null;
+  if (/^file:\/\//i.test(url)) return new URL(url).pathname;
+  return url.slice('file:'.length).split('?')[0] || './spool-data';
 }
 
 /**

@@ -1,38 +1,50 @@
+// Every error class: a code docs/errors.md lists, details with the fields its code declares,
+// and, thrown in a spool behind a server, the same class with the same fields out of spool/client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { errorCodes } from '../src/errors.ts';
+import { connect } from '../src/client/index.ts';
+import { errorCodes, errorDetailFields } from '../src/errors.ts';
 import * as spool from '../src/index.ts';
+import { createServer } from '../src/server/index.ts';
+import { MemoryStore } from '../src/store/memory/memory-store.ts';
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
 
-void test('docs/errors.md lists every error code', () => {
+void test("docs/errors.md lists every error code, and each code's details", () => {
   for (const code of Object.keys(errorCodes)) {
     assert.ok(doc.includes(`\`${code}\``), `docs/errors.md does not mention \`${code}\``);
   }
+  const details = doc.slice(doc.indexOf('## Details'));
+  for (const [code, fields] of Object.entries(errorDetailFields)) {
+    const row = details.split('\n').find((line) => line.startsWith(`| \`${code}\` |`));
+    assert.ok(row !== undefined, `docs/errors.md has no details row for ${code}`);
+    for (const field of Object.keys(fields)) assert.ok(row.includes(`\`${field}\``), `${code}: ${field}`);
+  }
 });
 
-void test('every exported SpoolError has a code from errorCodes', () => {
-  const samples: Record<string, spool.SpoolError> = {
-    ValidationError: new spool.ValidationError('options.delay', 'must be a duration'),
-    QueueFullError: new spool.QueueFullError('emails', 1000),
-    LeaseLostError: new spool.LeaseLostError('job-1:1'),
-    NotFoundError: new spool.NotFoundError('job job-1 in queue emails'),
-    ClosedError: new spool.ClosedError(),
-    TimeoutError: new spool.TimeoutError('waitFor(job-1)', 1000),
-    JobFailedError: new spool.JobFailedError('job-1', ['boom']),
-    UnknownStoreError: new spool.UnknownStoreError('nope://x'),
-    MissingDriverError: new spool.MissingDriverError('ioredis', 'redis://localhost'),
-    StorageError: new spool.StorageError('fsync failed', { cause: new Error('EIO') }),
-    CorruptionError: new spool.CorruptionError('spool-data/000000000001.seg', 4096, 'checksum mismatch'),
-    LockedError: new spool.LockedError('./spool-data', 4242),
-    ReplicationError: new spool.ReplicationError(['emails:7'], 2, 1, 1000),
-    ExistsError: new spool.ExistsError('topic cart'),
-    UnauthorizedError: new spool.UnauthorizedError(),
-    ForbiddenError: new spool.ForbiddenError('publish', 'cart'),
-    TooLargeError: new spool.TooLargeError(1 << 20),
-    UnsupportedMediaTypeError: new spool.UnsupportedMediaTypeError('text/plain'),
-  };
+const samples: Record<string, spool.SpoolError> = {
+  ValidationError: new spool.ValidationError('options.delay', 'must be a duration'),
+  QueueFullError: new spool.QueueFullError('emails', 1000),
+  LeaseLostError: new spool.LeaseLostError('job-1:1'),
+  NotFoundError: new spool.NotFoundError('subscriber', 'billing', 'orders'),
+  ClosedError: new spool.ClosedError(),
+  TimeoutError: new spool.TimeoutError('waitFor(job-1)', 1000),
+  JobFailedError: new spool.JobFailedError('job-1', ['boom']),
+  UnknownStoreError: new spool.UnknownStoreError('nope://x'),
+  MissingDriverError: new spool.MissingDriverError('ioredis', 'redis://localhost'),
+  StorageError: new spool.StorageError('fsync failed', { cause: new Error('EIO') }),
+  CorruptionError: new spool.CorruptionError('spool-data/000000000001.seg', 4096, 'checksum mismatch'),
+  LockedError: new spool.LockedError('./spool-data', 4242),
+  ReplicationError: new spool.ReplicationError(['emails:7'], 2, 1, 1000),
+  ExistsError: new spool.ExistsError('topic', 'cart'),
+  UnauthorizedError: new spool.UnauthorizedError(),
+  ForbiddenError: new spool.ForbiddenError('publish', 'cart'),
+  TooLargeError: new spool.TooLargeError(1 << 20),
+  UnsupportedMediaTypeError: new spool.UnsupportedMediaTypeError('text/plain'),
+};
+
+void test('every exported SpoolError has a code from errorCodes and the details its code declares', () => {
   type ErrorClass = abstract new (...args: never[]) => spool.SpoolError;
   const exported = Object.entries(spool as Record<string, unknown>).filter(
     (entry): entry is [string, ErrorClass] =>
@@ -47,6 +59,101 @@ void test('every exported SpoolError has a code from errorCodes', () => {
     assert.equal(error.name, name);
     assert.ok(Object.hasOwn(errorCodes, error.code), `${name}.code ${error.code} is not a key of errorCodes`);
     assert.ok(doc.includes(`\`${error.code}\``), `docs/errors.md does not mention \`${error.code}\``);
+    assert.deepEqual(Object.keys(error.details).sort(), Object.keys(errorDetailFields[error.code]).sort(), name);
+    // Each field of the details is the error's own field of that name, and JSON keeps it as it is.
+    for (const [field, value] of Object.entries(error.details))
+      assert.deepEqual((error as unknown as Record<string, unknown>)[field], value, `${name}.${field}`);
+    assert.deepEqual(JSON.parse(JSON.stringify(error.details)), error.details, name);
   }
   assert.equal(exported.length, Object.keys(samples).length);
+});
+
+/** A store that fails its next `counts` with `failure`, as a store whose read went wrong would. */
+function failingStore(): { store: spool.Store; fail: (error: Error) => void } {
+  const store = new MemoryStore();
+  let next: Error | null = null;
+  const counts = store.counts.bind(store);
+  store.counts = (...args) => {
+    const failure = next;
+    next = null;
+    return failure === null ? counts(...args) : Promise.reject(failure);
+  };
+  return { store, fail: (error) => (next = error) };
+}
+
+void test('every SpoolError thrown behind a server comes out of spool/client as its class with equal fields', async () => {
+  const { store, fail } = failingStore();
+  const local = await spool.Spool.create(store);
+  const server = await createServer({ spool: local, logger: false });
+  try {
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const queue = connect(base).queue('q');
+    for (const [name, thrown] of Object.entries(samples)) {
+      fail(thrown);
+      const rebuilt = await queue.counts().then(
+        () => assert.fail(`${name}: counts resolved`),
+        (error: unknown) => error,
+      );
+      assert.ok(rebuilt instanceof spool.SpoolError, `${name}: ${String(rebuilt)}`);
+      assert.equal(rebuilt.constructor, thrown.constructor, name);
+      assert.equal(rebuilt.code, thrown.code);
+      assert.deepEqual(rebuilt.details, thrown.details, name);
+      assert.deepEqual({ ...rebuilt }, { ...thrown }, name);
+      // A 5xx's message stays in the server's log; the others come rebuilt word for word.
+      if (errorCodes[thrown.code].httpStatus < 500 || thrown.code !== 'STORAGE')
+        assert.equal(rebuilt.message, thrown.message, name);
+    }
+    assert.deepEqual(await queue.counts(), await local.queue('q').counts());
+  } finally {
+    await server.close();
+    await local.close();
+  }
+});
+
+void test('errors the server makes itself come out of spool/client with their fields', async () => {
+  const local = await spool.open('memory:');
+  const server = await createServer({
+    spool: local,
+    logger: false,
+    bodyLimit: 1024,
+    tokens: [
+      { token: 'publisher-token-0123', scopes: ['publish'], prefix: 'mine' },
+      { token: 'admin-token-01234567', scopes: ['admin'], prefix: '' },
+    ],
+  });
+  try {
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const admin = connect(base, { token: 'admin-token-01234567' });
+    const publisher = connect(base, { token: 'publisher-token-0123' });
+    const fields = (error: unknown) =>
+      ({ class: (error as Error).constructor.name, ...(error as object) }) as Record<string, unknown>;
+    const failure = (call: Promise<unknown>) => call.then(() => assert.fail('resolved'), fields);
+    // The server's spool knows the queue's maxLength from this handle.
+    await local.queue('mine', { maxLength: 1 }).add(1);
+    assert.deepEqual(await failure(admin.queue('mine').add(2)), fields(new spool.QueueFullError('mine', 1)));
+    assert.deepEqual(
+      await failure(publisher.queue('theirs').add(1)),
+      fields(new spool.ForbiddenError('publish', 'theirs')),
+    );
+    assert.deepEqual(
+      await failure(connect(base).queue('mine').counts()),
+      fields(new spool.UnauthorizedError('an Authorization: Bearer <token> header is required')),
+    );
+    assert.deepEqual(await failure(admin.queue('mine').add('x'.repeat(2000))), fields(new spool.TooLargeError(1024)));
+    const invalid = await failure(admin.queue('mine').add(1, { delay: 'soon' }));
+    assert.deepEqual(
+      [invalid.class, invalid.details],
+      ['ValidationError', { field: 'options.delay', problem: invalid.problem }],
+    );
+    assert.match(String(invalid.problem), /"soon" is not a duration/);
+    await admin.topic('orders').create({ billing: {} });
+    assert.deepEqual(await failure(admin.topic('orders').create()), fields(new spool.ExistsError('topic', 'orders')));
+    assert.deepEqual(
+      await failure(admin.topic('orders').removeSubscriber('email')),
+      fields(new spool.NotFoundError('subscriber', 'email', 'orders')),
+    );
+  } finally {
+    await server.close();
+    await local.close();
+  }
 });

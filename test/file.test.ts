@@ -67,9 +67,34 @@ void describe('file store: durability', () => {
       await store.close();
     }
     const store = await FileStore.open(dir);
-    assert.deepEqual(await store.ack({ now, items: [{ token: `${jobs[0]?.id}:1`, result: null }] }), ['lost']);
-    assert.deepEqual(await store.ack({ now, items: [{ token: a, result: null }] }), ['ok']);
+    assert.deepEqual(await store.ack({ now, items: [{ token: `${jobs[0]?.id}:1`, result: null }] }), [null]);
+    assert.deepEqual(await store.ack({ now, items: [{ token: a, result: null }] }), ['q']);
     await store.close();
+  });
+
+  void test('an ack within a scope replays as it happened: out of scope stays leased, the rest completed', async () => {
+    const dir = freshDir();
+    const now = Date.now();
+    const first = await FileStore.open(dir);
+    await first.add({ now, jobs: [newJob('a.x', Buffer.from('1')), newJob('b', Buffer.from('2'))] });
+    const { jobs } = await first.lease({ now, queues: ['a.x', 'b'], max: 2, visibilityMs: 60_000 });
+    const items = jobs.map((j) => ({ token: j.token, result: null }));
+    const scope = { queues: [], prefixes: ['a.'] };
+    assert.deepEqual(await first.ack({ now, items, scope }), ['a.x', null]);
+    const states = async (store: FileStore) =>
+      (await store.get({ now, ids: jobs.map((j) => j.id) })).map((j) => [j?.state, j?.leaseUntil]);
+    const seen = await states(first);
+    assert.deepEqual(seen, [
+      ['completed', null],
+      ['active', now + 60_000],
+    ]);
+    await first.close();
+    for (const replay of [false, true]) {
+      if (replay) forgetCheckpoints(dir);
+      const store = await FileStore.open(dir);
+      assert.deepEqual(await states(store), seen, replay ? 'replayed' : 'from the checkpoint');
+      await store.close();
+    }
   });
 
   void test('meta documents survive a reopen', async () => {

@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { serveSettings } from '../src/cli/settings.ts';
 import { connect } from '../src/client/index.ts';
 import { open, Spool } from '../src/index.ts';
-import { reaches } from '../src/server/http/auth.ts';
+import { reaches, scopeOf } from '../src/server/http/auth.ts';
+import { inScope } from '../src/store/contract.ts';
 import { createServer } from '../src/server/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
 import { PrivateRedis, redisServerProblem, skipUnless } from './fixtures/redis.ts';
@@ -126,7 +127,12 @@ void describe('token prefixes reach whole name segments', () => {
       ['tenant-*', 'tenan', false],
       ['*', 'anything', true],
     ];
-    for (const [prefix, name, expected] of cases) assert.equal(reaches(prefix, name), expected, `${prefix} → ${name}`);
+    for (const [prefix, name, expected] of cases) {
+      assert.equal(reaches(prefix, name), expected, `${prefix} → ${name}`);
+      // The same reach as a store holds it in a batch ack.
+      const scope = scopeOf(prefix);
+      assert.equal(scope === undefined || inScope(scope, name), expected, `scope of ${prefix} → ${name}`);
+    }
   });
 
   void test('a prefix that is no name is refused when the server starts', async () => {
@@ -340,7 +346,11 @@ void describe('HTTP limits and edges', () => {
     const garbage = await raw(s.base, 'NOT HTTP AT ALL\r\n\r\n');
     assert.match(garbage, /^HTTP\/1\.1 400 /);
     assert.deepEqual(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4)), {
-      error: { code: 'VALIDATION', message: 'malformed HTTP request' },
+      error: {
+        code: 'VALIDATION',
+        message: 'request: is not valid HTTP',
+        details: { field: 'request', problem: 'is not valid HTTP' },
+      },
     });
     assert.deepEqual(json(await s.call('GET', '/healthz')), { ok: true });
   });

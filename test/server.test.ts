@@ -391,6 +391,7 @@ void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps 
       error: {
         code: 'UNSUPPORTED_MEDIA_TYPE',
         message: 'content type "text/plain" is not supported: send application/json',
+        details: { contentType: 'text/plain' },
       },
     });
   });

@@ -87,7 +87,7 @@ async function burst(store: FileStore, rng: Rng, model: Model): Promise<number> 
       model.touched.add(held.id);
       calls.push(
         store.ack({ now, items: [{ token: held.token, result: null }] }).then(([settle]) => {
-          if (settle === 'ok') model.answered({ kind: 'finished', id: held.id });
+          if (settle !== null) model.answered({ kind: 'finished', id: held.id });
         }),
       );
     }

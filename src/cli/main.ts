@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-// The `spool` command: serve, work, add, peek, dead, stats, topic, check, demo, version. Exit codes: 0 done, 1 failed, 2 bad usage.
+// The `spool` command: serve, work, add, peek, dead, stats, pause, resume, job, lease, ack, topic, check, demo,
+// version. Exit codes: 0 done, 1 failed, 2 bad usage.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SpoolError, ValidationError } from '../index.ts';
 import { check } from './check.ts';
 import { demo } from './demo.ts';
+import { jobCommands } from './jobs.ts';
 import { localCommands } from './local.ts';
+import { storeForms, storeOption } from './target.ts';
+import { queueCommands } from './queues.ts';
 import { serve } from './serve.ts';
 import { env, serveSettings } from './settings.ts';
 import { work } from './work.ts';
@@ -35,7 +39,7 @@ program
 program
   .command('demo')
   .description('add N jobs and process them with a worker')
-  .option('--store <url>', 'store URL', 'file:./spool-data')
+  .option('--store <url>', storeForms, 'file:./spool-data')
   .option('--jobs <n>', 'jobs to add', wholeNumber, 10_000)
   .option('--concurrency <c>', 'handlers at once', wholeNumber, 16)
   .action((options: { store: string; jobs: number; concurrency: number }) => demo(options));
@@ -46,7 +50,7 @@ const envOption = (flags: string, description: string, key: keyof typeof env) =>
 program
   .command('serve')
   .description("the HTTP server (spool's /v1 API and BlockQueue's routes) and/or the Disque protocol server")
-  .addOption(envOption('--store <url>', 'store URL; default file:./spool-data', 'store'))
+  .addOption(new Option('--store <url>', `${storeForms}; default file:./spool-data`))
   .addOption(envOption('--http <[host:]port>', 'where to listen; default 127.0.0.1:$PORT, else 127.0.0.1:8080', 'http'))
   .addOption(envOption('--resp <[host:]port>', 'Disque protocol (RESP) server, e.g. 127.0.0.1:7711', 'resp'))
   .addOption(envOption('--token <token>', 'an admin bearer token (16+ characters)', 'token'))
@@ -83,12 +87,8 @@ program
   .option('--config <file>', 'JSON file with any of these settings (env SPOOL_CONFIG)')
   .action((flags: Record<string, string | undefined>) => serve(serveSettings(flags)));
 
-program
-  .command('work <queue> <command...>')
+storeOption(program.command('work <queue> <command...>'), false)
   .description('run `command` once per job, payload on stdin: exit 0 acks, else retried (spool work q -- ./handle.sh)')
-  .option('--store <url>', 'store URL (env SPOOL_STORE)', process.env.SPOOL_STORE ?? 'file:./spool-data')
-  .option('--server <url>', 'a spool server instead of a store (env SPOOL_SERVER)', process.env.SPOOL_SERVER)
-  .option('--token <token>', 'bearer token for --server (env SPOOL_TOKEN)', process.env.SPOOL_TOKEN)
   .option('--concurrency <c>', 'commands at once', wholeNumber, 1)
   .action((queue: string, command: string[], options: WorkOptions) => work(queue, command, options));
 
@@ -101,6 +101,8 @@ program
   });
 
 localCommands(program);
+queueCommands(program);
+jobCommands(program);
 
 try {
   await program.parseAsync(process.argv);

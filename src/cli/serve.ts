@@ -4,13 +4,16 @@
 import type { Server } from 'node:http';
 import { pino } from 'pino';
 import { open, redactUrl } from '../index.ts';
+import { fileStoreDir } from '../open.ts';
 import { createRespServer, createServer } from '../server/index.ts';
 import type { ServeSettings } from './settings.ts';
+import { recordServing } from './target.ts';
 
 export async function serve(settings: ServeSettings): Promise<void> {
   const logger = pino({ level: settings.logLevel, base: { pid: process.pid } });
   const spool = await open(settings.store);
   const servers: { close(): Promise<void> }[] = [];
+  let forget = (): void => {};
   const store = redactUrl(settings.store);
   const exposed = (host: string): void => {
     if (settings.tokens.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(host))
@@ -31,6 +34,9 @@ export async function serve(settings: ServeSettings): Promise<void> {
     servers.push(server);
     const url = await listen(server.app.server, settings.host, settings.port);
     exposed(settings.host);
+    // Commands run on the data directory this process holds come here instead (cli/target.ts).
+    const dir = fileStoreDir(settings.store);
+    if (dir !== null) forget = recordServing(dir, reachable(url));
     // The one start-up line: what was opened (its password masked) and where it listens.
     logger.info({ url, store, auth: settings.tokens.length > 0, accessLog: settings.accessLog }, 'spool serving');
   }
@@ -56,10 +62,14 @@ export async function serve(settings: ServeSettings): Promise<void> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  forget();
   await Promise.all(servers.map((server) => server.close()));
   await spool.close();
   logger.info('stopped');
 }
+
+/** `url` with a wildcard host (every interface) replaced by the loopback address a local command can reach. */
+const reachable = (url: string): string => url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
 
 /**
  * Listens on the ready app's own node server rather than through fastify's listen(), which logs

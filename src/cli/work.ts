@@ -1,14 +1,12 @@
 // `spool work <queue> -- <command…>`: runs the command once per job, the payload as JSON on its
 // stdin; exit 0 acks, anything else fails the attempt (retried with the queue's back-off).
-// On a store or, with --server, on a remote spool through spool/client.
+// On a store or, with --server (or a data directory `spool serve` holds), on a remote spool through spool/client.
 import { spawn } from 'node:child_process';
-import { connect } from '../client/index.ts';
-import { open } from '../index.ts';
+import { SpoolClient } from '../client/index.ts';
+import { reach } from './target.ts';
+import type { Where } from './target.ts';
 
-export interface WorkOptions {
-  store: string;
-  server?: string;
-  token?: string;
+export interface WorkOptions extends Where {
   concurrency: number;
 }
 
@@ -45,11 +43,10 @@ async function until(worker: Closable): Promise<void> {
 export async function work(queue: string, command: readonly string[], options: WorkOptions): Promise<void> {
   if (command.length === 0) throw new Error('work: give the command to run after --');
   const { concurrency } = options;
-  if (options.server !== undefined) {
-    const client = connect(options.server, options.token === undefined ? {} : { token: options.token });
-    return until(client.queue(queue).process((job) => runCommand(command, job.data), { concurrency }));
-  }
-  await using spool = await open(options.store);
+  const target = await reach(options);
+  if (target instanceof SpoolClient)
+    return until(target.queue(queue).process((job) => runCommand(command, job.data), { concurrency }));
+  await using spool = target;
   // The job's signal kills the command when its lease is lost.
   await until(spool.queue(queue).process((job) => runCommand(command, job.data, job.signal), { concurrency }));
 }

@@ -1,59 +1,28 @@
 // One JSON call to a spool server, and the server's JSON errors turned back into the same
 // SpoolError classes a local spool throws, so callers match on `code` the same way.
-import {
-  ClosedError,
-  ExistsError,
-  ForbiddenError,
-  LeaseLostError,
-  NotFoundError,
-  QueueFullError,
-  StorageError,
-  TooLargeError,
-  UnauthorizedError,
-  ValidationError,
-} from '../errors.ts';
-import type { ErrorCode } from '../errors.ts';
+import { errorFromDetails } from '../errors.ts';
 
 export interface Transport {
   readonly base: string;
   readonly headers: Readonly<Record<string, string>>;
 }
 
-function fieldAndProblem(message: string): [string, string] {
-  const at = message.indexOf(': ');
-  return at < 0 ? ['request', message] : [message.slice(0, at), message.slice(at + 2)];
-}
-
-/** The class a local spool would have thrown; a code the server never sends for bad input (INTERNAL) stays a plain Error. */
-function remoteError(status: number, code: ErrorCode, message: string, token: string | undefined): Error {
-  switch (code) {
-    case 'VALIDATION':
-      return new ValidationError(...fieldAndProblem(message));
-    case 'LEASE_LOST':
-      return new LeaseLostError(token ?? 'unknown');
-    case 'NOT_FOUND':
-      return new NotFoundError(...fieldAndProblem(message));
-    case 'EXISTS':
-      return new ExistsError(message.replace(/ already exists$/, ''));
-    case 'QUEUE_FULL': {
-      const match = /queue "(.*)" is full \(maxLength (\d+)\)/.exec(message);
-      return new QueueFullError(match?.[1] ?? 'unknown', Number(match?.[2] ?? 0));
-    }
-    case 'UNAUTHORIZED':
-      return new UnauthorizedError(message);
-    case 'FORBIDDEN': {
-      const match = /may not (\w+) on "(.*)"$/.exec(message);
-      return new ForbiddenError(match?.[1] ?? 'request', match?.[2] ?? 'unknown');
-    }
-    case 'TOO_LARGE':
-      return new TooLargeError(Number(/limit of (\d+) bytes/.exec(message)?.[1] ?? 0));
-    case 'CLOSED':
-      return new ClosedError('server');
-    case 'STORAGE':
-      return new StorageError(message);
-    default:
-      return new Error(`spool server: HTTP ${status} ${code}: ${message}`);
-  }
+/**
+ * The class a local spool would have thrown, with the same fields, from the answer's `code` and
+ * `details` alone; INTERNAL, a code this version does not know, or an answer without details
+ * (a server from before them) stays a plain Error that says what came.
+ */
+function remoteError(status: number, answer: unknown): Error {
+  const { code, message, details } = ((answer as { error?: unknown } | undefined)?.error ?? {}) as {
+    code?: unknown;
+    message?: unknown;
+    details?: unknown;
+  };
+  const text = typeof message === 'string' ? message : `HTTP ${status}`;
+  return (
+    errorFromDetails(code, details, text) ??
+    new Error(`spool server: HTTP ${status} ${typeof code === 'string' ? code : 'INTERNAL'}: ${text}`)
+  );
 }
 
 /** POSTs (or GETs, without a body) JSON; resolves with the answer's JSON, rejects with a SpoolError. */
@@ -81,11 +50,5 @@ export async function call<T>(
   const text = await response.text();
   const json = text === '' ? undefined : (JSON.parse(text) as unknown);
   if (response.ok) return json as T;
-  const error = (json as { error?: { code?: ErrorCode; message?: string } } | undefined)?.error;
-  throw remoteError(
-    response.status,
-    error?.code ?? 'INTERNAL',
-    error?.message ?? `HTTP ${response.status}`,
-    (body as { token?: string } | undefined)?.token,
-  );
+  throw remoteError(response.status, json);
 }

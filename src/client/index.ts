@@ -3,6 +3,7 @@
 // remote spool without changes to its logic.
 import { JobFailedError, TimeoutError, ValidationError } from '../errors.ts';
 import type {
+  AckAnswer,
   Counts,
   Duration,
   JobInfo,
@@ -42,6 +43,9 @@ export interface RemoteLeaseOptions {
   signal?: AbortSignal;
 }
 
+/** Most tokens the server takes in one batch ack. */
+const maxAckBatch = 1000;
+
 /** Opens nothing: each call is one HTTP request (fetch keeps connections alive). */
 export function connect(url: string, options: ConnectOptions = {}): SpoolClient {
   let base: URL;
@@ -74,6 +78,23 @@ export class SpoolClient {
     const body = { queues: typeof queues === 'string' ? [queues] : queues, ...rest };
     const { jobs } = await call<{ jobs: LeasedJson<T>[] }>(this.transport, 'POST', '/v1/lease', body, signal);
     return jobs.map((job) => new RemoteLeasedJob<T, R>(job, this.transport));
+  }
+
+  /**
+   * Acks the leases these tokens hold, as a consumer that kept only tokens (a script) does: one
+   * request per 1000 tokens. A token whose lease is over, or that is not this caller's, is named
+   * in `lost` and changes nothing.
+   */
+  async ack(tokens: readonly string[]): Promise<AckAnswer> {
+    const answer: { acked: number; lost: string[] } = { acked: 0, lost: [] };
+    for (let at = 0; at < tokens.length; at += maxAckBatch) {
+      const part = await call<AckAnswer>(this.transport, 'POST', '/v1/ack/batch', {
+        tokens: tokens.slice(at, at + maxAckBatch),
+      });
+      answer.acked += part.acked;
+      answer.lost.push(...part.lost);
+    }
+    return answer;
   }
 
   /** Names of every topic the token may see, sorted. */

@@ -21,7 +21,7 @@ export function tokens(suite: Suite): void {
         const before = await q.get(id);
         const now = clock.now();
         for (const token of [`${id}:1`, `${prefix}${flipped}`, `${prefix}${'A'.repeat(seal.length)}`, `${prefix}`]) {
-          assert.deepEqual(await store.ack({ now, items: [{ token, result: null }] }), ['lost'], token);
+          assert.deepEqual(await store.ack({ now, items: [{ token, result: null }] }), [null], token);
           const nack = { now, token, delayMs: 0, error: 'forged', dead: true, release: false };
           assert.deepEqual(await store.nack(nack), { outcome: 'lost' }, token);
           assert.deepEqual(await store.nack({ ...nack, dead: false, release: true }), { outcome: 'lost' }, token);
@@ -40,6 +40,33 @@ export function tokens(suite: Suite): void {
         assert.equal(held?.id, id);
         await job.ack('done');
         assert.equal((await q.get(id))?.state, 'completed');
+      },
+    );
+    conformanceTest(
+      suite,
+      'an ack by tokens within a scope completes the jobs of its queues only; the others stay leased, untouched',
+      async ({ spool }) => {
+        const queues = ['tenant-a', 'tenant-a.jobs', 'tenant-ab', 'other'];
+        for (const name of queues) await spool.queue(name).add(name);
+        const leased = await spool.lease({ queues, max: 4, visibility: '1m' });
+        assert.deepEqual(
+          leased.map((j) => j.queue),
+          queues,
+        );
+        const before = await Promise.all(leased.map((j) => spool.job(j.id)));
+        // What a server's `tenant-a` token reaches: the queue itself and the names under it.
+        const within = { queues: ['tenant-a'], prefixes: ['tenant-a.', 'tenant-a:'] };
+        const tokens = [...leased.map((j) => j.token), `${leased[0]?.token ?? ''}`];
+        assert.deepEqual(await spool.ack(tokens, { within }), {
+          acked: 2,
+          lost: [leased[2]?.token, leased[3]?.token, leased[0]?.token],
+        });
+        // Completed and kept, as an ack through the queue's handle keeps it (the default retention).
+        for (const j of leased.slice(0, 2)) assert.equal((await spool.job(j.id))?.state, 'completed');
+        for (const [i, j] of leased.entries())
+          if (i >= 2) assert.deepEqual(await spool.job(j.id), before[i], `${j.queue} untouched`);
+        // Their holders still hold them.
+        assert.deepEqual(await spool.ack(leased.slice(2).map((j) => j.token)), { acked: 2, lost: [] });
       },
     );
     conformanceTest(

@@ -114,7 +114,7 @@ export class LeasedJob<T = unknown, R = unknown> {
       tx === undefined
         ? await this.runtime.acks.push(item)
         : (await this.runtime.store.ack({ now: this.runtime.clock.now(), items: [item], tx }))[0];
-    this.#settle(outcome === 'ok');
+    this.#settle(outcome !== null);
     this.runtime.observers.settled(this.queue, this.id, 'completed');
   }
 

@@ -283,7 +283,7 @@ export class Queue<T = unknown, R = unknown> {
 
   async #remove(id: string, states: readonly JobState[] | null): Promise<boolean> {
     const existing = await this.get(id);
-    if (existing === null) throw new NotFoundError(`job ${id} in queue ${this.name}`);
+    if (existing === null) throw new NotFoundError('job', id, this.name);
     const removed = await this.runtime.store.remove({ now: this.runtime.clock.now(), ids: [id], states });
     return removed.length > 0;
   }

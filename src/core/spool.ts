@@ -6,6 +6,7 @@ import type {
   Capabilities,
   Counts,
   Health,
+  QueueScope,
   QueueSettings,
   SleeperExtension,
   Store,
@@ -52,6 +53,12 @@ export interface SpoolOptions {
   random?: () => number;
   /** Largest encoded payload an add accepts; default 1 MiB. */
   maxPayloadBytes?: number;
+}
+
+/** What an ack by tokens did: how many leases it completed, and the tokens it could not. */
+export interface AckAnswer {
+  readonly acked: number;
+  readonly lost: string[];
 }
 
 /** A connection to one store: makes queue handles, leases across queues, closes everything it made. */
@@ -265,6 +272,34 @@ export class Spool implements AsyncDisposable {
   async workers(): Promise<WorkerProcess[]> {
     this.#runtime.assertOpen();
     return workerProcesses(this.#store, this.#runtime.clock.now());
+  }
+
+  /**
+   * Acks the leases these tokens hold, all in one store call: for a consumer that kept only
+   * tokens (a script, a server's batch ack), with no result. A token whose lease is over, or
+   * whose job is in a queue outside `within`, changes nothing and is named in `lost`; the store
+   * checks `within` in the same atomic step as the ack.
+   */
+  async ack(tokens: readonly string[], options: { within?: QueueScope } = {}): Promise<AckAnswer> {
+    this.#runtime.assertOpen();
+    const ids = tokens.map((token, i) => {
+      const parsed = typeof token === 'string' ? parseToken(token) : null;
+      if (parsed === null)
+        throw new ValidationError(`tokens[${i}]`, `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`);
+      return parsed.id;
+    });
+    if (tokens.length === 0) return { acked: 0, lost: [] };
+    const queues = await this.#store.ack({
+      now: this.#runtime.clock.now(),
+      items: tokens.map((token) => ({ token, result: null })),
+      ...(options.within === undefined ? {} : { scope: options.within }),
+    });
+    const lost: string[] = [];
+    queues.forEach((queue, i) => {
+      if (queue === null) lost.push(tokens[i] as string);
+      else this.#observers.settled(queue, ids[i] as string, 'completed');
+    });
+    return { acked: tokens.length - lost.length, lost };
   }
 
   /**

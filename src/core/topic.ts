@@ -118,7 +118,7 @@ export class Topic<T = unknown> {
   async create(subscribers: Readonly<Record<string, SubscriberOptions>> = {}): Promise<void> {
     const stored = this.#subscribersFrom(subscribers);
     const { head, subscribers: left } = await this.#read();
-    if (head !== null) throw new ExistsError(`topic ${this.name}`);
+    if (head !== null) throw new ExistsError('topic', this.name);
     // Subscriber documents an add wrote while the topic was being deleted belong to the old topic.
     const entries: Record<string, string | null> = Object.fromEntries(
       Object.keys(left).map((name) => [this.#subscriberMeta(name), null]),
@@ -336,7 +336,7 @@ export class Topic<T = unknown> {
 
   async #definition(): Promise<Definition & { head: Head }> {
     const definition = await this.#read();
-    if (definition.head === null) throw new NotFoundError(`topic ${this.name}`);
+    if (definition.head === null) throw new NotFoundError('topic', this.name);
     return { ...definition, head: definition.head };
   }
 
@@ -347,9 +347,9 @@ export class Topic<T = unknown> {
       now: this.runtime.clock.now(),
       names: [this.#meta, ...names.map((n) => this.#subscriberMeta(n))],
     });
-    if (head === null || head === undefined) throw new NotFoundError(`topic ${this.name}`);
+    if (head === null || head === undefined) throw new NotFoundError('topic', this.name);
     const missing = names.findIndex((_, i) => found[i] === null || found[i] === undefined);
-    if (missing >= 0) throw new NotFoundError(`subscriber ${names[missing] ?? ''} of topic ${this.name}`);
+    if (missing >= 0) throw new NotFoundError('subscriber', names[missing] ?? '', this.name);
   }
 
   /** Every job of the queue goes, active ones too: their holders' acks then fail with LeaseLostError. */

@@ -47,7 +47,7 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
           first || seen === null
             ? 'not found (never added, removed, or finished and not kept)'
             : `${seen.end} before it finished`;
-        finish(() => reject(new NotFoundError(`job ${id}`, why)));
+        finish(() => reject(new NotFoundError('job', id, null, why)));
       }
     };
     const look = async (): Promise<void> => {

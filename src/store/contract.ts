@@ -168,8 +168,12 @@ export interface LeaseResult {
   readonly nextAt: number | null;
 }
 
-/** One ack's answer: done, or the token's lease was not current (see token). */
-export type AckResult = 'ok' | 'lost';
+/**
+ * One ack's answer: the queue of the job it completed (for the caller's per-queue counts), or
+ * null when it was lost: the token's lease was not current (see token), or its job's queue is
+ * outside the call's `scope`.
+ */
+export type AckResult = string | null;
 
 export interface AckItem {
   readonly token: string;
@@ -220,10 +224,26 @@ export interface ConfigureParams {
   readonly changes: Partial<QueueSettings>;
 }
 
+/** Queues by name: those in `queues`, and every queue whose name starts with one of `prefixes`. */
+export interface QueueScope {
+  readonly queues: readonly string[];
+  readonly prefixes: readonly string[];
+}
+
+export function inScope(scope: QueueScope, queue: string): boolean {
+  return scope.queues.includes(queue) || scope.prefixes.some((prefix) => queue.startsWith(prefix));
+}
+
 export interface AckParams {
   readonly now: number;
   /** Each completed job is kept or not as its queue's stored `keepCompleted` says. */
   readonly items: readonly AckItem[];
+  /**
+   * The queues the caller may ack in (a server's token scoped to a prefix, issue 20): a token of
+   * a job in any other queue is answered lost and changes nothing, checked in the same atomic
+   * step as the ack. Absent: every queue.
+   */
+  readonly scope?: QueueScope;
   /** As `AddParams.tx`: the acks commit with the caller's transaction. */
   readonly tx?: unknown;
 }

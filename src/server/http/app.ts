@@ -14,7 +14,7 @@ import { timeoutOptions } from './connections.ts';
 import type { ConnectionLimits } from './connections.ts';
 import { oneJobBodyLimit } from './context.ts';
 import type { Context } from './context.ts';
-import { clientErrorAnswer, failure } from './errors.ts';
+import { clientErrorAnswer, errorBody, failure } from './errors.ts';
 import { jobRoutes } from './jobs.ts';
 import { metricsRoute } from './metrics.ts';
 import { nativeQueues } from './native-queues.ts';
@@ -24,7 +24,7 @@ import { openapiOptions } from './openapi.ts';
 import { overviewRoutes } from './overview.ts';
 import { maxNameLength } from './schemas.ts';
 import { uiRoutes } from './ui.ts';
-import { SpoolError } from '../../index.ts';
+import { NotFoundError, SpoolError } from '../../index.ts';
 
 export interface HttpOptions {
   readonly spool: Spool;
@@ -75,7 +75,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     frameworkErrors: (error, request, reply) => {
       void answerError(error, request, reply);
     },
-    clientErrorHandler: clientErrorAnswer,
+    clientErrorHandler: clientErrorAnswer(options.limits),
     ...(options.logger === false ? { logger: false } : { loggerInstance: options.logger }),
     // Schemas check, they do not repair: an extra field or a "5" for 5 is refused, not coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
@@ -121,20 +121,13 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
         ? blockQueueError(error, f.status, f.message)
         : blockQueue
           ? { message: 'failure', error: f.message }
-          : { error: { code: f.code, message: f.message } };
+          : errorBody(f);
     return reply.code(f.status).send(body);
   };
   app.setErrorHandler(answerError);
-  app.setNotFoundHandler((request, reply) => {
-    const message = `no route ${request.method} ${request.url.split('?')[0] ?? ''}`;
-    return reply
-      .code(404)
-      .send(
-        request.url.startsWith('/topics')
-          ? { message: 'not found', error: message }
-          : { error: { code: 'NOT_FOUND', message } },
-      );
-  });
+  app.setNotFoundHandler((request, reply) =>
+    answerError(new NotFoundError('route', `${request.method} ${request.url.split('?')[0] ?? ''}`), request, reply),
+  );
 
   app.get('/healthz', { schema: { hide: true } }, async (request, reply) => {
     const health = await options.spool.health();

@@ -4,6 +4,7 @@
 // byte of a guess shows in the response time.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ForbiddenError, UnauthorizedError, ValidationError } from '../../index.ts';
+import type { QueueScope } from '../../index.ts';
 
 export type Scope = 'publish' | 'consume' | 'admin';
 /** What a route needs: a scope, or `read` (any scope will do, for looking without changing). */
@@ -35,6 +36,17 @@ export function reaches(prefix: string, name: string): boolean {
   if (!name.startsWith(prefix)) return false;
   if (prefix === '' || name.length === prefix.length || separators.includes(prefix.at(-1) as string)) return true;
   return separators.includes(name[prefix.length] as string);
+}
+
+/**
+ * The queues a grant's `prefix` reaches (`reaches`) as a store checks them (`QueueScope`), or
+ * undefined for every queue: a store that acks by token holds the scope in the same atomic step.
+ */
+export function scopeOf(prefix: string): QueueScope | undefined {
+  if (prefix === '') return undefined;
+  if (prefix.endsWith('*')) return { queues: [], prefixes: [prefix.slice(0, -1)] };
+  if (separators.includes(prefix.at(-1) as string)) return { queues: [], prefixes: [prefix] };
+  return { queues: [prefix], prefixes: separators.map((separator) => prefix + separator) };
 }
 
 interface Grant {

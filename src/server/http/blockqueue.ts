@@ -6,7 +6,7 @@
 // deliveries exactly, and unknown fields or unparsable durations are refused with a 400.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ExistsError, NotFoundError } from '../../index.ts';
-import type { JobInfo, SpoolError, SubscriberOptions } from '../../index.ts';
+import type { JobInfo, NotFoundKind, SpoolError, SubscriberOptions } from '../../index.ts';
 import { Guard } from './auth.ts';
 import { cappedWait, longPoll } from './context.ts';
 import type { Context } from './context.ts';
@@ -64,19 +64,19 @@ function subscriberOptions(subscribers: readonly BqSubscriber[]): Record<string,
   );
 }
 
-/** BlockQueue's error envelope for a SpoolError: its `message` words and, where it has one, its error text. */
+/** BlockQueue's words for what was not found: a subscriber is a listener there; a job is a message. */
+const notFoundText: Readonly<Record<NotFoundKind, string>> = {
+  topic: 'topic not found',
+  subscriber: 'listener not found',
+  route: 'route not found',
+  message: 'message not found',
+  job: 'message not found',
+};
+
+/** BlockQueue's error envelope for a SpoolError, from its code and details: its `message` words and its error text. */
 export function blockQueueError(error: SpoolError, status: number, message: string): object {
-  if (error instanceof ExistsError) return { message: 'Conflict', error: 'topic was exist' };
-  if (error instanceof NotFoundError) {
-    const text = error.what.startsWith('topic')
-      ? 'topic not found'
-      : error.what.startsWith('subscriber')
-        ? 'listener not found'
-        : error.what.startsWith('route')
-          ? 'route not found'
-          : 'message not found';
-    return { message: 'not found', error: text };
-  }
+  if (error instanceof ExistsError) return { message: 'Conflict', error: `${error.kind} was exist` };
+  if (error instanceof NotFoundError) return { message: 'not found', error: notFoundText[error.kind] };
   return { message: status === 409 ? 'Conflict' : 'failure', error: message };
 }
 
@@ -230,9 +230,9 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
       config: route('consume'),
     },
     async (request, reply) => {
-      await subscriber(request);
+      const queue = await subscriber(request);
       const acked = await topic(request).ack((request.params as Params).subscriber, request.body as string[]);
-      if (acked === 0) throw new NotFoundError('message', 'none of these ids');
+      if (acked === 0) throw new NotFoundError('message', null, queue.name, 'none of these ids');
       return ok(reply);
     },
   );
@@ -242,8 +242,8 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
     { schema: { params: s.params('topic', 'subscriber', 'id') }, config: route('consume') },
     async (request, reply) => {
       const { subscriber: name, id } = request.params as Params;
-      await subscriber(request);
-      if ((await topic(request).ack(name, [id])) === 0) throw new NotFoundError(`message ${id}`);
+      const queue = await subscriber(request);
+      if ((await topic(request).ack(name, [id])) === 0) throw new NotFoundError('message', id, queue.name);
       return ok(reply);
     },
   );
@@ -291,7 +291,8 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
     { schema: { params: s.params('topic', 'subscriber', 'id') }, config: route('admin') },
     async (request, reply) => {
       const { id } = request.params as Params;
-      if ((await (await subscriber(request)).retryDead([id])) === 0) throw new NotFoundError(`message ${id}`);
+      const queue = await subscriber(request);
+      if ((await queue.retryDead([id])) === 0) throw new NotFoundError('message', id, queue.name);
       return ok(reply);
     },
   );

@@ -1,18 +1,22 @@
-// Every failure leaves the server as a 4xx/5xx with a JSON body whose status comes from the
-// error's code (errorCodes). fastify's own errors (bad JSON, schema, body size, unknown route)
-// become SpoolErrors first; anything else is a bug: logged, answered as INTERNAL without detail.
-import { STATUS_CODES } from 'node:http';
+// Every failure leaves the server as a 4xx/5xx with a JSON body `{ error: { code, message,
+// details } }` whose status comes from the error's code (errorCodes) and whose details are the
+// error's fields (errorDetailFields), all a client needs to rebuild it. fastify's own errors (bad
+// JSON, schema, body size, unknown route) become SpoolErrors first; anything else is a bug:
+// logged, answered as INTERNAL without detail.
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError } from 'fastify';
 import {
   errorCodes,
   NotFoundError,
   SpoolError,
+  TimeoutError,
   TooLargeError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../index.ts';
-import type { ErrorCode } from '../../index.ts';
+import type { ErrorCode, ErrorDetails } from '../../index.ts';
+import type { ConnectionLimits } from './connections.ts';
 import { maxNameLength } from './schemas.ts';
 
 export interface Failure {
@@ -20,6 +24,7 @@ export interface Failure {
   readonly code: ErrorCode;
   /** Safe to show: no stack, no file path. */
   readonly message: string;
+  readonly details: ErrorDetails;
   /** The error as it came, for the log, when it is not the caller's fault. */
   readonly cause: unknown;
 }
@@ -35,7 +40,7 @@ function fromFastify(error: FastifyError, bodyLimit: number, contentType: string
     );
   }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) return new TooLargeError(bodyLimit);
-  if (error.statusCode === 404) return new NotFoundError('route');
+  if (error.statusCode === 404) return new NotFoundError('route', null);
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.statusCode === 415)
     return new UnsupportedMediaTypeError(contentType);
   // The router's own messages quote the whole path back.
@@ -57,37 +62,44 @@ export function failure(error: unknown, bodyLimit: number, contentType = ''): Fa
       : typeof error === 'object' && error !== null
         ? fromFastify(error as FastifyError, bodyLimit, contentType)
         : null;
-  if (spoolError === null) return { status: 500, code: 'INTERNAL', message: 'internal error', cause: error };
-  const status = errorCodes[spoolError.code].httpStatus;
-  // A 5xx message may name a file or directory of the server (a damaged log, a lock): keep it in the log.
+  if (spoolError === null)
+    return { status: 500, code: 'INTERNAL', message: 'internal error', details: {}, cause: error };
+  const { code, details } = spoolError;
+  const status = errorCodes[code].httpStatus;
+  // A 5xx message may name a file or directory of the server (a failed fsync, a lost host): it
+  // stays in the log. Its details are declared fields (a damaged segment's name and offset), sent.
   if (status >= 500)
-    return {
-      status,
-      code: spoolError.code,
-      message: `${spoolError.code.toLowerCase()} error; see the server log`,
-      cause: error,
-    };
-  return { status, code: spoolError.code, message: spoolError.message, cause: null };
+    return { status, code, message: `${code.toLowerCase()} error; see the server log`, details, cause: error };
+  return { status, code, message: spoolError.message, details, cause: null };
+}
+
+/** The JSON body of a failure on spool's own routes. */
+export const errorBody = (f: Pick<Failure, 'code' | 'message' | 'details'>) => ({
+  error: { code: f.code, message: f.message, details: f.details },
+});
+
+/** What Node's HTTP parser refused, as the SpoolError it is. */
+function parserError(error: NodeJS.ErrnoException, limits: ConnectionLimits): SpoolError {
+  // Node says only that a time-out passed; a request has its headers' (the shorter) first.
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return new TimeoutError('request', Math.min(limits.idleTimeoutMs, limits.requestTimeoutMs));
+  if (error.code === 'HPE_HEADER_OVERFLOW') return new TooLargeError(maxHeaderSize, 'headers');
+  return new ValidationError('request', 'is not valid HTTP');
 }
 
 /**
  * Answers a request that Node's HTTP parser refused before fastify saw it (malformed, headers too
  * large, or not in whole within the time-outs) in the same JSON shape, then ends the connection.
  */
-export function clientErrorAnswer(error: NodeJS.ErrnoException, socket: Socket): void {
+export const clientErrorAnswer = (limits: ConnectionLimits) => (error: NodeJS.ErrnoException, socket: Socket) => {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [code, message]: [ErrorCode, string] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? ['TIMEOUT', 'the request did not arrive within the time-out']
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? ['TOO_LARGE', 'request headers over the limit']
-        : ['VALIDATION', 'malformed HTTP request'];
-  const status = errorCodes[code].httpStatus;
-  const body = JSON.stringify({ error: { code, message } });
+  const refused = parserError(error, limits);
+  const status = errorCodes[refused.code].httpStatus;
+  const body = JSON.stringify(errorBody(refused));
   if (socket.writable)
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   socket.destroy(error);
-}
+};

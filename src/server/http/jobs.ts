@@ -153,7 +153,8 @@ export function jobRoutes(app: FastifyInstance, context: Context): void {
     async (request) => {
       const { id } = request.params as { id: string };
       const retried = await queue(request).retryDead([id]);
-      if (retried === 0) throw new NotFoundError(`dead job ${id} in queue ${(request.params as QueueParams).queue}`);
+      if (retried === 0)
+        throw new NotFoundError('job', id, (request.params as QueueParams).queue, 'no dead job by this id');
       return { retried };
     },
   );

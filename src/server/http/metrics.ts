@@ -1,5 +1,5 @@
 // GET /metrics in Prometheus' text format (issue 18). Counters and histograms follow the
-// Spool's observer (core/observers.ts): what this process adds, leases and settles. Job counts
+// Spool's observer (core/observers.ts): what this process adds, leases, acks and nacks. Job counts
 // are read from the store at scrape time, one counts() call per queue and nothing that walks
 // jobs, so a scrape every 5 s costs the same at a million jobs as at ten.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -14,7 +14,7 @@ const states = ['waiting', 'delayed', 'active', 'dead', 'completed'] as const;
 const buckets = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 
 /**
- * Lease times of the jobs leased and not yet settled, by job id, for the run-time histogram.
+ * Lease times of the jobs leased and not yet acked or nacked, by job id, for the run-time histogram.
  * A job whose lease runs out and is never leased again would stay: past this many the oldest go.
  */
 const maxTracked = 100_000;
@@ -42,7 +42,7 @@ function instruments(registry: Registry) {
     dead: perQueue('spool_jobs_dead_total', 'Jobs that went dead (attempts used up, or failed for good).'),
     expiries: perQueue(
       'spool_lease_expiries_total',
-      'Jobs leased again after their previous lease ran out unsettled (reclaimed by the store).',
+      'Jobs leased again after their previous lease ran out with no ack or nack (reclaimed by the store).',
     ),
     lost: perQueue('spool_leases_lost_total', 'Acks, nacks and extends that found their lease already gone.'),
     wait: new Histogram({

@@ -1,8 +1,8 @@
-// spool's own API for queues, under /v1: add, lease (long-poll), settle by token, inspect, admin.
+// spool's own API for queues, under /v1: add, lease (long-poll), ack / nack / release / extend by token, inspect, admin.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { JobFailedError, LeaseLostError, NotFoundError, parseDuration, TimeoutError } from '../../index.ts';
 import type { Duration, JobInfo, JobOptions, LeasedJob } from '../../index.ts';
-import { Guard } from './auth.ts';
+import { Guard, scopeOf } from './auth.ts';
 import { cappedWait, longPoll } from './context.ts';
 import type { Context } from './context.ts';
 import * as s from './schemas.ts';
@@ -13,7 +13,7 @@ interface QueueParams {
 
 const queueOf = (request: FastifyRequest): readonly string[] => [(request.params as QueueParams).queue];
 
-/** A leased job as JSON: settle it with its token. */
+/** A leased job as JSON: ack, nack, release or extend it with its token. */
 function leasedJson(job: LeasedJob) {
   return {
     id: job.id,
@@ -85,7 +85,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     async (request) => {
       const { id } = request.params as { id: string };
       const job = await queue(request).get(id);
-      if (job === null) throw new NotFoundError(`job ${id} in queue ${(request.params as QueueParams).queue}`);
+      if (job === null) throw new NotFoundError('job', id, (request.params as QueueParams).queue);
       return infoJson(job);
     },
   );
@@ -110,7 +110,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
       const q = queue(request);
       // The job must be this queue's: a token for the queue's prefix may not read other queues' results.
       const before = await q.get(id);
-      if (before === null) throw new NotFoundError(`job ${id} in queue ${name}`);
+      if (before === null) throw new NotFoundError('job', id, name);
       if (before.state === 'completed' || before.state === 'dead' || waitMs === 0) return finished(before, 0, askedMs);
       const started = performance.now();
       const { value } = await longPoll(context, reply, (signal) =>
@@ -127,7 +127,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
       // Time out or shutdown: the wait ran for waitedMs of the askedMs.
       const waitedMs = Math.min(waitMs, Math.round(performance.now() - started));
       const now = await q.get(id);
-      if (now === null) throw new NotFoundError(`job ${id} in queue ${name}`);
+      if (now === null) throw new NotFoundError('job', id, name);
       return finished(now, waitedMs, context.closing.aborted ? askedMs - waitedMs : askedMs - waitMs);
     },
   );
@@ -239,7 +239,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
   );
 
-  // Settling by token: the token names the job, whose queue the token's prefix must reach. A job
+  // Acting on a lease by token: the token names the job, whose queue the token's prefix must reach. A job
   // outside it answers as a lease the caller does not hold, whether it is active or not (issue
   // 20: 403 when active and 409 otherwise told a consumer the state of another tenant's job).
   const leased = async (request: FastifyRequest, token: string) => {
@@ -258,7 +258,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
   );
 
-  // Many leases at once, each fenced by its own token: a consumer that leased a batch settles it in one request.
+  // Many leases at once, each fenced by its own token: a consumer that leased a batch acks it in one request.
   app.post(
     '/v1/ack/batch',
     {
@@ -273,20 +273,12 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
     async (request) => {
       const { tokens } = request.body as { tokens: string[] };
-      // Every token is checked before any is acked (issue 20: a foreign token answered 403 after
-      // the caller's own leases were acked). One outside the caller's prefix is reported like a
-      // lost lease, so the answer tells nothing of another scope's jobs; any other refusal
-      // refuses the batch before anything is acked.
-      const checked = await Promise.allSettled(tokens.map((token) => leased(request, token)));
-      const refusal = checked.find((o) => o.status === 'rejected' && !(o.reason instanceof LeaseLostError));
-      if (refusal !== undefined) throw (refusal as PromiseRejectedResult).reason;
-      const held = checked.flatMap((o, i) => (o.status === 'fulfilled' ? [{ token: tokens[i]!, job: o.value }] : []));
-      const outcomes = await Promise.allSettled(held.map(({ job }) => job.ack()));
-      const failure = outcomes.find((o) => o.status === 'rejected' && !(o.reason instanceof LeaseLostError));
-      if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
-      const lost = new Set(tokens);
-      for (const [i, o] of outcomes.entries()) if (o.status === 'fulfilled') lost.delete(held[i]!.token);
-      return { acked: tokens.length - lost.size, lost: [...lost] };
+      // One store call, which checks every token against the caller's prefix in the same atomic
+      // step as the acks (issue 20: a foreign token answered 403 after the caller's own leases
+      // were acked). One outside it is reported like a lost lease, so the answer tells nothing of
+      // another scope's jobs; a malformed token refuses the batch before anything is acked.
+      const scope = request.principal === null ? undefined : scopeOf(request.principal.prefix);
+      return spool.ack(tokens, scope === undefined ? {} : { within: scope });
     },
   );
 

@@ -4,18 +4,58 @@
 // (documentation only: the routes serialise as they did), every error answer with its shape,
 // and examples, from the table in openapi-operations.ts, so the route files keep to their handlers.
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
-import { object } from './openapi-answers.ts';
+import { errorDetailFields } from '../../index.ts';
+import type { ErrorCode } from '../../index.ts';
+import { nullable, object, strings } from './openapi-answers.ts';
+import type { Schema } from './openapi-answers.ts';
 import { operations, requestExamples } from './openapi-operations.ts';
 
+/** A field of `details` as errorDetailFields writes its JSON type. */
+function detailField(type: string | readonly string[]): Schema {
+  if (typeof type !== 'string') return { type: 'string', enum: [...type] };
+  if (type === 'string[]') return strings;
+  if (type === 'string|null') return nullable({ type: 'string' });
+  return { type };
+}
+
+const codes = Object.keys(errorDetailFields) as ErrorCode[];
+const errorSchemaName = (code: ErrorCode) => `Error_${code}`;
+
+/** One schema per code: its `details` are that code's fields, all of them always present. */
+const errorSchemas = Object.fromEntries(
+  codes.map((code) => [
+    errorSchemaName(code),
+    object(
+      {
+        code: { type: 'string', enum: [code], description: 'stable: match on it (docs/errors.md)' },
+        message: { type: 'string', description: 'for people; may change' },
+        details: object(
+          Object.fromEntries(
+            Object.entries(errorDetailFields[code] as Record<string, string | readonly string[]>).map(
+              ([field, type]) => [field, detailField(type)],
+            ),
+          ),
+          "the error's fields: a client rebuilds the error from `code` and these, never from `message`",
+        ),
+      },
+      `a ${code} error`,
+    ),
+  ]),
+);
+
 const errorShape = object({
-  error: object({
-    code: { type: 'string', description: 'stable: match on it (docs/errors.md)', example: 'VALIDATION' },
-    message: {
-      type: 'string',
-      description: 'for people; may change',
-      example: 'body.options.delay: is not a duration',
+  error: {
+    oneOf: codes.map((code) => ({ $ref: `#/components/schemas/${errorSchemaName(code)}` })),
+    discriminator: {
+      propertyName: 'code',
+      mapping: Object.fromEntries(codes.map((code) => [code, `#/components/schemas/${errorSchemaName(code)}`])),
     },
-  }),
+    example: {
+      code: 'VALIDATION',
+      message: 'body.options.delay: is not a duration',
+      details: { field: 'body.options.delay', problem: 'is not a duration' },
+    },
+  },
 });
 const bqErrorShape = object({ message: { type: 'string', example: 'failure' }, error: { type: 'string' } });
 
@@ -82,13 +122,13 @@ export function openapiOptions(version: string, tokens: boolean): FastifyDynamic
         title: 'spool',
         version,
         description:
-          "spool's HTTP API: queues and jobs, leases, topics under /v1, and BlockQueue's routes unchanged under /topics. Errors answer `{ error: { code, message } }` (BlockQueue's routes: `{ message, error }`).",
+          "spool's HTTP API: queues and jobs, leases, topics under /v1, and BlockQueue's routes unchanged under /topics. Errors answer `{ error: { code, message, details } }`, `details` holding the fields of that code's error (BlockQueue's routes: `{ message, error }`).",
         license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
       },
       servers: [{ url: '/', description: 'this server' }],
       tags: [
         { name: 'jobs', description: 'add, read, wait for and remove jobs' },
-        { name: 'leases', description: 'lease jobs and settle them by their token' },
+        { name: 'leases', description: 'lease jobs, then ack, nack, release or extend them by their token' },
         { name: 'queues', description: 'inspect and administer a queue' },
         { name: 'topics', description: 'topics, subscriptions and publishing' },
         { name: 'dashboard', description: 'what the dashboard at /ui shows: overview, workers, audit log' },
@@ -96,7 +136,7 @@ export function openapiOptions(version: string, tokens: boolean): FastifyDynamic
       ],
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-        schemas: { Error: errorShape },
+        schemas: { Error: errorShape, ...errorSchemas },
       },
       security: tokens ? [{ bearer: [] }] : [],
     },

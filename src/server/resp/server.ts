@@ -16,7 +16,7 @@ import { inspectCommands } from './inspect.ts';
 import { nodeCommands } from './node.ts';
 import { QueueActivity } from './queue-activity.ts';
 import { scanCommands } from './scan.ts';
-import { settleCommands } from './settle.ts';
+import { byIdCommands } from './by-id.ts';
 
 export type { RespLogger };
 
@@ -58,7 +58,7 @@ export interface RespServer {
 const commands: Readonly<Record<string, Command>> = {
   addjob: addjobCommand,
   getjob: getjobCommand,
-  ...settleCommands,
+  ...byIdCommands,
   ...inspectCommands,
   ...scanCommands,
   ...nodeCommands,

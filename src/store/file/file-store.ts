@@ -378,10 +378,25 @@ export class FileStore implements Store {
   #logged(operation: Operation): unknown {
     this.#log.assertWritable();
     const result = this.#apply(operation);
-    const kind = encodeOperation(this.#writer, operation);
+    const logged =
+      operation.kind === 'ack'
+        ? { kind: operation.kind, record: this.#replayable(operation.record, result as readonly AckResult[]) }
+        : operation;
+    const kind = encodeOperation(this.#writer, logged);
     const body = this.#writer.view();
     this.#log.append(kind, body.length, (out, offset) => body.copy(out, offset));
     return result;
+  }
+
+  /**
+   * An ack as replay must repeat it, in the record that knows no scope: without the tokens its
+   * scope refused (they changed nothing).
+   */
+  #replayable(params: AckRecord & Pick<AckParams, 'scope'>, results: readonly AckResult[]): AckRecord {
+    const { now, items, scope } = params;
+    if (scope === undefined) return params;
+    // Looked at after the ack: a completed job may be gone already, an untouched one is as it was.
+    return { now, items: items.filter(({ token }, i) => results[i] !== null || this.#table.inScope(token, scope)) };
   }
 
   #durable(operation: Operation): Promise<unknown> {

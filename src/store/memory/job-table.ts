@@ -1,6 +1,6 @@
 import { StorageError } from '../../errors.ts';
-import { formatToken, parseToken } from '../contract.ts';
-import type { TokenParts } from '../contract.ts';
+import { formatToken, inScope, parseToken } from '../contract.ts';
+import type { QueueScope, TokenParts } from '../contract.ts';
 import type {
   AckParams,
   AckResult,
@@ -192,14 +192,23 @@ export class JobTable {
     return { jobs: leased, nextAt };
   }
 
-  ack({ now, items }: AckParams): readonly AckResult[] {
+  ack({ now, items, scope }: AckParams): readonly AckResult[] {
     return items.map(({ token, result }): AckResult => {
+      // Before anything is applied to the job's queue: a token outside the scope changes nothing.
+      if (scope !== undefined && !this.inScope(token, scope)) return null;
       const seq = this.#leased(token, now);
-      if (seq < 0) return 'lost';
+      if (seq < 0) return null;
       const q = this.#queueOf(seq);
       q.complete(seq, now, result);
-      return 'ok';
+      return q.name;
     });
+  }
+
+  /** Whether the job `token` names is in a queue of `scope`, changing nothing; false when there is no such job. */
+  inScope(token: string, scope: QueueScope): boolean {
+    const parsed = parseToken(token);
+    const seq = parsed === null ? -1 : this.#seqOf(parsed.id);
+    return seq >= 0 && inScope(scope, this.#queueOf(seq).name);
   }
 
   nack({ now, token, delayMs, error, dead, release }: NackParams): NackResult {

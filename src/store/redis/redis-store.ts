@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, redactUrl, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
-import { formatToken, refuseTx } from '../contract.ts';
+import { formatToken, inScope, refuseTx } from '../contract.ts';
 import type {
   AckParams,
   AckResult,
@@ -264,20 +264,23 @@ export class RedisStore implements Store {
     });
   }
 
-  ack({ now, items, tx }: AckParams): Promise<readonly AckResult[]> {
+  ack({ now, items, scope, tx }: AckParams): Promise<readonly AckResult[]> {
     return this.#run(async () => {
       refuseTx({ tx });
-      const out: AckResult[] = items.map(() => 'lost');
+      const out: AckResult[] = items.map(() => null);
       const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token, this.#tokenKey) })));
       await Promise.all(
         [...byQueue].map(async ([queue, entries]) => {
+          // A job's queue is part of its id, which the token's seal vouches for, and never
+          // changes: checked here, the scope holds as in the script.
+          if (scope !== undefined && !inScope(scope, queue)) return;
           const acks = entries.map(({ item, job }) => ({
             seq: job.seq,
             attempt: job.attempt,
             result: item.result === null ? ('' as const) : Buffer.concat([plus, item.result]),
           }));
           const ok = await this.#acks.ack(queue, now, acks);
-          entries.forEach(({ i }, k) => (out[i] = ok[k] === true ? 'ok' : 'lost'));
+          entries.forEach(({ i }, k) => (out[i] = ok[k] === true ? queue : null));
         }),
       );
       return out;

@@ -467,14 +467,18 @@ local function ackAll(B, queue, from)
     seqs[#seqs + 1] = ARGV[i]
   end
   local all = #seqs > 0 and hmget(B .. ':j', seqs) or {}
-  local out, members, completed, writes, results, gone = {}, {}, {}, {}, {}, {}
+  local out, members, completed, writes, results, gone, acked = {}, {}, {}, {}, {}, {}, {}
   for i, seq in ipairs(seqs) do
     local arg = from + 3 * (i - 1)
     local s, a, l, rest
     if all[i] then
       s, a, l, rest = string.match(all[i], '^(%a)|([^|]*)|([^|]*)|[^|]*|(.*)$')
     end
-    local ok = s == 'a' and tonumber(a) == tonumber(ARGV[arg + 1]) and tonumber(l) > now
+    -- The states were all read first: a token twice in one batch is acked once, then lost.
+    local ok = not acked[seq] and s == 'a' and tonumber(a) == tonumber(ARGV[arg + 1]) and tonumber(l) > now
+    if ok then
+      acked[seq] = true
+    end
     if ok and keeps then
       local member = pad(seq)
       members[#members + 1] = member

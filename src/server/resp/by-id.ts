@@ -1,5 +1,6 @@
-// The commands that settle jobs by id: ACKJOB, FASTACK, NACK, ENQUEUE, WORKING, DELJOB (and
-// DEQUEUE, which spool cannot do). Each checks every id before touching any (Disque's -BADID).
+// The commands that act on jobs named by id, not by a lease's token: ACKJOB, FASTACK, NACK,
+// ENQUEUE, WORKING, DELJOB (and DEQUEUE, which spool cannot do). Each checks every id before
+// touching any (Disque's -BADID).
 import { LeaseLostError, NotFoundError } from '../../index.ts';
 import type { JobInfo, LeasedJob, Spool } from '../../index.ts';
 import type { Need } from '../http/auth.ts';
@@ -8,7 +9,7 @@ import type { Call, Command } from './context.ts';
 import { ReplyError } from './reply.ts';
 import type { Reply } from './reply.ts';
 
-/** A look and an act on a job can race another consumer; this many looks settle it. */
+/** A look and an act on a job can race another consumer: the act is tried this many times, looking again each time. */
 const tries = 3;
 
 interface Handle {
@@ -121,7 +122,7 @@ function dequeue(call: Call): Reply {
   throw new ReplyError('ERR', 'DEQUEUE is not supported by spool: lease the job with GETJOB instead');
 }
 
-export const settleCommands: Readonly<Record<string, Command>> = {
+export const byIdCommands: Readonly<Record<string, Command>> = {
   ackjob: { arity: -1, overlaps: true, run: countingById('consume', ack) },
   fastack: { arity: -1, overlaps: true, run: countingById('consume', ack) },
   nack: { arity: -1, run: countingById('consume', nack) },

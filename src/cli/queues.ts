@@ -1,0 +1,61 @@
+// Queues as a whole: `spool queues` (every queue), `spool stats` (counts, `--watch`), `spool pause` / `spool resume`.
+import type { Command } from 'commander';
+import type { Counts } from '../index.ts';
+import { countsTable, print } from './output.ts';
+import { storeOption, withSpool } from './target.ts';
+import type { Target, Where } from './target.ts';
+
+type Row = { readonly name: string; readonly counts: Counts };
+
+async function countsOf(spool: Target, names: readonly string[]): Promise<Row[]> {
+  // With no names: every queue the store knows, from its list of queues.
+  if (names.length === 0) return (await spool.queues()).map(({ name, counts }) => ({ name, counts }));
+  return Promise.all(names.map(async (name) => ({ name, counts: await spool.queue(name).counts() })));
+}
+
+/** Prints `rows()` now and, with `--watch`, again every so many seconds until Ctrl-C. */
+async function watching<R extends Row>(
+  o: Where & { watch?: number },
+  rows: () => Promise<readonly R[]>,
+): Promise<void> {
+  print(o, await rows(), countsTable);
+  if (o.watch === undefined) return;
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  while (!stop.signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, o.watch! * 1000));
+    if (stop.signal.aborted) break;
+    // A terminal is cleared for each table; JSON goes out a document per line.
+    if (o.json !== true) process.stdout.write('\x1b[2J\x1b[H');
+    print(o, await rows(), countsTable);
+  }
+}
+
+export function queueCommands(program: Command): void {
+  storeOption(program.command('queues'))
+    .description('every queue the store knows, with its counts (--json: with its stored settings too)')
+    .option('--watch <seconds>', 'refresh every so many seconds', Number)
+    .action(async (o: Where & { watch?: number }) => {
+      await withSpool(o, (spool) => watching(o, () => spool.queues()));
+    });
+
+  storeOption(program.command('stats [queues...]'))
+    .description('counts per queue (default: every queue the store knows)')
+    .option('--watch <seconds>', 'refresh every so many seconds', Number)
+    .action(async (queues: string[], o: Where & { watch?: number }) => {
+      await withSpool(o, (spool) => watching(o, () => countsOf(spool, queues)));
+    });
+
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const)
+    storeOption(program.command(`${action} <queues...>`))
+      .description(paused ? 'stop leases from these queues (adds go on)' : 'let leases take from these queues again')
+      .action(async (queues: string[], o: Where) => {
+        await withSpool(o, async (spool) => {
+          for (const name of queues) await (paused ? spool.queue(name).pause() : spool.queue(name).resume());
+        });
+        print(o, { queues, paused }, () => `${paused ? 'paused' : 'resumed'} ${queues.join(', ')}`);
+      });
+}

@@ -1,0 +1,113 @@
+// Where a command runs: on a store it opens (by default the data directory ./spool-data), on a
+// server over HTTP (`--server`), or, when `spool serve` holds the data directory it was given, on
+// that server: serve writes where it listens into the directory (SERVING.json), and a command that
+// finds the directory locked by that very process talks to it instead of failing with LOCKED.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { connect, SpoolClient } from '../client/index.ts';
+import { LockedError, open } from '../index.ts';
+import type { AckAnswer, Counts, LeasedJob, LeaseOptions, Spool } from '../index.ts';
+import { defaultUrl } from '../open.ts';
+
+/** What every store command is told: a store URL, or a server and its token. */
+export interface Where {
+  store: string;
+  server?: string;
+  token?: string;
+  json?: boolean;
+}
+
+/** What the commands need, which a local Spool and a remote SpoolClient both have. */
+export interface Target {
+  queue(
+    name: string,
+  ): Pick<
+    ReturnType<Spool['queue']>,
+    'add' | 'get' | 'peek' | 'counts' | 'dead' | 'retryDead' | 'remove' | 'pause' | 'resume'
+  >;
+  topic(
+    name: string,
+  ): Pick<
+    ReturnType<Spool['topic']>,
+    'create' | 'addSubscribers' | 'removeSubscriber' | 'delete' | 'publish' | 'status' | 'info'
+  >;
+  topics(): Promise<string[]>;
+  queues(): Promise<readonly { readonly name: string; readonly counts: Counts }[]>;
+  lease(options: Omit<LeaseOptions, 'signal'> & { queues: readonly string[] }): Promise<readonly LeasedView[]>;
+  ack(tokens: readonly string[]): Promise<AckAnswer>;
+}
+
+/** A leased job as a script sees it. */
+type LeasedView = Pick<LeasedJob, 'id' | 'queue' | 'token' | 'data' | 'attempt' | 'leaseUntil'>;
+
+/** What `--store` takes, for every command's help. */
+export const storeForms =
+  'store URL (env SPOOL_STORE): file:<dir> (?durability=fsync|interval|none), ' +
+  'memory:, redis://[user:password@]host:port[/db], rediss://… (TLS), redis+cluster://host:port,host:port';
+
+/** `--store`, `--server`, `--token` and `--json` (for a command that prints data). */
+export const storeOption = (command: Command, prints = true): Command => {
+  command
+    .option('--store <url>', storeForms, process.env.SPOOL_STORE ?? defaultUrl)
+    .option('--server <url>', 'a spool server instead of a store (env SPOOL_SERVER)', process.env.SPOOL_SERVER)
+    .option('--token <token>', 'bearer token for --server (env SPOOL_TOKEN)', process.env.SPOOL_TOKEN);
+  return prints ? command.option('--json', 'print JSON instead of text') : command;
+};
+
+/** The file in a data directory that says where the `spool serve` holding it listens. */
+const recordName = 'SERVING.json';
+
+interface ServingRecord {
+  readonly v: 1;
+  readonly pid: number;
+  /** The HTTP server's base URL, reachable from this host. */
+  readonly url: string;
+}
+
+/** Written by `spool serve` once it listens; whole or not at all (a temporary file renamed over it). */
+export function recordServing(dir: string, url: string): () => void {
+  const record: ServingRecord = { v: 1, pid: process.pid, url };
+  const path = join(dir, recordName);
+  const tmp = `${path}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, JSON.stringify(record));
+  renameSync(tmp, path);
+  return () => rmSync(path, { force: true });
+}
+
+/** The URL of the server that holds `locked.dir`, when it recorded one; null for any other owner. */
+function servingUrl(locked: LockedError): string | null {
+  let record: Partial<ServingRecord>;
+  try {
+    record = JSON.parse(readFileSync(join(locked.dir, recordName), 'utf8')) as Partial<ServingRecord>;
+  } catch {
+    return null;
+  }
+  // A record left by a serve that died names another pid than the lock's owner now.
+  return record.pid === locked.ownerPid && typeof record.url === 'string' ? record.url : null;
+}
+
+const client = (url: string, token: string | undefined): SpoolClient =>
+  connect(url, token === undefined ? {} : { token });
+
+/** The store `where` names, opened; or a client of the server it names, or of the serve that holds its directory. */
+export async function reach(where: Omit<Where, 'json'>): Promise<Spool | SpoolClient> {
+  if (where.server !== undefined) return client(where.server, where.token);
+  try {
+    return await open(where.store);
+  } catch (error) {
+    const url = error instanceof LockedError ? servingUrl(error) : null;
+    if (url === null) throw error;
+    return client(url, where.token);
+  }
+}
+
+/** Runs `run` on the store or server `where` names, and closes what it opened. */
+export async function withSpool<T>(where: Where, run: (target: Target) => Promise<T>): Promise<T> {
+  const target = await reach(where);
+  if (target instanceof SpoolClient) return run(target);
+  await using spool = target;
+  // Awaited here, inside the `using` scope: returning the bare promise would close the store under it.
+  return await run(spool);
+}

@@ -1,0 +1,182 @@
+// The CLI for every operation, run as a user runs it: one job by id, lease and ack for scripts,
+// pause and resume, --json on what prints data, and a data directory that `spool serve` holds
+// reached through that server instead of failing with LOCKED (issue 18).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { open } from '../src/index.ts';
+import { serve, stop } from './server/harness.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'spool-cli-ops-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const cli = ['--import', 'tsx', 'src/cli/main.ts'];
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [...cli, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 30_000,
+  });
+const json = (out: { stdout: string; stderr: string; status: number | null }): unknown => {
+  assert.equal(out.status, 0, out.stderr);
+  return JSON.parse(out.stdout) as unknown;
+};
+
+void test('job get, lease, ack, job remove and job retry on a data directory, as text and as --json', async () => {
+  const store = `file:${join(root, 'ops')}`;
+  const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  assert.deepEqual(json(spool('add', 'mail', '{"to":"a"}', '--json')), { id: '1' });
+  assert.equal(spool('add', 'mail', '{"to":"b"}').stdout, '2\n');
+
+  const shown = spool('job', 'get', 'mail', '1');
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, /^id {10}1$/m);
+  assert.match(shown.stdout, /^state {7}waiting$/m);
+  assert.match(shown.stdout, /^data {8}\{"to":"a"\}$/m);
+  const got = json(spool('job', 'get', 'mail', '1', '--json')) as { id: string; state: string; data: unknown };
+  assert.deepEqual([got.id, got.state, got.data], ['1', 'waiting', { to: 'a' }]);
+  const missing = spool('job', 'get', 'mail', '99');
+  assert.equal(missing.status, 1);
+  assert.equal(missing.stderr, 'spool: job 99 in queue mail: not found\n');
+
+  // A script's loop: lease prints `<token> <data>`, ack takes the tokens.
+  const leased = spool('lease', 'mail', '--visibility', '1m');
+  assert.equal(leased.status, 0, leased.stderr);
+  const [token, data] = leased.stdout.trim().split(' ') as [string, string];
+  assert.equal(data, '{"to":"a"}');
+  assert.equal(spool('job', 'get', 'mail', '1', '--json').stdout.includes('"state":"active"'), true);
+  const [second] = json(spool('lease', 'mail', '--json')) as { id: string; token: string; data: unknown }[];
+  assert.deepEqual([second?.id, second?.data], ['2', { to: 'b' }]);
+  assert.deepEqual(json(spool('lease', 'mail', '--json')), []);
+  assert.equal(spool('ack', token).stdout, 'acked 1\n');
+  // Acked already: lost, exit 1, and the other token of the same call is still acked.
+  const again = spool('ack', token, second!.token, '--json');
+  assert.equal(again.status, 1);
+  assert.deepEqual(JSON.parse(again.stdout), { acked: 1, lost: [token] });
+  assert.match(spool('job', 'get', 'mail', '1').stdout, /^state {7}completed$/m);
+
+  assert.equal(spool('job', 'remove', 'mail', '1').stdout, 'removed 1\n');
+  assert.equal(spool('job', 'remove', 'mail', '1').status, 1);
+
+  // A dead job back to waiting; one that is not dead is refused.
+  {
+    await using local = await open(store);
+    await local.queue('mail').add({ to: 'c' }, { maxAttempts: 1 });
+    const [job] = await local.queue('mail').lease();
+    await job!.fail('bounced');
+  }
+  const notDead = spool('job', 'retry', 'mail', '2');
+  assert.equal(notDead.status, 1);
+  assert.match(notDead.stderr, /job 2 in queue mail: no dead job with this id/);
+  assert.deepEqual(json(spool('job', 'retry', 'mail', '3', '--json')), { retried: 1 });
+  assert.match(spool('job', 'get', 'mail', '3').stdout, /^state {7}waiting$/m);
+});
+
+void test('pause stops leases until resume; stats, peek, dead and topic list print JSON with --json', () => {
+  const store = `file:${join(root, 'paused')}`;
+  const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  spool('add', 'jobs', '1');
+  assert.equal(spool('pause', 'jobs').stdout, 'paused jobs\n');
+  assert.deepEqual(json(spool('lease', 'jobs', '--json')), []);
+  const [row] = json(spool('stats', 'jobs', '--json')) as {
+    name: string;
+    counts: { waiting: number; paused: boolean };
+  }[];
+  assert.deepEqual([row?.name, row?.counts.waiting, row?.counts.paused], ['jobs', 1, true]);
+  assert.match(spool('stats', 'jobs').stdout, /jobs\s+1\s+0\s+0\s+0\s+0\s+yes/);
+  assert.deepEqual(json(spool('resume', 'jobs', '--json')), { queues: ['jobs'], paused: false });
+  assert.equal((json(spool('peek', 'jobs', '--json')) as { data: unknown }[])[0]?.data, 1);
+  assert.equal((json(spool('lease', 'jobs', '--json')) as unknown[]).length, 1);
+  assert.deepEqual(json(spool('dead', 'jobs', '--json')), []);
+  assert.equal(spool('topic', 'create', 'cart', 'counter').status, 0);
+  assert.deepEqual(json(spool('topic', 'list', '--json')), ['cart']);
+});
+
+void test('queues lists every queue with its counts, once or --watch, and so does stats with no names', async () => {
+  const store = `file:${join(root, 'listed')}`;
+  const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  spool('add', 'mail', '1');
+  spool('add', 'sms', '2', '--delay', '1h');
+  const listed = spool('queues');
+  assert.match(listed.stdout, /^queue\s+waiting\s+delayed/);
+  assert.match(listed.stdout, /^mail\s+1\s+0\s/m);
+  assert.match(listed.stdout, /^sms\s+0\s+1\s/m);
+  assert.equal(spool('stats').stdout, listed.stdout);
+  const queues = json(spool('queues', '--json')) as { name: string; counts: { waiting: number } }[];
+  assert.deepEqual(
+    queues.map((q) => [q.name, q.counts.waiting]),
+    [
+      ['mail', 1],
+      ['sms', 0],
+    ],
+  );
+  // --watch prints again until Ctrl-C: a JSON document a line.
+  const watcher = spawn(process.execPath, [...cli, 'queues', '--json', '--watch', '0.2'], {
+    env: { ...process.env, SPOOL_STORE: store },
+  });
+  let out = '';
+  watcher.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => watcher.once('exit', resolve));
+  for (const deadline = Date.now() + 20_000; out.split('\n').length < 3;) {
+    assert.ok(Date.now() < deadline, `no second listing: ${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  watcher.kill('SIGINT');
+  assert.equal(await exited, 0);
+  for (const document of out.trim().split('\n')) assert.equal((JSON.parse(document) as unknown[]).length, 2);
+});
+
+void test('--store help shows the URL forms', () => {
+  for (const command of ['add', 'job get', 'lease', 'ack', 'work', 'serve']) {
+    const help = run([...command.split(' '), '--help']).stdout;
+    for (const form of ['file:<dir>', 'memory:', 'redis://', 'rediss://', 'redis+cluster://'])
+      assert.ok(help.includes(form), `${command} --help: no ${form}`);
+  }
+});
+
+void test('a data directory that spool serve holds is reached through the server, not refused as LOCKED', async () => {
+  const dir = join(root, 'served');
+  const store = `file:${dir}`;
+  const served = await serve(store);
+  const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  try {
+    const record = JSON.parse(readFileSync(join(dir, 'SERVING.json'), 'utf8')) as { pid: number; url: string };
+    assert.deepEqual(record, { v: 1, pid: served.child.pid, url: served.base });
+    assert.equal(spool('add', 'mail', '"hi"').stdout, '1\n');
+    assert.match(spool('job', 'get', 'mail', '1').stdout, /^state {7}waiting$/m);
+    const [job] = json(spool('lease', 'mail', '--json')) as { token: string; data: unknown }[];
+    assert.equal(job?.data, 'hi');
+    assert.deepEqual(json(spool('ack', job.token, '--json')), { acked: 1, lost: [] });
+    assert.equal(spool('pause', 'mail').status, 0);
+    assert.match(spool('stats', 'mail').stdout, /mail\s+0\s+0\s+0\s+0\s+1\s+yes/);
+    assert.match(spool('queues').stdout, /^mail\s+0\s+0\s+0\s+0\s+1\s+yes$/m);
+  } finally {
+    await stop(served);
+  }
+  assert.equal(existsSync(join(dir, 'SERVING.json')), false, 'serve removes its record when it stops');
+  // On its own again: the command opens the directory itself.
+  assert.match(spool('stats', 'mail').stdout, /mail\s+0\s+0\s+0\s+0\s+1\s+yes/);
+});
+
+void test('a data directory another command holds is still refused as LOCKED', async () => {
+  const store = `file:${join(root, 'worked')}`;
+  const worker = spawn(process.execPath, [...cli, 'work', 'jobs', '--', 'true'], {
+    env: { ...process.env, SPOOL_STORE: store },
+  });
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  try {
+    for (const deadline = Date.now() + 20_000; !existsSync(join(root, 'worked', 'LOCK'));) {
+      assert.ok(Date.now() < deadline, 'work did not open the directory');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const refused = run(['add', 'jobs', '1'], { SPOOL_STORE: store });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, new RegExp(`in use by process ${worker.pid}`));
+  } finally {
+    worker.kill('SIGTERM');
+    await exited;
+  }
+});
