@@ -1,0 +1,2 @@
+export { SqliteStore, synchronousLabels } from './sqlite-store.ts';
+export type { SqliteStoreOptions, Synchronous } from './sqlite-store.ts';
