@@ -34,6 +34,28 @@ async function storeFor(url: string): Promise<Store> {
         repair: flag(parsed.searchParams.get('repair'), 'repair'),
       });
     }
+    case 'sqlite': {
+      const { SqliteStore } = await importDriver(() => import('./store/sqlite/index.ts'), 'better-sqlite3', url);
+      const { path, params } = pathUrl(url, 'sqlite', './spool.db');
+      checkUrlParams(params, ['synchronous', 'busyTimeout']);
+      const synchronous = params.get('synchronous') ?? 'full';
+      if (synchronous !== 'full' && synchronous !== 'normal')
+        throw new ValidationError('synchronous', `must be full or normal, got "${synchronous}"`);
+      const busy = params.get('busyTimeout');
+      return SqliteStore.open(path, {
+        synchronous,
+        busyTimeoutMs: busy === null ? undefined : parseDuration(busy, 'busyTimeout'),
+      });
+    }
+    case 'leveldb': {
+      const { LevelStore } = await importDriver(() => import('./store/leveldb/index.ts'), 'classic-level', url);
+      const { path, params } = pathUrl(url, 'leveldb', './spool-leveldb');
+      checkUrlParams(params, ['durability']);
+      const durability = params.get('durability') ?? 'fsync';
+      if (durability !== 'fsync' && durability !== 'none')
+        throw new ValidationError('durability', `must be fsync or none, got "${durability}"`);
+      return LevelStore.open(path, { durability });
+    }
     case 'redis':
     case 'rediss':
     case 'redis+cluster': {
@@ -54,6 +76,15 @@ function durationInMs(url: string, name: string): string {
     new RegExp(`([?&]${name}=)([^&#]*)`),
     (_, head: string, value: string) => head + String(parseDuration(decodeURIComponent(value), name)),
   );
+}
+
+/** The path and parameters of `scheme:./path?…` or `scheme:///abs/path?…`. */
+function pathUrl(url: string, scheme: string, fallback: string): { path: string; params: URLSearchParams } {
+  const rest = url.slice(scheme.length + 1);
+  const query = rest.indexOf('?');
+  const path = query < 0 ? rest : rest.slice(0, query);
+  const params = new URLSearchParams(query < 0 ? '' : rest.slice(query + 1));
+  return { path: path.startsWith('//') ? decodeURIComponent(path.slice(2)) : path || fallback, params };
 }
 
 /** A yes/no URL parameter: absent is no. */
@@ -78,6 +109,8 @@ async function importDriver<T>(load: () => Promise<T>, driver: string, url: stri
 /**
  * Opens a Spool on the store `url` names: `memory:`,
  * `file:<dir>[?durability=fsync|interval|none][&interval=100ms][&repair=1]`,
+ * `sqlite:<file>[?synchronous=full|normal][&busyTimeout=5s]` (needs better-sqlite3),
+ * `leveldb:<dir>[?durability=fsync|none]` (needs classic-level),
  * `redis://…`, `rediss://…` or `redis+cluster://host:port,host:port` (needs ioredis).
  */
 export async function open(url: string = defaultUrl, options: SpoolOptions = {}): Promise<Spool> {

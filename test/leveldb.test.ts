@@ -1,9 +1,14 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { ClassicLevel } from 'classic-level';
+import { LockedError, open, ValidationError } from '../src/index.ts';
 import { LevelStore } from '../src/store/leveldb/index.ts';
 import { runConformance } from './conformance/index.ts';
+import { killLoop } from './support/kill-loop.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-leveldb-'));
 let n = 0;
@@ -12,4 +17,83 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 void describe('leveldb store: conformance', () => {
   runConformance({ makeStore: () => LevelStore.open(freshDir(), { durability: 'none' }) });
+});
+
+void describe('leveldb store', () => {
+  void test('leveldb: URLs: fsync by default, none on request, a misspelt parameter refused', async () => {
+    const dir = freshDir();
+    {
+      await using spool = await open(`leveldb:${dir}`);
+      assert.equal(spool.capabilities.durable, 'power-loss');
+      assert.equal(spool.capabilities.shared, false);
+    }
+    {
+      await using spool = await open(`leveldb:${dir}?durability=none`);
+      assert.equal(spool.capabilities.durable, 'process-crash');
+    }
+    await assert.rejects(open(`leveldb:${dir}?durabilty=none`), ValidationError);
+  });
+
+  // LevelDB's own lock is fcntl's, which a process drops when it closes any descriptor of the
+  // LOCK file: a refused second open in the holder's process used to free the directory for
+  // another process. The other process's open comes after that refusal here on purpose.
+  void test('a second open of a directory, in this process or another, is a LockedError naming the holder', async () => {
+    const dir = freshDir();
+    await using spool = await open(`leveldb:${dir}`);
+    await assert.rejects(open(`leveldb:${dir}`), (error: unknown) => {
+      assert.ok(error instanceof LockedError);
+      assert.equal(error.ownerPid, process.pid);
+      return true;
+    });
+    const other = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('./src/index.ts').then((m) => m.open('leveldb:${dir}')).catch((e) => { console.log(e.code); })`,
+      ],
+      { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    other.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await new Promise((resolve) => other.once('exit', resolve));
+    assert.equal(out.trim(), 'LOCKED');
+  });
+
+  void test('a reopen keeps every job in its state and counts; waiting keys come back FIFO within a priority', async () => {
+    const dir = freshDir();
+    {
+      await using spool = await open(`leveldb:${dir}`);
+      const q = spool.queue<string>('q');
+      for (const data of ['a', 'b', 'c']) await q.add(data);
+      await q.add('urgent', { priority: 5 });
+      for (const data of ['d', 'e']) await q.add(data);
+      const [first] = await q.lease();
+      assert.equal(first!.data, 'urgent');
+      await first!.ack();
+      await (await q.lease())[0]!.fail(new Error('for good'));
+    }
+    // The waiting keys in key order: FIFO, as diskoque's users rely on.
+    const db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    const waiting = [];
+    for await (const key of db.keys({ gte: 'w', lt: 'x' })) waiting.push(key);
+    await db.close();
+    assert.equal(waiting.length, 4); // b c d e; a is dead
+    {
+      await using spool = await open(`leveldb:${dir}`);
+      const q = spool.queue<string>('q');
+      const counts = await q.counts();
+      assert.deepEqual([counts.waiting, counts.active, counts.dead, counts.completed], [4, 0, 1, 1]);
+      assert.deepEqual(
+        (await q.lease({ max: 10 })).map((j) => j.data),
+        ['b', 'c', 'd', 'e'],
+      );
+    }
+  });
+
+  void test('kill -9 at random moments, 100 times: every resolved add is there, no resolved ack is undone, open always succeeds', async () => {
+    const dir = freshDir();
+    await killLoop(`leveldb:${dir}`, () => LevelStore.open(dir));
+  });
 });

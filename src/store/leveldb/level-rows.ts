@@ -105,7 +105,10 @@ export class LevelRows implements Rows {
     }
     if (row.expiresAt !== null) lines.ttl.replace(row, before);
     this.ops.push({ type: 'put', key: jobKey(row.seq), value: encodeRow(row) });
-    const [was, is] = [before.state === 'waiting' ? waitingKey(before) : null, row.state === 'waiting' ? waitingKey(row) : null];
+    const [was, is] = [
+      before.state === 'waiting' ? waitingKey(before) : null,
+      row.state === 'waiting' ? waitingKey(row) : null,
+    ];
     if (was !== is) {
       if (was !== null) this.ops.push({ type: 'del', key: was });
       if (is !== null) this.ops.push({ type: 'put', key: is, value: '' });

@@ -6,7 +6,7 @@
 // batch, written with sync (fsync, the default: an answered call survives a power cut) or
 // without (none: it survives a process crash, not a power cut).
 import { writeFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { LockedError, StorageError, ValidationError } from '../../errors.ts';
 import type { Capabilities, StoreEvent } from '../contract.ts';
@@ -29,6 +29,13 @@ type Db = ClassicLevel<string, Uint8Array>;
 
 /** Who holds the directory, for the LockedError of a second open (LevelDB's LOCK file says nothing). */
 const ownerFile = 'spool.pid';
+/**
+ * Directories this process has open. LevelDB's lock is an fcntl lock, which a process loses when
+ * it closes any descriptor of the file: LevelDB's refusal of a second open in the same process
+ * closes one, and the directory would then open in another process as well. So a second open
+ * here is refused before LevelDB sees it.
+ */
+const openHere = new Set<string>();
 
 export class LevelStore extends RowStore {
   /** Opens (or creates) the store in directory `dir`. */
@@ -36,17 +43,23 @@ export class LevelStore extends RowStore {
     const durability = options.durability ?? 'fsync';
     if (durability !== 'fsync' && durability !== 'none')
       throw new ValidationError('durability', `must be fsync or none, got "${String(durability)}"`);
+    const where = resolve(dir);
+    if (openHere.has(where)) throw new LockedError(dir, process.pid);
+    openHere.add(where);
     const db: Db = new ClassicLevel(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
     try {
       await db.open();
     } catch (error) {
+      openHere.delete(where);
       const code = (error as { cause?: { code?: string } }).cause?.code;
       if (code === 'LEVEL_LOCKED') throw new LockedError(dir, owner(dir));
-      throw new StorageError(`${dir}: cannot open the LevelDB directory: ${(error as Error).message}`, { cause: error });
+      throw new StorageError(`${dir}: cannot open the LevelDB directory: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     try {
       writeFileSync(join(dir, ownerFile), String(process.pid));
-      const backend = new LevelBackend(db, durability === 'fsync');
+      const backend = new LevelBackend(db, durability === 'fsync', () => openHere.delete(where));
       await backend.load();
       const capabilities: Capabilities = Object.freeze({
         durable: durability === 'fsync' ? 'power-loss' : 'process-crash',
@@ -57,6 +70,7 @@ export class LevelStore extends RowStore {
       return new LevelStore(capabilities, backend);
     } catch (error) {
       await db.close().catch(() => {});
+      openHere.delete(where);
       throw error instanceof StorageError
         ? error
         : new StorageError(`${dir}: cannot load the LevelDB store: ${(error as Error).message}`, { cause: error });
@@ -81,6 +95,7 @@ class LevelBackend implements RowBackend {
   constructor(
     private readonly db: Db,
     private readonly sync: boolean,
+    private readonly closed: () => void,
   ) {
     this.rows = new LevelRows((key) => db.getSync(key));
   }
@@ -88,7 +103,8 @@ class LevelBackend implements RowBackend {
   /** Reads the whole store into memory; a new store gets its token key. */
   async load(): Promise<void> {
     const rows = this.rows;
-    const text = (value: Uint8Array): string => Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+    const text = (value: Uint8Array): string =>
+      Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
     const counters = await this.db.get(countersKey);
     if (counters !== undefined) rows.counters = decodeCounters(text(counters));
     for await (const [key, value] of this.db.iterator({ gte: 'm', lt: 'n' })) rows.meta.set(key.slice(1), text(value));
@@ -137,7 +153,9 @@ class LevelBackend implements RowBackend {
     // Payloads added so far are read from memory until their batch is on disk (batches land in order).
     const written = [...this.rows.pending.keys()];
     await this.db.batch(
-      ops.map((op) => (op.type === 'put' ? { ...op, value: typeof op.value === 'string' ? Buffer.from(op.value) : op.value } : op)),
+      ops.map((op) =>
+        op.type === 'put' ? { ...op, value: typeof op.value === 'string' ? Buffer.from(op.value) : op.value } : op,
+      ),
       { sync: this.sync },
     );
     for (const seq of written) this.rows.pending.delete(seq);
@@ -148,7 +166,8 @@ class LevelBackend implements RowBackend {
     this.#broken ??= new StorageError('a batch write failed; reopen the store');
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  async close(): Promise<void> {
+    await this.db.close();
+    this.closed();
   }
 }

@@ -71,8 +71,7 @@ export class SortedRows {
 }
 
 /** Lease order: higher priority, then earlier readiness, then lower sequence number. */
-export const leaseOrder: Compare = (a, b) =>
-  b.priority - a.priority || a.availableAt - b.availableAt || a.seq - b.seq;
+export const leaseOrder: Compare = (a, b) => b.priority - a.priority || a.availableAt - b.availableAt || a.seq - b.seq;
 export const dueOrder: Compare = (a, b) => a.availableAt - b.availableAt || a.seq - b.seq;
 export const leaseEndOrder: Compare = (a, b) => (a.until as number) - (b.until as number) || a.seq - b.seq;
 export const finishOrder: Compare = (a, b) => (a.finish as number) - (b.finish as number) || a.seq - b.seq;

@@ -219,7 +219,9 @@ export class RowEngine {
     this.#settled(queue, now);
     const from = cursor === null ? 0 : Number(cursor);
     const rows =
-      state === 'waiting' ? this.rows.waiting(queue, limit + 1, from) : this.rows.inState(queue, state, limit + 1, from);
+      state === 'waiting'
+        ? this.rows.waiting(queue, limit + 1, from)
+        : this.rows.inState(queue, state, limit + 1, from);
     const more = rows.length > limit;
     return {
       jobs: rows.slice(0, limit).map((row) => this.#record(row)),

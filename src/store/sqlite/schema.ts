@@ -29,7 +29,9 @@ export function migrate(db: Database, path: string): void {
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > newest)
-      throw new StorageError(`${path}: schema version ${version} is newer than this spool knows (${newest}); upgrade spool`);
+      throw new StorageError(
+        `${path}: schema version ${version} is newer than this spool knows (${newest}); upgrade spool`,
+      );
     for (const step of steps) {
       if (step.version <= version) continue;
       db.exec(step.sql);

@@ -60,7 +60,9 @@ export class SqliteRows implements Rows {
   constructor(db: Database) {
     const p = (sql: string): Statement => db.prepare(sql);
     const inState = (state: Exclude<JobState, 'waiting'>): Statement =>
-      p(`SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY ${orderOf[state]} LIMIT ? OFFSET ?`);
+      p(
+        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY ${orderOf[state]} LIMIT ? OFFSET ?`,
+      );
     this.#s = {
       alloc: p('UPDATE spool_counters SET value = value + ? WHERE name = ? RETURNING value').pluck(),
       job: p(`SELECT ${jobColumns} FROM spool_jobs WHERE seq = ?`),
@@ -236,7 +238,12 @@ function rowOf(c: JobColumns | undefined): Row | null {
     until: c.until,
     finish: c.finish,
     visibilityMs: c.visibility_ms,
-    backoff: { kind: c.backoff_kind, delayMs: c.backoff_delay_ms, maxDelayMs: c.backoff_max_ms, jitter: c.backoff_jitter },
+    backoff: {
+      kind: c.backoff_kind,
+      delayMs: c.backoff_delay_ms,
+      maxDelayMs: c.backoff_max_ms,
+      jitter: c.backoff_jitter,
+    },
     key: c.key,
     errors: c.errors === null ? [] : (JSON.parse(c.errors) as string[]),
     result: c.result,

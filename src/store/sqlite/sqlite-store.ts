@@ -145,7 +145,14 @@ class SqliteBackend implements RowBackend {
   /** Writes a group's events for the other processes, and drops old ones now and then. */
   #write(events: readonly StoreEvent[]): void {
     const now = Date.now();
-    const write = (e: StoreEvent, due: number | null, job: string | null, outcome: string | null, has = 0, result: Buffer | null = null): void => {
+    const write = (
+      e: StoreEvent,
+      due: number | null,
+      job: string | null,
+      outcome: string | null,
+      has = 0,
+      result: Buffer | null = null,
+    ): void => {
       this.#s.write.run(this.#origin, now, e.kind, e.queue, due, job, outcome, has, result);
     };
     for (const e of events) {
