@@ -39,7 +39,7 @@ void describe('leveldb store', () => {
   // another process. The other process's open comes after that refusal here on purpose.
   void test('a second open of a directory, in this process or another, is a LockedError naming the holder', async () => {
     const dir = freshDir();
-    await using spool = await open(`leveldb:${dir}`);
+    await using _holder = await open(`leveldb:${dir}`);
     await assert.rejects(open(`leveldb:${dir}`), (error: unknown) => {
       assert.ok(error instanceof LockedError);
       assert.equal(error.ownerPid, process.pid);

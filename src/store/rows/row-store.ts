@@ -194,7 +194,7 @@ export class RowStore implements Store {
     try {
       commit = this.backend.commit(events);
     } catch (error) {
-      commit = Promise.reject(error as Error);
+      commit = Promise.reject(error);
     }
     this.#committed = commit.then(
       () => {
