@@ -194,7 +194,7 @@ export class RowStore implements Store {
     try {
       commit = this.backend.commit(events);
     } catch (error) {
-      commit = Promise.reject(error);
+      commit = Promise.reject(storageError('a commit failed', error));
     }
     this.#committed = commit.then(
       () => {
