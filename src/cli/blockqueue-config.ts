@@ -21,6 +21,13 @@ export function isBlockQueueConfig(value: Record<string, unknown>): boolean {
 
 type Section = Record<string, unknown>;
 
+/** A scalar setting as text (YAML may give a number where a name is meant), or `fallback`. */
+function scalar(value: unknown, field: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  throw new ValidationError(`--config ${field}`, `must be a string or a number, got ${JSON.stringify(value)}`);
+}
+
 export function fromBlockQueue(config: Record<string, unknown>): { settings: RawSettings; notes: string[] } {
   const notes: string[] = [];
   for (const key of Object.keys(config))
@@ -48,9 +55,9 @@ export function fromBlockQueue(config: Record<string, unknown>): { settings: Raw
   if (http.port !== undefined) {
     if (!Number.isSafeInteger(http.port) || (http.port as number) < 0 || (http.port as number) > 65535)
       throw new ValidationError('--config http.port', `must be a port number, got ${JSON.stringify(http.port)}`);
-    settings.http = `127.0.0.1:${String(http.port)}`;
+    settings.http = `127.0.0.1:${http.port as number}`;
   }
-  settings.store = storeUrl(String(http.driver ?? 'sqlite'), known, notes);
+  settings.store = storeUrl(scalar(http.driver, 'http.driver', 'sqlite'), known, notes);
   if (logging.level !== undefined) settings.logLevel = logging.level;
   if (logging.type !== undefined && logging.type !== 'json')
     throw new ValidationError(
@@ -80,7 +87,7 @@ function storeUrl(driver: string, known: (name: string, keys: readonly string[])
       const busy = sqlite.busy_timeout;
       if (busy !== undefined && (!Number.isSafeInteger(busy) || (busy as number) < 0))
         throw new ValidationError('--config sqlite.busy_timeout', `must be milliseconds, got ${JSON.stringify(busy)}`);
-      return `sqlite:${name}${busy === undefined ? '' : `?busyTimeout=${String(busy)}ms`}`;
+      return `sqlite:${name}${busy === undefined ? '' : `?busyTimeout=${busy as number}ms`}`;
     }
     case 'turso': {
       const { url } = known('turso', ['url']);
@@ -101,15 +108,17 @@ function storeUrl(driver: string, known: (name: string, keys: readonly string[])
         'max_open_conns',
         'max_idle_conns',
       ]);
-      const user = encodeURIComponent(String(pg.username ?? 'postgres'));
-      const password =
-        pg.password === undefined || pg.password === '' ? '' : `:${encodeURIComponent(String(pg.password))}`;
-      const host = String(pg.host ?? 'localhost');
+      const user = encodeURIComponent(scalar(pg.username, 'pgsql.username', 'postgres'));
+      const secret = scalar(pg.password, 'pgsql.password', '');
+      const password = secret === '' ? '' : `:${encodeURIComponent(secret)}`;
+      const host = scalar(pg.host, 'pgsql.host', 'localhost');
+      const port = scalar(pg.port, 'pgsql.port', '5432');
+      const name = encodeURIComponent(scalar(pg.name, 'pgsql.name', 'blockqueue'));
       if (pg.timezone !== undefined)
         notes.push('pgsql.timezone: spool stores times as milliseconds since the epoch; ignored');
       if (pg.max_open_conns !== undefined || pg.max_idle_conns !== undefined)
         notes.push('pgsql.max_*_conns: the PostgreSQL store sizes its own pool; ignored');
-      return `postgres://${user}${password}@${host}:${String(pg.port ?? 5432)}/${encodeURIComponent(String(pg.name ?? 'blockqueue'))}`;
+      return `postgres://${user}${password}@${host}:${port}/${name}`;
     }
     default:
       throw new ValidationError(
