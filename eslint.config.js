@@ -120,6 +120,24 @@ export default tseslint.config(
     },
   },
   {
+    // The suite a third-party store runs: it may use only what that store's author has too.
+    files: ['src/conformance/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*/**', '!../store/contract.ts', '../open.ts', '../tracing/**'],
+              message: 'the conformance suite uses the public API and the contract only',
+            },
+            { regex: '^(?!node:|\\.)', message: 'the conformance suite imports no npm package' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/client/**/*.ts'],
     rules: {
       'no-restricted-imports': [

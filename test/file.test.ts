@@ -6,7 +6,6 @@ import { basename, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { LockedError, open, Spool, StorageError } from '../src/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
-import { runConformance } from './conformance/index.ts';
 import { newJob } from './support/workload.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-file-'));
@@ -42,10 +41,6 @@ async function threeJobsUncheckpointed(dir: string): Promise<string> {
 
 /** Deletes the checkpoints, as if the process had died before writing them. */
 const forgetCheckpoints = (dir: string): void => checkpointFiles(dir).forEach((f) => rmSync(f));
-
-void describe('file store: conformance', () => {
-  runConformance({ makeStore: () => FileStore.open(freshDir(), { durability: 'none' }) });
-});
 
 void describe('file store: durability', () => {
   void test('a clean close and reopen keeps every job in its state', async () => {

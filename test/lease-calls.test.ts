@@ -5,7 +5,7 @@ import { ManualClock, Spool } from '../src/index.ts';
 import type { Store } from '../src/index.ts';
 import type { LeaseParams, LeaseResult } from '../src/store/contract.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
-import { settle, until } from './conformance/harness.ts';
+import { settle, until } from '../src/conformance/harness.ts';
 import { overriding } from './fixtures/overriding.ts';
 
 /** A memory store whose leases wait until the test lets them through, like a round trip; `shared` as asked. */

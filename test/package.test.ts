@@ -124,6 +124,27 @@ open('memory:').then(async (spool) => {
   assert.match(run.stdout, /"waiting":1/);
 });
 
+void test("a store author's conformance run from the installed spool/conformance passes on the memory store", () => {
+  const file = join(project, 'conformance.test.mjs');
+  writeFileSync(
+    file,
+    `import { runConformance } from 'spool/conformance';
+import { MemoryStore } from 'spool/memory';
+runConformance({ name: 'memory', makeStore: () => new MemoryStore() });`,
+  );
+  // Its own test run, not a file of this one's.
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const run = spawnSync(process.execPath, ['--test', '--test-reporter=tap', file], {
+    cwd: project,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env,
+  });
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /^# fail 0$/m);
+  assert.ok(Number(/^# pass (\d+)$/m.exec(run.stdout)?.[1]) >= 60, run.stdout.slice(-400));
+});
+
 void test('the installed bin serves the API and its docs', async () => {
   const served = await serve('memory:', join(project, 'node_modules/.bin/spool'));
   try {

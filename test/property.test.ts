@@ -1,11 +1,11 @@
-// Model-based property test: random sequences of operations run against the memory store (or
-// any store SPOOL_TEST_STORE names) and a small reference model, compared after every step.
+// Model-based property test: random sequences of operations run against the store
+// SPOOL_TEST_STORE names (memory when unset) and a small reference model, compared after every step.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { LeaseLostError, ManualClock, Spool } from '../src/index.ts';
 import type { LeasedJob, Queue } from '../src/index.ts';
-import { MemoryStore } from '../src/store/memory/index.ts';
+import { testStore } from './support/test-store.ts';
 
 const visibilityMs = 20_000;
 const maxAttempts = 3;
@@ -170,7 +170,7 @@ void test('random operation sequences agree with the reference model after every
   await fc.assert(
     fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 60 }), async (ops) => {
       const clock = new ManualClock();
-      const spool = await Spool.create(new MemoryStore(), { clock });
+      const spool = await Spool.create(await testStore.open(), { clock });
       const queue = spool.queue<number>('model', {
         maxAttempts,
         visibility: visibilityMs,

@@ -4,8 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { open } from '../src/index.ts';
+import type { Store } from '../src/index.ts';
 import { RedisStore } from '../src/store/redis/index.ts';
-import { runConformance } from './conformance/index.ts';
+import { runConformance } from '../src/conformance/index.ts';
 import { freeClusterPort, PrivateRedis, redisServerProblem, skipUnless, withPrefix } from './fixtures/redis.ts';
 
 const skip = skipUnless(
@@ -43,8 +44,16 @@ before(async () => {
 after(() => Promise.all(masters.map((m) => m.stop())));
 
 void describe('redis store on a 3-master cluster', { skip }, () => {
-  void describe('conformance', () => {
-    runConformance({ makeStore: () => RedisStore.open(withPrefix(url, `c${++n}`)) });
+  const prefixes = new WeakMap<Store, string>();
+  runConformance({
+    name: 'redis cluster',
+    async makeStore() {
+      const prefix = `c${++n}`;
+      const store = await RedisStore.open(withPrefix(url, prefix));
+      prefixes.set(store, prefix);
+      return store;
+    },
+    openPeer: (store) => RedisStore.open(withPrefix(url, prefixes.get(store) as string)),
   });
 
   void test('queues spread over the three masters are leased left to right and worked to the end', async () => {

@@ -7,10 +7,9 @@ import { ManualClock, Spool } from '../src/index.ts';
 import type { Store } from '../src/index.ts';
 import type { LeaseParams, StoreEvent } from '../src/store/contract.ts';
 import { RedisStore } from '../src/store/redis/index.ts';
-import { runConformance } from './conformance/index.ts';
 import { overriding } from './fixtures/overriding.ts';
 import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from './fixtures/redis.ts';
-import { until } from './conformance/harness.ts';
+import { until } from '../src/conformance/harness.ts';
 
 const skip = skipUnless(
   await redisProblem(),
@@ -30,10 +29,6 @@ async function makeStore(): Promise<RedisStore> {
   };
   return store;
 }
-
-void describe('redis store: conformance', { skip }, () => {
-  runConformance({ makeStore });
-});
 
 /** `store` with its ready events dropped: only what the Spool does itself can wake its leases. */
 function withoutReadyEvents(store: Store): { store: Store; leasesAnswered: () => number } {

@@ -3,14 +3,15 @@
 // exactly once, none lost.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { request, serve, stop, storeUrl } from './server/harness.ts';
+import { request, serve, stop } from './server/harness.ts';
+import { testStore } from './support/test-store.ts';
 
 const consumers = 50;
 const producers = 10;
 const produceMs = Number(process.env.SPOOL_LOAD_MS ?? 3000);
 
 void test(`${consumers} long-poll consumers and ${producers} producers for ${produceMs}ms: every message acked once`, async () => {
-  const served = await serve(storeUrl);
+  const served = await serve(testStore.url());
   const s = { call: (method: string, path: string, body?: unknown) => request(served.base, method, path, body) };
   try {
     const published = new Set<string>();

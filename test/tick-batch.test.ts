@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { QueueFullError, Spool } from '../src/index.ts';
 import type { Store } from '../src/index.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
-import { until } from './conformance/harness.ts';
+import { until } from '../src/conformance/harness.ts';
 
 /** A memory store that counts the calls it gets, by name. */
 function counting(): { store: Store; calls: Map<string, number> } {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { ManualClock, Spool } from '../src/index.ts';
 import type { AddParams, AddResult, LeaseParams, LeaseResult, NewJob, StoreEvent } from '../src/store/contract.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
-import { settle, until } from './conformance/harness.ts';
+import { settle, until } from '../src/conformance/harness.ts';
 import { overriding } from './fixtures/overriding.ts';
 
 /**

@@ -3,13 +3,13 @@ import { test } from 'node:test';
 import { Spool } from '../src/index.ts';
 import type { Store } from '../src/index.ts';
 import type { AckParams, Settle } from '../src/store/contract.ts';
-import { MemoryStore } from '../src/store/memory/index.ts';
-import { settle, until } from './conformance/harness.ts';
+import { settle, until } from '../src/conformance/harness.ts';
 import { overriding } from './fixtures/overriding.ts';
+import { testStore } from './support/test-store.ts';
 
-/** A memory store whose acks wait until the test lets them through, like a slow fsync. */
-function slowAcks(): { store: Store; release: () => void; pending: () => number } {
-  const inner = new MemoryStore();
+/** The test store with acks that wait until the test lets them through, like a slow fsync. */
+async function slowAcks(): Promise<{ store: Store; release: () => void; pending: () => number }> {
+  const inner = await testStore.open();
   const held: (() => void)[] = [];
   const ack = (params: AckParams): Promise<readonly Settle[]> =>
     new Promise<void>((resolve) => held.push(resolve)).then(() => inner.ack(params));
@@ -18,7 +18,7 @@ function slowAcks(): { store: Store; release: () => void; pending: () => number 
 }
 
 void test('a worker starts the next jobs while earlier acks are on their way, up to a bound; close waits for the acks', async () => {
-  const { store, release, pending } = slowAcks();
+  const { store, release, pending } = await slowAcks();
   const spool = await Spool.create(store);
   const q = spool.queue('pipe');
   const total = 1_100;

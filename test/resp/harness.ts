@@ -5,7 +5,7 @@ import { open } from '../../src/index.ts';
 import type { Spool } from '../../src/index.ts';
 import { createRespServer } from '../../src/server/index.ts';
 import type { RespServer, RespServerOptions } from '../../src/server/index.ts';
-import { storeUrl } from '../server/harness.ts';
+import { testStore } from '../support/test-store.ts';
 
 export interface RunningResp {
   readonly spool: Spool;
@@ -19,7 +19,7 @@ export interface RunningResp {
 const run = promisify(execFile);
 
 export async function startResp(options: Omit<RespServerOptions, 'spool'> = {}): Promise<RunningResp> {
-  const spool = await open(storeUrl);
+  const spool = await open(testStore.url());
   const server = createRespServer({ ...options, spool });
   const { port } = await server.listen(0);
   return {

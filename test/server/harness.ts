@@ -6,6 +6,7 @@ import { open } from '../../src/index.ts';
 import type { Spool } from '../../src/index.ts';
 import { createServer } from '../../src/server/index.ts';
 import type { ServerOptions, HttpServer } from '../../src/server/index.ts';
+import { testStore } from '../support/test-store.ts';
 
 export interface Running {
   readonly spool: Spool;
@@ -21,11 +22,9 @@ export interface Answer {
   readonly text: string;
 }
 
-/** `SPOOL_TEST_STORE` re-runs the server tests on another store. */
-export const storeUrl = process.env.SPOOL_TEST_STORE ?? 'memory:';
-
+/** A server on a new spool, on the store SPOOL_TEST_STORE names (test/support/test-store.ts). */
 export async function start(options: Omit<ServerOptions, 'spool'> = {}): Promise<Running> {
-  const spool = await open(storeUrl);
+  const spool = await open(testStore.url());
   const server = await createServer({ ...options, spool });
   const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
   return {

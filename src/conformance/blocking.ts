@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
-import { JobFailedError, NotFoundError, TimeoutError } from '../../src/index.ts';
-import { conformanceTest, settle, until } from './harness.ts';
+import { JobFailedError, NotFoundError, TimeoutError } from '../index.ts';
+import { area, conformanceTest, settle, until } from './harness.ts';
 import type { Suite } from './harness.ts';
-import type { ManualClock } from '../../src/index.ts';
-import type { NewJob } from '../../src/store/contract.ts';
+import type { ManualClock } from '../index.ts';
+import type { NewJob } from '../store/contract.ts';
 
 /** Waits until `n` timers are armed on the clock: one per blocked lease. */
 function blocked(clock: ManualClock, n: number, what: string): Promise<void> {
@@ -32,7 +31,7 @@ function delayedJob(queue: string, data: string, availableAt: number): NewJob {
 }
 
 export function blocking(suite: Suite): void {
-  void describe('blocking lease and waitFor', () => {
+  area(suite, 'blocking', () => {
     conformanceTest(suite, 'a blocked lease wakes when a job is added', async ({ spool }) => {
       const q = spool.queue('block');
       const pending = spool.lease({ queues: ['block'], wait: '1h' });

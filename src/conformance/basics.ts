@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
-import { NotFoundError, ValidationError } from '../../src/index.ts';
-import { conformanceTest } from './harness.ts';
+import { NotFoundError, ValidationError } from '../index.ts';
+import { area, conformanceTest } from './harness.ts';
 import type { Suite } from './harness.ts';
 
 export function basics(suite: Suite): void {
-  void describe('basics', () => {
+  area(suite, 'basics', () => {
     conformanceTest(suite, 'add then get shows a waiting job with its data and options', async ({ spool, clock }) => {
       const q = spool.queue<{ n: number }>('basics', { maxAttempts: 3 });
       const id = await q.add({ n: 1 }, { priority: 2 });

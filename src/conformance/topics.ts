@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
-import { ExistsError, LeaseLostError, NotFoundError, ValidationError } from '../../src/index.ts';
-import { conformanceTest } from './harness.ts';
+import { ExistsError, LeaseLostError, NotFoundError, ValidationError } from '../index.ts';
+import { area, conformanceTest } from './harness.ts';
 import type { Suite } from './harness.ts';
 
 export function topics(suite: Suite): void {
-  void describe('topics', () => {
+  area(suite, 'topics', () => {
     conformanceTest(suite, 'a publish gives every subscriber its own copy with its own options', async ({ spool }) => {
       const cart = spool.topic<{ item: string }>('cart');
       await cart.create({ counter: { maxAttempts: 2, visibility: '5m' }, created: {} });

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
-import { conformanceTest } from './harness.ts';
+import { area, conformanceTest } from './harness.ts';
 import type { Suite } from './harness.ts';
 
 export function time(suite: Suite): void {
-  void describe('delay, TTL and leases', () => {
+  area(suite, 'time', () => {
     conformanceTest(suite, 'a delayed job is leasable only once its delay has passed', async ({ spool, clock }) => {
       const q = spool.queue('delay');
       const id = await q.add('later', { delay: '5s' });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
-import { LeaseLostError, ValidationError } from '../../src/index.ts';
-import { conformanceTest } from './harness.ts';
+import { LeaseLostError, ValidationError } from '../index.ts';
+import { area, conformanceTest } from './harness.ts';
 import type { Suite } from './harness.ts';
 
 export function tokens(suite: Suite): void {
-  void describe('tokens', () => {
+  area(suite, 'tokens', () => {
     conformanceTest(
       suite,
       'a token made from the job id, or with a wrong seal, is lost everywhere and leaves the lease as it was',

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
-import { QueueFullError } from '../../src/index.ts';
-import { conformanceTest } from './harness.ts';
+import { QueueFullError } from '../index.ts';
+import { area, conformanceTest } from './harness.ts';
 import type { Suite } from './harness.ts';
 
 export function ordering(suite: Suite): void {
-  void describe('ordering and limits', () => {
+  area(suite, 'ordering', () => {
     conformanceTest(suite, 'higher priority first, then FIFO', async ({ spool }) => {
       const q = spool.queue<string>('prio');
       await q.add('low-1', { priority: -1 });

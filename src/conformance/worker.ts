@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { describe } from 'node:test';
-import { conformanceTest, settle, until } from './harness.ts';
+import { area, conformanceTest, settle, until } from './harness.ts';
 import type { Suite } from './harness.ts';
 
 export function worker(suite: Suite): void {
-  void describe('worker', () => {
+  area(suite, 'worker', () => {
     conformanceTest(suite, 'process runs every job once and acks it with the handler result', async ({ spool }) => {
       const q = spool.queue<number>('work');
       const ids = await q.addBulk(Array.from({ length: 20 }, (_, i) => ({ data: i })));

@@ -1,0 +1,115 @@
+// What every area of the conformance suite declares its cases with: a fresh store and Spool per
+// case on a manual clock, skipped only by the store's declared capabilities or by the caller's
+// skip list, never by anything the suite guesses.
+import { describe, it } from 'node:test';
+import { ManualClock, Spool } from '../index.ts';
+import type { Store } from '../index.ts';
+import type { Capabilities } from '../store/contract.ts';
+
+/** A new, empty store. */
+export type StoreFactory = () => Store | Promise<Store>;
+
+/** A Spool and its store, on the case's clock. */
+export interface Handle {
+  readonly spool: Spool;
+  /** The store under the spool, for the contract calls core makes without a public wrapper. */
+  readonly store: Store;
+}
+
+export interface Env extends Handle {
+  readonly clock: ManualClock;
+  /**
+   * A second Spool on another handle of the same data, as another process would open it, on the
+   * same clock; closed with the case. Only in cases that need `capabilities.shared`.
+   */
+  readonly peer: () => Promise<Handle>;
+}
+
+/** Why a store with these capabilities cannot run a case, or null when it can. */
+export type Requirement = (capabilities: Capabilities) => string | null;
+
+export const needs = {
+  shared: (c) => (c.shared ? null : 'capabilities.shared is false: no other process can open this store'),
+  replicas: (c) => (c.maxReplicas > 0 ? null : 'capabilities.maxReplicas is 0: the store keeps one copy of a job'),
+  boundedReplicas: (c) =>
+    Number.isFinite(c.maxReplicas) ? null : 'capabilities.maxReplicas is unbounded: no copy count is over it',
+} satisfies Record<string, Requirement>;
+
+export interface Suite {
+  readonly makeStore: StoreFactory;
+  readonly openPeer: ((store: Store) => Promise<Store>) | undefined;
+  /** Case or area name → why it is skipped. */
+  readonly skips: ReadonlyMap<string, string>;
+  /** The skip entries some case or area matched: the rest name nothing and fail the run. */
+  readonly matched: Set<string>;
+  /** Every case name so far: skips name cases, so two cases may not share one. */
+  readonly names: Set<string>;
+  /** The area being declared. */
+  area: string;
+}
+
+/** Declares one area: its cases, under a describe of its name, which the skip list may name. */
+export function area(suite: Suite, name: string, cases: () => void): void {
+  // node:test may run a describe's body after its caller returns: the area is set inside it.
+  void describe(name, () => {
+    suite.area = name;
+    cases();
+  });
+}
+
+/** Declares one case: skipped when listed or when the store lacks what `needs` asks, run otherwise. */
+export function conformanceTest(
+  suite: Suite,
+  name: string,
+  body: (env: Env) => Promise<void>,
+  options: { readonly needs?: Requirement } = {},
+): void {
+  if (suite.names.has(name)) throw new Error(`two conformance cases are named '${name}'`);
+  suite.names.add(name);
+  const listed = [name, suite.area].find((key) => suite.skips.has(key));
+  if (listed !== undefined) suite.matched.add(listed);
+  const skip = listed === undefined ? {} : { skip: suite.skips.get(listed) as string };
+  void it(name, skip, async (t) => {
+    const clock = new ManualClock();
+    const store = await suite.makeStore();
+    const missing = options.needs?.(store.capabilities) ?? null;
+    if (missing !== null) {
+      await store.close();
+      t.skip(missing);
+      return;
+    }
+    const opened: Handle[] = [];
+    const connect = async (s: Store): Promise<Handle> => {
+      const spool = await Spool.create(s, { clock, random: () => 0.5 }).catch(async (error: unknown) => {
+        await s.close();
+        throw error;
+      });
+      opened.push({ spool, store: s });
+      return { spool, store: s };
+    };
+    const peer = async (): Promise<Handle> => {
+      if (suite.openPeer === undefined) throw new Error('this case needs the openPeer option of runConformance');
+      return connect(await suite.openPeer(store));
+    };
+    try {
+      await body({ ...(await connect(store)), clock, peer });
+    } finally {
+      // The peers first: they were opened on the first store's data.
+      for (const handle of opened.reverse()) await handle.spool.close();
+    }
+  });
+}
+
+/** Lets pending promise callbacks run (no timers involved). */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Waits, a turn of the event loop at a time, until `condition` holds (real I/O may be involved). */
+export async function until(condition: () => boolean | Promise<boolean>, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}

@@ -1,0 +1,86 @@
+// The stores the tests run on, each new and empty on every call. SPOOL_TEST_STORE picks the one
+// the server, client, worker and property tests use (memory when unset); `npm test` runs those
+// files once more on each other store. Adding a backend here is one entry in `testStores`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import type { Store } from '../../src/index.ts';
+import { FileStore } from '../../src/store/file/file-store.ts';
+import { MemoryStore } from '../../src/store/memory/index.ts';
+import { RedisStore } from '../../src/store/redis/index.ts';
+import { dropPrefix, redisProblem, redisUrl, withPrefix } from '../fixtures/redis.ts';
+
+export interface TestStore {
+  /** The URL of a new, empty store, for `open()` and `spool serve`. */
+  readonly url: () => string;
+  /** A new, empty store. */
+  readonly open: () => Promise<Store>;
+  /** Another handle on `store`'s data, as a second process opens it; only for a store several processes share. */
+  readonly peer?: (store: Store) => Promise<Store>;
+  /** Why the store's service cannot be used here, or null when it can. */
+  readonly problem: () => Promise<string | null>;
+}
+
+let dirs: string | null = null;
+let n = 0;
+/** A new directory under this process's temp root, removed after the test file. */
+function freshDir(): string {
+  dirs ??= mkdtempSync(join(tmpdir(), 'spool-test-store-'));
+  return join(dirs, String(++n));
+}
+
+/** Every key prefix made here starts so; what is left of them goes after the test file. */
+const stem = `spool-test-${process.pid}-`;
+let redisUsed = false;
+const redisUrls = new WeakMap<Store, string>();
+function freshRedisUrl(): string {
+  redisUsed = true;
+  return withPrefix(redisUrl, `${stem}${++n}`);
+}
+
+after(async () => {
+  if (dirs !== null) rmSync(dirs, { recursive: true, force: true });
+  if (redisUsed) await dropPrefix(redisUrl, stem);
+});
+
+export const testStores = {
+  memory: {
+    url: () => 'memory:',
+    open: () => Promise.resolve(new MemoryStore()),
+    problem: () => Promise.resolve(null),
+  },
+  file: {
+    url: () => `file:${freshDir()}?durability=none`,
+    open: () => FileStore.open(freshDir(), { durability: 'none' }),
+    problem: () => Promise.resolve(null),
+  },
+  redis: {
+    url: freshRedisUrl,
+    open: async () => {
+      const url = freshRedisUrl();
+      const store = await RedisStore.open(url);
+      redisUrls.set(store, url);
+      return store;
+    },
+    peer: (store: Store) => {
+      const url = redisUrls.get(store);
+      if (url === undefined) throw new Error('not a store of testStores.redis.open()');
+      return RedisStore.open(url);
+    },
+    problem: () => redisProblem(),
+  },
+} satisfies Record<string, TestStore>;
+
+export type TestStoreName = keyof typeof testStores;
+
+function chosen(): TestStoreName {
+  const name = process.env.SPOOL_TEST_STORE ?? 'memory';
+  if (!Object.hasOwn(testStores, name))
+    throw new Error(`SPOOL_TEST_STORE is ${name}: one of ${Object.keys(testStores).join(', ')} expected`);
+  return name as TestStoreName;
+}
+
+/** The store SPOOL_TEST_STORE names, for the tests that run on each. */
+export const testStoreName = chosen();
+export const testStore: TestStore = testStores[testStoreName];
