@@ -7,17 +7,12 @@ import { after, describe, test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
 import { LockedError, open, ValidationError } from '../src/index.ts';
 import { LevelStore } from '../src/store/leveldb/index.ts';
-import { runConformance } from './conformance/index.ts';
 import { killLoop } from './support/kill-loop.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-leveldb-'));
 let n = 0;
 const freshDir = (): string => join(root, String(++n));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-void describe('leveldb store: conformance', () => {
-  runConformance({ makeStore: () => LevelStore.open(freshDir(), { durability: 'none' }) });
-});
 
 void describe('leveldb store', () => {
   void test('leveldb: URLs: fsync by default, none on request, a misspelt parameter refused', async () => {

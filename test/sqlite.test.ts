@@ -9,17 +9,12 @@ import Database from 'better-sqlite3';
 import { open, Spool, StorageError, ValidationError } from '../src/index.ts';
 import { SqliteStore } from '../src/store/sqlite/index.ts';
 import { migrations } from '../src/store/sqlite/schema.ts';
-import { runConformance } from './conformance/index.ts';
 import { killLoop } from './support/kill-loop.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-sqlite-'));
 let n = 0;
 const freshFile = (): string => join(root, `${++n}.db`);
 after(() => rmSync(root, { recursive: true, force: true }));
-
-void describe('sqlite store: conformance', () => {
-  runConformance({ makeStore: () => Promise.resolve(SqliteStore.open(freshFile(), { synchronous: 'normal' })) });
-});
 
 void describe('sqlite store', () => {
   void test('sqlite: URLs: synchronous full by default, normal on request, a misspelt parameter refused', async () => {

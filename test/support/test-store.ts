@@ -8,7 +8,9 @@ import { after } from 'node:test';
 import type { Store } from '../../src/index.ts';
 import { FileStore } from '../../src/store/file/file-store.ts';
 import { MemoryStore } from '../../src/store/memory/index.ts';
+import { LevelStore } from '../../src/store/leveldb/index.ts';
 import { RedisStore } from '../../src/store/redis/index.ts';
+import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { dropPrefix, redisProblem, redisUrl, withPrefix } from '../fixtures/redis.ts';
 
 export interface TestStore {
@@ -34,6 +36,7 @@ function freshDir(): string {
 const stem = `spool-test-${process.pid}-`;
 let redisUsed = false;
 const redisUrls = new WeakMap<Store, string>();
+const sqliteFiles = new WeakMap<Store, string>();
 function freshRedisUrl(): string {
   redisUsed = true;
   return withPrefix(redisUrl, `${stem}${++n}`);
@@ -53,6 +56,26 @@ export const testStores = {
   file: {
     url: () => `file:${freshDir()}?durability=none`,
     open: () => FileStore.open(freshDir(), { durability: 'none' }),
+    problem: () => Promise.resolve(null),
+  },
+  sqlite: {
+    url: () => `sqlite:${freshDir()}.db?synchronous=normal`,
+    open: () => {
+      const file = `${freshDir()}.db`;
+      const store = SqliteStore.open(file, { synchronous: 'normal' });
+      sqliteFiles.set(store, file);
+      return Promise.resolve(store);
+    },
+    peer: (store: Store) => {
+      const file = sqliteFiles.get(store);
+      if (file === undefined) throw new Error('not a store of testStores.sqlite.open()');
+      return Promise.resolve(SqliteStore.open(file, { synchronous: 'normal' }));
+    },
+    problem: () => Promise.resolve(null),
+  },
+  leveldb: {
+    url: () => `leveldb:${freshDir()}?durability=none`,
+    open: () => LevelStore.open(freshDir(), { durability: 'none' }),
     problem: () => Promise.resolve(null),
   },
   redis: {

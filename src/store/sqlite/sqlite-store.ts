@@ -132,8 +132,9 @@ class SqliteBackend implements RowBackend {
   }
 
   listen(deliver: (events: readonly StoreEvent[]) => void): void {
+    // Not unref'd: like a Redis store's connection, an open store keeps the process alive, so a
+    // lease blocked on another process's add is still there when the add comes.
     this.#poll = setInterval(() => this.#look(deliver), this.pollMs);
-    this.#poll.unref();
   }
 
   close(): Promise<void> {
