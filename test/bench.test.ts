@@ -86,7 +86,7 @@ function rowsOf(table: JsonTable): string[][] {
 }
 
 const powerSafe = 'durable (survives power loss)';
-const crashSafe = 'not power-safe (survives a process crash)';
+const crashSafe = 'survives a process crash, not a power cut';
 
 void test('--peers: one table per scenario, spool first, every ratio spool/peer, no temp dir left behind', () => {
   const { tables, leftovers } = run!;

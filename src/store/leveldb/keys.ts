@@ -2,7 +2,7 @@
 //
 // Keys (UTF-8; a queue name is hex-encoded and ends with '.', which sorts before any hex digit,
 // so one queue's keys never interleave with another's):
-//   c                              the counters: next sequence number, next finish number
+//   c                              the last sequence number handed out
 //   m<name>                        a meta document
 //   q<queue>.                      a queue's row: paused, expired, retention, wake-by, counts
 //   j<seq>                         a job's row (everything but its payload)
@@ -106,7 +106,7 @@ export function decodeRow(text: string): Row {
 }
 
 export function encodeQueue(q: QueueRow): string {
-  const { paused, expired, wakeBy, keep, waiting, delayed, active, dead, completed } = q;
+  const { paused, expired, wakeBy, keep, pruneAt, finishes, waiting, delayed, active, dead, completed } = q;
   return JSON.stringify([
     version,
     q.name,
@@ -115,6 +115,8 @@ export function encodeQueue(q: QueueRow): string {
     num(wakeBy),
     num(keep.count),
     num(keep.ageMs),
+    num(pruneAt),
+    finishes,
     waiting,
     delayed,
     active,
@@ -133,20 +135,22 @@ export function decodeQueue(text: string): QueueRow {
     expired: f[3] as number,
     wakeBy: unnum(f[4]),
     keep,
-    waiting: f[7] as number,
-    delayed: f[8] as number,
-    active: f[9] as number,
-    dead: f[10] as number,
-    completed: f[11] as number,
+    pruneAt: unnum(f[7]),
+    finishes: f[8] as number,
+    waiting: f[9] as number,
+    delayed: f[10] as number,
+    active: f[11] as number,
+    dead: f[12] as number,
+    completed: f[13] as number,
   };
 }
 
-export function encodeCounters(seq: number, finish: number): string {
-  return JSON.stringify([version, seq, finish]);
+export function encodeCounter(seq: number): string {
+  return JSON.stringify([version, seq]);
 }
 
-export function decodeCounters(text: string): { seq: number; finish: number } {
+export function decodeCounter(text: string): number {
   const f = JSON.parse(text) as unknown[];
-  if (f[0] !== version) throw new StorageError(`counters of unknown encoding version ${String(f[0])}`);
-  return { seq: f[1] as number, finish: f[2] as number };
+  if (f[0] !== version) throw new StorageError(`counter of unknown encoding version ${String(f[0])}`);
+  return f[1] as number;
 }

@@ -5,7 +5,7 @@ import type { JobState } from '../contract.ts';
 import type { QueueRow, Row, Rows } from '../rows/rows.ts';
 import {
   countersKey,
-  encodeCounters,
+  encodeCounter,
   encodeQueue,
   encodeRow,
   jobKey,
@@ -40,7 +40,8 @@ export class LevelRows implements Rows {
   readonly #keys = new Map<string, number>();
   /** Payloads of batches not written yet; the rest are read from LevelDB. */
   readonly pending = new Map<number, Uint8Array>();
-  counters = { seq: 0, finish: 0 };
+  /** The last sequence number handed out. */
+  seq = 0;
   /** The writes of the call running now. */
   ops: Op[] = [];
 
@@ -65,15 +66,10 @@ export class LevelRows implements Rows {
   }
 
   allocSeqs(count: number): number {
-    const first = this.counters.seq + 1;
-    this.counters.seq += count;
-    this.ops.push({ type: 'put', key: countersKey, value: encodeCounters(this.counters.seq, this.counters.finish) });
+    const first = this.seq + 1;
+    this.seq += count;
+    this.ops.push({ type: 'put', key: countersKey, value: encodeCounter(this.seq) });
     return first;
-  }
-  allocFinish(): number {
-    this.counters.finish++;
-    this.ops.push({ type: 'put', key: countersKey, value: encodeCounters(this.counters.seq, this.counters.finish) });
-    return this.counters.finish;
   }
   job(seq: number): Row | null {
     return this.jobs.get(seq) ?? null;

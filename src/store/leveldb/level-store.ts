@@ -14,7 +14,7 @@ import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { RowStore } from '../rows/row-store.ts';
 import type { RowBackend } from '../rows/row-store.ts';
 import type { Row } from '../rows/rows.ts';
-import { countersKey, decodeCounters, decodeQueue, decodeRow, metaKey, seqOfWaitingKey } from './keys.ts';
+import { countersKey, decodeCounter, decodeQueue, decodeRow, metaKey, seqOfWaitingKey } from './keys.ts';
 import { LevelRows } from './level-rows.ts';
 import type { Op } from './level-rows.ts';
 
@@ -106,7 +106,7 @@ class LevelBackend implements RowBackend {
     const text = (value: Uint8Array): string =>
       Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
     const counters = await this.db.get(countersKey);
-    if (counters !== undefined) rows.counters = decodeCounters(text(counters));
+    if (counters !== undefined) rows.seq = decodeCounter(text(counters));
     for await (const [key, value] of this.db.iterator({ gte: 'm', lt: 'n' })) rows.meta.set(key.slice(1), text(value));
     for await (const [, value] of this.db.iterator({ gte: 'q', lt: 'r' })) {
       const queue = decodeQueue(text(value));

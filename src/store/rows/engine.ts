@@ -44,6 +44,8 @@ export class RowEngine {
   #queues = new Map<string, Queue>();
   #events: StoreEvent[] = [];
   #sealer: TokenSealer;
+  /** Rows changed so far: a row read before a settle that changed none is still current. */
+  #writes = 0;
 
   constructor(private readonly rows: Rows) {
     const key = rows.getMeta(tokenKeyName);
@@ -155,7 +157,8 @@ export class RowEngine {
         this.#drop(q, row, 'completed', result);
         return 'ok';
       }
-      this.#move(q, row, { state: 'completed', result, until: now, finish: this.rows.allocFinish() });
+      if (q.row.completed === 0) this.#set(q, { pruneAt: now });
+      this.#move(q, row, { state: 'completed', result, until: now, finish: this.#finish(q) });
       this.#emit({ kind: 'settled', queue: row.queue, id: String(row.seq), outcome: 'completed' });
       this.#prune(q, now);
       return 'ok';
@@ -330,12 +333,21 @@ export class RowEngine {
   /** Drops the oldest completed jobs past the queue's retention, silently. */
   #prune(q: Queue, now: number): void {
     const { count, ageMs } = q.row.keep;
-    while (q.row.completed > 0) {
+    // `pruneAt` spares a read of the oldest job at every call: most find nothing to prune.
+    while (q.row.completed > 0 && (q.row.completed > count || q.row.pruneAt <= now - ageMs)) {
       const oldest = this.rows.inState(q.row.name, 'completed', 1, 0)[0];
       if (oldest === undefined) break;
-      if (q.row.completed <= count && (oldest.until as number) > now - ageMs) break;
+      if (q.row.completed <= count && (oldest.until as number) > now - ageMs) {
+        this.#set(q, { pruneAt: oldest.until as number });
+        break;
+      }
       this.#drop(q, oldest, null);
     }
+  }
+
+  #finish(q: Queue): number {
+    this.#set(q, { finishes: q.row.finishes + 1 });
+    return q.row.finishes;
   }
 
   /**
@@ -354,7 +366,7 @@ export class RowEngine {
     const errors = error === null ? row.errors : [...row.errors, error].slice(-errorHistory);
     const failed: Row = { ...row, errors, until: null };
     if (goDead || failed.attempts >= failed.maxAttempts) {
-      this.#write(q, { ...failed, state: 'dead', until: now, finish: this.rows.allocFinish() }, before);
+      this.#write(q, { ...failed, state: 'dead', until: now, finish: this.#finish(q) }, before);
       this.#emit({ kind: 'settled', queue: row.queue, id: String(row.seq), outcome: 'dead' });
       return 'dead';
     }
@@ -378,6 +390,7 @@ export class RowEngine {
   }
 
   #write(q: Queue, next: Row, before: Row): void {
+    this.#writes++;
     this.rows.update(next, before);
     if (next.state !== before.state) this.#count(q, before.state, next.state);
   }
@@ -391,6 +404,7 @@ export class RowEngine {
 
   /** Takes the job out of the store; tells watchers unless `outcome` is null (retention pruning). */
   #drop(q: Queue, row: Row, outcome: Outcome | null, result?: Uint8Array | null): void {
+    this.#writes++;
     this.rows.delete(row);
     this.#count(q, row.state, null);
     if (outcome !== null)
@@ -432,8 +446,9 @@ export class RowEngine {
   #current(id: string, now: number): Row | null {
     const row = this.#job(id);
     if (row === null) return null;
+    const writes = this.#writes;
     this.#settled(row.queue, now);
-    return this.rows.job(row.seq);
+    return writes === this.#writes ? row : this.rows.job(row.seq);
   }
 
   /** The job behind a token whose lease is still current at `now`, or null. */

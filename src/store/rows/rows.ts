@@ -20,7 +20,7 @@ export interface Row {
   readonly expiresAt: number | null;
   /** The lease end while active, when it finished while dead or completed, else null. */
   readonly until: number | null;
-  /** The order dead and completed jobs finished in (store-wide), else null. */
+  /** The order dead and completed jobs of its queue finished in, else null. */
   readonly finish: number | null;
   readonly visibilityMs: number;
   readonly backoff: Backoff;
@@ -42,6 +42,13 @@ export interface QueueRow {
   readonly wakeBy: number;
   /** Retention the last ack gave: completed jobs are pruned by it. */
   readonly keep: Retention;
+  /**
+   * No completed job finished before this (the oldest one's finish time, or earlier): a prune
+   * by age reads the oldest only once `now - keep.ageMs` reaches it. Infinity while none is kept.
+   */
+  readonly pruneAt: number;
+  /** The finish order's next number: dead and completed jobs are listed (and pruned) by it. */
+  readonly finishes: number;
   readonly waiting: number;
   readonly delayed: number;
   readonly active: number;
@@ -55,6 +62,8 @@ export const newQueueRow = (name: string): QueueRow => ({
   expired: 0,
   wakeBy: -Infinity,
   keep: { count: 0, ageMs: 0 },
+  pruneAt: Infinity,
+  finishes: 0,
   waiting: 0,
   delayed: 0,
   active: 0,
@@ -66,8 +75,6 @@ export const newQueueRow = (name: string): QueueRow => ({
 export interface Rows {
   /** Reserves `count` new sequence numbers, never handed out before; returns the first. */
   allocSeqs(count: number): number;
-  /** The next number of the finish order. */
-  allocFinish(): number;
   job(seq: number): Row | null;
   /** The job holding `key` in `queue`, or null. */
   byKey(queue: string, key: string): number | null;

@@ -35,6 +35,8 @@ interface QueueColumns {
   wake_by: number;
   keep_count: number;
   keep_age_ms: number;
+  prune_at: number;
+  finishes: number;
   waiting: number;
   delayed: number;
   active: number;
@@ -59,9 +61,16 @@ export class SqliteRows implements Rows {
 
   constructor(db: Database) {
     const p = (sql: string): Statement => db.prepare(sql);
-    const inState = (state: Exclude<JobState, 'waiting'>): Statement =>
+    // A read of the first job has a literal LIMIT 1: with LIMIT and OFFSET bound, SQLite takes
+    // three times as long over the same index (measured: 12 µs against 32 µs a read).
+    const inState = (state: Exclude<JobState, 'waiting'>, limit = 'LIMIT ? OFFSET ?'): Statement =>
       p(
-        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY ${orderOf[state]} LIMIT ? OFFSET ?`,
+        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY ${orderOf[state]} ${limit}`,
+      );
+    const waiting = (limit = 'LIMIT ? OFFSET ?'): Statement =>
+      p(
+        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = 'waiting' ` +
+          `ORDER BY priority DESC, available_at, seq ${limit}`,
       );
     this.#s = {
       alloc: p('UPDATE spool_counters SET value = value + ? WHERE name = ? RETURNING value').pluck(),
@@ -73,18 +82,22 @@ export class SqliteRows implements Rows {
       delete: p('DELETE FROM spool_jobs WHERE seq = ?'),
       queue: p('SELECT * FROM spool_queues WHERE name = ?'),
       putQueue: p(
-        'INSERT OR REPLACE INTO spool_queues (name, paused, expired, wake_by, keep_count, keep_age_ms, ' +
-          'waiting, delayed, active, dead, completed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO spool_queues (name, paused, expired, wake_by, keep_count, keep_age_ms, prune_at, ' +
+          'finishes, waiting, delayed, active, dead, completed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      waiting: p(
-        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = 'waiting' ` +
-          'ORDER BY priority DESC, available_at, seq LIMIT ? OFFSET ?',
-      ),
+      waiting: waiting(),
+      firstWaiting: waiting('LIMIT 1'),
       inState: {
         delayed: inState('delayed'),
         active: inState('active'),
         dead: inState('dead'),
         completed: inState('completed'),
+      },
+      first: {
+        delayed: inState('delayed', 'LIMIT 1'),
+        active: inState('active', 'LIMIT 1'),
+        dead: inState('dead', 'LIMIT 1'),
+        completed: inState('completed', 'LIMIT 1'),
       },
       delayedDue: p(
         `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = 'delayed' AND available_at <= ? ORDER BY available_at, seq`,
@@ -104,9 +117,6 @@ export class SqliteRows implements Rows {
 
   allocSeqs(count: number): number {
     return (this.#s.alloc.get(count, 'seq') as number) - count + 1;
-  }
-  allocFinish(): number {
-    return this.#s.alloc.get(1, 'finish') as number;
   }
   job(seq: number): Row | null {
     return rowOf(this.#s.job.get(seq) as JobColumns | undefined);
@@ -136,6 +146,8 @@ export class SqliteRows implements Rows {
       expired,
       wakeBy: q.wake_by,
       keep: { count: q.keep_count, ageMs: q.keep_age_ms },
+      pruneAt: q.prune_at,
+      finishes: q.finishes,
       waiting,
       delayed,
       active,
@@ -151,6 +163,8 @@ export class SqliteRows implements Rows {
       q.wakeBy,
       q.keep.count,
       q.keep.ageMs,
+      q.pruneAt,
+      q.finishes,
       q.waiting,
       q.delayed,
       q.active,
@@ -159,9 +173,11 @@ export class SqliteRows implements Rows {
     );
   }
   waiting(queue: string, limit: number, offset = 0): Row[] {
+    if (limit === 1 && offset === 0) return rows(this.#s.firstWaiting.all(queue));
     return rows(this.#s.waiting.all(queue, sqlLimit(limit), offset));
   }
   inState(queue: string, state: Exclude<JobState, 'waiting'>, limit: number, offset: number): Row[] {
+    if (limit === 1 && offset === 0) return rows(this.#s.first[state].all(queue));
     return rows(this.#s.inState[state].all(queue, sqlLimit(limit), offset));
   }
   delayedDue(queue: string, now: number): Row[] {

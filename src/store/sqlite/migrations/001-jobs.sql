@@ -3,12 +3,12 @@
 -- Times are milliseconds since the epoch; states are the contract's names (contract.ts).
 
 -- Store-wide counters: 'seq' numbers jobs (ids are never handed out twice, so an old lease
--- token cannot fit a new job), 'finish' orders dead and completed jobs as they finished.
+-- token cannot fit a new job).
 CREATE TABLE spool_counters (
   name TEXT PRIMARY KEY,
   value INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT INTO spool_counters (name, value) VALUES ('seq', 0), ('finish', 0);
+INSERT INTO spool_counters (name, value) VALUES ('seq', 0);
 
 CREATE TABLE spool_queues (
   name TEXT PRIMARY KEY,
@@ -18,6 +18,10 @@ CREATE TABLE spool_queues (
   wake_by REAL NOT NULL,
   keep_count INTEGER NOT NULL,
   keep_age_ms REAL NOT NULL,
+  -- No completed job finished before this: pruning by age reads the oldest only from then on.
+  prune_at REAL NOT NULL,
+  -- The next number of the queue's finish order (spool_jobs.finish).
+  finishes INTEGER NOT NULL,
   -- Jobs in each state, kept with every change: counts and the max-length check read one row.
   waiting INTEGER NOT NULL,
   delayed INTEGER NOT NULL,
@@ -38,7 +42,7 @@ CREATE TABLE spool_jobs (
   available_at REAL NOT NULL, -- when it becomes (became) leasable: its place in line after priority
   expires_at REAL,
   until REAL, -- the lease end while active, when it finished while dead or completed
-  finish INTEGER,
+  finish INTEGER, -- the order dead and completed jobs of the queue finished in
   visibility_ms REAL NOT NULL,
   backoff_kind TEXT NOT NULL,
   backoff_delay_ms REAL NOT NULL,
