@@ -34,18 +34,29 @@ async function storeFor(url: string): Promise<Store> {
         repair: flag(parsed.searchParams.get('repair'), 'repair'),
       });
     }
-    case 'sqlite': {
-      const { SqliteStore } = await importDriver(() => import('./store/sqlite/index.ts'), 'better-sqlite3', url);
-      const { path, params } = pathUrl(url, 'sqlite', './spool.db');
+    case 'sqlite':
+    case 'libsql': {
+      const { path, params } = pathUrl(url, scheme, './spool.db');
+      if (scheme === 'libsql' && path.startsWith('//'))
+        throw new ValidationError(
+          'url',
+          'libsql: opens a local file (libsql:./q.db); a remote Turso database is not supported',
+        );
       checkUrlParams(params, ['synchronous', 'busyTimeout']);
       const synchronous = params.get('synchronous') ?? 'full';
       if (synchronous !== 'full' && synchronous !== 'normal')
         throw new ValidationError('synchronous', `must be full or normal, got "${synchronous}"`);
       const busy = params.get('busyTimeout');
-      return SqliteStore.open(path, {
+      const options = {
         synchronous,
         busyTimeoutMs: busy === null ? undefined : parseDuration(busy, 'busyTimeout'),
-      });
+      } as const;
+      if (scheme === 'libsql') {
+        const { openLibsql } = await importDriver(() => import('./store/sqlite/libsql.ts'), 'libsql', url);
+        return openLibsql(path, options);
+      }
+      const { SqliteStore } = await importDriver(() => import('./store/sqlite/index.ts'), 'better-sqlite3', url);
+      return SqliteStore.open(path, options);
     }
     case 'leveldb': {
       const { LevelStore } = await importDriver(() => import('./store/leveldb/index.ts'), 'classic-level', url);
@@ -84,7 +95,7 @@ function pathUrl(url: string, scheme: string, fallback: string): { path: string;
   const query = rest.indexOf('?');
   const path = query < 0 ? rest : rest.slice(0, query);
   const params = new URLSearchParams(query < 0 ? '' : rest.slice(query + 1));
-  return { path: path.startsWith('//') ? decodeURIComponent(path.slice(2)) : path || fallback, params };
+  return { path: path.startsWith('///') ? decodeURIComponent(path.slice(2)) : path || fallback, params };
 }
 
 /** A yes/no URL parameter: absent is no. */
@@ -110,6 +121,7 @@ async function importDriver<T>(load: () => Promise<T>, driver: string, url: stri
  * Opens a Spool on the store `url` names: `memory:`,
  * `file:<dir>[?durability=fsync|interval|none][&interval=100ms][&repair=1]`,
  * `sqlite:<file>[?synchronous=full|normal][&busyTimeout=5s]` (needs better-sqlite3),
+ * `libsql:<file>[?…the same]` (the same store on libSQL; needs libsql),
  * `leveldb:<dir>[?durability=fsync|none]` (needs classic-level),
  * `redis://…`, `rediss://…` or `redis+cluster://host:port,host:port` (needs ioredis).
  */

@@ -61,13 +61,18 @@ void test('BlockQueue config.yaml: driver sqlite opens sqlite:<db_name> with its
   );
 });
 
+void test('BlockQueue config.yaml: driver turso on a file opens libsql:<file>', () => {
+  const yaml = blockQueueYaml('q.db', 1, 'turso').replace('libsql://example.turso.io', 'file:./turso.db');
+  assert.equal(serveSettings({ config: file('turso-file.yaml', yaml) }, {}).store, 'libsql:./turso.db');
+});
+
 void test('BlockQueue config.yaml: what spool cannot honour is refused, naming the setting', () => {
   const refused = (name: string, text: string, field: RegExp): void =>
     assert.throws(
       () => serveSettings({ config: file(name, text) }, {}),
       (error: unknown) => error instanceof ValidationError && field.test(error.field),
     );
-  refused('turso.yaml', blockQueueYaml('q.db', 1, 'turso'), /http\.driver/);
+  refused('turso.yaml', blockQueueYaml('q.db', 1, 'turso'), /turso\.url/);
   refused('mysql.yaml', blockQueueYaml('q.db', 1, 'mysql'), /http\.driver/);
   refused('typo.yaml', blockQueueYaml('q.db', 1).replace('busy_timeout', 'busy_timout'), /sqlite\.busy_timout/);
   refused('text.yaml', blockQueueYaml('q.db', 1).replace('type: "json"', 'type: "text"'), /logging\.type/);

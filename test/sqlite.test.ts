@@ -157,3 +157,20 @@ void describe('sqlite store: simulated power loss', () => {
     }
   });
 });
+
+void describe('libsql: (the same store on libSQL)', () => {
+  void test('libsql: opens a local file that better-sqlite3 then reads as the same store; a remote URL is refused', async () => {
+    const file = freshFile();
+    {
+      await using spool = await open(`libsql:${file}`);
+      assert.equal(spool.capabilities.durable, 'power-loss');
+      await spool.queue('q').add('through libsql');
+    }
+    {
+      await using spool = await open(`sqlite:${file}`);
+      const [job] = await spool.queue<string>('q').lease();
+      assert.equal(job?.data, 'through libsql');
+    }
+    await assert.rejects(open('libsql://example.turso.io'), ValidationError);
+  });
+});

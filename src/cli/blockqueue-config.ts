@@ -5,7 +5,8 @@
 //   http.port          → --http 127.0.0.1:<port> (BlockQueue listens on every interface; spool
 //                        on loopback unless told otherwise with --http, as everywhere)
 //   http.driver        → sqlite: sqlite:<sqlite.db_name>?busyTimeout=<sqlite.busy_timeout>ms
-//                        turso:  libsql:<turso.url>; pgsql: postgres://…@<pgsql.host>:<port>/<name>
+//                        turso:  libsql:<turso.url> for a file (a remote Turso URL is refused)
+//                        pgsql:  postgres://…@<pgsql.host>:<port>/<name>
 //   logging.level      → --log-level; logging.type must be json (spool logs JSON lines)
 //   http.shutdown, job.*, etcd.*, metric.*, pgsql.timezone and pool sizes: noted, no effect
 import { ValidationError } from '../index.ts';
@@ -91,11 +92,14 @@ function storeUrl(driver: string, known: (name: string, keys: readonly string[])
     }
     case 'turso': {
       const { url } = known('turso', ['url']);
-      if (typeof url !== 'string') throw new ValidationError('--config turso.url', 'must be a libsql: URL');
-      throw new ValidationError(
-        '--config http.driver',
-        `turso: spool has no libSQL store (${url} is not opened); use http.driver: sqlite on a local file`,
-      );
+      if (typeof url !== 'string') throw new ValidationError('--config turso.url', 'must be a libsql URL or a file');
+      // spool's libsql: store opens local files; a remote database is no file several processes lock.
+      if (/^(libsql|https?|wss?):/i.test(url))
+        throw new ValidationError(
+          '--config turso.url',
+          'a remote Turso database is not supported: spool opens libSQL files (turso.url: file:./queue.db)',
+        );
+      return `libsql:${url.replace(/^file:/i, '')}`;
     }
     case 'pgsql': {
       const pg = known('pgsql', [

@@ -11,6 +11,7 @@ import { MemoryStore } from '../../src/store/memory/index.ts';
 import { LevelStore } from '../../src/store/leveldb/index.ts';
 import { RedisStore } from '../../src/store/redis/index.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { openLibsql } from '../../src/store/sqlite/libsql.ts';
 import { dropPrefix, redisProblem, redisUrl, withPrefix } from '../fixtures/redis.ts';
 
 export interface TestStore {
@@ -70,6 +71,21 @@ export const testStores = {
       const file = sqliteFiles.get(store);
       if (file === undefined) throw new Error('not a store of testStores.sqlite.open()');
       return Promise.resolve(SqliteStore.open(file, { synchronous: 'normal' }));
+    },
+    problem: () => Promise.resolve(null),
+  },
+  libsql: {
+    url: () => `libsql:${freshDir()}.db?synchronous=normal`,
+    open: () => {
+      const file = `${freshDir()}.db`;
+      const store = openLibsql(file, { synchronous: 'normal' });
+      sqliteFiles.set(store, file);
+      return Promise.resolve(store);
+    },
+    peer: (store: Store) => {
+      const file = sqliteFiles.get(store);
+      if (file === undefined) throw new Error('not a store of testStores.libsql.open()');
+      return Promise.resolve(openLibsql(file, { synchronous: 'normal' }));
     },
     problem: () => Promise.resolve(null),
   },

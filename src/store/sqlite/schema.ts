@@ -2,8 +2,9 @@
 // (scripts/build.mjs copies them): `NNN-name.sql` brings the database to version NNN, and
 // `PRAGMA user_version` records the version a database is at.
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Database } from 'better-sqlite3';
 import { StorageError } from '../../errors.ts';
+import { scalar } from './driver.ts';
+import type { Connection } from './driver.ts';
 
 const folder = new URL('./migrations/', import.meta.url);
 
@@ -23,11 +24,12 @@ export function migrations(): Migration[] {
  * Brings the database up to the newest version, each step in the same write transaction as the
  * version check, so processes opening one new file at once apply each step once.
  */
-export function migrate(db: Database, path: string): void {
+export function migrate(db: Connection, path: string): void {
   const steps = migrations();
   const newest = steps.at(-1)?.version ?? 0;
-  db.transaction(() => {
-    const version = db.pragma('user_version', { simple: true }) as number;
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const version = scalar(db.prepare('PRAGMA user_version').raw(true)) as number;
     if (version > newest)
       throw new StorageError(
         `${path}: schema version ${version} is newer than this spool knows (${newest}); upgrade spool`,
@@ -35,7 +37,11 @@ export function migrate(db: Database, path: string): void {
     for (const step of steps) {
       if (step.version <= version) continue;
       db.exec(step.sql);
-      db.pragma(`user_version = ${step.version}`);
+      db.exec(`PRAGMA user_version = ${step.version}`);
     }
-  }).immediate();
+    db.exec('COMMIT');
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
 }

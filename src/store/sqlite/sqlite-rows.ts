@@ -1,53 +1,17 @@
 // The row engine's rows (rows/rows.ts) in SQLite: the tables of migrations/001-jobs.sql, read and
 // written through statements prepared once. State names are literals in the statements, not
 // parameters, so SQLite picks each duty's partial index.
-import type { Database, Statement } from 'better-sqlite3';
-import type { JobState } from '../contract.ts';
+import type { Backoff, JobState } from '../contract.ts';
 import type { QueueRow, Row, Rows } from '../rows/rows.ts';
-
-interface JobColumns {
-  seq: number;
-  queue: string;
-  state: JobState;
-  priority: number;
-  attempts: number;
-  max_attempts: number;
-  nacks: number;
-  created_at: number;
-  available_at: number;
-  expires_at: number | null;
-  until: number | null;
-  finish: number | null;
-  visibility_ms: number;
-  backoff_kind: 'fixed' | 'exponential';
-  backoff_delay_ms: number;
-  backoff_max_ms: number;
-  backoff_jitter: number;
-  key: string | null;
-  errors: string | null;
-  result: Uint8Array | null;
-}
-
-interface QueueColumns {
-  name: string;
-  paused: number;
-  expired: number;
-  wake_by: number;
-  keep_count: number;
-  keep_age_ms: number;
-  prune_at: number;
-  finishes: number;
-  waiting: number;
-  delayed: number;
-  active: number;
-  dead: number;
-  completed: number;
-}
+import { blob, bytes, rawStatement, scalar } from './driver.ts';
+import type { Connection, Statement } from './driver.ts';
 
 const jobColumns =
   'seq, queue, state, priority, attempts, max_attempts, nacks, created_at, available_at, expires_at, until, finish, ' +
   'visibility_ms, backoff_kind, backoff_delay_ms, backoff_max_ms, backoff_jitter, key, errors, result';
 const settable = jobColumns.split(', ').slice(2);
+const queueColumns =
+  'paused, expired, wake_by, keep_count, keep_age_ms, prune_at, finishes, waiting, delayed, active, dead, completed';
 
 const orderOf: Record<Exclude<JobState, 'waiting'>, string> = {
   delayed: 'available_at, seq',
@@ -59,8 +23,8 @@ const orderOf: Record<Exclude<JobState, 'waiting'>, string> = {
 export class SqliteRows implements Rows {
   readonly #s;
 
-  constructor(db: Database) {
-    const p = (sql: string): Statement => db.prepare(sql);
+  constructor(db: Connection) {
+    const p = (sql: string): Statement => rawStatement(db, sql);
     // A read of the first job has a literal LIMIT 1: with LIMIT and OFFSET bound, SQLite takes
     // three times as long over the same index (measured: 12 µs against 32 µs a read).
     const inState = (state: Exclude<JobState, 'waiting'>, limit = 'LIMIT ? OFFSET ?'): Statement =>
@@ -73,18 +37,15 @@ export class SqliteRows implements Rows {
           `ORDER BY priority DESC, available_at, seq ${limit}`,
       );
     this.#s = {
-      alloc: p('UPDATE spool_counters SET value = value + ? WHERE name = ? RETURNING value').pluck(),
+      alloc: p('UPDATE spool_counters SET value = value + ? WHERE name = ? RETURNING value'),
       job: p(`SELECT ${jobColumns} FROM spool_jobs WHERE seq = ?`),
-      byKey: p('SELECT seq FROM spool_jobs WHERE queue = ? AND key = ?').pluck(),
-      payload: p('SELECT payload FROM spool_jobs WHERE seq = ?').pluck(),
+      byKey: p('SELECT seq FROM spool_jobs WHERE queue = ? AND key = ?'),
+      payload: p('SELECT payload FROM spool_jobs WHERE seq = ?'),
       insert: p(`INSERT INTO spool_jobs (${jobColumns}, payload) VALUES (${'?, '.repeat(20)}?)`),
       update: p(`UPDATE spool_jobs SET ${settable.map((c) => `${c} = ?`).join(', ')} WHERE seq = ?`),
       delete: p('DELETE FROM spool_jobs WHERE seq = ?'),
-      queue: p('SELECT * FROM spool_queues WHERE name = ?'),
-      putQueue: p(
-        'INSERT OR REPLACE INTO spool_queues (name, paused, expired, wake_by, keep_count, keep_age_ms, prune_at, ' +
-          'finishes, waiting, delayed, active, dead, completed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
+      queue: p(`SELECT ${queueColumns} FROM spool_queues WHERE name = ?`),
+      putQueue: p(`INSERT OR REPLACE INTO spool_queues (name, ${queueColumns}) VALUES (?, ${'?, '.repeat(11)}?)`),
       waiting: waiting(),
       firstWaiting: waiting('LIMIT 1'),
       inState: {
@@ -106,26 +67,27 @@ export class SqliteRows implements Rows {
         `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = 'active' AND until <= ? ORDER BY until, seq`,
       ),
       expired: p(`SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND expires_at <= ? ORDER BY expires_at, seq`),
-      nextDelayed: p("SELECT min(available_at) FROM spool_jobs WHERE queue = ? AND state = 'delayed'").pluck(),
-      nextLeaseEnd: p("SELECT min(until) FROM spool_jobs WHERE queue = ? AND state = 'active'").pluck(),
-      getMeta: p('SELECT value FROM spool_meta WHERE name = ?').pluck(),
+      nextDelayed: p("SELECT min(available_at) FROM spool_jobs WHERE queue = ? AND state = 'delayed'"),
+      nextLeaseEnd: p("SELECT min(until) FROM spool_jobs WHERE queue = ? AND state = 'active'"),
+      getMeta: p('SELECT value FROM spool_meta WHERE name = ?'),
       setMeta: p('INSERT OR REPLACE INTO spool_meta (name, value) VALUES (?, ?)'),
       deleteMeta: p('DELETE FROM spool_meta WHERE name = ?'),
-      listMeta: p('SELECT name FROM spool_meta WHERE substr(name, 1, ?) = ? ORDER BY name').pluck(),
+      listMeta: p('SELECT name FROM spool_meta WHERE substr(name, 1, ?) = ? ORDER BY name'),
     };
   }
 
   allocSeqs(count: number): number {
-    return (this.#s.alloc.get(count, 'seq') as number) - count + 1;
+    return (scalar(this.#s.alloc, count, 'seq') as number) - count + 1;
   }
   job(seq: number): Row | null {
-    return rowOf(this.#s.job.get(seq) as JobColumns | undefined);
+    const found = this.#s.job.get(seq) as unknown[] | undefined;
+    return found === undefined ? null : rowOf(found);
   }
   byKey(queue: string, key: string): number | null {
-    return (this.#s.byKey.get(queue, key) as number | undefined) ?? null;
+    return (scalar(this.#s.byKey, queue, key) as number | undefined) ?? null;
   }
   payload(seq: number): Uint8Array {
-    return this.#s.payload.get(seq) as Uint8Array;
+    return blob(scalar(this.#s.payload, seq)) as Uint8Array;
   }
   insert(row: Row, payload: Uint8Array): void {
     this.#s.insert.run(row.seq, row.queue, ...values(row), bytes(payload));
@@ -137,17 +99,30 @@ export class SqliteRows implements Rows {
     this.#s.delete.run(row.seq);
   }
   queue(name: string): QueueRow | null {
-    const q = this.#s.queue.get(name) as QueueColumns | undefined;
+    const q = this.#s.queue.get(name) as number[] | undefined;
     if (q === undefined) return null;
-    const { paused, expired, waiting, delayed, active, dead, completed } = q;
+    const [
+      paused,
+      expired,
+      wakeBy,
+      keepCount,
+      keepAgeMs,
+      pruneAt,
+      finishes,
+      waiting,
+      delayed,
+      active,
+      dead,
+      completed,
+    ] = q as [number, number, number, number, number, number, number, number, number, number, number, number];
     return {
       name,
       paused: paused === 1,
       expired,
-      wakeBy: q.wake_by,
-      keep: { count: q.keep_count, ageMs: q.keep_age_ms },
-      pruneAt: q.prune_at,
-      finishes: q.finishes,
+      wakeBy,
+      keep: { count: keepCount, ageMs: keepAgeMs },
+      pruneAt,
+      finishes,
       waiting,
       delayed,
       active,
@@ -190,20 +165,20 @@ export class SqliteRows implements Rows {
     return rows(this.#s.expired.all(queue, now));
   }
   nextAt(queue: string): number | null {
-    const due = this.#s.nextDelayed.get(queue) as number | null;
-    const end = this.#s.nextLeaseEnd.get(queue) as number | null;
+    const due = scalar(this.#s.nextDelayed, queue) as number | null;
+    const end = scalar(this.#s.nextLeaseEnd, queue) as number | null;
     if (due === null) return end;
     return end === null ? due : Math.min(due, end);
   }
   getMeta(name: string): string | null {
-    return (this.#s.getMeta.get(name) as string | undefined) ?? null;
+    return (scalar(this.#s.getMeta, name) as string | undefined) ?? null;
   }
   setMeta(name: string, value: string | null): void {
     if (value === null) this.#s.deleteMeta.run(name);
     else this.#s.setMeta.run(name, value);
   }
   listMeta(prefix: string): string[] {
-    return this.#s.listMeta.all(prefix.length, prefix) as string[];
+    return (this.#s.listMeta.all(prefix.length, prefix) as [string][]).map(([name]) => name);
   }
 }
 
@@ -235,38 +210,53 @@ function values(row: Row): unknown[] {
 }
 
 function rows(found: unknown[]): Row[] {
-  return (found as JobColumns[]).map((c) => rowOf(c) as Row);
+  return (found as unknown[][]).map(rowOf);
 }
 
-function rowOf(c: JobColumns | undefined): Row | null {
-  if (c === undefined) return null;
+/** A job from its columns in `jobColumns` order. */
+function rowOf(c: unknown[]): Row {
+  const [seq, queue, state, priority, attempts, maxAttempts, nacks, createdAt, availableAt, expiresAt, until, finish] =
+    c as [
+      number,
+      string,
+      JobState,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number | null,
+      number | null,
+      number | null,
+    ];
+  const [visibilityMs, kind, delayMs, maxDelayMs, jitter, key, errors, result] = c.slice(12) as [
+    number,
+    Backoff['kind'],
+    number,
+    number,
+    number,
+    string | null,
+    string | null,
+    unknown,
+  ];
   return {
-    seq: c.seq,
-    queue: c.queue,
-    state: c.state,
-    priority: c.priority,
-    attempts: c.attempts,
-    maxAttempts: c.max_attempts,
-    nacks: c.nacks,
-    createdAt: c.created_at,
-    availableAt: c.available_at,
-    expiresAt: c.expires_at,
-    until: c.until,
-    finish: c.finish,
-    visibilityMs: c.visibility_ms,
-    backoff: {
-      kind: c.backoff_kind,
-      delayMs: c.backoff_delay_ms,
-      maxDelayMs: c.backoff_max_ms,
-      jitter: c.backoff_jitter,
-    },
-    key: c.key,
-    errors: c.errors === null ? [] : (JSON.parse(c.errors) as string[]),
-    result: c.result,
+    seq,
+    queue,
+    state,
+    priority,
+    attempts,
+    maxAttempts,
+    nacks,
+    createdAt,
+    availableAt,
+    expiresAt,
+    until,
+    finish,
+    visibilityMs,
+    backoff: { kind, delayMs, maxDelayMs, jitter },
+    key,
+    errors: errors === null ? [] : (JSON.parse(errors) as string[]),
+    result: blob(result),
   };
-}
-
-/** A Uint8Array as the Buffer better-sqlite3 binds as a BLOB, without a copy. */
-export function bytes(value: Uint8Array): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }

@@ -10,14 +10,15 @@
 // commits, so a lease blocked in one process wakes within milliseconds of an add in another.
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { Database as Connection, Statement } from 'better-sqlite3';
 import { StorageError, ValidationError } from '../../errors.ts';
 import type { Capabilities, Outcome, StoreEvent } from '../contract.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { RowStore } from '../rows/row-store.ts';
 import type { RowBackend } from '../rows/row-store.ts';
+import { blob, bytes, rawStatement, scalar } from './driver.ts';
+import type { Connection, Statement } from './driver.ts';
 import { migrate } from './schema.ts';
-import { bytes, SqliteRows } from './sqlite-rows.ts';
+import { SqliteRows } from './sqlite-rows.ts';
 
 export type Synchronous = 'full' | 'normal';
 
@@ -40,6 +41,8 @@ export const synchronousLabels: Readonly<Record<Synchronous, string>> = {
 const keepEventsMs = 60_000;
 const pruneEveryMs = 5_000;
 
+type EventRow = [number, EventColumns['kind'], string, number | null, string | null, Outcome | null, number, unknown];
+
 interface EventColumns {
   id: number;
   kind: 'ready' | 'due' | 'settled';
@@ -52,16 +55,24 @@ interface EventColumns {
 }
 
 export class SqliteStore extends RowStore {
-  /** Opens (or creates) the database file `path`. */
+  /** Opens (or creates) the database file `path` with better-sqlite3. */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    return SqliteStore.on(path, options, (timeout) => new Database(path, { timeout }));
+  }
+
+  /**
+   * The store on a connection `connect` makes (better-sqlite3's, or libsql's for `libsql:`),
+   * given the busy time-out in milliseconds.
+   */
+  static on(path: string, options: SqliteStoreOptions, connect: (busyTimeoutMs: number) => Connection): SqliteStore {
     const synchronous = options.synchronous ?? 'full';
     if (synchronous !== 'full' && synchronous !== 'normal')
       throw new ValidationError('synchronous', `must be full or normal, got "${String(synchronous)}"`);
     let db: Connection;
     try {
-      db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+      db = connect(options.busyTimeoutMs ?? 5000);
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec(`PRAGMA synchronous = ${synchronous.toUpperCase()}`);
       migrate(db, path);
       db.prepare('INSERT OR IGNORE INTO spool_meta (name, value) VALUES (?, ?)').run(tokenKeyName, newTokenKey());
     } catch (error) {
@@ -95,6 +106,7 @@ class SqliteBackend implements RowBackend {
   #version: number;
   #lastEvent: number;
   #prunedAt = 0;
+  #closed = false;
 
   constructor(
     private readonly db: Connection,
@@ -102,8 +114,11 @@ class SqliteBackend implements RowBackend {
   ) {
     this.rows = new SqliteRows(db);
     this.#s = {
-      dataVersion: db.prepare('PRAGMA data_version').pluck(),
-      since: db.prepare('SELECT * FROM spool_events WHERE id > ? AND origin != ? ORDER BY id'),
+      dataVersion: rawStatement(db, 'PRAGMA data_version'),
+      since: rawStatement(
+        db,
+        'SELECT id, kind, queue, due_at, job, outcome, has_result, result FROM spool_events WHERE id > ? AND origin != ? ORDER BY id',
+      ),
       write: db.prepare(
         'INSERT INTO spool_events (origin, written_at, kind, queue, due_at, job, outcome, has_result, result) ' +
           'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -115,8 +130,8 @@ class SqliteBackend implements RowBackend {
       release: db.prepare('RELEASE call'),
       commit: db.prepare('COMMIT'),
     };
-    this.#version = this.#s.dataVersion.get() as number;
-    this.#lastEvent = (db.prepare('SELECT max(id) FROM spool_events').pluck().get() as number | null) ?? 0;
+    this.#version = scalar(this.#s.dataVersion) as number;
+    this.#lastEvent = (scalar(rawStatement(db, 'SELECT max(id) FROM spool_events')) as number | null) ?? 0;
   }
 
   begin(): void {
@@ -152,6 +167,7 @@ class SqliteBackend implements RowBackend {
   }
 
   close(): Promise<void> {
+    this.#closed = true;
     if (this.#poll !== null) clearInterval(this.#poll);
     this.db.close();
     return Promise.resolve();
@@ -184,13 +200,24 @@ class SqliteBackend implements RowBackend {
 
   /** Hands this process's watchers what other processes committed since the last look. */
   #look(deliver: (events: readonly StoreEvent[]) => void): void {
-    if (this.db.inTransaction || !this.db.open) return;
+    if (this.db.inTransaction || this.#closed) return;
     let found: EventColumns[];
     try {
-      const version = this.#s.dataVersion.get() as number;
+      const version = scalar(this.#s.dataVersion) as number;
       if (version === this.#version) return;
       this.#version = version;
-      found = this.#s.since.all(this.#lastEvent, this.#origin) as EventColumns[];
+      found = (this.#s.since.all(this.#lastEvent, this.#origin) as EventRow[]).map(
+        ([id, kind, queue, dueAt, job, outcome, hasResult, result]) => ({
+          id,
+          kind,
+          queue,
+          due_at: dueAt,
+          job,
+          outcome,
+          has_result: hasResult,
+          result: blob(result),
+        }),
+      );
     } catch {
       // Busy: the next look tries again; a failing database says so at the next call.
       return;
