@@ -50,7 +50,7 @@ async function reopen(dir: string, label: string): Promise<void> {
   const started = performance.now();
   const store = await FileStore.open(dir, { durability: 'none' });
   const ms = performance.now() - started;
-  const [counts] = await store.counts(['q'], Date.now());
+  const [counts] = await store.counts({ now: Date.now(), queues: ['q'] });
   const after = rss();
   console.log(
     JSON.stringify({ step: label, ms, jobs: counts?.waiting, bytesPerJob: (after - base) / (counts?.waiting ?? 1) }),

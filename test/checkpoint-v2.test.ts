@@ -25,11 +25,11 @@ void test('a version-2 checkpoint opens with every job, count and place in line 
     // The second open reads the version-3 checkpoint the first one's close wrote.
     const store = await FileStore.open(root, { durability: 'none' });
     assert.deepEqual(store.report.badCheckpoints, []);
-    const records = (await store.get(ids, now)) as JobRecord[];
+    const records = (await store.get({ now, ids })) as JobRecord[];
     const actual = {
       records: records.map((r) => ({ ...r, payload: text(r.payload), result: text(r.result) })),
-      counts: await store.counts(['a', 'b'], now),
-      order: (await store.peek('b', 10, now)).map((r) => r.id),
+      counts: await store.counts({ now, queues: ['a', 'b'] }),
+      order: (await store.peek({ now, queue: 'b', limit: 10 })).map((r) => r.id),
     };
     await store.close();
     assert.deepEqual(JSON.parse(JSON.stringify(actual)), expected, `open ${open + 1}`);

@@ -76,7 +76,7 @@ void describe('file store: durability', () => {
       if (replay) forgetCheckpoints(dir);
       const store = await FileStore.open(dir);
       assert.deepEqual(
-        (await store.leases([a, b, `${jobs[0]?.id}:1`], now)).map((r) => r?.token ?? null),
+        (await store.leases({ now, tokens: [a, b, `${jobs[0]?.id}:1`] })).map((r) => r?.token ?? null),
         [a, b, null],
       );
       await store.close();
@@ -92,12 +92,12 @@ void describe('file store: durability', () => {
   void test('meta documents survive a reopen', async () => {
     const dir = freshDir();
     const first = await FileStore.open(dir);
-    await first.setMeta({ 'topic/t': '{"subscribers":["a"]}', gone: 'x' });
-    await first.setMeta({ gone: null });
+    await first.setMeta({ now: 0, entries: { 'topic/t': '{"subscribers":["a"]}', gone: 'x' } });
+    await first.setMeta({ now: 0, entries: { gone: null } });
     await first.close();
     const second = await FileStore.open(dir);
-    assert.deepEqual(await second.listMeta(''), ['topic/t']);
-    assert.deepEqual(await second.getMeta(['topic/t']), ['{"subscribers":["a"]}']);
+    assert.deepEqual(await second.listMeta({ now: 0, prefix: '' }), ['topic/t']);
+    assert.deepEqual(await second.getMeta({ now: 0, names: ['topic/t'] }), ['{"subscribers":["a"]}']);
     await second.close();
   });
 
@@ -187,7 +187,7 @@ void describe('file store: durability', () => {
       (e: unknown) => e instanceof StorageError && /segment missing/.test(e.message),
     );
     const repaired = await FileStore.open(dir, { repair: true });
-    const [counts] = await repaired.counts(['q'], Date.now());
+    const [counts] = await repaired.counts({ now: Date.now(), queues: ['q'] });
     assert.ok(counts!.waiting > 0 && counts!.waiting < 60, `${counts!.waiting} jobs kept`);
     assert.equal(repaired.report.damage.length, 1);
     await repaired.close();
@@ -360,7 +360,7 @@ void describe('file store: durability', () => {
       await new Promise((resolve) => child.once('exit', resolve));
       const store = await FileStore.open(dir);
       try {
-        const records = await store.get([...added], Date.now());
+        const records = await store.get({ now: Date.now(), ids: [...added] });
         [...added].forEach((id, i) => {
           const job = records[i] ?? null;
           if (acked.has(id))

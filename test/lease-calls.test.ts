@@ -8,18 +8,18 @@ import { MemoryStore } from '../src/store/memory/index.ts';
 import { settle, until } from '../src/conformance/harness.ts';
 import { overriding } from './fixtures/overriding.ts';
 
-/** A memory store whose leases wait until the test lets them through, like a round trip; `shared` as asked. */
-function heldLeases(shared: boolean): { store: Store; inFlight: () => number[]; release: () => void } {
+/** A memory store whose leases wait until the test lets them through, like a round trip; `remote` as asked. */
+function heldLeases(remote: boolean): { store: Store; inFlight: () => number[]; release: () => void } {
   const inner = new MemoryStore();
   const held: { max: number; go: () => void }[] = [];
   const lease = (params: LeaseParams): Promise<LeaseResult> =>
     new Promise<void>((go) => held.push({ max: params.max, go })).then(() => inner.lease(params));
-  const store = overriding(inner, { lease, capabilities: { ...inner.capabilities, shared } });
+  const store = overriding(inner, { lease, capabilities: { ...inner.capabilities, remote } });
   return { store, inFlight: () => held.map((h) => h.max), release: () => held.splice(0).forEach((h) => h.go()) };
 }
 
-async function leasesOnTheirWay(shared: boolean, concurrency: number): Promise<number[][]> {
-  const { store, inFlight, release } = heldLeases(shared);
+async function leasesOnTheirWay(remote: boolean, concurrency: number): Promise<number[][]> {
+  const { store, inFlight, release } = heldLeases(remote);
   const spool = await Spool.create(store);
   const q = spool.queue('lanes');
   await q.addBulk(Array.from({ length: 100 }, (_, i) => ({ data: i })));
@@ -45,7 +45,7 @@ async function leasesOnTheirWay(shared: boolean, concurrency: number): Promise<n
   return seen;
 }
 
-void test('on a shared store a worker keeps two leases on their way, sharing its free slots between them', async () => {
+void test('on a remote store (capabilities.remote) a worker keeps two leases on their way, sharing its free slots between them', async () => {
   // While the store answers one lease, the jobs of the other run: neither side waits for the other.
   assert.deepEqual(await leasesOnTheirWay(true, 8), [
     [4, 4],

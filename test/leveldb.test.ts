@@ -8,6 +8,7 @@ import { ClassicLevel } from 'classic-level';
 import { LockedError, open, ValidationError } from '../src/index.ts';
 import { LevelStore } from '../src/store/leveldb/index.ts';
 import { killLoop } from './support/kill-loop.ts';
+import { newJob } from './support/workload.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-leveldb-'));
 let n = 0;
@@ -20,7 +21,7 @@ void describe('leveldb store', () => {
     {
       await using spool = await open(`leveldb:${dir}`);
       assert.equal(spool.capabilities.durable, 'power-loss');
-      assert.equal(spool.capabilities.shared, false);
+      assert.equal(spool.capabilities.events, 'process');
     }
     {
       await using spool = await open(`leveldb:${dir}?durability=none`);
@@ -91,4 +92,18 @@ void describe('leveldb store', () => {
     const dir = freshDir();
     await killLoop(`leveldb:${dir}`, () => LevelStore.open(dir));
   });
+});
+
+void test("leveldb: a call with a caller's transaction (tx) is refused: the store has none to join", async () => {
+  const store = await LevelStore.open(freshDir());
+  try {
+    assert.equal(store.capabilities.transactions, false);
+    await assert.rejects(
+      store.add({ now: 1, jobs: [newJob('q', Buffer.from('x'))], maxLength: {}, tx: {} }),
+      ValidationError,
+    );
+    assert.equal((await store.counts({ queues: ['q'], now: 2 }))[0]!.waiting, 0);
+  } finally {
+    await store.close();
+  }
 });

@@ -65,7 +65,7 @@ async function race(all: Racer[], dir: string): Promise<{ owners: Racer[]; added
 async function assertKept(dir: string, added: Map<string, string>, round: string): Promise<void> {
   const store = await FileStore.open(dir);
   try {
-    const records = await store.get([...added.keys()], Date.now());
+    const records = await store.get({ now: Date.now(), ids: [...added.keys()] });
     [...added.values()].forEach((payload, i) => {
       const got = records[i]?.payload;
       assert.equal(

@@ -169,7 +169,7 @@ void test('a store that fails: the scrape still answers, and the failures are co
   const inner = new MemoryStore();
   let failing = false;
   const store = overriding(inner, {
-    counts: (queues, now) => (failing ? Promise.reject(new Error('store down')) : inner.counts(queues, now)),
+    counts: (params) => (failing ? Promise.reject(new Error('store down')) : inner.counts(params)),
   });
   const s = await serveOn(store);
   try {

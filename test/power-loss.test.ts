@@ -188,7 +188,7 @@ void describe('regressions found by the crash runs', () => {
     const reopened = await FileStore.open(dirFor('release'), { io: disk.io(), durability: 'none' });
     try {
       // The remove was lost with the power; the job is back, so its payload must be too.
-      const [record] = await reopened.get([id], now);
+      const [record] = await reopened.get({ now, ids: [id] });
       assert.ok(record !== null && record !== undefined);
       assert.ok(payloadFor(300, 300).equals(Buffer.from(record.payload)));
     } finally {
@@ -213,7 +213,7 @@ void describe('regressions found by the crash runs', () => {
     void second.close().catch(() => {});
     const third = await FileStore.open(dirFor('kill'), { io: disk.io(), durability: 'none' });
     try {
-      const [record] = await third.get([id], now);
+      const [record] = await third.get({ now, ids: [id] });
       assert.ok(record !== null && record !== undefined, 'the job the checkpoint lists is there');
       assert.ok(payloadFor(100, 100).equals(Buffer.from(record.payload)), 'and its payload is intact');
     } finally {

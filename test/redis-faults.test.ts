@@ -91,7 +91,7 @@ void describe('redis store: faults', { skip }, () => {
       assert.ok(second.ok);
       const admin = client(redis.url);
       assert.equal(await admin.hlen('{cut:q}:j'), 2, 'jobs stored');
-      const [record] = await store.get(second.ids, now);
+      const [record] = await store.get({ now, ids: second.ids });
       assert.equal(Buffer.from(record?.payload ?? []).toString(), 'second');
       admin.disconnect();
     } finally {

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { connected, parseRedisUrl } from '../src/store/redis/connection.ts';
 import { ManualClock, Spool } from '../src/index.ts';
 import type { Store } from '../src/index.ts';
-import type { LeaseParams, StoreEvent } from '../src/store/contract.ts';
+import type { LeaseParams, SleeperEvent } from '../src/store/contract.ts';
 import { RedisStore } from '../src/store/redis/index.ts';
 import { overriding } from './fixtures/overriding.ts';
 import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from './fixtures/redis.ts';
@@ -30,17 +30,35 @@ async function makeStore(): Promise<RedisStore> {
   return store;
 }
 
-/** `store` with its ready events dropped: only what the Spool does itself can wake its leases. */
-function withoutReadyEvents(store: Store): { store: Store; leasesAnswered: () => number } {
-  let answered = 0;
-  const deaf = overriding(store, {
-    watch: (listener: (event: StoreEvent) => void) => store.watch((event) => event.kind !== 'ready' && listener(event)),
-    lease: async (params: LeaseParams) => {
-      const result = await store.lease(params);
-      answered++;
-      return result;
+/**
+ * `store` with `answered` called as each lease core makes is answered (a blocked lease goes
+ * through the sleepers extension, any other through `lease`), and its events filtered by `pass`.
+ */
+function observed(store: RedisStore, answered: () => void, pass: (event: SleeperEvent) => boolean = () => true): Store {
+  const sleepers = store.sleepers;
+  const counted = async <T>(result: Promise<T>): Promise<T> => {
+    const value = await result;
+    answered();
+    return value;
+  };
+  return overriding(store, {
+    lease: (params: LeaseParams) => counted(store.lease(params)),
+    sleepers: {
+      ...sleepers,
+      lease: (params) => counted(sleepers.lease(params)),
+      watch: (listener) => sleepers.watch((event) => pass(event) && listener(event)),
     },
   });
+}
+
+/** `store` with its ready events dropped: only what the Spool does itself can wake its leases. */
+function withoutReadyEvents(store: RedisStore): { store: Store; leasesAnswered: () => number } {
+  let answered = 0;
+  const deaf = observed(
+    store,
+    () => answered++,
+    (event) => event.kind !== 'ready',
+  );
   return { store: deaf, leasesAnswered: () => answered };
 }
 
@@ -64,12 +82,7 @@ void describe('redis store: connection', { skip }, () => {
     const prefix = `spool-test-${process.pid}-one-wake`;
     const base = await RedisStore.open(withPrefix(redisUrl, prefix));
     let leases = 0;
-    const counted = overriding(base, {
-      lease: (params: LeaseParams) => {
-        leases++;
-        return base.lease(params);
-      },
-    });
+    const counted = observed(base, () => leases++);
     await using consumer = await Spool.create(counted);
     await using producer = await Spool.create(await RedisStore.open(withPrefix(redisUrl, prefix)));
     after(() => dropPrefix(redisUrl, `${prefix}:`));

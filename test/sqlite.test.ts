@@ -10,6 +10,8 @@ import { open, Spool, StorageError, ValidationError } from '../src/index.ts';
 import { SqliteStore } from '../src/store/sqlite/index.ts';
 import { migrations } from '../src/store/sqlite/schema.ts';
 import { killLoop } from './support/kill-loop.ts';
+import { newJob } from './support/workload.ts';
+import { until } from '../src/conformance/harness.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-sqlite-'));
 let n = 0;
@@ -22,7 +24,7 @@ void describe('sqlite store', () => {
     {
       await using spool = await open(`sqlite:${file}`);
       assert.equal(spool.capabilities.durable, 'power-loss');
-      assert.equal(spool.capabilities.shared, true);
+      assert.equal(spool.capabilities.events, 'shared');
     }
     {
       await using spool = await open(`sqlite:${file}?synchronous=normal`);
@@ -138,7 +140,7 @@ void describe('sqlite store: simulated power loss', () => {
         else writeFileSync(`${copy}-wal`, Buffer.concat([torn.subarray(0, cut), randomBytes(written - cut)]));
         const reopened = SqliteStore.open(copy);
         try {
-          const found = await reopened.get([...before, ...last], Date.now());
+          const found = await reopened.get({ ids: [...before, ...last], now: Date.now() });
           assert.ok(
             found.slice(0, before.length).every((job) => job?.state === 'waiting'),
             `round ${round}: an answered add was lost`,
@@ -172,5 +174,79 @@ void describe('libsql: (the same store on libSQL)', () => {
       assert.equal(job?.data, 'through libsql');
     }
     await assert.rejects(open('libsql://example.turso.io'), ValidationError);
+  });
+});
+
+void describe("sqlite store: the caller's transaction (tx)", () => {
+  const job = (data: string) => newJob('orders', Buffer.from(data));
+
+  void test("an add and an ack inside the caller's better-sqlite3 transaction commit with it, and watchers hear of them after", async () => {
+    const file = freshFile();
+    const store = SqliteStore.open(file);
+    assert.equal(store.capabilities.transactions, true);
+    const heard: string[] = [];
+    const unwatch = await store.watch((event) => heard.push(event.kind));
+    const db = new Database(file, { timeout: 5000 });
+    try {
+      db.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, item TEXT)');
+      let ids: readonly string[] = [];
+      db.transaction(() => {
+        db.prepare('INSERT INTO orders (item) VALUES (?)').run('book');
+        // The add runs before it returns, inside the transaction, as the caller's own statements do.
+        void store.add({ now: 1, jobs: [job('ship the book')], maxLength: {}, tx: db }).then((r) => {
+          if (r.ok) ids = r.ids;
+        });
+        assert.deepEqual(heard, [], 'nothing told before the commit');
+      })();
+      await until(() => heard.includes('ready'), 'the ready event after the commit');
+      assert.equal(ids.length, 1);
+      const [record] = await store.get({ ids, now: 2 });
+      assert.equal(Buffer.from(record!.payload).toString(), 'ship the book');
+      const { jobs } = await store.lease({ now: 3, queues: ['orders'], max: 1, visibilityMs: null });
+      db.transaction(() => {
+        db.prepare('UPDATE orders SET item = ? WHERE id = 1').run('shipped');
+        void store.ack({ now: 4, items: [{ token: jobs[0]!.token, result: null }], keep: {}, tx: db });
+      })();
+      await until(() => heard.includes('ended'), 'the ended event after the commit');
+      assert.deepEqual(await store.get({ ids, now: 5 }), [null]);
+    } finally {
+      await unwatch();
+      db.close();
+      await store.close();
+    }
+  });
+
+  void test('a rolled-back transaction leaves no job and tells no one; a handle outside a transaction or on another file is refused', async () => {
+    const file = freshFile();
+    const store = SqliteStore.open(file);
+    const heard: string[] = [];
+    const unwatch = await store.watch((event) => heard.push(event.kind));
+    const db = new Database(file, { timeout: 5000 });
+    const other = new Database(freshFile());
+    try {
+      let added: Promise<unknown> = Promise.resolve();
+      assert.throws(() =>
+        db.transaction(() => {
+          added = store.add({ now: 1, jobs: [job('never')], maxLength: {}, tx: db });
+          throw new Error('the caller changes its mind');
+        })(),
+      );
+      await added;
+      const [counts] = await store.counts({ queues: ['orders'], now: 2 });
+      assert.equal(counts!.waiting, 0);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(heard, []);
+      await assert.rejects(store.add({ now: 3, jobs: [job('x')], maxLength: {}, tx: db }), ValidationError);
+      let elsewhere: Promise<unknown> = Promise.resolve();
+      other.transaction(() => {
+        elsewhere = store.add({ now: 3, jobs: [job('x')], maxLength: {}, tx: other });
+      })();
+      await assert.rejects(elsewhere, ValidationError);
+    } finally {
+      await unwatch();
+      db.close();
+      other.close();
+      await store.close();
+    }
   });
 });

@@ -51,7 +51,7 @@ async function verifyReopened(open: () => Promise<FileStore>, model: Model, coun
 
 async function assertWritesRefused(store: FileStore, model: Model): Promise<void> {
   const now = ++model.now;
-  const before = await store.counts(queues, now);
+  const before = await store.counts({ now, queues });
   const held = model.held[0]?.token ?? '1:1';
   const calls: [string, () => Promise<unknown>][] = [
     ['add', () => store.add({ now, jobs: [newJob('a', payloadFor(1, 100))], maxLength: {} })],
@@ -60,13 +60,13 @@ async function assertWritesRefused(store: FileStore, model: Model): Promise<void
     ['nack', () => store.nack({ now, token: held, delayMs: 0, error: null, dead: false, release: false })],
     ['extend', () => store.extend({ now, token: held, ms: 1000 })],
     ['remove', () => store.remove({ now, ids: [...model.payloads.keys()], states: null })],
-    ['purge', () => store.purge('a', now)],
-    ['setPaused', () => store.setPaused('b', true, now)],
+    ['purge', () => store.purge({ now, queue: 'a' })],
+    ['setPaused', () => store.setPaused({ now, queue: 'b', paused: true })],
     ['sync', () => store.sync()],
   ];
   for (const [name, call] of calls) await assert.rejects(call(), isStorageError, `${name} after the failure`);
   // Reads still answer, and the refused calls changed nothing they show.
-  assert.deepEqual(await store.counts(queues, now), before);
+  assert.deepEqual(await store.counts({ now, queues }), before);
 }
 
 /** Sends a burst of adds and acks, then checks each one's answer: resolved, or StorageError. */
@@ -150,7 +150,7 @@ void describe('storage failures are fatal for the store instance', () => {
     const model = new Model(true);
     model.payloads.set(first.ids[0] as string, payloadFor(1, 100));
     await assertWritesRefused(store, model);
-    assert.equal((await store.get([first.ids[0] as string], now))[0]?.state, 'waiting');
+    assert.equal((await store.get({ now, ids: [first.ids[0] as string] }))[0]?.state, 'waiting');
     await store.close();
   });
 

@@ -3,54 +3,57 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock, Spool } from '../src/index.ts';
-import type { AddParams, AddResult, LeaseParams, LeaseResult, NewJob, StoreEvent } from '../src/store/contract.ts';
+import type { AddResult, LeaseResult, NewJob, SleeperEvent, SleeperExtension } from '../src/store/contract.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
 import { settle, until } from '../src/conformance/harness.ts';
 import { overriding } from './fixtures/overriding.ts';
 
 /**
- * A memory store whose own events never reach the Spool: the test sends the events. It counts
- * the lease calls, keeps each add's `origin` and each lease's sleeper id, and holds each add
- * until `letAddsThrough`. `shared` makes it pass for a store of many processes (sleepers).
+ * A memory store with the sleepers extension, whose own events never reach the Spool: the test
+ * sends the events. It counts the lease calls, keeps each add's `origin` and each lease's
+ * sleeper id, and holds each add until `letAddsThrough`.
  */
-function scriptedStore(options: { holdAdds?: boolean; shared?: boolean }) {
+function scriptedStore(options: { holdAdds?: boolean }) {
   const inner = new MemoryStore();
-  let listener: (event: StoreEvent) => void = () => {};
+  let listener: (event: SleeperEvent) => void = () => {};
   let leases = 0;
-  const origins: (string | undefined)[] = [];
+  const origins: string[] = [];
   const sleepers: string[] = [];
   const passedOn: [string, number][] = [];
   const forgotten: string[] = [];
   const held: (() => void)[] = [];
-  const store = overriding(inner, {
-    capabilities: { ...inner.capabilities, shared: options.shared ?? false },
-    watch: (fn: (event: StoreEvent) => void) => {
+  const extension: SleeperExtension = {
+    watch: (fn) => {
       listener = fn;
       return Promise.resolve(() => Promise.resolve());
     },
-    lease: (params: LeaseParams): Promise<LeaseResult> => {
+    lease: (params): Promise<LeaseResult> => {
       leases++;
       if (params.sleeper !== undefined && !sleepers.includes(params.sleeper.id)) sleepers.push(params.sleeper.id);
       return inner.lease(params);
     },
-    add: async (params: AddParams): Promise<AddResult> => {
+    add: async (params): Promise<AddResult> => {
       origins.push(params.origin);
       if (options.holdAdds === true) await new Promise<void>((go) => held.push(go));
       return inner.add(params);
     },
-    wake: (queue: string, count: number) => {
+    wake: ({ queue, count }) => {
       passedOn.push([queue, count]);
       return Promise.resolve();
     },
-    forgetSleeper: (id: string) => {
+    forget: ({ id }) => {
       forgotten.push(id);
       return Promise.resolve();
     },
+  };
+  const store = overriding(inner, {
+    capabilities: { ...inner.capabilities, sleepers: true },
+    sleepers: extension,
   });
   return {
     store,
     inner,
-    send: (event: StoreEvent) => listener(event),
+    send: (event: SleeperEvent) => listener(event),
     leases: () => leases,
     origins,
     sleepers,
@@ -150,10 +153,10 @@ void test('a lease woken by its Spool’s add that finds nothing asks again once
 });
 
 void test(
-  'on a shared store an event that names sleepers wakes those alone, however many leases wait',
+  'on a store with sleepers an event that names sleepers wakes those alone, however many leases wait',
   { timeout: 10_000 },
   async () => {
-    const s = scriptedStore({ shared: true });
+    const s = scriptedStore({});
     await using spool = await Spool.create(s.store, { clock: new ManualClock(0) });
     const q = spool.queue<string>('q');
     const stop = new AbortController();
@@ -179,7 +182,7 @@ void test(
   'the wake of a sleeper gone goes to another blocked lease here, or else to every watcher',
   { timeout: 10_000 },
   async () => {
-    const s = scriptedStore({ shared: true });
+    const s = scriptedStore({});
     await using spool = await Spool.create(s.store, { clock: new ManualClock(0) });
     const q = spool.queue<string>('q');
     const gone = new AbortController();
@@ -205,13 +208,17 @@ void test(
 );
 
 void test('a named sleeper whose lease is still on its way asks the store again', { timeout: 10_000 }, async () => {
-  const s = scriptedStore({ shared: true });
+  const s = scriptedStore({});
   let answer: (() => void) | undefined;
+  const extension = s.store.sleepers as SleeperExtension;
   const slow = overriding(s.store, {
-    lease: async (params: LeaseParams) => {
-      const result = await s.store.lease(params);
-      if (answer === undefined) await new Promise<void>((go) => (answer = go));
-      return result;
+    sleepers: {
+      ...extension,
+      lease: async (params) => {
+        const result = await extension.lease(params);
+        if (answer === undefined) await new Promise<void>((go) => (answer = go));
+        return result;
+      },
     },
   });
   await using spool = await Spool.create(slow, { clock: new ManualClock(0) });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Spool } from '../src/index.ts';
 import type { Store } from '../src/index.ts';
-import type { AckParams, Settle } from '../src/store/contract.ts';
+import type { AckParams, AckResult } from '../src/store/contract.ts';
 import { settle, until } from '../src/conformance/harness.ts';
 import { overriding } from './fixtures/overriding.ts';
 import { testStore } from './support/test-store.ts';
@@ -11,7 +11,7 @@ import { testStore } from './support/test-store.ts';
 async function slowAcks(): Promise<{ store: Store; release: () => void; pending: () => number }> {
   const inner = await testStore.open();
   const held: (() => void)[] = [];
-  const ack = (params: AckParams): Promise<readonly Settle[]> =>
+  const ack = (params: AckParams): Promise<readonly AckResult[]> =>
     new Promise<void>((resolve) => held.push(resolve)).then(() => inner.ack(params));
   const store = overriding(inner, { ack });
   return { store, release: () => held.splice(0).forEach((go) => go()), pending: () => held.length };

@@ -163,13 +163,18 @@ export function basics(suite: Suite): void {
     );
 
     conformanceTest(suite, 'meta documents are set, listed by prefix and deleted atomically', async ({ store }) => {
-      assert.deepEqual(await store.getMeta(['topic/a']), [null]);
-      await store.setMeta({ 'topic/b': '{"n":2}', 'topic/a': '{"n":1}', 'other/x': 'x' });
-      assert.deepEqual(await store.getMeta(['topic/a', 'topic/b', 'topic/c']), ['{"n":1}', '{"n":2}', null]);
-      assert.deepEqual(await store.listMeta('topic/'), ['topic/a', 'topic/b']);
-      await store.setMeta({ 'topic/a': null, 'topic/b': '{"n":3}' });
-      assert.deepEqual(await store.getMeta(['topic/a', 'topic/b']), [null, '{"n":3}']);
-      assert.deepEqual(await store.listMeta(''), ['other/x', 'topic/b']);
+      const now = 0;
+      assert.deepEqual(await store.getMeta({ now, names: ['topic/a'] }), [null]);
+      await store.setMeta({ now, entries: { 'topic/b': '{"n":2}', 'topic/a': '{"n":1}', 'other/x': 'x' } });
+      assert.deepEqual(await store.getMeta({ now, names: ['topic/a', 'topic/b', 'topic/c'] }), [
+        '{"n":1}',
+        '{"n":2}',
+        null,
+      ]);
+      assert.deepEqual(await store.listMeta({ now, prefix: 'topic/' }), ['topic/a', 'topic/b']);
+      await store.setMeta({ now, entries: { 'topic/a': null, 'topic/b': '{"n":3}' } });
+      assert.deepEqual(await store.getMeta({ now, names: ['topic/a', 'topic/b'] }), [null, '{"n":3}']);
+      assert.deepEqual(await store.listMeta({ now, prefix: '' }), ['other/x', 'topic/b']);
     });
   });
 }

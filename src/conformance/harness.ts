@@ -20,7 +20,7 @@ export interface Env extends Handle {
   readonly clock: ManualClock;
   /**
    * A second Spool on another handle of the same data, as another process would open it, on the
-   * same clock; closed with the case. Only in cases that need `capabilities.shared`.
+   * same clock; closed with the case. Only in cases that need `capabilities.events` 'shared'.
    */
   readonly peer: () => Promise<Handle>;
 }
@@ -29,7 +29,8 @@ export interface Env extends Handle {
 export type Requirement = (capabilities: Capabilities) => string | null;
 
 export const needs = {
-  shared: (c) => (c.shared ? null : 'capabilities.shared is false: no other process can open this store'),
+  shared: (c) =>
+    c.events === 'shared' ? null : "capabilities.events is 'process': no other process can open this store",
   replicas: (c) => (c.maxReplicas > 0 ? null : 'capabilities.maxReplicas is 0: the store keeps one copy of a job'),
   boundedReplicas: (c) =>
     Number.isFinite(c.maxReplicas) ? null : 'capabilities.maxReplicas is unbounded: no copy count is over it',

@@ -23,7 +23,7 @@ export interface ConformanceOptions {
   readonly makeStore: StoreFactory;
   /**
    * Another handle on `store`'s data, as a second process would open it. The cases of the
-   * `processes` area use it; they run only on a store whose `capabilities.shared` is true.
+   * `processes` area use it; they run only on a store whose `capabilities.events` is 'shared'.
    */
   readonly openPeer?: (store: Store) => Promise<Store>;
   /**

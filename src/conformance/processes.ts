@@ -1,6 +1,6 @@
 // Two handles on one store's data, as two processes have them: what one writes the other reads,
 // and the events of one wake the leases and waitFor calls of the other. Only for stores that
-// declare `capabilities.shared`.
+// declare `capabilities.events: 'shared'`.
 import assert from 'node:assert/strict';
 import { area, conformanceTest, needs, until } from './harness.ts';
 import type { Suite } from './harness.ts';

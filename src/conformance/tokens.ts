@@ -26,7 +26,7 @@ export function tokens(suite: Suite): void {
           assert.deepEqual(await store.nack(nack), { outcome: 'lost' }, token);
           assert.deepEqual(await store.nack({ ...nack, dead: false, release: true }), { outcome: 'lost' }, token);
           assert.deepEqual(await store.extend({ now, token, ms: 3_600_000 }), { outcome: 'lost' }, token);
-          assert.deepEqual(await store.leases([token], now), [null], token);
+          assert.deepEqual(await store.leases({ now, tokens: [token] }), [null], token);
           // A token with no seal at all is not a token: refused as such, whatever the job.
           await assert.rejects(spool.leased(token), token === prefix ? ValidationError : LeaseLostError);
         }
@@ -36,7 +36,7 @@ export function tokens(suite: Suite): void {
         assert.equal(after.leaseUntil, before?.leaseUntil);
         assert.deepEqual(after.errors, []);
         // The holder's token still works, found again by the store and settled.
-        const [held] = await store.leases([job.token], now);
+        const [held] = await store.leases({ now, tokens: [job.token] });
         assert.equal(held?.id, id);
         await job.ack('done');
         assert.equal((await q.get(id))?.state, 'completed');
@@ -50,7 +50,10 @@ export function tokens(suite: Suite): void {
         const [leasedId, waitingId] = [await q.add('a'), await q.add('b')];
         const [job] = await q.lease({ visibility: '1m' });
         assert.equal(job?.id, leasedId);
-        const [current, waiting, unknown] = await store.leasesOf([leasedId, waitingId, '999999'], clock.now());
+        const [current, waiting, unknown] = await store.leasesOf({
+          now: clock.now(),
+          ids: [leasedId, waitingId, '999999'],
+        });
         assert.equal(current?.token, job.token);
         assert.equal(waiting, null);
         assert.equal(unknown, null);

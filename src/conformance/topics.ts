@@ -41,6 +41,15 @@ export function topics(suite: Suite): void {
         calls++;
         return add(params);
       };
+      // A store with sleepers takes core's adds through its extension.
+      const sleepers = store.sleepers;
+      if (sleepers !== undefined) {
+        const sleeperAdd = sleepers.add.bind(sleepers);
+        sleepers.add = (params) => {
+          calls++;
+          return sleeperAdd(params);
+        };
+      }
       const ids = await t.publishBulk([{ data: 1 }, { data: 2 }]);
       assert.equal(calls, 1);
       assert.equal(ids.length, 2);

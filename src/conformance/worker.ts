@@ -192,9 +192,9 @@ export function worker(suite: Suite): void {
         );
         const id = await q.add('x');
         await until(() => attempts.length === 1, 'the first attempt');
-        // Every lease lane (two on a shared store) blocks with free slots: the failure must wake
+        // Every lease lane (two on a remote store) blocks with free slots: the failure must wake
         // one, no poll does, and no lane waits for the slot the failed job frees.
-        const lanes = spool.capabilities.shared ? 2 : 1;
+        const lanes = spool.capabilities.remote ? 2 : 1;
         await until(() => clock.pending >= lanes, 'the free slots to wait in leases');
         const failed = once(w, 'failed');
         fail();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Outcome, StoreEvent } from '../store/contract.ts';
+import type { JobEnd, SleeperEvent } from '../store/contract.ts';
 import type { Clock } from './clock.ts';
 
 interface ReadyWaiter {
@@ -9,7 +9,7 @@ interface ReadyWaiter {
 }
 
 /** `result`: a completed job's result when the store did not keep the job (see StoreEvent). */
-type SettledListener = (outcome: Outcome, result?: Uint8Array | null) => void;
+type EndListener = (end: JobEnd, result?: Uint8Array | null) => void;
 
 /** How a blocked lease's wait ended. */
 export type Wakeup =
@@ -21,18 +21,19 @@ export type Wakeup =
 
 /**
  * Turns the store's change notifications into wake-ups: blocked leases wait here for a job to
- * become ready, `waitFor` waits for a job to settle. Nothing here polls.
+ * become ready, `waitFor` waits for a job to end. Nothing here polls. It takes a store's events
+ * with the sleepers' fields (`SleeperEvent`), which a store without sleepers never sends.
  */
 export class ChangeHub {
   /** Counts ready events and sent adds; a lease compares it before and after asking the store so no wake-up is lost. */
   ready = 0;
-  /** This hub's `AddParams.origin`: the ready events of its own adds come back marked with it. */
+  /** This hub's add origin (`SleeperExtension.add`): the ready events of its own adds come back marked with it. */
   readonly id = randomUUID();
   /** Sleeper ids start with it: `<id>/<n>`. */
   readonly #sleeperPrefix = `${this.id}/`;
   readonly #readyWaiters = new Set<ReadyWaiter>();
-  readonly #settledWaiters = new Map<string, Set<SettledListener>>();
-  /** Blocked leases by their sleeper id (`LeaseParams.sleeper`), while they wait. */
+  readonly #endWaiters = new Map<string, Set<EndListener>>();
+  /** Blocked leases by their sleeper id (`SleeperExtension.lease`), while they wait. */
   readonly #sleeping = new Map<string, ReadyWaiter>();
   /** Sleeper ids of the lease calls still running, waiting or asking the store. */
   readonly #live = new Set<string>();
@@ -42,13 +43,13 @@ export class ChangeHub {
   #closing = false;
   #sleepers = 0;
 
-  /** `passOn` sends the wakes of this hub's sleepers that have gone on to every watcher (`Store.wake`). */
+  /** `passOn` sends the wakes of this hub's sleepers that have gone on to every watcher (`SleeperExtension.wake`). */
   constructor(
     private readonly clock: Clock,
     private readonly passOn: (queue: string, count: number) => void = () => {},
   ) {}
 
-  readonly onEvent = (event: StoreEvent): void => {
+  readonly onEvent = (event: SleeperEvent): void => {
     if (event.kind === 'due') {
       this.#due(event.queue, event.at);
       return;
@@ -64,8 +65,8 @@ export class ChangeHub {
       this.#wake(event.queue, event.wake ?? Infinity);
       return;
     }
-    const waiters = this.#settledWaiters.get(event.id);
-    if (waiters !== undefined) for (const fn of [...waiters]) fn(event.outcome, event.result);
+    const waiters = this.#endWaiters.get(event.id);
+    if (waiters !== undefined) for (const fn of [...waiters]) fn(event.end, event.result);
   };
 
   /**
@@ -107,14 +108,14 @@ export class ChangeHub {
     });
   }
 
-  /** Calls `fn` when job `id` settles, until the returned function is called. */
-  onSettled(id: string, fn: SettledListener): () => void {
-    let set = this.#settledWaiters.get(id);
-    if (set === undefined) this.#settledWaiters.set(id, (set = new Set()));
+  /** Calls `fn` when job `id` ends, until the returned function is called. */
+  onEnded(id: string, fn: EndListener): () => void {
+    let set = this.#endWaiters.get(id);
+    if (set === undefined) this.#endWaiters.set(id, (set = new Set()));
     set.add(fn);
     return () => {
       set.delete(fn);
-      if (set.size === 0) this.#settledWaiters.delete(id);
+      if (set.size === 0) this.#endWaiters.delete(id);
     };
   }
 

@@ -64,16 +64,16 @@ export function leaseRequest(options: unknown): LeaseRequest {
  * change notification or by the time the store says something falls due — never by polling.
  */
 export async function lease<T, R = unknown>(runtime: Runtime, request: LeaseRequest): Promise<LeasedJob<T, R>[]> {
-  const { store, clock, hub } = runtime;
+  const { store, sleepers, clock, hub } = runtime;
   const { queues, max, visibilityMs, waitMs, signal } = request;
   const deadline = clock.now() + waitMs;
   // The add this Spool sent that ended the last wait: until it settles the store may not have
   // its jobs yet (a file store's commit; a Redis script sent again after NOSCRIPT, behind the
   // lease), so a lease that finds nothing then asks again when it does.
   let added: Promise<unknown> | undefined;
-  // On a shared store a blocked lease is a sleeper the store may wake by name (one add, one
+  // On a store with sleepers a blocked lease is one the store may wake by name (one add, one
   // lease, not one in every process), and asks again at least every `sleeperMs`.
-  const sleeper = waitMs > 0 && store.capabilities.shared ? hub.newSleeper() : undefined;
+  const sleeper = waitMs > 0 && sleepers !== null ? hub.newSleeper() : undefined;
   // Whether the store may still name it: the last answer found nothing.
   let noted = false;
   try {
@@ -83,13 +83,10 @@ export async function lease<T, R = unknown>(runtime: Runtime, request: LeaseRequ
       const seen = hub.ready;
       const asked = clock.now();
       const until = sleeper === undefined ? deadline : Math.min(deadline, asked + sleeperMs);
-      const result = await store.lease({
-        now: asked,
-        queues,
-        max,
-        visibilityMs,
-        ...(sleeper !== undefined && { sleeper: { id: sleeper, until } }),
-      });
+      const params = { now: asked, queues, max, visibilityMs };
+      const result = await (sleeper === undefined || sleepers === null
+        ? store.lease(params)
+        : sleepers.lease({ ...params, sleeper: { id: sleeper, until } }));
       noted = sleeper !== undefined && result.jobs.length === 0;
       if (result.jobs.length > 0) {
         runtime.observers.leased(result.jobs);
@@ -106,11 +103,11 @@ export async function lease<T, R = unknown>(runtime: Runtime, request: LeaseRequ
       added = wakeup.kind === 'sent' ? wakeup.added : undefined;
     }
   } finally {
-    if (sleeper !== undefined) {
+    if (sleeper !== undefined && sleepers !== null) {
       hub.endSleeper(sleeper);
       // Gone before its time (aborted, closed): a wake the store would still send it goes to
       // nobody once this Spool has closed.
-      if (noted) await store.forgetSleeper?.(sleeper, queues).catch(() => undefined);
+      if (noted) await sleepers.forget({ now: clock.now(), id: sleeper, queues }).catch(() => undefined);
     }
   }
 }

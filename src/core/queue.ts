@@ -89,7 +89,7 @@ export class Queue<T = unknown, R = unknown> {
   }
 
   async get(id: string): Promise<JobInfo<T> | null> {
-    const [record] = await this.runtime.store.get([id], this.runtime.clock.now());
+    const [record] = await this.runtime.store.get({ now: this.runtime.clock.now(), ids: [id] });
     return record === null || record === undefined || record.queue !== this.name
       ? null
       : jobInfo<T>(record, this.config.codec);
@@ -108,27 +108,27 @@ export class Queue<T = unknown, R = unknown> {
   /** The next `n` jobs a lease would take, changing nothing (dque's Peek). */
   async peek(n = 1): Promise<JobInfo<T>[]> {
     const limit = positiveInteger(n, 'n');
-    const records = await this.runtime.store.peek(this.name, limit, this.runtime.clock.now());
+    const records = await this.runtime.store.peek({ now: this.runtime.clock.now(), queue: this.name, limit });
     return records.map((r) => jobInfo<T>(r, this.config.codec));
   }
 
   async counts(): Promise<Counts> {
-    const [counts] = await this.runtime.store.counts([this.name], this.runtime.clock.now());
+    const [counts] = await this.runtime.store.counts({ now: this.runtime.clock.now(), queues: [this.name] });
     return counts as Counts;
   }
 
   /** Leases stop taking from this queue, in every process, until `resume`. */
   async pause(): Promise<void> {
-    await this.runtime.store.setPaused(this.name, true, this.runtime.clock.now());
+    await this.runtime.store.setPaused({ now: this.runtime.clock.now(), queue: this.name, paused: true });
   }
 
   async resume(): Promise<void> {
-    await this.runtime.store.setPaused(this.name, false, this.runtime.clock.now());
+    await this.runtime.store.setPaused({ now: this.runtime.clock.now(), queue: this.name, paused: false });
   }
 
   /** Removes every job that is not active. Resolves with how many. */
   async purge(): Promise<number> {
-    return this.runtime.store.purge(this.name, this.runtime.clock.now());
+    return this.runtime.store.purge({ now: this.runtime.clock.now(), queue: this.name });
   }
 
   /** Jobs in `state`, a page at a time. */
@@ -153,7 +153,7 @@ export class Queue<T = unknown, R = unknown> {
 
   /** Dead jobs back to waiting with fresh attempts: these, or all. Resolves with how many. */
   async retryDead(ids?: readonly string[]): Promise<number> {
-    return this.runtime.store.retryDead(this.name, ids ?? null, this.runtime.clock.now());
+    return this.runtime.store.retryDead({ now: this.runtime.clock.now(), queue: this.name, ids: ids ?? null });
   }
 
   /** Leases from this queue only; see Spool.lease. */

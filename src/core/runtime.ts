@@ -1,12 +1,21 @@
-import type { AckItem, AddParams, AddResult, NewJob, Retention, Settle, Store } from '../store/contract.ts';
+import type {
+  AckItem,
+  AckResult,
+  AddParams,
+  AddResult,
+  NewJob,
+  Retention,
+  SleeperExtension,
+  Store,
+} from '../store/contract.ts';
 import type { Clock } from './clock.ts';
 import type { ChangeHub } from './hub.ts';
 import type { Observers } from './observers.ts';
 import type { QueueConfig } from './options.ts';
 import type { TickBatch } from './tick-batch.ts';
 
-/** An ack on its way, with its queue's retention. */
-export interface PendingAck extends AckItem {
+/** An ack waiting for its tick's batch, with its queue's retention. */
+export interface BatchedAck extends AckItem {
   readonly queue: string;
   readonly keep: Retention;
 }
@@ -14,6 +23,8 @@ export interface PendingAck extends AckItem {
 /** What a Spool shares with its queues, leased jobs and workers: the few values they need. */
 export interface Runtime {
   readonly store: Store;
+  /** The store's sleepers, when its capabilities declare them: blocked leases go through it. */
+  readonly sleepers: SleeperExtension | null;
   readonly clock: Clock;
   /** In [0, 1); injected so tests of jitter are repeatable. */
   readonly random: () => number;
@@ -21,7 +32,7 @@ export interface Runtime {
   /** Told of adds, leases and settles (metrics). */
   readonly observers: Observers;
   /** Acks of one tick, sent as one store call. */
-  readonly acks: TickBatch<PendingAck, Settle>;
+  readonly acks: TickBatch<BatchedAck, AckResult>;
   /** Every add of this Spool goes through here: it sends `params` and wakes the leases blocked on their queues. */
   add(params: AddParams): Promise<AddResult>;
   /** Single adds of one tick to queues without a length limit, sent as one store call; resolves with ids. */

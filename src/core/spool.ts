@@ -1,6 +1,14 @@
 import { ClosedError, LeaseLostError, QueueFullError, ValidationError } from '../errors.ts';
 import { parseToken } from '../store/contract.ts';
-import type { AddParams, AddResult, Capabilities, Health, Retention, Store } from '../store/contract.ts';
+import type {
+  AddParams,
+  AddResult,
+  Capabilities,
+  Health,
+  Retention,
+  SleeperExtension,
+  Store,
+} from '../store/contract.ts';
 import { systemClock } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { ChangeHub } from './hub.ts';
@@ -14,7 +22,7 @@ import type { SpoolObserver } from './observers.ts';
 import { checkKeys, positiveInteger, queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
 import { Queue } from './queue.ts';
-import type { PendingAck, Runtime } from './runtime.ts';
+import type { BatchedAck, Runtime } from './runtime.ts';
 import { TickBatch } from './tick-batch.ts';
 import { listTopics, Topic } from './topic.ts';
 
@@ -42,13 +50,16 @@ export class Spool implements AsyncDisposable {
     const o = checkKeys(options, ['clock', 'random', 'maxPayloadBytes'], 'options');
     const clock = (o.clock as Clock | undefined) ?? systemClock;
     this.#store = store;
-    this.#hub = new ChangeHub(clock, (queue, count) => void store.wake?.(queue, count).catch(() => {}));
+    const sleepers = sleeperExtension(store);
+    this.#hub = new ChangeHub(clock, (queue, count) => {
+      sleepers?.wake({ now: clock.now(), queue, count }).catch(() => {});
+    });
     const configs = this.#configs;
     const defaults = new Map<string, QueueConfig>();
     const hub = this.#hub;
     const observers = (this.#observers = new Observers(clock));
     const add = (params: AddParams): Promise<AddResult> => {
-      const result = store.add({ ...params, origin: hub.id });
+      const result = sleepers === null ? store.add(params) : sleepers.add({ ...params, origin: hub.id });
       observers.added(params.jobs, result);
       const jobsPerQueue = new Map<string, number>();
       for (const { queue } of params.jobs) jobsPerQueue.set(queue, (jobsPerQueue.get(queue) ?? 0) + 1);
@@ -57,6 +68,7 @@ export class Spool implements AsyncDisposable {
     };
     this.#runtime = {
       store,
+      sleepers,
       clock,
       random: (o.random as (() => number) | undefined) ?? Math.random,
       hub: this.#hub,
@@ -88,7 +100,7 @@ export class Spool implements AsyncDisposable {
   /** A Spool on `store`, watching it for changes. Most code calls `open(url)` instead. */
   static async create(store: Store, options: SpoolOptions = {}): Promise<Spool> {
     const spool = new Spool(store, options);
-    spool.#unwatch = await store.watch(spool.#hub.onEvent);
+    spool.#unwatch = await (spool.#runtime.sleepers ?? store).watch(spool.#hub.onEvent);
     return spool;
   }
 
@@ -130,7 +142,7 @@ export class Spool implements AsyncDisposable {
   async job<T = unknown>(id: string): Promise<JobInfo<T> | null> {
     this.#runtime.assertOpen();
     if (typeof id !== 'string' || id === '') throw new ValidationError('id', 'must be a non-empty string');
-    const [record] = await this.#store.get([id], this.#runtime.clock.now());
+    const [record] = await this.#store.get({ now: this.#runtime.clock.now(), ids: [id] });
     return record === null || record === undefined
       ? null
       : jobInfo<T>(record, this.#runtime.config(record.queue).codec);
@@ -146,7 +158,7 @@ export class Spool implements AsyncDisposable {
     const parsed = typeof token === 'string' ? parseToken(token) : null;
     if (parsed === null)
       throw new ValidationError('token', `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`);
-    const [record] = await this.#store.leases([token], this.#runtime.clock.now());
+    const [record] = await this.#store.leases({ now: this.#runtime.clock.now(), tokens: [token] });
     if (record === null || record === undefined) throw new LeaseLostError(token);
     return new LeasedJob<T>(record, this.#runtime);
   }
@@ -158,7 +170,7 @@ export class Spool implements AsyncDisposable {
    */
   async currentLease<T = unknown>(id: string): Promise<LeasedJob<T> | null> {
     this.#runtime.assertOpen();
-    const [record] = await this.#store.leasesOf([id], this.#runtime.clock.now());
+    const [record] = await this.#store.leasesOf({ now: this.#runtime.clock.now(), ids: [id] });
     return record === null || record === undefined ? null : new LeasedJob<T>(record, this.#runtime);
   }
 
@@ -185,7 +197,7 @@ export class Spool implements AsyncDisposable {
    */
   async sync(): Promise<void> {
     this.#runtime.assertOpen();
-    await this.#store.sync?.();
+    await this.#store.sync();
   }
 
   /** Whether the store can take calls now: not after a failed write, nor while its server is unreachable. */
@@ -214,7 +226,15 @@ export class Spool implements AsyncDisposable {
   }
 }
 
-function retentionOf(acks: readonly PendingAck[]): Record<string, Retention> {
+/** The store's sleepers as its capabilities declare them; a store that declares them and has none is refused. */
+function sleeperExtension(store: Store): SleeperExtension | null {
+  if (!store.capabilities.sleepers) return null;
+  if (store.sleepers === undefined)
+    throw new ValidationError('store', 'declares capabilities.sleepers but has no sleepers extension');
+  return store.sleepers;
+}
+
+function retentionOf(acks: readonly BatchedAck[]): Record<string, Retention> {
   const keep: Record<string, Retention> = {};
   for (const ack of acks) keep[ack.queue] = ack.keep;
   return keep;

@@ -96,7 +96,7 @@ export function checkTopicName(name: unknown, field: string): string {
 }
 
 export async function listTopics(runtime: Runtime): Promise<string[]> {
-  const names = await runtime.store.listMeta(metaPrefix);
+  const names = await runtime.store.listMeta({ now: runtime.clock.now(), prefix: metaPrefix });
   // Topic names leave out '/': a name with one is a subscriber's document.
   return names.map((n) => n.slice(metaPrefix.length)).filter((n) => !n.includes('/'));
 }
@@ -125,12 +125,12 @@ export class Topic<T = unknown> {
     );
     entries[this.#meta] = JSON.stringify({ createdAt: this.runtime.clock.now() } satisfies Head);
     for (const [name, s] of Object.entries(stored)) entries[this.#subscriberMeta(name)] = JSON.stringify(s);
-    await this.runtime.store.setMeta(entries);
+    await this.runtime.store.setMeta({ now: this.runtime.clock.now(), entries });
   }
 
   async exists(): Promise<boolean> {
     this.runtime.assertOpen();
-    const [head] = await this.runtime.store.getMeta([this.#meta]);
+    const [head] = await this.runtime.store.getMeta({ now: this.runtime.clock.now(), names: [this.#meta] });
     return head !== null && head !== undefined;
   }
 
@@ -147,15 +147,21 @@ export class Topic<T = unknown> {
   async addSubscribers(subscribers: Readonly<Record<string, SubscriberOptions>>): Promise<void> {
     const stored = this.#subscribersFrom(subscribers);
     await this.#checkExists([]);
-    await this.runtime.store.setMeta(
-      Object.fromEntries(Object.entries(stored).map(([name, s]) => [this.#subscriberMeta(name), JSON.stringify(s)])),
-    );
+    await this.runtime.store.setMeta({
+      now: this.runtime.clock.now(),
+      entries: Object.fromEntries(
+        Object.entries(stored).map(([name, s]) => [this.#subscriberMeta(name), JSON.stringify(s)]),
+      ),
+    });
   }
 
   /** Removes a subscriber with every message of its queue, in flight or not; NotFoundError if unknown. */
   async removeSubscriber(name: string): Promise<void> {
     await this.#checkExists([name]);
-    await this.runtime.store.setMeta({ [this.#subscriberMeta(name)]: null });
+    await this.runtime.store.setMeta({
+      now: this.runtime.clock.now(),
+      entries: { [this.#subscriberMeta(name)]: null },
+    });
     await this.#drain(this.queueName(name));
   }
 
@@ -164,8 +170,8 @@ export class Topic<T = unknown> {
     const { subscribers } = await this.#definition();
     const names = Object.keys(subscribers);
     await this.runtime.store.setMeta({
-      [this.#meta]: null,
-      ...Object.fromEntries(names.map((name) => [this.#subscriberMeta(name), null])),
+      now: this.runtime.clock.now(),
+      entries: { [this.#meta]: null, ...Object.fromEntries(names.map((name) => [this.#subscriberMeta(name), null])) },
     });
     for (const name of names) await this.#drain(this.queueName(name));
   }
@@ -218,7 +224,7 @@ export class Topic<T = unknown> {
   async status(): Promise<SubscriberStatus[]> {
     const names = Object.keys((await this.#definition()).subscribers);
     const queues = names.map((n) => this.queueName(n));
-    const counts = await this.runtime.store.counts(queues, this.runtime.clock.now());
+    const counts = await this.runtime.store.counts({ now: this.runtime.clock.now(), queues });
     return names.map((name, i) => {
       const c = counts[i];
       return {
@@ -258,7 +264,9 @@ export class Topic<T = unknown> {
     await this.#checkExists([subscriber]);
     const queue = this.queueName(subscriber);
     const { store, clock } = this.runtime;
-    const mine = (await store.get(ids, clock.now())).filter((r): r is JobRecord => r !== null && r.queue === queue);
+    const mine = (await store.get({ now: clock.now(), ids })).filter(
+      (r): r is JobRecord => r !== null && r.queue === queue,
+    );
     const rest = mine.filter((r) => r.state !== 'completed').map((r) => r.id);
     if (rest.length > 0) await store.remove({ now: clock.now(), ids: rest, states: null });
     return mine.length;
@@ -312,9 +320,9 @@ export class Topic<T = unknown> {
   /** The topic's document and its subscribers', each read once. */
   async #read(): Promise<Definition> {
     this.runtime.assertOpen();
-    const { store } = this.runtime;
-    const keys = await store.listMeta(`${this.#meta}/`);
-    const [head, ...texts] = await store.getMeta([this.#meta, ...keys]);
+    const { store, clock } = this.runtime;
+    const keys = await store.listMeta({ now: clock.now(), prefix: `${this.#meta}/` });
+    const [head, ...texts] = await store.getMeta({ now: clock.now(), names: [this.#meta, ...keys] });
     const subscribers: Record<string, StoredSubscriber> = {};
     keys.forEach((key, i) => {
       const text = texts[i];
@@ -334,10 +342,10 @@ export class Topic<T = unknown> {
   /** NotFoundError unless the topic and each of these subscribers exist. */
   async #checkExists(names: readonly string[]): Promise<void> {
     this.runtime.assertOpen();
-    const [head, ...found] = await this.runtime.store.getMeta([
-      this.#meta,
-      ...names.map((n) => this.#subscriberMeta(n)),
-    ]);
+    const [head, ...found] = await this.runtime.store.getMeta({
+      now: this.runtime.clock.now(),
+      names: [this.#meta, ...names.map((n) => this.#subscriberMeta(n))],
+    });
     if (head === null || head === undefined) throw new NotFoundError(`topic ${this.name}`);
     const missing = names.findIndex((_, i) => found[i] === null || found[i] === undefined);
     if (missing >= 0) throw new NotFoundError(`subscriber ${names[missing] ?? ''} of topic ${this.name}`);
@@ -346,7 +354,7 @@ export class Topic<T = unknown> {
   /** Every job of the queue goes, active ones too: their holders' acks then fail with LeaseLostError. */
   async #drain(queue: string): Promise<void> {
     const { store, clock } = this.runtime;
-    await store.purge(queue, clock.now());
+    await store.purge({ now: clock.now(), queue });
     for (;;) {
       const page = await store.list({ now: clock.now(), queue, state: 'active', cursor: null, limit: 1000 });
       if (page.jobs.length === 0) return;

@@ -1,5 +1,5 @@
 import { JobFailedError, NotFoundError, TimeoutError } from '../errors.ts';
-import type { JobRecord, Outcome } from '../store/contract.ts';
+import type { JobEnd, JobRecord } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -18,14 +18,14 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
   return new Promise<R>((resolve, reject) => {
     let done = false;
     let looked = false;
-    let seen: { outcome: Outcome; result: Uint8Array | null | undefined } | null = null;
-    const finish = (settle: () => void): void => {
+    let seen: { end: JobEnd; result: Uint8Array | null | undefined } | null = null;
+    const finish = (answer: () => void): void => {
       if (done) return;
       done = true;
       unsubscribe();
       cancelTimer();
       signal?.removeEventListener('abort', onAbort);
-      settle();
+      answer();
     };
     const onAbort = (): void => {
       const reason: unknown = signal?.reason;
@@ -39,30 +39,30 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
         finish(() => reject(new JobFailedError(id, record.errors)));
       } else if (record !== null && record !== undefined) {
         return;
-      } else if (!first && seen?.outcome === 'completed') {
+      } else if (!first && seen?.end === 'completed') {
         const result = seen.result === null || seen.result === undefined ? undefined : jsonCodec.decode(seen.result);
         finish(() => resolve(result as R));
       } else {
         const why =
           first || seen === null
             ? 'not found (never added, removed, or finished and not kept)'
-            : `${seen.outcome} before it finished`;
+            : `${seen.end} before it finished`;
         finish(() => reject(new NotFoundError(`job ${id}`, why)));
       }
     };
     const look = async (): Promise<void> => {
       const first = !looked;
-      const [record] = await store.get([id], clock.now());
+      const [record] = await store.get({ now: clock.now(), ids: [id] });
       looked = true;
       decide(record, first);
-      // What settled while the first look was on its way is read now.
+      // What ended while the first look was on its way is read now.
       if (first && seen !== null && !done) check();
     };
     const check = (): void => {
       look().catch((error: unknown) => finish(() => reject(error instanceof Error ? error : new Error(String(error)))));
     };
-    const unsubscribe = hub.onSettled(id, (outcome, result) => {
-      seen = { outcome, result };
+    const unsubscribe = hub.onEnded(id, (end, result) => {
+      seen = { end, result };
       if (looked) check();
     });
     const cancelTimer =

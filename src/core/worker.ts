@@ -36,12 +36,13 @@ const errorPauseMs = 1_000;
 /** The least number of unsettled acks a worker allows, whatever its concurrency. */
 const minUnsettled = 1_024;
 /**
- * Leases a worker keeps on their way to a shared store (one across a network): while the store
+ * Leases a worker keeps on their way to a remote store (`capabilities.remote`): while the store
  * answers one, the worker runs the jobs of the other, so neither side waits for the other.
  */
-const sharedLeaseLanes = 2;
+const remoteLeaseLanes = 2;
 
-type Outcome = { ok: true; result: unknown } | { ok: false; error: unknown };
+/** How a handler ended: what it returned or threw. */
+type HandlerResult = { ok: true; result: unknown } | { ok: false; error: unknown };
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -93,7 +94,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     this.#keeper = new LeaseKeeper(runtime.clock, settings.visibilityMs ?? undefined, (error) => this.#report(error));
     // The caller gave up: nothing is waited for (diskoque's cancelled ctx).
     signal?.addEventListener('abort', () => void this.close({ timeout: 0 }), { once: true });
-    const lanes = runtime.store.capabilities.shared ? Math.min(sharedLeaseLanes, settings.concurrency) : 1;
+    const lanes = runtime.store.capabilities.remote ? Math.min(remoteLeaseLanes, settings.concurrency) : 1;
     this.#idleLanes = lanes;
     this.#lanes = Array.from({ length: lanes }, () => this.#run());
   }
@@ -222,15 +223,15 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
   async #await(job: LeasedJob<T>, value: PromiseLike<unknown>): Promise<void> {
     if (this.settings.autoExtend) this.#keeper.keep(job);
     const attempt = Promise.resolve(value).then(
-      (result): Outcome => ({ ok: true, result }),
-      (error: unknown): Outcome => ({ ok: false, error }),
+      (result): HandlerResult => ({ ok: true, result }),
+      (error: unknown): HandlerResult => ({ ok: false, error }),
     );
     let cancelTimeout = (): void => {};
     const ms = this.settings.timeoutMs;
     const timedOut =
       ms === null
         ? null
-        : new Promise<Outcome>((resolve) => {
+        : new Promise<HandlerResult>((resolve) => {
             cancelTimeout = this.runtime.clock.setTimer(ms, () => {
               const error = new TimeoutError(`job ${job.id}`, ms);
               job.abort(error);
@@ -263,7 +264,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     for (const wake of waiters) wake();
   }
 
-  #settleJob(job: LeasedJob<T>, outcome: Outcome): void {
+  #settleJob(job: LeasedJob<T>, outcome: HandlerResult): void {
     const timeout = !outcome.ok && outcome.error instanceof TimeoutError;
     // A lost lease aborts the signal too: then the job is someone else's and stays untouched.
     if (job.settled || (job.aborted && !timeout)) return;
@@ -278,7 +279,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     });
   }
 
-  async #settle(job: LeasedJob<T>, outcome: Outcome): Promise<void> {
+  async #settle(job: LeasedJob<T>, outcome: HandlerResult): Promise<void> {
     if (outcome.ok) {
       // The handler's return value, typed R by Handler<T, R>.
       const result = outcome.result as R;

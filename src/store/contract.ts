@@ -29,11 +29,14 @@
 // - ttl: `expiresAt`; past it the job is gone in whatever state and counted as expired.
 // - topic / subscription: fan-out built in core on top of a batched `add`; the topic's
 //   definition is kept in meta documents (`getMeta` / `setMeta`), which stores keep beside the queues.
+// - settle (a lease): its holder ends it with ack, nack or release. A job that completes, dies,
+//   is removed or expires has *ended* (`StoreEvent` 'ended'); making due work happen is *applying
+//   what is due*.
 //
-// Rules every backend keeps
+// Rules every backend keeps (docs/backends.md says it at length)
 // - Each call is atomic: all of it happens or none of it does, as seen by every client.
-// - Every call takes `now` (ms since the epoch) from the core's clock; a backend that must use
-//   its server's clock says so in `capabilities.clock`.
+// - Every operation takes one params object carrying `now` (ms since the epoch) from the core's
+//   clock: the store uses it, not a clock of its own, so tests move a manual clock.
 // - Before answering, a call applies what `now` makes due in the queues it touches: delayed
 //   jobs become waiting, expired leases are reclaimed, jobs past their TTL go, completed jobs
 //   past their retention go.
@@ -49,8 +52,8 @@ import { ValidationError } from '../errors.ts';
 /** The state of a job still in the store. */
 export type JobState = 'waiting' | 'delayed' | 'active' | 'dead' | 'completed';
 
-/** How a job left the store or finished, as told to watchers. */
-export type Outcome = 'completed' | 'dead' | 'removed' | 'expired';
+/** How a job ended, as told to watchers: it finished (completed, dead) or left the store. */
+export type JobEnd = 'completed' | 'dead' | 'removed' | 'expired';
 
 /** Back-off as data, so a Lua script or a SQL statement can compute it as well as JavaScript. */
 export interface Backoff {
@@ -101,14 +104,16 @@ export interface AddParams {
    */
   readonly replicate?: number;
   /**
-   * Who sends the add: a watcher that wakes its own blocked leases as it sends an add (core's
-   * hub) passes its id. A store that runs this add before any lease sent after it may mark the
-   * add's ready events with the id (`StoreEvent.origin`), and that watcher then skips them.
+   * The caller's own database transaction or client (`capabilities.transactions`): the add
+   * commits with it, and the store's watchers hear of it only after that commit. Typed `unknown`
+   * here; each store narrows it to its driver's type. A store without the capability refuses it
+   * (`refuseTx`).
    */
-  readonly origin?: string;
+  readonly tx?: unknown;
 }
 
 export type AddResult =
+  /** `created[i]`: false when an idempotency key named a job already in the store (metrics count only new jobs). */
   | { readonly ok: true; readonly ids: readonly string[]; readonly created: readonly boolean[] }
   | { readonly ok: false; readonly fullQueue: string; readonly maxLength: number };
 
@@ -153,12 +158,6 @@ export interface LeaseParams {
   readonly max: number;
   /** Lease length for every job of this call, or null for each job's own `visibilityMs`. */
   readonly visibilityMs: number | null;
-  /**
-   * The caller sleeps if this finds nothing, as `id`, until `until` at the latest (then it asks
-   * again). A shared store may note the sleeper and name it in the ready events that call for
-   * it (`StoreEvent.sleepers`), so that one add wakes one lease, not one in every process.
-   */
-  readonly sleeper?: { readonly id: string; readonly until: number };
 }
 
 export interface LeaseResult {
@@ -170,7 +169,8 @@ export interface LeaseResult {
   readonly nextAt: number | null;
 }
 
-export type Settle = 'ok' | 'lost';
+/** One ack's answer: done, or the token's lease was not current (see token). */
+export type AckResult = 'ok' | 'lost';
 
 export interface AckItem {
   readonly token: string;
@@ -188,6 +188,8 @@ export interface AckParams {
   readonly items: readonly AckItem[];
   /** Retention per queue named by the tokens; a queue not listed keeps nothing. */
   readonly keep: Readonly<Record<string, Retention>>;
+  /** As `AddParams.tx`: the acks commit with the caller's transaction. */
+  readonly tx?: unknown;
 }
 
 export interface NackParams {
@@ -246,23 +248,65 @@ export interface RemoveParams {
   readonly states: readonly JobState[] | null;
 }
 
+export interface TokensParams {
+  readonly now: number;
+  readonly tokens: readonly string[];
+}
+
+export interface IdsParams {
+  readonly now: number;
+  readonly ids: readonly string[];
+}
+
+export interface QueuesParams {
+  readonly now: number;
+  readonly queues: readonly string[];
+}
+
+export interface PeekParams {
+  readonly now: number;
+  readonly queue: string;
+  readonly limit: number;
+}
+
+export interface RetryDeadParams {
+  readonly now: number;
+  readonly queue: string;
+  /** The dead jobs to retry; all of the queue's when null. */
+  readonly ids: readonly string[] | null;
+}
+
+export interface PurgeParams {
+  readonly now: number;
+  readonly queue: string;
+}
+
+export interface PauseParams {
+  readonly now: number;
+  readonly queue: string;
+  readonly paused: boolean;
+}
+
+export interface GetMetaParams {
+  readonly now: number;
+  readonly names: readonly string[];
+}
+
+export interface SetMetaParams {
+  readonly now: number;
+  /** A null value deletes the document. */
+  readonly entries: Readonly<Record<string, string | null>>;
+}
+
+export interface ListMetaParams {
+  readonly now: number;
+  readonly prefix: string;
+}
+
 /** What a store tells its watchers; core wakes blocked leases and `waitFor` with it. */
 export type StoreEvent =
-  /**
-   * A job may be leasable now in this queue (added, nacked, retried, resumed), or something in
-   * it falls due sooner than before. `wake`: how many blocked leases it calls for at most, the
-   * jobs that became ready (absent: all of them). `origin`: the add's `AddParams.origin`, when
-   * the store runs that add before any lease sent after it. `sleepers`: when present, only
-   * these sleepers (`LeaseParams.sleeper`) are to wake for it, the others sleep on; a sleeper
-   * named here that no longer sleeps passes the wake on (`Store.wake`).
-   */
-  | {
-      readonly kind: 'ready';
-      readonly queue: string;
-      readonly wake?: number;
-      readonly origin?: string;
-      readonly sleepers?: readonly string[];
-    }
+  /** A job may be leasable now in this queue (added, nacked, retried, resumed). */
+  | { readonly kind: 'ready'; readonly queue: string }
   /**
    * Something in the queue becomes leasable by itself at `at` (a delay ends, a lease expires),
    * sooner than the store's answers to the leases blocked on it said: every watcher wakes its
@@ -271,26 +315,88 @@ export type StoreEvent =
    */
   | { readonly kind: 'due'; readonly queue: string; readonly at: number }
   /**
-   * A job finished or left the store. `result`: the result (null: none) of a job completed and
-   * not kept, so a waitFor already waiting gets it; absent otherwise (a kept result is read with get).
+   * A job ended (`JobEnd`). `result`: the result (null: none) of a job completed and not kept,
+   * so a waitFor already waiting gets it; absent otherwise (a kept result is read with get).
    */
   | {
-      readonly kind: 'settled';
+      readonly kind: 'ended';
       readonly queue: string;
       readonly id: string;
-      readonly outcome: Outcome;
+      readonly end: JobEnd;
       readonly result?: Uint8Array | null;
     };
 
+/**
+ * What a store can do, declared: core reads these and never asks which backend it has, nor
+ * infers anything from which methods a store happens to have.
+ */
 export interface Capabilities {
   /** What a resolved write survives: nothing (memory), a process crash, or power loss. */
   readonly durable: 'none' | 'process-crash' | 'power-loss';
-  /** Several processes may share the store at once. */
-  readonly shared: boolean;
-  /** 'server' when the backend uses its server's clock instead of `now`. */
-  readonly clock: 'injected' | 'server';
+  /**
+   * Who hears the store's events: only the watchers of this process ('process': the store lives
+   * in it, and no other process can open it meanwhile), or every process sharing the store.
+   */
+  readonly events: 'process' | 'shared';
+  /**
+   * Each call is a round trip over a network: a worker then keeps a second lease on its way
+   * while the first is answered, so its handlers never wait a whole round trip for work.
+   */
+  readonly remote: boolean;
+  /** The store wakes blocked leases by name (`Store.sleepers`, present exactly when this is true). */
+  readonly sleepers: boolean;
+  /** `add`, `addBulk` and `ack` take the caller's transaction (`AddParams.tx`). */
+  readonly transactions: boolean;
   /** Most replicas an add can wait for; 0 when the backend has none. */
   readonly maxReplicas: number;
+}
+
+/** A blocked lease the store may wake by name: asleep as `id` until `until` at the latest. */
+export interface Sleeper {
+  readonly id: string;
+  readonly until: number;
+}
+
+/**
+ * The ready event of a store that wakes sleepers. `wake`: how many blocked leases it calls for
+ * at most, the jobs that became ready (absent: all of them). `origin`: the add's origin
+ * (`SleeperExtension.add`), when the store runs that add before any lease sent after it.
+ * `sleepers`: when present, only these sleepers are to wake for it, the others sleep on; a
+ * sleeper named here that no longer sleeps passes the wake on (`SleeperExtension.wake`).
+ */
+export type SleeperEvent =
+  | Exclude<StoreEvent, { kind: 'ready' }>
+  | {
+      readonly kind: 'ready';
+      readonly queue: string;
+      readonly wake?: number;
+      readonly origin?: string;
+      readonly sleepers?: readonly string[];
+    };
+
+/**
+ * How a store shared by many processes (Redis) wakes one blocked lease per job instead of one
+ * in every process: core uses it in place of `add`, `lease` and `watch` when
+ * `capabilities.sleepers` says so. Stores that hear only their own process never see it.
+ */
+export interface SleeperExtension {
+  /**
+   * `Store.add`, sent by a watcher that wakes its own blocked leases as it sends the add (core's
+   * hub), named by `origin`: a store that runs the add before any lease sent after it may mark
+   * the add's ready events with it, and that watcher skips them.
+   */
+  add(params: AddParams & { readonly origin: string }): Promise<AddResult>;
+  /**
+   * `Store.lease` by a caller that sleeps as `sleeper` if it finds nothing: the store may note
+   * it and name it in the ready events that call for it.
+   */
+  lease(params: LeaseParams & { readonly sleeper?: Sleeper }): Promise<LeaseResult>;
+  /** `Store.watch`, with the sleepers' fields on the ready events. */
+  watch(listener: (event: SleeperEvent) => void): Promise<() => Promise<void>>;
+  /** Sends every watcher a ready event for `queue` calling for `count` leases and naming no sleepers: the wakes of sleepers gone. */
+  wake(params: { readonly now: number; readonly queue: string; readonly count: number }): Promise<void>;
+  /** The sleeper `id` of these queues stopped sleeping before its `until`: name it no more. */
+  forget(params: { readonly now: number; readonly id: string; readonly queues: readonly string[] }): Promise<void>;
 }
 
 /**
@@ -301,47 +407,45 @@ export type Health = { readonly ok: true } | { readonly ok: false; readonly reas
 
 export interface Store {
   readonly capabilities: Capabilities;
+  /** Present exactly when `capabilities.sleepers`. */
+  readonly sleepers?: SleeperExtension;
   add(params: AddParams): Promise<AddResult>;
   lease(params: LeaseParams): Promise<LeaseResult>;
-  ack(params: AckParams): Promise<readonly Settle[]>;
+  ack(params: AckParams): Promise<readonly AckResult[]>;
   nack(params: NackParams): Promise<NackResult>;
   extend(params: ExtendParams): Promise<ExtendResult>;
   /** The current leases these tokens hold, null for each token that holds none (the same as `lost`). */
-  leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]>;
+  leases(params: TokensParams): Promise<readonly (LeasedRecord | null)[]>;
   /**
    * The current lease of each job by id, null for a job that is not leased now: how a trusted
    * server settles by id (Disque's ACKJOB, NACK, WORKING name a job, not a lease), after it has
    * checked the caller may.
    */
-  leasesOf(ids: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]>;
+  leasesOf(params: IdsParams): Promise<readonly (LeasedRecord | null)[]>;
   /** Jobs by id, null for the ones not in the store. */
-  get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]>;
+  get(params: IdsParams): Promise<readonly (JobRecord | null)[]>;
   /** The next `limit` waiting jobs in lease order, changing nothing. */
-  peek(queue: string, limit: number, now: number): Promise<readonly JobRecord[]>;
+  peek(params: PeekParams): Promise<readonly JobRecord[]>;
   list(params: ListParams): Promise<ListResult>;
-  counts(queues: readonly string[], now: number): Promise<readonly Counts[]>;
+  counts(params: QueuesParams): Promise<readonly Counts[]>;
   /** Ids of the jobs removed. */
   remove(params: RemoveParams): Promise<readonly string[]>;
-  /** Dead jobs back to waiting with fresh attempts; all of the queue's when `ids` is null. Returns how many. */
-  retryDead(queue: string, ids: readonly string[] | null, now: number): Promise<number>;
+  /** Dead jobs back to waiting with fresh attempts. Returns how many. */
+  retryDead(params: RetryDeadParams): Promise<number>;
   /** Removes every job of the queue that is not active. Returns how many. */
-  purge(queue: string, now: number): Promise<number>;
-  setPaused(queue: string, paused: boolean, now: number): Promise<void>;
+  purge(params: PurgeParams): Promise<number>;
+  setPaused(params: PauseParams): Promise<void>;
   /** Core's own small documents by name (topic definitions), null where there is none. */
-  getMeta(names: readonly string[]): Promise<readonly (string | null)[]>;
-  /** Writes every entry in one atomic step; a null value deletes the document. */
-  setMeta(entries: Readonly<Record<string, string | null>>): Promise<void>;
+  getMeta(params: GetMetaParams): Promise<readonly (string | null)[]>;
+  /** Writes every entry in one atomic step. */
+  setMeta(params: SetMetaParams): Promise<void>;
   /** Names of the documents that start with `prefix`, sorted. */
-  listMeta(prefix: string): Promise<readonly string[]>;
-  /** Makes every answered call durable now, when the store defers syncs (file store `interval` / `none`). */
-  sync?(): Promise<void>;
+  listMeta(params: ListMetaParams): Promise<readonly string[]>;
   /**
-   * Sends every watcher a ready event for `queue` calling for `count` leases and naming no
-   * sleepers: a store that names sleepers must offer it, for the wakes of sleepers gone.
+   * Makes every answered call durable now: a store that defers syncs (file store `interval` /
+   * `none`) syncs; one whose answers are already as durable as it gets resolves at once.
    */
-  wake?(queue: string, count: number): Promise<void>;
-  /** The sleeper `id` of these queues stopped sleeping before its `until`: name it no more. */
-  forgetSleeper?(id: string, queues: readonly string[]): Promise<void>;
+  sync(): Promise<void>;
   /**
    * Whether calls can succeed now, answered without waiting on the backend: a store stopped
    * by a failed write, or cut off from its server, says so here (issue 20: /healthz said 200
@@ -351,6 +455,15 @@ export interface Store {
   /** Calls `listener` for every event until the returned function is called. */
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/**
+ * What a store without `capabilities.transactions` does with a `tx`: refuses the call, rather
+ * than run it outside the caller's transaction as if it were in it.
+ */
+export function refuseTx(params: { readonly tx?: unknown }): void {
+  if (params.tx !== undefined)
+    throw new ValidationError('tx', 'this store cannot join a transaction (its capabilities.transactions is false)');
 }
 
 /** A token's parts; `seal` is null in a token of a store without a key (a log written before issue 20). */

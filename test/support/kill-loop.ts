@@ -31,7 +31,7 @@ export async function killLoop(url: string, openStore: () => Promise<Store>, rou
     await new Promise((resolve) => child.once('exit', resolve));
     const store = await openStore();
     try {
-      const records = await store.get([...added], Date.now());
+      const records = await store.get({ ids: [...added], now: Date.now() });
       [...added].forEach((id, i) => {
         const job = records[i] ?? null;
         if (acked.has(id))

@@ -163,18 +163,18 @@ function call(store: Store, rng: Rng, model: Model): Promise<unknown> {
   }
   if (r < 0.91) {
     model.purged.set(queue, now);
-    return store.purge(queue, now);
+    return store.purge({ now, queue });
   }
   if (r < 0.93) {
     const name = `meta-${model.nextTag()}`;
     const value = 'x'.repeat(below(rng, 200));
-    return store.setMeta({ [name]: value }).then(() => {
+    return store.setMeta({ now, entries: { [name]: value } }).then(() => {
       if (live()) model.answered({ kind: 'meta', id: name, value });
     });
   }
   if (r < 0.95) return (store as Store & { checkpoint(): Promise<void> }).checkpoint();
   const mark = model.facts.length;
-  return (store.sync as () => Promise<void>).call(store).then(() => {
+  return store.sync().then(() => {
     if (live()) model.powerSafe = Math.max(model.powerSafe, mark);
   });
 }
@@ -236,10 +236,10 @@ export async function verify(store: Store, model: Model, upTo: number, listAll =
   }
   const facts = model.facts.slice(0, upTo);
   const metas = facts.filter((f) => f.kind === 'meta');
-  const values = await store.getMeta(metas.map((f) => f.id));
+  const values = await store.getMeta({ now, names: metas.map((f) => f.id) });
   metas.forEach((f, i) => assert.equal(values[i], f.value, `meta document ${f.id}: its answered write was lost`));
   const ids = [...new Set(facts.filter((f) => f.kind !== 'meta').map((f) => f.id))];
-  const records = await store.get(ids, now);
+  const records = await store.get({ now, ids });
   const byId = new Map(ids.map((id, i) => [id, records[i] ?? null]));
   for (const fact of facts) {
     const job = byId.get(fact.id) ?? null;
@@ -273,5 +273,5 @@ export async function smoke(store: Store, model: Model): Promise<void> {
   assert.equal(jobs[0]?.id, id);
   assert.ok(payload.equals(Buffer.from(jobs[0].payload)));
   assert.deepEqual(await store.ack({ now, items: [{ token: jobs[0].token, result: null }], keep: {} }), ['ok']);
-  assert.equal((await store.get([id], now))[0], null);
+  assert.equal((await store.get({ now, ids: [id] }))[0], null);
 }

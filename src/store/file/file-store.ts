@@ -8,27 +8,38 @@
 // the kept checkpoints no longer start before it, and compaction copies the few live payloads
 // out of sparse old segments so they can go.
 import { ClosedError, CorruptionError, LockedError, StorageError, ValidationError } from '../../errors.ts';
+import { refuseTx } from '../contract.ts';
 import type {
   AckParams,
+  AckResult,
   AddParams,
   AddResult,
   Capabilities,
   Counts,
   ExtendParams,
   ExtendResult,
+  GetMetaParams,
   Health,
+  IdsParams,
   JobRecord,
   LeaseParams,
   LeaseResult,
   LeasedRecord,
+  ListMetaParams,
   ListParams,
   ListResult,
   NackParams,
   NackResult,
+  PauseParams,
+  PeekParams,
+  PurgeParams,
+  QueuesParams,
   RemoveParams,
-  Settle,
+  RetryDeadParams,
+  SetMetaParams,
   Store,
   StoreEvent,
+  TokensParams,
 } from '../contract.ts';
 import { JobTable } from '../memory/engine.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
@@ -121,8 +132,11 @@ export class FileStore implements Store {
   ) {
     this.capabilities = Object.freeze({
       durable: options.durability === 'fsync' ? 'power-loss' : 'process-crash',
-      shared: false,
-      clock: 'injected',
+      // The directory's lock keeps every other process out.
+      events: 'process',
+      remote: false,
+      sleepers: false,
+      transactions: false,
       maxReplicas: 0,
     });
     this.#table = new JobTable({
@@ -234,6 +248,7 @@ export class FileStore implements Store {
 
   add(params: AddParams): Promise<AddResult> {
     return this.#run(async () => {
+      refuseTx(params);
       // A failed log takes no more calls: the table must not get ahead of it.
       this.#log.assertWritable();
       const payloadAt = encodeAdd(this.#writer, this.#table.nextSeq, params);
@@ -296,8 +311,9 @@ export class FileStore implements Store {
   extend(params: ExtendParams): Promise<ExtendResult> {
     return this.#run(() => Promise.resolve(this.#logged({ op: 'extend', params }) as ExtendResult));
   }
-  ack(params: AckParams): Promise<readonly Settle[]> {
-    return this.#durable({ op: 'ack', params }) as Promise<readonly Settle[]>;
+  async ack(params: AckParams): Promise<readonly AckResult[]> {
+    refuseTx(params);
+    return (await this.#durable({ op: 'ack', params })) as readonly AckResult[];
   }
   nack(params: NackParams): Promise<NackResult> {
     return this.#durable({ op: 'nack', params }) as Promise<NackResult>;
@@ -305,41 +321,41 @@ export class FileStore implements Store {
   remove(params: RemoveParams): Promise<readonly string[]> {
     return this.#durable({ op: 'remove', params }) as Promise<readonly string[]>;
   }
-  retryDead(queue: string, ids: readonly string[] | null, now: number): Promise<number> {
-    return this.#durable({ op: 'retryDead', params: { queue, ids, now } }) as Promise<number>;
+  retryDead(params: RetryDeadParams): Promise<number> {
+    return this.#durable({ op: 'retryDead', params }) as Promise<number>;
   }
-  purge(queue: string, now: number): Promise<number> {
-    return this.#durable({ op: 'purge', params: { queue, now } }) as Promise<number>;
+  purge(params: PurgeParams): Promise<number> {
+    return this.#durable({ op: 'purge', params }) as Promise<number>;
   }
-  setPaused(queue: string, paused: boolean, now: number): Promise<void> {
-    return this.#durable({ op: 'setPaused', params: { queue, paused, now } }) as Promise<void>;
+  setPaused(params: PauseParams): Promise<void> {
+    return this.#durable({ op: 'setPaused', params }) as Promise<void>;
   }
-  setMeta(entries: Readonly<Record<string, string | null>>): Promise<void> {
+  setMeta({ entries }: SetMetaParams): Promise<void> {
     return this.#durable({ op: 'setMeta', params: entries }) as Promise<void>;
   }
 
-  leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+  leases({ now, tokens }: TokensParams): Promise<readonly (LeasedRecord | null)[]> {
     return this.#run(() => Promise.resolve(this.#table.leases(tokens, now)));
   }
-  leasesOf(ids: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+  leasesOf({ now, ids }: IdsParams): Promise<readonly (LeasedRecord | null)[]> {
     return this.#run(() => Promise.resolve(this.#table.leasesOf(ids, now)));
   }
-  get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
+  get({ now, ids }: IdsParams): Promise<readonly (JobRecord | null)[]> {
     return this.#run(() => Promise.resolve(this.#table.get(ids, now)));
   }
-  peek(queue: string, limit: number, now: number): Promise<readonly JobRecord[]> {
+  peek({ now, queue, limit }: PeekParams): Promise<readonly JobRecord[]> {
     return this.#run(() => Promise.resolve(this.#table.peek(queue, limit, now)));
   }
   list(params: ListParams): Promise<ListResult> {
     return this.#run(() => Promise.resolve(this.#table.list(params)));
   }
-  counts(queues: readonly string[], now: number): Promise<readonly Counts[]> {
+  counts({ now, queues }: QueuesParams): Promise<readonly Counts[]> {
     return this.#run(() => Promise.resolve(this.#table.counts(queues, now)));
   }
-  getMeta(names: readonly string[]): Promise<readonly (string | null)[]> {
+  getMeta({ names }: GetMetaParams): Promise<readonly (string | null)[]> {
     return this.#run(() => Promise.resolve(this.#table.getMeta(names)));
   }
-  listMeta(prefix: string): Promise<readonly string[]> {
+  listMeta({ prefix }: ListMetaParams): Promise<readonly string[]> {
     return this.#run(() => Promise.resolve(this.#table.listMeta(prefix)));
   }
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {

@@ -63,8 +63,10 @@ export class LevelStore extends RowStore {
       await backend.load();
       const capabilities: Capabilities = Object.freeze({
         durable: durability === 'fsync' ? 'power-loss' : 'process-crash',
-        shared: false,
-        clock: 'injected',
+        events: 'process',
+        remote: false,
+        sleepers: false,
+        transactions: false,
         maxReplicas: 0,
       });
       return new LevelStore(capabilities, backend);

@@ -3,6 +3,7 @@ import { formatToken, parseToken, sealsMatch } from '../contract.ts';
 import type { TokenParts } from '../contract.ts';
 import type {
   AckParams,
+  AckResult,
   AddParams,
   AddResult,
   Counts,
@@ -19,7 +20,6 @@ import type {
   NackResult,
   RemoveParams,
   Retention,
-  Settle,
   StoreEvent,
 } from '../contract.ts';
 import { Columns, columnNames, gone, maxSeq, Page, rowOf, stateCode, stateName } from './columns.ts';
@@ -188,8 +188,8 @@ export class JobTable {
     return { jobs: leased, nextAt };
   }
 
-  ack({ now, items, keep }: AckParams): readonly Settle[] {
-    return items.map(({ token, result }): Settle => {
+  ack({ now, items, keep }: AckParams): readonly AckResult[] {
+    return items.map(({ token, result }): AckResult => {
       const seq = this.#leased(token, now);
       if (seq < 0) return 'lost';
       this.#tokens.delete(seq);
@@ -540,7 +540,7 @@ export class JobTable {
         name,
         this.#byIndex.length,
         this.#cols,
-        (seq, outcome, result) => {
+        (seq, end, result) => {
           if (this.#cols.state(seq) === gone) {
             const page = this.#cols.page(seq);
             const at = page.at.get(rowOf(seq));
@@ -549,12 +549,12 @@ export class JobTable {
             this.#tokens.delete(seq);
             this.#size--;
           }
-          if (outcome !== null)
+          if (end !== null)
             this.#emit({
-              kind: 'settled',
+              kind: 'ended',
               queue: name,
               id: String(seq),
-              outcome,
+              end,
               ...(result !== undefined && { result }),
             });
         },

@@ -1,25 +1,36 @@
 import { ClosedError } from '../../errors.ts';
+import { refuseTx } from '../contract.ts';
 import type {
   AckParams,
+  AckResult,
   AddParams,
   AddResult,
   Capabilities,
   Counts,
   ExtendParams,
   ExtendResult,
+  GetMetaParams,
   Health,
+  IdsParams,
   JobRecord,
   LeaseParams,
   LeaseResult,
   LeasedRecord,
+  ListMetaParams,
   ListParams,
   ListResult,
   NackParams,
   NackResult,
+  PauseParams,
+  PeekParams,
+  PurgeParams,
+  QueuesParams,
   RemoveParams,
-  Settle,
+  RetryDeadParams,
+  SetMetaParams,
   Store,
   StoreEvent,
+  TokensParams,
 } from '../contract.ts';
 import { JobTable } from './engine.ts';
 import { newTokenKey, tokenKeyName } from './token-seal.ts';
@@ -28,8 +39,10 @@ import { newTokenKey, tokenKeyName } from './token-seal.ts';
 export class MemoryStore implements Store {
   readonly capabilities: Capabilities = Object.freeze({
     durable: 'none',
-    shared: false,
-    clock: 'injected',
+    events: 'process',
+    remote: false,
+    sleepers: false,
+    transactions: false,
     maxReplicas: 0,
   });
 
@@ -41,13 +54,19 @@ export class MemoryStore implements Store {
   }
 
   add(params: AddParams): Promise<AddResult> {
-    return this.#run(() => this.#table.add(params));
+    return this.#run(() => {
+      refuseTx(params);
+      return this.#table.add(params);
+    });
   }
   lease(params: LeaseParams): Promise<LeaseResult> {
     return this.#run(() => this.#table.lease(params));
   }
-  ack(params: AckParams): Promise<readonly Settle[]> {
-    return this.#run(() => this.#table.ack(params));
+  ack(params: AckParams): Promise<readonly AckResult[]> {
+    return this.#run(() => {
+      refuseTx(params);
+      return this.#table.ack(params);
+    });
   }
   nack(params: NackParams): Promise<NackResult> {
     return this.#run(() => this.#table.nack(params));
@@ -55,44 +74,49 @@ export class MemoryStore implements Store {
   extend(params: ExtendParams): Promise<ExtendResult> {
     return this.#run(() => this.#table.extend(params));
   }
-  leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+  leases({ now, tokens }: TokensParams): Promise<readonly (LeasedRecord | null)[]> {
     return this.#run(() => this.#table.leases(tokens, now));
   }
-  leasesOf(ids: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+  leasesOf({ now, ids }: IdsParams): Promise<readonly (LeasedRecord | null)[]> {
     return this.#run(() => this.#table.leasesOf(ids, now));
   }
-  get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
+  get({ now, ids }: IdsParams): Promise<readonly (JobRecord | null)[]> {
     return this.#run(() => this.#table.get(ids, now));
   }
-  peek(queue: string, limit: number, now: number): Promise<readonly JobRecord[]> {
+  peek({ now, queue, limit }: PeekParams): Promise<readonly JobRecord[]> {
     return this.#run(() => this.#table.peek(queue, limit, now));
   }
   list(params: ListParams): Promise<ListResult> {
     return this.#run(() => this.#table.list(params));
   }
-  counts(queues: readonly string[], now: number): Promise<readonly Counts[]> {
+  counts({ now, queues }: QueuesParams): Promise<readonly Counts[]> {
     return this.#run(() => this.#table.counts(queues, now));
   }
   remove(params: RemoveParams): Promise<readonly string[]> {
     return this.#run(() => this.#table.remove(params));
   }
-  retryDead(queue: string, ids: readonly string[] | null, now: number): Promise<number> {
+  retryDead({ now, queue, ids }: RetryDeadParams): Promise<number> {
     return this.#run(() => this.#table.retryDead(queue, ids, now));
   }
-  purge(queue: string, now: number): Promise<number> {
+  purge({ now, queue }: PurgeParams): Promise<number> {
     return this.#run(() => this.#table.purge(queue, now));
   }
-  setPaused(queue: string, paused: boolean, now: number): Promise<void> {
+  setPaused({ now, queue, paused }: PauseParams): Promise<void> {
     return this.#run(() => this.#table.setPaused(queue, paused, now));
   }
-  getMeta(names: readonly string[]): Promise<readonly (string | null)[]> {
+  getMeta({ names }: GetMetaParams): Promise<readonly (string | null)[]> {
     return this.#run(() => this.#table.getMeta(names));
   }
-  setMeta(entries: Readonly<Record<string, string | null>>): Promise<void> {
+  setMeta({ entries }: SetMetaParams): Promise<void> {
     return this.#run(() => this.#table.setMeta(entries));
   }
-  listMeta(prefix: string): Promise<readonly string[]> {
+  listMeta({ prefix }: ListMetaParams): Promise<readonly string[]> {
     return this.#run(() => this.#table.listMeta(prefix));
+  }
+
+  /** Nothing to sync: nothing of it survives the process anyway. */
+  sync(): Promise<void> {
+    return this.#run(() => undefined);
   }
 
   health(): Promise<Health> {

@@ -1,5 +1,5 @@
 import { errorHistory } from '../contract.ts';
-import type { Counts, JobState, Outcome, Retention } from '../contract.ts';
+import type { Counts, JobEnd, JobState, Retention } from '../contract.ts';
 import { gone, rowOf, stateCode, stateName } from './columns.ts';
 import type { Columns } from './columns.ts';
 import { KeyHeap, sweepSlack } from './key-heap.ts';
@@ -40,8 +40,8 @@ export class QueueState {
     readonly name: string,
     readonly index: number,
     private readonly cols: Columns,
-    /** Tells the store a job left it or finished; a null outcome is a silent retention drop. */
-    private readonly settled: (seq: number, outcome: Outcome | null, result?: Uint8Array | null) => void,
+    /** Tells the store a job ended or left it; a null end is a silent retention drop. */
+    private readonly ended: (seq: number, end: JobEnd | null, result?: Uint8Array | null) => void,
     /** Tells the store's watchers something here falls due at `at`, sooner than they were told. */
     private readonly due: (at: number) => void,
   ) {
@@ -135,7 +135,7 @@ export class QueueState {
     if (goDead || page.attempts.get(row) >= this.cols.profile(seq).maxAttempts) {
       page.until.set(row, now);
       this.place(seq, 'dead');
-      this.settled(seq, 'dead');
+      this.ended(seq, 'dead');
       return 'dead';
     }
     this.requeue(seq, now, now + delayMs);
@@ -160,12 +160,12 @@ export class QueueState {
     if (result !== null) this.cols.results.set(seq, result);
     page.until.set(row, now);
     this.place(seq, 'completed');
-    this.settled(seq, 'completed');
+    this.ended(seq, 'completed');
     this.#pruneCompleted(now);
   }
 
-  /** Takes the job out of the store; tells watchers unless `outcome` is null (retention pruning). */
-  drop(seq: number, outcome: Outcome | null, result?: Uint8Array | null): void {
+  /** Takes the job out of the store; tells watchers unless `end` is null (retention pruning). */
+  drop(seq: number, end: JobEnd | null, result?: Uint8Array | null): void {
     const page = this.cols.page(seq);
     const row = rowOf(seq);
     const code = page.state.get(row);
@@ -176,7 +176,7 @@ export class QueueState {
     if (key !== undefined && this.keys.get(key) === seq) this.keys.delete(key);
     if (!Number.isNaN(page.expiresAt.get(row))) this.ttlLive--;
     page.state.set(row, gone);
-    this.settled(seq, outcome, result);
+    this.ended(seq, end, result);
   }
 
   /** Applies what `now` makes due: TTLs, delays, expired leases, completed retention. */

@@ -8,7 +8,8 @@ import type { Retention } from '../contract.ts';
 import { encodeNumber } from './records.ts';
 import type { Arg } from './scripts.ts';
 
-export interface PendingAck {
+/** An ack by the job's number in its queue and its attempt (the token's lease). */
+export interface SeqAck {
   readonly seq: string;
   readonly attempt: number;
   readonly result: Buffer | '';
@@ -16,7 +17,7 @@ export interface PendingAck {
 
 /** Acks waiting to be sent: their queue, `now` and retention, and the callers to answer. */
 export class AckBatch {
-  readonly acks: PendingAck[] = [];
+  readonly acks: SeqAck[] = [];
   readonly #waiters: { from: number; count: number; resolve: (ok: boolean[]) => void; reject: (e: unknown) => void }[] =
     [];
 
@@ -26,7 +27,7 @@ export class AckBatch {
     readonly keep: Retention,
   ) {}
 
-  add(acks: readonly PendingAck[]): Promise<boolean[]> {
+  add(acks: readonly SeqAck[]): Promise<boolean[]> {
     const from = this.acks.length;
     this.acks.push(...acks);
     return new Promise((resolve, reject) => this.#waiters.push({ from, count: acks.length, resolve, reject }));
@@ -59,7 +60,7 @@ export class AckBatcher {
   constructor(private readonly send: SendAcks) {}
 
   /** Acks with the same queue, `now` and retention share a call; resolves with ok per ack. */
-  ack(queue: string, now: number, keep: Retention, acks: readonly PendingAck[]): Promise<boolean[]> {
+  ack(queue: string, now: number, keep: Retention, acks: readonly SeqAck[]): Promise<boolean[]> {
     const key = `${queue}\0${now}\0${keep.count}\0${keep.ageMs}`;
     let batch = this.#batches.get(key);
     if (batch === undefined) this.#batches.set(key, (batch = new AckBatch(queue, now, keep)));

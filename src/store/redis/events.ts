@@ -2,17 +2,17 @@
 // the store's channel; each store listens on a second connection and hands the events to its
 // watchers, so a lease blocked in any process wakes within a round trip of an add.
 import type { Cluster, Redis } from 'ioredis';
-import type { Outcome, StoreEvent } from '../contract.ts';
+import type { JobEnd, SleeperEvent } from '../contract.ts';
 
-const outcomes: ReadonlySet<string> = new Set<Outcome>(['completed', 'dead', 'removed', 'expired']);
+const ends: ReadonlySet<string> = new Set<JobEnd>(['completed', 'dead', 'removed', 'expired']);
 
-/** A settled line's fourth field, when it has one: '' no result, else '+' and the result's bytes. */
+/** An ended line's fourth field, when it has one: '' no result, else '+' and the result's bytes. */
 function resultOf(field: string): Uint8Array | null {
   return field === '' ? null : Buffer.from(field.slice(1), 'utf8');
 }
 
-export function parseEvents(message: string): StoreEvent[] {
-  const events: StoreEvent[] = [];
+export function parseEvents(message: string): SleeperEvent[] {
+  const events: SleeperEvent[] = [];
   for (const line of message.split('\n')) {
     const fields = line.split('\t');
     const [kind = '', queue = '', third = '', origin = '', named] = fields;
@@ -34,14 +34,14 @@ export function parseEvents(message: string): StoreEvent[] {
       });
     } else if (kind === 'due') {
       events.push({ kind: 'due', queue, at: Number(third) });
-    } else if (outcomes.has(kind)) {
+    } else if (ends.has(kind)) {
       // A completed job not kept carries its result as a fourth field: '' none, else '+' and the bytes.
       const result = kind === 'completed' && fields.length > 3 ? resultOf(origin) : undefined;
       events.push({
-        kind: 'settled',
+        kind: 'ended',
         queue,
         id: third,
-        outcome: kind as Outcome,
+        end: kind as JobEnd,
         ...(result !== undefined && { result }),
       });
     }
@@ -59,7 +59,7 @@ export class Subscriber {
   static async start(
     client: Redis | Cluster,
     channel: string,
-    onEvent: (event: StoreEvent) => void,
+    onEvent: (event: SleeperEvent) => void,
     onReconnect: () => void,
   ): Promise<Subscriber> {
     client.on('message', (from: string, message: string) => {

@@ -1,30 +1,43 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, redactUrl, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
-import { formatToken } from '../contract.ts';
+import { formatToken, refuseTx } from '../contract.ts';
 import type {
   AckParams,
+  AckResult,
   AddParams,
   AddResult,
   Capabilities,
   Counts,
   ExtendParams,
   ExtendResult,
+  GetMetaParams,
   Health,
+  IdsParams,
   JobRecord,
   JobState,
   LeaseParams,
   LeaseResult,
   LeasedRecord,
+  ListMetaParams,
   ListParams,
   ListResult,
   NackParams,
   NackResult,
   NewJob,
+  PauseParams,
+  PeekParams,
+  PurgeParams,
+  QueuesParams,
   RemoveParams,
-  Settle,
+  RetryDeadParams,
+  SetMetaParams,
+  Sleeper,
+  SleeperEvent,
+  SleeperExtension,
   Store,
   StoreEvent,
+  TokensParams,
 } from '../contract.ts';
 import { AckBatcher } from './ack-batcher.ts';
 import { connected, durability, parseRedisUrl } from './connection.ts';
@@ -61,7 +74,7 @@ export class RedisStore implements Store {
   readonly #client: Client;
   readonly #scripts: Record<ScriptName, Script>;
   readonly #channel: string;
-  readonly #listeners = new Set<(event: StoreEvent) => void>();
+  readonly #listeners = new Set<(event: SleeperEvent) => void>();
   /** Queues this store leased from: the ones to wake after the event connection was down. */
   readonly #leasedQueues = new Set<string>();
   #subscriber: Promise<Subscriber> | null = null;
@@ -89,8 +102,10 @@ export class RedisStore implements Store {
     this.#channel = `${settings.prefix}:events`;
     this.capabilities = Object.freeze({
       durable,
-      shared: true,
-      clock: 'injected',
+      events: 'shared',
+      remote: true,
+      sleepers: true,
+      transactions: false,
       // Replicas may join at any time; WAIT tells whether enough of them have the job. On a
       // Cluster WAIT would go to whichever node ioredis picks, not the queue's master.
       maxReplicas: settings.cluster ? 0 : Infinity,
@@ -115,10 +130,34 @@ export class RedisStore implements Store {
     return `{${this.#settings.prefix}:${queue}}`;
   }
 
+  /**
+   * One add wakes one blocked lease, not one in every process: a lease that finds nothing is
+   * noted in the queue as a sleeper (lease.lua), and an add names the sleepers it calls for in
+   * its ready event (add.lua). An add sent with an origin marks its events with it.
+   */
+  readonly sleepers: SleeperExtension = {
+    add: (params) => this.#add(params, params.origin),
+    lease: (params) => this.#lease(params, params.sleeper),
+    watch: (listener) => this.#watch(listener),
+    wake: async ({ queue, count }) => {
+      await this.#runIdempotent(() => this.#client.publish(this.#channel, `ready\t${queue}\t${count}`));
+    },
+    forget: async ({ id, queues }) => {
+      await this.#runIdempotent(() =>
+        Promise.all(queues.map((queue) => this.#client.zrem(`${this.#base(queue)}:s`, id))),
+      );
+    },
+  };
+
   add(params: AddParams): Promise<AddResult> {
+    return this.#add(params, '');
+  }
+
+  #add(params: AddParams, origin: string): Promise<AddResult> {
     // The same id on every try of this call: add.lua answers a second run of it from its first.
     const call = `${this.#callPrefix}${++this.#calls}`;
     return this.#runIdempotent(async () => {
+      refuseTx(params);
       const copies = params.replicate ?? 1;
       const target = copies > 1 ? await this.#replicatedClient() : { client: this.#client, scripts: this.#scripts };
       // One call for the whole batch; a Cluster keeps each queue in its own slot, so there each
@@ -130,9 +169,9 @@ export class RedisStore implements Store {
       const created: boolean[] = [];
       const order = new Map<NewJob, number>(params.jobs.map((job, i) => [job, i]));
       // Only the one connection to one server runs this add before any lease sent after it.
-      const origin = copies === 1 && !this.#settings.cluster ? (params.origin ?? '') : '';
+      const marked = copies === 1 && !this.#settings.cluster ? origin : '';
       for (const jobs of groups) {
-        const reply = await this.#addGroup(target.scripts.add, params, jobs, origin, call);
+        const reply = await this.#addGroup(target.scripts.add, params, jobs, marked, call);
         if (!reply.ok) return reply;
         jobs.forEach((job, k) => {
           const i = order.get(job) as number;
@@ -184,7 +223,11 @@ export class RedisStore implements Store {
     return { ok: true, ids, created };
   }
 
-  lease({ now, queues, max, visibilityMs, sleeper }: LeaseParams): Promise<LeaseResult> {
+  lease(params: LeaseParams): Promise<LeaseResult> {
+    return this.#lease(params, undefined);
+  }
+
+  #lease({ now, queues, max, visibilityMs }: LeaseParams, sleeper: Sleeper | undefined): Promise<LeaseResult> {
     return this.#run(async () => {
       const jobs: LeasedRecord[] = [];
       let nextAt: number | null = null;
@@ -211,9 +254,10 @@ export class RedisStore implements Store {
     });
   }
 
-  ack({ now, items, keep }: AckParams): Promise<readonly Settle[]> {
+  ack({ now, items, keep, tx }: AckParams): Promise<readonly AckResult[]> {
     return this.#run(async () => {
-      const out: Settle[] = items.map(() => 'lost');
+      refuseTx({ tx });
+      const out: AckResult[] = items.map(() => 'lost');
       const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token, this.#tokenKey) })));
       await Promise.all(
         [...byQueue].map(async ([queue, entries]) => {
@@ -266,7 +310,7 @@ export class RedisStore implements Store {
     });
   }
 
-  leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+  leases({ now, tokens }: TokensParams): Promise<readonly (LeasedRecord | null)[]> {
     return this.#runIdempotent(async () => {
       const jobs = tokens.map((token) => tokenJob(token, this.#tokenKey));
       const ids = jobs.map((job) => (job === null ? '' : jobId(job.queue, job.seq)));
@@ -281,7 +325,7 @@ export class RedisStore implements Store {
     });
   }
 
-  leasesOf(ids: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
+  leasesOf({ now, ids }: IdsParams): Promise<readonly (LeasedRecord | null)[]> {
     return this.#runIdempotent(async () =>
       (await this.#get(ids, now)).map((record) =>
         record?.state === 'active' && (record.leaseUntil ?? 0) > now
@@ -296,7 +340,7 @@ export class RedisStore implements Store {
     );
   }
 
-  get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
+  get({ now, ids }: IdsParams): Promise<readonly (JobRecord | null)[]> {
     return this.#runIdempotent(() => this.#get(ids, now));
   }
 
@@ -315,7 +359,7 @@ export class RedisStore implements Store {
     return out;
   }
 
-  peek(queue: string, limit: number, now: number): Promise<readonly JobRecord[]> {
+  peek({ now, queue, limit }: PeekParams): Promise<readonly JobRecord[]> {
     return this.#runIdempotent(async () => (await this.#list(queue, 'waiting', 0, limit, now)).jobs);
   }
 
@@ -341,7 +385,7 @@ export class RedisStore implements Store {
     return { jobs: records.map((r) => decodeRecord(queue, r) as JobRecord), more: more === 1 };
   }
 
-  counts(queues: readonly string[], now: number): Promise<readonly Counts[]> {
+  counts({ now, queues }: QueuesParams): Promise<readonly Counts[]> {
     return this.#runIdempotent(() =>
       Promise.all(
         queues.map(async (queue) => {
@@ -373,7 +417,7 @@ export class RedisStore implements Store {
     });
   }
 
-  retryDead(queue: string, ids: readonly string[] | null, now: number): Promise<number> {
+  retryDead({ now, queue, ids }: RetryDeadParams): Promise<number> {
     return this.#run(async () => {
       const seqs = (ids ?? []).map(parseJobId).flatMap((job) => (job?.queue === queue ? [job.seq] : []));
       // No seqs means "every dead job" to the script.
@@ -382,30 +426,30 @@ export class RedisStore implements Store {
     });
   }
 
-  purge(queue: string, now: number): Promise<number> {
+  purge({ now, queue }: PurgeParams): Promise<number> {
     return this.#run(
       async () => (await this.#scripts.purge([this.#base(queue)], [now, this.#channel, queue])) as number,
     );
   }
 
-  setPaused(queue: string, paused: boolean, now: number): Promise<void> {
+  setPaused({ now, queue, paused }: PauseParams): Promise<void> {
     return this.#runIdempotent(async () => {
       await this.#scripts.pause([this.#base(queue)], [now, this.#channel, queue, paused ? 1 : 0]);
     });
   }
 
-  getMeta(names: readonly string[]): Promise<readonly (string | null)[]> {
+  getMeta({ names }: GetMetaParams): Promise<readonly (string | null)[]> {
     return this.#runIdempotent(async () => (names.length === 0 ? [] : this.#client.hmget(this.#metaKey, ...names)));
   }
 
-  setMeta(entries: Readonly<Record<string, string | null>>): Promise<void> {
+  setMeta({ entries }: SetMetaParams): Promise<void> {
     return this.#runIdempotent(async () => {
       const args = Object.entries(entries).flatMap(([name, value]) => [name, value === null ? '' : `+${value}`]);
       if (args.length > 0) await this.#scripts['set-meta']([this.#metaKey], [0, this.#channel, ...args]);
     });
   }
 
-  listMeta(prefix: string): Promise<readonly string[]> {
+  listMeta({ prefix }: ListMetaParams): Promise<readonly string[]> {
     return this.#runIdempotent(async () =>
       (await this.#client.hkeys(this.#metaKey)).filter((name) => name.startsWith(prefix)).sort(),
     );
@@ -415,17 +459,16 @@ export class RedisStore implements Store {
     return `${this.#settings.prefix}:meta`;
   }
 
-  async wake(queue: string, count: number): Promise<void> {
-    await this.#runIdempotent(() => this.#client.publish(this.#channel, `ready\t${queue}\t${count}`));
-  }
-
-  async forgetSleeper(id: string, queues: readonly string[]): Promise<void> {
-    await this.#runIdempotent(() =>
-      Promise.all(queues.map((queue) => this.#client.zrem(`${this.#base(queue)}:s`, id))),
-    );
+  /** Every answered call is as durable as the server's settings make it (`capabilities.durable`). */
+  sync(): Promise<void> {
+    return this.#run(() => Promise.resolve());
   }
 
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
+    return this.#watch(listener);
+  }
+
+  #watch(listener: (event: SleeperEvent) => void): Promise<() => Promise<void>> {
     return this.#run(async () => {
       this.#subscriber ??= Subscriber.start(
         this.#settings.connect(),

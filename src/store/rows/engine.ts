@@ -20,11 +20,21 @@ import type {
   ListResult,
   NackParams,
   NackResult,
-  Outcome,
+  GetMetaParams,
+  IdsParams,
+  JobEnd,
+  ListMetaParams,
+  PauseParams,
+  PeekParams,
+  PurgeParams,
+  QueuesParams,
   RemoveParams,
   Retention,
-  Settle,
+  AckResult,
+  RetryDeadParams,
+  SetMetaParams,
   StoreEvent,
+  TokensParams,
 } from '../contract.ts';
 import { TokenSealer, tokenKeyName } from '../memory/token-seal.ts';
 import { newQueueRow } from './rows.ts';
@@ -145,8 +155,8 @@ export class RowEngine {
     return { jobs: leased.map((row) => this.#leasedRecord(row)), nextAt };
   }
 
-  ack({ now, items, keep }: AckParams): Settle[] {
-    return items.map(({ token, result }): Settle => {
+  ack({ now, items, keep }: AckParams): AckResult[] {
+    return items.map(({ token, result }): AckResult => {
       const row = this.#leased(token, now);
       if (row === null) return 'lost';
       const q = this.#queue(row.queue);
@@ -159,7 +169,7 @@ export class RowEngine {
       }
       if (q.row.completed === 0) this.#set(q, { pruneAt: now });
       this.#move(q, row, { state: 'completed', result, until: now, finish: this.#finish(q) });
-      this.#emit({ kind: 'settled', queue: row.queue, id: String(row.seq), outcome: 'completed' });
+      this.#emit({ kind: 'ended', queue: row.queue, id: String(row.seq), end: 'completed' });
       this.#prune(q, now);
       return 'ok';
     });
@@ -192,28 +202,28 @@ export class RowEngine {
     return { outcome: 'ok', leaseUntil: now + ms };
   }
 
-  leases({ tokens, now }: { tokens: readonly string[]; now: number }): (LeasedRecord | null)[] {
+  leases({ tokens, now }: TokensParams): (LeasedRecord | null)[] {
     return tokens.map((token) => {
       const row = this.#leased(token, now);
       return row === null ? null : this.#leasedRecord(row);
     });
   }
 
-  leasesOf({ ids, now }: { ids: readonly string[]; now: number }): (LeasedRecord | null)[] {
+  leasesOf({ ids, now }: IdsParams): (LeasedRecord | null)[] {
     return ids.map((id) => {
       const row = this.#current(id, now);
       return row === null || row.state !== 'active' || (row.until as number) <= now ? null : this.#leasedRecord(row);
     });
   }
 
-  get({ ids, now }: { ids: readonly string[]; now: number }): (JobRecord | null)[] {
+  get({ ids, now }: IdsParams): (JobRecord | null)[] {
     return ids.map((id) => {
       const row = this.#current(id, now);
       return row === null ? null : this.#record(row);
     });
   }
 
-  peek({ queue, limit, now }: { queue: string; limit: number; now: number }): JobRecord[] {
+  peek({ queue, limit, now }: PeekParams): JobRecord[] {
     this.#settled(queue, now);
     return this.rows.waiting(queue, limit).map((row) => this.#record(row));
   }
@@ -232,7 +242,7 @@ export class RowEngine {
     };
   }
 
-  counts({ queues, now }: { queues: readonly string[]; now: number }): Counts[] {
+  counts({ queues, now }: QueuesParams): Counts[] {
     return queues.map((name) => {
       const { row } = this.#settled(name, now);
       const { waiting, delayed, active, dead, completed, expired, paused } = row;
@@ -251,7 +261,7 @@ export class RowEngine {
     return removed;
   }
 
-  retryDead({ queue, ids, now }: { queue: string; ids: readonly string[] | null; now: number }): number {
+  retryDead({ queue, ids, now }: RetryDeadParams): number {
     const q = this.#settled(queue, now);
     const rows =
       ids === null
@@ -267,7 +277,7 @@ export class RowEngine {
     return n;
   }
 
-  purge({ queue, now }: { queue: string; now: number }): number {
+  purge({ queue, now }: PurgeParams): number {
     const q = this.#settled(queue, now);
     const doomed = [
       ...this.rows.waiting(queue, Infinity),
@@ -277,22 +287,22 @@ export class RowEngine {
     return doomed.length;
   }
 
-  setPaused({ queue, paused, now }: { queue: string; paused: boolean; now: number }): void {
+  setPaused({ queue, paused, now }: PauseParams): void {
     this.#set(this.#settled(queue, now), { paused });
     if (!paused) this.#emit({ kind: 'ready', queue });
   }
 
-  getMeta({ names }: { names: readonly string[] }): (string | null)[] {
+  getMeta({ names }: GetMetaParams): (string | null)[] {
     return names.map((name) => this.rows.getMeta(name));
   }
 
-  setMeta({ entries }: { entries: Readonly<Record<string, string | null>> }): void {
+  setMeta({ entries }: SetMetaParams): void {
     for (const [name, value] of Object.entries(entries)) this.rows.setMeta(name, value);
     const key = entries[tokenKeyName];
     if (key !== undefined && key !== null) this.#sealer = new TokenSealer(key);
   }
 
-  listMeta({ prefix }: { prefix: string }): string[] {
+  listMeta({ prefix }: ListMetaParams): string[] {
     return this.rows.listMeta(prefix).filter((name) => name !== tokenKeyName);
   }
 
@@ -367,7 +377,7 @@ export class RowEngine {
     const failed: Row = { ...row, errors, until: null };
     if (goDead || failed.attempts >= failed.maxAttempts) {
       this.#write(q, { ...failed, state: 'dead', until: now, finish: this.#finish(q) }, before);
-      this.#emit({ kind: 'settled', queue: row.queue, id: String(row.seq), outcome: 'dead' });
+      this.#emit({ kind: 'ended', queue: row.queue, id: String(row.seq), end: 'dead' });
       return 'dead';
     }
     const state = now + delayMs > now ? 'delayed' : 'waiting';
@@ -402,17 +412,17 @@ export class RowEngine {
     this.#set(q, change);
   }
 
-  /** Takes the job out of the store; tells watchers unless `outcome` is null (retention pruning). */
-  #drop(q: Queue, row: Row, outcome: Outcome | null, result?: Uint8Array | null): void {
+  /** Takes the job out of the store; tells watchers unless `end` is null (retention pruning). */
+  #drop(q: Queue, row: Row, end: JobEnd | null, result?: Uint8Array | null): void {
     this.#writes++;
     this.rows.delete(row);
     this.#count(q, row.state, null);
-    if (outcome !== null)
+    if (end !== null)
       this.#emit({
-        kind: 'settled',
+        kind: 'ended',
         queue: row.queue,
         id: String(row.seq),
-        outcome,
+        end,
         ...(result !== undefined && { result }),
       });
   }

@@ -4,27 +4,38 @@
 // extension answers at once (contract.ts: losing one only hands the job out again); events go to
 // watchers only once the group is committed, so nobody wakes for a change that was rolled back.
 import { ClosedError, StorageError } from '../../errors.ts';
+import { refuseTx } from '../contract.ts';
 import type {
   AckParams,
+  AckResult,
   AddParams,
   AddResult,
   Capabilities,
   Counts,
   ExtendParams,
   ExtendResult,
+  GetMetaParams,
   Health,
+  IdsParams,
   JobRecord,
   LeaseParams,
   LeaseResult,
   LeasedRecord,
+  ListMetaParams,
   ListParams,
   ListResult,
   NackParams,
   NackResult,
+  PauseParams,
+  PeekParams,
+  PurgeParams,
+  QueuesParams,
   RemoveParams,
-  Settle,
+  RetryDeadParams,
+  SetMetaParams,
   Store,
   StoreEvent,
+  TokensParams,
 } from '../contract.ts';
 import { RowEngine } from './engine.ts';
 import type { Rows } from './rows.ts';
@@ -40,9 +51,21 @@ export interface RowBackend {
   commit(events: readonly StoreEvent[]): Promise<void>;
   /** Undoes the group after a failure outside any call. */
   rollback(): void;
+  /**
+   * The caller's own transaction `tx` (`AddParams.tx`) joined: rows read and written through
+   * it, a call run atomically in it, and its events written where every store's watchers hear
+   * of them once the caller commits. Absent for a database whose callers have no transactions.
+   */
+  join?(tx: unknown): Joined;
   /** A database other processes share: calls `deliver` with the events of their commits. */
   listen?(deliver: (events: readonly StoreEvent[]) => void): void;
   close(): Promise<void>;
+}
+
+export interface Joined {
+  readonly rows: Rows;
+  atomic<T>(run: () => T): T;
+  tell(events: readonly StoreEvent[]): void;
 }
 
 interface Call {
@@ -61,6 +84,8 @@ export class RowStore implements Store {
   #committed: Promise<void> = Promise.resolve();
   #failure: Error | null = null;
   #closed = false;
+  /** The engine on each caller's transaction handle joined so far. */
+  readonly #joinedEngines = new WeakMap<object, RowEngine>();
 
   constructor(
     readonly capabilities: Capabilities,
@@ -71,12 +96,14 @@ export class RowStore implements Store {
   }
 
   add(params: AddParams): Promise<AddResult> {
+    if (params.tx !== undefined) return this.#joined(params.tx, (e) => e.add(params));
     return this.#run(true, (e) => e.add(params));
   }
   lease(params: LeaseParams): Promise<LeaseResult> {
     return this.#run(false, (e) => e.lease(params));
   }
-  ack(params: AckParams): Promise<readonly Settle[]> {
+  ack(params: AckParams): Promise<readonly AckResult[]> {
+    if (params.tx !== undefined) return this.#joined(params.tx, (e) => e.ack(params));
     return this.#run(true, (e) => e.ack(params));
   }
   nack(params: NackParams): Promise<NackResult> {
@@ -85,44 +112,51 @@ export class RowStore implements Store {
   extend(params: ExtendParams): Promise<ExtendResult> {
     return this.#run(false, (e) => e.extend(params));
   }
-  leases(tokens: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
-    return this.#run(false, (e) => e.leases({ tokens, now }));
+  leases(params: TokensParams): Promise<readonly (LeasedRecord | null)[]> {
+    return this.#run(false, (e) => e.leases(params));
   }
-  leasesOf(ids: readonly string[], now: number): Promise<readonly (LeasedRecord | null)[]> {
-    return this.#run(false, (e) => e.leasesOf({ ids, now }));
+  leasesOf(params: IdsParams): Promise<readonly (LeasedRecord | null)[]> {
+    return this.#run(false, (e) => e.leasesOf(params));
   }
-  get(ids: readonly string[], now: number): Promise<readonly (JobRecord | null)[]> {
-    return this.#run(false, (e) => e.get({ ids, now }));
+  get(params: IdsParams): Promise<readonly (JobRecord | null)[]> {
+    return this.#run(false, (e) => e.get(params));
   }
-  peek(queue: string, limit: number, now: number): Promise<readonly JobRecord[]> {
-    return this.#run(false, (e) => e.peek({ queue, limit, now }));
+  peek(params: PeekParams): Promise<readonly JobRecord[]> {
+    return this.#run(false, (e) => e.peek(params));
   }
   list(params: ListParams): Promise<ListResult> {
     return this.#run(false, (e) => e.list(params));
   }
-  counts(queues: readonly string[], now: number): Promise<readonly Counts[]> {
-    return this.#run(false, (e) => e.counts({ queues, now }));
+  counts(params: QueuesParams): Promise<readonly Counts[]> {
+    return this.#run(false, (e) => e.counts(params));
   }
   remove(params: RemoveParams): Promise<readonly string[]> {
     return this.#run(true, (e) => e.remove(params));
   }
-  retryDead(queue: string, ids: readonly string[] | null, now: number): Promise<number> {
-    return this.#run(true, (e) => e.retryDead({ queue, ids, now }));
+  retryDead(params: RetryDeadParams): Promise<number> {
+    return this.#run(true, (e) => e.retryDead(params));
   }
-  purge(queue: string, now: number): Promise<number> {
-    return this.#run(true, (e) => e.purge({ queue, now }));
+  purge(params: PurgeParams): Promise<number> {
+    return this.#run(true, (e) => e.purge(params));
   }
-  setPaused(queue: string, paused: boolean, now: number): Promise<void> {
-    return this.#run(true, (e) => e.setPaused({ queue, paused, now }));
+  setPaused(params: PauseParams): Promise<void> {
+    return this.#run(true, (e) => e.setPaused(params));
   }
-  getMeta(names: readonly string[]): Promise<readonly (string | null)[]> {
-    return this.#run(false, (e) => e.getMeta({ names }));
+  getMeta(params: GetMetaParams): Promise<readonly (string | null)[]> {
+    return this.#run(false, (e) => e.getMeta(params));
   }
-  setMeta(entries: Readonly<Record<string, string | null>>): Promise<void> {
-    return this.#run(true, (e) => e.setMeta({ entries }));
+  setMeta(params: SetMetaParams): Promise<void> {
+    return this.#run(true, (e) => e.setMeta(params));
   }
-  listMeta(prefix: string): Promise<readonly string[]> {
-    return this.#run(false, (e) => e.listMeta({ prefix }));
+  listMeta(params: ListMetaParams): Promise<readonly string[]> {
+    return this.#run(false, (e) => e.listMeta(params));
+  }
+
+  /** Every answered call is as durable as the store gets once answered: this waits for the calls in flight. */
+  async sync(): Promise<void> {
+    if (this.#closed) throw new ClosedError('store');
+    await this.#run(false, () => undefined);
+    await this.#committed;
   }
 
   health(): Promise<Health> {
@@ -148,6 +182,30 @@ export class RowStore implements Store {
 
   #dispatch(events: readonly StoreEvent[]): void {
     for (const event of events) for (const listener of this.#listeners) listener(event);
+  }
+
+  /**
+   * A call inside the caller's transaction: run now, before this returns, since the caller's
+   * transaction may end as soon as its own code does (better-sqlite3's are synchronous). It is
+   * as durable as the caller's commit; watchers hear of it after that commit.
+   */
+  #joined<T>(tx: unknown, run: (engine: RowEngine) => T): Promise<T> {
+    try {
+      if (this.#closed) throw new ClosedError('store');
+      if (this.#failure !== null) throw this.#failure;
+      if (this.backend.join === undefined) {
+        refuseTx({ tx });
+        throw new Error('unreachable: refuseTx refuses any tx');
+      }
+      const joined = this.backend.join(tx);
+      const engine = this.#joinedEngines.get(tx as object) ?? new RowEngine(joined.rows);
+      this.#joinedEngines.set(tx as object, engine);
+      const done = joined.atomic(() => engine.call(run));
+      joined.tell(done.events);
+      return Promise.resolve(done.result);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   #run<T>(durable: boolean, run: (engine: RowEngine) => T): Promise<T> {

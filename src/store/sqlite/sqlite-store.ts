@@ -9,13 +9,15 @@
 // shared memory, no table read) every `pollMs` and reads the events of other processes'
 // commits, so a lease blocked in one process wakes within milliseconds of an add in another.
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError, ValidationError } from '../../errors.ts';
-import type { Capabilities, Outcome, StoreEvent } from '../contract.ts';
+import type { Capabilities, StoreEvent } from '../contract.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { RowStore } from '../rows/row-store.ts';
-import type { RowBackend } from '../rows/row-store.ts';
-import { blob, bytes, rawStatement, scalar } from './driver.ts';
+import type { Joined, RowBackend } from '../rows/row-store.ts';
+import { rawStatement, scalar } from './driver.ts';
+import { insertEvent, readEvents, selectEvents, writeEvents } from './events.ts';
 import type { Connection, Statement } from './driver.ts';
 import { migrate } from './schema.ts';
 import { SqliteRows } from './sqlite-rows.ts';
@@ -40,19 +42,6 @@ export const synchronousLabels: Readonly<Record<Synchronous, string>> = {
 /** Events older than this go from spool_events; a store that sleeps longer misses them. */
 const keepEventsMs = 60_000;
 const pruneEveryMs = 5_000;
-
-type EventRow = [number, EventColumns['kind'], string, number | null, string | null, Outcome | null, number, unknown];
-
-interface EventColumns {
-  id: number;
-  kind: 'ready' | 'due' | 'settled';
-  queue: string;
-  due_at: number | null;
-  job: string | null;
-  outcome: Outcome | null;
-  has_result: number;
-  result: Uint8Array | null;
-}
 
 export class SqliteStore extends RowStore {
   /** Opens (or creates) the database file `path` with better-sqlite3. */
@@ -81,11 +70,14 @@ export class SqliteStore extends RowStore {
     }
     const capabilities: Capabilities = Object.freeze({
       durable: synchronous === 'full' ? 'power-loss' : 'process-crash',
-      shared: true,
-      clock: 'injected',
+      events: 'shared',
+      remote: false,
+      sleepers: false,
+      // add and ack join the caller's own transaction on the same file (SqliteBackend.join).
+      transactions: true,
       maxReplicas: 0,
     });
-    return new SqliteStore(capabilities, new SqliteBackend(db, options.pollMs ?? 2));
+    return new SqliteStore(capabilities, new SqliteBackend(db, path, options.pollMs ?? 2));
   }
 }
 
@@ -108,21 +100,19 @@ class SqliteBackend implements RowBackend {
   #prunedAt = 0;
   #closed = false;
 
+  /** The caller's transaction handles joined so far (`join`). */
+  readonly #joined = new WeakMap<object, Joined>();
+
   constructor(
     private readonly db: Connection,
+    private readonly path: string,
     private readonly pollMs: number,
   ) {
     this.rows = new SqliteRows(db);
     this.#s = {
       dataVersion: rawStatement(db, 'PRAGMA data_version'),
-      since: rawStatement(
-        db,
-        'SELECT id, kind, queue, due_at, job, outcome, has_result, result FROM spool_events WHERE id > ? AND origin != ? ORDER BY id',
-      ),
-      write: db.prepare(
-        'INSERT INTO spool_events (origin, written_at, kind, queue, due_at, job, outcome, has_result, result) ' +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
+      since: rawStatement(db, selectEvents),
+      write: db.prepare(insertEvent),
       prune: db.prepare('DELETE FROM spool_events WHERE written_at < ?'),
       // Prepared once: a transaction and a savepoint a call, parsed each time, cost a tenth of a lease.
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -160,6 +150,46 @@ class SqliteBackend implements RowBackend {
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
+  /**
+   * `tx`: the caller's own better-sqlite3 (or libsql) Database on this file, inside a
+   * transaction. The call's rows and events are written through it, so they commit or roll back
+   * with the caller's work; the events reach every store's watchers, this one's too, once it
+   * commits (they bear another origin than this store's own).
+   */
+  join(tx: unknown): Joined {
+    const db = tx as Partial<Connection> & { name?: unknown };
+    if (typeof tx !== 'object' || tx === null || typeof db.prepare !== 'function')
+      throw new ValidationError('tx', "must be a better-sqlite3 Database open on the store's file");
+    if (db.inTransaction !== true)
+      throw new ValidationError('tx', 'must be inside a transaction (call add or ack within db.transaction(…))');
+    const known = this.#joined.get(tx);
+    if (known !== undefined) return known;
+    if (typeof db.name === 'string' && resolve(db.name) !== resolve(this.path))
+      throw new ValidationError('tx', `is a Database on ${db.name}, not on the store's file ${this.path}`);
+    const connection = tx as Connection;
+    const insert = connection.prepare(insertEvent);
+    const savepoint = connection.prepare('SAVEPOINT spool');
+    const release = connection.prepare('RELEASE spool');
+    const origin = `${this.#origin}:tx`;
+    const joined: Joined = {
+      rows: new SqliteRows(connection),
+      atomic: <T>(run: () => T): T => {
+        savepoint.run();
+        try {
+          const result = run();
+          release.run();
+          return result;
+        } catch (error) {
+          connection.exec('ROLLBACK TO spool; RELEASE spool');
+          throw error;
+        }
+      },
+      tell: (events) => writeEvents(insert, origin, events),
+    };
+    this.#joined.set(tx, joined);
+    return joined;
+  }
+
   listen(deliver: (events: readonly StoreEvent[]) => void): void {
     // Not unref'd: like a Redis store's connection, an open store keeps the process alive, so a
     // lease blocked on another process's add is still there when the add comes.
@@ -175,67 +205,30 @@ class SqliteBackend implements RowBackend {
 
   /** Writes a group's events for the other processes, and drops old ones now and then. */
   #write(events: readonly StoreEvent[]): void {
+    writeEvents(this.#s.write, this.#origin, events);
     const now = Date.now();
-    const write = (
-      e: StoreEvent,
-      due: number | null,
-      job: string | null,
-      outcome: string | null,
-      has = 0,
-      result: Buffer | null = null,
-    ): void => {
-      this.#s.write.run(this.#origin, now, e.kind, e.queue, due, job, outcome, has, result);
-    };
-    for (const e of events) {
-      if (e.kind === 'ready') write(e, null, null, null);
-      else if (e.kind === 'due') write(e, e.at, null, null);
-      else if (e.result === undefined) write(e, null, e.id, e.outcome);
-      else write(e, null, e.id, e.outcome, 1, e.result === null ? null : bytes(e.result));
-    }
     if (now - this.#prunedAt > pruneEveryMs) {
       this.#prunedAt = now;
       this.#s.prune.run(now - keepEventsMs);
     }
   }
 
-  /** Hands this process's watchers what other processes committed since the last look. */
+  /** Hands this process's watchers what other connections committed since the last look. */
   #look(deliver: (events: readonly StoreEvent[]) => void): void {
     if (this.db.inTransaction || this.#closed) return;
-    let found: EventColumns[];
+    let found: unknown[];
     try {
       const version = scalar(this.#s.dataVersion) as number;
       if (version === this.#version) return;
       this.#version = version;
-      found = (this.#s.since.all(this.#lastEvent, this.#origin) as EventRow[]).map(
-        ([id, kind, queue, dueAt, job, outcome, hasResult, result]) => ({
-          id,
-          kind,
-          queue,
-          due_at: dueAt,
-          job,
-          outcome,
-          has_result: hasResult,
-          result: blob(result),
-        }),
-      );
+      found = this.#s.since.all(this.#lastEvent, this.#origin);
     } catch {
       // Busy: the next look tries again; a failing database says so at the next call.
       return;
     }
     if (found.length === 0) return;
-    this.#lastEvent = (found.at(-1) as EventColumns).id;
-    deliver(found.map(eventOf));
+    const { events, last } = readEvents(found);
+    this.#lastEvent = last;
+    deliver(events);
   }
-}
-
-function eventOf(c: EventColumns): StoreEvent {
-  if (c.kind === 'ready') return { kind: 'ready', queue: c.queue };
-  if (c.kind === 'due') return { kind: 'due', queue: c.queue, at: c.due_at as number };
-  return {
-    kind: 'settled',
-    queue: c.queue,
-    id: c.job as string,
-    outcome: c.outcome as Outcome,
-    ...(c.has_result === 1 && { result: c.result }),
-  };
 }

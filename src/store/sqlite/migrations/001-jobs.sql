@@ -75,11 +75,11 @@ CREATE TABLE spool_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   origin TEXT NOT NULL, -- the writing store's id: it skips its own
   written_at REAL NOT NULL, -- the writer's wall clock, for pruning only
-  kind TEXT NOT NULL CHECK (kind IN ('ready', 'due', 'settled')),
+  kind TEXT NOT NULL CHECK (kind IN ('ready', 'due', 'ended')),
   queue TEXT NOT NULL,
   due_at REAL, -- due
-  job TEXT, -- settled
-  outcome TEXT, -- settled
-  has_result INTEGER NOT NULL DEFAULT 0, -- settled: the event carries `result` (NULL = none)
+  job TEXT, -- ended
+  job_end TEXT, -- ended: completed, dead, removed or expired
+  has_result INTEGER NOT NULL DEFAULT 0, -- ended: the event carries `result` (NULL = none)
   result BLOB
 );
