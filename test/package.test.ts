@@ -57,6 +57,9 @@ before(() => {
 void test('the tarball holds dist/ without source maps, no install scripts, and links back to the repository', () => {
   const paths = packed.files.map((f) => f.path);
   assert.ok(paths.includes('dist/index.js') && paths.includes('dist/index.d.ts') && paths.includes('README.md'));
+  // Files tsc does not copy, read beside the compiled modules: Redis's scripts, SQLite's schema.
+  assert.ok(paths.includes('dist/store/redis/lua/add.lua'));
+  assert.ok(paths.includes('dist/store/sqlite/migrations/001-jobs.sql'));
   assert.deepEqual(
     paths.filter((p) => !p.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(p)),
     [],

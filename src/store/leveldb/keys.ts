@@ -106,7 +106,7 @@ export function decodeRow(text: string): Row {
 }
 
 export function encodeQueue(q: QueueRow): string {
-  const { paused, expired, wakeBy, keep, pruneAt, finishes, waiting, delayed, active, dead, completed } = q;
+  const { paused, expired, wakeBy, keep, pruneAt, finishes, dueAt, waiting, delayed, active, dead, completed } = q;
   return JSON.stringify([
     version,
     q.name,
@@ -117,6 +117,7 @@ export function encodeQueue(q: QueueRow): string {
     num(keep.ageMs),
     num(pruneAt),
     finishes,
+    num(dueAt),
     waiting,
     delayed,
     active,
@@ -137,11 +138,12 @@ export function decodeQueue(text: string): QueueRow {
     keep,
     pruneAt: unnum(f[7]),
     finishes: f[8] as number,
-    waiting: f[9] as number,
-    delayed: f[10] as number,
-    active: f[11] as number,
-    dead: f[12] as number,
-    completed: f[13] as number,
+    dueAt: unnum(f[9]),
+    waiting: f[10] as number,
+    delayed: f[11] as number,
+    active: f[12] as number,
+    dead: f[13] as number,
+    completed: f[14] as number,
   };
 }
 

@@ -150,6 +150,9 @@ export class LevelRows implements Rows {
     if (due === null) return end;
     return end === null ? due : Math.min(due, end);
   }
+  nextExpiry(queue: string): number | null {
+    return this.lines(queue).ttl.at(0)?.expiresAt ?? null;
+  }
   getMeta(name: string): string | null {
     return this.meta.get(name) ?? null;
   }

@@ -125,6 +125,7 @@ export class RowEngine {
         result: null,
       };
       this.rows.insert(row, spec.payload);
+      this.#due(q, row);
       this.#count(q, null, state);
       if (state === 'delayed') this.#announce(q, spec.availableAt);
       else ready.add(spec.queue);
@@ -326,6 +327,9 @@ export class RowEngine {
     const q = this.#queue(name);
     if (q.settledAt === now) return q;
     q.settledAt = now;
+    this.#prune(q, now);
+    // `dueAt` spares the reads of due delays, ended leases and TTLs at every call: most find none.
+    if (now < q.row.dueAt) return q;
     for (const row of this.rows.expired(name, now)) {
       this.#set(q, { expired: q.row.expired + 1 });
       this.#drop(q, row, 'expired');
@@ -337,7 +341,19 @@ export class RowEngine {
       this.#fail(q, row, now, until - now, 'lease expired', false, row);
     }
     this.#prune(q, now);
+    const { next, expiry } = { next: this.rows.nextAt(name), expiry: this.rows.nextExpiry(name) };
+    this.#set(q, { dueAt: Math.min(next ?? Infinity, expiry ?? Infinity) });
     return q;
+  }
+
+  /** Lowers the queue's `dueAt` to what `row` makes due by itself: its delay, lease end or TTL. */
+  #due(q: Queue, row: Row): void {
+    const at = Math.min(
+      row.state === 'delayed' ? row.availableAt : Infinity,
+      row.state === 'active' ? (row.until as number) : Infinity,
+      row.expiresAt ?? Infinity,
+    );
+    if (at < q.row.dueAt) this.#set(q, { dueAt: at });
   }
 
   /** Drops the oldest completed jobs past the queue's retention, silently. */
@@ -402,6 +418,7 @@ export class RowEngine {
   #write(q: Queue, next: Row, before: Row): void {
     this.#writes++;
     this.rows.update(next, before);
+    this.#due(q, next);
     if (next.state !== before.state) this.#count(q, before.state, next.state);
   }
 

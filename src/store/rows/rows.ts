@@ -49,6 +49,12 @@ export interface QueueRow {
   readonly pruneAt: number;
   /** The finish order's next number: dead and completed jobs are listed (and pruned) by it. */
   readonly finishes: number;
+  /**
+   * Nothing here falls due by itself (a delay ends, a lease ends, a TTL passes) before this: a
+   * call reads the due jobs only from then on. Lowered by every write that sets such a time, set
+   * exactly by the settle that reaches it.
+   */
+  readonly dueAt: number;
   readonly waiting: number;
   readonly delayed: number;
   readonly active: number;
@@ -64,6 +70,7 @@ export const newQueueRow = (name: string): QueueRow => ({
   keep: { count: 0, ageMs: 0 },
   pruneAt: Infinity,
   finishes: 0,
+  dueAt: Infinity,
   waiting: 0,
   delayed: 0,
   active: 0,
@@ -97,6 +104,8 @@ export interface Rows {
   expired(queue: string, now: number): Row[];
   /** The earliest due time of a delayed job and lease end of an active one, or null. */
   nextAt(queue: string): number | null;
+  /** The earliest TTL of a job of the queue, or null. */
+  nextExpiry(queue: string): number | null;
   getMeta(name: string): string | null;
   setMeta(name: string, value: string | null): void;
   /** Names starting with `prefix`, sorted. */

@@ -11,7 +11,7 @@ const jobColumns =
   'visibility_ms, backoff_kind, backoff_delay_ms, backoff_max_ms, backoff_jitter, key, errors, result';
 const settable = jobColumns.split(', ').slice(2);
 const queueColumns =
-  'paused, expired, wake_by, keep_count, keep_age_ms, prune_at, finishes, waiting, delayed, active, dead, completed';
+  'paused, expired, wake_by, keep_count, keep_age_ms, prune_at, finishes, due_at, waiting, delayed, active, dead, completed';
 
 const orderOf: Record<Exclude<JobState, 'waiting'>, string> = {
   delayed: 'available_at, seq',
@@ -45,7 +45,7 @@ export class SqliteRows implements Rows {
       update: p(`UPDATE spool_jobs SET ${settable.map((c) => `${c} = ?`).join(', ')} WHERE seq = ?`),
       delete: p('DELETE FROM spool_jobs WHERE seq = ?'),
       queue: p(`SELECT ${queueColumns} FROM spool_queues WHERE name = ?`),
-      putQueue: p(`INSERT OR REPLACE INTO spool_queues (name, ${queueColumns}) VALUES (?, ${'?, '.repeat(11)}?)`),
+      putQueue: p(`INSERT OR REPLACE INTO spool_queues (name, ${queueColumns}) VALUES (?, ${'?, '.repeat(12)}?)`),
       waiting: waiting(),
       firstWaiting: waiting('LIMIT 1'),
       inState: {
@@ -69,6 +69,7 @@ export class SqliteRows implements Rows {
       expired: p(`SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND expires_at <= ? ORDER BY expires_at, seq`),
       nextDelayed: p("SELECT min(available_at) FROM spool_jobs WHERE queue = ? AND state = 'delayed'"),
       nextLeaseEnd: p("SELECT min(until) FROM spool_jobs WHERE queue = ? AND state = 'active'"),
+      nextExpiry: p('SELECT min(expires_at) FROM spool_jobs WHERE queue = ? AND expires_at IS NOT NULL'),
       getMeta: p('SELECT value FROM spool_meta WHERE name = ?'),
       setMeta: p('INSERT OR REPLACE INTO spool_meta (name, value) VALUES (?, ?)'),
       deleteMeta: p('DELETE FROM spool_meta WHERE name = ?'),
@@ -109,12 +110,13 @@ export class SqliteRows implements Rows {
       keepAgeMs,
       pruneAt,
       finishes,
+      dueAt,
       waiting,
       delayed,
       active,
       dead,
       completed,
-    ] = q as [number, number, number, number, number, number, number, number, number, number, number, number];
+    ] = q as [number, number, number, number, number, number, number, number, number, number, number, number, number];
     return {
       name,
       paused: paused === 1,
@@ -123,6 +125,7 @@ export class SqliteRows implements Rows {
       keep: { count: keepCount, ageMs: keepAgeMs },
       pruneAt,
       finishes,
+      dueAt,
       waiting,
       delayed,
       active,
@@ -140,6 +143,7 @@ export class SqliteRows implements Rows {
       q.keep.ageMs,
       q.pruneAt,
       q.finishes,
+      q.dueAt,
       q.waiting,
       q.delayed,
       q.active,
@@ -169,6 +173,9 @@ export class SqliteRows implements Rows {
     const end = scalar(this.#s.nextLeaseEnd, queue) as number | null;
     if (due === null) return end;
     return end === null ? due : Math.min(due, end);
+  }
+  nextExpiry(queue: string): number | null {
+    return scalar(this.#s.nextExpiry, queue) as number | null;
   }
   getMeta(name: string): string | null {
     return (scalar(this.#s.getMeta, name) as string | undefined) ?? null;

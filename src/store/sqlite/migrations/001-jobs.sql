@@ -22,6 +22,8 @@ CREATE TABLE spool_queues (
   prune_at REAL NOT NULL,
   -- The next number of the queue's finish order (spool_jobs.finish).
   finishes INTEGER NOT NULL,
+  -- Nothing in the queue falls due by itself before this: calls read due jobs only from then on.
+  due_at REAL NOT NULL,
   -- Jobs in each state, kept with every change: counts and the max-length check read one row.
   waiting INTEGER NOT NULL,
   delayed INTEGER NOT NULL,
