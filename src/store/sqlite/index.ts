@@ -1,2 +1,2 @@
-export { SqliteStore, synchronousLabels } from './sqlite-store.ts';
+export { SqliteStore } from './sqlite-store.ts';
 export type { SqliteStoreOptions, Synchronous } from './sqlite-store.ts';

@@ -33,12 +33,6 @@ export interface SqliteStoreOptions {
   pollMs?: number;
 }
 
-/** What each synchronous setting survives, in the words every durability printout uses. */
-export const synchronousLabels: Readonly<Record<Synchronous, string>> = {
-  full: 'survives a power cut',
-  normal: 'survives a process crash, not a power cut',
-};
-
 /** Events older than this go from spool_events; a store that sleeps longer misses them. */
 const keepEventsMs = 60_000;
 const pruneEveryMs = 5_000;
