@@ -36,8 +36,7 @@ async function fill(dir: string, jobs: number, crash: boolean): Promise<void> {
   const store = await FileStore.open(dir, { durability: 'none' });
   const before = rss();
   const batch = Array.from({ length: 10_000 }, job);
-  for (let added = 0; added < jobs; added += batch.length)
-    await store.add({ now: Date.now(), jobs: batch, maxLength: {} });
+  for (let added = 0; added < jobs; added += batch.length) await store.add({ now: Date.now(), jobs: batch });
   await store.sync();
   const after = rss();
   console.log(JSON.stringify({ step: 'fill', jobs, bytesPerJob: (after - before) / jobs, rssMB: after / 2 ** 20 }));

@@ -1,7 +1,7 @@
 // The public API, named export by export.
 export { open } from './open.ts';
 export { Spool } from './core/spool.ts';
-export type { SpoolOptions } from './core/spool.ts';
+export type { QueueInfo, SpoolOptions } from './core/spool.ts';
 export type { AttemptOutcome, SpoolObserver } from './core/observers.ts';
 export { traceWorkers } from './tracing/otel.ts';
 export { Queue } from './core/queue.ts';
@@ -9,19 +9,36 @@ export type { BulkItem, ConsumeOptions, Page, PageOptions, ProcessOptions } from
 export { LeasedJob } from './core/leased-job.ts';
 export { Topic } from './core/topic.ts';
 export type { PublishOptions, SubscriberInfo, SubscriberOptions, SubscriberStatus, TopicInfo } from './core/topic.ts';
-export type { AckArgs, NackOptions } from './core/leased-job.ts';
+export type { AckArgs, AckOptions, NackOptions } from './core/leased-job.ts';
 export { Worker } from './core/worker.ts';
 export type { Handler, WorkerEvents } from './core/worker.ts';
 export type { LeaseOptions } from './core/lease.ts';
 export type { JobInfo } from './core/job-info.ts';
-export type { BackoffFunction, BackoffOptions, JobOptions, KeepOptions, QueueOptions } from './core/options.ts';
+export type {
+  BackoffFunction,
+  BackoffOptions,
+  JobOptions,
+  KeepOptions,
+  QueueOptions,
+  StoredQueueOptions,
+} from './core/options.ts';
 export type { Duration } from './core/duration.ts';
 export { parseDuration } from './core/duration.ts';
 export { ManualClock, systemClock } from './core/clock.ts';
 export type { Clock } from './core/clock.ts';
 export { bytesCodec, jsonCodec } from './core/codec.ts';
 export type { Codec } from './core/codec.ts';
-export type { Counts, Health, JobState, Store } from './store/contract.ts';
+export { defaultQueueSettings } from './store/contract.ts';
+export type {
+  Backoff,
+  Capabilities,
+  Counts,
+  Health,
+  JobState,
+  QueueSettings,
+  Retention,
+  Store,
+} from './store/contract.ts';
 export {
   ClosedError,
   CorruptionError,

@@ -102,7 +102,9 @@ void test('add, peek, stats, topic, dead and work on a local data directory', as
     'created',
   ]);
   assert.match(local('topic', 'status', 'cart').stdout, /counter\twaiting 1\tin flight 0\tdead 0/);
-  assert.match(local('stats').stdout, /cart\.created\s+1\s+0\s+0\s+0\s+0/);
+  const all = local('stats').stdout;
+  assert.match(all, /cart\.created\s+1\s+0\s+0\s+0\s+0/);
+  assert.match(all, /^jobs\s+2\s+0\s+0\s+0\s+0/m, 'stats with no names lists plain queues too');
   const missing = local('topic', 'status', 'nope');
   assert.equal(missing.status, 1);
   assert.equal(missing.stderr, 'spool: topic nope: not found\n');
@@ -150,6 +152,7 @@ void test('the same commands against a server (SPOOL_SERVER, or --server)', asyn
     assert.equal(remote('topic', 'publish', 'cart', '"x"').stdout, '{"counter":"2"}\n');
     assert.match(remote('stats', 'jobs').stdout, /jobs\s+1\s+0\s+0\s+0\s+0/);
     assert.match(remote('stats').stdout, /cart\.counter\s+1/);
+    assert.match(remote('stats').stdout, /^jobs\s+1/m);
     assert.deepEqual((JSON.parse(remote('peek', 'jobs').stdout) as { data: unknown }).data, { n: 1 });
     const seen = join(root, 'remote-seen.txt');
     writeFileSync(seen, '');

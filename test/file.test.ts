@@ -69,7 +69,7 @@ void describe('file store: durability', () => {
     const dir = freshDir();
     const now = Date.now();
     const first = await FileStore.open(dir);
-    await first.add({ now, jobs: [newJob('q', Buffer.from('a')), newJob('q', Buffer.from('b'))], maxLength: {} });
+    await first.add({ now, jobs: [newJob('q', Buffer.from('a')), newJob('q', Buffer.from('b'))] });
     const { jobs } = await first.lease({ now, queues: ['q'], max: 2, visibilityMs: 60_000 });
     await first.close();
     const [a, b] = jobs.map((j) => j.token) as [string, string];
@@ -83,10 +83,8 @@ void describe('file store: durability', () => {
       await store.close();
     }
     const store = await FileStore.open(dir);
-    assert.deepEqual(await store.ack({ now, items: [{ token: `${jobs[0]?.id}:1`, result: null }], keep: {} }), [
-      'lost',
-    ]);
-    assert.deepEqual(await store.ack({ now, items: [{ token: a, result: null }], keep: {} }), ['ok']);
+    assert.deepEqual(await store.ack({ now, items: [{ token: `${jobs[0]?.id}:1`, result: null }] }), ['lost']);
+    assert.deepEqual(await store.ack({ now, items: [{ token: a, result: null }] }), ['ok']);
     await store.close();
   });
 
@@ -100,6 +98,28 @@ void describe('file store: durability', () => {
     assert.deepEqual(await second.listMeta({ now: 0, prefix: '' }), ['topic/t']);
     assert.deepEqual(await second.getMeta({ now: 0, names: ['topic/t'] }), ['{"subscribers":["a"]}']);
     await second.close();
+  });
+
+  void test("queue settings and the list of queues survive a reopen, from a checkpoint or from the log's replay", async () => {
+    const dir = freshDir();
+    const first = await FileStore.open(dir);
+    await first.add({ now: 0, jobs: [newJob('plain', new Uint8Array([1]))] });
+    await first.configure({ now: 0, queue: 'tuned', changes: { maxLength: 3, maxAttempts: Infinity, paused: true } });
+    const stored = await first.settings({ now: 0, queues: ['tuned'] });
+    await first.close();
+    for (const from of ['checkpoint', 'log']) {
+      if (from === 'log')
+        for (const name of readdirSync(dir)) if (name.startsWith('checkpoint-')) rmSync(join(dir, name));
+      const again = await FileStore.open(dir);
+      assert.deepEqual(await again.settings({ now: 0, queues: ['tuned'] }), stored, from);
+      assert.deepEqual(await again.queues({ now: 0 }), ['plain', 'tuned'], from);
+      assert.deepEqual(
+        await again.listMeta({ now: 0, prefix: '' }),
+        [],
+        `${from}: settings are no meta document of core's`,
+      );
+      await again.close();
+    }
   });
 
   void test('a torn or zeroed tail is cut off at open and the intact records stay', async () => {

@@ -170,10 +170,10 @@ void describe('regressions found by the crash runs', () => {
   void test('a job released while a checkpoint is written keeps its segment until the release is durable', async () => {
     const disk = new CrashDisk();
     const store = await FileStore.open(dirFor('release'), { io: disk.io(), durability: 'none', segmentBytes: 1024 });
-    const added = await store.add({ now, jobs: [job('a', 300)], maxLength: {} });
+    const added = await store.add({ now, jobs: [job('a', 300)] });
     assert.ok(added.ok);
     const id = added.ids[0] as string;
-    for (let i = 0; i < 6; i++) await store.add({ now, jobs: [job('b', 600, i + 1)], maxLength: {} });
+    for (let i = 0; i < 6; i++) await store.add({ now, jobs: [job('b', 600, i + 1)] });
     // Two checkpoints that both start after the job's segment: only the job keeps it.
     await store.checkpoint();
     await store.checkpoint();
@@ -199,7 +199,7 @@ void describe('regressions found by the crash runs', () => {
   void test('after a kill -9, the reopen makes what it read durable before it checkpoints past it', async () => {
     const disk = new CrashDisk();
     const first = await FileStore.open(dirFor('kill'), { io: disk.io(), durability: 'none', segmentBytes: 1024 });
-    const added = await first.add({ now, jobs: [job('a', 100)], maxLength: {} });
+    const added = await first.add({ now, jobs: [job('a', 100)] });
     assert.ok(added.ok);
     const id = added.ids[0] as string;
     // Killed before anything synced the add: it is only in the page cache.
@@ -207,7 +207,7 @@ void describe('regressions found by the crash runs', () => {
     void first.close().catch(() => {});
     const second = await FileStore.open(dirFor('kill'), { io: disk.io(), durability: 'none', segmentBytes: 1024 });
     // A job too big for the segment starts the next one; the checkpoint then stands for the first.
-    await second.add({ now, jobs: [job('a', 1500)], maxLength: {} });
+    await second.add({ now, jobs: [job('a', 1500)] });
     await second.checkpoint();
     disk.crash(dropUnsynced);
     void second.close().catch(() => {});
@@ -227,7 +227,7 @@ void describe('regressions found by the crash runs', () => {
       const queue = 'q'.repeat(length);
       const store = await FileStore.open(dirFor('empty'), { io: new CrashDisk().io() });
       try {
-        const added = store.add({ now, jobs: [job(queue, 0)], maxLength: {} });
+        const added = store.add({ now, jobs: [job(queue, 0)] });
         // Leased in the same turn: the log has not created its first segment yet.
         const leased = store.lease({ now, queues: [queue], max: 1, visibilityMs: null });
         assert.ok((await added).ok);

@@ -83,7 +83,7 @@ void describe('redis store: faults', { skip }, () => {
     const store = await RedisStore.open(`${proxy.url}?prefix=cut`);
     try {
       const now = Date.now();
-      const add = (data: string) => store.add({ now, jobs: [newJob('q', Buffer.from(data))], maxLength: {} });
+      const add = (data: string) => store.add({ now, jobs: [newJob('q', Buffer.from(data))] });
       await add('first');
       proxy.cutNextReply();
       const second = await add('second');

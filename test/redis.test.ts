@@ -3,7 +3,7 @@ import { after, describe, test } from 'node:test';
 import { setImmediate, setTimeout } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { connected, parseRedisUrl } from '../src/store/redis/connection.ts';
-import { ManualClock, Spool } from '../src/index.ts';
+import { ManualClock, QueueFullError, Spool } from '../src/index.ts';
 import type { Store } from '../src/index.ts';
 import type { LeaseParams, SleeperEvent } from '../src/store/contract.ts';
 import { RedisStore } from '../src/store/redis/index.ts';
@@ -110,6 +110,22 @@ void describe('redis store: connection', { skip }, () => {
     }
     stop.abort();
     assert.deepEqual(await Promise.all(blocked), [[], []]);
+  });
+
+  void test("two stores on one prefix, as two processes: the second Spool adds with the first's settings", async () => {
+    const prefix = `spool-test-${process.pid}-settings`;
+    after(() => dropPrefix(redisUrl, `${prefix}:`));
+    await using worker = await Spool.create(await RedisStore.open(withPrefix(redisUrl, prefix)));
+    await using producer = await Spool.create(await RedisStore.open(withPrefix(redisUrl, prefix)));
+    await worker.queue('mail', { maxAttempts: 3, maxLength: 1 }).settings();
+    const q = producer.queue<string>('mail');
+    const id = await q.add('one');
+    assert.equal((await q.get(id))?.maxAttempts, 3);
+    await assert.rejects(q.add('two'), QueueFullError);
+    assert.deepEqual(
+      (await producer.queues()).map((info) => [info.name, info.counts.waiting, info.settings.maxLength]),
+      [['mail', 1, 1]],
+    );
   });
 
   void test('a command issued while an earlier one awaits its reply goes to the server at once', async () => {

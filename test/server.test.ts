@@ -15,6 +15,47 @@ void describe('HTTP /v1: queues', () => {
   });
   after(() => s.close());
 
+  void test('queue settings: PUT changes what it names, GET reads them, an add over HTTP uses them, GET /v1/queues lists the queue', async () => {
+    const before = json(await s.call('GET', '/v1/queues/stored/settings'));
+    assert.deepEqual(before, {
+      maxLength: null,
+      maxAttempts: 5,
+      backoff: { type: 'exponential', delay: 1000, maxDelay: 3_600_000, jitter: 0 },
+      visibility: 30_000,
+      ttl: null,
+      keepCompleted: { count: 1000, age: 86_400_000 },
+      paused: false,
+    });
+    const changed = json(
+      await s.call('PUT', '/v1/queues/stored/settings', {
+        maxAttempts: 2,
+        maxLength: 1,
+        keepCompleted: { count: null },
+      }),
+    );
+    assert.deepEqual(changed, {
+      ...before,
+      maxAttempts: 2,
+      maxLength: 1,
+      keepCompleted: { count: null, age: 86_400_000 },
+    });
+    assert.deepEqual(json(await s.call('GET', '/v1/queues/stored/settings')), changed);
+    const { id } = json(await s.call('POST', '/v1/queues/stored/jobs', { data: 1 })) as { id: string };
+    assert.equal(json(await s.call('GET', `/v1/queues/stored/jobs/${id}`)).maxAttempts, 2);
+    const full = await s.call('POST', '/v1/queues/stored/jobs', { data: 2 });
+    assert.equal(full.status, 429);
+    const listed = json(await s.call('GET', '/v1/queues')) as {
+      queues: { name: string; counts: { waiting: number }; settings: { maxLength: number } }[];
+    };
+    const stored = listed.queues.find((q) => q.name === 'stored');
+    assert.equal(stored?.counts.waiting, 1);
+    assert.equal(stored?.settings.maxLength, 1);
+    assert.equal((await s.call('PUT', '/v1/queues/stored/settings', { colour: 'red' })).status, 400);
+    assert.equal((await s.call('PUT', '/v1/queues/stored/settings', { maxAttempts: 0 })).status, 400);
+    await s.call('PUT', '/v1/queues/stored/settings', { maxLength: null });
+    assert.equal((await s.call('POST', '/v1/queues/stored/jobs', { data: 2 })).status, 201);
+  });
+
   void test('add one, get it, peek, counts, lease, ack: the job is gone', async () => {
     const added = await s.call('POST', '/v1/queues/mail/jobs', { data: { to: 'ada' }, options: { priority: 2 } });
     assert.equal(added.status, 201);
@@ -375,6 +416,21 @@ void describe('HTTP: bearer tokens', () => {
   });
   after(() => s.close());
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  void test('GET /v1/queues lists only the queues a token may see; PUT settings needs admin', async () => {
+    await s.call('PUT', '/v1/queues/jobs.mail/settings', { maxLength: 9 }, bearer(admin));
+    await s.call('PUT', '/v1/queues/secret/settings', { maxLength: 9 }, bearer(admin));
+    const seen = json(await s.call('GET', '/v1/queues', undefined, bearer(publisher))) as {
+      queues: { name: string }[];
+    };
+    assert.deepEqual(
+      seen.queues.map((q) => q.name),
+      ['jobs.mail'],
+    );
+    const refused = await s.call('PUT', '/v1/queues/jobs.mail/settings', { maxLength: 1 }, bearer(publisher));
+    assert.equal(refused.status, 403);
+    assert.equal(json(await s.call('GET', '/v1/queues/jobs.mail/settings', undefined, bearer(publisher))).maxLength, 9);
+  });
 
   void test('no token or an unknown one: 401; health stays open', async () => {
     const none = await s.call('GET', '/v1/queues/jobs/counts');

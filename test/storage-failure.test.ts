@@ -54,14 +54,14 @@ async function assertWritesRefused(store: FileStore, model: Model): Promise<void
   const before = await store.counts({ now, queues });
   const held = model.held[0]?.token ?? '1:1';
   const calls: [string, () => Promise<unknown>][] = [
-    ['add', () => store.add({ now, jobs: [newJob('a', payloadFor(1, 100))], maxLength: {} })],
+    ['add', () => store.add({ now, jobs: [newJob('a', payloadFor(1, 100))] })],
     ['lease', () => store.lease({ now, queues, max: 10, visibilityMs: null })],
-    ['ack', () => store.ack({ now, items: [{ token: held, result: null }], keep: {} })],
+    ['ack', () => store.ack({ now, items: [{ token: held, result: null }] })],
     ['nack', () => store.nack({ now, token: held, delayMs: 0, error: null, dead: false, release: false })],
     ['extend', () => store.extend({ now, token: held, ms: 1000 })],
     ['remove', () => store.remove({ now, ids: [...model.payloads.keys()], states: null })],
     ['purge', () => store.purge({ now, queue: 'a' })],
-    ['setPaused', () => store.setPaused({ now, queue: 'b', paused: true })],
+    ['configure', () => store.configure({ now, queue: 'b', changes: { paused: true } })],
     ['sync', () => store.sync()],
   ];
   for (const [name, call] of calls) await assert.rejects(call(), isStorageError, `${name} after the failure`);
@@ -76,7 +76,7 @@ async function burst(store: FileStore, rng: Rng, model: Model): Promise<number> 
     const now = ++model.now;
     const payload = model.nextPayload(rng);
     calls.push(
-      store.add({ now, jobs: [newJob(queues[i % 3] as string, payload)], maxLength: {} }).then((result) => {
+      store.add({ now, jobs: [newJob(queues[i % 3] as string, payload)] }).then((result) => {
         assert.ok(result.ok);
         model.payloads.set(result.ids[0] as string, payload);
         model.answered({ kind: 'added', id: result.ids[0] as string });
@@ -86,7 +86,7 @@ async function burst(store: FileStore, rng: Rng, model: Model): Promise<number> 
     if (held !== undefined) {
       model.touched.add(held.id);
       calls.push(
-        store.ack({ now, items: [{ token: held.token, result: null }], keep: {} }).then(([settle]) => {
+        store.ack({ now, items: [{ token: held.token, result: null }] }).then(([settle]) => {
           if (settle === 'ok') model.answered({ kind: 'finished', id: held.id });
         }),
       );
@@ -139,12 +139,10 @@ void describe('storage failures are fatal for the store instance', () => {
     const disk = new CrashDisk(7);
     const store = await FileStore.open(freshDir(), { io: disk.io(), durability: 'fsync' });
     const now = 1000;
-    const first = await store.add({ now, jobs: [newJob('a', payloadFor(1, 100))], maxLength: {} });
+    const first = await store.add({ now, jobs: [newJob('a', payloadFor(1, 100))] });
     assert.ok(first.ok);
     disk.failDatasync(1);
-    const waiting = [1, 2, 3].map((i) =>
-      store.add({ now, jobs: [newJob('a', payloadFor(1 + i, 100))], maxLength: {} }),
-    );
+    const waiting = [1, 2, 3].map((i) => store.add({ now, jobs: [newJob('a', payloadFor(1 + i, 100))] }));
     const settled = await settleWithin(waiting, 5000);
     for (const s of settled) assert.ok(s.status === 'rejected' && isStorageError(s.reason));
     const model = new Model(true);
@@ -164,7 +162,7 @@ void describe('storage failures are fatal for the store instance', () => {
     // Two adds in the first segment, answered; the next ones start new segments, whose entries fail.
     for (let tag = 1; tag <= 2; tag++) {
       const payload = payloadFor(tag, 250);
-      const added = await store.add({ now: ++now, jobs: [newJob('a', payload)], maxLength: {} });
+      const added = await store.add({ now: ++now, jobs: [newJob('a', payload)] });
       assert.ok(added.ok);
       model.payloads.set(added.ids[0] as string, payload);
       model.answered({ kind: 'added', id: added.ids[0] as string });
@@ -172,9 +170,7 @@ void describe('storage failures are fatal for the store instance', () => {
     // Past the checkpoint the first segment scheduled: the next directory sync is a rotation's.
     await store.checkpoint();
     disk.failSyncDir(1);
-    const waiting = [4, 5].map((tag) =>
-      store.add({ now: ++now, jobs: [newJob('a', payloadFor(tag, 600))], maxLength: {} }),
-    );
+    const waiting = [4, 5].map((tag) => store.add({ now: ++now, jobs: [newJob('a', payloadFor(tag, 600))] }));
     for (const s of await settleWithin(waiting, 5000)) assert.ok(s.status === 'rejected' && isStorageError(s.reason));
     model.now = now;
     await assertWritesRefused(store, model);

@@ -88,7 +88,7 @@ void test('a ready event wakes as many blocked leases as it calls for, the longe
   assert.equal(s.leases(), 2);
 
   // A job the Spool did not send: only the store's event can wake a lease for it.
-  await s.inner.add({ now: 0, jobs: [newJob('q')], maxLength: {} });
+  await s.inner.add({ now: 0, jobs: [newJob('q')] });
   s.send({ kind: 'ready', queue: 'q', wake: 1 });
   const [taken] = await first;
   await settle();
@@ -101,7 +101,7 @@ void test('a ready event wakes as many blocked leases as it calls for, the longe
   s.send({ kind: 'ready', queue: 'other', wake: 5 });
   await settle();
   assert.equal(s.leases(), 4, 'an event of another queue woke a lease');
-  await s.inner.add({ now: 0, jobs: [newJob('q')], maxLength: {} });
+  await s.inner.add({ now: 0, jobs: [newJob('q')] });
   s.send({ kind: 'ready', queue: 'q', wake: 1 });
   assert.equal((await second).length, 1);
 });
@@ -127,7 +127,7 @@ void test("an add wakes one blocked lease a job, and the store's event of that a
   assert.equal(s.leases(), 4, "another Spool's add woke no lease");
   const [taken] = await leases[0]!;
   assert.equal(taken?.data, 'x', 'the longest waiting lease took the job');
-  await s.inner.add({ now: 0, jobs: [newJob('q')], maxLength: {} });
+  await s.inner.add({ now: 0, jobs: [newJob('q')] });
   s.send({ kind: 'ready', queue: 'q', wake: 1 });
   assert.equal((await leases[1]!).length, 1);
 });
@@ -163,7 +163,7 @@ void test(
     const leases = [0, 1, 2].map(() => q.lease({ wait: '1h', signal: stop.signal }));
     await settle();
     assert.equal(s.sleepers.length, 3, 'each blocked lease is a sleeper of its own');
-    await s.inner.add({ now: 0, jobs: [newJob('q')], maxLength: {} });
+    await s.inner.add({ now: 0, jobs: [newJob('q')] });
     s.send({ kind: 'ready', queue: 'q', wake: 1, sleepers: [s.sleepers[2]!, 'another-spool/1'] });
     const [taken] = await leases[2]!;
     await settle();
@@ -228,7 +228,7 @@ void test('a named sleeper whose lease is still on its way asks the store again'
   await until(() => answer !== undefined, 'the first answer held');
   // The store answered "nothing" and noted the sleeper; a job comes and its event names it
   // before that answer is back.
-  await s.inner.add({ now: 0, jobs: [newJob('q')], maxLength: {} });
+  await s.inner.add({ now: 0, jobs: [newJob('q')] });
   s.send({ kind: 'ready', queue: 'q', wake: 1, sleepers: [s.sleepers[0]!] });
   answer!();
   const [taken] = await pending;
@@ -257,7 +257,7 @@ void test('a stream of leases and later delays announces a due time only when it
   const lease = (now: number) => store.lease({ now, queues: ['stream'], max: 1, visibilityMs: null });
   // A lease blocks, told nothing falls due: the first time anything will is announced.
   assert.deepEqual((await lease(t)).jobs, []);
-  await store.add({ now: t, jobs: Array.from({ length: 100 }, () => job), maxLength: {} });
+  await store.add({ now: t, jobs: Array.from({ length: 100 }, () => job) });
   const tokens: string[] = [];
   for (let i = 0; i < 100; i++) tokens.push((await lease(t + i)).jobs[0]!.token);
   assert.deepEqual(due, [t + 30_000]);
@@ -265,6 +265,6 @@ void test('a stream of leases and later delays announces a due time only when it
     await store.nack({ now: t + 100 + i, token: tokens[i]!, delayMs: 1000, error: null, dead: false, release: false });
   assert.deepEqual(due, [t + 30_000, t + 1100]);
   // A delayed add later than that time announces nothing: the leases wake by then and learn it.
-  await store.add({ now: t + 200, jobs: [{ ...job, availableAt: t + 5000 }], maxLength: {} });
+  await store.add({ now: t + 200, jobs: [{ ...job, availableAt: t + 5000 }] });
   assert.deepEqual(due, [t + 30_000, t + 1100]);
 });

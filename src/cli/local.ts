@@ -10,6 +10,7 @@ import { payload } from './input.ts';
 
 /** What these commands need, which a local Spool and a remote SpoolClient both have. */
 type Target = Pick<Spool, 'topics'> & {
+  queues: () => Promise<readonly { readonly name: string; readonly counts: Counts }[]>;
   queue: (
     name: string,
   ) => Pick<ReturnType<Spool['queue']>, 'add' | 'peek' | 'counts' | 'dead' | 'retryDead' | 'remove'>;
@@ -65,12 +66,9 @@ function table(rows: readonly (readonly [string, Counts])[]): string {
 }
 
 async function stats(spool: Target, names: readonly string[]): Promise<string> {
-  const queues = [...names];
-  // With no names: every subscriber queue of every topic (the store keeps no list of plain queues).
-  if (queues.length === 0)
-    for (const topic of await spool.topics())
-      for (const s of (await spool.topic(topic).info()).subscribers) queues.push(s.queue);
-  const rows = await Promise.all(queues.map(async (q) => [q, await spool.queue(q).counts()] as const));
+  // With no names: every queue the store knows, from its list of queues.
+  if (names.length === 0) return table((await spool.queues()).map(({ name, counts }) => [name, counts] as const));
+  const rows = await Promise.all(names.map(async (q) => [q, await spool.queue(q).counts()] as const));
   return table(rows);
 }
 

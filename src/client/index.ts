@@ -94,6 +94,20 @@ export class SpoolClient {
     return names;
   }
 
+  /**
+   * Every queue the store knows that the token may see, with its counts and its stored settings
+   * as the server sends them (durations in ms, null for no limit).
+   */
+  async queues(): Promise<{ name: string; counts: Counts; settings: Record<string, unknown> }[]> {
+    return (
+      await call<{ queues: { name: string; counts: Counts; settings: Record<string, unknown> }[] }>(
+        this.transport,
+        'GET',
+        '/v1/queues',
+      )
+    ).queues;
+  }
+
   async healthy(): Promise<boolean> {
     return (await call<{ ok: boolean }>(this.transport, 'GET', '/healthz')).ok;
   }

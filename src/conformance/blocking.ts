@@ -132,7 +132,6 @@ export function blocking(suite: Suite): void {
         const added = await store.add({
           now: clock.now(),
           jobs: [delayedJob('wake-add', 'later', clock.now() + 3000)],
-          maxLength: {},
         });
         assert.equal(added.ok, true);
         await armedFor(clock, clock.now() + 3000, 'the due time to reach the blocked lease');

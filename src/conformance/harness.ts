@@ -9,6 +9,17 @@ import type { Capabilities } from '../store/contract.ts';
 /** A new, empty store. */
 export type StoreFactory = () => Store | Promise<Store>;
 
+/**
+ * One of the caller's own transactions on a store's database, as `AddParams.tx` takes it: what
+ * the `transaction` option of runConformance opens for the `transactions` cases.
+ */
+export interface OpenTransaction {
+  /** What the store's `add` and `ack` take as `tx`: the driver's client or transaction object. */
+  readonly tx: unknown;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
 /** A Spool and its store, on the case's clock. */
 export interface Handle {
   readonly spool: Spool;
@@ -23,12 +34,18 @@ export interface Env extends Handle {
    * same clock; closed with the case. Only in cases that need `capabilities.events` 'shared'.
    */
   readonly peer: () => Promise<Handle>;
+  /** Opens a transaction on the store's database; one left open is rolled back with the case. */
+  readonly begin: () => Promise<OpenTransaction>;
 }
 
 /** Why a store with these capabilities cannot run a case, or null when it can. */
 export type Requirement = (capabilities: Capabilities) => string | null;
 
 export const needs = {
+  noTransactions: (c) =>
+    c.transactions ? 'capabilities.transactions is true: the transactions area checks what a tx does' : null,
+  transactions: (c) =>
+    c.transactions ? null : 'capabilities.transactions is false: the store cannot join a caller’s transaction',
   shared: (c) =>
     c.events === 'shared' ? null : "capabilities.events is 'process': no other process can open this store",
   replicas: (c) => (c.maxReplicas > 0 ? null : 'capabilities.maxReplicas is 0: the store keeps one copy of a job'),
@@ -39,6 +56,7 @@ export const needs = {
 export interface Suite {
   readonly makeStore: StoreFactory;
   readonly openPeer: ((store: Store) => Promise<Store>) | undefined;
+  readonly transaction: ((store: Store) => Promise<OpenTransaction>) | undefined;
   /** Case or area name → why it is skipped. */
   readonly skips: ReadonlyMap<string, string>;
   /** The skip entries some case or area matched: the rest name nothing and fail the run. */
@@ -92,9 +110,29 @@ export function conformanceTest(
       if (suite.openPeer === undefined) throw new Error('this case needs the openPeer option of runConformance');
       return connect(await suite.openPeer(store));
     };
+    const open = new Set<OpenTransaction>();
+    const begin = async (): Promise<OpenTransaction> => {
+      if (suite.transaction === undefined) throw new Error('this case needs the transaction option of runConformance');
+      const made = await suite.transaction(store);
+      const transaction: OpenTransaction = {
+        tx: made.tx,
+        commit: () => {
+          open.delete(transaction);
+          return made.commit();
+        },
+        rollback: () => {
+          open.delete(transaction);
+          return made.rollback();
+        },
+      };
+      open.add(transaction);
+      return transaction;
+    };
     try {
-      await body({ ...(await connect(store)), clock, peer });
+      await body({ ...(await connect(store)), clock, peer, begin });
     } finally {
+      // A case that failed midway may leave a transaction holding locks the close would wait on.
+      for (const transaction of open) await transaction.rollback();
       // The peers first: they were opened on the first store's data.
       for (const handle of opened.reverse()) await handle.spool.close();
     }

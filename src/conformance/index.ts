@@ -5,16 +5,18 @@ import { describe, it } from 'node:test';
 import type { Store } from '../index.ts';
 import { basics } from './basics.ts';
 import { blocking } from './blocking.ts';
-import type { StoreFactory, Suite } from './harness.ts';
+import type { OpenTransaction, StoreFactory, Suite } from './harness.ts';
 import { ordering } from './ordering.ts';
 import { processes } from './processes.ts';
 import { replication } from './replication.ts';
+import { settings } from './settings.ts';
 import { time } from './time.ts';
 import { tokens } from './tokens.ts';
+import { transactions } from './transactions.ts';
 import { topics } from './topics.ts';
 import { worker } from './worker.ts';
 
-export type { StoreFactory } from './harness.ts';
+export type { OpenTransaction, StoreFactory } from './harness.ts';
 
 export interface ConformanceOptions {
   /** Names the run in the report: `spool conformance: <name>`. */
@@ -27,6 +29,12 @@ export interface ConformanceOptions {
    */
   readonly openPeer?: (store: Store) => Promise<Store>;
   /**
+   * Opens one of the caller's own transactions on `store`'s database (a client after BEGIN, say),
+   * with its commit and rollback. The cases of the `transactions` area use it; they run only on
+   * a store whose `capabilities.transactions` is true.
+   */
+  readonly transaction?: (store: Store) => Promise<OpenTransaction>;
+  /**
    * Cases (by name) or whole areas (by area name) this store does not run, each with the reason.
    * Cases the store's declared capabilities rule out are skipped without being listed; an entry
    * that names no case or area fails the run, so a list cannot outlive what it excuses.
@@ -35,12 +43,25 @@ export interface ConformanceOptions {
 }
 
 /** The areas, in the order they run; each is also the name a skip entry gives to skip all of it. */
-const areas = [basics, ordering, time, blocking, worker, topics, tokens, processes, replication];
+const areas = [
+  basics,
+  ordering,
+  time,
+  blocking,
+  worker,
+  topics,
+  tokens,
+  settings,
+  processes,
+  replication,
+  transactions,
+];
 
 export function runConformance(options: ConformanceOptions): void {
   const suite: Suite = {
     makeStore: options.makeStore,
     openPeer: options.openPeer,
+    transaction: options.transaction,
     skips: new Map(Object.entries(options.skips ?? {})),
     matched: new Set(),
     names: new Set(),

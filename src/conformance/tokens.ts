@@ -21,7 +21,7 @@ export function tokens(suite: Suite): void {
         const before = await q.get(id);
         const now = clock.now();
         for (const token of [`${id}:1`, `${prefix}${flipped}`, `${prefix}${'A'.repeat(seal.length)}`, `${prefix}`]) {
-          assert.deepEqual(await store.ack({ now, items: [{ token, result: null }], keep: {} }), ['lost'], token);
+          assert.deepEqual(await store.ack({ now, items: [{ token, result: null }] }), ['lost'], token);
           const nack = { now, token, delayMs: 0, error: 'forged', dead: true, release: false };
           assert.deepEqual(await store.nack(nack), { outcome: 'lost' }, token);
           assert.deepEqual(await store.nack({ ...nack, dead: false, release: true }), { outcome: 'lost' }, token);

@@ -5,6 +5,7 @@ import { jsonCodec } from './codec.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
 import { errorText } from './job-info.ts';
+import { txOption } from './options.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface NackOptions {
@@ -22,7 +23,12 @@ export interface NackOptions {
  * `ack`'s arguments for a job whose result is `R`: the result may be left out only when
  * `undefined` is one (a queue without a Result type takes anything).
  */
-export type AckArgs<R> = undefined extends R ? [result?: R] : [result: R];
+/** `tx`: the caller's own transaction, on a store with `capabilities.transactions` (see Queue.add). */
+export interface AckOptions {
+  tx?: unknown;
+}
+
+export type AckArgs<R> = undefined extends R ? [result?: R, options?: AckOptions] : [result: R, options?: AckOptions];
 
 export class LeasedJob<T = unknown, R = unknown> {
   readonly id: string;
@@ -92,14 +98,15 @@ export class LeasedJob<T = unknown, R = unknown> {
   }
 
   /** Done: the job leaves the queue (kept as completed, with `result`, if the queue keeps them). */
-  async ack(...[result]: AckArgs<R>): Promise<void> {
+  async ack(...[result, options]: AckArgs<R>): Promise<void> {
     const bytes = result === undefined ? null : jsonCodec.encode(result);
-    const outcome = await this.runtime.acks.push({
-      token: this.token,
-      result: bytes,
-      queue: this.queue,
-      keep: this.runtime.config(this.queue).keep,
-    });
+    const tx = txOption(options, 'options');
+    const item = { token: this.token, result: bytes };
+    // An ack in the caller's transaction goes alone: a tick's batch would commit with it others' acks.
+    const outcome =
+      tx === undefined
+        ? await this.runtime.acks.push(item)
+        : (await this.runtime.store.ack({ now: this.runtime.clock.now(), items: [item], tx }))[0];
     this.#settle(outcome === 'ok');
     this.runtime.observers.settled(this.queue, this.id, 'completed');
   }

@@ -1,7 +1,8 @@
 // Options are read here, once, at the edge: checked, given their defaults, turned into frozen
 // plain objects whose names carry their units. Nothing past this file sees '5m' or a missing field.
 import { ValidationError } from '../errors.ts';
-import type { Backoff, NewJob, Retention } from '../store/contract.ts';
+import { defaultQueueSettings } from '../store/contract.ts';
+import type { Backoff, NewJob, QueueSettings, Retention } from '../store/contract.ts';
 import type { Codec } from './codec.ts';
 import { jsonCodec } from './codec.ts';
 import { parseDuration } from './duration.ts';
@@ -43,6 +44,12 @@ export interface JobOptions {
    * REPLICATE); default 1. Over what the store can keep (`capabilities.maxReplicas + 1`) is a ValidationError.
    */
   replicate?: number;
+  /**
+   * The caller's own database transaction or client, on a store with
+   * `capabilities.transactions`: the add commits with it, and blocked leases wake once it has
+   * committed. A store without the capability refuses it (ValidationError naming `tx`).
+   */
+  tx?: unknown;
 }
 
 export interface KeepOptions {
@@ -52,19 +59,39 @@ export interface KeepOptions {
   age?: Duration;
 }
 
-export interface QueueOptions<T = unknown> {
-  delay?: Duration;
-  priority?: number;
-  ttl?: Duration;
+/**
+ * A queue's settings as the store keeps them (`QueueSettings`), as options: what
+ * `spool.queue(name, options)` writes to the store and `queue.configure` changes. Every process
+ * sees them; a handle made without options uses what is stored.
+ */
+export interface StoredQueueOptions {
+  /** Past this age a new job is removed, whatever its state; null: never. */
+  ttl?: Duration | null;
+  /** Leases before a job goes dead; default 5. */
   maxAttempts?: number;
-  backoff?: BackoffOptions | Duration | BackoffFunction;
+  /** As data: every process and the store apply it. */
+  backoff?: BackoffOptions | Duration;
+  /** Lease length; default 30s. */
   visibility?: Duration;
-  /** Copies each add waits for, the primary's included (see JobOptions.replicate). */
-  replicate?: number;
-  /** Most jobs waiting or delayed; an add past it fails with QueueFullError. */
-  maxLength?: number;
+  /** Most jobs waiting or delayed; an add past it fails with QueueFullError. Null: no limit. */
+  maxLength?: number | null;
   /** Completed jobs (and their results) kept for `get` and `waitFor`: default 1,000 for 1 day. */
   keepCompleted?: boolean | number | KeepOptions;
+  /** Leases take nothing from the queue (`queue.pause()`). */
+  paused?: boolean;
+}
+
+/**
+ * A handle's options: the stored ones (written to the store when the handle is made), and the
+ * handle's own — `delay`, `priority`, `replicate`, a back-off function and the codec — which
+ * only its own adds and workers use.
+ */
+export interface QueueOptions<T = unknown> extends Omit<StoredQueueOptions, 'backoff' | 'paused'> {
+  delay?: Duration;
+  priority?: number;
+  backoff?: BackoffOptions | Duration | BackoffFunction;
+  /** Copies each add waits for, the primary's included (see JobOptions.replicate). */
+  replicate?: number;
   codec?: Codec<T>;
 }
 
@@ -97,33 +124,33 @@ export function newJob(queue: string, payload: Uint8Array, settings: JobSettings
 
 export interface QueueConfig {
   readonly name: string;
-  readonly job: JobSettings;
+  /** The handle's own job defaults (delay, priority, replicate); the stored settings give the rest at each add. */
+  readonly job: Pick<JobSettings, 'delayMs' | 'priority' | 'replicate'>;
   /** The queue's back-off function, when it has one instead of a data back-off. */
   readonly retryDelay: BackoffFunction | null;
-  readonly maxLength: number | null;
-  readonly keep: Retention;
+  /** What the handle's options say of the stored settings: written to the store as the handle is made. */
+  readonly stored: Partial<QueueSettings>;
   readonly codec: Codec<unknown>;
 }
 
-export const defaultBackoff: Backoff = Object.freeze({
-  kind: 'exponential',
-  delayMs: 1000,
-  maxDelayMs: 3_600_000,
-  jitter: 0,
-});
+export const defaultBackoff: Backoff = defaultQueueSettings.backoff;
 
-const defaultJob: JobSettings = Object.freeze({
-  delayMs: 0,
-  priority: 0,
-  ttlMs: null,
-  maxAttempts: 5,
-  backoff: defaultBackoff,
-  visibilityMs: 30_000,
-  key: null,
-  replicate: 1,
-});
+const defaultKeep: Retention = defaultQueueSettings.keepCompleted;
 
-const defaultKeep: Retention = Object.freeze({ count: 1000, ageMs: 86_400_000 });
+/** A job's defaults when neither the handle nor the store says otherwise. */
+export const defaultJob: JobSettings = jobDefaults({ delayMs: 0, priority: 0, replicate: 1 }, defaultQueueSettings);
+
+/** A new job's defaults: the handle's own, over the queue's stored settings. */
+export function jobDefaults(own: QueueConfig['job'], stored: QueueSettings): JobSettings {
+  return Object.freeze({
+    ...own,
+    ttlMs: stored.ttlMs,
+    maxAttempts: stored.maxAttempts,
+    backoff: stored.backoff,
+    visibilityMs: stored.visibilityMs,
+    key: null,
+  });
+}
 
 const queueName = /^[A-Za-z0-9_.:-]{1,200}$/;
 
@@ -204,7 +231,15 @@ export function backoff(value: unknown, field: string): Backoff {
   return Object.freeze({ kind: o.type, delayMs, maxDelayMs, jitter });
 }
 
-const jobKeys = ['delay', 'priority', 'ttl', 'maxAttempts', 'backoff', 'visibility', 'key', 'replicate'] as const;
+const jobKeys = ['delay', 'priority', 'ttl', 'maxAttempts', 'backoff', 'visibility', 'key', 'replicate', 'tx'] as const;
+
+/**
+ * The caller's transaction from `{ tx }`, handed to the store as it is: the store narrows it to
+ * its driver's type, or refuses it when it has no `capabilities.transactions`.
+ */
+export function txOption(options: unknown, field: string): unknown {
+  return checkKeys(options, ['tx'], field).tx;
+}
 
 /** Applies `options` over `base`; `field` prefixes the names in errors. */
 export function jobSettings(base: JobSettings, options: unknown, field = 'options'): JobSettings {
@@ -229,43 +264,50 @@ export function jobSettings(base: JobSettings, options: unknown, field = 'option
   });
 }
 
-function retention(value: unknown): Retention {
-  if (value === undefined) return defaultKeep;
+function retention(value: unknown, field: string): Retention {
   if (value === false || value === 0) return Object.freeze({ count: 0, ageMs: 0 });
   if (value === true) return Object.freeze({ count: Infinity, ageMs: Infinity });
   if (typeof value === 'number')
-    return Object.freeze({ count: positiveInteger(value, 'keepCompleted', true), ageMs: defaultKeep.ageMs });
-  const o = checkKeys(value, ['count', 'age'], 'keepCompleted');
+    return Object.freeze({ count: positiveInteger(value, field, true), ageMs: defaultKeep.ageMs });
+  const o = checkKeys(value, ['count', 'age'], field);
   return Object.freeze({
     count:
-      o.count === undefined
-        ? defaultKeep.count
-        : o.count === 0
-          ? 0
-          : positiveInteger(o.count, 'keepCompleted.count', true),
+      o.count === undefined ? defaultKeep.count : o.count === 0 ? 0 : positiveInteger(o.count, `${field}.count`, true),
     ageMs:
-      o.age === undefined
-        ? defaultKeep.ageMs
-        : o.age === Infinity
-          ? Infinity
-          : parseDuration(o.age, 'keepCompleted.age'),
+      o.age === undefined ? defaultKeep.ageMs : o.age === Infinity ? Infinity : parseDuration(o.age, `${field}.age`),
   });
+}
+
+const storedKeys = ['ttl', 'maxAttempts', 'backoff', 'visibility', 'maxLength', 'keepCompleted', 'paused'] as const;
+
+/** Stored settings from options (`StoredQueueOptions`): only those given, checked. */
+export function settingsChanges(options: unknown, field = 'options'): Partial<QueueSettings> {
+  const o = checkKeys(options, storedKeys, field);
+  const changes: { -readonly [K in keyof QueueSettings]?: QueueSettings[K] } = {};
+  if (o.ttl !== undefined) changes.ttlMs = o.ttl === null ? null : positiveDuration(o.ttl, `${field}.ttl`);
+  if (o.maxAttempts !== undefined) changes.maxAttempts = positiveInteger(o.maxAttempts, `${field}.maxAttempts`, true);
+  if (o.backoff !== undefined) changes.backoff = backoff(o.backoff, `${field}.backoff`);
+  if (o.visibility !== undefined) changes.visibilityMs = positiveDuration(o.visibility, `${field}.visibility`);
+  if (o.maxLength !== undefined)
+    changes.maxLength = o.maxLength === null ? null : positiveInteger(o.maxLength, `${field}.maxLength`);
+  if (o.keepCompleted !== undefined) changes.keepCompleted = retention(o.keepCompleted, `${field}.keepCompleted`);
+  if (o.paused !== undefined) {
+    if (typeof o.paused !== 'boolean') throw new ValidationError(`${field}.paused`, 'must be true or false');
+    changes.paused = o.paused;
+  }
+  return Object.freeze(changes);
 }
 
 export function queueConfig(name: string, options: unknown): QueueConfig {
   checkQueueName(name);
-  const o = checkKeys(
-    options,
-    [...jobKeys.filter((k) => k !== 'key'), 'maxLength', 'keepCompleted', 'codec'],
-    'options',
-  );
+  const own = ['delay', 'priority', 'replicate', 'codec'];
+  const o = checkKeys(options, [...storedKeys.filter((k) => k !== 'paused'), ...own], 'options');
   const retryDelay = typeof o.backoff === 'function' ? (o.backoff as BackoffFunction) : null;
-  const jobOptions = Object.fromEntries(
-    Object.entries(o).filter(
-      ([k]) => (jobKeys as readonly string[]).includes(k) && !(k === 'backoff' && retryDelay !== null),
-    ),
-  );
-  const job = jobSettings(defaultJob, jobOptions, 'options');
+  const pick = (keys: readonly string[], skip?: string): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(o).filter(([k]) => keys.includes(k) && k !== skip));
+  const stored = settingsChanges(pick(storedKeys, retryDelay === null ? undefined : 'backoff'));
+  const local = jobSettings(defaultJob, pick(own.slice(0, 3)));
+  const job = Object.freeze({ delayMs: local.delayMs, priority: local.priority, replicate: local.replicate });
   const codec = o.codec ?? jsonCodec;
   if (
     typeof codec !== 'object' ||
@@ -275,12 +317,5 @@ export function queueConfig(name: string, options: unknown): QueueConfig {
   ) {
     throw new ValidationError('options.codec', 'must have encode() and decode()');
   }
-  return Object.freeze({
-    name,
-    job,
-    retryDelay,
-    maxLength: o.maxLength === undefined ? null : positiveInteger(o.maxLength, 'options.maxLength'),
-    keep: retention(o.keepCompleted),
-    codec: codec as Codec<unknown>,
-  });
+  return Object.freeze({ name, job, retryDelay, stored, codec: codec as Codec<unknown> });
 }

@@ -1,5 +1,5 @@
 import { NotFoundError, QueueFullError, ValidationError } from '../errors.ts';
-import type { Counts, JobState, NewJob } from '../store/contract.ts';
+import type { Counts, JobState, NewJob, QueueSettings } from '../store/contract.ts';
 import { consume } from './consume.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
@@ -8,8 +8,8 @@ import type { JobInfo } from './job-info.ts';
 import { lease, leaseRequest, maxLeaseBatch } from './lease.ts';
 import type { LeaseOptions } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
-import { checkKeys, jobSettings, newJob, positiveInteger } from './options.ts';
-import type { JobOptions, JobSettings, QueueConfig } from './options.ts';
+import { checkKeys, jobDefaults, jobSettings, newJob, positiveInteger, settingsChanges, txOption } from './options.ts';
+import type { JobOptions, JobSettings, QueueConfig, StoredQueueOptions } from './options.ts';
 import type { Runtime } from './runtime.ts';
 import { waitFor } from './wait-for.ts';
 import { Worker } from './worker.ts';
@@ -55,37 +55,75 @@ export interface PageOptions {
 /** A handle on one queue. Cheap: the queue itself lives in the store. */
 export class Queue<T = unknown, R = unknown> {
   readonly name: string;
+  /** The write of this handle's options to the store's settings; null for a handle made without. */
+  readonly #written: Promise<unknown> | null;
+  /** The job defaults last made from the stored settings, and those settings. */
+  #defaults: { readonly from: QueueSettings; readonly job: JobSettings } | null = null;
 
+  /** `written`: the write of the handle's options to the store (Spool.queue), which every call waits for. */
   constructor(
     private readonly runtime: Runtime,
     private readonly config: QueueConfig,
+    written: Promise<unknown> | null = null,
   ) {
     this.name = config.name;
+    this.#written = written;
   }
 
-  /** Adds one job; resolves with its id once the store has it (with an idempotency key: the first job's id). */
+  /**
+   * Adds one job; resolves with its id once the store has it (with an idempotency key: the first
+   * job's id). Its defaults are the queue's stored settings (`settings`) and this handle's own.
+   */
   async add(data: T, options?: JobOptions): Promise<string> {
-    const settings = jobSettings(this.config.job, options);
+    const stored = await this.settings();
+    const settings = jobSettings(this.#jobDefaults(stored), options);
     const job = this.#newJob(data, settings, 'data');
-    if (this.config.maxLength === null && settings.replicate === 1) {
+    const tx = options?.tx;
+    // A single add joins the tick's batch unless it must wait for replicas, or belongs to the
+    // caller's transaction; with a maxLength the store might refuse the batch (QueueFullError
+    // for every add in it), so only queues without one join.
+    if (settings.replicate === 1 && tx === undefined && stored.maxLength === null) {
       this.runtime.assertOpen();
       return this.runtime.adds.push(job);
     }
-    const [id] = await this.#add([job], settings.replicate);
+    const [id] = await this.#add([job], settings.replicate, tx);
     return id as string;
   }
 
-  /** Adds many jobs in one atomic call: all of them or, on error, none. */
-  async addBulk(items: readonly BulkItem<T>[]): Promise<string[]> {
+  /** Adds many jobs in one atomic call: all of them or, on error, none. `tx`: see JobOptions.tx. */
+  async addBulk(items: readonly BulkItem<T>[], options: { tx?: unknown } = {}): Promise<string[]> {
     if (!Array.isArray(items)) throw new ValidationError('items', 'must be an array');
+    const tx = txOption(options, 'options');
+    const defaults = this.#jobDefaults(await this.settings());
     let replicate = 1;
     const jobs = items.map((item, i) => {
       const o = checkKeys(item, ['data', 'options'], `items[${i}]`);
-      const settings = jobSettings(this.config.job, o.options, `items[${i}].options`);
+      const settings = jobSettings(defaults, o.options, `items[${i}].options`);
       replicate = Math.max(replicate, settings.replicate);
       return this.#newJob(o.data as T, settings, `items[${i}].data`);
     });
-    return jobs.length === 0 ? [] : this.#add(jobs, replicate);
+    return jobs.length === 0 ? [] : this.#add(jobs, replicate, tx);
+  }
+
+  /** The queue's settings as the store keeps them (read at most a second ago): the same in every process. */
+  async settings(): Promise<QueueSettings> {
+    await this.#written;
+    return this.runtime.settings(this.name);
+  }
+
+  /**
+   * Changes the queue's stored settings, for every process: the others see the change within a
+   * second. Options not given keep their stored values.
+   */
+  async configure(options: StoredQueueOptions): Promise<QueueSettings> {
+    const changes = settingsChanges(options);
+    await this.#written;
+    return this.runtime.configure(this.name, changes);
+  }
+
+  #jobDefaults(stored: QueueSettings): JobSettings {
+    if (this.#defaults?.from !== stored) this.#defaults = { from: stored, job: jobDefaults(this.config.job, stored) };
+    return this.#defaults.job;
   }
 
   async get(id: string): Promise<JobInfo<T> | null> {
@@ -117,13 +155,15 @@ export class Queue<T = unknown, R = unknown> {
     return counts as Counts;
   }
 
-  /** Leases stop taking from this queue, in every process, until `resume`. */
+  /** Leases stop taking from this queue, in every process, until `resume` (the stored `paused`). */
   async pause(): Promise<void> {
-    await this.runtime.store.setPaused({ now: this.runtime.clock.now(), queue: this.name, paused: true });
+    await this.#written;
+    await this.runtime.configure(this.name, { paused: true });
   }
 
   async resume(): Promise<void> {
-    await this.runtime.store.setPaused({ now: this.runtime.clock.now(), queue: this.name, paused: false });
+    await this.#written;
+    await this.runtime.configure(this.name, { paused: false });
   }
 
   /** Removes every job that is not active. Resolves with how many. */
@@ -215,7 +255,7 @@ export class Queue<T = unknown, R = unknown> {
     return newJob(this.name, payload, settings, this.runtime.clock.now());
   }
 
-  async #add(jobs: readonly NewJob[], replicate: number): Promise<string[]> {
+  async #add(jobs: readonly NewJob[], replicate: number, tx: unknown): Promise<string[]> {
     this.runtime.assertOpen();
     const { maxReplicas } = this.runtime.store.capabilities;
     if (replicate > maxReplicas + 1) {
@@ -224,12 +264,11 @@ export class Queue<T = unknown, R = unknown> {
         `this store keeps at most ${maxReplicas + 1} ${maxReplicas === 0 ? 'copy' : 'copies'} of a job, got ${replicate}`,
       );
     }
-    const maxLength = this.config.maxLength === null ? {} : { [this.name]: this.config.maxLength };
     const result = await this.runtime.add({
       now: this.runtime.clock.now(),
       jobs,
-      maxLength,
-      ...(replicate > 1 ? { replicate } : {}),
+      ...(replicate > 1 && { replicate }),
+      ...(tx !== undefined && { tx }),
     });
     if (!result.ok) throw new QueueFullError(result.fullQueue, result.maxLength);
     return [...result.ids];

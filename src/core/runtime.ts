@@ -4,7 +4,7 @@ import type {
   AddParams,
   AddResult,
   NewJob,
-  Retention,
+  QueueSettings,
   SleeperExtension,
   Store,
 } from '../store/contract.ts';
@@ -13,12 +13,6 @@ import type { ChangeHub } from './hub.ts';
 import type { Observers } from './observers.ts';
 import type { QueueConfig } from './options.ts';
 import type { TickBatch } from './tick-batch.ts';
-
-/** An ack waiting for its tick's batch, with its queue's retention. */
-export interface BatchedAck extends AckItem {
-  readonly queue: string;
-  readonly keep: Retention;
-}
 
 /** What a Spool shares with its queues, leased jobs and workers: the few values they need. */
 export interface Runtime {
@@ -32,14 +26,18 @@ export interface Runtime {
   /** Told of adds, leases and settles (metrics). */
   readonly observers: Observers;
   /** Acks of one tick, sent as one store call. */
-  readonly acks: TickBatch<BatchedAck, AckResult>;
+  readonly acks: TickBatch<AckItem, AckResult>;
   /** Every add of this Spool goes through here: it sends `params` and wakes the leases blocked on their queues. */
   add(params: AddParams): Promise<AddResult>;
   /** Single adds of one tick to queues without a length limit, sent as one store call; resolves with ids. */
   readonly adds: TickBatch<NewJob, string>;
   readonly maxPayloadBytes: number;
-  /** The options a queue was last opened with, or the defaults. */
+  /** The handle options a queue was last opened with in this Spool, or the defaults. */
   config(queue: string): QueueConfig;
+  /** The queue's stored settings, as read from the store at most a second ago (by `clock`). */
+  settings(queue: string): Promise<QueueSettings>;
+  /** Changes the queue's stored settings; the answer becomes what `settings` gives here. */
+  configure(queue: string, changes: Partial<QueueSettings>): Promise<QueueSettings>;
   /** Throws ClosedError once the Spool is closed. */
   assertOpen(): void;
   /** Closes `worker` when the Spool closes. */

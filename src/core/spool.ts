@@ -4,8 +4,9 @@ import type {
   AddParams,
   AddResult,
   Capabilities,
+  Counts,
   Health,
-  Retention,
+  QueueSettings,
   SleeperExtension,
   Store,
 } from '../store/contract.ts';
@@ -22,9 +23,22 @@ import type { SpoolObserver } from './observers.ts';
 import { checkKeys, positiveInteger, queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
 import { Queue } from './queue.ts';
-import type { BatchedAck, Runtime } from './runtime.ts';
+import type { Runtime } from './runtime.ts';
 import { TickBatch } from './tick-batch.ts';
 import { listTopics, Topic } from './topic.ts';
+
+/** A queue as `spool.queues()` lists it. */
+export interface QueueInfo {
+  readonly name: string;
+  readonly counts: Counts;
+  readonly settings: QueueSettings;
+}
+
+/**
+ * How long a Spool trusts the stored settings it read: a change made in another process is seen
+ * within this time (by the Spool's clock).
+ */
+export const settingsMaxAgeMs = 1000;
 
 export interface SpoolOptions {
   /** Where time comes from; tests pass a ManualClock. */
@@ -55,10 +69,26 @@ export class Spool implements AsyncDisposable {
       sleepers?.wake({ now: clock.now(), queue, count }).catch(() => {});
     });
     const configs = this.#configs;
+    /** Stored settings by queue, as read or written at `at`. */
+    const settings = new Map<string, { readonly at: number; readonly settings: Promise<QueueSettings> }>();
+    const remember = (queue: string, at: number, answer: Promise<QueueSettings>): Promise<QueueSettings> => {
+      const entry = { at, settings: answer };
+      settings.set(queue, entry);
+      // A failed read is not kept: the next call asks the store again.
+      answer.catch(() => settings.get(queue) === entry && settings.delete(queue));
+      return answer;
+    };
     const defaults = new Map<string, QueueConfig>();
     const hub = this.#hub;
     const observers = (this.#observers = new Observers(clock));
     const add = (params: AddParams): Promise<AddResult> => {
+      // An add in the caller's transaction wakes nobody here: its jobs are not there until the
+      // caller commits, and the store's own notification after the commit wakes the leases.
+      if (params.tx !== undefined) {
+        const result = store.add(params);
+        observers.added(params.jobs, result);
+        return result;
+      }
       const result = sleepers === null ? store.add(params) : sleepers.add({ ...params, origin: hub.id });
       observers.added(params.jobs, result);
       const jobsPerQueue = new Map<string, number>();
@@ -74,10 +104,11 @@ export class Spool implements AsyncDisposable {
       hub: this.#hub,
       observers,
       add,
-      acks: new TickBatch((items) => store.ack({ now: clock.now(), items, keep: retentionOf(items) })),
+      acks: new TickBatch((items) => store.ack({ now: clock.now(), items })),
       adds: new TickBatch(async (jobs) => {
-        const result = await add({ now: clock.now(), jobs, maxLength: {} });
-        // Only queues without a length limit join these batches, so the store can't refuse one.
+        const result = await add({ now: clock.now(), jobs });
+        // Only queues without a length limit join these batches: a limit set in another process
+        // in the last second can still refuse one, whole.
         if (!result.ok) throw new QueueFullError(result.fullQueue, result.maxLength);
         return result.ids;
       }),
@@ -87,6 +118,20 @@ export class Spool implements AsyncDisposable {
         let config = configs.get(queue) ?? defaults.get(queue);
         if (config === undefined) defaults.set(queue, (config = queueConfig(queue, undefined)));
         return config;
+      },
+      settings(queue) {
+        const now = clock.now();
+        const hit = settings.get(queue);
+        if (hit !== undefined && now - hit.at < settingsMaxAgeMs) return hit.settings;
+        return remember(
+          queue,
+          now,
+          store.settings({ now, queues: [queue] }).then(([s]) => s as QueueSettings),
+        );
+      },
+      configure(queue, changes) {
+        const now = clock.now();
+        return remember(queue, now, store.configure({ now, queue, changes }));
       },
       assertOpen: () => {
         if (this.#closed !== null) throw new ClosedError();
@@ -113,14 +158,44 @@ export class Spool implements AsyncDisposable {
     return this.#runtime.maxPayloadBytes;
   }
 
-  /** A handle on queue `name`; its options are defaults for its jobs and rules for the queue. */
+  /**
+   * A handle on queue `name`. The options that are queue settings (`StoredQueueOptions`:
+   * maxLength, maxAttempts, backoff, visibility, ttl, keepCompleted) are written to the store,
+   * for every process; a handle made without options uses what is stored. The others (delay,
+   * priority, replicate, a back-off function, the codec) are this handle's own.
+   */
   queue<T = unknown, R = unknown>(name: string, options?: QueueOptions<T>): Queue<T, R> {
     this.#runtime.assertOpen();
     // Without options the queue's config is cached: a server makes a handle per request.
     if (options === undefined) return new Queue<T, R>(this.#runtime, this.#runtime.config(name));
     const config = queueConfig(name, options);
     this.#configs.set(name, config);
-    return new Queue<T, R>(this.#runtime, config);
+    if (Object.keys(config.stored).length === 0) return new Queue<T, R>(this.#runtime, config);
+    // The options are written to the store, for every process; the handle's calls wait for it,
+    // and a failed write is theirs to report.
+    const written = this.#runtime.configure(name, config.stored);
+    written.catch(() => {});
+    return new Queue<T, R>(this.#runtime, config, written);
+  }
+
+  /**
+   * Every queue the store knows (each that had an add or stored settings), sorted, with its
+   * counts and stored settings: read from the store's list of queues, never a scan of jobs.
+   */
+  async queues(): Promise<QueueInfo[]> {
+    this.#runtime.assertOpen();
+    const now = this.#runtime.clock.now();
+    const names = await this.#store.queues({ now });
+    if (names.length === 0) return [];
+    const [counts, settings] = await Promise.all([
+      this.#store.counts({ now, queues: names }),
+      this.#store.settings({ now, queues: names }),
+    ]);
+    return names.map((name, i) => ({
+      name,
+      counts: counts[i] as Counts,
+      settings: settings[i] as QueueSettings,
+    }));
   }
 
   /** A handle on topic `name`: its subscribers are queues, a publish adds to each of them at once. */
@@ -232,10 +307,4 @@ function sleeperExtension(store: Store): SleeperExtension | null {
   if (store.sleepers === undefined)
     throw new ValidationError('store', 'declares capabilities.sleepers but has no sleepers extension');
   return store.sleepers;
-}
-
-function retentionOf(acks: readonly BatchedAck[]): Record<string, Retention> {
-  const keep: Record<string, Retention> = {};
-  for (const ack of acks) keep[ack.queue] = ack.keep;
-  return keep;
 }

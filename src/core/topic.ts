@@ -13,7 +13,7 @@ import { ExistsError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Backoff, JobRecord, NewJob } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
 import type { Duration } from './duration.ts';
-import { checkKeys, jobSettings, newJob, queueConfig } from './options.ts';
+import { checkKeys, defaultJob, jobSettings, newJob } from './options.ts';
 import type { BackoffOptions } from './options.ts';
 import { Queue } from './queue.ts';
 import type { Runtime } from './runtime.ts';
@@ -82,7 +82,7 @@ interface Definition {
 const namePattern = /^[A-Za-z0-9_:-]{1,99}$/;
 const metaPrefix = 'topic/';
 /** A subscriber's options start from a queue's defaults. */
-const defaults = queueConfig('defaults', undefined).job;
+const defaults = defaultJob;
 
 /** Topic and subscriber names leave out '.', so `<topic>.<subscriber>` names one queue only. */
 export function checkTopicName(name: unknown, field: string): string {
@@ -213,7 +213,7 @@ export class Topic<T = unknown> {
       }
     }
     if (jobs.length === 0) return checked.map(() => ({}));
-    const result = await this.runtime.add({ now, jobs, maxLength: {} });
+    const result = await this.runtime.add({ now, jobs });
     if (!result.ok) throw new ValidationError('topic', `queue ${result.fullQueue} refused the batch`);
     return checked.map((_, i) =>
       Object.fromEntries(subscribers.map(({ name }, j) => [name, result.ids[i * subscribers.length + j] as string])),

@@ -95,9 +95,8 @@ export interface NewJob {
 
 export interface AddParams {
   readonly now: number;
+  /** Refused whole (`ok: false`) when it would take a queue past its stored `maxLength`. */
   readonly jobs: readonly NewJob[];
-  /** Most jobs a queue may hold waiting or delayed, for the queues of this batch that have a limit. */
-  readonly maxLength: Readonly<Record<string, number>>;
   /**
    * Copies of the batch, the primary's included, that must exist before the add resolves
    * (Disque's REPLICATE); 1 when absent. Core keeps it within `capabilities.maxReplicas + 1`.
@@ -183,11 +182,48 @@ export interface Retention {
   readonly ageMs: number;
 }
 
+/**
+ * A queue's settings, kept by the store so that every process, the server and the CLI see the
+ * same. The store enforces `maxLength`, `keepCompleted` and `paused` itself; `maxAttempts`,
+ * `backoff`, `visibilityMs` and `ttlMs` are the defaults core gives the queue's new jobs.
+ */
+export interface QueueSettings {
+  /** Most jobs waiting or delayed; an add past it is refused. Null: no limit. */
+  readonly maxLength: number | null;
+  /** Leases before a job goes dead; Infinity for no limit. */
+  readonly maxAttempts: number;
+  readonly backoff: Backoff;
+  readonly visibilityMs: number;
+  /** Time to live from the add, or null. */
+  readonly ttlMs: number | null;
+  /** Completed jobs kept: pruned by the store as jobs complete and as time passes. */
+  readonly keepCompleted: Retention;
+  /** Leases take nothing from the queue. */
+  readonly paused: boolean;
+}
+
+/** The settings of a queue the store has none stored for. */
+export const defaultQueueSettings: QueueSettings = Object.freeze({
+  maxLength: null,
+  maxAttempts: 5,
+  backoff: Object.freeze({ kind: 'exponential', delayMs: 1000, maxDelayMs: 3_600_000, jitter: 0 }),
+  visibilityMs: 30_000,
+  ttlMs: null,
+  keepCompleted: Object.freeze({ count: 1000, ageMs: 86_400_000 }),
+  paused: false,
+});
+
+export interface ConfigureParams {
+  readonly now: number;
+  readonly queue: string;
+  /** The settings to change; the others keep their stored values. */
+  readonly changes: Partial<QueueSettings>;
+}
+
 export interface AckParams {
   readonly now: number;
+  /** Each completed job is kept or not as its queue's stored `keepCompleted` says. */
   readonly items: readonly AckItem[];
-  /** Retention per queue named by the tokens; a queue not listed keeps nothing. */
-  readonly keep: Readonly<Record<string, Retention>>;
   /** As `AddParams.tx`: the acks commit with the caller's transaction. */
   readonly tx?: unknown;
 }
@@ -281,10 +317,8 @@ export interface PurgeParams {
   readonly queue: string;
 }
 
-export interface PauseParams {
+export interface NowParams {
   readonly now: number;
-  readonly queue: string;
-  readonly paused: boolean;
 }
 
 export interface GetMetaParams {
@@ -434,7 +468,19 @@ export interface Store {
   retryDead(params: RetryDeadParams): Promise<number>;
   /** Removes every job of the queue that is not active. Returns how many. */
   purge(params: PurgeParams): Promise<number>;
-  setPaused(params: PauseParams): Promise<void>;
+  /** Each queue's stored settings, `defaultQueueSettings` for a queue with none. */
+  settings(params: QueuesParams): Promise<readonly QueueSettings[]>;
+  /**
+   * Changes some of a queue's settings in one atomic step and answers all of them; the queue is
+   * known from then on (`queues`). A resume sends a ready event.
+   */
+  configure(params: ConfigureParams): Promise<QueueSettings>;
+  /**
+   * Every queue known to the store, sorted: each that had an add or a `configure`. Read from a
+   * set of names the store keeps, never from a scan of its jobs. A store may forget a queue that
+   * holds no job and has no stored settings (the embedded stores do on reopen).
+   */
+  queues(params: NowParams): Promise<readonly string[]>;
   /** Core's own small documents by name (topic definitions), null where there is none. */
   getMeta(params: GetMetaParams): Promise<readonly (string | null)[]>;
   /** Writes every entry in one atomic step. */

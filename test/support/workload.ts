@@ -1,7 +1,7 @@
 // A random workload on the Store API and a model of what its answers promised, for the crash
 // tests: the model records each answered call, and `verify` checks a reopened store against it.
 import assert from 'node:assert/strict';
-import type { JobRecord, JobState, NewJob, Retention, Store } from '../../src/store/contract.ts';
+import type { JobRecord, JobState, NewJob, Store } from '../../src/store/contract.ts';
 import { below } from './crash-io.ts';
 import type { Rng } from './crash-io.ts';
 
@@ -121,7 +121,7 @@ function call(store: Store, rng: Rng, model: Model): Promise<unknown> {
     // Some jobs start delayed: the delay ends a few calls later, in this process or a replay.
     const availableAt = rng() < 0.2 ? now + below(rng, 10) : 0;
     const jobs = payloads.map((p) => ({ ...newJob(queue, p), availableAt }));
-    return store.add({ now, jobs, maxLength: {} }).then((result) => {
+    return store.add({ now, jobs }).then((result) => {
       assert.ok(result.ok);
       if (!live()) return;
       result.ids.forEach((id, i) => {
@@ -141,9 +141,8 @@ function call(store: Store, rng: Rng, model: Model): Promise<unknown> {
     model.touched.add(id);
     const s = rng();
     if (s < 0.55) {
-      const keep: Record<string, Retention> = rng() < 0.5 ? { [queue]: { count: 3, ageMs: 1e9 } } : {};
-      return store.ack({ now, items: [{ token, result: null }], keep }).then(([settle]) => {
-        if (settle === 'ok' && live()) model.answered({ kind: 'finished', id });
+      return store.ack({ now, items: [{ token, result: null }] }).then(([acked]) => {
+        if (acked === 'ok' && live()) model.answered({ kind: 'finished', id });
       });
     }
     if (s < 0.65) {
@@ -265,13 +264,13 @@ export async function smoke(store: Store, model: Model): Promise<void> {
   const now = ++model.now;
   const present = new Set((await allJobs(store, now)).map((job) => job.id));
   const payload = payloadFor(0xfffffff, 64);
-  const added = await store.add({ now, jobs: [newJob('smoke', payload)], maxLength: {} });
+  const added = await store.add({ now, jobs: [newJob('smoke', payload)] });
   assert.ok(added.ok);
   const id = added.ids[0] as string;
   assert.ok(!present.has(id), `a new job got id ${id}, which another job has`);
   const { jobs } = await store.lease({ now, queues: ['smoke'], max: 1, visibilityMs: null });
   assert.equal(jobs[0]?.id, id);
   assert.ok(payload.equals(Buffer.from(jobs[0].payload)));
-  assert.deepEqual(await store.ack({ now, items: [{ token: jobs[0].token, result: null }], keep: {} }), ['ok']);
+  assert.deepEqual(await store.ack({ now, items: [{ token: jobs[0].token, result: null }] }), ['ok']);
   assert.equal((await store.get({ now, ids: [id] }))[0], null);
 }

@@ -16,6 +16,7 @@ import type { Context } from './context.ts';
 import { clientErrorAnswer, failure } from './errors.ts';
 import { metricsRoute } from './metrics.ts';
 import { nativeQueues } from './native-queues.ts';
+import { queueSettings } from './queue-settings.ts';
 import { nativeTopics } from './native-topics.ts';
 import { openapiOptions } from './openapi.ts';
 import { maxNameLength } from './schemas.ts';
@@ -140,6 +141,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   nativeQueues(app, context);
+  queueSettings(app, context);
   nativeTopics(app, context);
   blockQueueRoutes(app, context);
   metricsRoute(app, context, options.metricsQueues);

@@ -83,6 +83,22 @@ export const counts = object({
   expired: int,
   paused: { type: 'boolean' },
 });
+const limit = (what: string): Schema => ({ type: 'integer', nullable: true, description: `${what}; null: no limit` });
+/** A queue's stored settings: durations in ms, null for no limit. */
+export const queueSettings = object({
+  maxLength: limit('most jobs waiting or delayed'),
+  maxAttempts: limit('leases before a job goes dead'),
+  backoff: object({
+    type: { type: 'string', enum: ['fixed', 'exponential'] },
+    delay: int,
+    maxDelay: int,
+    jitter: { type: 'number' },
+  }),
+  visibility: int,
+  ttl: limit('time to live of a new job, ms'),
+  keepCompleted: object({ count: limit('completed jobs kept'), age: limit('longest a completed job is kept, ms') }),
+  paused: { type: 'boolean' },
+});
 export const idsBySubscriber = {
   type: 'object',
   additionalProperties: s.id,

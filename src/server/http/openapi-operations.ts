@@ -14,6 +14,7 @@ import {
   nullable,
   object,
   ok,
+  queueSettings,
   strings,
   subscriberInfo,
   subscriberStatus,
@@ -94,6 +95,27 @@ export const operations: Record<string, Operation> = {
     summary: "A queue's jobs by state, and whether it is paused",
     answer: counts,
     example: { waiting: 1, delayed: 0, active: 0, dead: 0, completed: 0, expired: 0, paused: false },
+  },
+  'GET /v1/queues': {
+    id: 'listQueues',
+    tag: 'queues',
+    summary:
+      'Every queue the store knows (each that had an add or stored settings) that the caller may see, with its counts and settings',
+    answer: object({
+      queues: { type: 'array', items: object({ name: { type: 'string' }, counts, settings: queueSettings }) },
+    }),
+  },
+  'GET /v1/queues/{queue}/settings': {
+    id: 'getQueueSettings',
+    tag: 'queues',
+    summary: "A queue's stored settings, the same in every process",
+    answer: queueSettings,
+  },
+  'PUT /v1/queues/{queue}/settings': {
+    id: 'setQueueSettings',
+    tag: 'queues',
+    summary: 'Changes the settings given (the others keep theirs); every process sees them within a second',
+    answer: queueSettings,
   },
   'GET /v1/queues/{queue}/dead': {
     id: 'listDeadJobs',

@@ -1,6 +1,15 @@
 // The bodies of log records: adds and moves in a binary layout (they carry payloads, and a
 // replay reads them without parsing JSON), every other call as JSON.
-import type { AckParams, AddParams, ExtendParams, LeaseParams, NackParams, NewJob, RemoveParams } from '../contract.ts';
+import type {
+  AckParams,
+  AddParams,
+  ConfigureParams,
+  ExtendParams,
+  LeaseParams,
+  NackParams,
+  NewJob,
+  RemoveParams,
+} from '../contract.ts';
 import type { ByteWriter } from './bytes.ts';
 import { ByteReader } from './bytes.ts';
 
@@ -12,7 +21,9 @@ export type Operation =
   | { op: 'remove'; params: RemoveParams }
   | { op: 'retryDead'; params: { queue: string; ids: readonly string[] | null; now: number } }
   | { op: 'purge'; params: { queue: string; now: number } }
+  /** Written before issue 14 (stored settings); replayed as a configure of `paused`. */
   | { op: 'setPaused'; params: { queue: string; paused: boolean; now: number } }
+  | { op: 'configure'; params: ConfigureParams }
   | { op: 'setMeta'; params: Readonly<Record<string, string | null>> };
 
 /** An add, as logged: the call and the id its first new job gets. */
@@ -27,11 +38,12 @@ export interface LoggedAdd {
  * Encodes an add into `out` (reset first); returns where each payload starts in the body. On
  * replay the payloads stay in the log: `decodeAdd` hands back their offsets, not copies.
  */
-export function encodeAdd(out: ByteWriter, seq: number, { now, jobs, maxLength }: AddParams): number[] {
+export function encodeAdd(out: ByteWriter, seq: number, { now, jobs }: AddParams): number[] {
   out.reset();
   out.f64(seq);
   out.f64(now);
-  out.str(JSON.stringify(maxLength));
+  // Where adds before issue 14 carried their per-call length limits; the store keeps them now.
+  out.str('{}');
   out.u32(jobs.length);
   const payloadAt: number[] = [];
   for (const job of jobs) {
@@ -57,7 +69,7 @@ export function decodeAdd(body: Buffer): LoggedAdd {
   const r = new ByteReader(body);
   const seq = r.f64();
   const now = r.f64();
-  const maxLength = JSON.parse(r.str()) as Record<string, number>;
+  r.str(); // the per-call length limits of adds before issue 14: a logged add was within them
   const count = r.u32();
   const jobs: NewJob[] = [];
   const payloadAt: number[] = [];
@@ -76,7 +88,7 @@ export function decodeAdd(body: Buffer): LoggedAdd {
     payloadAt.push(payloadStart);
     jobs.push({ queue, priority, maxAttempts, availableAt, expiresAt, visibilityMs, backoff, key, payload });
   }
-  return { seq, params: { now, jobs, maxLength }, payloadAt };
+  return { seq, params: { now, jobs }, payloadAt };
 }
 
 // Leases and acks are most of the log under load: a binary layout, no JSON.
@@ -99,7 +111,7 @@ export function decodeLease(body: Buffer): LeaseParams {
   return { now, max, visibilityMs, queues };
 }
 
-export function encodeAck(out: ByteWriter, { now, items, keep }: AckParams): void {
+export function encodeAck(out: ByteWriter, { now, items }: AckParams): void {
   out.reset();
   out.f64(now);
   out.u32(items.length);
@@ -108,13 +120,8 @@ export function encodeAck(out: ByteWriter, { now, items, keep }: AckParams): voi
     out.u8(result === null ? 0 : 1);
     if (result !== null) out.bytes(result);
   }
-  const kept = Object.entries(keep);
-  out.u32(kept.length);
-  for (const [queue, { count, ageMs }] of kept) {
-    out.str(queue);
-    out.f64(count);
-    out.f64(ageMs);
-  }
+  // Where acks before issue 14 carried their queues' retention; the store keeps it now.
+  out.u32(0);
 }
 
 export function decodeAck(body: Buffer): AckParams {
@@ -124,9 +131,13 @@ export function decodeAck(body: Buffer): AckParams {
     const token = r.str();
     return { token, result: r.u8() === 1 ? new Uint8Array(r.bytes()) : null };
   });
-  const keep: Record<string, { count: number; ageMs: number }> = {};
-  for (let n = r.u32(); n > 0; n--) keep[r.str()] = { count: r.f64(), ageMs: r.f64() };
-  return { now, items, keep };
+  // The retention of acks before issue 14, per queue: replayed with the stored settings instead.
+  for (let n = r.u32(); n > 0; n--) {
+    r.str();
+    r.f64();
+    r.f64();
+  }
+  return { now, items };
 }
 
 /** A compaction copy: jobs and their payloads, moved to the head of the log. */
@@ -157,10 +168,13 @@ export function decodeMove(body: Buffer): { id: string; payloadAt: number }[] {
 
 // Ack results are bytes; JSON carries them as base64.
 function replacer(_key: string, value: unknown): unknown {
+  // JSON has no Infinity (a configure's maxAttempts or retention): `{ $inf: 1 }` stands for it.
+  if (value === Infinity) return { $inf: 1 };
   return value instanceof Uint8Array ? { $b: Buffer.from(value).toString('base64') } : value;
 }
 
 function reviver(_key: string, value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && '$inf' in value) return Infinity;
   if (typeof value === 'object' && value !== null && '$b' in value)
     return new Uint8Array(Buffer.from((value as { $b: string }).$b, 'base64'));
   return value;

@@ -18,6 +18,7 @@ import type {
   ListResult,
   NackParams,
   NackResult,
+  QueueSettings,
   RemoveParams,
   Retention,
   StoreEvent,
@@ -26,6 +27,7 @@ import { Columns, columnNames, gone, maxSeq, Page, rowOf, stateCode, stateName }
 import type { ColumnImage } from './column.ts';
 import type { ColumnName, Profile } from './columns.ts';
 import { QueueState } from './queue-state.ts';
+import { decodeSettings, encodeSettings, settingsDoc, settingsPrefix } from './settings-doc.ts';
 import { TokenSealer, tokenKeyName } from './token-seal.ts';
 
 /** Where a table's payloads live when it does not hold them itself: the file store's log. */
@@ -64,8 +66,6 @@ export interface TableImage {
   readonly meta: readonly (readonly [string, string])[];
 }
 
-const noKeep: Retention = { count: 0, ageMs: 0 };
-
 /**
  * The embedded stores' job table: the whole Store contract as synchronous calls on one
  * process's memory, jobs in typed-array columns (see columns.ts). The memory store wraps it in
@@ -78,6 +78,8 @@ export class JobTable {
   readonly #byIndex: QueueState[] = [];
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   readonly #meta = new Map<string, string>();
+  /** Queues that had an add or a configure (`queues`); after a restore, those with jobs or settings. */
+  readonly #known = new Set<string>();
   /** Seals lease tokens with the table's key (token-seal.ts); null in a file store's log from before the key. */
   #sealer: TokenSealer | null = null;
   /**
@@ -109,7 +111,7 @@ export class JobTable {
    * Adds a batch, whole or not at all. `locate(i)`, when given, is where the log keeps the
    * payload of `jobs[i]`: the table then holds its position, not its bytes.
    */
-  add({ now, jobs, maxLength }: AddParams, locate?: (index: number) => number): AddResult {
+  add({ now, jobs }: AddParams, locate?: (index: number) => number): AddResult {
     // Check the whole batch before changing anything: a batch is added whole or not at all.
     const fresh = new Map<string, number>();
     const byKey = new Set<string>();
@@ -121,10 +123,10 @@ export class JobTable {
       fresh.set(job.queue, (fresh.get(job.queue) ?? 0) + 1);
     }
     for (const [queue, n] of fresh) {
-      const limit = maxLength[queue];
-      if (limit !== undefined && this.#queue(queue).queued + n > limit) {
-        return { ok: false, fullQueue: queue, maxLength: limit };
-      }
+      const q = this.#queue(queue);
+      const limit = q.settings.maxLength;
+      if (limit !== null && q.queued + n > limit) return { ok: false, fullQueue: queue, maxLength: limit };
+      this.#known.add(queue);
     }
     if (this.#seq + jobs.length > maxSeq) throw new StorageError('this store has handed out every job id it can');
     const ids: string[] = [];
@@ -173,7 +175,7 @@ export class JobTable {
     for (const name of queues) {
       const q = this.#queue(name);
       q.settle(now);
-      if (q.paused) continue;
+      if (q.settings.paused) continue;
       while (leased.length < max) {
         const seq = q.waiting.take();
         if (seq < 0) break;
@@ -188,13 +190,13 @@ export class JobTable {
     return { jobs: leased, nextAt };
   }
 
-  ack({ now, items, keep }: AckParams): readonly AckResult[] {
+  ack({ now, items }: AckParams): readonly AckResult[] {
     return items.map(({ token, result }): AckResult => {
       const seq = this.#leased(token, now);
       if (seq < 0) return 'lost';
       this.#tokens.delete(seq);
       const q = this.#queueOf(seq);
-      q.complete(seq, now, result, keep[q.name] ?? noKeep);
+      q.complete(seq, now, result);
       return 'ok';
     });
   }
@@ -317,11 +319,26 @@ export class JobTable {
     return doomed.length;
   }
 
-  setPaused(queue: string, paused: boolean, now: number): void {
+  settings(queues: readonly string[]): readonly QueueSettings[] {
+    return queues.map((name) => this.#queue(name).settings);
+  }
+
+  /** Merges `changes` into the queue's settings, kept as a meta document so a checkpoint carries them. */
+  configure(queue: string, changes: Partial<QueueSettings>, now: number): QueueSettings {
     const q = this.#queue(queue);
     q.settle(now);
-    q.paused = paused;
-    if (!paused) this.#emit({ kind: 'ready', queue });
+    const resumed = q.settings.paused && changes.paused === false;
+    q.settings = Object.freeze({ ...q.settings, ...changes });
+    this.#meta.set(settingsDoc(queue), encodeSettings(q.settings));
+    this.#known.add(queue);
+    // A shorter retention applies now, not at the next ack.
+    q.settle(now);
+    if (resumed) this.#emit({ kind: 'ready', queue });
+    return q.settings;
+  }
+
+  queues(): readonly string[] {
+    return [...this.#known].sort();
   }
 
   getMeta(names: readonly string[]): readonly (string | null)[] {
@@ -337,7 +354,9 @@ export class JobTable {
   }
 
   listMeta(prefix: string): readonly string[] {
-    return [...this.#meta.keys()].filter((name) => name.startsWith(prefix) && name !== tokenKeyName).sort();
+    return [...this.#meta.keys()]
+      .filter((name) => name.startsWith(prefix) && name !== tokenKeyName && !name.startsWith(settingsPrefix))
+      .sort();
   }
 
   /** Points a job at a new copy of its payload (compaction moved it); its size, or -1 when it is gone. */
@@ -388,9 +407,9 @@ export class JobTable {
       nextSeq: this.nextSeq,
       queues: this.#byIndex.map((q) => ({
         name: q.name,
-        paused: q.paused,
+        paused: q.settings.paused,
         expired: q.expired,
-        retention: q.retention,
+        retention: q.settings.keepCompleted,
         completed: q.inState('completed'),
         dead: q.inState('dead'),
       })),
@@ -416,9 +435,9 @@ export class JobTable {
     this.#seq = image.nextSeq - 1;
     for (const { name, paused, expired, retention } of image.queues) {
       const q = this.#queue(name);
-      q.paused = paused;
+      // A checkpoint from before stored settings has these two alone; the settings documents below win.
+      q.settings = Object.freeze({ ...q.settings, paused, keepCompleted: retention });
       q.expired = expired;
-      q.retention = retention;
     }
     for (const profile of image.profiles) cols.profileId(profile);
     for (const { number, columns } of image.pages) {
@@ -441,7 +460,17 @@ export class JobTable {
       if (code !== stateCode.completed && code !== stateCode.dead)
         this.#queueOf(seq).restore(seq, stateName[code] as JobState);
     });
-    for (const [name, value] of image.meta) this.#meta.set(name, value);
+    for (const [name, value] of image.meta) {
+      this.#meta.set(name, value);
+      if (!name.startsWith(settingsPrefix)) continue;
+      const queue = name.slice(settingsPrefix.length);
+      this.#queue(queue).settings = decodeSettings(value);
+      this.#known.add(queue);
+    }
+    for (const q of this.#byIndex) {
+      const c = q.counts();
+      if (c.waiting + c.delayed + c.active + c.dead + c.completed > 0) this.#known.add(q.name);
+    }
     this.#useTokenKey();
   }
 

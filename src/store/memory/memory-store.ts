@@ -6,6 +6,7 @@ import type {
   AddParams,
   AddResult,
   Capabilities,
+  ConfigureParams,
   Counts,
   ExtendParams,
   ExtendResult,
@@ -21,9 +22,10 @@ import type {
   ListResult,
   NackParams,
   NackResult,
-  PauseParams,
+  NowParams,
   PeekParams,
   PurgeParams,
+  QueueSettings,
   QueuesParams,
   RemoveParams,
   RetryDeadParams,
@@ -101,8 +103,14 @@ export class MemoryStore implements Store {
   purge({ now, queue }: PurgeParams): Promise<number> {
     return this.#run(() => this.#table.purge(queue, now));
   }
-  setPaused({ now, queue, paused }: PauseParams): Promise<void> {
-    return this.#run(() => this.#table.setPaused(queue, paused, now));
+  settings({ queues }: QueuesParams): Promise<readonly QueueSettings[]> {
+    return this.#run(() => this.#table.settings(queues));
+  }
+  configure({ now, queue, changes }: ConfigureParams): Promise<QueueSettings> {
+    return this.#run(() => this.#table.configure(queue, changes, now));
+  }
+  queues(_params: NowParams): Promise<readonly string[]> {
+    return this.#run(() => this.#table.queues());
   }
   getMeta({ names }: GetMetaParams): Promise<readonly (string | null)[]> {
     return this.#run(() => this.#table.getMeta(names));

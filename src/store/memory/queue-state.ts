@@ -1,5 +1,6 @@
 import { errorHistory } from '../contract.ts';
-import type { Counts, JobEnd, JobState, Retention } from '../contract.ts';
+import { defaultQueueSettings } from '../contract.ts';
+import type { Counts, JobEnd, JobState, QueueSettings } from '../contract.ts';
 import { gone, rowOf, stateCode, stateName } from './columns.ts';
 import type { Columns } from './columns.ts';
 import { KeyHeap, sweepSlack } from './key-heap.ts';
@@ -28,8 +29,8 @@ export class QueueState {
   readonly count: Record<JobState, number> = { waiting: 0, delayed: 0, active: 0, dead: 0, completed: 0 };
   expired = 0;
   ttlLive = 0;
-  paused = false;
-  retention: Retention = { count: 0, ageMs: 0 };
+  /** As stored (`configure`), or the defaults. */
+  settings: QueueSettings = defaultQueueSettings;
   /**
    * Every lease blocked on this queue wakes by then, as far as the store told them: a job that
    * falls due sooner is announced (`due`). -Infinity while nobody was told anything.
@@ -147,10 +148,10 @@ export class QueueState {
     this.place(seq, availableAt > now ? 'delayed' : 'waiting');
   }
 
-  complete(seq: number, now: number, result: Uint8Array | null, keep: Retention): void {
+  complete(seq: number, now: number, result: Uint8Array | null): void {
     const page = this.cols.page(seq);
     const row = rowOf(seq);
-    this.retention = keep;
+    const keep = this.settings.keepCompleted;
     if (keep.count <= 0 || keep.ageMs <= 0) {
       page.until.set(row, Number.NaN);
       // Not kept: the result goes with the event, for a waitFor already waiting on the job.
@@ -226,7 +227,7 @@ export class QueueState {
   }
 
   counts(): Counts {
-    return { ...this.count, expired: this.expired, paused: this.paused };
+    return { ...this.count, expired: this.expired, paused: this.settings.paused };
   }
 
   /** Jobs in `state`, in the order a listing shows them (at most `limit` for the heap-kept ones). */
@@ -265,7 +266,7 @@ export class QueueState {
   }
 
   #pruneCompleted(now: number): void {
-    const { count, ageMs } = this.retention;
+    const { count, ageMs } = this.settings.keepCompleted;
     const list = this.completed;
     let head = this.completedHead;
     for (; head < list.length; head++) {

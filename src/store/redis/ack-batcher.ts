@@ -4,8 +4,6 @@
 // batch is atomic as a whole, which is stronger. A lease of the same queue in that turn (the
 // worker filling the slots those acks freed) takes the batch along instead: one call, and on a
 // server with `appendfsync always` one fsync, for both.
-import type { Retention } from '../contract.ts';
-import { encodeNumber } from './records.ts';
 import type { Arg } from './scripts.ts';
 
 /** An ack by the job's number in its queue and its attempt (the token's lease). */
@@ -15,7 +13,7 @@ export interface SeqAck {
   readonly result: Buffer | '';
 }
 
-/** Acks waiting to be sent: their queue, `now` and retention, and the callers to answer. */
+/** Acks waiting to be sent: their queue and `now`, and the callers to answer. */
 export class AckBatch {
   readonly acks: SeqAck[] = [];
   readonly #waiters: { from: number; count: number; resolve: (ok: boolean[]) => void; reject: (e: unknown) => void }[] =
@@ -24,7 +22,6 @@ export class AckBatch {
   constructor(
     readonly queue: string,
     readonly now: number,
-    readonly keep: Retention,
   ) {}
 
   add(acks: readonly SeqAck[]): Promise<boolean[]> {
@@ -33,9 +30,9 @@ export class AckBatch {
     return new Promise((resolve, reject) => this.#waiters.push({ from, count: acks.length, resolve, reject }));
   }
 
-  /** Keep count, keep age, then seq, attempt, result per ack: what ack.lua and lease.lua read. */
+  /** Seq, attempt, result per ack: what ack.lua and lease.lua read. */
   args(): Arg[] {
-    const args: Arg[] = [encodeNumber(this.keep.count), encodeNumber(this.keep.ageMs)];
+    const args: Arg[] = [];
     for (const a of this.acks) args.push(a.seq, a.attempt, a.result);
     return args;
   }
@@ -59,11 +56,11 @@ export class AckBatcher {
 
   constructor(private readonly send: SendAcks) {}
 
-  /** Acks with the same queue, `now` and retention share a call; resolves with ok per ack. */
-  ack(queue: string, now: number, keep: Retention, acks: readonly SeqAck[]): Promise<boolean[]> {
-    const key = `${queue}\0${now}\0${keep.count}\0${keep.ageMs}`;
+  /** Acks with the same queue and `now` share a call; resolves with ok per ack. */
+  ack(queue: string, now: number, acks: readonly SeqAck[]): Promise<boolean[]> {
+    const key = `${queue}\0${now}`;
     let batch = this.#batches.get(key);
-    if (batch === undefined) this.#batches.set(key, (batch = new AckBatch(queue, now, keep)));
+    if (batch === undefined) this.#batches.set(key, (batch = new AckBatch(queue, now)));
     const done = batch.add(acks);
     if (!this.#scheduled) {
       this.#scheduled = true;

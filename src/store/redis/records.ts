@@ -1,7 +1,7 @@
 // Between the store's values and the scripts' arguments and replies (see lua/lib.lua for the fields).
 import { hash } from 'node:crypto';
-import { formatToken, parseToken, sealsMatch } from '../contract.ts';
-import type { Backoff, JobRecord, JobState, LeasedRecord } from '../contract.ts';
+import { defaultQueueSettings, formatToken, parseToken, sealsMatch } from '../contract.ts';
+import type { Backoff, JobRecord, JobState, LeasedRecord, QueueSettings } from '../contract.ts';
 
 export const stateLetter: Readonly<Record<JobState, string>> = {
   waiting: 'w',
@@ -43,7 +43,7 @@ export function encodeBackoff(b: Backoff): string {
 const backoffs = new Map<string, Backoff>();
 
 /** Decoded once per distinct spec: a queue's jobs share a handful of them. */
-function decodeBackoff(spec: string): Backoff {
+export function decodeBackoff(spec: string): Backoff {
   let backoff = backoffs.get(spec);
   if (backoff === undefined) {
     const [kind, delayMs, maxDelayMs, jitter] = spec.split(',');
@@ -168,4 +168,43 @@ export function groupBy<E extends { job: { queue: string } | null }>(
     group.push(entry as E & { job: NonNullable<E['job']> });
   }
   return groups;
+}
+
+/** The fields of B:m that hold a queue's stored settings, in the order configure.lua answers them. */
+export const settingsFields = ['ml', 'ma', 'bo', 'vis', 'ttl', 'kc', 'ka', 'paused'] as const;
+
+/** Field, value pairs for configure.lua: only the settings changed. */
+export function encodeSettings(changes: Partial<QueueSettings>): string[] {
+  const out: string[] = [];
+  const { maxLength, maxAttempts, backoff, visibilityMs, ttlMs, keepCompleted, paused } = changes;
+  if (maxLength !== undefined) out.push('ml', maxLength === null ? '' : String(maxLength));
+  if (maxAttempts !== undefined) out.push('ma', encodeNumber(maxAttempts));
+  if (backoff !== undefined) out.push('bo', encodeBackoff(backoff));
+  if (visibilityMs !== undefined) out.push('vis', String(visibilityMs));
+  if (ttlMs !== undefined) out.push('ttl', ttlMs === null ? '' : String(ttlMs));
+  if (keepCompleted !== undefined)
+    out.push('kc', encodeNumber(keepCompleted.count), 'ka', encodeNumber(keepCompleted.ageMs));
+  if (paused !== undefined) out.push('paused', paused ? '1' : '0');
+  return out;
+}
+
+/** The settings from B:m's fields (`settingsFields`, null where none is stored). */
+export function decodeSettings(values: readonly unknown[]): QueueSettings {
+  const [ml, ma, bo, vis, ttl, kc, ka, paused] = values.map((v) =>
+    typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : null,
+  );
+  const number = (v: string | null | undefined): number => (v === 'inf' ? Infinity : Number(v));
+  const d = defaultQueueSettings;
+  return Object.freeze({
+    maxLength: ml === null || ml === undefined ? d.maxLength : ml === '' ? null : Number(ml),
+    maxAttempts: ma === null || ma === undefined ? d.maxAttempts : number(ma),
+    backoff: bo === null || bo === undefined ? d.backoff : decodeBackoff(bo),
+    visibilityMs: vis === null || vis === undefined ? d.visibilityMs : Number(vis),
+    ttlMs: ttl === null || ttl === undefined ? d.ttlMs : ttl === '' ? null : Number(ttl),
+    keepCompleted:
+      kc === null || kc === undefined || ka === null || ka === undefined
+        ? d.keepCompleted
+        : Object.freeze({ count: number(kc), ageMs: number(ka) }),
+    paused: paused !== null && paused !== undefined,
+  });
 }

@@ -8,6 +8,7 @@ import type {
   AddParams,
   AddResult,
   Capabilities,
+  ConfigureParams,
   Counts,
   ExtendParams,
   ExtendResult,
@@ -24,10 +25,11 @@ import type {
   ListResult,
   NackParams,
   NackResult,
+  NowParams,
   NewJob,
-  PauseParams,
   PeekParams,
   PurgeParams,
+  QueueSettings,
   QueuesParams,
   RemoveParams,
   RetryDeadParams,
@@ -48,10 +50,13 @@ import {
   decodeRecord,
   encodeBackoff,
   encodeNumber,
+  encodeSettings,
+  decodeSettings,
   groupBy,
   jobId,
   parseJobId,
   sealOf,
+  settingsFields,
   stateLetter,
   tokenJob,
 } from './records.ts';
@@ -75,6 +80,8 @@ export class RedisStore implements Store {
   readonly #scripts: Record<ScriptName, Script>;
   readonly #channel: string;
   readonly #listeners = new Set<(event: SleeperEvent) => void>();
+  /** Queues this store has put in the set of queue names (`#know`). */
+  readonly #known = new Set<string>();
   /** Queues this store leased from: the ones to wake after the event connection was down. */
   readonly #leasedQueues = new Set<string>();
   #subscriber: Promise<Subscriber> | null = null;
@@ -158,6 +165,9 @@ export class RedisStore implements Store {
     const call = `${this.#callPrefix}${++this.#calls}`;
     return this.#runIdempotent(async () => {
       refuseTx(params);
+      // Sent, not awaited: the add must go out now, with nothing between it and a lease this
+      // Spool's add woke (ChangeHub.sent), which the connection then runs right behind it.
+      const known = this.#know([...new Set(params.jobs.map((j) => j.queue))]);
       const copies = params.replicate ?? 1;
       const target = copies > 1 ? await this.#replicatedClient() : { client: this.#client, scripts: this.#scripts };
       // One call for the whole batch; a Cluster keeps each queue in its own slot, so there each
@@ -172,13 +182,14 @@ export class RedisStore implements Store {
       const marked = copies === 1 && !this.#settings.cluster ? origin : '';
       for (const jobs of groups) {
         const reply = await this.#addGroup(target.scripts.add, params, jobs, marked, call);
-        if (!reply.ok) return reply;
+        if (!reply.ok) return known.then(() => reply);
         jobs.forEach((job, k) => {
           const i = order.get(job) as number;
           ids[i] = reply.ids[k] as string;
           created[i] = reply.created[k] as boolean;
         });
       }
+      await known;
       if (copies > 1) {
         const timeoutMs = this.#settings.replicateTimeoutMs;
         const confirmed = (await target.client.call('WAIT', copies - 1, timeoutMs)) as number;
@@ -196,8 +207,7 @@ export class RedisStore implements Store {
     call: string,
   ): Promise<AddResult> {
     const queues = [...new Set(jobs.map((j) => j.queue))];
-    const args: Arg[] = [params.now, this.#channel, origin];
-    for (const q of queues) args.push(q, params.maxLength[q] ?? -1);
+    const args: Arg[] = [params.now, this.#channel, origin, ...queues];
     let previous = '';
     for (const job of jobs) {
       const { priority, availableAt, visibilityMs } = job;
@@ -254,7 +264,7 @@ export class RedisStore implements Store {
     });
   }
 
-  ack({ now, items, keep, tx }: AckParams): Promise<readonly AckResult[]> {
+  ack({ now, items, tx }: AckParams): Promise<readonly AckResult[]> {
     return this.#run(async () => {
       refuseTx({ tx });
       const out: AckResult[] = items.map(() => 'lost');
@@ -266,7 +276,7 @@ export class RedisStore implements Store {
             attempt: job.attempt,
             result: item.result === null ? ('' as const) : Buffer.concat([plus, item.result]),
           }));
-          const ok = await this.#acks.ack(queue, now, keep[queue] ?? { count: 0, ageMs: 0 }, acks);
+          const ok = await this.#acks.ack(queue, now, acks);
           entries.forEach(({ i }, k) => (out[i] = ok[k] === true ? 'ok' : 'lost'));
         }),
       );
@@ -432,10 +442,44 @@ export class RedisStore implements Store {
     );
   }
 
-  setPaused({ now, queue, paused }: PauseParams): Promise<void> {
+  settings({ queues }: QueuesParams): Promise<readonly QueueSettings[]> {
+    return this.#runIdempotent(() =>
+      Promise.all(
+        queues.map(async (queue) =>
+          decodeSettings(await this.#client.hmget(`${this.#base(queue)}:m`, ...settingsFields)),
+        ),
+      ),
+    );
+  }
+
+  configure({ now, queue, changes }: ConfigureParams): Promise<QueueSettings> {
     return this.#runIdempotent(async () => {
-      await this.#scripts.pause([this.#base(queue)], [now, this.#channel, queue, paused ? 1 : 0]);
+      await this.#know([queue]);
+      const stored = (await this.#scripts.configure(
+        [this.#base(queue)],
+        [now, this.#channel, queue, ...encodeSettings(changes)],
+      )) as unknown[];
+      return decodeSettings(stored);
     });
+  }
+
+  queues(_params: NowParams): Promise<readonly string[]> {
+    return this.#runIdempotent(async () => (await this.#client.smembers(this.#queuesKey)).sort());
+  }
+
+  get #queuesKey(): string {
+    return `${this.#settings.prefix}:queues`;
+  }
+
+  /**
+   * Puts queues in the store's set of names (`queues`), once per queue and process: a key of its
+   * own, outside the queues' hash tags, so it is a command of its own and not part of a script.
+   */
+  async #know(queues: readonly string[]): Promise<void> {
+    const fresh = queues.filter((q) => !this.#known.has(q));
+    if (fresh.length === 0) return;
+    await this.#client.sadd(this.#queuesKey, ...fresh);
+    for (const q of fresh) this.#known.add(q);
   }
 
   getMeta({ names }: GetMetaParams): Promise<readonly (string | null)[]> {

@@ -18,7 +18,7 @@ export const scriptNames = [
   'remove',
   'retry-dead',
   'purge',
-  'pause',
+  'configure',
   'set-meta',
 ] as const;
 

@@ -4,7 +4,7 @@
 -- KEYS[n+1] the call's key, '<first base>:call:<call id>': a call already run (sent again after its
 --           connection failed, its reply lost) answers what it answered then and adds nothing
 -- ARGV[1]   now          ARGV[2] events channel    ARGV[3] origin, put on the ready events ('' none)
--- ARGV[4..] per queue i: name, maxLength (-1: none); then per job, 2 values: its settings, and
+-- ARGV[4..] per queue i: its name; then per job, 2 values: its settings, and
 --           its payload. The settings are one string, 'queue index (1-based)|priority|maxAttempts
 --           ('inf')|availableAt|expiresAt ('' none)|visibilityMs|backoff|key ('' none)', or '' for
 --           the same as the job before: a bulk add of like jobs sends each job's settings once.
@@ -22,7 +22,7 @@ if answered then
   end
   return out
 end
-local first = 4 + 2 * queues
+local first = 4 + queues
 local settingsPattern = '^(%d+)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
 -- The jobs' settings, one array per field, in the order of the jobs.
 local qis, priorities, maxAttempts, availableAts, expiresAts, visibilities, backoffs, keys =
@@ -30,7 +30,7 @@ local qis, priorities, maxAttempts, availableAts, expiresAts, visibilities, back
 local fresh = {}
 local keyed = {}
 for i = 1, queues do
-  settle(KEYS[i], ARGV[2 + 2 * i])
+  settle(KEYS[i], ARGV[3 + i])
   fresh[i] = 0
 end
 local count = 0
@@ -58,7 +58,8 @@ for j = first, #ARGV - 1, 2 do
   end
 end
 for i = 1, queues do
-  local limit = tonumber(ARGV[3 + 2 * i])
+  -- The queue's stored maxLength (configure.lua), if it has one.
+  local limit = tonumber(redis.call('HGET', KEYS[i] .. ':m', 'ml') or '-1')
   if limit >= 0 and redis.call('ZCARD', KEYS[i] .. ':w') + redis.call('ZCARD', KEYS[i] .. ':d') + fresh[i] > limit then
     return { 0, i, limit }
   end
@@ -89,7 +90,7 @@ for n = 1, count do
       state = 'd'
       redis.call('ZADD', B .. ':d', availableAt, pad(seq))
       schedule(B, tonumber(availableAt))
-      announce(B, ARGV[2 + 2 * qi], tonumber(availableAt))
+      announce(B, ARGV[3 + qi], tonumber(availableAt))
     else
       local w = waiting[qi]
       w[#w + 1] = negated(priority)
@@ -123,7 +124,7 @@ end
 for i = 1, queues do
   local ready = #waiting[i] / 2
   if ready > 0 then
-    markReady(KEYS[i], ARGV[2 + 2 * i], ready, ARGV[3])
+    markReady(KEYS[i], ARGV[3 + i], ready, ARGV[3])
   end
 end
 publish()

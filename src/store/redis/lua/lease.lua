@@ -7,8 +7,8 @@
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4] max
 -- ARGV[5]  lease length in ms for every job, or -1 for each job's own visibilityMs
 -- ARGV[6]  the sleeper, or '' for none: who sleeps if this finds nothing   ARGV[7] until when
--- ARGV[8]  the acks' now, or '' for no acks   ARGV[9] keep count ('inf')   ARGV[10] keep age in ms ('inf')
--- ARGV[11..] per ack, 3 values: seq, attempt, result ('' for none, else '+' .. bytes)
+-- ARGV[8]  the acks' now, or '' for no acks
+-- ARGV[9..] per ack, 3 values: seq, attempt, result ('' for none, else '+' .. bytes)
 -- Returns  { nextAt or false, k, k ack results (1 ok, 0 lost), record, record, ... } where nextAt
 --          is no later than the earliest time something in the queue becomes leasable by
 --          itself (a delay ends, a lease expires)
@@ -18,7 +18,7 @@ local out = { false, 0 }
 if ARGV[8] ~= '' then
   setNow(ARGV[8])
   settle(B, queue)
-  local acked = ackAll(B, queue, ARGV[9], ARGV[10], 11)
+  local acked = ackAll(B, queue, 9)
   setNow(ARGV[1])
   out[2] = #acked
   for _, ok in ipairs(acked) do

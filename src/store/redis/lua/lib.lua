@@ -2,7 +2,9 @@
 -- key layout and applies what `now` makes due (settle), so no reaper has to stay alive.
 --
 -- All keys of a queue share the hash tag of B = '{<prefix>:<queue>}' (one Cluster slot):
---   B..':m'   hash   seq (last job number), expired (count), paused, kc / ka (completed retention),
+--   B..':m'   hash   seq (last job number), expired (count), the stored settings (configure.lua:
+--                    paused, kc / ka completed retention, ml maxLength, ma maxAttempts, bo backoff,
+--                    vis visibilityMs, ttl ttlMs; absent: contract.ts' defaultQueueSettings),
 --                    due (no delay, lease, TTL or retention ends before it: settle's shortcut),
 --                    wb (every lease blocked on the queue wakes by then, as the store told them;
 --                    'inf' for never: a job due sooner is announced, see announce)
@@ -36,6 +38,8 @@ local now, nowText = tonumber(ARGV[1]), ARGV[1]
 local channel = ARGV[2]
 local events = {}
 local errorHistory = 10
+-- contract.ts' defaultQueueSettings.keepCompleted, for a queue with no stored retention.
+local defaultKeepCount, defaultKeepAgeMs = 1000, 86400000
 local setOf = { w = ':w', d = ':d', a = ':a', x = ':x', c = ':c' }
 -- Per queue, for this call: the meta fields settle read, `due` and `wb` as they stand now.
 local metaOf = {}
@@ -402,7 +406,7 @@ local function settle(B, queue)
     fail(B, queue, seq, j, 'lease expired', false, tonumber(expired[i + 1]))
     save(B, seq, j)
   end
-  local keepAgeMs = meta[3] and num(meta[3]) or math.huge
+  local keepAgeMs = meta[3] and num(meta[3]) or defaultKeepAgeMs
   if keepAgeMs ~= math.huge then
     dropAll(B, queue, 'c', seqsOf(redis.call('ZRANGEBYSCORE', B .. ':c', '-inf', now - keepAgeMs), 'c'), false)
   end
@@ -451,18 +455,13 @@ local function records(B, seqs, given)
 end
 
 -- Finishes the leased jobs named in ARGV[from..], 3 values each (seq, attempt, result: '' for
--- none, else '+' .. bytes), under the retention keepCount / keepAge (ARGV strings: 'inf' or ms).
+-- none, else '+' .. bytes), under the queue's stored retention (kc / ka, configure.lua).
 -- The caller has settled the queue. Returns { 1 (ok) or 0 (lost), ... } per token.
-local function ackAll(B, queue, keepCount, keepAge, from)
-  local count, age = num(keepCount), num(keepAge)
-  local keeps = count > 0 and age > 0
-  -- The queue's retention is the last one an ack named, as in the memory store.
+local function ackAll(B, queue, from)
   local meta = metaOf[B]
-  local changed = meta[2] ~= keepCount or meta[3] ~= keepAge
-  if changed then
-    redis.call('HSET', B .. ':m', 'kc', keepCount, 'ka', keepAge)
-    recompute(B, age)
-  end
+  local count = meta[2] and num(meta[2]) or defaultKeepCount
+  local age = meta[3] and num(meta[3]) or defaultKeepAgeMs
+  local keeps = count > 0 and age > 0
   local seqs = {}
   for i = from, #ARGV, 3 do
     seqs[#seqs + 1] = ARGV[i]
@@ -508,8 +507,6 @@ local function ackAll(B, queue, keepCount, keepAge, from)
   end
   if keeps then
     pruneCount(B, queue, count)
-  elseif changed then
-    pruneCount(B, queue, 0)
   end
   return out
 end
