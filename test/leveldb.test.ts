@@ -98,11 +98,57 @@ void test("leveldb: a call with a caller's transaction (tx) is refused: the stor
   const store = await LevelStore.open(freshDir());
   try {
     assert.equal(store.capabilities.transactions, false);
-    await assert.rejects(
-      store.add({ now: 1, jobs: [newJob('q', Buffer.from('x'))], maxLength: {}, tx: {} }),
-      ValidationError,
-    );
+    await assert.rejects(store.add({ now: 1, jobs: [newJob('q', Buffer.from('x'))], tx: {} }), ValidationError);
     assert.equal((await store.counts({ queues: ['q'], now: 2 }))[0]!.waiting, 0);
+  } finally {
+    await store.close();
+  }
+});
+
+void test('leveldb: every job comes back from a reopen field for field: waiting, delayed, active, dead and completed, with TTLs, keys and results', async () => {
+  const dir = freshDir();
+  let before: unknown;
+  let ids: string[] = [];
+  {
+    const store = await LevelStore.open(dir);
+    const at = 1_000_000;
+    const job = (data: string, change: Partial<ReturnType<typeof newJob>> = {}) => ({
+      ...newJob('q', Buffer.from(data)),
+      ...change,
+    });
+    const added = await store.add({
+      now: at,
+      jobs: [
+        job('plain'),
+        job('later', { availableAt: at + 60_000 }),
+        job('ttl', { expiresAt: at + 3_600_000, key: 'k1', priority: 3 }),
+        job('leased'),
+        job('dies', { maxAttempts: 1 }),
+        job('done'),
+      ],
+    });
+    assert.ok(added.ok);
+    ids = [...added.ids];
+    const { jobs } = await store.lease({ now: at + 1, queues: ['q'], max: 5, visibilityMs: 600_000 });
+    const byData = (d: string) => jobs.find((j) => Buffer.from(j.payload).toString() === d)!;
+    await store.nack({
+      now: at + 2,
+      token: byData('dies').token,
+      delayMs: 0,
+      error: 'boom',
+      dead: false,
+      release: false,
+    });
+    await store.ack({ now: at + 3, items: [{ token: byData('done').token, result: Buffer.from('ok') }] });
+    await store.configure({ now: at + 4, queue: 'q', changes: { maxLength: 50 } });
+    before = await store.get({ ids, now: at + 5 });
+    await store.close();
+  }
+  const store = await LevelStore.open(dir);
+  try {
+    assert.deepEqual(await store.get({ ids, now: 1_000_005 }), before);
+    assert.equal((await store.settings({ queues: ['q'], now: 1_000_005 }))[0]!.maxLength, 50);
+    assert.deepEqual(await store.queues({ now: 1_000_005 }), ['q']);
   } finally {
     await store.close();
   }

@@ -193,7 +193,7 @@ void describe("sqlite store: the caller's transaction (tx)", () => {
       db.transaction(() => {
         db.prepare('INSERT INTO orders (item) VALUES (?)').run('book');
         // The add runs before it returns, inside the transaction, as the caller's own statements do.
-        void store.add({ now: 1, jobs: [job('ship the book')], maxLength: {}, tx: db }).then((r) => {
+        void store.add({ now: 1, jobs: [job('ship the book')], tx: db }).then((r) => {
           if (r.ok) ids = r.ids;
         });
         assert.deepEqual(heard, [], 'nothing told before the commit');
@@ -205,10 +205,10 @@ void describe("sqlite store: the caller's transaction (tx)", () => {
       const { jobs } = await store.lease({ now: 3, queues: ['orders'], max: 1, visibilityMs: null });
       db.transaction(() => {
         db.prepare('UPDATE orders SET item = ? WHERE id = 1').run('shipped');
-        void store.ack({ now: 4, items: [{ token: jobs[0]!.token, result: null }], keep: {}, tx: db });
+        void store.ack({ now: 4, items: [{ token: jobs[0]!.token, result: null }], tx: db });
       })();
       await until(() => heard.includes('ended'), 'the ended event after the commit');
-      assert.deepEqual(await store.get({ ids, now: 5 }), [null]);
+      assert.equal((await store.get({ ids, now: 5 }))[0]?.state, 'completed');
     } finally {
       await unwatch();
       db.close();
@@ -227,7 +227,7 @@ void describe("sqlite store: the caller's transaction (tx)", () => {
       let added: Promise<unknown> = Promise.resolve();
       assert.throws(() =>
         db.transaction(() => {
-          added = store.add({ now: 1, jobs: [job('never')], maxLength: {}, tx: db });
+          added = store.add({ now: 1, jobs: [job('never')], tx: db });
           throw new Error('the caller changes its mind');
         })(),
       );
@@ -236,10 +236,10 @@ void describe("sqlite store: the caller's transaction (tx)", () => {
       assert.equal(counts!.waiting, 0);
       await new Promise((resolve) => setTimeout(resolve, 50));
       assert.deepEqual(heard, []);
-      await assert.rejects(store.add({ now: 3, jobs: [job('x')], maxLength: {}, tx: db }), ValidationError);
+      await assert.rejects(store.add({ now: 3, jobs: [job('x')], tx: db }), ValidationError);
       let elsewhere: Promise<unknown> = Promise.resolve();
       other.transaction(() => {
-        elsewhere = store.add({ now: 3, jobs: [job('x')], maxLength: {}, tx: other });
+        elsewhere = store.add({ now: 3, jobs: [job('x')], tx: other });
       })();
       await assert.rejects(elsewhere, ValidationError);
     } finally {

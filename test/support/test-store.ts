@@ -5,6 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import Database from 'better-sqlite3';
+import Libsql from 'libsql';
+import type { OpenTransaction } from '../../src/conformance/harness.ts';
 import type { Store } from '../../src/index.ts';
 import { FileStore } from '../../src/store/file/file-store.ts';
 import { MemoryStore } from '../../src/store/memory/index.ts';
@@ -19,6 +22,8 @@ export interface TestStore {
   readonly url: () => string;
   /** A new, empty store. */
   readonly open: () => Promise<Store>;
+  /** One of the caller's own transactions on `store`'s database; only for a store with `capabilities.transactions`. */
+  readonly transaction?: (store: Store) => Promise<OpenTransaction>;
   /** Another handle on `store`'s data, as a second process opens it; only for a store several processes share. */
   readonly peer?: (store: Store) => Promise<Store>;
   /** Why the store's service cannot be used here, or null when it can. */
@@ -38,6 +43,20 @@ const stem = `spool-test-${process.pid}-`;
 let redisUsed = false;
 const redisUrls = new WeakMap<Store, string>();
 const sqliteFiles = new WeakMap<Store, string>();
+
+/** A handle of the test's own on the store's file (better-sqlite3's, or libsql's), after BEGIN. */
+function sqliteTransaction(store: Store, Driver: typeof Database | typeof Libsql = Database): Promise<OpenTransaction> {
+  const file = sqliteFiles.get(store);
+  if (file === undefined) throw new Error('not a store of testStores.sqlite.open()');
+  const db = new Driver(file, { timeout: 5000 });
+  db.exec('BEGIN');
+  const end = (sql: string): Promise<void> => {
+    db.exec(sql);
+    db.close();
+    return Promise.resolve();
+  };
+  return Promise.resolve({ tx: db, commit: () => end('COMMIT'), rollback: () => end('ROLLBACK') });
+}
 function freshRedisUrl(): string {
   redisUsed = true;
   return withPrefix(redisUrl, `${stem}${++n}`);
@@ -72,6 +91,7 @@ export const testStores = {
       if (file === undefined) throw new Error('not a store of testStores.sqlite.open()');
       return Promise.resolve(SqliteStore.open(file, { synchronous: 'normal' }));
     },
+    transaction: sqliteTransaction,
     problem: () => Promise.resolve(null),
   },
   libsql: {
@@ -87,6 +107,7 @@ export const testStores = {
       if (file === undefined) throw new Error('not a store of testStores.libsql.open()');
       return Promise.resolve(openLibsql(file, { synchronous: 'normal' }));
     },
+    transaction: (store: Store) => sqliteTransaction(store, Libsql),
     problem: () => Promise.resolve(null),
   },
   leveldb: {

@@ -4,7 +4,7 @@
 // so one queue's keys never interleave with another's):
 //   c                              the last sequence number handed out
 //   m<name>                        a meta document
-//   q<queue>.                      a queue's row: paused, expired, retention, wake-by, counts
+//   q<queue>.                      a queue's row: known, expired, stored settings, wake-by, counts
 //   j<seq>                         a job's row (everything but its payload)
 //   p<seq>                         a job's payload
 //   w<queue>.<-priority><readyAt><seq>   a waiting job: key order is lease order, so the
@@ -13,7 +13,8 @@
 // Values: a JSON array whose first element is the encoding's version; a number that may be
 // infinite is written as the string "Infinity" or "-Infinity".
 import { StorageError } from '../../errors.ts';
-import type { JobState, Retention } from '../contract.ts';
+import type { JobState } from '../contract.ts';
+import { decodeSettings, encodeSettings } from '../memory/settings-doc.ts';
 import type { QueueRow, Row } from '../rows/rows.ts';
 
 const version = 1;
@@ -106,15 +107,14 @@ export function decodeRow(text: string): Row {
 }
 
 export function encodeQueue(q: QueueRow): string {
-  const { paused, expired, wakeBy, keep, pruneAt, finishes, dueAt, waiting, delayed, active, dead, completed } = q;
+  const { known, expired, wakeBy, settings, pruneAt, finishes, dueAt, waiting, delayed, active, dead, completed } = q;
   return JSON.stringify([
     version,
     q.name,
-    paused,
+    known,
     expired,
     num(wakeBy),
-    num(keep.count),
-    num(keep.ageMs),
+    encodeSettings(settings),
     num(pruneAt),
     finishes,
     num(dueAt),
@@ -129,21 +129,20 @@ export function encodeQueue(q: QueueRow): string {
 export function decodeQueue(text: string): QueueRow {
   const f = JSON.parse(text) as unknown[];
   if (f[0] !== version) throw new StorageError(`queue row of unknown encoding version ${String(f[0])}`);
-  const keep: Retention = { count: unnum(f[5]), ageMs: unnum(f[6]) };
   return {
     name: f[1] as string,
-    paused: f[2] as boolean,
+    known: f[2] as boolean,
     expired: f[3] as number,
     wakeBy: unnum(f[4]),
-    keep,
-    pruneAt: unnum(f[7]),
-    finishes: f[8] as number,
-    dueAt: unnum(f[9]),
-    waiting: f[10] as number,
-    delayed: f[11] as number,
-    active: f[12] as number,
-    dead: f[13] as number,
-    completed: f[14] as number,
+    settings: decodeSettings(f[5] as string),
+    pruneAt: unnum(f[6]),
+    finishes: f[7] as number,
+    dueAt: unnum(f[8]),
+    waiting: f[9] as number,
+    delayed: f[10] as number,
+    active: f[11] as number,
+    dead: f[12] as number,
+    completed: f[13] as number,
   };
 }
 

@@ -124,6 +124,12 @@ export class LevelRows implements Rows {
   queue(name: string): QueueRow | null {
     return this.queues.get(name) ?? null;
   }
+  queueNames(): string[] {
+    return [...this.queues.values()]
+      .filter((q) => q.known)
+      .map((q) => q.name)
+      .sort();
+  }
   putQueue(row: QueueRow): void {
     this.queues.set(row.name, row);
     this.ops.push({ type: 'put', key: queueKey(row.name), value: encodeQueue(row) });

@@ -24,12 +24,12 @@ import type {
   IdsParams,
   JobEnd,
   ListMetaParams,
-  PauseParams,
+  ConfigureParams,
+  QueueSettings,
   PeekParams,
   PurgeParams,
   QueuesParams,
   RemoveParams,
-  Retention,
   AckResult,
   RetryDeadParams,
   SetMetaParams,
@@ -40,7 +40,6 @@ import { TokenSealer, tokenKeyName } from '../memory/token-seal.ts';
 import { newQueueRow } from './rows.ts';
 import type { QueueRow, Row, Rows } from './rows.ts';
 
-const noKeep: Retention = { count: 0, ageMs: 0 };
 /** Ids are decimal sequence numbers; beyond this a double no longer counts by one. */
 const maxSeq = Number.MAX_SAFE_INTEGER;
 
@@ -72,7 +71,7 @@ export class RowEngine {
     return { result, events: this.#events };
   }
 
-  add({ now, jobs, maxLength }: AddParams): AddResult {
+  add({ now, jobs }: AddParams): AddResult {
     const fresh = new Map<string, number>();
     const batchKeys = new Set<string>();
     for (const job of jobs) {
@@ -85,10 +84,14 @@ export class RowEngine {
       fresh.set(job.queue, (fresh.get(job.queue) ?? 0) + 1);
     }
     for (const [queue, n] of fresh) {
-      const limit = maxLength[queue];
       const { row } = this.#queue(queue);
-      if (limit !== undefined && row.waiting + row.delayed + n > limit)
+      const limit = row.settings.maxLength;
+      if (limit !== null && row.waiting + row.delayed + n > limit)
         return { ok: false, fullQueue: queue, maxLength: limit };
+    }
+    for (const job of jobs) {
+      const q = this.#queue(job.queue);
+      if (!q.row.known) this.#set(q, { known: true });
     }
     const total = [...fresh.values()].reduce((a, b) => a + b, 0);
     let seq = total === 0 ? 0 : this.rows.allocSeqs(total);
@@ -141,7 +144,7 @@ export class RowEngine {
     let nextAt: number | null = null;
     for (const name of queues) {
       const q = this.#settled(name, now);
-      if (q.row.paused) continue;
+      if (q.row.settings.paused) continue;
       if (leased.length < max) {
         for (const row of this.rows.waiting(name, max - leased.length)) {
           const until = now + (visibilityMs ?? row.visibilityMs);
@@ -156,13 +159,12 @@ export class RowEngine {
     return { jobs: leased.map((row) => this.#leasedRecord(row)), nextAt };
   }
 
-  ack({ now, items, keep }: AckParams): AckResult[] {
+  ack({ now, items }: AckParams): AckResult[] {
     return items.map(({ token, result }): AckResult => {
       const row = this.#leased(token, now);
       if (row === null) return 'lost';
       const q = this.#queue(row.queue);
-      const retention = keep[row.queue] ?? noKeep;
-      this.#set(q, { keep: retention });
+      const retention = q.row.settings.keepCompleted;
       if (retention.count <= 0 || retention.ageMs <= 0) {
         // Not kept: the result goes with the event, for a waitFor already waiting on the job.
         this.#drop(q, row, 'completed', result);
@@ -246,8 +248,8 @@ export class RowEngine {
   counts({ queues, now }: QueuesParams): Counts[] {
     return queues.map((name) => {
       const { row } = this.#settled(name, now);
-      const { waiting, delayed, active, dead, completed, expired, paused } = row;
-      return { waiting, delayed, active, dead, completed, expired, paused };
+      const { waiting, delayed, active, dead, completed, expired } = row;
+      return { waiting, delayed, active, dead, completed, expired, paused: row.settings.paused };
     });
   }
 
@@ -288,9 +290,22 @@ export class RowEngine {
     return doomed.length;
   }
 
-  setPaused({ queue, paused, now }: PauseParams): void {
-    this.#set(this.#settled(queue, now), { paused });
-    if (!paused) this.#emit({ kind: 'ready', queue });
+  settings({ queues }: QueuesParams): QueueSettings[] {
+    return queues.map((name) => this.#queue(name).row.settings);
+  }
+
+  configure({ now, queue, changes }: ConfigureParams): QueueSettings {
+    const q = this.#settled(queue, now);
+    const resumed = q.row.settings.paused && changes.paused === false;
+    this.#set(q, { settings: Object.freeze({ ...q.row.settings, ...changes }), known: true });
+    // A shorter retention applies now, not at the next ack.
+    this.#prune(q, now);
+    if (resumed) this.#emit({ kind: 'ready', queue });
+    return q.row.settings;
+  }
+
+  queues(): string[] {
+    return this.rows.queueNames();
   }
 
   getMeta({ names }: GetMetaParams): (string | null)[] {
@@ -358,7 +373,7 @@ export class RowEngine {
 
   /** Drops the oldest completed jobs past the queue's retention, silently. */
   #prune(q: Queue, now: number): void {
-    const { count, ageMs } = q.row.keep;
+    const { count, ageMs } = q.row.settings.keepCompleted;
     // `pruneAt` spares a read of the oldest job at every call: most find nothing to prune.
     while (q.row.completed > 0 && (q.row.completed > count || q.row.pruneAt <= now - ageMs)) {
       const oldest = this.rows.inState(q.row.name, 'completed', 1, 0)[0];

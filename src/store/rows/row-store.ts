@@ -26,7 +26,9 @@ import type {
   ListResult,
   NackParams,
   NackResult,
-  PauseParams,
+  ConfigureParams,
+  NowParams,
+  QueueSettings,
   PeekParams,
   PurgeParams,
   QueuesParams,
@@ -139,8 +141,14 @@ export class RowStore implements Store {
   purge(params: PurgeParams): Promise<number> {
     return this.#run(true, (e) => e.purge(params));
   }
-  setPaused(params: PauseParams): Promise<void> {
-    return this.#run(true, (e) => e.setPaused(params));
+  settings(params: QueuesParams): Promise<readonly QueueSettings[]> {
+    return this.#run(false, (e) => e.settings(params));
+  }
+  configure(params: ConfigureParams): Promise<QueueSettings> {
+    return this.#run(true, (e) => e.configure(params));
+  }
+  queues(_params: NowParams): Promise<readonly string[]> {
+    return this.#run(false, (e) => e.queues());
   }
   getMeta(params: GetMetaParams): Promise<readonly (string | null)[]> {
     return this.#run(false, (e) => e.getMeta(params));

@@ -2,7 +2,8 @@
 // in a table with partial indexes, LevelDB under keys whose order is the lease order. The engine
 // changes rows only through `insert`, `update` and `delete`, handing `update` the row as it was,
 // so a backend that keeps its own indexes knows which entries to move.
-import type { Backoff, JobState, Retention } from '../contract.ts';
+import { defaultQueueSettings } from '../contract.ts';
+import type { Backoff, JobState, QueueSettings } from '../contract.ts';
 
 /** One job, as the engine reads and writes it; its payload is read apart (`Rows.payload`). */
 export interface Row {
@@ -32,7 +33,8 @@ export interface Row {
 /** One queue's own state; the counts make `counts` and the max-length check O(1). */
 export interface QueueRow {
   readonly name: string;
-  readonly paused: boolean;
+  /** It had an add or a configure: `queues` lists it. */
+  readonly known: boolean;
   /** Jobs that went past their TTL since the queue was first used. */
   readonly expired: number;
   /**
@@ -40,11 +42,11 @@ export interface QueueRow {
    * due means due); -Infinity while nobody was told anything.
    */
   readonly wakeBy: number;
-  /** Retention the last ack gave: completed jobs are pruned by it. */
-  readonly keep: Retention;
+  /** Its stored settings (contract.ts): maxLength, retention and pause are enforced here. */
+  readonly settings: QueueSettings;
   /**
    * No completed job finished before this (the oldest one's finish time, or earlier): a prune
-   * by age reads the oldest only once `now - keep.ageMs` reaches it. Infinity while none is kept.
+   * by age reads the oldest only once `now - keepCompleted.ageMs` reaches it. Infinity while none is kept.
    */
   readonly pruneAt: number;
   /** The finish order's next number: dead and completed jobs are listed (and pruned) by it. */
@@ -64,10 +66,10 @@ export interface QueueRow {
 
 export const newQueueRow = (name: string): QueueRow => ({
   name,
-  paused: false,
+  known: false,
   expired: 0,
   wakeBy: -Infinity,
-  keep: { count: 0, ageMs: 0 },
+  settings: defaultQueueSettings,
   pruneAt: Infinity,
   finishes: 0,
   dueAt: Infinity,
@@ -91,6 +93,8 @@ export interface Rows {
   delete(row: Row): void;
   /** The queue's row as stored, or null for a queue never written. */
   queue(name: string): QueueRow | null;
+  /** The names of the known queues, sorted. */
+  queueNames(): string[];
   putQueue(row: QueueRow): void;
   /** The first `limit` waiting jobs from `offset` on, in lease order (priority, readyAt, seq). */
   waiting(queue: string, limit: number, offset?: number): Row[];

@@ -3,6 +3,7 @@
 // parameters, so SQLite picks each duty's partial index.
 import type { Backoff, JobState } from '../contract.ts';
 import type { QueueRow, Row, Rows } from '../rows/rows.ts';
+import { decodeSettings, encodeSettings } from '../memory/settings-doc.ts';
 import { blob, bytes, rawStatement, scalar } from './driver.ts';
 import type { Connection, Statement } from './driver.ts';
 
@@ -11,7 +12,7 @@ const jobColumns =
   'visibility_ms, backoff_kind, backoff_delay_ms, backoff_max_ms, backoff_jitter, key, errors, result';
 const settable = jobColumns.split(', ').slice(2);
 const queueColumns =
-  'paused, expired, wake_by, keep_count, keep_age_ms, prune_at, finishes, due_at, waiting, delayed, active, dead, completed';
+  'known, expired, wake_by, settings, prune_at, finishes, due_at, waiting, delayed, active, dead, completed';
 
 const orderOf: Record<Exclude<JobState, 'waiting'>, string> = {
   delayed: 'available_at, seq',
@@ -45,7 +46,8 @@ export class SqliteRows implements Rows {
       update: p(`UPDATE spool_jobs SET ${settable.map((c) => `${c} = ?`).join(', ')} WHERE seq = ?`),
       delete: p('DELETE FROM spool_jobs WHERE seq = ?'),
       queue: p(`SELECT ${queueColumns} FROM spool_queues WHERE name = ?`),
-      putQueue: p(`INSERT OR REPLACE INTO spool_queues (name, ${queueColumns}) VALUES (?, ${'?, '.repeat(12)}?)`),
+      queueNames: p('SELECT name FROM spool_queues WHERE known = 1 ORDER BY name'),
+      putQueue: p(`INSERT OR REPLACE INTO spool_queues (name, ${queueColumns}) VALUES (?, ${'?, '.repeat(11)}?)`),
       waiting: waiting(),
       firstWaiting: waiting('LIMIT 1'),
       inState: {
@@ -100,29 +102,16 @@ export class SqliteRows implements Rows {
     this.#s.delete.run(row.seq);
   }
   queue(name: string): QueueRow | null {
-    const q = this.#s.queue.get(name) as number[] | undefined;
+    const q = this.#s.queue.get(name) as unknown[] | undefined;
     if (q === undefined) return null;
-    const [
-      paused,
-      expired,
-      wakeBy,
-      keepCount,
-      keepAgeMs,
-      pruneAt,
-      finishes,
-      dueAt,
-      waiting,
-      delayed,
-      active,
-      dead,
-      completed,
-    ] = q as [number, number, number, number, number, number, number, number, number, number, number, number, number];
+    const [known, expired, wakeBy, settings, pruneAt, finishes, dueAt, waiting, delayed, active, dead, completed] =
+      q as [number, number, number, string, number, number, number, number, number, number, number, number];
     return {
       name,
-      paused: paused === 1,
+      known: known === 1,
       expired,
       wakeBy,
-      keep: { count: keepCount, ageMs: keepAgeMs },
+      settings: decodeSettings(settings),
       pruneAt,
       finishes,
       dueAt,
@@ -133,14 +122,16 @@ export class SqliteRows implements Rows {
       completed,
     };
   }
+  queueNames(): string[] {
+    return (this.#s.queueNames.all() as [string][]).map(([name]) => name);
+  }
   putQueue(q: QueueRow): void {
     this.#s.putQueue.run(
       q.name,
-      q.paused ? 1 : 0,
+      q.known ? 1 : 0,
       q.expired,
       q.wakeBy,
-      q.keep.count,
-      q.keep.ageMs,
+      encodeSettings(q.settings),
       q.pruneAt,
       q.finishes,
       q.dueAt,

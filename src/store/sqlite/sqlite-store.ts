@@ -158,7 +158,8 @@ class SqliteBackend implements RowBackend {
       throw new ValidationError('tx', 'must be inside a transaction (call add or ack within db.transaction(…))');
     const known = this.#joined.get(tx);
     if (known !== undefined) return known;
-    if (typeof db.name === 'string' && resolve(db.name) !== resolve(this.path))
+    // libsql's handles name no file (''): for them the check is the caller's.
+    if (typeof db.name === 'string' && db.name !== '' && resolve(db.name) !== resolve(this.path))
       throw new ValidationError('tx', `is a Database on ${db.name}, not on the store's file ${this.path}`);
     const connection = tx as Connection;
     const insert = connection.prepare(insertEvent);

@@ -12,12 +12,12 @@ INSERT INTO spool_counters (name, value) VALUES ('seq', 0);
 
 CREATE TABLE spool_queues (
   name TEXT PRIMARY KEY,
-  paused INTEGER NOT NULL,
+  known INTEGER NOT NULL, -- 1: it had an add or a configure (the queue list)
   expired INTEGER NOT NULL,
   -- Every lease blocked on the queue wakes by then, as the store told them (-Inf: nobody told).
   wake_by REAL NOT NULL,
-  keep_count INTEGER NOT NULL,
-  keep_age_ms REAL NOT NULL,
+  -- The stored settings (contract.ts QueueSettings) as JSON, Infinity written as "inf".
+  settings TEXT NOT NULL,
   -- No completed job finished before this: pruning by age reads the oldest only from then on.
   prune_at REAL NOT NULL,
   -- The next number of the queue's finish order (spool_jobs.finish).
