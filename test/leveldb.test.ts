@@ -108,7 +108,7 @@ void test("leveldb: a call with a caller's transaction (tx) is refused: the stor
 void test('leveldb: every job comes back from a reopen field for field: waiting, delayed, active, dead and completed, with TTLs, keys and results', async () => {
   const dir = freshDir();
   let before: unknown;
-  let ids: string[] = [];
+  let ids: string[];
   {
     const store = await LevelStore.open(dir);
     const at = 1_000_000;
