@@ -1,4 +1,4 @@
-// Throughput and latency benchmark: `npm run bench -- [--store <url>] [--peers bullmq,bee-queue,plainjob]
+// Throughput and latency benchmark: `npm run bench -- [--store <url>]… [--peers bullmq,bee-queue,plainjob]
 // [--runs k] [--scenarios e2e-c64,latency] [--payload-bytes 100] [--json] [--quick]`. Each scenario of each system runs in a fresh child process (child.ts).
 import { parseArgs } from 'node:util';
 import { combineRuns } from './median.ts';
@@ -105,7 +105,8 @@ async function runAll(rows: Row[], sizes: Sizes, runs: number): Promise<RowResul
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      store: { type: 'string', default: 'memory:' },
+      // Several --store flags put several spool rows in the same tables (file, sqlite, leveldb side by side).
+      store: { type: 'string', multiple: true, default: ['memory:'] },
       peers: { type: 'string' },
       json: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
@@ -140,8 +141,8 @@ async function main(): Promise<void> {
     process.stderr.write('\r\x1b[K');
   }
 
-  if (peers.length === 0) {
-    printSpoolOnly(values.store, results[0]!, sizes, values.json);
+  if (peers.length === 0 && values.store.length === 1) {
+    printSpoolOnly(values.store[0]!, results[0]!, sizes, values.json);
     return;
   }
   const tables = buildTables(results, sizes);

@@ -41,19 +41,26 @@ const persistenceLabel: Record<RedisPersistence, string> = {
 /** True when spool's store is one Redis server, which the bench then swaps for its private ones. */
 export const isRedisStore = (store: string): boolean => /^rediss?:/i.test(store);
 
-export function planRows(store: string, peers: readonly PeerName[], redisVersion: string | undefined): Row[] {
+/** spool's rows, one a store (the first store's ratios lead, see report.ts), then the peers'. */
+export function planRows(
+  stores: string | readonly string[],
+  peers: readonly PeerName[],
+  redisVersion: string | undefined,
+): Row[] {
   const redis = `Redis ${redisVersion ?? '?'}`;
   // Beside the Redis-backed peers, spool on Redis runs on the same private servers, once per
   // persistence level, so that each ratio compares two systems on one server in one run.
-  const beside = isRedisStore(store) && peers.some((p) => p === 'bullmq' || p === 'bee-queue');
-  const rows: Row[] = beside
-    ? (['none', 'always'] as const).map((persistence) => ({
-        name: 'spool',
-        setup: `${redis}, ${persistenceLabel[persistence]}`,
-        spec: { system: 'spool', store, persistence },
-        scenarios: scenarioIds,
-      }))
-    : [{ name: 'spool', setup: store, spec: { system: 'spool', store }, scenarios: scenarioIds }];
+  const besidePeers = peers.some((p) => p === 'bullmq' || p === 'bee-queue');
+  const rows: Row[] = (typeof stores === 'string' ? [stores] : stores).flatMap((store): Row[] =>
+    isRedisStore(store) && besidePeers
+      ? (['none', 'always'] as const).map((persistence) => ({
+          name: 'spool',
+          setup: `${redis}, ${persistenceLabel[persistence]}`,
+          spec: { system: 'spool', store, persistence },
+          scenarios: scenarioIds,
+        }))
+      : [{ name: 'spool', setup: store, spec: { system: 'spool', store }, scenarios: scenarioIds }],
+  );
   for (const peer of peers) {
     if (peer === 'plainjob') {
       for (const [pollMs, scenarios] of [

@@ -47,7 +47,7 @@ const lower = 'spool/peer < 1: spool is lower';
 
 export const durabilityLabels: Record<Durability, string> = {
   'power-loss': 'durable (survives power loss)',
-  'process-crash': 'not power-safe (survives a process crash)',
+  'process-crash': 'survives a process crash, not a power cut',
   none: 'not durable',
 };
 
@@ -89,7 +89,8 @@ const persistenceOf = (result: RowResult): string | undefined =>
 
 /**
  * Each peer row's ratio is against spool's row on the same Redis set-up when spool ran on the
- * private servers too, else against spool's one row.
+ * private servers too; else, with several stores, against the first spool row of the same
+ * durability (plainjob FULL against spool's first power-safe store); else spool's first row.
  */
 function withRatios(results: RowResult[], rows: Omit<TableRow, 'ratios' | 'spool'>[], metrics: Metric[]): TableRow[] {
   const spoolRows = results.flatMap((r, i) => (isSpool(r) ? [i] : []));
@@ -97,7 +98,10 @@ function withRatios(results: RowResult[], rows: Omit<TableRow, 'ratios' | 'spool
     const ratios: TableRow['ratios'] = {};
     const result = results[index]!;
     if (isSpool(result)) return { ...row, spool: true, ratios };
-    const ref = spoolRows.find((i) => persistenceOf(results[i]!) === persistenceOf(result)) ?? spoolRows[0];
+    const ref =
+      spoolRows.find((i) => persistenceOf(results[i]!) === persistenceOf(result) && persistenceOf(result)) ??
+      spoolRows.find((i) => rows[i]!.durability === row.durability) ??
+      spoolRows[0];
     const spool = ref === undefined ? undefined : rows[ref];
     for (const { key } of metrics) {
       const ours = spool?.values[key];

@@ -11,3 +11,5 @@ const built = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { 
 if (built.status !== 0) process.exit(built.status ?? 1);
 // tsc copies no .lua: the Redis store reads its scripts next to its compiled modules.
 cpSync('src/store/redis/lua', 'dist/store/redis/lua', { recursive: true });
+// Nor .sql: the SQLite store reads its migrations next to its compiled modules.
+cpSync('src/store/sqlite/migrations', 'dist/store/sqlite/migrations', { recursive: true });

@@ -32,6 +32,39 @@ async function storeFor(url: string): Promise<Store> {
         repair: flag(parsed.searchParams.get('repair'), 'repair'),
       });
     }
+    case 'sqlite':
+    case 'libsql': {
+      const { path, params } = pathUrl(url, scheme, './spool.db');
+      if (scheme === 'libsql' && path.startsWith('//'))
+        throw new ValidationError(
+          'url',
+          'libsql: opens a local file (libsql:./q.db); a remote Turso database is not supported',
+        );
+      checkUrlParams(params, ['synchronous', 'busyTimeout']);
+      const synchronous = params.get('synchronous') ?? 'full';
+      if (synchronous !== 'full' && synchronous !== 'normal')
+        throw new ValidationError('synchronous', `must be full or normal, got "${synchronous}"`);
+      const busy = params.get('busyTimeout');
+      const options = {
+        synchronous,
+        busyTimeoutMs: busy === null ? undefined : parseDuration(busy, 'busyTimeout'),
+      } as const;
+      if (scheme === 'libsql') {
+        const { openLibsql } = await importDriver(() => import('./store/sqlite/libsql.ts'), 'libsql', url);
+        return openLibsql(path, options);
+      }
+      const { SqliteStore } = await importDriver(() => import('./store/sqlite/index.ts'), 'better-sqlite3', url);
+      return SqliteStore.open(path, options);
+    }
+    case 'leveldb': {
+      const { LevelStore } = await importDriver(() => import('./store/leveldb/index.ts'), 'classic-level', url);
+      const { path, params } = pathUrl(url, 'leveldb', './spool-leveldb');
+      checkUrlParams(params, ['durability']);
+      const durability = params.get('durability') ?? 'fsync';
+      if (durability !== 'fsync' && durability !== 'none')
+        throw new ValidationError('durability', `must be fsync or none, got "${durability}"`);
+      return LevelStore.open(path, { durability });
+    }
     case 'redis':
     case 'rediss':
     case 'redis+cluster': {
@@ -61,6 +94,15 @@ function durationInMs(url: string, name: string): string {
   );
 }
 
+/** The path and parameters of `scheme:./path?…` or `scheme:///abs/path?…`. */
+function pathUrl(url: string, scheme: string, fallback: string): { path: string; params: URLSearchParams } {
+  const rest = url.slice(scheme.length + 1);
+  const query = rest.indexOf('?');
+  const path = query < 0 ? rest : rest.slice(0, query);
+  const params = new URLSearchParams(query < 0 ? '' : rest.slice(query + 1));
+  return { path: path.startsWith('///') ? decodeURIComponent(path.slice(2)) : path || fallback, params };
+}
+
 /** A yes/no URL parameter: absent is no. */
 function flag(value: string | null, field: string): boolean {
   if (value === null || value === '0' || value === 'false') return false;
@@ -83,6 +125,9 @@ async function importDriver<T>(load: () => Promise<T>, driver: string, url: stri
 /**
  * Opens a Spool on the store `url` names: `memory:`,
  * `file:<dir>[?durability=fsync|interval|none][&interval=100ms][&repair=1]`,
+ * `sqlite:<file>[?synchronous=full|normal][&busyTimeout=5s]` (needs better-sqlite3),
+ * `libsql:<file>[?…the same]` (the same store on libSQL; needs libsql),
+ * `leveldb:<dir>[?durability=fsync|none]` (needs classic-level),
  * `redis://…`, `rediss://…` or `redis+cluster://host:port,host:port` (needs ioredis).
  */
 export async function open(url: string = defaultUrl, options: SpoolOptions = {}): Promise<Spool> {

@@ -88,7 +88,7 @@ function rowsOf(table: JsonTable): string[][] {
 }
 
 const powerSafe = 'durable (survives power loss)';
-const crashSafe = 'not power-safe (survives a process crash)';
+const crashSafe = 'survives a process crash, not a power cut';
 
 void test('--payload-bytes sizes the payloads, and refuses a size below the JSON around the pad', () => {
   const { stdout } = bench(['--quick', '--json', '--scenarios', 'enqueue-bulk', '--payload-bytes', '4096']);
@@ -279,4 +279,46 @@ void test('--runs: each figure is the median of its runs, a failed run fails it,
   assert.deepEqual(combineRuns([bulk(430), bulk(410), bulk(420)]), bulk(420));
   const failed: Outcome = { ok: false, error: 'child exited with code 1' };
   assert.deepEqual(combineRuns([run(1, 1), failed, run(2, 2)]), failed);
+});
+
+void test('several --store flags: a spool row each, and each peer row compared with the first spool row of its durability', () => {
+  const stores = ['file:/tmp/f', 'sqlite:/tmp/a.db', 'sqlite:/tmp/b.db?synchronous=normal'];
+  const rows = planRows(stores, ['plainjob'], undefined);
+  assert.deepEqual(
+    rows.filter((r) => r.name === 'spool').map((r) => r.setup),
+    stores,
+  );
+  const outcome = (jobsPerSec: number, durable: 'power-loss' | 'process-crash'): Outcome => ({
+    ok: true,
+    version: '1.0.0',
+    durable,
+    figures: { kind: 'throughput', jobsPerSec, jobs: 10, capped: false },
+    peakRssMb: 50,
+  });
+  const e2e = (row: Row, o: Outcome): RowResult => ({ row, outcomes: new Map<ScenarioId, Outcome>([['e2e-c64', o]]) });
+  const spoolRow = (store: string): Row => ({
+    name: 'spool',
+    setup: store,
+    spec: { system: 'spool', store },
+    scenarios: ['e2e-c64'],
+  });
+  const plain = (synchronous: 'FULL' | 'NORMAL'): Row => ({
+    name: 'plainjob',
+    setup: synchronous,
+    spec: { system: 'plainjob', synchronous, pollMs: 1000 },
+    scenarios: ['e2e-c64'],
+  });
+  const [table] = buildTables(
+    [
+      e2e(spoolRow('file:/tmp/f'), outcome(1000, 'power-loss')),
+      e2e(spoolRow('sqlite:/tmp/b.db?synchronous=normal'), outcome(600, 'process-crash')),
+      e2e(plain('FULL'), outcome(100, 'power-loss')),
+      e2e(plain('NORMAL'), outcome(300, 'process-crash')),
+    ],
+    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000, payloadBytes: 100 },
+  );
+  assert.deepEqual(
+    table!.rows.map((r) => r.ratios.jobsPerSec),
+    [undefined, undefined, 10, 2],
+  );
 });

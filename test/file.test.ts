@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { LockedError, open, Spool, StorageError } from '../src/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
 import { checkpointFiles, segmentFiles, tempDirs } from './support/file-dirs.ts';
+import { killLoop } from './support/kill-loop.ts';
 import { newJob } from './support/workload.ts';
 
 const freshDir = tempDirs('spool-file-');
@@ -367,47 +368,6 @@ void describe('file store: durability', () => {
 
   void test('kill -9 at random moments, 100 times: every resolved add is there, no resolved ack is undone, open always succeeds', async () => {
     const dir = freshDir();
-    const added = new Set<string>();
-    const acked = new Set<string>();
-    const fixture = join(import.meta.dirname, 'fixtures', 'file-writer.ts');
-    for (let round = 0; round < 100; round++) {
-      const killAfter = 1 + Math.floor(Math.random() * 60);
-      const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let lines = 0;
-      let buffer = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString();
-        const complete = buffer.split('\n');
-        buffer = complete.pop() ?? '';
-        for (const line of complete) {
-          const [kind, id] = line.split(' ');
-          if (kind === 'added') added.add(id!);
-          if (kind === 'acked') acked.add(id!);
-          // Killed after a random number of answers, or at a random moment once it is writing.
-          if (++lines === 1) setTimeout(() => child.kill('SIGKILL'), Math.random() * 100);
-          if (lines === killAfter) child.kill('SIGKILL');
-        }
-      });
-      await new Promise((resolve) => child.once('exit', resolve));
-      const store = await FileStore.open(dir);
-      try {
-        const records = await store.get({ now: Date.now(), ids: [...added] });
-        [...added].forEach((id, i) => {
-          const job = records[i] ?? null;
-          if (acked.has(id))
-            assert.ok(
-              job === null || job.state === 'completed',
-              `round ${round}: acked job ${id} came back as ${job?.state}`,
-            );
-          else assert.ok(job !== null, `round ${round}: added job ${id} was lost`);
-        });
-      } finally {
-        await store.close();
-      }
-    }
-    assert.ok(added.size > 100);
-    assert.ok(acked.size > 0);
+    await killLoop(`file:${dir}`, () => FileStore.open(dir));
   });
 });

@@ -59,6 +59,9 @@ void test('the tarball holds dist/ and the built dashboard without source maps, 
   const paths = packed.files.map((f) => f.path);
   assert.ok(paths.includes('dist/index.js') && paths.includes('dist/index.d.ts') && paths.includes('README.md'));
   assert.ok(paths.includes('ui/build/index.html'));
+  // Files tsc does not copy, read beside the compiled modules: Redis's scripts, SQLite's schema.
+  assert.ok(paths.includes('dist/store/redis/lua/add.lua'));
+  assert.ok(paths.includes('dist/store/sqlite/migrations/001-jobs.sql'));
   assert.deepEqual(
     paths.filter(
       (p) =>

@@ -84,7 +84,10 @@ program
   .addOption(
     envOption('--access-log', 'a line per request (method, route, status, ms) at info, not debug', 'accessLog'),
   )
-  .option('--config <file>', 'JSON file with any of these settings (env SPOOL_CONFIG)')
+  .option(
+    '--config <file>',
+    "JSON or YAML file with any of these settings, or BlockQueue's config.yaml (env SPOOL_CONFIG)",
+  )
   .action((flags: Record<string, string | undefined>) => serve(serveSettings(flags)));
 
 storeOption(program.command('work <queue> <command...>'), false)

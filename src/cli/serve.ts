@@ -11,6 +11,7 @@ import { recordServing } from './target.ts';
 
 export async function serve(settings: ServeSettings): Promise<void> {
   const logger = pino({ level: settings.logLevel, base: { pid: process.pid } });
+  for (const note of settings.notes) logger.warn({ config: note }, 'config setting without effect in spool');
   const spool = await open(settings.store);
   const servers: { close(): Promise<void> }[] = [];
   let forget = (): void => {};

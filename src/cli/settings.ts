@@ -1,9 +1,12 @@
-// `spool serve`'s settings, read once: flags over SPOOL_* environment variables over a JSON
-// config file over defaults. Everything is checked here; the server gets plain typed values.
+// `spool serve`'s settings, read once: flags over SPOOL_* environment variables over a config
+// file (JSON or YAML; spool's own keys, or BlockQueue's config.yaml) over defaults. Everything is
+// checked here; the server gets plain typed values.
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { parseDuration, ValidationError } from '../index.ts';
 import { tokenGrants } from '../server/index.ts';
 import type { TokenGrant } from '../server/index.ts';
+import { fromBlockQueue, isBlockQueueConfig } from './blockqueue-config.ts';
 
 export interface ServeSettings {
   readonly store: string;
@@ -23,6 +26,8 @@ export interface ServeSettings {
   readonly logLevel: string;
   /** A line per request at info; without it, request lines are logged at debug. */
   readonly accessLog: boolean;
+  /** What the server logs at start about the config file: settings of another system it ignored. */
+  readonly notes: readonly string[];
 }
 
 /** What flags, variables and the file may say, all as optional raw values. */
@@ -94,15 +99,32 @@ function readJson(path: string, field: string): unknown {
   return parseJson(text, `${field} ${path}`);
 }
 
-function configFile(path: string | undefined): RawSettings {
-  if (path === undefined) return {};
-  const value = readJson(path, '--config');
+/** A config file: JSON, or YAML when named .yaml / .yml; BlockQueue's config.yaml is translated. */
+function configFile(path: string | undefined): { settings: RawSettings; notes: string[] } {
+  if (path === undefined) return { settings: {}, notes: [] };
+  const value = /\.ya?ml$/i.test(path) ? readYaml(path) : readJson(path, '--config');
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new ValidationError('--config', `${path} must hold a JSON object`);
-  for (const key of Object.keys(value))
+    throw new ValidationError('--config', `${path} must hold an object of settings`);
+  const object = value as Record<string, unknown>;
+  if (isBlockQueueConfig(object)) return fromBlockQueue(object);
+  for (const key of Object.keys(object))
     if (!fileKeys.includes(key))
       throw new ValidationError(`--config ${key}`, `unknown setting (known: ${fileKeys.join(', ')})`);
-  return value;
+  return { settings: object, notes: [] };
+}
+
+function readYaml(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ValidationError('--config', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    return parseYaml(text);
+  } catch (error) {
+    throw new ValidationError(`--config ${path}`, `is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
 }
 
 function fromEnv(vars: NodeJS.ProcessEnv): RawSettings {
@@ -155,8 +177,9 @@ export function serveSettings(
   vars: NodeJS.ProcessEnv = process.env,
 ): ServeSettings {
   const defined = (o: RawSettings) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const file = configFile(flags.config ?? vars.SPOOL_CONFIG);
   const raw: RawSettings = {
-    ...configFile(flags.config ?? vars.SPOOL_CONFIG),
+    ...file.settings,
     ...defined(fromEnv(vars)),
     ...defined(flags),
   };
@@ -185,5 +208,6 @@ export function serveSettings(
     maxConnections,
     logLevel,
     accessLog: flag(raw.accessLog, '--access-log'),
+    notes: file.notes,
   });
 }

@@ -5,10 +5,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import Database from 'better-sqlite3';
+import Libsql from 'libsql';
+import type { OpenTransaction } from '../../src/conformance/harness.ts';
 import type { Store } from '../../src/index.ts';
 import { FileStore } from '../../src/store/file/file-store.ts';
 import { MemoryStore } from '../../src/store/memory/index.ts';
+import { LevelStore } from '../../src/store/leveldb/index.ts';
 import { RedisStore } from '../../src/store/redis/index.ts';
+import { SqliteStore } from '../../src/store/sqlite/index.ts';
+import { openLibsql } from '../../src/store/sqlite/libsql.ts';
 import { dropPrefix, redisProblem, redisUrl, withPrefix } from '../fixtures/redis.ts';
 
 export interface TestStore {
@@ -16,6 +22,8 @@ export interface TestStore {
   readonly url: () => string;
   /** A new, empty store. */
   readonly open: () => Promise<Store>;
+  /** One of the caller's own transactions on `store`'s database; only for a store with `capabilities.transactions`. */
+  readonly transaction?: (store: Store) => Promise<OpenTransaction>;
   /** Another handle on `store`'s data, as a second process opens it; only for a store several processes share. */
   readonly peer?: (store: Store) => Promise<Store>;
   /** Why the store's service cannot be used here, or null when it can. */
@@ -34,6 +42,21 @@ function freshDir(): string {
 const stem = `spool-test-${process.pid}-`;
 let redisUsed = false;
 const redisUrls = new WeakMap<Store, string>();
+const sqliteFiles = new WeakMap<Store, string>();
+
+/** A handle of the test's own on the store's file (better-sqlite3's, or libsql's), after BEGIN. */
+function sqliteTransaction(store: Store, Driver: typeof Database | typeof Libsql = Database): Promise<OpenTransaction> {
+  const file = sqliteFiles.get(store);
+  if (file === undefined) throw new Error('not a store of testStores.sqlite.open()');
+  const db = new Driver(file, { timeout: 5000 });
+  db.exec('BEGIN');
+  const end = (sql: string): Promise<void> => {
+    db.exec(sql);
+    db.close();
+    return Promise.resolve();
+  };
+  return Promise.resolve({ tx: db, commit: () => end('COMMIT'), rollback: () => end('ROLLBACK') });
+}
 function freshRedisUrl(): string {
   redisUsed = true;
   return withPrefix(redisUrl, `${stem}${++n}`);
@@ -53,6 +76,43 @@ export const testStores = {
   file: {
     url: () => `file:${freshDir()}?durability=none`,
     open: () => FileStore.open(freshDir(), { durability: 'none' }),
+    problem: () => Promise.resolve(null),
+  },
+  sqlite: {
+    url: () => `sqlite:${freshDir()}.db?synchronous=normal`,
+    open: () => {
+      const file = `${freshDir()}.db`;
+      const store = SqliteStore.open(file, { synchronous: 'normal' });
+      sqliteFiles.set(store, file);
+      return Promise.resolve(store);
+    },
+    peer: (store: Store) => {
+      const file = sqliteFiles.get(store);
+      if (file === undefined) throw new Error('not a store of testStores.sqlite.open()');
+      return Promise.resolve(SqliteStore.open(file, { synchronous: 'normal' }));
+    },
+    transaction: sqliteTransaction,
+    problem: () => Promise.resolve(null),
+  },
+  libsql: {
+    url: () => `libsql:${freshDir()}.db?synchronous=normal`,
+    open: () => {
+      const file = `${freshDir()}.db`;
+      const store = openLibsql(file, { synchronous: 'normal' });
+      sqliteFiles.set(store, file);
+      return Promise.resolve(store);
+    },
+    peer: (store: Store) => {
+      const file = sqliteFiles.get(store);
+      if (file === undefined) throw new Error('not a store of testStores.libsql.open()');
+      return Promise.resolve(openLibsql(file, { synchronous: 'normal' }));
+    },
+    transaction: (store: Store) => sqliteTransaction(store, Libsql),
+    problem: () => Promise.resolve(null),
+  },
+  leveldb: {
+    url: () => `leveldb:${freshDir()}?durability=none`,
+    open: () => LevelStore.open(freshDir(), { durability: 'none' }),
     problem: () => Promise.resolve(null),
   },
   redis: {

@@ -1,0 +1,2 @@
+export { LevelStore } from './level-store.ts';
+export type { LevelDurability, LevelStoreOptions } from './level-store.ts';

@@ -1,0 +1,2 @@
+export { SqliteStore } from './sqlite-store.ts';
+export type { SqliteStoreOptions, Synchronous } from './sqlite-store.ts';

@@ -1,0 +1,260 @@
+// The row engine's rows (rows/rows.ts) in SQLite: the tables of migrations/001-jobs.sql, read and
+// written through statements prepared once. State names are literals in the statements, not
+// parameters, so SQLite picks each duty's partial index.
+import type { Backoff, JobState } from '../contract.ts';
+import type { QueueRow, Row, Rows } from '../rows/rows.ts';
+import { decodeSettings, encodeSettings } from '../memory/settings-doc.ts';
+import { blob, bytes, rawStatement, scalar } from './driver.ts';
+import type { Connection, Statement } from './driver.ts';
+
+const jobColumns =
+  'seq, queue, state, priority, attempts, max_attempts, nacks, created_at, available_at, expires_at, until, finish, ' +
+  'visibility_ms, backoff_kind, backoff_delay_ms, backoff_max_ms, backoff_jitter, key, errors, result';
+const settable = jobColumns.split(', ').slice(2);
+const queueColumns =
+  'known, expired, wake_by, settings, prune_at, finishes, due_at, waiting, delayed, active, dead, completed';
+
+const orderOf: Record<Exclude<JobState, 'waiting'>, string> = {
+  delayed: 'available_at, seq',
+  active: 'until, seq',
+  dead: 'finish',
+  completed: 'finish',
+};
+
+export class SqliteRows implements Rows {
+  readonly #s;
+
+  constructor(db: Connection) {
+    const p = (sql: string): Statement => rawStatement(db, sql);
+    // A read of the first job has a literal LIMIT 1: with LIMIT and OFFSET bound, SQLite takes
+    // three times as long over the same index (measured: 12 µs against 32 µs a read).
+    const inState = (state: Exclude<JobState, 'waiting'>, limit = 'LIMIT ? OFFSET ?'): Statement =>
+      p(
+        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY ${orderOf[state]} ${limit}`,
+      );
+    const waiting = (limit = 'LIMIT ? OFFSET ?'): Statement =>
+      p(
+        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = 'waiting' ` +
+          `ORDER BY priority DESC, available_at, seq ${limit}`,
+      );
+    this.#s = {
+      alloc: p('UPDATE spool_counters SET value = value + ? WHERE name = ? RETURNING value'),
+      job: p(`SELECT ${jobColumns} FROM spool_jobs WHERE seq = ?`),
+      byKey: p('SELECT seq FROM spool_jobs WHERE queue = ? AND key = ?'),
+      payload: p('SELECT payload FROM spool_jobs WHERE seq = ?'),
+      insert: p(`INSERT INTO spool_jobs (${jobColumns}, payload) VALUES (${'?, '.repeat(20)}?)`),
+      update: p(`UPDATE spool_jobs SET ${settable.map((c) => `${c} = ?`).join(', ')} WHERE seq = ?`),
+      delete: p('DELETE FROM spool_jobs WHERE seq = ?'),
+      queue: p(`SELECT ${queueColumns} FROM spool_queues WHERE name = ?`),
+      queueNames: p('SELECT name FROM spool_queues WHERE known = 1 ORDER BY name'),
+      putQueue: p(`INSERT OR REPLACE INTO spool_queues (name, ${queueColumns}) VALUES (?, ${'?, '.repeat(11)}?)`),
+      waiting: waiting(),
+      firstWaiting: waiting('LIMIT 1'),
+      inState: {
+        delayed: inState('delayed'),
+        active: inState('active'),
+        dead: inState('dead'),
+        completed: inState('completed'),
+      },
+      first: {
+        delayed: inState('delayed', 'LIMIT 1'),
+        active: inState('active', 'LIMIT 1'),
+        dead: inState('dead', 'LIMIT 1'),
+        completed: inState('completed', 'LIMIT 1'),
+      },
+      delayedDue: p(
+        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = 'delayed' AND available_at <= ? ORDER BY available_at, seq`,
+      ),
+      leasesEnded: p(
+        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = 'active' AND until <= ? ORDER BY until, seq`,
+      ),
+      expired: p(`SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND expires_at <= ? ORDER BY expires_at, seq`),
+      nextDelayed: p("SELECT min(available_at) FROM spool_jobs WHERE queue = ? AND state = 'delayed'"),
+      nextLeaseEnd: p("SELECT min(until) FROM spool_jobs WHERE queue = ? AND state = 'active'"),
+      nextExpiry: p('SELECT min(expires_at) FROM spool_jobs WHERE queue = ? AND expires_at IS NOT NULL'),
+      getMeta: p('SELECT value FROM spool_meta WHERE name = ?'),
+      setMeta: p('INSERT OR REPLACE INTO spool_meta (name, value) VALUES (?, ?)'),
+      deleteMeta: p('DELETE FROM spool_meta WHERE name = ?'),
+      listMeta: p('SELECT name FROM spool_meta WHERE substr(name, 1, ?) = ? ORDER BY name'),
+    };
+  }
+
+  allocSeqs(count: number): number {
+    return (scalar(this.#s.alloc, count, 'seq') as number) - count + 1;
+  }
+  job(seq: number): Row | null {
+    const found = this.#s.job.get(seq) as unknown[] | undefined;
+    return found === undefined ? null : rowOf(found);
+  }
+  byKey(queue: string, key: string): number | null {
+    return (scalar(this.#s.byKey, queue, key) as number | undefined) ?? null;
+  }
+  payload(seq: number): Uint8Array {
+    return blob(scalar(this.#s.payload, seq)) as Uint8Array;
+  }
+  insert(row: Row, payload: Uint8Array): void {
+    this.#s.insert.run(row.seq, row.queue, ...values(row), bytes(payload));
+  }
+  update(row: Row): void {
+    this.#s.update.run(...values(row), row.seq);
+  }
+  delete(row: Row): void {
+    this.#s.delete.run(row.seq);
+  }
+  queue(name: string): QueueRow | null {
+    const q = this.#s.queue.get(name) as unknown[] | undefined;
+    if (q === undefined) return null;
+    const [known, expired, wakeBy, settings, pruneAt, finishes, dueAt, waiting, delayed, active, dead, completed] =
+      q as [number, number, number, string, number, number, number, number, number, number, number, number];
+    return {
+      name,
+      known: known === 1,
+      expired,
+      wakeBy,
+      settings: decodeSettings(settings),
+      pruneAt,
+      finishes,
+      dueAt,
+      waiting,
+      delayed,
+      active,
+      dead,
+      completed,
+    };
+  }
+  queueNames(): string[] {
+    return (this.#s.queueNames.all() as [string][]).map(([name]) => name);
+  }
+  putQueue(q: QueueRow): void {
+    this.#s.putQueue.run(
+      q.name,
+      q.known ? 1 : 0,
+      q.expired,
+      q.wakeBy,
+      encodeSettings(q.settings),
+      q.pruneAt,
+      q.finishes,
+      q.dueAt,
+      q.waiting,
+      q.delayed,
+      q.active,
+      q.dead,
+      q.completed,
+    );
+  }
+  waiting(queue: string, limit: number, offset = 0): Row[] {
+    if (limit === 1 && offset === 0) return rows(this.#s.firstWaiting.all(queue));
+    return rows(this.#s.waiting.all(queue, sqlLimit(limit), offset));
+  }
+  inState(queue: string, state: Exclude<JobState, 'waiting'>, limit: number, offset: number): Row[] {
+    if (limit === 1 && offset === 0) return rows(this.#s.first[state].all(queue));
+    return rows(this.#s.inState[state].all(queue, sqlLimit(limit), offset));
+  }
+  delayedDue(queue: string, now: number): Row[] {
+    return rows(this.#s.delayedDue.all(queue, now));
+  }
+  leasesEnded(queue: string, now: number): Row[] {
+    return rows(this.#s.leasesEnded.all(queue, now));
+  }
+  expired(queue: string, now: number): Row[] {
+    return rows(this.#s.expired.all(queue, now));
+  }
+  nextAt(queue: string): number | null {
+    const due = scalar(this.#s.nextDelayed, queue) as number | null;
+    const end = scalar(this.#s.nextLeaseEnd, queue) as number | null;
+    if (due === null) return end;
+    return end === null ? due : Math.min(due, end);
+  }
+  nextExpiry(queue: string): number | null {
+    return scalar(this.#s.nextExpiry, queue) as number | null;
+  }
+  getMeta(name: string): string | null {
+    return (scalar(this.#s.getMeta, name) as string | undefined) ?? null;
+  }
+  setMeta(name: string, value: string | null): void {
+    if (value === null) this.#s.deleteMeta.run(name);
+    else this.#s.setMeta.run(name, value);
+  }
+  listMeta(prefix: string): string[] {
+    return (this.#s.listMeta.all(prefix.length, prefix) as [string][]).map(([name]) => name);
+  }
+}
+
+/** SQLite's LIMIT takes -1 for none. */
+const sqlLimit = (limit: number): number => (limit === Infinity ? -1 : limit);
+
+/** The columns after `queue`, in `jobColumns` order. */
+function values(row: Row): unknown[] {
+  return [
+    row.state,
+    row.priority,
+    row.attempts,
+    row.maxAttempts,
+    row.nacks,
+    row.createdAt,
+    row.availableAt,
+    row.expiresAt,
+    row.until,
+    row.finish,
+    row.visibilityMs,
+    row.backoff.kind,
+    row.backoff.delayMs,
+    row.backoff.maxDelayMs,
+    row.backoff.jitter,
+    row.key,
+    row.errors.length === 0 ? null : JSON.stringify(row.errors),
+    row.result === null ? null : bytes(row.result),
+  ];
+}
+
+function rows(found: unknown[]): Row[] {
+  return (found as unknown[][]).map(rowOf);
+}
+
+/** A job from its columns in `jobColumns` order. */
+function rowOf(c: unknown[]): Row {
+  const [seq, queue, state, priority, attempts, maxAttempts, nacks, createdAt, availableAt, expiresAt, until, finish] =
+    c as [
+      number,
+      string,
+      JobState,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number | null,
+      number | null,
+      number | null,
+    ];
+  const [visibilityMs, kind, delayMs, maxDelayMs, jitter, key, errors, result] = c.slice(12) as [
+    number,
+    Backoff['kind'],
+    number,
+    number,
+    number,
+    string | null,
+    string | null,
+    unknown,
+  ];
+  return {
+    seq,
+    queue,
+    state,
+    priority,
+    attempts,
+    maxAttempts,
+    nacks,
+    createdAt,
+    availableAt,
+    expiresAt,
+    until,
+    finish,
+    visibilityMs,
+    backoff: { kind, delayMs, maxDelayMs, jitter },
+    key,
+    errors: errors === null ? [] : (JSON.parse(errors) as string[]),
+    result: blob(result),
+  };
+}

@@ -1,0 +1,229 @@
+// `sqlite:./q.db`: jobs as rows of one SQLite file (BlockQueue's own backend), on better-sqlite3.
+//
+// WAL mode. synchronous=FULL (default) syncs the WAL at each commit: an answered call survives a
+// power cut; synchronous=NORMAL syncs at checkpoints only: it survives a process crash, not a
+// power cut. Calls made in one turn of the event loop share a transaction (rows/row-store.ts),
+// so one sync serves many. Several processes may open one file: SQLite's locks serialise their
+// transactions (a writer waits up to `busyTimeoutMs` for another), and each commit writes its
+// events to spool_events; every store checks `PRAGMA data_version` (a read of the WAL index in
+// shared memory, no table read) every `pollMs` and reads the events of other processes'
+// commits, so a lease blocked in one process wakes within milliseconds of an add in another.
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { StorageError, ValidationError } from '../../errors.ts';
+import type { Capabilities, StoreEvent } from '../contract.ts';
+import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
+import { RowStore } from '../rows/row-store.ts';
+import type { Joined, RowBackend } from '../rows/row-store.ts';
+import { rawStatement, scalar } from './driver.ts';
+import { insertEvent, readEvents, selectEvents, writeEvents } from './events.ts';
+import type { Connection, Statement } from './driver.ts';
+import { migrate } from './schema.ts';
+import { SqliteRows } from './sqlite-rows.ts';
+
+export type Synchronous = 'full' | 'normal';
+
+export interface SqliteStoreOptions {
+  /** full (default): an answered call survives a power cut; normal: a process crash, not a power cut. */
+  synchronous?: Synchronous;
+  /** How long a transaction waits for another process's to finish; default 5 s. */
+  busyTimeoutMs?: number;
+  /** How often the store looks for other processes' commits; default 2 ms. */
+  pollMs?: number;
+}
+
+/** Events older than this go from spool_events; a store that sleeps longer misses them. */
+const keepEventsMs = 60_000;
+const pruneEveryMs = 5_000;
+
+export class SqliteStore extends RowStore {
+  /** Opens (or creates) the database file `path` with better-sqlite3. */
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    return SqliteStore.on(path, options, (timeout) => new Database(path, { timeout }));
+  }
+
+  /**
+   * The store on a connection `connect` makes (better-sqlite3's, or libsql's for `libsql:`),
+   * given the busy time-out in milliseconds.
+   */
+  static on(path: string, options: SqliteStoreOptions, connect: (busyTimeoutMs: number) => Connection): SqliteStore {
+    const synchronous = options.synchronous ?? 'full';
+    if (synchronous !== 'full' && synchronous !== 'normal')
+      throw new ValidationError('synchronous', `must be full or normal, got "${String(synchronous)}"`);
+    let db: Connection;
+    try {
+      db = connect(options.busyTimeoutMs ?? 5000);
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec(`PRAGMA synchronous = ${synchronous.toUpperCase()}`);
+      migrate(db, path);
+      db.prepare('INSERT OR IGNORE INTO spool_meta (name, value) VALUES (?, ?)').run(tokenKeyName, newTokenKey());
+    } catch (error) {
+      if (error instanceof StorageError) throw error;
+      throw new StorageError(`${path}: cannot open the SQLite database: ${(error as Error).message}`, { cause: error });
+    }
+    const capabilities: Capabilities = Object.freeze({
+      durable: synchronous === 'full' ? 'power-loss' : 'process-crash',
+      events: 'shared',
+      remote: false,
+      sleepers: false,
+      // add and ack join the caller's own transaction on the same file (SqliteBackend.join).
+      transactions: true,
+      maxReplicas: 0,
+    });
+    return new SqliteStore(capabilities, new SqliteBackend(db, path, options.pollMs ?? 2));
+  }
+}
+
+class SqliteBackend implements RowBackend {
+  readonly rows: SqliteRows;
+  readonly #origin = randomBytes(8).toString('hex');
+  readonly #s: {
+    dataVersion: Statement;
+    since: Statement;
+    write: Statement;
+    prune: Statement;
+    begin: Statement;
+    savepoint: Statement;
+    release: Statement;
+    commit: Statement;
+  };
+  #poll: NodeJS.Timeout | null = null;
+  #version: number;
+  #lastEvent: number;
+  #prunedAt = 0;
+  #closed = false;
+
+  /** The caller's transaction handles joined so far (`join`). */
+  readonly #joined = new WeakMap<object, Joined>();
+
+  constructor(
+    private readonly db: Connection,
+    private readonly path: string,
+    private readonly pollMs: number,
+  ) {
+    this.rows = new SqliteRows(db);
+    this.#s = {
+      dataVersion: rawStatement(db, 'PRAGMA data_version'),
+      since: rawStatement(db, selectEvents),
+      write: db.prepare(insertEvent),
+      prune: db.prepare('DELETE FROM spool_events WHERE written_at < ?'),
+      // Prepared once: a transaction and a savepoint a call, parsed each time, cost a tenth of a lease.
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      savepoint: db.prepare('SAVEPOINT call'),
+      release: db.prepare('RELEASE call'),
+      commit: db.prepare('COMMIT'),
+    };
+    this.#version = scalar(this.#s.dataVersion) as number;
+    this.#lastEvent = (scalar(rawStatement(db, 'SELECT max(id) FROM spool_events')) as number | null) ?? 0;
+  }
+
+  begin(): void {
+    this.#s.begin.run();
+  }
+
+  atomic<T>(run: () => T): T {
+    this.#s.savepoint.run();
+    try {
+      const result = run();
+      this.#s.release.run();
+      return result;
+    } catch (error) {
+      this.db.exec('ROLLBACK TO call; RELEASE call');
+      throw error;
+    }
+  }
+
+  commit(events: readonly StoreEvent[]): Promise<void> {
+    this.#write(events);
+    this.#s.commit.run();
+    return Promise.resolve();
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  /**
+   * `tx`: the caller's own better-sqlite3 (or libsql) Database on this file, inside a
+   * transaction. The call's rows and events are written through it, so they commit or roll back
+   * with the caller's work; the events reach every store's watchers, this one's too, once it
+   * commits (they bear another origin than this store's own).
+   */
+  join(tx: unknown): Joined {
+    const db = tx as Partial<Connection> & { name?: unknown };
+    if (typeof tx !== 'object' || tx === null || typeof db.prepare !== 'function')
+      throw new ValidationError('tx', "must be a better-sqlite3 Database open on the store's file");
+    if (db.inTransaction !== true)
+      throw new ValidationError('tx', 'must be inside a transaction (call add or ack within db.transaction(…))');
+    const known = this.#joined.get(tx);
+    if (known !== undefined) return known;
+    // libsql's handles name no file (''): for them the check is the caller's.
+    if (typeof db.name === 'string' && db.name !== '' && resolve(db.name) !== resolve(this.path))
+      throw new ValidationError('tx', `is a Database on ${db.name}, not on the store's file ${this.path}`);
+    const connection = tx as Connection;
+    const insert = connection.prepare(insertEvent);
+    const savepoint = connection.prepare('SAVEPOINT spool');
+    const release = connection.prepare('RELEASE spool');
+    const origin = `${this.#origin}:tx`;
+    const joined: Joined = {
+      rows: new SqliteRows(connection),
+      atomic: <T>(run: () => T): T => {
+        savepoint.run();
+        try {
+          const result = run();
+          release.run();
+          return result;
+        } catch (error) {
+          connection.exec('ROLLBACK TO spool; RELEASE spool');
+          throw error;
+        }
+      },
+      tell: (events) => writeEvents(insert, origin, events),
+    };
+    this.#joined.set(tx, joined);
+    return joined;
+  }
+
+  listen(deliver: (events: readonly StoreEvent[]) => void): void {
+    // Not unref'd: like a Redis store's connection, an open store keeps the process alive, so a
+    // lease blocked on another process's add is still there when the add comes.
+    this.#poll = setInterval(() => this.#look(deliver), this.pollMs);
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    if (this.#poll !== null) clearInterval(this.#poll);
+    this.db.close();
+    return Promise.resolve();
+  }
+
+  /** Writes a group's events for the other processes, and drops old ones now and then. */
+  #write(events: readonly StoreEvent[]): void {
+    writeEvents(this.#s.write, this.#origin, events);
+    const now = Date.now();
+    if (now - this.#prunedAt > pruneEveryMs) {
+      this.#prunedAt = now;
+      this.#s.prune.run(now - keepEventsMs);
+    }
+  }
+
+  /** Hands this process's watchers what other connections committed since the last look. */
+  #look(deliver: (events: readonly StoreEvent[]) => void): void {
+    if (this.db.inTransaction || this.#closed) return;
+    let found: unknown[];
+    try {
+      const version = scalar(this.#s.dataVersion) as number;
+      if (version === this.#version) return;
+      this.#version = version;
+      found = this.#s.since.all(this.#lastEvent, this.#origin);
+    } catch {
+      // Busy: the next look tries again; a failing database says so at the next call.
+      return;
+    }
+    if (found.length === 0) return;
+    const { events, last } = readEvents(found);
+    this.#lastEvent = last;
+    deliver(events);
+  }
+}

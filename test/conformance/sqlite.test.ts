@@ -1,0 +1,9 @@
+import { runConformance } from '../../src/conformance/index.ts';
+import { testStores } from '../support/test-store.ts';
+
+runConformance({
+  name: 'sqlite',
+  makeStore: testStores.sqlite.open,
+  openPeer: testStores.sqlite.peer,
+  transaction: testStores.sqlite.transaction,
+});
