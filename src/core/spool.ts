@@ -55,6 +55,12 @@ export interface SpoolOptions {
   maxPayloadBytes?: number;
 }
 
+interface SettingsEntry {
+  readonly at: number;
+  readonly settings: Promise<QueueSettings>;
+  value: QueueSettings | null;
+}
+
 /** What an ack by tokens did: how many leases it completed, and the tokens it could not. */
 export interface AckAnswer {
   readonly acked: number;
@@ -83,14 +89,21 @@ export class Spool implements AsyncDisposable {
       sleepers?.wake({ now: clock.now(), queue, count }).catch(() => {});
     });
     const configs = this.#configs;
-    /** Stored settings by queue, as read or written at `at`. */
-    const settings = new Map<string, { readonly at: number; readonly settings: Promise<QueueSettings> }>();
+    /** Stored settings by queue, as read or written at `at`; `value` once the answer is in. */
+    const settings = new Map<string, SettingsEntry>();
     const remember = (queue: string, at: number, answer: Promise<QueueSettings>): Promise<QueueSettings> => {
-      const entry = { at, settings: answer };
+      const entry: SettingsEntry = { at, settings: answer, value: null };
       settings.set(queue, entry);
       // A failed read is not kept: the next call asks the store again.
-      answer.catch(() => settings.get(queue) === entry && settings.delete(queue));
+      answer.then(
+        (value) => (entry.value = value),
+        () => settings.get(queue) === entry && settings.delete(queue),
+      );
       return answer;
+    };
+    const fresh = (queue: string, now: number): SettingsEntry | undefined => {
+      const hit = settings.get(queue);
+      return hit !== undefined && now - hit.at < settingsMaxAgeMs ? hit : undefined;
     };
     const defaults = new Map<string, QueueConfig>();
     const hub = this.#hub;
@@ -137,14 +150,15 @@ export class Spool implements AsyncDisposable {
       heartbeat: new Heartbeat(store, clock, hub.id),
       settings(queue) {
         const now = clock.now();
-        const hit = settings.get(queue);
-        if (hit !== undefined && now - hit.at < settingsMaxAgeMs) return hit.settings;
+        const hit = fresh(queue, now);
+        if (hit !== undefined) return hit.settings;
         return remember(
           queue,
           now,
           store.settings({ now, queues: [queue] }).then(([s]) => s as QueueSettings),
         );
       },
+      knownSettings: (queue) => fresh(queue, clock.now())?.value ?? null,
       configure(queue, changes) {
         const now = clock.now();
         return remember(queue, now, store.configure({ now, queue, changes }));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, redactUrl, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
-import { formatToken, inScope, refuseTx } from '../contract.ts';
+import { inScope, refuseTx } from '../contract.ts';
 import type {
   AckParams,
   AckResult,
@@ -55,11 +55,12 @@ import {
   groupBy,
   jobId,
   parseJobId,
-  sealOf,
+  tokenOf,
   settingsFields,
   stateLetter,
   tokenJob,
 } from './records.ts';
+import { LeaseSeals } from './lease-seals.ts';
 import { defineScripts } from './scripts.ts';
 import type { Arg, Script, ScriptName } from './scripts.ts';
 
@@ -96,14 +97,14 @@ export class RedisStore implements Store {
   #calls = 0;
   /** How long Redis remembers an add call: longer than the call can be tried for. */
   readonly #callMemoryMs: number;
-  /** Seals lease tokens (records.ts sealOf); one per prefix, shared by every process. */
-  readonly #tokenKey: string;
+  /** Seals lease tokens (lease-seals.ts) with the key of the prefix, shared by every process. */
+  readonly #seals: LeaseSeals;
   #closed = false;
 
   private constructor(settings: RedisSettings, client: Client, durable: Capabilities['durable'], tokenKey: string) {
     this.#settings = settings;
     this.#client = client;
-    this.#tokenKey = tokenKey;
+    this.#seals = new LeaseSeals(tokenKey);
     this.#callMemoryMs = 3 * settings.timeoutMs + settings.replicateTimeoutMs + 1000;
     this.#scripts = defineScripts(client);
     this.#channel = `${settings.prefix}:events`;
@@ -258,7 +259,7 @@ export class RedisStore implements Store {
         const [next, acked, ...rest] = reply;
         acks?.settle(rest.slice(0, acked));
         if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
-        for (let i = acked; i < rest.length; i++) jobs.push(decodeLeased(queue, rest[i], this.#tokenKey));
+        for (let i = acked; i < rest.length; i++) jobs.push(decodeLeased(queue, rest[i], this.#seals));
       }
       return { jobs, nextAt };
     });
@@ -268,7 +269,7 @@ export class RedisStore implements Store {
     return this.#run(async () => {
       refuseTx({ tx });
       const out: AckResult[] = items.map(() => null);
-      const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token, this.#tokenKey) })));
+      const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token, this.#seals) })));
       await Promise.all(
         [...byQueue].map(async ([queue, entries]) => {
           // A job's queue is part of its id, which the token's seal vouches for, and never
@@ -289,7 +290,7 @@ export class RedisStore implements Store {
 
   nack({ now, token, delayMs, error, dead, release }: NackParams): Promise<NackResult> {
     return this.#run(async () => {
-      const job = tokenJob(token, this.#tokenKey);
+      const job = tokenJob(token, this.#seals);
       if (job === null) return { outcome: 'lost' };
       const outcome = (
         (await this.#scripts.nack(
@@ -313,7 +314,7 @@ export class RedisStore implements Store {
 
   extend({ now, token, ms }: ExtendParams): Promise<ExtendResult> {
     return this.#runIdempotent(async () => {
-      const job = tokenJob(token, this.#tokenKey);
+      const job = tokenJob(token, this.#seals);
       if (job === null) return { outcome: 'lost' };
       const until = (await this.#scripts.extend(
         [this.#base(job.queue)],
@@ -325,7 +326,7 @@ export class RedisStore implements Store {
 
   leases({ now, tokens }: TokensParams): Promise<readonly (LeasedRecord | null)[]> {
     return this.#runIdempotent(async () => {
-      const jobs = tokens.map((token) => tokenJob(token, this.#tokenKey));
+      const jobs = tokens.map((token) => tokenJob(token, this.#seals));
       const ids = jobs.map((job) => (job === null ? '' : jobId(job.queue, job.seq)));
       const records = await this.#get(ids, now);
       return records.map((record, i) => {
@@ -345,7 +346,7 @@ export class RedisStore implements Store {
           ? {
               ...record,
               state: 'active',
-              token: formatToken(record.id, record.attempts, sealOf(this.#tokenKey, record.id, record.attempts)),
+              token: tokenOf(this.#seals, record.queue, record.id, record.attempts),
               leaseUntil: record.leaseUntil as number,
             }
           : null,
