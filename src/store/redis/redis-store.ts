@@ -68,6 +68,8 @@ type Client = Redis | Cluster;
 
 const bytes = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 const plus = Buffer.from('+');
+/** Jobs one purge or retry-all script handles: a few milliseconds of Redis, so other clients never wait long. */
+const sweepBatch = 1000;
 
 /**
  * The Store contract on Redis (`redis://`, `rediss://`, `redis+cluster://`): every state change
@@ -434,16 +436,35 @@ export class RedisStore implements Store {
   retryDead({ now, queue, ids }: RetryDeadParams): Promise<number> {
     return this.#run(async () => {
       const seqs = (ids ?? []).map(parseJobId).flatMap((job) => (job?.queue === queue ? [job.seq] : []));
-      // No seqs means "every dead job" to the script.
-      if (ids !== null && seqs.length === 0) return 0;
-      return (await this.#scripts['retry-dead']([this.#base(queue)], [now, this.#channel, queue, ...seqs])) as number;
+      if (ids !== null) {
+        if (seqs.length === 0) return 0;
+        const args = [now, this.#channel, queue, sweepBatch, ...seqs];
+        return (await this.#scripts['retry-dead']([this.#base(queue)], args)) as number;
+      }
+      // No seqs means "dead jobs, a batch at a time" to the script.
+      return this.#inBatches(
+        async () =>
+          (await this.#scripts['retry-dead']([this.#base(queue)], [now, this.#channel, queue, sweepBatch])) as number,
+      );
     });
   }
 
   purge({ now, queue }: PurgeParams): Promise<number> {
-    return this.#run(
-      async () => (await this.#scripts.purge([this.#base(queue)], [now, this.#channel, queue])) as number,
+    return this.#run(() =>
+      this.#inBatches(
+        async () => (await this.#scripts.purge([this.#base(queue)], [now, this.#channel, queue, sweepBatch])) as number,
+      ),
     );
+  }
+
+  /** Calls `batch` until it does fewer than `sweepBatch` jobs; resolves with how many in all. */
+  async #inBatches(batch: () => Promise<number>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await batch();
+      total += n;
+      if (n < sweepBatch) return total;
+    }
   }
 
   settings({ queues }: QueuesParams): Promise<readonly QueueSettings[]> {
