@@ -26,7 +26,7 @@ import { Observers } from './observers.ts';
 import type { SpoolObserver } from './observers.ts';
 import { checkKeys, positiveInteger, queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
-import { announce, present } from './presence.ts';
+import { Announcement, present } from './presence.ts';
 import type { Presence } from './presence.ts';
 import { Queue } from './queue.ts';
 import type { Runtime } from './runtime.ts';
@@ -72,6 +72,8 @@ export class Spool implements AsyncDisposable {
   readonly #runtime: Runtime;
   readonly #configs = new Map<string, QueueConfig>();
   readonly #workers = new Set<{ close(): Promise<void> }>();
+  /** Announcements not withdrawn yet: withdrawn at close. */
+  readonly #announcements = new Set<Announcement>();
   readonly #store: Store;
   readonly #hub: ChangeHub;
   readonly #observers: Observers;
@@ -329,15 +331,21 @@ export class Spool implements AsyncDisposable {
    * the returned function withdraws it (or the process dies, and it goes stale): how the
    * Disque server's nodes find each other.
    */
-  announce(kind: string, id: string, info: unknown): Promise<() => Promise<void>> {
+  async announce(kind: string, id: string, info: unknown): Promise<() => Promise<void>> {
     this.#runtime.assertOpen();
-    return announce(this.#runtime, kind, id, info);
+    const announcement = new Announcement(this.#store, this.#runtime.clock, kind, id, () => info);
+    await announcement.start();
+    this.#announcements.add(announcement);
+    return async () => {
+      this.#announcements.delete(announcement);
+      await announcement.stop();
+    };
   }
 
-  /** The live announcements of `kind` (see `announce`), sorted by id. */
+  /** The live announcements of `kind` (see `announce`), sorted by id; gone ones are deleted on the way. */
   present<T = unknown>(kind: string): Promise<Presence<T>[]> {
     this.#runtime.assertOpen();
-    return present<T>(this.#runtime, kind);
+    return present<T>(this.#store, this.#runtime.clock.now(), kind);
   }
 
   /**
@@ -379,6 +387,7 @@ export class Spool implements AsyncDisposable {
     const workers = [...this.#workers];
     this.#hub.wakeAll();
     await Promise.allSettled(workers.map((w) => w.close()));
+    await Promise.allSettled([...this.#announcements].map((a) => a.stop()));
     await this.#unwatch?.();
     await this.#store.close();
   }
