@@ -1,6 +1,5 @@
 // The commands that act on jobs named by id, not by a lease's token: ACKJOB, FASTACK, NACK,
-// ENQUEUE, WORKING, DELJOB (and DEQUEUE, which spool cannot do). Each checks every id before
-// touching any (Disque's -BADID).
+// ENQUEUE, DEQUEUE, WORKING, DELJOB. Each checks every id before touching any (Disque's -BADID).
 import { LeaseLostError, NotFoundError } from '../../index.ts';
 import type { JobInfo, LeasedJob, Spool } from '../../index.ts';
 import type { Need } from '../http/auth.ts';
@@ -116,10 +115,17 @@ async function working(call: Call): Promise<Reply> {
   return 0;
 }
 
-/** DEQUEUE: spool has no state for a job out of line but not handed out. */
-function dequeue(call: Call): Reply {
-  spoolIds(call.args);
-  throw new ReplyError('ERR', 'DEQUEUE is not supported by spool: lease the job with GETJOB instead');
+/**
+ * DEQUEUE: queued jobs out of line, not handed out; each is queued again after its RETRY, as
+ * Disque requeues an active job (`Spool.hold`). Jobs in any other state are not counted.
+ */
+async function dequeue(call: Call): Promise<Reply> {
+  const { spool } = call.server;
+  const ids = spoolIds(call.args).filter((id): id is string => id !== null);
+  const jobs = await Promise.all(ids.map((id) => spool.job(id)));
+  const waiting = jobs.filter((job): job is JobInfo => job?.state === 'waiting');
+  allow(call, 'consume', [...new Set(waiting.map((job) => job.queue))]);
+  return (await spool.hold(waiting.map((job) => job.id))).length;
 }
 
 export const byIdCommands: Readonly<Record<string, Command>> = {
