@@ -29,21 +29,28 @@ async function leaseOf(spool: Spool, id: string): Promise<LeasedJob> {
 }
 
 /** Does `act` to the job each id names, looking again when it changed under it; counts the trues. */
-function countingById(need: Need, act: Act): Command['run'] {
+function countingById(need: Need, act: Act, leased?: (lease: LeasedJob) => Promise<boolean>): Command['run'] {
   return async (call: Call) => {
     const { spool } = call.server;
     let changed = 0;
     for (const id of spoolIds(call.args)) {
       for (let i = 0; i < tries && id !== null; i++) {
-        const job = await spool.job(id);
-        if (job === null) break;
-        allow(call, need, [job.queue]);
-        const handle: Handle = {
-          job,
-          lease: () => leaseOf(spool, job.id),
-          remove: () => spool.queue(job.queue).remove(job.id),
-        };
         try {
+          // A job handed out, as most that consumers name are: its lease is all there is to read.
+          const lease = leased === undefined ? null : await spool.currentLease(id);
+          if (lease !== null) {
+            allow(call, need, [lease.queue]);
+            if (await (leased as (lease: LeasedJob) => Promise<boolean>)(lease)) changed++;
+            break;
+          }
+          const job = await spool.job(id);
+          if (job === null) break;
+          allow(call, need, [job.queue]);
+          const handle: Handle = {
+            job,
+            lease: () => leaseOf(spool, job.id),
+            remove: () => spool.queue(job.queue).remove(job.id),
+          };
           if (await act(handle)) changed++;
           break;
         } catch (error) {
@@ -65,6 +72,11 @@ const ack: Act = async ({ job, lease, remove }) => {
   if (job.state === 'completed') return false;
   if (job.state !== 'active') return remove();
   await (await lease()).ack();
+  return true;
+};
+
+const ackLease = async (lease: LeasedJob): Promise<boolean> => {
+  await lease.ack();
   return true;
 };
 
@@ -129,8 +141,8 @@ async function dequeue(call: Call): Promise<Reply> {
 }
 
 export const byIdCommands: Readonly<Record<string, Command>> = {
-  ackjob: { arity: -1, overlaps: true, run: countingById('consume', ack) },
-  fastack: { arity: -1, overlaps: true, run: countingById('consume', ack) },
+  ackjob: { arity: -1, overlaps: true, run: countingById('consume', ack, ackLease) },
+  fastack: { arity: -1, overlaps: true, run: countingById('consume', ack, ackLease) },
   nack: { arity: -1, run: countingById('consume', nack) },
   enqueue: { arity: -1, run: countingById('consume', enqueue) },
   deljob: { arity: -1, run: countingById('admin', deljob) },
