@@ -4,7 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { ReplicationError } from '../../index.ts';
 import type { JobOptions, Queue } from '../../index.ts';
 import { integerOf, text, timeoutArg, word } from './args.ts';
-import { allow, disqueId } from './context.ts';
+import { allow, disqueId, queueOf } from './context.ts';
 import type { Call, Command } from './context.ts';
 import { ReplyError, status, syntaxError } from './reply.ts';
 import type { Reply } from './reply.ts';
@@ -69,7 +69,7 @@ async function addjob(call: Call): Promise<Reply> {
   const [queueArg, body] = call.args as [Buffer, Buffer];
   const a = parse(call.args);
   const { spool, pausedIn, queues } = call.server;
-  const queue = spool.queue(text(queueArg));
+  const queue = queueOf(call.server, text(queueArg));
   allow(call, 'publish', [queue.name]);
   if (a.replicate > spool.capabilities.maxReplicas + 1)
     throw new ReplyError('NOREPL', 'Not enough reachable nodes for the requested replication level');
