@@ -7,6 +7,7 @@
 // fall back on (spool answers NOPROTO, on which it does).
 //
 //   npm run bench:disque -- [--jobs 20000] [--clients 50] [--pipeline 16] [--stores memory:,file]
+//                           [--warmup 10000]
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,11 +22,18 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '50' },
     pipeline: { type: 'string', default: '16' },
     stores: { type: 'string', default: 'memory:,file-fsync,file-interval' },
+    warmup: { type: 'string', default: '10000' },
   },
 });
 const jobs = Number(values.jobs);
 const clients = Number(values.clients);
 const pipeline = Number(values.pipeline);
+/**
+ * Jobs each workload runs through a new server before it is measured, unmeasured: a node
+ * process's first tens of thousands of commands include V8 compiling its code, which a server
+ * that has run for a minute is past (a C server has nothing to warm).
+ */
+const warmup = Number(values.warmup);
 
 interface Target {
   readonly name: string;
@@ -186,6 +194,13 @@ async function measure(target: Target): Promise<Record<string, string | number>>
   const conns = connectAll(target.port);
   const row: Record<string, string | number> = { target: target.name };
   try {
+    if (warmup > 0) {
+      const queue = `bench-warmup-${Date.now()}`;
+      for (const batch of [1, pipeline]) {
+        await timed(target, conns, warmup, (c, n) => addjob(c, queue, n, batch));
+        await timed(target, conns, warmup, (c, n) => consume(c, queue, n, batch, []));
+      }
+    }
     for (const [label, batch] of [
       ['single', 1],
       [`P${pipeline}`, pipeline],
@@ -223,5 +238,7 @@ for (const make of targets) {
     await target.stop();
   }
 }
-console.log(`${jobs} jobs of 100 bytes, ${clients} clients; µs: the server's CPU time per job`);
+console.log(
+  `${jobs} jobs of 100 bytes, ${clients} clients, after ${warmup} unmeasured per workload; µs: the server's CPU time per job`,
+);
 console.table(rows);
