@@ -7,9 +7,10 @@
 // fall back on (spool answers NOPROTO, on which it does).
 //
 //   npm run bench:disque -- [--jobs 20000] [--clients 50] [--pipeline 16] [--stores memory:,file]
+//                           [--warmup 10000]
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,16 +22,34 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '50' },
     pipeline: { type: 'string', default: '16' },
     stores: { type: 'string', default: 'memory:,file-fsync,file-interval' },
+    warmup: { type: 'string', default: '10000' },
   },
 });
 const jobs = Number(values.jobs);
 const clients = Number(values.clients);
 const pipeline = Number(values.pipeline);
+/**
+ * Jobs each workload runs through a new server before it is measured, unmeasured: a node
+ * process's first tens of thousands of commands include V8 compiling its code, which a server
+ * that has run for a minute is past (a C server has nothing to warm).
+ */
+const warmup = Number(values.warmup);
 
 interface Target {
   readonly name: string;
   readonly port: number;
+  /** The server process's CPU time so far (user + system), in ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
+}
+
+/** A process's user + system CPU time in ms, from /proc (Linux): clock ticks of 10 ms. */
+function cpuMsOf(child: ChildProcess): () => number {
+  return () => {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -51,6 +70,7 @@ async function spoolTarget(store: string): Promise<Target> {
   return {
     name: `spool ${store}`,
     port,
+    cpuMs: cpuMsOf(server),
     async stop() {
       server.kill('SIGTERM');
       await exited(server);
@@ -69,6 +89,7 @@ async function disqueTarget(binary: string): Promise<Target> {
   return {
     name: 'disque-server',
     port,
+    cpuMs: cpuMsOf(server),
     async stop() {
       server.kill('SIGTERM');
       await exited(server);
@@ -117,11 +138,21 @@ const connectAll = (port: number): Redis[] =>
     () => new Redis({ port, enableReadyCheck: false, maxRetriesPerRequest: 0, protocol: 2 }),
   );
 
-/** Splits `total` over the clients and runs `each(client, share)` on all of them at once; ops per second. */
-async function timed(conns: Redis[], total: number, each: (c: Redis, share: number) => Promise<void>): Promise<number> {
+/**
+ * Splits `total` over the clients and runs `each(client, share)` on all of them at once: ops per
+ * second, and the server's CPU time per op in µs (what the machine's other load moves least).
+ */
+async function timed(
+  target: Target,
+  conns: Redis[],
+  total: number,
+  each: (c: Redis, share: number) => Promise<void>,
+): Promise<[number, number]> {
+  const cpu = target.cpuMs();
   const start = performance.now();
   await Promise.all(conns.map((c, i) => each(c, Math.floor(total / clients) + (i < total % clients ? 1 : 0))));
-  return Math.round(total / ((performance.now() - start) / 1000));
+  const perSecond = Math.round(total / ((performance.now() - start) / 1000));
+  return [perSecond, Math.round(((target.cpuMs() - cpu) * 1000) / total)];
 }
 
 async function addjob(c: Redis, queue: string, n: number, batch: number): Promise<void> {
@@ -163,14 +194,25 @@ async function measure(target: Target): Promise<Record<string, string | number>>
   const conns = connectAll(target.port);
   const row: Record<string, string | number> = { target: target.name };
   try {
+    if (warmup > 0) {
+      const queue = `bench-warmup-${Date.now()}`;
+      for (const batch of [1, pipeline]) {
+        await timed(target, conns, warmup, (c, n) => addjob(c, queue, n, batch));
+        await timed(target, conns, warmup, (c, n) => consume(c, queue, n, batch, []));
+      }
+    }
     for (const [label, batch] of [
       ['single', 1],
       [`P${pipeline}`, pipeline],
     ] as const) {
       const queue = `bench-${label}-${Date.now()}`;
-      row[`ADDJOB ${label}/s`] = await timed(conns, jobs, (c, n) => addjob(c, queue, n, batch));
+      [row[`ADDJOB ${label}/s`], row[`µs ${label}`]] = await timed(target, conns, jobs, (c, n) =>
+        addjob(c, queue, n, batch),
+      );
       const latencies: number[] = [];
-      row[`GET+ACK ${label}/s`] = await timed(conns, jobs, (c, n) => consume(c, queue, n, batch, latencies));
+      [row[`GET+ACK ${label}/s`], row[`µs GA ${label}`]] = await timed(target, conns, jobs, (c, n) =>
+        consume(c, queue, n, batch, latencies),
+      );
       if (batch === 1) {
         latencies.sort((a, b) => a - b);
         row['GETJOB p50 ms'] = pct(latencies, 0.5);
@@ -196,5 +238,7 @@ for (const make of targets) {
     await target.stop();
   }
 }
-console.log(`${jobs} jobs of 100 bytes, ${clients} clients`);
+console.log(
+  `${jobs} jobs of 100 bytes, ${clients} clients, after ${warmup} unmeasured per workload; µs: the server's CPU time per job`,
+);
 console.table(rows);

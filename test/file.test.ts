@@ -29,6 +29,26 @@ async function threeJobsUncheckpointed(dir: string): Promise<string> {
 const forgetCheckpoints = (dir: string): void => checkpointFiles(dir).forEach((f) => rmSync(f));
 
 void describe('file store: durability', () => {
+  void test('a held job (hold, Disque’s DEQUEUE) is replayed from the log as held', async () => {
+    const dir = freshDir();
+    let held: string;
+    {
+      await using spool = await open(`file:${dir}`);
+      const q = spool.queue('q');
+      held = await q.add('held', { visibility: '1h' });
+      await q.add('next');
+      assert.deepEqual(await spool.hold([held]), [held]);
+    }
+    forgetCheckpoints(dir);
+    await using spool = await open(`file:${dir}`);
+    const q = spool.queue('q');
+    assert.equal((await q.get(held))?.state, 'delayed');
+    assert.deepEqual(
+      (await q.lease({ max: 10 })).map((j) => j.data),
+      ['next'],
+    );
+  });
+
   void test('a clean close and reopen keeps every job in its state', async () => {
     const dir = freshDir();
     {

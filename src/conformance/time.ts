@@ -18,6 +18,37 @@ export function time(suite: Suite): void {
 
     conformanceTest(
       suite,
+      'hold takes waiting jobs out of line for their visibility, counting no attempt, and leaves other states be',
+      async ({ spool, clock }) => {
+        const q = spool.queue('hold');
+        const held = await q.add('held', { visibility: '10s' });
+        const behind = await q.add('behind');
+        const delayed = await q.add('delayed', { delay: '1m' });
+        assert.deepEqual(await spool.hold([held, held, delayed, 'no-such-id']), [held]);
+        assert.deepEqual(await spool.hold([held]), [], 'a held job is not waiting');
+        const job = await q.get(held);
+        assert.equal(job?.state, 'delayed');
+        assert.equal(job?.attempts, 0, 'a hold counts no attempt');
+        assert.equal((await q.get(delayed))?.runAt, clock.now() + 60_000, 'a delayed job is untouched');
+        assert.deepEqual(await q.counts(), { ...(await q.counts()), waiting: 1, delayed: 2 });
+        clock.advance(9_999);
+        assert.equal((await q.counts()).waiting, 1);
+        clock.advance(1);
+        // Back in line as of when it fell due, behind the job that waited all along, and once.
+        const leased = await q.lease({ max: 10 });
+        assert.deepEqual(
+          leased.map((j) => [j.id, j.attempt]),
+          [
+            [behind, 1],
+            [held, 1],
+          ],
+        );
+        assert.deepEqual(await q.lease({ max: 10 }), []);
+      },
+    );
+
+    conformanceTest(
+      suite,
       'a job past its TTL is gone in any state and counted as expired',
       async ({ spool, clock }) => {
         const q = spool.queue('ttl');

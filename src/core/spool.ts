@@ -282,6 +282,20 @@ export class Spool implements AsyncDisposable {
   }
 
   /**
+   * Takes the waiting jobs among `ids` out of line without handing them out (Disque's DEQUEUE):
+   * each is leasable again once its visibility has passed, as if a lease had run out, but with
+   * no attempt counted. Answers the ids it held; a job in any other state, or unknown, is left be.
+   */
+  async hold(ids: readonly string[]): Promise<string[]> {
+    this.#runtime.assertOpen();
+    ids.forEach((id, i) => {
+      if (typeof id !== 'string' || id === '') throw new ValidationError(`ids[${i}]`, 'must be a non-empty string');
+    });
+    if (ids.length === 0) return [];
+    return [...(await this.#store.hold({ now: this.#runtime.clock.now(), ids }))];
+  }
+
+  /**
    * Every process running workers on this store, from their heartbeats: one that stopped
    * beating without closing its workers shows as `gone` until its document is swept.
    */

@@ -314,6 +314,11 @@ export interface IdsParams {
   readonly ids: readonly string[];
 }
 
+export interface HoldParams {
+  readonly now: number;
+  readonly ids: readonly string[];
+}
+
 export interface QueuesParams {
   readonly now: number;
   readonly queues: readonly string[];
@@ -484,6 +489,12 @@ export interface Store {
   counts(params: QueuesParams): Promise<readonly Counts[]>;
   /** Ids of the jobs removed. */
   remove(params: RemoveParams): Promise<readonly string[]>;
+  /**
+   * Waiting jobs among `ids` leave the line without being handed out (Disque's DEQUEUE): each is
+   * delayed by its own `visibilityMs`, as an unsettled lease would keep it out, with no attempt
+   * counted. Ids of the jobs held; jobs in any other state are untouched.
+   */
+  hold(params: HoldParams): Promise<readonly string[]>;
   /** Dead jobs back to waiting with fresh attempts. Returns how many. */
   retryDead(params: RetryDeadParams): Promise<number>;
   /** Removes every job of the queue that is not active. Returns how many. */

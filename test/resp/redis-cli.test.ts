@@ -103,7 +103,24 @@ void test('ACKJOB removes a job in any state; FASTACK and DELJOB too; ENQUEUE pu
   assert.equal(await r.cli('QLEN', 'cli-ack'), '(integer) 0', 'a delayed job is not queued');
   assert.equal(await r.cli('DELJOB', deleted), '(integer) 1');
   assert.equal(await r.cli('SHOW', deleted), '(nil)');
-  assert.match(await r.cli('DEQUEUE', deleted), /^\(error\) ERR DEQUEUE is not supported/);
+});
+
+void test('DEQUEUE takes queued jobs out of their queue without deleting them; others count 0', async () => {
+  const a = await r.cli('ADDJOB', 'cli-dequeue', 'a', '0', 'RETRY', '1');
+  const b = await r.cli('ADDJOB', 'cli-dequeue', 'b', '0');
+  assert.ok((await r.cli('GETJOB', 'NOHANG', 'FROM', 'cli-dequeue')).includes(a));
+  const foreign = 'D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1';
+  assert.equal(await r.cli('DEQUEUE', b, a, foreign), '(integer) 1', 'a is handed out, not queued');
+  assert.equal(await r.cli('QLEN', 'cli-dequeue'), '(integer) 0');
+  assert.equal(await r.cli('DEQUEUE', b), '(integer) 0', 'no longer queued');
+  assert.match(await r.cli('SHOW', b), /"state"\n\s*6\) "active"/);
+  assert.equal(await r.cli('NACK', a), '(integer) 1');
+  assert.equal(await r.cli('DEQUEUE', a), '(integer) 1');
+  assert.equal(await r.cli('GETJOB', 'NOHANG', 'FROM', 'cli-dequeue'), '(nil)');
+  assert.equal(await r.cli('DEQUEUE', 'bad'), '(error) BADID Invalid Job ID format.');
+  // Queued again after its RETRY, as Disque requeues an active job.
+  assert.ok((await r.cli('GETJOB', 'TIMEOUT', '3000', 'FROM', 'cli-dequeue')).includes(a));
+  assert.equal(await r.cli('ACKJOB', a, b), '(integer) 2');
 });
 
 void test('WORKING answers the seconds it postponed; NOJOB for a job that is gone', async () => {

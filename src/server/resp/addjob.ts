@@ -2,9 +2,9 @@
 // with Disque's defaults, checks in Disque's order and Disque's error texts.
 import { isUtf8 } from 'node:buffer';
 import { ReplicationError } from '../../index.ts';
-import type { JobOptions } from '../../index.ts';
+import type { JobOptions, Queue } from '../../index.ts';
 import { integerOf, text, timeoutArg, word } from './args.ts';
-import { allow, disqueId } from './context.ts';
+import { allow, disqueId, queueOf } from './context.ts';
 import type { Call, Command } from './context.ts';
 import { ReplyError, status, syntaxError } from './reply.ts';
 import type { Reply } from './reply.ts';
@@ -19,11 +19,17 @@ interface AddArgs {
   retryS: number | null;
   ttlS: number;
   maxLength: number | null;
+  /** ms-timeout: how long to wait for the copies REPLICATE asks for; 0 for the store's own bound. */
+  timeoutMs: number;
+  /** ASYNC: answer once the job is added, without waiting for its copies. */
+  async: boolean;
 }
 
 type Check = (n: number) => boolean;
 
-const options: Readonly<Record<string, { key: keyof AddArgs; ok: Check; error: string }>> = {
+type NumberOption = 'replicate' | 'delayS' | 'retryS' | 'ttlS' | 'maxLength';
+
+const options: Readonly<Record<string, { key: NumberOption; ok: Check; error: string }>> = {
   replicate: { key: 'replicate', ok: (n) => n > 0 && n <= 65535, error: 'REPLICATE must be between 1 and 65535' },
   ttl: { key: 'ttlS', ok: (n) => n > 0, error: 'TTL must be a number > 0' },
   retry: { key: 'retryS', ok: (n) => n >= 0, error: 'RETRY time must be a non negative number' },
@@ -32,7 +38,15 @@ const options: Readonly<Record<string, { key: keyof AddArgs; ok: Check; error: s
 };
 
 function parse(args: readonly Buffer[]): AddArgs {
-  const parsed: AddArgs = { replicate: 1, delayS: 0, retryS: null, ttlS: defaultTtlS, maxLength: null };
+  const parsed: AddArgs = {
+    replicate: 1,
+    delayS: 0,
+    retryS: null,
+    ttlS: defaultTtlS,
+    maxLength: null,
+    timeoutMs: 0,
+    async: false,
+  };
   for (let i = 3; i < args.length; i++) {
     const name = word(args[i]);
     const option = options[name];
@@ -40,9 +54,10 @@ function parse(args: readonly Buffer[]): AddArgs {
       const n = integerOf(args[++i]);
       if (n === null || !option.ok(n)) throw new ReplyError('ERR', option.error);
       parsed[option.key] = n;
-    } else if (name !== 'async') throw syntaxError();
+    } else if (name === 'async') parsed.async = true;
+    else throw syntaxError();
   }
-  timeoutArg(args[2]);
+  parsed.timeoutMs = timeoutArg(args[2]);
   if (parsed.replicate > 1 && parsed.retryS === 0)
     throw new ReplyError('ERR', 'With RETRY set to 0 please explicitly set  REPLICATE to 1 (at-most-once delivery)');
   if (parsed.delayS >= parsed.ttlS)
@@ -54,7 +69,7 @@ async function addjob(call: Call): Promise<Reply> {
   const [queueArg, body] = call.args as [Buffer, Buffer];
   const a = parse(call.args);
   const { spool, pausedIn, queues } = call.server;
-  const queue = spool.queue(text(queueArg));
+  const queue = queueOf(call.server, text(queueArg));
   allow(call, 'publish', [queue.name]);
   if (a.replicate > spool.capabilities.maxReplicas + 1)
     throw new ReplyError('NOREPL', 'Not enough reachable nodes for the requested replication level');
@@ -79,22 +94,50 @@ async function addjob(call: Call): Promise<Reply> {
     maxAttempts: retryS === 0 ? 1 : Infinity,
     // A Disque job is queued again as soon as its RETRY passes, with no back-off.
     backoff: { type: 'fixed', delay: 0 },
-    ...(a.replicate > 1 ? { replicate: a.replicate } : {}),
+    // ASYNC: the store copies the job in its own time (Redis replicates every write), unwaited.
+    ...(a.replicate > 1 && !a.async ? { replicate: a.replicate } : {}),
   };
-  let id: string;
-  try {
-    id = await queue.add(text(body), jobOptions);
-  } catch (error) {
-    // The job was added but not copied in time: Disque's answer when its wait for copies ends.
-    if (error instanceof ReplicationError)
-      throw new ReplyError('NOREPL', 'Timeout reached before replicating to the requested number of nodes');
-    throw error;
-  }
+  const adding = queue.add(text(body), jobOptions);
+  const id = jobOptions.replicate === undefined ? await adding : await copied(adding, a.timeoutMs, queue);
   queues.added(queue.name, 1);
   // The id's TTL part depends only on the TTL and the attempts, as it will when the job is read back.
   return status(
     disqueId(call.server, { id, createdAt: 0, expiresAt: ttlMs, maxAttempts: retryS === 0 ? 1 : Infinity }),
   );
+}
+
+const noRepl = (): ReplyError =>
+  new ReplyError('NOREPL', 'Timeout reached before replicating to the requested number of nodes');
+
+/**
+ * The id of an add that waits for copies, or Disque's NOREPL once `timeoutMs` (0: the store's
+ * own bound, a ReplicationError) passes first. Then, as Disque does, the job is deleted as best
+ * it can be, once the add is through: the client was told it failed and may add it again.
+ */
+function copied(adding: Promise<string>, timeoutMs: number, queue: Queue): Promise<string> {
+  const cleanUp = (id: string): void => void queue.remove(id).catch(() => {});
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer =
+      timeoutMs === 0
+        ? null
+        : setTimeout(() => {
+            late = true;
+            reject(noRepl());
+          }, timeoutMs);
+    adding.then(
+      (id) => {
+        if (timer !== null) clearTimeout(timer);
+        if (late) cleanUp(id);
+        else resolve(id);
+      },
+      (error: unknown) => {
+        if (timer !== null) clearTimeout(timer);
+        if (error instanceof ReplicationError) error.ids.forEach(cleanUp);
+        if (!late) reject(error instanceof ReplicationError ? noRepl() : (error as Error));
+      },
+    );
+  });
 }
 
 export const addjobCommand: Command = { arity: -4, overlaps: true, run: addjob };

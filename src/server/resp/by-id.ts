@@ -1,6 +1,5 @@
 // The commands that act on jobs named by id, not by a lease's token: ACKJOB, FASTACK, NACK,
-// ENQUEUE, WORKING, DELJOB (and DEQUEUE, which spool cannot do). Each checks every id before
-// touching any (Disque's -BADID).
+// ENQUEUE, DEQUEUE, WORKING, DELJOB. Each checks every id before touching any (Disque's -BADID).
 import { LeaseLostError, NotFoundError } from '../../index.ts';
 import type { JobInfo, LeasedJob, Spool } from '../../index.ts';
 import type { Need } from '../http/auth.ts';
@@ -30,21 +29,28 @@ async function leaseOf(spool: Spool, id: string): Promise<LeasedJob> {
 }
 
 /** Does `act` to the job each id names, looking again when it changed under it; counts the trues. */
-function countingById(need: Need, act: Act): Command['run'] {
+function countingById(need: Need, act: Act, leased?: (lease: LeasedJob) => Promise<boolean>): Command['run'] {
   return async (call: Call) => {
     const { spool } = call.server;
     let changed = 0;
     for (const id of spoolIds(call.args)) {
       for (let i = 0; i < tries && id !== null; i++) {
-        const job = await spool.job(id);
-        if (job === null) break;
-        allow(call, need, [job.queue]);
-        const handle: Handle = {
-          job,
-          lease: () => leaseOf(spool, job.id),
-          remove: () => spool.queue(job.queue).remove(job.id),
-        };
         try {
+          // A job handed out, as most that consumers name are: its lease is all there is to read.
+          const lease = leased === undefined ? null : await spool.currentLease(id);
+          if (lease !== null) {
+            allow(call, need, [lease.queue]);
+            if (await (leased as (lease: LeasedJob) => Promise<boolean>)(lease)) changed++;
+            break;
+          }
+          const job = await spool.job(id);
+          if (job === null) break;
+          allow(call, need, [job.queue]);
+          const handle: Handle = {
+            job,
+            lease: () => leaseOf(spool, job.id),
+            remove: () => spool.queue(job.queue).remove(job.id),
+          };
           if (await act(handle)) changed++;
           break;
         } catch (error) {
@@ -66,6 +72,11 @@ const ack: Act = async ({ job, lease, remove }) => {
   if (job.state === 'completed') return false;
   if (job.state !== 'active') return remove();
   await (await lease()).ack();
+  return true;
+};
+
+const ackLease = async (lease: LeasedJob): Promise<boolean> => {
+  await lease.ack();
   return true;
 };
 
@@ -116,15 +127,22 @@ async function working(call: Call): Promise<Reply> {
   return 0;
 }
 
-/** DEQUEUE: spool has no state for a job out of line but not handed out. */
-function dequeue(call: Call): Reply {
-  spoolIds(call.args);
-  throw new ReplyError('ERR', 'DEQUEUE is not supported by spool: lease the job with GETJOB instead');
+/**
+ * DEQUEUE: queued jobs out of line, not handed out; each is queued again after its RETRY, as
+ * Disque requeues an active job (`Spool.hold`). Jobs in any other state are not counted.
+ */
+async function dequeue(call: Call): Promise<Reply> {
+  const { spool } = call.server;
+  const ids = spoolIds(call.args).filter((id): id is string => id !== null);
+  const jobs = await Promise.all(ids.map((id) => spool.job(id)));
+  const waiting = jobs.filter((job): job is JobInfo => job?.state === 'waiting');
+  allow(call, 'consume', [...new Set(waiting.map((job) => job.queue))]);
+  return (await spool.hold(waiting.map((job) => job.id))).length;
 }
 
 export const byIdCommands: Readonly<Record<string, Command>> = {
-  ackjob: { arity: -1, overlaps: true, run: countingById('consume', ack) },
-  fastack: { arity: -1, overlaps: true, run: countingById('consume', ack) },
+  ackjob: { arity: -1, overlaps: true, run: countingById('consume', ack, ackLease) },
+  fastack: { arity: -1, overlaps: true, run: countingById('consume', ack, ackLease) },
   nack: { arity: -1, run: countingById('consume', nack) },
   enqueue: { arity: -1, run: countingById('consume', enqueue) },
   deljob: { arity: -1, run: countingById('admin', deljob) },

@@ -23,7 +23,7 @@ export interface RespLogger {
 }
 
 interface Slot {
-  out: Buffer | null;
+  out: string | Buffer | null;
   /** The connection ends once this reply is written (QUIT, a protocol error). */
   last: boolean;
 }
@@ -42,7 +42,10 @@ export class Connection {
   readonly #slots: Slot[] = [];
   /** Commands read and waiting for their turn. */
   readonly #todo: { command: Command; args: readonly Buffer[]; slot: Slot }[] = [];
-  #pumping = false;
+  /** Commands started and not answered yet: any number that overlap, or one that does not. */
+  #running = 0;
+  /** The one command running does not overlap: everything after it waits. */
+  #exclusive = false;
   /** A flush is due in this turn of the event loop. */
   #flushing = false;
   #reading = true;
@@ -113,12 +116,12 @@ export class Connection {
       }
       if (args === null) break;
       if (args.length === 0) continue;
+      const name = word(args[0]);
       // QUIT is answered, then the connection ends: nothing after it is read.
-      const quit = word(args[0]) === 'quit';
+      const quit = name === 'quit';
       if (quit) this.#ending = true;
-      this.#dispatch(args, this.#slot(quit));
+      this.#dispatch(name, args, this.#slot(quit));
     }
-    if (!this.#pumping && this.#todo.length > 0) void this.#pump();
     const over =
       this.#ending ||
       this.#slots.length >= this.#limits.maxPendingReplies ||
@@ -137,9 +140,8 @@ export class Connection {
     return slot;
   }
 
-  /** Answers what needs no command at once; queues the rest for the pump. */
-  #dispatch(args: readonly Buffer[], slot: Slot): void {
-    const name = word(args[0]);
+  /** Answers what needs no command at once; runs the rest, or queues them while they must wait. */
+  #dispatch(name: string, args: readonly Buffer[], slot: Slot): void {
     const command = this.#commands[name];
     if (command === undefined) {
       // Named as the client wrote it, as Disque and Redis do.
@@ -150,43 +152,50 @@ export class Connection {
     if (arity > 0 ? args.length !== arity : args.length < -arity) return this.#fill(slot, errorOf(arityError(name)));
     if (this.#session.principal === undefined && command.open !== true)
       return this.#fill(slot, { error: 'NOAUTH Authentication required.' });
-    this.#todo.push({ command, args: args.slice(1), slot });
+    if (this.#todo.length === 0 && this.#free(command)) this.#run(command, args.slice(1), slot);
+    else this.#todo.push({ command, args: args.slice(1), slot });
   }
 
   /**
-   * Runs the queued commands one after the other; commands that overlap (Command.overlaps) start
-   * without waiting for each other, and the next other command waits for all of them.
+   * Whether `command` may start now. Commands that overlap (Command.overlaps) start without
+   * waiting for each other; any other command waits for everything before it, and everything
+   * after it waits for it.
    */
-  async #pump(): Promise<void> {
-    this.#pumping = true;
-    const overlapping = new Set<Promise<void>>();
-    for (let next = this.#todo.shift(); next !== undefined; next = this.#todo.shift()) {
-      const { command, args, slot } = next;
-      if (command.overlaps !== true && overlapping.size > 0) {
-        await Promise.all(overlapping);
-        overlapping.clear();
-      }
-      const running = this.#run(command, args, slot);
-      if (running === undefined) continue;
-      if (command.overlaps === true) overlapping.add(running);
-      else await running;
-    }
-    this.#pumping = false;
+  #free(command: Command): boolean {
+    return this.#running === 0 || (command.overlaps === true && !this.#exclusive);
   }
 
-  /** Runs one command into its slot: a promise while it has not answered yet. */
-  #run(command: Command, args: readonly Buffer[], slot: Slot): Promise<void> | undefined {
+  /** Starts the queued commands in order until one must wait. */
+  #pump(): void {
+    for (let next = this.#todo[0]; next !== undefined && this.#free(next.command); next = this.#todo[0]) {
+      this.#todo.shift();
+      this.#run(next.command, next.args, next.slot);
+    }
+  }
+
+  /** Runs one command into its slot, at once when it answers at once. */
+  #run(command: Command, args: readonly Buffer[], slot: Slot): void {
     this.#server.commands++;
+    let reply: Reply | Promise<Reply>;
     try {
-      const reply = command.run({ server: this.#server, session: this.#session, args });
-      if (!(reply instanceof Promise)) return this.#fill(slot, reply);
-      return reply.then(
-        (value) => this.#fill(slot, value),
-        (error: unknown) => this.#fill(slot, this.#failure(error)),
-      );
+      reply = command.run({ server: this.#server, session: this.#session, args });
     } catch (error) {
       return this.#fill(slot, this.#failure(error));
     }
+    if (!(reply instanceof Promise)) return this.#fill(slot, reply);
+    this.#running++;
+    if (command.overlaps !== true) this.#exclusive = true;
+    reply.then(
+      (value) => this.#answered(slot, value),
+      (error: unknown) => this.#answered(slot, this.#failure(error)),
+    );
+  }
+
+  #answered(slot: Slot, reply: Reply): void {
+    this.#fill(slot, reply);
+    this.#running--;
+    this.#exclusive = false;
+    if (this.#todo.length > 0) this.#pump();
   }
 
   #failure(error: unknown): Reply {
@@ -205,27 +214,34 @@ export class Connection {
     slot.out = encode(reply);
     if (!this.#flushing) {
       this.#flushing = true;
-      setImmediate(() => {
-        this.#flushing = false;
-        this.#flush();
-      });
+      setImmediate(this.#flush);
     }
     return undefined;
   }
 
-  #flush(): void {
+  /** Writes the replies whose turn has come: the text ones joined, so mostly one write a turn. */
+  readonly #flush = (): void => {
+    this.#flushing = false;
     const socket = this.#socket;
     if (socket.destroyed) return;
     socket.cork();
     let end = false;
+    let text = '';
     while (this.#slots.length > 0 && (this.#slots[0] as Slot).out !== null) {
       const slot = this.#slots.shift() as Slot;
-      socket.write(slot.out as Buffer);
+      const out = slot.out as string | Buffer;
+      if (typeof out === 'string') text += out;
+      else {
+        if (text !== '') socket.write(text);
+        text = '';
+        socket.write(out);
+      }
       if (slot.last) {
         end = true;
         break;
       }
     }
+    if (text !== '') socket.write(text);
     socket.uncork();
     if (end) {
       this.#ending = true;
@@ -235,7 +251,7 @@ export class Connection {
     }
     if (this.#ending && this.#slots.length === 0) socket.end();
     else this.#read();
-  }
+  };
 }
 
 function errorOf(error: ReplyError | SpoolError): Reply {

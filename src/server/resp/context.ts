@@ -1,5 +1,5 @@
 // What every command sees: the spool, this node, and the connection it came on.
-import type { Spool } from '../../index.ts';
+import type { Queue, Spool } from '../../index.ts';
 import { Guard } from '../http/auth.ts';
 import type { Need, Principal } from '../http/auth.ts';
 import { fromDisqueId, isDisqueId, toDisqueId } from './job-id.ts';
@@ -41,6 +41,8 @@ export interface Server {
   readonly startedAt: number;
   /** spool's package version, for INFO. */
   readonly version: string;
+  /** Queue handles by name (`queueOf`). */
+  readonly handles: Map<string, Queue>;
   /** Commands answered, for INFO. */
   commands: number;
   connections: number;
@@ -77,6 +79,22 @@ export interface Command {
 /** ForbiddenError (→ -NOPERM) unless the connection may do `need` on `queues`. */
 export function allow(call: Call, need: Need, queues: readonly string[]): void {
   Guard.allow(call.session.principal ?? null, need, queues);
+}
+
+/** Most queue handles a server keeps; past it they are all forgotten, so a client naming queues without end holds bounded memory. */
+const maxHandles = 10_000;
+
+/**
+ * The server's handle on a queue: a handle keeps the job defaults it made from the queue's
+ * stored settings, which a handle per command would make again for every job.
+ */
+export function queueOf(server: Server, name: string): Queue {
+  let queue = server.handles.get(name);
+  if (queue === undefined) {
+    if (server.handles.size >= maxHandles) server.handles.clear();
+    server.handles.set(name, (queue = server.spool.queue(name)));
+  }
+  return queue;
 }
 
 export function disqueId(server: Server, job: IdFacts & { readonly id: string }): string {

@@ -58,9 +58,12 @@ async function getjob(call: Call): Promise<Reply> {
   for (;;) {
     const wait = a.noHang ? 0 : Math.min(maxWaitMs, deadline - Date.now());
     const unblock = wait > 0 ? queues.block(a.queues) : null;
-    const jobs = await spool
-      .lease({ queues: a.queues, max: Math.min(a.count, 1000), wait: Math.max(0, wait), signal })
-      .finally(() => unblock?.());
+    let jobs: LeasedJob[];
+    try {
+      jobs = await spool.lease({ queues: a.queues, max: Math.min(a.count, 1000), wait: Math.max(0, wait), signal });
+    } finally {
+      unblock?.();
+    }
     // The client left (or the server is closing) while waiting: hand the jobs back instead of
     // letting their leases run out.
     if (signal.aborted) {

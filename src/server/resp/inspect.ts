@@ -1,7 +1,7 @@
 // Looking at jobs and queues without taking them: SHOW, QLEN, QPEEK, QSTAT, and PAUSE.
 import type { Counts, JobInfo } from '../../index.ts';
 import { integerArg, text, word } from './args.ts';
-import { allow, bodyOf, disqueId, spoolIds } from './context.ts';
+import { allow, bodyOf, disqueId, queueOf, spoolIds } from './context.ts';
 import type { Call, Command, Server } from './context.ts';
 import { nullArray, status, syntaxError } from './reply.ts';
 import type { Reply } from './reply.ts';
@@ -74,7 +74,7 @@ async function show(call: Call): Promise<Reply> {
 }
 
 function queueArg(call: Call, need: 'read' | 'admin' = 'read') {
-  const queue = call.server.spool.queue(text(call.args[0] as Buffer));
+  const queue = queueOf(call.server, text(call.args[0] as Buffer));
   allow(call, need, [queue.name]);
   return queue;
 }

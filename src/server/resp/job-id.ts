@@ -17,11 +17,24 @@ const minBytes = 18;
 // middle holds no spool id names a job that is not here.
 const shape = /^D-[^-]{8}-([^-]{24,})-[^-]{4}$/;
 
+/** Where the ids that fit Disque's 40 characters are padded: every job id is made twice (ADDJOB, GETJOB). */
+const scratch = Buffer.alloc(minBytes);
+
 export function toDisqueId(nodeId: string, spoolId: string, facts: IdFacts): string {
-  const bytes = Buffer.from(spoolId, 'utf8');
-  const padded = Buffer.alloc(Math.max(minBytes, Math.ceil(bytes.length / 3) * 3));
-  bytes.copy(padded, padded.length - bytes.length);
-  return `D-${nodeId.slice(0, 8)}-${padded.toString('base64')}-${ttlPart(facts)}`;
+  return `D-${nodeId.slice(0, 8)}-${middle(spoolId)}-${ttlPart(facts)}`;
+}
+
+/** The id's UTF-8 bytes, left-padded with NUL bytes, in base64. */
+function middle(spoolId: string): string {
+  const length = Buffer.byteLength(spoolId);
+  if (length <= minBytes) {
+    scratch.fill(0, 0, minBytes - length);
+    scratch.write(spoolId, minBytes - length, 'utf8');
+    return scratch.toString('base64');
+  }
+  const padded = Buffer.alloc(Math.ceil(length / 3) * 3);
+  padded.write(spoolId, padded.length - length, 'utf8');
+  return padded.toString('base64');
 }
 
 /** Whether a client's id is in Disque's shape (else -BADID). */

@@ -45,29 +45,46 @@ export class ReplyError extends Error {
 
 export const syntaxError = (): ReplyError => new ReplyError('ERR', 'syntax error');
 
-export function encode(reply: Reply): Buffer {
-  const parts: (string | Buffer)[] = [];
-  write(reply, parts);
-  return parts.length === 1 && typeof parts[0] === 'string'
-    ? Buffer.from(parts[0], 'utf8')
-    : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+/**
+ * A reply's bytes: text when it holds no Buffer (most do: ids, counts, job triples of text
+ * bodies), so a connection can join a turn's replies into one string and write it at once,
+ * without a Buffer per reply.
+ */
+export function encode(reply: Reply): string | Buffer {
+  const parts: Buffer[] = [];
+  const text = write(reply, '', parts);
+  if (parts.length === 0) return text;
+  parts.push(Buffer.from(text, 'utf8'));
+  return Buffer.concat(parts);
 }
 
-function write(reply: Reply, parts: (string | Buffer)[]): void {
-  if (reply === null) parts.push('$-1\r\n');
-  else if (typeof reply === 'number' || typeof reply === 'bigint')
-    parts.push(`:${typeof reply === 'number' ? Math.trunc(reply) : reply}\r\n`);
-  else if (typeof reply === 'string') parts.push(`$${Buffer.byteLength(reply)}\r\n${reply}\r\n`);
-  else if (Buffer.isBuffer(reply)) parts.push(`$${reply.length}\r\n`, reply, '\r\n');
-  else if (isArray(reply)) {
-    parts.push(`*${reply.length}\r\n`);
-    for (const item of reply) write(item, parts);
-  } else if ('status' in reply) parts.push(`+${oneLine(reply.status)}\r\n`);
-  else if ('error' in reply) parts.push(`-${oneLine(reply.error)}\r\n`);
-  else parts.push('*-1\r\n');
+/** Appends `reply` to `text`; a Buffer moves `text` and itself into `parts`, and the text starts again. */
+function write(reply: Reply, text: string, parts: Buffer[]): string {
+  if (reply === null) return `${text}$-1\r\n`;
+  switch (typeof reply) {
+    case 'number':
+      return `${text}:${Math.trunc(reply)}\r\n`;
+    case 'bigint':
+      return `${text}:${reply}\r\n`;
+    case 'string':
+      return `${text}$${Buffer.byteLength(reply)}\r\n${reply}\r\n`;
+  }
+  if (Buffer.isBuffer(reply)) {
+    parts.push(Buffer.from(`${text}$${reply.length}\r\n`, 'utf8'), reply);
+    return '\r\n';
+  }
+  if (isArray(reply)) {
+    let out = `${text}*${reply.length}\r\n`;
+    for (const item of reply) out = write(item, out, parts);
+    return out;
+  }
+  if ('status' in reply) return `${text}+${oneLine(reply.status)}\r\n`;
+  if ('error' in reply) return `${text}-${oneLine(reply.error)}\r\n`;
+  return `${text}*-1\r\n`;
 }
 
 const isArray = (reply: Reply): reply is readonly Reply[] => Array.isArray(reply);
 
 /** A status or error line may not hold CR or LF: they would end the reply early. */
-const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ');
+const oneLine = (text: string): string =>
+  text.includes('\r') || text.includes('\n') ? text.replace(/[\r\n]+/g, ' ') : text;

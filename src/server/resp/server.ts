@@ -96,6 +96,7 @@ export function respServer(options: RespServerOptions): RespServer {
     maxWaitMs: Math.max(1, parseDuration(options.maxWait ?? '5m', 'maxWait')),
     startedAt: Date.now(),
     version: options.version ?? '',
+    handles: new Map(),
     commands: 0,
     connections: 0,
   };

@@ -20,6 +20,7 @@ import type {
   ExtendParams,
   ExtendResult,
   GetMetaParams,
+  HoldParams,
   Health,
   IdsParams,
   JobRecord,
@@ -293,6 +294,9 @@ export class FileStore implements Store {
   remove(params: RemoveParams): Promise<readonly string[]> {
     return this.#durable({ kind: 'remove', record: params }) as Promise<readonly string[]>;
   }
+  hold(params: HoldParams): Promise<readonly string[]> {
+    return this.#durable({ kind: 'hold', record: params }) as Promise<readonly string[]>;
+  }
   retryDead(params: RetryDeadParams): Promise<number> {
     return this.#durable({ kind: 'retryDead', record: params }) as Promise<number>;
   }
@@ -421,6 +425,8 @@ export class FileStore implements Store {
         return t.extend(record);
       case 'remove':
         return t.remove(record);
+      case 'hold':
+        return t.hold(record);
       case 'retryDead':
         return t.retryDead(record.queue, record.ids, record.now);
       case 'purge':

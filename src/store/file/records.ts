@@ -24,6 +24,7 @@
 //   nack       f64 now · str token · f64 delayMs · str? error · u8 flags (1 dead, 2 release)
 //   extend     f64 now · str token · f64 ms
 //   remove     f64 now · u32 ids · str id… · u8 states (0xff: any) · u8 state…
+//   hold       f64 now · u32 ids · str id…
 //   retryDead  f64 now · str queue · u8 has ids · [u32 ids · str id…]
 //   purge      f64 now · str queue
 //   paused     f64 now · str queue · u8 paused (read only: replayed as a configure of `paused`)
@@ -63,11 +64,12 @@ export const recordKinds = {
   paused: { type: 13, version: 1 },
   meta: { type: 14, version: 1 },
   configure: { type: 15, version: 1 },
+  hold: { type: 16, version: 1 },
 } as const satisfies Record<string, RecordKind>;
 
 /** Version 0 only: every call but adds, moves, leases and acks, as JSON. */
 const legacyOperationType = 3;
-export const maxRecordType = 15;
+export const maxRecordType = 16;
 
 // The calls a record stands for, as the file store keeps them: the job table takes each as is.
 
@@ -105,6 +107,10 @@ export interface RemoveRecord {
   readonly ids: readonly string[];
   readonly states: readonly JobState[] | null;
 }
+export interface HoldRecord {
+  readonly now: number;
+  readonly ids: readonly string[];
+}
 export interface RetryDeadRecord {
   readonly now: number;
   readonly queue: string;
@@ -128,6 +134,7 @@ export type Operation =
   | { readonly kind: 'nack'; readonly record: NackRecord }
   | { readonly kind: 'extend'; readonly record: ExtendRecord }
   | { readonly kind: 'remove'; readonly record: RemoveRecord }
+  | { readonly kind: 'hold'; readonly record: HoldRecord }
   | { readonly kind: 'retryDead'; readonly record: RetryDeadRecord }
   | { readonly kind: 'purge'; readonly record: PurgeRecord }
   | { readonly kind: 'configure'; readonly record: ConfigureRecord }
@@ -284,6 +291,10 @@ export function encodeOperation(out: ByteWriter, operation: Operation): RecordKi
       for (const state of states ?? []) out.u8(stateCodes.indexOf(state));
       break;
     }
+    case 'hold':
+      out.f64(operation.record.now);
+      strings(out, operation.record.ids);
+      break;
     case 'retryDead': {
       const { now, queue, ids } = operation.record;
       out.f64(now);
@@ -373,6 +384,10 @@ export function decodeOperation(type: number, version: number, body: Buffer): Op
       const count = r.u8();
       const states = count === anyState ? null : Array.from({ length: count }, () => state(r.u8()));
       return { kind, record: { now, ids, states } };
+    }
+    case 'hold': {
+      const now = r.f64();
+      return { kind, record: { now, ids: list(() => r.str()) } };
     }
     case 'retryDead': {
       const now = r.f64();

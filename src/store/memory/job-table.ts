@@ -9,6 +9,7 @@ import type {
   Counts,
   ExtendParams,
   ExtendResult,
+  HoldParams,
   JobRecord,
   JobState,
   LeaseParams,
@@ -306,6 +307,24 @@ export class JobTable {
       removed.push(id);
     }
     return removed;
+  }
+
+  hold({ now, ids }: HoldParams): readonly string[] {
+    const held: string[] = [];
+    const byQueue = new Map<QueueState, Set<number>>();
+    for (const id of ids) {
+      const seq = this.#seqOf(id);
+      if (seq < 0) continue;
+      const q = this.#queueOf(seq);
+      q.settle(now);
+      if (this.#cols.state(seq) !== stateCode.waiting) continue;
+      const seqs = byQueue.get(q) ?? new Set<number>();
+      if (seqs.has(seq)) continue;
+      byQueue.set(q, seqs.add(seq));
+      held.push(id);
+    }
+    for (const [q, seqs] of byQueue) q.hold(seqs, now);
+    return held;
   }
 
   retryDead(queue: string, ids: readonly string[] | null, now: number): number {

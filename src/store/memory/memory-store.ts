@@ -11,6 +11,7 @@ import type {
   ExtendParams,
   ExtendResult,
   GetMetaParams,
+  HoldParams,
   Health,
   IdsParams,
   JobRecord,
@@ -96,6 +97,9 @@ export class MemoryStore implements Store {
   }
   remove(params: RemoveParams): Promise<readonly string[]> {
     return this.#run(() => this.#table.remove(params));
+  }
+  hold(params: HoldParams): Promise<readonly string[]> {
+    return this.#run(() => this.#table.hold(params));
   }
   retryDead({ now, queue, ids }: RetryDeadParams): Promise<number> {
     return this.#run(() => this.#table.retryDead(queue, ids, now));

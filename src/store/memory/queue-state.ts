@@ -148,6 +148,12 @@ export class QueueState {
     this.place(seq, availableAt > now ? 'delayed' : 'waiting');
   }
 
+  /** Waiting jobs out of line, each due again after its own visibility (a DEQUEUE). */
+  hold(seqs: ReadonlySet<number>, now: number): void {
+    this.waiting.forget(seqs);
+    for (const seq of seqs) this.requeue(seq, now, now + this.cols.profile(seq).visibilityMs);
+  }
+
   complete(seq: number, now: number, result: Uint8Array | null): void {
     const page = this.cols.page(seq);
     const row = rowOf(seq);

@@ -10,9 +10,9 @@ import { SeqRuns } from './seq-runs.ts';
  * of up to 256 consecutive ones); only the others go into a heap that carries their keys, 20 bytes
  * each (issue 4). The next job is the earlier of the two fronts.
  *
- * Both delete lazily. A job stops waiting only by being taken from the front of the one holding it
- * or by going for good, so an entry in the line is current exactly while its job is waiting; a heap
- * entry while its keys also match.
+ * Both delete lazily. A job stops waiting only by being taken from the front of the one holding it,
+ * by going for good, or by `forget` (which takes its entries out at once), so an entry in the line is
+ * current exactly while its job is waiting; a heap entry while its keys also match.
  */
 export class WaitingLine {
   readonly #line = new SeqRuns();
@@ -77,6 +77,15 @@ export class WaitingLine {
       out.push(seq);
     }
     return out.concat(fromHeap.slice(h)).slice(0, limit);
+  }
+
+  /**
+   * Takes these waiting jobs out of line from wherever they are (a DEQUEUE): a line entry left
+   * behind would count as current again once the job waits anew, and hand it out twice.
+   */
+  forget(seqs: ReadonlySet<number>): void {
+    this.#line.filter((seq) => !seqs.has(seq));
+    this.#heap.filter((_a, _b, seq) => !seqs.has(seq));
   }
 
   /** Sweeps out stale entries once they outnumber the `live` waiting jobs. */

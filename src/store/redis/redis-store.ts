@@ -13,6 +13,7 @@ import type {
   ExtendParams,
   ExtendResult,
   GetMetaParams,
+  HoldParams,
   Health,
   IdsParams,
   JobRecord,
@@ -430,6 +431,24 @@ export class RedisStore implements Store {
         }),
       );
       return ids.filter((id) => removed.has(id));
+    });
+  }
+
+  hold({ now, ids }: HoldParams): Promise<readonly string[]> {
+    return this.#run(async () => {
+      const held = new Set<string>();
+      const byQueue = groupBy(ids.map((id, i) => ({ i, job: parseJobId(id) })));
+      await Promise.all(
+        [...byQueue].map(async ([queue, entries]) => {
+          const reply = (await this.#scripts.hold(
+            [this.#base(queue)],
+            [now, this.#channel, queue, ...entries.map((e) => e.job.seq)],
+          )) as number[];
+          for (const seq of reply) held.add(jobId(queue, seq));
+        }),
+      );
+      // Once each, as the other stores answer: the script held a repeated id the first time only.
+      return [...new Set(ids)].filter((id) => held.has(id));
     });
   }
 

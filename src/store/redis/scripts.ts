@@ -16,6 +16,7 @@ export const scriptNames = [
   'list',
   'counts',
   'remove',
+  'hold',
   'retry-dead',
   'purge',
   'configure',

@@ -22,6 +22,7 @@ import type {
   NackParams,
   NackResult,
   GetMetaParams,
+  HoldParams,
   IdsParams,
   JobEnd,
   ListMetaParams,
@@ -272,6 +273,17 @@ export class RowEngine {
       removed.push(id);
     }
     return removed;
+  }
+
+  hold({ now, ids }: HoldParams): string[] {
+    const held: string[] = [];
+    for (const id of ids) {
+      const row = this.#current(id, now);
+      if (row === null || row.state !== 'waiting') continue;
+      this.#requeue(this.#queue(row.queue), row, now, now + row.visibilityMs, {});
+      held.push(id);
+    }
+    return held;
   }
 
   retryDead({ queue, ids, now }: RetryDeadParams): number {

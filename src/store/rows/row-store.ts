@@ -21,6 +21,7 @@ import type {
   LeaseParams,
   LeaseResult,
   LeasedRecord,
+  HoldParams,
   ListMetaParams,
   ListParams,
   ListResult,
@@ -134,6 +135,9 @@ export class RowStore implements Store {
   }
   remove(params: RemoveParams): Promise<readonly string[]> {
     return this.#run(true, (e) => e.remove(params));
+  }
+  hold(params: HoldParams): Promise<readonly string[]> {
+    return this.#run(true, (e) => e.hold(params));
   }
   retryDead(params: RetryDeadParams): Promise<number> {
     return this.#run(true, (e) => e.retryDead(params));
