@@ -64,12 +64,12 @@ export const recordKinds = {
   paused: { type: 13, version: 1 },
   meta: { type: 14, version: 1 },
   configure: { type: 15, version: 1 },
-  hold: { type: 16, version: 1 },
+  hold: { type: 17, version: 1 },
 } as const satisfies Record<string, RecordKind>;
 
 /** Version 0 only: every call but adds, moves, leases and acks, as JSON. */
 const legacyOperationType = 3;
-export const maxRecordType = 16;
+export const maxRecordType = 17;
 
 // The calls a record stands for, as the file store keeps them: the job table takes each as is.
 
