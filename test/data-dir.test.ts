@@ -2,10 +2,10 @@
 // that store had it. Each fixture is a store's own output (test/fixtures/write-data-dir.ts, run
 // by the version named below) holding every kind of log record: adds of every job shape,
 // leases, acks with and without a result, nacks that retry, kill and release, an extension,
-// removals, a purge, retries of dead jobs, pauses, metadata, and a compaction's move. Its old
-// segments are kept, so it opens three ways: from its newest checkpoint, from the older one
-// (replaying what came after), and with no checkpoint (replaying the whole log). Never
-// regenerate a fixture: a format change gets a new one beside the old.
+// removals, a purge, retries of dead jobs, pauses, metadata, a compaction's move, and (from
+// records-v3 on) promotions of delayed jobs. Its old segments are kept, so it opens three
+// ways: from its newest checkpoint, from the older one (replaying what came after), and with no
+// checkpoint (replaying the whole log). Never regenerate a fixture: a format change gets a new one beside the old.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,8 @@ const fixtures = [
   { name: 'records-v1', writtenBy: 'issue 14, commit adb157b' },
   // Adds and acks without per-call limits and retention, stored queue settings in configure records (issue 14).
   { name: 'records-v2', writtenBy: 'issue 14, stored queue settings' },
+  // Promote records: delayed jobs made due by id and by queue (issue 18).
+  { name: 'records-v3', writtenBy: 'issue 18, promote' },
 ];
 
 for (const { name, writtenBy } of fixtures) {

@@ -332,6 +332,13 @@ export interface RetryDeadParams {
   readonly ids: readonly string[] | null;
 }
 
+export interface PromoteParams {
+  readonly now: number;
+  readonly queue: string;
+  /** The delayed jobs to make due now; all of the queue's delayed jobs when null. */
+  readonly ids: readonly string[] | null;
+}
+
 export interface PurgeParams {
   readonly now: number;
   readonly queue: string;
@@ -486,6 +493,12 @@ export interface Store {
   remove(params: RemoveParams): Promise<readonly string[]>;
   /** Dead jobs back to waiting with fresh attempts. Returns how many. */
   retryDead(params: RetryDeadParams): Promise<number>;
+  /**
+   * Delayed jobs of the queue made waiting now, as if their delay had ended at `now` (their place
+   * in line is that of a job ready at `now`); a job that is not delayed, or of another queue, is
+   * left as it is. Returns how many; sends a ready event when there is one.
+   */
+  promote(params: PromoteParams): Promise<number>;
   /** Removes every job of the queue that is not active. Returns how many. */
   purge(params: PurgeParams): Promise<number>;
   /** Each queue's stored settings, `defaultQueueSettings` for a queue with none. */

@@ -33,6 +33,7 @@ import type {
   NackResult,
   NowParams,
   PeekParams,
+  PromoteParams,
   PurgeParams,
   QueueSettings,
   QueuesParams,
@@ -296,6 +297,9 @@ export class FileStore implements Store {
   retryDead(params: RetryDeadParams): Promise<number> {
     return this.#durable({ kind: 'retryDead', record: params }) as Promise<number>;
   }
+  promote(params: PromoteParams): Promise<number> {
+    return this.#durable({ kind: 'promote', record: params }) as Promise<number>;
+  }
   purge(params: PurgeParams): Promise<number> {
     return this.#durable({ kind: 'purge', record: params }) as Promise<number>;
   }
@@ -423,6 +427,8 @@ export class FileStore implements Store {
         return t.remove(record);
       case 'retryDead':
         return t.retryDead(record.queue, record.ids, record.now);
+      case 'promote':
+        return t.promote(record.queue, record.ids, record.now);
       case 'purge':
         return t.purge(record.queue, record.now);
       case 'configure':

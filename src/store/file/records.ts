@@ -26,6 +26,7 @@
 //   remove     f64 now · u32 ids · str id… · u8 states (0xff: any) · u8 state…
 //   retryDead  f64 now · str queue · u8 has ids · [u32 ids · str id…]
 //   purge      f64 now · str queue
+//   promote    f64 now · str queue · u8 has ids · [u32 ids · str id…]
 //   paused     f64 now · str queue · u8 paused (read only: replayed as a configure of `paused`)
 //   configure  f64 now · str queue · u8 fields present (bits in `settingFields` order), then each
 //              present one: maxLength f64? · maxAttempts f64 · backoff u8 kind f64 delayMs
@@ -63,11 +64,12 @@ export const recordKinds = {
   paused: { type: 13, version: 1 },
   meta: { type: 14, version: 1 },
   configure: { type: 15, version: 1 },
+  promote: { type: 16, version: 1 },
 } as const satisfies Record<string, RecordKind>;
 
 /** Version 0 only: every call but adds, moves, leases and acks, as JSON. */
 const legacyOperationType = 3;
-export const maxRecordType = 15;
+export const maxRecordType = 16;
 
 // The calls a record stands for, as the file store keeps them: the job table takes each as is.
 
@@ -110,6 +112,8 @@ export interface RetryDeadRecord {
   readonly queue: string;
   readonly ids: readonly string[] | null;
 }
+/** Promote names delayed jobs as retryDead names dead ones: the same fields, its own record type. */
+export type PromoteRecord = RetryDeadRecord;
 export interface PurgeRecord {
   readonly now: number;
   readonly queue: string;
@@ -129,6 +133,7 @@ export type Operation =
   | { readonly kind: 'extend'; readonly record: ExtendRecord }
   | { readonly kind: 'remove'; readonly record: RemoveRecord }
   | { readonly kind: 'retryDead'; readonly record: RetryDeadRecord }
+  | { readonly kind: 'promote'; readonly record: PromoteRecord }
   | { readonly kind: 'purge'; readonly record: PurgeRecord }
   | { readonly kind: 'configure'; readonly record: ConfigureRecord }
   | { readonly kind: 'meta'; readonly record: MetaRecord };
@@ -284,7 +289,8 @@ export function encodeOperation(out: ByteWriter, operation: Operation): RecordKi
       for (const state of states ?? []) out.u8(stateCodes.indexOf(state));
       break;
     }
-    case 'retryDead': {
+    case 'retryDead':
+    case 'promote': {
       const { now, queue, ids } = operation.record;
       out.f64(now);
       out.str(queue);
@@ -374,7 +380,8 @@ export function decodeOperation(type: number, version: number, body: Buffer): Op
       const states = count === anyState ? null : Array.from({ length: count }, () => state(r.u8()));
       return { kind, record: { now, ids, states } };
     }
-    case 'retryDead': {
+    case 'retryDead':
+    case 'promote': {
       const now = r.f64();
       const queue = r.str();
       return { kind, record: { now, queue, ids: r.u8() === 1 ? list(() => r.str()) : null } };

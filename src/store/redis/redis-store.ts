@@ -28,6 +28,7 @@ import type {
   NowParams,
   NewJob,
   PeekParams,
+  PromoteParams,
   PurgeParams,
   QueueSettings,
   QueuesParams,
@@ -436,6 +437,15 @@ export class RedisStore implements Store {
       // No seqs means "every dead job" to the script.
       if (ids !== null && seqs.length === 0) return 0;
       return (await this.#scripts['retry-dead']([this.#base(queue)], [now, this.#channel, queue, ...seqs])) as number;
+    });
+  }
+
+  promote({ now, queue, ids }: PromoteParams): Promise<number> {
+    return this.#run(async () => {
+      const seqs = (ids ?? []).map(parseJobId).flatMap((job) => (job?.queue === queue ? [job.seq] : []));
+      // No seqs means "every delayed job" to the script.
+      if (ids !== null && seqs.length === 0) return 0;
+      return (await this.#scripts.promote([this.#base(queue)], [now, this.#channel, queue, ...seqs])) as number;
     });
   }
 

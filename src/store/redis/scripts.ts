@@ -17,6 +17,7 @@ export const scriptNames = [
   'counts',
   'remove',
   'retry-dead',
+  'promote',
   'purge',
   'configure',
   'set-meta',

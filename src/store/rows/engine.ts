@@ -28,6 +28,7 @@ import type {
   ConfigureParams,
   QueueSettings,
   PeekParams,
+  PromoteParams,
   PurgeParams,
   QueuesParams,
   RemoveParams,
@@ -284,6 +285,22 @@ export class RowEngine {
     for (const row of rows) {
       if (row.state !== 'dead' || row.queue !== queue) continue;
       this.#requeue(q, row, now, now, { attempts: 0, until: null, finish: null });
+      n++;
+    }
+    if (n > 0) this.#emit({ kind: 'ready', queue });
+    return n;
+  }
+
+  promote({ queue, ids, now }: PromoteParams): number {
+    const q = this.#settled(queue, now);
+    const rows =
+      ids === null
+        ? this.rows.inState(queue, 'delayed', Infinity, 0)
+        : ids.map((id) => this.#job(id)).filter((row): row is Row => row !== null);
+    let n = 0;
+    for (const row of rows) {
+      if (row.state !== 'delayed' || row.queue !== queue) continue;
+      this.#requeue(q, row, now, now, {});
       n++;
     }
     if (n > 0) this.#emit({ kind: 'ready', queue });
