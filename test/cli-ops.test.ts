@@ -193,11 +193,24 @@ void test('queue show and queue set read and change the stored settings, on a st
   assert.equal(shown.status, 0, shown.stderr);
   assert.match(shown.stdout, /^max attempts {4}5$/m);
   assert.match(shown.stdout, /^keep completed {2}1000, for 1d$/m);
+  assert.match(shown.stdout, /^keep dead {7}unlimited, for ever$/m);
   const set = json(
-    spool('queue', 'set', 'mail', '--max-attempts', 'unlimited', '--backoff', 'exponential:1s:1h', '--json'),
-  ) as { maxAttempts: number | null; backoff: unknown; visibility: number };
+    spool(
+      'queue',
+      'set',
+      'mail',
+      '--max-attempts',
+      'unlimited',
+      '--backoff',
+      'exponential:1s:1h',
+      '--keep-dead',
+      '100,7d',
+      '--json',
+    ),
+  ) as { maxAttempts: number | null; backoff: unknown; visibility: number; keepDead: unknown };
   assert.equal(set.maxAttempts, null);
   assert.deepEqual(set.backoff, { type: 'exponential', delay: 1000, maxDelay: 3_600_000, jitter: 0 });
+  assert.deepEqual(set.keepDead, { count: 100, age: 604_800_000 });
   assert.equal(set.visibility, 30_000, 'a setting not given keeps its value');
   // What a worker of this store sees: the stored settings, not the defaults.
   {

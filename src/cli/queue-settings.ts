@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { ValidationError } from '../index.ts';
-import type { BackoffOptions, KeepOptions, QueueSettings, StoredQueueOptions } from '../index.ts';
+import type { BackoffOptions, KeepOptions, QueueSettings, Retention, StoredQueueOptions } from '../index.ts';
 import { settingsJson } from '../server/index.ts';
 import { print } from './output.ts';
 import { storeOption, withSpool } from './target.ts';
@@ -47,9 +47,18 @@ interface SetFlags {
   ttl?: string | null;
   maxLength?: number | null;
   keepCompleted?: boolean | number | KeepOptions;
+  keepDead?: boolean | number | KeepOptions;
 }
 
-const flagNames = ['--max-attempts', '--backoff', '--visibility', '--ttl', '--max-length', '--keep-completed'];
+const flagNames = [
+  '--max-attempts',
+  '--backoff',
+  '--visibility',
+  '--ttl',
+  '--max-length',
+  '--keep-completed',
+  '--keep-dead',
+];
 
 function storedOptions(flags: SetFlags): StoredQueueOptions {
   const options: StoredQueueOptions = {};
@@ -59,6 +68,7 @@ function storedOptions(flags: SetFlags): StoredQueueOptions {
   if (flags.ttl !== undefined) options.ttl = flags.ttl;
   if (flags.maxLength !== undefined) options.maxLength = flags.maxLength;
   if (flags.keepCompleted !== undefined) options.keepCompleted = flags.keepCompleted;
+  if (flags.keepDead !== undefined) options.keepDead = flags.keepDead;
   if (Object.keys(options).length === 0) throw new ValidationError('options', `give one of ${flagNames.join(', ')}`);
   return options;
 }
@@ -78,8 +88,9 @@ function duration(ms: number | null): string {
 
 /** The settings as `key  value` lines. */
 function settingsText(settings: QueueSettings): string {
-  const { backoff, keepCompleted: keep } = settings;
+  const { backoff } = settings;
   const limit = (n: number | null) => (n === null || n === Infinity ? 'unlimited' : String(n));
+  const keep = ({ count, ageMs }: Retention) => `${limit(count)}, for ${ageMs === Infinity ? 'ever' : duration(ageMs)}`;
   const rows: [string, string][] = [
     ['max length', limit(settings.maxLength)],
     ['max attempts', limit(settings.maxAttempts)],
@@ -89,7 +100,8 @@ function settingsText(settings: QueueSettings): string {
     ],
     ['visibility', duration(settings.visibilityMs)],
     ['ttl', duration(settings.ttlMs)],
-    ['keep completed', `${limit(keep.count)}, for ${keep.ageMs === Infinity ? 'ever' : duration(keep.ageMs)}`],
+    ['keep completed', keep(settings.keepCompleted)],
+    ['keep dead', keep(settings.keepDead)],
     ['paused', settings.paused ? 'yes' : 'no'],
   ];
   return rows.map(([key, value]) => `${key.padEnd(16)}${value}`).join('\n');
@@ -119,6 +131,7 @@ export function queueSettingsCommands(program: Command): void {
     )
     .option('--max-length <n>', "most jobs waiting or delayed, or 'none'", limitOr('none', null))
     .option('--keep-completed <keep>', "completed jobs kept: '<count>', '<count>,<age>', 'all' or 'none'", keepOption)
+    .option('--keep-dead <keep>', "dead jobs kept: '<count>', '<count>,<age>', 'all' or 'none'", keepOption)
     .action(async (name: string, o: Where & SetFlags) => {
       const options = storedOptions(o);
       const settings = await withSpool(o, (spool) => spool.queue(name).configure(options));

@@ -38,19 +38,24 @@ interface SettingsJson {
   backoff: { type: 'fixed' | 'exponential'; delay: number; maxDelay: number; jitter: number };
   visibility: number;
   ttl: number | null;
-  keepCompleted: { count: number | null; age: number | null };
+  keepCompleted: KeepJson;
+  keepDead: KeepJson;
   paused: boolean;
 }
+type KeepJson = { count: number | null; age: number | null };
+
+const keepOf = ({ count, age }: KeepJson) => ({ count: count ?? Infinity, ageMs: age ?? Infinity });
 
 function settingsOf(json: SettingsJson): QueueSettings {
-  const { backoff, keepCompleted } = json;
+  const { backoff } = json;
   return {
     maxLength: json.maxLength,
     maxAttempts: json.maxAttempts ?? Infinity,
     backoff: { kind: backoff.type, delayMs: backoff.delay, maxDelayMs: backoff.maxDelay, jitter: backoff.jitter },
     visibilityMs: json.visibility,
     ttlMs: json.ttl,
-    keepCompleted: { count: keepCompleted.count ?? Infinity, ageMs: keepCompleted.age ?? Infinity },
+    keepCompleted: keepOf(json.keepCompleted),
+    keepDead: keepOf(json.keepDead),
     paused: json.paused,
   };
 }

@@ -180,7 +180,7 @@ export interface AckItem {
   readonly result: Uint8Array | null;
 }
 
-/** How long a queue keeps completed jobs: the newest `count`, none older than `ageMs`. */
+/** How long a queue keeps completed (or dead) jobs: the newest `count`, none older than `ageMs`. */
 export interface Retention {
   readonly count: number;
   readonly ageMs: number;
@@ -188,7 +188,7 @@ export interface Retention {
 
 /**
  * A queue's settings, kept by the store so that every process, the server and the CLI see the
- * same. The store enforces `maxLength`, `keepCompleted` and `paused` itself; `maxAttempts`,
+ * same. The store enforces `maxLength`, `keepCompleted`, `keepDead` and `paused` itself; `maxAttempts`,
  * `backoff`, `visibilityMs` and `ttlMs` are the defaults core gives the queue's new jobs.
  */
 export interface QueueSettings {
@@ -202,6 +202,11 @@ export interface QueueSettings {
   readonly ttlMs: number | null;
   /** Completed jobs kept: pruned by the store as jobs complete and as time passes. */
   readonly keepCompleted: Retention;
+  /**
+   * Dead jobs kept, the newest by when they died: pruned by the store as jobs die and as time
+   * passes. Every one, for ever, by default (a dead job waits for someone to look at it).
+   */
+  readonly keepDead: Retention;
   /** Leases take nothing from the queue. */
   readonly paused: boolean;
 }
@@ -214,6 +219,7 @@ export const defaultQueueSettings: QueueSettings = Object.freeze({
   visibilityMs: 30_000,
   ttlMs: null,
   keepCompleted: Object.freeze({ count: 1000, ageMs: 86_400_000 }),
+  keepDead: Object.freeze({ count: Infinity, ageMs: Infinity }),
   paused: false,
 });
 

@@ -8,7 +8,8 @@
 // as JSON in one `operation` record (read by records-v0.ts by the names it had then, and never
 // written again). Version 1 gave every call its own layout; version 2 of adds and acks drops the
 // length limits and retention they carried before queues stored their settings (both read and
-// skipped in older records), and `paused` records became `configure` ones. A version this code
+// skipped in older records), and `paused` records became `configure` ones; version 2 of configure
+// may carry `keepDead` (a bit of its own: version 1 records decode alike). A version this code
 // does not know stops the open: the directory was written by a newer spool.
 //
 // Layouts, little-endian; str = u32 byte length + UTF-8; str? = str, or u32 0xffffffff for
@@ -31,7 +32,8 @@
 //   configure  f64 now · str queue · u8 fields present (bits in `settingFields` order), then each
 //              present one: maxLength f64? · maxAttempts f64 · backoff u8 kind f64 delayMs
 //              f64 maxDelayMs f64 jitter · visibilityMs f64 · ttlMs f64? · keepCompleted f64
-//              count f64 ageMs · paused u8 (f64 keeps Infinity)
+//              count f64 ageMs · paused u8 · [v2: keepDead f64 count f64 ageMs] (f64 keeps
+//              Infinity)
 //   meta       u32 entries · per entry: str name · str? value (null deletes)
 // pad and synced are the log's own (log.ts, recovery.ts); `operation` is only read.
 import { StorageError } from '../../errors.ts';
@@ -63,7 +65,7 @@ export const recordKinds = {
   /** Read only: written before queues stored their settings, replayed as a configure. */
   paused: { type: 13, version: 1 },
   meta: { type: 14, version: 1 },
-  configure: { type: 15, version: 1 },
+  configure: { type: 15, version: 2 },
   promote: { type: 16, version: 1 },
 } as const satisfies Record<string, RecordKind>;
 
@@ -415,6 +417,7 @@ const settingFields = [
   'ttlMs',
   'keepCompleted',
   'paused',
+  'keepDead',
 ] as const satisfies readonly (keyof QueueSettings)[];
 
 function encodeChanges(out: ByteWriter, changes: Partial<QueueSettings>): void {
@@ -439,6 +442,10 @@ function encodeChanges(out: ByteWriter, changes: Partial<QueueSettings>): void {
     out.f64(c.keepCompleted.ageMs);
   }
   if (c.paused !== undefined) out.u8(c.paused ? 1 : 0);
+  if (c.keepDead !== undefined) {
+    out.f64(c.keepDead.count);
+    out.f64(c.keepDead.ageMs);
+  }
 }
 
 function decodeChanges(r: ByteReader): Partial<QueueSettings> {
@@ -457,5 +464,6 @@ function decodeChanges(r: ByteReader): Partial<QueueSettings> {
   if (has('ttlMs')) changes.ttlMs = r.maybe();
   if (has('keepCompleted')) changes.keepCompleted = { count: r.f64(), ageMs: r.f64() };
   if (has('paused')) changes.paused = r.u8() === 1;
+  if (has('keepDead')) changes.keepDead = { count: r.f64(), ageMs: r.f64() };
   return changes;
 }
