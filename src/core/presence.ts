@@ -1,61 +1,100 @@
 // Who is alive on a store: processes that share a store announce themselves in its meta
-// documents and renew the announcement on a timer; one that stops renewing (killed, cut off)
-// is gone once its announcement is older than three renewals. The Disque server's pool of
-// nodes (HELLO, CLUSTER NODES) is built on it.
-import type { Runtime } from './runtime.ts';
+// documents (`presence/<kind>/<id>`) and renew the announcement on a timer; one that stops
+// renewing (killed, cut off) is gone once its announcement is older than three renewals. The
+// Disque server's pool of nodes (HELLO, CLUSTER NODES) and the workers' heartbeats (heartbeat.ts,
+// the dashboard's Workers page) are both announcements.
+import type { Store } from '../store/contract.ts';
+import type { Clock } from './clock.ts';
 
-/** A live announcement: what its process said of itself and when it last renewed it. */
+/** An announcement as last renewed: what its process said of itself then, and when. */
 export interface Presence<T = unknown> {
   readonly id: string;
   readonly info: T;
   /** When it was last renewed, in ms since the epoch, by the announcing process's clock. */
   readonly seenAt: number;
+  /** Not renewed for three renewals: its process stopped without withdrawing it. */
+  readonly gone: boolean;
 }
 
 /** How often an announcement is renewed; it is taken for gone after three missed renewals. */
 export const renewMs = 5_000;
-const goneAfterMs = 3 * renewMs;
+export const goneAfterMs = 3 * renewMs;
 
 const prefixOf = (kind: string): string => `presence/${kind}/`;
 
 /**
- * Writes `info` as `id` of `kind` now and every `renewMs` until the returned function is
- * called, which deletes it. Renewal failures are left to the next renewal: presence is a hint.
+ * The announcement of one process as `id` of `kind`: `info()` is written at `start` and again
+ * every `renewMs` until `stop`, which deletes it. A failed renewal is left to the next one:
+ * presence is a hint, and the process's own store calls report the same failure.
  */
-export async function announce(
-  runtime: Runtime,
-  kind: string,
-  id: string,
-  info: unknown,
-): Promise<() => Promise<void>> {
-  const name = prefixOf(kind) + id;
-  const write = () => {
-    const now = runtime.clock.now();
-    return runtime.store.setMeta({ now, entries: { [name]: JSON.stringify({ info, seenAt: now }) } });
-  };
-  await write();
-  const timer = setInterval(() => void write().catch(() => {}), renewMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await runtime.store.setMeta({ now: runtime.clock.now(), entries: { [name]: null } });
-  };
+export class Announcement {
+  readonly #name: string;
+  #cancel: (() => void) | null = null;
+  /** The write on its way: `stop` waits for it, so that no late renewal brings the document back. */
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    kind: string,
+    id: string,
+    private readonly info: () => unknown,
+  ) {
+    this.#name = prefixOf(kind) + id;
+  }
+
+  /** Writes the first announcement (its failure is the caller's) and starts renewing. */
+  async start(): Promise<void> {
+    if (this.#cancel !== null) return;
+    await this.#write();
+    this.#schedule();
+  }
+
+  /** Stops renewing and deletes the announcement. */
+  async stop(): Promise<void> {
+    this.#cancel?.();
+    this.#cancel = null;
+    await this.#writing.catch(() => {});
+    await this.store.setMeta({ now: this.clock.now(), entries: { [this.#name]: null } });
+  }
+
+  #write(): Promise<void> {
+    const now = this.clock.now();
+    const value = JSON.stringify({ info: this.info(), seenAt: now });
+    this.#writing = this.store.setMeta({ now, entries: { [this.#name]: value } });
+    return this.#writing;
+  }
+
+  #schedule(): void {
+    this.#cancel = this.clock.setTimer(renewMs, () => {
+      this.#write().catch(() => {});
+      this.#schedule();
+    });
+  }
 }
 
-/** The live announcements of `kind`, sorted by id; stale ones are deleted on the way. */
-export async function present<T>(runtime: Runtime, kind: string): Promise<Presence<T>[]> {
-  const now = runtime.clock.now();
-  const names = await runtime.store.listMeta({ now, prefix: prefixOf(kind) });
-  const values = await runtime.store.getMeta({ now, names });
-  const live: Presence<T>[] = [];
-  const stale: Record<string, null> = {};
+/**
+ * The announcements of `kind`, sorted by id, gone ones among them; those not renewed for
+ * `forgetAfterMs` (by default: once gone) are deleted on the way and left out.
+ */
+export async function present<T>(
+  store: Store,
+  now: number,
+  kind: string,
+  forgetAfterMs = goneAfterMs,
+): Promise<Presence<T>[]> {
+  const prefix = prefixOf(kind);
+  const names = await store.listMeta({ now, prefix });
+  const values = await store.getMeta({ now, names });
+  const kept: Presence<T>[] = [];
+  const forgotten: Record<string, null> = {};
   names.forEach((name, i) => {
     const value = values[i];
     if (value === null || value === undefined) return;
     const { info, seenAt } = JSON.parse(value) as { info: T; seenAt: number };
-    if (now - seenAt > goneAfterMs) stale[name] = null;
-    else live.push({ id: name.slice(prefixOf(kind).length), info, seenAt });
+    if (now - seenAt > forgetAfterMs) forgotten[name] = null;
+    else kept.push({ id: name.slice(prefix.length), info, seenAt, gone: now - seenAt > goneAfterMs });
   });
-  if (Object.keys(stale).length > 0) await runtime.store.setMeta({ now, entries: stale });
-  return live;
+  if (Object.keys(forgotten).length > 0) await store.setMeta({ now, entries: forgotten });
+  return kept;
 }

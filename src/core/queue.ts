@@ -59,6 +59,8 @@ export class Queue<T = unknown, R = unknown> {
   readonly name: string;
   /** The write of this handle's options to the store's settings; null for a handle made without. */
   readonly #written: Promise<unknown> | null;
+  /** Whether `#written` has succeeded: from then on the calls need not wait for it. */
+  #isWritten: boolean;
   /** The job defaults last made from the stored settings, and those settings. */
   #defaults: { readonly from: QueueSettings; readonly job: JobSettings } | null = null;
 
@@ -70,6 +72,11 @@ export class Queue<T = unknown, R = unknown> {
   ) {
     this.name = config.name;
     this.#written = written;
+    this.#isWritten = written === null;
+    written?.then(
+      () => (this.#isWritten = true),
+      () => {},
+    );
   }
 
   /**
@@ -77,7 +84,7 @@ export class Queue<T = unknown, R = unknown> {
    * job's id). Its defaults are the queue's stored settings (`settings`) and this handle's own.
    */
   async add(data: T, options?: JobOptions): Promise<string> {
-    const stored = await this.settings();
+    const stored = this.#knownSettings() ?? (await this.settings());
     const settings = jobSettings(this.#jobDefaults(stored), options);
     const job = this.#newJob(data, settings);
     const tx = options?.tx;
@@ -96,7 +103,7 @@ export class Queue<T = unknown, R = unknown> {
   async addBulk(items: readonly BulkItem<T>[], options: { tx?: unknown } = {}): Promise<string[]> {
     if (!Array.isArray(items)) throw new ValidationError('items', 'must be an array');
     const tx = txOption(options, 'options');
-    const defaults = this.#jobDefaults(await this.settings());
+    const defaults = this.#jobDefaults(this.#knownSettings() ?? (await this.settings()));
     let replicate = 1;
     const jobs = items.map((item, i) => {
       const o = checkKeys(item, bulkItemKeys, `items[${i}]`);
@@ -125,6 +132,11 @@ export class Queue<T = unknown, R = unknown> {
     const changes = settingsChanges(options);
     await this.#written;
     return this.runtime.configure(this.name, changes);
+  }
+
+  /** The stored settings when no wait is needed for them (the usual case): an add then takes no extra turn. */
+  #knownSettings(): QueueSettings | null {
+    return this.#isWritten ? this.runtime.knownSettings(this.name) : null;
   }
 
   #jobDefaults(stored: QueueSettings): JobSettings {

@@ -37,6 +37,8 @@ export interface Runtime {
   config(queue: string): QueueConfig;
   /** The queue's stored settings, as read from the store at most a second ago (by `clock`). */
   settings(queue: string): Promise<QueueSettings>;
+  /** The settings `settings` would give now if they are already in hand, else null: the add path reads them without a turn of the event loop. */
+  knownSettings(queue: string): QueueSettings | null;
   /** Changes the queue's stored settings; the answer becomes what `settings` gives here. */
   configure(queue: string, changes: Partial<QueueSettings>): Promise<QueueSettings>;
   /** Throws ClosedError once the Spool is closed. */

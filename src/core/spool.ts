@@ -26,7 +26,7 @@ import { Observers } from './observers.ts';
 import type { SpoolObserver } from './observers.ts';
 import { checkKeys, positiveInteger, queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
-import { announce, present } from './presence.ts';
+import { Announcement, present } from './presence.ts';
 import type { Presence } from './presence.ts';
 import { Queue } from './queue.ts';
 import type { Runtime } from './runtime.ts';
@@ -55,6 +55,12 @@ export interface SpoolOptions {
   maxPayloadBytes?: number;
 }
 
+interface SettingsEntry {
+  readonly at: number;
+  readonly settings: Promise<QueueSettings>;
+  value: QueueSettings | null;
+}
+
 /** What an ack by tokens did: how many leases it completed, and the tokens it could not. */
 export interface AckAnswer {
   readonly acked: number;
@@ -66,6 +72,8 @@ export class Spool implements AsyncDisposable {
   readonly #runtime: Runtime;
   readonly #configs = new Map<string, QueueConfig>();
   readonly #workers = new Set<{ close(): Promise<void> }>();
+  /** Announcements not withdrawn yet: withdrawn at close. */
+  readonly #announcements = new Set<Announcement>();
   readonly #store: Store;
   readonly #hub: ChangeHub;
   readonly #observers: Observers;
@@ -83,14 +91,21 @@ export class Spool implements AsyncDisposable {
       sleepers?.wake({ now: clock.now(), queue, count }).catch(() => {});
     });
     const configs = this.#configs;
-    /** Stored settings by queue, as read or written at `at`. */
-    const settings = new Map<string, { readonly at: number; readonly settings: Promise<QueueSettings> }>();
+    /** Stored settings by queue, as read or written at `at`; `value` once the answer is in. */
+    const settings = new Map<string, SettingsEntry>();
     const remember = (queue: string, at: number, answer: Promise<QueueSettings>): Promise<QueueSettings> => {
-      const entry = { at, settings: answer };
+      const entry: SettingsEntry = { at, settings: answer, value: null };
       settings.set(queue, entry);
       // A failed read is not kept: the next call asks the store again.
-      answer.catch(() => settings.get(queue) === entry && settings.delete(queue));
+      answer.then(
+        (value) => (entry.value = value),
+        () => settings.get(queue) === entry && settings.delete(queue),
+      );
       return answer;
+    };
+    const fresh = (queue: string, now: number): SettingsEntry | undefined => {
+      const hit = settings.get(queue);
+      return hit !== undefined && now - hit.at < settingsMaxAgeMs ? hit : undefined;
     };
     const defaults = new Map<string, QueueConfig>();
     const hub = this.#hub;
@@ -137,14 +152,15 @@ export class Spool implements AsyncDisposable {
       heartbeat: new Heartbeat(store, clock, hub.id),
       settings(queue) {
         const now = clock.now();
-        const hit = settings.get(queue);
-        if (hit !== undefined && now - hit.at < settingsMaxAgeMs) return hit.settings;
+        const hit = fresh(queue, now);
+        if (hit !== undefined) return hit.settings;
         return remember(
           queue,
           now,
           store.settings({ now, queues: [queue] }).then(([s]) => s as QueueSettings),
         );
       },
+      knownSettings: (queue) => fresh(queue, clock.now())?.value ?? null,
       configure(queue, changes) {
         const now = clock.now();
         return remember(queue, now, store.configure({ now, queue, changes }));
@@ -315,15 +331,21 @@ export class Spool implements AsyncDisposable {
    * the returned function withdraws it (or the process dies, and it goes stale): how the
    * Disque server's nodes find each other.
    */
-  announce(kind: string, id: string, info: unknown): Promise<() => Promise<void>> {
+  async announce(kind: string, id: string, info: unknown): Promise<() => Promise<void>> {
     this.#runtime.assertOpen();
-    return announce(this.#runtime, kind, id, info);
+    const announcement = new Announcement(this.#store, this.#runtime.clock, kind, id, () => info);
+    await announcement.start();
+    this.#announcements.add(announcement);
+    return async () => {
+      this.#announcements.delete(announcement);
+      await announcement.stop();
+    };
   }
 
-  /** The live announcements of `kind` (see `announce`), sorted by id. */
+  /** The live announcements of `kind` (see `announce`), sorted by id; gone ones are deleted on the way. */
   present<T = unknown>(kind: string): Promise<Presence<T>[]> {
     this.#runtime.assertOpen();
-    return present<T>(this.#runtime, kind);
+    return present<T>(this.#store, this.#runtime.clock.now(), kind);
   }
 
   /**
@@ -365,6 +387,7 @@ export class Spool implements AsyncDisposable {
     const workers = [...this.#workers];
     this.#hub.wakeAll();
     await Promise.allSettled(workers.map((w) => w.close()));
+    await Promise.allSettled([...this.#announcements].map((a) => a.stop()));
     await this.#unwatch?.();
     await this.#store.close();
   }

@@ -574,14 +574,6 @@ export function formatToken(id: string, attempt: number, seal: string | null): s
   return seal === null ? `${id}:${attempt}` : `${id}:${attempt}.${seal}`;
 }
 
-/** Whether two seals are equal, in a time that does not tell how much of them matched. */
-export function sealsMatch(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
 /**
  * Refuses the parameters of a store URL that the store does not know: `file:./d?durabilty=none`
  * opened in fsync mode (issue 13), and docs/errors.md promises a misspelt option is an error.

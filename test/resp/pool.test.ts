@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { ManualClock, open } from '../../src/index.ts';
+import { ManualClock, open, Spool } from '../../src/index.ts';
+import { MemoryStore } from '../../src/store/memory/index.ts';
 import { createRespServer } from '../../src/server/index.ts';
 import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from '../fixtures/redis.ts';
 
@@ -67,17 +68,22 @@ void test(
 
 void test('a node that stops renewing its announcement drops out after three renewals', async () => {
   const clock = new ManualClock(1_000_000);
-  const spool = await open('memory:', { clock });
+  const store = new MemoryStore();
+  const spool = await Spool.create(store, { clock });
   try {
-    await spool.announce('disque-node', 'dead', { host: '10.0.0.9', port: 7711 });
+    // What a node killed since left behind: its announcement, renewed by nobody.
+    const dead = JSON.stringify({ info: { host: '10.0.0.9', port: 7711 }, seenAt: clock.now() });
+    await store.setMeta({ now: clock.now(), entries: { 'presence/disque-node/dead': dead } });
     const withdraw = await spool.announce('disque-node', 'live', { host: '10.0.0.8', port: 7711 });
     assert.deepEqual(
       (await spool.present('disque-node')).map((p) => p.id),
       ['dead', 'live'],
     );
-    clock.advance(16_000);
-    // 'live' renews (its timer would, every 5 s); 'dead' was killed and did not.
-    await spool.announce('disque-node', 'live', { host: '10.0.0.8', port: 7711 });
+    // 'live' renews every 5 s on its timer; 'dead' does not.
+    for (let s = 0; s < 16; s++) {
+      clock.advance(1_000);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     assert.deepEqual(
       (await spool.present('disque-node')).map((p) => p.id),
       ['live'],

@@ -182,8 +182,9 @@ export class JobTable {
         const seq = q.waiting.take();
         if (seq < 0) break;
         q.lease(seq, now, visibilityMs ?? this.#cols.profile(seq).visibilityMs);
-        const record = this.#record(seq);
-        leased.push(withToken(record, this.#tokenOf(seq, record.attempts)));
+        leased.push(
+          this.#record(seq, this.#tokenOf(seq, this.#cols.page(seq).attempts.get(rowOf(seq)))) as LeasedRecord,
+        );
       }
       const next = q.nextAt();
       if (leased.length === 0) q.told(now, next);
@@ -245,7 +246,7 @@ export class JobTable {
   leases(tokens: readonly string[], now: number): readonly (LeasedRecord | null)[] {
     return tokens.map((token) => {
       const seq = this.#leased(token, now);
-      return seq < 0 ? null : withToken(this.#record(seq), token);
+      return seq < 0 ? null : (this.#record(seq, token) as LeasedRecord);
     });
   }
 
@@ -509,7 +510,8 @@ export class JobTable {
     return (this.home as PayloadHome).read(at, page.size.get(rowOf(seq)));
   }
 
-  #record(seq: number): JobRecord {
+  /** Job `seq` as a record; with `token`, a leased one: the token is made part of the object at once (one shape for every lease). */
+  #record(seq: number, token?: string): JobRecord {
     const cols = this.#cols;
     const page = cols.page(seq);
     const row = rowOf(seq);
@@ -517,7 +519,8 @@ export class JobTable {
     const state = stateName[page.state.get(row)] as JobState;
     const until = nullable(page.until.get(row));
     const id = String(seq);
-    return {
+    const errors = cols.errors.get(seq);
+    const record: JobRecord & { token?: string } = {
       id,
       queue: this.#queueOf(seq).name,
       state,
@@ -533,10 +536,14 @@ export class JobTable {
       visibilityMs: profile.visibilityMs,
       backoff: profile.backoff,
       key: cols.keys.get(seq) ?? null,
-      errors: [...(cols.errors.get(seq) ?? [])],
+      // A copy: the table's own list grows with later attempts. Most jobs have none to copy.
+      errors: errors === undefined ? noErrors : [...errors],
       result: cols.results.get(seq) ?? null,
       finishedAt: state === 'dead' || state === 'completed' ? until : null,
+      token,
     };
+    if (token === undefined) delete record.token;
+    return record;
   }
 
   /** The token of job `seq`'s lease at `attempt`. */
@@ -570,8 +577,15 @@ export class JobTable {
 
   /** The sequence number of a job in the table, or -1. */
   #seqOf(id: string): number {
+    // Digits only, no leading zero: one spelling per job. Checked in place, as String(seq) === id
+    // would make a string on every ack.
+    if (id.length === 0 || id.length > 16 || id.charCodeAt(0) === 48) return -1;
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      if (c < 48 || c > 57) return -1;
+    }
     const seq = Number(id);
-    if (!Number.isInteger(seq) || seq < 1 || seq > this.#seq || String(seq) !== id) return -1;
+    if (seq > this.#seq) return -1;
     return this.#cols.state(seq) === gone ? -1 : seq;
   }
 
@@ -629,10 +643,8 @@ export class JobTable {
 }
 
 /** An active job's record made its lease's, in place: a copy with the token added cost a lease more. */
-function withToken(record: JobRecord & { token?: string }, token: string): LeasedRecord {
-  record.token = token;
-  return record as LeasedRecord;
-}
+/** The errors of a job that has none: one frozen list for all of them. */
+const noErrors: readonly string[] = Object.freeze([]);
 
 function nullable(value: number): number | null {
   return Number.isNaN(value) ? null : value;

@@ -6,10 +6,8 @@
 // costs about 0.1 µs, where a call into OpenSSL (AES, HMAC) cost 0.9 µs whatever it held and
 // SipHash's 64-bit words, each made of two numbers, 0.3 µs; leases of one job are the common
 // case.
-// The seals of the latest leases are remembered in a few typed arrays, so the ack of a lease
-// compares with its seal instead of sealing again, and nothing is kept per lease that the garbage
-// collector must see; a seal not remembered (after a reopen, or crowded out) is made again. The
-// key sits in the table's meta documents, so the file store logs and checkpoints it with
+// An ack seals again and compares: nothing is kept per lease (a memo of recent seals cost more
+// to write than the 20 ns of sealing it saved). The key sits in the table's meta documents, so the file store logs and checkpoints it with
 // everything else and a replayed ack is checked exactly as it was live.
 import { createCipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Cipher } from 'node:crypto';
@@ -24,9 +22,6 @@ export function newTokenKey(): string {
 /** Hex digits of a seal made before Chaskey (AES, 96 bits): still honoured, never made. */
 const legacySealDigits = 24;
 
-/** Seals remembered, in the slot of their sequence number modulo this: more than the leases a store has out at once. */
-const memoSlots = 4096;
-
 export class TokenSealer {
   /** The key, and its subkey for a message of whole blocks (the key times two in GF(2^128)), as 32-bit words. */
   readonly #key: Int32Array;
@@ -35,10 +30,6 @@ export class TokenSealer {
   readonly #tag = new Uint32Array(4);
   #lo = 0;
   #hi = 0;
-  /** The seals last made, by slot: job (0 for none), attempt, and the MAC's halves at 2 × slot. */
-  readonly #memoSeq = new Float64Array(memoSlots);
-  readonly #memoAttempt = new Float64Array(memoSlots);
-  readonly #memoMac = new Uint32Array(2 * memoSlots);
 
   readonly #keyBytes: Buffer;
   #legacy: Cipher | null = null;
@@ -55,11 +46,6 @@ export class TokenSealer {
     this.#mac(seq, attempt);
     const lo = this.#lo;
     const hi = this.#hi;
-    const slot = seq % memoSlots;
-    this.#memoSeq[slot] = seq;
-    this.#memoAttempt[slot] = attempt;
-    this.#memoMac[2 * slot] = lo;
-    this.#memoMac[2 * slot + 1] = hi;
     // One string from its 16 character codes: through a Buffer's toString('hex') it cost twice that.
     return String.fromCharCode(
       digit(lo, 0),
@@ -88,20 +74,10 @@ export class TokenSealer {
   matches(seq: number, attempt: number, seal: string): boolean {
     if (seal.length === legacySealDigits) return this.#legacyMatches(seq, attempt, seal);
     if (seal.length !== 16) return false;
-    const slot = seq % memoSlots;
-    let lo: number;
-    let hi: number;
-    if (this.#memoSeq[slot] === seq && this.#memoAttempt[slot] === attempt) {
-      lo = this.#memoMac[2 * slot] as number;
-      hi = this.#memoMac[2 * slot + 1] as number;
-    } else {
-      this.#mac(seq, attempt);
-      lo = this.#lo;
-      hi = this.#hi;
-    }
-    let diff = 0;
-    for (let i = 0; i < 16; i++) diff |= seal.charCodeAt(i) ^ digit(i < 8 ? lo : hi, i & 7);
-    return diff === 0;
+    this.#mac(seq, attempt);
+    const lo = wordOf(seal, 0);
+    const hi = wordOf(seal, 8);
+    return ((lo ^ this.#lo) | (hi ^ this.#hi)) === 0 && lo >= 0 && hi >= 0;
   }
 
   /**
@@ -179,6 +155,30 @@ export function chaskey(
   tag[1] = v1 ^ s1;
   tag[2] = v2 ^ s2;
   tag[3] = v3 ^ s3;
+}
+
+/** The value of each lower-case hex digit by its character code; 16 for any other character. */
+const nibbles = Uint8Array.from({ length: 128 }, (_, c) =>
+  c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : 16,
+);
+
+/**
+ * The 32-bit word written as the 8 hex digits of `seal` from `from` (as `digit` writes them), or
+ * -1 when one is no lower-case hex digit. Every digit is read whatever the others are: the time
+ * does not tell how much of a seal was right. Three times as fast as comparing digit by digit.
+ */
+function wordOf(seal: string, from: number): number {
+  let word = 0;
+  let bad = 0;
+  for (let k = 0; k < 4; k++) {
+    const c1 = seal.charCodeAt(from + 2 * k);
+    const c2 = seal.charCodeAt(from + 2 * k + 1);
+    const high = c1 < 128 ? (nibbles[c1] as number) : 16;
+    const low = c2 < 128 ? (nibbles[c2] as number) : 16;
+    bad |= high | low;
+    word |= ((high << 4) | low) << (8 * k);
+  }
+  return bad & 16 ? -1 : word >>> 0;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Between the store's values and the scripts' arguments and replies (see lua/lib.lua for the fields).
-import { hash } from 'node:crypto';
-import { defaultQueueSettings, formatToken, parseToken, sealsMatch } from '../contract.ts';
+import { defaultQueueSettings, formatToken, parseToken } from '../contract.ts';
 import type { Backoff, JobRecord, JobState, LeasedRecord, QueueSettings } from '../contract.ts';
+import type { LeaseSeals } from './lease-seals.ts';
 
 export const stateLetter: Readonly<Record<JobState, string>> = {
   waiting: 'w',
@@ -26,9 +26,21 @@ export function jobId(queue: string, seq: string | number): string {
 
 export function parseJobId(id: string): { queue: string; seq: string } | null {
   const at = id.lastIndexOf(':');
-  const seq = id.slice(at + 1);
-  if (at <= 0 || !/^[1-9][0-9]{0,15}$/.test(seq)) return null;
-  return { queue: id.slice(0, at), seq };
+  if (at <= 0 || seqAt(id, at + 1) < 0) return null;
+  return { queue: id.slice(0, at), seq: id.slice(at + 1) };
+}
+
+/** The sequence number written from `from` to the end of `id` (1 to 16 digits, no leading zero), or -1; read in place, every ack reads one. */
+function seqAt(id: string, from: number): number {
+  const digits = id.length - from;
+  if (digits < 1 || digits > 16 || id.charCodeAt(from) === 48) return -1;
+  let seq = 0;
+  for (let i = from; i < id.length; i++) {
+    const c = id.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    seq = seq * 10 + c;
+  }
+  return seq;
 }
 
 /** Infinity travels as 'inf'; everything else as its decimal string. */
@@ -122,23 +134,18 @@ export function decodeRecord(queue: string, reply: unknown): JobRecord | null {
   };
 }
 
-/**
- * A lease token's seal: 96 bits of SHA-256 over the store's key (`<prefix>:token-key`), job id and
- * attempt, made and checked here rather than in the scripts, so that a lease or an ack costs Redis
- * nothing more; a token with a wrong seal never reaches Redis (issue 20, defect 8). Ids name their
- * queue, so a hash takes them whole (the embedded stores encrypt a block of numbers instead).
- */
-export function sealOf(key: string, id: string, attempt: number): string {
-  return hash('sha256', `${key}:${id}:${attempt}`, 'base64url').slice(0, 16);
+/** The token of the lease at `attempt` of job `id` of `queue`. */
+export function tokenOf(seals: LeaseSeals, queue: string, id: string, attempt: number): string {
+  return formatToken(id, attempt, seals.seal(queue, seqAt(id, queue.length + 1), attempt));
 }
 
 /** A job lease.lua just leased: its record with the lease's token added (one object per job, not a copy). */
-export function decodeLeased(queue: string, reply: unknown, key: string): LeasedRecord {
+export function decodeLeased(queue: string, reply: unknown, seals: LeaseSeals): LeasedRecord {
   const record = decodeRecord(queue, reply) as JobRecord;
   return Object.assign(record, {
     state: 'active' as const,
     leaseUntil: record.leaseUntil as number,
-    token: formatToken(record.id, record.attempts, sealOf(key, record.id, record.attempts)),
+    token: tokenOf(seals, queue, record.id, record.attempts),
   });
 }
 
@@ -148,12 +155,13 @@ export interface TokenJob {
   readonly attempt: number;
 }
 
-/** The job and attempt a token names, or null when it is no token of the store with `key`. */
-export function tokenJob(token: string, key: string): TokenJob | null {
+/** The job and attempt a token names, or null when it is no token of the store with `seals`. */
+export function tokenJob(token: string, seals: LeaseSeals): TokenJob | null {
   const parsed = parseToken(token);
-  if (parsed?.seal == null || !sealsMatch(parsed.seal, sealOf(key, parsed.id, parsed.attempt))) return null;
+  if (parsed?.seal == null) return null;
   const job = parseJobId(parsed.id);
-  return job === null ? null : { ...job, attempt: parsed.attempt };
+  if (job === null || !seals.matches(job.queue, Number(job.seq), parsed.attempt, parsed.seal)) return null;
+  return { ...job, attempt: parsed.attempt };
 }
 
 /** Entries by their job's queue, dropping those whose id names no queue (not in the store). */

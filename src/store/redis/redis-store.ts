@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, redactUrl, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
-import { formatToken, inScope, refuseTx } from '../contract.ts';
+import { inScope, refuseTx } from '../contract.ts';
 import type {
   AckParams,
   AckResult,
@@ -56,11 +56,12 @@ import {
   groupBy,
   jobId,
   parseJobId,
-  sealOf,
+  tokenOf,
   settingsFields,
   stateLetter,
   tokenJob,
 } from './records.ts';
+import { LeaseSeals } from './lease-seals.ts';
 import { defineScripts } from './scripts.ts';
 import type { Arg, Script, ScriptName } from './scripts.ts';
 
@@ -68,6 +69,8 @@ type Client = Redis | Cluster;
 
 const bytes = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 const plus = Buffer.from('+');
+/** Jobs one purge or retry-all script handles: a few milliseconds of Redis, so other clients never wait long. */
+const sweepBatch = 1000;
 
 /**
  * The Store contract on Redis (`redis://`, `rediss://`, `redis+cluster://`): every state change
@@ -97,14 +100,14 @@ export class RedisStore implements Store {
   #calls = 0;
   /** How long Redis remembers an add call: longer than the call can be tried for. */
   readonly #callMemoryMs: number;
-  /** Seals lease tokens (records.ts sealOf); one per prefix, shared by every process. */
-  readonly #tokenKey: string;
+  /** Seals lease tokens (lease-seals.ts) with the key of the prefix, shared by every process. */
+  readonly #seals: LeaseSeals;
   #closed = false;
 
   private constructor(settings: RedisSettings, client: Client, durable: Capabilities['durable'], tokenKey: string) {
     this.#settings = settings;
     this.#client = client;
-    this.#tokenKey = tokenKey;
+    this.#seals = new LeaseSeals(tokenKey);
     this.#callMemoryMs = 3 * settings.timeoutMs + settings.replicateTimeoutMs + 1000;
     this.#scripts = defineScripts(client);
     this.#channel = `${settings.prefix}:events`;
@@ -259,7 +262,7 @@ export class RedisStore implements Store {
         const [next, acked, ...rest] = reply;
         acks?.settle(rest.slice(0, acked));
         if (next !== null && (nextAt === null || next < nextAt)) nextAt = next;
-        for (let i = acked; i < rest.length; i++) jobs.push(decodeLeased(queue, rest[i], this.#tokenKey));
+        for (let i = acked; i < rest.length; i++) jobs.push(decodeLeased(queue, rest[i], this.#seals));
       }
       return { jobs, nextAt };
     });
@@ -269,7 +272,7 @@ export class RedisStore implements Store {
     return this.#run(async () => {
       refuseTx({ tx });
       const out: AckResult[] = items.map(() => null);
-      const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token, this.#tokenKey) })));
+      const byQueue = groupBy(items.map((item, i) => ({ i, item, job: tokenJob(item.token, this.#seals) })));
       await Promise.all(
         [...byQueue].map(async ([queue, entries]) => {
           // A job's queue is part of its id, which the token's seal vouches for, and never
@@ -290,7 +293,7 @@ export class RedisStore implements Store {
 
   nack({ now, token, delayMs, error, dead, release }: NackParams): Promise<NackResult> {
     return this.#run(async () => {
-      const job = tokenJob(token, this.#tokenKey);
+      const job = tokenJob(token, this.#seals);
       if (job === null) return { outcome: 'lost' };
       const outcome = (
         (await this.#scripts.nack(
@@ -314,7 +317,7 @@ export class RedisStore implements Store {
 
   extend({ now, token, ms }: ExtendParams): Promise<ExtendResult> {
     return this.#runIdempotent(async () => {
-      const job = tokenJob(token, this.#tokenKey);
+      const job = tokenJob(token, this.#seals);
       if (job === null) return { outcome: 'lost' };
       const until = (await this.#scripts.extend(
         [this.#base(job.queue)],
@@ -326,7 +329,7 @@ export class RedisStore implements Store {
 
   leases({ now, tokens }: TokensParams): Promise<readonly (LeasedRecord | null)[]> {
     return this.#runIdempotent(async () => {
-      const jobs = tokens.map((token) => tokenJob(token, this.#tokenKey));
+      const jobs = tokens.map((token) => tokenJob(token, this.#seals));
       const ids = jobs.map((job) => (job === null ? '' : jobId(job.queue, job.seq)));
       const records = await this.#get(ids, now);
       return records.map((record, i) => {
@@ -346,7 +349,7 @@ export class RedisStore implements Store {
           ? {
               ...record,
               state: 'active',
-              token: formatToken(record.id, record.attempts, sealOf(this.#tokenKey, record.id, record.attempts)),
+              token: tokenOf(this.#seals, record.queue, record.id, record.attempts),
               leaseUntil: record.leaseUntil as number,
             }
           : null,
@@ -434,9 +437,16 @@ export class RedisStore implements Store {
   retryDead({ now, queue, ids }: RetryDeadParams): Promise<number> {
     return this.#run(async () => {
       const seqs = (ids ?? []).map(parseJobId).flatMap((job) => (job?.queue === queue ? [job.seq] : []));
-      // No seqs means "every dead job" to the script.
-      if (ids !== null && seqs.length === 0) return 0;
-      return (await this.#scripts['retry-dead']([this.#base(queue)], [now, this.#channel, queue, ...seqs])) as number;
+      if (ids !== null) {
+        if (seqs.length === 0) return 0;
+        const args = [now, this.#channel, queue, sweepBatch, ...seqs];
+        return (await this.#scripts['retry-dead']([this.#base(queue)], args)) as number;
+      }
+      // No seqs means "dead jobs, a batch at a time" to the script.
+      return this.#inBatches(
+        async () =>
+          (await this.#scripts['retry-dead']([this.#base(queue)], [now, this.#channel, queue, sweepBatch])) as number,
+      );
     });
   }
 
@@ -450,9 +460,21 @@ export class RedisStore implements Store {
   }
 
   purge({ now, queue }: PurgeParams): Promise<number> {
-    return this.#run(
-      async () => (await this.#scripts.purge([this.#base(queue)], [now, this.#channel, queue])) as number,
+    return this.#run(() =>
+      this.#inBatches(
+        async () => (await this.#scripts.purge([this.#base(queue)], [now, this.#channel, queue, sweepBatch])) as number,
+      ),
     );
+  }
+
+  /** Calls `batch` until it does fewer than `sweepBatch` jobs; resolves with how many in all. */
+  async #inBatches(batch: () => Promise<number>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await batch();
+      total += n;
+      if (n < sweepBatch) return total;
+    }
   }
 
   settings({ queues }: QueuesParams): Promise<readonly QueueSettings[]> {
