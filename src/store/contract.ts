@@ -502,7 +502,8 @@ export interface Store {
   /**
    * Delayed jobs of the queue made waiting now, as if their delay had ended at `now` (their place
    * in line is that of a job ready at `now`); a job that is not delayed, or of another queue, is
-   * left as it is. Returns how many; sends a ready event when there is one.
+   * left as it is. Returns how many; sends a ready event when there is one. All of a queue's
+   * (`ids` null) may be done in atomic batches (Redis: 1,000 jobs a script), as `retryDead`.
    */
   promote(params: PromoteParams): Promise<number>;
   /** Removes every job of the queue that is not active. Returns how many. */

@@ -453,9 +453,16 @@ export class RedisStore implements Store {
   promote({ now, queue, ids }: PromoteParams): Promise<number> {
     return this.#run(async () => {
       const seqs = (ids ?? []).map(parseJobId).flatMap((job) => (job?.queue === queue ? [job.seq] : []));
-      // No seqs means "every delayed job" to the script.
-      if (ids !== null && seqs.length === 0) return 0;
-      return (await this.#scripts.promote([this.#base(queue)], [now, this.#channel, queue, ...seqs])) as number;
+      if (ids !== null) {
+        if (seqs.length === 0) return 0;
+        const args = [now, this.#channel, queue, sweepBatch, ...seqs];
+        return (await this.#scripts.promote([this.#base(queue)], args)) as number;
+      }
+      // No seqs means "delayed jobs, a batch at a time" to the script: each batch a short script.
+      return this.#inBatches(
+        async () =>
+          (await this.#scripts.promote([this.#base(queue)], [now, this.#channel, queue, sweepBatch])) as number,
+      );
     });
   }
 

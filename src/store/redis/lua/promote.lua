@@ -1,15 +1,16 @@
 -- promote: delayed jobs of one queue made waiting now, as if their delay had ended.
 -- KEYS[1]  the queue's base
--- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4..] seqs (none: every delayed job)
+-- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4] limit   ARGV[5..] seqs (none: up
+--          to `limit` of the delayed jobs; the caller calls again until fewer come back, as purge)
 -- Returns  how many were promoted
 
 local B, queue = KEYS[1], ARGV[3]
 settle(B, queue)
 local seqs = {}
-if #ARGV == 3 then
-  seqs = seqsOf(redis.call('ZRANGE', B .. ':d', 0, -1), 'd')
+if #ARGV == 4 then
+  seqs = seqsOf(redis.call('ZRANGE', B .. ':d', 0, tonumber(ARGV[4]) - 1), 'd')
 else
-  for i = 4, #ARGV do
+  for i = 5, #ARGV do
     seqs[#seqs + 1] = ARGV[i]
   end
 end
