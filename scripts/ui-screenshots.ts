@@ -31,6 +31,12 @@ const workers = [
 ];
 // reports has no worker: the overview warns of it.
 await reports.addBulk(Array.from({ length: 240 }, (_, n) => ({ data: { report: `monthly-${n}`, format: 'pdf' } })));
+// reminders are delayed for tomorrow: its delayed list offers to promote them.
+await spool
+  .queue('reminders')
+  .addBulk(
+    Array.from({ length: 12 }, (_, n) => ({ data: { remind: `user${n}@example.com` }, options: { delay: '1d' } })),
+  );
 let n = 0;
 const traffic = setInterval(() => {
   const burst = 5 + Math.round(5 * Math.sin(n / 10) + 5);
@@ -54,6 +60,7 @@ const shots: [string, string, 'light' | 'dark'][] = [
   ['overview', '#/', 'light'],
   ['overview-dark', '#/', 'dark'],
   ['queue', '#/queues/emails', 'light'],
+  ['delayed', '#/queues/reminders?state=delayed', 'light'],
   ['dead-letters', '#/dead/orders.billing', 'light'],
   ['job', `#/queues/orders.billing/jobs/${dead.jobs[0]?.id ?? ''}`, 'light'],
   ['topics', '#/topics', 'light'],

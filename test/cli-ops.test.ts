@@ -161,6 +161,91 @@ void test('a data directory that spool serve holds is reached through the server
   assert.match(spool('stats', 'mail').stdout, /mail\s+0\s+0\s+0\s+0\s+1\s+yes/);
 });
 
+void test('job promote makes a delayed job due now, and refuses one that is not delayed, on a store and through its serve', async () => {
+  const dir = join(root, 'promoted');
+  const store = `file:${dir}`;
+  const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  assert.equal(spool('add', 'mail', '"later"', '--delay', '1h').stdout, '1\n');
+  assert.equal(spool('add', 'mail', '"later too"', '--delay', '1h').stdout, '2\n');
+  assert.equal(spool('add', 'mail', '"now"').stdout, '3\n');
+  assert.equal(spool('job', 'promote', 'mail', '1').stdout, 'promoted 1\n');
+  assert.match(spool('job', 'get', 'mail', '1').stdout, /^state {7}waiting$/m);
+  const notDelayed = spool('job', 'promote', 'mail', '3');
+  assert.equal(notDelayed.status, 1);
+  assert.equal(notDelayed.stderr, 'spool: job 3 in queue mail: not delayed: it is waiting\n');
+  const served = await serve(store);
+  try {
+    assert.deepEqual(json(spool('job', 'promote', 'mail', '2', '--json')), { promoted: 1 });
+    const refused = spool('job', 'promote', 'mail', '2');
+    assert.equal(refused.status, 1);
+    assert.equal(refused.stderr, 'spool: job 2 in queue mail: not delayed: it is waiting\n');
+    assert.match(spool('stats', 'mail').stdout, /mail\s+3\s+0\s+0\s+0\s+0/);
+  } finally {
+    await stop(served);
+  }
+});
+
+void test('queue show and queue set read and change the stored settings, on a store and through its serve', async () => {
+  const dir = join(root, 'settings');
+  const store = `file:${dir}`;
+  const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  const shown = spool('queue', 'show', 'mail');
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, /^max attempts {4}5$/m);
+  assert.match(shown.stdout, /^keep completed {2}1000, for 1d$/m);
+  assert.match(shown.stdout, /^keep dead {7}unlimited, for ever$/m);
+  const set = json(
+    spool(
+      'queue',
+      'set',
+      'mail',
+      '--max-attempts',
+      'unlimited',
+      '--backoff',
+      'exponential:1s:1h',
+      '--keep-dead',
+      '100,7d',
+      '--json',
+    ),
+  ) as { maxAttempts: number | null; backoff: unknown; visibility: number; keepDead: unknown };
+  assert.equal(set.maxAttempts, null);
+  assert.deepEqual(set.backoff, { type: 'exponential', delay: 1000, maxDelay: 3_600_000, jitter: 0 });
+  assert.deepEqual(set.keepDead, { count: 100, age: 604_800_000 });
+  assert.equal(set.visibility, 30_000, 'a setting not given keeps its value');
+  // What a worker of this store sees: the stored settings, not the defaults.
+  {
+    await using local = await open(store);
+    assert.equal((await local.queue('mail').settings()).maxAttempts, Infinity);
+  }
+  // Bad input is a usage error: exit 2.
+  const nothing = spool('queue', 'set', 'mail');
+  assert.equal(nothing.status, 2);
+  assert.match(nothing.stderr, /give one of --max-attempts/);
+  assert.equal(spool('queue', 'set', 'mail', '--max-length', '0').status, 2);
+
+  const served = await serve(store);
+  try {
+    const remote = json(
+      spool('queue', 'set', 'mail', '--visibility', '1m', '--max-length', '2', '--keep-completed', '10,1h', '--json'),
+    ) as { maxLength: number; visibility: number; keepCompleted: unknown; maxAttempts: number | null };
+    assert.deepEqual(
+      [remote.maxLength, remote.visibility, remote.keepCompleted, remote.maxAttempts],
+      [2, 60_000, { count: 10, age: 3_600_000 }, null],
+    );
+    const text = spool('queue', 'show', 'mail');
+    assert.match(text.stdout, /^max length {6}2$/m);
+    assert.match(text.stdout, /^visibility {6}1m$/m);
+    assert.match(text.stdout, /^max attempts {4}unlimited$/m);
+    // The server enforces what was set through it.
+    assert.equal(spool('add', 'mail', '1').status, 0);
+    assert.equal(spool('add', 'mail', '2').status, 0);
+    assert.equal(spool('add', 'mail', '3').status, 1);
+  } finally {
+    await stop(served);
+  }
+  assert.match(spool('queue', 'show', 'mail').stdout, /^max length {6}2$/m);
+});
+
 void test('a data directory another command holds is still refused as LOCKED', async () => {
   const store = `file:${join(root, 'worked')}`;
   const worker = spawn(process.execPath, [...cli, 'work', 'jobs', '--', 'true'], {

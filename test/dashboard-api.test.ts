@@ -88,6 +88,40 @@ void test('a bulk retry takes every dead job matching the search, and leaves the
   assert.equal((await call('POST', `/v1/queues/bulk/jobs/${ids[0]}/retry`)).status, 404);
 });
 
+void test('a delayed job is promoted by id, every delayed job matching a search by a bulk promote, and a job not delayed is refused', async () => {
+  const ids = (
+    (
+      await call('POST', '/v1/queues/later/jobs/batch', {
+        jobs: Array.from({ length: 5 }, (_, n) => ({
+          data: { n, tag: n < 3 ? 'soon' : 'late' },
+          options: { delay: '1h' },
+        })),
+      })
+    ).body as { ids: string[] }
+  ).ids;
+  assert.deepEqual((await call('POST', `/v1/queues/later/jobs/${ids[4]}/promote`)).body, { promoted: 1 });
+  const refused = await call('POST', `/v1/queues/later/jobs/${ids[4]}/promote`);
+  assert.equal(refused.status, 404);
+  assert.deepEqual((refused.body as { error: { details: unknown } }).error.details, {
+    kind: 'job',
+    id: ids[4],
+    within: 'later',
+    reason: 'not delayed: it is waiting',
+  });
+  // promote is for delayed jobs only.
+  assert.equal((await call('POST', '/v1/queues/later/jobs/bulk', { action: 'promote', state: 'dead' })).status, 400);
+  const bulk = await call('POST', '/v1/queues/later/jobs/bulk', { action: 'promote', state: 'delayed', q: 'soon' });
+  assert.deepEqual(bulk.body, { changed: 3 });
+  let counts = (await call('GET', '/v1/queues/later/counts')).body as { waiting: number; delayed: number };
+  assert.deepEqual([counts.waiting, counts.delayed], [4, 1]);
+  // Without a filter: every delayed job, in one store call.
+  assert.deepEqual((await call('POST', '/v1/queues/later/jobs/bulk', { action: 'promote', state: 'delayed' })).body, {
+    changed: 1,
+  });
+  counts = (await call('GET', '/v1/queues/later/counts')).body as { waiting: number; delayed: number };
+  assert.deepEqual([counts.waiting, counts.delayed], [5, 0]);
+});
+
 void test('the overview counts every queue it knows and its event stream sends a fresh snapshot every second', async () => {
   await call('POST', '/v1/queues/live/jobs', { data: 1 });
   const overview = (await call('GET', '/v1/overview')).body as {

@@ -2,16 +2,17 @@
 // that store had it. Each fixture is a store's own output (test/fixtures/write-data-dir.ts, run
 // by the version named below) holding every kind of log record: adds of every job shape,
 // leases, acks with and without a result, nacks that retry, kill and release, an extension,
-// removals, a purge, retries of dead jobs, pauses, metadata, and a compaction's move. Its old
-// segments are kept, so it opens three ways: from its newest checkpoint, from the older one
-// (replaying what came after), and with no checkpoint (replaying the whole log). Never
-// regenerate a fixture: a format change gets a new one beside the old.
+// removals, a purge, retries of dead jobs, pauses, metadata, a compaction's move, and (from
+// records-v3 on) promotions of delayed jobs. Its old segments are kept, so it opens three
+// ways: from its newest checkpoint, from the older one (replaying what came after), and with no
+// checkpoint (replaying the whole log). Never regenerate a fixture: a format change gets a new one beside the old.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { StorageError } from '../src/errors.ts';
+import { defaultQueueSettings } from '../src/store/contract.ts';
 import { checkpointFiles } from '../src/store/file/checkpoint.ts';
 import { parse, parseSegmentHeader, seal, segmentHeaderBytes } from '../src/store/file/frame.ts';
 import type { SegmentHeader } from '../src/store/file/frame.ts';
@@ -29,14 +30,31 @@ const fixtures = [
   { name: 'records-v1', writtenBy: 'issue 14, commit adb157b' },
   // Adds and acks without per-call limits and retention, stored queue settings in configure records (issue 14).
   { name: 'records-v2', writtenBy: 'issue 14, stored queue settings' },
+  // Promote records: delayed jobs made due by id and by queue (issue 18).
+  { name: 'records-v3', writtenBy: 'issue 18, promote and keepDead' },
 ];
+
+interface FixtureSettings {
+  readonly queues: readonly string[];
+  readonly settings: readonly Record<string, unknown>[];
+}
+
+/** The defaults as `readSettings` writes them (Infinity as a string). */
+const defaults = JSON.parse(
+  JSON.stringify(defaultQueueSettings, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v)),
+) as Record<string, unknown>;
+
+/** A setting added after a fixture was written (keepDead, issue 14) reads as its default there. */
+function withDefaults(expected: FixtureSettings): FixtureSettings {
+  return { ...expected, settings: expected.settings.map((settings) => ({ ...defaults, ...settings })) };
+}
 
 for (const { name, writtenBy } of fixtures) {
   const fixture = new URL(`./fixtures/${name}/`, import.meta.url);
   const expected = JSON.parse(readFileSync(new URL('expected.json', fixture), 'utf8')) as unknown;
   const settingsFile = new URL('settings.json', fixture);
   const expectedSettings = existsSync(settingsFile)
-    ? (JSON.parse(readFileSync(settingsFile, 'utf8')) as unknown)
+    ? withDefaults(JSON.parse(readFileSync(settingsFile, 'utf8')) as FixtureSettings)
     : null;
   const checkpoints = checkpointFiles(nodeIO, fixture.pathname);
   const ways = [

@@ -54,6 +54,7 @@ void describe('redis store on a 3-master cluster', { skip }, () => {
       return store;
     },
     openPeer: (store) => RedisStore.open(withPrefix(url, prefixes.get(store) as string)),
+    reopen: (store) => RedisStore.open(withPrefix(url, prefixes.get(store) as string)),
   });
 
   void test('queues spread over the three masters are leased left to right and worked to the end', async () => {

@@ -1,4 +1,4 @@
-// Purging a queue and sending every dead job back are sweeps over as many jobs as the queue has:
+// Purging a queue, sending every dead job back and promoting every delayed one are sweeps over as many jobs as the queue has:
 // on Redis each runs as scripts of a bounded batch, so no one call holds every other client for
 // long (issue 18: a dashboard must never run a store command that blocks Redis). Measured with
 // the server's own slow log on a private redis-server, which records each call's duration.
@@ -26,7 +26,7 @@ async function scriptCalls(admin: Redis): Promise<number[]> {
 }
 
 void test(
-  'purge and retry-all of 30,000 jobs on Redis run as many short scripts, not one long one',
+  'purge, retry-all and promote-all of 30,000 jobs on Redis run as many short scripts, not one long one',
   { skip },
   async () => {
     const redis = await PrivateRedis.start(['slowlog-log-slower-than 0', 'slowlog-max-len 100000']);
@@ -50,9 +50,17 @@ void test(
       const retries = await scriptCalls(admin);
       assert.ok(retries.length >= 10, `10,000 dead jobs went back in ${retries.length} script calls`);
 
-      assert.equal(await q.purge(), n);
+      for (let i = 0; i < 5000; i += 1000)
+        await q.addBulk(Array.from({ length: 1000 }, (_, k) => ({ data: n + i + k, options: { delay: '1h' } })));
+      await scriptCalls(admin);
+      assert.equal(await q.promoteDelayed(), 5000);
+      const promotions = await scriptCalls(admin);
+      assert.ok(promotions.length >= 5, `5,000 delayed jobs were promoted in ${promotions.length} script calls`);
+      assert.equal((await q.counts()).delayed, 0);
+
+      assert.equal(await q.purge(), n + 5000);
       const purges = await scriptCalls(admin);
-      assert.ok(purges.length >= 30, `30,000 jobs were purged in ${purges.length} script calls`);
+      assert.ok(purges.length >= 35, `35,000 jobs were purged in ${purges.length} script calls`);
       const left = await q.counts();
       assert.equal(left.waiting + left.delayed + left.active + left.completed + left.dead, 0);
     } finally {

@@ -24,6 +24,7 @@ void describe('HTTP /v1: queues', () => {
       visibility: 30_000,
       ttl: null,
       keepCompleted: { count: 1000, age: 86_400_000 },
+      keepDead: { count: null, age: null },
       paused: false,
     });
     const changed = json(
@@ -31,6 +32,7 @@ void describe('HTTP /v1: queues', () => {
         maxAttempts: 2,
         maxLength: 1,
         keepCompleted: { count: null },
+        keepDead: { count: 100, age: '7d' },
       }),
     );
     assert.deepEqual(changed, {
@@ -38,6 +40,7 @@ void describe('HTTP /v1: queues', () => {
       maxAttempts: 2,
       maxLength: 1,
       keepCompleted: { count: null, age: 86_400_000 },
+      keepDead: { count: 100, age: 604_800_000 },
     });
     assert.deepEqual(json(await s.call('GET', '/v1/queues/stored/settings')), changed);
     const { id } = json(await s.call('POST', '/v1/queues/stored/jobs', { data: 1 })) as { id: string };

@@ -177,6 +177,34 @@ void test(
   },
 );
 
+void test(
+  'a delayed job promoted from its page waits at once; a bulk promote takes every delayed job matching the search',
+  { skip },
+  async () => {
+    const data = Array.from({ length: 5 }, (_, i) => ({
+      data: { i, when: i < 3 ? 'tonight' : 'tomorrow' },
+      options: { delay: '1h' },
+    }));
+    const { ids } = (await call('POST', '/v1/queues/later/jobs/batch', { jobs: data })).body as { ids: string[] };
+    const page = await open(`#/queues/later/jobs/${ids[4]}`);
+    await page.getByText('tomorrow').first().waitFor();
+    await confirmed(page, 'Promote');
+    // Back on the delayed list, which no longer holds it.
+    await page.locator(`tr[data-job="${ids[0]}"]`).waitFor();
+    assert.equal(await page.locator(`tr[data-job="${ids[4]}"]`).count(), 0);
+    assert.deepEqual([(await counts('later')).delayed, (await counts('later')).waiting], [4, 1]);
+
+    await page.getByRole('searchbox', { name: 'Text in the payload' }).fill('tonight');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.locator('tr[data-job]').nth(2).waitFor();
+    await confirmed(page, 'Promote all matching', 'Promote');
+    await page.getByText('Promoted 3 job(s).').waitFor();
+    assert.deepEqual([(await counts('later')).delayed, (await counts('later')).waiting], [1, 4]);
+    assert.equal(((await call('GET', `/v1/queues/later/jobs/${ids[3]}`)).body as { state: string }).state, 'delayed');
+    await page.context().close();
+  },
+);
+
 void test('pausing from the queue page stops a worker receiving its jobs; resuming lets it', { skip }, async () => {
   await call('POST', '/v1/queues/work/jobs', { data: 'first' });
   const page = await open('#/queues/work');

@@ -66,6 +66,13 @@ export function jobCommands(program: Command): void {
       print(o, { retried }, () => `retried ${id}`);
     });
 
+  storeOption(job.command('promote <queue> <id>'))
+    .description('a delayed job made due now; exit 1 when there is none or it is not delayed')
+    .action(async (queue: string, id: string, o: Where) => {
+      await withSpool(o, (spool) => spool.queue(queue).promote(id));
+      print(o, { promoted: 1 }, () => `promoted ${id}`);
+    });
+
   storeOption(program.command('lease <queues...>'))
     .description(
       'lease jobs for a script: a line per job, `<token> <data as JSON>`; finish each with `spool ack <token>`',

@@ -10,6 +10,7 @@ import { jobCommands } from './jobs.ts';
 import { localCommands } from './local.ts';
 import { storeForms, storeOption } from './target.ts';
 import { queueCommands } from './queues.ts';
+import { queueSettingsCommands } from './queue-settings.ts';
 import { serve } from './serve.ts';
 import { env, serveSettings } from './settings.ts';
 import { work } from './work.ts';
@@ -105,6 +106,7 @@ program
 
 localCommands(program);
 queueCommands(program);
+queueSettingsCommands(program);
 jobCommands(program);
 
 try {

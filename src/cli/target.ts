@@ -25,7 +25,18 @@ export interface Target {
     name: string,
   ): Pick<
     ReturnType<Spool['queue']>,
-    'add' | 'get' | 'peek' | 'counts' | 'dead' | 'retryDead' | 'remove' | 'pause' | 'resume'
+    | 'add'
+    | 'get'
+    | 'peek'
+    | 'counts'
+    | 'dead'
+    | 'retryDead'
+    | 'promote'
+    | 'remove'
+    | 'pause'
+    | 'resume'
+    | 'settings'
+    | 'configure'
   >;
   topic(
     name: string,

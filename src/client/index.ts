@@ -9,6 +9,8 @@ import type {
   JobInfo,
   JobOptions,
   PublishOptions,
+  QueueSettings,
+  StoredQueueOptions,
   SubscriberOptions,
   SubscriberStatus,
   TopicInfo,
@@ -27,6 +29,35 @@ export type { RemoteWorkerEvents } from './worker.ts';
 export interface ConnectOptions {
   /** Bearer token, when the server has tokens. */
   token?: string;
+}
+
+/** A queue's settings as the server writes them (queue-settings.ts): ms, and null for no limit. */
+interface SettingsJson {
+  maxLength: number | null;
+  maxAttempts: number | null;
+  backoff: { type: 'fixed' | 'exponential'; delay: number; maxDelay: number; jitter: number };
+  visibility: number;
+  ttl: number | null;
+  keepCompleted: KeepJson;
+  keepDead: KeepJson;
+  paused: boolean;
+}
+type KeepJson = { count: number | null; age: number | null };
+
+const keepOf = ({ count, age }: KeepJson) => ({ count: count ?? Infinity, ageMs: age ?? Infinity });
+
+function settingsOf(json: SettingsJson): QueueSettings {
+  const { backoff } = json;
+  return {
+    maxLength: json.maxLength,
+    maxAttempts: json.maxAttempts ?? Infinity,
+    backoff: { kind: backoff.type, delayMs: backoff.delay, maxDelayMs: backoff.maxDelay, jitter: backoff.jitter },
+    visibilityMs: json.visibility,
+    ttlMs: json.ttl,
+    keepCompleted: keepOf(json.keepCompleted),
+    keepDead: keepOf(json.keepDead),
+    paused: json.paused,
+  };
 }
 
 /** The answer of GET /v1/queues/:queue/jobs/:id/result. */
@@ -187,6 +218,21 @@ export class RemoteQueue<T = unknown, R = unknown> {
   async retryDead(ids?: readonly string[]): Promise<number> {
     const body = ids === undefined ? {} : { ids };
     return (await call<{ retried: number }>(this.transport, 'POST', `${this.#path}/dead/retry`, body)).retried;
+  }
+
+  /** The queue's stored settings, as the local `queue.settings()` answers them. */
+  async settings(): Promise<QueueSettings> {
+    return settingsOf(await call<SettingsJson>(this.transport, 'GET', `${this.#path}/settings`));
+  }
+
+  /** Changes the settings given; the others keep theirs. (JSON writes an Infinity as null: no limit.) */
+  async configure(options: StoredQueueOptions): Promise<QueueSettings> {
+    return settingsOf(await call<SettingsJson>(this.transport, 'PUT', `${this.#path}/settings`, options));
+  }
+
+  /** Makes the delayed job `id` due now; NotFoundError when there is none, or it is not delayed. */
+  async promote(id: string): Promise<void> {
+    await call(this.transport, 'POST', `${this.#path}/jobs/${encodeURIComponent(id)}/promote`);
   }
 
   async purge(): Promise<number> {

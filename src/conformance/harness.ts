@@ -38,6 +38,11 @@ export interface Env extends Handle {
   readonly peer: () => Promise<Handle>;
   /** Opens a transaction on the store's database; one left open is rolled back with the case. */
   readonly begin: () => Promise<OpenTransaction>;
+  /**
+   * Closes the case's Spool and store and opens the same data again, as a restarted process
+   * would, on the same clock. Only in cases that need `outlives`.
+   */
+  readonly reopen: () => Promise<Handle>;
 }
 
 /** Why a store with these capabilities cannot run a case, or null when it can. */
@@ -51,6 +56,10 @@ export const needs = {
   shared: (c) =>
     c.events === 'shared' ? null : "capabilities.events is 'process': no other process can open this store",
   replicas: (c) => (c.maxReplicas > 0 ? null : 'capabilities.maxReplicas is 0: the store keeps one copy of a job'),
+  outlives: (c) =>
+    c.durable !== 'none' || c.events === 'shared'
+      ? null
+      : "capabilities.durable is 'none' and its events 'process': nothing outlives the store's handle",
   boundedReplicas: (c) =>
     Number.isFinite(c.maxReplicas) ? null : 'capabilities.maxReplicas is unbounded: no copy count is over it',
 } satisfies Record<string, Requirement>;
@@ -59,6 +68,7 @@ export interface Suite {
   readonly makeStore: StoreFactory;
   readonly openPeer: ((store: Store) => Promise<Store>) | undefined;
   readonly transaction: ((store: Store) => Promise<OpenTransaction>) | undefined;
+  readonly reopen: ((store: Store) => Promise<Store>) | undefined;
   /** Case or area name → why it is skipped. */
   readonly skips: ReadonlyMap<string, string>;
   /** The skip entries some case or area matched: the rest name nothing and fail the run. */
@@ -133,8 +143,15 @@ export function conformanceTest(
       open.add(transaction);
       return transaction;
     };
+    const first = await connect(store);
+    const reopen = async (): Promise<Handle> => {
+      if (suite.reopen === undefined) throw new Error('this case needs the reopen option of runConformance');
+      opened.splice(opened.indexOf(first), 1);
+      await first.spool.close();
+      return connect(await suite.reopen(store));
+    };
     try {
-      await body({ ...(await connect(store)), clock, peer, begin });
+      await body({ ...first, clock, peer, begin, reopen });
     } finally {
       // A case that failed midway may leave a transaction holding locks the close would wait on.
       for (const transaction of open) await transaction.rollback();

@@ -8,6 +8,7 @@ import { blocking } from './blocking.ts';
 import type { OpenTransaction, StoreFactory, Suite } from './harness.ts';
 import { ordering } from './ordering.ts';
 import { processes } from './processes.ts';
+import { promote } from './promote.ts';
 import { replication } from './replication.ts';
 import { settings } from './settings.ts';
 import { time } from './time.ts';
@@ -35,6 +36,13 @@ export interface ConformanceOptions {
    */
   readonly transaction?: (store: Store) => Promise<OpenTransaction>;
   /**
+   * Opens the data of `store`, which the suite has closed, again, as a restarted process would:
+   * another `FileStore.open` of its directory, a new client on its Redis keys. The cases that
+   * check a change outlives a reopen use it; they run only on a store whose data outlives its
+   * handle (`capabilities.durable` is not 'none', or its events are 'shared').
+   */
+  readonly reopen?: (store: Store) => Promise<Store>;
+  /**
    * Cases (by name) or whole areas (by area name) this store does not run, each with the reason.
    * Cases the store's declared capabilities rule out are skipped without being listed; an entry
    * that names no case or area fails the run, so a list cannot outlive what it excuses.
@@ -47,6 +55,7 @@ const areas = [
   basics,
   ordering,
   time,
+  promote,
   blocking,
   worker,
   topics,
@@ -62,6 +71,7 @@ export function runConformance(options: ConformanceOptions): void {
     makeStore: options.makeStore,
     openPeer: options.openPeer,
     transaction: options.transaction,
+    reopen: options.reopen,
     skips: new Map(Object.entries(options.skips ?? {})),
     matched: new Set(),
     names: new Set(),

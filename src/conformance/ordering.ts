@@ -93,6 +93,37 @@ export function ordering(suite: Suite): void {
       },
     );
 
+    conformanceTest(
+      suite,
+      'keepDead keeps the newest dead jobs and drops the rest; by default every dead job is kept',
+      async ({ spool, clock }) => {
+        const q = spool.queue<number>('keep-dead', { keepDead: { count: 2, age: '1h' }, maxAttempts: 1 });
+        const ids = await q.addBulk([{ data: 1 }, { data: 2 }, { data: 3 }]);
+        for (const job of await q.lease({ max: 3 })) {
+          await job.fail(new Error(`no ${job.data}`));
+          clock.advance(1000);
+        }
+        assert.equal(await q.get(ids[0]!), null);
+        assert.equal((await q.get(ids[2]!))?.state, 'dead');
+        assert.equal((await q.counts()).dead, 2);
+        // A lease that runs out with no attempt left dies too, and the oldest dead job makes room.
+        const expiring = await q.add(4, { visibility: '10s' });
+        await q.lease();
+        clock.advance(10_000);
+        assert.equal((await q.get(expiring))?.state, 'dead');
+        assert.equal(await q.get(ids[1]!), null);
+        assert.equal((await q.get(ids[2]!))?.state, 'dead');
+        clock.advance(3_600_000);
+        assert.equal((await q.counts()).dead, 0);
+
+        const every = spool.queue('keep-dead-default', { maxAttempts: 1 });
+        await every.addBulk([{ data: 1 }, { data: 2 }]);
+        for (const job of await every.lease({ max: 2 })) await job.fail(new Error('no'));
+        clock.advance(30 * 86_400_000);
+        assert.equal((await every.counts()).dead, 2);
+      },
+    );
+
     conformanceTest(suite, 'pause stops leases from the queue until resume', async ({ spool }) => {
       const q = spool.queue('pausable');
       await q.add('x');

@@ -77,6 +77,8 @@ export interface StoredQueueOptions {
   maxLength?: number | null;
   /** Completed jobs (and their results) kept for `get` and `waitFor`: default 1,000 for 1 day. */
   keepCompleted?: boolean | number | KeepOptions;
+  /** Dead jobs kept (the newest by when they died): default every one, for ever. */
+  keepDead?: boolean | number | KeepOptions;
   /** Leases take nothing from the queue (`queue.pause()`). */
   paused?: boolean;
 }
@@ -134,8 +136,6 @@ export interface QueueConfig {
 }
 
 export const defaultBackoff: Backoff = defaultQueueSettings.backoff;
-
-const defaultKeep: Retention = defaultQueueSettings.keepCompleted;
 
 /** A job's defaults when neither the handle nor the store says otherwise. */
 export const defaultJob: JobSettings = jobDefaults({ delayMs: 0, priority: 0, replicate: 1 }, defaultQueueSettings);
@@ -266,7 +266,8 @@ export function jobSettings(base: JobSettings, options: unknown, field = 'option
   });
 }
 
-function retention(value: unknown, field: string): Retention {
+/** Retention from options; a part not given is the setting's default (`defaultKeep`). */
+function retention(value: unknown, field: string, defaultKeep: Retention): Retention {
   if (value === false || value === 0) return Object.freeze({ count: 0, ageMs: 0 });
   if (value === true) return Object.freeze({ count: Infinity, ageMs: Infinity });
   if (typeof value === 'number')
@@ -280,7 +281,16 @@ function retention(value: unknown, field: string): Retention {
   });
 }
 
-const storedKeys = ['ttl', 'maxAttempts', 'backoff', 'visibility', 'maxLength', 'keepCompleted', 'paused'] as const;
+const storedKeys = [
+  'ttl',
+  'maxAttempts',
+  'backoff',
+  'visibility',
+  'maxLength',
+  'keepCompleted',
+  'keepDead',
+  'paused',
+] as const;
 
 /** Stored settings from options (`StoredQueueOptions`): only those given, checked. */
 export function settingsChanges(options: unknown, field = 'options'): Partial<QueueSettings> {
@@ -292,7 +302,10 @@ export function settingsChanges(options: unknown, field = 'options'): Partial<Qu
   if (o.visibility !== undefined) changes.visibilityMs = positiveDuration(o.visibility, `${field}.visibility`);
   if (o.maxLength !== undefined)
     changes.maxLength = o.maxLength === null ? null : positiveInteger(o.maxLength, `${field}.maxLength`);
-  if (o.keepCompleted !== undefined) changes.keepCompleted = retention(o.keepCompleted, `${field}.keepCompleted`);
+  if (o.keepCompleted !== undefined)
+    changes.keepCompleted = retention(o.keepCompleted, `${field}.keepCompleted`, defaultQueueSettings.keepCompleted);
+  if (o.keepDead !== undefined)
+    changes.keepDead = retention(o.keepDead, `${field}.keepDead`, defaultQueueSettings.keepDead);
   if (o.paused !== undefined) {
     if (typeof o.paused !== 'boolean') throw new ValidationError(`${field}.paused`, 'must be true or false');
     changes.paused = o.paused;

@@ -209,6 +209,27 @@ export class Queue<T = unknown, R = unknown> {
     return this.list('dead', page);
   }
 
+  /**
+   * Makes the delayed job `id` due now: it joins the waiting line as a job ready now would, and
+   * blocked leases wake for it. NotFoundError when there is no such job in this queue, or when
+   * it is not delayed (its `reason` says which state it is in).
+   */
+  async promote(id: string): Promise<void> {
+    if ((await this.promoteDelayed([id])) === 1) return;
+    const existing = await this.get(id);
+    throw new NotFoundError(
+      'job',
+      id,
+      this.name,
+      existing === null ? 'not found' : `not delayed: it is ${existing.state}`,
+    );
+  }
+
+  /** Delayed jobs made due now: these (the others are left alone), or all. Resolves with how many. */
+  async promoteDelayed(ids?: readonly string[]): Promise<number> {
+    return this.runtime.store.promote({ now: this.runtime.clock.now(), queue: this.name, ids: ids ?? null });
+  }
+
   /** Dead jobs back to waiting with fresh attempts: these, or all. Resolves with how many. */
   async retryDead(ids?: readonly string[]): Promise<number> {
     return this.runtime.store.retryDead({ now: this.runtime.clock.now(), queue: this.name, ids: ids ?? null });

@@ -16,6 +16,7 @@ export type RespServerOptions = Omit<AllRespOptions, 'version'>;
 
 export type { HttpServer, Scope, TokenGrant };
 export { tokenGrants };
+export { settingsJson } from './http/queue-settings.ts';
 export type { RespLogger, RespServer };
 
 export interface ServerOptions {

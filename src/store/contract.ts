@@ -180,7 +180,7 @@ export interface AckItem {
   readonly result: Uint8Array | null;
 }
 
-/** How long a queue keeps completed jobs: the newest `count`, none older than `ageMs`. */
+/** How long a queue keeps completed (or dead) jobs: the newest `count`, none older than `ageMs`. */
 export interface Retention {
   readonly count: number;
   readonly ageMs: number;
@@ -188,7 +188,7 @@ export interface Retention {
 
 /**
  * A queue's settings, kept by the store so that every process, the server and the CLI see the
- * same. The store enforces `maxLength`, `keepCompleted` and `paused` itself; `maxAttempts`,
+ * same. The store enforces `maxLength`, `keepCompleted`, `keepDead` and `paused` itself; `maxAttempts`,
  * `backoff`, `visibilityMs` and `ttlMs` are the defaults core gives the queue's new jobs.
  */
 export interface QueueSettings {
@@ -202,6 +202,11 @@ export interface QueueSettings {
   readonly ttlMs: number | null;
   /** Completed jobs kept: pruned by the store as jobs complete and as time passes. */
   readonly keepCompleted: Retention;
+  /**
+   * Dead jobs kept, the newest by when they died: pruned by the store as jobs die and as time
+   * passes. Every one, for ever, by default (a dead job waits for someone to look at it).
+   */
+  readonly keepDead: Retention;
   /** Leases take nothing from the queue. */
   readonly paused: boolean;
 }
@@ -214,6 +219,7 @@ export const defaultQueueSettings: QueueSettings = Object.freeze({
   visibilityMs: 30_000,
   ttlMs: null,
   keepCompleted: Object.freeze({ count: 1000, ageMs: 86_400_000 }),
+  keepDead: Object.freeze({ count: Infinity, ageMs: Infinity }),
   paused: false,
 });
 
@@ -334,6 +340,13 @@ export interface RetryDeadParams {
   readonly now: number;
   readonly queue: string;
   /** The dead jobs to retry; all of the queue's when null. */
+  readonly ids: readonly string[] | null;
+}
+
+export interface PromoteParams {
+  readonly now: number;
+  readonly queue: string;
+  /** The delayed jobs to make due now; all of the queue's delayed jobs when null. */
   readonly ids: readonly string[] | null;
 }
 
@@ -497,6 +510,13 @@ export interface Store {
   hold(params: HoldParams): Promise<readonly string[]>;
   /** Dead jobs back to waiting with fresh attempts. Returns how many. */
   retryDead(params: RetryDeadParams): Promise<number>;
+  /**
+   * Delayed jobs of the queue made waiting now, as if their delay had ended at `now` (their place
+   * in line is that of a job ready at `now`); a job that is not delayed, or of another queue, is
+   * left as it is. Returns how many; sends a ready event when there is one. All of a queue's
+   * (`ids` null) may be done in atomic batches (Redis: 1,000 jobs a script), as `retryDead`.
+   */
+  promote(params: PromoteParams): Promise<number>;
   /** Removes every job of the queue that is not active. Returns how many. */
   purge(params: PurgeParams): Promise<number>;
   /** Each queue's stored settings, `defaultQueueSettings` for a queue with none. */

@@ -5,5 +5,6 @@ runConformance({
   name: 'libsql',
   makeStore: testStores.libsql.open,
   openPeer: testStores.libsql.peer,
+  reopen: testStores.libsql.reopen,
   transaction: testStores.libsql.transaction,
 });

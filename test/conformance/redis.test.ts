@@ -7,5 +7,5 @@ const { redis } = testStores;
 const skip = skipUnless(await redis.problem(), `Redis at ${redisUrl}`, 'start redis-server or set SPOOL_REDIS_URL');
 
 void describe('redis', { skip }, () => {
-  runConformance({ name: 'redis', makeStore: redis.open, openPeer: redis.peer });
+  runConformance({ name: 'redis', makeStore: redis.open, openPeer: redis.peer, reopen: redis.reopen });
 });

@@ -5,5 +5,6 @@ runConformance({
   name: 'sqlite',
   makeStore: testStores.sqlite.open,
   openPeer: testStores.sqlite.peer,
+  reopen: testStores.sqlite.reopen,
   transaction: testStores.sqlite.transaction,
 });

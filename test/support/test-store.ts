@@ -26,6 +26,8 @@ export interface TestStore {
   readonly transaction?: (store: Store) => Promise<OpenTransaction>;
   /** Another handle on `store`'s data, as a second process opens it; only for a store several processes share. */
   readonly peer?: (store: Store) => Promise<Store>;
+  /** Opens the data of `store`, closed by the caller, again; only for a store whose data outlives its handle. */
+  readonly reopen?: (store: Store) => Promise<Store>;
   /** Why the store's service cannot be used here, or null when it can. */
   readonly problem: () => Promise<string | null>;
 }
@@ -43,6 +45,26 @@ const stem = `spool-test-${process.pid}-`;
 let redisUsed = false;
 const redisUrls = new WeakMap<Store, string>();
 const sqliteFiles = new WeakMap<Store, string>();
+/** The directory of each file and LevelDB store opened here, for `reopen`. */
+const storeDirs = new WeakMap<Store, string>();
+
+/** The path `store` was opened on here; `what` names the factory for the error. */
+function pathOf(paths: WeakMap<Store, string>, store: Store, what: string): string {
+  const path = paths.get(store);
+  if (path === undefined) throw new Error(`not a store of testStores.${what}.open()`);
+  return path;
+}
+
+/** Opens a store with `open` and notes its path under it. */
+async function noted<S extends Store>(
+  paths: WeakMap<Store, string>,
+  path: string,
+  open: (path: string) => S | Promise<S>,
+): Promise<S> {
+  const store = await open(path);
+  paths.set(store, path);
+  return store;
+}
 
 /** A handle of the test's own on the store's file (better-sqlite3's, or libsql's), after BEGIN. */
 function sqliteTransaction(store: Store, Driver: typeof Database | typeof Libsql = Database): Promise<OpenTransaction> {
@@ -67,6 +89,14 @@ after(async () => {
   if (redisUsed) await dropPrefix(redisUrl, stem);
 });
 
+/** Another handle on the data of a store opened here: a peer while it is open, a reopen once it is closed. */
+const sqliteAgain = (store: Store): Promise<Store> =>
+  noted(sqliteFiles, pathOf(sqliteFiles, store, 'sqlite'), (file) => SqliteStore.open(file, { synchronous: 'normal' }));
+const libsqlAgain = (store: Store): Promise<Store> =>
+  noted(sqliteFiles, pathOf(sqliteFiles, store, 'libsql'), (file) => openLibsql(file, { synchronous: 'normal' }));
+const redisAgain = (store: Store): Promise<Store> =>
+  noted(redisUrls, pathOf(redisUrls, store, 'redis'), (url) => RedisStore.open(url));
+
 export const testStores = {
   memory: {
     url: () => 'memory:',
@@ -75,7 +105,9 @@ export const testStores = {
   },
   file: {
     url: () => `file:${freshDir()}?durability=none`,
-    open: () => FileStore.open(freshDir(), { durability: 'none' }),
+    open: () => noted(storeDirs, freshDir(), (dir) => FileStore.open(dir, { durability: 'none' })),
+    reopen: (store: Store) =>
+      noted(storeDirs, pathOf(storeDirs, store, 'file'), (dir) => FileStore.open(dir, { durability: 'none' })),
     problem: () => Promise.resolve(null),
   },
   sqlite: {
@@ -86,11 +118,8 @@ export const testStores = {
       sqliteFiles.set(store, file);
       return Promise.resolve(store);
     },
-    peer: (store: Store) => {
-      const file = sqliteFiles.get(store);
-      if (file === undefined) throw new Error('not a store of testStores.sqlite.open()');
-      return Promise.resolve(SqliteStore.open(file, { synchronous: 'normal' }));
-    },
+    peer: sqliteAgain,
+    reopen: sqliteAgain,
     transaction: sqliteTransaction,
     problem: () => Promise.resolve(null),
   },
@@ -102,17 +131,16 @@ export const testStores = {
       sqliteFiles.set(store, file);
       return Promise.resolve(store);
     },
-    peer: (store: Store) => {
-      const file = sqliteFiles.get(store);
-      if (file === undefined) throw new Error('not a store of testStores.libsql.open()');
-      return Promise.resolve(openLibsql(file, { synchronous: 'normal' }));
-    },
+    peer: libsqlAgain,
+    reopen: libsqlAgain,
     transaction: (store: Store) => sqliteTransaction(store, Libsql),
     problem: () => Promise.resolve(null),
   },
   leveldb: {
     url: () => `leveldb:${freshDir()}?durability=none`,
-    open: () => LevelStore.open(freshDir(), { durability: 'none' }),
+    open: () => noted(storeDirs, freshDir(), (dir) => LevelStore.open(dir, { durability: 'none' })),
+    reopen: (store: Store) =>
+      noted(storeDirs, pathOf(storeDirs, store, 'leveldb'), (dir) => LevelStore.open(dir, { durability: 'none' })),
     problem: () => Promise.resolve(null),
   },
   redis: {
@@ -123,11 +151,8 @@ export const testStores = {
       redisUrls.set(store, url);
       return store;
     },
-    peer: (store: Store) => {
-      const url = redisUrls.get(store);
-      if (url === undefined) throw new Error('not a store of testStores.redis.open()');
-      return RedisStore.open(url);
-    },
+    peer: redisAgain,
+    reopen: redisAgain,
     problem: () => redisProblem(),
   },
 } satisfies Record<string, TestStore>;

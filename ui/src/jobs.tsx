@@ -14,6 +14,16 @@ interface Page {
 
 const pageSize = 50;
 
+type BulkAction = 'retry' | 'promote' | 'remove';
+/** Each action's verb: on its button, while it runs, and once done. */
+const bulkVerbs: Readonly<Record<BulkAction, readonly [string, string, string]>> = {
+  retry: ['Retry', 'Retrying', 'Retried'],
+  promote: ['Promote', 'Promoting', 'Promoted'],
+  remove: ['Delete', 'Deleting', 'Deleted'],
+};
+/** The action only one state's jobs take (the server refuses it for the others). */
+const ownAction: Partial<Record<JobState, BulkAction>> = { dead: 'retry', delayed: 'promote' };
+
 function preview(data: unknown): string {
   const text = JSON.stringify(data) ?? 'undefined';
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
@@ -76,19 +86,21 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
   const searching = mode === 'payload' && query !== '';
   const filter = searching ? `${state} jobs whose payload holds “${query}”` : `${state} jobs`;
 
-  const bulk = async (action: 'retry' | 'remove', ids: readonly string[] | null): Promise<void> => {
-    const verb = action === 'retry' ? 'Retry' : 'Delete';
+  const bulk = async (action: BulkAction, ids: readonly string[] | null): Promise<void> => {
+    const [verb, doing, done] = bulkVerbs[action];
     const what = ids === null ? `every one of the ${filter} in ${queue}` : `${ids.length} selected job(s)`;
     if (!(await confirm(`${verb} ${what}?`, verb, action === 'remove'))) return;
     // Every match of a big queue takes a while: the user sees it is under way.
-    setNotice({ text: `${verb === 'Retry' ? 'Retrying' : 'Deleting'}…`, error: false });
+    setNotice({ text: `${doing}…`, error: false });
     await run(async () => {
       const body = { action, state, ...(ids === null ? (searching ? { q: query } : {}) : { ids }) };
       const { changed } = await api<{ changed: number }>('POST', queuePath(queue, '/jobs/bulk'), body);
       refresh();
-      return `${verb === 'Retry' ? 'Retried' : 'Deleted'} ${changed} job(s).`;
+      return `${done} ${changed} job(s).`;
     });
   };
+  /** The action only this state's jobs take: retry the dead, promote the delayed. */
+  const own = ownAction[state];
 
   return (
     <div class="jobs">
@@ -133,13 +145,13 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
       </form>
       {admin && (
         <div class="toolbar" role="toolbar" aria-label="Actions on jobs">
-          {state === 'dead' && (
+          {own !== undefined && (
             <>
-              <button type="button" disabled={selected.size === 0} onClick={() => void bulk('retry', [...selected])}>
-                Retry selected
+              <button type="button" disabled={selected.size === 0} onClick={() => void bulk(own, [...selected])}>
+                {bulkVerbs[own][0]} selected
               </button>
-              <button type="button" onClick={() => void bulk('retry', null)}>
-                Retry all matching
+              <button type="button" onClick={() => void bulk(own, null)}>
+                {bulkVerbs[own][0]} all matching
               </button>
             </>
           )}

@@ -154,6 +154,14 @@ function AddJob({ queue, onAdded }: { queue: string; onAdded: () => void }) {
   );
 }
 
+type JobAction = 'retry' | 'promote' | 'delete';
+/** Each action's verb, and what the notice says once it is done. */
+const jobVerbs: Readonly<Record<JobAction, readonly [string, string]>> = {
+  retry: ['Retry', 'Retried'],
+  promote: ['Promote', 'Promoted'],
+  delete: ['Delete', 'Deleted'],
+};
+
 export function JobPage({ queue, id }: { queue: string; id: string }) {
   const { admin } = useSession();
   const [job, setJob] = useState<Job | null | undefined>(undefined);
@@ -168,14 +176,14 @@ export function JobPage({ queue, id }: { queue: string; id: string }) {
       </p>
     );
 
-  const act = async (action: 'retry' | 'delete'): Promise<void> => {
-    const verb = action === 'retry' ? 'Retry' : 'Delete';
+  const act = async (action: JobAction): Promise<void> => {
+    const [verb, done] = jobVerbs[action];
     if (!(await confirm(`${verb} job ${id}?`, verb, action === 'delete'))) return;
     await run(async () => {
-      if (action === 'retry') await api('POST', `${path}/retry`);
-      else await api('DELETE', path);
+      if (action === 'delete') await api('DELETE', path);
+      else await api('POST', `${path}/${action}`);
       go(['queues', queue], { state: job.state });
-      return `${verb === 'Retry' ? 'Retried' : 'Deleted'} job ${id}.`;
+      return `${done} job ${id}.`;
     });
   };
 
@@ -190,6 +198,11 @@ export function JobPage({ queue, id }: { queue: string; id: string }) {
             {job.state === 'dead' && (
               <button type="button" class="primary" onClick={() => void act('retry')}>
                 Retry
+              </button>
+            )}
+            {job.state === 'delayed' && (
+              <button type="button" class="primary" onClick={() => void act('promote')}>
+                Promote
               </button>
             )}
             <button type="button" class="danger" onClick={() => void act('delete')}>

@@ -26,8 +26,10 @@ const searchMs = 150;
 /** Jobs acted on at once by a bulk action: concurrent removes share the store's commits. */
 const actionChunk = 200;
 
-export const bulkActions = ['retry', 'remove'] as const;
+export const bulkActions = ['retry', 'promote', 'remove'] as const;
 type BulkAction = (typeof bulkActions)[number];
+/** The one state whose jobs an action takes, or null for any state. */
+const bulkStates: Readonly<Record<BulkAction, JobState | null>> = { retry: 'dead', promote: 'delayed', remove: null };
 
 interface QueueParams {
   queue: string;
@@ -95,6 +97,7 @@ async function apply(queue: Queue, action: BulkAction, ids: readonly string[]): 
   for (let i = 0; i < ids.length; i += actionChunk) {
     const chunk = ids.slice(i, i + actionChunk);
     if (action === 'retry') done += await queue.retryDead(chunk);
+    else if (action === 'promote') done += await queue.promoteDelayed(chunk);
     else {
       const removed = await Promise.all(chunk.map((id) => queue.remove(id).catch(notFound)));
       done += removed.filter(Boolean).length;
@@ -160,12 +163,24 @@ export function jobRoutes(app: FastifyInstance, context: Context): void {
   );
 
   app.post(
+    '/v1/queues/:queue/jobs/:id/promote',
+    {
+      schema: { summary: 'A delayed job made due now', params: s.params('queue', 'id') },
+      config: { need: 'admin', names: queueOf },
+    },
+    async (request) => {
+      await queue(request).promote((request.params as { id: string }).id);
+      return { promoted: 1 };
+    },
+  );
+
+  app.post(
     '/v1/queues/:queue/jobs/bulk',
     {
       schema: {
         summary:
           'Applies `action` to the jobs named by `ids`, or else to every job in `state` whose payload holds `q` ' +
-          '(every job in `state` without `q`); retry takes dead jobs only',
+          '(every job in `state` without `q`); retry takes dead jobs only, promote delayed ones',
         params: s.params('queue'),
         body: s.body(
           {
@@ -181,12 +196,15 @@ export function jobRoutes(app: FastifyInstance, context: Context): void {
     },
     async (request) => {
       const body = request.body as { action: BulkAction; state: JobState; q?: string; ids?: string[] };
-      if (body.action === 'retry' && body.state !== 'dead')
-        throw new ValidationError('body.state', "retry takes dead jobs: state must be 'dead'");
+      const needs = bulkStates[body.action];
+      if (needs !== null && body.state !== needs)
+        throw new ValidationError('body.state', `${body.action} takes ${needs} jobs: state must be '${needs}'`);
       const q = queue(request);
-      // Every dead job at once is the store's own single call.
-      if (body.action === 'retry' && body.ids === undefined && (body.q ?? '') === '')
-        return { changed: await q.retryDead() };
+      // Every dead job, or every delayed one, at once is the store's own single call.
+      if (body.ids === undefined && (body.q ?? '') === '') {
+        if (body.action === 'retry') return { changed: await q.retryDead() };
+        if (body.action === 'promote') return { changed: await q.promoteDelayed() };
+      }
       const ids = body.ids ?? (await matchingIds(q, chunk, body.state, body.q ?? ''));
       return { changed: await apply(q, body.action, ids) };
     },

@@ -97,6 +97,7 @@ export const queueSettings = object({
   visibility: int,
   ttl: limit('time to live of a new job, ms'),
   keepCompleted: object({ count: limit('completed jobs kept'), age: limit('longest a completed job is kept, ms') }),
+  keepDead: object({ count: limit('dead jobs kept'), age: limit('longest a dead job is kept, ms') }),
   paused: { type: 'boolean' },
 });
 export const idsBySubscriber = {

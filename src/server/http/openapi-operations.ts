@@ -90,6 +90,14 @@ export const operations: Record<string, Operation> = {
     answer: object({ retried: int }),
     errors: [404],
   },
+  'POST /v1/queues/{queue}/jobs/{id}/promote': {
+    id: 'promoteJob',
+    tag: 'jobs',
+    summary:
+      'Makes a delayed job due now: it joins the waiting line as a job ready now; 404 when there is no such job or it is not delayed (`details.reason` says its state)',
+    answer: object({ promoted: int }),
+    errors: [404],
+  },
   'GET /v1/queues/{queue}/jobs': {
     id: 'listJobs',
     tag: 'queues',

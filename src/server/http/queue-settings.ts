@@ -2,7 +2,7 @@
 // /v1/queues/:queue/settings. Settings cross the wire as JSON, where no limit is null (JSON has
 // no Infinity) and durations are milliseconds.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { KeepOptions, QueueSettings, StoredQueueOptions } from '../../index.ts';
+import type { KeepOptions, QueueSettings, Retention, StoredQueueOptions } from '../../index.ts';
 import { Guard } from './auth.ts';
 import type { Context } from './context.ts';
 import * as s from './schemas.ts';
@@ -11,20 +11,37 @@ import * as s from './schemas.ts';
 const finite = (n: number): number | null => (n === Infinity ? null : n);
 const unlimited = (n: number | null | undefined): number | undefined => (n === null ? Infinity : (n ?? undefined));
 
+const keepJson = ({ count, ageMs }: Retention) => ({ count: finite(count), age: finite(ageMs) });
+
 export function settingsJson(settings: QueueSettings): Record<string, unknown> {
-  const { backoff, keepCompleted } = settings;
+  const { backoff } = settings;
   return {
     maxLength: settings.maxLength,
     maxAttempts: finite(settings.maxAttempts),
     backoff: { type: backoff.kind, delay: backoff.delayMs, maxDelay: backoff.maxDelayMs, jitter: backoff.jitter },
     visibility: settings.visibilityMs,
     ttl: settings.ttlMs,
-    keepCompleted: { count: finite(keepCompleted.count), age: finite(keepCompleted.ageMs) },
+    keepCompleted: keepJson(settings.keepCompleted),
+    keepDead: keepJson(settings.keepDead),
     paused: settings.paused,
   };
 }
 
 const limit = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] } as const;
+
+const keepBody = {
+  anyOf: [
+    { type: 'boolean' },
+    { type: 'integer', minimum: 0 },
+    s.body(
+      {
+        count: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'null' }] },
+        age: { anyOf: [...s.duration.anyOf, { type: 'null' }] },
+      },
+      [],
+    ),
+  ],
+} as const;
 
 const settingsBody = s.body(
   {
@@ -33,40 +50,37 @@ const settingsBody = s.body(
     backoff: s.backoff,
     visibility: s.duration,
     ttl: { anyOf: [...s.duration.anyOf, { type: 'null' }] },
-    keepCompleted: {
-      anyOf: [
-        { type: 'boolean' },
-        { type: 'integer', minimum: 0 },
-        s.body(
-          {
-            count: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'null' }] },
-            age: { anyOf: [...s.duration.anyOf, { type: 'null' }] },
-          },
-          [],
-        ),
-      ],
-    },
+    keepCompleted: keepBody,
+    keepDead: keepBody,
     paused: { type: 'boolean' },
   },
   [],
 );
 
-interface SettingsBody extends Omit<StoredQueueOptions, 'maxAttempts' | 'keepCompleted'> {
+type KeepBody = boolean | number | { count?: number | null; age?: number | string | null };
+
+interface SettingsBody extends Omit<StoredQueueOptions, 'maxAttempts' | 'keepCompleted' | 'keepDead'> {
   maxAttempts?: number | null;
-  keepCompleted?: boolean | number | { count?: number | null; age?: number | string | null };
+  keepCompleted?: KeepBody;
+  keepDead?: KeepBody;
+}
+
+/** A retention's nulls for "no limit" as the library takes them (Infinity). */
+function keepOptions(body: KeepBody): boolean | number | KeepOptions {
+  if (typeof body !== 'object') return body;
+  const keep: KeepOptions = {};
+  if (body.count !== undefined) keep.count = unlimited(body.count);
+  if (body.age !== undefined) keep.age = body.age === null ? Infinity : body.age;
+  return keep;
 }
 
 /** The body's nulls for "no limit" as the library takes them (Infinity). */
 function storedOptions(body: SettingsBody): StoredQueueOptions {
-  const { maxAttempts, keepCompleted, ...rest } = body;
+  const { maxAttempts, keepCompleted, keepDead, ...rest } = body;
   const options: StoredQueueOptions = { ...rest };
   if (maxAttempts !== undefined) options.maxAttempts = unlimited(maxAttempts);
-  if (typeof keepCompleted === 'object') {
-    const keep: KeepOptions = {};
-    if (keepCompleted.count !== undefined) keep.count = unlimited(keepCompleted.count);
-    if (keepCompleted.age !== undefined) keep.age = keepCompleted.age === null ? Infinity : keepCompleted.age;
-    options.keepCompleted = keep;
-  } else if (keepCompleted !== undefined) options.keepCompleted = keepCompleted;
+  if (keepCompleted !== undefined) options.keepCompleted = keepOptions(keepCompleted);
+  if (keepDead !== undefined) options.keepDead = keepOptions(keepDead);
   return options;
 }
 

@@ -34,6 +34,7 @@ import type {
   NackResult,
   NowParams,
   PeekParams,
+  PromoteParams,
   PurgeParams,
   QueueSettings,
   QueuesParams,
@@ -300,6 +301,9 @@ export class FileStore implements Store {
   retryDead(params: RetryDeadParams): Promise<number> {
     return this.#durable({ kind: 'retryDead', record: params }) as Promise<number>;
   }
+  promote(params: PromoteParams): Promise<number> {
+    return this.#durable({ kind: 'promote', record: params }) as Promise<number>;
+  }
   purge(params: PurgeParams): Promise<number> {
     return this.#durable({ kind: 'purge', record: params }) as Promise<number>;
   }
@@ -429,6 +433,8 @@ export class FileStore implements Store {
         return t.hold(record);
       case 'retryDead':
         return t.retryDead(record.queue, record.ids, record.now);
+      case 'promote':
+        return t.promote(record.queue, record.ids, record.now);
       case 'purge':
         return t.purge(record.queue, record.now);
       case 'configure':

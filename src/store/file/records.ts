@@ -8,7 +8,8 @@
 // as JSON in one `operation` record (read by records-v0.ts by the names it had then, and never
 // written again). Version 1 gave every call its own layout; version 2 of adds and acks drops the
 // length limits and retention they carried before queues stored their settings (both read and
-// skipped in older records), and `paused` records became `configure` ones. A version this code
+// skipped in older records), and `paused` records became `configure` ones; version 2 of configure
+// may carry `keepDead` (a bit of its own: version 1 records decode alike). A version this code
 // does not know stops the open: the directory was written by a newer spool.
 //
 // Layouts, little-endian; str = u32 byte length + UTF-8; str? = str, or u32 0xffffffff for
@@ -27,11 +28,13 @@
 //   hold       f64 now · u32 ids · str id…
 //   retryDead  f64 now · str queue · u8 has ids · [u32 ids · str id…]
 //   purge      f64 now · str queue
+//   promote    f64 now · str queue · u8 has ids · [u32 ids · str id…]
 //   paused     f64 now · str queue · u8 paused (read only: replayed as a configure of `paused`)
 //   configure  f64 now · str queue · u8 fields present (bits in `settingFields` order), then each
 //              present one: maxLength f64? · maxAttempts f64 · backoff u8 kind f64 delayMs
 //              f64 maxDelayMs f64 jitter · visibilityMs f64 · ttlMs f64? · keepCompleted f64
-//              count f64 ageMs · paused u8 (f64 keeps Infinity)
+//              count f64 ageMs · paused u8 · [v2: keepDead f64 count f64 ageMs] (f64 keeps
+//              Infinity)
 //   meta       u32 entries · per entry: str name · str? value (null deletes)
 // pad and synced are the log's own (log.ts, recovery.ts); `operation` is only read.
 import { StorageError } from '../../errors.ts';
@@ -63,7 +66,8 @@ export const recordKinds = {
   /** Read only: written before queues stored their settings, replayed as a configure. */
   paused: { type: 13, version: 1 },
   meta: { type: 14, version: 1 },
-  configure: { type: 15, version: 1 },
+  configure: { type: 15, version: 2 },
+  promote: { type: 16, version: 1 },
   hold: { type: 17, version: 1 },
 } as const satisfies Record<string, RecordKind>;
 
@@ -116,6 +120,8 @@ export interface RetryDeadRecord {
   readonly queue: string;
   readonly ids: readonly string[] | null;
 }
+/** Promote names delayed jobs as retryDead names dead ones: the same fields, its own record type. */
+export type PromoteRecord = RetryDeadRecord;
 export interface PurgeRecord {
   readonly now: number;
   readonly queue: string;
@@ -136,6 +142,7 @@ export type Operation =
   | { readonly kind: 'remove'; readonly record: RemoveRecord }
   | { readonly kind: 'hold'; readonly record: HoldRecord }
   | { readonly kind: 'retryDead'; readonly record: RetryDeadRecord }
+  | { readonly kind: 'promote'; readonly record: PromoteRecord }
   | { readonly kind: 'purge'; readonly record: PurgeRecord }
   | { readonly kind: 'configure'; readonly record: ConfigureRecord }
   | { readonly kind: 'meta'; readonly record: MetaRecord };
@@ -295,7 +302,8 @@ export function encodeOperation(out: ByteWriter, operation: Operation): RecordKi
       out.f64(operation.record.now);
       strings(out, operation.record.ids);
       break;
-    case 'retryDead': {
+    case 'retryDead':
+    case 'promote': {
       const { now, queue, ids } = operation.record;
       out.f64(now);
       out.str(queue);
@@ -389,7 +397,8 @@ export function decodeOperation(type: number, version: number, body: Buffer): Op
       const now = r.f64();
       return { kind, record: { now, ids: list(() => r.str()) } };
     }
-    case 'retryDead': {
+    case 'retryDead':
+    case 'promote': {
       const now = r.f64();
       const queue = r.str();
       return { kind, record: { now, queue, ids: r.u8() === 1 ? list(() => r.str()) : null } };
@@ -423,6 +432,7 @@ const settingFields = [
   'ttlMs',
   'keepCompleted',
   'paused',
+  'keepDead',
 ] as const satisfies readonly (keyof QueueSettings)[];
 
 function encodeChanges(out: ByteWriter, changes: Partial<QueueSettings>): void {
@@ -447,6 +457,10 @@ function encodeChanges(out: ByteWriter, changes: Partial<QueueSettings>): void {
     out.f64(c.keepCompleted.ageMs);
   }
   if (c.paused !== undefined) out.u8(c.paused ? 1 : 0);
+  if (c.keepDead !== undefined) {
+    out.f64(c.keepDead.count);
+    out.f64(c.keepDead.ageMs);
+  }
 }
 
 function decodeChanges(r: ByteReader): Partial<QueueSettings> {
@@ -465,5 +479,6 @@ function decodeChanges(r: ByteReader): Partial<QueueSettings> {
   if (has('ttlMs')) changes.ttlMs = r.maybe();
   if (has('keepCompleted')) changes.keepCompleted = { count: r.f64(), ageMs: r.f64() };
   if (has('paused')) changes.paused = r.u8() === 1;
+  if (has('keepDead')) changes.keepDead = { count: r.f64(), ageMs: r.f64() };
   return changes;
 }

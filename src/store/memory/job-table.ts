@@ -344,6 +344,21 @@ export class JobTable {
     return n;
   }
 
+  promote(queue: string, ids: readonly string[] | null, now: number): number {
+    const q = this.#queue(queue);
+    q.settle(now);
+    const seqs = ids === null ? q.inState('delayed') : ids.map((id) => this.#seqOf(id)).filter((seq) => seq >= 0);
+    let n = 0;
+    for (const seq of seqs) {
+      if (this.#cols.state(seq) !== stateCode.delayed || this.#queueOf(seq) !== q) continue;
+      // Its heap entry goes stale with the new due time and is dropped lazily (queue-state.ts).
+      q.requeue(seq, now, now);
+      n++;
+    }
+    if (n > 0) this.#emit({ kind: 'ready', queue });
+    return n;
+  }
+
   purge(queue: string, now: number): number {
     const q = this.#queue(queue);
     q.settle(now);

@@ -25,6 +25,7 @@ import type {
   NackResult,
   NowParams,
   PeekParams,
+  PromoteParams,
   PurgeParams,
   QueueSettings,
   QueuesParams,
@@ -103,6 +104,9 @@ export class MemoryStore implements Store {
   }
   retryDead({ now, queue, ids }: RetryDeadParams): Promise<number> {
     return this.#run(() => this.#table.retryDead(queue, ids, now));
+  }
+  promote({ now, queue, ids }: PromoteParams): Promise<number> {
+    return this.#run(() => this.#table.promote(queue, ids, now));
   }
   purge({ now, queue }: PurgeParams): Promise<number> {
     return this.#run(() => this.#table.purge(queue, now));

@@ -137,6 +137,7 @@ export class QueueState {
       page.until.set(row, now);
       this.place(seq, 'dead');
       this.ended(seq, 'dead');
+      this.#pruneDead(now);
       return 'dead';
     }
     this.requeue(seq, now, now + delayMs);
@@ -212,6 +213,7 @@ export class QueueState {
       this.fail(seq, now, until - now, 'lease expired', false);
     }
     this.#pruneCompleted(now);
+    this.#pruneDead(now);
     if (this.ttl.size > 2 * this.ttlLive + sweepSlack) this.ttl.filter((a, _b, seq) => this.#ttlLive(a, seq));
     if (this.active.size > 2 * this.count.active + sweepSlack)
       this.active.filter((a, b, seq) => this.#current(a, b, seq));
@@ -293,6 +295,17 @@ export class QueueState {
       this.completedHead = 0;
     } else {
       this.completedHead = head;
+    }
+  }
+
+  /** Drops the dead jobs past `keepDead`, the oldest death first (the set keeps that order), silently. */
+  #pruneDead(now: number): void {
+    const { count, ageMs } = this.settings.keepDead;
+    if (this.count.dead <= count && ageMs === Infinity) return;
+    for (const seq of this.dead) {
+      if (this.count.dead <= count && this.cols.page(seq).until.get(rowOf(seq)) > now - ageMs) break;
+      // A Set may lose the entry being visited: the iteration goes on with the next.
+      this.drop(seq, null);
     }
   }
 }

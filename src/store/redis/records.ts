@@ -179,12 +179,12 @@ export function groupBy<E extends { job: { queue: string } | null }>(
 }
 
 /** The fields of B:m that hold a queue's stored settings, in the order configure.lua answers them. */
-export const settingsFields = ['ml', 'ma', 'bo', 'vis', 'ttl', 'kc', 'ka', 'paused'] as const;
+export const settingsFields = ['ml', 'ma', 'bo', 'vis', 'ttl', 'kc', 'ka', 'paused', 'kd', 'kda'] as const;
 
 /** Field, value pairs for configure.lua: only the settings changed. */
 export function encodeSettings(changes: Partial<QueueSettings>): string[] {
   const out: string[] = [];
-  const { maxLength, maxAttempts, backoff, visibilityMs, ttlMs, keepCompleted, paused } = changes;
+  const { maxLength, maxAttempts, backoff, visibilityMs, ttlMs, keepCompleted, keepDead, paused } = changes;
   if (maxLength !== undefined) out.push('ml', maxLength === null ? '' : String(maxLength));
   if (maxAttempts !== undefined) out.push('ma', encodeNumber(maxAttempts));
   if (backoff !== undefined) out.push('bo', encodeBackoff(backoff));
@@ -192,13 +192,14 @@ export function encodeSettings(changes: Partial<QueueSettings>): string[] {
   if (ttlMs !== undefined) out.push('ttl', ttlMs === null ? '' : String(ttlMs));
   if (keepCompleted !== undefined)
     out.push('kc', encodeNumber(keepCompleted.count), 'ka', encodeNumber(keepCompleted.ageMs));
+  if (keepDead !== undefined) out.push('kd', encodeNumber(keepDead.count), 'kda', encodeNumber(keepDead.ageMs));
   if (paused !== undefined) out.push('paused', paused ? '1' : '0');
   return out;
 }
 
 /** The settings from B:m's fields (`settingsFields`, null where none is stored). */
 export function decodeSettings(values: readonly unknown[]): QueueSettings {
-  const [ml, ma, bo, vis, ttl, kc, ka, paused] = values.map((v) =>
+  const [ml, ma, bo, vis, ttl, kc, ka, paused, kd, kda] = values.map((v) =>
     typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : null,
   );
   const number = (v: string | null | undefined): number => (v === 'inf' ? Infinity : Number(v));
@@ -213,6 +214,10 @@ export function decodeSettings(values: readonly unknown[]): QueueSettings {
       kc === null || kc === undefined || ka === null || ka === undefined
         ? d.keepCompleted
         : Object.freeze({ count: number(kc), ageMs: number(ka) }),
+    keepDead:
+      kd === null || kd === undefined || kda === null || kda === undefined
+        ? d.keepDead
+        : Object.freeze({ count: number(kd), ageMs: number(kda) }),
     paused: paused !== null && paused !== undefined,
   });
 }

@@ -29,6 +29,7 @@ import type {
   NowParams,
   NewJob,
   PeekParams,
+  PromoteParams,
   PurgeParams,
   QueueSettings,
   QueuesParams,
@@ -464,6 +465,22 @@ export class RedisStore implements Store {
       return this.#inBatches(
         async () =>
           (await this.#scripts['retry-dead']([this.#base(queue)], [now, this.#channel, queue, sweepBatch])) as number,
+      );
+    });
+  }
+
+  promote({ now, queue, ids }: PromoteParams): Promise<number> {
+    return this.#run(async () => {
+      const seqs = (ids ?? []).map(parseJobId).flatMap((job) => (job?.queue === queue ? [job.seq] : []));
+      if (ids !== null) {
+        if (seqs.length === 0) return 0;
+        const args = [now, this.#channel, queue, sweepBatch, ...seqs];
+        return (await this.#scripts.promote([this.#base(queue)], args)) as number;
+      }
+      // No seqs means "delayed jobs, a batch at a time" to the script: each batch a short script.
+      return this.#inBatches(
+        async () =>
+          (await this.#scripts.promote([this.#base(queue)], [now, this.#channel, queue, sweepBatch])) as number,
       );
     });
   }

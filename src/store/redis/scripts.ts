@@ -18,6 +18,7 @@ export const scriptNames = [
   'remove',
   'hold',
   'retry-dead',
+  'promote',
   'purge',
   'configure',
   'set-meta',

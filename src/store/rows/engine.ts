@@ -29,6 +29,7 @@ import type {
   ConfigureParams,
   QueueSettings,
   PeekParams,
+  PromoteParams,
   PurgeParams,
   QueuesParams,
   RemoveParams,
@@ -302,6 +303,22 @@ export class RowEngine {
     return n;
   }
 
+  promote({ queue, ids, now }: PromoteParams): number {
+    const q = this.#settled(queue, now);
+    const rows =
+      ids === null
+        ? this.rows.inState(queue, 'delayed', Infinity, 0)
+        : ids.map((id) => this.#job(id)).filter((row): row is Row => row !== null);
+    let n = 0;
+    for (const row of rows) {
+      if (row.state !== 'delayed' || row.queue !== queue) continue;
+      this.#requeue(q, row, now, now, {});
+      n++;
+    }
+    if (n > 0) this.#emit({ kind: 'ready', queue });
+    return n;
+  }
+
   purge({ queue, now }: PurgeParams): number {
     const q = this.#settled(queue, now);
     const doomed = [
@@ -393,8 +410,9 @@ export class RowEngine {
     if (at < q.row.dueAt) this.#set(q, { dueAt: at });
   }
 
-  /** Drops the oldest completed jobs past the queue's retention, silently. */
+  /** Drops the oldest completed jobs past the queue's retention, and the dead past `keepDead`, silently. */
   #prune(q: Queue, now: number): void {
+    this.#pruneDead(q, now);
     const { count, ageMs } = q.row.settings.keepCompleted;
     // `pruneAt` spares a read of the oldest job at every call: most find nothing to prune.
     while (q.row.completed > 0 && (q.row.completed > count || q.row.pruneAt <= now - ageMs)) {
@@ -404,6 +422,21 @@ export class RowEngine {
         this.#set(q, { pruneAt: oldest.until as number });
         break;
       }
+      this.#drop(q, oldest, null);
+    }
+  }
+
+  /**
+   * Drops the dead jobs past `keepDead`, the oldest death first, silently. No time is kept for
+   * them as `pruneAt` is for completed jobs: with an age limit (none by default) each settle
+   * reads the oldest dead job, one indexed read.
+   */
+  #pruneDead(q: Queue, now: number): void {
+    const { count, ageMs } = q.row.settings.keepDead;
+    if (q.row.dead <= count && ageMs === Infinity) return;
+    while (q.row.dead > 0) {
+      const oldest = this.rows.inState(q.row.name, 'dead', 1, 0)[0];
+      if (oldest === undefined || (q.row.dead <= count && (oldest.until as number) > now - ageMs)) break;
       this.#drop(q, oldest, null);
     }
   }
@@ -431,6 +464,7 @@ export class RowEngine {
     if (goDead || failed.attempts >= failed.maxAttempts) {
       this.#write(q, { ...failed, state: 'dead', until: now, finish: this.#finish(q) }, before);
       this.#emit({ kind: 'ended', queue: row.queue, id: String(row.seq), end: 'dead' });
+      this.#pruneDead(q, now);
       return 'dead';
     }
     const state = now + delayMs > now ? 'delayed' : 'waiting';

@@ -31,6 +31,7 @@ import type {
   NowParams,
   QueueSettings,
   PeekParams,
+  PromoteParams,
   PurgeParams,
   QueuesParams,
   RemoveParams,
@@ -141,6 +142,9 @@ export class RowStore implements Store {
   }
   retryDead(params: RetryDeadParams): Promise<number> {
     return this.#run(true, (e) => e.retryDead(params));
+  }
+  promote(params: PromoteParams): Promise<number> {
+    return this.#run(true, (e) => e.promote(params));
   }
   purge(params: PurgeParams): Promise<number> {
     return this.#run(true, (e) => e.purge(params));

@@ -3,7 +3,8 @@
 --
 -- All keys of a queue share the hash tag of B = '{<prefix>:<queue>}' (one Cluster slot):
 --   B..':m'   hash   seq (last job number), expired (count), the stored settings (configure.lua:
---                    paused, kc / ka completed retention, ml maxLength, ma maxAttempts, bo backoff,
+--                    paused, kc / ka completed retention, kd / kda dead retention (absent: every
+--                    dead job kept), ml maxLength, ma maxAttempts, bo backoff,
 --                    vis visibilityMs, ttl ttlMs; absent: contract.ts' defaultQueueSettings),
 --                    due (no delay, lease, TTL or retention ends before it: settle's shortcut),
 --                    wb (every lease blocked on the queue wakes by then, as the store told them;
@@ -314,6 +315,12 @@ local function finish(B, seq, j, state)
   redis.call('ZADD', B .. setOf[state], nowText, pad(seq))
 end
 
+-- The queue's dead retention (kd / kda, read by settle): count, age.
+local function keepDead(B)
+  local meta = metaOf[B]
+  return meta[6] and num(meta[6]) or math.huge, meta[7] and num(meta[7]) or math.huge
+end
+
 -- The attempt of an active job (already out of the active set) failed: retry at `retryAt`, or
 -- dead. The caller saves `j`.
 local function fail(B, queue, seq, j, err, dead, retryAt)
@@ -329,17 +336,33 @@ local function fail(B, queue, seq, j, err, dead, retryAt)
   if dead or (tonumber(j.a) or 0) >= num(j.m) then
     finish(B, seq, j, 'x')
     events[#events + 1] = 'dead\t' .. queue .. '\t' .. queue .. ':' .. seq
+    local _, deadAgeMs = keepDead(B)
+    if deadAgeMs ~= math.huge then
+      schedule(B, now + deadAgeMs)
+    end
     return 'dead'
   end
   requeue(B, queue, seq, j, retryAt)
   return 'retry'
 end
 
--- Completed jobs beyond the newest `count` go.
-local function pruneCount(B, queue, count)
-  local excess = redis.call('ZCARD', B .. ':c') - count
+-- Completed (state 'c') or dead ('x') jobs beyond the newest `count` go.
+local function pruneCount(B, queue, state, count)
+  local key = B .. setOf[state]
+  local excess = redis.call('ZCARD', key) - count
   if excess > 0 then
-    dropAll(B, queue, 'c', seqsOf(redis.call('ZRANGE', B .. ':c', 0, excess - 1), 'c'), false)
+    dropAll(B, queue, state, seqsOf(redis.call('ZRANGE', key, 0, excess - 1), state), false)
+  end
+end
+
+-- Dead jobs past the queue's dead retention go, silently. Nothing is read without one (the default).
+local function pruneDead(B, queue)
+  local count, age = keepDead(B)
+  if age ~= math.huge then
+    dropAll(B, queue, 'x', seqsOf(redis.call('ZRANGEBYSCORE', B .. ':x', '-inf', now - age), 'x'), false)
+  end
+  if count ~= math.huge then
+    pruneCount(B, queue, 'x', count)
   end
 end
 
@@ -352,10 +375,13 @@ local function recompute(B, keepAgeMs)
       at = math.min(at, tonumber(first))
     end
   end
-  if keepAgeMs ~= math.huge then
-    local first = redis.call('ZRANGE', B .. ':c', 0, 0, 'WITHSCORES')[2]
-    if first then
-      at = math.min(at, tonumber(first) + keepAgeMs)
+  local _, deadAgeMs = keepDead(B)
+  for suffix, age in pairs({ [':c'] = keepAgeMs, [':x'] = deadAgeMs }) do
+    if age ~= math.huge then
+      local first = redis.call('ZRANGE', B .. suffix, 0, 0, 'WITHSCORES')[2]
+      if first then
+        at = math.min(at, tonumber(first) + age)
+      end
     end
   end
   dueOf[B] = at
@@ -369,7 +395,7 @@ end
 -- Applies what `now` makes due in the queue: TTLs, delays, expired leases, completed retention.
 -- One HMGET when nothing is due, which is most calls.
 local function settle(B, queue)
-  local meta = redis.call('HMGET', B .. ':m', 'due', 'kc', 'ka', 'paused', 'wb')
+  local meta = redis.call('HMGET', B .. ':m', 'due', 'kc', 'ka', 'paused', 'wb', 'kd', 'kda')
   metaOf[B] = meta
   dueOf[B] = tonumber(meta[1]) or math.huge
   wakeByOf[B] = meta[5] and num(meta[5]) or -math.huge
@@ -406,6 +432,7 @@ local function settle(B, queue)
     fail(B, queue, seq, j, 'lease expired', false, tonumber(expired[i + 1]))
     save(B, seq, j)
   end
+  pruneDead(B, queue)
   local keepAgeMs = meta[3] and num(meta[3]) or defaultKeepAgeMs
   if keepAgeMs ~= math.huge then
     dropAll(B, queue, 'c', seqsOf(redis.call('ZRANGEBYSCORE', B .. ':c', '-inf', now - keepAgeMs), 'c'), false)
@@ -510,7 +537,7 @@ local function ackAll(B, queue, from)
     end
   end
   if keeps then
-    pruneCount(B, queue, count)
+    pruneCount(B, queue, 'c', count)
   end
   return out
 end

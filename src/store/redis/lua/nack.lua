@@ -30,5 +30,8 @@ else
   outcome = fail(B, queue, seq, j, err, ARGV[8] == '1', now + tonumber(ARGV[6]))
 end
 save(B, seq, j)
+if outcome == 'dead' then
+  pruneDead(B, queue)
+end
 publish()
 return outcome
