@@ -454,34 +454,22 @@ export class RedisStore implements Store {
   }
 
   retryDead({ now, queue, ids }: RetryDeadParams): Promise<number> {
-    return this.#run(async () => {
-      const seqs = (ids ?? []).map(parseJobId).flatMap((job) => (job?.queue === queue ? [job.seq] : []));
-      if (ids !== null) {
-        if (seqs.length === 0) return 0;
-        const args = [now, this.#channel, queue, sweepBatch, ...seqs];
-        return (await this.#scripts['retry-dead']([this.#base(queue)], args)) as number;
-      }
-      // No seqs means "dead jobs, a batch at a time" to the script.
-      return this.#inBatches(
-        async () =>
-          (await this.#scripts['retry-dead']([this.#base(queue)], [now, this.#channel, queue, sweepBatch])) as number,
-      );
-    });
+    return this.#requeue(now, queue, 'x', ids);
   }
 
   promote({ now, queue, ids }: PromoteParams): Promise<number> {
+    return this.#requeue(now, queue, 'd', ids);
+  }
+
+  /** The jobs `ids` of `queue`, or all, that are in `state` (dead 'x', delayed 'd') back to waiting now. */
+  #requeue(now: number, queue: string, state: 'x' | 'd', ids: readonly string[] | null): Promise<number> {
     return this.#run(async () => {
-      const seqs = (ids ?? []).map(parseJobId).flatMap((job) => (job?.queue === queue ? [job.seq] : []));
-      if (ids !== null) {
-        if (seqs.length === 0) return 0;
-        const args = [now, this.#channel, queue, sweepBatch, ...seqs];
-        return (await this.#scripts.promote([this.#base(queue)], args)) as number;
-      }
-      // No seqs means "delayed jobs, a batch at a time" to the script: each batch a short script.
-      return this.#inBatches(
-        async () =>
-          (await this.#scripts.promote([this.#base(queue)], [now, this.#channel, queue, sweepBatch])) as number,
-      );
+      const head = [now, this.#channel, queue, state, sweepBatch];
+      const send = async (seqs: readonly string[]) =>
+        (await this.#scripts.requeue([this.#base(queue)], [...head, ...seqs])) as number;
+      if (ids === null) return this.#inBatches(() => send([]));
+      const seqs = ids.map(parseJobId).flatMap((job) => (job?.queue === queue ? [job.seq] : []));
+      return seqs.length === 0 ? 0 : send(seqs);
     });
   }
 
