@@ -288,31 +288,25 @@ export class RowEngine {
   }
 
   retryDead({ queue, ids, now }: RetryDeadParams): number {
-    const q = this.#settled(queue, now);
-    const rows =
-      ids === null
-        ? this.rows.inState(queue, 'dead', Infinity, 0)
-        : ids.map((id) => this.#job(id)).filter((row): row is Row => row !== null);
-    let n = 0;
-    for (const row of rows) {
-      if (row.state !== 'dead' || row.queue !== queue) continue;
-      this.#requeue(q, row, now, now, { attempts: 0, until: null, finish: null });
-      n++;
-    }
-    if (n > 0) this.#emit({ kind: 'ready', queue });
-    return n;
+    return this.#back(queue, 'dead', ids, now);
   }
 
   promote({ queue, ids, now }: PromoteParams): number {
+    return this.#back(queue, 'delayed', ids, now);
+  }
+
+  /** The jobs `ids` of `queue`, or all, that are `state` back to waiting now; dead ones with fresh attempts. */
+  #back(queue: string, state: 'dead' | 'delayed', ids: readonly string[] | null, now: number): number {
     const q = this.#settled(queue, now);
     const rows =
       ids === null
-        ? this.rows.inState(queue, 'delayed', Infinity, 0)
+        ? this.rows.inState(queue, state, Infinity, 0)
         : ids.map((id) => this.#job(id)).filter((row): row is Row => row !== null);
+    const fresh = state === 'dead' ? { attempts: 0, until: null, finish: null } : {};
     let n = 0;
     for (const row of rows) {
-      if (row.state !== 'delayed' || row.queue !== queue) continue;
-      this.#requeue(q, row, now, now, {});
+      if (row.state !== state || row.queue !== queue) continue;
+      this.#requeue(q, row, now, now, fresh);
       n++;
     }
     if (n > 0) this.#emit({ kind: 'ready', queue });
