@@ -11,7 +11,7 @@ import { redisServerVersion } from '../bench/redis-server.ts';
 import { combineRuns } from '../bench/median.ts';
 import { buildTables, renderTables } from '../bench/report.ts';
 import type { Table } from '../bench/report.ts';
-import type { ScenarioId } from '../bench/scenarios.ts';
+import type { ScenarioId, Sizes } from '../bench/scenarios.ts';
 
 const hasRedis = redisServerVersion() !== undefined;
 const needRedis = 'needs redis-server on PATH (Debian: apt-get install redis-server)';
@@ -34,6 +34,16 @@ function bench(args: string[]): { stdout: string; leftovers: string[] } {
 }
 
 type JsonTable = Omit<Table, 'metrics'> & { metrics: string[] };
+
+/** Sizes for the tests that build tables from made-up outcomes. */
+const sizes: Sizes = {
+  n: 10,
+  latencySamples: 5,
+  idleMs: 0,
+  capMs: 60_000,
+  payloadBytes: 100,
+  depth: { shallow: 2_000, deep: 500_000, leased: 1_000, capMs: 20_000 },
+};
 
 // The bench runs the built package (dist/), as `npm run bench` does after its build: build it
 // here too, so these tests never measure a stale or missing build (npm ci builds nothing).
@@ -177,7 +187,7 @@ void test('spool on redis:// beside the Redis peers: a row per private server, e
         ['enqueue-bulk', { ...outcome(1), serverBytesPerJob: bytes[i]! }],
       ]),
     })),
-    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000, payloadBytes: 100 },
+    sizes,
   );
   const ratios = (id: Table['id'], metric: 'jobsPerSec' | 'serverBytesPerJob'): unknown[][] =>
     tables.find((t) => t.id === id)!.rows.map((r) => [r.spool, r.ratios[metric]]);
@@ -247,9 +257,9 @@ void test('the text tables show a failed run, a capped figure and small ratios w
       result(row('slow', 'a'), ok(4_000, true)),
       result(row('broken', 'b'), { ok: false, error: 'child exited with code 1' }),
     ],
-    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000, payloadBytes: 100 },
+    sizes,
   );
-  const text = renderTables(tables, 60_000);
+  const text = renderTables(tables);
   assert.match(text, /end-to-end c=1 \(backlog N=10\)/);
   assert.match(text, /spool 1\.0\.0 +file:x +durable \(survives power loss\) +10 +—/);
   assert.match(text, /slow 1\.0\.0 +a +durable \(survives power loss\) +4,000\* +0\.0025×/);
@@ -315,7 +325,7 @@ void test('several --store flags: a spool row each, and each peer row compared w
       e2e(plain('FULL'), outcome(100, 'power-loss')),
       e2e(plain('NORMAL'), outcome(300, 'process-crash')),
     ],
-    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000, payloadBytes: 100 },
+    sizes,
   );
   assert.deepEqual(
     table!.rows.map((r) => r.ratios.jobsPerSec),
