@@ -17,13 +17,14 @@ export interface BenchOptions {
   json: boolean;
 }
 
+/** The names of a comma-separated list, each checked, in the order given, without repeats. */
 function parseList<T extends string>(list: string | undefined, known: readonly T[], what: string): T[] | undefined {
   if (list === undefined || list === '') return undefined;
   const names = list.split(',').map((s) => s.trim());
   for (const name of names)
     if (!(known as readonly string[]).includes(name))
       throw new Error(`unknown ${what} "${name}"; known ${what}s: ${known.join(', ')}`);
-  return known.filter((k) => names.includes(k));
+  return [...new Set(names)] as T[];
 }
 
 export function parseBenchArgs(args: string[]): BenchOptions {
@@ -48,7 +49,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     throw new Error(
       `--payload-bytes must be a whole number from ${minPayloadBytes} to 1048576, got "${values['payload-bytes']}"`,
     );
-  // In the order given: the first store's row leads the tables.
+  // Rows follow the peers in the order given; scenarios always run in their own order.
   const peers = parseList(values.peers, peerNames, 'peer') ?? [];
   // pg-boss and graphile-worker share spool's server when spool runs on PostgreSQL, so one run compares them.
   const pg = values.pg ?? values.store.find(isPostgresStore);
@@ -63,7 +64,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
         idleMs: 50,
         capMs: 60_000,
         payloadBytes,
-        depth: { shallow: 2_000, deep: 20_000, leased: 500, capMs: 5_000 },
+        depth: { shallow: 2_000, deep: 20_000, leased: 500, capMs: 3_000 },
       }
     : {
         n: 50_000,
@@ -77,7 +78,9 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     stores: values.store,
     peers,
     peerDatabase: peers.some(isPostgresPeer) ? pg : undefined,
-    scenarios: parseList(values.scenarios, scenarioIds, 'scenario') ?? defaultScenarioIds,
+    scenarios: scenarioIds.filter((id) =>
+      (parseList(values.scenarios, scenarioIds, 'scenario') ?? defaultScenarioIds).includes(id),
+    ),
     runs,
     sizes,
     json: values.json,

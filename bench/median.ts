@@ -25,6 +25,8 @@ function medianFigures(all: Figures[]): Figures {
       deepPerSec: median(depth.map((f) => f.deepPerSec)),
       jobs,
       capped,
+      shallowCapped: depth.some((f) => f.shallowCapped),
+      deepCapped: depth.some((f) => f.deepCapped),
     };
   const latency = all.flatMap((f) => (f.kind === 'latency' ? [f] : []));
   return {

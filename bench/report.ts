@@ -31,6 +31,8 @@ export interface TableRow {
   /** spool's figure over this row's; absent on spool's own row and where either figure is missing. */
   ratios: Partial<Record<MetricKey, number>>;
   capped: boolean;
+  /** Where only some figures hit the cap (lease-depth's two depths), those; else all when `capped`. */
+  cappedMetrics?: MetricKey[];
   error?: string;
 }
 
@@ -95,7 +97,13 @@ function scenarioRow(result: RowResult, outcome: Outcome, metrics: Metric[]): Om
   if (!outcome.ok) return { ...base, values: {}, capped: false, error: outcome.error };
   const values: TableRow['values'] = {};
   for (const m of metrics) values[m.key] = figure(outcome, m.key);
-  return { ...base, values, capped: outcome.figures.capped };
+  const { figures } = outcome;
+  if (figures.kind !== 'depth') return { ...base, values, capped: figures.capped };
+  const cappedMetrics: MetricKey[] = [
+    ...(figures.shallowCapped ? (['shallowPerSec'] as const) : []),
+    ...(figures.deepCapped ? (['deepPerSec'] as const) : []),
+  ];
+  return { ...base, values, capped: figures.capped, cappedMetrics };
 }
 
 function rssRow(result: RowResult): Omit<TableRow, 'ratios' | 'spool'> {
@@ -211,7 +219,10 @@ export function renderTables(tables: Table[]): string {
         if (row.error !== undefined) return ['failed', ''].slice(0, columns(m).length);
         const value = row.values[m.key];
         const ratio = row.ratios[m.key];
-        const shown = value === undefined ? 'n/a' : m.format(value) + (row.capped && m.compare !== false ? '*' : '');
+        const shown =
+          value === undefined
+            ? 'n/a'
+            : m.format(value) + ((row.cappedMetrics?.includes(m.key) ?? row.capped) ? '*' : '');
         if (m.compare === false) return [shown];
         return [shown, row.spool ? '—' : ratio === undefined ? 'n/a' : ratioText(ratio)];
       }),

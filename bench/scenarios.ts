@@ -64,7 +64,16 @@ export interface DepthSizes {
 export type Figures =
   | { kind: 'throughput'; jobsPerSec: number; jobs: number; capped: boolean }
   | { kind: 'latency'; p50Ms: number; p99Ms: number; jobs: number; capped: boolean }
-  | { kind: 'depth'; shallowPerSec: number; deepPerSec: number; jobs: number; capped: boolean };
+  | {
+      kind: 'depth';
+      shallowPerSec: number;
+      deepPerSec: number;
+      jobs: number;
+      /** Either depth hit its cap; `shallowCapped` and `deepCapped` say which. */
+      capped: boolean;
+      shallowCapped: boolean;
+      deepCapped: boolean;
+    };
 
 /** What one child reports: the system as it was set up, and its figures. */
 export interface Measured {
@@ -242,6 +251,8 @@ async function leaseDepth(open: Open, queue: string, sizes: Sizes): Promise<Meas
       deepPerSec: rate(second),
       jobs: second.figures.jobs,
       capped: first.figures.capped || second.figures.capped,
+      shallowCapped: first.figures.capped,
+      deepCapped: second.figures.capped,
     },
   };
 }
