@@ -17,6 +17,17 @@ function medianFigures(all: Figures[]): Figures {
   const throughput = all.flatMap((f) => (f.kind === 'throughput' ? [f] : []));
   if (throughput.length === all.length)
     return { kind: 'throughput', jobsPerSec: median(throughput.map((f) => f.jobsPerSec)), jobs, capped };
+  const depth = all.flatMap((f) => (f.kind === 'depth' ? [f] : []));
+  if (depth.length === all.length)
+    return {
+      kind: 'depth',
+      shallowPerSec: median(depth.map((f) => f.shallowPerSec)),
+      deepPerSec: median(depth.map((f) => f.deepPerSec)),
+      jobs,
+      capped,
+      shallowCapped: depth.some((f) => f.shallowCapped),
+      deepCapped: depth.some((f) => f.deepCapped),
+    };
   const latency = all.flatMap((f) => (f.kind === 'latency' ? [f] : []));
   return {
     kind: 'latency',

@@ -1,14 +1,21 @@
 // The rows of a run: spool on its store, then each peer in every set-up that peers.md asks for.
 import type { ChildResult } from './child.ts';
+import { graphileWorkerSetup, pgBossSetup } from './peers/settings.ts';
+import { postgresLabel } from './postgres.ts';
+import type { PostgresInfo } from './postgres.ts';
 import type { RedisPersistence } from './redis-server.ts';
 import { scenarioIds } from './scenarios.ts';
 import type { ScenarioId } from './scenarios.ts';
-import type { PeerName } from './targets.ts';
+import { isPostgresPeer } from './targets.ts';
+import type { PeerName, PostgresPeer } from './targets.ts';
 
 export type RowSetup =
   | { system: 'spool'; store: string; persistence?: RedisPersistence }
   | { system: 'bullmq' | 'bee-queue'; persistence: RedisPersistence }
-  | { system: 'plainjob'; synchronous: 'FULL' | 'NORMAL'; pollMs: number };
+  | { system: 'plainjob'; synchronous: 'FULL' | 'NORMAL'; pollMs: number }
+  // One member per peer, so that a check of `system` narrows to it.
+  | { system: 'pg-boss' }
+  | { system: 'graphile-worker' };
 
 export interface Row {
   name: string;
@@ -41,11 +48,20 @@ const persistenceLabel: Record<RedisPersistence, string> = {
 /** True when spool's store is one Redis server, which the bench then swaps for its private ones. */
 export const isRedisStore = (store: string): boolean => /^rediss?:/i.test(store);
 
-/** spool's rows, one a store (the first store's ratios lead, see report.ts), then the peers'. */
+const postgresPeerRows: Record<PostgresPeer, { name: string; setup: string }> = {
+  'pg-boss': { name: 'pg-boss', setup: pgBossSetup },
+  'graphile-worker': { name: 'graphile-worker', setup: graphileWorkerSetup },
+};
+
+/**
+ * spool's rows, one a store (the first store's ratios lead, see report.ts), then the peers'. `postgres`
+ * describes the server of the Postgres-backed peers, named in their rows.
+ */
 export function planRows(
   stores: string | readonly string[],
   peers: readonly PeerName[],
   redisVersion: string | undefined,
+  postgres?: PostgresInfo,
 ): Row[] {
   const redis = `Redis ${redisVersion ?? '?'}`;
   // Beside the Redis-backed peers, spool on Redis runs on the same private servers, once per
@@ -72,6 +88,12 @@ export function planRows(
           rows.push({ name: 'plainjob', setup, spec: { system: 'plainjob', synchronous, pollMs }, scenarios });
         }
       }
+      continue;
+    }
+    if (isPostgresPeer(peer)) {
+      const { name, setup } = postgresPeerRows[peer];
+      const server = postgres ? postgresLabel(postgres) : 'PostgreSQL ?';
+      rows.push({ name, setup: `${server}; ${setup}`, spec: { system: peer }, scenarios: scenarioIds });
       continue;
     }
     const name = peer === 'bullmq' ? 'BullMQ' : 'bee-queue';

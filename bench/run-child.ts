@@ -7,6 +7,12 @@ import type { Outcome } from './plan.ts';
 const childPath = fileURLToPath(new URL('./child.ts', import.meta.url));
 // Beyond the scenario's own cap: prefill, close and process start-up.
 const graceMs = 120_000;
+// lease-depth fills its deep queue first, untimed; on PostgreSQL 500,000 jobs take a few minutes on this machine.
+const deepFillMs = 600_000;
+
+/** How long a child may take before it is killed as hung. */
+const budgetMs = ({ scenario, sizes }: ChildSpec): number =>
+  scenario === 'lease-depth' ? 2 * sizes.depth.capMs + deepFillMs : sizes.capMs + graceMs;
 
 export function runChild(spec: ChildSpec): Promise<Outcome> {
   return new Promise((resolve) => {
@@ -17,7 +23,7 @@ export function runChild(spec: ChildSpec): Promise<Outcome> {
     let stdout = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => (stdout += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), spec.sizes.capMs + graceMs);
+    const timer = setTimeout(() => child.kill('SIGKILL'), budgetMs(spec));
     child.on('error', (error) => {
       clearTimeout(timer);
       resolve({ ok: false, error: error.message });

@@ -30,8 +30,13 @@ export interface WorkerEvents {
 /** The same three words as spool's `capabilities.durable`. */
 export type Durability = 'none' | 'process-crash' | 'power-loss';
 
-export const scenarioIds = ['enqueue-single', 'enqueue-bulk', 'e2e-c1', 'e2e-c64', 'latency'] as const;
+export const scenarioIds = ['enqueue-single', 'enqueue-bulk', 'e2e-c1', 'e2e-c64', 'latency', 'lease-depth'] as const;
 export type ScenarioId = (typeof scenarioIds)[number];
+/** lease-depth fills 500,000 jobs per system, so it runs only when `--scenarios` names it. */
+export const defaultScenarioIds: readonly ScenarioId[] = scenarioIds.filter((id) => id !== 'lease-depth');
+
+/** Opens a system on a queue of the given name; lease-depth opens two, one per depth. */
+export type Open = (queue: string) => Promise<Subject>;
 
 export interface Sizes {
   /** Jobs per enqueue scenario, and the backlog of each end-to-end scenario. */
@@ -43,15 +48,46 @@ export interface Sizes {
   capMs: number;
   /** Size of each job's JSON payload in bytes (the `pad` fills it out); 100 by default. */
   payloadBytes: number;
+  depth: DepthSizes;
+}
+
+/** lease-depth: the same lease+ack run on a shallow and on a deep queue. */
+export interface DepthSizes {
+  shallow: number;
+  deep: number;
+  /** Jobs leased and acked at each depth. */
+  leased: number;
+  /** Wall-clock cap of each depth's run; at 15 jobs/s a deep queue would otherwise hold the bench for minutes. */
+  capMs: number;
 }
 
 export type Figures =
   | { kind: 'throughput'; jobsPerSec: number; jobs: number; capped: boolean }
-  | { kind: 'latency'; p50Ms: number; p99Ms: number; jobs: number; capped: boolean };
+  | { kind: 'latency'; p50Ms: number; p99Ms: number; jobs: number; capped: boolean }
+  | {
+      kind: 'depth';
+      shallowPerSec: number;
+      deepPerSec: number;
+      jobs: number;
+      /** Either depth hit its cap; `shallowCapped` and `deepCapped` say which. */
+      capped: boolean;
+      shallowCapped: boolean;
+      deepCapped: boolean;
+    };
+
+/** What one child reports: the system as it was set up, and its figures. */
+export interface Measured {
+  version: string;
+  durable: Durability;
+  figures: Figures;
+}
 
 export const window = 1_000;
 export const bulkSize = 1_000;
 export const latencyGapMs = 2;
+/** lease-depth runs one lease at a time, so each figure is the cost of one lease and its ack. */
+export const leaseConcurrency = 1;
+const closeTimeoutMs = 10_000;
 /** The JSON of `{i, ts, pad}` around the pad, with `i` and `ts` at their usual widths. */
 const payloadOverhead = JSON.stringify({ i: 10_000, ts: 12_345.678_901, pad: '' }).length;
 export const minPayloadBytes = payloadOverhead;
@@ -62,7 +98,25 @@ function payloads(bytes: number): (i: number) => Payload {
   return (i) => ({ i, ts: performance.now(), pad });
 }
 
-export function runScenario(subject: Subject, scenario: ScenarioId, sizes: Sizes): Promise<Figures> {
+export function runScenario(open: Open, queue: string, scenario: ScenarioId, sizes: Sizes): Promise<Measured> {
+  if (scenario === 'lease-depth') return leaseDepth(open, queue, sizes);
+  return using(open, queue, (subject) => runOn(subject, scenario, sizes));
+}
+
+/** Opens a subject for one run and closes it after, whatever the run's outcome. */
+async function using(open: Open, queue: string, run: (subject: Subject) => Promise<Figures>): Promise<Measured> {
+  const subject = await open(queue);
+  try {
+    const figures = await run(subject);
+    return { version: subject.version, durable: subject.durable, figures };
+  } finally {
+    // A system that hangs on close must not hold the run; its figures are already taken.
+    const cap = new Promise<void>((resolve) => setTimeout(resolve, closeTimeoutMs).unref());
+    await Promise.race([subject.close(), cap]);
+  }
+}
+
+function runOn(subject: Subject, scenario: Exclude<ScenarioId, 'lease-depth'>, sizes: Sizes): Promise<Figures> {
   const payload = payloads(sizes.payloadBytes);
   switch (scenario) {
     case 'enqueue-single':
@@ -70,9 +124,9 @@ export function runScenario(subject: Subject, scenario: ScenarioId, sizes: Sizes
     case 'enqueue-bulk':
       return timed(sizes.n, () => fill(subject, sizes.n, payload));
     case 'e2e-c1':
-      return endToEnd(subject, sizes, 1, payload);
+      return drain(subject, { fill: sizes.n, jobs: sizes.n, capMs: sizes.capMs, concurrency: 1 }, payload);
     case 'e2e-c64':
-      return endToEnd(subject, sizes, 64, payload);
+      return drain(subject, { fill: sizes.n, jobs: sizes.n, capMs: sizes.capMs, concurrency: 64 }, payload);
     case 'latency':
       return latency(subject, sizes, payload);
   }
@@ -120,30 +174,33 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-/** The timer starts before the worker is created and stops at the n-th completion the backend records. */
-async function endToEnd(
-  subject: Subject,
-  sizes: Sizes,
-  concurrency: number,
-  payload: (i: number) => Payload,
-): Promise<Figures> {
-  const { n } = sizes;
-  await fill(subject, n, payload);
+interface Drain {
+  /** Jobs queued (in bulk, not timed) before the worker starts. */
+  fill: number;
+  /** Completions to wait for; at most `fill`. */
+  jobs: number;
+  capMs: number;
+  concurrency: number;
+}
+
+/** The timer starts before the worker is created and stops at the `jobs`-th completion the backend records. */
+async function drain(subject: Subject, run: Drain, payload: (i: number) => Payload): Promise<Figures> {
+  await fill(subject, run.fill, payload);
   let completed = 0;
   let end = 0;
   const all = signal();
   const start = performance.now();
-  await subject.startWorker(concurrency, {
+  await subject.startWorker(run.concurrency, {
     started: () => undefined,
     completed: () => {
-      if (++completed !== n) return;
+      if (++completed !== run.jobs) return;
       end = performance.now();
       all.resolve();
     },
   });
-  const hitCap = await capped(all.promise, sizes.capMs);
+  const hitCap = await capped(all.promise, run.capMs);
   const seconds = ((hitCap ? performance.now() : end) - start) / 1000;
-  const jobs = hitCap ? completed : n;
+  const jobs = hitCap ? completed : run.jobs;
   return { kind: 'throughput', jobsPerSec: jobs / seconds, jobs, capped: hitCap };
 }
 
@@ -172,4 +229,39 @@ async function latency(subject: Subject, sizes: Sizes, payload: (i: number) => P
   seen.sort((a, b) => a - b);
   const pct = (p: number): number => seen[Math.min(seen.length - 1, Math.ceil((p / 100) * seen.length) - 1)] ?? NaN;
   return { kind: 'latency', p50Ms: pct(50), p99Ms: pct(99), jobs: seen.length, capped: hitCap };
+}
+
+/**
+ * Lease throughput at two depths, each on a queue of its own: the queue is filled through the system's bulk
+ * path (not timed), then one worker leases and acks `leased` jobs, timed as end-to-end is, from before the
+ * worker is created to the last completion the backend records. A system that fetches jobs in batches (pg-boss,
+ * graphile-worker's local queue) pays its fetch once per batch, as it would in use. A system slower than
+ * `leased` jobs per cap reports the jobs it finished by then.
+ */
+async function leaseDepth(open: Open, queue: string, sizes: Sizes): Promise<Measured> {
+  const { shallow, deep } = sizes.depth;
+  const first = await using(open, `${queue}-${shallow}`, (subject) => leaseAt(subject, shallow, sizes));
+  const second = await using(open, `${queue}-${deep}`, (subject) => leaseAt(subject, deep, sizes));
+  const rate = (m: Measured): number => (m.figures.kind === 'throughput' ? m.figures.jobsPerSec : NaN);
+  return {
+    ...second,
+    figures: {
+      kind: 'depth',
+      shallowPerSec: rate(first),
+      deepPerSec: rate(second),
+      jobs: second.figures.jobs,
+      capped: first.figures.capped || second.figures.capped,
+      shallowCapped: first.figures.capped,
+      deepCapped: second.figures.capped,
+    },
+  };
+}
+
+function leaseAt(subject: Subject, depth: number, sizes: Sizes): Promise<Figures> {
+  const { leased, capMs } = sizes.depth;
+  return drain(
+    subject,
+    { fill: depth, jobs: leased, capMs, concurrency: leaseConcurrency },
+    payloads(sizes.payloadBytes),
+  );
 }

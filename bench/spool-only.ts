@@ -17,6 +17,9 @@ export interface SpoolResults {
   latencyP99Ms: number;
   /** The largest of the scenarios' processes. */
   peakRssMb: number;
+  /** Only when `--scenarios` named lease-depth. */
+  leaseShallowPerSec?: number;
+  leaseDeepPerSec?: number;
 }
 
 function collect(store: string, result: RowResult, sizes: Sizes): SpoolResults {
@@ -31,6 +34,7 @@ function collect(store: string, result: RowResult, sizes: Sizes): SpoolResults {
     return figures?.kind === 'throughput' ? figures.jobsPerSec : NaN;
   };
   const latency = get('latency')?.figures;
+  const depth = get('lease-depth')?.figures;
   return {
     store,
     n: sizes.n,
@@ -43,6 +47,7 @@ function collect(store: string, result: RowResult, sizes: Sizes): SpoolResults {
     latencyP50Ms: latency?.kind === 'latency' ? latency.p50Ms : NaN,
     latencyP99Ms: latency?.kind === 'latency' ? latency.p99Ms : NaN,
     peakRssMb: Math.max(...[...result.outcomes.keys()].map((s) => get(s)?.peakRssMb ?? NaN)),
+    ...(depth?.kind === 'depth' && { leaseShallowPerSec: depth.shallowPerSec, leaseDeepPerSec: depth.deepPerSec }),
   };
 }
 
@@ -64,6 +69,19 @@ export function printSpoolOnly(store: string, result: RowResult, sizes: Sizes, j
     [`add→handler latency p99 (${samples.toLocaleString('en-US')} samples)`, ms(results.latencyP99Ms)],
     ['peak RSS', `${results.peakRssMb.toFixed(1)} MB`],
   ];
+  const { leaseShallowPerSec: shallow, leaseDeepPerSec: deep } = results;
+  if (shallow !== undefined && deep !== undefined) {
+    const queued = (x: number): string => x.toLocaleString('en-US');
+    rows.splice(
+      -1,
+      0,
+      [`lease+ack from ${queued(sizes.depth.shallow)} queued`, rate(shallow)],
+      [
+        `lease+ack from ${queued(sizes.depth.deep)} queued`,
+        `${rate(deep)} (${(deep / shallow).toFixed(2)}× the shallow)`,
+      ],
+    );
+  }
   const width = Math.max(...rows.map(([label]) => label.length));
   console.log(`store: ${store} (payloads of ${sizes.payloadBytes} bytes)`);
   for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);

@@ -1,10 +1,12 @@
 // What one child process measures: a system, set up one way. The parent builds these, the child opens them.
+import type { PostgresTarget } from './postgres.ts';
 import type { Durability, Subject } from './scenarios.ts';
 
 export type Target =
   | { system: 'spool'; store: string }
   | { system: 'bullmq' | 'bee-queue'; redis: RedisTarget }
-  | { system: 'plainjob'; synchronous: 'FULL' | 'NORMAL'; pollMs: number };
+  | { system: 'plainjob'; synchronous: 'FULL' | 'NORMAL'; pollMs: number }
+  | { system: PostgresPeer; postgres: PostgresTarget };
 
 /** A private redis-server the parent started; `durable` follows from its persistence settings. */
 export interface RedisTarget {
@@ -12,8 +14,12 @@ export interface RedisTarget {
   durable: Durability;
 }
 
-export const peerNames = ['bullmq', 'bee-queue', 'plainjob'] as const;
+export const peerNames = ['bullmq', 'bee-queue', 'plainjob', 'pg-boss', 'graphile-worker'] as const;
 export type PeerName = (typeof peerNames)[number];
+export const postgresPeers = ['pg-boss', 'graphile-worker'] as const;
+export type PostgresPeer = (typeof postgresPeers)[number];
+export const isPostgresPeer = (name: string): name is PostgresPeer =>
+  (postgresPeers as readonly string[]).includes(name);
 
 /** Each system's module is imported only when it is measured, so spool's own run loads no peer. */
 export async function openSubject(target: Target, queue: string): Promise<Subject> {
@@ -26,5 +32,9 @@ export async function openSubject(target: Target, queue: string): Promise<Subjec
       return (await import('./peers/bee-queue.ts')).openBeeQueue(target.redis, queue);
     case 'plainjob':
       return (await import('./peers/plainjob.ts')).openPlainjob(target.synchronous, target.pollMs);
+    case 'pg-boss':
+      return (await import('./peers/pg-boss.ts')).openPgBoss(target.postgres, queue);
+    case 'graphile-worker':
+      return (await import('./peers/graphile-worker.ts')).openGraphileWorker(target.postgres, queue);
   }
 }

@@ -5,13 +5,17 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import pg from 'pg';
+import { parseBenchArgs } from '../bench/args.ts';
 import { planRows } from '../bench/plan.ts';
 import type { Outcome, Row, RowResult } from '../bench/plan.ts';
+import { postgresDurability, serverUrl, spoolOnPostgres } from '../bench/postgres.ts';
+import type { PostgresInfo } from '../bench/postgres.ts';
 import { redisServerVersion } from '../bench/redis-server.ts';
 import { combineRuns } from '../bench/median.ts';
 import { buildTables, renderTables } from '../bench/report.ts';
 import type { Table } from '../bench/report.ts';
-import type { ScenarioId } from '../bench/scenarios.ts';
+import type { ScenarioId, Sizes } from '../bench/scenarios.ts';
 
 const hasRedis = redisServerVersion() !== undefined;
 const needRedis = 'needs redis-server on PATH (Debian: apt-get install redis-server)';
@@ -34,6 +38,16 @@ function bench(args: string[]): { stdout: string; leftovers: string[] } {
 }
 
 type JsonTable = Omit<Table, 'metrics'> & { metrics: string[] };
+
+/** Sizes for the tests that build tables from made-up outcomes. */
+const sizes: Sizes = {
+  n: 10,
+  latencySamples: 5,
+  idleMs: 0,
+  capMs: 60_000,
+  payloadBytes: 100,
+  depth: { shallow: 2_000, deep: 500_000, leased: 1_000, capMs: 20_000 },
+};
 
 // The bench runs the built package (dist/), as `npm run bench` does after its build: build it
 // here too, so these tests never measure a stale or missing build (npm ci builds nothing).
@@ -177,7 +191,7 @@ void test('spool on redis:// beside the Redis peers: a row per private server, e
         ['enqueue-bulk', { ...outcome(1), serverBytesPerJob: bytes[i]! }],
       ]),
     })),
-    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000, payloadBytes: 100 },
+    sizes,
   );
   const ratios = (id: Table['id'], metric: 'jobsPerSec' | 'serverBytesPerJob'): unknown[][] =>
     tables.find((t) => t.id === id)!.rows.map((r) => [r.spool, r.ratios[metric]]);
@@ -247,9 +261,9 @@ void test('the text tables show a failed run, a capped figure and small ratios w
       result(row('slow', 'a'), ok(4_000, true)),
       result(row('broken', 'b'), { ok: false, error: 'child exited with code 1' }),
     ],
-    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000, payloadBytes: 100 },
+    sizes,
   );
-  const text = renderTables(tables, 60_000);
+  const text = renderTables(tables);
   assert.match(text, /end-to-end c=1 \(backlog N=10\)/);
   assert.match(text, /spool 1\.0\.0 +file:x +durable \(survives power loss\) +10 +—/);
   assert.match(text, /slow 1\.0\.0 +a +durable \(survives power loss\) +4,000\* +0\.0025×/);
@@ -315,10 +329,194 @@ void test('several --store flags: a spool row each, and each peer row compared w
       e2e(plain('FULL'), outcome(100, 'power-loss')),
       e2e(plain('NORMAL'), outcome(300, 'process-crash')),
     ],
-    { n: 10, latencySamples: 5, idleMs: 0, capMs: 60_000, payloadBytes: 100 },
+    sizes,
   );
   assert.deepEqual(
     table!.rows.map((r) => r.ratios.jobsPerSec),
     [undefined, undefined, 10, 2],
   );
+});
+
+void test('argument parsing: the Postgres peers take --pg or the first postgres:// store, lease-depth runs only when named', () => {
+  const pg = 'postgres://postgres@127.0.0.1:5432/test';
+  const onStore = parseBenchArgs([
+    '--store',
+    'memory:',
+    '--store',
+    `${pg}?schema=s`,
+    '--peers',
+    'graphile-worker,pg-boss',
+  ]);
+  assert.deepEqual(onStore.peers, ['graphile-worker', 'pg-boss']);
+  assert.equal(onStore.peerDatabase, `${pg}?schema=s`);
+  assert.deepEqual(onStore.scenarios, ['enqueue-single', 'enqueue-bulk', 'e2e-c1', 'e2e-c64', 'latency']);
+  const named = parseBenchArgs(['--pg', pg, '--peers', 'pg-boss', '--scenarios', 'lease-depth,latency', '--quick']);
+  assert.equal(named.peerDatabase, pg);
+  assert.deepEqual(named.scenarios, ['latency', 'lease-depth']);
+  assert.deepEqual(named.sizes.depth, { shallow: 2_000, deep: 20_000, leased: 500, capMs: 3_000 });
+  assert.deepEqual(parseBenchArgs([]).sizes.depth, { shallow: 2_000, deep: 500_000, leased: 1_000, capMs: 20_000 });
+  // Without a Postgres peer there is no server to describe, even with a postgres:// store.
+  assert.equal(parseBenchArgs(['--store', pg, '--peers', 'plainjob']).peerDatabase, undefined);
+  assert.throws(() => parseBenchArgs(['--peers', 'pg-boss']), /pg-boss and graphile-worker need a PostgreSQL/);
+  assert.throws(() => parseBenchArgs(['--pg', 'redis://x', '--peers', 'pg-boss']), /--pg must be a postgres:\/\/ URL/);
+  assert.throws(
+    () => parseBenchArgs(['--peers', 'pgboss']),
+    /unknown peer "pgboss"; known peers: .*pg-boss, graphile-worker/,
+  );
+  assert.throws(
+    () => parseBenchArgs(['--scenarios', 'lease']),
+    /unknown scenario "lease"; known scenarios: .*lease-depth/,
+  );
+});
+
+void test('spool on postgres:// runs in a schema of its own unless its URL names one; the peers get the bare server URL', () => {
+  assert.deepEqual(spoolOnPostgres('postgres://u@h:5432/db'), {
+    store: 'postgres://u@h:5432/db?schema=spool_bench',
+    schema: 'spool_bench',
+  });
+  assert.deepEqual(spoolOnPostgres('postgres://u@h/db?schema=mine'), {
+    store: 'postgres://u@h/db?schema=mine',
+    schema: 'mine',
+  });
+  assert.equal(serverUrl('postgresql://u@h:5432/db?schema=mine&pool=3'), 'postgresql://u@h:5432/db');
+  const info = (synchronousCommit: string, fsync = 'on'): PostgresInfo => ({
+    version: '15.20',
+    synchronousCommit,
+    fsync,
+  });
+  assert.equal(postgresDurability(info('on')), 'power-loss');
+  assert.equal(postgresDurability(info('local')), 'power-loss');
+  assert.equal(postgresDurability(info('off')), 'process-crash');
+  assert.equal(postgresDurability(info('on', 'off')), 'process-crash');
+});
+
+void test('--peers pg-boss,graphile-worker: a row each on the described server, with its version-free setup and every scenario', () => {
+  const rows = planRows('postgres://h/db', ['pg-boss', 'graphile-worker'], undefined, {
+    version: '15.20',
+    synchronousCommit: 'on',
+    fsync: 'on',
+  });
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.setup, r.spec.system, r.scenarios.length]),
+    [
+      ['spool', 'postgres://h/db', 'spool', 6],
+      [
+        'pg-boss',
+        'PostgreSQL 15.20, synchronous_commit=on; poll 0.5 s + notifyWorker after each batch, batchSize=c',
+        'pg-boss',
+        6,
+      ],
+      [
+        'graphile-worker',
+        'PostgreSQL 15.20, synchronous_commit=on; pool 25, localQueue 500, completeJobBatchDelay 0',
+        'graphile-worker',
+        6,
+      ],
+    ],
+  );
+});
+
+void test('lease-depth: both depths with spool/peer, deep/shallow of each row without one, the median of runs, its own cap', () => {
+  const depth = (shallowPerSec: number, deepPerSec: number, deepCapped = false): Extract<Outcome, { ok: true }> => ({
+    ok: true,
+    version: '1.0.0',
+    durable: 'power-loss',
+    figures: {
+      kind: 'depth',
+      shallowPerSec,
+      deepPerSec,
+      jobs: 1_000,
+      capped: deepCapped,
+      shallowCapped: false,
+      deepCapped,
+    },
+    peakRssMb: 50,
+  });
+  assert.deepEqual(
+    combineRuns([depth(900, 800), depth(1_000, 1_000), depth(1_100, 700, true)]),
+    depth(1_000, 800, true),
+  );
+  const row = (name: string): Row => ({ name, setup: name, spec: { system: 'pg-boss' }, scenarios: ['lease-depth'] });
+  const result = (name: string, outcome: Outcome): RowResult => ({
+    row: row(name),
+    outcomes: new Map<ScenarioId, Outcome>([['lease-depth', outcome]]),
+  });
+  const tables = buildTables([result('spool', depth(2_000, 1_800)), result('peer', depth(400, 20, true))], sizes);
+  const table = tables.find((t) => t.id === 'lease-depth')!;
+  assert.deepEqual(
+    table.rows.map((r) => [r.values, r.ratios]),
+    [
+      [{ shallowPerSec: 2_000, deepPerSec: 1_800, deepOverShallow: 0.9 }, {}],
+      [
+        { shallowPerSec: 400, deepPerSec: 20, deepOverShallow: 0.05 },
+        { shallowPerSec: 5, deepPerSec: 90 },
+      ],
+    ],
+  );
+  const text = renderTables(tables);
+  assert.match(text, /lease\+ack from a queue 2,000 and 500,000 deep \(c=1, 1,000 jobs each, filled in bulk first\)/);
+  assert.match(text, /jobs\/s at 2,000 +spool\/peer +jobs\/s at 500,000 +spool\/peer +deep\/shallow\n/);
+  assert.match(text, /spool 1\.0\.0 .* 2,000 +— +1,800 +— +0\.90×\n/);
+  assert.match(text, /peer 1\.0\.0 .* 400 +5\.00× +20\* +90\.00× +0\.05×\n/);
+  assert.match(text, /\* hit the 20 s cap/);
+});
+
+void test('lease-depth runs on spool’s own store: two figures from a shallow and a deep queue', () => {
+  const { stdout } = bench(['--quick', '--json', '--scenarios', 'lease-depth']);
+  const results = JSON.parse(stdout) as Record<string, number>;
+  assert.ok(results.leaseShallowPerSec! > 0 && results.leaseDeepPerSec! > 0, stdout);
+  assert.equal(results.enqueueBulkPerSec, null);
+});
+
+// PostgreSQL is on every machine of this project (127.0.0.1:5432, trust); this branch's runs use a database of their own.
+const pgAdmin = 'postgres://postgres@127.0.0.1:5432/test';
+const pgBench = 'postgres://postgres@127.0.0.1:5432/pgbench_test';
+
+void test('--peers pg-boss,graphile-worker on the real PostgreSQL: every scenario measured, durability from the server, schemas of their own', async () => {
+  const admin = new pg.Client({ connectionString: pgAdmin });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', ['pgbench_test']);
+    if (exists.rowCount === 0) await admin.query('CREATE DATABASE pgbench_test');
+  } finally {
+    await admin.end();
+  }
+  // Within ~20 s: add (latency), addBulk and the worker (lease-depth); the other scenarios use the same calls.
+  const scenarios = 'enqueue-bulk,latency,lease-depth';
+  const args = ['--quick', '--json', '--pg', pgBench, '--peers', 'pg-boss,graphile-worker', '--scenarios', scenarios];
+  const { tables } = JSON.parse(bench(args).stdout) as { tables: JsonTable[] };
+  assert.deepEqual(
+    tables.map((t) => t.id),
+    [...scenarios.split(','), 'peak-rss'],
+  );
+  for (const table of tables) {
+    const peers = table.rows.filter((r) => !r.spool);
+    assert.deepEqual(
+      peers.map((r) => [r.system.replace(/ \d.*/, ''), r.durability, r.error]),
+      [
+        ['pg-boss', powerSafe, undefined],
+        ['graphile-worker', powerSafe, undefined],
+      ],
+      table.id,
+    );
+    for (const row of peers) {
+      assert.match(row.system, /^(pg-boss 10\.\d+|graphile-worker 0\.17)\.\d+ \(pg 8\.\d+\.\d+\)$/);
+      assert.match(row.setup, /^PostgreSQL \d+\.\d+, synchronous_commit=on; /);
+      for (const metric of table.metrics as 'jobsPerSec'[])
+        assert.ok(row.values[metric]! > 0, `${table.id} ${row.system} ${metric}`);
+    }
+  }
+  const client = new pg.Client({ connectionString: pgBench });
+  await client.connect();
+  try {
+    const schemas = await client.query<{ nspname: string }>(
+      "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'spool_bench%' ORDER BY nspname",
+    );
+    assert.deepEqual(
+      schemas.rows.map((r) => r.nspname),
+      ['spool_bench_graphile_worker', 'spool_bench_pg_boss'],
+    );
+  } finally {
+    await client.end();
+  }
 });
