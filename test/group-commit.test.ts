@@ -1,6 +1,7 @@
-// Group commit in the file store's log (issue 16): what is appended while an fdatasync is in
-// flight is written at once, and the next fdatasync starts as soon as that one returns; a call is
-// answered only after an fdatasync that started after its own bytes were written.
+// Group commit in the file store's log (issue 16): appends made while an fdatasync is in flight
+// gather for the next one, which starts as soon as it returns; a bulk add's worth of them is
+// written at once. A call is answered only after an fdatasync that started after its own bytes
+// were written.
 import assert from 'node:assert/strict';
 import { setImmediate as turn } from 'node:timers/promises';
 import { describe, test } from 'node:test';
@@ -69,7 +70,9 @@ void describe('file store: group commit', () => {
       const firstSync = disk.events.length - 1;
       assert.ok(writeOf(disk.events, 'payload-A') < firstSync, 'A is written before the sync that answers it');
 
-      const b = store.add({ now: 0, jobs: [newJob('q', Buffer.from('payload-B'))] }).then(() => (answered.b = true));
+      // A bulk add's worth of bytes is written ahead; a small one would wait for the round's end.
+      const big = Buffer.concat([Buffer.from('payload-B'), Buffer.alloc(70_000, 'b')]);
+      const b = store.add({ now: 0, jobs: [newJob('q', big)] }).then(() => (answered.b = true));
       await turn();
       const bWrite = writeOf(disk.events, 'payload-B');
       assert.ok(bWrite > firstSync, 'B is written while the first sync is still in flight');
@@ -85,6 +88,28 @@ void describe('file store: group commit', () => {
       disk.released();
       await b;
       assert.equal((await store.counts({ now: 0, queues: ['q'] }))[0]?.waiting, 2);
+    } finally {
+      disk.hold(false);
+      await store.close();
+    }
+  });
+
+  void test('small adds made during a sync are not written one by one: they go out in one write after it', async () => {
+    const disk = heldIO();
+    const store = await FileStore.open(freshDir(), { io: disk.io });
+    try {
+      disk.hold(true);
+      const a = store.add({ now: 0, jobs: [newJob('q', Buffer.from('payload-A'))] });
+      await syncStarted(disk.syncs);
+      const c = store.add({ now: 0, jobs: [newJob('q', Buffer.from('payload-C'))] });
+      await turn();
+      const d = store.add({ now: 0, jobs: [newJob('q', Buffer.from('payload-D'))] });
+      await turn();
+      assert.equal(writeOf(disk.events, 'payload-C'), -1, 'C waits for the round to end');
+      assert.equal(writeOf(disk.events, 'payload-D'), -1, 'D waits for the round to end');
+      disk.hold(false);
+      await Promise.all([a, c, d]);
+      assert.equal(writeOf(disk.events, 'payload-C'), writeOf(disk.events, 'payload-D'), 'C and D share a write');
     } finally {
       disk.hold(false);
       await store.close();
