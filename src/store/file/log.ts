@@ -5,10 +5,7 @@
 // once (the job table keeps payload positions). A flush, started on a microtask so everything a
 // turn of the event loop appends joins it, writes the pending bytes and, in `fsync` mode, runs
 // one fdatasync for all of them; `committed()` resolves when what was appended before it is as
-// durable as the mode says. Group commit: while an fdatasync is in flight, appends gather for
-// the next one, which starts as soon as it returns; once they come to `writeAheadBytes` (a bulk
-// add) they are written at once rather than after it. A call is answered only by an fdatasync
-// that started after its bytes were written. A segment that fills up is synced before the next one is created, in
+// durable as the mode says. A segment that fills up is synced before the next one is created, in
 // every mode, so only the last segment can ever end in a torn record.
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
@@ -40,13 +37,6 @@ export interface LogOptions {
 }
 
 const segmentSpan = 0x100000000;
-
-/**
- * Pending bytes worth a write of their own during a sync. Smaller appends (leases, acks) wait
- * for the round's end and go out together: a write each turn cost end to end runs half their
- * speed (issue 16: e2e at concurrency 1 fell from 77k to 36k jobs/s).
- */
-const writeAheadBytes = 65536;
 
 /** A log position as one number: segment × 2^32 + offset. */
 export function positionOf(segment: number, offset: number): number {
@@ -91,11 +81,6 @@ export class Log {
   #pending: Pending[] = [];
   #waiters: Waiter[] = [];
   #flushing: Promise<void> | null = null;
-  /** A round's fdatasync is in flight: appends are written ahead of the next round. */
-  #syncing = false;
-  #writeAheadQueued = false;
-  /** Bytes were written ahead since the last round began. */
-  #wroteAhead = false;
   #failed: StorageError | null = null;
   /**
    * Set while a new segment cannot be started for want of file descriptors (EMFILE, ENFILE):
@@ -236,47 +221,6 @@ export class Log {
 
   #startFlush(): void {
     if (this.#flushing === null) this.#flushing = this.#flush();
-    else if (this.#syncing && !this.#writeAheadQueued && this.#pendingBytes() >= writeAheadBytes) {
-      // On a microtask, like a flush: everything this turn appends goes out in one write.
-      this.#writeAheadQueued = true;
-      queueMicrotask(() => this.#writeAhead());
-    }
-  }
-
-  #pendingBytes(): number {
-    let bytes = 0;
-    for (const p of this.#pending) bytes += p.length;
-    return bytes;
-  }
-
-  /** Writes what was appended during a round's fdatasync, so the next round only syncs it. */
-  #writeAhead(): void {
-    this.#writeAheadQueued = false;
-    if (this.#failed !== null) return;
-    try {
-      if (this.#writeReady()) this.#wroteAhead = true;
-    } catch (error) {
-      // The round in flight sees the failure when its sync returns and rejects its calls too.
-      this.fail(error);
-    }
-  }
-
-  /**
-   * Writes pending bytes in order, up to the first whose segment is not created yet; returns
-   * whether it wrote any.
-   */
-  #writeReady(): boolean {
-    let wrote = false;
-    while (this.#pending.length > 0) {
-      const p = this.#pending[0] as Pending;
-      const segment = this.#segments.get(p.segment);
-      if (segment === undefined) break;
-      this.options.io.write(segment.fd, p.bytes.subarray(0, p.length), p.from);
-      segment.written = p.from + p.length;
-      this.#pending.shift();
-      wrote = true;
-    }
-    return wrote;
   }
 
   /** Syncs everything appended so far, whatever the mode (dque's TurboSync). */
@@ -360,31 +304,22 @@ export class Log {
     await Promise.resolve();
     let waiters: Waiter[] = [];
     try {
-      // Bytes written ahead are synced by a round even when no call waits on them, like pending ones.
-      while (this.#pending.length > 0 || this.#waiters.length > 0 || this.#wroteAhead) {
+      while (this.#pending.length > 0 || this.#waiters.length > 0) {
         waiters = this.#waiters;
         this.#waiters = [];
-        // Bytes written ahead during the last round's sync are this round's to sync too.
-        let dirty = this.#wroteAhead;
-        this.#wroteAhead = false;
-        for (;;) {
-          if (this.#writeReady()) dirty = true;
-          const next = this.#pending[0];
-          if (next === undefined) break;
-          await this.#create(next.segment);
+        const dirty = new Set<Segment>();
+        while (this.#pending.length > 0) {
+          const p = this.#pending[0] as Pending;
+          let segment = this.#segments.get(p.segment);
+          if (segment === undefined) segment = await this.#create(p.segment);
+          this.options.io.write(segment.fd, p.bytes.subarray(0, p.length), p.from);
+          segment.written = p.from + p.length;
+          dirty.add(segment);
+          this.#pending.shift();
         }
-        if (this.options.durability === 'fsync' && dirty) {
-          this.#syncing = true;
-          try {
-            await this.#syncSegments(new Set(this.#segments.values()));
-          } finally {
-            this.#syncing = false;
-          }
-          // A write ahead failed during the sync: fsyncgate, nothing this round covers is trusted.
-          if (this.#failed !== null) throw this.#failed;
-        }
+        if (this.options.durability === 'fsync') await this.#syncSegments(dirty);
         for (const w of waiters) w.resolve();
-        if (this.#pending.length === 0 && this.#waiters.length === 0 && !this.#wroteAhead && dirty) this.#markSynced();
+        if (this.#pending.length === 0 && this.#waiters.length === 0 && dirty.size > 0) this.#markSynced();
       }
       this.#recovered();
     } catch (error) {
@@ -486,8 +421,7 @@ export class Log {
     const stale = [...segments].filter((s) => s.synced < s.written);
     const marks = stale.map((s) => s.written);
     await Promise.all(stale.map((s) => this.options.io.datasync(s.fd)));
-    // Syncs may overlap (a round's and sync()'s): one that returns late never lowers the mark.
-    stale.forEach((s, i) => (s.synced = Math.max(s.synced, marks[i] as number)));
+    stale.forEach((s, i) => (s.synced = marks[i] as number));
   }
 
   async #syncAll(): Promise<void> {
