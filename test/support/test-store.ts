@@ -16,6 +16,9 @@ import { RedisStore } from '../../src/store/redis/index.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { openLibsql } from '../../src/store/sqlite/libsql.ts';
 import { dropPrefix, redisProblem, redisUrl, withPrefix } from '../fixtures/redis.ts';
+import pg from 'pg';
+import { PostgresStore } from '../../src/store/postgres/index.ts';
+import { dropSchemas, postgresProblem, postgresUrl } from '../fixtures/postgres.ts';
 
 export interface TestStore {
   /** The URL of a new, empty store, for `open()` and `spool serve`. */
@@ -62,9 +65,32 @@ function freshRedisUrl(): string {
   return withPrefix(redisUrl, `${stem}${++n}`);
 }
 
+/** PostgreSQL schemas made here start so (the branch's own names: postgres_<pid>_<n>). */
+const schemaStem = `postgres_${process.pid}_`;
+let postgresUsed = false;
+const postgresSchemas = new WeakMap<Store, string>();
+function freshSchema(): string {
+  postgresUsed = true;
+  return `${schemaStem}${++n}`;
+}
+
+/** One of the test's own pg clients, after BEGIN: what `add`/`ack` take as `tx`. */
+async function postgresTransaction(): Promise<OpenTransaction> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  client.on('error', () => {});
+  await client.connect();
+  await client.query('BEGIN');
+  const end = async (sql: string): Promise<void> => {
+    await client.query(sql);
+    await client.end();
+  };
+  return { tx: client, commit: () => end('COMMIT'), rollback: () => end('ROLLBACK') };
+}
+
 after(async () => {
   if (dirs !== null) rmSync(dirs, { recursive: true, force: true });
   if (redisUsed) await dropPrefix(redisUrl, stem);
+  if (postgresUsed) await dropSchemas(postgresUrl, schemaStem);
 });
 
 export const testStores = {
@@ -129,6 +155,26 @@ export const testStores = {
       return RedisStore.open(url);
     },
     problem: () => redisProblem(),
+  },
+  postgres: {
+    url: () => {
+      const url = new URL(postgresUrl);
+      url.searchParams.set('schema', freshSchema());
+      return url.toString();
+    },
+    open: async () => {
+      const schema = freshSchema();
+      const store = await PostgresStore.open({ connectionString: postgresUrl, schema, max: 4 });
+      postgresSchemas.set(store, schema);
+      return store;
+    },
+    peer: (store: Store) => {
+      const schema = postgresSchemas.get(store);
+      if (schema === undefined) throw new Error('not a store of testStores.postgres.open()');
+      return PostgresStore.open({ connectionString: postgresUrl, schema, max: 4 });
+    },
+    transaction: () => postgresTransaction(),
+    problem: () => postgresProblem(),
   },
 } satisfies Record<string, TestStore>;
 
