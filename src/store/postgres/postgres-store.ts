@@ -46,6 +46,7 @@ import type {
   TokensParams,
 } from '../contract.ts';
 import { newTokenKey, TokenSealer, tokenKeyName } from '../memory/token-seal.ts';
+import { AckLine } from './ack-line.ts';
 import { decodeEvents, Listener } from './events.ts';
 import { LeaseLine } from './lease-line.ts';
 import { migrate } from './migrate.ts';
@@ -74,6 +75,9 @@ interface Queryable {
 
 /** How long a call waits for a connection of the pool before it fails (PostgreSQL down or busy). */
 const connectTimeoutMs = 5000;
+
+/** How often acks prune completed jobs past their retention, at most. */
+const pruneEveryMs = 250;
 
 export class PostgresStore implements Store {
   readonly capabilities: Capabilities = Object.freeze({
@@ -323,7 +327,15 @@ export class PostgresStore implements Store {
     await this.#query('prune', [queues, now]);
   }
 
-  async ack(params: AckParams): Promise<readonly AckResult[]> {
+  readonly #acks = new AckLine((params) => this.#ack(params));
+
+  ack(params: AckParams): Promise<readonly AckResult[]> {
+    if (params.tx !== undefined) return this.#ack(params);
+    if (this.#closed) return Promise.reject(new ClosedError('store'));
+    return this.#acks.ack(params);
+  }
+
+  async #ack(params: AckParams): Promise<readonly AckResult[]> {
     const { now, items, scope } = params;
     const tx = this.#tx(params.tx);
     const ids: string[] = [];
@@ -368,23 +380,29 @@ export class PostgresStore implements Store {
     });
   }
 
-  /** Prunes after acks, one statement at a time per store: acks that come meanwhile share the next. */
-  #pruning: Promise<void> | null = null;
+  /**
+   * Prunes after acks, at most one statement every `pruneEveryMs` per store: the prune reads a
+   * queue's completed jobs, which cost more than the acks; reads prune before they look, so what
+   * they see is exact.
+   */
+  #pruning: NodeJS.Timeout | null = null;
   #toPrune = new Set<string>();
   #pruneNow = 0;
   #prune(queues: Set<string>, now: number): void {
     for (const q of queues) this.#toPrune.add(q);
     this.#pruneNow = Math.max(this.#pruneNow, now);
     if (this.#pruning !== null) return;
-    const run = async (): Promise<void> => {
-      while (this.#toPrune.size > 0 && !this.#closed) {
-        const batch = [...this.#toPrune];
-        this.#toPrune = new Set();
-        await this.#query('prune', [batch, this.#pruneNow]).catch(() => {});
-      }
-      this.#pruning = null;
-    };
-    this.#pruning = run();
+    this.#pruning = setTimeout(() => {
+      const batch = [...this.#toPrune];
+      this.#toPrune = new Set();
+      const done = (): void => {
+        this.#pruning = null;
+        if (this.#toPrune.size > 0 && !this.#closed) this.#prune(new Set(), this.#pruneNow);
+      };
+      if (this.#closed) return;
+      this.#query('prune', [batch, this.#pruneNow]).then(done, done);
+    }, pruneEveryMs);
+    this.#pruning.unref();
   }
 
   async nack({ now, token, delayMs, error, dead, release }: NackParams): Promise<NackResult> {
@@ -628,7 +646,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pruning;
+    if (this.#pruning !== null) clearTimeout(this.#pruning);
     await this.#listener.close();
     if (this.#ownPool) await this.#pool.end();
   }
