@@ -280,13 +280,19 @@ export class PostgresStore implements Store {
     for (const queue of queues) {
       if (jobs.length >= max) break;
       this.#leasedQueues.add(queue);
-      // A lease sent after an add of this store sees its jobs, as on a store that runs calls in order.
       const adding = this.#adding.get(queue);
-      if (adding !== undefined) await Promise.all(adding);
       let answer = await this.#leaseFrom(queue, now, max - jobs.length, visibilityMs);
       if (answer.due) {
         await this.#settle([queue], now);
         answer = await this.#leaseFrom(queue, now, max - jobs.length, visibilityMs);
+      }
+      // A lease sent after an add of this store sees its jobs, as on a store that runs calls in
+      // order: short of jobs, it waits for the adds that were on their way and asks once more,
+      // before the leases behind it in the line (LeaseLine).
+      if (adding !== undefined && answer.jobs.length < max - jobs.length) {
+        await Promise.all(adding);
+        const more = await this.#leaseFrom(queue, now, max - jobs.length - answer.jobs.length, visibilityMs);
+        answer = { ...more, jobs: [...answer.jobs, ...more.jobs] };
       }
       jobs.push(...answer.jobs);
       if (answer.nextAt !== null && (nextAt === null || answer.nextAt < nextAt)) nextAt = answer.nextAt;
