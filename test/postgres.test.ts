@@ -1,7 +1,7 @@
 // The PostgreSQL store's own behaviour beyond the conformance suite: the URL, and migrations
 // applied once when many processes open a new schema at once.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { open } from '../src/index.ts';
@@ -57,5 +57,24 @@ void describe('postgres store', { skip }, () => {
     await client.end();
     assert.equal(applied.rows[0]?.n, '1');
     assert.equal(jobs.rows[0]?.n, '8');
+  });
+
+  void test('spool migrate --dry-run prints the migrations and changes nothing; without it applies them', () => {
+    const url = withSchema(postgresUrl, `${stem}cli`);
+    const run = (...args: string[]): string => {
+      const out = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'migrate', '--store', url, ...args],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(out.status, 0, out.stderr);
+      return out.stdout;
+    };
+    assert.match(run('--dry-run'), /would apply 001-jobs\.sql[\s\S]*CREATE TABLE/);
+    assert.match(run('--dry-run'), /would apply 001-jobs\.sql/);
+    assert.match(run(), /applied 001-jobs\.sql/);
+    assert.match(run('--dry-run'), /the schema is up to date/);
   });
 });

@@ -2,7 +2,7 @@
 // after the schema, so processes opening one new database at once apply each step once: the
 // second waits for the first and then finds nothing left to do. Each step commits with its row
 // in <schema>.migrations.
-import type { PoolClient } from 'pg';
+import type { ClientBase } from 'pg';
 import { StorageError } from '../../errors.ts';
 import { migrations, quoteIdent } from './statements.ts';
 import type { Migration } from './statements.ts';
@@ -11,7 +11,7 @@ import type { Migration } from './statements.ts';
 const lockKey = 'SELECT pg_advisory_lock(hashtextextended($1, 0))';
 const unlockKey = 'SELECT pg_advisory_unlock(hashtextextended($1, 0))';
 
-async function applied(client: PoolClient, schema: string): Promise<Set<number>> {
+async function applied(client: ClientBase, schema: string): Promise<Set<number>> {
   const exists = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [
     `${quoteIdent(schema)}.migrations`,
   ]);
@@ -21,13 +21,13 @@ async function applied(client: PoolClient, schema: string): Promise<Set<number>>
 }
 
 /** The migrations `schema` still lacks, changing nothing. */
-export async function pending(client: PoolClient, schema: string): Promise<Migration[]> {
+export async function pending(client: ClientBase, schema: string): Promise<Migration[]> {
   const done = await applied(client, schema);
   return migrations(schema).filter((m) => !done.has(m.version));
 }
 
 /** Applies what `schema` lacks; returns the migrations applied. */
-export async function migrate(client: PoolClient, schema: string): Promise<Migration[]> {
+export async function migrate(client: ClientBase, schema: string): Promise<Migration[]> {
   const all = migrations(schema);
   const newest = all.at(-1)?.version ?? 0;
   await client.query(lockKey, [`spool:${schema}`]);

@@ -2,7 +2,10 @@
 // out of the query, the rest of the URL goes to pg as its connection string.
 import { ValidationError } from '../../errors.ts';
 import { checkUrlParams } from '../contract.ts';
+import pg from 'pg';
+import { migrate, pending } from './migrate.ts';
 import { PostgresStore } from './postgres-store.ts';
+import type { Migration } from './statements.ts';
 
 const known = ['schema', 'max', 'statementTimeout', 'sslmode', 'application_name'];
 
@@ -40,4 +43,20 @@ export function parsePostgresUrl(url: string): {
 
 export function openPostgres(url: string): Promise<PostgresStore> {
   return PostgresStore.open(parsePostgresUrl(url));
+}
+
+/**
+ * The migrations the schema a URL names still lacks: applied (and returned) unless `dryRun`,
+ * when they are only returned. For `spool migrate`.
+ */
+export async function migrateUrl(url: string, dryRun: boolean): Promise<Migration[]> {
+  const { connectionString, schema } = parsePostgresUrl(url);
+  const client = new pg.Client({ connectionString });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return dryRun ? await pending(client, schema) : await migrate(client, schema);
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
