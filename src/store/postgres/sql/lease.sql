@@ -2,8 +2,8 @@
 -- $1 queue text, $2 now float8, $3 limit integer, $4 visibility float8 (null: each job's own),
 -- $5 channel text, $6 origin text.
 -- One row per job leased, or a single row of nulls but `due`: true when the queue has ended
--- leases or TTLs to apply first (settle.sql), and the lease took nothing. `next_at`: the queue's
--- next due time after this lease. `events`: the due event sent (the queue row is read FOR SHARE:
+-- leases or TTLs to apply first (settle.sql), and the lease took nothing. `next_at` (when it took fewer than $3): the queue's
+-- next due time after this lease, when it took fewer than $3. `events`: the due event sent (the queue row is read FOR SHARE:
 -- see told() in 001-jobs.sql).
 WITH q AS (
   SELECT wake_by, paused FROM spool.queues WHERE name = $1 FOR SHARE
@@ -34,7 +34,8 @@ WITH q AS (
 SELECT m.due, m.next_at, m.events, m.told, l.*
 FROM (
   SELECT (SELECT due FROM due) AS due,
-    spool.next_at($1, $2) AS next_at,
+    -- Only a lease short of jobs needs it (a full one does not sleep).
+    CASE WHEN (SELECT count(*) FROM leased) < $3 THEN spool.next_at($1, $2) END AS next_at,
     (SELECT events FROM ev) AS events,
     (SELECT * FROM told) AS told
 ) m
