@@ -2,9 +2,9 @@
 -- $1 queue text, $2 now float8, $3 limit integer, $4 visibility float8 (null: each job's own),
 -- $5 channel text, $6 origin text.
 -- One row per job leased, or a single row of nulls but `due`: true when the queue has ended
--- leases or TTLs to apply first (settle.sql), and the lease took nothing. `next_at` (when it took fewer than $3): the queue's
--- next due time after this lease, when it took fewer than $3. `events`: the due event sent (the queue row is read FOR SHARE:
--- see told() in 001-jobs.sql).
+-- leases or TTLs to apply first (settle.sql), and the lease took nothing. `next_at`: the
+-- queue's next due time after this lease, when it took fewer than $3. `events`: the due event
+-- sent (the queue row is read FOR SHARE: see told() in 001-jobs.sql).
 WITH q AS (
   SELECT wake_by, paused FROM spool.queues WHERE name = $1 FOR SHARE
 ), due AS (
