@@ -52,7 +52,10 @@ for (const store of otherStores) {
     if (process.env.SPOOL_CI === '1') {
       console.error(`[fail] ${line}; SPOOL_CI=1 requires it`);
       failed.push(`SPOOL_TEST_STORE=${store}`);
-    } else console.error(`[skip] ${line}; start its service (Redis: SPOOL_REDIS_URL, PostgreSQL: SPOOL_POSTGRES_URL) to run them`);
+    } else
+      console.error(
+        `[skip] ${line}; start its service (Redis: SPOOL_REDIS_URL, PostgreSQL: SPOOL_POSTGRES_URL) to run them`,
+      );
     continue;
   }
   console.log(`\n# SPOOL_TEST_STORE=${store}: ${onEveryStore.join(' ')}`);
