@@ -13,3 +13,5 @@ if (built.status !== 0) process.exit(built.status ?? 1);
 cpSync('src/store/redis/lua', 'dist/store/redis/lua', { recursive: true });
 // Nor .sql: the SQLite store reads its migrations next to its compiled modules.
 cpSync('src/store/sqlite/migrations', 'dist/store/sqlite/migrations', { recursive: true });
+// The PostgreSQL store's statements and migrations, likewise.
+cpSync('src/store/postgres/sql', 'dist/store/postgres/sql', { recursive: true });

@@ -15,7 +15,7 @@ const onEveryStore = [
   'test/property.test.ts',
 ];
 /** The stores besides memory (the default) those files run on again. */
-const otherStores = ['file', 'redis'];
+const otherStores = ['file', 'redis', 'postgres'];
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -52,7 +52,10 @@ for (const store of otherStores) {
     if (process.env.SPOOL_CI === '1') {
       console.error(`[fail] ${line}; SPOOL_CI=1 requires it`);
       failed.push(`SPOOL_TEST_STORE=${store}`);
-    } else console.error(`[skip] ${line}; start its service (Redis: SPOOL_REDIS_URL) to run them`);
+    } else
+      console.error(
+        `[skip] ${line}; start its service (Redis: SPOOL_REDIS_URL, PostgreSQL: SPOOL_POSTGRES_URL) to run them`,
+      );
     continue;
   }
   console.log(`\n# SPOOL_TEST_STORE=${store}: ${onEveryStore.join(' ')}`);

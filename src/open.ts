@@ -71,6 +71,11 @@ async function storeFor(url: string): Promise<Store> {
       const { RedisStore } = await importDriver(() => import('./store/redis/index.ts'), 'ioredis', url);
       return RedisStore.open(durationInMs(durationInMs(url, 'replicateTimeout'), 'timeout'));
     }
+    case 'postgres':
+    case 'postgresql': {
+      const { openPostgres } = await importDriver(() => import('./store/postgres/url.ts'), 'pg', url);
+      return openPostgres(durationInMs(url, 'statementTimeout'));
+    }
     default:
       throw new UnknownStoreError(url);
   }
@@ -128,7 +133,8 @@ async function importDriver<T>(load: () => Promise<T>, driver: string, url: stri
  * `sqlite:<file>[?synchronous=full|normal][&busyTimeout=5s]` (needs better-sqlite3),
  * `libsql:<file>[?…the same]` (the same store on libSQL; needs libsql),
  * `leveldb:<dir>[?durability=fsync|none]` (needs classic-level),
- * `redis://…`, `rediss://…` or `redis+cluster://host:port,host:port` (needs ioredis).
+ * `redis://…`, `rediss://…` or `redis+cluster://host:port,host:port` (needs ioredis),
+ * `postgres://user@host:port/db[?schema=spool][&max=10][&statementTimeout=30s]` (needs pg).
  */
 export async function open(url: string = defaultUrl, options: SpoolOptions = {}): Promise<Spool> {
   return Spool.create(await storeFor(url), options);

@@ -22,6 +22,13 @@ const expectations: Record<string, RegExp[]> = {
     /job3 is done/,
     /processed 3 jobs; the delayed one waits: .*"delayed":1/,
   ],
+  // Needs the PostgreSQL server (SPOOL_POSTGRES_URL, default the local `test` database).
+  'outbox.ts': [
+    /order 1 placed/,
+    /rolled back: payment for order 2 declined/,
+    /e-mailing order 1[\s\S]*e-mailing order 3/,
+    /"waiting":0,"delayed":0,"active":0,"dead":0,"completed":2/,
+  ],
 };
 
 for (const [file, patterns] of Object.entries(expectations)) {

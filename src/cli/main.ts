@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `spool` command: serve, work, add, peek, dead, stats, pause, resume, job, lease, ack, topic, check, demo,
+// The `spool` command: serve, work, migrate, add, peek, dead, stats, pause, resume, job, lease, ack, topic, check, demo,
 // version. Exit codes: 0 done, 1 failed, 2 bad usage.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -8,6 +8,7 @@ import { check } from './check.ts';
 import { demo } from './demo.ts';
 import { jobCommands } from './jobs.ts';
 import { localCommands } from './local.ts';
+import { migrateCommand } from './migrate.ts';
 import { storeForms, storeOption } from './target.ts';
 import { queueCommands } from './queues.ts';
 import { queueSettingsCommands } from './queue-settings.ts';
@@ -103,6 +104,13 @@ program
   .action(async (dir: string | undefined, options: { repair?: boolean }) => {
     process.exitCode = await check(dir ?? './spool-data', options.repair === true);
   });
+
+program
+  .command('migrate')
+  .description("bring a postgres:// store's schema to this version (opening it does too)")
+  .requiredOption('--store <url>', 'the store, postgres://user@host/db[?schema=spool]')
+  .option('--dry-run', 'print the migrations that would run, change nothing')
+  .action((options: { store: string; dryRun?: boolean }) => migrateCommand(options.store, options.dryRun === true));
 
 localCommands(program);
 queueCommands(program);

@@ -16,6 +16,9 @@ import { RedisStore } from '../../src/store/redis/index.ts';
 import { SqliteStore } from '../../src/store/sqlite/index.ts';
 import { openLibsql } from '../../src/store/sqlite/libsql.ts';
 import { dropPrefix, redisProblem, redisUrl, withPrefix } from '../fixtures/redis.ts';
+import pg from 'pg';
+import { PostgresStore } from '../../src/store/postgres/index.ts';
+import { dropSchemas, postgresProblem, postgresUrl } from '../fixtures/postgres.ts';
 
 export interface TestStore {
   /** The URL of a new, empty store, for `open()` and `spool serve`. */
@@ -84,9 +87,32 @@ function freshRedisUrl(): string {
   return withPrefix(redisUrl, `${stem}${++n}`);
 }
 
+/** PostgreSQL schemas made here start so (the branch's own names: postgres_<pid>_<n>). */
+const schemaStem = `postgres_${process.pid}_`;
+let postgresUsed = false;
+const postgresSchemas = new WeakMap<Store, string>();
+function freshSchema(): string {
+  postgresUsed = true;
+  return `${schemaStem}${++n}`;
+}
+
+/** One of the test's own pg clients, after BEGIN: what `add`/`ack` take as `tx`. */
+async function postgresTransaction(): Promise<OpenTransaction> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  client.on('error', () => {});
+  await client.connect();
+  await client.query('BEGIN');
+  const end = async (sql: string): Promise<void> => {
+    await client.query(sql);
+    await client.end();
+  };
+  return { tx: client, commit: () => end('COMMIT'), rollback: () => end('ROLLBACK') };
+}
+
 after(async () => {
   if (dirs !== null) rmSync(dirs, { recursive: true, force: true });
   if (redisUsed) await dropPrefix(redisUrl, stem);
+  if (postgresUsed) await dropSchemas(postgresUrl, schemaStem);
 });
 
 /** Another handle on the data of a store opened here: a peer while it is open, a reopen once it is closed. */
@@ -155,7 +181,33 @@ export const testStores = {
     reopen: redisAgain,
     problem: () => redisProblem(),
   },
+  postgres: {
+    url: () => {
+      const url = new URL(postgresUrl);
+      url.searchParams.set('schema', freshSchema());
+      return url.toString();
+    },
+    open: async () => {
+      const schema = freshSchema();
+      const store = await PostgresStore.open({ connectionString: postgresUrl, schema, max: 4 });
+      postgresSchemas.set(store, schema);
+      return store;
+    },
+    peer: postgresAgain,
+    reopen: postgresAgain,
+    transaction: () => postgresTransaction(),
+    problem: () => postgresProblem(),
+  },
 } satisfies Record<string, TestStore>;
+
+/** Another store on the schema of `store`, which testStores.postgres.open() made. */
+async function postgresAgain(store: Store): Promise<PostgresStore> {
+  const schema = postgresSchemas.get(store);
+  if (schema === undefined) throw new Error('not a store of testStores.postgres.open()');
+  const again = await PostgresStore.open({ connectionString: postgresUrl, schema, max: 4 });
+  postgresSchemas.set(again, schema);
+  return again;
+}
 
 export type TestStoreName = keyof typeof testStores;
 

@@ -1,0 +1,776 @@
+// `postgres://…`: the Store contract on PostgreSQL. Every call is one statement (sql/*.sql) in
+// its own transaction, or in the caller's (`tx`): a lease is one UPDATE over rows picked FOR
+// UPDATE SKIP LOCKED in lease order, the acks of a tick one UPDATE over `id = ANY($1)`, an add
+// batch one INSERT from arrays. Due work is applied lazily by the calls that look at a queue:
+// a delay ends by itself (waiting and delayed are one stored state, told apart by
+// `available_at`), ended leases and TTLs are applied by settle.sql when a lease finds some.
+// Events go to this process's watchers once the statement answered, and to other processes by
+// NOTIFY at commit (events.ts).
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
+import { ClosedError, SpoolError, StorageError, ValidationError } from '../../errors.ts';
+import { formatToken, parseToken } from '../contract.ts';
+import type {
+  AckParams,
+  AckResult,
+  AddParams,
+  AddResult,
+  Capabilities,
+  ConfigureParams,
+  Counts,
+  ExtendParams,
+  ExtendResult,
+  GetMetaParams,
+  HoldParams,
+  Health,
+  IdsParams,
+  JobRecord,
+  LeaseParams,
+  LeaseResult,
+  LeasedRecord,
+  ListMetaParams,
+  ListParams,
+  ListResult,
+  NackParams,
+  NackResult,
+  NowParams,
+  PeekParams,
+  PromoteParams,
+  PurgeParams,
+  QueueSettings,
+  QueuesParams,
+  RemoveParams,
+  RetryDeadParams,
+  SetMetaParams,
+  Store,
+  StoreEvent,
+  TokensParams,
+} from '../contract.ts';
+import { newTokenKey, TokenSealer, tokenKeyName } from '../memory/token-seal.ts';
+import { AckLine } from './ack-line.ts';
+import { decodeEvents, Listener } from './events.ts';
+import { LeaseLine } from './lease-line.ts';
+import { migrate } from './migrate.ts';
+import { decodeSettings, encodeSettings, jobRecord } from './records.ts';
+import type { JobRow } from './records.ts';
+import { loadStatements } from './statements.ts';
+import type { StatementName } from './statements.ts';
+
+export interface PostgresStoreOptions {
+  /** The schema of spool's tables; default 'spool'. Created and migrated at open. */
+  readonly schema?: string;
+  /** A pool of the caller's own; the store leaves it open at close. */
+  readonly pool?: Pool;
+  /** What to connect to when no pool is given: a `postgres://` connection string. */
+  readonly connectionString?: string;
+  /** Connections of the store's own pool; default 10. */
+  readonly max?: number;
+  /** PostgreSQL's statement_timeout for the store's own connections, in ms; none by default. */
+  readonly statementTimeoutMs?: number;
+}
+
+/** Anything with pg's `query`: a Pool, a PoolClient or a Client. */
+interface Queryable {
+  query<R extends QueryResultRow>(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: R[] }>;
+}
+
+/** How long a call waits for a connection of the pool before it fails (PostgreSQL down or busy). */
+const connectTimeoutMs = 5000;
+
+/** How often acks prune completed jobs past their retention, at most. */
+const pruneEveryMs = 250;
+
+export class PostgresStore implements Store {
+  readonly capabilities: Capabilities = Object.freeze({
+    // synchronous_commit decides the rest; spool asks for nothing weaker than the server's setting.
+    durable: 'power-loss',
+    events: 'shared',
+    remote: true,
+    sleepers: false,
+    transactions: true,
+    maxReplicas: 0,
+  });
+  readonly #pool: Pool;
+  readonly #ownPool: boolean;
+  readonly #schema: string;
+  readonly #sql: Record<StatementName, string>;
+  readonly #channel: string;
+  readonly #origin = randomBytes(8).toString('hex');
+  readonly #listeners = new Set<(event: StoreEvent) => void>();
+  readonly #listener: Listener;
+  readonly #sealer: TokenSealer;
+  /** Queues this store has put in the queue list (know.sql). */
+  readonly #known = new Set<string>();
+  /** Queues this store leased from: the ones to wake after the listening connection was down. */
+  readonly #leasedQueues = new Set<string>();
+  #closed = false;
+  /** The last call's connection failure, until a call succeeds again. */
+  #down: string | null = null;
+
+  private constructor(pool: Pool, ownPool: boolean, schema: string, sealer: TokenSealer, config: ClientConfig) {
+    this.#pool = pool;
+    this.#ownPool = ownPool;
+    this.#schema = schema;
+    this.#sql = loadStatements(schema);
+    this.#channel = `spool:${schema}`;
+    this.#sealer = sealer;
+    this.#listener = new Listener(
+      config,
+      this.#channel,
+      this.#origin,
+      (events) => this.#dispatch(events),
+      () => {
+        for (const queue of this.#leasedQueues) this.#dispatch([{ kind: 'ready', queue }]);
+      },
+    );
+  }
+
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const schema = options.schema ?? 'spool';
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,49}$/.test(schema))
+      throw new ValidationError(
+        'schema',
+        `must be 1-50 letters, digits or '_', not starting with a digit, got "${schema}"`,
+      );
+    let pool = options.pool;
+    const ownPool = pool === undefined;
+    if (pool === undefined) {
+      if (options.connectionString === undefined)
+        throw new ValidationError('connectionString', 'give a connection string or a pool');
+      pool = new pg.Pool({
+        connectionString: options.connectionString,
+        max: options.max ?? 10,
+        connectionTimeoutMillis: connectTimeoutMs,
+        ...(options.statementTimeoutMs !== undefined && { statement_timeout: options.statementTimeoutMs }),
+      });
+      // An idle connection that dies (a restart, pg_terminate_backend) must not take the process down.
+      pool.on('error', () => {});
+    }
+    const config = (pool as unknown as { options: ClientConfig }).options;
+    try {
+      const client = await pool.connect();
+      let key: string;
+      try {
+        await migrate(client, schema);
+        const sql = loadStatements(schema);
+        const stored = await client.query<{ value: string }>({
+          text: sql['meta-init'],
+          values: [tokenKeyName, newTokenKey()],
+        });
+        key = (stored.rows[0] as { value: string }).value;
+      } finally {
+        client.release();
+      }
+      const store = new PostgresStore(pool, ownPool, schema, new TokenSealer(key), config);
+      await store.#listener.start();
+      return store;
+    } catch (error) {
+      if (ownPool) await pool.end().catch(() => {});
+      throw storageError(error, 'cannot open the PostgreSQL store');
+    }
+  }
+
+  /** The schema the store's tables are in. */
+  get schema(): string {
+    return this.#schema;
+  }
+
+  /** This store's adds in flight, by queue: a lease sent after one runs after it (`#take`). */
+  readonly #adding = new Map<string, Set<Promise<unknown>>>();
+
+  add(params: AddParams): Promise<AddResult> {
+    const done = this.#add(params);
+    if (params.tx !== undefined) return done;
+    const settled = done.catch(() => undefined);
+    for (const queue of new Set(params.jobs.map((j) => j.queue))) {
+      let set = this.#adding.get(queue);
+      if (set === undefined) this.#adding.set(queue, (set = new Set()));
+      set.add(settled);
+      void settled.then(() => {
+        set.delete(settled);
+        if (set.size === 0 && this.#adding.get(queue) === set) this.#adding.delete(queue);
+      });
+    }
+    return done;
+  }
+
+  async #add(params: AddParams): Promise<AddResult> {
+    const { now, jobs } = params;
+    if (jobs.length === 0) return { ok: true, ids: [], created: [] };
+    const tx = this.#tx(params.tx);
+    const fresh = [...new Set(jobs.map((j) => j.queue))].filter((q) => !this.#known.has(q));
+    if (fresh.length > 0) await this.#query('know', [fresh], tx);
+    const rows = await this.#query<{
+      n: string;
+      id: string | null;
+      inserted: boolean;
+      existing: string | null;
+      full_queue: string | null;
+      max_length: string | null;
+      events: unknown;
+    }>(
+      'add',
+      [
+        jobs.map((j) => j.queue),
+        jobs.map((j) => j.payload),
+        jobs.map((j) => j.priority),
+        jobs.map((j) => j.maxAttempts),
+        jobs.map((j) => j.availableAt),
+        jobs.map((j) => j.expiresAt),
+        jobs.map((j) => j.visibilityMs),
+        jobs.map((j) => j.backoff.kind),
+        jobs.map((j) => j.backoff.delayMs),
+        jobs.map((j) => j.backoff.maxDelayMs),
+        jobs.map((j) => j.backoff.jitter),
+        jobs.map((j) => j.key),
+        now,
+        this.#channel,
+        this.#originOf(tx),
+      ],
+      tx,
+    );
+    // Known once the add committed: a rolled-back transaction may have taken the queue row with it.
+    if (tx === null) for (const q of fresh) this.#known.add(q);
+    const first = rows[0];
+    if (first?.full_queue !== null && first?.full_queue !== undefined)
+      return { ok: false, fullQueue: first.full_queue, maxLength: Number(first.max_length) };
+    const ids: string[] = [];
+    const created: boolean[] = [];
+    const byKey = new Map<string, string>();
+    for (const [i, row] of rows.entries()) {
+      const job = jobs[i] as AddParams['jobs'][number];
+      const both = job.key === null ? null : `${job.queue}\0${job.key}`;
+      if (row.inserted && row.id !== null) {
+        ids.push(row.id);
+        created.push(true);
+        if (both !== null) byKey.set(both, row.id);
+        continue;
+      }
+      const id =
+        row.existing ?? (both === null ? undefined : byKey.get(both)) ?? (await this.#byKey(job.queue, job.key, tx));
+      ids.push(id);
+      created.push(false);
+    }
+    if (tx === null) this.#dispatch(decodeEvents(first?.events));
+    return { ok: true, ids, created };
+  }
+
+  /** The job holding `key` in `queue`: one another call inserted while this add's statement ran. */
+  async #byKey(queue: string, key: string | null, tx: Queryable | null): Promise<string> {
+    const rows = await this.#query<{ id: string }>('job-by-key', [queue, key], tx);
+    const id = rows[0]?.id;
+    if (id === undefined)
+      throw new StorageError(`the job holding key ${String(key)} in ${queue} vanished during the add`);
+    return id;
+  }
+
+  readonly #leases = new LeaseLine(
+    (params) => this.#take(params),
+    async (queues, now) => (await this.#query<{ next_at: number | null }>('told', [queues, now]))[0]?.next_at ?? null,
+  );
+
+  lease(params: LeaseParams): Promise<LeaseResult> {
+    if (this.#closed) return Promise.reject(new ClosedError('store'));
+    return this.#leases.lease(params);
+  }
+
+  /** A lease over the queues left to right; a caller that gets nothing is told by LeaseLine. */
+  async #take({ now, queues, max, visibilityMs }: LeaseParams): Promise<LeaseResult> {
+    const jobs: LeasedRecord[] = [];
+    let nextAt: number | null = null;
+    for (const queue of queues) {
+      if (jobs.length >= max) break;
+      this.#leasedQueues.add(queue);
+      const adding = this.#adding.get(queue);
+      let answer = await this.#leaseFrom(queue, now, max - jobs.length, visibilityMs);
+      if (answer.due) {
+        await this.#settle([queue], now);
+        answer = await this.#leaseFrom(queue, now, max - jobs.length, visibilityMs);
+      }
+      // A lease sent after an add of this store sees its jobs, as on a store that runs calls in
+      // order: short of jobs, it waits for the adds that were on their way and asks once more,
+      // before the leases behind it in the line (LeaseLine).
+      if (adding !== undefined && answer.jobs.length < max - jobs.length) {
+        await Promise.all(adding);
+        const more = await this.#leaseFrom(queue, now, max - jobs.length - answer.jobs.length, visibilityMs);
+        answer = { ...more, jobs: [...answer.jobs, ...more.jobs] };
+      }
+      jobs.push(...answer.jobs);
+      if (answer.nextAt !== null && (nextAt === null || answer.nextAt < nextAt)) nextAt = answer.nextAt;
+    }
+    return { jobs, nextAt };
+  }
+
+  async #leaseFrom(
+    queue: string,
+    now: number,
+    limit: number,
+    visibilityMs: number | null,
+  ): Promise<{ due: boolean; jobs: LeasedRecord[]; nextAt: number | null }> {
+    const rows = await this.#query<JobRow & { due: boolean; next_at: number | null; events: unknown }>('lease', [
+      queue,
+      now,
+      limit,
+      visibilityMs,
+      this.#channel,
+      this.#origin,
+    ]);
+    const head = rows[0];
+    if (head === undefined) return { due: false, jobs: [], nextAt: null };
+    this.#dispatch(decodeEvents(head.events));
+    const jobs = head.id === null ? [] : rows.map((row) => this.#leased(row, now));
+    return { due: head.due, jobs, nextAt: head.next_at };
+  }
+
+  async #settle(queues: readonly string[], now: number): Promise<void> {
+    const rows = await this.#query<{ events: unknown }>('settle', [queues, now, this.#channel, this.#origin]);
+    this.#dispatch(decodeEvents(rows[0]?.events));
+  }
+
+  /** Settles the queues and drops the completed jobs past their retention: before a call reads them. */
+  async #current(queues: readonly string[], now: number): Promise<void> {
+    if (queues.length === 0) return;
+    await this.#settle(queues, now);
+    await this.#query('prune', [queues, now]);
+  }
+
+  readonly #acks = new AckLine((params) => this.#ack(params));
+
+  ack(params: AckParams): Promise<readonly AckResult[]> {
+    if (params.tx !== undefined) return this.#ack(params);
+    if (this.#closed) return Promise.reject(new ClosedError('store'));
+    return this.#acks.ack(params);
+  }
+
+  async #ack(params: AckParams): Promise<readonly AckResult[]> {
+    const { now, items, scope } = params;
+    const tx = this.#tx(params.tx);
+    const ids: string[] = [];
+    const attempts: number[] = [];
+    const results: (Uint8Array | null)[] = [];
+    const seen = new Set<string>();
+    for (const item of items) {
+      const parts = this.#token(item.token);
+      if (parts === null || seen.has(parts.id)) continue;
+      seen.add(parts.id);
+      ids.push(parts.id);
+      attempts.push(parts.attempt);
+      results.push(item.result);
+    }
+    const done = new Map<string, string>();
+    if (ids.length > 0) {
+      const rows = await this.#query<{ id: string; queue: string; events: unknown }>(
+        'ack',
+        [
+          ids,
+          attempts,
+          results,
+          now,
+          scope === undefined ? null : scope.queues,
+          scope === undefined ? null : scope.prefixes,
+          this.#channel,
+          this.#originOf(tx),
+        ],
+        tx,
+      );
+      for (const row of rows) done.set(row.id, row.queue);
+      if (tx === null) this.#dispatch(decodeEvents(rows[0]?.events));
+      // Retention keeps the newest; the prune follows the ack, and reads prune before they look.
+      if (rows.length > 0 && tx === null) this.#prune(new Set(rows.map((r) => r.queue)), now);
+    }
+    const answered = new Set<string>();
+    return items.map(({ token }) => {
+      const id = this.#token(token)?.id;
+      if (id === undefined || answered.has(id)) return null;
+      answered.add(id);
+      return done.get(id) ?? null;
+    });
+  }
+
+  /**
+   * Prunes after acks, at most one statement every `pruneEveryMs` per store: the prune reads a
+   * queue's completed jobs, which cost more than the acks; reads prune before they look, so what
+   * they see is exact.
+   */
+  #pruning: NodeJS.Timeout | null = null;
+  #toPrune = new Set<string>();
+  #pruneNow = 0;
+  #prune(queues: Set<string>, now: number): void {
+    for (const q of queues) this.#toPrune.add(q);
+    this.#pruneNow = Math.max(this.#pruneNow, now);
+    if (this.#pruning !== null) return;
+    this.#pruning = setTimeout(() => {
+      const batch = [...this.#toPrune];
+      this.#toPrune = new Set();
+      const done = (): void => {
+        this.#pruning = null;
+        if (this.#toPrune.size > 0 && !this.#closed) this.#prune(new Set(), this.#pruneNow);
+      };
+      if (this.#closed) return;
+      this.#query('prune', [batch, this.#pruneNow]).then(done, done);
+    }, pruneEveryMs);
+    this.#pruning.unref();
+  }
+
+  async nack({ now, token, delayMs, error, dead, release }: NackParams): Promise<NackResult> {
+    const parts = this.#token(token);
+    if (parts === null) return { outcome: 'lost' };
+    const rows = await this.#query<{ state: string; queue: string; events: unknown }>('nack', [
+      parts.id,
+      parts.attempt,
+      now,
+      delayMs,
+      error,
+      dead,
+      release,
+      this.#channel,
+      this.#origin,
+    ]);
+    const row = rows[0];
+    if (row === undefined) return { outcome: 'lost' };
+    this.#dispatch(decodeEvents(row.events));
+    if (row.state !== 'dead') return { outcome: 'retry' };
+    // Dead jobs past the queue's keepDead go as completed ones past keepCompleted do.
+    this.#prune(new Set([row.queue]), now);
+    return { outcome: 'dead' };
+  }
+
+  async extend({ now, token, ms }: ExtendParams): Promise<ExtendResult> {
+    const parts = this.#token(token);
+    if (parts === null) return { outcome: 'lost' };
+    const rows = await this.#query<{ until: number }>('extend', [parts.id, parts.attempt, now, ms]);
+    const row = rows[0];
+    return row === undefined ? { outcome: 'lost' } : { outcome: 'ok', leaseUntil: row.until };
+  }
+
+  async leases({ now, tokens }: TokensParams): Promise<readonly (LeasedRecord | null)[]> {
+    const parts = tokens.map((token) => this.#token(token));
+    const rows = await this.#rows(
+      parts.flatMap((p) => (p === null ? [] : [p.id])),
+      now,
+    );
+    return parts.map((p) => {
+      const row = p === null ? undefined : rows.get(p.id);
+      if (row === undefined || p === null || row.attempts !== p.attempt) return null;
+      return this.#currentLease(row, now);
+    });
+  }
+
+  async leasesOf({ now, ids }: IdsParams): Promise<readonly (LeasedRecord | null)[]> {
+    const rows = await this.#rows(ids.filter(isId), now);
+    return ids.map((id) => {
+      const row = rows.get(id);
+      return row === undefined ? null : this.#currentLease(row, now);
+    });
+  }
+
+  async get({ now, ids }: IdsParams): Promise<readonly (JobRecord | null)[]> {
+    const rows = await this.#rows(ids.filter(isId), now);
+    return ids.map((id) => {
+      const row = rows.get(id);
+      return row === undefined ? null : jobRecord(row, now);
+    });
+  }
+
+  /** The rows of jobs by id, their queues settled and pruned at `now` first. */
+  async #rows(ids: readonly string[], now: number): Promise<Map<string, JobRow>> {
+    if (ids.length === 0) return new Map();
+    const queues = await this.#query<{ queue: string }>('job-queues', [ids]);
+    await this.#current(
+      queues.map((r) => r.queue),
+      now,
+    );
+    const rows = await this.#query<JobRow>('jobs', [ids]);
+    return new Map(rows.map((row) => [row.id, row]));
+  }
+
+  async peek({ now, queue, limit }: PeekParams): Promise<readonly JobRecord[]> {
+    await this.#current([queue], now);
+    const rows = await this.#query<JobRow>('list-waiting', [queue, now, 0, limit]);
+    return rows.map((row) => jobRecord(row, now));
+  }
+
+  async list({ now, queue, state, cursor, limit }: ListParams): Promise<ListResult> {
+    await this.#current([queue], now);
+    const from = cursor === null ? 0 : Number(cursor);
+    const page = [from, limit + 1];
+    const rows =
+      state === 'waiting'
+        ? await this.#query<JobRow>('list-waiting', [queue, now, ...page])
+        : state === 'delayed'
+          ? await this.#query<JobRow>('list-delayed', [queue, now, ...page])
+          : state === 'active'
+            ? await this.#query<JobRow>('list-active', [queue, now, ...page])
+            : await this.#query<JobRow>('list-finished', [queue, state, ...page]);
+    return {
+      jobs: rows.slice(0, limit).map((row) => jobRecord(row, now)),
+      cursor: rows.length > limit ? String(from + limit) : null,
+    };
+  }
+
+  async counts({ now, queues }: QueuesParams): Promise<readonly Counts[]> {
+    await this.#current(queues, now);
+    const rows = await this.#query<Counts & { expired: string }>('counts', [queues, now]);
+    return rows.map((r) => ({
+      waiting: r.waiting,
+      delayed: r.delayed,
+      active: r.active,
+      dead: r.dead,
+      completed: r.completed,
+      expired: Number(r.expired),
+      paused: r.paused,
+    }));
+  }
+
+  async remove({ now, ids, states }: RemoveParams): Promise<readonly string[]> {
+    const valid = ids.filter(isId);
+    if (valid.length === 0) return [];
+    const queues = await this.#query<{ queue: string }>('job-queues', [valid]);
+    await this.#current(
+      queues.map((r) => r.queue),
+      now,
+    );
+    const rows = await this.#query<{ id: string; events: unknown }>('remove', [
+      valid,
+      now,
+      states,
+      this.#channel,
+      this.#origin,
+    ]);
+    this.#dispatch(decodeEvents(rows[0]?.events));
+    const gone = new Set(rows.map((r) => r.id));
+    return ids.filter((id) => gone.has(id));
+  }
+
+  async retryDead({ now, queue, ids }: RetryDeadParams): Promise<number> {
+    await this.#current([queue], now);
+    const rows = await this.#query<{ n: number; events: unknown }>('retry-dead', [
+      queue,
+      now,
+      ids === null ? null : ids.filter(isId),
+      this.#channel,
+      this.#origin,
+    ]);
+    this.#dispatch(decodeEvents(rows[0]?.events));
+    return rows[0]?.n ?? 0;
+  }
+
+  async promote({ now, queue, ids }: PromoteParams): Promise<number> {
+    await this.#current([queue], now);
+    const rows = await this.#query<{ n: number; events: unknown }>('promote', [
+      queue,
+      now,
+      ids === null ? null : ids.filter(isId),
+      this.#channel,
+      this.#origin,
+    ]);
+    this.#dispatch(decodeEvents(rows[0]?.events));
+    return rows[0]?.n ?? 0;
+  }
+
+  async hold({ now, ids }: HoldParams): Promise<readonly string[]> {
+    const wanted = [...new Set(ids.filter(isId))];
+    if (wanted.length === 0) return [];
+    // A lease that ended or a TTL that passed is applied first: such a job is not waiting.
+    const queues = (await this.#query<{ queue: string }>('job-queues', [wanted])).map((r) => r.queue);
+    await this.#settle([...new Set(queues)], now);
+    const held = new Set((await this.#query<{ id: string }>('hold', [wanted, now])).map((r) => r.id));
+    return wanted.filter((id) => held.has(id));
+  }
+
+  async purge({ now, queue }: PurgeParams): Promise<number> {
+    await this.#current([queue], now);
+    const rows = await this.#query<{ n: number; events: unknown }>('purge', [queue, this.#channel, this.#origin]);
+    this.#dispatch(decodeEvents(rows[0]?.events));
+    return rows[0]?.n ?? 0;
+  }
+
+  async settings({ queues }: QueuesParams): Promise<readonly QueueSettings[]> {
+    const rows = await this.#query<{ settings: unknown }>('settings', [queues]);
+    return rows.map((r) => decodeSettings(r.settings));
+  }
+
+  async configure({ now, queue, changes }: ConfigureParams): Promise<QueueSettings> {
+    await this.#settle([queue], now);
+    const client = await this.#connect();
+    let events: unknown;
+    let settings: QueueSettings;
+    try {
+      await client.query('BEGIN');
+      const [stored] = await this.#query<{ settings: unknown; paused: boolean }>('settings-lock', [queue], client);
+      const before = decodeSettings(stored?.settings);
+      settings = Object.freeze({ ...before, ...changes });
+      const resumed = before.paused && changes.paused === false;
+      const [written] = await this.#query<{ events: unknown }>(
+        'configure',
+        [
+          queue,
+          encodeSettings(settings),
+          settings.paused,
+          settings.maxLength,
+          settings.keepCompleted.count,
+          settings.keepCompleted.ageMs,
+          this.#channel,
+          this.#origin,
+          resumed,
+          settings.keepDead.count,
+          settings.keepDead.ageMs,
+        ],
+        client,
+      );
+      events = written?.events;
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw storageError(error, 'configure failed');
+    } finally {
+      client.release();
+    }
+    this.#known.add(queue);
+    // A shorter retention applies now, not at the next ack.
+    await this.#query('prune', [[queue], now]);
+    this.#dispatch(decodeEvents(events));
+    return settings;
+  }
+
+  async queues(_params: NowParams): Promise<readonly string[]> {
+    const rows = await this.#query<{ name: string }>('queues', []);
+    return rows.map((r) => r.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  async getMeta({ names }: GetMetaParams): Promise<readonly (string | null)[]> {
+    const rows = await this.#query<{ name: string; value: string }>('meta-get', [names]);
+    const found = new Map(rows.map((r) => [r.name, r.value]));
+    return names.map((name) => found.get(name) ?? null);
+  }
+
+  async setMeta({ entries }: SetMetaParams): Promise<void> {
+    const names = Object.keys(entries);
+    if (names.length === 0) return;
+    await this.#query('meta-set', [names, names.map((n) => entries[n] ?? null)]);
+  }
+
+  async listMeta({ prefix }: ListMetaParams): Promise<readonly string[]> {
+    const rows = await this.#query<{ name: string }>('meta-list', [prefix]);
+    return rows
+      .map((r) => r.name)
+      .filter((name) => name !== tokenKeyName)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Every answered call has committed (synchronous_commit decides how durably). */
+  sync(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('store'));
+    return Promise.resolve();
+  }
+
+  health(): Promise<Health> {
+    if (this.#closed) return Promise.resolve({ ok: false, reason: 'closed' });
+    const reason = this.#down ?? this.#listener.down;
+    return Promise.resolve(reason === null ? { ok: true } : { ok: false, reason });
+  }
+
+  watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
+    this.#listeners.add(listener);
+    return Promise.resolve(() => {
+      this.#listeners.delete(listener);
+      return Promise.resolve();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#pruning !== null) clearTimeout(this.#pruning);
+    await this.#listener.close();
+    if (this.#ownPool) await this.#pool.end();
+  }
+
+  #dispatch(events: readonly StoreEvent[]): void {
+    for (const event of events) for (const listener of this.#listeners) listener(event);
+  }
+
+  /** The caller's client inside its transaction, checked; null for none. */
+  #tx(tx: unknown): Queryable | null {
+    if (tx === undefined) return null;
+    if (typeof tx !== 'object' || tx === null || typeof (tx as { query?: unknown }).query !== 'function')
+      throw new ValidationError('tx', 'must be a pg Client or PoolClient inside a transaction (after BEGIN)');
+    if (tx instanceof pg.Pool)
+      throw new ValidationError('tx', 'must be one client inside a transaction, not a Pool (pool.connect() gives one)');
+    return tx as Queryable;
+  }
+
+  /** A call in the caller's transaction is heard by this store too, at its commit, through LISTEN. */
+  #originOf(tx: Queryable | null): string {
+    return tx === null ? this.#origin : `${this.#origin}:tx`;
+  }
+
+  /** The job id and attempt of a token this store sealed, or null. */
+  #token(token: string): { id: string; attempt: number } | null {
+    const parsed = parseToken(token);
+    if (parsed === null || parsed.seal === null || !isId(parsed.id)) return null;
+    if (!this.#sealer.matches(Number(parsed.id), parsed.attempt, parsed.seal)) return null;
+    return { id: parsed.id, attempt: parsed.attempt };
+  }
+
+  #leased(row: JobRow, now: number): LeasedRecord {
+    const token = formatToken(row.id, row.attempts, this.#sealer.seal(Number(row.id), row.attempts));
+    return { ...jobRecord(row, now), token } as LeasedRecord;
+  }
+
+  #currentLease(row: JobRow, now: number): LeasedRecord | null {
+    if (row.state !== 'active' || (row.until as number) <= now) return null;
+    if (row.expires_at !== null && row.expires_at <= now) return null;
+    return this.#leased(row, now);
+  }
+
+  async #connect(): Promise<PoolClient> {
+    if (this.#closed) throw new ClosedError('store');
+    try {
+      return await this.#pool.connect();
+    } catch (error) {
+      throw this.#failed(error);
+    }
+  }
+
+  async #query<R extends QueryResultRow>(
+    name: StatementName,
+    values: unknown[],
+    on: Queryable | null = null,
+  ): Promise<R[]> {
+    if (this.#closed) throw new ClosedError('store');
+    try {
+      const target: Queryable = on ?? this.#pool;
+      const result = await target.query<R>({
+        name: `spool:${this.#schema}:${name}`,
+        text: this.#sql[name],
+        values,
+      });
+      if (on === null) this.#down = null;
+      return result.rows;
+    } catch (error) {
+      throw this.#failed(error);
+    }
+  }
+
+  #failed(error: unknown): Error {
+    if (error instanceof SpoolError) return error;
+    const e = error as { code?: string; message?: string };
+    // A SQLSTATE is the server's answer to the statement; anything else is the connection's.
+    if (e.code === undefined || !/^[0-9A-Z]{5}$/.test(e.code) || /^(08|57P)/.test(e.code))
+      this.#down = e.message ?? String(error);
+    return storageError(error, 'a PostgreSQL call failed');
+  }
+}
+
+function isId(id: string): boolean {
+  return /^[1-9][0-9]{0,15}$/.test(id) && Number.isSafeInteger(Number(id));
+}
+
+function storageError(error: unknown, what: string): Error {
+  if (error instanceof SpoolError) return error;
+  const e = error as { code?: string; message?: string };
+  const code = e.code === undefined ? '' : ` (${e.code})`;
+  return new StorageError(`${what}: ${e.message ?? String(error)}${code}`, { cause: error });
+}

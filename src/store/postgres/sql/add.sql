@@ -1,0 +1,63 @@
+-- Adds a batch of jobs as one multi-row INSERT from arrays (one element per job, in order).
+-- $1 queue text[], $2 payload bytea[], $3 priority integer[], $4 max_attempts float8[],
+-- $5 available_at float8[], $6 expires_at float8[], $7 visibility_ms float8[],
+-- $8 backoff_kind text[], $9 backoff_delay_ms float8[], $10 backoff_max_ms float8[],
+-- $11 backoff_jitter float8[], $12 key text[], $13 now float8, $14 channel text, $15 origin text.
+-- One row per job, by `n` (1-based): `id` (null when the batch was refused or the key's job was
+-- there first), `inserted`, `existing` (the id of the job already holding its key). Every row
+-- carries `full_queue` and `max_length` when a queue's max length refused the batch, and
+-- `events`: the ready and due events sent.
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::bytea[], $3::integer[], $4::float8[], $5::float8[], $6::float8[],
+    $7::float8[], $8::text[], $9::float8[], $10::float8[], $11::float8[], $12::text[])
+    WITH ORDINALITY AS i (queue, payload, priority, max_attempts, available_at, expires_at, visibility_ms,
+      backoff_kind, backoff_delay_ms, backoff_max_ms, backoff_jitter, key, n)
+), existing AS (
+  SELECT i.n, j.id FROM input i JOIN spool.jobs j ON j.queue = i.queue AND j.key = i.key
+), fresh AS (
+  SELECT i.* FROM input i
+  WHERE i.key IS NULL
+     OR (NOT EXISTS (SELECT 1 FROM existing e WHERE e.n = i.n)
+         AND i.n = (SELECT min(o.n) FROM input o WHERE o.queue = i.queue AND o.key = i.key))
+), refused AS (
+  SELECT q.name, q.max_length FROM spool.queues q
+  JOIN (SELECT queue, count(*) AS c FROM fresh GROUP BY queue) f ON f.queue = q.name
+  WHERE q.max_length IS NOT NULL
+    AND (SELECT count(*) FROM spool.jobs j WHERE j.queue = q.name AND j.state = 'queued') + f.c > q.max_length
+  LIMIT 1
+), ids AS (
+  SELECT nextval('spool.job_ids') AS id, f.* FROM fresh f
+  WHERE NOT EXISTS (SELECT 1 FROM refused)
+  ORDER BY f.n
+), ins AS (
+  INSERT INTO spool.jobs (id, queue, state, priority, attempts, max_attempts, nacks, created_at, available_at,
+    expires_at, until, finish, visibility_ms, backoff_kind, backoff_delay_ms, backoff_max_ms, backoff_jitter,
+    key, errors, result, payload)
+  SELECT id, queue, 'queued', priority, 0, max_attempts, 0, $13, available_at, expires_at, null, null,
+    visibility_ms, backoff_kind, backoff_delay_ms, backoff_max_ms, backoff_jitter, key, '{}', null, payload
+  FROM ids
+  ON CONFLICT (queue, key) WHERE key IS NOT NULL DO NOTHING
+  RETURNING id, queue, available_at
+), delays AS (
+  SELECT queue, min(available_at) AS at FROM ins WHERE available_at > $13 GROUP BY queue
+), watched AS (
+  SELECT name, wake_by FROM spool.queues WHERE name IN (SELECT queue FROM delays) ORDER BY name FOR SHARE
+), ev AS (
+  SELECT jsonb_agg(e) AS events FROM (
+    SELECT jsonb_build_object('kind', 'ready', 'queue', queue) AS e
+    FROM ins WHERE available_at <= $13 GROUP BY queue
+    UNION ALL
+    SELECT jsonb_build_object('kind', 'due', 'queue', d.queue, 'at', d.at)
+    FROM delays d JOIN watched w ON w.name = d.queue WHERE d.at < w.wake_by
+  ) x
+), told AS (
+  SELECT spool.tell($14, $15, events) AS n FROM ev
+)
+SELECT i.n, ids.id, ins.id IS NOT NULL AS inserted, e.id AS existing,
+  r.name AS full_queue, r.max_length, (SELECT events FROM ev) AS events, (SELECT n FROM told) AS told
+FROM input i
+LEFT JOIN ids ON ids.n = i.n
+LEFT JOIN ins ON ins.id = ids.id
+LEFT JOIN existing e ON e.n = i.n
+LEFT JOIN refused r ON true
+ORDER BY i.n

@@ -1,0 +1,43 @@
+-- Leases up to $3 jobs of queue $1 in lease order, FOR UPDATE SKIP LOCKED over jobs_lease.
+-- $1 queue text, $2 now float8, $3 limit integer, $4 visibility float8 (null: each job's own),
+-- $5 channel text, $6 origin text.
+-- One row per job leased, or a single row of nulls but `due`: true when the queue has ended
+-- leases or TTLs to apply first (settle.sql), and the lease took nothing. `next_at`: the
+-- queue's next due time after this lease, when it took fewer than $3. `events`: the due event
+-- sent (the queue row is read FOR SHARE: see told() in 001-jobs.sql).
+WITH q AS (
+  SELECT wake_by, paused FROM spool.queues WHERE name = $1 FOR SHARE
+), due AS (
+  SELECT EXISTS (SELECT 1 FROM spool.jobs WHERE queue = $1 AND state = 'active' AND until <= $2)
+      OR EXISTS (SELECT 1 FROM spool.jobs WHERE queue = $1 AND expires_at <= $2) AS due
+), picked AS (
+  SELECT id FROM spool.jobs
+  WHERE queue = $1 AND state = 'queued' AND available_at <= $2
+    AND (expires_at IS NULL OR expires_at > $2)
+    AND NOT (SELECT due FROM due)
+    AND NOT coalesce((SELECT paused FROM q), false)
+  ORDER BY priority DESC, available_at, id
+  LIMIT $3
+  FOR UPDATE SKIP LOCKED
+), leased AS (
+  UPDATE spool.jobs j
+  SET state = 'active', attempts = j.attempts + 1, until = $2 + coalesce($4::float8, j.visibility_ms)
+  FROM picked WHERE j.id = picked.id
+  RETURNING j.*
+), ev AS (
+  SELECT jsonb_build_array(jsonb_build_object('kind', 'due', 'queue', $1::text, 'at', m.at)) AS events
+  FROM (SELECT min(until) AS at FROM leased) m, q
+  WHERE m.at < q.wake_by
+), told AS (
+  SELECT spool.tell($5, $6, events) FROM ev
+)
+SELECT m.due, m.next_at, m.events, m.told, l.*
+FROM (
+  SELECT (SELECT due FROM due) AS due,
+    -- Only a lease short of jobs needs it (a full one does not sleep).
+    CASE WHEN (SELECT count(*) FROM leased) < $3 THEN spool.next_at($1, $2) END AS next_at,
+    (SELECT events FROM ev) AS events,
+    (SELECT * FROM told) AS told
+) m
+LEFT JOIN leased l ON true
+ORDER BY l.priority DESC, l.available_at, l.id

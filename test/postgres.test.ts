@@ -1,0 +1,85 @@
+// The PostgreSQL store's own behaviour beyond the conformance suite: the URL, and migrations
+// applied once when many processes open a new schema at once.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { open } from '../src/index.ts';
+import { migrations } from '../src/store/postgres/statements.ts';
+import { dropSchemas, postgresProblem, postgresUrl, withSchema } from './fixtures/postgres.ts';
+import { skipUnless } from './fixtures/redis.ts';
+
+const skip = skipUnless(
+  await postgresProblem(),
+  `PostgreSQL at ${postgresUrl}`,
+  'start PostgreSQL or set SPOOL_POSTGRES_URL',
+);
+const stem = `postgres_own_${process.pid}_`;
+after(() => (skip === false ? dropSchemas(postgresUrl, stem) : undefined));
+
+void describe('postgres store', { skip }, () => {
+  void test("open('postgres://…?schema=…') stores jobs in that schema; an unknown URL parameter is refused", async () => {
+    const schema = `${stem}url`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    const q = spool.queue<string>('jobs');
+    const id = await q.add('hello');
+    const [job] = await q.lease();
+    assert.equal(job?.id, id);
+    await job.ack();
+    await spool.close();
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".jobs`);
+    await client.end();
+    assert.equal(rows[0]?.n, '1');
+    await assert.rejects(open(`${postgresUrl}?schem=x`), { code: 'VALIDATION', field: 'schem' });
+  });
+
+  void test('eight processes opening one new schema at once apply each migration once', async () => {
+    const url = withSchema(postgresUrl, `${stem}race`);
+    const script = `import { open } from './src/index.ts'; const s = await open(${JSON.stringify(url)}); await s.queue('q').add(1); await s.close();`;
+    const codes = await Promise.all(
+      Array.from(
+        { length: 8 },
+        () =>
+          new Promise<number | null>((resolve) => {
+            const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+              stdio: ['ignore', 'ignore', 'inherit'],
+            });
+            child.on('exit', resolve);
+          }),
+      ),
+    );
+    assert.deepEqual(codes, Array(8).fill(0));
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    const applied = await client.query<{ version: number }>(`SELECT version FROM "${stem}race".migrations ORDER BY 1`);
+    const jobs = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${stem}race".jobs`);
+    await client.end();
+    // Each migration once, and every one of them.
+    assert.deepEqual(
+      applied.rows.map((r) => r.version),
+      migrations('x').map((m) => m.version),
+    );
+    assert.equal(jobs.rows[0]?.n, '8');
+  });
+
+  void test('spool migrate --dry-run prints the migrations and changes nothing; without it applies them', () => {
+    const url = withSchema(postgresUrl, `${stem}cli`);
+    const run = (...args: string[]): string => {
+      const out = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'migrate', '--store', url, ...args],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(out.status, 0, out.stderr);
+      return out.stdout;
+    };
+    assert.match(run('--dry-run'), /would apply 001-jobs\.sql[\s\S]*CREATE TABLE/);
+    assert.match(run('--dry-run'), /would apply 001-jobs\.sql/);
+    assert.match(run(), /applied 001-jobs\.sql/);
+    assert.match(run('--dry-run'), /the schema is up to date/);
+  });
+});
