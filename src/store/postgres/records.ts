@@ -1,5 +1,6 @@
 // Rows of spool.jobs as the contract's records, and stored queue settings as JSON.
 import { defaultQueueSettings } from '../contract.ts';
+import { decodeSettings as decodeSettingsDoc } from '../memory/settings-doc.ts';
 import type { Backoff, JobRecord, JobState, QueueSettings } from '../contract.ts';
 
 /** A row of spool.jobs as pg reads it (bigint as a string, bytea as a Buffer). */
@@ -61,19 +62,7 @@ export function jobRecord(row: JobRow, now: number): JobRecord {
   };
 }
 
-/** JSON has no Infinity: it is written "inf". */
-export function encodeSettings(settings: QueueSettings): string {
-  return JSON.stringify(settings, (_, value: unknown) => (value === Infinity ? 'inf' : value));
-}
-
+/** The stored settings as pg reads the jsonb column (an object, or null for the defaults). */
 export function decodeSettings(stored: unknown): QueueSettings {
-  if (stored === null || stored === undefined) return defaultQueueSettings;
-  const revive = (value: unknown): unknown => {
-    if (value === 'inf') return Infinity;
-    if (Array.isArray(value)) return value.map(revive);
-    if (typeof value === 'object' && value !== null)
-      return Object.freeze(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)])));
-    return value;
-  };
-  return Object.freeze({ ...defaultQueueSettings, ...(revive(stored) as Partial<QueueSettings>) });
+  return stored === null || stored === undefined ? defaultQueueSettings : decodeSettingsDoc(JSON.stringify(stored));
 }
