@@ -70,6 +70,10 @@ void describe('postgres store: faults', { skip }, () => {
     await using spool = await open(url);
     await using consumer = await open(url);
     const q = spool.queue<number>('load');
+    // A worker blocked in its lease through the outage.
+    const handled: string[] = [];
+    const worker = consumer.queue<string>('steady').process((job) => void handled.push(job.data));
+    worker.on('error', () => {});
     const resolved = new Map<number, string>();
     const failed: unknown[] = [];
     let n = 0;
@@ -114,6 +118,9 @@ void describe('postgres store: faults', { skip }, () => {
     );
     // Only the store's LISTEN connection can tell `consumer` of `spool`'s add.
     await healthy(consumer);
+    await spool.queue('steady').waitFor(await spool.queue('steady').add('after'), { timeout: '5s' });
+    await worker.close();
+    assert.deepEqual(handled, ['after']);
     const ms = await wakeMs(consumer, spool, 'after-restart');
     t.diagnostic(
       `${resolved.size} adds resolved, ${failed.length} failed with a StorageError, woken ${ms} ms after an add`,
