@@ -1,5 +1,5 @@
 // Fault tests on a private PostgreSQL cluster: a restart under load, every connection killed
-// with pg_terminate_backend, and a statement time-out.
+// with pg_terminate_backend (idle, or one mid-statement), and a statement time-out.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -184,5 +184,39 @@ void describe('postgres store: faults', { skip }, () => {
       jobs.map((job) => job.data),
       ['before', 'after'],
     );
+  });
+
+  void test('pg_terminate_backend of a connection mid-statement: that call fails with a StorageError, the next works', async () => {
+    await using spool = await open(withSchema(cluster().url, 'midway'));
+    const q = spool.queue<string>('midway');
+    await q.add('before');
+    const locker = new pg.Client({ connectionString: cluster().url });
+    locker.on('error', () => {});
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE midway.jobs IN ACCESS EXCLUSIVE MODE');
+      const blocked = within(q.add('blocked'), 5000);
+      let waiting: { pid: number }[] = [];
+      while (waiting.length === 0) {
+        waiting = await admin<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> $1`,
+          [(await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid],
+        );
+      }
+      await admin('SELECT pg_terminate_backend($1)', [waiting[0]!.pid]);
+      const outcome = await blocked;
+      assert.ok(outcome instanceof StorageError, String(outcome));
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      await locker.end().catch(() => {});
+    }
+    await q.add('after');
+    const jobs = await q.lease({ max: 10 });
+    assert.deepEqual(
+      jobs.map((job) => job.data),
+      ['before', 'after'],
+    );
+    await healthy(spool);
   });
 });
