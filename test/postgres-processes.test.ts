@@ -137,7 +137,7 @@ void describe('postgres store: worker processes', { skip }, () => {
     assert.equal(counts.waiting + counts.active + counts.delayed, 0);
   });
 
-  void test("a lease blocked in one process wakes within milliseconds of another's add, and does not poll meanwhile", async () => {
+  void test("a lease blocked in one process wakes within milliseconds of another's add, and does not poll meanwhile", async (t) => {
     const schema = `${stem}wake`;
     const app = `${stem}leaser`;
     const url = `${withSchema(postgresUrl, schema)}&application_name=${app}`;
@@ -171,7 +171,9 @@ void describe('postgres store: worker processes', { skip }, () => {
     const [, at = '', count = ''] = (await woken).split(' ');
     assert.equal(count, '1');
     const ms = Number(at) - addedAt;
-    assert.ok(ms < 150, `woken ${ms} ms after the add`);
+    t.diagnostic(`woken ${ms} ms after the add`);
+    // Typically a few ms; the bound leaves room for a loaded 2-core machine.
+    assert.ok(ms < 250, `woken ${ms} ms after the add`);
     await new Promise((resolve) => child.once('exit', resolve));
   });
 });
