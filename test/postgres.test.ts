@@ -35,6 +35,34 @@ void describe('postgres store', { skip }, () => {
     await assert.rejects(open(`${postgresUrl}?schem=x`), { code: 'VALIDATION', field: 'schem' });
   });
 
+  void test('the store vacuums its jobs table as jobs end, so the table levels off without autovacuum', async () => {
+    const schema = `${stem}vacuum`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    const q = spool.queue<number>('churn');
+    const n = 24_000;
+    let done = 0;
+    const worker = q.process(() => undefined, { concurrency: 64 });
+    const finished = new Promise<void>((resolve) => worker.on('completed', () => ++done === n && resolve()));
+    for (let i = 0; i < n; i += 1000) await q.addBulk(Array.from({ length: 1000 }, (_, k) => ({ data: i + k })));
+    await finished;
+    await worker.close();
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    const vacuumed = async (): Promise<number> => {
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'jobs'`,
+        [schema],
+      );
+      return Number(rows[0]?.n ?? 0);
+    };
+    // The vacuum runs beside the acks, in the background: the statistics see it a moment later.
+    for (let tries = 0; (await vacuumed()) === 0 && tries < 50; tries++) await new Promise((r) => setTimeout(r, 100));
+    const count = await vacuumed();
+    await client.end();
+    await spool.close();
+    assert.ok(count >= 1, `${n} jobs ended and the jobs table was vacuumed ${count} times by the store`);
+  });
+
   void test('eight processes opening one new schema at once apply each migration once', async () => {
     const url = withSchema(postgresUrl, `${stem}race`);
     const script = `import { open } from './src/index.ts'; const s = await open(${JSON.stringify(url)}); await s.queue('q').add(1); await s.close();`;

@@ -38,6 +38,9 @@ export const statementNames = [
   'settings-lock',
   'settle',
   'told',
+  'vacuum',
+  'vacuum-lock',
+  'vacuum-unlock',
 ] as const;
 
 export type StatementName = (typeof statementNames)[number];
