@@ -205,7 +205,12 @@ export function blocking(suite: Suite): void {
         const q = spool.queue('wait-unkept', { keepCompleted: false });
         const [withResult, without, gone] = [await q.add('a'), await q.add('b'), await q.add('c')];
         const waiting = [q.waitFor(withResult), q.waitFor(without)];
+        // Each waitFor's first look must be answered before the acks: on a remote store it is a
+        // round trip, which 20 turns of the event loop may not cover on a busy machine. Two round
+        // trips of our own, sent after those looks, do.
         await settle();
+        await q.get(withResult);
+        await q.get(without);
         const [first, second] = await q.lease({ max: 2 });
         await first!.ack({ sent: 1 });
         await second!.ack();
