@@ -1,5 +1,6 @@
 // What every page shares: the session (who is logged in, whether they may act), the confirm
-// dialog, the route, and small formatting helpers.
+// dialog, the route, a table's head row, the one-field form that names a new thing, and small
+// formatting helpers.
 import { createContext } from 'preact';
 import type { ComponentChildren } from 'preact';
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
@@ -152,5 +153,63 @@ export function Section({ title, children }: { title: string; children: Componen
       <h2>{title}</h2>
       {children}
     </section>
+  );
+}
+
+/** A column heading: a plain label, or `{ num }` for a column of numbers (right-aligned, as its cells). */
+export type Column = string | { num: string };
+
+/** A table's head row; `false` leaves a column out, `lead` goes before the labelled columns. */
+export function Head({ columns, lead }: { columns: readonly (Column | false)[]; lead?: ComponentChildren }) {
+  return (
+    <thead>
+      <tr>
+        {lead}
+        {columns.map((c) =>
+          c === false ? null : typeof c === 'string' ? (
+            <th scope="col" key={c}>
+              {c}
+            </th>
+          ) : (
+            <th scope="col" class="num" key={c.num}>
+              {c.num}
+            </th>
+          ),
+        )}
+      </tr>
+    </thead>
+  );
+}
+
+/** The one-field form that names a new thing (a topic, a subscriber); `create` says how it went. */
+export function NameForm({
+  label,
+  action,
+  panel = false,
+  create,
+}: {
+  label: string;
+  action: string;
+  panel?: boolean;
+  create: (name: string) => Promise<string>;
+}) {
+  const [name, setName] = useState('');
+  const { notice, run } = useNotice();
+  return (
+    <>
+      <form
+        class={panel ? 'inline panel' : 'inline'}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run(() => create(name));
+        }}
+      >
+        <label>
+          {label} <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </label>
+        <button type="submit">{action}</button>
+      </form>
+      <Notice notice={notice} />
+    </>
   );
 }

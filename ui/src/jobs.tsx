@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, queuePath } from './api.ts';
 import type { Job, JobState } from './api.ts';
-import { confirm, href, Notice, time, useNotice, useSession } from './common.tsx';
+import { confirm, Head, href, Notice, time, useNotice, useSession } from './common.tsx';
 
 interface Page {
   jobs: Job[];
@@ -174,9 +174,9 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
       ) : (
         <>
           <table class="grid" aria-label={`${state} jobs of ${queue}`}>
-            <thead>
-              <tr>
-                {admin && (
+            <Head
+              lead={
+                admin && (
                   <th scope="col">
                     <input
                       type="checkbox"
@@ -185,17 +185,17 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
                       onChange={(e) => setSelected(new Set(e.currentTarget.checked ? page.jobs.map((j) => j.id) : []))}
                     />
                   </th>
-                )}
-                <th scope="col">Id</th>
-                <th scope="col">Payload</th>
-                <th scope="col" class="num">
-                  Attempts
-                </th>
-                <th scope="col">Created</th>
-                <th scope="col">{state === 'dead' || state === 'completed' ? 'Finished' : 'Runs at'}</th>
-                <th scope="col">Last error</th>
-              </tr>
-            </thead>
+                )
+              }
+              columns={[
+                'Id',
+                'Payload',
+                { num: 'Attempts' },
+                'Created',
+                state === 'dead' || state === 'completed' ? 'Finished' : 'Runs at',
+                'Last error',
+              ]}
+            />
             <tbody>
               {page.jobs.map((job) => (
                 <tr key={job.id} data-job={job.id}>

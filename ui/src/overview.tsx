@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, states, subscribe } from './api.ts';
 import type { History, Snapshot } from './api.ts';
 import { Chart } from './chart.tsx';
-import { age, href, rate, Section } from './common.tsx';
+import { age, Head, href, rate, Section } from './common.tsx';
 
 /** Charts show this many queues at most, the busiest first; the table shows all. */
 const chartedQueues = 8;
@@ -70,29 +70,17 @@ export function Overview() {
           <p>No queues yet: add a job and it shows here.</p>
         ) : (
           <table class="grid" aria-label="Queues">
-            <thead>
-              <tr>
-                <th scope="col">Queue</th>
-                {states.map((s) => (
-                  <th scope="col" class="num" key={s}>
-                    {s}
-                  </th>
-                ))}
-                <th scope="col" class="num">
-                  in
-                </th>
-                <th scope="col" class="num">
-                  out
-                </th>
-                <th scope="col" class="num">
-                  next waiting
-                </th>
-                <th scope="col" class="num">
-                  workers
-                </th>
-                <th scope="col">status</th>
-              </tr>
-            </thead>
+            <Head
+              columns={[
+                'Queue',
+                ...states.map((num) => ({ num })),
+                { num: 'in' },
+                { num: 'out' },
+                { num: 'next waiting' },
+                { num: 'workers' },
+                'status',
+              ]}
+            />
             <tbody>
               {snapshot.queues.map((q) => (
                 <tr key={q.name} data-queue={q.name}>
@@ -141,12 +129,7 @@ export function Overview() {
           <p>No topics.</p>
         ) : (
           <table class="grid" aria-label="Topics">
-            <thead>
-              <tr>
-                <th scope="col">Topic</th>
-                <th scope="col">Subscribers</th>
-              </tr>
-            </thead>
+            <Head columns={['Topic', 'Subscribers']} />
             <tbody>
               {snapshot.topics.map((t) => (
                 <tr key={t.name}>

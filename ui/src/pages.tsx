@@ -3,7 +3,20 @@
 import { useState } from 'preact/hooks';
 import { api } from './api.ts';
 import type { Snapshot } from './api.ts';
-import { age, confirm, go, href, Notice, Section, time, useNotice, usePoll, useSession } from './common.tsx';
+import {
+  age,
+  confirm,
+  go,
+  Head,
+  href,
+  NameForm,
+  Notice,
+  Section,
+  time,
+  useNotice,
+  usePoll,
+  useSession,
+} from './common.tsx';
 import { JobList } from './jobs.tsx';
 
 /** Dead letters: the queues holding dead jobs, and the dead list of the one chosen. */
@@ -39,8 +52,6 @@ export function Topics({ selected }: { selected: string | null }) {
   const { admin } = useSession();
   const [topics, setTopics] = useState<string[]>([]);
   const [tick, setTick] = useState(0);
-  const [name, setName] = useState('');
-  const { notice, run } = useNotice();
   usePoll(async () => setTopics((await api<{ topics: string[] }>('GET', '/v1/topics')).topics), 5000, [tick]);
   const topic = selected ?? topics[0] ?? null;
   return (
@@ -58,25 +69,18 @@ export function Topics({ selected }: { selected: string | null }) {
         <TopicStatus key={topic} topic={topic} version={tick} onChange={() => setTick((n) => n + 1)} />
       )}
       {admin && (
-        <form
-          class="inline panel"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void run(async () => {
-              await api('POST', '/v1/topics', { name });
-              setTick((n) => n + 1);
-              go(['topics'], { topic: name });
-              return `Created topic ${name}.`;
-            });
+        <NameForm
+          label="New topic"
+          action="Create"
+          panel
+          create={async (name) => {
+            await api('POST', '/v1/topics', { name });
+            setTick((n) => n + 1);
+            go(['topics'], { topic: name });
+            return `Created topic ${name}.`;
           }}
-        >
-          <label>
-            New topic <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-          </label>
-          <button type="submit">Create</button>
-        </form>
+        />
       )}
-      <Notice notice={notice} />
     </>
   );
 }
@@ -85,7 +89,6 @@ export function Topics({ selected }: { selected: string | null }) {
 function TopicStatus({ topic, version, onChange }: { topic: string; version: number; onChange: () => void }) {
   const { admin } = useSession();
   const [subs, setSubs] = useState<SubscriberStatus[] | null>(null);
-  const [name, setName] = useState('');
   const { notice, run } = useNotice();
   const path = `/v1/topics/${encodeURIComponent(topic)}`;
   usePoll(
@@ -105,22 +108,16 @@ function TopicStatus({ topic, version, onChange }: { topic: string; version: num
   return (
     <Section title={`Subscribers of ${topic}`}>
       <table class="grid" aria-label={`Subscribers of ${topic}`}>
-        <thead>
-          <tr>
-            <th scope="col">Subscriber</th>
-            <th scope="col">Queue</th>
-            <th scope="col" class="num">
-              waiting
-            </th>
-            <th scope="col" class="num">
-              in flight
-            </th>
-            <th scope="col" class="num">
-              dead
-            </th>
-            {admin && <th scope="col">Actions</th>}
-          </tr>
-        </thead>
+        <Head
+          columns={[
+            'Subscriber',
+            'Queue',
+            { num: 'waiting' },
+            { num: 'in flight' },
+            { num: 'dead' },
+            admin && 'Actions',
+          ]}
+        />
         <tbody>
           {(subs ?? []).map((s) => (
             <tr key={s.name}>
@@ -143,22 +140,15 @@ function TopicStatus({ topic, version, onChange }: { topic: string; version: num
         </tbody>
       </table>
       {admin && (
-        <form
-          class="inline"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void run(async () => {
-              await api('PUT', `${path}/subscribers/${encodeURIComponent(name)}`, {});
-              onChange();
-              return `Added subscriber ${name}.`;
-            });
+        <NameForm
+          label="New subscriber"
+          action="Add"
+          create={async (name) => {
+            await api('PUT', `${path}/subscribers/${encodeURIComponent(name)}`, {});
+            onChange();
+            return `Added subscriber ${name}.`;
           }}
-        >
-          <label>
-            New subscriber <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-          </label>
-          <button type="submit">Add</button>
-        </form>
+        />
       )}
       <Notice notice={notice} />
     </Section>
@@ -195,29 +185,19 @@ export function Workers() {
       </p>
       {processes.length === 0 && <p>No worker has a heartbeat in the store.</p>}
       <table class="grid" aria-label="Workers">
-        <thead>
-          <tr>
-            <th scope="col">Host</th>
-            <th scope="col" class="num">
-              pid
-            </th>
-            <th scope="col">Queue</th>
-            <th scope="col" class="num">
-              concurrency
-            </th>
-            <th scope="col" class="num">
-              in flight
-            </th>
-            <th scope="col" class="num">
-              completed
-            </th>
-            <th scope="col" class="num">
-              failed
-            </th>
-            <th scope="col">Last heartbeat</th>
-            <th scope="col">Status</th>
-          </tr>
-        </thead>
+        <Head
+          columns={[
+            'Host',
+            { num: 'pid' },
+            'Queue',
+            { num: 'concurrency' },
+            { num: 'in flight' },
+            { num: 'completed' },
+            { num: 'failed' },
+            'Last heartbeat',
+            'Status',
+          ]}
+        />
         <tbody>
           {processes.flatMap((p) =>
             p.workers.map((w, i) => (
@@ -265,19 +245,7 @@ export function Audit() {
       <h1>Audit log</h1>
       <p>Every change made through the server's admin routes, newest first.</p>
       <table class="grid" aria-label="Audit log">
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Who</th>
-            <th scope="col">What</th>
-            <th scope="col">On</th>
-            <th scope="col">Details</th>
-            <th scope="col" class="num">
-              Status
-            </th>
-            <th scope="col">From</th>
-          </tr>
-        </thead>
+        <Head columns={['When', 'Who', 'What', 'On', 'Details', { num: 'Status' }, 'From']} />
         <tbody>
           {entries.map((e, i) => (
             <tr key={i}>
