@@ -345,11 +345,7 @@ export class FileStore implements Store {
     return this.#run(() => Promise.resolve(this.#table.listMeta(prefix)));
   }
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
-    const unwatch = this.#table.watch(listener);
-    return Promise.resolve(() => {
-      unwatch();
-      return Promise.resolve();
-    });
+    return Promise.resolve(this.#table.watch(listener));
   }
 
   /** Makes everything answered so far durable now, whatever the durability mode. */

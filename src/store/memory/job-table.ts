@@ -1,6 +1,7 @@
 import { StorageError } from '../../errors.ts';
 import { formatToken, inScope, parseToken } from '../contract.ts';
 import type { QueueScope, TokenParts } from '../contract.ts';
+import { Listeners } from '../listeners.ts';
 import type {
   AckParams,
   AckResult,
@@ -77,7 +78,7 @@ export class JobTable {
   readonly #cols = new Columns();
   readonly #queues = new Map<string, QueueState>();
   readonly #byIndex: QueueState[] = [];
-  readonly #listeners = new Set<(event: StoreEvent) => void>();
+  readonly #listeners = new Listeners();
   readonly #meta = new Map<string, string>();
   /** Queues that had an add or a configure (`queues`); after a restore, those with jobs or settings. */
   readonly #known = new Set<string>();
@@ -443,9 +444,8 @@ export class JobTable {
     return seq < 0 ? null : this.#payload(seq);
   }
 
-  watch(listener: (event: StoreEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+  watch(listener: (event: StoreEvent) => void): () => Promise<void> {
+    return this.#listeners.add(listener);
   }
 
   /** The whole state, for a checkpoint. */
@@ -657,7 +657,7 @@ export class JobTable {
   }
 
   #emit(event: StoreEvent): void {
-    for (const listener of this.#listeners) listener(event);
+    this.#listeners.emit(event);
   }
 }
 

@@ -140,11 +140,7 @@ export class MemoryStore implements Store {
   }
 
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
-    const unwatch = this.#table.watch(listener);
-    return Promise.resolve(() => {
-      unwatch();
-      return Promise.resolve();
-    });
+    return Promise.resolve(this.#table.watch(listener));
   }
 
   close(): Promise<void> {

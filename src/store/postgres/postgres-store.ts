@@ -11,6 +11,7 @@ import pg from 'pg';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { ClosedError, SpoolError, StorageError, ValidationError } from '../../errors.ts';
 import { formatToken, parseToken } from '../contract.ts';
+import { Listeners } from '../listeners.ts';
 import type {
   AckParams,
   AckResult,
@@ -101,7 +102,7 @@ export class PostgresStore implements Store {
   readonly #sql: Record<StatementName, string>;
   readonly #channel: string;
   readonly #origin = randomBytes(8).toString('hex');
-  readonly #listeners = new Set<(event: StoreEvent) => void>();
+  readonly #listeners = new Listeners();
   readonly #listener: Listener;
   readonly #sealer: TokenSealer;
   /** Queues this store has put in the queue list (know.sql). */
@@ -705,11 +706,7 @@ export class PostgresStore implements Store {
   }
 
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
-    this.#listeners.add(listener);
-    return Promise.resolve(() => {
-      this.#listeners.delete(listener);
-      return Promise.resolve();
-    });
+    return Promise.resolve(this.#listeners.add(listener));
   }
 
   async close(): Promise<void> {
@@ -721,7 +718,7 @@ export class PostgresStore implements Store {
   }
 
   #dispatch(events: readonly StoreEvent[]): void {
-    for (const event of events) for (const listener of this.#listeners) listener(event);
+    this.#listeners.emitAll(events);
   }
 
   /** The caller's client inside its transaction, checked; null for none. */

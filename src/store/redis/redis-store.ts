@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, redactUrl, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
 import { inScope, refuseTx } from '../contract.ts';
+import { Listeners } from '../listeners.ts';
 import type {
   AckParams,
   AckResult,
@@ -84,7 +85,7 @@ export class RedisStore implements Store {
   readonly #client: Client;
   readonly #scripts: Record<ScriptName, Script>;
   readonly #channel: string;
-  readonly #listeners = new Set<(event: SleeperEvent) => void>();
+  readonly #listeners = new Listeners<SleeperEvent>();
   /** Queues this store has put in the set of queue names (`#know`). */
   readonly #known = new Set<string>();
   /** Queues this store leased from: the ones to wake after the event connection was down. */
@@ -566,19 +567,13 @@ export class RedisStore implements Store {
       this.#subscriber ??= Subscriber.start(
         this.#settings.connect(),
         this.#channel,
-        (event) => {
-          for (const fn of this.#listeners) fn(event);
-        },
+        (event) => this.#listeners.emit(event),
         () => {
-          for (const queue of this.#leasedQueues) for (const fn of this.#listeners) fn({ kind: 'ready', queue });
+          for (const queue of this.#leasedQueues) this.#listeners.emit({ kind: 'ready', queue });
         },
       );
       await this.#subscriber;
-      this.#listeners.add(listener);
-      return () => {
-        this.#listeners.delete(listener);
-        return Promise.resolve();
-      };
+      return this.#listeners.add(listener);
     });
   }
 

@@ -5,6 +5,7 @@
 // watchers only once the group is committed, so nobody wakes for a change that was rolled back.
 import { ClosedError, StorageError } from '../../errors.ts';
 import { refuseTx } from '../contract.ts';
+import { Listeners } from '../listeners.ts';
 import type {
   AckParams,
   AckResult,
@@ -81,7 +82,7 @@ interface Call {
 
 export class RowStore implements Store {
   readonly #engine: RowEngine;
-  readonly #listeners = new Set<(event: StoreEvent) => void>();
+  readonly #listeners = new Listeners();
   #pending: Call[] = [];
   #scheduled = false;
   /** The last group's commit: close waits for it. */
@@ -181,11 +182,7 @@ export class RowStore implements Store {
   }
 
   watch(listener: (event: StoreEvent) => void): Promise<() => Promise<void>> {
-    this.#listeners.add(listener);
-    return Promise.resolve(() => {
-      this.#listeners.delete(listener);
-      return Promise.resolve();
-    });
+    return Promise.resolve(this.#listeners.add(listener));
   }
 
   async close(): Promise<void> {
@@ -197,7 +194,7 @@ export class RowStore implements Store {
   }
 
   #dispatch(events: readonly StoreEvent[]): void {
-    for (const event of events) for (const listener of this.#listeners) listener(event);
+    this.#listeners.emitAll(events);
   }
 
   /**
