@@ -4,6 +4,7 @@ import { Guard } from '../http/auth.ts';
 import type { Need, Principal } from '../http/auth.ts';
 import { fromDisqueId, isDisqueId, toDisqueId } from './job-id.ts';
 import type { IdFacts } from './job-id.ts';
+import type { HandedOut } from './handed-out.ts';
 import type { QueueActivity } from './queue-activity.ts';
 import type { Reply } from './reply.ts';
 import { ReplyError } from './reply.ts';
@@ -41,6 +42,8 @@ export interface Server {
   readonly startedAt: number;
   /** spool's package version, for INFO. */
   readonly version: string;
+  /** Leases GETJOB handed out, for the ACKJOB that follows. */
+  readonly handedOut: HandedOut;
   /** Queue handles by name (`queueOf`). */
   readonly handles: Map<string, Queue>;
   /** Commands answered, for INFO. */
