@@ -105,7 +105,7 @@ void test('a consumer that never ACKs gets the job again after RETRY, counted as
   assert.deepEqual(again, [['io-retry', id, 'again', 'nacks', 0, 'additional-deliveries', 1]]);
 });
 
-void test('ACKJOB after the RETRY ran out and someone else leased the job acks their lease, not the one this node handed out', async () => {
+void test('ACKJOB after the RETRY ran out and someone else leased the job acks their lease, not the one this connection was handed', async () => {
   const c = client();
   const id = (await c.call('ADDJOB', 'io-stale', 'twice', '0', 'RETRY', '1')) as string;
   assert.equal(((await c.call('GETJOB', 'FROM', 'io-stale')) as string[][])[0]?.[1], id);

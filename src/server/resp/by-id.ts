@@ -48,13 +48,13 @@ async function byId(
   act: Act,
   leased?: (lease: LeasedJob) => Promise<boolean>,
 ): Promise<boolean> {
-  const { spool, handedOut } = call.server;
-  // Whatever is done to the job, a lease this node handed out for it is of no more use.
-  const handed = handedOut.take(id);
+  const { spool } = call.server;
+  // Whatever is done to the job, a lease this connection was handed for it is of no more use.
+  const handed = call.session.handedOut.take(id);
   for (let i = 0; i < tries; i++) {
     try {
       // A job handed out, as most that consumers name are: its lease is all there is to read,
-      // and the one this node handed out is most likely it (a lost one fails, and is asked for again).
+      // and the one this connection was handed is most likely it (a lost one fails, and is asked for again).
       const lease =
         leased === undefined ? null : i === 0 && handed !== undefined ? handed : await spool.currentLease(id);
       if (lease !== null) {

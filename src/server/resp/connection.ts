@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { errorCodes, SpoolError } from '../../index.ts';
 import { arityError, word } from './args.ts';
 import type { Command, Server, Session } from './context.ts';
+import { HandedOut } from './handed-out.ts';
 import { ProtocolError, RequestParser } from './parser.ts';
 import type { ParserLimits } from './parser.ts';
 import { encode, ReplyError } from './reply.ts';
@@ -75,6 +76,7 @@ export class Connection {
     this.#session = {
       principal: server.guard.enabled ? undefined : null,
       signal: this.#aborter.signal,
+      handedOut: new HandedOut(),
     };
     socket.setNoDelay(true);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));

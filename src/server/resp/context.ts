@@ -42,8 +42,6 @@ export interface Server {
   readonly startedAt: number;
   /** spool's package version, for INFO. */
   readonly version: string;
-  /** Leases GETJOB handed out, for the ACKJOB that follows. */
-  readonly handedOut: HandedOut;
   /** Queue handles by name (`queueOf`). */
   readonly handles: Map<string, Queue>;
   /** Commands answered, for INFO. */
@@ -56,6 +54,8 @@ export interface Session {
   principal: Principal | undefined;
   /** Aborted when the connection closes or the server ends it: a blocked GETJOB stops waiting. */
   readonly signal: AbortSignal;
+  /** Leases this connection's GETJOBs handed out, for the ACKJOB that follows. */
+  readonly handedOut: HandedOut;
 }
 
 export interface Call {

@@ -73,7 +73,7 @@ async function getjob(call: Call): Promise<Reply> {
     if (jobs.length > 0) {
       for (const job of jobs) {
         queues.delivered(job.queue, 1);
-        call.server.handedOut.remember(job);
+        call.session.handedOut.remember(job);
       }
       return jobs.map((job) => jobReply(call.server, job, a.withCounters));
     }

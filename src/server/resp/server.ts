@@ -12,7 +12,6 @@ import type { ConnectionLimits, RespLogger } from './connection.ts';
 import { poolKind } from './context.ts';
 import type { Command, NodeAddress, Server } from './context.ts';
 import { getjobCommand } from './getjob.ts';
-import { HandedOut } from './handed-out.ts';
 import { inspectCommands } from './inspect.ts';
 import { nodeCommands } from './node.ts';
 import { QueueActivity } from './queue-activity.ts';
@@ -99,7 +98,6 @@ export function respServer(options: RespServerOptions): RespServer {
     startedAt: Date.now(),
     version: options.version ?? '',
     handles: new Map(),
-    handedOut: new HandedOut(),
     commands: 0,
     connections: 0,
   };
