@@ -13,6 +13,8 @@ export interface JobInfo<T = unknown> {
   /** Leases so far. */
   readonly attempts: number;
   readonly maxAttempts: number;
+  /** How long each lease of it lasts unless the consumer asks for another (Disque's RETRY). */
+  readonly visibilityMs: number;
   readonly nacks: number;
   readonly createdAt: number;
   /** When it may next run (its delay or back-off end). */
@@ -36,6 +38,7 @@ export function jobInfo<T>(record: JobRecord, codec: Codec<unknown>): JobInfo<T>
     priority: record.priority,
     attempts: record.attempts,
     maxAttempts: record.maxAttempts,
+    visibilityMs: record.visibilityMs,
     nacks: record.nacks,
     createdAt: record.createdAt,
     runAt: record.availableAt,

@@ -104,3 +104,15 @@ void test('a consumer that never ACKs gets the job again after RETRY, counted as
   const again = (await c.call('GETJOB', 'WITHCOUNTERS', 'FROM', 'io-retry')) as unknown[][];
   assert.deepEqual(again, [['io-retry', id, 'again', 'nacks', 0, 'additional-deliveries', 1]]);
 });
+
+void test('ACKJOB after the RETRY ran out and someone else leased the job acks their lease, not the one this connection was handed', async () => {
+  const c = client();
+  const id = (await c.call('ADDJOB', 'io-stale', 'twice', '0', 'RETRY', '1')) as string;
+  assert.equal(((await c.call('GETJOB', 'FROM', 'io-stale')) as string[][])[0]?.[1], id);
+  const [again] = await r.spool.lease({ queues: ['io-stale'], wait: '5s' });
+  assert.equal(again?.attempt, 2, 'leased again by the library once the first lease ran out');
+  assert.equal(await c.call('ACKJOB', id, id), 1, 'named twice, acked and counted once');
+  await assert.rejects(again.ack(), { name: 'LeaseLostError' });
+  assert.equal(await c.call('SHOW', id), null);
+  assert.equal(await c.call('ACKJOB', id), 0, 'already acked');
+});

@@ -168,7 +168,10 @@ void test('SHOW answers Disque’s 30 fields in order, with integers where Disqu
   assert.equal(lines[7], '(integer) 1');
   assert.match(lines[9] as string, /^\(integer\) (99|100)$/);
   assert.match(lines[11] as string, /^\(integer\) \d{19}$/);
+  assert.equal(lines[15], '(integer) 5', 'RETRY as given (goware/disque’s Fetch reads it as Job.Retry)');
   assert.equal(lines[29], '"body text"');
+  const atMostOnce = await r.cli('ADDJOB', 'cli-show', 'once', '0', 'RETRY', '0');
+  assert.equal((await r.cli('SHOW', atMostOnce)).split('\n')[15]?.replace(/^\s*\d+\) /, ''), '(integer) 0');
   assert.equal(await r.cli('SHOW', 'D-ab12cd34-short-0000'), '(error) BADID Invalid Job ID format.');
 });
 

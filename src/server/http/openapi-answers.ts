@@ -25,6 +25,10 @@ const stored = object(
     priority: int,
     attempts: { type: 'integer', description: 'leases so far' },
     maxAttempts: nullable({ type: 'integer', description: 'null: unlimited' }),
+    visibilityMs: {
+      type: 'integer',
+      description: 'how long each lease of it lasts unless the consumer asks for another',
+    },
     nacks: int,
     createdAt: ms,
     runAt: { ...ms, description: 'when it may next run (its delay or back-off end), ms since the epoch' },

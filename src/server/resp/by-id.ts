@@ -28,38 +28,53 @@ async function leaseOf(spool: Spool, id: string): Promise<LeasedJob> {
   return lease;
 }
 
-/** Does `act` to the job each id names, looking again when it changed under it; counts the trues. */
+/**
+ * Does `act` to the job each id names, looking again when it changed under it; counts the trues.
+ * The ids are done at once, not one after another, so that their acks share one store call.
+ */
 function countingById(need: Need, act: Act, leased?: (lease: LeasedJob) => Promise<boolean>): Command['run'] {
   return async (call: Call) => {
-    const { spool } = call.server;
-    let changed = 0;
-    for (const id of spoolIds(call.args)) {
-      for (let i = 0; i < tries && id !== null; i++) {
-        try {
-          // A job handed out, as most that consumers name are: its lease is all there is to read.
-          const lease = leased === undefined ? null : await spool.currentLease(id);
-          if (lease !== null) {
-            allow(call, need, [lease.queue]);
-            if (await (leased as (lease: LeasedJob) => Promise<boolean>)(lease)) changed++;
-            break;
-          }
-          const job = await spool.job(id);
-          if (job === null) break;
-          allow(call, need, [job.queue]);
-          const handle: Handle = {
-            job,
-            lease: () => leaseOf(spool, job.id),
-            remove: () => spool.queue(job.queue).remove(job.id),
-          };
-          if (await act(handle)) changed++;
-          break;
-        } catch (error) {
-          if (!(error instanceof LeaseLostError || error instanceof NotFoundError)) throw error;
-        }
-      }
-    }
-    return changed;
+    // A job named twice is done once, and counted once, as Disque does.
+    const ids = [...new Set(spoolIds(call.args))].filter((id): id is string => id !== null);
+    const done = await Promise.all(ids.map((id) => byId(call, id, need, act, leased)));
+    return done.filter(Boolean).length;
   };
+}
+
+async function byId(
+  call: Call,
+  id: string,
+  need: Need,
+  act: Act,
+  leased?: (lease: LeasedJob) => Promise<boolean>,
+): Promise<boolean> {
+  const { spool } = call.server;
+  // Whatever is done to the job, a lease this connection was handed for it is of no more use.
+  const handed = call.session.handedOut.take(id);
+  for (let i = 0; i < tries; i++) {
+    try {
+      // A job handed out, as most that consumers name are: its lease is all there is to read,
+      // and the one this connection was handed is most likely it (a lost one fails, and is asked for again).
+      const lease =
+        leased === undefined ? null : i === 0 && handed !== undefined ? handed : await spool.currentLease(id);
+      if (lease !== null) {
+        allow(call, need, [lease.queue]);
+        return await (leased as (lease: LeasedJob) => Promise<boolean>)(lease);
+      }
+      const job = await spool.job(id);
+      if (job === null) return false;
+      allow(call, need, [job.queue]);
+      const handle: Handle = {
+        job,
+        lease: () => leaseOf(spool, job.id),
+        remove: () => spool.queue(job.queue).remove(job.id),
+      };
+      return await act(handle);
+    } catch (error) {
+      if (!(error instanceof LeaseLostError || error instanceof NotFoundError)) throw error;
+    }
+  }
+  return false;
 }
 
 /**

@@ -6,10 +6,12 @@ import type { Socket } from 'node:net';
 import { errorCodes, SpoolError } from '../../index.ts';
 import { arityError, word } from './args.ts';
 import type { Command, Server, Session } from './context.ts';
+import { HandedOut } from './handed-out.ts';
 import { ProtocolError, RequestParser } from './parser.ts';
 import type { ParserLimits } from './parser.ts';
 import { encode, ReplyError } from './reply.ts';
 import type { Reply } from './reply.ts';
+import type { Turn } from './turn.ts';
 
 export interface ConnectionLimits extends ParserLimits {
   /** Commands read but not yet answered; past it the socket is not read. */
@@ -36,6 +38,7 @@ export class Connection {
   readonly #commands: Readonly<Record<string, Command>>;
   readonly #limits: ConnectionLimits;
   readonly #log: RespLogger | null;
+  readonly #turn: Turn;
   readonly #parser: RequestParser;
   readonly #aborter = new AbortController();
   readonly #session: Session;
@@ -48,6 +51,8 @@ export class Connection {
   #exclusive = false;
   /** A flush is due in this turn of the event loop. */
   #flushing = false;
+  /** A read of what the parser holds is due in this turn. */
+  #readDue = false;
   #reading = true;
   #ending = false;
   /** Resolves when the socket is closed. */
@@ -59,27 +64,37 @@ export class Connection {
     commands: Readonly<Record<string, Command>>,
     limits: ConnectionLimits,
     log: RespLogger | null,
+    turn: Turn,
   ) {
     this.#socket = socket;
     this.#server = server;
     this.#commands = commands;
     this.#limits = limits;
     this.#log = log;
+    this.#turn = turn;
     this.#parser = new RequestParser(limits);
     this.#session = {
       principal: server.guard.enabled ? undefined : null,
       signal: this.#aborter.signal,
+      handedOut: new HandedOut(),
     };
     socket.setNoDelay(true);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
       this.#parser.push(chunk);
-      this.#read();
+      if (!this.#readDue) {
+        this.#readDue = true;
+        this.#turn.later(this.#readNow);
+      }
     });
     socket.on('drain', () => this.#read());
     // A client that sends its commands and then shuts its side (`… | nc`, redis-cli --pipe)
     // still gets every reply: the server is half-open, and ends its side once they are written.
-    socket.once('end', () => this.end());
+    socket.once('end', () => {
+      // What came with the end is still read and answered, not dropped by end()'s stop.
+      if (this.#readDue) this.#readNow();
+      this.end();
+    });
     // A reset or a write to a closed socket: the socket closes next, nothing to answer.
     socket.on('error', noop);
     socket.once('close', () => this.#aborter.abort());
@@ -101,6 +116,11 @@ export class Connection {
     if (this.#reading) this.#socket.pause();
     this.#reading = false;
   }
+
+  readonly #readNow = (): void => {
+    this.#readDue = false;
+    this.#read();
+  };
 
   /** Takes whole commands from the parser while the limits allow, and reads on if they still do. */
   #read(): void {
@@ -214,7 +234,7 @@ export class Connection {
     slot.out = encode(reply);
     if (!this.#flushing) {
       this.#flushing = true;
-      setImmediate(this.#flush);
+      this.#turn.later(this.#flush);
     }
     return undefined;
   }

@@ -4,6 +4,7 @@ import { Guard } from '../http/auth.ts';
 import type { Need, Principal } from '../http/auth.ts';
 import { fromDisqueId, isDisqueId, toDisqueId } from './job-id.ts';
 import type { IdFacts } from './job-id.ts';
+import type { HandedOut } from './handed-out.ts';
 import type { QueueActivity } from './queue-activity.ts';
 import type { Reply } from './reply.ts';
 import { ReplyError } from './reply.ts';
@@ -53,6 +54,8 @@ export interface Session {
   principal: Principal | undefined;
   /** Aborted when the connection closes or the server ends it: a blocked GETJOB stops waiting. */
   readonly signal: AbortSignal;
+  /** Leases this connection's GETJOBs handed out, for the ACKJOB that follows. */
+  readonly handedOut: HandedOut;
 }
 
 export interface Call {

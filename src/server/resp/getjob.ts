@@ -71,7 +71,10 @@ async function getjob(call: Call): Promise<Reply> {
       return nullArray;
     }
     if (jobs.length > 0) {
-      for (const job of jobs) queues.delivered(job.queue, 1);
+      for (const job of jobs) {
+        queues.delivered(job.queue, 1);
+        call.session.handedOut.remember(job);
+      }
       return jobs.map((job) => jobReply(call.server, job, a.withCounters));
     }
     if (a.noHang || signal.aborted || Date.now() >= deadline) return nullArray;

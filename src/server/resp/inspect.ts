@@ -44,9 +44,9 @@ export function showReply(server: Server, job: JobInfo, state: string): Reply {
     BigInt(job.createdAt) * 1_000_000n,
     'delay',
     Math.max(0, Math.round((job.runAt - job.createdAt) / 1000)),
-    // A job's lease length is not part of what spool shows of it.
+    // RETRY 0 (at most once) is a single attempt whose lease outlives the TTL: see ADDJOB.
     'retry',
-    0,
+    job.maxAttempts === 1 ? 0 : Math.round(job.visibilityMs / 1000),
     'nacks',
     job.nacks,
     'additional-deliveries',

@@ -17,6 +17,7 @@ import { nodeCommands } from './node.ts';
 import { QueueActivity } from './queue-activity.ts';
 import { scanCommands } from './scan.ts';
 import { byIdCommands } from './by-id.ts';
+import { Turn } from './turn.ts';
 
 export type { RespLogger };
 
@@ -102,8 +103,9 @@ export function respServer(options: RespServerOptions): RespServer {
   };
   const log = options.logger === undefined || options.logger === false ? null : options.logger;
   const open = new Set<Connection>();
+  const turn = new Turn();
   const net = createNetServer({ allowHalfOpen: true }, (socket: Socket) => {
-    const connection = new Connection(socket, server, commands, limits, log);
+    const connection = new Connection(socket, server, commands, limits, log, turn);
     open.add(connection);
     server.connections++;
     void connection.closed.then(() => {
