@@ -148,6 +148,32 @@ void describe('sqlite store', () => {
     }
   });
 
+  void test('a lease taken over or a job removed by another store on the file fences this store\'s ack and extension', async () => {
+    const file = freshFile();
+    const store = SqliteStore.open(file);
+    const peer = SqliteStore.open(file);
+    try {
+      await store.add({ now: 1, jobs: ['a', 'b'].map((d) => newJob('q', Buffer.from(d))) });
+      const { jobs } = await store.lease({ now: 2, queues: ['q'], max: 2, visibilityMs: 10 });
+      const [a, b] = jobs;
+      // The peer reclaims a's lease once it ends and leases it again; it removes b outright.
+      const retaken = await peer.lease({ now: 20, queues: ['q'], max: 1, visibilityMs: 1000 });
+      assert.equal(retaken.jobs[0]?.id, a!.id);
+      assert.deepEqual(await peer.remove({ now: 20, ids: [b!.id], states: null }), [b!.id]);
+      assert.deepEqual(await store.extend({ now: 5, token: a!.token, ms: 100 }), { outcome: 'lost' });
+      assert.deepEqual(await store.ack({ now: 5, items: [a!, b!].map((j) => ({ token: j.token, result: null })) }), [
+        null,
+        null,
+      ]);
+      const [now] = await store.get({ ids: [a!.id], now: 21 });
+      assert.equal(now?.state, 'active', "the peer's lease stands");
+      assert.equal(now?.attempts, 2);
+    } finally {
+      await peer.close();
+      await store.close();
+    }
+  });
+
   void test('a file at schema version 1 opens at version 2 with its jobs, and tells other stores of its commits after', async () => {
     const file = freshFile();
     const v1 = migrations().find((m) => m.version === 1)!;

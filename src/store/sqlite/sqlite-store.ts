@@ -90,6 +90,8 @@ class SqliteBackend implements RowBackend {
   };
   #poll: NodeJS.Timeout | null = null;
   #version: number;
+  /** PRAGMA data_version at the last group's start: the rows kept of leased jobs are right while it stays. */
+  #groupVersion: number;
   #lastEvent: number;
   #prunedAt = 0;
   #closed = false;
@@ -102,7 +104,7 @@ class SqliteBackend implements RowBackend {
     private readonly path: string,
     private readonly pollMs: number,
   ) {
-    this.rows = new SqliteRows(db);
+    this.rows = new SqliteRows(db, { keepLeased: true });
     this.#s = {
       dataVersion: rawStatement(db, 'PRAGMA data_version'),
       since: rawStatement(db, selectEvents),
@@ -115,11 +117,16 @@ class SqliteBackend implements RowBackend {
       commit: db.prepare('COMMIT'),
     };
     this.#version = scalar(this.#s.dataVersion) as number;
+    this.#groupVersion = this.#version;
     this.#lastEvent = (scalar(rawStatement(db, 'SELECT max(id) FROM spool_events')) as number | null) ?? 0;
   }
 
   begin(): void {
     this.#s.begin.run();
+    // Read under the write lock: no other connection commits between this and the group's end.
+    const version = scalar(this.#s.dataVersion) as number;
+    if (version !== this.#groupVersion) this.rows.forget();
+    this.#groupVersion = version;
   }
 
   atomic<T>(run: () => T): T {
@@ -130,6 +137,7 @@ class SqliteBackend implements RowBackend {
       return result;
     } catch (error) {
       this.db.exec('ROLLBACK TO call; RELEASE call');
+      this.rows.forget();
       throw error;
     }
   }
@@ -141,6 +149,7 @@ class SqliteBackend implements RowBackend {
   }
 
   rollback(): void {
+    this.rows.forget();
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
@@ -167,7 +176,7 @@ class SqliteBackend implements RowBackend {
     const release = connection.prepare('RELEASE spool');
     const origin = `${this.#origin}:tx`;
     const joined: Joined = {
-      rows: new SqliteRows(connection),
+      rows: new SqliteRows(connection, { keepLeased: false }),
       atomic: <T>(run: () => T): T => {
         savepoint.run();
         try {
