@@ -3,7 +3,7 @@
 // parameters, so SQLite picks each duty's partial index.
 import type { Backoff, JobState } from '../contract.ts';
 import type { QueueRow, Row, Rows } from '../rows/rows.ts';
-import { decodeSettings, encodeSettings } from '../memory/settings-doc.ts';
+import { settingsOf, settingsText } from '../rows/settings-text.ts';
 import { blob, bytes, rawStatement, scalar } from './driver.ts';
 import type { Connection, Statement } from './driver.ts';
 
@@ -198,7 +198,7 @@ export class SqliteRows implements Rows {
       known: known === 1,
       expired,
       wakeBy,
-      settings: decodeSettings(settings),
+      settings: settingsOf(settings),
       pruneAt,
       finishes,
       dueAt,
@@ -218,7 +218,7 @@ export class SqliteRows implements Rows {
       q.known ? 1 : 0,
       q.expired,
       q.wakeBy,
-      encodeSettings(q.settings),
+      settingsText(q.settings),
       q.pruneAt,
       q.finishes,
       q.dueAt,
