@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { open, Spool, StorageError, ValidationError } from '../src/index.ts';
 import { SqliteStore } from '../src/store/sqlite/index.ts';
+import type { StoreEvent } from '../src/store/contract.ts';
 import { migrations } from '../src/store/sqlite/schema.ts';
 import { killLoop } from './support/kill-loop.ts';
 import { newJob } from './support/workload.ts';
@@ -103,6 +104,107 @@ void describe('sqlite store', () => {
     const counts = await spool.queue('wake').counts();
     assert.deepEqual([counts.waiting, counts.completed], [0, 3]);
     t.diagnostic(`wake latencies: ${latencies.join(', ')} ms`);
+  });
+
+  void test("one commit's events are one spool_events row, and another store on the file hears each of them, results whole", async () => {
+    const file = freshFile();
+    const store = SqliteStore.open(file);
+    const peer = SqliteStore.open(file);
+    const heard: StoreEvent[] = [];
+    const unwatch = await peer.watch((event) => heard.push(event));
+    const rowsOf = (): number => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM spool_events').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      // Kept none: an ended event carries the job's result then (contract.ts).
+      await store.configure({ now: 0, queue: 'q', changes: { keepCompleted: { count: 0, ageMs: 0 } } });
+      await store.add({ now: 1, jobs: ['a', 'b', 'c'].map((d) => newJob('q', Buffer.from(d))) });
+      const { jobs } = await store.lease({ now: 2, queues: ['q'], max: 3, visibilityMs: null });
+      const before = rowsOf();
+      // Three acks in one call, one with a result of bytes JSON cannot carry as text, one with none.
+      const results = [Uint8Array.of(0, 255, 10), null, Buffer.from('done')];
+      await store.ack({ now: 3, items: jobs.map((job, i) => ({ token: job.token, result: results[i] ?? null })) });
+      assert.equal(rowsOf(), before + 1, 'one row for the three ended events');
+      await until(() => heard.filter((e) => e.kind === 'ended').length === 3, 'the three ended events in the peer');
+      const ended = heard.filter((e) => e.kind === 'ended');
+      assert.deepEqual(
+        ended.map((e) => [e.id, e.end, e.result === null ? null : Buffer.from(e.result!).toString('hex')]),
+        jobs.map((job, i) => [job.id, 'completed', results[i] ? Buffer.from(results[i]).toString('hex') : null]),
+      );
+      assert.deepEqual(
+        heard.filter((e) => e.kind === 'ready').map((e) => e.queue),
+        ['q'],
+        'the add told of a ready queue once',
+      );
+    } finally {
+      await unwatch();
+      await peer.close();
+      await store.close();
+    }
+  });
+
+  void test('a lease taken over or a job removed by another store on the file fences this store\'s ack and extension', async () => {
+    const file = freshFile();
+    const store = SqliteStore.open(file);
+    const peer = SqliteStore.open(file);
+    try {
+      await store.add({ now: 1, jobs: ['a', 'b'].map((d) => newJob('q', Buffer.from(d))) });
+      const { jobs } = await store.lease({ now: 2, queues: ['q'], max: 2, visibilityMs: 10 });
+      const [a, b] = jobs;
+      // The peer reclaims a's lease once it ends and leases it again; it removes b outright.
+      const retaken = await peer.lease({ now: 20, queues: ['q'], max: 1, visibilityMs: 1000 });
+      assert.equal(retaken.jobs[0]?.id, a!.id);
+      assert.deepEqual(await peer.remove({ now: 20, ids: [b!.id], states: null }), [b!.id]);
+      assert.deepEqual(await store.extend({ now: 5, token: a!.token, ms: 100 }), { outcome: 'lost' });
+      assert.deepEqual(await store.ack({ now: 5, items: [a!, b!].map((j) => ({ token: j.token, result: null })) }), [
+        null,
+        null,
+      ]);
+      const [now] = await store.get({ ids: [a!.id], now: 21 });
+      assert.equal(now?.state, 'active', "the peer's lease stands");
+      assert.equal(now?.attempts, 2);
+    } finally {
+      await peer.close();
+      await store.close();
+    }
+  });
+
+  void test('a file at schema version 1 opens at version 2 with its jobs, and tells other stores of its commits after', async () => {
+    const file = freshFile();
+    const v1 = migrations().find((m) => m.version === 1)!;
+    const db = new Database(file);
+    db.exec(v1.sql);
+    db.pragma('user_version = 1');
+    db.prepare(
+      "INSERT INTO spool_jobs VALUES (7, 'q', 'waiting', 0, 0, 5, 0, 1, 1, NULL, NULL, NULL, 1000, 'fixed', 0, 0, 0, NULL, NULL, NULL, ?)",
+    ).run(Buffer.from('kept'));
+    db.prepare("INSERT INTO spool_events (origin, written_at, kind, queue) VALUES ('old', 1, 'ready', 'q')").run();
+    db.close();
+    const store = SqliteStore.open(file);
+    const peer = SqliteStore.open(file);
+    const heard: string[] = [];
+    const unwatch = await peer.watch((event) => heard.push(event.kind));
+    try {
+      const [job] = await store.get({ ids: ['7'], now: 2 });
+      assert.equal(Buffer.from(job!.payload).toString(), 'kept');
+      await store.add({ now: 3, jobs: [newJob('q', Buffer.from('new'))] });
+      await until(() => heard.includes('ready'), 'the ready event in the peer');
+    } finally {
+      await unwatch();
+      await peer.close();
+      await store.close();
+    }
+    const after = new Database(file, { readonly: true });
+    try {
+      assert.equal(after.pragma('user_version', { simple: true }), 2);
+    } finally {
+      after.close();
+    }
   });
 
   void test('kill -9 at random moments, 100 times: every resolved add is there, no resolved ack is undone, open always succeeds', async () => {

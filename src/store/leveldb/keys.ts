@@ -14,7 +14,7 @@
 // infinite is written as the string "Infinity" or "-Infinity".
 import { StorageError } from '../../errors.ts';
 import type { JobState } from '../contract.ts';
-import { decodeSettings, encodeSettings } from '../memory/settings-doc.ts';
+import { settingsOf, settingsText } from '../rows/settings-text.ts';
 import type { QueueRow, Row } from '../rows/rows.ts';
 
 const version = 1;
@@ -114,7 +114,7 @@ export function encodeQueue(q: QueueRow): string {
     known,
     expired,
     num(wakeBy),
-    encodeSettings(settings),
+    settingsText(settings),
     num(pruneAt),
     finishes,
     num(dueAt),
@@ -134,7 +134,7 @@ export function decodeQueue(text: string): QueueRow {
     known: f[2] as boolean,
     expired: f[3] as number,
     wakeBy: unnum(f[4]),
-    settings: decodeSettings(f[5] as string),
+    settings: settingsOf(f[5] as string),
     pruneAt: unnum(f[6]),
     finishes: f[7] as number,
     dueAt: unnum(f[8]),

@@ -121,6 +121,9 @@ export class LevelRows implements Rows {
     this.ops.push({ type: 'del', key: jobKey(row.seq) }, { type: 'del', key: payloadKey(row.seq) });
     if (row.state === 'waiting') this.ops.push({ type: 'del', key: waitingKey(row) });
   }
+  deleteOldest(queue: string, state: 'dead' | 'completed', count: number): void {
+    for (const row of this.inState(queue, state, count, 0)) this.delete(row);
+  }
   queue(name: string): QueueRow | null {
     return this.queues.get(name) ?? null;
   }

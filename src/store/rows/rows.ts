@@ -91,6 +91,8 @@ export interface Rows {
   insert(row: Row, payload: Uint8Array): void;
   update(row: Row, before: Row): void;
   delete(row: Row): void;
+  /** Deletes the `count` jobs of `queue` in `state` that finished first (retention). */
+  deleteOldest(queue: string, state: 'dead' | 'completed', count: number): void;
   /** The queue's row as stored, or null for a queue never written. */
   queue(name: string): QueueRow | null;
   /** The names of the known queues, sorted. */

@@ -1,46 +1,56 @@
-// The events a commit tells watchers, as rows of spool_events (migrations/001-jobs.sql): written
-// in the committing transaction, read by every other store on the file after it (sqlite-store.ts).
+// The events a commit tells watchers, as one row of spool_events (migrations/002-event-batches.sql)
+// a commit: written in the committing transaction, read by every other store on the file after
+// it (sqlite-store.ts). The row holds the events in the JSON form that migration's header
+// documents, written and read only here.
 import type { JobEnd, StoreEvent } from '../contract.ts';
-import { blob, bytes } from './driver.ts';
 import type { Statement } from './driver.ts';
 
-export const insertEvent =
-  'INSERT INTO spool_events (origin, written_at, kind, queue, due_at, job, job_end, has_result, result) ' +
-  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
+export const insertEvents = 'INSERT INTO spool_events (origin, written_at, events) VALUES (?, ?, ?)';
 
-/** Events after a given id and not of a given origin, oldest first; the id last. */
-export const selectEvents =
-  'SELECT kind, queue, due_at, job, job_end, has_result, result, id FROM spool_events ' +
-  'WHERE id > ? AND origin != ? ORDER BY id';
+/** Event rows after a given id and not of a given origin, oldest first; the id last. */
+export const selectEvents = 'SELECT events, id FROM spool_events WHERE id > ? AND origin != ? ORDER BY id';
 
-type EventRow = [StoreEvent['kind'], string, number | null, string | null, JobEnd | null, number, unknown, number];
+type Encoded =
+  | ['ready', string]
+  | ['due', string, number]
+  | ['ended', string, string, JobEnd]
+  | ['ended', string, string, JobEnd, string | null];
 
+/** Writes `events` as one row; nothing for none. */
 export function writeEvents(insert: Statement, origin: string, events: readonly StoreEvent[]): void {
-  const now = Date.now();
-  for (const e of events) {
-    if (e.kind === 'ready') insert.run(origin, now, e.kind, e.queue, null, null, null, 0, null);
-    else if (e.kind === 'due') insert.run(origin, now, e.kind, e.queue, e.at, null, null, 0, null);
-    else {
-      const result = e.result === undefined || e.result === null ? null : bytes(e.result);
-      insert.run(origin, now, e.kind, e.queue, null, e.id, e.end, e.result === undefined ? 0 : 1, result);
-    }
-  }
+  if (events.length === 0) return;
+  insert.run(origin, Date.now(), JSON.stringify(events.map(encode)));
+}
+
+function encode(e: StoreEvent): Encoded {
+  if (e.kind === 'ready') return ['ready', e.queue];
+  if (e.kind === 'due') return ['due', e.queue, e.at];
+  if (e.result === undefined) return ['ended', e.queue, e.id, e.end];
+  return ['ended', e.queue, e.id, e.end, e.result === null ? null : Buffer.from(e.result).toString('base64')];
 }
 
 /** The events of rows from `selectEvents`, and the last row's id. */
 export function readEvents(rows: unknown[]): { events: StoreEvent[]; last: number } {
   let last = 0;
-  const events = (rows as EventRow[]).map(([kind, queue, dueAt, job, end, hasResult, result, id]): StoreEvent => {
+  const events: StoreEvent[] = [];
+  for (const [text, id] of rows as [string, number][]) {
     last = id;
-    if (kind === 'ready') return { kind, queue };
-    if (kind === 'due') return { kind, queue, at: dueAt as number };
-    return {
-      kind,
-      queue,
-      id: job as string,
-      end: end as JobEnd,
-      ...(hasResult === 1 && { result: blob(result) }),
-    };
-  });
+    for (const e of JSON.parse(text) as Encoded[]) events.push(decode(e));
+  }
   return { events, last };
+}
+
+function decode(e: Encoded): StoreEvent {
+  switch (e[0]) {
+    case 'ready':
+      return { kind: 'ready', queue: e[1] };
+    case 'due':
+      return { kind: 'due', queue: e[1], at: e[2] };
+    case 'ended': {
+      const [, queue, id, end] = e;
+      if (e.length === 4) return { kind: 'ended', queue, id, end };
+      const result = e[4] === null ? null : new Uint8Array(Buffer.from(e[4], 'base64'));
+      return { kind: 'ended', queue, id, end, result };
+    }
+  }
 }

@@ -3,14 +3,39 @@
 // parameters, so SQLite picks each duty's partial index.
 import type { Backoff, JobState } from '../contract.ts';
 import type { QueueRow, Row, Rows } from '../rows/rows.ts';
-import { decodeSettings, encodeSettings } from '../memory/settings-doc.ts';
+import { settingsOf, settingsText } from '../rows/settings-text.ts';
 import { blob, bytes, rawStatement, scalar } from './driver.ts';
 import type { Connection, Statement } from './driver.ts';
 
 const jobColumns =
   'seq, queue, state, priority, attempts, max_attempts, nacks, created_at, available_at, expires_at, until, finish, ' +
   'visibility_ms, backoff_kind, backoff_delay_ms, backoff_max_ms, backoff_jitter, key, errors, result';
-const settable = jobColumns.split(', ').slice(2);
+/**
+ * The columns an update may change, each with the field it reads (compared by identity: the
+ * engine changes a row by spreading it, so an untouched array or object is the same one) and
+ * the value it binds.
+ */
+const updatable: readonly { column: string; read: (row: Row) => unknown; bind?: (value: never) => unknown }[] = [
+  { column: 'state', read: (r) => r.state },
+  { column: 'priority', read: (r) => r.priority },
+  { column: 'attempts', read: (r) => r.attempts },
+  { column: 'max_attempts', read: (r) => r.maxAttempts },
+  { column: 'nacks', read: (r) => r.nacks },
+  { column: 'created_at', read: (r) => r.createdAt },
+  { column: 'available_at', read: (r) => r.availableAt },
+  { column: 'expires_at', read: (r) => r.expiresAt },
+  { column: 'until', read: (r) => r.until },
+  { column: 'finish', read: (r) => r.finish },
+  { column: 'visibility_ms', read: (r) => r.visibilityMs },
+  { column: 'backoff_kind', read: (r) => r.backoff.kind },
+  { column: 'backoff_delay_ms', read: (r) => r.backoff.delayMs },
+  { column: 'backoff_max_ms', read: (r) => r.backoff.maxDelayMs },
+  { column: 'backoff_jitter', read: (r) => r.backoff.jitter },
+  { column: 'key', read: (r) => r.key },
+  { column: 'errors', read: (r) => r.errors, bind: encodeErrors },
+  { column: 'result', read: (r) => r.result, bind: (result: Uint8Array | null) => (result === null ? null : bytes(result)) },
+];
+const jobColumnCount = jobColumns.split(', ').length;
 const queueColumns =
   'known, expired, wake_by, settings, prune_at, finishes, due_at, waiting, delayed, active, dead, completed';
 
@@ -21,10 +46,36 @@ const orderOf: Record<Exclude<JobState, 'waiting'>, string> = {
   completed: 'finish',
 };
 
+/** The first `?` jobs of queue `?` in `state` by finish order, in one statement. */
+const deleteOldest = (state: 'dead' | 'completed'): string =>
+  `DELETE FROM spool_jobs WHERE seq IN (SELECT seq FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY finish LIMIT ?)`;
+
 export class SqliteRows implements Rows {
   readonly #s;
+  readonly #db: Connection;
+  /**
+   * The payloads of the last waiting jobs read: they are read with their rows, since a lease
+   * hands each job's payload out next (a SELECT each cost a twentieth of a lease). A payload
+   * never changes and a sequence number is never reused, so one read earlier is still right.
+   */
+  #payloads = new Map<number, Uint8Array>();
+  /**
+   * An UPDATE of only the columns that change, one per set of columns (a bit each in `updatable`
+   * order): a lease sets three columns of twenty, and SQLite touches only the indexes on those.
+   */
+  readonly #updates = new Map<number, Statement>();
 
-  constructor(db: Connection) {
+  /**
+   * The rows of the jobs this connection leased, as it wrote them: the ack that follows reads
+   * its job from here, not from the table. Right only while no other connection has written the
+   * file: the store calls `forget` when one has (PRAGMA data_version), and after a rollback.
+   * Null on a caller's connection (`tx`), whose writes and rollbacks the store does not see.
+   */
+  readonly #leased: Map<number, Row> | null;
+
+  constructor(db: Connection, { keepLeased }: { keepLeased: boolean }) {
+    this.#db = db;
+    this.#leased = keepLeased ? new Map() : null;
     const p = (sql: string): Statement => rawStatement(db, sql);
     // A read of the first job has a literal LIMIT 1: with LIMIT and OFFSET bound, SQLite takes
     // three times as long over the same index (measured: 12 µs against 32 µs a read).
@@ -32,9 +83,9 @@ export class SqliteRows implements Rows {
       p(
         `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY ${orderOf[state]} ${limit}`,
       );
-    const waiting = (limit = 'LIMIT ? OFFSET ?'): Statement =>
+    const waiting = (limit = 'LIMIT ? OFFSET ?', payload = ', payload'): Statement =>
       p(
-        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = 'waiting' ` +
+        `SELECT ${jobColumns}${payload} FROM spool_jobs WHERE queue = ? AND state = 'waiting' ` +
           `ORDER BY priority DESC, available_at, seq ${limit}`,
       );
     this.#s = {
@@ -43,13 +94,18 @@ export class SqliteRows implements Rows {
       byKey: p('SELECT seq FROM spool_jobs WHERE queue = ? AND key = ?'),
       payload: p('SELECT payload FROM spool_jobs WHERE seq = ?'),
       insert: p(`INSERT INTO spool_jobs (${jobColumns}, payload) VALUES (${'?, '.repeat(20)}?)`),
-      update: p(`UPDATE spool_jobs SET ${settable.map((c) => `${c} = ?`).join(', ')} WHERE seq = ?`),
       delete: p('DELETE FROM spool_jobs WHERE seq = ?'),
+      deleteOldest: {
+        dead: p(deleteOldest('dead')),
+        completed: p(deleteOldest('completed')),
+      },
       queue: p(`SELECT ${queueColumns} FROM spool_queues WHERE name = ?`),
       queueNames: p('SELECT name FROM spool_queues WHERE known = 1 ORDER BY name'),
       putQueue: p(`INSERT OR REPLACE INTO spool_queues (name, ${queueColumns}) VALUES (?, ${'?, '.repeat(11)}?)`),
       waiting: waiting(),
       firstWaiting: waiting('LIMIT 1'),
+      // Every waiting job from an offset (a purge), without the payloads nobody reads.
+      allWaiting: waiting('LIMIT -1 OFFSET ?', ''),
       inState: {
         delayed: inState('delayed'),
         active: inState('active'),
@@ -82,7 +138,13 @@ export class SqliteRows implements Rows {
   allocSeqs(count: number): number {
     return (scalar(this.#s.alloc, count, 'seq') as number) - count + 1;
   }
+  /** Drops the rows kept of leased jobs: another connection may have changed them. */
+  forget(): void {
+    this.#leased?.clear();
+  }
   job(seq: number): Row | null {
+    const kept = this.#leased?.get(seq);
+    if (kept !== undefined) return kept;
     const found = this.#s.job.get(seq) as unknown[] | undefined;
     return found === undefined ? null : rowOf(found);
   }
@@ -90,16 +152,41 @@ export class SqliteRows implements Rows {
     return (scalar(this.#s.byKey, queue, key) as number | undefined) ?? null;
   }
   payload(seq: number): Uint8Array {
-    return blob(scalar(this.#s.payload, seq)) as Uint8Array;
+    return this.#payloads.get(seq) ?? (blob(scalar(this.#s.payload, seq)) as Uint8Array);
   }
   insert(row: Row, payload: Uint8Array): void {
     this.#s.insert.run(row.seq, row.queue, ...values(row), bytes(payload));
   }
-  update(row: Row): void {
-    this.#s.update.run(...values(row), row.seq);
+  update(row: Row, before: Row): void {
+    let shape = 0;
+    const params: unknown[] = [];
+    for (let i = 0; i < updatable.length; i++) {
+      const { read, bind } = updatable[i] as (typeof updatable)[number];
+      const value = read(row);
+      if (value === read(before)) continue;
+      shape |= 1 << i;
+      params.push(bind === undefined ? value : bind(value as never));
+    }
+    if (row.state === 'active') this.#leased?.set(row.seq, row);
+    else this.#leased?.delete(row.seq);
+    if (shape === 0) return;
+    this.#update(shape).run(...params, row.seq);
   }
   delete(row: Row): void {
+    this.#leased?.delete(row.seq);
     this.#s.delete.run(row.seq);
+  }
+  deleteOldest(queue: string, state: 'dead' | 'completed', count: number): void {
+    this.#s.deleteOldest[state].run(queue, count);
+  }
+  #update(shape: number): Statement {
+    let statement = this.#updates.get(shape);
+    if (statement === undefined) {
+      const set = updatable.filter((_, i) => (shape & (1 << i)) !== 0).map(({ column }) => `${column} = ?`);
+      statement = rawStatement(this.#db, `UPDATE spool_jobs SET ${set.join(', ')} WHERE seq = ?`);
+      this.#updates.set(shape, statement);
+    }
+    return statement;
   }
   queue(name: string): QueueRow | null {
     const q = this.#s.queue.get(name) as unknown[] | undefined;
@@ -111,7 +198,7 @@ export class SqliteRows implements Rows {
       known: known === 1,
       expired,
       wakeBy,
-      settings: decodeSettings(settings),
+      settings: settingsOf(settings),
       pruneAt,
       finishes,
       dueAt,
@@ -131,7 +218,7 @@ export class SqliteRows implements Rows {
       q.known ? 1 : 0,
       q.expired,
       q.wakeBy,
-      encodeSettings(q.settings),
+      settingsText(q.settings),
       q.pruneAt,
       q.finishes,
       q.dueAt,
@@ -143,8 +230,17 @@ export class SqliteRows implements Rows {
     );
   }
   waiting(queue: string, limit: number, offset = 0): Row[] {
-    if (limit === 1 && offset === 0) return rows(this.#s.firstWaiting.all(queue));
-    return rows(this.#s.waiting.all(queue, sqlLimit(limit), offset));
+    if (limit === Infinity) return rows(this.#s.allWaiting.all(queue, offset));
+    const found =
+      limit === 1 && offset === 0
+        ? this.#s.firstWaiting.all(queue)
+        : this.#s.waiting.all(queue, limit, offset);
+    this.#payloads = new Map();
+    return (found as unknown[][]).map((c) => {
+      const row = rowOf(c);
+      this.#payloads.set(row.seq, blob(c[jobColumnCount]) as Uint8Array);
+      return row;
+    });
   }
   inState(queue: string, state: Exclude<JobState, 'waiting'>, limit: number, offset: number): Row[] {
     if (limit === 1 && offset === 0) return rows(this.#s.first[state].all(queue));
@@ -202,9 +298,13 @@ function values(row: Row): unknown[] {
     row.backoff.maxDelayMs,
     row.backoff.jitter,
     row.key,
-    row.errors.length === 0 ? null : JSON.stringify(row.errors),
+    encodeErrors(row.errors),
     row.result === null ? null : bytes(row.result),
   ];
+}
+
+function encodeErrors(errors: readonly string[]): string | null {
+  return errors.length === 0 ? null : JSON.stringify(errors);
 }
 
 function rows(found: unknown[]): Row[] {

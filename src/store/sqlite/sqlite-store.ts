@@ -5,7 +5,7 @@
 // power cut. Calls made in one turn of the event loop share a transaction (rows/row-store.ts),
 // so one sync serves many. Several processes may open one file: SQLite's locks serialise their
 // transactions (a writer waits up to `busyTimeoutMs` for another), and each commit writes its
-// events to spool_events; every store checks `PRAGMA data_version` (a read of the WAL index in
+// events to spool_events, one row a commit; every store checks `PRAGMA data_version` (a read of the WAL index in
 // shared memory, no table read) every `pollMs` and reads the events of other processes'
 // commits, so a lease blocked in one process wakes within milliseconds of an add in another.
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,7 @@ import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { RowStore } from '../rows/row-store.ts';
 import type { Joined, RowBackend } from '../rows/row-store.ts';
 import { rawStatement, scalar } from './driver.ts';
-import { insertEvent, readEvents, selectEvents, writeEvents } from './events.ts';
+import { insertEvents, readEvents, selectEvents, writeEvents } from './events.ts';
 import type { Connection, Statement } from './driver.ts';
 import { migrate } from './schema.ts';
 import { SqliteRows } from './sqlite-rows.ts';
@@ -90,6 +90,8 @@ class SqliteBackend implements RowBackend {
   };
   #poll: NodeJS.Timeout | null = null;
   #version: number;
+  /** PRAGMA data_version at the last group's start: the rows kept of leased jobs are right while it stays. */
+  #groupVersion: number;
   #lastEvent: number;
   #prunedAt = 0;
   #closed = false;
@@ -102,11 +104,11 @@ class SqliteBackend implements RowBackend {
     private readonly path: string,
     private readonly pollMs: number,
   ) {
-    this.rows = new SqliteRows(db);
+    this.rows = new SqliteRows(db, { keepLeased: true });
     this.#s = {
       dataVersion: rawStatement(db, 'PRAGMA data_version'),
       since: rawStatement(db, selectEvents),
-      write: db.prepare(insertEvent),
+      write: db.prepare(insertEvents),
       prune: db.prepare('DELETE FROM spool_events WHERE written_at < ?'),
       // Prepared once: a transaction and a savepoint a call, parsed each time, cost a tenth of a lease.
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -115,11 +117,16 @@ class SqliteBackend implements RowBackend {
       commit: db.prepare('COMMIT'),
     };
     this.#version = scalar(this.#s.dataVersion) as number;
+    this.#groupVersion = this.#version;
     this.#lastEvent = (scalar(rawStatement(db, 'SELECT max(id) FROM spool_events')) as number | null) ?? 0;
   }
 
   begin(): void {
     this.#s.begin.run();
+    // Read under the write lock: no other connection commits between this and the group's end.
+    const version = scalar(this.#s.dataVersion) as number;
+    if (version !== this.#groupVersion) this.rows.forget();
+    this.#groupVersion = version;
   }
 
   atomic<T>(run: () => T): T {
@@ -130,6 +137,7 @@ class SqliteBackend implements RowBackend {
       return result;
     } catch (error) {
       this.db.exec('ROLLBACK TO call; RELEASE call');
+      this.rows.forget();
       throw error;
     }
   }
@@ -141,6 +149,7 @@ class SqliteBackend implements RowBackend {
   }
 
   rollback(): void {
+    this.rows.forget();
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
@@ -162,12 +171,12 @@ class SqliteBackend implements RowBackend {
     if (typeof db.name === 'string' && db.name !== '' && resolve(db.name) !== resolve(this.path))
       throw new ValidationError('tx', `is a Database on ${db.name}, not on the store's file ${this.path}`);
     const connection = tx as Connection;
-    const insert = connection.prepare(insertEvent);
+    const insert = connection.prepare(insertEvents);
     const savepoint = connection.prepare('SAVEPOINT spool');
     const release = connection.prepare('RELEASE spool');
     const origin = `${this.#origin}:tx`;
     const joined: Joined = {
-      rows: new SqliteRows(connection),
+      rows: new SqliteRows(connection, { keepLeased: false }),
       atomic: <T>(run: () => T): T => {
         savepoint.run();
         try {
