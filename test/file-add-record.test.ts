@@ -7,7 +7,7 @@ import { newJob } from './support/workload.ts';
 
 // Issue 16: an add is encoded straight into the log's buffer at the size worked out first, so
 // the size and the payload offsets must be those of the bytes written, for any mix of jobs.
-test('an add record is the size its layout says, with its payloads where the layout puts them', () => {
+void test('an add record is the size its layout says, with its payloads where the layout puts them', () => {
   const params: AddParams = {
     now: 1_000,
     jobs: [
@@ -32,7 +32,7 @@ test('an add record is the size its layout says, with its payloads where the lay
   );
 });
 
-test('a writer into a given buffer refuses to outgrow the size it was given', () => {
+void test('a writer into a given buffer refuses to outgrow the size it was given', () => {
   const w = ByteWriter.into(Buffer.alloc(16), 4, 8);
   w.f64(1);
   assert.throws(() => w.u8(1), RangeError);
