@@ -54,7 +54,15 @@ import { nodeIO } from './io.ts';
 import type { FileIO } from './io.ts';
 import { acquireLock } from './lock.ts';
 import type { Durability, Log } from './log.ts';
-import { decodeAdd, decodeMove, decodeOperation, encodeAdd, encodeOperation, recordKinds } from './records.ts';
+import {
+  decodeAdd,
+  decodeMove,
+  decodeOperation,
+  encodeOperation,
+  layoutAdd,
+  recordKinds,
+  writeAdd,
+} from './records.ts';
 import type { AckRecord, Operation } from './records.ts';
 import { missingSegments, openLog } from './recovery.ts';
 import type { Damage, Replayed } from './recovery.ts';
@@ -217,15 +225,16 @@ export class FileStore implements Store {
       refuseTx(params);
       // A failed log takes no more calls: the table must not get ahead of it.
       this.#log.assertWritable();
-      const payloadAt = encodeAdd(this.#writer, this.#table.nextSeq, params);
-      const length = this.#writer.length;
+      const seq = this.#table.nextSeq;
+      const { length, payloadAt } = layoutAdd(params);
       const at = this.#log.nextBody(length);
       const result = this.#table.add(params, (i) =>
         this.#compactor.hold(at + (payloadAt[i] as number), params.jobs[i]?.payload.byteLength ?? 0),
       );
       if (!result.ok) return result;
-      const body = this.#writer.view();
-      this.#log.append(recordKinds.add, length, (out, offset) => body.copy(out, offset));
+      this.#log.append(recordKinds.add, length, (out, offset) =>
+        writeAdd(ByteWriter.into(out, offset, length), seq, params),
+      );
       await this.#log.committed();
       return result;
     });

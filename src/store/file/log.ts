@@ -76,9 +76,14 @@ interface Waiter {
 /** A segment could not be opened for want of descriptors; nothing was written for it yet. */
 class SegmentNotStarted extends Error {}
 
+const minPendingBytes = 1 << 16;
+/** The largest written pending buffer kept for reuse: a bulk add of 1,000 64 KiB jobs fits. */
+const maxSpareBytes = 80 << 20;
+
 export class Log {
   readonly #segments = new Map<number, Segment>();
   #pending: Pending[] = [];
+  #spare: Buffer | null = null;
   #waiters: Waiter[] = [];
   #flushing: Promise<void> | null = null;
   #failed: StorageError | null = null;
@@ -159,16 +164,11 @@ export class Log {
     }
     let pending = this.#pending[this.#pending.length - 1];
     if (pending?.segment !== tail.segment) {
-      pending = {
-        segment: tail.segment,
-        from: tail.offset,
-        bytes: Buffer.allocUnsafe(Math.max(65536, size)),
-        length: 0,
-      };
+      pending = { segment: tail.segment, from: tail.offset, bytes: this.#buffer(size), length: 0 };
       this.#pending.push(pending);
     }
     if (pending.length + size > pending.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(pending.bytes.length * 2, pending.length + size));
+      const grown = this.#buffer(Math.max(pending.bytes.length * 2, pending.length + size));
       pending.bytes.copy(grown, 0, 0, pending.length);
       pending.bytes = grown;
     }
@@ -182,6 +182,25 @@ export class Log {
     tail.lsn++;
     this.#startFlush();
     return body;
+  }
+
+  /**
+   * A buffer of at least `size` bytes for pending records: the one the last flush wrote out
+   * when it is big enough. A new one of many MiB costs a page fault every 4 KiB at its first
+   * write, which made the copy of a bulk add of 64 KiB payloads run at ~100 MB/s (issue 16).
+   */
+  #buffer(size: number): Buffer {
+    const spare = this.#spare;
+    if (spare !== null && spare.length >= size) {
+      this.#spare = null;
+      return spare;
+    }
+    return Buffer.allocUnsafe(Math.max(minPendingBytes, size));
+  }
+
+  /** Keeps a written pending buffer for the next records, up to `maxSpareBytes`. */
+  #keep(bytes: Buffer): void {
+    if (bytes.length <= maxSpareBytes && bytes.length > (this.#spare?.length ?? 0)) this.#spare = bytes;
   }
 
   /** The StorageError that stopped the log, or null while it takes writes. */
@@ -316,6 +335,8 @@ export class Log {
           segment.written = p.from + p.length;
           dirty.add(segment);
           this.#pending.shift();
+          // Written: nothing refers to its bytes any more (reads copy them out).
+          this.#keep(p.bytes);
         }
         if (this.options.durability === 'fsync') await this.#syncSegments(dirty);
         for (const w of waiters) w.resolve();

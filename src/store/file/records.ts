@@ -165,18 +165,52 @@ function known(type: number, version: number, newest: number): void {
     throw new StorageError(`log record of type ${type} has layout version ${version}: a newer spool wrote it`);
 }
 
+/** An add's body: its size and where each payload starts in it, worked out before it is written. */
+export interface AddLayout {
+  readonly length: number;
+  readonly payloadAt: readonly number[];
+}
+
+// seq · now · job count; per job, all but the queue, the key and the payload.
+const addHeadBytes = 8 + 8 + 4;
+const addJobBytes = 4 + 8 * 5 + 1 + 8 * 3 + 4 + 4;
+
 /**
- * Encodes an add into `out` (reset first); returns where each payload starts in the body. On
- * replay the payloads stay in the log: `decodeAdd` hands back their offsets, not copies.
+ * The size of an add's body and where its payloads go: the log hands out the place of a record
+ * before the record is written into it (`writeAdd`), so a bulk add is encoded once, in place.
  */
-export function encodeAdd(out: ByteWriter, seq: number, { now, jobs }: AddParams): number[] {
-  out.reset();
+export function layoutAdd({ jobs }: AddParams): AddLayout {
+  const payloadAt: number[] = new Array<number>(jobs.length);
+  let at = addHeadBytes;
+  let queue = '';
+  let queueBytes = 0;
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i] as NewJob;
+    // A batch's jobs mostly share a queue: its byte length is counted once.
+    if (job.queue !== queue) {
+      queue = job.queue;
+      queueBytes = Buffer.byteLength(queue);
+    }
+    at += addJobBytes + queueBytes + (job.key === null ? 0 : Buffer.byteLength(job.key));
+    payloadAt[i] = at;
+    at += job.payload.byteLength;
+  }
+  return { length: at, payloadAt };
+}
+
+/** Writes an add's body, of the size `layoutAdd` gave, into `out`. */
+export function writeAdd(out: ByteWriter, seq: number, { now, jobs }: AddParams): void {
   out.f64(seq);
   out.f64(now);
   out.u32(jobs.length);
-  const payloadAt: number[] = [];
+  let queue = '';
+  let queueBytes: Buffer = Buffer.alloc(0);
   for (const job of jobs) {
-    out.str(job.queue);
+    if (job.queue !== queue) {
+      queue = job.queue;
+      queueBytes = Buffer.from(queue);
+    }
+    out.bytes(queueBytes);
     out.f64(job.priority);
     out.f64(job.maxAttempts);
     out.f64(job.availableAt);
@@ -187,11 +221,8 @@ export function encodeAdd(out: ByteWriter, seq: number, { now, jobs }: AddParams
     out.f64(job.backoff.maxDelayMs);
     out.f64(job.backoff.jitter);
     out.maybeStr(job.key);
-    out.u32(job.payload.byteLength);
-    payloadAt.push(out.length);
-    out.raw(job.payload);
+    out.bytes(job.payload);
   }
-  return payloadAt;
 }
 
 /** Versions 0 and 1 share a layout; 2 drops their per-call length limits (a logged add was within them). */

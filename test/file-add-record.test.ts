@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ByteWriter } from '../src/store/file/bytes.ts';
+import { decodeAdd, layoutAdd, recordKinds, writeAdd } from '../src/store/file/records.ts';
+import type { AddParams } from '../src/store/contract.ts';
+import { newJob } from './support/workload.ts';
+
+// Issue 16: an add is encoded straight into the log's buffer at the size worked out first, so
+// the size and the payload offsets must be those of the bytes written, for any mix of jobs.
+void test('an add record is the size its layout says, with its payloads where the layout puts them', () => {
+  const params: AddParams = {
+    now: 1_000,
+    jobs: [
+      { ...newJob('q', Buffer.from('a')), key: null },
+      { ...newJob('q', Buffer.from('b'.repeat(70_000))), key: 'kèy-1' },
+      { ...newJob('ünïcode-queue', Buffer.from('')), key: null },
+      { ...newJob('q', Buffer.from('c')), key: null },
+    ],
+  };
+  const { length, payloadAt } = layoutAdd(params);
+  // Room past the record: a writer bounded to `length` must not spill into it.
+  const buf = Buffer.alloc(length + 16, 0xee);
+  writeAdd(ByteWriter.into(buf, 8, length), 42, params);
+  assert.deepEqual([...buf.subarray(0, 8)], new Array(8).fill(0xee));
+  assert.deepEqual([...buf.subarray(8 + length)], new Array(8).fill(0xee));
+  const decoded = decodeAdd(recordKinds.add.version, buf.subarray(8, 8 + length));
+  assert.equal(decoded.seq, 42);
+  assert.deepEqual(decoded.payloadAt, payloadAt);
+  assert.deepEqual(
+    decoded.params.jobs.map((j) => [j.queue, j.key, Buffer.from(j.payload).toString()]),
+    params.jobs.map((j) => [j.queue, j.key, Buffer.from(j.payload).toString()]),
+  );
+});
+
+void test('a writer into a given buffer refuses to outgrow the size it was given', () => {
+  const w = ByteWriter.into(Buffer.alloc(16), 4, 8);
+  w.f64(1);
+  assert.throws(() => w.u8(1), RangeError);
+});
