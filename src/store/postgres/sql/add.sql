@@ -23,7 +23,8 @@ WITH input AS (
   SELECT q.name, q.max_length FROM spool.queues q
   JOIN (SELECT queue, count(*) AS c FROM fresh GROUP BY queue) f ON f.queue = q.name
   WHERE q.max_length IS NOT NULL
-    AND (SELECT count(*) FROM spool.jobs j WHERE j.queue = q.name AND j.state = 'queued') + f.c > q.max_length
+    -- The queue's counters (003-counts.sql), not its rows: the check costs the same at any depth.
+    AND (SELECT coalesce(sum(c.queued), 0) FROM spool.counts c WHERE c.queue = q.name) + f.c > q.max_length
   LIMIT 1
 ), ids AS (
   SELECT nextval('spool.job_ids') AS id, f.* FROM fresh f
