@@ -119,7 +119,9 @@ void describe('postgres store counters', { skip }, () => {
     const schema = `${stem}busy`;
     const spool = await open(withSchema(postgresUrl, schema));
     const q = spool.queue<number>('busy');
-    await Promise.all(Array.from({ length: 40 }, (_, i) => q.addBulk(Array.from({ length: 25 }, (_, k) => ({ data: i * 25 + k })))));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => q.addBulk(Array.from({ length: 25 }, (_, k) => ({ data: i * 25 + k })))),
+    );
     let done = 0;
     const worker = q.process(() => undefined, { concurrency: 16 });
     await new Promise<void>((resolve) => worker.on('completed', () => ++done === 600 && resolve()));
