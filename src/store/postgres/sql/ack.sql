@@ -2,8 +2,9 @@
 -- as the queue's retention says. Every ack of one tick is this one statement.
 -- $1 ids bigint[] (no id twice), $2 attempts integer[], $3 results bytea[], $4 now float8,
 -- $5 scope queues text[] (null: every queue), $6 scope prefixes text[], $7 channel text, $8 origin text.
--- One row per job completed: `id`, `queue`; every row carries `events`, the ended events sent
--- (a dropped job's result rides along when it is 3,000 bytes or less).
+-- One row per job completed: `id`, `queue`; the first row carries `events`, the ended events sent
+-- (a dropped job's result rides along when it is 3,000 bytes or less): on every row, pg parsed the
+-- JSON of n events n times, most of the worker's time at c=64 (issue 15).
 WITH input AS (
   SELECT * FROM unnest($1::bigint[], $2::integer[], $3::bytea[]) AS i (id, attempt, result)
 ), target AS (
@@ -37,5 +38,6 @@ WITH input AS (
 ), told AS (
   SELECT spool.tell($7, $8, events) AS n FROM ev
 )
-SELECT r.id, r.queue, (SELECT events FROM ev) AS events, (SELECT n FROM told) AS told
+SELECT r.id, r.queue, CASE WHEN row_number() OVER () = 1 THEN (SELECT events FROM ev) END AS events,
+  (SELECT n FROM told) AS told
 FROM (SELECT id, queue FROM done UNION ALL SELECT id, queue FROM gone) r

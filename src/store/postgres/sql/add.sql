@@ -5,8 +5,8 @@
 -- $11 backoff_jitter float8[], $12 key text[], $13 now float8, $14 channel text, $15 origin text.
 -- One row per job, by `n` (1-based): `id` (null when the batch was refused or the key's job was
 -- there first), `inserted`, `existing` (the id of the job already holding its key). Every row
--- carries `full_queue` and `max_length` when a queue's max length refused the batch, and
--- `events`: the ready and due events sent.
+-- carries `full_queue` and `max_length` when a queue's max length refused the batch; the first
+-- (n = 1) carries `events`, the ready and due events sent (see ack.sql).
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::bytea[], $3::integer[], $4::float8[], $5::float8[], $6::float8[],
     $7::float8[], $8::text[], $9::float8[], $10::float8[], $11::float8[], $12::text[])
@@ -23,7 +23,8 @@ WITH input AS (
   SELECT q.name, q.max_length FROM spool.queues q
   JOIN (SELECT queue, count(*) AS c FROM fresh GROUP BY queue) f ON f.queue = q.name
   WHERE q.max_length IS NOT NULL
-    AND (SELECT count(*) FROM spool.jobs j WHERE j.queue = q.name AND j.state = 'queued') + f.c > q.max_length
+    -- The queue's counters (003-counts.sql), not its rows: the check costs the same at any depth.
+    AND (SELECT coalesce(sum(c.queued), 0) FROM spool.counts c WHERE c.queue = q.name) + f.c > q.max_length
   LIMIT 1
 ), ids AS (
   SELECT nextval('spool.job_ids') AS id, f.* FROM fresh f
@@ -54,7 +55,7 @@ WITH input AS (
   SELECT spool.tell($14, $15, events) AS n FROM ev
 )
 SELECT i.n, ids.id, ins.id IS NOT NULL AS inserted, e.id AS existing,
-  r.name AS full_queue, r.max_length, (SELECT events FROM ev) AS events, (SELECT n FROM told) AS told
+  r.name AS full_queue, r.max_length, CASE WHEN i.n = 1 THEN (SELECT events FROM ev) END AS events, (SELECT n FROM told) AS told
 FROM input i
 LEFT JOIN ids ON ids.n = i.n
 LEFT JOIN ins ON ins.id = ids.id

@@ -1,6 +1,6 @@
 -- Removes jobs by id, those in one of the states $3 (null: any) at $2.
 -- $1 ids bigint[], $2 now float8, $3 states text[], $4 channel text, $5 origin text.
--- One row per job removed: `id`; every row carries the `events` sent.
+-- One row per job removed: `id`; the first row carries the `events` sent (see ack.sql).
 WITH gone AS (
   DELETE FROM spool.jobs
   WHERE id = ANY ($1) AND ($3::text[] IS NULL OR spool.state_at(state, available_at, $2) = ANY ($3))
@@ -11,4 +11,6 @@ WITH gone AS (
 ), told AS (
   SELECT spool.tell($4, $5, events) AS n FROM ev
 )
-SELECT g.id, (SELECT events FROM ev) AS events, (SELECT n FROM told) AS told FROM gone g
+SELECT g.id, CASE WHEN row_number() OVER () = 1 THEN (SELECT events FROM ev) END AS events,
+  (SELECT n FROM told) AS told
+FROM gone g
