@@ -148,7 +148,7 @@ void describe('sqlite store', () => {
     }
   });
 
-  void test('a lease taken over or a job removed by another store on the file fences this store\'s ack and extension', async () => {
+  void test("a lease taken over or a job removed by another store on the file fences this store's ack and extension", async () => {
     const file = freshFile();
     const store = SqliteStore.open(file);
     const peer = SqliteStore.open(file);

@@ -33,7 +33,11 @@ const updatable: readonly { column: string; read: (row: Row) => unknown; bind?: 
   { column: 'backoff_jitter', read: (r) => r.backoff.jitter },
   { column: 'key', read: (r) => r.key },
   { column: 'errors', read: (r) => r.errors, bind: encodeErrors },
-  { column: 'result', read: (r) => r.result, bind: (result: Uint8Array | null) => (result === null ? null : bytes(result)) },
+  {
+    column: 'result',
+    read: (r) => r.result,
+    bind: (result: Uint8Array | null) => (result === null ? null : bytes(result)),
+  },
 ];
 const jobColumnCount = jobColumns.split(', ').length;
 const queueColumns =
@@ -232,9 +236,7 @@ export class SqliteRows implements Rows {
   waiting(queue: string, limit: number, offset = 0): Row[] {
     if (limit === Infinity) return rows(this.#s.allWaiting.all(queue, offset));
     const found =
-      limit === 1 && offset === 0
-        ? this.#s.firstWaiting.all(queue)
-        : this.#s.waiting.all(queue, limit, offset);
+      limit === 1 && offset === 0 ? this.#s.firstWaiting.all(queue) : this.#s.waiting.all(queue, limit, offset);
     this.#payloads = new Map();
     return (found as unknown[][]).map((c) => {
       const row = rowOf(c);
