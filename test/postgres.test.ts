@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
-import { open } from '../src/index.ts';
+import { open, Spool } from '../src/index.ts';
+import { PostgresStore } from '../src/store/postgres/index.ts';
 import { migrations } from '../src/store/postgres/statements.ts';
 import { dropSchemas, postgresProblem, postgresUrl, withSchema } from './fixtures/postgres.ts';
 import { skipUnless } from './fixtures/redis.ts';
@@ -33,6 +34,48 @@ void describe('postgres store', { skip }, () => {
     await client.end();
     assert.equal(rows[0]?.n, '1');
     await assert.rejects(open(`${postgresUrl}?schem=x`), { code: 'VALIDATION', field: 'schem' });
+  });
+
+  void test('single adds that come while one is in flight go together as the next statement, each answered for itself', async () => {
+    const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
+    let inserts = 0;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text;
+      if (text?.includes('INSERT INTO') === true && text.includes('unnest') === true) inserts++;
+      return query(...args);
+    };
+    const store = await PostgresStore.open({ pool, schema: `${stem}line` });
+    const spool = await Spool.create(store);
+    const q = spool.queue<number>('trickle');
+    await q.add(-1); // the queue is known: what follows is the add statement alone
+    inserts = 0;
+    // One add a turn of the event loop, as a web handler or a timer makes them: no tick batches them.
+    const adds: Promise<string>[] = [];
+    for (let i = 0; i < 40; i++) {
+      adds.push(q.add(i));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const ids = await Promise.all(adds);
+    assert.equal(new Set(ids).size, 40);
+    for (const [i, id] of ids.entries()) assert.equal((await q.get(id))?.data, i);
+    assert.ok(inserts < 40, `${inserts} add statements for 40 adds`);
+    // Merged adds that meet a full queue: each call answers for itself, as if sent alone.
+    const bounded = spool.queue<number>('bounded', { maxLength: 3 });
+    await bounded.add(0);
+    const calls: Promise<string>[] = [];
+    for (let i = 1; i <= 4; i++) {
+      calls.push(bounded.add(i));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const answers = await Promise.allSettled(calls);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'rejected'],
+    );
+    assert.equal((await bounded.counts()).waiting, 3);
+    await spool.close();
+    await pool.end();
   });
 
   void test('the store vacuums its jobs table as jobs end, so the table levels off without autovacuum', async () => {

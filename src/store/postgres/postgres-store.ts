@@ -49,7 +49,7 @@ import type {
   TokensParams,
 } from '../contract.ts';
 import { newTokenKey, TokenSealer, tokenKeyName } from '../memory/token-seal.ts';
-import { AckLine } from './ack-line.ts';
+import { StatementLine } from './statement-line.ts';
 import { decodeEvents, Listener } from './events.ts';
 import { LeaseLine } from './lease-line.ts';
 import { migrate } from './migrate.ts';
@@ -184,9 +184,31 @@ export class PostgresStore implements Store {
   /** This store's adds in flight, by queue: a lease sent after one runs after it (`#take`). */
   readonly #adding = new Map<string, Set<Promise<unknown>>>();
 
+  /**
+   * Adds outside a transaction, merged while one is in flight: single adds that come one by one
+   * would each wait for a commit of their own and fall behind. A merged statement that meets a
+   * full queue adds nothing, so its calls are then sent one by one, each answering for itself.
+   */
+  readonly #adds = new StatementLine<AddParams, AddResult>(async (calls) => {
+    if (calls.length === 1) return [await this.#add(calls[0] as AddParams)];
+    const merged = await this.#add({ now: Math.max(...calls.map((c) => c.now)), jobs: calls.flatMap((c) => c.jobs) });
+    if (!merged.ok) {
+      // In the order they came, so the first calls are the ones that fit.
+      const alone: AddResult[] = [];
+      for (const call of calls) alone.push(await this.#add(call));
+      return alone;
+    }
+    let at = 0;
+    return calls.map((c) => {
+      const from = at;
+      at += c.jobs.length;
+      return { ok: true, ids: merged.ids.slice(from, at), created: merged.created.slice(from, at) };
+    });
+  });
+
   add(params: AddParams): Promise<AddResult> {
-    const done = this.#add(params);
-    if (params.tx !== undefined) return done;
+    if (params.tx !== undefined) return this.#add(params);
+    const done = this.#adds.call(params);
     const settled = done.catch(() => undefined);
     for (const queue of new Set(params.jobs.map((j) => j.queue))) {
       let set = this.#adding.get(queue);
@@ -340,12 +362,24 @@ export class PostgresStore implements Store {
     await this.#query('prune', [queues, now]);
   }
 
-  readonly #acks = new AckLine((params) => this.#ack(params));
+  readonly #acks = new StatementLine<AckParams, readonly AckResult[]>(
+    async (calls) => {
+      const scope = (calls[0] as AckParams).scope;
+      const results = await this.#ack({
+        now: Math.max(...calls.map((c) => c.now)),
+        items: calls.flatMap((c) => c.items),
+        ...(scope !== undefined && { scope }),
+      });
+      let at = 0;
+      return calls.map((c) => results.slice(at, (at += c.items.length)));
+    },
+    (params) => params.scope,
+  );
 
   ack(params: AckParams): Promise<readonly AckResult[]> {
     if (params.tx !== undefined) return this.#ack(params);
     if (this.#closed) return Promise.reject(new ClosedError('store'));
-    return this.#acks.ack(params);
+    return this.#acks.call(params);
   }
 
   async #ack(params: AckParams): Promise<readonly AckResult[]> {
