@@ -611,27 +611,29 @@ export class PostgresStore implements Store {
     return ids.filter((id) => gone.has(id));
   }
 
-  async retryDead({ now, queue, ids }: RetryDeadParams): Promise<number> {
-    await this.#current([queue], now);
-    const rows = await this.#query<{ n: number; events: unknown }>('retry-dead', [
-      queue,
-      now,
-      ids === null ? null : ids.filter(isId),
-      this.#channel,
-      this.#origin,
-    ]);
-    this.#dispatch(decodeEvents(rows[0]?.events));
-    return rows[0]?.n ?? 0;
+  retryDead({ now, queue, ids }: RetryDeadParams): Promise<number> {
+    return this.#requeue(now, queue, 'dead', ids);
   }
 
-  async promote({ now, queue, ids }: PromoteParams): Promise<number> {
+  promote({ now, queue, ids }: PromoteParams): Promise<number> {
+    return this.#requeue(now, queue, 'delayed', ids);
+  }
+
+  /** The jobs `ids` of `queue`, or all, that are in `state` back to waiting now (requeue.sql). */
+  async #requeue(
+    now: number,
+    queue: string,
+    state: 'dead' | 'delayed',
+    ids: readonly string[] | null,
+  ): Promise<number> {
     await this.#current([queue], now);
-    const rows = await this.#query<{ n: number; events: unknown }>('promote', [
+    const rows = await this.#query<{ n: number; events: unknown }>('requeue', [
       queue,
       now,
       ids === null ? null : ids.filter(isId),
       this.#channel,
       this.#origin,
+      state,
     ]);
     this.#dispatch(decodeEvents(rows[0]?.events));
     return rows[0]?.n ?? 0;
