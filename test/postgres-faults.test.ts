@@ -51,6 +51,36 @@ async function healthy(spool: Spool): Promise<void> {
   }
 }
 
+/**
+ * Runs `body` while another connection holds `table` in ACCESS EXCLUSIVE mode, so the store's
+ * statements on it block; `body` gets that connection's pid. The lock ends with `body`.
+ */
+async function whileLocked<T>(table: string, body: (lockerPid: number) => Promise<T>): Promise<T> {
+  const locker = new pg.Client({ connectionString: cluster().url });
+  locker.on('error', () => {});
+  await locker.connect();
+  try {
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    return await body((await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+  } finally {
+    await locker.query('ROLLBACK').catch(() => {});
+    await locker.end().catch(() => {});
+  }
+}
+
+/** The store serves again after a fault: an add is leased behind the one added before it. */
+async function servesAgain(spool: Spool, queue: string): Promise<void> {
+  const q = spool.queue<string>(queue);
+  await q.add('after');
+  const jobs = await q.lease({ max: 10 });
+  assert.deepEqual(
+    jobs.map((job) => job.data),
+    ['before', 'after'],
+  );
+  await healthy(spool);
+}
+
 /** A lease on `queue` in `consumer` blocked until an add of `producer`'s: how long it took to wake. */
 async function wakeMs(consumer: Spool, producer: Spool, queue: string): Promise<number> {
   const lease = consumer.queue<string>(queue).lease({ wait: '10s' });
@@ -162,61 +192,34 @@ void describe('postgres store: faults', { skip }, () => {
     await using spool = await open(url);
     const q = spool.queue<string>('slow');
     await q.add('before');
-    const locker = new pg.Client({ connectionString: cluster().url });
-    locker.on('error', () => {});
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE slow.jobs IN ACCESS EXCLUSIVE MODE');
+    await whileLocked('slow.jobs', async () => {
       const startedAt = Date.now();
       const outcome = await within(q.add('blocked'), 5000);
       assert.ok(outcome instanceof StorageError, String(outcome));
       assert.match(outcome.message, /statement timeout/);
       assert.ok(Date.now() - startedAt < 2000, 'failed at the time-out, not later');
-    } finally {
-      await locker.query('ROLLBACK').catch(() => {});
-      await locker.end().catch(() => {});
-    }
-    assert.deepEqual(await spool.health(), { ok: true });
-    await q.add('after');
-    const jobs = await q.lease({ max: 10 });
-    assert.deepEqual(
-      jobs.map((job) => job.data),
-      ['before', 'after'],
-    );
+    });
+    assert.deepEqual(await spool.health(), { ok: true }, 'a time-out is not an outage');
+    await servesAgain(spool, 'slow');
   });
 
   void test('pg_terminate_backend of a connection mid-statement: that call fails with a StorageError, the next works', async () => {
     await using spool = await open(withSchema(cluster().url, 'midway'));
     const q = spool.queue<string>('midway');
     await q.add('before');
-    const locker = new pg.Client({ connectionString: cluster().url });
-    locker.on('error', () => {});
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE midway.jobs IN ACCESS EXCLUSIVE MODE');
+    await whileLocked('midway.jobs', async (lockerPid) => {
       const blocked = within(q.add('blocked'), 5000);
       let waiting: { pid: number }[] = [];
       while (waiting.length === 0) {
         waiting = await admin<{ pid: number }>(
           `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> $1`,
-          [(await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid],
+          [lockerPid],
         );
       }
       await admin('SELECT pg_terminate_backend($1)', [waiting[0]!.pid]);
       const outcome = await blocked;
       assert.ok(outcome instanceof StorageError, String(outcome));
-    } finally {
-      await locker.query('ROLLBACK').catch(() => {});
-      await locker.end().catch(() => {});
-    }
-    await q.add('after');
-    const jobs = await q.lease({ max: 10 });
-    assert.deepEqual(
-      jobs.map((job) => job.data),
-      ['before', 'after'],
-    );
-    await healthy(spool);
+    });
+    await servesAgain(spool, 'midway');
   });
 });
