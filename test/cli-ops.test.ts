@@ -2,24 +2,18 @@
 // pause and resume, --json on what prints data, and a data directory that `spool serve` holds
 // reached through that server instead of failing with LOCKED (issue 18).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { open } from '../src/index.ts';
 import { serve, stop } from './server/harness.ts';
+import { cli, runCli as run } from './support/cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-cli-ops-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const cli = ['--import', 'tsx', 'src/cli/main.ts'];
-const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [...cli, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 30_000,
-  });
 const json = (out: { stdout: string; stderr: string; status: number | null }): unknown => {
   assert.equal(out.status, 0, out.stderr);
   return JSON.parse(out.stdout) as unknown;

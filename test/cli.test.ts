@@ -8,17 +8,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { open } from '../src/index.ts';
 import { request, serve, stop } from './server/harness.ts';
+import { cli, runCli as run } from './support/cli.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-cli-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-const cli = ['--import', 'tsx', 'src/cli/main.ts'];
-const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [...cli, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 30_000,
-  });
 
 void test('version prints the package version; bad usage exits 2 with a message', () => {
   assert.match(run(['version']).stdout, /^\d+\.\d+\.\d+\n$/);

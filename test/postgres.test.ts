@@ -1,7 +1,7 @@
 // The PostgreSQL store's own behaviour beyond the conformance suite: the URL, and migrations
 // applied once when many processes open a new schema at once.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { open, Spool } from '../src/index.ts';
@@ -9,6 +9,7 @@ import { PostgresStore } from '../src/store/postgres/index.ts';
 import { migrations } from '../src/store/postgres/statements.ts';
 import { dropSchemas, postgresProblem, postgresUrl, withSchema } from './fixtures/postgres.ts';
 import { skipUnless } from './fixtures/redis.ts';
+import { runCli } from './support/cli.ts';
 
 const skip = skipUnless(
   await postgresProblem(),
@@ -138,13 +139,7 @@ void describe('postgres store', { skip }, () => {
   void test('spool migrate --dry-run prints the migrations and changes nothing; without it applies them', () => {
     const url = withSchema(postgresUrl, `${stem}cli`);
     const run = (...args: string[]): string => {
-      const out = spawnSync(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'migrate', '--store', url, ...args],
-        {
-          encoding: 'utf8',
-        },
-      );
+      const out = runCli(['migrate', '--store', url, ...args]);
       assert.equal(out.status, 0, out.stderr);
       return out.stdout;
     };

@@ -2,28 +2,18 @@
 // that answers a blocked GETJOB before the process exits 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { request } from '../server/harness.ts';
+import { cli, runCli } from '../support/cli.ts';
 
 const token = 'serve-resp-token-0123456789';
 
 void test('serve --http and --resp share one store and its tokens; SIGTERM answers a blocked GETJOB, exits 0', async () => {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'serve',
-      '--store',
-      'memory:',
-      '--http',
-      '127.0.0.1:0',
-      '--resp',
-      '127.0.0.1:0',
-    ],
+    [...cli, 'serve', '--store', 'memory:', '--http', '127.0.0.1:0', '--resp', '127.0.0.1:0'],
     { stdio: 'pipe', env: { ...process.env, SPOOL_TOKEN: token } },
   );
   let out = '';
@@ -74,10 +64,7 @@ void test('serve --http and --resp share one store and its tokens; SIGTERM answe
 });
 
 void test('serve --resp with a bad address exits 2 and says which flag', () => {
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--resp', 'nowhere'], {
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const bad = runCli(['serve', '--resp', 'nowhere']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--resp: must be \[host:\]port, e\.g\. 127\.0\.0\.1:7711/);
 });
