@@ -113,6 +113,43 @@ void describe('postgres store', { skip }, () => {
     await pool.end();
   });
 
+  void test('the store runs its leases and acks with plans made once per connection, not planned again at every call', async () => {
+    // The store's own pool, caught as it is made; one connection, so one session's prepared statements.
+    const pools: pg.Pool[] = [];
+    const Pool = pg.Pool;
+    pg.Pool = class extends Pool {
+      constructor(config?: pg.PoolConfig) {
+        super(config);
+        pools.push(this);
+      }
+    };
+    const schema = `${stem}plans`;
+    try {
+      const store = await PostgresStore.open({ connectionString: postgresUrl, schema, max: 1 });
+      const spool = await Spool.create(store);
+      const q = spool.queue<number>('plans');
+      for (let i = 0; i < 8; i++) {
+        await q.add(i);
+        const [job] = await q.lease();
+        await job?.ack();
+      }
+      const { rows } = await (pools[0] as pg.Pool).query<{ name: string; custom_plans: string; generic_plans: string }>(
+        'SELECT name, custom_plans, generic_plans FROM pg_prepared_statements WHERE name = ANY ($1) ORDER BY name',
+        [[`spool:${schema}:ack`, `spool:${schema}:lease`]],
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.name.split(':').at(-1), Number(r.custom_plans), Number(r.generic_plans) >= 8]),
+        [
+          ['ack', 0, true],
+          ['lease', 0, true],
+        ],
+      );
+      await spool.close();
+    } finally {
+      pg.Pool = Pool;
+    }
+  });
+
   void test('the store vacuums its jobs table as jobs end, so the table levels off without autovacuum', async () => {
     const schema = `${stem}vacuum`;
     const spool = await open(withSchema(postgresUrl, schema));

@@ -151,6 +151,11 @@ export class PostgresStore implements Store {
         max: options.max ?? 10,
         connectionTimeoutMillis: connectTimeoutMs,
         ...(options.statementTimeoutMs !== undefined && { statement_timeout: options.statementTimeoutMs }),
+        // Each statement is prepared once per connection and run with a plan for any values: left
+        // to choose, the server planned an ack or an add again at every call, as its plan for the
+        // values at hand costs less than a plan for any (an array of 1 id, not of 10), and
+        // planning them took about 0.4 ms of server time, more than running them (issue 15).
+        options: '-c plan_cache_mode=force_generic_plan',
       });
       // An idle connection that dies (a restart, pg_terminate_backend) must not take the process down.
       pool.on('error', () => {});
