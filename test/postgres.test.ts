@@ -79,6 +79,78 @@ void describe('postgres store', { skip }, () => {
     await pool.end();
   });
 
+  void test('an idle worker fed one add at a time leases each job once and tells the store it sleeps once, not per job', async () => {
+    const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
+    const sent = new Map<string, number>();
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const name = (args[0] as { name?: string }).name?.split(':').at(-1);
+      if (name !== undefined) sent.set(name, (sent.get(name) ?? 0) + 1);
+      return query(...args);
+    };
+    const store = await PostgresStore.open({ pool, schema: `${stem}idle` });
+    const spool = await Spool.create(store);
+    const q = spool.queue<number>('idle');
+    const handled: number[] = [];
+    const worker = q.process((job) => void handled.push(job.data));
+    const completed = (): Promise<void> => new Promise((resolve) => worker.once('completed', () => resolve()));
+    // The worker's first lease finds nothing and tells the store; then each add wakes it.
+    await q.add(0);
+    await completed();
+    sent.clear();
+    const jobs = 20;
+    for (let i = 1; i <= jobs; i++) {
+      const done = completed();
+      await q.add(i);
+      await done;
+    }
+    await worker.close();
+    assert.equal(handled.length, jobs + 1);
+    // Per job: the lease that finds it, sent once the add has committed, and the empty one after
+    // it. The queue's wake-up time covers every sleep since the first, so no told statement.
+    assert.equal(sent.get('told') ?? 0, 0);
+    assert.ok((sent.get('lease') ?? 0) <= 2 * jobs + 1, `${sent.get('lease')} lease statements for ${jobs} jobs`);
+    await spool.close();
+    await pool.end();
+  });
+
+  void test('the store runs its leases and acks with plans made once per connection, not planned again at every call', async () => {
+    // The store's own pool, caught as it is made; one connection, so one session's prepared statements.
+    const pools: pg.Pool[] = [];
+    const Pool = pg.Pool;
+    pg.Pool = class extends Pool {
+      constructor(config?: pg.PoolConfig) {
+        super(config);
+        pools.push(this);
+      }
+    };
+    const schema = `${stem}plans`;
+    try {
+      const store = await PostgresStore.open({ connectionString: postgresUrl, schema, max: 1 });
+      const spool = await Spool.create(store);
+      const q = spool.queue<number>('plans');
+      for (let i = 0; i < 8; i++) {
+        await q.add(i);
+        const [job] = await q.lease();
+        await job?.ack();
+      }
+      const { rows } = await (pools[0] as pg.Pool).query<{ name: string; custom_plans: string; generic_plans: string }>(
+        'SELECT name, custom_plans, generic_plans FROM pg_prepared_statements WHERE name = ANY ($1) ORDER BY name',
+        [[`spool:${schema}:ack`, `spool:${schema}:lease`]],
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.name.split(':').at(-1), Number(r.custom_plans), Number(r.generic_plans) >= 8]),
+        [
+          ['ack', 0, true],
+          ['lease', 0, true],
+        ],
+      );
+      await spool.close();
+    } finally {
+      pg.Pool = Pool;
+    }
+  });
+
   void test('the store vacuums its jobs table as jobs end, so the table levels off without autovacuum', async () => {
     const schema = `${stem}vacuum`;
     const spool = await open(withSchema(postgresUrl, schema));

@@ -5,6 +5,14 @@
 // calls one by one (a lease woken first takes the job first).
 import type { LeaseParams, LeaseResult, LeasedRecord } from '../contract.ts';
 
+/**
+ * A lease's answer, and whether the sleepers it leaves are covered already: the queues' wake-up
+ * times, as the store last recorded them, wake them by the answer's `nextAt` (then no told).
+ */
+export interface TakeResult extends LeaseResult {
+  readonly covered: boolean;
+}
+
 interface Waiter {
   readonly params: LeaseParams;
   readonly resolve: (result: LeaseResult) => void;
@@ -16,7 +24,7 @@ export class LeaseLine {
 
   constructor(
     /** Leases for all of a batch, telling nobody it sleeps. */
-    private readonly take: (params: LeaseParams) => Promise<LeaseResult>,
+    private readonly take: (params: LeaseParams) => Promise<TakeResult>,
     /** Records that leases on `queues` found nothing at `now`; answers when they are to wake at the latest. */
     private readonly told: (queues: readonly string[], now: number) => Promise<number | null>,
   ) {}
@@ -48,9 +56,10 @@ export class LeaseLine {
           at += mine.length;
           return mine;
         });
-        // A caller that got nothing sleeps: the store must know, so a due time comes to it.
+        // A caller that got nothing sleeps: the store must know, so a due time comes to it. An
+        // idle worker's every empty lease told it the same thing again, a statement per job (issue 15).
         const sleeps = shares.some((s) => s.length === 0);
-        const nextAt = sleeps ? await this.told(head.params.queues, now) : result.nextAt;
+        const nextAt = sleeps && !result.covered ? await this.told(head.params.queues, now) : result.nextAt;
         batch.forEach((w, i) => w.resolve({ jobs: shares[i] as LeasedRecord[], nextAt }));
       } catch (error) {
         for (const w of batch) w.reject(error);
