@@ -50,6 +50,7 @@ import type {
 } from '../contract.ts';
 import { newTokenKey, TokenSealer, tokenKeyName } from '../memory/token-seal.ts';
 import { StatementLine } from './statement-line.ts';
+import { numberArray, packed, textArray } from './arrays.ts';
 import { decodeEvents, Listener } from './events.ts';
 import { LeaseLine } from './lease-line.ts';
 import { migrate } from './migrate.ts';
@@ -228,6 +229,7 @@ export class PostgresStore implements Store {
     const tx = this.#tx(params.tx);
     const fresh = [...new Set(jobs.map((j) => j.queue))].filter((q) => !this.#known.has(q));
     if (fresh.length > 0) await this.#query('know', [fresh], tx);
+    const payloads = packed(jobs.map((j) => j.payload));
     const rows = await this.#query<{
       n: string;
       id: string | null;
@@ -239,18 +241,20 @@ export class PostgresStore implements Store {
     }>(
       'add',
       [
-        jobs.map((j) => j.queue),
-        jobs.map((j) => j.payload),
-        jobs.map((j) => j.priority),
-        jobs.map((j) => j.maxAttempts),
-        jobs.map((j) => j.availableAt),
-        jobs.map((j) => j.expiresAt),
-        jobs.map((j) => j.visibilityMs),
-        jobs.map((j) => j.backoff.kind),
-        jobs.map((j) => j.backoff.delayMs),
-        jobs.map((j) => j.backoff.maxDelayMs),
-        jobs.map((j) => j.backoff.jitter),
-        jobs.map((j) => j.key),
+        textArray(jobs.map((j) => j.queue)),
+        payloads.bytes,
+        payloads.starts,
+        payloads.lengths,
+        numberArray(jobs.map((j) => j.priority)),
+        numberArray(jobs.map((j) => j.maxAttempts)),
+        numberArray(jobs.map((j) => j.availableAt)),
+        numberArray(jobs.map((j) => j.expiresAt)),
+        numberArray(jobs.map((j) => j.visibilityMs)),
+        textArray(jobs.map((j) => j.backoff.kind)),
+        numberArray(jobs.map((j) => j.backoff.delayMs)),
+        numberArray(jobs.map((j) => j.backoff.maxDelayMs)),
+        numberArray(jobs.map((j) => j.backoff.jitter)),
+        textArray(jobs.map((j) => j.key)),
         now,
         this.#channel,
         this.#originOf(tx),
