@@ -19,8 +19,8 @@ after(() => (skip === false ? dropSchemas(postgresUrl, stem) : undefined));
 
 const awkward = ['NULL', 'null', 'a,b', '{x}', '"quoted"', 'back\\slash', '\\"', ' spaced ', 'é ☃ 𝄞', 'line\nbreak'];
 
-describe('postgres add encoding', { skip }, () => {
-  test('array literals and packed bytes read back in the server as the values they were made of', async () => {
+void describe('postgres add encoding', { skip }, () => {
+  void test('array literals and packed bytes read back in the server as the values they were made of', async () => {
     const client = new pg.Client({ connectionString: postgresUrl });
     await client.connect();
     try {
@@ -45,7 +45,7 @@ describe('postgres add encoding', { skip }, () => {
     }
   });
 
-  test('a bulk of awkward keys, empty payloads and no attempt limit is stored and deduplicated as given', async () => {
+  void test('a bulk of awkward keys, empty payloads and no attempt limit is stored and deduplicated as given', async () => {
     const spool = await open(withSchema(postgresUrl, `${stem}bulk`));
     try {
       const queue = spool.queue('add:awkward', { codec: bytesCodec });
