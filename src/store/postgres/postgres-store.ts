@@ -86,12 +86,6 @@ const vacuumEvery = 20_000;
 
 /** How often acks prune completed jobs past their retention, at most. */
 const pruneEveryMs = 250;
-/**
- * Statements sent unnamed, planned for their own values each time: after five runs of a named
- * statement PostgreSQL may switch to a generic plan, and the add's ran a 1,000-job batch in
- * 55 ms instead of 20 (issue 15; the planning it saves is about a millisecond).
- */
-const unprepared: ReadonlySet<StatementName> = new Set(['add']);
 
 export class PostgresStore implements Store {
   readonly capabilities: Capabilities = Object.freeze({
@@ -236,11 +230,12 @@ export class PostgresStore implements Store {
     const fresh = [...new Set(jobs.map((j) => j.queue))].filter((q) => !this.#known.has(q));
     if (fresh.length > 0) await this.#query('know', [fresh], tx);
     const payloads = packed(jobs.map((j) => j.payload));
-    const rows = await this.#query<{
-      n: string;
-      id: string | null;
-      inserted: boolean;
-      existing: string | null;
+    const [row] = await this.#query<{
+      fresh_n: string[] | null;
+      fresh_id: string[] | null;
+      inserted: string[] | null;
+      existing_n: string[] | null;
+      existing_id: string[] | null;
       full_queue: string | null;
       max_length: string | null;
       events: unknown;
@@ -269,27 +264,31 @@ export class PostgresStore implements Store {
     );
     // Known once the add committed: a rolled-back transaction may have taken the queue row with it.
     if (tx === null) for (const q of fresh) this.#known.add(q);
-    const first = rows[0];
-    if (first?.full_queue !== null && first?.full_queue !== undefined)
-      return { ok: false, fullQueue: first.full_queue, maxLength: Number(first.max_length) };
+    if (row === undefined) throw new StorageError('the add statement answered no row');
+    if (row.full_queue !== null) return { ok: false, fullQueue: row.full_queue, maxLength: Number(row.max_length) };
+    const freshIds = byJob(row.fresh_n, row.fresh_id);
+    const existing = byJob(row.existing_n, row.existing_id);
+    const inserted = new Set(row.inserted);
     const ids: string[] = [];
     const created: boolean[] = [];
     const byKey = new Map<string, string>();
-    for (const [i, row] of rows.entries()) {
-      const job = jobs[i] as AddParams['jobs'][number];
+    for (const [i, job] of jobs.entries()) {
       const both = job.key === null ? null : `${job.queue}\0${job.key}`;
-      if (row.inserted && row.id !== null) {
-        ids.push(row.id);
+      const newId = freshIds.get(i + 1);
+      if (newId !== undefined && inserted.has(newId)) {
+        ids.push(newId);
         created.push(true);
-        if (both !== null) byKey.set(both, row.id);
+        if (both !== null) byKey.set(both, newId);
         continue;
       }
       const id =
-        row.existing ?? (both === null ? undefined : byKey.get(both)) ?? (await this.#byKey(job.queue, job.key, tx));
+        existing.get(i + 1) ??
+        (both === null ? undefined : byKey.get(both)) ??
+        (await this.#byKey(job.queue, job.key, tx));
       ids.push(id);
       created.push(false);
     }
-    if (tx === null) this.#dispatch(decodeEvents(first?.events));
+    if (tx === null) this.#dispatch(decodeEvents(row.events));
     return { ok: true, ids, created };
   }
 
@@ -817,7 +816,7 @@ export class PostgresStore implements Store {
     try {
       const target: Queryable = on ?? this.#pool;
       const result = await target.query<R>({
-        name: unprepared.has(name) ? undefined : `spool:${this.#schema}:${name}`,
+        name: `spool:${this.#schema}:${name}`,
         text: this.#sql[name],
         values,
       });
@@ -836,6 +835,13 @@ export class PostgresStore implements Store {
       this.#down = e.message ?? String(error);
     return storageError(error, 'a PostgreSQL call failed');
   }
+}
+
+/** Ids by job number (1-based) from the add statement's pair of arrays (null when empty). */
+function byJob(n: readonly string[] | null, id: readonly string[] | null): Map<number, string> {
+  const out = new Map<number, string>();
+  n?.forEach((k, i) => out.set(Number(k), id?.[i] as string));
+  return out;
 }
 
 function isId(id: string): boolean {

@@ -4,10 +4,11 @@
 -- $7 available_at float8[], $8 expires_at float8[], $9 visibility_ms float8[],
 -- $10 backoff_kind text[], $11 backoff_delay_ms float8[], $12 backoff_max_ms float8[],
 -- $13 backoff_jitter float8[], $14 key text[], $15 now float8, $16 channel text, $17 origin text.
--- One row per job, by `n` (1-based): `id` (null when the batch was refused or the key's job was
--- there first), `inserted`, `existing` (the id of the job already holding its key). Every row
--- carries `full_queue` and `max_length` when a queue's max length refused the batch; the first
--- (n = 1) carries `events`, the ready and due events sent (see ack.sql).
+-- One row: `fresh_n` and `fresh_id`, the jobs (by `n`, 1-based) given a new id, of which
+-- `inserted` went in (the others met a job with their key inserted meanwhile); `existing_n` and
+-- `existing_id`, the jobs whose key a stored job held already, and its id; `full_queue` and
+-- `max_length` when a queue's max length refused the batch (nothing then added); `events`, the
+-- ready and due events sent (see ack.sql). Arrays are null when empty.
 WITH input AS (
   SELECT i.queue, substring($2::bytea FROM i.payload_start FOR i.payload_length) AS payload, i.priority,
     i.max_attempts, i.available_at, i.expires_at, i.visibility_ms, i.backoff_kind, i.backoff_delay_ms,
@@ -58,11 +59,11 @@ WITH input AS (
 ), told AS (
   SELECT spool.tell($16, $17, events) AS n FROM ev
 )
-SELECT i.n, ids.id, ins.id IS NOT NULL AS inserted, e.id AS existing,
-  r.name AS full_queue, r.max_length, CASE WHEN i.n = 1 THEN (SELECT events FROM ev) END AS events, (SELECT n FROM told) AS told
-FROM input i
-LEFT JOIN ids ON ids.n = i.n
-LEFT JOIN ins ON ins.id = ids.id
-LEFT JOIN existing e ON e.n = i.n
-LEFT JOIN refused r ON true
-ORDER BY i.n
+-- Aggregates, not joins of the batch's CTEs: their row estimates are guesses (ten rows for an
+-- array in a generic plan), and a nested loop of ids and ins over 1,000 jobs took 80 ms.
+SELECT (SELECT array_agg(n ORDER BY n) FROM ids) AS fresh_n, (SELECT array_agg(id ORDER BY n) FROM ids) AS fresh_id,
+  (SELECT array_agg(id) FROM ins) AS inserted,
+  (SELECT array_agg(n ORDER BY n) FROM existing) AS existing_n,
+  (SELECT array_agg(id ORDER BY n) FROM existing) AS existing_id,
+  (SELECT name FROM refused) AS full_queue, (SELECT max_length FROM refused) AS max_length,
+  (SELECT events FROM ev) AS events, (SELECT n FROM told) AS told
