@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { bytesCodec, open } from '../src/index.ts';
 import { numberArray, packed, textArray } from '../src/store/postgres/arrays.ts';
+import { loadStatements } from '../src/store/postgres/statements.ts';
 import { dropSchemas, postgresProblem, postgresUrl, withSchema } from './fixtures/postgres.ts';
 import { skipUnless } from './fixtures/redis.ts';
 
@@ -67,6 +68,60 @@ void describe('postgres add encoding', { skip }, () => {
       assert.deepEqual((await queue.counts()).waiting, awkward.length);
     } finally {
       await spool.close();
+    }
+  });
+
+  void test('the generic plan of a 1,000-job add handles each job a bounded number of times', async () => {
+    // PostgreSQL runs a named statement on a generic plan after five runs, guessing ten rows for
+    // each array: the add's joins of its CTEs then became a nested loop that filtered 999,000 rows.
+    const schema = `${stem}plan`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    await spool.close();
+    const n = 1000;
+    const now = Date.now();
+    const p = packed(Array.from({ length: n }, (_, i) => Buffer.from(String(i))));
+    const values = [
+      textArray(Array<string>(n).fill('plan')),
+      p.bytes,
+      p.starts,
+      p.lengths,
+      numberArray(Array<number>(n).fill(0)),
+      numberArray(Array<number>(n).fill(3)),
+      numberArray(Array<number>(n).fill(now)),
+      numberArray(Array<null>(n).fill(null)),
+      numberArray(Array<number>(n).fill(30_000)),
+      textArray(Array<string>(n).fill('fixed')),
+      numberArray(Array<number>(n).fill(0)),
+      numberArray(Array<number>(n).fill(0)),
+      numberArray(Array<number>(n).fill(0)),
+      textArray(Array.from({ length: n }, (_, i) => (i % 2 === 0 ? null : `k${i}`))),
+      now,
+      'c',
+      'o',
+    ];
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(
+        `EXPLAIN (ANALYZE, FORMAT JSON) ${loadStatements(schema).add}`,
+        values,
+      );
+      await client.query('ROLLBACK');
+      let handled = 0;
+      const walk = (node: Record<string, unknown>): void => {
+        const loops = (node['Actual Loops'] as number | undefined) ?? 1;
+        handled += ((node['Actual Rows'] as number | undefined) ?? 0) * loops;
+        handled += ((node['Rows Removed by Join Filter'] as number | undefined) ?? 0) * loops;
+        handled += ((node['Rows Removed by Filter'] as number | undefined) ?? 0) * loops;
+        for (const child of (node['Plans'] as Record<string, unknown>[] | undefined) ?? []) walk(child);
+      };
+      walk((rows[0]?.['QUERY PLAN'] as { Plan: Record<string, unknown> }[])[0]?.Plan as Record<string, unknown>);
+      assert.ok(handled > n, `the plan handled ${handled} rows, fewer than the jobs`);
+      assert.ok(handled < 100 * n, `the plan handled ${handled} rows for ${n} jobs`);
+    } finally {
+      await client.end();
     }
   });
 });

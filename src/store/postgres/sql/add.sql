@@ -20,10 +20,14 @@ WITH input AS (
 ), existing AS (
   SELECT i.n, j.id FROM input i JOIN spool.jobs j ON j.queue = i.queue AND j.key = i.key
 ), fresh AS (
-  SELECT i.* FROM input i
-  WHERE i.key IS NULL
-     OR (NOT EXISTS (SELECT 1 FROM existing e WHERE e.n = i.n)
-         AND i.n = (SELECT min(o.n) FROM input o WHERE o.queue = i.queue AND o.key = i.key))
+  -- The first job of each key, by a window and an index probe: subqueries over the batch per job
+  -- made a batch of keyed jobs cost its size squared.
+  SELECT x.* FROM (
+    SELECT i.*, CASE WHEN i.key IS NULL THEN 1 ELSE row_number() OVER (PARTITION BY i.queue, i.key ORDER BY i.n) END AS nth
+    FROM input i
+  ) x
+  WHERE x.nth = 1
+    AND (x.key IS NULL OR NOT EXISTS (SELECT 1 FROM spool.jobs j WHERE j.queue = x.queue AND j.key = x.key))
 ), refused AS (
   SELECT q.name, q.max_length FROM spool.queues q
   JOIN (SELECT queue, count(*) AS c FROM fresh GROUP BY queue) f ON f.queue = q.name
