@@ -80,7 +80,22 @@ void describe('postgres store counters', { skip }, () => {
     const sql = loadStatements(schema);
     const now = Date.now();
     assert.equal(await jobRowsRead(schema, sql.counts, [['deep'], now]), 0, 'counts read job rows');
-    const one = [['deep'], [Buffer.from('1')], [0], [1], [now], [null], [30_000], ['fixed'], [0], [0], [0], [null]];
+    const one = [
+      ['deep'],
+      Buffer.from('1'),
+      [1],
+      [1],
+      [0],
+      [1],
+      [now],
+      [null],
+      [30_000],
+      ['fixed'],
+      [0],
+      [0],
+      [0],
+      [null],
+    ];
     // The add reads jobs_key for its key (none here): one probe per job added, whatever the depth.
     assert.ok((await jobRowsRead(schema, sql.add, [...one, now, 'c', 'o'])) <= 1, 'the max-length check read job rows');
     await spool.close();

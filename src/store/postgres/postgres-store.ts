@@ -50,6 +50,7 @@ import type {
 } from '../contract.ts';
 import { newTokenKey, TokenSealer, tokenKeyName } from '../memory/token-seal.ts';
 import { StatementLine } from './statement-line.ts';
+import { numberArray, packed, textArray } from './arrays.ts';
 import { decodeEvents, Listener } from './events.ts';
 import { LeaseLine } from './lease-line.ts';
 import type { TakeResult } from './lease-line.ts';
@@ -236,29 +237,33 @@ export class PostgresStore implements Store {
     const tx = this.#tx(params.tx);
     const fresh = [...new Set(jobs.map((j) => j.queue))].filter((q) => !this.#known.has(q));
     if (fresh.length > 0) await this.#query('know', [fresh], tx);
-    const rows = await this.#query<{
-      n: string;
-      id: string | null;
-      inserted: boolean;
-      existing: string | null;
+    const payloads = packed(jobs.map((j) => j.payload));
+    const [row] = await this.#query<{
+      fresh_n: string[] | null;
+      fresh_id: string[] | null;
+      inserted: string[] | null;
+      existing_n: string[] | null;
+      existing_id: string[] | null;
       full_queue: string | null;
       max_length: string | null;
       events: unknown;
     }>(
       'add',
       [
-        jobs.map((j) => j.queue),
-        jobs.map((j) => j.payload),
-        jobs.map((j) => j.priority),
-        jobs.map((j) => j.maxAttempts),
-        jobs.map((j) => j.availableAt),
-        jobs.map((j) => j.expiresAt),
-        jobs.map((j) => j.visibilityMs),
-        jobs.map((j) => j.backoff.kind),
-        jobs.map((j) => j.backoff.delayMs),
-        jobs.map((j) => j.backoff.maxDelayMs),
-        jobs.map((j) => j.backoff.jitter),
-        jobs.map((j) => j.key),
+        textArray(jobs.map((j) => j.queue)),
+        payloads.bytes,
+        payloads.starts,
+        payloads.lengths,
+        numberArray(jobs.map((j) => j.priority)),
+        numberArray(jobs.map((j) => j.maxAttempts)),
+        numberArray(jobs.map((j) => j.availableAt)),
+        numberArray(jobs.map((j) => j.expiresAt)),
+        numberArray(jobs.map((j) => j.visibilityMs)),
+        textArray(jobs.map((j) => j.backoff.kind)),
+        numberArray(jobs.map((j) => j.backoff.delayMs)),
+        numberArray(jobs.map((j) => j.backoff.maxDelayMs)),
+        numberArray(jobs.map((j) => j.backoff.jitter)),
+        textArray(jobs.map((j) => j.key)),
         now,
         this.#channel,
         this.#originOf(tx),
@@ -267,27 +272,31 @@ export class PostgresStore implements Store {
     );
     // Known once the add committed: a rolled-back transaction may have taken the queue row with it.
     if (tx === null) for (const q of fresh) this.#known.add(q);
-    const first = rows[0];
-    if (first?.full_queue !== null && first?.full_queue !== undefined)
-      return { ok: false, fullQueue: first.full_queue, maxLength: Number(first.max_length) };
+    if (row === undefined) throw new StorageError('the add statement answered no row');
+    if (row.full_queue !== null) return { ok: false, fullQueue: row.full_queue, maxLength: Number(row.max_length) };
+    const freshIds = byJob(row.fresh_n, row.fresh_id);
+    const existing = byJob(row.existing_n, row.existing_id);
+    const inserted = new Set(row.inserted);
     const ids: string[] = [];
     const created: boolean[] = [];
     const byKey = new Map<string, string>();
-    for (const [i, row] of rows.entries()) {
-      const job = jobs[i] as AddParams['jobs'][number];
+    for (const [i, job] of jobs.entries()) {
       const both = job.key === null ? null : `${job.queue}\0${job.key}`;
-      if (row.inserted && row.id !== null) {
-        ids.push(row.id);
+      const newId = freshIds.get(i + 1);
+      if (newId !== undefined && inserted.has(newId)) {
+        ids.push(newId);
         created.push(true);
-        if (both !== null) byKey.set(both, row.id);
+        if (both !== null) byKey.set(both, newId);
         continue;
       }
       const id =
-        row.existing ?? (both === null ? undefined : byKey.get(both)) ?? (await this.#byKey(job.queue, job.key, tx));
+        existing.get(i + 1) ??
+        (both === null ? undefined : byKey.get(both)) ??
+        (await this.#byKey(job.queue, job.key, tx));
       ids.push(id);
       created.push(false);
     }
-    if (tx === null) this.#dispatch(decodeEvents(first?.events));
+    if (tx === null) this.#dispatch(decodeEvents(row.events));
     return { ok: true, ids, created };
   }
 
@@ -849,6 +858,13 @@ export class PostgresStore implements Store {
       this.#down = e.message ?? String(error);
     return storageError(error, 'a PostgreSQL call failed');
   }
+}
+
+/** Ids by job number (1-based) from the add statement's pair of arrays (null when empty). */
+function byJob(n: readonly string[] | null, id: readonly string[] | null): Map<number, string> {
+  const out = new Map<number, string>();
+  n?.forEach((k, i) => out.set(Number(k), id?.[i] as string));
+  return out;
 }
 
 function isId(id: string): boolean {
