@@ -1,6 +1,5 @@
-// The row engine's rows (rows/rows.ts) in SQLite: the tables of migrations/ (a job is a row of
-// spool_jobs and one of spool_bodies, 003-hot-jobs.sql), read and written through statements
-// prepared once. State names are literals in the statements, not
+// The row engine's rows (rows/rows.ts) in SQLite: the tables of migrations/001-jobs.sql, read and
+// written through statements prepared once. State names are literals in the statements, not
 // parameters, so SQLite picks each duty's partial index.
 import type { Backoff, JobState } from '../contract.ts';
 import type { QueueRow, Row, Rows } from '../rows/rows.ts';
@@ -11,40 +10,31 @@ import type { Connection, Statement } from './driver.ts';
 const jobColumns =
   'seq, queue, state, priority, attempts, max_attempts, nacks, created_at, available_at, expires_at, until, finish, ' +
   'visibility_ms, backoff_kind, backoff_delay_ms, backoff_max_ms, backoff_jitter, key, errors, result';
-/** A job's two rows, joined: the column names apart from `seq` are each in one table only. */
-const jobTables = 'spool_jobs JOIN spool_bodies USING (seq)';
-type Table = 'spool_jobs' | 'spool_bodies';
 /**
- * The columns an update may change, each with its table, the field it reads (compared by
- * identity: the engine changes a row by spreading it, so an untouched array or object is the
- * same one) and the value it binds.
+ * The columns an update may change, each with the field it reads (compared by identity: the
+ * engine changes a row by spreading it, so an untouched array or object is the same one) and
+ * the value it binds.
  */
-const updatable: readonly {
-  column: string;
-  table: Table;
-  read: (row: Row) => unknown;
-  bind?: (value: never) => unknown;
-}[] = [
-  { column: 'state', table: 'spool_jobs', read: (r) => r.state },
-  { column: 'priority', table: 'spool_jobs', read: (r) => r.priority },
-  { column: 'attempts', table: 'spool_jobs', read: (r) => r.attempts },
-  { column: 'max_attempts', table: 'spool_bodies', read: (r) => r.maxAttempts },
-  { column: 'nacks', table: 'spool_bodies', read: (r) => r.nacks },
-  { column: 'created_at', table: 'spool_bodies', read: (r) => r.createdAt },
-  { column: 'available_at', table: 'spool_jobs', read: (r) => r.availableAt },
-  { column: 'expires_at', table: 'spool_jobs', read: (r) => r.expiresAt },
-  { column: 'until', table: 'spool_jobs', read: (r) => r.until },
-  { column: 'finish', table: 'spool_jobs', read: (r) => r.finish },
-  { column: 'visibility_ms', table: 'spool_bodies', read: (r) => r.visibilityMs },
-  { column: 'backoff_kind', table: 'spool_bodies', read: (r) => r.backoff.kind },
-  { column: 'backoff_delay_ms', table: 'spool_bodies', read: (r) => r.backoff.delayMs },
-  { column: 'backoff_max_ms', table: 'spool_bodies', read: (r) => r.backoff.maxDelayMs },
-  { column: 'backoff_jitter', table: 'spool_bodies', read: (r) => r.backoff.jitter },
-  { column: 'key', table: 'spool_jobs', read: (r) => r.key },
-  { column: 'errors', table: 'spool_bodies', read: (r) => r.errors, bind: encodeErrors },
+const updatable: readonly { column: string; read: (row: Row) => unknown; bind?: (value: never) => unknown }[] = [
+  { column: 'state', read: (r) => r.state },
+  { column: 'priority', read: (r) => r.priority },
+  { column: 'attempts', read: (r) => r.attempts },
+  { column: 'max_attempts', read: (r) => r.maxAttempts },
+  { column: 'nacks', read: (r) => r.nacks },
+  { column: 'created_at', read: (r) => r.createdAt },
+  { column: 'available_at', read: (r) => r.availableAt },
+  { column: 'expires_at', read: (r) => r.expiresAt },
+  { column: 'until', read: (r) => r.until },
+  { column: 'finish', read: (r) => r.finish },
+  { column: 'visibility_ms', read: (r) => r.visibilityMs },
+  { column: 'backoff_kind', read: (r) => r.backoff.kind },
+  { column: 'backoff_delay_ms', read: (r) => r.backoff.delayMs },
+  { column: 'backoff_max_ms', read: (r) => r.backoff.maxDelayMs },
+  { column: 'backoff_jitter', read: (r) => r.backoff.jitter },
+  { column: 'key', read: (r) => r.key },
+  { column: 'errors', read: (r) => r.errors, bind: encodeErrors },
   {
     column: 'result',
-    table: 'spool_bodies',
     read: (r) => r.result,
     bind: (result: Uint8Array | null) => (result === null ? null : bytes(result)),
   },
@@ -60,12 +50,9 @@ const orderOf: Record<Exclude<JobState, 'waiting'>, string> = {
   completed: 'finish',
 };
 
-/**
- * The rows in `table` of the first `?` jobs of queue `?` in `state` by finish order, in one
- * statement: spool_bodies' first, while spool_jobs still names them.
- */
-const deleteOldest = (table: Table, state: 'dead' | 'completed'): string =>
-  `DELETE FROM ${table} WHERE seq IN (SELECT seq FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY finish LIMIT ?)`;
+/** The first `?` jobs of queue `?` in `state` by finish order, in one statement. */
+const deleteOldest = (state: 'dead' | 'completed'): string =>
+  `DELETE FROM spool_jobs WHERE seq IN (SELECT seq FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY finish LIMIT ?)`;
 
 export class SqliteRows implements Rows {
   readonly #s;
@@ -77,9 +64,8 @@ export class SqliteRows implements Rows {
    */
   #payloads = new Map<number, Uint8Array>();
   /**
-   * An UPDATE of only the columns of one table that change, one per set of columns (a bit each
-   * in `updatable` order): a lease sets three columns of spool_jobs, and SQLite touches only the
-   * indexes on those.
+   * An UPDATE of only the columns that change, one per set of columns (a bit each in `updatable`
+   * order): a lease sets three columns of twenty, and SQLite touches only the indexes on those.
    */
   readonly #updates = new Map<number, Statement>();
 
@@ -99,31 +85,23 @@ export class SqliteRows implements Rows {
     // three times as long over the same index (measured: 12 µs against 32 µs a read).
     const inState = (state: Exclude<JobState, 'waiting'>, limit = 'LIMIT ? OFFSET ?'): Statement =>
       p(
-        `SELECT ${jobColumns} FROM ${jobTables} WHERE queue = ? AND state = '${state}' ORDER BY ${orderOf[state]} ${limit}`,
+        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY ${orderOf[state]} ${limit}`,
       );
     const waiting = (limit = 'LIMIT ? OFFSET ?', payload = ', payload'): Statement =>
       p(
-        `SELECT ${jobColumns}${payload} FROM ${jobTables} WHERE queue = ? AND state = 'waiting' ` +
+        `SELECT ${jobColumns}${payload} FROM spool_jobs WHERE queue = ? AND state = 'waiting' ` +
           `ORDER BY priority DESC, available_at, seq ${limit}`,
       );
     this.#s = {
       alloc: p('UPDATE spool_counters SET value = value + ? WHERE name = ? RETURNING value'),
-      job: p(`SELECT ${jobColumns} FROM ${jobTables} WHERE seq = ?`),
+      job: p(`SELECT ${jobColumns} FROM spool_jobs WHERE seq = ?`),
       byKey: p('SELECT seq FROM spool_jobs WHERE queue = ? AND key = ?'),
-      payload: p('SELECT payload FROM spool_bodies WHERE seq = ?'),
-      insertJob: p(
-        'INSERT INTO spool_jobs (seq, queue, state, priority, attempts, available_at, expires_at, until, finish, key) ' +
-          `VALUES (${'?, '.repeat(9)}?)`,
-      ),
-      insertBody: p(
-        'INSERT INTO spool_bodies (seq, max_attempts, nacks, created_at, visibility_ms, backoff_kind, ' +
-          `backoff_delay_ms, backoff_max_ms, backoff_jitter, errors, result, payload) VALUES (${'?, '.repeat(11)}?)`,
-      ),
-      deleteJob: p('DELETE FROM spool_jobs WHERE seq = ?'),
-      deleteBody: p('DELETE FROM spool_bodies WHERE seq = ?'),
+      payload: p('SELECT payload FROM spool_jobs WHERE seq = ?'),
+      insert: p(`INSERT INTO spool_jobs (${jobColumns}, payload) VALUES (${'?, '.repeat(20)}?)`),
+      delete: p('DELETE FROM spool_jobs WHERE seq = ?'),
       deleteOldest: {
-        dead: [p(deleteOldest('spool_bodies', 'dead')), p(deleteOldest('spool_jobs', 'dead'))],
-        completed: [p(deleteOldest('spool_bodies', 'completed')), p(deleteOldest('spool_jobs', 'completed'))],
+        dead: p(deleteOldest('dead')),
+        completed: p(deleteOldest('completed')),
       },
       queue: p(`SELECT ${queueColumns} FROM spool_queues WHERE name = ?`),
       queueNames: p('SELECT name FROM spool_queues WHERE known = 1 ORDER BY name'),
@@ -145,12 +123,12 @@ export class SqliteRows implements Rows {
         completed: inState('completed', 'LIMIT 1'),
       },
       delayedDue: p(
-        `SELECT ${jobColumns} FROM ${jobTables} WHERE queue = ? AND state = 'delayed' AND available_at <= ? ORDER BY available_at, seq`,
+        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = 'delayed' AND available_at <= ? ORDER BY available_at, seq`,
       ),
       leasesEnded: p(
-        `SELECT ${jobColumns} FROM ${jobTables} WHERE queue = ? AND state = 'active' AND until <= ? ORDER BY until, seq`,
+        `SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND state = 'active' AND until <= ? ORDER BY until, seq`,
       ),
-      expired: p(`SELECT ${jobColumns} FROM ${jobTables} WHERE queue = ? AND expires_at <= ? ORDER BY expires_at, seq`),
+      expired: p(`SELECT ${jobColumns} FROM spool_jobs WHERE queue = ? AND expires_at <= ? ORDER BY expires_at, seq`),
       nextDelayed: p("SELECT min(available_at) FROM spool_jobs WHERE queue = ? AND state = 'delayed'"),
       nextLeaseEnd: p("SELECT min(until) FROM spool_jobs WHERE queue = ? AND state = 'active'"),
       nextExpiry: p('SELECT min(expires_at) FROM spool_jobs WHERE queue = ? AND expires_at IS NOT NULL'),
@@ -181,53 +159,35 @@ export class SqliteRows implements Rows {
     return this.#payloads.get(seq) ?? (blob(scalar(this.#s.payload, seq)) as Uint8Array);
   }
   insert(row: Row, payload: Uint8Array): void {
-    const { seq, queue, state, priority, attempts, availableAt, expiresAt, until, finish, key, backoff } = row;
-    this.#s.insertJob.run(seq, queue, state, priority, attempts, availableAt, expiresAt, until, finish, key);
-    this.#s.insertBody.run(
-      seq,
-      row.maxAttempts,
-      row.nacks,
-      row.createdAt,
-      row.visibilityMs,
-      backoff.kind,
-      backoff.delayMs,
-      backoff.maxDelayMs,
-      backoff.jitter,
-      encodeErrors(row.errors),
-      row.result === null ? null : bytes(row.result),
-      bytes(payload),
-    );
+    this.#s.insert.run(row.seq, row.queue, ...values(row), bytes(payload));
   }
   update(row: Row, before: Row): void {
-    const shapes = { spool_jobs: 0, spool_bodies: 0 };
-    const params: Record<Table, unknown[]> = { spool_jobs: [], spool_bodies: [] };
+    let shape = 0;
+    const params: unknown[] = [];
     for (let i = 0; i < updatable.length; i++) {
-      const { table, read, bind } = updatable[i] as (typeof updatable)[number];
+      const { read, bind } = updatable[i] as (typeof updatable)[number];
       const value = read(row);
       if (value === read(before)) continue;
-      shapes[table] |= 1 << i;
-      params[table].push(bind === undefined ? value : bind(value as never));
+      shape |= 1 << i;
+      params.push(bind === undefined ? value : bind(value as never));
     }
     if (row.state === 'active') this.#leased?.set(row.seq, row);
     else this.#leased?.delete(row.seq);
-    if (shapes.spool_jobs !== 0) this.#update('spool_jobs', shapes.spool_jobs).run(...params.spool_jobs, row.seq);
-    if (shapes.spool_bodies !== 0)
-      this.#update('spool_bodies', shapes.spool_bodies).run(...params.spool_bodies, row.seq);
+    if (shape === 0) return;
+    this.#update(shape).run(...params, row.seq);
   }
   delete(row: Row): void {
     this.#leased?.delete(row.seq);
-    this.#s.deleteJob.run(row.seq);
-    this.#s.deleteBody.run(row.seq);
+    this.#s.delete.run(row.seq);
   }
   deleteOldest(queue: string, state: 'dead' | 'completed', count: number): void {
-    for (const statement of this.#s.deleteOldest[state]) statement.run(queue, count);
+    this.#s.deleteOldest[state].run(queue, count);
   }
-  /** The UPDATE of the columns of `table` in `shape` (their bits are of that table only). */
-  #update(table: Table, shape: number): Statement {
+  #update(shape: number): Statement {
     let statement = this.#updates.get(shape);
     if (statement === undefined) {
       const set = updatable.filter((_, i) => (shape & (1 << i)) !== 0).map(({ column }) => `${column} = ?`);
-      statement = rawStatement(this.#db, `UPDATE ${table} SET ${set.join(', ')} WHERE seq = ?`);
+      statement = rawStatement(this.#db, `UPDATE spool_jobs SET ${set.join(', ')} WHERE seq = ?`);
       this.#updates.set(shape, statement);
     }
     return statement;
@@ -320,6 +280,30 @@ export class SqliteRows implements Rows {
 
 /** SQLite's LIMIT takes -1 for none. */
 const sqlLimit = (limit: number): number => (limit === Infinity ? -1 : limit);
+
+/** The columns after `queue`, in `jobColumns` order. */
+function values(row: Row): unknown[] {
+  return [
+    row.state,
+    row.priority,
+    row.attempts,
+    row.maxAttempts,
+    row.nacks,
+    row.createdAt,
+    row.availableAt,
+    row.expiresAt,
+    row.until,
+    row.finish,
+    row.visibilityMs,
+    row.backoff.kind,
+    row.backoff.delayMs,
+    row.backoff.maxDelayMs,
+    row.backoff.jitter,
+    row.key,
+    encodeErrors(row.errors),
+    row.result === null ? null : bytes(row.result),
+  ];
+}
 
 function encodeErrors(errors: readonly string[]): string | null {
   return errors.length === 0 ? null : JSON.stringify(errors);
