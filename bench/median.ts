@@ -5,7 +5,7 @@ import type { Figures } from './scenarios.ts';
 
 type Ok = Extract<Outcome, { ok: true }>;
 
-const median = (values: number[]): number => {
+export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;

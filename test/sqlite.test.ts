@@ -8,7 +8,9 @@ import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { open, Spool, StorageError, ValidationError } from '../src/index.ts';
 import { SqliteStore } from '../src/store/sqlite/index.ts';
+import { defaultQueueSettings } from '../src/store/contract.ts';
 import type { StoreEvent } from '../src/store/contract.ts';
+import { settingsText } from '../src/store/rows/settings-text.ts';
 import { migrations } from '../src/store/sqlite/schema.ts';
 import { killLoop } from './support/kill-loop.ts';
 import { newJob } from './support/workload.ts';
@@ -174,7 +176,7 @@ void describe('sqlite store', () => {
     }
   });
 
-  void test('a file at schema version 1 opens at version 2 with its jobs, and tells other stores of its commits after', async () => {
+  void test('a file at schema version 1 opens at the newest version with its jobs, and tells other stores of its commits after', async () => {
     const file = freshFile();
     const v1 = migrations().find((m) => m.version === 1)!;
     const db = new Database(file);
@@ -201,9 +203,100 @@ void describe('sqlite store', () => {
     }
     const after = new Database(file, { readonly: true });
     try {
-      assert.equal(after.pragma('user_version', { simple: true }), 2);
+      assert.equal(after.pragma('user_version', { simple: true }), migrations().at(-1)?.version);
     } finally {
       after.close();
+    }
+  });
+
+  void test('a file at schema version 2 with jobs in every state opens at version 3, each job as it was, and keeps working', async () => {
+    const file = freshFile();
+    const db = new Database(file);
+    for (const step of migrations().filter((m) => m.version <= 2)) db.exec(step.sql);
+    db.pragma('user_version = 2');
+    // seq, queue, state, priority, attempts, max_attempts, nacks, created_at, available_at, expires_at, until,
+    // finish, visibility_ms, backoff_kind, backoff_delay_ms, backoff_max_ms, backoff_jitter, key, errors, result, payload
+    const insert = db.prepare(`INSERT INTO spool_jobs VALUES (${'?, '.repeat(20)}?)`);
+    const job = (seq: number, state: string, changes: Record<number, unknown>): void => {
+      const row: unknown[] = [seq, 'q', state, 0, 0, 3, 0, 1, 1, null, null, null, 1000, 'fixed', 10, 10, 0];
+      row.push(null, null, null, Buffer.from(`p${seq}`));
+      for (const [at, value] of Object.entries(changes)) row[Number(at)] = value;
+      insert.run(...row);
+    };
+    job(1, 'waiting', { 17: 'k1' });
+    job(2, 'waiting', { 3: 5 });
+    job(3, 'delayed', { 8: 2000, 9: 10_000 });
+    job(4, 'active', { 4: 1, 10: 1500 });
+    job(5, 'dead', { 4: 3, 6: 1, 10: 900, 11: 0, 18: '["boom"]' });
+    job(6, 'completed', { 4: 1, 10: 950, 11: 1, 19: Buffer.from('r') });
+    db.prepare("UPDATE spool_counters SET value = 6 WHERE name = 'seq'").run();
+    db.prepare(`INSERT INTO spool_queues VALUES ('q', 1, 0, ?, ?, 950, 2, 1500, 2, 1, 1, 1, 1)`).run(
+      -Infinity,
+      settingsText(defaultQueueSettings),
+    );
+    db.close();
+
+    const store = SqliteStore.open(file);
+    try {
+      const [counts] = await store.counts({ queues: ['q'], now: 1000 });
+      assert.deepEqual(counts, { waiting: 2, delayed: 1, active: 1, dead: 1, completed: 1, expired: 0, paused: false });
+      const jobs = await store.get({ ids: ['1', '2', '3', '4', '5', '6'], now: 1000 });
+      assert.deepEqual(
+        jobs.map((j) => [j?.state, Buffer.from(j!.payload).toString(), j?.attempts, j?.priority]),
+        [
+          ['waiting', 'p1', 0, 0],
+          ['waiting', 'p2', 0, 5],
+          ['delayed', 'p3', 0, 0],
+          ['active', 'p4', 1, 0],
+          ['dead', 'p5', 3, 0],
+          ['completed', 'p6', 1, 0],
+        ],
+      );
+      assert.equal(jobs[0]?.key, 'k1');
+      assert.equal(jobs[2]?.expiresAt, 10_000);
+      assert.equal(jobs[3]?.leaseUntil, 1500);
+      assert.deepEqual([jobs[4]?.errors, jobs[4]?.nacks, jobs[4]?.finishedAt], [['boom'], 1, 900]);
+      assert.equal(Buffer.from(jobs[5]!.result!).toString(), 'r');
+      assert.deepEqual(jobs[0]?.backoff, { kind: 'fixed', delayMs: 10, maxDelayMs: 10, jitter: 0 });
+
+      const leased = await store.lease({ now: 1000, queues: ['q'], max: 10, visibilityMs: 10_000 });
+      assert.deepEqual(
+        leased.jobs.map((j) => j.id),
+        ['2', '1'],
+      );
+      assert.deepEqual(await store.ack({ now: 1001, items: [{ token: leased.jobs[0]!.token, result: null }] }), ['q']);
+      const again = await store.add({ now: 1002, jobs: [{ ...newJob('q', Buffer.from('x')), key: 'k1' }] });
+      assert.deepEqual(again, { ok: true, ids: ['1'], created: [false] });
+      // The lease of job 4 ended at 1500: reclaimed, it is leased again with its second attempt.
+      const reclaimed = await store.lease({ now: 1600, queues: ['q'], max: 1, visibilityMs: null });
+      assert.deepEqual(
+        reclaimed.jobs.map((j) => [j.id, j.attempts, j.errors]),
+        [['4', 2, ['lease expired']]],
+      );
+      const due = await store.lease({ now: 2000, queues: ['q'], max: 1, visibilityMs: null });
+      assert.deepEqual(
+        due.jobs.map((j) => j.id),
+        ['3'],
+      );
+      assert.equal(await store.retryDead({ queue: 'q', ids: ['5'], now: 2001 }), 1);
+      const fresh = await store.add({ now: 2002, jobs: [newJob('q', Buffer.from('new'))] });
+      assert.deepEqual(fresh.ok && fresh.ids, ['7']);
+      const [after] = await store.counts({ queues: ['q'], now: 2003 });
+      assert.deepEqual(after, { waiting: 2, delayed: 0, active: 3, dead: 0, completed: 2, expired: 0, paused: false });
+    } finally {
+      await store.close();
+    }
+    const reopened = new Database(file);
+    try {
+      assert.equal(reopened.pragma('user_version', { simple: true }), 3);
+      // A lease's UPDATE runs in one pass: the CHECK on state builds no ephemeral table (version 2's IN did).
+      const plan = reopened
+        .prepare('EXPLAIN UPDATE spool_jobs SET state = ?, attempts = ?, until = ? WHERE seq = ?')
+        .all('active', 1, 1, 1) as { opcode: string }[];
+      assert.ok(!plan.some((op) => op.opcode === 'OpenEphemeral'));
+      assert.throws(() => reopened.prepare("UPDATE spool_jobs SET state = 'lost' WHERE seq = 1").run(), /CHECK/);
+    } finally {
+      reopened.close();
     }
   });
 
