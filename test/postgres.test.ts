@@ -145,6 +145,8 @@ void describe('postgres store', { skip }, () => {
           ['lease', 0, true],
         ],
       );
+      const settings = await (pools[0] as pg.Pool).query<{ jit: string }>(`SELECT current_setting('jit') AS jit`);
+      assert.equal(settings.rows[0]?.jit, 'off', 'no JIT compiling of short statements');
       await spool.close();
     } finally {
       pg.Pool = Pool;
