@@ -29,6 +29,8 @@ type Db = ClassicLevel<string, Uint8Array>;
 
 /** Who holds the directory, for the LockedError of a second open (LevelDB's LOCK file says nothing). */
 const ownerFile = 'spool.pid';
+/** A batch put's options for a text value: the db's default value encoding is bytes. */
+const utf8Value = { valueEncoding: 'utf8' } as const;
 /**
  * Directories this process has open. LevelDB's lock is an fcntl lock, which a process loses when
  * it closes any descriptor of the file: LevelDB's refusal of a second open in the same process
@@ -156,13 +158,19 @@ class LevelBackend implements RowBackend {
     if (ops.length === 0) return;
     // Payloads added so far are read from memory until their batch is on disk (batches land in order).
     const written = [...this.rows.pending.keys()];
-    const batch = ops.map((op) =>
-      op.type === 'put' ? { ...op, value: typeof op.value === 'string' ? Buffer.from(op.value) : op.value } : op,
-    );
+    // A chained batch, not an array one: abstract-level copies every op of an array batch into a
+    // new object with the call's options spread in, which cost 5x LevelDB's own work (issue 16:
+    // 49 µs a job of CPU against 10). Text values go as text, with no Buffer made for each.
+    const batch = this.db.batch();
+    for (const op of ops) {
+      if (op.type === 'del') batch.del(op.key);
+      else if (typeof op.value === 'string') batch.put(op.key, op.value, utf8Value);
+      else batch.put(op.key, op.value);
+    }
     // One batch at a time: each runs on a thread of libuv's pool, and two in flight may reach
     // LevelDB in either order, so a lease's batch could land after the ack's that follows it
     // and undo the ack (seen in the kill -9 loop: an acked job back as active).
-    const landed = this.#landed.then(() => this.db.batch(batch, { sync: this.sync }));
+    const landed = this.#landed.then(() => batch.write({ sync: this.sync }));
     this.#landed = landed.catch(() => {});
     await landed;
     for (const seq of written) this.rows.pending.delete(seq);

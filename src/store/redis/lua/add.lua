@@ -24,9 +24,10 @@ if answered then
 end
 local first = 4 + queues
 local settingsPattern = '^(%d+)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$'
--- The jobs' settings, one array per field, in the order of the jobs.
-local qis, priorities, maxAttempts, availableAts, expiresAts, visibilities, backoffs, keys =
-  {}, {}, {}, {}, {}, {}, {}, {}
+-- The jobs' settings: one table per run of like jobs (a settings string and those sent '' after
+-- it), and per job the index of its run. A bulk add of like jobs parses, and below formats its
+-- record and waiting prefix, once instead of once a job (issue 16).
+local runs, runOf = {}, {}
 local fresh = {}
 local keyed = {}
 for i = 1, queues do
@@ -36,19 +37,18 @@ end
 local count = 0
 for j = first, #ARGV - 1, 2 do
   local settings = ARGV[j]
-  local n = count + 1
-  if settings == '' then
-    qis[n], priorities[n], maxAttempts[n], availableAts[n], expiresAts[n], visibilities[n], backoffs[n], keys[n] =
-      qis[count], priorities[count], maxAttempts[count], availableAts[count], expiresAts[count],
-      visibilities[count], backoffs[count], keys[count]
-  else
-    local qi
-    qi, priorities[n], maxAttempts[n], availableAts[n], expiresAts[n], visibilities[n], backoffs[n], keys[n] =
+  count = count + 1
+  if settings ~= '' then
+    local qi, priority, maxAttempts, availableAt, expiresAt, visibilityMs, backoff, key =
       string.match(settings, settingsPattern)
-    qis[n] = tonumber(qi)
+    runs[#runs + 1] = {
+      qi = tonumber(qi), priority = priority, maxAttempts = maxAttempts, availableAt = availableAt,
+      expiresAt = expiresAt, visibilityMs = visibilityMs, backoff = backoff, key = key,
+    }
   end
-  count = n
-  local qi, key = qis[n], keys[n]
+  local run = runs[#runs]
+  runOf[count] = run
+  local qi, key = run.qi, run.key
   local batchKey = qi .. '\0' .. key
   if key == '' or not (keyed[batchKey] or redis.call('HEXISTS', KEYS[qi] .. ':k', key) == 1) then
     fresh[qi] = fresh[qi] + 1
@@ -72,43 +72,56 @@ for i = 1, queues do
   nextSeq[i] = fresh[i] > 0 and redis.call('HINCRBY', KEYS[i] .. ':m', 'seq', fresh[i]) - fresh[i] or 0
   jobs[i], payloads[i], waiting[i] = {}, {}, {}
 end
+-- What a run's jobs share, made for its first job that is created: the job record (which holds
+-- no seq), whether it waits or is delayed, and its waiting entry's score and member prefix.
+local function shared(run)
+  local availableAt, priority = run.availableAt, run.priority
+  run.delayed = tonumber(availableAt) > now
+  -- s a l f v t n p m c e b k, as lib.lua lays them out.
+  run.record = (run.delayed and 'd' or 'w') .. '||||' .. run.visibilityMs .. '|' .. availableAt .. '||'
+    .. (priority == '0' and '' or priority) .. '|' .. run.maxAttempts .. '|' .. nowText .. '|' .. run.expiresAt
+    .. '|' .. run.backoff .. '|' .. run.key
+  run.score = negated(priority)
+  run.readyAt = string.rep('0', 13 - #availableAt) .. availableAt
+end
 local out = { 1 }
 for n = 1, count do
-  local qi = qis[n]
+  local run = runOf[n]
+  local qi = run.qi
   local B = KEYS[qi]
-  local key = keys[n]
+  local key = run.key
   local existing = key ~= '' and redis.call('HGET', B .. ':k', key)
   if existing then
     out[#out + 1] = existing
     out[#out + 1] = 0
   else
+    if not run.record then
+      shared(run)
+    end
     nextSeq[qi] = nextSeq[qi] + 1
     local seq = tostring(nextSeq[qi])
-    local priority, availableAt, expiresAt = priorities[n], availableAts[n], expiresAts[n]
-    local state = 'w'
-    if tonumber(availableAt) > now then
-      state = 'd'
-      redis.call('ZADD', B .. ':d', availableAt, pad(seq))
+    local padded = pad(seq)
+    local availableAt, expiresAt = run.availableAt, run.expiresAt
+    if run.delayed then
+      redis.call('ZADD', B .. ':d', availableAt, padded)
       schedule(B, tonumber(availableAt))
       announce(B, ARGV[3 + qi], tonumber(availableAt))
     else
       local w = waiting[qi]
-      w[#w + 1] = negated(priority)
-      w[#w + 1] = waitMember(availableAt, seq)
+      w[#w + 1] = run.score
+      -- waitMember(availableAt, seq), its prefix made once a run.
+      w[#w + 1] = run.readyAt .. padded
     end
     if expiresAt ~= '' then
-      redis.call('ZADD', B .. ':t', expiresAt, pad(seq))
+      redis.call('ZADD', B .. ':t', expiresAt, padded)
       schedule(B, tonumber(expiresAt))
     end
     if key ~= '' then
       redis.call('HSET', B .. ':k', key, seq)
     end
-    -- s a l f v t n p m c e b k, as lib.lua lays them out.
-    local record = state .. '||||' .. visibilities[n] .. '|' .. availableAt .. '||' .. (priority == '0' and '' or priority)
-      .. '|' .. maxAttempts[n] .. '|' .. nowText .. '|' .. expiresAt .. '|' .. backoffs[n] .. '|' .. key
     local q, p = jobs[qi], payloads[qi]
     q[#q + 1] = seq
-    q[#q + 1] = record
+    q[#q + 1] = run.record
     p[#p + 1] = seq
     p[#p + 1] = ARGV[first + 2 * n - 1]
     out[#out + 1] = seq
