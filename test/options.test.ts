@@ -219,3 +219,20 @@ void test('open() with no URL opens the embedded file store in ./spool-data', as
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+void test('an addBulk is made at one time: its jobs with the same delay run at the same time, created then', async () => {
+  // A clock that moves on every read: jobs made at reads of their own would run apart.
+  let t = 1_000_000;
+  await using spool = await open('memory:', { clock: { now: () => (t += 7), setTimer: () => () => {} } });
+  const queue = spool.queue('bulk-time');
+  const ids = await queue.addBulk([{ data: 1 }, { data: 2 }, { data: 3, options: { delay: 50 } }]);
+  const jobs = await Promise.all(ids.map(async (id) => queue.get(id)));
+  const [first, second, third] = jobs.map((job) => {
+    assert.ok(job !== null);
+    return job;
+  });
+  assert.ok(first !== undefined && second !== undefined && third !== undefined);
+  assert.equal(first.runAt, first.createdAt);
+  assert.equal(second.runAt, first.createdAt);
+  assert.equal(third.runAt, first.createdAt + 50);
+});

@@ -105,6 +105,9 @@ export class Queue<T = unknown, R = unknown> {
     const tx = txOption(options, 'options');
     const defaults = this.#jobDefaults(this.#knownSettings() ?? (await this.settings()));
     let replicate = 1;
+    // One time for the whole call, as the store gets: a bulk's jobs with the same delay become
+    // available together, and the clock is read once, not per job.
+    const now = this.runtime.clock.now();
     const jobs = items.map((item, i) => {
       const o = checkKeys(item, bulkItemKeys, `items[${i}]`);
       // Without options nothing can fail: no field name is made for an error that cannot come.
@@ -113,9 +116,9 @@ export class Queue<T = unknown, R = unknown> {
           ? jobSettings(defaults, undefined)
           : jobSettings(defaults, o.options, `items[${i}].options`);
       replicate = Math.max(replicate, settings.replicate);
-      return this.#newJob(o.data as T, settings, i);
+      return this.#newJob(o.data as T, settings, i, now);
     });
-    return jobs.length === 0 ? [] : this.#add(jobs, replicate, tx);
+    return jobs.length === 0 ? [] : this.#add(jobs, replicate, tx, now);
   }
 
   /** The queue's settings as the store keeps them (read at most a second ago): the same in every process. */
@@ -283,8 +286,8 @@ export class Queue<T = unknown, R = unknown> {
     return waitFor<R>(this.runtime, id, timeoutMs, o.signal as AbortSignal | undefined);
   }
 
-  /** `item`: the job's place in an addBulk, which names its field in an error. */
-  #newJob(data: T, settings: JobSettings, item?: number): NewJob {
+  /** `item`: the job's place in an addBulk, which names its field in an error; `now`: the time it is made at. */
+  #newJob(data: T, settings: JobSettings, item?: number, now = this.runtime.clock.now()): NewJob {
     const payload = this.config.codec.encode(data);
     if (payload.byteLength > this.runtime.maxPayloadBytes) {
       throw new ValidationError(
@@ -292,10 +295,16 @@ export class Queue<T = unknown, R = unknown> {
         `is ${payload.byteLength} bytes encoded, over the limit of ${this.runtime.maxPayloadBytes}`,
       );
     }
-    return newJob(this.name, this.runtime.observers.stamp(payload), settings, this.runtime.clock.now());
+    return newJob(this.name, this.runtime.observers.stamp(payload), settings, now);
   }
 
-  async #add(jobs: readonly NewJob[], replicate: number, tx: unknown): Promise<string[]> {
+  /** `now`: the time the jobs were made at, by default this call's. */
+  async #add(
+    jobs: readonly NewJob[],
+    replicate: number,
+    tx: unknown,
+    now = this.runtime.clock.now(),
+  ): Promise<string[]> {
     this.runtime.assertOpen();
     const { maxReplicas } = this.runtime.store.capabilities;
     if (replicate > maxReplicas + 1) {
@@ -305,7 +314,7 @@ export class Queue<T = unknown, R = unknown> {
       );
     }
     const result = await this.runtime.add({
-      now: this.runtime.clock.now(),
+      now,
       jobs,
       ...(replicate > 1 && { replicate }),
       ...(tx !== undefined && { tx }),
