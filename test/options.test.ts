@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManualClock, open, parseDuration, Spool, UnknownStoreError, ValidationError } from '../src/index.ts';
+import type { BackoffOptions, JobOptions } from '../src/index.ts';
 import { maxDurationMs } from '../src/core/duration.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
 import { serveSettings } from '../src/cli/settings.ts';
@@ -235,4 +236,27 @@ void test('an addBulk is made at one time: its jobs with the same delay run at t
   assert.equal(first.runAt, first.createdAt);
   assert.equal(second.runAt, first.createdAt);
   assert.equal(third.runAt, first.createdAt + 50);
+});
+
+void test('an add reads its options again unless they are frozen, back-off included; frozen ones go over the settings of the moment', async () => {
+  await using spool = await open('memory:');
+  const q = spool.queue('q');
+  const isField = (field: string) => (e: unknown) => e instanceof ValidationError && e.field === field;
+  const options: JobOptions = { maxAttempts: 2 };
+  await q.add('a', options);
+  options.maxAttempts = 0;
+  await assert.rejects(q.add('b', options), isField('options.maxAttempts'));
+  // A frozen object whose back-off object is not: the back-off may change, so it is read again.
+  const backoff: BackoffOptions = { type: 'fixed', delay: 1 };
+  const shallow = Object.freeze({ backoff });
+  await q.add('c', shallow);
+  backoff.type = 'linear' as never;
+  await assert.rejects(q.add('d', shallow), isField('options.backoff.type'));
+  const frozen = Object.freeze({ priority: 1 });
+  const before = await q.add('e', frozen);
+  await q.configure({ maxAttempts: 7 });
+  const after = await q.add('f', frozen);
+  assert.equal((await spool.job(before))?.maxAttempts, 5);
+  assert.equal((await spool.job(after))?.maxAttempts, 7);
+  assert.equal((await spool.job(after))?.priority, 1);
 });

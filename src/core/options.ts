@@ -241,6 +241,12 @@ export function txOption(options: unknown, field: string): unknown {
   return checkKeys(options, ['tx'], field).tx;
 }
 
+/** Whether nothing `jobSettings` reads of `options` can change: it and its back-off object are frozen. */
+export function isFrozenDeep(options: object): boolean {
+  const { backoff } = options as { backoff?: unknown };
+  return Object.isFrozen(options) && (typeof backoff !== 'object' || backoff === null || Object.isFrozen(backoff));
+}
+
 /** Applies `options` over `base`; `field` prefixes the names in errors. */
 export function jobSettings(base: JobSettings, options: unknown, field = 'options'): JobSettings {
   // Most adds give no options: the queue's own settings, not a frozen copy a job.

@@ -86,17 +86,7 @@ async function addjob(call: Call): Promise<Reply> {
   queues.seen(queue.name);
   const retryS = a.retryS ?? Math.max(1, Math.min(maxDefaultRetryS, Math.floor(a.ttlS / 10)));
   const ttlMs = a.ttlS * 1000;
-  const jobOptions: JobOptions = {
-    ttl: ttlMs,
-    delay: a.delayS * 1000,
-    // RETRY 0 is at most once: one delivery, never handed out again (the lease then outlives the TTL).
-    visibility: retryS === 0 ? ttlMs : retryS * 1000,
-    maxAttempts: retryS === 0 ? 1 : Infinity,
-    // A Disque job is queued again as soon as its RETRY passes, with no back-off.
-    backoff: { type: 'fixed', delay: 0 },
-    // ASYNC: the store copies the job in its own time (Redis replicates every write), unwaited.
-    ...(a.replicate > 1 && !a.async ? { replicate: a.replicate } : {}),
-  };
+  const jobOptions = jobOptionsOf(ttlMs, a.delayS * 1000, retryS, a.replicate > 1 && !a.async ? a.replicate : 1);
   const adding = queue.add(text(body), jobOptions);
   const id = jobOptions.replicate === undefined ? await adding : await copied(adding, a.timeoutMs, queue);
   queues.added(queue.name, 1);
@@ -104,6 +94,35 @@ async function addjob(call: Call): Promise<Reply> {
   return status(
     disqueId(call.server, { id, createdAt: 0, expiresAt: ttlMs, maxAttempts: retryS === 0 ? 1 : Infinity }),
   );
+}
+
+/** Most distinct option sets `jobOptionsOf` keeps; past it they are all forgotten. */
+const maxOptionSets = 1_000;
+const optionSets = new Map<string, JobOptions>();
+
+/**
+ * Spool's options for a Disque job, one frozen object per distinct set: the core checks a
+ * frozen options object once, not at every add (issue 17). `replicate`: copies to wait for, 1
+ * for none (ASYNC: the store copies the job in its own time, as Redis replicates every write).
+ */
+function jobOptionsOf(ttlMs: number, delayMs: number, retryS: number, replicate: number): JobOptions {
+  const key = `${ttlMs} ${delayMs} ${retryS} ${replicate}`;
+  let options = optionSets.get(key);
+  if (options === undefined) {
+    if (optionSets.size >= maxOptionSets) optionSets.clear();
+    options = Object.freeze({
+      ttl: ttlMs,
+      delay: delayMs,
+      // RETRY 0 is at most once: one delivery, never handed out again (the lease then outlives the TTL).
+      visibility: retryS === 0 ? ttlMs : retryS * 1000,
+      maxAttempts: retryS === 0 ? 1 : Infinity,
+      // A Disque job is queued again as soon as its RETRY passes, with no back-off.
+      backoff: Object.freeze({ type: 'fixed', delay: 0 } as const),
+      ...(replicate > 1 ? { replicate } : {}),
+    });
+    optionSets.set(key, options);
+  }
+  return options;
 }
 
 const noRepl = (): ReplyError =>

@@ -244,14 +244,18 @@ export class Connection {
     this.#flushing = false;
     const socket = this.#socket;
     if (socket.destroyed) return;
-    socket.cork();
     let end = false;
     let text = '';
+    // Corked only once a Buffer comes: a turn of text replies is one write, which cork's
+    // buffering would only delay to uncork (issue 17).
+    let corked = false;
     while (this.#slots.length > 0 && (this.#slots[0] as Slot).out !== null) {
       const slot = this.#slots.shift() as Slot;
       const out = slot.out as string | Buffer;
       if (typeof out === 'string') text += out;
       else {
+        if (!corked) socket.cork();
+        corked = true;
         if (text !== '') socket.write(text);
         text = '';
         socket.write(out);
@@ -262,7 +266,7 @@ export class Connection {
       }
     }
     if (text !== '') socket.write(text);
-    socket.uncork();
+    if (corked) socket.uncork();
     if (end) {
       this.#ending = true;
       this.#slots.length = 0;

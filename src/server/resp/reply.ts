@@ -51,12 +51,16 @@ export const syntaxError = (): ReplyError => new ReplyError('ERR', 'syntax error
  * without a Buffer per reply.
  */
 export function encode(reply: Reply): string | Buffer {
-  const parts: Buffer[] = [];
   const text = write(reply, '', parts);
   if (parts.length === 0) return text;
   parts.push(Buffer.from(text, 'utf8'));
-  return Buffer.concat(parts);
+  const bytes = Buffer.concat(parts);
+  parts.length = 0;
+  return bytes;
 }
+
+/** `encode`'s Buffers, empty between calls: most replies have none, and need no array of their own. */
+const parts: Buffer[] = [];
 
 /** Appends `reply` to `text`; a Buffer moves `text` and itself into `parts`, and the text starts again. */
 function write(reply: Reply, text: string, parts: Buffer[]): string {

@@ -2,7 +2,8 @@
 // job's sequence number, and no object per job. Each column of a page is one value until its rows
 // differ, then the narrowest typed array that holds them (column.ts): a page of jobs added alike
 // costs little more than their payload positions. A page goes when its last job does. Rarely used
-// fields (keys, errors, results, payloads held in memory) sit in maps beside the columns.
+// fields (keys, errors, results) sit in maps beside the columns; payloads held in memory in an
+// array of the page, made with its first one.
 import type { Backoff, JobState } from '../contract.ts';
 import { Column } from './column.ts';
 import type { ColumnImage } from './column.ts';
@@ -77,6 +78,12 @@ export class Page {
   /** Where the log keeps the payload, or -1 when it is in `payloads`. */
   readonly at: Column;
   readonly size: Column;
+  /**
+   * The payloads held in memory (`at` -1), by row; null until the page has one. An array of the
+   * page, not a map by sequence number: a map's set, and its rehashes as jobs come and go, were
+   * the memory store's costliest step of an add (issue 17).
+   */
+  payloads: (Uint8Array | undefined)[] | null = null;
 
   /** A new empty page, or one from a checkpoint's image of its columns. */
   constructor(from?: Readonly<Record<ColumnName, ColumnImage>>) {
@@ -106,7 +113,6 @@ export class Columns {
   readonly keys = new Map<number, string>();
   readonly errors = new Map<number, string[]>();
   readonly results = new Map<number, Uint8Array>();
-  readonly payloads = new Map<number, Uint8Array>();
   readonly #profiles: Profile[] = [];
   readonly #profileIds = new Map<string, number>();
   #lastProfile = 0;
@@ -173,7 +179,7 @@ export class Columns {
     this.keys.delete(seq);
     this.errors.delete(seq);
     this.results.delete(seq);
-    this.payloads.delete(seq);
+    if (page.payloads !== null) page.payloads[rowOf(seq)] = undefined;
     if (--page.live > 0) return;
     this.#pages[n - this.#base] = undefined;
     let drop = 0;
@@ -182,6 +188,27 @@ export class Columns {
       this.#pages.splice(0, drop);
       this.#base += drop;
     }
+  }
+
+  /** Keeps job `seq`'s payload in memory; its row exists. */
+  setPayload(seq: number, payload: Uint8Array): void {
+    const page = this.page(seq);
+    (page.payloads ??= new Array<Uint8Array | undefined>(pageSize))[rowOf(seq)] = payload;
+  }
+
+  /** The payload kept in memory for job `seq`; undefined when it has none. */
+  payload(seq: number): Uint8Array | undefined {
+    return this.page(seq).payloads?.[rowOf(seq)];
+  }
+
+  /** Every payload kept in memory, by sequence number in rising order: for a checkpoint. */
+  payloads(): [number, Uint8Array][] {
+    const out: [number, Uint8Array][] = [];
+    for (const { number, page } of this.pages())
+      page.payloads?.forEach((payload, row) => {
+        if (payload !== undefined) out.push([number * pageSize + row, payload]);
+      });
+    return out;
   }
 
   /** Calls `visit` with every job, in order of sequence number, with its page and row. */

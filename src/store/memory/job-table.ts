@@ -161,7 +161,7 @@ export class JobTable {
       page.until.set(row, Number.NaN);
       page.at.set(row, at);
       page.size.set(row, spec.payload.byteLength);
-      if (at < 0) cols.payloads.set(seq, spec.payload);
+      if (at < 0) cols.setPayload(seq, spec.payload);
       if (spec.key !== null) cols.keys.set(seq, spec.key);
       this.#size++;
       q.admit(seq, now);
@@ -472,7 +472,7 @@ export class JobTable {
       keys: [...cols.keys],
       errors: [...cols.errors],
       results: [...cols.results],
-      payloads: [...cols.payloads],
+      payloads: cols.payloads(),
       meta: [...this.#meta],
     };
   }
@@ -496,7 +496,7 @@ export class JobTable {
     for (const [seq, key] of image.keys) cols.keys.set(seq, key);
     for (const [seq, errors] of image.errors) cols.errors.set(seq, [...errors]);
     for (const [seq, result] of image.results) cols.results.set(seq, result);
-    for (const [seq, payload] of image.payloads) cols.payloads.set(seq, payload);
+    for (const [seq, payload] of image.payloads) cols.setPayload(seq, payload);
     // Completed and dead jobs first, in their lists' order; then the rest by sequence number.
     image.queues.forEach((q, index) => {
       const state = this.#byIndex[index] as QueueState;
@@ -525,7 +525,7 @@ export class JobTable {
   #payload(seq: number): Uint8Array {
     const page = this.#cols.page(seq);
     const at = page.at.get(rowOf(seq));
-    if (at < 0) return this.#cols.payloads.get(seq) as Uint8Array;
+    if (at < 0) return this.#cols.payload(seq) as Uint8Array;
     return (this.home as PayloadHome).read(at, page.size.get(rowOf(seq)));
   }
 
