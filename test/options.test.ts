@@ -260,3 +260,32 @@ void test('an add reads its options again unless they are frozen, back-off inclu
   assert.equal((await spool.job(after))?.maxAttempts, 7);
   assert.equal((await spool.job(after))?.priority, 1);
 });
+
+void test('a frozen options object is read once per queue settings, however adds of other options interleave', async () => {
+  await using spool = await open('memory:');
+  // Frozen objects whose priority moves at every read: jobs made from one read share a priority.
+  let reads = 0;
+  const a: JobOptions = Object.freeze({
+    get priority() {
+      return ++reads;
+    },
+  });
+  const b: JobOptions = Object.freeze({ priority: 9 });
+  const one = spool.queue('one');
+  const two = spool.queue('two', { maxAttempts: 3 });
+  const ids = { one: [] as string[], two: [] as string[] };
+  for (let i = 0; i < 3; i++) {
+    ids.one.push(await one.add(i, a));
+    await one.add(i, b);
+    ids.two.push(await two.add(i, a));
+  }
+  ids.one.push(...(await one.addBulk([{ data: 'x', options: a }, { data: 'y', options: a }])));
+  ids.two.push(...(await two.addBulk([{ data: 'z', options: a }])));
+  const priorities = async (list: string[]): Promise<Set<number | undefined>> =>
+    new Set(await Promise.all(list.map(async (id) => (await spool.job(id))?.priority)));
+  assert.equal((await priorities(ids.one)).size, 1);
+  assert.equal((await priorities(ids.two)).size, 1);
+  // Made over each queue's own settings.
+  assert.equal((await spool.job(ids.two[0] as string))?.maxAttempts, 3);
+  assert.equal((await spool.job(ids.one[0] as string))?.maxAttempts, 5);
+});

@@ -242,15 +242,34 @@ export function txOption(options: unknown, field: string): unknown {
 }
 
 /** Whether nothing `jobSettings` reads of `options` can change: it and its back-off object are frozen. */
-export function isFrozenDeep(options: object): boolean {
+function isFrozenDeep(options: object): boolean {
   const { backoff } = options as { backoff?: unknown };
   return Object.isFrozen(options) && (typeof backoff !== 'object' || backoff === null || Object.isFrozen(backoff));
 }
 
-/** Applies `options` over `base`; `field` prefixes the names in errors. */
+/**
+ * The settings made from each frozen options object, by the settings they were made over. One
+ * that cannot change may be given again without being read again: the RESP server adds every
+ * ADDJOB of the same arguments with one (issue 17), on whichever queue it names.
+ */
+const settingsOfFrozen = new WeakMap<object, WeakMap<JobSettings, JobSettings>>();
+
+/**
+ * Applies `options` over `base`; `field` prefixes the names in errors. A frozen options object is
+ * read once for each `base`; any other at every call, since its caller may change it.
+ */
 export function jobSettings(base: JobSettings, options: unknown, field = 'options'): JobSettings {
   // Most adds give no options: the queue's own settings, not a frozen copy a job.
   if (options === undefined && base.key === null) return base;
+  if (typeof options !== 'object' || options === null || !isFrozenDeep(options)) return read(base, options, field);
+  let byBase = settingsOfFrozen.get(options);
+  if (byBase === undefined) settingsOfFrozen.set(options, (byBase = new WeakMap()));
+  let settings = byBase.get(base);
+  if (settings === undefined) byBase.set(base, (settings = read(base, options, field)));
+  return settings;
+}
+
+function read(base: JobSettings, options: unknown, field: string): JobSettings {
   const o = checkKeys(options, jobKeys, field);
   let key: string | null = null;
   if (o.key !== undefined) {

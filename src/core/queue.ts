@@ -10,7 +10,6 @@ import type { LeaseOptions } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
 import {
   checkKeys,
-  isFrozenDeep,
   jobDefaults,
   jobSettings,
   newJob,
@@ -72,10 +71,6 @@ export class Queue<T = unknown, R = unknown> {
   #isWritten: boolean;
   /** The job defaults last made from the stored settings, and those settings. */
   #defaults: { readonly from: QueueSettings; readonly job: JobSettings } | null = null;
-  /** The settings made last from a frozen options object (`#settingsOf`), and the defaults they were made over. */
-  #lastSettings: { readonly options: JobOptions; readonly over: JobSettings; readonly settings: JobSettings } | null =
-    null;
-
   /** `written`: the write of the handle's options to the store (Spool.queue), which every call waits for. */
   constructor(
     private readonly runtime: Runtime,
@@ -97,7 +92,7 @@ export class Queue<T = unknown, R = unknown> {
    */
   async add(data: T, options?: JobOptions): Promise<string> {
     const stored = this.#knownSettings() ?? (await this.settings());
-    const settings = this.#settingsOf(this.#jobDefaults(stored), options);
+    const settings = jobSettings(this.#jobDefaults(stored), options);
     const job = this.#newJob(data, settings);
     const tx = options?.tx;
     // A single add joins the tick's batch unless it must wait for replicas, or belongs to the
@@ -157,19 +152,6 @@ export class Queue<T = unknown, R = unknown> {
   #jobDefaults(stored: QueueSettings): JobSettings {
     if (this.#defaults?.from !== stored) this.#defaults = { from: stored, job: jobDefaults(this.config.job, stored) };
     return this.#defaults.job;
-  }
-
-  /**
-   * `options` over `defaults`, checked once per frozen options object: one that cannot change
-   * may be given again without being read again (the RESP server adds every ADDJOB of the same
-   * arguments with one, issue 17), while any other is checked at every add.
-   */
-  #settingsOf(defaults: JobSettings, options: JobOptions | undefined): JobSettings {
-    const last = this.#lastSettings;
-    if (last !== null && last.options === options && last.over === defaults) return last.settings;
-    const settings = jobSettings(defaults, options);
-    if (options !== undefined && isFrozenDeep(options)) this.#lastSettings = { options, over: defaults, settings };
-    return settings;
   }
 
   async get(id: string): Promise<JobInfo<T> | null> {
