@@ -105,6 +105,31 @@ void test('a consumer that never ACKs gets the job again after RETRY, counted as
   assert.deepEqual(again, [['io-retry', id, 'again', 'nacks', 0, 'additional-deliveries', 1]]);
 });
 
+void test('ACKJOB of one id whose handed-out lease ran out and went to someone else acks their lease, counted once', async () => {
+  const c = client();
+  const id = (await c.call('ADDJOB', 'io-stale-one', 'once', '0', 'RETRY', '1')) as string;
+  assert.equal(((await c.call('GETJOB', 'FROM', 'io-stale-one')) as string[][])[0]?.[1], id);
+  const [again] = await r.spool.lease({ queues: ['io-stale-one'], wait: '5s' });
+  assert.equal(again?.attempt, 2, 'leased again by the library once the first lease ran out');
+  assert.equal(await c.call('ACKJOB', id), 1);
+  await assert.rejects(again.ack(), { name: 'LeaseLostError' });
+  assert.equal(await c.call('SHOW', id), null);
+});
+
+void test('NACK and then ACKJOB of a job this connection was handed: each acts on the job, another job untouched', async () => {
+  const c = client();
+  const id = (await c.call('ADDJOB', 'io-handed', 'first', '0')) as string;
+  assert.equal(((await c.call('GETJOB', 'FROM', 'io-handed')) as string[][])[0]?.[1], id);
+  assert.equal(await c.call('NACK', id), 1);
+  const got = (await c.call('GETJOB', 'WITHCOUNTERS', 'FROM', 'io-handed')) as unknown[][];
+  assert.deepEqual(got, [['io-handed', id, 'first', 'nacks', 1, 'additional-deliveries', 0]]);
+  const other = (await c.call('ADDJOB', 'io-handed', 'second', '0')) as string;
+  assert.equal(await c.call('ACKJOB', id), 1);
+  assert.equal(await c.call('SHOW', id), null);
+  assert.equal(await c.call('QLEN', 'io-handed'), 1, 'the other job still queued');
+  assert.equal(((await c.call('GETJOB', 'FROM', 'io-handed')) as string[][])[0]?.[1], other);
+});
+
 void test('ACKJOB after the RETRY ran out and someone else leased the job acks their lease, not the one this connection was handed', async () => {
   const c = client();
   const id = (await c.call('ADDJOB', 'io-stale', 'twice', '0', 'RETRY', '1')) as string;
