@@ -4,9 +4,10 @@
 // pipelines without end, or never reads, holds a bounded amount of this process's memory.
 import type { Socket } from 'node:net';
 import { errorCodes, SpoolError } from '../../index.ts';
-import { arityError, word } from './args.ts';
+import { arityError } from './args.ts';
 import type { Command, Server, Session } from './context.ts';
 import { HandedOut } from './handed-out.ts';
+import { RecentNames } from './names.ts';
 import { ProtocolError, RequestParser } from './parser.ts';
 import type { ParserLimits } from './parser.ts';
 import { encode, ReplyError } from './reply.ts';
@@ -55,9 +56,7 @@ export class Connection {
   #readDue = false;
   #reading = true;
   #ending = false;
-  /** The bytes of the last command name read (a copy), and the name they made: a client sends a few names over and over. */
-  #lastWritten: Buffer | null = null;
-  #lastName = '';
+  readonly #names = new RecentNames();
   /** Resolves when the socket is closed. */
   readonly closed: Promise<void>;
 
@@ -139,7 +138,7 @@ export class Connection {
       }
       if (args === null) break;
       if (args.length === 0) continue;
-      const name = this.#name(args[0] as Buffer);
+      const name = this.#names.of(args[0] as Buffer);
       // QUIT is answered, then the connection ends: nothing after it is read.
       const quit = name === 'quit';
       if (quit) this.#ending = true;
@@ -154,22 +153,6 @@ export class Connection {
       this.#reading = true;
       this.#socket.resume();
     }
-  }
-
-  /**
-   * The lower-case name `written`, as the last command's when the bytes are the same: no string
-   * is made and hashed for the lookup of every command (issue 17).
-   */
-  #name(written: Buffer): string {
-    const last = this.#lastWritten;
-    if (last !== null && sameBytes(written, last)) return this.#lastName;
-    const name = word(written);
-    // Copied, so that the chunk it came in is not held; a long one is not kept at all.
-    if (written.length <= maxNameBytes) {
-      this.#lastWritten = Buffer.from(written);
-      this.#lastName = name;
-    }
-    return name;
   }
 
   /** A place in line for the next reply. */
@@ -295,15 +278,6 @@ export class Connection {
     if (this.#ending && this.#slots.length === 0) socket.end();
     else this.#read();
   };
-}
-
-/** The longest command name a connection keeps (Disque's longest is 12 bytes). */
-const maxNameBytes = 16;
-
-function sameBytes(a: Buffer, b: Buffer): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function errorOf(error: ReplyError | SpoolError): Reply {

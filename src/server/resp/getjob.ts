@@ -4,8 +4,9 @@
 import type { LeasedJob } from '../../index.ts';
 import { integerOf, text, timeoutArg, word } from './args.ts';
 import { allow, bodyOf, disqueId } from './context.ts';
-import type { Call, Command } from './context.ts';
+import type { Call, Command, Session } from './context.ts';
 import { additionalDeliveries } from './inspect.ts';
+import { LastParse } from './parsed-args.ts';
 import { nullArray, ReplyError, syntaxError } from './reply.ts';
 import type { Reply } from './reply.ts';
 
@@ -18,7 +19,16 @@ interface GetArgs {
   queues: string[];
 }
 
-function parse(args: readonly Buffer[]): GetArgs {
+/** Each connection's last GETJOB parse: a consumer sends the same one over and over. */
+const lastParses = new WeakMap<Session, LastParse<Readonly<GetArgs>>>();
+
+function parsed(call: Call): Readonly<GetArgs> {
+  let last = lastParses.get(call.session);
+  if (last === undefined) lastParses.set(call.session, (last = new LastParse(parse)));
+  return last.of(call.args);
+}
+
+function parse(args: readonly Buffer[]): Readonly<GetArgs> {
   const parsed: GetArgs = { noHang: false, timeoutMs: 0, count: 1, withCounters: false, queues: [] };
   for (let i = 0; i < args.length; i++) {
     const name = word(args[i]);
@@ -48,7 +58,7 @@ export function jobReply(job: LeasedJob, id: string, withCounters: boolean): Rep
 }
 
 async function getjob(call: Call): Promise<Reply> {
-  const a = parse(call.args);
+  const a = parsed(call);
   const { spool, queues, maxWaitMs } = call.server;
   allow(call, 'consume', a.queues);
   for (const q of a.queues) queues.seen(q);
