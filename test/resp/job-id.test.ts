@@ -38,3 +38,13 @@ void test('a Disque id carries the spool id padded in base64, and gives it back,
     assert.equal(fromDisqueId(disque), id);
   }
 });
+
+void test('ids made for other nodes and TTLs in turn each carry their own node and TTL parts', () => {
+  const other = 'abcdef12'.padEnd(40, '0');
+  const oneMinute = { createdAt: 0, expiresAt: 60_000, maxAttempts: 1 };
+  assert.equal(toDisqueId(node, '7', facts), `D-d6f6b504-${reference('7')}-05a1`);
+  assert.equal(toDisqueId(other, '7', facts), `D-abcdef12-${reference('7')}-05a1`);
+  assert.equal(toDisqueId(other, '7', oneMinute), `D-abcdef12-${reference('7')}-0002`);
+  assert.equal(toDisqueId(node, '7', oneMinute), `D-d6f6b504-${reference('7')}-0002`);
+  assert.equal(toDisqueId(node, '7', facts), `D-d6f6b504-${reference('7')}-05a1`);
+});

@@ -137,12 +137,14 @@ export class Connection {
         break;
       }
       if (args === null) break;
-      if (args.length === 0) continue;
-      const name = this.#names.of(args[0] as Buffer);
+      // The name taken off the parser's own array: the command gets the rest without a copy.
+      const written = args.shift();
+      if (written === undefined) continue;
+      const name = this.#names.of(written);
       // QUIT is answered, then the connection ends: nothing after it is read.
       const quit = name === 'quit';
       if (quit) this.#ending = true;
-      this.#dispatch(name, args, this.#slot(quit));
+      this.#dispatch(name, written, args, this.#slot(quit));
     }
     const over =
       this.#ending ||
@@ -162,20 +164,23 @@ export class Connection {
     return slot;
   }
 
-  /** Answers what needs no command at once; runs the rest, or queues them while they must wait. */
-  #dispatch(name: string, args: readonly Buffer[], slot: Slot): void {
+  /**
+   * Answers what needs no command at once; runs the rest, or queues them while they must wait.
+   * `written`: the name as the client wrote it; `args`: the arguments after it.
+   */
+  #dispatch(name: string, written: Buffer, args: readonly Buffer[], slot: Slot): void {
     const command = this.#commands[name];
     if (command === undefined) {
       // Named as the client wrote it, as Disque and Redis do.
-      const written = (args[0] as Buffer).toString('utf8');
-      return this.#fill(slot, errorOf(new ReplyError('ERR', `unknown command '${written}'`)));
+      return this.#fill(slot, errorOf(new ReplyError('ERR', `unknown command '${written.toString('utf8')}'`)));
     }
     const { arity } = command;
-    if (arity > 0 ? args.length !== arity : args.length < -arity) return this.#fill(slot, errorOf(arityError(name)));
+    const words = args.length + 1;
+    if (arity > 0 ? words !== arity : words < -arity) return this.#fill(slot, errorOf(arityError(name)));
     if (this.#session.principal === undefined && command.open !== true)
       return this.#fill(slot, { error: 'NOAUTH Authentication required.' });
-    if (this.#todo.length === 0 && this.#free(command)) this.#run(command, args.slice(1), slot);
-    else this.#todo.push({ command, args: args.slice(1), slot });
+    if (this.#todo.length === 0 && this.#free(command)) this.#run(command, args, slot);
+    else this.#todo.push({ command, args, slot });
   }
 
   /**

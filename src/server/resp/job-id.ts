@@ -18,8 +18,18 @@ const minBytes = 18;
 const shape = /^D-[^-]{8}-([^-]{24,})-[^-]{4}$/;
 
 export function toDisqueId(nodeId: string, spoolId: string, facts: IdFacts): string {
-  return `D-${nodeId.slice(0, 8)}-${middle(spoolId)}-${ttlPart(facts)}`;
+  if (nodeId !== made.nodeId) {
+    made.nodeId = nodeId;
+    made.prefix = `D-${nodeId.slice(0, 8)}-`;
+  }
+  return `${made.prefix}${middle(spoolId)}-${ttlPart(facts)}`;
 }
+
+/**
+ * The node part and the TTL part made last: a server makes every id with one node id, and
+ * mostly one TTL, twice a job (issue 17).
+ */
+const made = { nodeId: '', prefix: '', ttl: -1, ttlHex: '' };
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 /** The base64 of 0, 3, 6, … NUL bytes. */
@@ -75,5 +85,9 @@ function ttlPart({ createdAt, expiresAt, maxAttempts }: IdFacts): string {
   const minutes = expiresAt === null ? 0xffff : Math.min(0xffff, Math.round((expiresAt - createdAt) / 60_000));
   const retried = maxAttempts !== 1;
   const ttl = (minutes & 1) === (retried ? 1 : 0) ? minutes : minutes === 0xffff ? minutes - 1 : minutes + 1;
-  return ttl.toString(16).padStart(4, '0');
+  if (ttl !== made.ttl) {
+    made.ttl = ttl;
+    made.ttlHex = ttl.toString(16).padStart(4, '0');
+  }
+  return made.ttlHex;
 }
