@@ -241,7 +241,7 @@ export class Connection {
     slot.out = encode(reply);
     if (!this.#flushing) {
       this.#flushing = true;
-      this.#turn.later(this.#flush);
+      this.#turn.soon(this.#flush);
     }
     return undefined;
   }
