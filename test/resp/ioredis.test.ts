@@ -105,6 +105,48 @@ void test('a consumer that never ACKs gets the job again after RETRY, counted as
   assert.deepEqual(again, [['io-retry', id, 'again', 'nacks', 0, 'additional-deliveries', 1]]);
 });
 
+void test('one connection sending GETJOB again with other arguments, or a name in other case, gets what those ask for', async () => {
+  const c = client();
+  for (const body of ['a', 'b', 'c', 'd']) await c.call('ADDJOB', 'io-again', body, '0');
+  await c.call('ADDJOB', 'io-again-2', 'e', '0');
+  const bodies = (reply: unknown): string[] => ((reply ?? []) as string[][]).map((job) => job[2] as string);
+  assert.deepEqual(bodies(await c.call('GETJOB', 'NOHANG', 'COUNT', '1', 'FROM', 'io-again')), ['a']);
+  assert.deepEqual(bodies(await c.call('GETJOB', 'NOHANG', 'COUNT', '2', 'FROM', 'io-again')), ['b', 'c']);
+  assert.deepEqual(bodies(await c.call('getjob', 'NOHANG', 'COUNT', '2', 'FROM', 'io-again-2')), ['e']);
+  assert.deepEqual(bodies(await c.call('GetJob', 'NOHANG', 'COUNT', '2', 'FROM', 'io-again')), ['d']);
+  assert.equal(await c.call('GETJOB', 'NOHANG', 'COUNT', '2', 'FROM', 'io-again'), null);
+  await assert.rejects(
+    c.call('GETJOB', 'NOHANG', 'COUNT', '0', 'FROM', 'io-again'),
+    /COUNT must be a number greater than zero/,
+  );
+  await assert.rejects(c.call('GETJOBS', 'FROM', 'io-again'), /unknown command 'GETJOBS'/);
+});
+
+void test('ACKJOB of one id whose handed-out lease ran out and went to someone else acks their lease, counted once', async () => {
+  const c = client();
+  const id = (await c.call('ADDJOB', 'io-stale-one', 'once', '0', 'RETRY', '1')) as string;
+  assert.equal(((await c.call('GETJOB', 'FROM', 'io-stale-one')) as string[][])[0]?.[1], id);
+  const [again] = await r.spool.lease({ queues: ['io-stale-one'], wait: '5s' });
+  assert.equal(again?.attempt, 2, 'leased again by the library once the first lease ran out');
+  assert.equal(await c.call('ACKJOB', id), 1);
+  await assert.rejects(again.ack(), { name: 'LeaseLostError' });
+  assert.equal(await c.call('SHOW', id), null);
+});
+
+void test('NACK and then ACKJOB of a job this connection was handed: each acts on the job, another job untouched', async () => {
+  const c = client();
+  const id = (await c.call('ADDJOB', 'io-handed', 'first', '0')) as string;
+  assert.equal(((await c.call('GETJOB', 'FROM', 'io-handed')) as string[][])[0]?.[1], id);
+  assert.equal(await c.call('NACK', id), 1);
+  const got = (await c.call('GETJOB', 'WITHCOUNTERS', 'FROM', 'io-handed')) as unknown[][];
+  assert.deepEqual(got, [['io-handed', id, 'first', 'nacks', 1, 'additional-deliveries', 0]]);
+  const other = (await c.call('ADDJOB', 'io-handed', 'second', '0')) as string;
+  assert.equal(await c.call('ACKJOB', id), 1);
+  assert.equal(await c.call('SHOW', id), null);
+  assert.equal(await c.call('QLEN', 'io-handed'), 1, 'the other job still queued');
+  assert.equal(((await c.call('GETJOB', 'FROM', 'io-handed')) as string[][])[0]?.[1], other);
+});
+
 void test('ACKJOB after the RETRY ran out and someone else leased the job acks their lease, not the one this connection was handed', async () => {
   const c = client();
   const id = (await c.call('ADDJOB', 'io-stale', 'twice', '0', 'RETRY', '1')) as string;

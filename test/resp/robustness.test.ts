@@ -46,13 +46,16 @@ void test('the parser returns the same commands however the bytes are split', ()
   for (let args = whole.next(); args !== null; args = whole.next()) expected.push(args.map(String));
   assert.deepEqual(expected, [['PING', 'a\r\n'], ['QLEN'], ['PING', 'inline', 'words'], []]);
   for (let cut = 1; cut < frames.length; cut++) {
-    const parser = new RequestParser(limits);
-    const got: string[][] = [];
-    for (const part of [frames.slice(0, cut), frames.slice(cut)]) {
-      parser.push(Buffer.from(part, 'latin1'));
-      for (let args = parser.next(); args !== null; args = parser.next()) got.push(args.map(String));
+    for (let second = cut; second < frames.length; second++) {
+      const parser = new RequestParser(limits);
+      const got: string[][] = [];
+      for (const part of [frames.slice(0, cut), frames.slice(cut, second), frames.slice(second)]) {
+        parser.push(Buffer.from(part, 'latin1'));
+        for (let args = parser.next(); args !== null; args = parser.next()) got.push(args.map(String));
+      }
+      assert.deepEqual(got, expected, `split at ${cut} and ${second}`);
+      assert.equal(parser.buffered, 0, `nothing left after splits at ${cut} and ${second}`);
     }
-    assert.deepEqual(got, expected, `split at ${cut}`);
   }
 });
 

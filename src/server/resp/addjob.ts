@@ -65,40 +65,51 @@ function parse(args: readonly Buffer[]): AddArgs {
   return parsed;
 }
 
-async function addjob(call: Call): Promise<Reply> {
-  const [queueArg, body] = call.args as [Buffer, Buffer];
+// Not async: the checks throw at once, and an add of a queue without MAXLEN is one promise chain
+// from the store's answer to the reply (issue 17).
+function addjob(call: Call): Promise<Reply> {
+  const body = call.args[1] as Buffer;
   const a = parse(call.args);
-  const { spool, pausedIn, queues } = call.server;
-  const queue = queueOf(call.server, text(queueArg));
+  const { spool } = call.server;
+  const queue = queueOf(call.server, text(call.args[0] as Buffer));
   allow(call, 'publish', [queue.name]);
   if (a.replicate > spool.capabilities.maxReplicas + 1)
     throw new ReplyError('NOREPL', 'Not enough reachable nodes for the requested replication level');
   // Bodies travel as the text they are (JSON strings in the store), so HTTP and library
   // consumers read the same value; bytes that are not UTF-8 would not survive that.
   if (!isUtf8(body)) throw new ReplyError('ERR', 'job body must be UTF-8 text');
-  if (a.maxLength !== null) {
-    // Disque's MAXLEN counts the queued jobs of this node; checked before the add, not in it.
-    const counts = await queue.counts();
-    if (counts.waiting >= a.maxLength)
+  if (a.maxLength === null) return add(call, queue, a, body);
+  const maxLength = a.maxLength;
+  // Disque's MAXLEN counts the queued jobs of this node; checked before the add, not in it.
+  return queue.counts().then((counts) => {
+    if (counts.waiting >= maxLength)
       throw new ReplyError('MAXLEN', 'Queue is already longer than the specified MAXLEN count');
-  }
+    return add(call, queue, a, body);
+  });
+}
+
+function add(call: Call, queue: Queue, a: AddArgs, body: Buffer): Promise<Reply> {
+  const { pausedIn, queues } = call.server;
   if (pausedIn.has(queue.name)) throw new ReplyError('PAUSED', 'Queue paused in input, try later');
   queues.seen(queue.name);
   const retryS = a.retryS ?? Math.max(1, Math.min(maxDefaultRetryS, Math.floor(a.ttlS / 10)));
   const ttlMs = a.ttlS * 1000;
   const jobOptions = jobOptionsOf(ttlMs, a.delayS * 1000, retryS, a.replicate > 1 && !a.async ? a.replicate : 1);
   const adding = queue.add(text(body), jobOptions);
-  const id = jobOptions.replicate === undefined ? await adding : await copied(adding, a.timeoutMs, queue);
-  queues.added(queue.name, 1);
-  // The id's TTL part depends only on the TTL and the attempts, as it will when the job is read back.
-  return status(
-    disqueId(call.server, { id, createdAt: 0, expiresAt: ttlMs, maxAttempts: retryS === 0 ? 1 : Infinity }),
-  );
+  return (jobOptions.replicate === undefined ? adding : copied(adding, a.timeoutMs, queue)).then((id) => {
+    queues.added(queue.name, 1);
+    // The id's TTL part depends only on the TTL and the attempts, as it will when the job is read back.
+    return status(
+      disqueId(call.server, { id, createdAt: 0, expiresAt: ttlMs, maxAttempts: retryS === 0 ? 1 : Infinity }),
+    );
+  });
 }
 
 /** Most distinct option sets `jobOptionsOf` keeps; past it they are all forgotten. */
 const maxOptionSets = 1_000;
 const optionSets = new Map<string, JobOptions>();
+/** The set `jobOptionsOf` answered last, and the numbers it was for. */
+let last = { ttlMs: NaN, delayMs: NaN, retryS: NaN, replicate: NaN, options: {} as JobOptions };
 
 /**
  * Spool's options for a Disque job, one frozen object per distinct set: the core checks a
@@ -106,6 +117,9 @@ const optionSets = new Map<string, JobOptions>();
  * for none (ASYNC: the store copies the job in its own time, as Redis replicates every write).
  */
 function jobOptionsOf(ttlMs: number, delayMs: number, retryS: number, replicate: number): JobOptions {
+  // Most producers send the same options every time: no key is made for a repeat (issue 17).
+  if (last.ttlMs === ttlMs && last.delayMs === delayMs && last.retryS === retryS && last.replicate === replicate)
+    return last.options;
   const key = `${ttlMs} ${delayMs} ${retryS} ${replicate}`;
   let options = optionSets.get(key);
   if (options === undefined) {
@@ -122,6 +136,7 @@ function jobOptionsOf(ttlMs: number, delayMs: number, retryS: number, replicate:
     });
     optionSets.set(key, options);
   }
+  last = { ttlMs, delayMs, retryS, replicate, options };
   return options;
 }
 

@@ -6,12 +6,24 @@ export const word = (arg: Buffer | undefined): string =>
 
 export const text = (arg: Buffer): string => arg.toString('utf8');
 
-/** A whole number written as Redis's string2ll accepts it, or null. */
+/**
+ * A whole number written as Redis's string2ll accepts it (`-?(0|[1-9][0-9]{0,17})`, safe in a
+ * double), or null. Read from the bytes: every ADDJOB and GETJOB has one or two (issue 17).
+ */
 export function integerOf(arg: Buffer | undefined): number | null {
-  const s = arg?.toString('latin1') ?? '';
-  if (!/^-?(?:0|[1-9][0-9]{0,17})$/.test(s)) return null;
-  const n = Number(s);
-  return Number.isSafeInteger(n) ? n : null;
+  if (arg === undefined) return null;
+  const negative = arg[0] === 0x2d;
+  const from = negative ? 1 : 0;
+  const digits = arg.length - from;
+  if (digits < 1 || digits > 18 || (arg[from] === 0x30 && digits > 1)) return null;
+  let n = 0;
+  for (let i = from; i < arg.length; i++) {
+    const c = arg[i] as number;
+    if (c < 0x30 || c > 0x39) return null;
+    n = n * 10 + (c - 0x30);
+  }
+  if (!Number.isSafeInteger(n)) return null;
+  return negative ? -n : n;
 }
 
 /** `integerOf`, or Redis's own error when it is not one. */

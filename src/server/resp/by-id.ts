@@ -3,7 +3,8 @@
 import { LeaseLostError, NotFoundError } from '../../index.ts';
 import type { JobInfo, LeasedJob, Spool } from '../../index.ts';
 import type { Need } from '../http/auth.ts';
-import { allow, spoolIds } from './context.ts';
+import { allow, badId, spoolIds } from './context.ts';
+import { fromDisqueId, isDisqueId } from './job-id.ts';
 import type { Call, Command } from './context.ts';
 import { ReplyError } from './reply.ts';
 import type { Reply } from './reply.ts';
@@ -28,38 +29,82 @@ async function leaseOf(spool: Spool, id: string): Promise<LeasedJob> {
   return lease;
 }
 
+type Leased = (lease: LeasedJob) => Promise<boolean>;
+
+const one = (done: boolean): number => (done ? 1 : 0);
+
 /**
  * Does `act` to the job each id names, looking again when it changed under it; counts the trues.
  * The ids are done at once, not one after another, so that their acks share one store call.
  */
-function countingById(need: Need, act: Act, leased?: (lease: LeasedJob) => Promise<boolean>): Command['run'] {
-  return async (call: Call) => {
-    // A job named twice is done once, and counted once, as Disque does.
-    const ids = [...new Set(spoolIds(call.args))].filter((id): id is string => id !== null);
-    const done = await Promise.all(ids.map((id) => byId(call, id, need, act, leased)));
-    return done.filter(Boolean).length;
+function countingById(need: Need, act: Act, leased?: Leased): Command['run'] {
+  return (call: Call) => {
+    const { args } = call;
+    // One id, as a consumer acks after each GETJOB: no Set, no Promise.all (issue 17).
+    if (args.length === 1)
+      return byWrittenId(call, (args[0] as Buffer).toString('latin1'), need, act, leased).then(one);
+    // Every id is checked before any is touched; one named twice is done once, and counted once, as Disque does.
+    const written = [...new Set(args.map((arg) => arg.toString('latin1')))];
+    if (!written.every(isDisqueId)) throw badId();
+    return Promise.all(written.map((w) => byWrittenId(call, w, need, act, leased))).then(
+      (done) => done.filter(Boolean).length,
+    );
   };
 }
 
+/**
+ * `byId` for an id as the client wrote it. The lease this connection was handed under that very
+ * id is acted on without decoding the id (issue 17); any other id is decoded (-BADID when it is
+ * not one).
+ */
+function byWrittenId(call: Call, written: string, need: Need, act: Act, leased: Leased | undefined): Promise<boolean> {
+  // Whatever is done to the job, a lease this connection was handed for it is of no more use.
+  const handed = call.session.handedOut.take(written);
+  if (handed === undefined) return byId(call, checkedId(written), undefined, need, act, leased);
+  if (leased === undefined) return byId(call, handed.id, undefined, need, act, leased);
+  try {
+    allow(call, need, [handed.queue]);
+  } catch (error) {
+    // A rejection, as from byId: the other ids of the command are still done.
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+  return leased(handed).catch((error: unknown) => {
+    if (!(error instanceof LeaseLostError)) throw error;
+    // Lost since: the job's current lease, if any, is asked for.
+    return byId(call, handed.id, undefined, need, act, leased, 1);
+  });
+}
+
+/** Spool's id in a Disque id (null when it names no job here); -BADID when it is not one. */
+function checkedId(written: string): string | null {
+  if (!isDisqueId(written)) throw badId();
+  return fromDisqueId(written);
+}
+
+/**
+ * Whether `act` (or `leased`, on the job's lease) was done to job `id`. `handed`: the lease this
+ * connection was handed for it, tried first; `from`: tries already spent.
+ */
 async function byId(
   call: Call,
-  id: string,
+  id: string | null,
+  handed: LeasedJob | undefined,
   need: Need,
   act: Act,
-  leased?: (lease: LeasedJob) => Promise<boolean>,
+  leased: Leased | undefined,
+  from = 0,
 ): Promise<boolean> {
+  if (id === null) return false;
   const { spool } = call.server;
-  // Whatever is done to the job, a lease this connection was handed for it is of no more use.
-  const handed = call.session.handedOut.take(id);
-  for (let i = 0; i < tries; i++) {
+  for (let i = from; i < tries; i++) {
     try {
       // A job handed out, as most that consumers name are: its lease is all there is to read,
       // and the one this connection was handed is most likely it (a lost one fails, and is asked for again).
       const lease =
-        leased === undefined ? null : i === 0 && handed !== undefined ? handed : await spool.currentLease(id);
+        leased === undefined ? null : i === from && handed !== undefined ? handed : await spool.currentLease(id);
       if (lease !== null) {
         allow(call, need, [lease.queue]);
-        return await (leased as (lease: LeasedJob) => Promise<boolean>)(lease);
+        return await (leased as Leased)(lease);
       }
       const job = await spool.job(id);
       if (job === null) return false;
@@ -90,10 +135,9 @@ const ack: Act = async ({ job, lease, remove }) => {
   return true;
 };
 
-const ackLease = async (lease: LeasedJob): Promise<boolean> => {
-  await lease.ack();
-  return true;
-};
+const yes = (): boolean => true;
+
+const ackLease: Leased = (lease) => lease.ack().then(yes);
 
 /**
  * NACK: back in line at once, counted in the job's nacks. Jobs added over RESP have no attempt

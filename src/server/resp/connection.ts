@@ -4,9 +4,10 @@
 // pipelines without end, or never reads, holds a bounded amount of this process's memory.
 import type { Socket } from 'node:net';
 import { errorCodes, SpoolError } from '../../index.ts';
-import { arityError, word } from './args.ts';
+import { arityError } from './args.ts';
 import type { Command, Server, Session } from './context.ts';
 import { HandedOut } from './handed-out.ts';
+import { RecentNames } from './names.ts';
 import { ProtocolError, RequestParser } from './parser.ts';
 import type { ParserLimits } from './parser.ts';
 import { encode, ReplyError } from './reply.ts';
@@ -55,6 +56,7 @@ export class Connection {
   #readDue = false;
   #reading = true;
   #ending = false;
+  readonly #names = new RecentNames();
   /** Resolves when the socket is closed. */
   readonly closed: Promise<void>;
 
@@ -135,12 +137,14 @@ export class Connection {
         break;
       }
       if (args === null) break;
-      if (args.length === 0) continue;
-      const name = word(args[0]);
+      // The name taken off the parser's own array: the command gets the rest without a copy.
+      const written = args.shift();
+      if (written === undefined) continue;
+      const name = this.#names.of(written);
       // QUIT is answered, then the connection ends: nothing after it is read.
       const quit = name === 'quit';
       if (quit) this.#ending = true;
-      this.#dispatch(name, args, this.#slot(quit));
+      this.#dispatch(name, written, args, this.#slot(quit));
     }
     const over =
       this.#ending ||
@@ -160,20 +164,23 @@ export class Connection {
     return slot;
   }
 
-  /** Answers what needs no command at once; runs the rest, or queues them while they must wait. */
-  #dispatch(name: string, args: readonly Buffer[], slot: Slot): void {
+  /**
+   * Answers what needs no command at once; runs the rest, or queues them while they must wait.
+   * `written`: the name as the client wrote it; `args`: the arguments after it.
+   */
+  #dispatch(name: string, written: Buffer, args: readonly Buffer[], slot: Slot): void {
     const command = this.#commands[name];
     if (command === undefined) {
       // Named as the client wrote it, as Disque and Redis do.
-      const written = (args[0] as Buffer).toString('utf8');
-      return this.#fill(slot, errorOf(new ReplyError('ERR', `unknown command '${written}'`)));
+      return this.#fill(slot, errorOf(new ReplyError('ERR', `unknown command '${written.toString('utf8')}'`)));
     }
     const { arity } = command;
-    if (arity > 0 ? args.length !== arity : args.length < -arity) return this.#fill(slot, errorOf(arityError(name)));
+    const words = args.length + 1;
+    if (arity > 0 ? words !== arity : words < -arity) return this.#fill(slot, errorOf(arityError(name)));
     if (this.#session.principal === undefined && command.open !== true)
       return this.#fill(slot, { error: 'NOAUTH Authentication required.' });
-    if (this.#todo.length === 0 && this.#free(command)) this.#run(command, args.slice(1), slot);
-    else this.#todo.push({ command, args: args.slice(1), slot });
+    if (this.#todo.length === 0 && this.#free(command)) this.#run(command, args, slot);
+    else this.#todo.push({ command, args, slot });
   }
 
   /**
@@ -234,7 +241,7 @@ export class Connection {
     slot.out = encode(reply);
     if (!this.#flushing) {
       this.#flushing = true;
-      this.#turn.later(this.#flush);
+      this.#turn.soon(this.#flush);
     }
     return undefined;
   }

@@ -110,9 +110,11 @@ export function disqueId(server: Server, job: IdFacts & { readonly id: string })
  */
 export function spoolIds(args: readonly Buffer[]): (string | null)[] {
   const ids = args.map((arg) => arg.toString('latin1'));
-  if (!ids.every(isDisqueId)) throw new ReplyError('BADID', 'Invalid Job ID format.');
+  if (!ids.every(isDisqueId)) throw badId();
   return ids.map(fromDisqueId);
 }
+
+export const badId = (): ReplyError => new ReplyError('BADID', 'Invalid Job ID format.');
 
 /** A job's body as Disque hands it out: text as it was added, any other value as JSON. */
 export function bodyOf(data: unknown): Buffer | string {

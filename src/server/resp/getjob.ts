@@ -4,8 +4,9 @@
 import type { LeasedJob } from '../../index.ts';
 import { integerOf, text, timeoutArg, word } from './args.ts';
 import { allow, bodyOf, disqueId } from './context.ts';
-import type { Call, Command, Server } from './context.ts';
+import type { Call, Command, Session } from './context.ts';
 import { additionalDeliveries } from './inspect.ts';
+import { LastParse } from './parsed-args.ts';
 import { nullArray, ReplyError, syntaxError } from './reply.ts';
 import type { Reply } from './reply.ts';
 
@@ -18,7 +19,16 @@ interface GetArgs {
   queues: string[];
 }
 
-function parse(args: readonly Buffer[]): GetArgs {
+/** Each connection's last GETJOB parse: a consumer sends the same one over and over. */
+const lastParses = new WeakMap<Session, LastParse<Readonly<GetArgs>>>();
+
+function parsed(call: Call): Readonly<GetArgs> {
+  let last = lastParses.get(call.session);
+  if (last === undefined) lastParses.set(call.session, (last = new LastParse(parse)));
+  return last.of(call.args);
+}
+
+function parse(args: readonly Buffer[]): Readonly<GetArgs> {
   const parsed: GetArgs = { noHang: false, timeoutMs: 0, count: 1, withCounters: false, queues: [] };
   for (let i = 0; i < args.length; i++) {
     const name = word(args[i]);
@@ -39,15 +49,16 @@ function parse(args: readonly Buffer[]): GetArgs {
   return parsed;
 }
 
-/** Disque's job triple, with its two counters under WITHCOUNTERS. */
-export function jobReply(server: Server, job: LeasedJob, withCounters: boolean): Reply {
-  const triple: Reply[] = [job.queue, disqueId(server, job), bodyOf(job.data)];
-  if (!withCounters) return triple;
-  return [...triple, 'nacks', job.nacks, 'additional-deliveries', additionalDeliveries(job.attempt, job.nacks, true)];
+/** Disque's job triple under the job's Disque id `id`, with its two counters under WITHCOUNTERS. */
+export function jobReply(job: LeasedJob, id: string, withCounters: boolean): Reply {
+  const body = bodyOf(job.data);
+  if (!withCounters) return [job.queue, id, body];
+  const deliveries = additionalDeliveries(job.attempt, job.nacks, true);
+  return [job.queue, id, body, 'nacks', job.nacks, 'additional-deliveries', deliveries];
 }
 
 async function getjob(call: Call): Promise<Reply> {
-  const a = parse(call.args);
+  const a = parsed(call);
   const { spool, queues, maxWaitMs } = call.server;
   allow(call, 'consume', a.queues);
   for (const q of a.queues) queues.seen(q);
@@ -71,11 +82,12 @@ async function getjob(call: Call): Promise<Reply> {
       return nullArray;
     }
     if (jobs.length > 0) {
-      for (const job of jobs) {
+      return jobs.map((job) => {
+        const id = disqueId(call.server, job);
         queues.delivered(job.queue, 1);
-        call.session.handedOut.remember(job);
-      }
-      return jobs.map((job) => jobReply(call.server, job, a.withCounters));
+        call.session.handedOut.remember(job, id);
+        return jobReply(job, id, a.withCounters);
+      });
     }
     if (a.noHang || signal.aborted || Date.now() >= deadline) return nullArray;
   }

@@ -17,24 +17,53 @@ const minBytes = 18;
 // middle holds no spool id names a job that is not here.
 const shape = /^D-[^-]{8}-([^-]{24,})-[^-]{4}$/;
 
-/** Where the ids that fit Disque's 40 characters are padded: every job id is made twice (ADDJOB, GETJOB). */
-const scratch = Buffer.alloc(minBytes);
-
 export function toDisqueId(nodeId: string, spoolId: string, facts: IdFacts): string {
-  return `D-${nodeId.slice(0, 8)}-${middle(spoolId)}-${ttlPart(facts)}`;
+  if (nodeId !== made.nodeId) {
+    made.nodeId = nodeId;
+    made.prefix = `D-${nodeId.slice(0, 8)}-`;
+  }
+  return `${made.prefix}${middle(spoolId)}-${ttlPart(facts)}`;
 }
 
-/** The id's UTF-8 bytes, left-padded with NUL bytes, in base64. */
+/**
+ * The node part and the TTL part made last: a server makes every id with one node id, and
+ * mostly one TTL, twice a job (issue 17).
+ */
+const made = { nodeId: '', prefix: '', ttl: -1, ttlHex: '' };
+
+const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** The base64 of 0, 3, 6, … NUL bytes. */
+const nulGroups = Array.from({ length: minBytes / 3 + 1 }, (_, i) => 'A'.repeat(4 * i));
+
+/**
+ * The id's UTF-8 bytes, left-padded with NUL bytes, in base64. An ASCII id that fits Disque's
+ * 40 characters (every id of the file and memory stores) is encoded here, without a Buffer:
+ * every job id is made twice, by ADDJOB and GETJOB (issue 17).
+ */
 function middle(spoolId: string): string {
-  const length = Buffer.byteLength(spoolId);
-  if (length <= minBytes) {
-    scratch.fill(0, 0, minBytes - length);
-    scratch.write(spoolId, minBytes - length, 'utf8');
-    return scratch.toString('base64');
+  const length = spoolId.length;
+  if (length <= minBytes && isAscii(spoolId)) {
+    const pad = minBytes - length;
+    const byteAt = (i: number): number => (i < pad ? 0 : spoolId.charCodeAt(i - pad));
+    let at = pad - (pad % 3);
+    let out = nulGroups[at / 3] as string;
+    for (; at < minBytes; at += 3) {
+      const a = byteAt(at);
+      const b = byteAt(at + 1);
+      const c = byteAt(at + 2);
+      out += `${alphabet[a >> 2]}${alphabet[((a & 3) << 4) | (b >> 4)]}${alphabet[((b & 15) << 2) | (c >> 6)]}${alphabet[c & 63]}`;
+    }
+    return out;
   }
-  const padded = Buffer.alloc(Math.ceil(length / 3) * 3);
-  padded.write(spoolId, padded.length - length, 'utf8');
+  const bytes = Buffer.byteLength(spoolId);
+  const padded = Buffer.alloc(Math.ceil(Math.max(bytes, minBytes) / 3) * 3);
+  padded.write(spoolId, padded.length - bytes, 'utf8');
   return padded.toString('base64');
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** Whether a client's id is in Disque's shape (else -BADID). */
@@ -56,5 +85,9 @@ function ttlPart({ createdAt, expiresAt, maxAttempts }: IdFacts): string {
   const minutes = expiresAt === null ? 0xffff : Math.min(0xffff, Math.round((expiresAt - createdAt) / 60_000));
   const retried = maxAttempts !== 1;
   const ttl = (minutes & 1) === (retried ? 1 : 0) ? minutes : minutes === 0xffff ? minutes - 1 : minutes + 1;
-  return ttl.toString(16).padStart(4, '0');
+  if (ttl !== made.ttl) {
+    made.ttl = ttl;
+    made.ttlHex = ttl.toString(16).padStart(4, '0');
+  }
+  return made.ttlHex;
 }

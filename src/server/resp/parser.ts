@@ -20,18 +20,26 @@ const maxLineBytes = 64 * 1024;
 const CR = 13;
 const LF = 10;
 
-type Step = { readonly args: Buffer[]; readonly end: number } | { readonly need: number };
+const empty = Buffer.alloc(0);
 
 /**
  * Feed it chunks with `push`, take whole commands with `next` until it returns null. It holds at
- * most one unfinished command of `maxCommandBytes`, plus what arrived in the same chunk.
+ * most one unfinished command of `maxCommandBytes`, plus what arrived in the same chunk. The
+ * commands of a chunk are read where they lie, from an offset: no Buffer or array is made for
+ * what is left after each (issue 17).
  */
 export class RequestParser {
   readonly #limits: ParserLimits;
-  #chunks: Buffer[] = [];
+  /** The chunk being read, from `#at`. */
+  #head: Buffer = empty;
+  #at = 0;
+  /** Chunks that came after `#head`, joined to it when a command spans them. */
+  #tail: Buffer[] = [];
   #bytes = 0;
   /** Bytes needed before another attempt can get further (so a large bulk is not rescanned per chunk). */
   #need = 1;
+  /** Where the command `#multibulk` or `#inline` just read ends in `#head`; else, as an index in it, the bytes it needs. */
+  #end = 0;
 
   constructor(limits: ParserLimits) {
     this.#limits = limits;
@@ -43,55 +51,92 @@ export class RequestParser {
   }
 
   push(chunk: Buffer): void {
-    this.#chunks.push(chunk);
+    if (this.#bytes === 0) {
+      this.#head = chunk;
+      this.#at = 0;
+    } else this.#tail.push(chunk);
     this.#bytes += chunk.length;
   }
 
   /** The next whole command (possibly empty, which callers skip), or null until more bytes come. */
   next(): Buffer[] | null {
     if (this.#bytes < this.#need) return null;
-    const buf = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#bytes);
-    const step = buf[0] === 0x2a ? this.#multibulk(buf) : inline(buf);
-    if ('need' in step) {
-      if (step.need > this.#limits.maxCommandBytes)
+    if (this.#tail.length > 0) {
+      this.#head = Buffer.concat([this.#head.subarray(this.#at), ...this.#tail], this.#bytes);
+      this.#at = 0;
+      this.#tail = [];
+    }
+    const buf = this.#head;
+    const at = this.#at;
+    const args = buf[at] === 0x2a ? this.#multibulk(buf, at) : this.#inline(buf, at);
+    if (args === null) {
+      const need = this.#end - at;
+      if (need > this.#limits.maxCommandBytes)
         throw new ProtocolError(`command over the limit of ${this.#limits.maxCommandBytes} bytes`);
-      this.#chunks = [buf];
-      this.#need = step.need;
+      this.#need = need;
       return null;
     }
-    const rest = buf.subarray(step.end);
-    this.#chunks = rest.length === 0 ? [] : [rest];
-    this.#bytes = rest.length;
+    this.#bytes -= this.#end - at;
+    if (this.#bytes === 0) {
+      // The chunk is read: not held any longer.
+      this.#head = empty;
+      this.#at = 0;
+    } else this.#at = this.#end;
     this.#need = 1;
-    return step.args;
+    return args;
   }
 
-  #multibulk(buf: Buffer): Step {
-    const header = line(buf, 0);
-    if (header === null) return { need: buf.length + 1 };
-    const count = integer(buf, 1, header);
+  /** The command of the multibulk at `from`, or null with `#end` the index the bytes must reach first. */
+  #multibulk(buf: Buffer, from: number): Buffer[] | null {
+    const header = line(buf, from);
+    if (header === null) return this.#short(buf.length + 1);
+    const count = integer(buf, from + 1, header);
     if (count === null) throw new ProtocolError('invalid multibulk length');
     if (count > this.#limits.maxArgs)
       throw new ProtocolError(`too many arguments (${count}, at most ${this.#limits.maxArgs})`);
     const args: Buffer[] = [];
     let at = header + 2;
     for (let i = 0; i < count; i++) {
-      if (at >= buf.length) return { need: at + 1 };
+      if (at >= buf.length) return this.#short(at + 1);
       if (buf[at] !== 0x24) throw new ProtocolError(`expected '$', got '${String.fromCharCode(buf[at] as number)}'`);
       const end = line(buf, at);
-      if (end === null) return { need: buf.length + 1 };
+      if (end === null) return this.#short(buf.length + 1);
       const length = integer(buf, at + 1, end);
       if (length === null || length < 0) throw new ProtocolError('invalid bulk length');
       if (length > this.#limits.maxBulkBytes)
         throw new ProtocolError(`bulk length ${length} is over the limit of ${this.#limits.maxBulkBytes} bytes`);
       const start = end + 2;
-      if (buf.length < start + length + 2) return { need: start + length + 2 };
+      if (buf.length < start + length + 2) return this.#short(start + length + 2);
       if (buf[start + length] !== CR || buf[start + length + 1] !== LF)
         throw new ProtocolError('bulk string not followed by CRLF');
       args.push(buf.subarray(start, start + length));
       at = start + length + 2;
     }
-    return { args, end: at };
+    this.#end = at;
+    return args;
+  }
+
+  /** A line of words split on spaces and tabs, as telnet sends it. */
+  #inline(buf: Buffer, from: number): Buffer[] | null {
+    const lf = buf.indexOf(LF, from);
+    if (lf < 0) {
+      if (buf.length - from > maxLineBytes) throw new ProtocolError('too big inline request');
+      return this.#short(buf.length + 1);
+    }
+    const end = lf > from && buf[lf - 1] === CR ? lf - 1 : lf;
+    this.#end = lf + 1;
+    return buf
+      .subarray(from, end)
+      .toString('latin1')
+      .split(/[ \t]+/)
+      .filter((w) => w !== '')
+      .map((w) => Buffer.from(w, 'latin1'));
+  }
+
+  /** Not all there: the bytes must reach index `end` of the chunk first. */
+  #short(end: number): null {
+    this.#end = end;
+    return null;
   }
 }
 
@@ -122,21 +167,4 @@ function integer(buf: Buffer, from: number, to: number): number | null {
     n = n * 10 + (c - 0x30);
   }
   return negative ? -n : n;
-}
-
-/** A line of words split on spaces and tabs, as telnet sends it. */
-function inline(buf: Buffer): Step {
-  const lf = buf.indexOf(LF);
-  if (lf < 0) {
-    if (buf.length > maxLineBytes) throw new ProtocolError('too big inline request');
-    return { need: buf.length + 1 };
-  }
-  const end = lf > 0 && buf[lf - 1] === CR ? lf - 1 : lf;
-  const words = buf
-    .subarray(0, end)
-    .toString('latin1')
-    .split(/[ \t]+/)
-    .filter((w) => w !== '')
-    .map((w) => Buffer.from(w, 'latin1'));
-  return { args: words, end: lf + 1 };
 }
