@@ -79,22 +79,6 @@ interface Queryable {
   query<R extends QueryResultRow>(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: R[] }>;
 }
 
-/** A row of ack-lease.sql: the statement's answer on each, and a leased job's columns (null when none). */
-type AckLeaseRow = JobRow & {
-  due: boolean;
-  next_at: number | null;
-  wake_by: number | null;
-  events: unknown;
-  acked_id: string[] | null;
-  acked_queue: string[] | null;
-};
-
-interface AckLeaseAnswer {
-  readonly rows: AckLeaseRow[];
-  /** Per ack item: the queue of the job it completed, or null. */
-  readonly acked: readonly AckResult[];
-}
-
 /** How long a call waits for a connection of the pool before it fails (PostgreSQL down or busy). */
 const connectTimeoutMs = 5000;
 
@@ -382,26 +366,18 @@ export class PostgresStore implements Store {
     return { jobs, nextAt, covered };
   }
 
-  /** A lease from one queue, carrying the acks waiting in the ack line (ack-lease.sql). */
   async #leaseFrom(
     queue: string,
     now: number,
     limit: number,
     visibilityMs: number | null,
   ): Promise<{ due: boolean; jobs: LeasedRecord[]; nextAt: number | null; wakeBy: number | null }> {
-    const taken = this.#acks.take(undefined);
-    const carried = taken === null ? null : mergeAcks(taken.calls);
-    let answer: AckLeaseAnswer;
-    try {
-      answer = await this.#ackLease({ queue, now, limit, visibilityMs }, carried?.params ?? null, null);
-    } catch (error) {
-      taken?.fail(error);
-      throw error;
-    }
-    if (taken !== null && carried !== null) taken.answer(carried.split(answer.acked));
-    const { rows } = answer;
+    const rows = await this.#query<
+      JobRow & { due: boolean; next_at: number | null; wake_by: number | null; events: unknown }
+    >('lease', [queue, now, limit, visibilityMs, this.#channel, this.#origin]);
     const head = rows[0];
     if (head === undefined) return { due: false, jobs: [], nextAt: null, wakeBy: null };
+    this.#dispatch(decodeEvents(head.events));
     const jobs = head.id === null ? [] : rows.map((row) => this.#leased(row, now));
     return { due: head.due, jobs, nextAt: head.next_at, wakeBy: head.wake_by };
   }
@@ -418,18 +394,18 @@ export class PostgresStore implements Store {
     await this.#query('prune', [queues, now]);
   }
 
-  /**
-   * Acks outside a transaction, merged while one is in flight. The first after an idle spell
-   * waits for the end of the turn: a worker leases right after it acks, and its lease carries
-   * the acks (#leaseFrom), one statement for both.
-   */
   readonly #acks = new StatementLine<AckParams, readonly AckResult[]>(
     async (calls) => {
-      const { params, split } = mergeAcks(calls);
-      return split(await this.#ack(params));
+      const scope = (calls[0] as AckParams).scope;
+      const results = await this.#ack({
+        now: Math.max(...calls.map((c) => c.now)),
+        items: calls.flatMap((c) => c.items),
+        ...(scope !== undefined && { scope }),
+      });
+      let at = 0;
+      return calls.map((c) => results.slice(at, (at += c.items.length)));
     },
     (params) => params.scope,
-    (serve) => setImmediate(serve),
   );
 
   ack(params: AckParams): Promise<readonly AckResult[]> {
@@ -439,23 +415,13 @@ export class PostgresStore implements Store {
   }
 
   async #ack(params: AckParams): Promise<readonly AckResult[]> {
-    return (await this.#ackLease(null, params, this.#tx(params.tx))).acked;
-  }
-
-  /**
-   * One ack-lease.sql: the acks (the tokens this store sealed, each job once) and the lease,
-   * either of them null. Events go to this store's watchers, and acked queues to the prune.
-   */
-  async #ackLease(
-    lease: { queue: string; now: number; limit: number; visibilityMs: number | null } | null,
-    acks: AckParams | null,
-    tx: Queryable | null,
-  ): Promise<AckLeaseAnswer> {
+    const { now, items, scope } = params;
+    const tx = this.#tx(params.tx);
     const ids: string[] = [];
     const attempts: number[] = [];
     const results: (Uint8Array | null)[] = [];
     const seen = new Set<string>();
-    for (const item of acks?.items ?? []) {
+    for (const item of items) {
       const parts = this.#token(item.token);
       if (parts === null || seen.has(parts.id)) continue;
       seen.add(parts.id);
@@ -464,44 +430,33 @@ export class PostgresStore implements Store {
       results.push(item.result);
     }
     const done = new Map<string, string>();
-    let rows: AckLeaseRow[] = [];
-    if (lease !== null || ids.length > 0) {
-      const ackNow = acks?.now ?? (lease?.now as number);
-      const scope = acks?.scope;
-      rows = await this.#query<AckLeaseRow>(
-        'ack-lease',
+    if (ids.length > 0) {
+      const rows = await this.#query<{ id: string; queue: string; events: unknown }>(
+        'ack',
         [
-          lease?.queue ?? null,
-          lease?.now ?? ackNow,
-          lease?.limit ?? 0,
-          lease?.visibilityMs ?? null,
-          this.#channel,
-          this.#originOf(tx),
           ids,
           attempts,
           results,
-          ackNow,
+          now,
           scope === undefined ? null : scope.queues,
           scope === undefined ? null : scope.prefixes,
+          this.#channel,
+          this.#originOf(tx),
         ],
         tx,
       );
-      const head = rows[0];
-      head?.acked_id?.forEach((id, i) => done.set(id, head.acked_queue?.[i] as string));
-      if (tx === null) {
-        this.#dispatch(decodeEvents(head?.events));
-        // Retention keeps the newest; the prune follows the ack, and reads prune before they look.
-        if (done.size > 0) this.#prune(new Set(done.values()), ackNow, done.size);
-      }
+      for (const row of rows) done.set(row.id, row.queue);
+      if (tx === null) this.#dispatch(decodeEvents(rows[0]?.events));
+      // Retention keeps the newest; the prune follows the ack, and reads prune before they look.
+      if (rows.length > 0 && tx === null) this.#prune(new Set(rows.map((r) => r.queue)), now, rows.length);
     }
     const answered = new Set<string>();
-    const acked = (acks?.items ?? []).map(({ token }) => {
+    return items.map(({ token }) => {
       const id = this.#token(token)?.id;
       if (id === undefined || answered.has(id)) return null;
       answered.add(id);
       return done.get(id) ?? null;
     });
-    return { rows, acked };
   }
 
   /**
@@ -912,25 +867,6 @@ function byJob(n: readonly string[] | null, id: readonly string[] | null): Map<n
   const out = new Map<number, string>();
   n?.forEach((k, i) => out.set(Number(k), id?.[i] as string));
   return out;
-}
-
-/** Ack calls as one: their items end to end, at the latest `now`, and each call's share of the answer. */
-function mergeAcks(calls: readonly AckParams[]): {
-  params: AckParams;
-  split: (results: readonly AckResult[]) => (readonly AckResult[])[];
-} {
-  const scope = (calls[0] as AckParams).scope;
-  return {
-    params: {
-      now: Math.max(...calls.map((c) => c.now)),
-      items: calls.flatMap((c) => c.items),
-      ...(scope !== undefined && { scope }),
-    },
-    split: (results) => {
-      let at = 0;
-      return calls.map((c) => results.slice(at, (at += c.items.length)));
-    },
-  };
 }
 
 function isId(id: string): boolean {

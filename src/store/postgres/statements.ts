@@ -8,7 +8,7 @@ const folder = new URL('./sql/', import.meta.url);
 const migrationFolder = new URL('./sql/migrations/', import.meta.url);
 
 export const statementNames = [
-  'ack-lease',
+  'ack',
   'add',
   'configure',
   'counts',
@@ -18,6 +18,7 @@ export const statementNames = [
   'jobs',
   'hold',
   'know',
+  'lease',
   'list-active',
   'list-delayed',
   'list-finished',

@@ -1,0 +1,56 @@
+-- Leases up to $3 jobs of queue $1 in lease order, FOR UPDATE SKIP LOCKED over jobs_lease.
+-- $1 queue text, $2 now float8, $3 limit integer, $4 visibility float8 (null: each job's own),
+-- $5 channel text, $6 origin text.
+-- One row per job leased, or a single row of nulls but `due`: true when the queue has ended
+-- leases or TTLs to apply first (settle.sql), and the lease took nothing. `next_at`: the
+-- queue's next due time after this lease, when it took fewer than $3. `events`: the due event
+-- sent (the queue row is read FOR SHARE: see told() in 001-jobs.sql). `wake_by`: the queue's
+-- (null when it has no row): when it is past `now` and no earlier than `next_at`, every lease
+-- that sleeps on this answer is woken in time already, and told.sql would change nothing.
+-- The lease commits without waiting for its WAL flush (synchronous_commit off for this
+-- transaction only): the contract lets a lease answer before it is durable, since a lease lost
+-- in a crash only hands the job out again. The ack that follows is durable, and its flush
+-- carries the lease's commit with it. At c=1 this halves the commits a job waits for (issue 15).
+WITH q AS (
+  SELECT wake_by, paused FROM spool.queues WHERE name = $1 FOR SHARE
+), due AS (
+  SELECT EXISTS (SELECT 1 FROM spool.jobs WHERE queue = $1 AND state = 'active' AND until <= $2)
+      OR EXISTS (SELECT 1 FROM spool.jobs WHERE queue = $1 AND expires_at <= $2) AS due
+), picked AS (
+  SELECT id FROM spool.jobs
+  WHERE queue = $1 AND state = 'queued' AND available_at <= $2
+    AND (expires_at IS NULL OR expires_at > $2)
+    AND NOT (SELECT due FROM due)
+    AND NOT coalesce((SELECT paused FROM q), false)
+  ORDER BY priority DESC, available_at, id
+  LIMIT $3
+  FOR UPDATE SKIP LOCKED
+), leased AS (
+  UPDATE spool.jobs j
+  SET state = 'active', attempts = j.attempts + 1, until = $2 + coalesce($4::float8, j.visibility_ms)
+  FROM picked WHERE j.id = picked.id
+  RETURNING j.*
+), ev AS (
+  SELECT jsonb_build_array(jsonb_build_object('kind', 'due', 'queue', $1::text, 'at', m.at)) AS events
+  FROM (SELECT min(until) AS at FROM leased) m, q
+  WHERE m.at < q.wake_by
+), told AS (
+  SELECT spool.tell($5, $6, events) FROM ev
+)
+SELECT m.due, m.next_at, m.wake_by, m.events, m.told, m.quick, l.*
+FROM (
+  SELECT (SELECT due FROM due) AS due,
+    -- Only a lease short of jobs needs it (a full one does not sleep). spool.next_at's body, not a
+    -- call: a SQL function with subqueries is not inlined but planned again at every call, half
+    -- of an empty lease's server time (~250 of 500 us, issue 15).
+    CASE WHEN (SELECT count(*) FROM leased) < $3 THEN least(
+      (SELECT min(available_at) FROM spool.jobs WHERE queue = $1 AND state = 'queued' AND available_at > $2),
+      (SELECT min(until) FROM spool.jobs WHERE queue = $1 AND state = 'active')
+    ) END AS next_at,
+    (SELECT wake_by FROM q) AS wake_by,
+    (SELECT events FROM ev) AS events,
+    (SELECT * FROM told) AS told,
+    (SELECT set_config('synchronous_commit', 'off', true)) AS quick
+) m
+LEFT JOIN leased l ON true
+ORDER BY l.priority DESC, l.available_at, l.id
