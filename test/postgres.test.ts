@@ -114,6 +114,47 @@ void describe('postgres store', { skip }, () => {
     await pool.end();
   });
 
+  void test('a worker that took the last job waits for the adds its process has on their way before it leases again: one lease per job, no empty one between', async () => {
+    const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
+    const sent = new Map<string, number>();
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const name = (args[0] as { name?: string }).name?.split(':').at(-1);
+      if (name !== undefined) sent.set(name, (sent.get(name) ?? 0) + 1);
+      return query(...args);
+    };
+    const store = await PostgresStore.open({ pool, schema: `${stem}next` });
+    const spool = await Spool.create(store);
+    const q = spool.queue<number>('next');
+    const jobs = 20;
+    const handled: number[] = [];
+    const adds: Promise<string>[] = [];
+    let finished = (): void => {};
+    const all = new Promise<void>((resolve) => (finished = resolve));
+    // Each handler adds the next job, as a stream of adds does: that add is on its way to the
+    // store (sent at the end of the turn, not committed) when the worker leases again.
+    const worker = q.process(async (job) => {
+      handled.push(job.data);
+      if (job.data === jobs) return finished();
+      adds.push(q.add(job.data + 1));
+      await new Promise((resolve) => setImmediate(resolve));
+    });
+    await q.add(0);
+    await all;
+    await Promise.all(adds);
+    await worker.close();
+    assert.deepEqual(
+      handled,
+      Array.from({ length: jobs + 1 }, (_, i) => i),
+    );
+    // The first lease finds nothing and sleeps until the first add; then one lease per job, and
+    // at most one more that finds nothing after the last.
+    const leases = sent.get('lease') ?? 0;
+    assert.ok(leases <= jobs + 3, `${leases} lease statements for ${jobs + 1} jobs`);
+    await spool.close();
+    await pool.end();
+  });
+
   void test('the store runs its leases and acks with plans made once per connection, not planned again at every call', async () => {
     // The store's own pool, caught as it is made; one connection, so one session's prepared statements.
     const pools: pg.Pool[] = [];

@@ -353,7 +353,8 @@ export class PostgresStore implements Store {
         const more = await this.#leaseFrom(queue, now, limit - answer.jobs.length, visibilityMs);
         answer = { ...more, jobs: [...answer.jobs, ...more.jobs] };
       }
-      if (answer.jobs.length < limit) this.#drained.add(queue);
+      // A full lease whose snapshot held no other job drained the queue as well.
+      if (answer.jobs.length < limit || !answer.more) this.#drained.add(queue);
       else this.#drained.delete(queue);
       jobs.push(...answer.jobs);
       if (answer.nextAt !== null && (nextAt === null || answer.nextAt < nextAt)) nextAt = answer.nextAt;
@@ -371,15 +372,15 @@ export class PostgresStore implements Store {
     now: number,
     limit: number,
     visibilityMs: number | null,
-  ): Promise<{ due: boolean; jobs: LeasedRecord[]; nextAt: number | null; wakeBy: number | null }> {
+  ): Promise<{ due: boolean; jobs: LeasedRecord[]; nextAt: number | null; more: boolean; wakeBy: number | null }> {
     const rows = await this.#query<
-      JobRow & { due: boolean; next_at: number | null; wake_by: number | null; events: unknown }
+      JobRow & { due: boolean; next_at: number | null; more: boolean | null; wake_by: number | null; events: unknown }
     >('lease', [queue, now, limit, visibilityMs, this.#channel, this.#origin]);
     const head = rows[0];
-    if (head === undefined) return { due: false, jobs: [], nextAt: null, wakeBy: null };
+    if (head === undefined) return { due: false, jobs: [], nextAt: null, more: false, wakeBy: null };
     this.#dispatch(decodeEvents(head.events));
     const jobs = head.id === null ? [] : rows.map((row) => this.#leased(row, now));
-    return { due: head.due, jobs, nextAt: head.next_at, wakeBy: head.wake_by };
+    return { due: head.due, jobs, nextAt: head.next_at, more: head.more === true, wakeBy: head.wake_by };
   }
 
   async #settle(queues: readonly string[], now: number): Promise<void> {

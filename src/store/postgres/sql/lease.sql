@@ -7,6 +7,10 @@
 -- sent (the queue row is read FOR SHARE: see told() in 001-jobs.sql). `wake_by`: the queue's
 -- (null when it has no row): when it is past `now` and no earlier than `next_at`, every lease
 -- that sleeps on this answer is woken in time already, and told.sql would change nothing.
+-- `more`: when the lease took all $3, whether its snapshot held another job to lease (locked by
+-- another lease or not): false tells the store that a lease now would find only jobs committed
+-- since, so the worker's next lease waits for this process's adds on their way first instead of
+-- coming back empty (issue 15: an idle worker fed 500 adds/s sent an empty lease per job).
 -- The lease commits without waiting for its WAL flush (synchronous_commit off for this
 -- transaction only): the contract lets a lease answer before it is durable, since a lease lost
 -- in a crash only hands the job out again. The ack that follows is durable, and its flush
@@ -37,7 +41,7 @@ WITH q AS (
 ), told AS (
   SELECT spool.tell($5, $6, events) FROM ev
 )
-SELECT m.due, m.next_at, m.wake_by, m.events, m.told, m.quick, l.*
+SELECT m.due, m.next_at, m.more, m.wake_by, m.events, m.told, m.quick, l.*
 FROM (
   SELECT (SELECT due FROM due) AS due,
     -- Only a lease short of jobs needs it (a full one does not sleep). spool.next_at's body, not a
@@ -47,6 +51,13 @@ FROM (
       (SELECT min(available_at) FROM spool.jobs WHERE queue = $1 AND state = 'queued' AND available_at > $2),
       (SELECT min(until) FROM spool.jobs WHERE queue = $1 AND state = 'active')
     ) END AS next_at,
+    CASE WHEN (SELECT count(*) FROM leased) = $3 THEN (
+      SELECT count(*) > $3 FROM (
+        SELECT 1 FROM spool.jobs
+        WHERE queue = $1 AND state = 'queued' AND available_at <= $2 AND (expires_at IS NULL OR expires_at > $2)
+        LIMIT $3 + 1
+      ) x
+    ) END AS more,
     (SELECT wake_by FROM q) AS wake_by,
     (SELECT events FROM ev) AS events,
     (SELECT * FROM told) AS told,
