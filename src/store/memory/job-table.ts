@@ -114,11 +114,18 @@ export class JobTable {
   add({ now, jobs }: AddParams, locate?: (index: number) => number): AddResult {
     // Check the whole batch before changing anything: a batch is added whole or not at all. A
     // batch's jobs mostly share a queue: settling it again at the same `now` would change nothing.
+    // New jobs by queue, counted by runs of jobs of one queue.
     const fresh = new Map<QueueState, number>();
+    const count = (q: QueueState | null, run: number): void => {
+      if (q !== null && run > 0) fresh.set(q, (fresh.get(q) ?? 0) + run);
+    };
     const byKey = new Set<string>();
     let settled: QueueState | null = null;
+    let run = 0;
     for (const job of jobs) {
       if (settled?.name !== job.queue) {
+        count(settled, run);
+        run = 0;
         settled = this.#queue(job.queue);
         settled.settle(now);
       }
@@ -126,8 +133,9 @@ export class JobTable {
         if (settled.keys.has(job.key) || byKey.has(`${job.queue}\0${job.key}`)) continue;
         byKey.add(`${job.queue}\0${job.key}`);
       }
-      fresh.set(settled, (fresh.get(settled) ?? 0) + 1);
+      run++;
     }
+    count(settled, run);
     for (const [q, n] of fresh) {
       const limit = q.settings.maxLength;
       if (limit !== null && q.queued + n > limit) return { ok: false, fullQueue: q.name, maxLength: limit };
