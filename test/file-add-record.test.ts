@@ -37,3 +37,43 @@ void test('a writer into a given buffer refuses to outgrow the size it was given
   w.f64(1);
   assert.throws(() => w.u8(1), RangeError);
 });
+
+// Issue 16: a job whose fields before the payload match the last job's gets them copied, not
+// written one by one; the copy must never stand in for fields that differ on disk.
+void test('an add record keeps every field of jobs that differ from the one before only slightly', () => {
+  const base = newJob('q', Buffer.from('p'));
+  const jobs = [
+    base,
+    { ...base, payload: Buffer.from('same fields') },
+    // Equal to 0 for ===, not on disk.
+    { ...base, priority: -0 },
+    { ...base, key: 'k' },
+    // No key after a job with one: the copy would carry the key.
+    { ...base, key: null },
+    { ...base, backoff: { ...base.backoff } },
+    { ...base, backoff: { ...base.backoff, jitter: 0.5 } },
+    { ...base, expiresAt: 5 },
+    { ...base, availableAt: 7 },
+    { ...base, queue: 'other' },
+  ];
+  const params: AddParams = { now: 1, jobs };
+  const { length } = layoutAdd(params);
+  const buf = Buffer.alloc(length);
+  writeAdd(ByteWriter.into(buf, 0, length), 1, params);
+  const decoded = decodeAdd(recordKinds.add.version, buf).params.jobs;
+  assert.equal(decoded.length, jobs.length);
+  decoded.forEach((job, i) => {
+    const { payload, ...fields } = jobs[i]!;
+    const { payload: got, ...gotFields } = job;
+    assert.deepEqual(gotFields, fields, `job ${i}`);
+    assert.ok(Object.is(gotFields.priority, fields.priority), `job ${i}'s priority`);
+    assert.equal(Buffer.from(got).toString(), Buffer.from(payload).toString());
+  });
+});
+
+void test('a writer refuses a u32 out of range instead of wrapping it', () => {
+  const w = new ByteWriter(16);
+  assert.throws(() => w.u32(2 ** 32), RangeError);
+  assert.throws(() => w.u32(-1), RangeError);
+  assert.equal(w.length, 0);
+});

@@ -6,6 +6,7 @@ import type {
   Capabilities,
   Counts,
   Health,
+  NewJob,
   QueueScope,
   QueueSettings,
   SleeperExtension,
@@ -121,9 +122,7 @@ export class Spool implements AsyncDisposable {
       }
       const result = sleepers === null ? store.add(params) : sleepers.add({ ...params, origin: hub.id });
       observers.added(params.jobs, result);
-      const jobsPerQueue = new Map<string, number>();
-      for (const { queue } of params.jobs) jobsPerQueue.set(queue, (jobsPerQueue.get(queue) ?? 0) + 1);
-      hub.sent(jobsPerQueue, result);
+      hub.sent(jobsPerQueue(params.jobs), result);
       return result;
     };
     this.#runtime = {
@@ -413,4 +412,22 @@ function sleeperExtension(store: Store): SleeperExtension | null {
   if (store.sleepers === undefined)
     throw new ValidationError('store', 'declares capabilities.sleepers but has no sleepers extension');
   return store.sleepers;
+}
+
+/** How many of `jobs` go to each queue; counted by runs, as a bulk add's jobs mostly share one. */
+function jobsPerQueue(jobs: readonly NewJob[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  let queue = '';
+  let run = 0;
+  for (const job of jobs) {
+    if (job.queue === queue) {
+      run++;
+      continue;
+    }
+    if (run > 0) counts.set(queue, (counts.get(queue) ?? 0) + run);
+    queue = job.queue;
+    run = 1;
+  }
+  if (run > 0) counts.set(queue, (counts.get(queue) ?? 0) + run);
+  return counts;
 }

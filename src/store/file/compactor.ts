@@ -44,17 +44,16 @@ export class Compactor {
     private readonly table: JobTable,
   ) {}
 
-  /** Counts a payload at log position `at` as live: its segment stays. Returns `at`. */
-  hold(at: number, size: number): number {
+  /** Counts `jobs` payloads of `size` bytes in all, in the segment of log position `at`, as live: the segment stays. */
+  hold(at: number, size: number, jobs = 1): void {
     const segment = segmentOf(at);
     const live = this.#live.get(segment);
-    if (live === undefined) this.#live.set(segment, { jobs: 1, bytes: size, held: size });
+    if (live === undefined) this.#live.set(segment, { jobs, bytes: size, held: size });
     else {
-      live.jobs++;
+      live.jobs += jobs;
       live.bytes += size;
       live.held += size;
     }
-    return at;
   }
 
   release(at: number, size: number): void {

@@ -32,6 +32,7 @@ import type {
   ListResult,
   NackParams,
   NackResult,
+  NewJob,
   NowParams,
   PeekParams,
   PromoteParams,
@@ -209,9 +210,7 @@ export class FileStore implements Store {
     if (type === recordKinds.add.type) {
       const { seq, params, payloadAt } = decodeAdd(version, body);
       this.#table.nextSeq = seq;
-      this.#table.add(params, (i) =>
-        this.#compactor.hold(at + (payloadAt[i] as number), params.jobs[i]?.payload.byteLength ?? 0),
-      );
+      this.#addToTable(params, at, payloadAt);
     } else if (type === recordKinds.move.type) {
       for (const { id, payloadAt } of decodeMove(version, body)) this.#compactor.relocate(id, at + payloadAt);
     } else {
@@ -227,10 +226,7 @@ export class FileStore implements Store {
       this.#log.assertWritable();
       const seq = this.#table.nextSeq;
       const { length, payloadAt } = layoutAdd(params);
-      const at = this.#log.nextBody(length);
-      const result = this.#table.add(params, (i) =>
-        this.#compactor.hold(at + (payloadAt[i] as number), params.jobs[i]?.payload.byteLength ?? 0),
-      );
+      const result = this.#addToTable(params, this.#log.nextBody(length), payloadAt);
       if (!result.ok) return result;
       this.#log.append(recordKinds.add, length, (out, offset) =>
         writeAdd(ByteWriter.into(out, offset, length), seq, params),
@@ -238,6 +234,24 @@ export class FileStore implements Store {
       await this.#log.committed();
       return result;
     });
+  }
+
+  /**
+   * Adds to the table the jobs of an add record whose body is at log position `at`; the payloads
+   * of those it creates count as live, all at once (one segment holds a whole record).
+   */
+  #addToTable(params: AddParams, at: number, payloadAt: readonly number[]): AddResult {
+    const result = this.#table.add(params, (i) => at + (payloadAt[i] as number));
+    if (!result.ok) return result;
+    let jobs = 0;
+    let bytes = 0;
+    for (let i = 0; i < params.jobs.length; i++) {
+      if (!result.created[i]) continue;
+      jobs++;
+      bytes += (params.jobs[i] as NewJob).payload.byteLength;
+    }
+    if (jobs > 0) this.#compactor.hold(at, bytes, jobs);
+    return result;
   }
 
   // A lease or an extension answers before its record is durable: the ack that follows rides

@@ -203,26 +203,54 @@ export function writeAdd(out: ByteWriter, seq: number, { now, jobs }: AddParams)
   out.f64(seq);
   out.f64(now);
   out.u32(jobs.length);
-  let queue = '';
+  // Where the fields before the payload of the last job written field by field start, and their size.
+  let head = 0;
+  let headBytes = 0;
+  let last: NewJob | null = null;
   let queueBytes: Buffer = Buffer.alloc(0);
   for (const job of jobs) {
-    if (job.queue !== queue) {
-      queue = job.queue;
-      queueBytes = Buffer.from(queue);
+    if (last !== null && sameHead(last, job)) out.repeat(head, headBytes);
+    else {
+      head = out.length;
+      if (job.queue !== last?.queue) queueBytes = Buffer.from(job.queue);
+      out.bytes(queueBytes);
+      out.f64(job.priority);
+      out.f64(job.maxAttempts);
+      out.f64(job.availableAt);
+      out.maybe(job.expiresAt);
+      out.f64(job.visibilityMs);
+      out.u8(job.backoff.kind === 'fixed' ? 0 : 1);
+      out.f64(job.backoff.delayMs);
+      out.f64(job.backoff.maxDelayMs);
+      out.f64(job.backoff.jitter);
+      out.maybeStr(job.key);
+      headBytes = out.length - head;
+      last = job;
     }
-    out.bytes(queueBytes);
-    out.f64(job.priority);
-    out.f64(job.maxAttempts);
-    out.f64(job.availableAt);
-    out.maybe(job.expiresAt);
-    out.f64(job.visibilityMs);
-    out.u8(job.backoff.kind === 'fixed' ? 0 : 1);
-    out.f64(job.backoff.delayMs);
-    out.f64(job.backoff.maxDelayMs);
-    out.f64(job.backoff.jitter);
-    out.maybeStr(job.key);
     out.bytes(job.payload);
   }
+}
+
+/**
+ * Whether `b`'s fields before its payload are written as `a`'s are, byte for byte (Object.is:
+ * 0 and -0 differ on disk); jobs with keys never are, as keys mostly differ.
+ */
+function sameHead(a: NewJob, b: NewJob): boolean {
+  return (
+    a.queue === b.queue &&
+    a.key === null &&
+    b.key === null &&
+    Object.is(a.priority, b.priority) &&
+    Object.is(a.availableAt, b.availableAt) &&
+    Object.is(a.expiresAt, b.expiresAt) &&
+    Object.is(a.maxAttempts, b.maxAttempts) &&
+    Object.is(a.visibilityMs, b.visibilityMs) &&
+    (a.backoff === b.backoff ||
+      (a.backoff.kind === b.backoff.kind &&
+        Object.is(a.backoff.delayMs, b.backoff.delayMs) &&
+        Object.is(a.backoff.maxDelayMs, b.backoff.maxDelayMs) &&
+        Object.is(a.backoff.jitter, b.backoff.jitter)))
+  );
 }
 
 /** Versions 0 and 1 share a layout; 2 drops their per-call length limits (a logged add was within them). */

@@ -19,6 +19,7 @@ import type {
   ListParams,
   ListResult,
   NackParams,
+  NewJob,
   NackResult,
   QueueSettings,
   RemoveParams,
@@ -113,37 +114,51 @@ export class JobTable {
   add({ now, jobs }: AddParams, locate?: (index: number) => number): AddResult {
     // Check the whole batch before changing anything: a batch is added whole or not at all. A
     // batch's jobs mostly share a queue: settling it again at the same `now` would change nothing.
-    const fresh = new Map<string, number>();
+    // New jobs by queue, counted by runs of jobs of one queue.
+    const fresh = new Map<QueueState, number>();
+    const count = (q: QueueState | null, run: number): void => {
+      if (q !== null && run > 0) fresh.set(q, (fresh.get(q) ?? 0) + run);
+    };
     const byKey = new Set<string>();
     let settled: QueueState | null = null;
+    let run = 0;
     for (const job of jobs) {
-      const q = this.#queue(job.queue);
-      if (q !== settled) q.settle(now);
-      settled = q;
+      if (settled?.name !== job.queue) {
+        count(settled, run);
+        run = 0;
+        settled = this.#queue(job.queue);
+        settled.settle(now);
+      }
       if (job.key !== null) {
-        if (q.keys.has(job.key) || byKey.has(`${job.queue}\0${job.key}`)) continue;
+        if (settled.keys.has(job.key) || byKey.has(`${job.queue}\0${job.key}`)) continue;
         byKey.add(`${job.queue}\0${job.key}`);
       }
-      fresh.set(job.queue, (fresh.get(job.queue) ?? 0) + 1);
+      run++;
     }
-    for (const [queue, n] of fresh) {
-      const q = this.#queue(queue);
+    count(settled, run);
+    for (const [q, n] of fresh) {
       const limit = q.settings.maxLength;
-      if (limit !== null && q.queued + n > limit) return { ok: false, fullQueue: queue, maxLength: limit };
-      this.#know(queue, q);
+      if (limit !== null && q.queued + n > limit) return { ok: false, fullQueue: q.name, maxLength: limit };
+      this.#know(q.name, q);
     }
     if (this.#seq + jobs.length > maxSeq) throw new StorageError('this store has handed out every job id it can');
-    const ids: string[] = [];
-    const created: boolean[] = [];
-    const ready = new Set<string>();
+    const n = jobs.length;
+    const ids = new Array<string>(n);
+    const created = new Array<boolean>(n);
     const cols = this.#cols;
-    jobs.forEach((spec, index) => {
-      const q = this.#queue(spec.queue);
+    // An indexed loop over the batch with its queue looked up once per run of jobs that share
+    // one: a bulk add spends ~1 µs a job in all, and a closure or a map lookup a job showed (issue 16).
+    let q: QueueState | null = null;
+    let readied: QueueState | null = null;
+    let ready: Set<QueueState> | null = null;
+    for (let index = 0; index < n; index++) {
+      const spec = jobs[index] as NewJob;
+      if (q?.name !== spec.queue) q = this.#queue(spec.queue);
       const existing = spec.key === null ? undefined : q.keys.get(spec.key);
       if (existing !== undefined) {
-        ids.push(String(existing));
-        created.push(false);
-        return;
+        ids[index] = String(existing);
+        created[index] = false;
+        continue;
       }
       const seq = ++this.#seq;
       const at = locate === undefined ? -1 : locate(index);
@@ -164,12 +179,14 @@ export class JobTable {
       if (at < 0) cols.setPayload(seq, spec.payload);
       if (spec.key !== null) cols.keys.set(seq, spec.key);
       this.#size++;
-      q.admit(seq, now);
-      if (cols.state(seq) === stateCode.waiting) ready.add(q.name);
-      ids.push(String(seq));
-      created.push(true);
-    });
-    for (const queue of ready) this.#emit({ kind: 'ready', queue });
+      if (q.admit(seq, now, spec.key) === 'waiting' && q !== readied) {
+        (ready ??= new Set()).add(q);
+        readied = q;
+      }
+      ids[index] = String(seq);
+      created[index] = true;
+    }
+    if (ready !== null) for (const r of ready) this.#emit({ kind: 'ready', queue: r.name });
     return { ok: true, ids, created };
   }
 

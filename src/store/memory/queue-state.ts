@@ -69,24 +69,25 @@ export class QueueState {
     else if (state === 'completed') this.completed.push(seq);
   }
 
-  /** Adds a new job whose columns are set and whose state is still `gone`. */
-  admit(seq: number, now: number): void {
-    this.#index(seq);
-    this.place(seq, this.cols.page(seq).availableAt.get(rowOf(seq)) > now ? 'delayed' : 'waiting');
+  /** Adds a new job whose columns are set and whose state is still `gone`: it waits or is delayed. */
+  admit(seq: number, now: number, key: string | null): 'waiting' | 'delayed' {
+    this.#index(seq, key);
+    const state = this.cols.page(seq).availableAt.get(rowOf(seq)) > now ? 'delayed' : 'waiting';
+    this.place(seq, state);
+    return state;
   }
 
   /** Puts a job from a checkpoint back where its state says, as it was. */
   restore(seq: number, state: JobState): void {
     this.cols.page(seq).state.set(rowOf(seq), gone);
-    this.#index(seq);
+    this.#index(seq, this.cols.keys.get(seq) ?? null);
     this.place(seq, state);
     if (state === 'active') this.#pushLease(seq);
   }
 
-  /** Enters a job coming into the queue under its key and in the TTL heap. */
-  #index(seq: number): void {
-    const key = this.cols.keys.get(seq);
-    if (key !== undefined) this.keys.set(key, seq);
+  /** Enters a job coming into the queue under its key (given: no lookup for the usual none) and in the TTL heap. */
+  #index(seq: number, key: string | null): void {
+    if (key !== null) this.keys.set(key, seq);
     const expiresAt = this.cols.page(seq).expiresAt.get(rowOf(seq));
     if (!Number.isNaN(expiresAt)) {
       this.ttl.push(expiresAt, 0, seq);
