@@ -40,6 +40,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       runs: { type: 'string', default: '1' },
       scenarios: { type: 'string' },
       'payload-bytes': { type: 'string', default: '100' },
+      warmup: { type: 'string' },
     },
   });
   const runs = Number(values.runs);
@@ -49,6 +50,9 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     throw new Error(
       `--payload-bytes must be a whole number from ${minPayloadBytes} to 1048576, got "${values['payload-bytes']}"`,
     );
+  const warmup = Number(values.warmup ?? (values.quick ? 1_000 : 10_000));
+  if (!Number.isInteger(warmup) || warmup < 0)
+    throw new Error(`--warmup must be a whole number ≥ 0, got "${values.warmup}"`);
   // Rows follow the peers in the order given; scenarios always run in their own order.
   const peers = parseList(values.peers, peerNames, 'peer') ?? [];
   // pg-boss and graphile-worker share spool's server when spool runs on PostgreSQL, so one run compares them.
@@ -64,6 +68,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
         idleMs: 50,
         capMs: 60_000,
         payloadBytes,
+        warmup,
         depth: { shallow: 2_000, deep: 20_000, leased: 500, capMs: 3_000 },
       }
     : {
@@ -72,6 +77,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
         idleMs: 500,
         capMs: 60_000,
         payloadBytes,
+        warmup,
         depth: { shallow: 2_000, deep: 500_000, leased: 1_000, capMs: 20_000 },
       };
   return {

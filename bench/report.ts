@@ -187,7 +187,7 @@ export function buildTables(results: RowResult[], sizes: Sizes): Table[] {
     const rows = onRedis.map((r) => scenarioRow(r, bulk(r)!, [bytes]));
     tables.push({
       id: 'server-memory',
-      title: `Redis memory per queued job (INFO used_memory growth over enqueue bulk / N=${n}, all waiting)`,
+      title: `Redis memory per queued job (INFO used_memory growth over enqueue bulk / its jobs, all waiting)`,
       reading: lower,
       metrics: [bytes],
       rows: withRatios(onRedis, rows, [bytes]),

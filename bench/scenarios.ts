@@ -48,6 +48,12 @@ export interface Sizes {
   capMs: number;
   /** Size of each job's JSON payload in bytes (the `pad` fills it out); 100 by default. */
   payloadBytes: number;
+  /**
+   * Jobs each enqueue scenario adds first, unmeasured, through the same calls on the same queue:
+   * a fresh process spends its first thousands of calls with V8 compiling its code, which a
+   * producer that has run for a minute is past (issue 16: half of spool's bulk figure was that).
+   */
+  warmup: number;
   depth: DepthSizes;
 }
 
@@ -120,9 +126,9 @@ function runOn(subject: Subject, scenario: Exclude<ScenarioId, 'lease-depth'>, s
   const payload = payloads(sizes.payloadBytes);
   switch (scenario) {
     case 'enqueue-single':
-      return timed(sizes.n, () => enqueueSingle(subject, sizes.n, payload));
+      return warmed(enqueueSingle, subject, sizes, payload);
     case 'enqueue-bulk':
-      return timed(sizes.n, () => fill(subject, sizes.n, payload));
+      return warmed(fill, subject, sizes, payload);
     case 'e2e-c1':
       return drain(subject, { fill: sizes.n, jobs: sizes.n, capMs: sizes.capMs, concurrency: 1 }, payload);
     case 'e2e-c64':
@@ -130,6 +136,17 @@ function runOn(subject: Subject, scenario: Exclude<ScenarioId, 'lease-depth'>, s
     case 'latency':
       return latency(subject, sizes, payload);
   }
+}
+
+/** `add` run unmeasured for `sizes.warmup` jobs, then timed for `sizes.n`. */
+async function warmed(
+  add: (subject: Subject, n: number, payload: (i: number) => Payload) => Promise<void>,
+  subject: Subject,
+  sizes: Sizes,
+  payload: (i: number) => Payload,
+): Promise<Figures> {
+  await add(subject, sizes.warmup, payload);
+  return timed(sizes.n, () => add(subject, sizes.n, payload));
 }
 
 async function timed(n: number, body: () => Promise<void>): Promise<Figures> {

@@ -9,6 +9,7 @@ export interface SpoolResults {
   n: number;
   latencySamples: number;
   payloadBytes: number;
+  warmup: number;
   enqueueSinglePerSec: number;
   enqueueBulkPerSec: number;
   e2eC1PerSec: number;
@@ -40,6 +41,7 @@ function collect(store: string, result: RowResult, sizes: Sizes): SpoolResults {
     n: sizes.n,
     latencySamples: sizes.latencySamples,
     payloadBytes: sizes.payloadBytes,
+    warmup: sizes.warmup,
     enqueueSinglePerSec: rate('enqueue-single'),
     enqueueBulkPerSec: rate('enqueue-bulk'),
     e2eC1PerSec: rate('e2e-c1'),
@@ -83,6 +85,8 @@ export function printSpoolOnly(store: string, result: RowResult, sizes: Sizes, j
     );
   }
   const width = Math.max(...rows.map(([label]) => label.length));
-  console.log(`store: ${store} (payloads of ${sizes.payloadBytes} bytes)`);
+  console.log(
+    `store: ${store} (payloads of ${sizes.payloadBytes} bytes; the enqueue scenarios after ${sizes.warmup} unmeasured jobs)`,
+  );
   for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
 }

@@ -15,7 +15,8 @@ import { redisServerVersion } from '../bench/redis-server.ts';
 import { combineRuns } from '../bench/median.ts';
 import { buildTables, renderTables } from '../bench/report.ts';
 import type { Table } from '../bench/report.ts';
-import type { ScenarioId, Sizes } from '../bench/scenarios.ts';
+import { runScenario } from '../bench/scenarios.ts';
+import type { ScenarioId, Sizes, Subject } from '../bench/scenarios.ts';
 
 const hasRedis = redisServerVersion() !== undefined;
 const needRedis = 'needs redis-server on PATH (Debian: apt-get install redis-server)';
@@ -46,6 +47,7 @@ const sizes: Sizes = {
   idleMs: 0,
   capMs: 60_000,
   payloadBytes: 100,
+  warmup: 0,
   depth: { shallow: 2_000, deep: 500_000, leased: 1_000, capMs: 20_000 },
 };
 
@@ -71,6 +73,7 @@ void test('without --peers the bench prints spool’s figures as one JSON object
     'payloadBytes',
     'peakRssMb',
     'store',
+    'warmup',
   ]);
   assert.equal(results.store, 'memory:');
   assert.equal(results.n, 2_000);
@@ -114,6 +117,28 @@ void test('--payload-bytes sizes the payloads, and refuses a size below the JSON
   });
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /--payload-bytes must be a whole number from \d+ to 1048576, got "10"/);
+});
+
+void test('the enqueue scenarios add --warmup jobs first through the same calls, and time only the N after', async () => {
+  const calls = { add: 0, bulk: 0 };
+  const subject: Subject = {
+    version: '0',
+    durable: 'none',
+    add: () => Promise.resolve(calls.add++),
+    addBulk: (data) => Promise.resolve((calls.bulk += data.length)),
+    startWorker: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  const warm = { ...sizes, n: 3_000, warmup: 2_500 };
+  const single = await runScenario(() => Promise.resolve(subject), 'q', 'enqueue-single', warm);
+  const bulk = await runScenario(() => Promise.resolve(subject), 'q', 'enqueue-bulk', warm);
+  assert.deepEqual(calls, { add: 5_500, bulk: 5_500 });
+  assert.equal(single.figures.jobs, 3_000);
+  assert.equal(bulk.figures.jobs, 3_000);
+  assert.equal(parseBenchArgs([]).sizes.warmup, 10_000);
+  assert.equal(parseBenchArgs(['--quick']).sizes.warmup, 1_000);
+  assert.equal(parseBenchArgs(['--warmup', '0']).sizes.warmup, 0);
+  assert.throws(() => parseBenchArgs(['--warmup=-1']), /--warmup must be a whole number ≥ 0, got "-1"/);
 });
 
 void test('--peers: one table per scenario, spool first, every ratio spool/peer, no temp dir left behind', () => {
