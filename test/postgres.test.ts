@@ -79,7 +79,8 @@ void describe('postgres store', { skip }, () => {
     await pool.end();
   });
 
-  void test('an idle worker fed one add at a time leases each job once and tells the store it sleeps once, not per job', async () => {
+  /** A pool that counts the named statements sent through it, by the name of their .sql file. */
+  const countingPool = (): { pool: pg.Pool; sent: Map<string, number> } => {
     const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
     const sent = new Map<string, number>();
     const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
@@ -88,6 +89,11 @@ void describe('postgres store', { skip }, () => {
       if (name !== undefined) sent.set(name, (sent.get(name) ?? 0) + 1);
       return query(...args);
     };
+    return { pool, sent };
+  };
+
+  void test('an idle worker fed one add at a time leases each job once and tells the store it sleeps once, not per job', async () => {
+    const { pool, sent } = countingPool();
     const store = await PostgresStore.open({ pool, schema: `${stem}idle` });
     const spool = await Spool.create(store);
     const q = spool.queue<number>('idle');
@@ -115,14 +121,7 @@ void describe('postgres store', { skip }, () => {
   });
 
   void test('a worker that took the last job waits for the adds its process has on their way before it leases again: one lease per job, no empty one between', async () => {
-    const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
-    const sent = new Map<string, number>();
-    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      const name = (args[0] as { name?: string }).name?.split(':').at(-1);
-      if (name !== undefined) sent.set(name, (sent.get(name) ?? 0) + 1);
-      return query(...args);
-    };
+    const { pool, sent } = countingPool();
     const store = await PostgresStore.open({ pool, schema: `${stem}next` });
     const spool = await Spool.create(store);
     const q = spool.queue<number>('next');
