@@ -279,7 +279,12 @@ void test('a frozen options object is read once per queue settings, however adds
     await one.add(i, b);
     ids.two.push(await two.add(i, a));
   }
-  ids.one.push(...(await one.addBulk([{ data: 'x', options: a }, { data: 'y', options: a }])));
+  ids.one.push(
+    ...(await one.addBulk([
+      { data: 'x', options: a },
+      { data: 'y', options: a },
+    ])),
+  );
   ids.two.push(...(await two.addBulk([{ data: 'z', options: a }])));
   const priorities = async (list: string[]): Promise<Set<number | undefined>> =>
     new Set(await Promise.all(list.map(async (id) => (await spool.job(id))?.priority)));

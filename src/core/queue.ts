@@ -8,15 +8,7 @@ import type { JobInfo } from './job-info.ts';
 import { lease, leaseRequest, maxLeaseBatch } from './lease.ts';
 import type { LeaseOptions } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
-import {
-  checkKeys,
-  jobDefaults,
-  jobSettings,
-  newJob,
-  positiveInteger,
-  settingsChanges,
-  txOption,
-} from './options.ts';
+import { checkKeys, jobDefaults, jobSettings, newJob, positiveInteger, settingsChanges, txOption } from './options.ts';
 import type { JobOptions, JobSettings, QueueConfig, StoredQueueOptions } from './options.ts';
 import type { Runtime } from './runtime.ts';
 import { waitFor } from './wait-for.ts';
