@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { startResp } from './harness.ts';
 import type { RunningResp } from './harness.ts';
+import type { LeasedJob } from '../../src/index.ts';
 
 let r: RunningResp;
 const clients: Redis[] = [];
@@ -122,12 +123,21 @@ void test('one connection sending GETJOB again with other arguments, or a name i
   await assert.rejects(c.call('GETJOBS', 'FROM', 'io-again'), /unknown command 'GETJOBS'/);
 });
 
+/**
+ * A job this connection was handed, whose RETRY ran out and which the library leased again: the
+ * connection's handed-out lease is stale, the library's is current.
+ */
+async function handedThenReleased(c: Redis, queue: string, body: string): Promise<{ id: string; again: LeasedJob }> {
+  const id = (await c.call('ADDJOB', queue, body, '0', 'RETRY', '1')) as string;
+  assert.equal(((await c.call('GETJOB', 'FROM', queue)) as string[][])[0]?.[1], id);
+  const [again] = await r.spool.lease({ queues: [queue], wait: '5s' });
+  assert.equal(again?.attempt, 2, 'leased again by the library once the first lease ran out');
+  return { id, again };
+}
+
 void test('ACKJOB of one id whose handed-out lease ran out and went to someone else acks their lease, counted once', async () => {
   const c = client();
-  const id = (await c.call('ADDJOB', 'io-stale-one', 'once', '0', 'RETRY', '1')) as string;
-  assert.equal(((await c.call('GETJOB', 'FROM', 'io-stale-one')) as string[][])[0]?.[1], id);
-  const [again] = await r.spool.lease({ queues: ['io-stale-one'], wait: '5s' });
-  assert.equal(again?.attempt, 2, 'leased again by the library once the first lease ran out');
+  const { id, again } = await handedThenReleased(c, 'io-stale-one', 'once');
   assert.equal(await c.call('ACKJOB', id), 1);
   await assert.rejects(again.ack(), { name: 'LeaseLostError' });
   assert.equal(await c.call('SHOW', id), null);
@@ -149,10 +159,7 @@ void test('NACK and then ACKJOB of a job this connection was handed: each acts o
 
 void test('ACKJOB after the RETRY ran out and someone else leased the job acks their lease, not the one this connection was handed', async () => {
   const c = client();
-  const id = (await c.call('ADDJOB', 'io-stale', 'twice', '0', 'RETRY', '1')) as string;
-  assert.equal(((await c.call('GETJOB', 'FROM', 'io-stale')) as string[][])[0]?.[1], id);
-  const [again] = await r.spool.lease({ queues: ['io-stale'], wait: '5s' });
-  assert.equal(again?.attempt, 2, 'leased again by the library once the first lease ran out');
+  const { id, again } = await handedThenReleased(c, 'io-stale', 'twice');
   assert.equal(await c.call('ACKJOB', id, id), 1, 'named twice, acked and counted once');
   await assert.rejects(again.ack(), { name: 'LeaseLostError' });
   assert.equal(await c.call('SHOW', id), null);
