@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
+import { systemClock } from '../src/core/clock.ts';
 import { open, Spool } from '../src/index.ts';
 import { PostgresStore } from '../src/store/postgres/index.ts';
 import { migrations } from '../src/store/postgres/statements.ts';
@@ -219,6 +220,61 @@ void describe('postgres store', { skip }, () => {
     await client.end();
     await spool.close();
     assert.ok(count >= 1, `${n} jobs ended and the jobs table was vacuumed ${count} times by the store`);
+  });
+
+  void test('jobs due when added take no jobs_delay entry; delayed ones do, and a sleeping worker wakes at their time', async () => {
+    const schema = `${stem}delayidx`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    const q = spool.queue<number>('due');
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    const entries = async (): Promise<number> => {
+      // An index-only count over jobs_delay alone: the planner may use no other index for it.
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off');
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM "${schema}".jobs WHERE queue = 'due' AND state = 'queued' AND available_at > created_at`,
+      );
+      const plan = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT count(*) FROM "${schema}".jobs WHERE queue = 'due' AND state = 'queued' AND available_at > created_at`,
+      );
+      await client.query('COMMIT');
+      assert.match(plan.rows.map((r) => r['QUERY PLAN']).join('\n'), /jobs_delay/);
+      return Number(rows[0]?.n);
+    };
+    await q.addBulk(Array.from({ length: 500 }, (_, i) => ({ data: i })));
+    const { rows } = await client.query<{ size: string }>(`SELECT pg_relation_size('"${schema}".jobs_delay') AS size`);
+    // 500 entries take several 8 kB pages; an index nobody wrote to has its meta page only.
+    assert.equal(Number(rows[0]?.size), 8192);
+    assert.equal(await entries(), 0);
+    const started = Date.now();
+    await q.add(500, { delay: 300 });
+    assert.equal(await entries(), 1);
+    assert.equal((await q.counts()).delayed, 1);
+    const leased = await q.lease({ max: 1000 });
+    await Promise.all(leased.map((job) => job.ack()));
+    const worker = q.process(() => undefined);
+    const late = await new Promise<number>((resolve) => worker.once('completed', () => resolve(Date.now() - started)));
+    await worker.close();
+    await client.end();
+    await spool.close();
+    assert.equal(leased.length, 500);
+    assert.ok(late >= 300, `handled ${late} ms after its add, before its delay of 300 ms ended`);
+  });
+
+  void test("a job due when added is leased at once by a process whose clock is behind the adder's", async () => {
+    const schema = `${stem}skew`;
+    const ahead = await Spool.create(await PostgresStore.open({ connectionString: postgresUrl, schema }), {
+      clock: { ...systemClock, now: () => Date.now() + 60_000 },
+    });
+    const behind = await open(withSchema(postgresUrl, schema));
+    const id = await ahead.queue<string>('skew').add('from the future');
+    const [job] = await behind.queue<string>('skew').lease({ wait: '2s' });
+    assert.equal(job?.id, id);
+    assert.equal((await behind.queue('skew').counts()).active, 1);
+    await job.ack();
+    await ahead.close();
+    await behind.close();
   });
 
   void test('eight processes opening one new schema at once apply each migration once', async () => {

@@ -27,9 +27,10 @@ export interface JobRow {
   readonly payload: Buffer;
 }
 
+/** A job due when added is waiting whatever `now` says (migration 004-delay-index.sql). */
 export function stateAt(row: JobRow, now: number): JobState {
   if (row.state !== 'queued') return row.state;
-  return row.available_at > now ? 'delayed' : 'waiting';
+  return row.available_at > now && row.available_at > row.created_at ? 'delayed' : 'waiting';
 }
 
 export function jobRecord(row: JobRow, now: number): JobRecord {

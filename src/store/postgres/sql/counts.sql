@@ -1,6 +1,6 @@
 -- Each queue's jobs by state at $2, its expired count and pause: waiting, active, dead and
 -- completed from the queue's counters (spool.counts, 003-counts.sql), whatever the backlog;
--- delayed jobs counted over jobs_delay, so this reads as many jobs as are delayed.
+-- delayed jobs counted over jobs_delay (004-delay-index.sql), so this reads as many jobs as are delayed.
 -- $1 queues text[], $2 now float8.
 SELECT n.name,
   coalesce(c.queued, 0) - coalesce(d.delayed, 0) AS waiting, coalesce(d.delayed, 0) AS delayed,
@@ -14,6 +14,6 @@ LEFT JOIN LATERAL (
   FROM spool.counts WHERE queue = n.name
 ) c ON true
 LEFT JOIN LATERAL (
-  SELECT count(*)::float8 AS delayed FROM spool.jobs WHERE queue = n.name AND state = 'queued' AND available_at > $2
+  SELECT count(*)::float8 AS delayed FROM spool.jobs WHERE queue = n.name AND state = 'queued' AND available_at > created_at AND available_at > $2
 ) d ON true
 ORDER BY n.i

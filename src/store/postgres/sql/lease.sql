@@ -1,10 +1,11 @@
--- Leases up to $3 jobs of queue $1 in lease order, FOR UPDATE SKIP LOCKED over jobs_lease.
+-- Leases up to $3 jobs of queue $1 in lease order, FOR UPDATE SKIP LOCKED over jobs_lease. A job
+-- due when added is leasable whatever $2 says; the rest from their available_at (004-delay-index.sql).
 -- $1 queue text, $2 now float8, $3 limit integer, $4 visibility float8 (null: each job's own),
 -- $5 channel text, $6 origin text.
 -- One row per job leased, or a single row of nulls but `due`: true when the queue has ended
 -- leases or TTLs to apply first (settle.sql), and the lease took nothing. `next_at`: the
 -- queue's next due time after this lease, when it took fewer than $3. `events`: the due event
--- sent (the queue row is read FOR SHARE: see told() in 001-jobs.sql). `wake_by`: the queue's
+-- sent (the queue row is read FOR SHARE: see told() in 001-jobs.sql and 004-delay-index.sql). `wake_by`: the queue's
 -- (null when it has no row): when it is past `now` and no earlier than `next_at`, every lease
 -- that sleeps on this answer is woken in time already, and told.sql would change nothing.
 -- `more`: when the lease took all $3, whether its snapshot held another job to lease (locked by
@@ -22,7 +23,7 @@ WITH q AS (
       OR EXISTS (SELECT 1 FROM spool.jobs WHERE queue = $1 AND expires_at <= $2) AS due
 ), picked AS (
   SELECT id FROM spool.jobs
-  WHERE queue = $1 AND state = 'queued' AND available_at <= $2
+  WHERE queue = $1 AND state = 'queued' AND (available_at <= $2 OR available_at <= created_at)
     AND (expires_at IS NULL OR expires_at > $2)
     AND NOT (SELECT due FROM due)
     AND NOT coalesce((SELECT paused FROM q), false)
@@ -48,13 +49,15 @@ FROM (
     -- call: a SQL function with subqueries is not inlined but planned again at every call, half
     -- of an empty lease's server time (~250 of 500 us, issue 15).
     CASE WHEN (SELECT count(*) FROM leased) < $3 THEN least(
-      (SELECT min(available_at) FROM spool.jobs WHERE queue = $1 AND state = 'queued' AND available_at > $2),
+      (SELECT min(available_at) FROM spool.jobs
+        WHERE queue = $1 AND state = 'queued' AND available_at > created_at AND available_at > $2),
       (SELECT min(until) FROM spool.jobs WHERE queue = $1 AND state = 'active')
     ) END AS next_at,
     CASE WHEN (SELECT count(*) FROM leased) = $3 THEN (
       SELECT count(*) > $3 FROM (
         SELECT 1 FROM spool.jobs
-        WHERE queue = $1 AND state = 'queued' AND available_at <= $2 AND (expires_at IS NULL OR expires_at > $2)
+        WHERE queue = $1 AND state = 'queued' AND (available_at <= $2 OR available_at <= created_at)
+          AND (expires_at IS NULL OR expires_at > $2)
         LIMIT $3 + 1
       ) x
     ) END AS more,

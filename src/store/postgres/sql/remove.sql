@@ -3,7 +3,7 @@
 -- One row per job removed: `id`; the first row carries the `events` sent (see ack.sql).
 WITH gone AS (
   DELETE FROM spool.jobs
-  WHERE id = ANY ($1) AND ($3::text[] IS NULL OR spool.state_at(state, available_at, $2) = ANY ($3))
+  WHERE id = ANY ($1) AND ($3::text[] IS NULL OR spool.state_at(state, available_at, created_at, $2) = ANY ($3))
   RETURNING id, queue
 ), ev AS (
   SELECT jsonb_agg(jsonb_build_object('kind', 'ended', 'queue', queue, 'id', id::text, 'end', 'removed')) AS events

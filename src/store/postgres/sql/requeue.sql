@@ -8,7 +8,7 @@ WITH back AS (
   SET state = 'queued', available_at = $2, until = null, finish = null,
     attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END
   WHERE queue = $1 AND ($3::bigint[] IS NULL OR id = ANY ($3))
-    AND (($6::text = 'dead' AND state = 'dead') OR ($6::text = 'delayed' AND state = 'queued' AND available_at > $2))
+    AND (($6::text = 'dead' AND state = 'dead') OR ($6::text = 'delayed' AND state = 'queued' AND available_at > created_at AND available_at > $2))
   RETURNING id
 ), ev AS (
   SELECT CASE WHEN count(*) > 0 THEN jsonb_build_array(jsonb_build_object('kind', 'ready', 'queue', $1::text)) END AS events,
