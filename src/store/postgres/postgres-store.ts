@@ -241,8 +241,8 @@ export class PostgresStore implements Store {
     if (fresh.length > 0) await this.#query('know', [fresh], tx);
     const payloads = packed(jobs.map((j) => j.payload));
     const [row] = await this.#query<{
+      fresh_id: string | null;
       fresh_n: string[] | null;
-      fresh_id: string[] | null;
       inserted: string[] | null;
       existing_n: string[] | null;
       existing_id: string[] | null;
@@ -276,9 +276,31 @@ export class PostgresStore implements Store {
     if (tx === null) for (const q of fresh) this.#known.add(q);
     if (row === undefined) throw new StorageError('the add statement answered no row');
     if (row.full_queue !== null) return { ok: false, fullQueue: row.full_queue, maxLength: Number(row.max_length) };
-    const freshIds = byJob(row.fresh_n, row.fresh_id);
-    const existing = byJob(row.existing_n, row.existing_id);
-    const inserted = new Set(row.inserted);
+    const newIds = row.fresh_id === null ? [] : row.fresh_id.split(',');
+    // Every job new and in, the common case: the ids are the batch's in order.
+    const { ids, created } =
+      row.fresh_n === null && row.inserted === null
+        ? { ids: newIds, created: newIds.map(() => true) }
+        : await this.#matched(jobs, row, newIds, tx);
+    if (tx === null) this.#dispatch(decodeEvents(row.events));
+    return { ok: true, ids, created };
+  }
+
+  /** Each job's id when some jobs met a stored key or a key inserted meanwhile, and whether it is new. */
+  async #matched(
+    jobs: AddParams['jobs'],
+    row: {
+      fresh_n: string[] | null;
+      inserted: string[] | null;
+      existing_n: string[] | null;
+      existing_id: string[] | null;
+    },
+    newIds: readonly string[],
+    tx: Queryable | null,
+  ): Promise<{ ids: string[]; created: boolean[] }> {
+    const freshIds = byJob(row.fresh_n, newIds);
+    const existing = byJob(row.existing_n, row.existing_id ?? []);
+    const inserted = new Set(row.inserted ?? newIds);
     const ids: string[] = [];
     const created: boolean[] = [];
     const byKey = new Map<string, string>();
@@ -298,8 +320,7 @@ export class PostgresStore implements Store {
       ids.push(id);
       created.push(false);
     }
-    if (tx === null) this.#dispatch(decodeEvents(row.events));
-    return { ok: true, ids, created };
+    return { ids, created };
   }
 
   /** The job holding `key` in `queue`: one another call inserted while this add's statement ran. */
@@ -864,9 +885,10 @@ export class PostgresStore implements Store {
 }
 
 /** Ids by job number (1-based) from the add statement's pair of arrays (null when empty). */
-function byJob(n: readonly string[] | null, id: readonly string[] | null): Map<number, string> {
+/** Each id by the job it went to: `n[i]` (1-based) for `id[i]`, or `i + 1` when `n` is null. */
+function byJob(n: readonly string[] | null, id: readonly string[]): Map<number, string> {
   const out = new Map<number, string>();
-  n?.forEach((k, i) => out.set(Number(k), id?.[i] as string));
+  id.forEach((each, i) => out.set(n === null ? i + 1 : Number(n[i]), each));
   return out;
 }
 
