@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
-import { systemClock } from '../src/core/clock.ts';
+import { ManualClock, systemClock } from '../src/core/clock.ts';
 import { open, Spool } from '../src/index.ts';
 import { PostgresStore } from '../src/store/postgres/index.ts';
 import { migrations } from '../src/store/postgres/statements.ts';
@@ -117,6 +117,61 @@ void describe('postgres store', { skip }, () => {
     // it. The queue's wake-up time covers every sleep since the first, so no told statement.
     assert.equal(sent.get('told') ?? 0, 0);
     assert.ok((sent.get('lease') ?? 0) <= 2 * jobs + 1, `${sent.get('lease')} lease statements for ${jobs} jobs`);
+    await spool.close();
+    await pool.end();
+  });
+
+  void test('leases of the default length taken while a worker sleeps on the queue send no due event', async () => {
+    const schema = `${stem}nodue`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    const listener = new pg.Client({ connectionString: postgresUrl });
+    await listener.connect();
+    const kinds: string[] = [];
+    listener.on('notification', (n) => {
+      const { e } = JSON.parse(n.payload ?? '{}') as { e: { kind: string }[] };
+      kinds.push(...e.map((event) => event.kind));
+    });
+    await listener.query(`LISTEN "spool:${schema}"`);
+    const q = spool.queue<number>('nodue');
+    let done = 0;
+    const worker = q.process(() => undefined);
+    worker.on('completed', () => done++);
+    for (let i = 1; i <= 10; i++) {
+      await q.add(i);
+      while (done < i) await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await worker.close();
+    await spool.close();
+    // Notifications come after their commit: one round trip more settles the last.
+    await listener.query('SELECT 1');
+    await listener.end();
+    // Each add tells the other processes its job is ready, each ack that it ended; each lease, before,
+    // that a lease ends in 30 s, sooner than the 'Infinity' its queue's sleepers were told.
+    assert.equal(kinds.filter((k) => k === 'ready').length, 10);
+    assert.deepEqual(
+      kinds.filter((k) => k === 'due'),
+      [],
+    );
+  });
+
+  void test('a lease that finds nothing looks again after the wake horizon, with no event to wake it', async () => {
+    const { pool, sent } = countingPool();
+    const clock = new ManualClock(Date.now());
+    const spool = await Spool.create(await PostgresStore.open({ pool, schema: `${stem}horizon` }), { clock });
+    const q = spool.queue<number>('horizon');
+    const stop = new AbortController();
+    const leased = q.lease({ wait: '1h', signal: stop.signal });
+    while ((sent.get('told') ?? 0) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const leases = sent.get('lease');
+    clock.advance(29_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(sent.get('lease'), leases);
+    clock.advance(1_000);
+    for (let tries = 0; sent.get('lease') === leases && tries < 400; tries++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(sent.get('lease'), (leases ?? 0) + 1, 'a lease 30 s after the told');
+    stop.abort();
+    assert.deepEqual(await leased, []);
     await spool.close();
     await pool.end();
   });

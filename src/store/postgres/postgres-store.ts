@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { ClosedError, SpoolError, StorageError, ValidationError } from '../../errors.ts';
-import { formatToken, parseToken } from '../contract.ts';
+import { defaultQueueSettings, formatToken, parseToken } from '../contract.ts';
 import { Listeners } from '../listeners.ts';
 import type {
   AckParams,
@@ -87,6 +87,14 @@ const vacuumEvery = 20_000;
 
 /** How often acks prune completed jobs past their retention, at most. */
 const pruneEveryMs = 250;
+
+/**
+ * How long a lease that found nothing sleeps at most before it looks again. As long as the default
+ * visibility (contract.ts), so a lease of default length ends after its queue's sleepers wake and
+ * sends no due event (005-wake-horizon.sql); it is also the longest a wake-up lost with a dropped
+ * notification can keep a job waiting.
+ */
+const wakeHorizonMs = defaultQueueSettings.visibilityMs;
 
 export class PostgresStore implements Store {
   readonly capabilities: Capabilities = Object.freeze({
@@ -334,7 +342,8 @@ export class PostgresStore implements Store {
 
   readonly #leases = new LeaseLine(
     (params) => this.#take(params),
-    async (queues, now) => (await this.#query<{ next_at: number | null }>('told', [queues, now]))[0]?.next_at ?? null,
+    async (queues, now) =>
+      (await this.#query<{ next_at: number | null }>('told', [queues, now, wakeHorizonMs]))[0]?.next_at ?? null,
   );
 
   lease(params: LeaseParams): Promise<LeaseResult> {
@@ -378,12 +387,13 @@ export class PostgresStore implements Store {
       if (answer.jobs.length < limit || !answer.more) this.#drained.add(queue);
       else this.#drained.delete(queue);
       jobs.push(...answer.jobs);
-      if (answer.nextAt !== null && (nextAt === null || answer.nextAt < nextAt)) nextAt = answer.nextAt;
-      // wake_by only moves earlier once it is past (told() in 001-jobs.sql), and every write that
-      // makes a job leasable before it reads it and sends a due event: a sleeper woken by nextAt
-      // at the latest misses nothing.
+      // Until it is past, wake_by is when every lease sleeping on the queue has woken (told() in
+      // 005-wake-horizon.sql), and every write that makes a job leasable sooner sends a due event:
+      // a sleeper that wakes by then at the latest misses nothing, and the store need not be told.
       const wakeBy = answer.wakeBy;
-      if (wakeBy === null || wakeBy <= now || wakeBy < (answer.nextAt ?? Infinity)) covered = false;
+      const by = wakeBy !== null && wakeBy > now ? Math.min(answer.nextAt ?? Infinity, wakeBy) : answer.nextAt;
+      if (wakeBy === null || wakeBy <= now) covered = false;
+      if (by !== null && (nextAt === null || by < nextAt)) nextAt = by;
     }
     return { jobs, nextAt, covered };
   }
@@ -884,7 +894,6 @@ export class PostgresStore implements Store {
   }
 }
 
-/** Ids by job number (1-based) from the add statement's pair of arrays (null when empty). */
 /** Each id by the job it went to: `n[i]` (1-based) for `id[i]`, or `i + 1` when `n` is null. */
 function byJob(n: readonly string[] | null, id: readonly string[]): Map<number, string> {
   const out = new Map<number, string>();
