@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   } else {
     console.log(`Payloads: ${sizes.payloadBytes} bytes of JSON each.`);
     console.log(
-      `The enqueue scenarios add ${sizes.warmup.toLocaleString('en-US')} jobs first, unmeasured, the same way.\n`,
+      `The enqueue scenarios add ${sizes.warmup.toLocaleString('en-US')} jobs first, unmeasured, the same way; the latency scenario serves ${Math.min(sizes.warmup, sizes.latencySamples).toLocaleString('en-US')} first.\n`,
     );
     if (runs > 1) console.log(`Each figure is the median of ${runs} runs.\n`);
     console.log(renderTables(tables));

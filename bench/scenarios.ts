@@ -221,28 +221,39 @@ async function drain(subject: Subject, run: Drain, payload: (i: number) => Paylo
   return { kind: 'throughput', jobsPerSec: jobs / seconds, jobs, capped: hitCap };
 }
 
-/** An idle worker (c=1), then one add every 2 ms on a drift-free schedule; add() to handler start. */
+/**
+ * An idle worker (c=1), then one add every 2 ms on a drift-free schedule; add() to handler start.
+ * With `sizes.warmup`, the worker first serves up to `latencySamples` jobs at that pace unmeasured
+ * and idles again: the latency of a worker that has been running, not of a process's first calls
+ * (V8 compiling, a pool's connections preparing their statements), as the enqueue scenarios do.
+ */
 async function latency(subject: Subject, sizes: Sizes, payload: (i: number) => Payload): Promise<Figures> {
-  const samples = sizes.latencySamples;
-  const seen: number[] = [];
-  const all = signal();
+  let seen: number[] = [];
+  let round = { want: 0, all: signal() };
   await subject.startWorker(1, {
     started: (data) => {
       seen.push(performance.now() - data.ts);
-      if (seen.length === samples) all.resolve();
+      if (seen.length === round.want) round.all.resolve();
     },
     completed: () => undefined,
   });
-  await sleep(sizes.idleMs);
-  const adds: Promise<unknown>[] = [];
-  const start = performance.now();
-  for (let i = 0; i < samples; i++) {
-    const wait = start + i * latencyGapMs - performance.now();
-    if (wait >= 1) await sleep(wait);
-    adds.push(subject.add(payload(i)));
-  }
-  await Promise.all(adds);
-  const hitCap = await capped(all.promise, sizes.capMs);
+  const paced = async (samples: number): Promise<boolean> => {
+    seen = [];
+    round = { want: samples, all: signal() };
+    await sleep(sizes.idleMs);
+    const adds: Promise<unknown>[] = [];
+    const start = performance.now();
+    for (let i = 0; i < samples; i++) {
+      const wait = start + i * latencyGapMs - performance.now();
+      if (wait >= 1) await sleep(wait);
+      adds.push(subject.add(payload(i)));
+    }
+    await Promise.all(adds);
+    return capped(round.all.promise, sizes.capMs);
+  };
+  const warm = Math.min(sizes.warmup, sizes.latencySamples);
+  if (warm > 0) await paced(warm);
+  const hitCap = await paced(sizes.latencySamples);
   seen.sort((a, b) => a - b);
   const pct = (p: number): number => seen[Math.min(seen.length - 1, Math.ceil((p / 100) * seen.length) - 1)] ?? NaN;
   return { kind: 'latency', p50Ms: pct(50), p99Ms: pct(99), jobs: seen.length, capped: hitCap };

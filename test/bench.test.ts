@@ -16,7 +16,7 @@ import { combineRuns } from '../bench/median.ts';
 import { buildTables, renderTables } from '../bench/report.ts';
 import type { Table } from '../bench/report.ts';
 import { runScenario } from '../bench/scenarios.ts';
-import type { ScenarioId, Sizes, Subject } from '../bench/scenarios.ts';
+import type { Payload, ScenarioId, Sizes, Subject } from '../bench/scenarios.ts';
 
 const hasRedis = redisServerVersion() !== undefined;
 const needRedis = 'needs redis-server on PATH (Debian: apt-get install redis-server)';
@@ -37,6 +37,34 @@ function bench(args: string[]): { stdout: string; leftovers: string[] } {
     rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+void test('the latency scenario serves up to --warmup jobs at its pace first, unmeasured, then times its samples', async () => {
+  let started: ((data: Payload) => void) | undefined;
+  const added: number[] = [];
+  const subject: Subject = {
+    version: '0',
+    durable: 'none',
+    add: (data) => {
+      added.push(data.i);
+      // The warm-up's jobs start late: were they measured, p99 would show it.
+      const late = added.length <= 3 ? 40 : 0;
+      setTimeout(() => started?.({ ...data, ts: data.ts - late }), 0);
+      return Promise.resolve();
+    },
+    addBulk: () => Promise.resolve(),
+    startWorker: (_concurrency, events) => {
+      started = (data) => events.started(data);
+      return Promise.resolve();
+    },
+    close: () => Promise.resolve(),
+  };
+  const latency = await runScenario(() => Promise.resolve(subject), 'q', 'latency', { ...sizes, warmup: 3 });
+  assert.deepEqual(added, [0, 1, 2, 0, 1, 2, 3, 4]);
+  assert.equal(latency.figures.kind === 'latency' && latency.figures.jobs, 5);
+  assert.ok(latency.figures.kind === 'latency' && latency.figures.p99Ms < 40, JSON.stringify(latency.figures));
+  const cold = await runScenario(() => Promise.resolve(subject), 'q', 'latency', sizes);
+  assert.equal(cold.figures.kind === 'latency' && cold.figures.jobs, 5);
+});
 
 type JsonTable = Omit<Table, 'metrics'> & { metrics: string[] };
 
