@@ -5,9 +5,9 @@
 -- One row per job leased, or a single row of nulls but `due`: true when the queue has ended
 -- leases or TTLs to apply first (settle.sql), and the lease took nothing. `next_at`: the
 -- queue's next due time after this lease, when it took fewer than $3. `events`: the due event
--- sent (the queue row is read FOR SHARE: see told() in 001-jobs.sql and 004-delay-index.sql). `wake_by`: the queue's
--- (null when it has no row): when it is past `now` and no earlier than `next_at`, every lease
--- that sleeps on this answer is woken in time already, and told.sql would change nothing.
+-- sent (the queue row is read FOR SHARE: see told() in 005-wake-horizon.sql). `wake_by`: the queue's
+-- (null when it has no row): while it is past `now`, a lease that sleeps on this answer until
+-- `next_at` or `wake_by`, whichever comes first, is woken in time, and told.sql is not needed.
 -- `more`: when the lease took all $3, whether its snapshot held another job to lease (locked by
 -- another lease or not): false tells the store that a lease now would find only jobs committed
 -- since, so the worker's next lease waits for this process's adds on their way first instead of

@@ -11,29 +11,7 @@ CREATE INDEX jobs_delay ON spool.jobs (queue, available_at, id) WHERE state = 'q
 -- The lease (lease.sql) computes the next due time inline.
 DROP FUNCTION spool.next_at(text, float8);
 
-CREATE OR REPLACE FUNCTION spool.told(qs text[], now float8) RETURNS float8
-LANGUAGE plpgsql AS $$
-DECLARE
-  q text;
-  at float8;
-  best float8;
-BEGIN
-  INSERT INTO spool.queues (name) SELECT DISTINCT unnest(qs) ON CONFLICT (name) DO NOTHING;
-  PERFORM 1 FROM spool.queues WHERE name = ANY (qs) ORDER BY name FOR UPDATE;
-  FOREACH q IN ARRAY qs LOOP
-    SELECT least(
-      (SELECT min(available_at) FROM spool.jobs
-        WHERE queue = q AND state = 'queued' AND available_at > created_at AND available_at > now),
-      (SELECT min(until) FROM spool.jobs WHERE queue = q AND state = 'active')
-    ) INTO at;
-    -- Once past, the leases it covered have woken and ask again, each telling its own time.
-    UPDATE spool.queues
-      SET wake_by = CASE WHEN wake_by <= now THEN coalesce(at, 'Infinity') ELSE greatest(wake_by, coalesce(at, 'Infinity')) END
-      WHERE name = q;
-    best := least(best, at);
-  END LOOP;
-  RETURN best;
-END $$;
+-- told() reads the next delay to end over this index from 005-wake-horizon.sql on.
 
 -- The contract's state of a row at `now` (records.ts stateAt).
 DROP FUNCTION spool.state_at(text, float8, float8);
