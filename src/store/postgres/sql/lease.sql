@@ -6,7 +6,7 @@
 -- leases or TTLs to apply first (settle.sql), and the lease took nothing. `next_at`: the
 -- queue's next due time after this lease, when it took fewer than $3. `events`: the due event
 -- sent (the queue row is read FOR SHARE: see told() in 005-wake-horizon.sql). `wake_by`: the queue's
--- (null when it has no row): while it is past `now`, a lease that sleeps on this answer until
+-- (null when it has no row): while it is later than `now`, a lease that sleeps on this answer until
 -- `next_at` or `wake_by`, whichever comes first, is woken in time, and told.sql is not needed.
 -- `more`: when the lease took all $3, whether its snapshot held another job to lease (locked by
 -- another lease or not): false tells the store that a lease now would find only jobs committed
