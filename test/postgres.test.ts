@@ -132,6 +132,8 @@ void describe('postgres store', { skip }, () => {
       kinds.push(...e.map((event) => event.kind));
     });
     await listener.query(`LISTEN "spool:${schema}"`);
+    // As a spool before migration 005 left it: told 'Infinity', nothing being due.
+    await listener.query(`INSERT INTO "${schema}".queues (name, wake_by) VALUES ('nodue', 'Infinity')`);
     const q = spool.queue<number>('nodue');
     let done = 0;
     const worker = q.process(() => undefined);

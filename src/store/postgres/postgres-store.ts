@@ -390,9 +390,11 @@ export class PostgresStore implements Store {
       // Until it is past, wake_by is when every lease sleeping on the queue has woken (told() in
       // 005-wake-horizon.sql), and every write that makes a job leasable sooner sends a due event:
       // a sleeper that wakes by then at the latest misses nothing, and the store need not be told.
+      // 'Infinity', told by an older spool, is told again, to get the horizon.
       const wakeBy = answer.wakeBy;
-      const by = wakeBy !== null && wakeBy > now ? Math.min(answer.nextAt ?? Infinity, wakeBy) : answer.nextAt;
-      if (wakeBy === null || wakeBy <= now) covered = false;
+      const told = wakeBy !== null && wakeBy > now && wakeBy < Infinity;
+      const by = told ? Math.min(answer.nextAt ?? Infinity, wakeBy) : answer.nextAt;
+      if (!told) covered = false;
       if (by !== null && (nextAt === null || by < nextAt)) nextAt = by;
     }
     return { jobs, nextAt, covered };

@@ -13,8 +13,8 @@ DROP FUNCTION spool.next_at(text, float8);
 
 -- told() reads the next delay to end over this index from 005-wake-horizon.sql on.
 
--- The contract's state of a row at `now` (records.ts stateAt).
-DROP FUNCTION spool.state_at(text, float8, float8);
+-- The contract's state of a row at `now` (records.ts stateAt). The three-argument state_at of
+-- 001 stays for the processes of an older spool still running while their peers upgrade.
 CREATE FUNCTION spool.state_at(state text, available_at float8, created_at float8, now float8) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE

@@ -5,7 +5,10 @@
 -- through its commit's WAL flush: an idle worker's next lease waited for other commits' fsyncs
 -- (issue 15's add→handler latency). With the horizon no shorter than a lease, a lease sends no
 -- event unless its visibility is shorter; the sleepers wake once a horizon to look again.
-DROP FUNCTION spool.told(text[], float8);
+-- The two-argument told() of 001 stays for the spool processes of an older version still running
+-- while their peers upgrade. A wake_by of 'Infinity' is one such a process told: it counts as past
+-- here, so the queue gets a horizon at its next sleeper (an older process's sleeper then hears no
+-- due event beyond it, and the newer ones look again by then).
 CREATE FUNCTION spool.told(qs text[], now float8, horizon float8) RETURNS float8
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -23,7 +26,9 @@ BEGIN
       now + horizon
     ) INTO at;
     -- Once past, the leases it covered have woken and ask again, each telling its own time.
-    UPDATE spool.queues SET wake_by = CASE WHEN wake_by <= now THEN at ELSE greatest(wake_by, at) END WHERE name = q;
+    UPDATE spool.queues
+      SET wake_by = CASE WHEN wake_by <= now OR wake_by = 'Infinity' THEN at ELSE greatest(wake_by, at) END
+      WHERE name = q;
     best := least(best, at);
   END LOOP;
   RETURN best;
