@@ -1,5 +1,6 @@
-// A pool of Disque nodes: several `spool serve --resp` on one shared store find each other
-// (HELLO, CLUSTER NODES), and a node that dies drops out once its announcement goes stale.
+// A pool of Disque nodes: several `spool serve --resp` on one shared store (Redis, PostgreSQL)
+// find each other (HELLO, CLUSTER NODES), and a node that dies drops out once its announcement
+// goes stale.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, test } from 'node:test';
@@ -7,64 +8,82 @@ import { promisify } from 'node:util';
 import { ManualClock, open, Spool } from '../../src/index.ts';
 import { MemoryStore } from '../../src/store/memory/index.ts';
 import { createRespServer } from '../../src/server/index.ts';
+import { dropSchemas, postgresProblem, postgresUrl, withSchema } from '../fixtures/postgres.ts';
 import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from '../fixtures/redis.ts';
 
-const skip = skipUnless(
-  await redisProblem(),
-  `Redis at ${redisUrl}`,
-  'start redis-server on 127.0.0.1:6379 or set SPOOL_REDIS_URL',
-);
 const stem = `spool-pool-${process.pid}-`;
+const shared = [
+  {
+    name: 'Redis',
+    skip: skipUnless(
+      await redisProblem(),
+      `Redis at ${redisUrl}`,
+      'start redis-server on 127.0.0.1:6379 or set SPOOL_REDIS_URL',
+    ),
+    url: withPrefix(redisUrl, `${stem}hello`),
+    drop: () => dropPrefix(redisUrl, stem),
+  },
+  {
+    name: 'PostgreSQL',
+    skip: skipUnless(
+      await postgresProblem(),
+      `PostgreSQL at ${postgresUrl}`,
+      'start PostgreSQL on 127.0.0.1:5432 or set SPOOL_POSTGRES_URL',
+    ),
+    url: withSchema(postgresUrl, `spool_pool_${process.pid}`),
+    drop: () => dropSchemas(postgresUrl, `spool_pool_${process.pid}`),
+  },
+];
 after(async () => {
-  if (skip === false) await dropPrefix(redisUrl, stem);
+  for (const store of shared) if (store.skip === false) await store.drop();
 });
 
 const run = promisify(execFile);
 const cli = async (port: number, ...args: string[]): Promise<string> =>
   (await run('redis-cli', ['-p', String(port), ...args])).stdout.trimEnd();
 
-void test(
-  'nodes on one Redis store list each other in HELLO and CLUSTER NODES, and leave on close',
-  { skip },
-  async () => {
-    const url = withPrefix(redisUrl, `${stem}hello`);
-    const ids = ['a'.repeat(40), 'b'.repeat(40)];
-    const nodes = await Promise.all(
-      ids.map(async (nodeId) => {
-        const spool = await open(url);
-        const server = createRespServer({ spool, nodeId });
-        const { port } = await server.listen(0);
-        return { spool, server, port };
-      }),
-    );
-    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
-    const hello = (await cli(b.port, 'HELLO')).split('\n');
-    assert.deepEqual(hello.slice(0, 2), ['1', ids[1]], 'HELLO names the node asked first');
-    assert.deepEqual(hello.slice(2), [
-      ids[1],
-      '127.0.0.1',
-      String(b.port),
-      '1',
-      ids[0],
-      '127.0.0.1',
-      String(a.port),
-      '1',
-    ]);
-    const cluster = await cli(a.port, 'CLUSTER', 'NODES');
-    assert.match(cluster, new RegExp(`^${ids[0]} 127.0.0.1:${a.port} myself `, 'm'));
-    assert.match(cluster, new RegExp(`^${ids[1]} 127.0.0.1:${b.port} noflags `, 'm'));
+for (const { name, skip, url } of shared)
+  void test(
+    `nodes on one ${name} store list each other in HELLO and CLUSTER NODES, and leave on close`,
+    { skip },
+    async () => {
+      const ids = ['a'.repeat(40), 'b'.repeat(40)];
+      const nodes = await Promise.all(
+        ids.map(async (nodeId) => {
+          const spool = await open(url);
+          const server = createRespServer({ spool, nodeId });
+          const { port } = await server.listen(0);
+          return { spool, server, port };
+        }),
+      );
+      const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+      const hello = (await cli(b.port, 'HELLO')).split('\n');
+      assert.deepEqual(hello.slice(0, 2), ['1', ids[1]], 'HELLO names the node asked first');
+      assert.deepEqual(hello.slice(2), [
+        ids[1],
+        '127.0.0.1',
+        String(b.port),
+        '1',
+        ids[0],
+        '127.0.0.1',
+        String(a.port),
+        '1',
+      ]);
+      const cluster = await cli(a.port, 'CLUSTER', 'NODES');
+      assert.match(cluster, new RegExp(`^${ids[0]} 127.0.0.1:${a.port} myself `, 'm'));
+      assert.match(cluster, new RegExp(`^${ids[1]} 127.0.0.1:${b.port} noflags `, 'm'));
 
-    // A job added on one node is acked on the other: they share the store.
-    const id = await cli(a.port, 'ADDJOB', 'pooled', 'x', '0');
-    assert.equal(await cli(b.port, 'ACKJOB', id), '1');
+      // A job added on one node is acked on the other: they share the store.
+      const id = await cli(a.port, 'ADDJOB', 'pooled', 'x', '0');
+      assert.equal(await cli(b.port, 'ACKJOB', id), '1');
 
-    await b.server.close();
-    await b.spool.close();
-    assert.deepEqual((await cli(a.port, 'HELLO')).split('\n').slice(2), [ids[0], '127.0.0.1', String(a.port), '1']);
-    await a.server.close();
-    await a.spool.close();
-  },
-);
+      await b.server.close();
+      await b.spool.close();
+      assert.deepEqual((await cli(a.port, 'HELLO')).split('\n').slice(2), [ids[0], '127.0.0.1', String(a.port), '1']);
+      await a.server.close();
+      await a.spool.close();
+    },
+  );
 
 void test('a node that stops renewing its announcement drops out after three renewals', async () => {
   const clock = new ManualClock(1_000_000);
