@@ -7,14 +7,22 @@
 // fall back on (spool answers NOPROTO, on which it does).
 //
 //   npm run bench:disque -- [--jobs 20000] [--clients 50] [--pipeline 16] [--stores memory:,file]
-//                           [--warmup 10000]
-import { spawn } from 'node:child_process';
+//                           [--warmup 10000] [--runs 1]
+//
+// With --runs k each figure is the median of k rounds, every round starting each target afresh in
+// turn, so a busy moment of the shared machine does not fall on one target only. With a
+// disque-server, each spool row is followed by its ratios to it; where redis-benchmark and
+// redis-server are on PATH, `redis-benchmark -t lpush,rpop -P <pipeline>` on a private
+// redis-server prints the engine's ceiling for the same number of clients.
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { median } from './median.ts';
+import { redisServerVersion, startRedis } from './redis-server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -23,8 +31,10 @@ const { values } = parseArgs({
     pipeline: { type: 'string', default: '16' },
     stores: { type: 'string', default: 'memory:,file-fsync,file-interval' },
     warmup: { type: 'string', default: '10000' },
+    runs: { type: 'string', default: '1' },
   },
 });
+const runs = Number(values.runs);
 const jobs = Number(values.jobs);
 const clients = Number(values.clients);
 const pipeline = Number(values.pipeline);
@@ -187,12 +197,14 @@ async function consume(c: Redis, queue: string, n: number, batch: number, latenc
   }
 }
 
-const pct = (sorted: number[], p: number): string =>
-  (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0).toFixed(2);
+const pct = (sorted: number[], p: number): number =>
+  Math.round((sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0) * 100) / 100;
 
-async function measure(target: Target): Promise<Record<string, string | number>> {
+type Row = Record<string, number>;
+
+async function measure(target: Target): Promise<Row> {
   const conns = connectAll(target.port);
-  const row: Record<string, string | number> = { target: target.name };
+  const row: Row = {};
   try {
     if (warmup > 0) {
       const queue = `bench-warmup-${Date.now()}`;
@@ -225,20 +237,80 @@ async function measure(target: Target): Promise<Record<string, string | number>>
   return row;
 }
 
-const rows: Record<string, string | number>[] = [];
 const stores = values.stores.split(',').filter((s) => s !== '');
-const targets: (() => Promise<Target>)[] = stores.map((store) => () => spoolTarget(store));
-if (process.env.DISQUE_SERVER !== undefined) targets.push(() => disqueTarget(process.env.DISQUE_SERVER as string));
-for (const make of targets) {
-  const target = await make();
-  process.stderr.write(`${target.name}…\n`);
-  try {
-    rows.push(await measure(target));
-  } finally {
-    await target.stop();
+const targets: { name: string; start: () => Promise<Target> }[] = stores.map((store) => ({
+  name: `spool ${store}`,
+  start: () => spoolTarget(store),
+}));
+const disque = process.env.DISQUE_SERVER;
+if (disque !== undefined) targets.push({ name: 'disque-server', start: () => disqueTarget(disque) });
+
+const measured = new Map<string, Row[]>(targets.map((t) => [t.name, []]));
+for (let round = 1; round <= runs; round++) {
+  for (const { name, start } of targets) {
+    const target = await start();
+    process.stderr.write(`${name}${runs > 1 ? ` (round ${round} of ${runs})` : ''}…\n`);
+    try {
+      measured.get(name)?.push(await measure(target));
+    } finally {
+      await target.stop();
+    }
   }
 }
+
+/** Each column's median over the rounds: jobs/s whole, CPU µs to a tenth, latencies to a hundredth of a ms. */
+function medianRow(all: readonly Row[]): Row {
+  const first = all[0] ?? {};
+  const rounded = (column: string, value: number): number => {
+    const scale = column.endsWith('/s') ? 1 : column.endsWith(' ms') ? 100 : 10;
+    return Math.round(value * scale) / scale;
+  };
+  return Object.fromEntries(
+    Object.keys(first).map((column) => [column, rounded(column, median(all.map((r) => r[column] ?? NaN)))]),
+  );
+}
+
+const throughputColumns = (row: Row): string[] => Object.keys(row).filter((column) => column.endsWith('/s'));
+const table: Record<string, string | number>[] = [];
+const medians = new Map([...measured].map(([name, all]) => [name, medianRow(all)]));
+const disqueRow = medians.get('disque-server');
+for (const [name, row] of medians) {
+  table.push({ target: name, ...row });
+  if (disqueRow === undefined || name === 'disque-server') continue;
+  const ratios: Record<string, string | number> = { target: `  ${name} / disque-server` };
+  for (const column of throughputColumns(row))
+    ratios[column] = `${((row[column] as number) / (disqueRow[column] as number)).toFixed(2)}×`;
+  table.push(ratios);
+}
 console.log(
-  `${jobs} jobs of 100 bytes, ${clients} clients, after ${warmup} unmeasured per workload; µs: the server's CPU time per job`,
+  `${jobs} jobs of 100 bytes, ${clients} clients, after ${warmup} unmeasured per workload; µs: the server's CPU time per job` +
+    (runs > 1 ? `; each figure the median of ${runs} rounds` : ''),
 );
-console.table(rows);
+console.table(table);
+await engineCeiling();
+
+/**
+ * Redis's own LPUSH and RPOP through redis-benchmark, pipelined as the P rows, same clients: what
+ * a C server moving list elements does on this machine, the most any job server here can hope for.
+ */
+async function engineCeiling(): Promise<void> {
+  const probe = spawnSync('redis-benchmark', ['--version'], { encoding: 'utf8' });
+  if (probe.error !== undefined || redisServerVersion() === undefined) {
+    console.log('engine ceiling: skipped (redis-benchmark or redis-server not on PATH)');
+    return;
+  }
+  const redis = await startRedis('none');
+  try {
+    const n = String(Math.max(jobs, 100_000));
+    const args = ['-p', String(redis.port), '-t', 'lpush,rpop', '-P', String(pipeline), '-c', String(clients)];
+    const out = spawnSync('redis-benchmark', [...args, '-n', n, '-d', '100', '-q'], { encoding: 'utf8' }).stdout;
+    const rate = (command: string): string =>
+      new RegExp(`${command}: ([\\d.]+) requests per second`).exec(out)?.[1] ?? '?';
+    console.log(
+      `engine ceiling: redis-benchmark -t lpush,rpop -P ${pipeline} -c ${clients} -d 100 on redis-server ${redis.version}: ` +
+        `LPUSH ${Math.round(Number(rate('LPUSH')))}/s, RPOP ${Math.round(Number(rate('RPOP')))}/s`,
+    );
+  } finally {
+    await redis.stop();
+  }
+}
