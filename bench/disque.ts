@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { freePort } from './free-port.ts';
 import { median } from './median.ts';
 import { redisServerVersion, startRedis } from './redis-server.ts';
 
@@ -44,6 +45,8 @@ const pipeline = Number(values.pipeline);
  * that has run for a minute is past (a C server has nothing to warm).
  */
 const warmup = Number(values.warmup);
+/** The real Disque's row, and the name each spool row's ratios divide by. */
+const disqueName = 'disque-server';
 
 interface Target {
   readonly name: string;
@@ -97,7 +100,7 @@ async function disqueTarget(binary: string): Promise<Target> {
   });
   await ready(port);
   return {
-    name: 'disque-server',
+    name: disqueName,
     port,
     cpuMs: cpuMsOf(server),
     async stop() {
@@ -106,16 +109,6 @@ async function disqueTarget(binary: string): Promise<Target> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 /** Resolves once the server answers PING (it is starting up: retry on refusal). */
@@ -243,7 +236,7 @@ const targets: { name: string; start: () => Promise<Target> }[] = stores.map((st
   start: () => spoolTarget(store),
 }));
 const disque = process.env.DISQUE_SERVER;
-if (disque !== undefined) targets.push({ name: 'disque-server', start: () => disqueTarget(disque) });
+if (disque !== undefined) targets.push({ name: disqueName, start: () => disqueTarget(disque) });
 
 const measured = new Map<string, Row[]>(targets.map((t) => [t.name, []]));
 for (let round = 1; round <= runs; round++) {
@@ -273,11 +266,11 @@ function medianRow(all: readonly Row[]): Row {
 const throughputColumns = (row: Row): string[] => Object.keys(row).filter((column) => column.endsWith('/s'));
 const table: Record<string, string | number>[] = [];
 const medians = new Map([...measured].map(([name, all]) => [name, medianRow(all)]));
-const disqueRow = medians.get('disque-server');
+const disqueRow = medians.get(disqueName);
 for (const [name, row] of medians) {
   table.push({ target: name, ...row });
-  if (disqueRow === undefined || name === 'disque-server') continue;
-  const ratios: Record<string, string | number> = { target: `  ${name} / disque-server` };
+  if (disqueRow === undefined || name === disqueName) continue;
+  const ratios: Record<string, string | number> = { target: `  ${name} / ${disqueName}` };
   for (const column of throughputColumns(row))
     ratios[column] = `${((row[column] as number) / (disqueRow[column] as number)).toFixed(2)}×`;
   table.push(ratios);
@@ -304,11 +297,11 @@ async function engineCeiling(): Promise<void> {
     const n = String(Math.max(jobs, 100_000));
     const args = ['-p', String(redis.port), '-t', 'lpush,rpop', '-P', String(pipeline), '-c', String(clients)];
     const out = spawnSync('redis-benchmark', [...args, '-n', n, '-d', '100', '-q'], { encoding: 'utf8' }).stdout;
-    const rate = (command: string): string =>
-      new RegExp(`${command}: ([\\d.]+) requests per second`).exec(out)?.[1] ?? '?';
+    const rate = (command: string): number =>
+      Math.round(Number(new RegExp(`${command}: ([\\d.]+) requests per second`).exec(out)?.[1] ?? NaN));
     console.log(
       `engine ceiling: redis-benchmark -t lpush,rpop -P ${pipeline} -c ${clients} -d 100 on redis-server ${redis.version}: ` +
-        `LPUSH ${Math.round(Number(rate('LPUSH')))}/s, RPOP ${Math.round(Number(rate('RPOP')))}/s`,
+        `LPUSH ${rate('LPUSH')}/s, RPOP ${rate('RPOP')}/s`,
     );
   } finally {
     await redis.stop();

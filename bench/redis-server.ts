@@ -1,10 +1,11 @@
 // A private redis-server from the system binary, on a free port in a temp dir, for the Redis-backed peers.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port.ts';
 import type { Durability } from './scenarios.ts';
 
 /** `none`: no AOF, no snapshots, so a restart loses every job. `always`: AOF fsynced before each reply. */
@@ -29,19 +30,6 @@ export function redisServerVersion(): string | undefined {
   const probe = spawnSync(binary, ['--version'], { encoding: 'utf8' });
   if (probe.error) return undefined;
   return /v=(\S+)/.exec(probe.stdout)?.[1] ?? 'unknown';
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /**

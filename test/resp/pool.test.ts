@@ -3,50 +3,31 @@
 // goes stale.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { ManualClock, open, Spool } from '../../src/index.ts';
 import { MemoryStore } from '../../src/store/memory/index.ts';
 import { createRespServer } from '../../src/server/index.ts';
-import { dropSchemas, postgresProblem, postgresUrl, withSchema } from '../fixtures/postgres.ts';
-import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from '../fixtures/redis.ts';
+import { postgresUrl } from '../fixtures/postgres.ts';
+import { redisUrl, skipUnless } from '../fixtures/redis.ts';
+import { testStores } from '../support/test-store.ts';
 
-const stem = `spool-pool-${process.pid}-`;
+// The stores several machines share; testStores drops what the test leaves in them.
 const shared = [
-  {
-    name: 'Redis',
-    skip: skipUnless(
-      await redisProblem(),
-      `Redis at ${redisUrl}`,
-      'start redis-server on 127.0.0.1:6379 or set SPOOL_REDIS_URL',
-    ),
-    url: withPrefix(redisUrl, `${stem}hello`),
-    drop: () => dropPrefix(redisUrl, stem),
-  },
-  {
-    name: 'PostgreSQL',
-    skip: skipUnless(
-      await postgresProblem(),
-      `PostgreSQL at ${postgresUrl}`,
-      'start PostgreSQL on 127.0.0.1:5432 or set SPOOL_POSTGRES_URL',
-    ),
-    url: withSchema(postgresUrl, `spool_pool_${process.pid}`),
-    drop: () => dropSchemas(postgresUrl, `spool_pool_${process.pid}`),
-  },
+  { name: 'Redis', store: testStores.redis, where: redisUrl },
+  { name: 'PostgreSQL', store: testStores.postgres, where: postgresUrl },
 ];
-after(async () => {
-  for (const store of shared) if (store.skip === false) await store.drop();
-});
 
 const run = promisify(execFile);
 const cli = async (port: number, ...args: string[]): Promise<string> =>
   (await run('redis-cli', ['-p', String(port), ...args])).stdout.trimEnd();
 
-for (const { name, skip, url } of shared)
+for (const { name, store, where } of shared)
   void test(
     `nodes on one ${name} store list each other in HELLO and CLUSTER NODES, and leave on close`,
-    { skip },
+    { skip: skipUnless(await store.problem(), `${name} at ${where}`, `start ${name} or set its SPOOL_*_URL`) },
     async () => {
+      const url = store.url();
       const ids = ['a'.repeat(40), 'b'.repeat(40)];
       const nodes = await Promise.all(
         ids.map(async (nodeId) => {
