@@ -33,6 +33,7 @@ function medianFigures(all: Figures[]): Figures {
     kind: 'latency',
     p50Ms: median(latency.map((f) => f.p50Ms)),
     p99Ms: median(latency.map((f) => f.p99Ms)),
+    addP99Ms: median(latency.map((f) => f.addP99Ms)),
     jobs,
     capped,
   };

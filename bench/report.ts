@@ -7,6 +7,7 @@ type MetricKey =
   | 'jobsPerSec'
   | 'p50Ms'
   | 'p99Ms'
+  | 'addP99Ms'
   | 'peakRssMb'
   | 'serverBytesPerJob'
   | 'shallowPerSec'
@@ -52,6 +53,8 @@ const rate: Metric = { key: 'jobsPerSec', header: 'jobs/s', format: count };
 const ms = (x: number): string => (x < 10 ? x.toFixed(3) : x.toFixed(1));
 const p50: Metric = { key: 'p50Ms', header: 'p50 ms', format: ms };
 const p99: Metric = { key: 'p99Ms', header: 'p99 ms', format: ms };
+/** The floor under add→handler: a job is seen by no worker before its add is in. */
+const addP99: Metric = { key: 'addP99Ms', header: 'add p99 ms', format: ms };
 const rss: Metric = { key: 'peakRssMb', header: 'MB', format: (x) => x.toFixed(1) };
 const bytes: Metric = { key: 'serverBytesPerJob', header: 'bytes/job', format: count };
 const deepOverShallow: Metric = {
@@ -75,7 +78,8 @@ function figure(outcome: Extract<Outcome, { ok: true }>, key: MetricKey): number
   const { figures } = outcome;
   if (key === 'serverBytesPerJob') return outcome.serverBytesPerJob;
   if (key === 'jobsPerSec') return figures.kind === 'throughput' ? figures.jobsPerSec : undefined;
-  if (key === 'p50Ms' || key === 'p99Ms') return figures.kind === 'latency' ? figures[key] : undefined;
+  if (key === 'p50Ms' || key === 'p99Ms' || key === 'addP99Ms')
+    return figures.kind === 'latency' ? figures[key] : undefined;
   if (figures.kind !== 'depth') return undefined;
   if (key === 'shallowPerSec' || key === 'deepPerSec') return figures[key];
   // A system that leased nothing from the shallow queue has no ratio to show.
@@ -160,7 +164,7 @@ export function buildTables(results: RowResult[], sizes: Sizes): Table[] {
     [
       'latency',
       `add→handler latency, idle worker c=1 (${count(sizes.latencySamples)} adds, one every ${latencyGapMs} ms)`,
-      [p50, p99],
+      [p50, p99, addP99],
       lower,
     ],
     [

@@ -16,6 +16,8 @@ export interface SpoolResults {
   e2eC64PerSec: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
+  /** The adds' own p99 in the latency scenario: the floor under add→handler. */
+  latencyAddP99Ms: number;
   /** The largest of the scenarios' processes. */
   peakRssMb: number;
   /** Only when `--scenarios` named lease-depth. */
@@ -48,6 +50,7 @@ function collect(store: string, result: RowResult, sizes: Sizes): SpoolResults {
     e2eC64PerSec: rate('e2e-c64'),
     latencyP50Ms: latency?.kind === 'latency' ? latency.p50Ms : NaN,
     latencyP99Ms: latency?.kind === 'latency' ? latency.p99Ms : NaN,
+    latencyAddP99Ms: latency?.kind === 'latency' ? latency.addP99Ms : NaN,
     peakRssMb: Math.max(...[...result.outcomes.keys()].map((s) => get(s)?.peakRssMb ?? NaN)),
     ...(depth?.kind === 'depth' && { leaseShallowPerSec: depth.shallowPerSec, leaseDeepPerSec: depth.deepPerSec }),
   };
@@ -69,6 +72,7 @@ export function printSpoolOnly(store: string, result: RowResult, sizes: Sizes, j
     [`end-to-end c=64 (backlog N=${n.toLocaleString('en-US')})`, rate(results.e2eC64PerSec)],
     [`add→handler latency p50 (${samples.toLocaleString('en-US')} samples)`, ms(results.latencyP50Ms)],
     [`add→handler latency p99 (${samples.toLocaleString('en-US')} samples)`, ms(results.latencyP99Ms)],
+    ["  the adds' own p99 (until in)", ms(results.latencyAddP99Ms)],
     ['peak RSS', `${results.peakRssMb.toFixed(1)} MB`],
   ];
   const { leaseShallowPerSec: shallow, leaseDeepPerSec: deep } = results;

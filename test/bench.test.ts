@@ -38,7 +38,7 @@ function bench(args: string[]): { stdout: string; leftovers: string[] } {
   }
 }
 
-void test('the latency scenario serves up to --warmup jobs at its pace first, unmeasured, then times its samples', async () => {
+void test('the latency scenario serves up to --warmup jobs at its pace first, unmeasured, then times its samples and its adds', async () => {
   let started: ((data: Payload) => void) | undefined;
   const added: number[] = [];
   const subject: Subject = {
@@ -49,7 +49,9 @@ void test('the latency scenario serves up to --warmup jobs at its pace first, un
       // The warm-up's jobs start late: were they measured, p99 would show it.
       const late = added.length <= 3 ? 40 : 0;
       setTimeout(() => started?.({ ...data, ts: data.ts - late }), 0);
-      return Promise.resolve();
+      // The warm-up's adds are slower still, and one timed add takes 25 ms to be in.
+      const commitMs = added.length <= 3 ? 60 : added.length === 7 ? 25 : 0;
+      return new Promise((resolve) => setTimeout(resolve, commitMs));
     },
     addBulk: () => Promise.resolve(),
     startWorker: (_concurrency, events) => {
@@ -62,6 +64,8 @@ void test('the latency scenario serves up to --warmup jobs at its pace first, un
   assert.deepEqual(added, [0, 1, 2, 0, 1, 2, 3, 4]);
   assert.equal(latency.figures.kind === 'latency' && latency.figures.jobs, 5);
   assert.ok(latency.figures.kind === 'latency' && latency.figures.p99Ms < 40, JSON.stringify(latency.figures));
+  const { addP99Ms } = latency.figures;
+  assert.ok(addP99Ms >= 20 && addP99Ms < 60, `the slow timed add, not the warm-up's: ${addP99Ms}`);
   const cold = await runScenario(() => Promise.resolve(subject), 'q', 'latency', sizes);
   assert.equal(cold.figures.kind === 'latency' && cold.figures.jobs, 5);
 });
@@ -94,6 +98,7 @@ void test('without --peers the bench prints spool’s figures as one JSON object
     'e2eC64PerSec',
     'enqueueBulkPerSec',
     'enqueueSinglePerSec',
+    'latencyAddP99Ms',
     'latencyP50Ms',
     'latencyP99Ms',
     'latencySamples',
@@ -333,15 +338,15 @@ void test('--runs: each figure is the median of its runs, a failed run fails it,
     figures: { kind: 'throughput', jobsPerSec, jobs: 10, capped },
     peakRssMb,
   });
-  const latency = (p50Ms: number, p99Ms: number): Outcome => ({
+  const latency = (p50Ms: number, p99Ms: number, addP99Ms: number): Outcome => ({
     ok: true,
     version: '1.0.0',
     durable: 'none',
-    figures: { kind: 'latency', p50Ms, p99Ms, jobs: 10, capped: false },
+    figures: { kind: 'latency', p50Ms, p99Ms, addP99Ms, jobs: 10, capped: false },
     peakRssMb: 1,
   });
   assert.deepEqual(combineRuns([run(300, 9), run(100, 7), run(200, 8, true)]), run(200, 8, true));
-  assert.deepEqual(combineRuns([latency(3, 30), latency(1, 50), latency(2, 10)]), latency(2, 30));
+  assert.deepEqual(combineRuns([latency(3, 30, 4), latency(1, 50, 9), latency(2, 10, 6)]), latency(2, 30, 6));
   const bulk = (bytes: number): Outcome => ({ ...run(1, 1), serverBytesPerJob: bytes });
   assert.deepEqual(combineRuns([bulk(430), bulk(410), bulk(420)]), bulk(420));
   const failed: Outcome = { ok: false, error: 'child exited with code 1' };
