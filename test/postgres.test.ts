@@ -7,10 +7,18 @@ import pg from 'pg';
 import { ManualClock, systemClock } from '../src/core/clock.ts';
 import { open, Spool } from '../src/index.ts';
 import { PostgresStore } from '../src/store/postgres/index.ts';
-import { migrations } from '../src/store/postgres/statements.ts';
+import { loadStatements, migrations } from '../src/store/postgres/statements.ts';
 import { dropSchemas, postgresProblem, postgresUrl, withSchema } from './fixtures/postgres.ts';
 import { skipUnless } from './fixtures/redis.ts';
 import { runCli } from './support/cli.ts';
+
+/** A node of EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), the fields read here. */
+interface PlanNode {
+  'Actual Rows': number;
+  'Shared Hit Blocks': number;
+  'Shared Read Blocks': number;
+  Plans?: PlanNode[];
+}
 
 const skip = skipUnless(
   await postgresProblem(),
@@ -277,6 +285,38 @@ void describe('postgres store', { skip }, () => {
     await client.end();
     await spool.close();
     assert.ok(count >= 1, `${n} jobs ended and the jobs table was vacuumed ${count} times by the store`);
+  });
+
+  void test('a retention prune reads the jobs it drops, not every job the queue keeps', async () => {
+    const schema = `${stem}prune`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    const kept = 10_000;
+    const q = spool.queue<number>('kept', { keepCompleted: kept });
+    for (let i = 0; i < kept; i += 1000) await q.addBulk(Array.from({ length: 1000 }, (_, k) => ({ data: i + k })));
+    let done = 0;
+    const worker = q.process(() => undefined, { concurrency: 64 });
+    await new Promise<void>((resolve) => worker.on('completed', () => ++done === kept && resolve()));
+    await worker.close();
+    await spool.close();
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    try {
+      // Five past the retention: what a prune after the next acks would find.
+      await client.query(`UPDATE "${schema}".queues SET keep_count = $1 WHERE name = 'kept'`, [kept - 5]);
+      await client.query('BEGIN');
+      await client.query(`PREPARE prune (text[], float8) AS ${loadStatements(schema).prune}`);
+      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE prune ('{kept}', ${Date.now()})`,
+      );
+      await client.query('ROLLBACK');
+      const plan = rows[0]?.['QUERY PLAN'][0].Plan as PlanNode;
+      assert.equal(plan.Plans?.[0]?.['Actual Rows'], 5, 'the five oldest are dropped');
+      const buffers = plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+      // Reading the 10,000 kept jobs takes over 400 pages of the table alone.
+      assert.ok(buffers < 150, `the prune of 5 jobs of ${kept} kept read ${buffers} buffers`);
+    } finally {
+      await client.end();
+    }
   });
 
   void test('jobs due when added take no jobs_delay entry; delayed ones do, and a sleeping worker wakes at their time', async () => {

@@ -2,17 +2,35 @@
 -- completed and none older than keep_age; keep_dead_count and keep_dead_age for dead ones),
 -- silently.
 -- $1 queues text[], $2 now float8.
+--
+-- Each part reads jobs_finished from its oldest end in index order, so a prune costs what it
+-- drops, not what the queue keeps: those past the count are the oldest (count - keep) of them,
+-- the count read from spool.counts; those past the age are looked for only when the oldest one
+-- is. (Reading every kept job, ranked, took 5-50 ms a prune at 1,000 kept: its bitmap scan
+-- also stepped over every index entry the prunes since the last vacuum had left, which an
+-- index scan marks dead once and then skips.)
 DELETE FROM spool.jobs j USING (
-  SELECT c.id FROM (
-    SELECT x.id, x.until,
-      CASE WHEN x.state = 'dead' THEN q.keep_dead_count ELSE q.keep_count END AS keep,
-      CASE WHEN x.state = 'dead' THEN q.keep_dead_age ELSE q.keep_age END AS age,
-      row_number() OVER (PARTITION BY x.queue, x.state ORDER BY x.finish DESC) AS rank
-    FROM spool.jobs x JOIN spool.queues q ON q.name = x.queue
-    WHERE x.queue = ANY ($1) AND x.state IN ('completed', 'dead')
-      -- A queue that keeps every dead job reads none of them.
-      AND (x.state = 'completed' OR q.keep_dead_count < 'Infinity' OR q.keep_dead_age < 'Infinity')
-  ) c
-  WHERE c.rank > c.keep OR c.until <= $2 - c.age
+  SELECT d.id FROM spool.queues q CROSS JOIN LATERAL (
+    (SELECT x.id FROM spool.jobs x
+     WHERE q.keep_count < 'Infinity' AND x.queue = q.name AND x.state = 'completed'
+     ORDER BY x.finish
+     LIMIT greatest((SELECT sum(c.completed) FROM spool.counts c WHERE c.queue = q.name) - q.keep_count, 0)::bigint)
+    UNION
+    (SELECT x.id FROM spool.jobs x
+     WHERE q.keep_age < 'Infinity' AND x.queue = q.name AND x.state = 'completed' AND x.until <= $2 - q.keep_age
+       AND (SELECT o.until FROM spool.jobs o WHERE o.queue = q.name AND o.state = 'completed'
+            ORDER BY o.finish LIMIT 1) <= $2 - q.keep_age)
+    UNION
+    (SELECT x.id FROM spool.jobs x
+     WHERE q.keep_dead_count < 'Infinity' AND x.queue = q.name AND x.state = 'dead'
+     ORDER BY x.finish
+     LIMIT greatest((SELECT sum(c.dead) FROM spool.counts c WHERE c.queue = q.name) - q.keep_dead_count, 0)::bigint)
+    UNION
+    (SELECT x.id FROM spool.jobs x
+     WHERE q.keep_dead_age < 'Infinity' AND x.queue = q.name AND x.state = 'dead' AND x.until <= $2 - q.keep_dead_age
+       AND (SELECT o.until FROM spool.jobs o WHERE o.queue = q.name AND o.state = 'dead'
+            ORDER BY o.finish LIMIT 1) <= $2 - q.keep_dead_age)
+  ) d
+  WHERE q.name = ANY ($1)
 ) doomed
 WHERE j.id = doomed.id
