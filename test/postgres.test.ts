@@ -186,6 +186,45 @@ void describe('postgres store', { skip }, () => {
     await pool.end();
   });
 
+  void test('a lease for one job on a drained queue waits for the add being committed, not for the adds queued behind it', async () => {
+    // Each add statement answers 300 ms late, as on a disk whose commits are slow.
+    const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
+    const order: string[] = [];
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const name = (args[0] as { name?: string }).name?.split(':').at(-1);
+      if (name === 'lease') order.push('lease sent');
+      const answer = query(...args);
+      if (name !== 'add') return answer;
+      return answer.then(
+        (r) =>
+          new Promise((resolve) =>
+            setTimeout(() => {
+              order.push('add in');
+              resolve(r);
+            }, 300),
+          ),
+      );
+    };
+    const spool = await Spool.create(await PostgresStore.open({ pool, schema: `${stem}firstadd` }));
+    const q = spool.queue<string>('firstadd');
+    await q.add('known');
+    await (await q.lease())[0]?.ack();
+    assert.deepEqual(await q.lease(), [], 'drained');
+    order.length = 0;
+    const a = q.add('a');
+    await new Promise((resolve) => setImmediate(resolve));
+    // Sent while a's statement is in flight: it waits in the add line, its commit 300 ms after a's.
+    const b = q.add('b');
+    await new Promise((resolve) => setImmediate(resolve));
+    const [job] = await q.lease();
+    assert.equal(job?.id, await a);
+    await b;
+    assert.deepEqual(order, ['add in', 'lease sent', 'add in']);
+    await spool.close();
+    await pool.end();
+  });
+
   void test('a worker that took the last job waits for the adds its process has on their way before it leases again: one lease per job, no empty one between', async () => {
     const { pool, sent } = countingPool();
     const store = await PostgresStore.open({ pool, schema: `${stem}next` });

@@ -200,8 +200,12 @@ export class PostgresStore implements Store {
     return this.#schema;
   }
 
-  /** This store's adds in flight, by queue: a lease sent after one runs after it (`#take`). */
-  readonly #adding = new Map<string, Set<Promise<unknown>>>();
+  /**
+   * This store's adds in flight, by queue, in the order they were called (the order the add line
+   * commits them in): each settles when its add has, and brings `jobs` jobs of the queue. A lease
+   * sent after one runs after it (`#take`).
+   */
+  readonly #adding = new Map<string, Set<{ readonly settled: Promise<unknown>; readonly jobs: number }>>();
 
   /**
    * Adds outside a transaction, merged while one is in flight: single adds that come one by one
@@ -229,12 +233,15 @@ export class PostgresStore implements Store {
     if (params.tx !== undefined) return this.#add(params);
     const done = this.#adds.call(params);
     const settled = done.catch(() => undefined);
-    for (const queue of new Set(params.jobs.map((j) => j.queue))) {
+    const perQueue = new Map<string, number>();
+    for (const job of params.jobs) perQueue.set(job.queue, (perQueue.get(job.queue) ?? 0) + 1);
+    for (const [queue, jobs] of perQueue) {
       let set = this.#adding.get(queue);
       if (set === undefined) this.#adding.set(queue, (set = new Set()));
-      set.add(settled);
+      const entry = { settled, jobs };
+      set.add(entry);
       void settled.then(() => {
-        set.delete(settled);
+        set.delete(entry);
         if (set.size === 0 && this.#adding.get(queue) === set) this.#adding.delete(queue);
       });
     }
@@ -368,8 +375,8 @@ export class PostgresStore implements Store {
       // store's adds on their way bring, once they commit. Asked before, an idle worker woken by
       // its own process's add leased twice per job (issue 15).
       const waited = adding !== undefined && this.#drained.has(queue);
-      if (waited) await Promise.all(adding);
       const limit = max - jobs.length;
+      if (waited) await firstAdds(adding, limit);
       let answer = await this.#leaseFrom(queue, now, limit, visibilityMs);
       if (answer.due) {
         await this.#settle([queue], now);
@@ -379,7 +386,7 @@ export class PostgresStore implements Store {
       // order: short of jobs, it waits for the adds that were on their way and asks once more,
       // before the leases behind it in the line (LeaseLine).
       if (!waited && adding !== undefined && answer.jobs.length < limit) {
-        await Promise.all(adding);
+        await firstAdds(adding, limit - answer.jobs.length);
         const more = await this.#leaseFrom(queue, now, limit - answer.jobs.length, visibilityMs);
         answer = { ...more, jobs: [...answer.jobs, ...more.jobs] };
       }
@@ -897,6 +904,26 @@ export class PostgresStore implements Store {
 }
 
 /** Each id by the job it went to: `n[i]` (1-based) for `id[i]`, or `i + 1` when `n` is null. */
+/**
+ * Waits for the first of a queue's adds in flight (`#adding`, in call order) that bring `jobs`
+ * jobs between them, or for all of them when they bring fewer: a lease for one job waits for
+ * the add being committed, not for the adds queued behind it (issue 15: with commits slowed by
+ * a busy disk, waiting for all made an idle c=1 worker's lease wait two commits, not one).
+ */
+function firstAdds(
+  adding: Iterable<{ readonly settled: Promise<unknown>; readonly jobs: number }>,
+  jobs: number,
+): Promise<unknown> {
+  const first: Promise<unknown>[] = [];
+  let brought = 0;
+  for (const add of adding) {
+    first.push(add.settled);
+    brought += add.jobs;
+    if (brought >= jobs) break;
+  }
+  return Promise.all(first);
+}
+
 function byJob(n: readonly string[] | null, id: readonly string[]): Map<number, string> {
   const out = new Map<number, string>();
   id.forEach((each, i) => out.set(n === null ? i + 1 : Number(n[i]), each));
