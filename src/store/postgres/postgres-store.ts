@@ -903,7 +903,6 @@ export class PostgresStore implements Store {
   }
 }
 
-/** Each id by the job it went to: `n[i]` (1-based) for `id[i]`, or `i + 1` when `n` is null. */
 /**
  * Waits for the first of a queue's adds in flight (`#adding`, in call order) that bring `jobs`
  * jobs between them, or for all of them when they bring fewer: a lease for one job waits for
@@ -924,6 +923,7 @@ function firstAdds(
   return Promise.all(first);
 }
 
+/** Each id by the job it went to: `n[i]` (1-based) for `id[i]`, or `i + 1` when `n` is null. */
 function byJob(n: readonly string[] | null, id: readonly string[]): Map<number, string> {
   const out = new Map<number, string>();
   id.forEach((each, i) => out.set(n === null ? i + 1 : Number(n[i]), each));

@@ -9,6 +9,8 @@
 -- is. (Reading every kept job, ranked, took 5-50 ms a prune at 1,000 kept: its bitmap scan
 -- also stepped over every index entry the prunes since the last vacuum had left, which an
 -- index scan marks dead once and then skips.)
+-- The two states are written out, a part each, not taken from a list: the planner uses the
+-- partial index jobs_finished only for a state it can read in the statement.
 DELETE FROM spool.jobs j USING (
   SELECT d.id FROM spool.queues q CROSS JOIN LATERAL (
     (SELECT x.id FROM spool.jobs x
