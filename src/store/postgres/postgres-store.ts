@@ -205,7 +205,7 @@ export class PostgresStore implements Store {
    * commits them in): each settles when its add has, and brings `jobs` jobs of the queue. A lease
    * sent after one runs after it (`#take`).
    */
-  readonly #adding = new Map<string, Set<{ readonly settled: Promise<unknown>; readonly jobs: number }>>();
+  readonly #adding = new Map<string, Set<AddInFlight>>();
 
   /**
    * Adds outside a transaction, merged while one is in flight: single adds that come one by one
@@ -903,16 +903,21 @@ export class PostgresStore implements Store {
   }
 }
 
+/** One add of this store on its way, as a lease on one of its queues sees it (`#adding`). */
+interface AddInFlight {
+  /** Settles once the add has (committed or failed). */
+  readonly settled: Promise<unknown>;
+  /** The jobs it brings to the queue. */
+  readonly jobs: number;
+}
+
 /**
  * Waits for the first of a queue's adds in flight (`#adding`, in call order) that bring `jobs`
  * jobs between them, or for all of them when they bring fewer: a lease for one job waits for
  * the add being committed, not for the adds queued behind it (issue 15: with commits slowed by
  * a busy disk, waiting for all made an idle c=1 worker's lease wait two commits, not one).
  */
-function firstAdds(
-  adding: Iterable<{ readonly settled: Promise<unknown>; readonly jobs: number }>,
-  jobs: number,
-): Promise<unknown> {
+function firstAdds(adding: Iterable<AddInFlight>, jobs: number): Promise<unknown> {
   const first: Promise<unknown>[] = [];
   let brought = 0;
   for (const add of adding) {
