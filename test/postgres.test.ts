@@ -326,6 +326,109 @@ void describe('postgres store', { skip }, () => {
     assert.ok(count >= 1, `${n} jobs ended and the jobs table was vacuumed ${count} times by the store`);
   });
 
+  void test('spool.tell sends every event in order, each notification under PostgreSQL\'s 8,000-byte limit', async () => {
+    const schema = `${stem}tell`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    await spool.close();
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    const heard: string[] = [];
+    client.on('notification', (message) => heard.push(message.payload ?? ''));
+    try {
+      await client.query('LISTEN told_test');
+      // Small events, and events as large as an ended one with a result gets (4,000 base64 bytes).
+      const events = Array.from({ length: 300 }, (_, i) =>
+        i % 3 === 0
+          ? { kind: 'ended', queue: 'q', id: String(i), end: 'completed', result: 'x'.repeat(4000) }
+          : { kind: 'ended', queue: 'qü', id: String(i), end: 'completed' },
+      );
+      const { rows } = await client.query<{ n: number }>(`SELECT "${schema}".tell('told_test', 'origin', $1) AS n`, [
+        JSON.stringify(events),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(heard.length, rows[0]?.n);
+      const told = heard.flatMap((payload) => {
+        assert.ok(Buffer.byteLength(payload) < 8000, `a notification of ${Buffer.byteLength(payload)} bytes`);
+        assert.ok(payload.endsWith('"o": "origin"}'), 'the origin ends the text, as listeners look for it');
+        return (JSON.parse(payload) as { e: unknown[] }).e;
+      });
+      assert.deepEqual(told, events);
+    } finally {
+      await client.end();
+    }
+  });
+
+  void test('the store analyzes the jobs table it fills, so that plans made for any values fit it', async () => {
+    const schema = `${stem}analyze`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    const q = spool.queue<number>('filled');
+    for (let i = 0; i < 4000; i += 1000) await q.addBulk(Array.from({ length: 1000 }, (_, k) => ({ data: i + k })));
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    const analyzed = async (): Promise<number> => {
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT analyze_count AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'jobs'`,
+        [schema],
+      );
+      return Number(rows[0]?.n ?? 0);
+    };
+    // The analyze runs beside the adds, in the background: the statistics see it a moment later.
+    for (let tries = 0; (await analyzed()) === 0 && tries < 50; tries++) await new Promise((r) => setTimeout(r, 100));
+    const count = await analyzed();
+    await client.end();
+    await spool.close();
+    assert.ok(count >= 1, `4,000 jobs added to a new table and it was analyzed ${count} times by the store`);
+  });
+
+  void test('with the statistics of a table half drained, a lease and an ack read a few pages, not the queue', async () => {
+    const schema = `${stem}plans`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    const q = spool.queue<number>('deep');
+    const n = 20_000;
+    for (let i = 0; i < n; i += 1000) await q.addBulk(Array.from({ length: 1000 }, (_, k) => ({ data: i + k })));
+    // Half of them done: their rows lie ahead of the waiting ones in the table, as mid-drain.
+    let done = 0;
+    const worker = q.process(() => undefined, { concurrency: 64 });
+    await new Promise<void>((resolve) => worker.on('completed', () => ++done === n / 2 && resolve()));
+    await worker.close();
+    await spool.close();
+    // A connection of its own that plans as the store's do: once, for any values.
+    const client = new pg.Client({
+      connectionString: postgresUrl,
+      options: '-c plan_cache_mode=force_generic_plan -c jit=off',
+    });
+    await client.connect();
+    const buffers = async (statement: string): Promise<number> => {
+      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE ${statement}`,
+      );
+      const plan = rows[0]?.['QUERY PLAN'][0].Plan as PlanNode;
+      return plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+    };
+    try {
+      await client.query(`ANALYZE "${schema}".jobs`);
+      const sql = loadStatements(schema);
+      await client.query(`PREPARE lease (text, float8, integer, float8, text, text) AS ${sql.lease}`);
+      await client.query(`PREPARE ack (bigint[], integer[], bytea[], float8, text[], text[], text, text) AS ${sql.ack}`);
+      await client.query('BEGIN');
+      const now = Date.now();
+      const leaseRead = await buffers(`lease ('deep', ${now}, 32, null, 'none', 'test')`);
+      const { rows } = await client.query<{ id: string; attempts: number }>(
+        `SELECT id, attempts FROM "${schema}".jobs WHERE state = 'active'`,
+      );
+      const [ids, attempts, nulls] = [rows.map((r) => r.id), rows.map((r) => r.attempts), rows.map(() => 'NULL')];
+      const ackRead = await buffers(`ack ('{${ids}}', '{${attempts}}', '{${nulls}}', ${now}, null, null, 'none', 'test')`);
+      await client.query('ROLLBACK');
+      assert.equal(rows.length, 32);
+      // Each job leased or acked reads and writes its row and index entries, about 20 pages;
+      // the 10,000 waiting jobs and the 10,000 done take over 500 pages of the table.
+      assert.ok(leaseRead < 1200, `a lease of 32 with ${n / 2} waiting read ${leaseRead} buffers`);
+      assert.ok(ackRead < 1200, `an ack of 32 read ${ackRead} buffers`);
+    } finally {
+      await client.end();
+    }
+  });
+
   void test('a retention prune reads the jobs it drops, not every job the queue keeps', async () => {
     const schema = `${stem}prune`;
     const spool = await open(withSchema(postgresUrl, schema));

@@ -85,6 +85,13 @@ const connectTimeoutMs = 5000;
 /** Jobs a store acks or fails between two vacuums of the jobs table. */
 const vacuumEvery = 20_000;
 
+/**
+ * Jobs a store adds before it analyzes a jobs table that has no statistics (analyze.sql); after
+ * that it analyzes again each time it has added as many jobs as the table held at the last one,
+ * so a growing table is analyzed at each doubling and the cost stays a constant per job.
+ */
+const analyzeFloor = 1_000;
+
 /** How often acks prune completed jobs past their retention, at most. */
 const pruneEveryMs = 250;
 
@@ -187,6 +194,7 @@ export class PostgresStore implements Store {
         client.release();
       }
       const store = new PostgresStore(pool, ownPool, schema, new TokenSealer(key), config);
+      await store.#countRows();
       await store.#listener.start();
       return store;
     } catch (error) {
@@ -298,6 +306,7 @@ export class PostgresStore implements Store {
         ? { ids: newIds, created: newIds.map(() => true) }
         : await this.#matched(jobs, row, newIds, tx);
     if (tx === null) this.#dispatch(decodeEvents(row.events));
+    this.#added(newIds.length);
     return { ok: true, ids, created };
   }
 
@@ -521,7 +530,7 @@ export class PostgresStore implements Store {
       const done = (): void => {
         this.#pruning = null;
         if (this.#toPrune.size > 0 && !this.#closed) this.#prune(new Set(), this.#pruneNow);
-        if (this.#endedSinceVacuum >= vacuumEvery && !this.#closed) void this.#vacuum();
+        if (this.#endedSinceVacuum >= vacuumEvery && !this.#closed) void this.#upkeep('vacuum');
       };
       if (this.#closed) return;
       this.#query('prune', [batch, this.#pruneNow]).then(done, done);
@@ -529,23 +538,42 @@ export class PostgresStore implements Store {
     this.#pruning.unref();
   }
 
+  /** Jobs this store added since the jobs table was last analyzed, and the table's rows then. */
+  #addedSinceAnalyze = 0;
+  #rowsAtAnalyze = 0;
+  #added(jobs: number): void {
+    this.#addedSinceAnalyze += jobs;
+    if (this.#addedSinceAnalyze >= Math.max(analyzeFloor, this.#rowsAtAnalyze) && !this.#closed)
+      void this.#upkeep('analyze');
+  }
+
+  /** Reads the jobs table's rows as its last vacuum or analyze counted them (none: 0). */
+  async #countRows(client: PoolClient | null = null): Promise<void> {
+    const [row] = await this.#query<{ rows: number }>('table-rows', [], client);
+    this.#rowsAtAnalyze = Math.max(0, row?.rows ?? 0);
+  }
+
   /**
-   * Vacuums the jobs table, unless another process is at it: each job leaves about three dead
-   * row versions (its lease, its ack, its prune), and a table nobody vacuums grows with the jobs
-   * done (a soak of 600,000 jobs on a server without autovacuum: 300 MB and growing). A failure
-   * is left to the next turn: this is upkeep, no caller waits for it.
+   * Vacuums or analyzes the jobs table, unless another process is at it. Vacuum: each job leaves
+   * about three dead row versions (its lease, its ack, its prune), and a table nobody vacuums
+   * grows with the jobs done (a soak of 600,000 jobs on a server without autovacuum: 300 MB and
+   * growing). Analyze: see analyze.sql. A failure is left to the next turn: this is upkeep, no
+   * caller waits for it.
    */
-  async #vacuum(): Promise<void> {
-    this.#endedSinceVacuum = 0;
+  async #upkeep(job: 'vacuum' | 'analyze'): Promise<void> {
+    if (job === 'vacuum') this.#endedSinceVacuum = 0;
+    else this.#addedSinceAnalyze = 0;
+    const key = `${this.#schema}.${job}`;
     let client: PoolClient | undefined;
     try {
       client = await this.#pool.connect();
-      const [lock] = await this.#query<{ locked: boolean }>('vacuum-lock', [this.#schema], client);
+      const [lock] = await this.#query<{ locked: boolean }>('upkeep-lock', [key], client);
       if (lock?.locked !== true) return;
       try {
-        await this.#query('vacuum', [], client);
+        await this.#query(job, [], client);
+        if (job === 'analyze') await this.#countRows(client);
       } finally {
-        await this.#query('vacuum-unlock', [this.#schema], client);
+        await this.#query('upkeep-unlock', [key], client);
       }
     } catch {
       // The next turn tries again.

@@ -10,6 +10,7 @@ const migrationFolder = new URL('./sql/migrations/', import.meta.url);
 export const statementNames = [
   'ack',
   'add',
+  'analyze',
   'configure',
   'counts',
   'extend',
@@ -36,10 +37,11 @@ export const statementNames = [
   'settings',
   'settings-lock',
   'settle',
+  'table-rows',
   'told',
+  'upkeep-lock',
+  'upkeep-unlock',
   'vacuum',
-  'vacuum-lock',
-  'vacuum-unlock',
 ] as const;
 
 export type StatementName = (typeof statementNames)[number];

@@ -19,8 +19,11 @@
 WITH q AS (
   SELECT wake_by, paused FROM spool.queues WHERE name = $1 FOR SHARE
 ), due AS (
-  SELECT EXISTS (SELECT 1 FROM spool.jobs WHERE queue = $1 AND state = 'active' AND until <= $2)
-      OR EXISTS (SELECT 1 FROM spool.jobs WHERE queue = $1 AND expires_at <= $2) AS due
+  -- Each the first entry of its index, whatever the planner knows of the table: as EXISTS, the
+  -- TTL part became a scan of the whole table once the statistics said few jobs have a TTL.
+  SELECT coalesce((SELECT min(until) FROM spool.jobs WHERE queue = $1 AND state = 'active') <= $2, false)
+      OR coalesce((SELECT min(expires_at) FROM spool.jobs WHERE queue = $1 AND expires_at IS NOT NULL) <= $2, false)
+    AS due
 ), picked AS (
   SELECT id FROM spool.jobs
   WHERE queue = $1 AND state = 'queued' AND (available_at <= $2 OR available_at <= created_at)
@@ -33,7 +36,9 @@ WITH q AS (
 ), leased AS (
   UPDATE spool.jobs j
   SET state = 'active', attempts = j.attempts + 1, until = $2 + coalesce($4::float8, j.visibility_ms)
-  FROM picked WHERE j.id = picked.id
+  -- By key, whatever the plan's guess of how many were picked: as a join, a guess of a tenth of
+  -- the table (LIMIT $3 in a plan for any value) made it a hash join over the whole table.
+  WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
   RETURNING j.*
 ), ev AS (
   SELECT jsonb_build_array(jsonb_build_object('kind', 'due', 'queue', $1::text, 'at', m.at)) AS events
@@ -58,6 +63,9 @@ FROM (
         SELECT 1 FROM spool.jobs
         WHERE queue = $1 AND state = 'queued' AND (available_at <= $2 OR available_at <= created_at)
           AND (expires_at IS NULL OR expires_at > $2)
+        -- In lease order, so that it reads jobs_lease from the front as `picked` does: unordered, it
+        -- became a scan of the table from its start, past every job done so far.
+        ORDER BY priority DESC, available_at, id
         LIMIT $3 + 1
       ) x
     ) END AS more,

@@ -1,0 +1,3 @@
+-- Releases upkeep-lock.sql's lock.
+-- $1 key text: the key upkeep-lock.sql took.
+SELECT pg_advisory_unlock(hashtext($1)) AS unlocked
