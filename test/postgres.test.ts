@@ -28,6 +28,28 @@ const skip = skipUnless(
 const stem = `postgres_own_${process.pid}_`;
 after(() => (skip === false ? dropSchemas(postgresUrl, stem) : undefined));
 
+/**
+ * How many times the jobs table of `schema` was vacuumed or analyzed, read again for up to 5 s
+ * while it is 0: the store's upkeep runs in the background, and the statistics see it a moment later.
+ */
+async function upkeeps(schema: string, column: 'vacuum_count' | 'analyze_count'): Promise<number> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    for (let tries = 0; ; tries++) {
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT ${column} AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'jobs'`,
+        [schema],
+      );
+      const count = Number(rows[0]?.n ?? 0);
+      if (count > 0 || tries === 50) return count;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 void describe('postgres store', { skip }, () => {
   void test("open('postgres://…?schema=…') stores jobs in that schema; an unknown URL parameter is refused", async () => {
     const schema = `${stem}url`;
@@ -309,19 +331,7 @@ void describe('postgres store', { skip }, () => {
     for (let i = 0; i < n; i += 1000) await q.addBulk(Array.from({ length: 1000 }, (_, k) => ({ data: i + k })));
     await finished;
     await worker.close();
-    const client = new pg.Client({ connectionString: postgresUrl });
-    await client.connect();
-    const vacuumed = async (): Promise<number> => {
-      const { rows } = await client.query<{ n: string }>(
-        `SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'jobs'`,
-        [schema],
-      );
-      return Number(rows[0]?.n ?? 0);
-    };
-    // The vacuum runs beside the acks, in the background: the statistics see it a moment later.
-    for (let tries = 0; (await vacuumed()) === 0 && tries < 50; tries++) await new Promise((r) => setTimeout(r, 100));
-    const count = await vacuumed();
-    await client.end();
+    const count = await upkeeps(schema, 'vacuum_count');
     await spool.close();
     assert.ok(count >= 1, `${n} jobs ended and the jobs table was vacuumed ${count} times by the store`);
   });
@@ -363,19 +373,7 @@ void describe('postgres store', { skip }, () => {
     const spool = await open(withSchema(postgresUrl, schema));
     const q = spool.queue<number>('filled');
     for (let i = 0; i < 4000; i += 1000) await q.addBulk(Array.from({ length: 1000 }, (_, k) => ({ data: i + k })));
-    const client = new pg.Client({ connectionString: postgresUrl });
-    await client.connect();
-    const analyzed = async (): Promise<number> => {
-      const { rows } = await client.query<{ n: string }>(
-        `SELECT analyze_count AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'jobs'`,
-        [schema],
-      );
-      return Number(rows[0]?.n ?? 0);
-    };
-    // The analyze runs beside the adds, in the background: the statistics see it a moment later.
-    for (let tries = 0; (await analyzed()) === 0 && tries < 50; tries++) await new Promise((r) => setTimeout(r, 100));
-    const count = await analyzed();
-    await client.end();
+    const count = await upkeeps(schema, 'analyze_count');
     await spool.close();
     assert.ok(count >= 1, `4,000 jobs added to a new table and it was analyzed ${count} times by the store`);
   });
