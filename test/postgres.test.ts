@@ -20,6 +20,17 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
+/** The plan of `EXECUTE statement` as it ran (EXPLAIN ANALYZE: the statement runs). */
+async function executed(client: pg.Client, statement: string): Promise<PlanNode> {
+  const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+    `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE ${statement}`,
+  );
+  return rows[0]?.['QUERY PLAN'][0].Plan as PlanNode;
+}
+
+/** The buffers a plan's run read, its own and its children's. */
+const buffersOf = (plan: PlanNode): number => plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+
 const skip = skipUnless(
   await postgresProblem(),
   `PostgreSQL at ${postgresUrl}`,
@@ -398,13 +409,7 @@ void describe('postgres store', { skip }, () => {
     await new Promise<void>((resolve) => worker.on('completed', () => ++done === n / 2 && resolve()));
     await worker.close();
     await spool.close();
-    const buffers = async (statement: string): Promise<number> => {
-      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE ${statement}`,
-      );
-      const plan = rows[0]?.['QUERY PLAN'][0].Plan as PlanNode;
-      return plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
-    };
+    const buffers = async (statement: string): Promise<number> => buffersOf(await executed(client, statement));
     try {
       const sql = loadStatements(schema);
       await client.query(`PREPARE lease (text, float8, integer, float8, text, text) AS ${sql.lease}`);
@@ -454,13 +459,10 @@ void describe('postgres store', { skip }, () => {
       await client.query(`UPDATE "${schema}".queues SET keep_count = $1 WHERE name = 'kept'`, [kept - 5]);
       await client.query('BEGIN');
       await client.query(`PREPARE prune (text[], float8) AS ${loadStatements(schema).prune}`);
-      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE prune ('{kept}', ${Date.now()})`,
-      );
+      const plan = await executed(client, `prune ('{kept}', ${Date.now()})`);
       await client.query('ROLLBACK');
-      const plan = rows[0]?.['QUERY PLAN'][0].Plan as PlanNode;
       assert.equal(plan.Plans?.[0]?.['Actual Rows'], 5, 'the five oldest are dropped');
-      const buffers = plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+      const buffers = buffersOf(plan);
       // Reading the 10,000 kept jobs takes over 400 pages of the table alone.
       assert.ok(buffers < 150, `the prune of 5 jobs of ${kept} kept read ${buffers} buffers`);
     } finally {
