@@ -331,9 +331,13 @@ void describe('postgres store', { skip }, () => {
     }
   });
 
-  void test('the store vacuums its jobs table as jobs end, so the table levels off without autovacuum', async () => {
+  void test('the store vacuums its jobs table as jobs end, so the table levels off without autovacuum, and sweeps the watches left behind', async () => {
     const schema = `${stem}vacuum`;
     const spool = await open(withSchema(postgresUrl, schema));
+    // A watch a process left when it stopped, of a job gone since: the vacuum sweeps it first.
+    const watches = new pg.Client({ connectionString: postgresUrl });
+    await watches.connect();
+    await watches.query(`INSERT INTO "${schema}".watches (job) VALUES (424242)`);
     const q = spool.queue<number>('churn');
     const n = 24_000;
     let done = 0;
@@ -345,6 +349,9 @@ void describe('postgres store', { skip }, () => {
     const count = await upkeeps(schema, 'vacuum_count');
     await spool.close();
     assert.ok(count >= 1, `${n} jobs ended and the jobs table was vacuumed ${count} times by the store`);
+    const { rows } = await watches.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".watches`);
+    await watches.end();
+    assert.equal(Number(rows[0]?.n), 0, 'the watch left behind was swept');
   });
 
   void test("spool.tell sends every event in order, each notification under PostgreSQL's 8,000-byte limit", async () => {

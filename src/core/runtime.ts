@@ -3,6 +3,7 @@ import type {
   AckResult,
   AddParams,
   AddResult,
+  IdParams,
   NewJob,
   QueueSettings,
   SleeperExtension,
@@ -20,6 +21,8 @@ export interface Runtime {
   readonly store: Store;
   /** The store's sleepers, when its capabilities declare them: blocked leases go through it. */
   readonly sleepers: SleeperExtension | null;
+  /** `Store.watchEnd`, when the store tells other processes only of the ends somebody watches. */
+  readonly watchEnd: ((params: IdParams) => Promise<() => Promise<void>>) | null;
   readonly clock: Clock;
   /** In [0, 1); injected so tests of jitter are repeatable. */
   readonly random: () => number;

@@ -128,6 +128,7 @@ export class Spool implements AsyncDisposable {
     this.#runtime = {
       store,
       sleepers,
+      watchEnd: endWatch(store),
       clock,
       random: (o.random as (() => number) | undefined) ?? Math.random,
       hub: this.#hub,
@@ -412,6 +413,14 @@ function sleeperExtension(store: Store): SleeperExtension | null {
   if (store.sleepers === undefined)
     throw new ValidationError('store', 'declares capabilities.sleepers but has no sleepers extension');
   return store.sleepers;
+}
+
+/** The store's watchEnd as its capabilities declare it; a store that declares it and has none is refused. */
+function endWatch(store: Store): Runtime['watchEnd'] {
+  if (store.capabilities.endedEvents === 'every') return null;
+  if (store.watchEnd === undefined)
+    throw new ValidationError('store', "declares capabilities.endedEvents 'watched' but has no watchEnd");
+  return store.watchEnd.bind(store);
 }
 
 /** How many of `jobs` go to each queue; counted by runs, as a bulk add's jobs mostly share one. */

@@ -14,15 +14,19 @@ import type { Runtime } from './runtime.ts';
  * Aborting `signal` rejects with its reason and lets go of the job (a server's client left).
  */
 export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | null, signal?: AbortSignal): Promise<R> {
-  const { store, clock, hub } = runtime;
+  const { store, clock, hub, watchEnd } = runtime;
   return new Promise<R>((resolve, reject) => {
     let done = false;
     let looked = false;
     let seen: { end: JobEnd; result: Uint8Array | null | undefined } | null = null;
+    let unwatch: (() => Promise<void>) | null = null;
+    const failed = (error: unknown): void =>
+      finish(() => reject(error instanceof Error ? error : new Error(String(error))));
     const finish = (answer: () => void): void => {
       if (done) return;
       done = true;
       unsubscribe();
+      unwatch?.().catch(() => {});
       cancelTimer();
       signal?.removeEventListener('abort', onAbort);
       answer();
@@ -59,7 +63,7 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       if (first && seen !== null && !done) check();
     };
     const check = (): void => {
-      look().catch((error: unknown) => finish(() => reject(error instanceof Error ? error : new Error(String(error)))));
+      look().catch(failed);
     };
     const unsubscribe = hub.onEnded(id, (end, result) => {
       seen = { end, result };
@@ -71,6 +75,13 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
         : clock.setTimer(timeoutMs, () => finish(() => reject(new TimeoutError(`waitFor(${id})`, timeoutMs))));
     if (signal?.aborted === true) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    check();
+    if (watchEnd === null) return check();
+    // A store that tells other processes only of the ends somebody watches: watched before the
+    // first look, so an end that look misses is told (contract.ts, Store.watchEnd).
+    watchEnd({ now: clock.now(), id }).then((stop) => {
+      if (done) return void stop().catch(() => {});
+      unwatch = stop;
+      check();
+    }, failed);
   });
 }

@@ -315,6 +315,11 @@ export interface TokensParams {
   readonly tokens: readonly string[];
 }
 
+export interface IdParams {
+  readonly now: number;
+  readonly id: string;
+}
+
 export interface IdsParams {
   readonly now: number;
   readonly ids: readonly string[];
@@ -417,6 +422,13 @@ export interface Capabilities {
   readonly remote: boolean;
   /** The store wakes blocked leases by name (`Store.sleepers`, present exactly when this is true). */
   readonly sleepers: boolean;
+  /**
+   * Which jobs' ends an ack tells the watchers of other processes: 'every' job's, or only those of
+   * the jobs some process watches (`Store.watchEnd`, present exactly when this is 'watched'). A
+   * store whose events cost every writer a shared lock (PostgreSQL's NOTIFY) sends none nobody
+   * waits for. Ends other than by an ack may still go to every watcher.
+   */
+  readonly endedEvents: 'every' | 'watched';
   /** `add`, `addBulk` and `ack` take the caller's transaction (`AddParams.tx`). */
   readonly transactions: boolean;
   /** Most replicas an add can wait for; 0 when the backend has none. */
@@ -481,6 +493,13 @@ export interface Store {
   readonly capabilities: Capabilities;
   /** Present exactly when `capabilities.sleepers`. */
   readonly sleepers?: SleeperExtension;
+  /**
+   * Present exactly when `capabilities.endedEvents` is 'watched': from when it resolves until the
+   * returned function is called, an ack that ends job `id` tells every process (its 'ended'
+   * event), however close the ack and the call came. Core's waitFor calls it before its first
+   * look at the job, so an ack it misses is one that look sees.
+   */
+  watchEnd?(params: IdParams): Promise<() => Promise<void>>;
   add(params: AddParams): Promise<AddResult>;
   lease(params: LeaseParams): Promise<LeaseResult>;
   ack(params: AckParams): Promise<readonly AckResult[]>;

@@ -123,6 +123,7 @@ export class FileStore implements Store {
       events: 'process',
       remote: false,
       sleepers: false,
+      endedEvents: 'every',
       transactions: false,
       maxReplicas: 0,
     });

@@ -68,6 +68,7 @@ export class LevelStore extends RowStore {
         events: 'process',
         remote: false,
         sleepers: false,
+        endedEvents: 'every',
         transactions: false,
         maxReplicas: 0,
       });

@@ -46,6 +46,7 @@ export class MemoryStore implements Store {
     events: 'process',
     remote: false,
     sleepers: false,
+    endedEvents: 'every',
     transactions: false,
     maxReplicas: 0,
   });

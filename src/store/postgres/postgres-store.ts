@@ -25,6 +25,7 @@ import type {
   GetMetaParams,
   HoldParams,
   Health,
+  IdParams,
   IdsParams,
   JobRecord,
   LeaseParams,
@@ -110,6 +111,7 @@ export class PostgresStore implements Store {
     events: 'shared',
     remote: true,
     sleepers: false,
+    endedEvents: 'watched',
     transactions: true,
     maxReplicas: 0,
   });
@@ -557,7 +559,8 @@ export class PostgresStore implements Store {
    * Vacuums or analyzes the jobs table, unless another process is at it. Vacuum: each job leaves
    * about three dead row versions (its lease, its ack, its prune), and a table nobody vacuums
    * grows with the jobs done (a soak of 600,000 jobs on a server without autovacuum: 300 MB and
-   * growing). Analyze: see analyze.sql. A failure is left to the next turn: this is upkeep, no
+   * growing); the watches a process left when it stopped go first (sweep-watches.sql). Analyze:
+   * see analyze.sql. A failure is left to the next turn: this is upkeep, no
    * caller waits for it.
    */
   async #upkeep(job: 'vacuum' | 'analyze'): Promise<void> {
@@ -570,6 +573,7 @@ export class PostgresStore implements Store {
       const [lock] = await this.#query<{ locked: boolean }>('upkeep-lock', [key], client);
       if (lock?.locked !== true) return;
       try {
+        if (job === 'vacuum') await this.#query('sweep-watches', [], client);
         await this.#query(job, [], client);
         if (job === 'analyze') await this.#countRows(client);
       } finally {
@@ -632,6 +636,17 @@ export class PostgresStore implements Store {
       const row = rows.get(id);
       return row === undefined ? null : this.#currentLease(row, now);
     });
+  }
+
+  /** watch.sql: an ack of job `id` tells every process from here on; unwatch.sql ends it. */
+  async watchEnd({ id }: IdParams): Promise<() => Promise<void>> {
+    const rows = isId(id) ? await this.#query<{ ticket: string }>('watch', [id]) : [];
+    const ticket = rows[0]?.ticket;
+    // No job by that id: the first look says so, and there is nothing to end.
+    if (ticket === undefined) return () => Promise.resolve();
+    return async () => {
+      await this.#query('unwatch', [ticket]);
+    };
   }
 
   async get({ now, ids }: IdsParams): Promise<readonly (JobRecord | null)[]> {

@@ -37,11 +37,14 @@ export const statementNames = [
   'settings',
   'settings-lock',
   'settle',
+  'sweep-watches',
   'table-rows',
   'told',
   'upkeep-lock',
   'upkeep-unlock',
+  'unwatch',
   'vacuum',
+  'watch',
 ] as const;
 
 export type StatementName = (typeof statementNames)[number];

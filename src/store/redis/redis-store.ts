@@ -118,6 +118,7 @@ export class RedisStore implements Store {
       events: 'shared',
       remote: true,
       sleepers: true,
+      endedEvents: 'every',
       transactions: false,
       // Replicas may join at any time; WAIT tells whether enough of them have the job. On a
       // Cluster WAIT would go to whichever node ioredis picks, not the queue's master.

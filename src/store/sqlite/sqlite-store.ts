@@ -67,6 +67,7 @@ export class SqliteStore extends RowStore {
       events: 'shared',
       remote: false,
       sleepers: false,
+      endedEvents: 'every',
       // add and ack join the caller's own transaction on the same file (SqliteBackend.join).
       transactions: true,
       maxReplicas: 0,

@@ -4,7 +4,9 @@
 -- $5 scope queues text[] (null: every queue), $6 scope prefixes text[], $7 channel text, $8 origin text.
 -- One row per job completed: `id`, `queue`; the first row carries `events`, the ended events sent
 -- (a dropped job's result rides along when it is 3,000 bytes or less): on every row, pg parsed the
--- JSON of n events n times, most of the worker's time at c=64 (issue 15).
+-- JSON of n events n times, most of the worker's time at c=64 (issue 15). Events go only for the
+-- jobs some waitFor watches (007-watches.sql): spool.watched runs once the rows above are locked,
+-- as the array of every id done or gone is built before it is called.
 WITH input AS (
   SELECT * FROM unnest($1::bigint[], $2::integer[], $3::bytea[]) AS i (id, attempt, result)
 ), target AS (
@@ -25,15 +27,19 @@ WITH input AS (
 ), gone AS (
   DELETE FROM spool.jobs j USING target t WHERE j.id = t.id AND NOT t.keep
   RETURNING j.id, j.queue, t.result
+), watched AS (
+  SELECT spool.watched(ARRAY(SELECT id FROM done UNION ALL SELECT id FROM gone)) AS ids
 ), ev AS (
   SELECT jsonb_agg(e) AS events FROM (
     SELECT jsonb_build_object('kind', 'ended', 'queue', queue, 'id', id::text, 'end', 'completed') AS e FROM done
+    WHERE id = ANY ((SELECT ids FROM watched)::bigint[])
     UNION ALL
     SELECT jsonb_build_object('kind', 'ended', 'queue', queue, 'id', id::text, 'end', 'completed')
       || CASE WHEN result IS NULL THEN jsonb_build_object('result', null)
               WHEN octet_length(result) <= 3000 THEN jsonb_build_object('result', encode(result, 'base64'))
               ELSE '{}'::jsonb END
     FROM gone
+    WHERE id = ANY ((SELECT ids FROM watched)::bigint[])
   ) x
 ), told AS (
   SELECT spool.tell($7, $8, events) AS n FROM ev

@@ -1,0 +1,7 @@
+-- Registers a watch of job $1 (007-watches.sql): from its commit, an ack that ends the job tells
+-- every process. The share lock on the job's row orders it against an ack of that job.
+-- $1 id bigint.
+-- One row, `ticket`, when the job is there; none when it is not.
+INSERT INTO spool.watches (job)
+SELECT id FROM spool.jobs WHERE id = $1 FOR SHARE
+RETURNING ticket

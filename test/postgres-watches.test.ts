@@ -1,0 +1,126 @@
+// The PostgreSQL store tells other processes of an acked job only while a waitFor watches it
+// (sql/migrations/007-watches.sql): what it sends, what it never misses, and what it leaves behind.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { open } from '../src/index.ts';
+import type { Spool } from '../src/index.ts';
+import { loadStatements } from '../src/store/postgres/statements.ts';
+import { dropSchemas, postgresProblem, postgresUrl, withSchema } from './fixtures/postgres.ts';
+import { skipUnless } from './fixtures/redis.ts';
+
+const skip = skipUnless(
+  await postgresProblem(),
+  `PostgreSQL at ${postgresUrl}`,
+  'start PostgreSQL or set SPOOL_POSTGRES_URL',
+);
+const stem = `postgres_watch_${process.pid}_`;
+after(() => (skip === false ? dropSchemas(postgresUrl, stem) : undefined));
+
+/** A client listening on the store's channel: the ids of the ended events it heard. */
+async function endedHeard(schema: string): Promise<{ client: pg.Client; ended: string[] }> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  const ended: string[] = [];
+  client.on('notification', (n) => {
+    const { e } = JSON.parse(n.payload ?? '{}') as { e: { kind: string; id?: string }[] };
+    for (const event of e) if (event.kind === 'ended') ended.push(event.id as string);
+  });
+  await client.query(`LISTEN "spool:${schema}"`);
+  return { client, ended };
+}
+
+async function rowsOfWatches(client: pg.Client, schema: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".watches`);
+  return Number(rows[0]?.n);
+}
+
+/** Runs jobs `data` through a worker of `spool`, one at a time, each done before the next is added. */
+async function runOneByOne(spool: Spool, queue: string, data: readonly number[]): Promise<string[]> {
+  const q = spool.queue<number, number>(queue);
+  let done = 0;
+  const worker = q.process((job) => job.data * 10);
+  worker.on('completed', () => done++);
+  const ids: string[] = [];
+  for (const [i, value] of data.entries()) {
+    ids.push(await q.add(value));
+    while (done <= i) await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  await worker.close();
+  return ids;
+}
+
+void describe('postgres: acks tell of watched jobs only', { skip }, () => {
+  void test('an ack sends no ended event for a job nobody waits for, and one for a job a waitFor in another process watches', async () => {
+    const schema = `${stem}told`;
+    const worker = await open(withSchema(postgresUrl, schema));
+    const waiter = await open(withSchema(postgresUrl, schema));
+    const { client, ended } = await endedHeard(schema);
+    await runOneByOne(worker, 'told', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // Notifications come after their commit: one round trip more settles the last.
+    await client.query('SELECT 1');
+    assert.deepEqual(ended, []);
+
+    const id = await worker.queue<number>('told').add(11);
+    const waiting = waiter.queue<number, number>('told').waitFor(id, { timeout: '10s' });
+    while ((await rowsOfWatches(client, schema)) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    await runOneByOne(worker, 'told', [12]);
+    assert.equal(await waiting, 110);
+    await client.query('SELECT 1');
+    assert.deepEqual(ended, [id]);
+    assert.equal(await rowsOfWatches(client, schema), 0, 'the ack deleted the watch of the job it ended');
+    await Promise.all([worker.close(), waiter.close()]);
+    await client.end();
+  });
+
+  void test('a watch that commits while an ack of its job waits for the row is seen by that ack', async () => {
+    const schema = `${stem}race`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    const q = spool.queue<number>('race');
+    const id = await q.add(1);
+    const [job] = await q.lease({ max: 1 });
+    assert.ok(job !== undefined);
+    const { client, ended } = await endedHeard(schema);
+    // The store's own watch statement, held open before its commit, as a watch caught mid-way.
+    const { watch, ack } = loadStatements(schema);
+    const watcher = new pg.Client({ connectionString: postgresUrl });
+    await watcher.connect();
+    await watcher.query('BEGIN');
+    assert.equal((await watcher.query(watch, [id])).rowCount, 1);
+    const acked = job.ack(null);
+    // The ack's statement started before the watch committed and waits for the job's row.
+    for (;;) {
+      const { rows } = await client.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND starts_with(query, $1)",
+        [ack.slice(0, 200)],
+      );
+      if (Number(rows[0]?.n) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await watcher.query('COMMIT');
+    await acked;
+    await client.query('SELECT 1');
+    assert.deepEqual(ended, [id]);
+    await watcher.end();
+    await client.end();
+    await spool.close();
+  });
+
+  void test('a waitFor that ends without its job ending leaves no watch behind', async () => {
+    const schema = `${stem}left`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    const q = spool.queue<number>('left');
+    const id = await q.add(1);
+    await assert.rejects(q.waitFor(id, { timeout: '50ms' }), { code: 'TIMEOUT' });
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    let rows = await rowsOfWatches(client, schema);
+    for (let tries = 0; rows > 0 && tries < 200; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      rows = await rowsOfWatches(client, schema);
+    }
+    assert.equal(rows, 0);
+    await client.end();
+    await spool.close();
+  });
+});
