@@ -95,7 +95,7 @@ export class Queue<T = unknown, R = unknown> {
   async add(data: T, options?: JobOptions): Promise<string> {
     const stored = this.#knownSettings() ?? (await this.settings());
     const settings = jobSettings(this.#jobDefaults(stored), options);
-    const job = this.#newJob(data, settings);
+    const job = this.#newJob(this.config.codec.encode(data), settings);
     const tx = options?.tx;
     // A single add joins the tick's batch unless it must wait for replicas, or belongs to the
     // caller's transaction; with a maxLength the store might refuse the batch (QueueFullError
@@ -120,13 +120,25 @@ export class Queue<T = unknown, R = unknown> {
     const plain = jobSettings(defaults, undefined);
     // An indexed loop that makes no string for a field name an error cannot need: a bulk add
     // spends ~1 µs a job in all, and `items[${i}]` for every job showed (issue 16).
-    const jobs = new Array<NewJob>(items.length);
+    const values = new Array<T>(items.length);
+    const settings = new Array<JobSettings>(items.length);
     for (let i = 0; i < items.length; i++) {
       const { data, options } = bulkItem(items[i], i);
-      const settings = options === undefined ? plain : jobSettings(defaults, options, `items[${i}].options`);
-      if (settings.replicate > replicate) replicate = settings.replicate;
-      jobs[i] = this.#newJob(data as T, settings, i, now);
+      const own = options === undefined ? plain : jobSettings(defaults, options, `items[${i}].options`);
+      if (own.replicate > replicate) replicate = own.replicate;
+      values[i] = data as T;
+      settings[i] = own;
     }
+    const { codec } = this.config;
+    const payloads = codec.encodeAll?.(values) ?? values.map((value) => codec.encode(value));
+    if (payloads.length !== values.length)
+      throw new ValidationError(
+        'options.codec',
+        `encodeAll gave ${payloads.length} payloads for ${values.length} values`,
+      );
+    const jobs = new Array<NewJob>(items.length);
+    for (let i = 0; i < items.length; i++)
+      jobs[i] = this.#newJob(payloads[i] as Uint8Array, settings[i] as JobSettings, i, now);
     return jobs.length === 0 ? [] : this.#add(jobs, replicate, tx, now);
   }
 
@@ -296,8 +308,7 @@ export class Queue<T = unknown, R = unknown> {
   }
 
   /** `item`: the job's place in an addBulk, which names its field in an error; `now`: the time it is made at. */
-  #newJob(data: T, settings: JobSettings, item?: number, now = this.runtime.clock.now()): NewJob {
-    const payload = this.config.codec.encode(data);
+  #newJob(payload: Uint8Array, settings: JobSettings, item?: number, now = this.runtime.clock.now()): NewJob {
     if (payload.byteLength > this.runtime.maxPayloadBytes) {
       throw new ValidationError(
         item === undefined ? 'data' : `items[${item}].data`,
