@@ -357,7 +357,7 @@ export function queueConfig(name: string, options: unknown): QueueConfig {
   ) {
     throw new ValidationError('options.codec', 'must have encode() and decode()');
   }
-  const { encodeAll } = codec as Codec<unknown>;
+  const encodeAll: unknown = (codec as Record<string, unknown>).encodeAll;
   if (encodeAll !== undefined && typeof encodeAll !== 'function')
     throw new ValidationError('options.codec', 'encodeAll, when given, must be a function');
   return Object.freeze({ name, job, retryDelay, stored, codec: codec as Codec<unknown> });
