@@ -30,6 +30,14 @@ async function endedHeard(schema: string): Promise<{ client: pg.Client; ended: s
   return { client, ended };
 }
 
+/** Polls `check` until it holds, failing after 10 s. */
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !(await check());) {
+    assert.ok(Date.now() < deadline, `waited 10 s for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
 async function rowsOfWatches(client: pg.Client, schema: string): Promise<number> {
   const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".watches`);
   return Number(rows[0]?.n);
@@ -44,7 +52,7 @@ async function runOneByOne(spool: Spool, queue: string, data: readonly number[])
   const ids: string[] = [];
   for (const [i, value] of data.entries()) {
     ids.push(await q.add(value));
-    while (done <= i) await new Promise((resolve) => setTimeout(resolve, 2));
+    await until(() => done > i, `job ${value} to complete`);
   }
   await worker.close();
   return ids;
@@ -63,7 +71,7 @@ void describe('postgres: acks tell of watched jobs only', { skip }, () => {
 
     const id = await worker.queue<number>('told').add(11);
     const waiting = waiter.queue<number, number>('told').waitFor(id, { timeout: '10s' });
-    while ((await rowsOfWatches(client, schema)) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    await until(async () => (await rowsOfWatches(client, schema)) > 0, "the waitFor's watch");
     await runOneByOne(worker, 'told', [12]);
     assert.equal(await waiting, 110);
     await client.query('SELECT 1');
@@ -89,14 +97,13 @@ void describe('postgres: acks tell of watched jobs only', { skip }, () => {
     assert.equal((await watcher.query(watch, [id])).rowCount, 1);
     const acked = job.ack(null);
     // The ack's statement started before the watch committed and waits for the job's row.
-    for (;;) {
+    await until(async () => {
       const { rows } = await client.query<{ n: string }>(
         "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND starts_with(query, $1)",
         [ack.slice(0, 200)],
       );
-      if (Number(rows[0]?.n) > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+      return Number(rows[0]?.n) > 0;
+    }, 'the ack to wait for the row');
     await watcher.query('COMMIT');
     await acked;
     await client.query('SELECT 1');
@@ -114,12 +121,8 @@ void describe('postgres: acks tell of watched jobs only', { skip }, () => {
     await assert.rejects(q.waitFor(id, { timeout: '50ms' }), { code: 'TIMEOUT' });
     const client = new pg.Client({ connectionString: postgresUrl });
     await client.connect();
-    let rows = await rowsOfWatches(client, schema);
-    for (let tries = 0; rows > 0 && tries < 200; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      rows = await rowsOfWatches(client, schema);
-    }
-    assert.equal(rows, 0);
+    // The watch is deleted after the waitFor has answered, without holding up its answer.
+    await until(async () => (await rowsOfWatches(client, schema)) === 0, 'the watch to go');
     await client.end();
     await spool.close();
   });
