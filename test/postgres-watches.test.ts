@@ -1,7 +1,7 @@
 // The PostgreSQL store tells other processes of an acked job only while a waitFor watches it
 // (sql/migrations/007-watches.sql): what it sends, what it never misses, and what it leaves behind.
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import pg from 'pg';
 import { open } from '../src/index.ts';
 import type { Spool } from '../src/index.ts';
@@ -17,10 +17,29 @@ const skip = skipUnless(
 const stem = `postgres_watch_${process.pid}_`;
 after(() => (skip === false ? dropSchemas(postgresUrl, stem) : undefined));
 
+/** What a test opened, closed after it whatever its outcome: a failed test must not hang the file. */
+let opened: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  await Promise.allSettled(opened.map((close) => close()));
+  opened = [];
+});
+
+async function spoolOn(schema: string): Promise<Spool> {
+  const spool = await open(withSchema(postgresUrl, schema));
+  opened.push(() => spool.close());
+  return spool;
+}
+
+async function connected(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  opened.push(() => client.end());
+  await client.connect();
+  return client;
+}
+
 /** A client listening on the store's channel: the ids of the ended events it heard. */
 async function endedHeard(schema: string): Promise<{ client: pg.Client; ended: string[] }> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
+  const client = await connected();
   const ended: string[] = [];
   client.on('notification', (n) => {
     const { e } = JSON.parse(n.payload ?? '{}') as { e: { kind: string; id?: string }[] };
@@ -61,8 +80,8 @@ async function runOneByOne(spool: Spool, queue: string, data: readonly number[])
 void describe('postgres: acks tell of watched jobs only', { skip }, () => {
   void test('an ack sends no ended event for a job nobody waits for, and one for a job a waitFor in another process watches', async () => {
     const schema = `${stem}told`;
-    const worker = await open(withSchema(postgresUrl, schema));
-    const waiter = await open(withSchema(postgresUrl, schema));
+    const worker = await spoolOn(schema);
+    const waiter = await spoolOn(schema);
     const { client, ended } = await endedHeard(schema);
     await runOneByOne(worker, 'told', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     // Notifications come after their commit: one round trip more settles the last.
@@ -77,13 +96,11 @@ void describe('postgres: acks tell of watched jobs only', { skip }, () => {
     await client.query('SELECT 1');
     assert.deepEqual(ended, [id]);
     assert.equal(await rowsOfWatches(client, schema), 0, 'the ack deleted the watch of the job it ended');
-    await Promise.all([worker.close(), waiter.close()]);
-    await client.end();
   });
 
   void test('a watch that commits while an ack of its job waits for the row is seen by that ack', async () => {
     const schema = `${stem}race`;
-    const spool = await open(withSchema(postgresUrl, schema));
+    const spool = await spoolOn(schema);
     const q = spool.queue<number>('race');
     const id = await q.add(1);
     const [job] = await q.lease({ max: 1 });
@@ -91,8 +108,7 @@ void describe('postgres: acks tell of watched jobs only', { skip }, () => {
     const { client, ended } = await endedHeard(schema);
     // The store's own watch statement, held open before its commit, as a watch caught mid-way.
     const { watch, ack } = loadStatements(schema);
-    const watcher = new pg.Client({ connectionString: postgresUrl });
-    await watcher.connect();
+    const watcher = await connected();
     await watcher.query('BEGIN');
     assert.equal((await watcher.query(watch, [id])).rowCount, 1);
     const acked = job.ack(null);
@@ -108,22 +124,35 @@ void describe('postgres: acks tell of watched jobs only', { skip }, () => {
     await acked;
     await client.query('SELECT 1');
     assert.deepEqual(ended, [id]);
-    await watcher.end();
-    await client.end();
-    await spool.close();
+  });
+
+  void test("an ack in a REPEATABLE READ transaction whose snapshot predates a watch still tells the job's end", async () => {
+    const schema = `${stem}rr`;
+    const worker = await spoolOn(schema);
+    const waiter = await spoolOn(schema);
+    const q = worker.queue<number>('rr');
+    const id = await q.add(1);
+    const [job] = await q.lease({ max: 1 });
+    assert.ok(job !== undefined);
+    const tx = await connected();
+    await tx.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await tx.query('SELECT 1');
+    const waiting = waiter.queue<number, number>('rr').waitFor(id, { timeout: '10s' });
+    const client = await connected();
+    await until(async () => (await rowsOfWatches(client, schema)) > 0, "the waitFor's watch");
+    await job.ack(7, { tx });
+    await tx.query('COMMIT');
+    assert.equal(await waiting, 7);
   });
 
   void test('a waitFor that ends without its job ending leaves no watch behind', async () => {
     const schema = `${stem}left`;
-    const spool = await open(withSchema(postgresUrl, schema));
+    const spool = await spoolOn(schema);
     const q = spool.queue<number>('left');
     const id = await q.add(1);
     await assert.rejects(q.waitFor(id, { timeout: '50ms' }), { code: 'TIMEOUT' });
-    const client = new pg.Client({ connectionString: postgresUrl });
-    await client.connect();
+    const client = await connected();
     // The watch is deleted after the waitFor has answered, without holding up its answer.
     await until(async () => (await rowsOfWatches(client, schema)) === 0, 'the watch to go');
-    await client.end();
-    await spool.close();
   });
 });

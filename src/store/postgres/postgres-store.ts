@@ -494,6 +494,7 @@ export class PostgresStore implements Store {
           scope === undefined ? null : scope.prefixes,
           this.#channel,
           this.#originOf(tx),
+          tx !== null,
         ],
         tx,
       );

@@ -1,7 +1,9 @@
 -- Completes the jobs whose current leases the tokens name; kept as completed or dropped at once,
 -- as the queue's retention says. Every ack of one tick is this one statement.
 -- $1 ids bigint[] (no id twice), $2 attempts integer[], $3 results bytea[], $4 now float8,
--- $5 scope queues text[] (null: every queue), $6 scope prefixes text[], $7 channel text, $8 origin text.
+-- $5 scope queues text[] (null: every queue), $6 scope prefixes text[], $7 channel text, $8 origin text,
+-- $9 every boolean: tell every job's end, watched or not (an ack in the caller's transaction, which
+-- may be REPEATABLE READ: there spool.watched reads the transaction's snapshot, not a fresh one).
 -- One row per job completed: `id`, `queue`; the first row carries `events`, the ended events sent
 -- (a dropped job's result rides along when it is 3,000 bytes or less): on every row, pg parsed the
 -- JSON of n events n times, most of the worker's time at c=64 (issue 15). Events go only for the
@@ -32,14 +34,14 @@ WITH input AS (
 ), ev AS (
   SELECT jsonb_agg(e) AS events FROM (
     SELECT jsonb_build_object('kind', 'ended', 'queue', queue, 'id', id::text, 'end', 'completed') AS e FROM done
-    WHERE id = ANY ((SELECT ids FROM watched)::bigint[])
+    WHERE $9 OR id = ANY ((SELECT ids FROM watched)::bigint[])
     UNION ALL
     SELECT jsonb_build_object('kind', 'ended', 'queue', queue, 'id', id::text, 'end', 'completed')
       || CASE WHEN result IS NULL THEN jsonb_build_object('result', null)
               WHEN octet_length(result) <= 3000 THEN jsonb_build_object('result', encode(result, 'base64'))
               ELSE '{}'::jsonb END
     FROM gone
-    WHERE id = ANY ((SELECT ids FROM watched)::bigint[])
+    WHERE $9 OR id = ANY ((SELECT ids FROM watched)::bigint[])
   ) x
 ), told AS (
   SELECT spool.tell($7, $8, events) AS n FROM ev
