@@ -421,7 +421,7 @@ void describe('postgres store', { skip }, () => {
       const sql = loadStatements(schema);
       await client.query(`PREPARE lease (text, float8, integer, float8, text, text) AS ${sql.lease}`);
       await client.query(
-        `PREPARE ack (bigint[], integer[], bytea[], float8, text[], text[], text, text) AS ${sql.ack}`,
+        `PREPARE ack (bigint[], integer[], bytea[], float8, text[], text[], text, text, boolean) AS ${sql.ack}`,
       );
       await client.query('BEGIN');
       const now = Date.now();
@@ -433,7 +433,7 @@ void describe('postgres store', { skip }, () => {
         (list) => list.join(','),
       );
       const ackRead = await buffers(
-        `ack ('{${ids}}', '{${attempts}}', '{${nulls}}', ${now}, null, null, 'none', 'test')`,
+        `ack ('{${ids}}', '{${attempts}}', '{${nulls}}', ${now}, null, null, 'none', 'test', false)`,
       );
       await client.query('ROLLBACK');
       assert.equal(rows.length, 32);
