@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, test } from 'node:test';
 import pg from 'pg';
+import { until } from '../src/conformance/harness.ts';
 import { open } from '../src/index.ts';
 import type { Spool } from '../src/index.ts';
 import { loadStatements } from '../src/store/postgres/statements.ts';
-import { dropSchemas, postgresProblem, postgresUrl, withSchema } from './fixtures/postgres.ts';
+import { dropSchemas, listenTo, postgresProblem, postgresUrl, withSchema } from './fixtures/postgres.ts';
 import { skipUnless } from './fixtures/redis.ts';
 
 const skip = skipUnless(
@@ -37,24 +38,11 @@ async function connected(): Promise<pg.Client> {
   return client;
 }
 
-/** A client listening on the store's channel: the ids of the ended events it heard. */
-async function endedHeard(schema: string): Promise<{ client: pg.Client; ended: string[] }> {
-  const client = await connected();
-  const ended: string[] = [];
-  client.on('notification', (n) => {
-    const { e } = JSON.parse(n.payload ?? '{}') as { e: { kind: string; id?: string }[] };
-    for (const event of e) if (event.kind === 'ended') ended.push(event.id as string);
-  });
-  await client.query(`LISTEN "spool:${schema}"`);
-  return { client, ended };
-}
-
-/** Polls `check` until it holds, failing after 10 s. */
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (const deadline = Date.now() + 10_000; !(await check());) {
-    assert.ok(Date.now() < deadline, `waited 10 s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+/** A client listening on the store's channel, closed after the test: the ids of the ended events it heard. */
+async function endedHeard(schema: string): Promise<{ client: pg.Client; ended: () => string[] }> {
+  const { client, heard } = await listenTo(schema);
+  opened.push(() => client.end());
+  return { client, ended: () => heard.filter((e) => e.kind === 'ended').map((e) => e.id as string) };
 }
 
 async function rowsOfWatches(client: pg.Client, schema: string): Promise<number> {
@@ -86,7 +74,7 @@ void describe('postgres: acks tell of watched jobs only', { skip }, () => {
     await runOneByOne(worker, 'told', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     // Notifications come after their commit: one round trip more settles the last.
     await client.query('SELECT 1');
-    assert.deepEqual(ended, []);
+    assert.deepEqual(ended(), []);
 
     const id = await worker.queue<number>('told').add(11);
     const waiting = waiter.queue<number, number>('told').waitFor(id, { timeout: '10s' });
@@ -94,7 +82,7 @@ void describe('postgres: acks tell of watched jobs only', { skip }, () => {
     await runOneByOne(worker, 'told', [12]);
     assert.equal(await waiting, 110);
     await client.query('SELECT 1');
-    assert.deepEqual(ended, [id]);
+    assert.deepEqual(ended(), [id]);
     assert.equal(await rowsOfWatches(client, schema), 0, 'the ack deleted the watch of the job it ended');
   });
 
@@ -123,7 +111,7 @@ void describe('postgres: acks tell of watched jobs only', { skip }, () => {
     await watcher.query('COMMIT');
     await acked;
     await client.query('SELECT 1');
-    assert.deepEqual(ended, [id]);
+    assert.deepEqual(ended(), [id]);
   });
 
   void test("an ack in a REPEATABLE READ transaction whose snapshot predates a watch still tells the job's end", async () => {

@@ -8,7 +8,7 @@ import { ManualClock, systemClock } from '../src/core/clock.ts';
 import { open, Spool } from '../src/index.ts';
 import { PostgresStore } from '../src/store/postgres/index.ts';
 import { loadStatements, migrations } from '../src/store/postgres/statements.ts';
-import { dropSchemas, postgresProblem, postgresUrl, withSchema } from './fixtures/postgres.ts';
+import { dropSchemas, listenTo, postgresProblem, postgresUrl, withSchema } from './fixtures/postgres.ts';
 import { skipUnless } from './fixtures/redis.ts';
 import { runCli } from './support/cli.ts';
 
@@ -165,14 +165,7 @@ void describe('postgres store', { skip }, () => {
   void test('leases of the default length taken while a worker sleeps on the queue send no due event', async () => {
     const schema = `${stem}nodue`;
     const spool = await open(withSchema(postgresUrl, schema));
-    const listener = new pg.Client({ connectionString: postgresUrl });
-    await listener.connect();
-    const kinds: string[] = [];
-    listener.on('notification', (n) => {
-      const { e } = JSON.parse(n.payload ?? '{}') as { e: { kind: string }[] };
-      kinds.push(...e.map((event) => event.kind));
-    });
-    await listener.query(`LISTEN "spool:${schema}"`);
+    const { client: listener, heard } = await listenTo(schema);
     // As a spool before migration 005 left it: told 'Infinity', nothing being due.
     await listener.query(`INSERT INTO "${schema}".queues (name, wake_by) VALUES ('nodue', 'Infinity')`);
     const q = spool.queue<number>('nodue');
@@ -190,9 +183,9 @@ void describe('postgres store', { skip }, () => {
     await listener.end();
     // Each add tells the other processes its job is ready, each ack that it ended; each lease, before,
     // that a lease ends in 30 s, sooner than the 'Infinity' its queue's sleepers were told.
-    assert.equal(kinds.filter((k) => k === 'ready').length, 10);
+    assert.equal(heard.filter((e) => e.kind === 'ready').length, 10);
     assert.deepEqual(
-      kinds.filter((k) => k === 'due'),
+      heard.filter((e) => e.kind === 'due'),
       [],
     );
   });
