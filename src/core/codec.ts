@@ -40,7 +40,7 @@ const sharedChars = 16 << 10;
  * bytes as characters) is cut; other text is encoded job by job.
  */
 function encodeTexts(texts: readonly string[], chars: number, out: Uint8Array[], at: number): void {
-  const bytes = Buffer.from(texts.length === 1 ? (texts[0] as string) : texts.join(''), 'utf8');
+  const bytes = Buffer.from(texts.join(''), 'utf8');
   if (bytes.length !== chars) {
     for (let i = 0; i < texts.length; i++) out[at + i] = Buffer.from(texts[i] as string, 'utf8');
     return;

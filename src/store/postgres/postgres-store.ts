@@ -561,8 +561,7 @@ export class PostgresStore implements Store {
    * about three dead row versions (its lease, its ack, its prune), and a table nobody vacuums
    * grows with the jobs done (a soak of 600,000 jobs on a server without autovacuum: 300 MB and
    * growing); the watches a process left when it stopped go first (sweep-watches.sql). Analyze:
-   * see analyze.sql. A failure is left to the next turn: this is upkeep, no
-   * caller waits for it.
+   * see analyze.sql. A failure is left to the next turn: this is upkeep, no caller waits for it.
    */
   async #upkeep(job: 'vacuum' | 'analyze'): Promise<void> {
     if (job === 'vacuum') this.#endedSinceVacuum = 0;
