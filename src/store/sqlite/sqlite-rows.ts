@@ -50,9 +50,15 @@ const orderOf: Record<Exclude<JobState, 'waiting'>, string> = {
   completed: 'finish',
 };
 
-/** The first `?` jobs of queue `?` in `state` by finish order, in one statement. */
+/**
+ * Deletes the first `count` jobs of a queue in `state` by finish order, in one statement bound to
+ * (queue, queue, count): those up to the `count`th one's finish number (unique in a queue), a
+ * range of the state's index. `seq IN (SELECT … LIMIT ?)` first built a list of them apart (an
+ * ephemeral table) at every prune.
+ */
 const deleteOldest = (state: 'dead' | 'completed'): string =>
-  `DELETE FROM spool_jobs WHERE seq IN (SELECT seq FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY finish LIMIT ?)`;
+  `DELETE FROM spool_jobs WHERE queue = ? AND state = '${state}' AND finish <= ` +
+  `(SELECT finish FROM spool_jobs WHERE queue = ? AND state = '${state}' ORDER BY finish LIMIT 1 OFFSET ? - 1)`;
 
 export class SqliteRows implements Rows {
   readonly #s;
@@ -181,7 +187,7 @@ export class SqliteRows implements Rows {
     this.#s.delete.run(row.seq);
   }
   deleteOldest(queue: string, state: 'dead' | 'completed', count: number): void {
-    this.#s.deleteOldest[state].run(queue, count);
+    this.#s.deleteOldest[state].run(queue, queue, count);
   }
   #update(shape: number): Statement {
     let statement = this.#updates.get(shape);
