@@ -37,6 +37,19 @@ void describe('sqlite store', () => {
     await assert.rejects(open(`sqlite:${file}?synchronous=off`), ValidationError);
   });
 
+  for (const scheme of ['sqlite', 'libsql'])
+    void test(`${scheme}: a store that commits often checkpoints its WAL on a thread of its own`, async () => {
+      const file = freshFile();
+      await using spool = await open(`${scheme}:${file}?synchronous=normal`);
+      const q = spool.queue<string>('q');
+      const before = statSync(file).size;
+      // 110 commits of one job: ~700 WAL pages, fewer than SQLite's own checkpoint waits for
+      // (1,000), so the file grows while the store is open only if another connection checkpoints.
+      for (let i = 0; i < 110; i++) await q.add('x'.repeat(200));
+      await until(() => statSync(file).size > before, 'a checkpoint into the database file');
+      assert.equal((await q.counts()).waiting, 110);
+    });
+
   void test('a reopened file keeps every job in its state, in WAL mode at the newest schema version', async () => {
     const file = freshFile();
     {

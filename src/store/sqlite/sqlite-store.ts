@@ -8,7 +8,9 @@
 // events to spool_events, one row a commit; every store checks `PRAGMA data_version` (a read of the WAL index in
 // shared memory, no table read) every `pollMs` and reads the events of other processes'
 // commits, so a lease blocked in one process wakes within milliseconds of an add in another.
+// A store that commits often checkpoints the WAL on a thread of its own (checkpointer.ts).
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError, ValidationError } from '../../errors.ts';
@@ -16,6 +18,8 @@ import type { Capabilities, StoreEvent } from '../contract.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { RowStore } from '../rows/row-store.ts';
 import type { Joined, RowBackend } from '../rows/row-store.ts';
+import { backstopPages, Checkpointer } from './checkpointer.ts';
+import type { CheckpointerOptions } from './checkpointer.ts';
 import { rawStatement, scalar } from './driver.ts';
 import { insertEvents, readEvents, selectEvents, writeEvents } from './events.ts';
 import type { Connection, Statement } from './driver.ts';
@@ -33,6 +37,15 @@ export interface SqliteStoreOptions {
   pollMs?: number;
 }
 
+/**
+ * Commits after which a store checkpoints on a thread of its own (checkpointer.ts): one that
+ * commits less (a test's, a CLI command's) never starts the thread.
+ */
+const checkpointerAfterCommits = 100;
+const checkpointEveryMs = 100;
+/** SQLite's own default, which the store's connection returns to should the thread fail. */
+const defaultAutocheckpointPages = 1000;
+
 /** Events older than this go from spool_events; a store that sleeps longer misses them. */
 const keepEventsMs = 60_000;
 const pruneEveryMs = 5_000;
@@ -40,14 +53,20 @@ const pruneEveryMs = 5_000;
 export class SqliteStore extends RowStore {
   /** Opens (or creates) the database file `path` with better-sqlite3. */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-    return SqliteStore.on(path, options, (timeout) => new Database(path, { timeout }));
+    return SqliteStore.on(path, options, (timeout) => new Database(path, { timeout }), 'better-sqlite3');
   }
 
   /**
    * The store on a connection `connect` makes (better-sqlite3's, or libsql's for `libsql:`),
-   * given the busy time-out in milliseconds.
+   * given the busy time-out in milliseconds; `driver` names that package, which the checkpoint
+   * thread opens its own connection with.
    */
-  static on(path: string, options: SqliteStoreOptions, connect: (busyTimeoutMs: number) => Connection): SqliteStore {
+  static on(
+    path: string,
+    options: SqliteStoreOptions,
+    connect: (busyTimeoutMs: number) => Connection,
+    driver: 'better-sqlite3' | 'libsql',
+  ): SqliteStore {
     const synchronous = options.synchronous ?? 'full';
     if (synchronous !== 'full' && synchronous !== 'normal')
       throw new ValidationError('synchronous', `must be full or normal, got "${String(synchronous)}"`);
@@ -72,7 +91,13 @@ export class SqliteStore extends RowStore {
       transactions: true,
       maxReplicas: 0,
     });
-    return new SqliteStore(capabilities, new SqliteBackend(db, path, options.pollMs ?? 2));
+    const checkpoints: CheckpointerOptions = {
+      path,
+      driver: createRequire(import.meta.url).resolve(driver),
+      busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      everyMs: checkpointEveryMs,
+    };
+    return new SqliteStore(capabilities, new SqliteBackend(db, path, options.pollMs ?? 2, checkpoints));
   }
 }
 
@@ -96,6 +121,8 @@ class SqliteBackend implements RowBackend {
   #lastEvent: number;
   #prunedAt = 0;
   #closed = false;
+  #commits = 0;
+  #checkpointer: Checkpointer | null = null;
 
   /** The caller's transaction handles joined so far (`join`). */
   readonly #joined = new WeakMap<object, Joined>();
@@ -104,6 +131,7 @@ class SqliteBackend implements RowBackend {
     private readonly db: Connection,
     private readonly path: string,
     private readonly pollMs: number,
+    private readonly checkpoints: CheckpointerOptions,
   ) {
     this.rows = new SqliteRows(db, { keepLeased: true });
     this.#s = {
@@ -146,7 +174,18 @@ class SqliteBackend implements RowBackend {
   commit(events: readonly StoreEvent[]): Promise<void> {
     this.#write(events);
     this.#s.commit.run();
+    if (++this.#commits === checkpointerAfterCommits) this.#startCheckpointer();
     return Promise.resolve();
+  }
+
+  #startCheckpointer(): void {
+    // A database that is not in WAL mode (one in memory) has no WAL to checkpoint.
+    if (scalar(rawStatement(this.db, 'PRAGMA journal_mode')) !== 'wal') return;
+    this.#checkpointer = new Checkpointer(this.checkpoints, () => {
+      this.#checkpointer = null;
+      if (!this.#closed) this.db.exec(`PRAGMA wal_autocheckpoint = ${defaultAutocheckpointPages}`);
+    });
+    this.db.exec(`PRAGMA wal_autocheckpoint = ${backstopPages}`);
   }
 
   rollback(): void {
@@ -201,11 +240,12 @@ class SqliteBackend implements RowBackend {
     this.#poll = setInterval(() => this.#look(deliver), this.pollMs);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
     if (this.#poll !== null) clearInterval(this.#poll);
+    // The thread's connection first: the last one to close checkpoints the WAL and deletes it.
+    await this.#checkpointer?.close();
     this.db.close();
-    return Promise.resolve();
   }
 
   /** Writes a group's events for the other processes, and drops old ones now and then. */
