@@ -380,7 +380,10 @@ export class RowEngine {
     Object.assign(this.#own(q), change);
   }
 
-  /** The call's own copy of the queue's row, made at its first change (a copy a change cost a twentieth of an ack). */
+  /**
+   * The call's own copy of the queue's row, made at its first change: a copy at every change
+   * (with the leased record's spread) was a fifth of the instructions of e2e c=64 on SQLite.
+   */
   #own(q: Queue): WritableQueueRow {
     if (!q.dirty) {
       q.row = { ...q.row };
