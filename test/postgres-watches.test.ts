@@ -114,6 +114,22 @@ void describe('postgres: acks tell of watched jobs only', { skip }, () => {
     assert.deepEqual(ended(), [id]);
   });
 
+  void test('a job whose watch is on its way is leased all the same', async () => {
+    const schema = `${stem}leasable`;
+    const spool = await spoolOn(schema);
+    const q = spool.queue<number>('leasable');
+    const id = await q.add(1);
+    // The store's own watch statement, held open before its commit, as a watch caught mid-way.
+    const { watch } = loadStatements(schema);
+    const watcher = await connected();
+    await watcher.query('BEGIN');
+    assert.equal((await watcher.query(watch, [id])).rowCount, 1);
+    const [job] = await q.lease({ max: 1 });
+    assert.equal(job?.id, id);
+    await watcher.query('COMMIT');
+    await job.ack(null);
+  });
+
   void test("an ack in a REPEATABLE READ transaction whose snapshot predates a watch still tells the job's end", async () => {
     const schema = `${stem}rr`;
     const worker = await spoolOn(schema);

@@ -92,6 +92,25 @@ export function area(suite: Suite, name: string, cases: () => void): void {
   });
 }
 
+/**
+ * Longest one case's body may take: a case that waits for ever (for an event that never comes)
+ * fails under its own name, and its stores are still closed, instead of holding the whole run.
+ */
+const caseTimeoutMs = 120_000;
+
+/** `work`, or a rejection once `ms` have passed (real time: a case's clock is a manual one). */
+export async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Declares one case: not at all when the store lacks what `needs` asks, skipped when listed, run otherwise. */
 export function conformanceTest(
   suite: Suite,
@@ -151,7 +170,7 @@ export function conformanceTest(
       return connect(await suite.reopen(store));
     };
     try {
-      await body({ ...first, clock, peer, begin, reopen });
+      await within(body({ ...first, clock, peer, begin, reopen }), caseTimeoutMs, `the case '${name}'`);
     } finally {
       // A case that failed midway may leave a transaction holding locks the close would wait on.
       for (const transaction of open) await transaction.rollback();

@@ -1,4 +1,5 @@
--- Leases up to $3 jobs of queue $1 in lease order, FOR UPDATE SKIP LOCKED over jobs_lease. A job
+-- Leases up to $3 jobs of queue $1 in lease order, FOR NO KEY UPDATE SKIP LOCKED over jobs_lease
+-- (the lock its UPDATE takes anyway; a watch's key-share lock does not make it skip a job). A job
 -- due when added is leasable whatever $2 says; the rest from their available_at (004-delay-index.sql).
 -- $1 queue text, $2 now float8, $3 limit integer, $4 visibility float8 (null: each job's own),
 -- $5 channel text, $6 origin text.
@@ -32,7 +33,7 @@ WITH q AS (
     AND NOT coalesce((SELECT paused FROM q), false)
   ORDER BY priority DESC, available_at, id
   LIMIT $3
-  FOR UPDATE SKIP LOCKED
+  FOR NO KEY UPDATE SKIP LOCKED
 ), leased AS (
   UPDATE spool.jobs j
   SET state = 'active', attempts = j.attempts + 1, until = $2 + coalesce($4::float8, j.visibility_ms)
