@@ -1,2 +1,2 @@
 export { SqliteStore } from './sqlite-store.ts';
-export type { SqliteStoreOptions, Synchronous } from './sqlite-store.ts';
+export type { SqliteDriver, SqliteStoreOptions, Synchronous } from './sqlite-store.ts';

@@ -7,5 +7,5 @@ import { SqliteStore } from './sqlite-store.ts';
 import type { SqliteStoreOptions } from './sqlite-store.ts';
 
 export function openLibsql(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-  return SqliteStore.on(path, options, (timeout) => new Database(path, { timeout }), 'libsql');
+  return SqliteStore.on(path, options, { name: 'libsql', Database });
 }

@@ -50,29 +50,30 @@ const defaultAutocheckpointPages = 1000;
 const keepEventsMs = 60_000;
 const pruneEveryMs = 5_000;
 
+/** A package with better-sqlite3's API: its name (for the checkpoint thread) and its Database. */
+export interface SqliteDriver {
+  readonly name: 'better-sqlite3' | 'libsql';
+  readonly Database: new (path: string, options: { timeout: number }) => unknown;
+}
+
 export class SqliteStore extends RowStore {
   /** Opens (or creates) the database file `path` with better-sqlite3. */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-    return SqliteStore.on(path, options, (timeout) => new Database(path, { timeout }), 'better-sqlite3');
+    return SqliteStore.on(path, options, { name: 'better-sqlite3', Database });
   }
 
   /**
-   * The store on a connection `connect` makes (better-sqlite3's, or libsql's for `libsql:`),
-   * given the busy time-out in milliseconds; `driver` names that package, which the checkpoint
-   * thread opens its own connection with.
+   * The store on a connection of `driver` (better-sqlite3, or libsql for `libsql:`); the
+   * checkpoint thread opens its own connection with the same package, by its name.
    */
-  static on(
-    path: string,
-    options: SqliteStoreOptions,
-    connect: (busyTimeoutMs: number) => Connection,
-    driver: 'better-sqlite3' | 'libsql',
-  ): SqliteStore {
+  static on(path: string, options: SqliteStoreOptions, driver: SqliteDriver): SqliteStore {
     const synchronous = options.synchronous ?? 'full';
     if (synchronous !== 'full' && synchronous !== 'normal')
       throw new ValidationError('synchronous', `must be full or normal, got "${String(synchronous)}"`);
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     let db: Connection;
     try {
-      db = connect(options.busyTimeoutMs ?? 5000);
+      db = new driver.Database(path, { timeout: busyTimeoutMs }) as Connection;
       db.exec('PRAGMA journal_mode = WAL');
       db.exec(`PRAGMA synchronous = ${synchronous.toUpperCase()}`);
       migrate(db, path);
@@ -93,8 +94,8 @@ export class SqliteStore extends RowStore {
     });
     const checkpoints: CheckpointerOptions = {
       path,
-      driver: createRequire(import.meta.url).resolve(driver),
-      busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      driver: createRequire(import.meta.url).resolve(driver.name),
+      busyTimeoutMs,
       everyMs: checkpointEveryMs,
     };
     return new SqliteStore(capabilities, new SqliteBackend(db, path, options.pollMs ?? 2, checkpoints));
