@@ -10,35 +10,27 @@ import type { Connection, Statement } from './driver.ts';
 const jobColumns =
   'seq, queue, state, priority, attempts, max_attempts, nacks, created_at, available_at, expires_at, until, finish, ' +
   'visibility_ms, backoff_kind, backoff_delay_ms, backoff_max_ms, backoff_jitter, key, errors, result';
-/**
- * The columns an update may change, each with the field it reads (compared by identity: the
- * engine changes a row by spreading it, so an untouched array or object is the same one) and
- * the value it binds.
- */
-const updatable: readonly { column: string; read: (row: Row) => unknown; bind?: (value: never) => unknown }[] = [
-  { column: 'state', read: (r) => r.state },
-  { column: 'priority', read: (r) => r.priority },
-  { column: 'attempts', read: (r) => r.attempts },
-  { column: 'max_attempts', read: (r) => r.maxAttempts },
-  { column: 'nacks', read: (r) => r.nacks },
-  { column: 'created_at', read: (r) => r.createdAt },
-  { column: 'available_at', read: (r) => r.availableAt },
-  { column: 'expires_at', read: (r) => r.expiresAt },
-  { column: 'until', read: (r) => r.until },
-  { column: 'finish', read: (r) => r.finish },
-  { column: 'visibility_ms', read: (r) => r.visibilityMs },
-  { column: 'backoff_kind', read: (r) => r.backoff.kind },
-  { column: 'backoff_delay_ms', read: (r) => r.backoff.delayMs },
-  { column: 'backoff_max_ms', read: (r) => r.backoff.maxDelayMs },
-  { column: 'backoff_jitter', read: (r) => r.backoff.jitter },
-  { column: 'key', read: (r) => r.key },
-  { column: 'errors', read: (r) => r.errors, bind: encodeErrors },
-  {
-    column: 'result',
-    read: (r) => r.result,
-    bind: (result: Uint8Array | null) => (result === null ? null : bytes(result)),
-  },
-];
+/** The columns an update may change, in the order of their bits in an update's shape (`changes`). */
+const updatable = [
+  'state',
+  'priority',
+  'attempts',
+  'max_attempts',
+  'nacks',
+  'created_at',
+  'available_at',
+  'expires_at',
+  'until',
+  'finish',
+  'visibility_ms',
+  'backoff_kind',
+  'backoff_delay_ms',
+  'backoff_max_ms',
+  'backoff_jitter',
+  'key',
+  'errors',
+  'result',
+] as const;
 const jobColumnCount = jobColumns.split(', ').length;
 const queueColumns =
   'known, expired, wake_by, settings, prune_at, finishes, due_at, waiting, delayed, active, dead, completed';
@@ -168,19 +160,13 @@ export class SqliteRows implements Rows {
     this.#s.insert.run(row.seq, row.queue, ...values(row), bytes(payload));
   }
   update(row: Row, before: Row): void {
-    let shape = 0;
     const params: unknown[] = [];
-    for (let i = 0; i < updatable.length; i++) {
-      const { read, bind } = updatable[i] as (typeof updatable)[number];
-      const value = read(row);
-      if (value === read(before)) continue;
-      shape |= 1 << i;
-      params.push(bind === undefined ? value : bind(value as never));
-    }
+    const shape = changes(row, before, params);
     if (row.state === 'active') this.#leased?.set(row.seq, row);
     else this.#leased?.delete(row.seq);
     if (shape === 0) return;
-    this.#update(shape).run(...params, row.seq);
+    params.push(row.seq);
+    this.#update(shape).run(...params);
   }
   delete(row: Row): void {
     this.#leased?.delete(row.seq);
@@ -192,7 +178,7 @@ export class SqliteRows implements Rows {
   #update(shape: number): Statement {
     let statement = this.#updates.get(shape);
     if (statement === undefined) {
-      const set = updatable.filter((_, i) => (shape & (1 << i)) !== 0).map(({ column }) => `${column} = ?`);
+      const set = updatable.filter((_, i) => (shape & (1 << i)) !== 0).map((column) => `${column} = ?`);
       statement = rawStatement(this.#db, `UPDATE spool_jobs SET ${set.join(', ')} WHERE seq = ?`);
       this.#updates.set(shape, statement);
     }
@@ -284,6 +270,41 @@ export class SqliteRows implements Rows {
   }
 }
 
+/**
+ * The columns of `updatable` whose fields differ between `row` and `before` (by identity: the
+ * engine changes a row by spreading it, so an untouched array or object is the same one), a bit
+ * each in the shape returned, their values pushed on `params` as bound. Written out field by
+ * field: a loop over a table of accessors was a twentieth of a drain's time at c=64.
+ */
+function changes(row: Row, before: Row, params: unknown[]): number {
+  let shape = 0;
+  const put = (bit: number, value: unknown): void => {
+    shape |= 1 << bit;
+    params.push(value);
+  };
+  if (row.state !== before.state) put(0, row.state);
+  if (row.priority !== before.priority) put(1, row.priority);
+  if (row.attempts !== before.attempts) put(2, row.attempts);
+  if (row.maxAttempts !== before.maxAttempts) put(3, row.maxAttempts);
+  if (row.nacks !== before.nacks) put(4, row.nacks);
+  if (row.createdAt !== before.createdAt) put(5, row.createdAt);
+  if (row.availableAt !== before.availableAt) put(6, row.availableAt);
+  if (row.expiresAt !== before.expiresAt) put(7, row.expiresAt);
+  if (row.until !== before.until) put(8, row.until);
+  if (row.finish !== before.finish) put(9, row.finish);
+  if (row.visibilityMs !== before.visibilityMs) put(10, row.visibilityMs);
+  if (row.backoff !== before.backoff) {
+    if (row.backoff.kind !== before.backoff.kind) put(11, row.backoff.kind);
+    if (row.backoff.delayMs !== before.backoff.delayMs) put(12, row.backoff.delayMs);
+    if (row.backoff.maxDelayMs !== before.backoff.maxDelayMs) put(13, row.backoff.maxDelayMs);
+    if (row.backoff.jitter !== before.backoff.jitter) put(14, row.backoff.jitter);
+  }
+  if (row.key !== before.key) put(15, row.key);
+  if (row.errors !== before.errors) put(16, encodeErrors(row.errors));
+  if (row.result !== before.result) put(17, row.result === null ? null : bytes(row.result));
+  return shape;
+}
+
 /** SQLite's LIMIT takes -1 for none. */
 const sqlLimit = (limit: number): number => (limit === Infinity ? -1 : limit);
 
@@ -321,48 +342,29 @@ function rows(found: unknown[]): Row[] {
 
 /** A job from its columns in `jobColumns` order. */
 function rowOf(c: unknown[]): Row {
-  const [seq, queue, state, priority, attempts, maxAttempts, nacks, createdAt, availableAt, expiresAt, until, finish] =
-    c as [
-      number,
-      string,
-      JobState,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number | null,
-      number | null,
-      number | null,
-    ];
-  const [visibilityMs, kind, delayMs, maxDelayMs, jitter, key, errors, result] = c.slice(12) as [
-    number,
-    Backoff['kind'],
-    number,
-    number,
-    number,
-    string | null,
-    string | null,
-    unknown,
-  ];
+  const errors = c[18] as string | null;
   return {
-    seq,
-    queue,
-    state,
-    priority,
-    attempts,
-    maxAttempts,
-    nacks,
-    createdAt,
-    availableAt,
-    expiresAt,
-    until,
-    finish,
-    visibilityMs,
-    backoff: { kind, delayMs, maxDelayMs, jitter },
-    key,
+    seq: c[0] as number,
+    queue: c[1] as string,
+    state: c[2] as JobState,
+    priority: c[3] as number,
+    attempts: c[4] as number,
+    maxAttempts: c[5] as number,
+    nacks: c[6] as number,
+    createdAt: c[7] as number,
+    availableAt: c[8] as number,
+    expiresAt: c[9] as number | null,
+    until: c[10] as number | null,
+    finish: c[11] as number | null,
+    visibilityMs: c[12] as number,
+    backoff: {
+      kind: c[13] as Backoff['kind'],
+      delayMs: c[14] as number,
+      maxDelayMs: c[15] as number,
+      jitter: c[16] as number,
+    },
+    key: c[17] as string | null,
     errors: errors === null ? [] : (JSON.parse(errors) as string[]),
-    result: blob(result),
+    result: blob(c[19]),
   };
 }
