@@ -140,6 +140,8 @@ void describe('sqlite store', () => {
       await store.configure({ now: 0, queue: 'q', changes: { keepCompleted: { count: 0, ageMs: 0 } } });
       await store.add({ now: 1, jobs: ['a', 'b', 'c'].map((d) => newJob('q', Buffer.from(d))) });
       const { jobs } = await store.lease({ now: 2, queues: ['q'], max: 3, visibilityMs: null });
+      // Ends reach other stores only of watched jobs (004-watches.sql).
+      for (const job of jobs) await peer.watchEnd({ now: 2, id: job.id });
       const before = rowsOf();
       // Three acks in one call, one with a result of bytes JSON cannot carry as text, one with none.
       const results = [Uint8Array.of(0, 255, 10), null, Buffer.from('done')];
@@ -160,6 +162,101 @@ void describe('sqlite store', () => {
       await unwatch();
       await peer.close();
       await store.close();
+    }
+  });
+
+  void test('a commit tells other stores of the end of a watched job only, and deletes its watch', async () => {
+    const file = freshFile();
+    const store = SqliteStore.open(file);
+    const peer = SqliteStore.open(file);
+    const heard: StoreEvent[] = [];
+    const unwatch = await peer.watch((event) => heard.push(event));
+    const db = new Database(file, { readonly: true });
+    const watches = (): number => (db.prepare('SELECT count(*) AS n FROM spool_watches').get() as { n: number }).n;
+    const endedWritten = (): string[] =>
+      (db.prepare('SELECT events FROM spool_events').all() as { events: string }[])
+        .flatMap(({ events }) => JSON.parse(events) as unknown[][])
+        .filter((e) => e[0] === 'ended')
+        .map((e) => e[2] as string);
+    try {
+      await store.add({ now: 1, jobs: ['a', 'b', 'c', 'd'].map((d) => newJob('q', Buffer.from(d))) });
+      const { jobs } = await store.lease({ now: 2, queues: ['q'], max: 4, visibilityMs: null });
+      const watched = jobs[2]!.id;
+      const stop = await peer.watchEnd({ now: 2, id: watched });
+      assert.equal(watches(), 1);
+      // No job by these ids: nothing to watch, and nothing written.
+      await (
+        await peer.watchEnd({ now: 2, id: '999999' })
+      )();
+      await (
+        await peer.watchEnd({ now: 2, id: 'x' })
+      )();
+      assert.equal(watches(), 1);
+      await store.ack({ now: 3, items: jobs.map((job) => ({ token: job.token, result: null })) });
+      assert.deepEqual(endedWritten(), [watched], 'the one watched end, of four');
+      assert.equal(watches(), 0, 'the commit that told of the end deleted its watch');
+      await until(() => heard.some((e) => e.kind === 'ended'), 'the watched end in the peer');
+      assert.deepEqual(
+        heard.filter((e) => e.kind === 'ended').map((e) => e.id),
+        [watched],
+      );
+      await stop();
+      // A removal ends a job too: told while watched.
+      const added = await store.add({ now: 4, jobs: [newJob('q', Buffer.from('e'))] });
+      const e = added.ok ? added.ids[0] : undefined;
+      await peer.watchEnd({ now: 4, id: e! });
+      await store.remove({ now: 5, ids: [e!], states: null });
+      assert.deepEqual(endedWritten(), [watched, e]);
+    } finally {
+      db.close();
+      await unwatch();
+      await peer.close();
+      await store.close();
+    }
+  });
+
+  void test('a waitFor through another handle on the file resolves at the ack, and leaves no watch behind', async () => {
+    const file = freshFile();
+    await using worker = await open(`sqlite:${file}`);
+    await using waiter = await open(`sqlite:${file}`);
+    const id = await worker.queue<number, number>('q').add(6);
+    const result = waiter.queue<number, number>('q').waitFor(id, { timeout: 10_000 });
+    // The watch is in before the job is worked: the waitFor has looked once by then.
+    await until(() => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM spool_watches').get() as { n: number }).n === 1;
+      } finally {
+        db.close();
+      }
+    }, 'the watch');
+    const [job] = await worker.queue<number, number>('q').lease();
+    await job!.ack(job!.data * 7);
+    assert.equal(await result, 42);
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal((db.prepare('SELECT count(*) AS n FROM spool_watches').get() as { n: number }).n, 0);
+    } finally {
+      db.close();
+    }
+  });
+
+  void test("a watch of a job that is gone (its watcher stopped, the end told through a caller's transaction) is swept", async () => {
+    const file = freshFile();
+    await SqliteStore.open(file).close();
+    const db = new Database(file);
+    try {
+      db.prepare("INSERT INTO spool_watches (job, ticket) VALUES (12345, 'gone:1')").run();
+      const store = SqliteStore.open(file);
+      try {
+        // A store's first commit sweeps, with the old events.
+        await store.add({ now: 1, jobs: [newJob('q', Buffer.from('a'))] });
+        assert.equal((db.prepare('SELECT count(*) AS n FROM spool_watches').get() as { n: number }).n, 0);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      db.close();
     }
   });
 
@@ -222,7 +319,7 @@ void describe('sqlite store', () => {
     }
   });
 
-  void test('a file at schema version 2 with jobs in every state opens at version 3, each job as it was, and keeps working', async () => {
+  void test('a file at schema version 2 with jobs in every state opens at the newest version, each job as it was, and keeps working', async () => {
     const file = freshFile();
     const db = new Database(file);
     for (const step of migrations().filter((m) => m.version <= 2)) db.exec(step.sql);
@@ -301,7 +398,7 @@ void describe('sqlite store', () => {
     }
     const reopened = new Database(file);
     try {
-      assert.equal(reopened.pragma('user_version', { simple: true }), 3);
+      assert.equal(reopened.pragma('user_version', { simple: true }), migrations().at(-1)?.version);
       // A lease's UPDATE runs in one pass: the CHECK on state builds no ephemeral table (version 2's IN did).
       const plan = reopened
         .prepare('EXPLAIN UPDATE spool_jobs SET state = ?, attempts = ?, until = ? WHERE seq = ?')

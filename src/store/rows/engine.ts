@@ -58,6 +58,12 @@ type WritableQueueRow = { -readonly [K in keyof QueueRow]: QueueRow[K] };
  * One call's work: the queue rows it read (written back once, at its end) and the events it
  * makes, sent by the store only once the call's transaction committed.
  */
+/** The sequence number a job id names, or null: an id is the decimal form the store hands out. */
+export function seqOf(id: string): number | null {
+  const seq = Number(id);
+  return Number.isSafeInteger(seq) && seq >= 1 && String(seq) === id ? seq : null;
+}
+
 export class RowEngine {
   #queues = new Map<string, Queue>();
   #events: StoreEvent[] = [];
@@ -558,11 +564,10 @@ export class RowEngine {
     this.#events.push(event);
   }
 
-  /** The row of a job id, or null; `id` must be the decimal form the store hands out. */
+  /** The row of a job id, or null. */
   #job(id: string): Row | null {
-    const seq = Number(id);
-    if (!Number.isSafeInteger(seq) || seq < 1 || String(seq) !== id) return null;
-    return this.rows.job(seq);
+    const seq = seqOf(id);
+    return seq === null ? null : this.rows.job(seq);
   }
 
   /** The job's row once its queue is settled at `now`, or null when it is not (or no longer) there. */

@@ -193,6 +193,11 @@ export class RowStore implements Store {
     await this.backend.close();
   }
 
+  /** Runs `run` in the next group, as a call of its own: answered once the group is committed. */
+  protected inGroup<T>(run: () => T): Promise<T> {
+    return this.#run(true, () => run());
+  }
+
   #dispatch(events: readonly StoreEvent[]): void {
     this.#listeners.emitAll(events);
   }

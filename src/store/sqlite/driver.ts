@@ -6,7 +6,8 @@
 export interface Statement {
   /** Whether it returns rows (better-sqlite3; libsql has no such field). */
   readonly reader?: boolean;
-  run(...params: unknown[]): unknown;
+  /** `changes`: the rows the statement wrote. */
+  run(...params: unknown[]): { readonly changes: number };
   get(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
   raw(toggle?: boolean): Statement;

@@ -14,8 +14,9 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError, ValidationError } from '../../errors.ts';
-import type { Capabilities, StoreEvent } from '../contract.ts';
+import type { Capabilities, IdParams, StoreEvent } from '../contract.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
+import { seqOf } from '../rows/engine.ts';
 import { RowStore } from '../rows/row-store.ts';
 import type { Joined, RowBackend } from '../rows/row-store.ts';
 import { backstopPages, Checkpointer } from './checkpointer.ts';
@@ -57,6 +58,13 @@ export interface SqliteDriver {
 }
 
 export class SqliteStore extends RowStore {
+  readonly #backend: SqliteBackend;
+
+  private constructor(capabilities: Capabilities, backend: SqliteBackend) {
+    super(capabilities, backend);
+    this.#backend = backend;
+  }
+
   /** Opens (or creates) the database file `path` with better-sqlite3. */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     return SqliteStore.on(path, options, { name: 'better-sqlite3', Database });
@@ -87,7 +95,8 @@ export class SqliteStore extends RowStore {
       events: 'shared',
       remote: false,
       sleepers: false,
-      endedEvents: 'every',
+      // A commit tells other processes of a job's end only while one watches it (004-watches.sql).
+      endedEvents: 'watched',
       // add and ack join the caller's own transaction on the same file (SqliteBackend.join).
       transactions: true,
       maxReplicas: 0,
@@ -100,6 +109,15 @@ export class SqliteStore extends RowStore {
     };
     return new SqliteStore(capabilities, new SqliteBackend(db, path, options.pollMs ?? 2, checkpoints));
   }
+
+  /** A row of spool_watches from when this resolves until the returned function is called. */
+  async watchEnd({ id }: IdParams): Promise<() => Promise<void>> {
+    const seq = seqOf(id);
+    const ticket = seq === null ? null : await this.inGroup(() => this.#backend.watch(seq));
+    // No job by that id: the first look says so, and there is nothing to end.
+    if (seq === null || ticket === null) return () => Promise.resolve();
+    return () => this.inGroup(() => this.#backend.unwatch(seq, ticket));
+  }
 }
 
 class SqliteBackend implements RowBackend {
@@ -110,6 +128,11 @@ class SqliteBackend implements RowBackend {
     since: Statement;
     write: Statement;
     prune: Statement;
+    anyWatch: Statement;
+    endWatches: Statement;
+    watch: Statement;
+    unwatch: Statement;
+    sweepWatches: Statement;
     begin: Statement;
     savepoint: Statement;
     release: Statement;
@@ -123,6 +146,7 @@ class SqliteBackend implements RowBackend {
   #prunedAt = 0;
   #closed = false;
   #commits = 0;
+  #tickets = 0;
   #checkpointer: Checkpointer | null = null;
 
   /** The caller's transaction handles joined so far (`join`). */
@@ -140,6 +164,13 @@ class SqliteBackend implements RowBackend {
       since: rawStatement(db, selectEvents),
       write: db.prepare(insertEvents),
       prune: db.prepare('DELETE FROM spool_events WHERE written_at < ?'),
+      anyWatch: rawStatement(db, 'SELECT 1 FROM spool_watches LIMIT 1'),
+      endWatches: db.prepare('DELETE FROM spool_watches WHERE job = ?'),
+      watch: db.prepare('INSERT INTO spool_watches (job, ticket) SELECT seq, ? FROM spool_jobs WHERE seq = ?'),
+      unwatch: db.prepare('DELETE FROM spool_watches WHERE job = ? AND ticket = ?'),
+      // Watches a stopped process left of jobs that are gone since (an end through a caller's
+      // transaction does not delete them).
+      sweepWatches: db.prepare('DELETE FROM spool_watches WHERE job NOT IN (SELECT seq FROM spool_jobs)'),
       // Prepared once: a transaction and a savepoint a call, parsed each time, cost a tenth of a lease.
       begin: db.prepare('BEGIN IMMEDIATE'),
       savepoint: db.prepare('SAVEPOINT call'),
@@ -229,6 +260,7 @@ class SqliteBackend implements RowBackend {
           throw error;
         }
       },
+      // Every end, watched or not: such calls are few, and spool_watches is the store's to keep.
       tell: (events) => writeEvents(insert, origin, events),
     };
     this.#joined.set(tx, joined);
@@ -251,12 +283,33 @@ class SqliteBackend implements RowBackend {
 
   /** Writes a group's events for the other processes, and drops old ones now and then. */
   #write(events: readonly StoreEvent[]): void {
-    writeEvents(this.#s.write, this.#origin, events);
+    writeEvents(this.#s.write, this.#origin, this.#told(events));
     const now = Date.now();
     if (now - this.#prunedAt > pruneEveryMs) {
       this.#prunedAt = now;
       this.#s.prune.run(now - keepEventsMs);
+      this.#s.sweepWatches.run();
     }
+  }
+
+  /**
+   * The events other processes hear of: the end of a job only while one of them watches it,
+   * its watches deleted with the telling. Read under the group's write lock (004-watches.sql).
+   */
+  #told(events: readonly StoreEvent[]): readonly StoreEvent[] {
+    if (!events.some((e) => e.kind === 'ended')) return events;
+    const watched = scalar(this.#s.anyWatch) !== undefined;
+    return events.filter((e) => e.kind !== 'ended' || (watched && this.#s.endWatches.run(Number(e.id)).changes > 0));
+  }
+
+  /** Watches job `seq` for this store: a ticket, or null when there is no such job. */
+  watch(seq: number): string | null {
+    const ticket = `${this.#origin}:${++this.#tickets}`;
+    return this.#s.watch.run(ticket, seq).changes > 0 ? ticket : null;
+  }
+
+  unwatch(seq: number, ticket: string): void {
+    this.#s.unwatch.run(seq, ticket);
   }
 
   /** Hands this process's watchers what other connections committed since the last look. */
