@@ -179,8 +179,11 @@ void describe('regressions found by the crash runs', () => {
     await store.checkpoint();
     const checkpoint = store.checkpoint();
     // The checkpoint took its image once it writes its file; then the job goes, not durably (none).
-    while (!Object.keys(disk.files()).some((name) => name.endsWith('.tmp')))
+    // Bounded: a checkpoint written whole between two looks would leave this loop spinning for ever.
+    for (let turn = 0; !Object.keys(disk.files()).some((name) => name.endsWith('.tmp')); turn++) {
+      assert.ok(turn < 1000, 'the checkpoint file was never seen half written (the disk synced it within a turn?)');
       await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     assert.deepEqual(await store.remove({ now, ids: [id], states: null }), [id]);
     await checkpoint;
     disk.crash(dropUnsynced);

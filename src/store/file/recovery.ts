@@ -82,7 +82,7 @@ export async function openLog(
       const header = parseSegmentHeader(head);
       const end = scan.ends.get(number) ?? 0;
       if (header !== null && header.segment === number && (size >= end || options.repair)) {
-        segments.push({ number, salt: header.salt, fd, written: size, synced: size });
+        segments.push({ number, salt: header.salt, fd, written: size, synced: size, size });
         continue;
       }
       io.close(fd);
@@ -98,7 +98,7 @@ export async function openLog(
       const salt = randomInt(0, 0xffffffff);
       const fresh = io.open(path, true);
       io.write(fresh, segmentHeader({ segment: number, salt }), 0);
-      segments.push({ number, salt, fd: fresh, written: segmentHeaderBytes, synced: 0 });
+      segments.push({ number, salt, fd: fresh, written: segmentHeaderBytes, synced: 0, size: segmentHeaderBytes });
       replaced.add(number);
       scan.damage.push({ file: path, offset: 0, from: positionOf(number, 0), to: positionOf(number + 1, 0) });
     }
@@ -206,7 +206,7 @@ function scanSegment(
       // A torn or zeroed tail: nothing proves these bytes were ever synced, so no caller was
       // told they were durable. Cut them off.
       io.truncate(segment.fd, offset);
-      segment.written = segment.synced = offset;
+      segment.written = segment.synced = segment.size = offset;
       break;
     }
     const to = next === null ? segment.written : next.bodyAt - recordHeaderBytes;
@@ -245,7 +245,7 @@ function repairAll(
     if (cut) {
       // Back to its recorded length, the lost part zeros: the scan covers it as damage.
       io.truncate(s.fd, end);
-      s.written = end;
+      s.written = s.size = end;
       s.synced = 0;
     }
     const last = i === segments.length - 1;
