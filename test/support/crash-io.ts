@@ -123,6 +123,7 @@ export class CrashDisk {
   #failSyncDirIn: number | null = null;
   #failDatasyncWhere: (name: string) => boolean = () => true;
   #spaceLeft = Infinity;
+  #hold: { where: (name: string) => boolean; reach: () => void; released: Promise<void> } | null = null;
   readonly stats: DiskStats = { datasyncs: 0, dirSyncs: 0, crashes: 0, writes: 0 };
 
   constructor(seed = 1) {
@@ -138,6 +139,20 @@ export class CrashDisk {
   /** The nth directory sync from now fails with EIO. */
   failSyncDir(nth: number): void {
     this.#failSyncDirIn = nth;
+  }
+
+  /**
+   * Holds the next datasync of a file `where` accepts before it syncs anything: `reached`
+   * resolves once it is held, `release` lets it go on. A test acts at that exact moment
+   * instead of guessing it from turns of the event loop.
+   */
+  holdDatasync(where: (name: string) => boolean): { reached: Promise<void>; release: () => void } {
+    let reach = (): void => {};
+    let release = (): void => {};
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.#hold = { where, reach, released };
+    return { reached, release };
   }
 
   /** A datasync failure asked for has not happened yet. */
@@ -263,6 +278,12 @@ export class CrashDisk {
         const { file, name } = handle(fd, 'fdatasync');
         this.stats.datasyncs++;
         const upTo = file.base + file.ops.length;
+        const hold = this.#hold;
+        if (hold !== null && hold.where(name)) {
+          this.#hold = null;
+          hold.reach();
+          await hold.released;
+        }
         await this.#delay();
         alive('fdatasync');
         if (this.#failDatasyncIn !== null && this.#failDatasyncWhere(name) && --this.#failDatasyncIn === 0) {

@@ -102,6 +102,7 @@ const maxSpareBytes = 80 << 20;
 const zerosAheadBytes = 1 << 20;
 /** The zeros written ahead, made at the first need: a process that never writes any keeps no MiB for them. */
 let zeroBlock: Buffer | null = null;
+const noSegments: ReadonlySet<Segment> = new Set();
 
 export class Log {
   readonly #segments = new Map<number, Segment>();
@@ -329,9 +330,7 @@ export class Log {
     try {
       if (this.#failed === null) {
         await this.committed();
-        if (this.#zeroing !== null) await this.#zeroing;
-        for (const s of this.#segments.values()) this.#cutZeros(s);
-        await this.#syncAll();
+        await this.#syncAll(await this.#cutZeros());
       }
     } finally {
       this.#closeFiles();
@@ -458,13 +457,21 @@ export class Log {
     );
   }
 
-  /** Cuts the zeros ahead off a segment (the next open would take them for damage in any but the last). */
-  #cutZeros(segment: Segment): void {
-    if (segment.size === segment.written) return;
-    this.options.io.truncate(segment.fd, segment.written);
-    segment.size = segment.written;
-    // The sync that follows makes the new length durable with the records.
-    segment.synced = Math.min(segment.synced, segment.written - 1);
+  /**
+   * Cuts the zeros ahead off every segment (the next open would take them for damage in any but
+   * the last), once their own sync is done: the segments cut, whose new length a sync must make
+   * durable though their records already are.
+   */
+  async #cutZeros(): Promise<Set<Segment>> {
+    if (this.#zeroing !== null) await this.#zeroing;
+    const cut = new Set<Segment>();
+    for (const s of this.#segments.values()) {
+      if (s.size === s.written) continue;
+      this.options.io.truncate(s.fd, s.written);
+      s.size = s.written;
+      cut.add(s);
+    }
+    return cut;
   }
 
   /**
@@ -474,9 +481,7 @@ export class Log {
    */
   async #create(number: number): Promise<Segment> {
     const { io, dir } = this.options;
-    if (this.#zeroing !== null) await this.#zeroing;
-    for (const s of this.#segments.values()) this.#cutZeros(s);
-    await this.#syncSegments(new Set(this.#segments.values()));
+    await this.#syncSegments(new Set(this.#segments.values()), await this.#cutZeros());
     const salt = this.#futureSalts.get(number) ?? randomInt(0, 0xffffffff);
     const path = join(dir, segmentFileName(number));
     const tmp = `${path}.tmp`;
@@ -516,16 +521,17 @@ export class Log {
     return segment;
   }
 
-  async #syncSegments(segments: Set<Segment>): Promise<void> {
-    const stale = [...segments].filter((s) => s.synced < s.written);
+  /** Syncs the segments with records written past their sync, and the ones `cut` shorter. */
+  async #syncSegments(segments: Set<Segment>, cut: ReadonlySet<Segment> = noSegments): Promise<void> {
+    const stale = [...segments].filter((s) => s.synced < s.written || cut.has(s));
     const marks = stale.map((s) => s.written);
     await Promise.all(stale.map((s) => this.options.io.datasync(s.fd)));
     stale.forEach((s, i) => (s.synced = marks[i] as number));
   }
 
-  async #syncAll(): Promise<void> {
+  async #syncAll(cut?: ReadonlySet<Segment>): Promise<void> {
     try {
-      await this.#syncSegments(new Set(this.#segments.values()));
+      await this.#syncSegments(new Set(this.#segments.values()), cut);
     } catch (error) {
       throw this.fail(error);
     }

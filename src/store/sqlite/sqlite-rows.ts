@@ -278,31 +278,33 @@ export class SqliteRows implements Rows {
  */
 function changes(row: Row, before: Row, params: unknown[]): number {
   let shape = 0;
-  const put = (bit: number, value: unknown): void => {
-    shape |= 1 << bit;
-    params.push(value);
-  };
-  if (row.state !== before.state) put(0, row.state);
-  if (row.priority !== before.priority) put(1, row.priority);
-  if (row.attempts !== before.attempts) put(2, row.attempts);
-  if (row.maxAttempts !== before.maxAttempts) put(3, row.maxAttempts);
-  if (row.nacks !== before.nacks) put(4, row.nacks);
-  if (row.createdAt !== before.createdAt) put(5, row.createdAt);
-  if (row.availableAt !== before.availableAt) put(6, row.availableAt);
-  if (row.expiresAt !== before.expiresAt) put(7, row.expiresAt);
-  if (row.until !== before.until) put(8, row.until);
-  if (row.finish !== before.finish) put(9, row.finish);
-  if (row.visibilityMs !== before.visibilityMs) put(10, row.visibilityMs);
+  if (row.state !== before.state) shape = put(params, shape, 0, row.state);
+  if (row.priority !== before.priority) shape = put(params, shape, 1, row.priority);
+  if (row.attempts !== before.attempts) shape = put(params, shape, 2, row.attempts);
+  if (row.maxAttempts !== before.maxAttempts) shape = put(params, shape, 3, row.maxAttempts);
+  if (row.nacks !== before.nacks) shape = put(params, shape, 4, row.nacks);
+  if (row.createdAt !== before.createdAt) shape = put(params, shape, 5, row.createdAt);
+  if (row.availableAt !== before.availableAt) shape = put(params, shape, 6, row.availableAt);
+  if (row.expiresAt !== before.expiresAt) shape = put(params, shape, 7, row.expiresAt);
+  if (row.until !== before.until) shape = put(params, shape, 8, row.until);
+  if (row.finish !== before.finish) shape = put(params, shape, 9, row.finish);
+  if (row.visibilityMs !== before.visibilityMs) shape = put(params, shape, 10, row.visibilityMs);
   if (row.backoff !== before.backoff) {
-    if (row.backoff.kind !== before.backoff.kind) put(11, row.backoff.kind);
-    if (row.backoff.delayMs !== before.backoff.delayMs) put(12, row.backoff.delayMs);
-    if (row.backoff.maxDelayMs !== before.backoff.maxDelayMs) put(13, row.backoff.maxDelayMs);
-    if (row.backoff.jitter !== before.backoff.jitter) put(14, row.backoff.jitter);
+    if (row.backoff.kind !== before.backoff.kind) shape = put(params, shape, 11, row.backoff.kind);
+    if (row.backoff.delayMs !== before.backoff.delayMs) shape = put(params, shape, 12, row.backoff.delayMs);
+    if (row.backoff.maxDelayMs !== before.backoff.maxDelayMs) shape = put(params, shape, 13, row.backoff.maxDelayMs);
+    if (row.backoff.jitter !== before.backoff.jitter) shape = put(params, shape, 14, row.backoff.jitter);
   }
-  if (row.key !== before.key) put(15, row.key);
-  if (row.errors !== before.errors) put(16, encodeErrors(row.errors));
-  if (row.result !== before.result) put(17, row.result === null ? null : bytes(row.result));
+  if (row.key !== before.key) shape = put(params, shape, 15, row.key);
+  if (row.errors !== before.errors) shape = put(params, shape, 16, encodeErrors(row.errors));
+  if (row.result !== before.result) shape = put(params, shape, 17, row.result === null ? null : bytes(row.result));
   return shape;
+}
+
+/** Binds `value` on `params` and returns `shape` with `bit` set. */
+function put(params: unknown[], shape: number, bit: number, value: unknown): number {
+  params.push(value);
+  return shape | (1 << bit);
 }
 
 /** SQLite's LIMIT takes -1 for none. */
