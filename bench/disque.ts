@@ -11,9 +11,11 @@
 //
 // With --runs k each figure is the median of k rounds, every round starting each target afresh in
 // turn, so a busy moment of the shared machine does not fall on one target only. With a
-// disque-server, each spool row is followed by its ratios to it; where redis-benchmark and
-// redis-server are on PATH, `redis-benchmark -t lpush,rpop -P <pipeline>` on a private
-// redis-server prints the engine's ceiling for the same number of clients.
+// disque-server, each spool row is followed by its ratios to it. The last row is the clients'
+// floor (bench/resp-floor.ts): the same clients against a node process that answers every
+// command with a canned reply; a server near it is held back by the clients. Where
+// redis-benchmark and redis-server are on PATH, `redis-benchmark -t lpush,rpop -P <pipeline>` on
+// a private redis-server prints the engine's ceiling for the same number of clients.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -47,6 +49,8 @@ const pipeline = Number(values.pipeline);
 const warmup = Number(values.warmup);
 /** The real Disque's row, and the name each spool row's ratios divide by. */
 const disqueName = 'disque-server';
+/** bench/resp-floor.ts's row: the same clients against canned replies. */
+const floorName = 'client floor (canned replies)';
 
 interface Target {
   readonly name: string;
@@ -79,17 +83,7 @@ async function spoolTarget(store: string): Promise<Target> {
     ['dist/cli/main.js', 'serve', '--store', url, '--resp', `127.0.0.1:${port}`, '--log-level', 'warn'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  await ready(port);
-  return {
-    name: `spool ${store}`,
-    port,
-    cpuMs: cpuMsOf(server),
-    async stop() {
-      server.kill('SIGTERM');
-      await exited(server);
-      if (dir !== null) rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return serverTarget(`spool ${store}`, port, server, dir);
 }
 
 async function disqueTarget(binary: string): Promise<Target> {
@@ -98,15 +92,28 @@ async function disqueTarget(binary: string): Promise<Target> {
   const server = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'no', '--dir', dir], {
     stdio: 'ignore',
   });
+  return serverTarget(disqueName, port, server, dir);
+}
+
+async function floorTarget(): Promise<Target> {
+  const port = await freePort();
+  const server = spawn(process.execPath, ['--import', 'tsx', 'bench/resp-floor.ts', String(port)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return serverTarget(floorName, port, server, null);
+}
+
+/** The target of a server process once it answers on `port`; `dir`, its data, is removed when it stops. */
+async function serverTarget(name: string, port: number, server: ChildProcess, dir: string | null): Promise<Target> {
   await ready(port);
   return {
-    name: disqueName,
+    name,
     port,
     cpuMs: cpuMsOf(server),
     async stop() {
       server.kill('SIGTERM');
       await exited(server);
-      rmSync(dir, { recursive: true, force: true });
+      if (dir !== null) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -237,6 +244,7 @@ const targets: { name: string; start: () => Promise<Target> }[] = stores.map((st
 }));
 const disque = process.env.DISQUE_SERVER;
 if (disque !== undefined) targets.push({ name: disqueName, start: () => disqueTarget(disque) });
+targets.push({ name: floorName, start: floorTarget });
 
 const measured = new Map<string, Row[]>(targets.map((t) => [t.name, []]));
 for (let round = 1; round <= runs; round++) {
@@ -269,7 +277,7 @@ const medians = new Map([...measured].map(([name, all]) => [name, medianRow(all)
 const disqueRow = medians.get(disqueName);
 for (const [name, row] of medians) {
   table.push({ target: name, ...row });
-  if (disqueRow === undefined || name === disqueName) continue;
+  if (disqueRow === undefined || name === disqueName || name === floorName) continue;
   const ratios: Record<string, string | number> = { target: `  ${name} / ${disqueName}` };
   for (const column of throughputColumns(row))
     ratios[column] = `${((row[column] as number) / (disqueRow[column] as number)).toFixed(2)}×`;
