@@ -97,6 +97,8 @@ export function area(suite: Suite, name: string, cases: () => void): void {
  * fails under its own name, and its stores are still closed, instead of holding the whole run.
  */
 const caseTimeoutMs = 120_000;
+/** How long a case's stores may take to close after it. */
+const cleanupTimeoutMs = 30_000;
 
 /** `work`, or a rejection once `ms` have passed (real time: a case's clock is a manual one). */
 export async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -108,6 +110,33 @@ export async function within<T>(work: Promise<T>, ms: number, what: string): Pro
     return await Promise.race([work, late]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs a case's body, then its cleanup (closing its stores), each within its time. The cleanup is
+ * bounded too: a handler that a failed case left waiting holds its spool's close for ever (a close
+ * waits for running handlers), and the whole run with it; the runner ends the file with the
+ * handles still open (--test-force-exit). After a failed body, its error is the one that stands.
+ */
+export async function runCase(
+  name: string,
+  body: () => Promise<void>,
+  cleanup: () => Promise<void>,
+  limits: { readonly bodyMs: number; readonly cleanupMs: number } = {
+    bodyMs: caseTimeoutMs,
+    cleanupMs: cleanupTimeoutMs,
+  },
+): Promise<void> {
+  let failed = false;
+  try {
+    await within(body(), limits.bodyMs, `the case '${name}'`);
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    const closed = within(cleanup(), limits.cleanupMs, `closing the stores of the case '${name}'`);
+    await (failed ? closed.catch(() => {}) : closed);
   }
 }
 
@@ -169,14 +198,16 @@ export function conformanceTest(
       await first.spool.close();
       return connect(await suite.reopen(store));
     };
-    try {
-      await within(body({ ...first, clock, peer, begin, reopen }), caseTimeoutMs, `the case '${name}'`);
-    } finally {
-      // A case that failed midway may leave a transaction holding locks the close would wait on.
-      for (const transaction of open) await transaction.rollback();
-      // The peers first: they were opened on the first store's data.
-      for (const handle of opened.reverse()) await handle.spool.close();
-    }
+    await runCase(
+      name,
+      () => body({ ...first, clock, peer, begin, reopen }),
+      async () => {
+        // A case that failed midway may leave a transaction holding locks the close would wait on.
+        for (const transaction of open) await transaction.rollback();
+        // The peers first: they were opened on the first store's data.
+        for (const handle of opened.reverse()) await handle.spool.close();
+      },
+    );
   });
 }
 

@@ -1,7 +1,7 @@
-// The conformance harness's time limit on a case's body (harness.ts, within).
+// The conformance harness's time limits on a case's body and on its cleanup (harness.ts, within and runCase).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { within } from '../../src/conformance/harness.ts';
+import { runCase, within } from '../../src/conformance/harness.ts';
 
 void test('a body that never settles fails once its time is up, named; one that settles in time passes through', async () => {
   await assert.rejects(within(new Promise<never>(() => {}), 20, "the case 'x'"), {
@@ -9,4 +9,29 @@ void test('a body that never settles fails once its time is up, named; one that 
   });
   assert.equal(await within(Promise.resolve(7), 20, 'y'), 7);
   await assert.rejects(within(Promise.reject(new Error('boom')), 20, 'z'), { message: 'boom' });
+});
+
+void test("a case's cleanup has its time too; after a failed body, the body's error stands", async () => {
+  const limits = { bodyMs: 1000, cleanupMs: 20 };
+  const never = (): Promise<void> => new Promise<void>(() => {});
+  // A body that failed and left a handler running, whose close never ends: the body's error, in time.
+  await assert.rejects(
+    runCase('x', () => Promise.reject(new Error('boom')), never, limits),
+    { message: 'boom' },
+  );
+  // A body that passed, and a close that never ends: the close is the failure, named.
+  await assert.rejects(
+    runCase('y', () => Promise.resolve(), never, limits),
+    {
+      message: "closing the stores of the case 'y' took over 20 ms",
+    },
+  );
+  let closed = 0;
+  await runCase(
+    'z',
+    () => Promise.resolve(),
+    () => Promise.resolve(void closed++),
+    limits,
+  );
+  assert.equal(closed, 1);
 });
