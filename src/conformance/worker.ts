@@ -87,15 +87,24 @@ export function worker(suite: Suite): void {
         const q = spool.queue('work-lost', { backoff: { type: 'fixed', delay: 0 } });
         const id = await q.add('x', { visibility: '10s' });
         let finish = (): void => {};
+        let started = false;
         const errors: unknown[] = [];
-        const w = q.process(() => new Promise<void>((r) => (finish = r)), { autoExtend: false });
+        const w = q.process(
+          () => {
+            started = true;
+            return new Promise<void>((r) => (finish = r));
+          },
+          { autoExtend: false },
+        );
         w.on('error', (e) => errors.push(e));
-        while ((await q.get(id))?.state !== 'active') await settle();
+        // The handler itself, not the store: a store on another connection shows the job active
+        // before the worker has its lease.
+        await until(() => started, 'the handler to start');
         clock.advance(10_000);
         const [other] = await q.lease();
         assert.equal(other?.id, id);
         finish();
-        while (errors.length === 0) await settle();
+        await until(() => errors.length > 0, 'the lost lease to be reported');
         assert.equal((errors[0] as { code?: string }).code, 'LEASE_LOST');
         assert.equal((await q.get(id))?.state, 'active');
         await other.ack();
@@ -227,9 +236,11 @@ export function worker(suite: Suite): void {
         const q = spool.queue('work-close-timeout');
         const [slow, next] = await q.addBulk([{ data: 'slow' }, { data: 'next' }]);
         let reason: unknown = null;
+        let handling = false;
         const w = q.process(
           (job) =>
             new Promise<void>((resolve) => {
+              handling = true;
               job.signal.addEventListener('abort', () => {
                 reason = job.signal.reason;
                 // A handler that returns normally once aborted: its job is handed back all the same.
@@ -238,7 +249,7 @@ export function worker(suite: Suite): void {
             }),
           { autoExtend: false },
         );
-        await until(async () => (await q.get(slow!))?.state === 'active', 'the handler to start');
+        await until(() => handling, 'the handler to start');
         let closed = false;
         const closing = w.close({ timeout: '5s' }).then(() => (closed = true));
         clock.advance(4999);
