@@ -14,6 +14,8 @@ import { runCli } from './support/cli.ts';
 
 /** A node of EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), the fields read here. */
 interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
   'Actual Rows': number;
   'Shared Hit Blocks': number;
   'Shared Read Blocks': number;
@@ -30,6 +32,14 @@ async function executed(client: pg.Client, statement: string): Promise<PlanNode>
 
 /** The buffers a plan's run read, its own and its children's. */
 const buffersOf = (plan: PlanNode): number => plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+
+/** The nodes of a plan, subplans included, that read table `relation` whole or by a bitmap of it. */
+const tableScans = (plan: PlanNode, relation: string): string[] => [
+  ...(plan['Relation Name'] === relation && ['Seq Scan', 'Bitmap Heap Scan'].includes(plan['Node Type'])
+    ? [plan['Node Type']]
+    : []),
+  ...(plan.Plans ?? []).flatMap((child) => tableScans(child, relation)),
+];
 
 const skip = skipUnless(
   await postgresProblem(),
@@ -389,7 +399,7 @@ void describe('postgres store', { skip }, () => {
     assert.ok(count >= 1, `4,000 jobs added to a new table and it was analyzed ${count} times by the store`);
   });
 
-  void test('with the statistics of a filled table, a lease and an ack half-way through its drain read the pages of their jobs, not of the queue', async () => {
+  void test('with the statistics of a filled table, a lease and an ack half-way through its drain read the pages of their jobs, not of the queue', async (t) => {
     const schema = `${stem}plans`;
     const spool = await open(withSchema(postgresUrl, schema));
     const q = spool.queue<number>('deep');
@@ -409,7 +419,6 @@ void describe('postgres store', { skip }, () => {
     await new Promise<void>((resolve) => worker.on('completed', () => ++done === n / 2 && resolve()));
     await worker.close();
     await spool.close();
-    const buffers = async (statement: string): Promise<number> => buffersOf(await executed(client, statement));
     try {
       const sql = loadStatements(schema);
       await client.query(`PREPARE lease (text, float8, integer, float8, text, text) AS ${sql.lease}`);
@@ -418,24 +427,29 @@ void describe('postgres store', { skip }, () => {
       );
       await client.query('BEGIN');
       const now = Date.now();
-      const leaseRead = await buffers(`lease ('deep', ${now}, 32, null, 'none', 'test')`);
+      const lease = await executed(client, `lease ('deep', ${now}, 32, null, 'none', 'test')`);
       const { rows } = await client.query<{ id: string; attempts: number }>(
         `SELECT id, attempts FROM "${schema}".jobs WHERE state = 'active'`,
       );
       const [ids, attempts, nulls] = [rows.map((r) => r.id), rows.map((r) => r.attempts), rows.map(() => 'NULL')].map(
         (list) => list.join(','),
       );
-      const ackRead = await buffers(
+      const ack = await executed(
+        client,
         `ack ('{${ids}}', '{${attempts}}', '{${nulls}}', ${now}, null, null, 'none', 'test', false)`,
       );
       await client.query('ROLLBACK');
       assert.equal(rows.length, 32);
       // Each job leased or acked reads and writes its row and index entries, about 20 pages (a
-      // lease read 550-620). The 10,000 jobs done lie in some 250 pages ahead of the waiting ones:
-      // counting what is left by a scan of the table read them (800-820), and so did a lease
-      // that looked for due TTLs or joined its picked jobs by a scan (1,300-1,400).
-      assert.ok(leaseRead < 700, `a lease of 32 with ${n / 2} waiting read ${leaseRead} buffers`);
-      assert.ok(ackRead < 1200, `an ack of 32 read ${ackRead} buffers`);
+      // lease read 550-620 alone on the server). The 10,000 jobs done lie in some 250 pages ahead
+      // of the waiting ones: counting what is left by a scan of the table read them (800-820), and
+      // so did a lease that looked for due TTLs or joined its picked jobs by a scan (1,300-1,400).
+      // The plans are what is checked: what a good one reads also grows while another session's
+      // snapshot keeps the done jobs' index entries from being marked dead (a CI run, tests on
+      // the same server: 810), and an index scan then visits their rows too.
+      t.diagnostic(`buffers read: a lease of 32 ${buffersOf(lease)}, an ack of 32 ${buffersOf(ack)}`);
+      assert.deepEqual(tableScans(lease, 'jobs'), [], 'the lease reads jobs through its indexes');
+      assert.deepEqual(tableScans(ack, 'jobs'), [], 'the ack reads jobs through its indexes');
     } finally {
       await client.end();
     }
