@@ -24,17 +24,7 @@ function find(dir) {
 }
 
 function runTests(files, env = {}) {
-  // --test-force-exit: a file whose tests are over ends even if a failed test left a handle open
-  // (a store a stuck close never closed), so a failure cannot hang the run.
-  const args = [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-force-exit',
-    '--test-reporter=spec',
-    ...process.argv.slice(2),
-    ...files,
-  ];
+  const args = ['--import', 'tsx', '--test', '--test-reporter=spec', ...process.argv.slice(2), ...files];
   const result = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ...env } });
   return result.status ?? 1;
 }

@@ -114,15 +114,17 @@ export async function within<T>(work: Promise<T>, ms: number, what: string): Pro
 }
 
 /**
- * Runs a case's body, then its cleanup (closing its stores), each within its time. The cleanup is
+ * Runs a case's body, then its cleanup (closing its spools), each within its time. The cleanup is
  * bounded too: a handler that a failed case left waiting holds its spool's close for ever (a close
- * waits for running handlers), and the whole run with it; the runner ends the file with the
- * handles still open (--test-force-exit). After a failed body, its error is the one that stands.
+ * waits for running handlers), and the whole run with it. Past its time, `abandon` closes what
+ * is under the spools (their stores: a store's connections would keep the process alive). After
+ * a failed body, its error is the one that stands.
  */
 export async function runCase(
   name: string,
   body: () => Promise<void>,
   cleanup: () => Promise<void>,
+  abandon: () => Promise<void>,
   limits: { readonly bodyMs: number; readonly cleanupMs: number } = {
     bodyMs: caseTimeoutMs,
     cleanupMs: cleanupTimeoutMs,
@@ -135,7 +137,12 @@ export async function runCase(
     failed = true;
     throw error;
   } finally {
-    const closed = within(cleanup(), limits.cleanupMs, `closing the stores of the case '${name}'`);
+    const closed = within(cleanup(), limits.cleanupMs, `closing the stores of the case '${name}'`).catch(
+      async (error: unknown) => {
+        await abandon();
+        throw error;
+      },
+    );
     await (failed ? closed.catch(() => {}) : closed);
   }
 }
@@ -206,6 +213,9 @@ export function conformanceTest(
         for (const transaction of open) await transaction.rollback();
         // The peers first: they were opened on the first store's data.
         for (const handle of opened.reverse()) await handle.spool.close();
+      },
+      async () => {
+        for (const handle of opened) await handle.store.close().catch(() => {});
       },
     );
   });
