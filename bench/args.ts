@@ -8,6 +8,8 @@ import type { PeerName } from './targets.ts';
 
 export interface BenchOptions {
   stores: string[];
+  /** spool's rows once for each worker prefetch (ProcessOptions.prefetch); [0] by default. */
+  prefetch: number[];
   peers: PeerName[];
   /** The server of pg-boss and graphile-worker; undefined when neither runs. */
   peerDatabase: string | undefined;
@@ -33,6 +35,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     options: {
       // Several --store flags put several spool rows in the same tables (file, sqlite, leveldb side by side).
       store: { type: 'string', multiple: true, default: ['memory:'] },
+      prefetch: { type: 'string', default: '0' },
       peers: { type: 'string' },
       pg: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -53,6 +56,9 @@ export function parseBenchArgs(args: string[]): BenchOptions {
   const warmup = Number(values.warmup ?? (values.quick ? 1_000 : 10_000));
   if (!Number.isInteger(warmup) || warmup < 0)
     throw new Error(`--warmup must be a whole number ≥ 0, got "${values.warmup}"`);
+  const prefetch = [...new Set(values.prefetch.split(',').map((s) => Number(s.trim())))];
+  if (prefetch.some((n) => !Number.isInteger(n) || n < 0 || n > 1000))
+    throw new Error(`--prefetch must be whole numbers from 0 to 1000, comma-separated, got "${values.prefetch}"`);
   // Rows follow the peers in the order given; scenarios always run in their own order.
   const peers = parseList(values.peers, peerNames, 'peer') ?? [];
   // pg-boss and graphile-worker share spool's server when spool runs on PostgreSQL, so one run compares them.
@@ -82,6 +88,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       };
   return {
     stores: values.store,
+    prefetch,
     peers,
     peerDatabase: peers.some(isPostgresPeer) ? pg : undefined,
     scenarios: scenarioIds.filter((id) =>

@@ -1,5 +1,5 @@
 // Throughput and latency benchmark: `npm run bench -- [--store <url>]… [--peers bullmq,bee-queue,plainjob,pg-boss,graphile-worker]
-// [--pg <url>] [--runs k] [--scenarios e2e-c64,latency,lease-depth] [--payload-bytes 100] [--json] [--quick]`. Each scenario of each system runs in a fresh child process (child.ts).
+// [--prefetch 0,500] [--pg <url>] [--runs k] [--scenarios e2e-c64,latency,lease-depth] [--payload-bytes 100] [--json] [--quick]`. Each scenario of each system runs in a fresh child process (child.ts).
 import { parseBenchArgs } from './args.ts';
 import { combineRuns } from './median.ts';
 import { planRows } from './plan.ts';
@@ -71,7 +71,7 @@ async function prepare(
   if (spec.system === 'spool' && isPostgresStore(spec.store)) {
     const { store, schema } = spoolOnPostgres(spec.store);
     await dropSchema(store, schema);
-    return { system: 'spool', store };
+    return { system: 'spool', store, prefetch: spec.prefetch ?? 0 };
   }
   return targetFor(spec, redis);
 }
@@ -80,9 +80,11 @@ function targetFor(
   spec: Exclude<Row['spec'], { system: 'plainjob' | PostgresPeer }>,
   redis: RedisServer | undefined,
 ): Target {
-  if (spec.persistence === undefined) return { system: spec.system, store: spec.store };
+  if (spec.system === 'spool' && spec.persistence === undefined)
+    return { system: 'spool', store: spec.store, prefetch: spec.prefetch ?? 0 };
   if (!redis) throw new Error(`${spec.system} needs a redis-server`);
-  if (spec.system === 'spool') return { system: 'spool', store: onPrivateServer(spec.store, redis.port) };
+  if (spec.system === 'spool')
+    return { system: 'spool', store: onPrivateServer(spec.store, redis.port), prefetch: spec.prefetch ?? 0 };
   return { system: spec.system, redis: { port: redis.port, durable: redis.durable } };
 }
 
@@ -131,14 +133,23 @@ async function runAll(rows: Row[], sizes: Sizes, runs: number, postgres?: Postgr
 }
 
 async function main(): Promise<void> {
-  const { stores, peers, peerDatabase, scenarios: only, runs, sizes, json } = parseBenchArgs(process.argv.slice(2));
+  const {
+    stores,
+    prefetch,
+    peers,
+    peerDatabase,
+    scenarios: only,
+    runs,
+    sizes,
+    json,
+  } = parseBenchArgs(process.argv.slice(2));
   const needsRedis = peers.some((p) => p === 'bullmq' || p === 'bee-queue');
   const redisVersion = needsRedis ? redisServerVersion() : undefined;
   if (needsRedis && redisVersion === undefined) throw new Error('bullmq and bee-queue need redis-server on PATH');
   const postgres =
     peerDatabase === undefined ? undefined : { url: peerDatabase, info: await describePostgres(peerDatabase) };
 
-  const rows = planRows(stores, peers, redisVersion, postgres?.info)
+  const rows = planRows(stores, peers, redisVersion, postgres?.info, prefetch)
     .map((row) => ({ ...row, scenarios: row.scenarios.filter((id) => only.includes(id)) }))
     .filter((row) => row.scenarios.length > 0);
   let results: RowResult[];

@@ -10,7 +10,7 @@ import { isPostgresPeer } from './targets.ts';
 import type { PeerName, PostgresPeer } from './targets.ts';
 
 export type RowSetup =
-  | { system: 'spool'; store: string; persistence?: RedisPersistence }
+  | { system: 'spool'; store: string; persistence?: RedisPersistence; prefetch?: number }
   | { system: 'bullmq' | 'bee-queue'; persistence: RedisPersistence }
   | { system: 'plainjob'; synchronous: 'FULL' | 'NORMAL'; pollMs: number }
   // One member per peer, so that a check of `system` narrows to it.
@@ -54,20 +54,21 @@ const postgresPeerRows: Record<PostgresPeer, { name: string; setup: string }> = 
 };
 
 /**
- * spool's rows, one a store (the first store's ratios lead, see report.ts), then the peers'. `postgres`
- * describes the server of the Postgres-backed peers, named in their rows.
+ * spool's rows, one a store and worker `prefetch` (the first's ratios lead, see report.ts), then the
+ * peers'. `postgres` describes the server of the Postgres-backed peers, named in their rows.
  */
 export function planRows(
   stores: string | readonly string[],
   peers: readonly PeerName[],
   redisVersion: string | undefined,
   postgres?: PostgresInfo,
+  prefetch: readonly number[] = [0],
 ): Row[] {
   const redis = `Redis ${redisVersion ?? '?'}`;
   // Beside the Redis-backed peers, spool on Redis runs on the same private servers, once per
   // persistence level, so that each ratio compares two systems on one server in one run.
   const besidePeers = peers.some((p) => p === 'bullmq' || p === 'bee-queue');
-  const rows: Row[] = (typeof stores === 'string' ? [stores] : stores).flatMap((store): Row[] =>
+  const storeRows: Row[] = (typeof stores === 'string' ? [stores] : stores).flatMap((store): Row[] =>
     isRedisStore(store) && besidePeers
       ? (['none', 'always'] as const).map((persistence) => ({
           name: 'spool',
@@ -76,6 +77,13 @@ export function planRows(
           scenarios: scenarioIds,
         }))
       : [{ name: 'spool', setup: store, spec: { system: 'spool', store }, scenarios: scenarioIds }],
+  );
+  // A worker's prefetch is the counterpart of graphile-worker's local queue: set in the row, named in its setup.
+  const rows = storeRows.flatMap((row) =>
+    prefetch.map((n): Row => {
+      if (n === 0 || row.spec.system !== 'spool') return row;
+      return { ...row, setup: `${row.setup}; prefetch ${n}`, spec: { ...row.spec, prefetch: n } };
+    }),
   );
   for (const peer of peers) {
     if (peer === 'plainjob') {

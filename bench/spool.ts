@@ -9,7 +9,7 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 };
 const built = new URL('../dist/index.js', import.meta.url).href;
 
-export async function openSpool(store: string, name: string): Promise<Subject> {
+export async function openSpool(store: string, name: string, prefetch: number): Promise<Subject> {
   const { open } = (await import(built)) as { open: typeof openType };
   const spool = await open(store);
   const queue = spool.queue<Payload>(name);
@@ -20,7 +20,7 @@ export async function openSpool(store: string, name: string): Promise<Subject> {
     add: (data) => queue.add(data),
     addBulk: (data) => queue.addBulk(data.map((d) => ({ data: d }))),
     startWorker(concurrency: number, events: WorkerEvents): Promise<void> {
-      worker = queue.process((job) => events.started(job.data), { concurrency });
+      worker = queue.process((job) => events.started(job.data), { concurrency, prefetch });
       worker.on('completed', () => events.completed());
       return Promise.resolve();
     },

@@ -3,7 +3,8 @@ import type { PostgresTarget } from './postgres.ts';
 import type { Durability, Subject } from './scenarios.ts';
 
 export type Target =
-  | { system: 'spool'; store: string }
+  /** `prefetch`: the worker's (ProcessOptions.prefetch). */
+  | { system: 'spool'; store: string; prefetch: number }
   | { system: 'bullmq' | 'bee-queue'; redis: RedisTarget }
   | { system: 'plainjob'; synchronous: 'FULL' | 'NORMAL'; pollMs: number }
   | { system: PostgresPeer; postgres: PostgresTarget };
@@ -25,7 +26,7 @@ export const isPostgresPeer = (name: string): name is PostgresPeer =>
 export async function openSubject(target: Target, queue: string): Promise<Subject> {
   switch (target.system) {
     case 'spool':
-      return (await import('./spool.ts')).openSpool(target.store, queue);
+      return (await import('./spool.ts')).openSpool(target.store, queue, target.prefetch);
     case 'bullmq':
       return (await import('./peers/bullmq.ts')).openBullmq(target.redis, queue);
     case 'bee-queue':

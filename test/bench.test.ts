@@ -578,3 +578,21 @@ void test('--peers pg-boss,graphile-worker on the real PostgreSQL: every scenari
     await client.end();
   }
 });
+
+void test('--prefetch 0,500: spool rows once for each worker prefetch, named in the setup, before the peers', () => {
+  assert.deepEqual(parseBenchArgs([]).prefetch, [0]);
+  assert.deepEqual(parseBenchArgs(['--prefetch', '0, 500,500']).prefetch, [0, 500]);
+  assert.throws(() => parseBenchArgs(['--prefetch', '1001']), /--prefetch must be whole numbers from 0 to 1000/);
+  assert.throws(() => parseBenchArgs(['--prefetch', 'a']), /--prefetch must be whole numbers/);
+  const rows = planRows(['postgres://h/db', 'memory:'], ['graphile-worker'], undefined, undefined, [0, 500]);
+  assert.deepEqual(
+    rows.map((r) => [r.setup, r.spec]),
+    [
+      ['postgres://h/db', { system: 'spool', store: 'postgres://h/db' }],
+      ['postgres://h/db; prefetch 500', { system: 'spool', store: 'postgres://h/db', prefetch: 500 }],
+      ['memory:', { system: 'spool', store: 'memory:' }],
+      ['memory:; prefetch 500', { system: 'spool', store: 'memory:', prefetch: 500 }],
+      ['PostgreSQL ?; pool 25, localQueue 500, completeJobBatchDelay 0', { system: 'graphile-worker' }],
+    ],
+  );
+});

@@ -200,6 +200,13 @@ void test('queue options are checked at the edge', async () => {
     spool.lease({ queues: 'q', max: 5000 }),
     (e: unknown) => e instanceof ValidationError && e.field === 'lease.max',
   );
+  for (const prefetch of [-1, 1.5, 1001, '4']) {
+    assert.throws(
+      () => spool.queue('q').process(() => undefined, { prefetch: prefetch as number }),
+      (e: unknown) =>
+        e instanceof ValidationError && e.field === 'options.prefetch' && /from 0 to 1000/.test(e.message),
+    );
+  }
 });
 
 void test('open() with no URL opens the embedded file store in ./spool-data', async () => {

@@ -298,6 +298,132 @@ export function worker(suite: Suite): void {
 
     conformanceTest(
       suite,
+      'with prefetch a worker leases ahead of its free slots, runs no more than its concurrency, and a close hands back what it never started',
+      async ({ spool }) => {
+        const q = spool.queue<number>('work-prefetch');
+        await q.addBulk(Array.from({ length: 10 }, (_, i) => ({ data: i })));
+        const started: number[] = [];
+        const finish = new Map<number, () => void>();
+        let running = 0;
+        let most = 0;
+        const w = q.process(
+          async (job) => {
+            started.push(job.data);
+            most = Math.max(most, ++running);
+            await new Promise<void>((resolve) => finish.set(job.data, resolve));
+            running--;
+          },
+          { concurrency: 2, prefetch: 3 },
+        );
+        try {
+          await until(() => started.length === 2, 'two handlers');
+          // Two running, three waiting in the worker: leased, so no other consumer can take them.
+          await until(async () => (await q.counts()).active === 5, 'five jobs leased');
+          assert.deepEqual(started, [0, 1]);
+          finish.get(0)?.();
+          // A held job starts in the freed slot, in lease order; the worker leases one more.
+          await until(() => started.length === 3, 'a prefetched job to start');
+          assert.equal(started[2], 2);
+          await until(async () => (await q.counts()).completed === 1, 'the ack');
+          await until(async () => (await q.counts()).active === 5, 'a lease for the freed room');
+        } finally {
+          const closing = w.close();
+          for (const end of finish.values()) end();
+          await closing;
+        }
+        assert.equal(most, 2);
+        const counts = await q.counts();
+        assert.equal(counts.active, 0);
+        assert.equal(counts.completed, started.length);
+        assert.equal(counts.waiting, 10 - started.length);
+        // The prefetched jobs went back as they were: their lease counted no attempt.
+        const waiting = await q.peek(10);
+        assert.deepEqual(
+          waiting.map((j) => j.attempts),
+          waiting.map(() => 0),
+        );
+        assert.deepEqual(
+          waiting.map((j) => j.data),
+          Array.from({ length: 10 }, (_, i) => i).filter((i) => !started.includes(i)),
+        );
+      },
+    );
+
+    conformanceTest(
+      suite,
+      "a prefetched job's lease is extended while it waits for a slot",
+      async ({ spool, clock }) => {
+        const q = spool.queue<string>('work-prefetch-keep');
+        const [, second] = await q.addBulk([
+          { data: 'first', options: { visibility: '10s' } },
+          { data: 'second', options: { visibility: '10s' } },
+        ]);
+        const attempts = new Map<string, number>();
+        let finish = (): void => {};
+        const w = q.process(
+          (job) => {
+            attempts.set(job.data, job.attempt);
+            if (job.data === 'first') return new Promise<void>((resolve) => (finish = resolve));
+            return undefined;
+          },
+          { prefetch: 1 },
+        );
+        try {
+          await until(() => attempts.has('first'), 'the first handler');
+          await until(async () => (await q.counts()).active === 2, 'the second job prefetched');
+          clock.advance(5000);
+          await until(
+            async () => (await q.get(second!))?.leaseUntil === clock.now() + 10_000,
+            "the waiting job's lease extension",
+          );
+        } finally {
+          finish();
+        }
+        await until(async () => (await q.counts()).completed === 2, 'both jobs');
+        // Run on the lease it was prefetched with, not on a second one after it ran out.
+        assert.equal(attempts.get('second'), 1);
+        await w.close();
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'a prefetched job whose lease ended while it waited is not run on that lease',
+      async ({ spool, clock }) => {
+        const q = spool.queue<string>('work-prefetch-late');
+        await q.addBulk([
+          { data: 'first', options: { visibility: '10s' } },
+          { data: 'second', options: { visibility: '10s' } },
+        ]);
+        const runs: string[] = [];
+        let finish = (): void => {};
+        const w = q.process(
+          (job) => {
+            runs.push(`${job.data}#${job.attempt}`);
+            if (runs.length === 1) return new Promise<void>((resolve) => (finish = resolve));
+            return undefined;
+          },
+          { prefetch: 1, autoExtend: false },
+        );
+        w.on('error', () => undefined);
+        try {
+          await until(() => runs.length === 1, 'the first handler');
+          await until(async () => (await q.counts()).active === 2, 'the second job prefetched');
+          // Both leases end: the store hands both jobs out again, to anyone.
+          clock.advance(10_000);
+        } finally {
+          finish();
+        }
+        await until(async () => (await q.counts()).completed === 2, 'both jobs, leased again');
+        await w.close();
+        assert.equal(runs[0], 'first#1');
+        assert.ok(!runs.includes('second#1'), `ran ${runs.join(', ')}`);
+        assert.ok(runs.includes('second#2'), `ran ${runs.join(', ')}`);
+      },
+    );
+
+    conformanceTest(
+      suite,
       'consume yields jobs to a for-await loop and releases what it fetched ahead',
       async ({ spool }) => {
         const q = spool.queue<number>('consume');

@@ -2,7 +2,7 @@ import { ValidationError } from '../errors.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
 import { LeasedJob } from './leased-job.ts';
-import { checkKeys, checkQueueName, positiveInteger } from './options.ts';
+import { checkKeys, checkQueueName, wholeNumber } from './options.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface LeaseOptions {
@@ -41,8 +41,7 @@ export function leaseRequest(options: unknown): LeaseRequest {
   const queues = typeof o.queues === 'string' ? [o.queues] : o.queues;
   if (!Array.isArray(queues) || queues.length === 0)
     throw new ValidationError('lease.queues', 'must name at least one queue');
-  const max = o.max === undefined ? 1 : positiveInteger(o.max, 'lease.max');
-  if (max > maxLeaseBatch) throw new ValidationError('lease.max', `must be at most ${maxLeaseBatch}`);
+  const max = o.max === undefined ? 1 : wholeNumber(o.max, 'lease.max', 1, maxLeaseBatch);
   let visibilityMs: number | null = null;
   if (o.visibility !== undefined) {
     visibilityMs = parseDuration(o.visibility, 'lease.visibility');

@@ -187,6 +187,13 @@ export function positiveInteger(value: unknown, field: string, allowInfinity = f
   return value;
 }
 
+/** A whole number from `min` to `max`: a count of jobs an option asks for. */
+export function wholeNumber(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max)
+    throw new ValidationError(field, `must be a whole number from ${min} to ${max}, got ${String(value)}`);
+  return value;
+}
+
 function priority(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value))
     throw new ValidationError(field, `must be a whole number, got ${String(value)}`);

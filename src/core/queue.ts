@@ -8,7 +8,16 @@ import type { JobInfo } from './job-info.ts';
 import { lease, leaseRequest, maxLeaseBatch } from './lease.ts';
 import type { LeaseOptions } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
-import { checkKeys, jobDefaults, jobSettings, newJob, positiveInteger, settingsChanges, txOption } from './options.ts';
+import {
+  checkKeys,
+  jobDefaults,
+  jobSettings,
+  newJob,
+  positiveInteger,
+  settingsChanges,
+  txOption,
+  wholeNumber,
+} from './options.ts';
 import type { JobOptions, JobSettings, QueueConfig, StoredQueueOptions } from './options.ts';
 import type { Runtime } from './runtime.ts';
 import { waitFor } from './wait-for.ts';
@@ -29,8 +38,16 @@ export interface ProcessOptions {
   timeout?: Duration;
   /** Lease length; default each job's visibility. */
   visibility?: Duration;
-  /** Extend the lease while the handler runs; default true. */
+  /** Extend the lease while the handler runs (and while a prefetched job waits); default true. */
   autoExtend?: boolean;
+  /**
+   * Jobs leased ahead of a free handler, at most, each waiting in the worker for one; default 0.
+   * Under load the worker then leases and acks in batches of about `concurrency + prefetch`
+   * instead of `concurrency`: fewer store calls a job, and on a remote store many more jobs a
+   * second for short handlers (graphile-worker's local queue, AMQP's prefetch). The price: a
+   * prefetched job is nobody else's while it waits, and a close hands it back unstarted.
+   */
+  prefetch?: number;
 }
 
 export interface ConsumeOptions {
@@ -267,7 +284,11 @@ export class Queue<T = unknown, R = unknown> {
   /** Starts `concurrency` handlers on this queue; see Worker. */
   process(handler: Handler<T, R>, options: ProcessOptions = {}): Worker<T, R> {
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
-    const o = checkKeys(options, ['concurrency', 'signal', 'timeout', 'visibility', 'autoExtend'], 'options');
+    const o = checkKeys(
+      options,
+      ['concurrency', 'signal', 'timeout', 'visibility', 'autoExtend', 'prefetch'],
+      'options',
+    );
     const worker = new Worker<T, R>(
       this.runtime,
       this.name,
@@ -277,6 +298,7 @@ export class Queue<T = unknown, R = unknown> {
         timeoutMs: o.timeout === undefined ? null : parseDuration(o.timeout, 'options.timeout'),
         visibilityMs: o.visibility === undefined ? null : parseDuration(o.visibility, 'options.visibility'),
         autoExtend: o.autoExtend === undefined ? true : Boolean(o.autoExtend),
+        prefetch: o.prefetch === undefined ? 0 : wholeNumber(o.prefetch, 'options.prefetch', 0, maxLeaseBatch),
       },
       o.signal as AbortSignal | undefined,
     );
@@ -287,8 +309,7 @@ export class Queue<T = unknown, R = unknown> {
   /** `for await (const job of queue.consume())`: ack, nack or fail each job in the loop. */
   consume(options: ConsumeOptions = {}): AsyncGenerator<LeasedJob<T, R>, void, undefined> {
     const o = checkKeys(options, ['prefetch', 'visibility', 'signal'], 'options');
-    const prefetch = o.prefetch === undefined ? 1 : positiveInteger(o.prefetch, 'options.prefetch');
-    if (prefetch > maxLeaseBatch) throw new ValidationError('options.prefetch', `must be at most ${maxLeaseBatch}`);
+    const prefetch = o.prefetch === undefined ? 1 : wholeNumber(o.prefetch, 'options.prefetch', 1, maxLeaseBatch);
     return consume<T, R>(
       this.runtime,
       // Woken by an add, a due time (hub.ts) or the signal, never by a poll, as a worker is.

@@ -5,7 +5,7 @@ import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
 import type { BeatSource, WorkerBeat } from './heartbeat.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
-import { lease } from './lease.ts';
+import { lease, maxLeaseBatch } from './lease.ts';
 import type { LeaseRequest } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
 import { checkKeys } from './options.ts';
@@ -20,6 +20,8 @@ export interface WorkerSettings {
   readonly timeoutMs: number | null;
   readonly visibilityMs: number | null;
   readonly autoExtend: boolean;
+  /** Jobs leased ahead of a free slot, at most (ProcessOptions.prefetch). */
+  readonly prefetch: number;
 }
 
 export interface WorkerEvents<T, R = unknown> {
@@ -55,8 +57,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /**
  * A pool of `concurrency` handlers fed from one queue (diskoque's Receive with N workers).
- * It leases only as many jobs as it has free slots, so nothing waits leased but unstarted: a
- * lease on its way holds the slots it asked for.
+ * It leases only as many jobs as it has free slots and `prefetch` more, so by default nothing
+ * waits leased but unstarted: a lease on its way holds the slots it asked for.
  */
 export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<T, R>> implements BeatSource {
   /** Handlers that returned a promise and have not settled it, by job; close() waits for them. */
@@ -64,6 +66,11 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
   /** The jobs of those handlers until each returns: what a close past its time-out hands back. */
   readonly #handling = new Set<LeasedJob<T, R>>();
   #running = 0;
+  /** Jobs leased ahead of a slot (`prefetch`), in lease order, from `#nextHeld` on. */
+  #held: LeasedJob<T, R>[] = [];
+  #nextHeld = 0;
+  /** Set while `#startHeld` runs: a handler that ends at once must not start the next one inside it. */
+  #startingHeld = false;
   /** Slots held by leases on their way to the store. */
   #reserved = 0;
   /** Lease lanes not waiting for the store now. */
@@ -129,6 +136,8 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
       this.#stop.abort();
       this.#wakeLanes();
     }
+    // Leased ahead and never started: handed back at once, the attempt not counted.
+    const held = this.#takeHeld();
     // The grace runs from the call, while the lanes wind down too.
     let cancel = (): void => {};
     const grace =
@@ -138,7 +147,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
           ? Promise.resolve(false as const)
           : new Promise<false>((resolve) => (cancel = this.runtime.clock.setTimer(graceMs, () => resolve(false))));
     try {
-      await Promise.all(this.#lanes);
+      await Promise.all([...this.#lanes, this.#handBack(held)]);
       await this.#finishHandlers(grace);
     } finally {
       cancel();
@@ -173,14 +182,15 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
       waitMs: Infinity,
       signal: this.#stop.signal,
     };
+    const { concurrency, prefetch } = this.settings;
     while (!this.#closing) {
-      const free = this.settings.concurrency - this.#running - this.#reserved;
+      const free = concurrency + prefetch - this.#running - this.#heldCount - this.#reserved;
       if (free === 0 || this.#unsettled >= this.#maxUnsettled) {
         await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
         continue;
       }
       // The free slots are shared with the other idle lanes, so that each lease on its way is a part of the batch.
-      const max = Math.ceil(free / this.#idleLanes);
+      const max = Math.min(Math.ceil(free / this.#idleLanes), maxLeaseBatch);
       this.#reserved += max;
       this.#idleLanes--;
       let jobs: LeasedJob<T>[];
@@ -200,11 +210,59 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
         this.#wakeLanes();
       }
       if (this.#closing) {
-        await Promise.allSettled(jobs.map((job) => job.release()));
+        await this.#handBack(jobs);
         break;
       }
-      for (const job of jobs) this.#start(job);
+      if (prefetch === 0) {
+        for (const job of jobs) this.#start(job);
+        continue;
+      }
+      for (const job of jobs) {
+        this.#held.push(job);
+        // A prefetched job's lease runs while it waits: kept as a running job's is.
+        if (this.settings.autoExtend) this.#keeper.keep(job);
+      }
+      this.#startHeld();
     }
+  }
+
+  get #heldCount(): number {
+    return this.#held.length - this.#nextHeld;
+  }
+
+  /** Starts prefetched jobs while slots are free. */
+  #startHeld(): void {
+    if (this.#startingHeld) return;
+    this.#startingHeld = true;
+    try {
+      while (this.#running < this.settings.concurrency && this.#heldCount > 0 && !this.#closing) {
+        const job = this.#held[this.#nextHeld++] as LeasedJob<T, R>;
+        this.#keeper.release(job);
+        // Its lease ended while it waited (or was found lost): the job is someone else's now.
+        if (job.aborted || job.leaseUntil <= this.runtime.clock.now()) continue;
+        this.#start(job);
+      }
+    } finally {
+      this.#startingHeld = false;
+    }
+    if (this.#heldCount === 0) {
+      this.#held = [];
+      this.#nextHeld = 0;
+    }
+  }
+
+  /** The prefetched jobs not started, taken out of the worker. */
+  #takeHeld(): LeasedJob<T, R>[] {
+    const held = this.#held.slice(this.#nextHeld);
+    this.#held = [];
+    this.#nextHeld = 0;
+    for (const job of held) this.#keeper.release(job);
+    return held;
+  }
+
+  /** Hands back jobs this worker will not run: waiting again at once, the attempt not counted. */
+  async #handBack(jobs: readonly LeasedJob<T>[]): Promise<void> {
+    await Promise.allSettled(jobs.map((job) => job.release()));
   }
 
   /**
@@ -266,6 +324,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
 
   #freeSlot(): void {
     this.#running--;
+    if (this.#heldCount > 0) this.#startHeld();
     this.#wakeLanes();
   }
 
