@@ -596,3 +596,39 @@ void test('--prefetch 0,500: spool rows once for each worker prefetch, named in 
     ],
   );
 });
+
+void test('lease-depth drains a queue of its own first, unmeasured, when --warmup is above 0; the depths are timed after it', async () => {
+  const opened: string[] = [];
+  const open = (queue: string): Promise<Subject> => {
+    opened.push(queue);
+    let queued = 0;
+    // The warm-up's queue is slow: were it measured, the shallow figure would show it.
+    const later = queue.endsWith('-warmup') ? (f: () => void) => setTimeout(f, 20) : setImmediate;
+    return Promise.resolve({
+      version: '0',
+      durable: 'none',
+      add: () => Promise.resolve(),
+      addBulk: (data) => {
+        queued += data.length;
+        return Promise.resolve();
+      },
+      startWorker: (_concurrency, events) => {
+        const next = (): void => {
+          if (queued-- <= 0) return;
+          events.completed();
+          later(next);
+        };
+        later(next);
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    });
+  };
+  const depth = { shallow: 30, deep: 60, leased: 10, capMs: 5_000 };
+  const warm = await runScenario(open, 'q', 'lease-depth', { ...sizes, warmup: 1, depth });
+  assert.deepEqual(opened, ['q-warmup', 'q-30', 'q-60']);
+  assert.ok(warm.figures.kind === 'depth' && warm.figures.shallowPerSec > 200, JSON.stringify(warm.figures));
+  opened.length = 0;
+  await runScenario(open, 'q', 'lease-depth', { ...sizes, warmup: 0, depth });
+  assert.deepEqual(opened, ['q-30', 'q-60']);
+});
