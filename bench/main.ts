@@ -68,24 +68,25 @@ async function prepare(
     await dropSchema(target.url, target.schema);
     return { system: spec.system, postgres: target };
   }
-  if (spec.system === 'spool' && isPostgresStore(spec.store)) {
-    const { store, schema } = spoolOnPostgres(spec.store);
-    await dropSchema(store, schema);
-    return { system: 'spool', store, prefetch: spec.prefetch ?? 0 };
-  }
-  return targetFor(spec, redis);
+  if (spec.system === 'spool')
+    return { system: 'spool', store: await spoolStore(spec, redis), prefetch: spec.prefetch ?? 0 };
+  if (!redis) throw new Error(`${spec.system} needs a redis-server`);
+  return { system: spec.system, redis: { port: redis.port, durable: redis.durable } };
 }
 
-function targetFor(
-  spec: Exclude<Row['spec'], { system: 'plainjob' | PostgresPeer }>,
+/** The store URL spool's row opens: on PostgreSQL in a schema dropped first, beside the Redis peers on their private server. */
+async function spoolStore(
+  spec: Extract<Row['spec'], { system: 'spool' }>,
   redis: RedisServer | undefined,
-): Target {
-  if (spec.system === 'spool' && spec.persistence === undefined)
-    return { system: 'spool', store: spec.store, prefetch: spec.prefetch ?? 0 };
-  if (!redis) throw new Error(`${spec.system} needs a redis-server`);
-  if (spec.system === 'spool')
-    return { system: 'spool', store: onPrivateServer(spec.store, redis.port), prefetch: spec.prefetch ?? 0 };
-  return { system: spec.system, redis: { port: redis.port, durable: redis.durable } };
+): Promise<string> {
+  if (isPostgresStore(spec.store)) {
+    const { store, schema } = spoolOnPostgres(spec.store);
+    await dropSchema(store, schema);
+    return store;
+  }
+  if (spec.persistence === undefined) return spec.store;
+  if (!redis) throw new Error('spool needs a redis-server');
+  return onPrivateServer(spec.store, redis.port);
 }
 
 /**

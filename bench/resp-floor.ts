@@ -1,6 +1,7 @@
-// The floor row of bench/disque.ts: a node process that parses each RESP command and answers it
-// with a canned reply of the shape the real servers give (ADDJOB an id; GETJOB COUNT n that many
-// 100-byte jobs; ACKJOB the number of ids), touching no queue. It runs the same clients against
+// The floor row of bench/disque.ts: a node process that parses each RESP command with the request
+// parser `spool serve --resp` uses and answers it with a canned reply of the shape the real
+// servers give (ADDJOB an id; GETJOB COUNT n that many 100-byte jobs; ACKJOB the number of ids),
+// touching no queue. It runs the same clients against
 // the least a node server can do per command: what the clients, node's sockets and the kernel
 // allow on this machine before any server works. A server whose figure is near the floor's is
 // held back by the clients, not by itself.
@@ -8,6 +9,7 @@
 //   node --import tsx bench/resp-floor.ts <port>
 import { createServer } from 'node:net';
 import type { Socket } from 'node:net';
+import { RequestParser } from '../src/server/resp/parser.ts';
 
 const port = Number(process.argv[2]);
 /** Disque's shape: `D-`, 8, `-`, 24, `-`, 4. */
@@ -15,26 +17,8 @@ const id = `D-00000000-${'A'.repeat(23)}x-ffff`;
 const body = 'x'.repeat(100);
 const idReply = `$${id.length}\r\n${id}\r\n`;
 
-/** One whole command's arguments from `at`, and where the next begins; null while it is not all here. */
-function command(buf: Buffer, at: number): { args: string[]; end: number } | null {
-  let eol = buf.indexOf('\r\n', at);
-  if (eol < 0) return null;
-  const count = Number(buf.toString('latin1', at + 1, eol));
-  let p = eol + 2;
-  const args: string[] = [];
-  for (let i = 0; i < count; i++) {
-    eol = buf.indexOf('\r\n', p);
-    if (eol < 0) return null;
-    const length = Number(buf.toString('latin1', p + 1, eol));
-    p = eol + 2;
-    if (p + length + 2 > buf.length) return null;
-    args.push(buf.toString('latin1', p, p + length));
-    p += length + 2;
-  }
-  return { args, end: p };
-}
-
-function reply(args: readonly string[]): string {
+function reply(command: readonly Buffer[]): string {
+  const args = command.map((arg) => arg.toString('latin1'));
   const name = (args[0] ?? '').toLowerCase();
   if (name === 'addjob') return idReply;
   if (name === 'ackjob') return `:${args.length - 1}\r\n`;
@@ -48,18 +32,14 @@ function reply(args: readonly string[]): string {
 }
 
 function serve(socket: Socket): void {
-  let pending: Buffer = Buffer.alloc(0);
+  // The server's default limits (src/server/resp/server.ts).
+  const parser = new RequestParser({ maxBulkBytes: 8 << 20, maxArgs: 65_536, maxCommandBytes: 16 << 20 });
   socket.setNoDelay(true);
   socket.on('error', () => {});
   socket.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    let at = 0;
+    parser.push(chunk);
     let out = '';
-    for (let next = command(pending, at); next !== null; next = command(pending, at)) {
-      at = next.end;
-      out += reply(next.args);
-    }
-    pending = pending.subarray(at);
+    for (let command = parser.next(); command !== null; command = parser.next()) out += reply(command);
     if (out !== '') socket.write(out);
   });
 }

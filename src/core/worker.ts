@@ -66,9 +66,8 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
   /** The jobs of those handlers until each returns: what a close past its time-out hands back. */
   readonly #handling = new Set<LeasedJob<T, R>>();
   #running = 0;
-  /** Jobs leased ahead of a slot (`prefetch`), in lease order, from `#nextHeld` on. */
+  /** Jobs leased ahead of a slot (`prefetch`), in lease order. */
   #held: LeasedJob<T, R>[] = [];
-  #nextHeld = 0;
   /** Set while `#startHeld` runs: a handler that ends at once must not start the next one inside it. */
   #startingHeld = false;
   /** Slots held by leases on their way to the store. */
@@ -137,7 +136,9 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
       this.#wakeLanes();
     }
     // Leased ahead and never started: handed back at once, the attempt not counted.
-    const held = this.#takeHeld();
+    const held = this.#held;
+    this.#held = [];
+    for (const job of held) this.#keeper.release(job);
     // The grace runs from the call, while the lanes wind down too.
     let cancel = (): void => {};
     const grace =
@@ -184,7 +185,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     };
     const { concurrency, prefetch } = this.settings;
     while (!this.#closing) {
-      const free = concurrency + prefetch - this.#running - this.#heldCount - this.#reserved;
+      const free = concurrency + prefetch - this.#running - this.#held.length - this.#reserved;
       if (free === 0 || this.#unsettled >= this.#maxUnsettled) {
         await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
         continue;
@@ -213,21 +214,17 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
         await this.#handBack(jobs);
         break;
       }
-      if (prefetch === 0) {
-        for (const job of jobs) this.#start(job);
-        continue;
-      }
       for (const job of jobs) {
+        // Behind the jobs already waiting, in lease order; at once when a slot is free.
+        if (this.#running < concurrency && this.#held.length === 0) {
+          this.#start(job);
+          continue;
+        }
         this.#held.push(job);
         // A prefetched job's lease runs while it waits: kept as a running job's is.
         if (this.settings.autoExtend) this.#keeper.keep(job);
       }
-      this.#startHeld();
     }
-  }
-
-  get #heldCount(): number {
-    return this.#held.length - this.#nextHeld;
   }
 
   /** Starts prefetched jobs while slots are free. */
@@ -235,8 +232,8 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     if (this.#startingHeld) return;
     this.#startingHeld = true;
     try {
-      while (this.#running < this.settings.concurrency && this.#heldCount > 0 && !this.#closing) {
-        const job = this.#held[this.#nextHeld++] as LeasedJob<T, R>;
+      while (this.#running < this.settings.concurrency && this.#held.length > 0 && !this.#closing) {
+        const job = this.#held.shift() as LeasedJob<T, R>;
         this.#keeper.release(job);
         // Its lease ended while it waited (or was found lost): the job is someone else's now.
         if (job.aborted || job.leaseUntil <= this.runtime.clock.now()) continue;
@@ -245,19 +242,6 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     } finally {
       this.#startingHeld = false;
     }
-    if (this.#heldCount === 0) {
-      this.#held = [];
-      this.#nextHeld = 0;
-    }
-  }
-
-  /** The prefetched jobs not started, taken out of the worker. */
-  #takeHeld(): LeasedJob<T, R>[] {
-    const held = this.#held.slice(this.#nextHeld);
-    this.#held = [];
-    this.#nextHeld = 0;
-    for (const job of held) this.#keeper.release(job);
-    return held;
   }
 
   /** Hands back jobs this worker will not run: waiting again at once, the attempt not counted. */
@@ -324,7 +308,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
 
   #freeSlot(): void {
     this.#running--;
-    if (this.#heldCount > 0) this.#startHeld();
+    if (this.#held.length > 0) this.#startHeld();
     this.#wakeLanes();
   }
 
