@@ -65,6 +65,27 @@ void test('the acks of handlers that finish together reach the store as one call
   await spool.close();
 });
 
+void test('spool.ack of tokens joins the acks of the same tick: one store call, each answered', async () => {
+  const { store, calls } = counting();
+  const spool = await Spool.create(store);
+  const q = spool.queue('tokens');
+  await q.addBulk(Array.from({ length: 4 }, (_, i) => ({ data: i })));
+  const [first, second, ...rest] = await spool.lease({ queues: 'tokens', max: 4 });
+  assert.ok(first !== undefined && second !== undefined);
+  await second.ack();
+  calls.clear();
+  const [own, byTokens] = await Promise.all([
+    first.ack(),
+    // The second's lease is over: named lost, while the rest are acked in the same call.
+    spool.ack([second.token, ...rest.map((job) => job.token)]),
+  ]);
+  assert.equal(own, undefined);
+  assert.deepEqual(byTokens, { acked: 2, lost: [second.token] });
+  assert.equal(calls.get('ack'), 1);
+  assert.equal((await q.counts()).completed, 4);
+  await spool.close();
+});
+
 void test('async handlers that end together free slots that one lease fills', async () => {
   const { store, calls } = counting();
   const spool = await Spool.create(store);

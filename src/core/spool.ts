@@ -308,7 +308,8 @@ export class Spool implements AsyncDisposable {
    * Acks the leases these tokens hold, all in one store call: for a consumer that kept only
    * tokens (a script, a server's batch ack), with no result. A token whose lease is over, or
    * whose job is in a queue outside `within`, changes nothing and is named in `lost`; the store
-   * checks `within` in the same atomic step as the ack.
+   * checks `within` in the same atomic step as the ack. Without `within` the call is shared with
+   * this tick's other acks (the workers', other clients'), as a job's own ack is.
    */
   async ack(tokens: readonly string[], options: { within?: QueueScope } = {}): Promise<AckAnswer> {
     this.#runtime.assertOpen();
@@ -319,11 +320,11 @@ export class Spool implements AsyncDisposable {
       return parsed.id;
     });
     if (tokens.length === 0) return { acked: 0, lost: [] };
-    const queues = await this.#store.ack({
-      now: this.#runtime.clock.now(),
-      items: tokens.map((token) => ({ token, result: null })),
-      ...(options.within === undefined ? {} : { scope: options.within }),
-    });
+    const items = tokens.map((token) => ({ token, result: null }));
+    const { within } = options;
+    const queues = await (within === undefined
+      ? this.#runtime.acks.pushAll(items)
+      : this.#store.ack({ now: this.#runtime.clock.now(), items, scope: within }));
     const lost: string[] = [];
     queues.forEach((queue, i) => {
       if (queue === null) lost.push(tokens[i] as string);

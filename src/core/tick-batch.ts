@@ -24,6 +24,14 @@ export class TickBatch<I, O> {
     return batch.done.then((answers) => answers[index] as O);
   }
 
+  /** Joins this tick's batch with all of `items` at once: one promise for them, their answers in order. */
+  pushAll(items: readonly I[]): Promise<O[]> {
+    const batch = this.#open ?? this.#start();
+    const from = batch.items.length;
+    for (const item of items) batch.items.push(item);
+    return batch.done.then((answers) => answers.slice(from, from + items.length));
+  }
+
   /** Sends the open batch now, not at the end of the tick: a worker does so before it leases, so that a store can take the acks along. */
   flush(): void {
     const batch = this.#open;

@@ -29,82 +29,65 @@ async function leaseOf(spool: Spool, id: string): Promise<LeasedJob> {
   return lease;
 }
 
-type Leased = (lease: LeasedJob) => Promise<boolean>;
+/**
+ * Acts on leases the store holds now, all at once (ACKJOB's acks in one store call): answers the
+ * ones lost since (their RETRY ran out, and another consumer may have the job).
+ */
+type Leased = (call: Call, leases: readonly LeasedJob[]) => Promise<readonly LeasedJob[]>;
 
-const one = (done: boolean): number => (done ? 1 : 0);
+const counted = (done: readonly boolean[]): number => done.filter(Boolean).length;
 
 /**
- * Does `act` to the job each id names, looking again when it changed under it; counts the trues.
- * The ids are done at once, not one after another, so that their acks share one store call.
+ * Does `act` to the job each id names, looking again when it changed under it; counts the jobs
+ * it was done to. Every id is checked before any job is touched; one named twice is done once,
+ * and counted once, as Disque does. The leases this connection was handed under these very ids
+ * are done with `leased`, together (issue 17); any other id is looked up by the spool id in it.
  */
 function countingById(need: Need, act: Act, leased?: Leased): Command['run'] {
-  return (call: Call) => {
+  return async (call: Call) => {
     const { args } = call;
-    // One id, as a consumer acks after each GETJOB: no Set, no Promise.all (issue 17).
-    if (args.length === 1)
-      return byWrittenId(call, (args[0] as Buffer).toString('latin1'), need, act, leased).then(one);
-    // Every id is checked before any is touched; one named twice is done once, and counted once, as Disque does.
-    const written = [...new Set(args.map((arg) => arg.toString('latin1')))];
+    const written =
+      args.length === 1
+        ? [(args[0] as Buffer).toString('latin1')]
+        : [...new Set(args.map((a) => a.toString('latin1')))];
     if (!written.every(isDisqueId)) throw badId();
-    return Promise.all(written.map((w) => byWrittenId(call, w, need, act, leased))).then(
-      (done) => done.filter(Boolean).length,
-    );
+    const leases: LeasedJob[] = [];
+    const ids: (string | null)[] = [];
+    for (const w of written) {
+      // Whatever is done to the job, a lease this connection was handed for it is of no more use.
+      const handed = call.session.handedOut.take(w);
+      if (handed === undefined) ids.push(fromDisqueId(w));
+      else if (leased === undefined) ids.push(handed.id);
+      else leases.push(handed);
+    }
+    let done = 0;
+    if (leases.length > 0) {
+      allow(call, need, [...new Set(leases.map((lease) => lease.queue))]);
+      const lost = await (leased as Leased)(call, leases);
+      done += leases.length - lost.length;
+      // Lost since: the job's current lease, if any, is asked for.
+      ids.push(...lost.map((lease) => lease.id));
+    }
+    if (ids.length > 0) done += counted(await Promise.all(ids.map((id) => byId(call, id, need, act, leased))));
+    return done;
   };
 }
 
 /**
- * `byId` for an id as the client wrote it. The lease this connection was handed under that very
- * id is acted on without decoding the id (issue 17); any other id is decoded (-BADID when it is
- * not one).
+ * Whether `act` (or `leased`, on the job's lease) was done to job `id`, looking again when it
+ * changed under it.
  */
-function byWrittenId(call: Call, written: string, need: Need, act: Act, leased: Leased | undefined): Promise<boolean> {
-  // Whatever is done to the job, a lease this connection was handed for it is of no more use.
-  const handed = call.session.handedOut.take(written);
-  if (handed === undefined) return byId(call, checkedId(written), undefined, need, act, leased);
-  if (leased === undefined) return byId(call, handed.id, undefined, need, act, leased);
-  try {
-    allow(call, need, [handed.queue]);
-  } catch (error) {
-    // A rejection, as from byId: the other ids of the command are still done.
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-  return leased(handed).catch((error: unknown) => {
-    if (!(error instanceof LeaseLostError)) throw error;
-    // Lost since: the job's current lease, if any, is asked for.
-    return byId(call, handed.id, undefined, need, act, leased, 1);
-  });
-}
-
-/** Spool's id in a Disque id (null when it names no job here); -BADID when it is not one. */
-function checkedId(written: string): string | null {
-  if (!isDisqueId(written)) throw badId();
-  return fromDisqueId(written);
-}
-
-/**
- * Whether `act` (or `leased`, on the job's lease) was done to job `id`. `handed`: the lease this
- * connection was handed for it, tried first; `from`: tries already spent.
- */
-async function byId(
-  call: Call,
-  id: string | null,
-  handed: LeasedJob | undefined,
-  need: Need,
-  act: Act,
-  leased: Leased | undefined,
-  from = 0,
-): Promise<boolean> {
+async function byId(call: Call, id: string | null, need: Need, act: Act, leased: Leased | undefined): Promise<boolean> {
   if (id === null) return false;
   const { spool } = call.server;
-  for (let i = from; i < tries; i++) {
+  for (let i = 0; i < tries; i++) {
     try {
-      // A job handed out, as most that consumers name are: its lease is all there is to read,
-      // and the one this connection was handed is most likely it (a lost one fails, and is asked for again).
-      const lease =
-        leased === undefined ? null : i === from && handed !== undefined ? handed : await spool.currentLease(id);
+      // A job handed out, as most that consumers name are: its lease is all there is to read.
+      const lease = leased === undefined ? null : await spool.currentLease(id);
       if (lease !== null) {
         allow(call, need, [lease.queue]);
-        return await (leased as Leased)(lease);
+        if ((await (leased as Leased)(call, [lease])).length === 0) return true;
+        continue;
       }
       const job = await spool.job(id);
       if (job === null) return false;
@@ -135,9 +118,13 @@ const ack: Act = async ({ job, lease, remove }) => {
   return true;
 };
 
-const yes = (): boolean => true;
-
-const ackLease: Leased = (lease) => lease.ack().then(yes);
+/** Acks leases in one store call, shared with this tick's other acks. */
+const ackLeases: Leased = async (call, leases) => {
+  const { lost } = await call.server.spool.ack(leases.map((lease) => lease.token));
+  if (lost.length === 0) return [];
+  const tokens = new Set(lost);
+  return leases.filter((lease) => tokens.has(lease.token));
+};
 
 /**
  * NACK: back in line at once, counted in the job's nacks. Jobs added over RESP have no attempt
@@ -200,8 +187,8 @@ async function dequeue(call: Call): Promise<Reply> {
 }
 
 export const byIdCommands: Readonly<Record<string, Command>> = {
-  ackjob: { arity: -1, overlaps: true, run: countingById('consume', ack, ackLease) },
-  fastack: { arity: -1, overlaps: true, run: countingById('consume', ack, ackLease) },
+  ackjob: { arity: -1, overlaps: true, run: countingById('consume', ack, ackLeases) },
+  fastack: { arity: -1, overlaps: true, run: countingById('consume', ack, ackLeases) },
   nack: { arity: -1, run: countingById('consume', nack) },
   enqueue: { arity: -1, run: countingById('consume', enqueue) },
   deljob: { arity: -1, run: countingById('admin', deljob) },

@@ -7,6 +7,7 @@ import { allow, bodyOf, disqueId } from './context.ts';
 import type { Call, Command, Session } from './context.ts';
 import { additionalDeliveries } from './inspect.ts';
 import { LastParse } from './parsed-args.ts';
+import type { QueueActivity } from './queue-activity.ts';
 import { nullArray, ReplyError, syntaxError } from './reply.ts';
 import type { Reply } from './reply.ts';
 
@@ -82,14 +83,25 @@ async function getjob(call: Call): Promise<Reply> {
       return nullArray;
     }
     if (jobs.length > 0) {
+      countDelivered(queues, jobs);
       return jobs.map((job) => {
         const id = disqueId(call.server, job);
-        queues.delivered(job.queue, 1);
         call.session.handedOut.remember(job, id);
         return jobReply(job, id, a.withCounters);
       });
     }
     if (a.noHang || signal.aborted || Date.now() >= deadline) return nullArray;
+  }
+}
+
+/** Counts the jobs out of each queue, once for each run of one queue: mostly all come from the first. */
+function countDelivered(queues: QueueActivity, jobs: readonly LeasedJob[]): void {
+  let from = 0;
+  for (let i = 1; i <= jobs.length; i++) {
+    const queue = (jobs[from] as LeasedJob).queue;
+    if (i < jobs.length && (jobs[i] as LeasedJob).queue === queue) continue;
+    queues.delivered(queue, i - from);
+    from = i;
   }
 }
 
