@@ -165,3 +165,23 @@ void test('ACKJOB after the RETRY ran out and someone else leased the job acks t
   assert.equal(await c.call('SHOW', id), null);
   assert.equal(await c.call('ACKJOB', id), 0, 'already acked');
 });
+
+void test('ACKJOB of jobs this connection was handed: one named twice is counted once; a malformed id among them acks none', async () => {
+  const c = client();
+  const ids: string[] = [];
+  for (const body of ['a', 'b', 'c']) ids.push((await c.call('ADDJOB', 'io-handed-many', body, '0')) as string);
+  const got = (await c.call('GETJOB', 'COUNT', '3', 'FROM', 'io-handed-many')) as string[][];
+  assert.deepEqual(
+    got.map((job) => job[1]),
+    ids,
+  );
+  const [a, b, d] = ids as [string, string, string];
+  await assert.rejects(c.call('ACKJOB', a, b, 'not-an-id'), /BADID/);
+  const state = async (id: string): Promise<unknown> => {
+    const fields = (await c.call('SHOW', id)) as unknown[] | null;
+    return fields === null ? null : fields[fields.indexOf('state') + 1];
+  };
+  assert.deepEqual([await state(a), await state(b)], ['active', 'active'], 'nothing acked');
+  assert.equal(await c.call('ACKJOB', a, a, b, d), 3, 'each counted once');
+  assert.deepEqual([await state(a), await state(b), await state(d)], [null, null, null]);
+});

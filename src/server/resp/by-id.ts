@@ -45,19 +45,18 @@ const counted = (done: readonly boolean[]): number => done.filter(Boolean).lengt
  */
 function countingById(need: Need, act: Act, leased?: Leased): Command['run'] {
   return async (call: Call) => {
-    const { args } = call;
-    const written =
-      args.length === 1
-        ? [(args[0] as Buffer).toString('latin1')]
-        : [...new Set(args.map((a) => a.toString('latin1')))];
-    if (!written.every(isDisqueId)) throw badId();
     const leases: LeasedJob[] = [];
-    const ids: (string | null)[] = [];
-    for (const w of written) {
+    let ids: (string | null)[] = [];
+    for (const arg of call.args) {
+      const written = arg.toString('latin1');
       // Whatever is done to the job, a lease this connection was handed for it is of no more use.
-      const handed = call.session.handedOut.take(w);
-      if (handed === undefined) ids.push(fromDisqueId(w));
-      else if (leased === undefined) ids.push(handed.id);
+      // One named twice is found once: the second goes by id, and finds the job done.
+      const handed = call.session.handedOut.take(written);
+      if (handed === undefined) {
+        // Before any job is touched: taking a lease back from the connection touches none.
+        if (!isDisqueId(written)) throw badId();
+        ids.push(fromDisqueId(written));
+      } else if (leased === undefined) ids.push(handed.id);
       else leases.push(handed);
     }
     let done = 0;
@@ -68,6 +67,7 @@ function countingById(need: Need, act: Act, leased?: Leased): Command['run'] {
       // Lost since: the job's current lease, if any, is asked for.
       ids.push(...lost.map((lease) => lease.id));
     }
+    if (ids.length > 1) ids = [...new Set(ids)];
     if (ids.length > 0) done += counted(await Promise.all(ids.map((id) => byId(call, id, need, act, leased))));
     return done;
   };
