@@ -48,6 +48,11 @@ export interface Runtime {
   assertOpen(): void;
   /** The workers' heartbeat document in the store. */
   readonly heartbeat: Heartbeat;
-  /** Closes `worker` when the Spool closes. */
-  adopt(worker: { close(): Promise<void> }): void;
+  /** Closes `worker` when the Spool closes, with the close's time-out. */
+  adopt(worker: AdoptedWorker): void;
+}
+
+/** A worker as the Spool closes it; `timeout` in ms, as `Worker.close` takes it. */
+export interface AdoptedWorker {
+  close(options: { timeout?: number }): Promise<void>;
 }

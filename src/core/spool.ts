@@ -13,6 +13,8 @@ import type {
   Store,
 } from '../store/contract.ts';
 import { systemClock } from './clock.ts';
+import { parseDuration } from './duration.ts';
+import type { Duration } from './duration.ts';
 import type { Clock } from './clock.ts';
 import { AuditLog } from './audit-log.ts';
 import { Heartbeat, workerProcesses } from './heartbeat.ts';
@@ -30,7 +32,7 @@ import type { QueueConfig, QueueOptions } from './options.ts';
 import { Announcement, present } from './presence.ts';
 import type { Presence } from './presence.ts';
 import { Queue } from './queue.ts';
-import type { Runtime } from './runtime.ts';
+import type { AdoptedWorker, Runtime } from './runtime.ts';
 import { TickBatch } from './tick-batch.ts';
 import { listTopics, Topic } from './topic.ts';
 
@@ -72,7 +74,7 @@ export interface AckAnswer {
 export class Spool implements AsyncDisposable {
   readonly #runtime: Runtime;
   readonly #configs = new Map<string, QueueConfig>();
-  readonly #workers = new Set<{ close(): Promise<void> }>();
+  readonly #workers = new Set<AdoptedWorker>();
   /** Announcements not withdrawn yet: withdrawn at close. */
   readonly #announcements = new Set<Announcement>();
   readonly #store: Store;
@@ -387,9 +389,16 @@ export class Spool implements AsyncDisposable {
     return this.#store.health();
   }
 
-  /** Closes workers (gracefully), wakes blocked leases, then closes the store. */
-  close(): Promise<void> {
-    this.#closed ??= this.#shutdown();
+  /**
+   * Closes workers (gracefully), wakes blocked leases, then closes the store. With `timeout`,
+   * handlers still running after it are aborted and their jobs handed back, as
+   * `worker.close({ timeout })` does, so a handler that never returns cannot hold the close. The
+   * first call's time-out is the one that counts: later calls answer when that close is done.
+   */
+  async close(options: { timeout?: Duration } = {}): Promise<void> {
+    const o = checkKeys(options, ['timeout'], 'close');
+    const timeout = o.timeout === undefined ? undefined : parseDuration(o.timeout, 'close.timeout');
+    this.#closed ??= this.#shutdown(timeout);
     return this.#closed;
   }
 
@@ -397,11 +406,11 @@ export class Spool implements AsyncDisposable {
     await this.close();
   }
 
-  async #shutdown(): Promise<void> {
+  async #shutdown(timeout: number | undefined): Promise<void> {
     // Workers finish first: their running handlers still need the store to ack.
     const workers = [...this.#workers];
     this.#hub.wakeAll();
-    await Promise.allSettled(workers.map((w) => w.close()));
+    await Promise.allSettled(workers.map((w) => w.close(timeout === undefined ? {} : { timeout })));
     await Promise.allSettled([...this.#announcements].map((a) => a.stop()));
     await this.#unwatch?.();
     await this.#store.close();
