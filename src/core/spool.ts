@@ -13,9 +13,9 @@ import type {
   Store,
 } from '../store/contract.ts';
 import { systemClock } from './clock.ts';
+import type { Clock } from './clock.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
-import type { Clock } from './clock.ts';
 import { AuditLog } from './audit-log.ts';
 import { Heartbeat, workerProcesses } from './heartbeat.ts';
 import type { WorkerProcess } from './heartbeat.ts';

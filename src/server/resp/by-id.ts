@@ -61,7 +61,11 @@ function countingById(need: Need, act: Act, leased?: Leased): Command['run'] {
     }
     let done = 0;
     if (leases.length > 0) {
-      allow(call, need, [...new Set(leases.map((lease) => lease.queue))]);
+      allow(
+        call,
+        need,
+        leases.map((lease) => lease.queue),
+      );
       const lost = await (leased as Leased)(call, leases);
       done += leases.length - lost.length;
       // Lost since: the job's current lease, if any, is asked for.
