@@ -30,6 +30,26 @@ void test('the JSON codec encodes many values at once to the bytes it gives each
   }
 });
 
+void test('the JSON codec writes every string as JSON.stringify does, whether it quotes it or escapes it', () => {
+  const strings = [
+    '',
+    'plain',
+    'x'.repeat(100),
+    'say "hi"',
+    'back\\slash',
+    'tab\tand\nnewline',
+    '\u0000\u001f',
+    'del\u007f',
+    // JSON.stringify leaves these as they are.
+    'line\u2028para\u2029',
+    'café 🙂',
+    // A lone surrogate: JSON.stringify writes it as \udxxx, which UTF-8 could not carry.
+    'lone \ud800 high',
+    'lone \udfff low',
+  ];
+  for (const value of strings) assert.equal(Buffer.from(jsonCodec.encode(value)).toString(), JSON.stringify(value));
+});
+
 void test("the JSON codec's jobs of one bulk share buffers of at most about 32 KiB, so a job kept keeps no more", () => {
   const all = encodeAll(Array.from({ length: 1000 }, (_, i) => ({ i, pad: 'x'.repeat(90) })));
   const buffers = new Set(all.map((bytes) => bytes.buffer));

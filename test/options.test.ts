@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ManualClock, open, parseDuration, Spool, UnknownStoreError, ValidationError } from '../src/index.ts';
+import { ClosedError, ManualClock, open, parseDuration, Spool, UnknownStoreError, ValidationError } from '../src/index.ts';
 import type { BackoffOptions, JobOptions } from '../src/index.ts';
 import { maxDurationMs } from '../src/core/duration.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
@@ -243,6 +243,21 @@ void test('an addBulk is made at one time: its jobs with the same delay run at t
   assert.equal(first.runAt, first.createdAt);
   assert.equal(second.runAt, first.createdAt);
   assert.equal(third.runAt, first.createdAt + 50);
+});
+
+void test('an add that is refused rejects, never throws: bad data, bad options, a closed spool, settings still being written', async () => {
+  const spool = await open('memory:');
+  const q = spool.queue('q');
+  // Each call is made first and awaited after, so a synchronous throw would fail the test here.
+  const undefinedData = q.add(undefined);
+  const badOption = q.add('a', { priority: 'high' } as never);
+  const writing = spool.queue('w', { maxAttempts: 2 }).add('b', { delay: -1 });
+  await assert.rejects(undefinedData, (e: unknown) => e instanceof ValidationError && e.field === 'data');
+  await assert.rejects(badOption, (e: unknown) => e instanceof ValidationError && e.field === 'options.priority');
+  await assert.rejects(writing, (e: unknown) => e instanceof ValidationError && e.field === 'options.delay');
+  await spool.close();
+  const closed = q.add('c');
+  await assert.rejects(closed, ClosedError);
 });
 
 void test('an add reads its options again unless they are frozen, back-off included; frozen ones go over the settings of the moment', async () => {

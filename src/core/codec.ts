@@ -16,7 +16,13 @@ export interface Codec<T> {
 const utf8 = (bytes: Uint8Array): string =>
   (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString();
 
+/** What JSON.stringify escapes in a string (and the surrogates it might): text without any is its own JSON, quoted. */
+// eslint-disable-next-line no-control-regex -- the control characters are what JSON escapes
+const needsEscape = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 function jsonText(value: unknown): string {
+  // A plain string, the Disque protocol's every body: quoting it is a third of JSON.stringify's time.
+  if (typeof value === 'string' && !needsEscape.test(value)) return `"${value}"`;
   let text: string | undefined;
   try {
     text = JSON.stringify(value);

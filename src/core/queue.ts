@@ -109,8 +109,22 @@ export class Queue<T = unknown, R = unknown> {
    * Adds one job; resolves with its id once the store has it (with an idempotency key: the first
    * job's id). Its defaults are the queue's stored settings (`settings`) and this handle's own.
    */
-  async add(data: T, options?: JobOptions): Promise<string> {
-    const stored = this.#knownSettings() ?? (await this.settings());
+  add(data: T, options?: JobOptions): Promise<string> {
+    // Not async: an add that joins the tick's batch hands back the batch's own promise, without
+    // an async function's promise around it and the turns that takes to settle. Errors are still
+    // rejections, never thrown.
+    try {
+      const stored = this.#knownSettings();
+      return stored === null
+        ? this.settings().then((read) => this.#addOne(read, data, options))
+        : this.#addOne(stored, data, options);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** `add` over the queue's stored settings; throws at once what it refuses. */
+  #addOne(stored: QueueSettings, data: T, options: JobOptions | undefined): Promise<string> {
     const settings = jobSettings(this.#jobDefaults(stored), options);
     const job = this.#newJob(this.config.codec.encode(data), settings);
     const tx = options?.tx;
@@ -121,8 +135,7 @@ export class Queue<T = unknown, R = unknown> {
       this.runtime.assertOpen();
       return this.runtime.adds.push(job);
     }
-    const [id] = await this.#add([job], settings.replicate, tx);
-    return id as string;
+    return this.#add([job], settings.replicate, tx).then(([id]) => id as string);
   }
 
   /** Adds many jobs in one atomic call: all of them or, on error, none. `tx`: see JobOptions.tx. */
