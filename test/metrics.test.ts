@@ -114,7 +114,7 @@ async function serveOn(store: Store, clock = new ManualClock()) {
   };
 }
 
-void test('a lease that ran out counts as an expiry when the job is leased again, and its late ack as lost', async () => {
+void test('a lease that ran out counts as an expiry when the job is leased again, and its late acks as lost, by the job or by its token', async () => {
   const s = await serveOn(new MemoryStore());
   try {
     const q = s.spool.queue('x');
@@ -125,10 +125,12 @@ void test('a lease that ran out counts as an expiry when the job is leased again
     const [second] = await s.spool.lease({ queues: 'x' });
     assert.equal(second?.attempt, 2);
     await assert.rejects(first.ack(), { code: 'LEASE_LOST' });
+    // An ack by token (HTTP's batch ack, RESP's ACKJOB) of the same lost lease counts as lost too.
+    assert.deepEqual(await s.spool.ack([first.token]), { acked: 0, lost: [first.token] });
     await second.ack();
     const m = await scrape(s.base);
     assert.equal(sample(m, 'spool_lease_expiries_total', { queue: 'x' }), 1);
-    assert.equal(sample(m, 'spool_leases_lost_total', { queue: 'x' }), 1);
+    assert.equal(sample(m, 'spool_leases_lost_total', { queue: 'x' }), 2);
     assert.equal(sample(m, 'spool_jobs_completed_total', { queue: 'x' }), 1);
     // The clock stood still from the second lease to its ack; that lease came 1 ms after the first ran out.
     assert.equal(sample(m, 'spool_job_run_seconds_sum', { queue: 'x', outcome: 'completed' }), 0);

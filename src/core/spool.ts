@@ -328,11 +328,26 @@ export class Spool implements AsyncDisposable {
       ? this.#runtime.acks.pushAll(items)
       : this.#store.ack({ now: this.#runtime.clock.now(), items, scope: within }));
     const lost: string[] = [];
+    const lostIds: string[] = [];
     queues.forEach((queue, i) => {
-      if (queue === null) lost.push(tokens[i] as string);
-      else this.#observers.settled(queue, ids[i] as string, 'completed');
+      if (queue !== null) this.#observers.settled(queue, ids[i] as string, 'completed');
+      else {
+        lost.push(tokens[i] as string);
+        lostIds.push(ids[i] as string);
+      }
     });
+    if (lostIds.length > 0 && this.#observers.any) await this.#reportLost(lostIds);
     return { acked: tokens.length - lost.length, lost };
+  }
+
+  /**
+   * Counts leases an ack by tokens found gone as `LeasedJob.ack` counts its own, under their
+   * jobs' queues: a store names no queue for a lost token, so they are read (only then, and only
+   * for observers). A job gone since has no queue left to count it under.
+   */
+  async #reportLost(ids: readonly string[]): Promise<void> {
+    const records = await this.#store.get({ now: this.#runtime.clock.now(), ids });
+    for (const record of records) if (record !== null) this.#observers.leaseLost(record.queue);
   }
 
   /**
