@@ -259,3 +259,88 @@ void test('a data directory another command holds is still refused as LOCKED', a
     await exited;
   }
 });
+
+/** `spool work` on `store` until the returned `stop`; `exited` resolves with its exit code. */
+function startWork(store: string, args: readonly string[]) {
+  const worker = spawn(process.execPath, [...cli, 'work', ...args], {
+    env: { ...process.env, SPOOL_STORE: store },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  worker.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+  return { worker, exited, stderr: () => stderr };
+}
+
+async function until(what: string, done: () => boolean, ms = 20_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !done();) {
+    assert.ok(Date.now() < deadline, what);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+void test('work: a stop waits --grace for a running command, then kills it and hands its job back; a second signal does not wait', async () => {
+  const dir = join(root, 'grace');
+  const store = `file:${dir}`;
+  {
+    await using spool = await open(store);
+    await spool.queue('jobs').add('slow');
+  }
+  const started = join(root, 'grace-started');
+  // `exec`: the signal reaches the sleep itself, not a shell waiting for it.
+  const command = ['sh', '-c', `cat > /dev/null; echo run >> ${started}; exec sleep 60`];
+  const waitedFor = async (args: string[], signals: number): Promise<number> => {
+    const run = startWork(store, [...args, 'jobs', '--', ...command]);
+    const runs = existsSync(started) ? readFileSync(started, 'utf8').length : 0;
+    await until(
+      'work did not start the command',
+      () => existsSync(started) && readFileSync(started, 'utf8').length > runs,
+    );
+    const from = Date.now();
+    for (let i = 0; i < signals; i++) {
+      run.worker.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const code = await Promise.race([
+      run.exited,
+      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000)),
+    ]);
+    if (code === 'hung') run.worker.kill('SIGKILL');
+    assert.equal(code, 0, `work exited with ${String(code)}: ${run.stderr()}`);
+    return Date.now() - from;
+  };
+  const check = async (): Promise<void> => {
+    await using spool = await open(store);
+    const [job] = (await spool.queue('jobs').list('waiting')).jobs;
+    // Handed back as fresh: waiting, its attempt not counted.
+    assert.deepEqual([job?.data, job?.attempts], ['slow', 0]);
+  };
+  // One signal, a short grace: the sleep is killed once it is over.
+  assert.ok((await waitedFor(['--grace', '500ms'], 1)) >= 500);
+  await check();
+  // A grace of an hour, and a second signal: no waiting it out.
+  await waitedFor(['--grace', '1h'], 2);
+  await check();
+  const bad = run(['work', 'jobs', '--grace', 'soon', '--', 'true'], { SPOOL_STORE: store });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--grace: "soon" is not a duration/);
+});
+
+void test('work: a command that exits without reading its stdin is acked, and work goes on', async () => {
+  const store = `file:${join(root, 'unread')}`;
+  {
+    await using spool = await open(store);
+    // Past a pipe's 64 KiB: the write to the command's stdin fails once it has exited.
+    await spool.queue('jobs').add('x'.repeat(500_000));
+    await spool.queue('jobs').add('small');
+  }
+  const seen = join(root, 'unread-seen');
+  const run = startWork(store, ['jobs', '--', 'sh', '-c', `echo ran >> ${seen}`]);
+  const ran = (): number => (existsSync(seen) ? readFileSync(seen, 'utf8').split('\n').length - 1 : 0);
+  await until('work ran neither job', () => ran() === 2 || run.worker.exitCode !== null);
+  run.worker.kill('SIGTERM');
+  assert.equal(await run.exited, 0, run.stderr());
+  await using spool = await open(store);
+  const counts = await spool.queue('jobs').counts();
+  assert.deepEqual([counts.waiting, counts.active, counts.completed], [0, 0, 2]);
+});

@@ -95,6 +95,11 @@ program
 storeOption(program.command('work <queue> <command...>'), false)
   .description('run `command` once per job, payload on stdin: exit 0 acks, else retried (spool work q -- ./handle.sh)')
   .option('--concurrency <c>', 'commands at once', wholeNumber, 1)
+  .option(
+    '--grace <duration>',
+    'on SIGINT or SIGTERM, how long running commands may finish before they are killed and their jobs handed back',
+    '30s',
+  )
   .action((queue: string, command: string[], options: WorkOptions) => work(queue, command, options));
 
 program

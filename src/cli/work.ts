@@ -1,52 +1,88 @@
 // `spool work <queue> -- <command…>`: runs the command once per job, the payload as JSON on its
 // stdin; exit 0 acks, anything else fails the attempt (retried with the queue's back-off).
 // On a store or, with --server (or a data directory `spool serve` holds), on a remote spool through spool/client.
+// SIGINT or SIGTERM stops leasing and waits --grace for the running commands; past it, or at a
+// second signal, they are killed and their jobs handed back, to run again as fresh.
 import { spawn } from 'node:child_process';
+import { parseDuration } from '../index.ts';
 import { SpoolClient } from '../client/index.ts';
 import { reach } from './target.ts';
 import type { Where } from './target.ts';
 
 export interface WorkOptions extends Where {
   concurrency: number;
+  /** How long a stop waits for the running commands, as a duration; default 30 s. */
+  grace: string;
 }
 
 interface Closable {
   on(event: 'failed' | 'dead', listener: (job: { id: string }, error: unknown) => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
-  close(): Promise<void>;
+  close(options: { timeout: number }): Promise<void>;
 }
 
-function runCommand(command: readonly string[], data: unknown, signal?: AbortSignal): Promise<void> {
+/** How long a command stopped by its job's signal has to exit on SIGTERM before it gets SIGKILL. */
+const killAfterMs = 5_000;
+
+function runCommand(command: readonly string[], data: unknown, signal: AbortSignal): Promise<void> {
   const [file, ...args] = command as [string, ...string[]];
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'inherit', 'inherit'], signal });
+    const child = spawn(file, args, { stdio: ['pipe', 'inherit', 'inherit'] });
+    const stop = (): void => {
+      child.kill('SIGTERM');
+      setTimeout(
+        () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'),
+        killAfterMs,
+      ).unref();
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
     child.once('error', reject);
-    child.once('exit', (code, exitSignal) =>
-      code === 0 ? resolve() : reject(new Error(`${file} exited with ${exitSignal ?? code}`)),
-    );
+    child.once('exit', (code, exitSignal) => {
+      signal.removeEventListener('abort', stop);
+      if (code === 0) resolve();
+      else reject(new Error(`${file} exited with ${exitSignal ?? code}`));
+    });
+    child.stdin.on('error', () => {});
     child.stdin.end(JSON.stringify(data));
   });
 }
 
-async function until(worker: Closable): Promise<void> {
+async function until(worker: Closable, graceMs: number): Promise<void> {
   const report = (job: { id: string }, error: unknown): void => console.error(`job ${job.id}: ${String(error)}`);
   worker.on('failed', report);
   worker.on('dead', report);
   worker.on('error', (error) => console.error(`spool work: ${String(error)}`));
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-  await worker.close();
+  const stopSignal = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+  await stopSignal();
+  // A second signal does not wait out the grace: the running commands are killed at once.
+  void stopSignal().then(() => worker.close({ timeout: 0 }));
+  await worker.close({ timeout: graceMs });
 }
 
 export async function work(queue: string, command: readonly string[], options: WorkOptions): Promise<void> {
   if (command.length === 0) throw new Error('work: give the command to run after --');
+  const graceMs = parseDuration(options.grace, '--grace');
   const { concurrency } = options;
   const target = await reach(options);
+  // The job's signal kills the command when its lease is lost, or when a stop's grace is over.
   if (target instanceof SpoolClient)
-    return until(target.queue(queue).process((job) => runCommand(command, job.data), { concurrency }));
+    return until(
+      target.queue(queue).process((job) => runCommand(command, job.data, job.signal), { concurrency }),
+      graceMs,
+    );
   await using spool = target;
-  // The job's signal kills the command when its lease is lost.
-  await until(spool.queue(queue).process((job) => runCommand(command, job.data, job.signal), { concurrency }));
+  await until(
+    spool.queue(queue).process((job) => runCommand(command, job.data, job.signal), { concurrency }),
+    graceMs,
+  );
 }
