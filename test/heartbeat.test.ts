@@ -36,7 +36,9 @@ void test('a worker beats every 5 s with its host, pid, queue, concurrency and j
   assert.equal(first?.pid, process.pid);
   assert.equal(first?.gone, false);
   assert.equal(first?.beatAt, started);
-  assert.deepEqual(first?.workers, [{ queue: 'mail', concurrency: 3, running: 0, completed: 0, failed: 0 }]);
+  assert.deepEqual(first?.workers, [
+    { queue: 'mail', concurrency: 3, running: 0, prefetched: 0, completed: 0, failed: 0 },
+  ]);
 
   await spool.queue('mail').add('x');
   await waitUntil(() => worker.running === 1);
@@ -47,6 +49,29 @@ void test('a worker beats every 5 s with its host, pid, queue, concurrency and j
   finish();
   await worker.close();
   assert.deepEqual(await spool.workers(), []);
+  await spool.close();
+});
+
+void test("a worker's beat counts the jobs it leased ahead (prefetch) apart from those running", async () => {
+  const clock = new ManualClock();
+  const spool = await Spool.create(new MemoryStore(), { clock });
+  const queue = spool.queue('mail');
+  for (let i = 0; i < 5; i++) await queue.add(i);
+  let finish = (): void => {};
+  const worker = queue.process(() => new Promise<void>((resolve) => (finish = resolve)), {
+    concurrency: 1,
+    prefetch: 3,
+  });
+  await waitUntil(async () => (await queue.counts()).active === 4);
+  clock.advance(5_000);
+  await waitUntil(async () => (await spool.workers())[0]?.beatAt === clock.now());
+  const [beat] = (await spool.workers())[0]?.workers ?? [];
+  assert.deepEqual([beat?.running, beat?.prefetched], [1, 3]);
+  // The close hands the prefetched jobs back at once, and waits for the running one.
+  const closed = worker.close();
+  await waitUntil(async () => (await queue.counts()).waiting === 4);
+  finish();
+  await closed;
   await spool.close();
 });
 

@@ -19,6 +19,11 @@ export interface WorkerBeat {
   readonly concurrency: number;
   /** Handlers running at the last beat. */
   readonly running: number;
+  /**
+   * Jobs leased ahead of a free handler (`prefetch`) at the last beat: active in the store, held
+   * by this worker, not started yet.
+   */
+  readonly prefetched: number;
   /** Jobs the worker completed, and failed attempts, since it started. */
   readonly completed: number;
   readonly failed: number;

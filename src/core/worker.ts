@@ -113,7 +113,14 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
   /** What the process's heartbeat document says of this worker. */
   beat(): WorkerBeat {
     const { concurrency } = this.settings;
-    return { queue: this.queue, concurrency, running: this.#running, completed: this.#completed, failed: this.#failed };
+    return {
+      queue: this.queue,
+      concurrency,
+      running: this.#running,
+      prefetched: this.#held.length,
+      completed: this.#completed,
+      failed: this.#failed,
+    };
   }
 
   /** Handlers running now. */

@@ -114,6 +114,7 @@ function TopicStatus({ topic, version, onChange }: { topic: string; version: num
             'Queue',
             { num: 'waiting' },
             { num: 'in flight' },
+            { num: 'prefetched' },
             { num: 'dead' },
             admin && 'Actions',
           ]}
@@ -162,7 +163,14 @@ interface WorkerProcess {
   startedAt: number;
   beatAt: number;
   gone: boolean;
-  workers: { queue: string; concurrency: number; running: number; completed: number; failed: number }[];
+  workers: {
+    queue: string;
+    concurrency: number;
+    running: number;
+    prefetched: number;
+    completed: number;
+    failed: number;
+  }[];
 }
 
 export function Workers() {
@@ -209,6 +217,7 @@ export function Workers() {
                 </td>
                 <td class="num">{w.concurrency}</td>
                 <td class="num">{w.running}</td>
+                <td class="num">{w.prefetched}</td>
                 <td class="num">{w.completed.toLocaleString()}</td>
                 <td class="num">{w.failed.toLocaleString()}</td>
                 <td title={time(p.beatAt)}>{age(now - p.beatAt)} ago</td>
