@@ -13,7 +13,8 @@
 // turn, so a busy moment of the shared machine does not fall on one target only. With a
 // disque-server, each spool row is followed by its ratios to it. The last row is the clients'
 // floor (bench/resp-floor.ts): the same clients against a node process that answers every
-// command with a canned reply; a server near it is held back by the clients. Where
+// command with a canned reply; a server near it is held back by the clients, and the floor's
+// own ratios to disque-server are the most any node server could show. Where
 // redis-benchmark and redis-server are on PATH, `redis-benchmark -t lpush,rpop -P <pipeline>` on
 // a private redis-server prints the engine's ceiling for the same number of clients.
 import { spawn, spawnSync } from 'node:child_process';
@@ -277,7 +278,8 @@ const medians = new Map([...measured].map(([name, all]) => [name, medianRow(all)
 const disqueRow = medians.get(disqueName);
 for (const [name, row] of medians) {
   table.push({ target: name, ...row });
-  if (disqueRow === undefined || name === disqueName || name === floorName) continue;
+  // The floor's ratios too: a node server that does no work at all is as far as a node server can go.
+  if (disqueRow === undefined || name === disqueName) continue;
   const ratios: Record<string, string | number> = { target: `  ${name} / ${disqueName}` };
   for (const column of throughputColumns(row))
     ratios[column] = `${((row[column] as number) / (disqueRow[column] as number)).toFixed(2)}×`;

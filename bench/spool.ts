@@ -26,6 +26,8 @@ export async function openSpool(store: string, name: string, prefetch: number): 
     },
     async close() {
       await worker?.close();
+      // The store may be the user's own (a Redis, a schema): the run's jobs do not stay in it.
+      await queue.purge();
       await spool.close();
     },
   };
