@@ -125,8 +125,11 @@ void test('a lease that ran out counts as an expiry when the job is leased again
     const [second] = await s.spool.lease({ queues: 'x' });
     assert.equal(second?.attempt, 2);
     await assert.rejects(first.ack(), { code: 'LEASE_LOST' });
-    // An ack by token (HTTP's batch ack, RESP's ACKJOB) of the same lost lease counts as lost too.
+    // An ack by token (HTTP's batch ack, RESP's ACKJOB) of the same lost lease counts as lost too;
+    // a lease still held, named by a caller whose scope does not reach it, does not.
     assert.deepEqual(await s.spool.ack([first.token]), { acked: 0, lost: [first.token] });
+    const elsewhere = { queues: ['y'], prefixes: [] };
+    assert.deepEqual(await s.spool.ack([second.token], { within: elsewhere }), { acked: 0, lost: [second.token] });
     await second.ack();
     const m = await scrape(s.base);
     assert.equal(sample(m, 'spool_lease_expiries_total', { queue: 'x' }), 1);

@@ -48,7 +48,9 @@ void test('a batch ack of 50 tokens is one store call, and a token outside the c
     const answer = await request(base, 'POST', '/v1/ack/batch', { tokens: [...tokens, foreign.token] }, auth);
     assert.equal(answer.status, 200, answer.text);
     assert.deepEqual(answer.body, { acked: 50, lost: [foreign.token] });
-    assert.deepEqual(Object.fromEntries(calls), { ack: 1 });
+    // The acks are one call; the server's metrics then read the job of the token that was not acked,
+    // to count a lost lease (this one is still held, so it is not).
+    assert.deepEqual(Object.fromEntries(calls), { ack: 1, get: 1 });
 
     assert.deepEqual(
       await spool

@@ -11,6 +11,7 @@ import type {
   QueueSettings,
   SleeperExtension,
   Store,
+  TokenParts,
 } from '../store/contract.ts';
 import { systemClock } from './clock.ts';
 import type { Clock } from './clock.ts';
@@ -315,11 +316,11 @@ export class Spool implements AsyncDisposable {
    */
   async ack(tokens: readonly string[], options: { within?: QueueScope } = {}): Promise<AckAnswer> {
     this.#runtime.assertOpen();
-    const ids = tokens.map((token, i) => {
+    const leases = tokens.map((token, i) => {
       const parsed = typeof token === 'string' ? parseToken(token) : null;
       if (parsed === null)
         throw new ValidationError(`tokens[${i}]`, `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`);
-      return parsed.id;
+      return parsed;
     });
     if (tokens.length === 0) return { acked: 0, lost: [] };
     const items = tokens.map((token) => ({ token, result: null }));
@@ -328,26 +329,33 @@ export class Spool implements AsyncDisposable {
       ? this.#runtime.acks.pushAll(items)
       : this.#store.ack({ now: this.#runtime.clock.now(), items, scope: within }));
     const lost: string[] = [];
-    const lostIds: string[] = [];
+    const lostLeases: TokenParts[] = [];
     queues.forEach((queue, i) => {
-      if (queue !== null) this.#observers.settled(queue, ids[i] as string, 'completed');
+      const lease = leases[i] as TokenParts;
+      if (queue !== null) this.#observers.settled(queue, lease.id, 'completed');
       else {
         lost.push(tokens[i] as string);
-        lostIds.push(ids[i] as string);
+        lostLeases.push(lease);
       }
     });
-    if (lostIds.length > 0 && this.#observers.any) await this.#reportLost(lostIds);
+    if (lostLeases.length > 0 && this.#observers.any) await this.#reportLost(lostLeases);
     return { acked: tokens.length - lost.length, lost };
   }
 
   /**
-   * Counts leases an ack by tokens found gone as `LeasedJob.ack` counts its own, under their
-   * jobs' queues: a store names no queue for a lost token, so they are read (only then, and only
-   * for observers). A job gone since has no queue left to count it under.
+   * Counts the leases an ack by tokens found gone as `LeasedJob.ack` counts its own, under their
+   * jobs' queues: a store names no queue for a lost token, so the jobs are read (only then, and
+   * only for observers). A lease still held (a token outside `within`) is not lost; a job gone
+   * since has no queue left to count it under. Counting is best effort: a failed read leaves
+   * the ack's answer as it is.
    */
-  async #reportLost(ids: readonly string[]): Promise<void> {
-    const records = await this.#store.get({ now: this.#runtime.clock.now(), ids });
-    for (const record of records) if (record !== null) this.#observers.leaseLost(record.queue);
+  async #reportLost(leases: readonly TokenParts[]): Promise<void> {
+    const now = this.#runtime.clock.now();
+    const records = await this.#store.get({ now, ids: leases.map((lease) => lease.id) }).catch(() => []);
+    records.forEach((record, i) => {
+      const held = record?.state === 'active' && record.attempts === leases[i]?.attempt;
+      if (record !== null && record !== undefined && !held) this.#observers.leaseLost(record.queue);
+    });
   }
 
   /**
