@@ -3,7 +3,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ClosedError, ManualClock, open, parseDuration, Spool, UnknownStoreError, ValidationError } from '../src/index.ts';
+import {
+  ClosedError,
+  ManualClock,
+  open,
+  parseDuration,
+  Spool,
+  UnknownStoreError,
+  ValidationError,
+} from '../src/index.ts';
 import type { BackoffOptions, JobOptions } from '../src/index.ts';
 import { maxDurationMs } from '../src/core/duration.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
