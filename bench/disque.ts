@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.ts';
 import { median } from './median.ts';
+import type { open as openType } from '../src/index.ts';
 import { redisServerVersion, startRedis } from './redis-server.ts';
 
 const { values } = parseArgs({
@@ -86,7 +87,22 @@ async function spoolTarget(store: string): Promise<Target> {
     ['dist/cli/main.js', 'serve', '--store', url, '--resp', `127.0.0.1:${port}`, '--log-level', 'warn'],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  return serverTarget(`spool ${store}`, port, server, dir);
+  // A store that outlives its server (Redis, PostgreSQL) may be the user's own: the rounds' jobs go with the server.
+  const outlives = dir === null && store !== 'memory:';
+  return serverTarget(`spool ${store}`, port, server, dir, outlives ? () => purgeBenchQueues(url) : null);
+}
+
+/** Every queue the rounds named, so that a store that outlives its server is left without them. */
+const benchQueues = new Set<string>();
+
+async function purgeBenchQueues(url: string): Promise<void> {
+  const { open } = (await import(new URL('../dist/index.js', import.meta.url).href)) as { open: typeof openType };
+  const spool = await open(url);
+  try {
+    for (const name of benchQueues) await spool.queue(name).purge();
+  } finally {
+    await spool.close();
+  }
 }
 
 async function disqueTarget(binary: string): Promise<Target> {
@@ -106,8 +122,17 @@ async function floorTarget(): Promise<Target> {
   return serverTarget(floorName, port, server, null);
 }
 
-/** The target of a server process once it answers on `port`; `dir`, its data, is removed when it stops. */
-async function serverTarget(name: string, port: number, server: ChildProcess, dir: string | null): Promise<Target> {
+/**
+ * The target of a server process once it answers on `port`; `dir`, its data, is removed when it
+ * stops, and `cleanUp` runs then.
+ */
+async function serverTarget(
+  name: string,
+  port: number,
+  server: ChildProcess,
+  dir: string | null,
+  cleanUp: (() => Promise<void>) | null = null,
+): Promise<Target> {
   await ready(port);
   return {
     name,
@@ -117,6 +142,7 @@ async function serverTarget(name: string, port: number, server: ChildProcess, di
       server.kill('SIGTERM');
       await exited(server);
       if (dir !== null) rmSync(dir, { recursive: true, force: true });
+      await cleanUp?.();
     },
   };
 }
@@ -211,6 +237,7 @@ async function measure(target: Target): Promise<Row> {
   try {
     if (warmup > 0) {
       const queue = `bench-warmup-${Date.now()}`;
+      benchQueues.add(queue);
       for (const batch of [1, pipeline]) {
         await timed(target, conns, warmup, (c, n) => addjob(c, queue, n, batch));
         await timed(target, conns, warmup, (c, n) => consume(c, queue, n, batch, []));
@@ -221,6 +248,7 @@ async function measure(target: Target): Promise<Row> {
       [`P${pipeline}`, pipeline],
     ] as const) {
       const queue = `bench-${label}-${Date.now()}`;
+      benchQueues.add(queue);
       [row[`ADDJOB ${label}/s`], row[`µs ${label}`]] = await timed(target, conns, jobs, (c, n) =>
         addjob(c, queue, n, batch),
       );
