@@ -28,6 +28,7 @@ import { freePort } from './free-port.ts';
 import { median } from './median.ts';
 import type { open as openType } from '../src/index.ts';
 import { redisServerVersion, startRedis } from './redis-server.ts';
+import { built } from './spool.ts';
 
 const { values } = parseArgs({
   options: {
@@ -96,7 +97,7 @@ async function spoolTarget(store: string): Promise<Target> {
 const benchQueues = new Set<string>();
 
 async function purgeBenchQueues(url: string): Promise<void> {
-  const { open } = (await import(new URL('../dist/index.js', import.meta.url).href)) as { open: typeof openType };
+  const { open } = (await import(built)) as { open: typeof openType };
   const spool = await open(url);
   try {
     for (const name of benchQueues) await spool.queue(name).purge();

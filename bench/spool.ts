@@ -7,7 +7,8 @@ import type { Payload, Subject, WorkerEvents } from './scenarios.ts';
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
-const built = new URL('../dist/index.js', import.meta.url).href;
+/** The built package, as its users run it. */
+export const built = new URL('../dist/index.js', import.meta.url).href;
 
 export async function openSpool(store: string, name: string, prefetch: number): Promise<Subject> {
   const { open } = (await import(built)) as { open: typeof openType };

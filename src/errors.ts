@@ -226,6 +226,11 @@ export class JobFailedError extends SpoolError {
   }
 }
 
+/** `error` as an Error, for a rejection or a warning: a thrown value that is not one becomes its text in one. */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 /**
  * `url` fit for a log line or an error message: the password of `user:password@` and of a
  * `?password=` parameter becomes `***` (a store URL is often pasted with its credentials in).

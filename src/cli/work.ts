@@ -75,14 +75,8 @@ export async function work(queue: string, command: readonly string[], options: W
   const { concurrency } = options;
   const target = await reach(options);
   // The job's signal kills the command when its lease is lost, or when a stop's grace is over.
-  if (target instanceof SpoolClient)
-    return until(
-      target.queue(queue).process((job) => runCommand(command, job.data, job.signal), { concurrency }),
-      graceMs,
-    );
+  const run = (job: { data: unknown; signal: AbortSignal }): Promise<void> => runCommand(command, job.data, job.signal);
+  if (target instanceof SpoolClient) return until(target.queue(queue).process(run, { concurrency }), graceMs);
   await using spool = target;
-  await until(
-    spool.queue(queue).process((job) => runCommand(command, job.data, job.signal), { concurrency }),
-    graceMs,
-  );
+  await until(spool.queue(queue).process(run, { concurrency }), graceMs);
 }

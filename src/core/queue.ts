@@ -1,4 +1,4 @@
-import { NotFoundError, QueueFullError, ValidationError } from '../errors.ts';
+import { asError, NotFoundError, QueueFullError, ValidationError } from '../errors.ts';
 import type { Counts, JobState, NewJob, QueueSettings } from '../store/contract.ts';
 import { consume } from './consume.ts';
 import { parseDuration } from './duration.ts';
@@ -119,7 +119,7 @@ export class Queue<T = unknown, R = unknown> {
         ? this.settings().then((read) => this.#addOne(read, data, options))
         : this.#addOne(stored, data, options);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(asError(error));
     }
   }
 

@@ -1,4 +1,4 @@
-import { JobFailedError, NotFoundError, TimeoutError } from '../errors.ts';
+import { asError, JobFailedError, NotFoundError, TimeoutError } from '../errors.ts';
 import type { JobEnd, JobRecord } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
 import type { Runtime } from './runtime.ts';
@@ -20,8 +20,7 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
     let looked = false;
     let seen: { end: JobEnd; result: Uint8Array | null | undefined } | null = null;
     let unwatch: (() => Promise<void>) | null = null;
-    const failed = (error: unknown): void =>
-      finish(() => reject(error instanceof Error ? error : new Error(String(error))));
+    const failed = (error: unknown): void => finish(() => reject(asError(error)));
     const finish = (answer: () => void): void => {
       if (done) return;
       done = true;

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import type { Socket } from 'node:net';
+import { asError } from '../../errors.ts';
 import { parseDuration, ValidationError } from '../../index.ts';
 import type { Duration, Spool } from '../../index.ts';
 import { Guard, tokenGrants } from '../http/auth.ts';
@@ -133,7 +134,7 @@ export function respServer(options: RespServerOptions): RespServer {
               withdrawal = withdraw;
               resolve(reach);
             },
-            (error: unknown) => net.close(() => reject(error instanceof Error ? error : new Error(String(error)))),
+            (error: unknown) => net.close(() => reject(asError(error))),
           );
         });
       });

@@ -1,4 +1,4 @@
-import { ClosedError } from '../../errors.ts';
+import { asError, ClosedError } from '../../errors.ts';
 import { refuseTx } from '../contract.ts';
 import type {
   AckParams,
@@ -155,7 +155,7 @@ export class MemoryStore implements Store {
     try {
       return Promise.resolve(operation());
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(asError(error));
     }
   }
 }

@@ -3,7 +3,7 @@
 // its own inside it. A call that changes state answers once its group is durable; a lease or an
 // extension answers at once (contract.ts: losing one only hands the job out again); events go to
 // watchers only once the group is committed, so nobody wakes for a change that was rolled back.
-import { ClosedError, StorageError } from '../../errors.ts';
+import { asError, ClosedError, StorageError } from '../../errors.ts';
 import { refuseTx } from '../contract.ts';
 import { Listeners } from '../listeners.ts';
 import type {
@@ -222,7 +222,7 @@ export class RowStore implements Store {
       joined.tell(done.events);
       return Promise.resolve(done.result);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(asError(error));
     }
   }
 
