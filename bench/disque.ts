@@ -1,10 +1,9 @@
 // The Disque protocol server under load: ADDJOB, GETJOB + ACKJOB throughput and GETJOB latency
 // with 50 clients, pipelined and not, against `spool serve --resp` on memory: and the file store
 // (fsync and interval), and against a real disque-server when DISQUE_SERVER names its binary
-// (this script never builds one). Every target runs as its own process; the clients are ioredis
-// connections in this one, the same client code for every target. They speak RESP2 from the
-// start: ioredis opens with HELLO 3, which disque-server answers with an error ioredis does not
-// fall back on (spool answers NOPROTO, on which it does).
+// (this script never builds one). Every target runs as its own process; the clients are lean RESP2
+// connections in this one (bench/resp-load.ts), the same client code for every target, light
+// enough that the servers, not the clients, set the pace.
 //
 //   npm run bench:disque -- [--jobs 20000] [--clients 50] [--pipeline 16] [--stores memory:,file]
 //                           [--warmup 60000] [--runs 1]
@@ -23,8 +22,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { freePort } from './free-port.ts';
+import { command, LoadClient } from './resp-load.ts';
 import { median } from './median.ts';
 import type { open as openType } from '../src/index.ts';
 import { redisServerVersion, startRedis } from './redis-server.ts';
@@ -151,32 +150,22 @@ async function serverTarget(
 /** Resolves once the server answers PING (it is starting up: retry on refusal). */
 async function ready(port: number): Promise<void> {
   for (;;) {
-    const probe = new Redis({
-      port,
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-      enableReadyCheck: false,
-      protocol: 2,
-    });
-    probe.on('error', () => {});
     try {
-      await probe.connect();
-      await probe.ping();
-      return;
+      const probe = await LoadClient.connect(port);
+      try {
+        await probe.send(command('PING'));
+        return;
+      } finally {
+        probe.close();
+      }
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 50));
-    } finally {
-      probe.disconnect();
     }
   }
 }
 
-const connectAll = (port: number): Redis[] =>
-  Array.from(
-    { length: clients },
-    () => new Redis({ port, enableReadyCheck: false, maxRetriesPerRequest: 0, protocol: 2 }),
-  );
+const connectAll = (port: number): Promise<LoadClient[]> =>
+  Promise.all(Array.from({ length: clients }, () => LoadClient.connect(port)));
 
 /**
  * Splits `total` over the clients and runs `each(client, share)` on all of them at once: ops per
@@ -184,9 +173,9 @@ const connectAll = (port: number): Redis[] =>
  */
 async function timed(
   target: Target,
-  conns: Redis[],
+  conns: LoadClient[],
   total: number,
-  each: (c: Redis, share: number) => Promise<void>,
+  each: (c: LoadClient, share: number) => Promise<void>,
 ): Promise<[number, number]> {
   const cpu = target.cpuMs();
   const start = performance.now();
@@ -195,34 +184,25 @@ async function timed(
   return [perSecond, Math.round(((target.cpuMs() - cpu) * 1000) / total)];
 }
 
-async function addjob(c: Redis, queue: string, n: number, batch: number): Promise<void> {
+async function addjob(c: LoadClient, queue: string, n: number, batch: number): Promise<void> {
+  const one = command('ADDJOB', queue, 'x'.repeat(100), '0');
+  const full = one.repeat(batch);
   for (let done = 0; done < n; done += batch) {
     const size = Math.min(batch, n - done);
-    if (size === 1) await c.call('ADDJOB', queue, 'x'.repeat(100), '0');
-    else {
-      const p = c.pipeline();
-      for (let i = 0; i < size; i++) p.call('ADDJOB', queue, 'x'.repeat(100), '0');
-      await p.exec();
-    }
+    await c.send(size === batch ? full : one.repeat(size), size);
   }
 }
 
 /** GETJOB then ACKJOB until `n` jobs are done; GETJOB COUNT `batch` and one ACKJOB for all when pipelined. */
-async function consume(c: Redis, queue: string, n: number, batch: number, latencies: number[]): Promise<void> {
+async function consume(c: LoadClient, queue: string, n: number, batch: number, latencies: number[]): Promise<void> {
   for (let done = 0; done < n;) {
     const t = performance.now();
-    const got = (await c.call(
-      'GETJOB',
-      'TIMEOUT',
-      '1000',
-      'COUNT',
-      String(Math.min(batch, n - done)),
-      'FROM',
-      queue,
-    )) as string[][] | null;
+    const [got] = (await c.send(
+      command('GETJOB', 'TIMEOUT', '1000', 'COUNT', String(Math.min(batch, n - done)), 'FROM', queue),
+    )) as [string[][] | null];
     latencies.push(performance.now() - t);
     if (got === null) return;
-    await c.call('ACKJOB', ...got.map((job) => job[1] as string));
+    await c.send(command('ACKJOB', ...got.map((job) => job[1] as string)));
     done += got.length;
   }
 }
@@ -233,7 +213,7 @@ const pct = (sorted: number[], p: number): number =>
 type Row = Record<string, number>;
 
 async function measure(target: Target): Promise<Row> {
-  const conns = connectAll(target.port);
+  const conns = await connectAll(target.port);
   const row: Row = {};
   try {
     if (warmup > 0) {
@@ -264,7 +244,7 @@ async function measure(target: Target): Promise<Row> {
       }
     }
   } finally {
-    for (const c of conns) c.disconnect();
+    for (const c of conns) c.close();
   }
   return row;
 }
