@@ -310,6 +310,39 @@ void test('aborting the signal given to a remote process() hands its running job
   }
 });
 
+void test('a remote job whose lease is lost while it runs: job.signal aborts with LeaseLostError and the worker stops extending it', async () => {
+  const s = await start();
+  try {
+    const q = connect(s.base).queue<string>('lost-remote');
+    await q.add('x');
+    const errors: unknown[] = [];
+    let ended = (_: AbortSignal): void => {};
+    const handled = new Promise<AbortSignal>((resolve) => (ended = resolve));
+    const worker = q.process(
+      async (job) => {
+        // The job goes while its handler runs: the next extension (at half its 200 ms lease) finds the lease lost.
+        await s.spool.queue('lost-remote').remove(job.id);
+        const told = new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
+        await Promise.race([told, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+        // Four more half-leases: a worker that kept extending would report a lost lease at each.
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        ended(job.signal);
+      },
+      { visibility: '200ms' },
+    );
+    worker.on('error', (error) => errors.push(error));
+    const signal = await handled;
+    await worker.close();
+    assert.equal(signal.aborted, true);
+    assert.ok(signal.reason instanceof LeaseLostError);
+    // One from the extension that found the lease lost, one from the ack after the handler returned.
+    assert.equal(errors.length, 2);
+    assert.ok(errors.every((error) => error instanceof LeaseLostError));
+  } finally {
+    await s.close();
+  }
+});
+
 void test('tokens: the client sends its bearer token; refusals come back as UnauthorizedError and ForbiddenError', async () => {
   const token = 'publisher-token-0123456789';
   const s = await start({ tokens: [{ token, scopes: ['publish'], prefix: 'mine' }] });

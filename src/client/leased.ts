@@ -1,3 +1,4 @@
+import { LeaseLostError } from '../errors.ts';
 import type { AckArgs, Duration } from '../index.ts';
 import { call } from './http.ts';
 import type { Transport } from './http.ts';
@@ -55,7 +56,10 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
     return this.#settled;
   }
 
-  /** Aborted when the worker running this job gives it up (a close past its time-out), as a local job's. */
+  /**
+   * Aborted, as a local job's, when the worker running this job gives it up (a close past its
+   * time-out), and with LeaseLostError once a call finds the lease lost.
+   */
   get signal(): AbortSignal {
     return this.#abort.signal;
   }
@@ -86,9 +90,7 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
 
   /** Keeps the lease `ms` more from now; default: the job's visibility. */
   async extend(ms?: Duration): Promise<number> {
-    const { leaseUntil } = await call<{ leaseUntil: number }>(
-      this.transport,
-      'POST',
+    const { leaseUntil } = await this.#call<{ leaseUntil: number }>(
       '/v1/extend',
       ms === undefined ? { token: this.token } : { token: this.token, ms },
     );
@@ -97,9 +99,19 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
   }
 
   async #settle<R>(path: string, body: Record<string, unknown>): Promise<R> {
-    const answer = await call<R>(this.transport, 'POST', path, { token: this.token, ...body });
+    const answer = await this.#call<R>(path, { token: this.token, ...body });
     this.#settled = true;
     return answer;
+  }
+
+  /** A call on this lease; one that finds it lost tells the handler through `signal`, as a local job's does. */
+  async #call<R>(path: string, body: Record<string, unknown>): Promise<R> {
+    try {
+      return await call<R>(this.transport, 'POST', path, body);
+    } catch (error) {
+      if (error instanceof LeaseLostError) this.abort(error);
+      throw error;
+    }
   }
 }
 

@@ -3,7 +3,7 @@
 // restarting, the network) is reported as 'error' and retried after a pause: it reconnects.
 // close({ timeout }) and the `signal` option behave as the library's worker (src/core/worker.ts).
 import { EventEmitter } from 'node:events';
-import { ClosedError, ValidationError } from '../errors.ts';
+import { ClosedError, LeaseLostError, ValidationError } from '../errors.ts';
 import type { AckArgs, Duration } from '../index.ts';
 import type { RemoteLeasedJob } from './leased.ts';
 
@@ -131,7 +131,11 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
     const halfLease = Math.max(1, (job.leaseUntil - Date.now()) / 2);
     const timer = this.autoExtend
       ? setInterval(() => {
-          job.extend().catch((error: unknown) => this.emit('error', error));
+          job.extend().catch((error: unknown) => {
+            // A lost lease is not coming back: its handler was told (job.signal), and asking again is an error each time.
+            if (error instanceof LeaseLostError && timer !== null) clearInterval(timer);
+            this.emit('error', error);
+          });
         }, halfLease)
       : null;
     this.#handling.set(job, () => {
