@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { open } from '../src/index.ts';
+import { connect } from '../src/client/index.ts';
 import { serve, stop } from './server/harness.ts';
 import { cli, runCli as run } from './support/cli.ts';
 
@@ -324,6 +325,44 @@ void test('work: a stop waits --grace for a running command, then kills it and h
   const bad = run(['work', 'jobs', '--grace', 'soon', '--', 'true'], { SPOOL_STORE: store });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--grace: "soon" is not a duration/);
+});
+
+void test('work: a command past --timeout is killed and its attempt fails, on a store and through a server', async () => {
+  // `exec`: the signal reaches the sleep itself, not a shell waiting for it.
+  const command = ['sh', '-c', 'cat > /dev/null; exec sleep 60'];
+  const timedOut = async (store: string): Promise<void> => {
+    const run = startWork(store, ['--timeout', '300ms', 'jobs', '--', ...command]);
+    await until('work did not stop the command at its timeout', () => /timed out after 300ms/.test(run.stderr()));
+    run.worker.kill('SIGTERM');
+    assert.equal(await run.exited, 0, run.stderr());
+  };
+  const failed = (info: { state: string; attempts: number; errors: readonly string[] } | null): void => {
+    assert.deepEqual([info?.state, info?.attempts], ['dead', 1]);
+    assert.match(info?.errors[0] ?? '', /^TimeoutError: job \S+ timed out after 300ms$/);
+  };
+  const local = `file:${join(root, 'timeout')}`;
+  {
+    await using spool = await open(local);
+    await spool.queue('jobs').add('slow', { maxAttempts: 1 });
+  }
+  await timedOut(local);
+  {
+    await using spool = await open(local);
+    failed(await spool.queue('jobs').get('1'));
+  }
+  // A directory spool serve holds: work runs through the server, with the remote worker.
+  const served = await serve(`file:${join(root, 'timeout-served')}`);
+  try {
+    const q = connect(served.base).queue('jobs');
+    const id = await q.add('slow', { maxAttempts: 1 });
+    await timedOut(`file:${join(root, 'timeout-served')}`);
+    failed(await q.get(id));
+  } finally {
+    await stop(served);
+  }
+  const bad = run(['work', 'jobs', '--timeout', 'soon', '--', 'true'], { SPOOL_STORE: local });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--timeout: "soon" is not a duration/);
 });
 
 void test('work: a command that exits without reading its stdin is acked, and work goes on', async () => {

@@ -335,9 +335,39 @@ void test('a remote job whose lease is lost while it runs: job.signal aborts wit
     await worker.close();
     assert.equal(signal.aborted, true);
     assert.ok(signal.reason instanceof LeaseLostError);
-    // One from the extension that found the lease lost, one from the ack after the handler returned.
-    assert.equal(errors.length, 2);
-    assert.ok(errors.every((error) => error instanceof LeaseLostError));
+    // The extension that found the lease lost, and nothing more: no ack is tried for a job that is someone else's now.
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof LeaseLostError);
+  } finally {
+    await s.close();
+  }
+});
+
+void test("a remote worker's timeout aborts the job's signal with TimeoutError and fails the attempt; unknown options are refused", async () => {
+  const s = await start();
+  try {
+    const q = connect(s.base).queue<string>('remote-timeout');
+    assert.throws(() => q.process(() => {}, { prefetch: 2 } as never), /options\.prefetch/);
+    assert.throws(() => q.process(() => {}, { timeout: '1s' } as never), ValidationError);
+    const id = await q.add('slow', { maxAttempts: 1 });
+    let seen: AbortSignal | undefined;
+    const dead = new Promise<unknown>((resolve) => {
+      const worker = q.process(
+        async (job) => {
+          seen = job.signal;
+          await new Promise((wake) => job.signal.addEventListener('abort', wake, { once: true }));
+        },
+        { timeout: 100 },
+      );
+      worker.on('dead', (_job, error) => void worker.close().then(() => resolve(error)));
+    });
+    const error = await dead;
+    assert.ok(error instanceof TimeoutError);
+    assert.ok(seen?.reason instanceof TimeoutError);
+    const info = await q.get(id);
+    assert.equal(info?.state, 'dead');
+    assert.equal(info?.attempts, 1);
+    assert.match(info?.errors[0] ?? '', /TimeoutError: job .* timed out after 100ms/);
   } finally {
     await s.close();
   }

@@ -100,6 +100,7 @@ storeOption(program.command('work <queue> <command...>'), false)
     'on SIGINT or SIGTERM, how long running commands may finish before they are killed and their jobs handed back',
     '30s',
   )
+  .option('--timeout <duration>', 'how long one command may run: then it is killed and the attempt fails; default none')
   .action((queue: string, command: string[], options: WorkOptions) => work(queue, command, options));
 
 program

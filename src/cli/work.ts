@@ -2,7 +2,8 @@
 // stdin; exit 0 acks, anything else fails the attempt (retried with the queue's back-off).
 // On a store or, with --server (or a data directory `spool serve` holds), on a remote spool through spool/client.
 // SIGINT or SIGTERM stops leasing and waits --grace for the running commands; past it, or at a
-// second signal, they are killed and their jobs handed back, to run again as fresh.
+// second signal, they are killed and their jobs handed back, to run again as fresh. A command
+// past --timeout is killed and its attempt fails.
 import { spawn } from 'node:child_process';
 import { parseDuration } from '../index.ts';
 import { SpoolClient } from '../client/index.ts';
@@ -13,6 +14,8 @@ export interface WorkOptions extends Where {
   concurrency: number;
   /** How long a stop waits for the running commands, as a duration; default 30 s. */
   grace: string;
+  /** How long one command may run, as a duration; past it the command is stopped and the attempt fails. Default none. */
+  timeout?: string;
 }
 
 interface Closable {
@@ -72,11 +75,15 @@ async function until(worker: Closable, graceMs: number): Promise<void> {
 export async function work(queue: string, command: readonly string[], options: WorkOptions): Promise<void> {
   if (command.length === 0) throw new Error('work: give the command to run after --');
   const graceMs = parseDuration(options.grace, '--grace');
-  const { concurrency } = options;
+  // In ms for both workers: the remote one takes no duration strings.
+  const limits = {
+    concurrency: options.concurrency,
+    ...(options.timeout === undefined ? {} : { timeout: parseDuration(options.timeout, '--timeout') }),
+  };
   const target = await reach(options);
-  // The job's signal kills the command when its lease is lost, or when a stop's grace is over.
+  // The job's signal kills the command when its lease is lost, its time is up, or a stop's grace is over.
   const run = (job: { data: unknown; signal: AbortSignal }): Promise<void> => runCommand(command, job.data, job.signal);
-  if (target instanceof SpoolClient) return until(target.queue(queue).process(run, { concurrency }), graceMs);
+  if (target instanceof SpoolClient) return until(target.queue(queue).process(run, limits), graceMs);
   await using spool = target;
-  await until(spool.queue(queue).process(run, { concurrency }), graceMs);
+  await until(spool.queue(queue).process(run, limits), graceMs);
 }

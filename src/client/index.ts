@@ -19,11 +19,11 @@ import { call } from './http.ts';
 import type { Transport } from './http.ts';
 import { RemoteLeasedJob } from './leased.ts';
 import type { LeasedJson } from './leased.ts';
-import { RemoteWorker } from './worker.ts';
-import type { RemoteCloseOptions, RemoteHandler, RemoteProcessOptions } from './worker.ts';
+import { knownOptions, millis, RemoteWorker } from './worker.ts';
+import type { RemoteCloseOptions, RemoteHandler, RemoteProcessOptions, RemoteWorkerSettings } from './worker.ts';
 
 export { RemoteLeasedJob, RemoteWorker };
-export type { RemoteCloseOptions, RemoteHandler, RemoteProcessOptions };
+export type { RemoteCloseOptions, RemoteHandler, RemoteProcessOptions, RemoteWorkerSettings };
 export type { RemoteWorkerEvents } from './worker.ts';
 
 export interface ConnectOptions {
@@ -301,6 +301,7 @@ export class RemoteQueue<T = unknown, R = unknown> {
   /** Runs `handler` on this queue's jobs, `concurrency` at a time, until `close()`. */
   process(handler: RemoteHandler<T, R>, options: RemoteProcessOptions = {}): RemoteWorker<T, R> {
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
+    knownOptions(options, ['concurrency', 'signal', 'timeout', 'visibility', 'autoExtend'], 'options');
     const concurrency = options.concurrency ?? 1;
     if (!Number.isSafeInteger(concurrency) || concurrency < 1)
       throw new ValidationError('options.concurrency', `must be a whole number ≥ 1, got ${String(concurrency)}`);
@@ -312,7 +313,12 @@ export class RemoteQueue<T = unknown, R = unknown> {
         signal,
         ...(options.visibility === undefined ? {} : { visibility: options.visibility }),
       });
-    return new RemoteWorker<T, R>(lease, handler, options.autoExtend ?? true, concurrency, options.signal);
+    const settings = {
+      concurrency,
+      timeoutMs: options.timeout === undefined ? null : millis(options.timeout, 'options.timeout', 0),
+      autoExtend: options.autoExtend ?? true,
+    };
+    return new RemoteWorker<T, R>(lease, handler, settings, options.signal);
   }
 }
 

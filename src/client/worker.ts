@@ -3,7 +3,7 @@
 // restarting, the network) is reported as 'error' and retried after a pause: it reconnects.
 // close({ timeout }) and the `signal` option behave as the library's worker (src/core/worker.ts).
 import { EventEmitter } from 'node:events';
-import { ClosedError, LeaseLostError, ValidationError } from '../errors.ts';
+import { ClosedError, LeaseLostError, TimeoutError, ValidationError } from '../errors.ts';
 import type { AckArgs, Duration } from '../index.ts';
 import type { RemoteLeasedJob } from './leased.ts';
 
@@ -22,6 +22,11 @@ export interface RemoteProcessOptions {
   concurrency?: number;
   /** Aborting it closes the worker at once: running handlers' signals abort and their jobs are handed back. */
   signal?: AbortSignal;
+  /**
+   * Per-job limit in ms (as `close`'s, milliseconds only): past it the job's signal aborts
+   * (TimeoutError) and the attempt counts as failed.
+   */
+  timeout?: number;
   /** Lease length; default each job's visibility. */
   visibility?: Duration;
   /** Extend the lease at half its length while the handler runs; default true. */
@@ -35,20 +40,34 @@ export interface RemoteCloseOptions {
 
 type Lease<T, R> = (signal: AbortSignal) => Promise<RemoteLeasedJob<T, R>[]>;
 
+/** A worker's options, checked (RemoteQueue.process). */
+export interface RemoteWorkerSettings {
+  readonly concurrency: number;
+  readonly timeoutMs: number | null;
+  readonly autoExtend: boolean;
+}
+
+type Outcome<R> = { ok: true; result: R } | { ok: false; error: unknown };
+
 const errorPauseMs = 500;
 
+/** Refuses an option the client does not know, as the library does: a misspelt one would be ignored. */
+export function knownOptions(options: object, known: readonly string[], field: string): void {
+  const unknown = Object.keys(options).find((key) => !known.includes(key));
+  if (unknown !== undefined)
+    throw new ValidationError(`${field}.${unknown}`, `unknown option (known: ${known.join(', ')})`);
+}
+
 /**
- * The grace period in ms. Milliseconds only: the client carries no duration parser (it talks
- * HTTP and sends duration strings for the server to read), and this one stays in the process.
+ * Milliseconds ≥ 0 for `field`, or `fallback` when not given. Milliseconds only: the client
+ * carries no duration parser (it talks HTTP and sends duration strings for the server to read),
+ * and these stay in the process.
  */
-function closeTimeout(options: RemoteCloseOptions): number {
-  const unknown = Object.keys(options).filter((key) => key !== 'timeout');
-  if (unknown.length > 0) throw new ValidationError(`close.${unknown[0]}`, 'is not an option (timeout is)');
-  const { timeout } = options;
-  if (timeout === undefined) return Infinity;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0)
-    throw new ValidationError('close.timeout', `must be a number of ms ≥ 0, got ${String(timeout)}`);
-  return timeout;
+export function millis(value: number | undefined, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0)
+    throw new ValidationError(field, `must be a number of ms ≥ 0, got ${String(value)}`);
+  return value;
 }
 
 export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteWorkerEvents<T, R>> {
@@ -63,13 +82,12 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
   constructor(
     lease: Lease<T, R>,
     private readonly handler: RemoteHandler<T, R>,
-    private readonly autoExtend: boolean,
-    concurrency: number,
+    private readonly settings: RemoteWorkerSettings,
     signal: AbortSignal | undefined,
   ) {
     super();
     this.#handedBack = new Promise<void>((resolve) => (this.#markHandedBack = resolve));
-    this.#loops = Array.from({ length: concurrency }, () => this.#loop(lease));
+    this.#loops = Array.from({ length: settings.concurrency }, () => this.#loop(lease));
     // The caller gave up: nothing is waited for.
     signal?.addEventListener('abort', () => void this.close({ timeout: 0 }), { once: true });
   }
@@ -80,7 +98,8 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
    * (released: the attempt does not count), and close does not wait for them to return.
    */
   async close(options: RemoteCloseOptions = {}): Promise<void> {
-    const graceMs = closeTimeout(options);
+    knownOptions(options, ['timeout'], 'close');
+    const graceMs = millis(options.timeout, 'close.timeout', Infinity);
     this.#stop.abort();
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<false>((resolve) => {
@@ -129,7 +148,7 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
 
   async #run(job: RemoteLeasedJob<T, R>): Promise<void> {
     const halfLease = Math.max(1, (job.leaseUntil - Date.now()) / 2);
-    const timer = this.autoExtend
+    const timer = this.settings.autoExtend
       ? setInterval(() => {
           job.extend().catch((error: unknown) => {
             // A lost lease is not coming back: its handler was told (job.signal), and asking again is an error each time.
@@ -141,16 +160,45 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
     this.#handling.set(job, () => {
       if (timer !== null) clearInterval(timer);
     });
+    const attempt = this.#attempt(job);
+    let timeout: NodeJS.Timeout | undefined;
+    const ms = this.settings.timeoutMs;
+    const timedOut =
+      ms === null
+        ? null
+        : new Promise<Outcome<R>>((resolve) => {
+            timeout = setTimeout(() => {
+              const error = new TimeoutError(`job ${job.id}`, ms);
+              job.abort(error);
+              resolve({ ok: false, error });
+            }, ms);
+          });
     try {
-      let outcome: { ok: true; result: R } | { ok: false; error: unknown };
-      try {
-        outcome = { ok: true, result: await this.handler(job) };
-      } catch (error) {
-        outcome = { ok: false, error };
-      }
+      const outcome = timedOut === null ? await attempt : await Promise.race([attempt, timedOut]);
+      clearTimeout(timeout);
       // Handed back by a close past its time-out: the job is not this worker's to settle any more.
       if (!this.#handling.delete(job)) return;
       if (timer !== null) clearInterval(timer);
+      // A lost lease aborts the signal too: then the job is someone else's and stays untouched.
+      if (!(job.signal.reason instanceof LeaseLostError)) await this.#settle(job, outcome);
+      // A handler that ignores its aborted signal keeps its slot until it returns.
+      if (timedOut !== null) await attempt;
+    } finally {
+      clearTimeout(timeout);
+      if (timer !== null) clearInterval(timer);
+    }
+  }
+
+  async #attempt(job: RemoteLeasedJob<T, R>): Promise<Outcome<R>> {
+    try {
+      return { ok: true, result: await this.handler(job) };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  }
+
+  async #settle(job: RemoteLeasedJob<T, R>, outcome: Outcome<R>): Promise<void> {
+    try {
       if (!outcome.ok) {
         const next = await job.nack({ error: outcome.error });
         this.emit(next === 'dead' ? 'dead' : 'failed', job, outcome.error);
@@ -161,8 +209,6 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
     } catch (error) {
       // The settle call itself failed (lease lost, server gone): the job comes back after its lease.
       this.emit('error', error);
-    } finally {
-      if (timer !== null) clearInterval(timer);
     }
   }
 }

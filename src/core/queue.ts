@@ -32,7 +32,7 @@ export interface BulkItem<T> {
 export interface ProcessOptions {
   /** Handlers running at once; default 1. */
   concurrency?: number;
-  /** Aborting it closes the worker gracefully. */
+  /** Aborting it closes the worker at once: running handlers' signals abort and their jobs are handed back (docs/timing.md). */
   signal?: AbortSignal;
   /** Per-job limit: past it the job's signal aborts and the attempt counts as failed. */
   timeout?: Duration;
