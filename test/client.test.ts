@@ -373,6 +373,37 @@ void test("a remote worker's timeout aborts the job's signal with TimeoutError a
   }
 });
 
+void test('list, promoteDelayed and cancel over HTTP, as a local queue', async () => {
+  const s = await start();
+  try {
+    const q = connect(s.base).queue<number>('listed');
+    const ids = await q.addBulk([1, 2, 3].map((data) => ({ data })));
+    const delayed = await q.addBulk([4, 5, 6].map((data) => ({ data, options: { delay: '1h' } })));
+    const first = await q.list('waiting', { limit: 2 });
+    assert.deepEqual(
+      first.jobs.map((job) => job.id),
+      ids.slice(0, 2),
+    );
+    const rest = await q.list('waiting', { limit: 2, cursor: first.cursor });
+    assert.deepEqual([rest.jobs.map((job) => job.data), rest.cursor], [[3], null]);
+    assert.equal(await q.promoteDelayed([]), 0);
+    assert.equal(await q.promoteDelayed([delayed[0] as string, ids[0] as string]), 1);
+    assert.deepEqual((await q.list('delayed')).jobs.map((job) => job.data).sort(), [5, 6]);
+    assert.equal(await q.promoteDelayed(), 2);
+    assert.equal((await q.counts()).waiting, 6);
+    assert.deepEqual(await q.dead(), { jobs: [], cursor: null });
+    // cancel: only a job that has not started.
+    const [leased] = await q.lease();
+    assert.equal(await q.cancel(leased?.id as string), false);
+    assert.equal(await q.cancel(ids[1] as string), true);
+    assert.equal(await q.get(ids[1] as string), null);
+    await assert.rejects(q.cancel('no-such-job'), NotFoundError);
+    await assert.rejects(q.list('nowhere' as never), ValidationError);
+  } finally {
+    await s.close();
+  }
+});
+
 void test('tokens: the client sends its bearer token; refusals come back as UnauthorizedError and ForbiddenError', async () => {
   const token = 'publisher-token-0123456789';
   const s = await start({ tokens: [{ token, scopes: ['publish'], prefix: 'mine' }] });

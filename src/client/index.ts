@@ -8,6 +8,7 @@ import type {
   Duration,
   JobInfo,
   JobOptions,
+  JobState,
   PublishOptions,
   QueueSettings,
   StoredQueueOptions,
@@ -58,6 +59,18 @@ function settingsOf(json: SettingsJson): QueueSettings {
     keepDead: keepOf(json.keepDead),
     paused: json.paused,
   };
+}
+
+export interface RemotePageOptions {
+  limit?: number;
+  cursor?: string | null;
+}
+
+/** A page of jobs, as a local queue's `list` answers it. */
+export interface RemotePage<T> {
+  readonly jobs: JobInfo<T>[];
+  /** Pass to get the next page; null at the end. */
+  readonly cursor: string | null;
 }
 
 /** The answer of GET /v1/queues/:queue/jobs/:id/result. */
@@ -199,6 +212,12 @@ export class RemoteQueue<T = unknown, R = unknown> {
     return (await call<{ removed: boolean }>(this.transport, 'DELETE', path)).removed;
   }
 
+  /** Removes the job if it has not started (waiting or delayed). True if it did. */
+  async cancel(id: string): Promise<boolean> {
+    const path = `${this.#path}/jobs/${encodeURIComponent(id)}/cancel`;
+    return (await call<{ cancelled: boolean }>(this.transport, 'POST', path)).cancelled;
+  }
+
   async peek(n = 1): Promise<JobInfo<T>[]> {
     return (await call<{ jobs: JobInfo<T>[] }>(this.transport, 'GET', `${this.#path}/peek?n=${n}`)).jobs;
   }
@@ -207,12 +226,17 @@ export class RemoteQueue<T = unknown, R = unknown> {
     return call<Counts>(this.transport, 'GET', `${this.#path}/counts`);
   }
 
-  async dead(
-    page: { limit?: number; cursor?: string | null } = {},
-  ): Promise<{ jobs: JobInfo<T>[]; cursor: string | null }> {
-    const query = new URLSearchParams({ limit: String(page.limit ?? 100) });
+  /** Jobs in `state`, a page at a time (default 100), as a local queue's `list`. */
+  async list(state: JobState, page: RemotePageOptions = {}): Promise<RemotePage<T>> {
+    const query = new URLSearchParams({ state, limit: String(page.limit ?? 100) });
     if (page.cursor !== undefined && page.cursor !== null) query.set('cursor', page.cursor);
-    return call(this.transport, 'GET', `${this.#path}/dead?${query.toString()}`);
+    const { jobs, cursor } = await call<RemotePage<T>>(this.transport, 'GET', `${this.#path}/jobs?${query.toString()}`);
+    return { jobs, cursor };
+  }
+
+  /** Dead jobs, oldest death first, a page at a time. */
+  dead(page: RemotePageOptions = {}): Promise<RemotePage<T>> {
+    return this.list('dead', page);
   }
 
   async retryDead(ids?: readonly string[]): Promise<number> {
@@ -228,6 +252,13 @@ export class RemoteQueue<T = unknown, R = unknown> {
   /** Changes the settings given; the others keep theirs. (JSON writes an Infinity as null: no limit.) */
   async configure(options: StoredQueueOptions): Promise<QueueSettings> {
     return settingsOf(await call<SettingsJson>(this.transport, 'PUT', `${this.#path}/settings`, options));
+  }
+
+  /** Delayed jobs made due now: these (the others are left alone), or all. Resolves with how many. */
+  async promoteDelayed(ids?: readonly string[]): Promise<number> {
+    if (ids?.length === 0) return 0;
+    const body = { action: 'promote', state: 'delayed', ...(ids === undefined ? {} : { ids }) };
+    return (await call<{ changed: number }>(this.transport, 'POST', `${this.#path}/jobs/bulk`, body)).changed;
   }
 
   /** Makes the delayed job `id` due now; NotFoundError when there is none, or it is not delayed. */

@@ -138,6 +138,12 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     async (request) => ({ removed: await queue(request).remove((request.params as { id: string }).id) }),
   );
 
+  app.post(
+    '/v1/queues/:queue/jobs/:id/cancel',
+    { schema: { params: s.params('queue', 'id') }, config: { need: 'admin', names: queueOf } },
+    async (request) => ({ cancelled: await queue(request).cancel((request.params as { id: string }).id) }),
+  );
+
   app.get(
     '/v1/queues/:queue/peek',
     {

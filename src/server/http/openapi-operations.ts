@@ -65,6 +65,14 @@ export const operations: Record<string, Operation> = {
     summary: 'Removes a job in any state',
     answer: object({ removed: { type: 'boolean' } }),
   },
+  'POST /v1/queues/{queue}/jobs/{id}/cancel': {
+    id: 'cancelJob',
+    tag: 'jobs',
+    summary:
+      'Removes a job that has not started (waiting or delayed); `cancelled` false when it has; 404 when there is no such job',
+    answer: object({ cancelled: { type: 'boolean' } }),
+    errors: [404],
+  },
   'GET /v1/queues/{queue}/jobs/{id}/result': {
     id: 'waitForJob',
     tag: 'jobs',
