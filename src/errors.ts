@@ -232,6 +232,24 @@ export function asError(error: unknown): Error {
 }
 
 /**
+ * A worker's failure that is no job's own (a store or a network call): its 'error' event when
+ * someone listens, else a process warning of type SpoolWorkerWarning, since an 'error' event
+ * nobody hears would end the process. Both workers, the library's and spool/client's, report so.
+ */
+export function reportWorkerError(
+  worker: { listenerCount(event: 'error'): number; emit(event: 'error', error: unknown): boolean },
+  error: unknown,
+): void {
+  if (worker.listenerCount('error') > 0) {
+    worker.emit('error', error);
+    return;
+  }
+  // The type is given apart: passed an Error, emitWarning would ignore it and name the warning after the error.
+  const { message, stack } = asError(error);
+  process.emitWarning(message, { type: 'SpoolWorkerWarning', detail: stack });
+}
+
+/**
  * `url` fit for a log line or an error message: the password of `user:password@` and of a
  * `?password=` parameter becomes `***` (a store URL is often pasted with its credentials in).
  */

@@ -404,6 +404,26 @@ void test('list, promoteDelayed and cancel over HTTP, as a local queue', async (
   }
 });
 
+void test("a remote worker nobody listens to for 'error' keeps the process up: a failed call is a process warning", async () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(warning);
+  process.on('warning', onWarning);
+  // Port 1: every lease fails at once, and the worker tries again after its pause.
+  const worker = connect('http://127.0.0.1:1')
+    .queue('unheard')
+    .process(() => {});
+  try {
+    for (const deadline = Date.now() + 10_000; warnings.length < 2;) {
+      assert.ok(Date.now() < deadline, 'no warnings came');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await worker.close({ timeout: 0 });
+    process.off('warning', onWarning);
+  }
+  assert.ok(warnings.every((w) => w.name === 'SpoolWorkerWarning' && /cannot reach/.test(w.message)));
+});
+
 void test('tokens: the client sends its bearer token; refusals come back as UnauthorizedError and ForbiddenError', async () => {
   const token = 'publisher-token-0123456789';
   const s = await start({ tokens: [{ token, scopes: ['publish'], prefix: 'mine' }] });

@@ -2,9 +2,10 @@
 // and, thrown in a spool behind a server, the same class with the same fields out of spool/client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect } from '../src/client/index.ts';
-import { errorCodes, errorDetailFields } from '../src/errors.ts';
+import { errorCodes, errorDetailFields, reportWorkerError } from '../src/errors.ts';
 import * as spool from '../src/index.ts';
 import { createServer } from '../src/server/index.ts';
 import { MemoryStore } from '../src/store/memory/memory-store.ts';
@@ -156,4 +157,19 @@ void test('errors the server makes itself come out of spool/client with their fi
     await server.close();
     await local.close();
   }
+});
+
+void test("a worker's failure is its 'error' event when someone listens, else a SpoolWorkerWarning", async () => {
+  const worker = new EventEmitter();
+  const heard: unknown[] = [];
+  worker.on('error', (error) => heard.push(error));
+  reportWorkerError(worker, new spool.StorageError('disk gone'));
+  assert.equal(heard.length, 1);
+  worker.removeAllListeners('error');
+  const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+  reportWorkerError(worker, 'not an Error');
+  const warning = await warned;
+  assert.equal(warning.name, 'SpoolWorkerWarning');
+  assert.equal(warning.message, 'not an Error');
+  assert.equal(heard.length, 1);
 });

@@ -1,9 +1,10 @@
 // A worker over HTTP: `concurrency` loops, each long-polling for one job, running the handler
 // with the lease extended while it runs, then acking or nacking. A failed call (the server
-// restarting, the network) is reported as 'error' and retried after a pause: it reconnects.
+// restarting, the network) is reported as 'error' (a process warning when nobody listens) and
+// retried after a pause: it reconnects.
 // close({ timeout }) and the `signal` option behave as the library's worker (src/core/worker.ts).
 import { EventEmitter } from 'node:events';
-import { ClosedError, LeaseLostError, TimeoutError, ValidationError } from '../errors.ts';
+import { ClosedError, LeaseLostError, reportWorkerError, TimeoutError, ValidationError } from '../errors.ts';
 import type { AckArgs, Duration } from '../index.ts';
 import type { RemoteLeasedJob } from './leased.ts';
 
@@ -133,7 +134,7 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
         jobs = await lease(signal);
       } catch (error) {
         if (signal.aborted) return;
-        this.emit('error', error);
+        this.#report(error);
         await new Promise((resolve) => setTimeout(resolve, errorPauseMs));
         continue;
       }
@@ -153,7 +154,7 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
           job.extend().catch((error: unknown) => {
             // A lost lease is not coming back: its handler was told (job.signal), and asking again is an error each time.
             if (error instanceof LeaseLostError && timer !== null) clearInterval(timer);
-            this.emit('error', error);
+            this.#report(error);
           });
         }, halfLease)
       : null;
@@ -208,7 +209,11 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
       this.emit('completed', job, outcome.result);
     } catch (error) {
       // The settle call itself failed (lease lost, server gone): the job comes back after its lease.
-      this.emit('error', error);
+      this.#report(error);
     }
+  }
+
+  #report(error: unknown): void {
+    reportWorkerError(this, error);
   }
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { asError, ClosedError, TimeoutError } from '../errors.ts';
+import { ClosedError, reportWorkerError, TimeoutError } from '../errors.ts';
 import type { Clock } from './clock.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
@@ -356,8 +356,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
   }
 
   #report(error: unknown): void {
-    if (this.listenerCount('error') > 0) this.emit('error', error);
-    else process.emitWarning(asError(error), 'SpoolWorkerWarning');
+    reportWorkerError(this, error);
   }
 }
 
