@@ -69,6 +69,20 @@ void test('queues over HTTP: add, get, peek, counts, lease, extend, ack, nack, d
       if (got.length === 2) stop.abort();
     }
     assert.deepEqual(got, ['a', 'b']);
+    // consume with prefetch: jobs leased three at a time; those not handed out go back when the loop ends.
+    const ahead = client.queue<string>('ahead');
+    await ahead.addBulk(['a', 'b', 'c', 'd'].map((data) => ({ data })));
+    for await (const job of ahead.consume({ prefetch: 3 })) {
+      assert.equal(job.data, 'a');
+      assert.equal((await ahead.counts()).active, 3);
+      await job.ack();
+      break;
+    }
+    const after = await ahead.counts();
+    assert.deepEqual([after.waiting, after.active, after.completed], [3, 0, 1]);
+    assert.equal((await ahead.get((await ahead.peek())[0]?.id as string))?.attempts, 0);
+    assert.throws(() => ahead.consume({ prefetch: 0 }), ValidationError);
+    assert.throws(() => ahead.consume(null as never), ValidationError);
     await assert.rejects(client.queue('bad name').add({ n: 0 }), ValidationError);
   } finally {
     await s.close();

@@ -61,6 +61,14 @@ function settingsOf(json: SettingsJson): QueueSettings {
   };
 }
 
+export interface RemoteConsumeOptions {
+  /** Jobs leased per request; those not yet handed out are released when the loop ends. Default 1. */
+  prefetch?: number;
+  visibility?: Duration;
+  /** Ends the loop. */
+  signal?: AbortSignal;
+}
+
 export interface RemotePageOptions {
   limit?: number;
   cursor?: string | null;
@@ -309,23 +317,48 @@ export class RemoteQueue<T = unknown, R = unknown> {
     }
   }
 
-  /** `for await (const job of queue.consume())`: long-polls one job at a time until `signal` aborts. */
-  async *consume(options: { visibility?: Duration; signal?: AbortSignal } = {}): AsyncGenerator<RemoteLeasedJob<T, R>> {
+  /**
+   * `for await (const job of queue.consume())`: long-polls `prefetch` jobs at a time (default 1)
+   * until `signal` aborts; those not yet handed out when the loop ends are released, as a local
+   * queue's consume does.
+   */
+  consume(options: RemoteConsumeOptions = {}): AsyncGenerator<RemoteLeasedJob<T, R>, void, undefined> {
+    knownOptions(options, ['prefetch', 'visibility', 'signal'], 'options');
+    const prefetch = options.prefetch ?? 1;
+    if (!Number.isSafeInteger(prefetch) || prefetch < 1)
+      throw new ValidationError('options.prefetch', `must be a whole number ≥ 1, got ${String(prefetch)}`);
+    return this.#consume(prefetch, options);
+  }
+
+  async *#consume(
+    prefetch: number,
+    options: RemoteConsumeOptions,
+  ): AsyncGenerator<RemoteLeasedJob<T, R>, void, undefined> {
     const { signal, visibility } = options;
     const stopped = (): boolean => signal?.aborted === true;
-    while (!stopped()) {
-      let jobs: RemoteLeasedJob<T, R>[];
-      try {
-        jobs = await this.lease({
-          wait: 'forever',
-          ...(visibility === undefined ? {} : { visibility }),
-          ...(signal === undefined ? {} : { signal }),
-        });
-      } catch (error) {
-        if (stopped()) return;
-        throw error;
+    const ahead: RemoteLeasedJob<T, R>[] = [];
+    try {
+      while (!stopped()) {
+        if (ahead.length === 0) {
+          try {
+            ahead.push(
+              ...(await this.lease({
+                max: prefetch,
+                wait: 'forever',
+                ...(visibility === undefined ? {} : { visibility }),
+                ...(signal === undefined ? {} : { signal }),
+              })),
+            );
+          } catch (error) {
+            if (stopped()) return;
+            throw error;
+          }
+        }
+        const job = ahead.shift();
+        if (job !== undefined) yield job;
       }
-      yield* jobs;
+    } finally {
+      await Promise.allSettled(ahead.map((job) => job.release()));
     }
   }
 

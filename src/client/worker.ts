@@ -54,6 +54,7 @@ const errorPauseMs = 500;
 
 /** Refuses an option the client does not know, as the library does: a misspelt one would be ignored. */
 export function knownOptions(options: object, known: readonly string[], field: string): void {
+  if (typeof options !== 'object' || options === null) throw new ValidationError(field, 'must be an object');
   const unknown = Object.keys(options).find((key) => !known.includes(key));
   if (unknown !== undefined)
     throw new ValidationError(`${field}.${unknown}`, `unknown option (known: ${known.join(', ')})`);
