@@ -226,6 +226,22 @@ export class JobFailedError extends SpoolError {
   }
 }
 
+/**
+ * Refuses keys the caller may have misspelt: an ignored option is a silent bug. Here, beside
+ * ValidationError, so that spool/client (which imports errors.ts only) checks options as the
+ * library does.
+ */
+export function checkKeys(value: unknown, allowed: readonly string[], field: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ValidationError(field, 'must be an object');
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key))
+      throw new ValidationError(`${field}.${key}`, `unknown option (known: ${allowed.join(', ')})`);
+  }
+  return value as Record<string, unknown>;
+}
+
 /** `error` as an Error, for a rejection or a warning: a thrown value that is not one becomes its text in one. */
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));

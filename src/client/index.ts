@@ -1,7 +1,7 @@
 // `spool/client`: a remote spool over HTTP with the local API's shape — queues, lease with
 // long-poll, leased jobs settled by token, a worker — so code moves between a local and a
 // remote spool without changes to its logic.
-import { JobFailedError, TimeoutError, ValidationError } from '../errors.ts';
+import { checkKeys, JobFailedError, TimeoutError, ValidationError } from '../errors.ts';
 import type {
   AckAnswer,
   Counts,
@@ -20,7 +20,7 @@ import { call } from './http.ts';
 import type { Transport } from './http.ts';
 import { RemoteLeasedJob } from './leased.ts';
 import type { LeasedJson } from './leased.ts';
-import { knownOptions, millis, RemoteWorker } from './worker.ts';
+import { millis, RemoteWorker } from './worker.ts';
 import type { RemoteCloseOptions, RemoteHandler, RemoteProcessOptions, RemoteWorkerSettings } from './worker.ts';
 
 export { RemoteLeasedJob, RemoteWorker };
@@ -323,7 +323,7 @@ export class RemoteQueue<T = unknown, R = unknown> {
    * queue's consume does.
    */
   consume(options: RemoteConsumeOptions = {}): AsyncGenerator<RemoteLeasedJob<T, R>, void, undefined> {
-    knownOptions(options, ['prefetch', 'visibility', 'signal'], 'options');
+    checkKeys(options, ['prefetch', 'visibility', 'signal'], 'options');
     const prefetch = options.prefetch ?? 1;
     if (!Number.isSafeInteger(prefetch) || prefetch < 1)
       throw new ValidationError('options.prefetch', `must be a whole number ≥ 1, got ${String(prefetch)}`);
@@ -365,7 +365,7 @@ export class RemoteQueue<T = unknown, R = unknown> {
   /** Runs `handler` on this queue's jobs, `concurrency` at a time, until `close()`. */
   process(handler: RemoteHandler<T, R>, options: RemoteProcessOptions = {}): RemoteWorker<T, R> {
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
-    knownOptions(options, ['concurrency', 'signal', 'timeout', 'visibility', 'autoExtend'], 'options');
+    checkKeys(options, ['concurrency', 'signal', 'timeout', 'visibility', 'autoExtend'], 'options');
     const concurrency = options.concurrency ?? 1;
     if (!Number.isSafeInteger(concurrency) || concurrency < 1)
       throw new ValidationError('options.concurrency', `must be a whole number ≥ 1, got ${String(concurrency)}`);

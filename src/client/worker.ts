@@ -4,7 +4,7 @@
 // retried after a pause: it reconnects.
 // close({ timeout }) and the `signal` option behave as the library's worker (src/core/worker.ts).
 import { EventEmitter } from 'node:events';
-import { ClosedError, LeaseLostError, reportWorkerError, TimeoutError, ValidationError } from '../errors.ts';
+import { checkKeys, ClosedError, LeaseLostError, reportWorkerError, TimeoutError, ValidationError } from '../errors.ts';
 import type { AckArgs, Duration } from '../index.ts';
 import type { RemoteLeasedJob } from './leased.ts';
 
@@ -52,14 +52,6 @@ type Outcome<R> = { ok: true; result: R } | { ok: false; error: unknown };
 
 const errorPauseMs = 500;
 
-/** Refuses an option the client does not know, as the library does: a misspelt one would be ignored. */
-export function knownOptions(options: object, known: readonly string[], field: string): void {
-  if (typeof options !== 'object' || options === null) throw new ValidationError(field, 'must be an object');
-  const unknown = Object.keys(options).find((key) => !known.includes(key));
-  if (unknown !== undefined)
-    throw new ValidationError(`${field}.${unknown}`, `unknown option (known: ${known.join(', ')})`);
-}
-
 /**
  * Milliseconds ≥ 0 for `field`, or `fallback` when not given. Milliseconds only: the client
  * carries no duration parser (it talks HTTP and sends duration strings for the server to read),
@@ -100,7 +92,7 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
    * (released: the attempt does not count), and close does not wait for them to return.
    */
   async close(options: RemoteCloseOptions = {}): Promise<void> {
-    knownOptions(options, ['timeout'], 'close');
+    checkKeys(options, ['timeout'], 'close');
     const graceMs = millis(options.timeout, 'close.timeout', Infinity);
     this.#stop.abort();
     let timer: NodeJS.Timeout | undefined;
@@ -175,20 +167,16 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
               resolve({ ok: false, error });
             }, ms);
           });
-    try {
-      const outcome = timedOut === null ? await attempt : await Promise.race([attempt, timedOut]);
-      clearTimeout(timeout);
-      // Handed back by a close past its time-out: the job is not this worker's to settle any more.
-      if (!this.#handling.delete(job)) return;
-      if (timer !== null) clearInterval(timer);
-      // A lost lease aborts the signal too: then the job is someone else's and stays untouched.
-      if (!(job.signal.reason instanceof LeaseLostError)) await this.#settle(job, outcome);
-      // A handler that ignores its aborted signal keeps its slot until it returns.
-      if (timedOut !== null) await attempt;
-    } finally {
-      clearTimeout(timeout);
-      if (timer !== null) clearInterval(timer);
-    }
+    // Neither the attempt nor the time-out rejects, and #settle reports its own failure.
+    const outcome = timedOut === null ? await attempt : await Promise.race([attempt, timedOut]);
+    clearTimeout(timeout);
+    // Handed back by a close past its time-out (which stopped the extensions): not this worker's to settle any more.
+    if (!this.#handling.delete(job)) return;
+    if (timer !== null) clearInterval(timer);
+    // A lost lease aborts the signal too: then the job is someone else's and stays untouched.
+    if (!(job.signal.reason instanceof LeaseLostError)) await this.#settle(job, outcome);
+    // A handler that ignores its aborted signal keeps its slot until it returns.
+    if (timedOut !== null) await attempt;
   }
 
   async #attempt(job: RemoteLeasedJob<T, R>): Promise<Outcome<R>> {

@@ -1,8 +1,8 @@
-import { ValidationError } from '../errors.ts';
+import { checkKeys, ValidationError } from '../errors.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
 import { LeasedJob } from './leased-job.ts';
-import { checkKeys, checkQueueName, wholeNumber } from './options.ts';
+import { checkQueueName, wholeNumber } from './options.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface LeaseOptions {

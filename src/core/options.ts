@@ -1,6 +1,6 @@
 // Options are read here, once, at the edge: checked, given their defaults, turned into frozen
 // plain objects whose names carry their units. Nothing past this file sees '5m' or a missing field.
-import { ValidationError } from '../errors.ts';
+import { checkKeys, ValidationError } from '../errors.ts';
 import { defaultQueueSettings } from '../store/contract.ts';
 import type { Backoff, NewJob, QueueSettings, Retention } from '../store/contract.ts';
 import type { Codec } from './codec.ts';
@@ -162,18 +162,6 @@ export function checkQueueName(name: unknown, field = 'queue'): string {
     );
   }
   return name;
-}
-
-/** Refuses keys the caller may have misspelt: an ignored option is a silent bug. */
-export function checkKeys(value: unknown, allowed: readonly string[], field: string): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new ValidationError(field, 'must be an object');
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key))
-      throw new ValidationError(`${field}.${key}`, `unknown option (known: ${allowed.join(', ')})`);
-  }
-  return value as Record<string, unknown>;
 }
 
 export function positiveInteger(value: unknown, field: string, allowInfinity = false): number {

@@ -1,4 +1,4 @@
-import { asError, NotFoundError, QueueFullError, ValidationError } from '../errors.ts';
+import { asError, checkKeys, NotFoundError, QueueFullError, ValidationError } from '../errors.ts';
 import type { Counts, JobState, NewJob, QueueSettings } from '../store/contract.ts';
 import { consume } from './consume.ts';
 import { parseDuration } from './duration.ts';
@@ -9,7 +9,6 @@ import { lease, leaseRequest, maxLeaseBatch } from './lease.ts';
 import type { LeaseOptions } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
 import {
-  checkKeys,
   jobDefaults,
   jobSettings,
   newJob,

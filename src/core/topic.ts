@@ -9,11 +9,11 @@
 // own document and no other, so edits made at the same instant, in one process or in several
 // on a shared store, cannot undo each other: the contract has no compare-and-set, and a whole
 // definition read, changed and written back lost one of two concurrent edits (issue 6).
-import { ExistsError, NotFoundError, ValidationError } from '../errors.ts';
+import { checkKeys, ExistsError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Backoff, JobRecord, NewJob } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
 import type { Duration } from './duration.ts';
-import { checkKeys, defaultJob, jobSettings, newJob } from './options.ts';
+import { defaultJob, jobSettings, newJob } from './options.ts';
 import type { BackoffOptions } from './options.ts';
 import { Queue } from './queue.ts';
 import type { Runtime } from './runtime.ts';

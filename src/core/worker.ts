@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ClosedError, reportWorkerError, TimeoutError } from '../errors.ts';
+import { checkKeys, ClosedError, reportWorkerError, TimeoutError } from '../errors.ts';
 import type { Clock } from './clock.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
@@ -8,7 +8,6 @@ import { LeaseKeeper } from './lease-keeper.ts';
 import { lease, maxLeaseBatch } from './lease.ts';
 import type { LeaseRequest } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
-import { checkKeys } from './options.ts';
 import type { Runtime } from './runtime.ts';
 
 /** Runs one job; what it returns is the job's result. Throwing fails the attempt. */
