@@ -10,6 +10,7 @@ import {
   LeaseLostError,
   NotFoundError,
   open,
+  systemClock,
   TimeoutError,
   UnauthorizedError,
   ValidationError,
@@ -354,6 +355,47 @@ void test('a remote job whose lease is lost while it runs: job.signal aborts wit
     assert.ok(errors[0] instanceof LeaseLostError);
   } finally {
     await s.close();
+  }
+});
+
+void test("a remote worker times its extensions by the server's clock: a skewed client clock neither floods it nor loses the lease", async () => {
+  // The server's clock a minute behind this process's, then a minute ahead: a worker that read
+  // leaseUntil against its own clock would extend every millisecond, then not before the lease ran out.
+  for (const skewMs of [-60_000, 60_000]) {
+    await using spool = await open(testStore.url(), { clock: { ...systemClock, now: () => Date.now() + skewMs } });
+    const server = await createServer({ spool });
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    let extends_ = 0;
+    const fetched = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      if (typeof input === 'string' && input.endsWith('/v1/extend')) extends_++;
+      return fetched(input, init);
+    };
+    try {
+      const q = connect(base).queue<string>(`skew${skewMs}`);
+      await q.add('x');
+      const errors: unknown[] = [];
+      let done = (_: number): void => {};
+      const handled = new Promise<number>((resolve) => (done = resolve));
+      const worker = q.process(
+        async (job) => {
+          // Three and a half leases of 200 ms: extended at each half-lease, about seven times.
+          await new Promise((resolve) => setTimeout(resolve, 700));
+          done(job.attempt);
+        },
+        { visibility: '200ms' },
+      );
+      worker.on('error', (error) => errors.push(error));
+      const attempt = await handled;
+      await worker.close();
+      assert.deepEqual(errors, [], `skew ${skewMs}`);
+      assert.equal(attempt, 1);
+      assert.equal((await spool.queue(`skew${skewMs}`).counts()).completed, 1, `skew ${skewMs}: acked`);
+      assert.ok(extends_ >= 3 && extends_ <= 14, `skew ${skewMs}: ${extends_} extensions`);
+    } finally {
+      globalThis.fetch = fetched;
+      await server.close();
+    }
   }
 });
 

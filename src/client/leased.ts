@@ -14,6 +14,8 @@ export interface LeasedJson<T> {
   readonly priority: number;
   readonly createdAt: number;
   readonly leaseUntil: number;
+  /** The lease's time left when the server answered, by its clock; missing from a server before it. */
+  readonly leaseLeftMs?: number;
   readonly errors: readonly string[];
 }
 
@@ -29,6 +31,8 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
   readonly errors: readonly string[];
   readonly token: string;
   #leaseUntil: number;
+  /** When the lease ends by this process's monotonic clock (performance.now), which no skew between the machines moves. */
+  #leaseEnds: number;
   #settled = false;
   readonly #abort = new AbortController();
 
@@ -46,10 +50,17 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
     this.errors = json.errors;
     this.token = json.token;
     this.#leaseUntil = json.leaseUntil;
+    this.#leaseEnds = leaseEnds(json);
   }
 
+  /** When the lease ends unless extended, by the server's clock. */
   get leaseUntil(): number {
     return this.#leaseUntil;
+  }
+
+  /** The lease's time left now, as the server counts it, whatever this machine's clock says. */
+  get leaseLeftMs(): number {
+    return this.#leaseEnds - performance.now();
   }
 
   get settled(): boolean {
@@ -90,12 +101,13 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
 
   /** Keeps the lease `ms` more from now; default: the job's visibility. */
   async extend(ms?: Duration): Promise<number> {
-    const { leaseUntil } = await this.#call<{ leaseUntil: number }>(
+    const answer = await this.#call<{ leaseUntil: number; leaseLeftMs?: number }>(
       '/v1/extend',
       ms === undefined ? { token: this.token } : { token: this.token, ms },
     );
-    this.#leaseUntil = leaseUntil;
-    return leaseUntil;
+    this.#leaseUntil = answer.leaseUntil;
+    this.#leaseEnds = leaseEnds(answer);
+    return answer.leaseUntil;
   }
 
   async #settle<R>(path: string, body: Record<string, unknown>): Promise<R> {
@@ -119,4 +131,13 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
 function errorText(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return text.length > 2000 ? `${text.slice(0, 1999)}…` : text;
+}
+
+/**
+ * A lease's end by performance.now, from the time left the server gave: counted from the answer's
+ * arrival, a little late by the answer's way back, which a worker extending at half the lease can
+ * spare. A server from before leaseLeftMs gives leaseUntil alone, read against this clock.
+ */
+function leaseEnds(answer: { leaseUntil: number; leaseLeftMs?: number }): number {
+  return performance.now() + (answer.leaseLeftMs ?? answer.leaseUntil - Date.now());
 }

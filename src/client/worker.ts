@@ -141,7 +141,7 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
   }
 
   async #run(job: RemoteLeasedJob<T, R>): Promise<void> {
-    const halfLease = Math.max(1, (job.leaseUntil - Date.now()) / 2);
+    const halfLease = Math.max(1, job.leaseLeftMs / 2);
     const timer = this.settings.autoExtend
       ? setInterval(() => {
           job.extend().catch((error: unknown) => {

@@ -83,6 +83,14 @@ export class LeasedJob<T = unknown, R = unknown> {
     return this.#leaseUntil;
   }
 
+  /**
+   * The lease's time left now, by the Spool's clock: what a process with a clock of its own (a
+   * remote worker) times its extensions by, where leaseUntil would be off by the clocks' skew.
+   */
+  get leaseLeftMs(): number {
+    return this.#leaseUntil - this.runtime.clock.now();
+  }
+
   /** True once ack, nack, fail or release went through. */
   get settled(): boolean {
     return this.#settled;

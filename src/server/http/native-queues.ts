@@ -25,6 +25,7 @@ function leasedJson(job: LeasedJob) {
     priority: job.priority,
     createdAt: job.createdAt,
     leaseUntil: job.leaseUntil,
+    leaseLeftMs: job.leaseLeftMs,
     errors: job.errors,
   };
 }
@@ -324,7 +325,8 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     { schema: { body: s.body({ token: s.token, ms: s.duration }, ['token']) }, config: { need: 'consume' } },
     async (request) => {
       const { ms } = request.body as { ms?: Duration };
-      return { leaseUntil: await (await leasedOf(request)).extend(ms) };
+      const job = await leasedOf(request);
+      return { leaseUntil: await job.extend(ms), leaseLeftMs: job.leaseLeftMs };
     },
   );
 }

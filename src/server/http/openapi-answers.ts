@@ -6,6 +6,11 @@ export type Schema = Record<string, unknown>;
 
 export const int = { type: 'integer' } as const;
 export const ms = { type: 'integer', description: 'milliseconds since the epoch' } as const;
+/** A lease's time left by the server's clock: a client times its extensions by it, not by its own clock against leaseUntil. */
+export const leaseLeftMs = {
+  type: 'integer',
+  description: "the lease's milliseconds left, by the server's clock",
+} as const;
 export const nullable = (schema: Schema): Schema => ({ ...schema, nullable: true });
 export const object = (properties: Record<string, unknown>, description?: string): Schema => ({
   type: 'object',
@@ -54,6 +59,7 @@ export const leasedJob = object(
     priority: int,
     createdAt: ms,
     leaseUntil: ms,
+    leaseLeftMs,
     errors: strings,
   },
   'a leased job',

@@ -10,6 +10,7 @@ import {
   int,
   jobInfo,
   leasedJob,
+  leaseLeftMs,
   ms,
   nullable,
   object,
@@ -257,7 +258,7 @@ export const operations: Record<string, Operation> = {
     id: 'extend',
     tag: 'leases',
     summary: "Extends a lease by `ms` (default: the job's visibility)",
-    answer: object({ leaseUntil: ms }),
+    answer: object({ leaseUntil: ms, leaseLeftMs }),
     errors: [404, 409, 415],
   },
   'GET /v1/topics': {
