@@ -365,10 +365,10 @@ void test("a remote worker times its extensions by the server's clock: a skewed 
     await using spool = await open(testStore.url(), { clock: { ...systemClock, now: () => Date.now() + skewMs } });
     const server = await createServer({ spool });
     const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
-    let extends_ = 0;
+    let extensions = 0;
     const fetched = globalThis.fetch;
     globalThis.fetch = (input, init) => {
-      if (typeof input === 'string' && input.endsWith('/v1/extend')) extends_++;
+      if (typeof input === 'string' && input.endsWith('/v1/extend')) extensions++;
       return fetched(input, init);
     };
     try {
@@ -391,7 +391,7 @@ void test("a remote worker times its extensions by the server's clock: a skewed 
       assert.deepEqual(errors, [], `skew ${skewMs}`);
       assert.equal(attempt, 1);
       assert.equal((await spool.queue(`skew${skewMs}`).counts()).completed, 1, `skew ${skewMs}: acked`);
-      assert.ok(extends_ >= 3 && extends_ <= 14, `skew ${skewMs}: ${extends_} extensions`);
+      assert.ok(extensions >= 3 && extensions <= 14, `skew ${skewMs}: ${extensions} extensions`);
     } finally {
       globalThis.fetch = fetched;
       await server.close();
