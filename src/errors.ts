@@ -247,6 +247,18 @@ export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** A whole number ≥ 1 (or, with `allowInfinity`, Infinity) for `field`; here for the client as checkKeys is. */
+export function positiveInteger(value: unknown, field: string, allowInfinity = false): number {
+  if (allowInfinity && value === Infinity) return Infinity;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ValidationError(
+      field,
+      `must be a whole number ≥ 1${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
 /**
  * A worker's failure that is no job's own (a store or a network call): its 'error' event when
  * someone listens, else a process warning of type SpoolWorkerWarning, since an 'error' event

@@ -1,7 +1,7 @@
 // `spool/client`: a remote spool over HTTP with the local API's shape — queues, lease with
 // long-poll, leased jobs settled by token, a worker — so code moves between a local and a
 // remote spool without changes to its logic.
-import { checkKeys, JobFailedError, TimeoutError, ValidationError } from '../errors.ts';
+import { checkKeys, JobFailedError, positiveInteger, TimeoutError, ValidationError } from '../errors.ts';
 import type {
   AckAnswer,
   Counts,
@@ -324,9 +324,7 @@ export class RemoteQueue<T = unknown, R = unknown> {
    */
   consume(options: RemoteConsumeOptions = {}): AsyncGenerator<RemoteLeasedJob<T, R>, void, undefined> {
     checkKeys(options, ['prefetch', 'visibility', 'signal'], 'options');
-    const prefetch = options.prefetch ?? 1;
-    if (!Number.isSafeInteger(prefetch) || prefetch < 1)
-      throw new ValidationError('options.prefetch', `must be a whole number ≥ 1, got ${String(prefetch)}`);
+    const prefetch = options.prefetch === undefined ? 1 : positiveInteger(options.prefetch, 'options.prefetch');
     return this.#consume(prefetch, options);
   }
 
@@ -366,9 +364,8 @@ export class RemoteQueue<T = unknown, R = unknown> {
   process(handler: RemoteHandler<T, R>, options: RemoteProcessOptions = {}): RemoteWorker<T, R> {
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
     checkKeys(options, ['concurrency', 'signal', 'timeout', 'visibility', 'autoExtend'], 'options');
-    const concurrency = options.concurrency ?? 1;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1)
-      throw new ValidationError('options.concurrency', `must be a whole number ≥ 1, got ${String(concurrency)}`);
+    const concurrency =
+      options.concurrency === undefined ? 1 : positiveInteger(options.concurrency, 'options.concurrency');
     const lease = (signal: AbortSignal) =>
       this.lease({
         max: 1,

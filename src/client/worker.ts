@@ -146,14 +146,15 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
       ? setInterval(() => {
           job.extend().catch((error: unknown) => {
             // A lost lease is not coming back: its handler was told (job.signal), and asking again is an error each time.
-            if (error instanceof LeaseLostError && timer !== null) clearInterval(timer);
+            if (error instanceof LeaseLostError) stopExtending();
             this.#report(error);
           });
         }, halfLease)
       : null;
-    this.#handling.set(job, () => {
+    const stopExtending = (): void => {
       if (timer !== null) clearInterval(timer);
-    });
+    };
+    this.#handling.set(job, stopExtending);
     const attempt = this.#attempt(job);
     let timeout: NodeJS.Timeout | undefined;
     const ms = this.settings.timeoutMs;
@@ -172,7 +173,7 @@ export class RemoteWorker<T = unknown, R = unknown> extends EventEmitter<RemoteW
     clearTimeout(timeout);
     // Handed back by a close past its time-out (which stopped the extensions): not this worker's to settle any more.
     if (!this.#handling.delete(job)) return;
-    if (timer !== null) clearInterval(timer);
+    stopExtending();
     // A lost lease aborts the signal too: then the job is someone else's and stays untouched.
     if (!(job.signal.reason instanceof LeaseLostError)) await this.#settle(job, outcome);
     // A handler that ignores its aborted signal keeps its slot until it returns.

@@ -1,6 +1,6 @@
 // Options are read here, once, at the edge: checked, given their defaults, turned into frozen
 // plain objects whose names carry their units. Nothing past this file sees '5m' or a missing field.
-import { checkKeys, ValidationError } from '../errors.ts';
+import { checkKeys, positiveInteger, ValidationError } from '../errors.ts';
 import { defaultQueueSettings } from '../store/contract.ts';
 import type { Backoff, NewJob, QueueSettings, Retention } from '../store/contract.ts';
 import type { Codec } from './codec.ts';
@@ -162,17 +162,6 @@ export function checkQueueName(name: unknown, field = 'queue'): string {
     );
   }
   return name;
-}
-
-export function positiveInteger(value: unknown, field: string, allowInfinity = false): number {
-  if (allowInfinity && value === Infinity) return Infinity;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new ValidationError(
-      field,
-      `must be a whole number ≥ 1${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`,
-    );
-  }
-  return value;
 }
 
 /** A whole number from `min` to `max`: a count of jobs an option asks for. */

@@ -1,4 +1,4 @@
-import { asError, checkKeys, NotFoundError, QueueFullError, ValidationError } from '../errors.ts';
+import { asError, checkKeys, NotFoundError, positiveInteger, QueueFullError, ValidationError } from '../errors.ts';
 import type { Counts, JobState, NewJob, QueueSettings } from '../store/contract.ts';
 import { consume } from './consume.ts';
 import { parseDuration } from './duration.ts';
@@ -8,15 +8,7 @@ import type { JobInfo } from './job-info.ts';
 import { lease, leaseRequest, maxLeaseBatch } from './lease.ts';
 import type { LeaseOptions } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
-import {
-  jobDefaults,
-  jobSettings,
-  newJob,
-  positiveInteger,
-  settingsChanges,
-  txOption,
-  wholeNumber,
-} from './options.ts';
+import { jobDefaults, jobSettings, newJob, settingsChanges, txOption, wholeNumber } from './options.ts';
 import type { JobOptions, JobSettings, QueueConfig, StoredQueueOptions } from './options.ts';
 import type { Runtime } from './runtime.ts';
 import { waitFor } from './wait-for.ts';

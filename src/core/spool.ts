@@ -1,4 +1,4 @@
-import { checkKeys, ClosedError, LeaseLostError, QueueFullError, ValidationError } from '../errors.ts';
+import { checkKeys, ClosedError, LeaseLostError, positiveInteger, QueueFullError, ValidationError } from '../errors.ts';
 import { parseToken } from '../store/contract.ts';
 import type {
   AddParams,
@@ -28,7 +28,7 @@ import type { LeaseOptions } from './lease.ts';
 import { LeasedJob } from './leased-job.ts';
 import { Observers } from './observers.ts';
 import type { SpoolObserver } from './observers.ts';
-import { positiveInteger, queueConfig } from './options.ts';
+import { queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
 import { Announcement, present } from './presence.ts';
 import type { Presence } from './presence.ts';
