@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { ManualClock, open, ReplicationError, StorageError, ValidationError } from '../src/index.ts';
+import type { StoreEvent } from '../src/store/contract.ts';
 import { RedisStore } from '../src/store/redis/index.ts';
 import { CuttingProxy, PrivateRedis, redisServerProblem, skipUnless } from './fixtures/redis.ts';
 import { newJob } from './support/workload.ts';
@@ -95,6 +96,38 @@ void describe('redis store: faults', { skip }, () => {
       assert.equal(Buffer.from(record?.payload ?? []).toString(), 'second');
       admin.disconnect();
     } finally {
+      await store.close();
+    }
+  });
+
+  void test('a subscriber whose connection drops again before its SUBSCRIBE is answered resubscribes, with no unhandled rejection', async () => {
+    const redis = await server();
+    const proxy = await CuttingProxy.start(redis.port);
+    proxies.push(proxy);
+    const store = await RedisStore.open(`${proxy.url}?prefix=resub`);
+    // ioredis's own SUBSCRIBE after a reconnect was a promise nobody held: cut, it rejected
+    // unhandled (a MaxRetriesPerRequestError), which ends a process and failed a CI run.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (error: unknown): void => void unhandled.push(error);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const events: StoreEvent[] = [];
+      await store.watch((event) => events.push(event));
+      proxy.cutNextSubscribe();
+      proxy.cutAll();
+      const deadline = Date.now() + 5_000;
+      while (proxy.cuts === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(proxy.cuts, 1, 'the SUBSCRIBE after the reconnect was cut');
+      // Subscribed again on the next connection: an add's event comes through.
+      const heard = (): boolean => events.some((event) => event.kind === 'ready' && event.queue === 'after');
+      while (!heard() && Date.now() < deadline) {
+        await store.add({ now: Date.now(), jobs: [newJob('after', Buffer.from('x'))] });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(heard(), 'events flow again');
+      assert.deepEqual(unhandled.map(String), []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
       await store.close();
     }
   });

@@ -28,10 +28,15 @@ export interface RedisSettings {
 // reply the dying connection lost was sent again on reconnect and stored twice. A command is sent
 // once, on a ready connection, or fails at once; RedisStore waits for the connection and tries
 // again itself, within `timeout`, and only where a second run is safe.
+// No resubscribing inside ioredis either: its own SUBSCRIBE after a reconnect is a promise nobody
+// holds, so a connection that dropped again before the answer (Redis restarting) rejected it
+// unhandled, a MaxRetriesPerRequestError that ended the process. The Subscriber subscribes again
+// itself on 'ready' (events.ts), and handles the failure.
 const clientOptions = {
   lazyConnect: true,
   enableOfflineQueue: false,
   autoResendUnfulfilledCommands: false,
+  autoResubscribe: false,
   maxRetriesPerRequest: 0,
 } as const;
 
