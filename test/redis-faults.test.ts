@@ -157,6 +157,25 @@ void describe('redis store: faults', { skip }, () => {
     }
   });
 
+  void test('with Redis gone, an add to a queue the store has not named yet fails with a StorageError and nothing rejects unheld', async () => {
+    const redis = await server();
+    const store = await RedisStore.open(`${redis.url}?timeout=200`);
+    // The add also sends the queue's name to the set of queues, unawaited so the add goes out at
+    // once; when the add failed first, that call's failure rejected unheld and ended the process.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (error: unknown): void => void unhandled.push(error);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await redis.kill();
+      await assert.rejects(store.add({ now: Date.now(), jobs: [newJob('unnamed', Buffer.from('x'))] }), StorageError);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled.map(String), []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await store.close();
+    }
+  });
+
   void test('CLIENT KILL of every connection: the store reconnects, and a blocked worker wakes for the next add', async () => {
     const redis = await server();
     await using consumer = await open(redis.url);

@@ -175,6 +175,9 @@ export class RedisStore implements Store {
       // Sent, not awaited: the add must go out now, with nothing between it and a lease this
       // Spool's add woke (ChangeHub.sent), which the connection then runs right behind it.
       const known = this.#know([...new Set(params.jobs.map((j) => j.queue))]);
+      // Held from here on: when the add fails first (the connection is down), the add's error is
+      // the one reported, and this one must not reject unheld, which would end the process.
+      known.catch(() => {});
       const copies = params.replicate ?? 1;
       const target = copies > 1 ? await this.#replicatedClient() : { client: this.#client, scripts: this.#scripts };
       // One call for the whole batch; a Cluster keeps each queue in its own slot, so there each
