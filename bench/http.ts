@@ -2,7 +2,8 @@
 // has its own event loop), with autocannon as the keep-alive load generator in this process:
 //   npm run bench:http -- [--store file:<dir>|memory:] [--seconds 5] [--connections 64] [--json]
 // Figures: single publishes/s (one message per request), batch messages/s (1,000 per request),
-// and consume messages/s (lease 100, then one batch ack, over 16 connections) from the batch route's queue.
+// consume messages/s (lease 100, then one batch ack, over 16 connections) from the batch route's
+// queue, and jobs/s through spool/client's worker (16 handlers; then with prefetch 64) in this process.
 // Every figure counts 2xx answers only, and any other answer fails the run.
 // autocannon costs about as much CPU per request as the server: on 2 cores it takes the core
 // the server needs. Where wrk (C, `apt-get install wrk`) is on PATH, single publishes are also
@@ -14,6 +15,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import type { Options, Request, Result } from 'autocannon';
+import { connect } from '../src/client/index.ts';
+import type { RemoteProcessOptions } from '../src/client/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -129,6 +132,23 @@ const consume = await load('consume', '/', {
   ],
 });
 
+/** Jobs/s a spool/client worker with `options` runs through `total` waiting jobs of an empty handler. */
+async function remoteWorker(queue: string, total: number, options: RemoteProcessOptions): Promise<number> {
+  const q = connect(base).queue<number>(queue);
+  for (let at = 0; at < total; at += 1000)
+    await q.addBulk(Array.from({ length: Math.min(1000, total - at) }, (_, i) => ({ data: at + i })));
+  const start = performance.now();
+  let completed = 0;
+  const worker = q.process(() => {}, options);
+  await new Promise<void>((resolve) => worker.on('completed', () => ++completed === total && resolve()));
+  const perSec = Math.round(total / ((performance.now() - start) / 1000));
+  await worker.close();
+  return perSec;
+}
+const remoteJobs = 20_000;
+const remote = await remoteWorker('remote', remoteJobs, { concurrency: 16 });
+const remotePrefetch = await remoteWorker('remote-prefetch', remoteJobs, { concurrency: 16, prefetch: 64 });
+
 const results = {
   store,
   seconds,
@@ -137,6 +157,8 @@ const results = {
   singlePublishPerSecWrk: singleWrk,
   batchMessagesPerSec: perSecond(batched['2xx'] * 1000, batched),
   consumePerSec: perSecond(consumed, consume),
+  remoteWorkerPerSec: remote,
+  remoteWorkerPrefetchPerSec: remotePrefetch,
 };
 if (values.json) console.log(JSON.stringify(results));
 else
@@ -144,7 +166,8 @@ else
     `spool serve on ${store}: ${results.singlePublishPerSec} publishes/s one per request (${connections} connections, autocannon), ` +
       (singleWrk === null ? '' : `${singleWrk} publishes/s one per request (wrk), `) +
       `${results.batchMessagesPerSec} messages/s through the batch route (1,000 per request), ` +
-      `${results.consumePerSec} messages/s leased and acked (batches of 100)`,
+      `${results.consumePerSec} messages/s leased and acked (batches of 100), ` +
+      `${remote} jobs/s through spool/client's worker (concurrency 16), ${remotePrefetch} with prefetch 64`,
   );
 child.kill('SIGTERM');
 await new Promise((resolve) => child.once('exit', resolve));

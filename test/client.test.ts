@@ -267,6 +267,121 @@ void test('a remote worker processes every job, and carries on after the server 
   assert.equal(counts.active, 0);
 });
 
+/** Counts this process's requests to each path of a server until `restore()`. */
+function countRequests() {
+  const requests = new Map<string, number>();
+  const fetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const path = new URL(input instanceof Request ? input.url : input).pathname;
+    requests.set(path, (requests.get(path) ?? 0) + 1);
+    return fetch(input, init);
+  };
+  return { requests, restore: () => void (globalThis.fetch = fetch) };
+}
+
+void test('a remote worker leases many jobs a request and acks the jobs of one turn in one request, with their results', async () => {
+  const s = await start();
+  const { requests, restore } = countRequests();
+  try {
+    const q = connect(s.base).queue<number, number>('batched');
+    const ids = await q.addBulk(Array.from({ length: 300 }, (_, i) => ({ data: i })));
+    let running = 0;
+    let most = 0;
+    const worker = q.process(
+      async (job) => {
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        running--;
+        return job.data * 2;
+      },
+      { concurrency: 8, prefetch: 24 },
+    );
+    let completed = 0;
+    const done = new Promise<void>((resolve) => worker.on('completed', () => ++completed === 300 && resolve()));
+    await done;
+    await worker.close();
+    assert.equal(most, 8, 'no more handlers at once than the concurrency');
+    assert.deepEqual(await s.spool.queue('batched').counts(), {
+      ...(await s.spool.queue('batched').counts()),
+      waiting: 0,
+      active: 0,
+      completed: 300,
+    });
+    for (const i of [0, 150, 299]) assert.equal(await s.spool.queue('batched').waitFor(ids[i] as string), i * 2);
+    // One job a request each way would be 600.
+    const leases = requests.get('/v1/lease') ?? 0;
+    const acks = requests.get('/v1/ack/batch') ?? 0;
+    assert.equal(requests.get('/v1/ack') ?? 0, 0);
+    assert.ok(leases + acks < 150, `${leases} lease and ${acks} ack requests for 300 jobs`);
+  } finally {
+    restore();
+    await s.close();
+  }
+});
+
+void test('with prefetch a remote worker holds jobs ahead of a free handler, and a close hands back the ones it never started', async () => {
+  const s = await start();
+  try {
+    const q = connect(s.base).queue<number>('ahead');
+    await q.addBulk([1, 2, 3, 4, 5].map((data) => ({ data })));
+    let finish = (): void => {};
+    const started: number[] = [];
+    const worker = q.process(
+      (job) => {
+        started.push(job.data);
+        return new Promise<void>((resolve) => (finish = resolve));
+      },
+      { concurrency: 1, prefetch: 3 },
+    );
+    const local = s.spool.queue('ahead');
+    for (const deadline = Date.now() + 10_000; (await local.counts()).active < 4;) {
+      assert.ok(Date.now() < deadline, 'the worker never leased four jobs');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(started, [1]);
+    const closed = worker.close();
+    // The three held jobs go back at once; the running one is waited for.
+    for (const deadline = Date.now() + 10_000; (await local.counts()).waiting < 4;) {
+      assert.ok(Date.now() < deadline, 'the held jobs were not handed back');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    finish();
+    await closed;
+    const counts = await local.counts();
+    assert.deepEqual([counts.waiting, counts.active, counts.completed], [4, 0, 1]);
+    assert.deepEqual(started, [1]);
+    for (const job of await local.peek(4))
+      assert.equal(job.attempts, 0, 'a job handed back unstarted spent no attempt');
+  } finally {
+    await s.close();
+  }
+});
+
+void test("acks of one turn go in one request, each told its own outcome: a lost lease's ack rejects with LeaseLostError", async () => {
+  const s = await start();
+  const { requests, restore } = countRequests();
+  try {
+    const q = connect(s.base).queue<number>('turn');
+    await q.addBulk([1, 2, 3].map((data) => ({ data })));
+    const [kept, lost, alsoKept] = await q.lease({ max: 3 });
+    assert.ok(kept && lost && alsoKept);
+    await s.spool.queue('turn').remove(lost.id);
+    const outcomes = await Promise.allSettled([kept.ack(), lost.ack(), alsoKept.ack()]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.ok((outcomes[1] as PromiseRejectedResult).reason instanceof LeaseLostError);
+    assert.ok(lost.signal.reason instanceof LeaseLostError);
+    assert.deepEqual([kept.settled, lost.settled, alsoKept.settled], [true, false, true]);
+    assert.equal(requests.get('/v1/ack/batch'), 1);
+    assert.equal((await s.spool.queue('turn').counts()).completed, 2);
+  } finally {
+    restore();
+    await s.close();
+  }
+});
+
 /** A remote worker whose handler starts on the one job of `queue` and never finishes. */
 async function stuckWorker(base: string, queue: string, signal?: AbortSignal) {
   const q = connect(base).queue<string>(queue);
@@ -403,8 +518,9 @@ void test("a remote worker's timeout aborts the job's signal with TimeoutError a
   const s = await start();
   try {
     const q = connect(s.base).queue<string>('remote-timeout');
-    assert.throws(() => q.process(() => {}, { prefetch: 2 } as never), /options\.prefetch/);
-    assert.throws(() => q.process(() => {}, { timeout: '1s' } as never), ValidationError);
+    assert.throws(() => q.process(() => {}, { lanes: 2 } as never), /options\.lanes/);
+    assert.throws(() => q.process(() => {}, { timeout: 'soon' }), ValidationError);
+    assert.throws(() => q.process(() => {}, { prefetch: 1001 }), /options\.prefetch/);
     const id = await q.add('slow', { maxAttempts: 1 });
     let seen: AbortSignal | undefined;
     const dead = new Promise<unknown>((resolve) => {

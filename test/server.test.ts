@@ -161,6 +161,29 @@ void describe('HTTP /v1: queues', () => {
     assert.equal((await s.call('POST', '/v1/ack/batch', { tokens: ['nonsense'] })).status, 400);
   });
 
+  void test("a batch ack by `acks` carries each job's result, or none; tokens and acks together are refused", async () => {
+    const ids = (
+      json(await s.call('POST', '/v1/queues/results/jobs/batch', { jobs: [{ data: 1 }, { data: 2 }] })) as {
+        ids: string[];
+      }
+    ).ids;
+    const { jobs } = json(await s.call('POST', '/v1/lease', { queues: ['results'], max: 2 })) as {
+      jobs: { token: string }[];
+    };
+    const [first, second] = jobs.map((j) => j.token) as [string, string];
+    const both = await s.call('POST', '/v1/ack/batch', { tokens: [first], acks: [{ token: first }] });
+    assert.equal(both.status, 400);
+    assert.equal((await s.call('POST', '/v1/ack/batch', {})).status, 400);
+    assert.equal((await s.call('POST', '/v1/ack/batch', { acks: [{ token: first, other: 1 }] })).status, 400);
+    const answer = await s.call('POST', '/v1/ack/batch', {
+      acks: [{ token: first, result: { n: 2 } }, { token: second }],
+    });
+    assert.deepEqual(json(answer), { acked: 2, lost: [] });
+    const result = (id: string) => s.call('GET', `/v1/queues/results/jobs/${id}/result?wait=0`).then(json);
+    assert.deepEqual(await result(ids[0] as string), { state: 'completed', result: { n: 2 } });
+    assert.deepEqual(await result(ids[1] as string), { state: 'completed' });
+  });
+
   void test('pause stops leases until resume; release hands a job back without an attempt', async () => {
     await s.call('POST', '/v1/queues/p/jobs', { data: 'x' });
     assert.deepEqual(json(await s.call('POST', '/v1/queues/p/pause')), { paused: true });

@@ -25,6 +25,11 @@ function remoteError(status: number, answer: unknown): Error {
   );
 }
 
+/** A body already written as JSON, sent as it is. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 /** POSTs (or GETs, without a body) JSON; resolves with the answer's JSON, rejects with a SpoolError. */
 export async function call<T>(
   transport: Transport,
@@ -38,7 +43,7 @@ export async function call<T>(
     response = await fetch(transport.base + path, {
       method,
       headers: body === undefined ? transport.headers : { ...transport.headers, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : body instanceof JsonText ? body.text : JSON.stringify(body),
       signal,
     });
   } catch (error) {

@@ -20,11 +20,12 @@ import { call } from './http.ts';
 import type { Transport } from './http.ts';
 import { RemoteLeasedJob } from './leased.ts';
 import type { LeasedJson } from './leased.ts';
-import { millis, RemoteWorker } from './worker.ts';
-import type { RemoteCloseOptions, RemoteHandler, RemoteProcessOptions, RemoteWorkerSettings } from './worker.ts';
+import { Worker, workerSettings } from '../core/worker.ts';
+import { remoteSource } from './worker.ts';
+import type { RemoteHandler, RemoteProcessOptions, RemoteWorker } from './worker.ts';
 
-export { RemoteLeasedJob, RemoteWorker };
-export type { RemoteCloseOptions, RemoteHandler, RemoteProcessOptions, RemoteWorkerSettings };
+export { RemoteLeasedJob };
+export type { RemoteHandler, RemoteProcessOptions, RemoteWorker };
 export type { RemoteWorkerEvents } from './worker.ts';
 
 export interface ConnectOptions {
@@ -360,26 +361,21 @@ export class RemoteQueue<T = unknown, R = unknown> {
     }
   }
 
-  /** Runs `handler` on this queue's jobs, `concurrency` at a time, until `close()`. */
+  /** Runs `handler` on this queue's jobs, `concurrency` at a time, until `close()`: a local queue's worker, fed over HTTP. */
   process(handler: RemoteHandler<T, R>, options: RemoteProcessOptions = {}): RemoteWorker<T, R> {
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
-    checkKeys(options, ['concurrency', 'signal', 'timeout', 'visibility', 'autoExtend'], 'options');
-    const concurrency =
-      options.concurrency === undefined ? 1 : positiveInteger(options.concurrency, 'options.concurrency');
-    const lease = (signal: AbortSignal) =>
+    const { settings, signal } = workerSettings(options);
+    const { visibilityMs } = settings;
+    const source = remoteSource<T, R>((max, signal) =>
       this.lease({
-        max: 1,
+        max,
         // As long as the server lets a long-poll wait (--max-wait); woken by an add or a due time.
         wait: 'forever',
         signal,
-        ...(options.visibility === undefined ? {} : { visibility: options.visibility }),
-      });
-    const settings = {
-      concurrency,
-      timeoutMs: options.timeout === undefined ? null : millis(options.timeout, 'options.timeout', 0),
-      autoExtend: options.autoExtend ?? true,
-    };
-    return new RemoteWorker<T, R>(lease, handler, settings, options.signal);
+        ...(visibilityMs === null ? {} : { visibility: visibilityMs }),
+      }),
+    );
+    return new Worker<T, R, RemoteLeasedJob<T, R>>(source, this.name, handler, settings, signal);
   }
 }
 

@@ -1,5 +1,6 @@
 import { LeaseLostError } from '../errors.ts';
 import type { AckArgs, Duration } from '../index.ts';
+import { ackBatchOf } from './ack-batch.ts';
 import { call } from './http.ts';
 import type { Transport } from './http.ts';
 
@@ -67,6 +68,11 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
     return this.#settled;
   }
 
+  /** True once the signal is aborted. */
+  get aborted(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
   /**
    * Aborted, as a local job's, when the worker running this job gives it up (a close past its
    * time-out), and with LeaseLostError once a call finds the lease lost.
@@ -80,8 +86,10 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
     this.#abort.abort(reason);
   }
 
+  /** Sent with the other acks of this turn on the same connection, in one request. */
   async ack(...[result]: AckArgs<R>): Promise<void> {
-    await this.#settle('/v1/ack', result === undefined ? {} : { result });
+    if (!(await ackBatchOf(this.transport).ack(this.token, result))) this.#lost();
+    this.#settled = true;
   }
 
   async nack(options: { delay?: Duration; error?: unknown } = {}): Promise<'retry' | 'dead'> {
@@ -124,6 +132,12 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
       if (error instanceof LeaseLostError) this.abort(error);
       throw error;
     }
+  }
+
+  #lost(): never {
+    const error = new LeaseLostError(this.token);
+    this.abort(error);
+    throw error;
   }
 }
 

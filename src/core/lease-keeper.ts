@@ -1,13 +1,19 @@
 import type { Clock } from './clock.ts';
-import type { LeasedJob } from './leased-job.ts';
+
+/** A lease a keeper can keep: a local LeasedJob, or spool/client's RemoteLeasedJob. */
+export interface KeptLease {
+  /** Time left by the lease holder's clock, which may not be this process's (a server's). */
+  readonly leaseLeftMs: number;
+  extend(ms?: number): Promise<unknown>;
+}
 
 /**
  * Extends the leases of a worker's running jobs at half-time, on one timer for them all: a
  * timer per job cost more than a short handler, and most handlers end long before half-time.
  */
-export class LeaseKeeper {
+export class LeaseKeeper<J extends KeptLease> {
   /** Each kept job and when its lease is next extended. */
-  readonly #due = new Map<LeasedJob<unknown>, number>();
+  readonly #due = new Map<J, number>();
   #cancel: (() => void) | null = null;
   #armedAt = Number.POSITIVE_INFINITY;
 
@@ -18,18 +24,17 @@ export class LeaseKeeper {
     private readonly report: (error: unknown) => void,
   ) {}
 
-  keep(job: LeasedJob<unknown>): void {
+  keep(job: J): void {
     this.#schedule(job);
   }
 
-  release(job: LeasedJob<unknown>): void {
+  release(job: J): void {
     this.#due.delete(job);
     if (this.#due.size === 0) this.#disarm();
   }
 
-  #schedule(job: LeasedJob<unknown>): void {
-    const now = this.clock.now();
-    const at = now + Math.max(1, (job.leaseUntil - now) / 2);
+  #schedule(job: J): void {
+    const at = this.clock.now() + Math.max(1, job.leaseLeftMs / 2);
     this.#due.set(job, at);
     if (at < this.#armedAt) this.#arm(at);
   }

@@ -6,39 +6,18 @@ import type { Duration } from './duration.ts';
 import { jobInfo } from './job-info.ts';
 import type { JobInfo } from './job-info.ts';
 import { lease, leaseRequest, maxLeaseBatch } from './lease.ts';
-import type { LeaseOptions } from './lease.ts';
+import type { LeaseOptions, LeaseRequest } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
 import { jobDefaults, jobSettings, newJob, settingsChanges, txOption, wholeNumber } from './options.ts';
 import type { JobOptions, JobSettings, QueueConfig, StoredQueueOptions } from './options.ts';
 import type { Runtime } from './runtime.ts';
 import { waitFor } from './wait-for.ts';
-import { Worker } from './worker.ts';
-import type { Handler } from './worker.ts';
+import { Worker, workerSettings } from './worker.ts';
+import type { Handler, JobSource, ProcessOptions } from './worker.ts';
 
 export interface BulkItem<T> {
   data: T;
   options?: JobOptions;
-}
-
-export interface ProcessOptions {
-  /** Handlers running at once; default 1. */
-  concurrency?: number;
-  /** Aborting it closes the worker at once: running handlers' signals abort and their jobs are handed back (docs/timing.md). */
-  signal?: AbortSignal;
-  /** Per-job limit: past it the job's signal aborts and the attempt counts as failed. */
-  timeout?: Duration;
-  /** Lease length; default each job's visibility. */
-  visibility?: Duration;
-  /** Extend the lease while the handler runs (and while a prefetched job waits); default true. */
-  autoExtend?: boolean;
-  /**
-   * Jobs leased ahead of a free handler, at most, each waiting in the worker for one; default 0.
-   * Under load the worker then leases and acks in batches of about `concurrency + prefetch`
-   * instead of `concurrency`: fewer store calls a job, and on a remote store many more jobs a
-   * second for short handlers (graphile-worker's local queue, AMQP's prefetch). The price: a
-   * prefetched job is nobody else's while it waits, and a close hands it back unstarted.
-   */
-  prefetch?: number;
 }
 
 export interface ConsumeOptions {
@@ -288,24 +267,30 @@ export class Queue<T = unknown, R = unknown> {
   /** Starts `concurrency` handlers on this queue; see Worker. */
   process(handler: Handler<T, R>, options: ProcessOptions = {}): Worker<T, R> {
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
-    const o = checkKeys(
-      options,
-      ['concurrency', 'signal', 'timeout', 'visibility', 'autoExtend', 'prefetch'],
-      'options',
-    );
-    const worker = new Worker<T, R>(
-      this.runtime,
-      this.name,
-      handler,
-      {
-        concurrency: o.concurrency === undefined ? 1 : positiveInteger(o.concurrency, 'options.concurrency'),
-        timeoutMs: o.timeout === undefined ? null : parseDuration(o.timeout, 'options.timeout'),
-        visibilityMs: o.visibility === undefined ? null : parseDuration(o.visibility, 'options.visibility'),
-        autoExtend: o.autoExtend === undefined ? true : Boolean(o.autoExtend),
-        prefetch: o.prefetch === undefined ? 0 : wholeNumber(o.prefetch, 'options.prefetch', 0, maxLeaseBatch),
+    const { settings, signal } = workerSettings(options);
+    const { runtime } = this;
+    const request: LeaseRequest = {
+      queues: [this.name],
+      max: 1,
+      visibilityMs: settings.visibilityMs,
+      // Woken by an add, a due time (hub.ts) or close, never by a poll.
+      waitMs: Infinity,
+      signal: undefined,
+    };
+    const source: JobSource<LeasedJob<T, R>> = {
+      clock: runtime.clock,
+      // A remote store (capabilities.remote) is a round trip a lease.
+      lanes: runtime.store.capabilities.remote ? 2 : 1,
+      lease(max, signal) {
+        // The acks of the handlers that just ended go first: a store may carry them with the lease (Redis: one script).
+        runtime.acks.flush();
+        return lease<T, R>(runtime, { ...request, max, signal });
       },
-      o.signal as AbortSignal | undefined,
-    );
+      handle: (job, run) => runtime.observers.handle(job, run),
+      attach: (worker) => runtime.heartbeat.register(worker),
+      detach: (worker) => runtime.heartbeat.unregister(worker),
+    };
+    const worker = new Worker<T, R>(source, this.name, handler, settings, signal);
     this.runtime.adopt(worker);
     return worker;
   }

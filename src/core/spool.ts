@@ -21,6 +21,7 @@ import { AuditLog } from './audit-log.ts';
 import { Heartbeat, workerProcesses } from './heartbeat.ts';
 import type { WorkerProcess } from './heartbeat.ts';
 import { ChangeHub } from './hub.ts';
+import { jsonCodec } from './codec.ts';
 import { jobInfo } from './job-info.ts';
 import type { JobInfo } from './job-info.ts';
 import { lease, leaseRequest } from './lease.ts';
@@ -309,22 +310,32 @@ export class Spool implements AsyncDisposable {
 
   /**
    * Acks the leases these tokens hold, all in one store call: for a consumer that kept only
-   * tokens (a script, a server's batch ack), with no result. A token whose lease is over, or
-   * whose job is in a queue outside `within`, changes nothing and is named in `lost`; the store
-   * checks `within` in the same atomic step as the ack. Without `within` the call is shared with
-   * this tick's other acks (the workers', other clients'), as a job's own ack is.
+   * tokens (a script, a server's batch ack). `results[i]`, when there and not undefined, is
+   * the result of the job of `tokens[i]`, as a job's own ack takes it. A token whose lease is
+   * over, or whose job is in a queue outside `within`, changes nothing and is named in `lost`;
+   * the store checks `within` in the same atomic step as the ack. Without `within` the call is
+   * shared with this tick's other acks (the workers', other clients'), as a job's own ack is.
    */
-  async ack(tokens: readonly string[], options: { within?: QueueScope } = {}): Promise<AckAnswer> {
+  async ack(
+    tokens: readonly string[],
+    options: { within?: QueueScope; results?: readonly unknown[] } = {},
+  ): Promise<AckAnswer> {
     this.#runtime.assertOpen();
+    checkKeys(options, ['within', 'results'], 'options');
+    const { within, results } = options;
     const leases = tokens.map((token, i) => {
       const parsed = typeof token === 'string' ? parseToken(token) : null;
       if (parsed === null)
         throw new ValidationError(`tokens[${i}]`, `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`);
       return parsed;
     });
+    if (results !== undefined && (!Array.isArray(results) || results.length !== tokens.length))
+      throw new ValidationError('options.results', `must be an array of one result per token (${tokens.length})`);
     if (tokens.length === 0) return { acked: 0, lost: [] };
-    const items = tokens.map((token) => ({ token, result: null }));
-    const { within } = options;
+    const items = tokens.map((token, i) => {
+      const result: unknown = results?.[i];
+      return { token, result: result === undefined ? null : jsonCodec.encode(result) };
+    });
     const queues = await (within === undefined
       ? this.#runtime.acks.pushAll(items)
       : this.#store.ack({ now: this.#runtime.clock.now(), items, scope: within }));

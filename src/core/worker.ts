@@ -1,17 +1,99 @@
+// A pool of handlers fed from one queue, whichever side of a network the queue is on: a local
+// Spool's (Queue.process) or a server's over HTTP (spool/client's RemoteQueue.process) is the
+// same worker on another JobSource, so both behave alike, prefetch and time-outs included.
 import { EventEmitter } from 'node:events';
-import { checkKeys, ClosedError, reportWorkerError, TimeoutError } from '../errors.ts';
+import {
+  checkKeys,
+  ClosedError,
+  positiveInteger,
+  reportWorkerError,
+  TimeoutError,
+  ValidationError,
+} from '../errors.ts';
 import type { Clock } from './clock.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
 import type { BeatSource, WorkerBeat } from './heartbeat.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
-import { lease, maxLeaseBatch } from './lease.ts';
-import type { LeaseRequest } from './lease.ts';
+import { maxLeaseBatch } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
-import type { Runtime } from './runtime.ts';
+import { wholeNumber } from './options.ts';
 
 /** Runs one job; what it returns is the job's result. Throwing fails the attempt. */
-export type Handler<T, R = unknown> = (job: LeasedJob<T, R>) => R | PromiseLike<R>;
+export type Handler<T, R = unknown, J = LeasedJob<T, R>> = (job: J) => R | PromiseLike<R>;
+
+/** What a worker does with a job: a local LeasedJob and spool/client's RemoteLeasedJob are both one. */
+export interface WorkerJob<R> {
+  readonly id: string;
+  /** The lease's time left now, by the clock of whoever holds it (the store's side). */
+  readonly leaseLeftMs: number;
+  /** True once the job's signal is aborted (lease lost, time-out, close). */
+  readonly aborted: boolean;
+  readonly settled: boolean;
+  abort(reason: unknown): void;
+  ack(result: R): Promise<void>;
+  nack(options: { error?: unknown }): Promise<'retry' | 'dead'>;
+  release(): Promise<void>;
+  extend(ms?: number): Promise<number>;
+}
+
+/** Where a worker's jobs come from, and what runs around its handlers. */
+export interface JobSource<J> {
+  readonly clock: Clock;
+  /**
+   * Leases a worker keeps on their way at once: 2 where each is a round trip (a remote store,
+   * HTTP), so that while one is answered the worker runs the jobs of the other; else 1.
+   */
+  readonly lanes: number;
+  /**
+   * Up to `max` jobs, waiting for the first as long as it takes (woken, never polling); no
+   * jobs once `signal` aborts. Rejects with ClosedError once the source is closed for good.
+   */
+  lease(max: number, signal: AbortSignal): Promise<J[]>;
+  /** Calls `handler` on `job`, inside whatever wraps handlers (a Spool's observers). */
+  handle(job: J, handler: (job: J) => unknown): unknown;
+  /** Told when a worker starts and when it has closed (a Spool's heartbeat). */
+  attach(worker: BeatSource): void;
+  detach(worker: BeatSource): Promise<void>;
+}
+
+export interface ProcessOptions {
+  /** Handlers running at once; default 1. */
+  concurrency?: number;
+  /** Aborting it closes the worker at once: running handlers' signals abort and their jobs are handed back (docs/timing.md). */
+  signal?: AbortSignal;
+  /** Per-job limit: past it the job's signal aborts and the attempt counts as failed. */
+  timeout?: Duration;
+  /** Lease length; default each job's visibility. */
+  visibility?: Duration;
+  /** Extend the lease while the handler runs (and while a prefetched job waits); default true. */
+  autoExtend?: boolean;
+  /**
+   * Jobs leased ahead of a free handler, at most, each waiting in the worker for one; default 0.
+   * Under load the worker then leases and acks in batches of about `concurrency + prefetch`
+   * instead of `concurrency`: fewer store calls a job, and on a remote store many more jobs a
+   * second for short handlers (graphile-worker's local queue, AMQP's prefetch). The price: a
+   * prefetched job is nobody else's while it waits, and a close hands it back unstarted.
+   */
+  prefetch?: number;
+}
+
+/** ProcessOptions, checked: the settings and the signal. */
+export function workerSettings(options: unknown): { settings: WorkerSettings; signal: AbortSignal | undefined } {
+  const o = checkKeys(options, ['concurrency', 'signal', 'timeout', 'visibility', 'autoExtend', 'prefetch'], 'options');
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    throw new ValidationError('options.signal', 'must be an AbortSignal');
+  return {
+    settings: {
+      concurrency: o.concurrency === undefined ? 1 : positiveInteger(o.concurrency, 'options.concurrency'),
+      timeoutMs: o.timeout === undefined ? null : parseDuration(o.timeout, 'options.timeout'),
+      visibilityMs: o.visibility === undefined ? null : parseDuration(o.visibility, 'options.visibility'),
+      autoExtend: o.autoExtend === undefined ? true : Boolean(o.autoExtend),
+      prefetch: o.prefetch === undefined ? 0 : wholeNumber(o.prefetch, 'options.prefetch', 0, maxLeaseBatch),
+    },
+    signal: o.signal,
+  };
+}
 
 export interface WorkerSettings {
   readonly concurrency: number;
@@ -23,12 +105,12 @@ export interface WorkerSettings {
   readonly prefetch: number;
 }
 
-export interface WorkerEvents<T, R = unknown> {
-  completed: [job: LeasedJob<T, R>, result: R];
+export interface WorkerEvents<T, R = unknown, J = LeasedJob<T, R>> {
+  completed: [job: J, result: R];
   /** The attempt failed and the job will be retried. */
-  failed: [job: LeasedJob<T>, error: unknown];
+  failed: [job: J, error: unknown];
   /** The attempt failed and the job is dead. */
-  dead: [job: LeasedJob<T>, error: unknown];
+  dead: [job: J, error: unknown];
   /** Something went wrong around the handlers (the store, a lost lease); the worker carries on. */
   error: [error: unknown];
 }
@@ -37,11 +119,6 @@ export interface WorkerEvents<T, R = unknown> {
 const errorPauseMs = 1_000;
 /** The least number of unsettled acks a worker allows, whatever its concurrency. */
 const minUnsettled = 1_024;
-/**
- * Leases a worker keeps on their way to a remote store (`capabilities.remote`): while the store
- * answers one, the worker runs the jobs of the other, so neither side waits for the other.
- */
-const remoteLeaseLanes = 2;
 
 /** How a handler ended: what it returned or threw. */
 type HandlerResult = { ok: true; result: unknown } | { ok: false; error: unknown };
@@ -59,14 +136,20 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * It leases only as many jobs as it has free slots and `prefetch` more, so by default nothing
  * waits leased but unstarted: a lease on its way holds the slots it asked for.
  */
-export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<T, R>> implements BeatSource {
+export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob<T, R>>
+  extends EventEmitter<WorkerEvents<T, R, J>>
+  implements BeatSource
+{
   /** Handlers that returned a promise and have not settled it, by job; close() waits for them. */
-  readonly #pending = new Map<LeasedJob<T, R>, Promise<void>>();
+  readonly #pending = new Map<J, Promise<void>>();
   /** The jobs of those handlers until each returns: what a close past its time-out hands back. */
-  readonly #handling = new Set<LeasedJob<T, R>>();
+  readonly #handling = new Set<J>();
+  /** Resolved once a close past its time-out has handed back the jobs of the handlers still running. */
+  readonly #handedBack: Promise<void>;
+  #markHandedBack = (): void => {};
   #running = 0;
   /** Jobs leased ahead of a slot (`prefetch`), in lease order. */
-  #held: LeasedJob<T, R>[] = [];
+  #held: J[] = [];
   /** Set while `#startHeld` runs: a handler that ends at once must not start the next one inside it. */
   #startingHeld = false;
   /** Slots held by leases on their way to the store. */
@@ -84,29 +167,32 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
   /** Lanes waiting for a slot to free up. */
   #slotWaiters: (() => void)[] = [];
   #closing = false;
-  readonly #keeper: LeaseKeeper;
+  readonly #keeper: LeaseKeeper<J>;
+  readonly #clock: Clock;
   /** Since the start, for the heartbeat. */
   #completed = 0;
   #failed = 0;
 
   constructor(
-    private readonly runtime: Runtime,
+    private readonly source: JobSource<J>,
     private readonly queue: string,
-    private readonly handler: Handler<T, R>,
+    private readonly handler: Handler<T, R, J>,
     private readonly settings: WorkerSettings,
     signal: AbortSignal | undefined,
   ) {
     super();
+    this.#handedBack = new Promise<void>((resolve) => (this.#markHandedBack = resolve));
+    this.#clock = source.clock;
     // A commit takes a disk sync or a round trip; handlers that finish faster than that would
     // wait for it if only a slot's worth of acks could be on the way.
     this.#maxUnsettled = Math.max(2 * settings.concurrency, minUnsettled);
-    this.#keeper = new LeaseKeeper(runtime.clock, settings.visibilityMs ?? undefined, (error) => this.#report(error));
+    this.#keeper = new LeaseKeeper<J>(source.clock, settings.visibilityMs ?? undefined, (error) => this.#report(error));
     // The caller gave up: nothing is waited for (diskoque's cancelled ctx).
     signal?.addEventListener('abort', () => void this.close({ timeout: 0 }), { once: true });
-    const lanes = runtime.store.capabilities.remote ? Math.min(remoteLeaseLanes, settings.concurrency) : 1;
+    const lanes = Math.min(source.lanes, settings.concurrency);
     this.#idleLanes = lanes;
     this.#lanes = Array.from({ length: lanes }, () => this.#run());
-    runtime.heartbeat.register(this);
+    source.attach(this);
   }
 
   /** What the process's heartbeat document says of this worker. */
@@ -152,7 +238,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
         ? null
         : graceMs === 0
           ? Promise.resolve(false as const)
-          : new Promise<false>((resolve) => (cancel = this.runtime.clock.setTimer(graceMs, () => resolve(false))));
+          : new Promise<false>((resolve) => (cancel = this.#clock.setTimer(graceMs, () => resolve(false))));
     try {
       await Promise.all([...this.#lanes, this.#handBack(held)]);
       await this.#finishHandlers(grace);
@@ -160,12 +246,15 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
       cancel();
     }
     if (this.#unsettled > 0) await (this.#drained ??= new Promise<void>((resolve) => (this.#allSettled = resolve)));
-    await this.runtime.heartbeat.unregister(this);
+    await this.source.detach(this);
   }
 
   /** Waits for the running handlers until `grace` ends (never when null); then hands back the jobs of the rest. */
   async #finishHandlers(grace: Promise<false> | null): Promise<void> {
-    const handlers = Promise.allSettled([...this.#pending.values()]).then(() => true as const);
+    // An earlier close that handed the jobs back (a signal's, at once) ends this one too.
+    const handlers = Promise.race([Promise.allSettled([...this.#pending.values()]), this.#handedBack]).then(
+      () => true as const,
+    );
     if (await Promise.race(grace === null ? [handlers] : [handlers, grace])) return;
     const jobs = [...this.#handling];
     this.#handling.clear();
@@ -178,17 +267,10 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
         return job.release();
       }),
     );
+    this.#markHandedBack();
   }
 
   async #run(): Promise<void> {
-    const request: LeaseRequest = {
-      queues: [this.queue],
-      max: 1,
-      visibilityMs: this.settings.visibilityMs,
-      // Woken by an add, a due time (hub.ts) or close, never by a poll.
-      waitMs: Infinity,
-      signal: this.#stop.signal,
-    };
     const { concurrency, prefetch } = this.settings;
     while (!this.#closing) {
       const free = concurrency + prefetch - this.#running - this.#held.length - this.#reserved;
@@ -200,15 +282,13 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
       const max = Math.min(Math.ceil(free / this.#idleLanes), maxLeaseBatch);
       this.#reserved += max;
       this.#idleLanes--;
-      let jobs: LeasedJob<T>[];
+      let jobs: J[];
       try {
-        // The acks of the handlers that just ended go first: a store may carry them with the lease (Redis: one script).
-        this.runtime.acks.flush();
-        jobs = await lease<T>(this.runtime, { ...request, max });
+        jobs = await this.source.lease(max, this.#stop.signal);
       } catch (error) {
         if (error instanceof ClosedError) break;
         this.#report(error);
-        await pause(this.runtime.clock, errorPauseMs, this.#stop.signal);
+        await pause(this.#clock, errorPauseMs, this.#stop.signal);
         continue;
       } finally {
         this.#reserved -= max;
@@ -239,10 +319,10 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     this.#startingHeld = true;
     try {
       while (this.#running < this.settings.concurrency && this.#held.length > 0 && !this.#closing) {
-        const job = this.#held.shift() as LeasedJob<T, R>;
+        const job = this.#held.shift() as J;
         this.#keeper.release(job);
         // Its lease ended while it waited (or was found lost): the job is someone else's now.
-        if (job.aborted || job.leaseUntil <= this.runtime.clock.now()) continue;
+        if (job.aborted || job.leaseLeftMs <= 0) continue;
         this.#start(job);
       }
     } finally {
@@ -251,7 +331,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
   }
 
   /** Hands back jobs this worker will not run: waiting again at once, the attempt not counted. */
-  async #handBack(jobs: readonly LeasedJob<T>[]): Promise<void> {
+  async #handBack(jobs: readonly J[]): Promise<void> {
     await Promise.allSettled(jobs.map((job) => job.release()));
   }
 
@@ -259,11 +339,11 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
    * Runs the handler at once. One that returns a plain value needs no timers and no promise of
    * its own: most of a fast handler's cost was the machinery around it.
    */
-  #start(job: LeasedJob<T>): void {
+  #start(job: J): void {
     this.#running++;
     let value: unknown;
     try {
-      value = this.runtime.observers.handle(job, this.handler);
+      value = this.source.handle(job, this.handler);
     } catch (error) {
       this.#settleJob(job, { ok: false, error });
       this.#freeSlot();
@@ -280,7 +360,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     void run.then(() => this.#pending.delete(job));
   }
 
-  async #await(job: LeasedJob<T>, value: PromiseLike<unknown>): Promise<void> {
+  async #await(job: J, value: PromiseLike<unknown>): Promise<void> {
     if (this.settings.autoExtend) this.#keeper.keep(job);
     const attempt = Promise.resolve(value).then(
       (result): HandlerResult => ({ ok: true, result }),
@@ -292,7 +372,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
       ms === null
         ? null
         : new Promise<HandlerResult>((resolve) => {
-            cancelTimeout = this.runtime.clock.setTimer(ms, () => {
+            cancelTimeout = this.#clock.setTimer(ms, () => {
               const error = new TimeoutError(`job ${job.id}`, ms);
               job.abort(error);
               resolve({ ok: false, error });
@@ -325,7 +405,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     for (const wake of waiters) wake();
   }
 
-  #settleJob(job: LeasedJob<T>, outcome: HandlerResult): void {
+  #settleJob(job: J, outcome: HandlerResult): void {
     const timeout = !outcome.ok && outcome.error instanceof TimeoutError;
     // A lost lease aborts the signal too: then the job is someone else's and stays untouched.
     if (job.settled || (job.aborted && !timeout)) return;
@@ -340,7 +420,7 @@ export class Worker<T = unknown, R = unknown> extends EventEmitter<WorkerEvents<
     });
   }
 
-  async #settle(job: LeasedJob<T>, outcome: HandlerResult): Promise<void> {
+  async #settle(job: J, outcome: HandlerResult): Promise<void> {
     if (outcome.ok) {
       // The handler's return value, typed R by Handler<T, R>; a plain call, not a spread of [result].
       const result = outcome.result as R;

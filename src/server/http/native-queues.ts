@@ -1,6 +1,13 @@
 // spool's own API for queues, under /v1: add, lease (long-poll), ack / nack / release / extend by token, inspect, admin.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { JobFailedError, LeaseLostError, NotFoundError, parseDuration, TimeoutError } from '../../index.ts';
+import {
+  JobFailedError,
+  LeaseLostError,
+  NotFoundError,
+  parseDuration,
+  TimeoutError,
+  ValidationError,
+} from '../../index.ts';
 import type { Duration, JobInfo, JobOptions, LeasedJob } from '../../index.ts';
 import { Guard, scopeOf } from './auth.ts';
 import { cappedWait, longPoll } from './context.ts';
@@ -271,21 +278,39 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     {
       schema: {
         summary:
-          'Acks the leases of the batch that the caller holds; a token it does not hold (lost, bad, outside its ' +
-          'prefix) is named in `lost` and touches nothing',
-        body: s.body({ tokens: { type: 'array', minItems: 1, maxItems: 1000, items: s.token } }, ['tokens']),
+          'Acks the leases of the batch that the caller holds, named by `tokens`, or by `acks` with a result ' +
+          'each; a token it does not hold (lost, bad, outside its prefix) is named in `lost` and touches nothing',
+        body: s.body(
+          {
+            tokens: { type: 'array', minItems: 1, maxItems: 1000, items: s.token },
+            acks: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 1000,
+              items: s.body({ token: s.token, result: {} }, ['token']),
+            },
+          },
+          [],
+        ),
         response: { 200: s.answer({ acked: { type: 'integer' }, lost: { type: 'array', items: s.token } }) },
       },
       config: { need: 'consume' },
     },
     async (request) => {
-      const { tokens } = request.body as { tokens: string[] };
+      const body = request.body as { tokens?: string[]; acks?: { token: string; result?: unknown }[] };
+      if ((body.tokens === undefined) === (body.acks === undefined))
+        throw new ValidationError('body', 'must have tokens or acks, not both');
+      const tokens = body.tokens ?? (body.acks ?? []).map((ack) => ack.token);
+      const results = body.acks?.map((ack) => ack.result);
       // One store call, which checks every token against the caller's prefix in the same atomic
       // step as the acks (issue 20: a foreign token answered 403 after the caller's own leases
       // were acked). One outside it is reported like a lost lease, so the answer tells nothing of
       // another scope's jobs; a malformed token refuses the batch before anything is acked.
       const scope = request.principal === null ? undefined : scopeOf(request.principal.prefix);
-      return spool.ack(tokens, scope === undefined ? {} : { within: scope });
+      return spool.ack(tokens, {
+        ...(scope !== undefined && { within: scope }),
+        ...(results !== undefined && { results }),
+      });
     },
   );
 

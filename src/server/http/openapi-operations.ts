@@ -236,7 +236,7 @@ export const operations: Record<string, Operation> = {
   'POST /v1/ack/batch': {
     id: 'ackBatch',
     tag: 'leases',
-    summary: 'Completes many leased jobs; a lost lease is reported, not an error',
+    summary: 'Completes many leased jobs, each with an optional result; a lost lease is reported, not an error',
     answer: object({ acked: int, lost: { type: 'array', items: s.token } }),
     errors: [404, 415],
   },

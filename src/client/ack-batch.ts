@@ -1,0 +1,77 @@
+// The acks of one connection (connect()) that fall in the same turn go to the server as one
+// request (POST /v1/ack/batch, each with its result): a worker's handlers that end together are
+// one round trip, not one each. While a request is on its way the next acks gather behind it.
+import type { AckAnswer } from '../index.ts';
+import { call, JsonText } from './http.ts';
+import type { Transport } from './http.ts';
+
+/** Most acks in one request: the server's limit. */
+const maxAcks = 1000;
+/**
+ * Most characters of acks in one request, well under a server's body limit (1 MiB by default):
+ * a batch of large results goes as several requests; one result larger than it goes alone.
+ */
+const maxChars = 256 * 1024;
+
+interface Pending {
+  readonly token: string;
+  /** The ack as JSON, made when it was asked for: a result that cannot be sent fails that ack alone. */
+  readonly json: string;
+  readonly done: (acked: boolean) => void;
+  readonly fail: (error: unknown) => void;
+}
+
+export class AckBatch {
+  #queued: Pending[] = [];
+  #sending = false;
+
+  constructor(private readonly transport: Transport) {}
+
+  /** Acks the lease `token` holds, with `result` unless undefined: true once acked, false when the lease was lost. */
+  ack(token: string, result: unknown): Promise<boolean> {
+    const json = JSON.stringify(result === undefined ? { token } : { token, result });
+    return new Promise((done, fail) => {
+      this.#queued.push({ token, json, done, fail });
+      if (this.#sending) return;
+      this.#sending = true;
+      // Whatever else ends in this turn goes along.
+      setImmediate(() => void this.#send());
+    });
+  }
+
+  async #send(): Promise<void> {
+    while (this.#queued.length > 0) {
+      const batch = this.#take();
+      try {
+        const body = new JsonText(`{"acks":[${batch.map((ack) => ack.json).join(',')}]}`);
+        const { lost } = await call<AckAnswer>(this.transport, 'POST', '/v1/ack/batch', body);
+        const gone = new Set(lost);
+        for (const ack of batch) ack.done(!gone.has(ack.token));
+      } catch (error) {
+        for (const ack of batch) ack.fail(error);
+      }
+    }
+    this.#sending = false;
+  }
+
+  /** The next request's acks, in the order they were asked for. */
+  #take(): Pending[] {
+    let chars = 0;
+    let n = 0;
+    while (n < this.#queued.length && n < maxAcks) {
+      chars += (this.#queued[n] as Pending).json.length + 1;
+      if (n > 0 && chars > maxChars) break;
+      n++;
+    }
+    return this.#queued.splice(0, n);
+  }
+}
+
+/** Each connection's batch: everything made from one connect() shares its transport. */
+const batches = new WeakMap<Transport, AckBatch>();
+
+export function ackBatchOf(transport: Transport): AckBatch {
+  let batch = batches.get(transport);
+  if (batch === undefined) batches.set(transport, (batch = new AckBatch(transport)));
+  return batch;
+}
