@@ -1,6 +1,7 @@
 // `spool/client`: a remote spool over HTTP with the local API's shape — queues, lease with
 // long-poll, leased jobs settled by token, a worker — so code moves between a local and a
 // remote spool without changes to its logic.
+import { Worker, workerSettings } from '../core/worker.ts';
 import { checkKeys, JobFailedError, positiveInteger, TimeoutError, ValidationError } from '../errors.ts';
 import type {
   AckAnswer,
@@ -20,7 +21,6 @@ import { call } from './http.ts';
 import type { Transport } from './http.ts';
 import { RemoteLeasedJob } from './leased.ts';
 import type { LeasedJson } from './leased.ts';
-import { Worker, workerSettings } from '../core/worker.ts';
 import { remoteSource } from './worker.ts';
 import type { RemoteHandler, RemoteProcessOptions, RemoteWorker } from './worker.ts';
 

@@ -17,7 +17,7 @@ export type RemoteProcessOptions = ProcessOptions;
 /** Long-polls on its way at once: while the server answers one, the worker runs the jobs of the other. */
 const lanes = 2;
 
-/** A queue's jobs from a server, for a Worker: `lease(max, wait, signal)` is the queue's long-poll. */
+/** A queue's jobs from a server, for a Worker: `lease` is the queue's long-poll for up to `max` jobs. */
 export function remoteSource<T, R>(
   lease: (max: number, signal: AbortSignal) => Promise<RemoteLeasedJob<T, R>[]>,
 ): JobSource<RemoteLeasedJob<T, R>> {

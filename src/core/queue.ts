@@ -6,7 +6,7 @@ import type { Duration } from './duration.ts';
 import { jobInfo } from './job-info.ts';
 import type { JobInfo } from './job-info.ts';
 import { lease, leaseRequest, maxLeaseBatch } from './lease.ts';
-import type { LeaseOptions, LeaseRequest } from './lease.ts';
+import type { LeaseOptions } from './lease.ts';
 import type { LeasedJob } from './leased-job.ts';
 import { jobDefaults, jobSettings, newJob, settingsChanges, txOption, wholeNumber } from './options.ts';
 import type { JobOptions, JobSettings, QueueConfig, StoredQueueOptions } from './options.ts';
@@ -18,6 +18,25 @@ import type { Handler, JobSource, ProcessOptions } from './worker.ts';
 export interface BulkItem<T> {
   data: T;
   options?: JobOptions;
+}
+
+/** A worker's jobs from this Spool's store: `queue`'s leases, its observers around handlers, its heartbeat. */
+function spoolSource<T, R>(runtime: Runtime, queue: string, visibilityMs: number | null): JobSource<LeasedJob<T, R>> {
+  const queues = [queue];
+  return {
+    clock: runtime.clock,
+    // A remote store (capabilities.remote) is a round trip a lease.
+    lanes: runtime.store.capabilities.remote ? 2 : 1,
+    lease(max, signal) {
+      // The acks of the handlers that just ended go first: a store may carry them with the lease (Redis: one script).
+      runtime.acks.flush();
+      // Woken by an add, a due time (hub.ts) or close, never by a poll.
+      return lease<T, R>(runtime, { queues, max, visibilityMs, waitMs: Infinity, signal });
+    },
+    handle: (job, run) => runtime.observers.handle(job, run),
+    attach: (worker) => runtime.heartbeat.register(worker),
+    detach: (worker) => runtime.heartbeat.unregister(worker),
+  };
 }
 
 export interface ConsumeOptions {
@@ -268,28 +287,7 @@ export class Queue<T = unknown, R = unknown> {
   process(handler: Handler<T, R>, options: ProcessOptions = {}): Worker<T, R> {
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
     const { settings, signal } = workerSettings(options);
-    const { runtime } = this;
-    const request: LeaseRequest = {
-      queues: [this.name],
-      max: 1,
-      visibilityMs: settings.visibilityMs,
-      // Woken by an add, a due time (hub.ts) or close, never by a poll.
-      waitMs: Infinity,
-      signal: undefined,
-    };
-    const source: JobSource<LeasedJob<T, R>> = {
-      clock: runtime.clock,
-      // A remote store (capabilities.remote) is a round trip a lease.
-      lanes: runtime.store.capabilities.remote ? 2 : 1,
-      lease(max, signal) {
-        // The acks of the handlers that just ended go first: a store may carry them with the lease (Redis: one script).
-        runtime.acks.flush();
-        return lease<T, R>(runtime, { ...request, max, signal });
-      },
-      handle: (job, run) => runtime.observers.handle(job, run),
-      attach: (worker) => runtime.heartbeat.register(worker),
-      detach: (worker) => runtime.heartbeat.unregister(worker),
-    };
+    const source = spoolSource<T, R>(this.runtime, this.name, settings.visibilityMs);
     const worker = new Worker<T, R>(source, this.name, handler, settings, signal);
     this.runtime.adopt(worker);
     return worker;
