@@ -45,8 +45,8 @@ export class AckBatch {
       try {
         const body = new JsonText(`{"acks":[${batch.map((ack) => ack.json).join(',')}]}`);
         const { lost } = await call<AckAnswer>(this.transport, 'POST', '/v1/ack/batch', body);
-        const gone = new Set(lost);
-        for (const ack of batch) ack.done(!gone.has(ack.token));
+        const acked = outcomes(batch, lost);
+        batch.forEach((ack, i) => ack.done(acked[i] as boolean));
       } catch (error) {
         for (const ack of batch) ack.fail(error);
       }
@@ -65,6 +65,23 @@ export class AckBatch {
     }
     return this.#queued.splice(0, n);
   }
+}
+
+/**
+ * Whether each ack went through, from the tokens the server named lost. A token acked twice in
+ * one batch is named once for its second ack, which found the job done: the first went through.
+ */
+function outcomes(batch: readonly Pending[], lost: readonly string[]): boolean[] {
+  const unclaimed = new Map<string, number>();
+  for (const token of lost) unclaimed.set(token, (unclaimed.get(token) ?? 0) + 1);
+  const acked = new Array<boolean>(batch.length);
+  for (let i = batch.length - 1; i >= 0; i--) {
+    const { token } = batch[i] as Pending;
+    const n = unclaimed.get(token) ?? 0;
+    if (n > 0) unclaimed.set(token, n - 1);
+    acked[i] = n === 0;
+  }
+  return acked;
 }
 
 /** Each connection's batch: everything made from one connect() shares its transport. */
