@@ -145,14 +145,16 @@ export default tseslint.config(
         {
           patterns: [
             {
-              // The Worker is the one piece it shares, so a remote worker behaves as a local one;
-              // it runs on a JobSource and touches no store.
+              // The Worker and its heartbeat are the pieces it shares, so a remote worker behaves as
+              // a local one; they run on a JobSource and a Board, and touch no store.
               group: [
                 '**/server/**',
                 '**/store/**',
                 '**/core/**',
                 '!**/core/worker.ts',
                 '!**/core/clock.ts',
+                '!**/core/heartbeat.ts',
+                '!**/core/presence.ts',
                 '**/cli/**',
                 '**/open.ts',
               ],

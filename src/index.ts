@@ -12,7 +12,7 @@ export type { PublishOptions, SubscriberInfo, SubscriberOptions, SubscriberStatu
 export type { AckArgs, AckOptions, NackOptions } from './core/leased-job.ts';
 export { Worker } from './core/worker.ts';
 export type { Handler, ProcessOptions, WorkerEvents } from './core/worker.ts';
-export type { WorkerBeat, WorkerProcess } from './core/heartbeat.ts';
+export type { ProcessBeat, WorkerBeat, WorkerProcess } from './core/heartbeat.ts';
 export type { AuditEntry, AuditLog } from './core/audit-log.ts';
 export type { LeaseOptions } from './core/lease.ts';
 export type { JobInfo } from './core/job-info.ts';

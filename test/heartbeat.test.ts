@@ -6,7 +6,9 @@ import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
+import { connect } from '../src/client/index.ts';
 import { ManualClock, open, Spool } from '../src/index.ts';
+import type { ProcessBeat } from '../src/index.ts';
 import { createServer } from '../src/server/index.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
 import { dropPrefix, redisProblem, redisUrl, skipUnless, withPrefix } from './fixtures/redis.ts';
@@ -146,6 +148,141 @@ void test(
     }
   },
 );
+
+void test("a spool/client worker beats through the server: workers() shows it with the server's clock, via the server; its close withdraws it", async () => {
+  const clock = new ManualClock();
+  const spool = await Spool.create(new MemoryStore(), { clock });
+  const server = await createServer({ spool });
+  const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  const client = connect(base);
+  let finish = (): void => {};
+  const worker = client
+    .queue('mail')
+    .process(() => new Promise<void>((resolve) => (finish = resolve)), { concurrency: 2, prefetch: 1 });
+  await waitUntil(async () => (await spool.workers()).length === 1);
+  const [beat] = await spool.workers();
+  assert.equal(beat?.host, hostname());
+  assert.equal(beat?.pid, process.pid);
+  assert.deepEqual(beat?.via, { host: hostname(), pid: process.pid });
+  // Stamped by the server's clock, the one every reader of the store compares with.
+  assert.equal(beat?.beatAt, clock.now());
+  assert.deepEqual(beat?.workers, [
+    { queue: 'mail', concurrency: 2, running: 0, prefetched: 0, completed: 0, failed: 0 },
+  ]);
+  // The dashboard's route lists it too, and counts it as the queue's worker.
+  const { processes } = (await (await fetch(`${base}/v1/workers`)).json()) as { processes: { id: string }[] };
+  assert.deepEqual(
+    processes.map((p) => p.id),
+    [beat?.id],
+  );
+  // Not beating for three beats by the server's clock: gone.
+  clock.advance(16_000);
+  assert.equal((await spool.workers())[0]?.gone, true);
+
+  await spool.queue('mail').add('x');
+  await waitUntil(() => worker.running === 1);
+  finish();
+  await worker.close();
+  assert.deepEqual(await spool.workers(), []);
+  await server.close();
+  await spool.close();
+});
+
+void test("a worker's beat over HTTP is checked: its queues need the token's consume scope, one token cannot touch another's beats, a bad beat is a 400", async () => {
+  const spool = await Spool.create(new MemoryStore());
+  const tokenA = 'token-of-a-0123456789';
+  const tokenB = 'token-of-b-0123456789';
+  const server = await createServer({
+    spool,
+    tokens: [
+      { token: tokenA, scopes: ['consume'], prefix: 'a.*' },
+      { token: tokenB, scopes: ['consume'], prefix: 'b.*', name: 'bee' },
+    ],
+  });
+  const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  const beatOn = (queue: string): ProcessBeat => ({
+    host: 'far-host',
+    pid: 7,
+    startedAt: 1,
+    workers: [{ queue, concurrency: 1, running: 0, prefetched: 0, completed: 0, failed: 0 }],
+  });
+  const send = async (method: string, token: string, id: string, body?: unknown) => {
+    const response = await fetch(`${base}/v1/workers/${id}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as { error?: { code: string } } };
+  };
+  assert.equal((await send('PUT', tokenA, 'p1', beatOn('a.mail'))).status, 200);
+  // A queue outside the token's prefix: refused, nothing posted.
+  const outside = await send('PUT', tokenA, 'p2', beatOn('b.mail'));
+  assert.deepEqual([outside.status, outside.body.error?.code], [403, 'FORBIDDEN']);
+  // Another token's process of the same id is another document; its delete leaves A's alone.
+  assert.equal((await send('PUT', tokenB, 'p1', beatOn('b.mail'))).status, 200);
+  assert.equal((await send('DELETE', tokenB, 'p1')).status, 200);
+  const left = await spool.workers();
+  assert.deepEqual(
+    left.map((p) => [p.id, p.workers[0]?.queue]),
+    [['http-token0-p1', 'a.mail']],
+  );
+  // Bad beats and bad ids: 400 with the error's JSON, and nothing changes.
+  for (const [id, body] of [
+    ['p1', { ...beatOn('a.mail'), pid: 'seven' }],
+    ['p1', { ...beatOn('a.mail'), extra: true }],
+    ['p1', { ...beatOn('a.mail'), workers: [{ queue: 'a.mail' }] }],
+    ['p.1', beatOn('a.mail')],
+  ] as const) {
+    const answer = await send('PUT', tokenA, id, body);
+    assert.deepEqual([answer.status, answer.body.error?.code], [400, 'VALIDATION'], JSON.stringify(body));
+  }
+  assert.deepEqual(await spool.workers(), left);
+  assert.equal((await send('DELETE', tokenA, 'p1')).status, 200);
+  assert.deepEqual(await spool.workers(), []);
+  await server.close();
+  await spool.close();
+});
+
+void test("the overview's rate out leaves out the beats of workers that beat through this server: its own settles count their jobs", async () => {
+  const clock = new ManualClock();
+  const spool = await Spool.create(new MemoryStore(), { clock });
+  const server = await createServer({ spool });
+  const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+  const beat = (queue: string, completed: number): ProcessBeat => ({
+    host: 'far-host',
+    pid: 7,
+    startedAt: 1,
+    workers: [{ queue, concurrency: 1, running: 0, prefetched: 0, completed, failed: 0 }],
+  });
+  const post = async (completed: number): Promise<void> => {
+    // One process beating through this server, one on the store itself (another server's client, say).
+    const response = await fetch(`${base}/v1/workers/p1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(beat('through', completed)),
+    });
+    assert.equal(response.status, 200);
+    await spool.postBeat('elsewhere', beat('beside', completed));
+  };
+  const rates = async (): Promise<Record<string, number>> => {
+    const { queues } = (await (await fetch(`${base}/v1/overview`)).json()) as {
+      queues: { name: string; rateOut: number }[];
+    };
+    return Object.fromEntries(queues.map((q) => [q.name, q.rateOut]));
+  };
+  await post(0);
+  assert.deepEqual(await rates(), { beside: 0, through: 0 });
+  clock.advance(5_000);
+  await post(50);
+  // 50 jobs in 5 s by the beats' clock, seen at the sampler's next tick (every second).
+  await waitUntil(async () => (await rates()).beside === 10);
+  assert.equal((await rates()).through, 0);
+  await server.close();
+  await spool.close();
+});
 
 async function waitUntil(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

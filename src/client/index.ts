@@ -17,6 +17,7 @@ import type {
   SubscriberStatus,
   TopicInfo,
 } from '../index.ts';
+import { heartbeatOf } from './heartbeat.ts';
 import { call } from './http.ts';
 import type { Transport } from './http.ts';
 import { RemoteLeasedJob } from './leased.ts';
@@ -366,14 +367,16 @@ export class RemoteQueue<T = unknown, R = unknown> {
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
     const { settings, signal } = workerSettings(options);
     const { visibilityMs } = settings;
-    const source = remoteSource<T, R>((max, signal) =>
-      this.lease({
-        max,
-        // As long as the server lets a long-poll wait (--max-wait); woken by an add or a due time.
-        wait: 'forever',
-        signal,
-        ...(visibilityMs === null ? {} : { visibility: visibilityMs }),
-      }),
+    const source = remoteSource<T, R>(
+      (max, signal) =>
+        this.lease({
+          max,
+          // As long as the server lets a long-poll wait (--max-wait); woken by an add or a due time.
+          wait: 'forever',
+          signal,
+          ...(visibilityMs === null ? {} : { visibility: visibilityMs }),
+        }),
+      heartbeatOf(this.transport),
     );
     return new Worker<T, R, RemoteLeasedJob<T, R>>(source, this.name, handler, settings, signal);
   }

@@ -1,10 +1,11 @@
 // A worker over HTTP is the library's own Worker (src/core/worker.ts) fed by the server: its
 // leases are long-polls, two on their way at once, each for as many jobs as the worker has free
 // slots and `prefetch` more; its acks of one turn are one request (ack-batch.ts). So concurrency,
-// prefetch, time-outs, lease extension and close behave exactly as a local worker's. A failed
+// prefetch, time-outs, lease extension, close and heartbeat behave exactly as a local worker's. A failed
 // call (the server restarting, the network) is reported as 'error' (a process warning when nobody
 // listens) and tried again after a pause: it reconnects.
 import { systemClock } from '../core/clock.ts';
+import type { Heartbeat } from '../core/heartbeat.ts';
 import type { Worker, WorkerEvents } from '../core/worker.ts';
 import type { Handler, JobSource, ProcessOptions } from '../core/worker.ts';
 import type { RemoteLeasedJob } from './leased.ts';
@@ -17,9 +18,13 @@ export type RemoteProcessOptions = ProcessOptions;
 /** Long-polls on its way at once: while the server answers one, the worker runs the jobs of the other. */
 const lanes = 2;
 
-/** A queue's jobs from a server, for a Worker: `lease` is the queue's long-poll for up to `max` jobs. */
+/**
+ * A queue's jobs from a server, for a Worker: `lease` is the queue's long-poll for up to `max`
+ * jobs; the worker beats on `heartbeat` (heartbeat.ts) while it runs.
+ */
 export function remoteSource<T, R>(
   lease: (max: number, signal: AbortSignal) => Promise<RemoteLeasedJob<T, R>[]>,
+  heartbeat: Heartbeat,
 ): JobSource<RemoteLeasedJob<T, R>> {
   return {
     // Only for the worker's own timers (handler time-outs, a close's grace, extensions at half a
@@ -36,7 +41,7 @@ export function remoteSource<T, R>(
       }
     },
     handle: (job, handler) => handler(job),
-    attach() {},
-    detach: async () => {},
+    attach: (worker) => heartbeat.register(worker),
+    detach: (worker) => heartbeat.unregister(worker),
   };
 }

@@ -3,15 +3,17 @@
 // reader (the dashboard's Workers page, `spool.workers()`) shows an announcement not renewed for
 // three renewals as gone: its process died without saying so. One write per process every few
 // seconds, whatever its number of workers; processes gone for an hour are forgotten by the next
-// reader, so the store holds no trace of them for long.
+// reader, so the store holds no trace of them for long. A process whose workers run over HTTP
+// (spool/client) beats to the server, which posts its beats to the store for it (`postBeat`).
 import { hostname } from 'node:os';
 import type { Store } from '../store/contract.ts';
 import type { Clock } from './clock.ts';
-import { Announcement, present } from './presence.ts';
+import { Announcement, post, present } from './presence.ts';
+import type { Board } from './presence.ts';
 
 /** Gone this long: the process's announcement is deleted. */
 const forgetAfterMs = 60 * 60_000;
-const kind = 'worker';
+export const beatKind = 'worker';
 
 /** A running worker as its process reports it. */
 export interface WorkerBeat {
@@ -39,29 +41,35 @@ export interface WorkerProcess {
   /** No beat for three beats: the process stopped without closing its workers. */
   readonly gone: boolean;
   readonly workers: readonly WorkerBeat[];
+  /** The server whose store calls the workers make, when they run over HTTP (spool/client). */
+  readonly via?: { readonly host: string; readonly pid: number };
 }
 
-type BeatInfo = Pick<WorkerProcess, 'host' | 'pid' | 'startedAt' | 'workers'>;
+/** What one beat of a process says. */
+export type ProcessBeat = Pick<WorkerProcess, 'host' | 'pid' | 'startedAt' | 'workers' | 'via'>;
 
 /** What a worker shows its heartbeat. */
 export interface BeatSource {
   beat(): WorkerBeat;
 }
 
-/** The heartbeat of one Spool: announced while at least one worker is registered. */
+/**
+ * The heartbeat of one process's workers (a Spool's, or a spool/client's), posted on `board`:
+ * announced while at least one worker is registered.
+ */
 export class Heartbeat {
   readonly #sources = new Set<BeatSource>();
   readonly #announcement: Announcement;
 
-  constructor(store: Store, clock: Clock, id: string) {
+  constructor(clock: Clock, board: Board) {
     const startedAt = clock.now();
-    const info = (): BeatInfo => ({
+    const info = (): ProcessBeat => ({
       host: hostname(),
       pid: process.pid,
       startedAt,
       workers: [...this.#sources].map((s) => s.beat()),
     });
-    this.#announcement = new Announcement(store, clock, kind, id, info);
+    this.#announcement = new Announcement(clock, board, info);
   }
 
   register(source: BeatSource): void {
@@ -77,9 +85,13 @@ export class Heartbeat {
   }
 }
 
+/** Posts the beat of process `id` as seen at `now`; `null` withdraws it. */
+export const postBeat = (store: Store, now: number, id: string, beat: ProcessBeat | null): Promise<void> =>
+  post(store, now, beatKind, id, beat);
+
 /** Every process whose heartbeat is in the store, live ones first, then by host and pid. */
 export async function workerProcesses(store: Store, now: number): Promise<WorkerProcess[]> {
-  const beats = await present<BeatInfo>(store, now, kind, forgetAfterMs);
+  const beats = await present<ProcessBeat>(store, now, beatKind, forgetAfterMs);
   return beats
     .map(({ id, info, seenAt, gone }) => ({ id, ...info, beatAt: seenAt, gone }))
     .sort(

@@ -23,51 +23,68 @@ export const goneAfterMs = 3 * renewMs;
 const prefixOf = (kind: string): string => `presence/${kind}/`;
 
 /**
- * The announcement of one process as `id` of `kind`: `info()` is written at `start` and again
- * every `renewMs` until `stop`, which deletes it. A failed renewal is left to the next one:
- * presence is a hint, and the process's own store calls report the same failure.
+ * Writes the announcement of `id` of `kind` as renewed at `now`, by the store's reader's clock;
+ * `null` withdraws it.
+ */
+export function post(store: Store, now: number, kind: string, id: string, info: unknown): Promise<void> {
+  const value = info === null ? null : JSON.stringify({ info, seenAt: now });
+  return store.setMeta({ now, entries: { [prefixOf(kind) + id]: value } });
+}
+
+/**
+ * Where an announcement is posted: straight into the store (`storeBoard`), or through a server
+ * that posts it there for a process without a store of its own (spool/client's workers).
+ */
+export interface Board {
+  post(info: unknown): Promise<void>;
+  withdraw(): Promise<void>;
+}
+
+/** The board of `id` of `kind` in `store`. */
+export const storeBoard = (store: Store, clock: Clock, kind: string, id: string): Board => ({
+  post: (info) => post(store, clock.now(), kind, id, info),
+  withdraw: () => post(store, clock.now(), kind, id, null),
+});
+
+/**
+ * The announcement of one process: `info()` is posted at `start` and again every `renewMs`
+ * until `stop`, which withdraws it. A failed renewal is left to the next one: presence is a
+ * hint, and the process's own store calls report the same failure.
  */
 export class Announcement {
-  readonly #name: string;
   #cancel: (() => void) | null = null;
-  /** The write on its way: `stop` waits for it, so that no late renewal brings the document back. */
-  #writing: Promise<void> = Promise.resolve();
+  /** The post on its way: `stop` waits for it, so that no late renewal brings the document back. */
+  #posting: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: Store,
     private readonly clock: Clock,
-    kind: string,
-    id: string,
+    private readonly board: Board,
     private readonly info: () => unknown,
-  ) {
-    this.#name = prefixOf(kind) + id;
-  }
+  ) {}
 
-  /** Writes the first announcement (its failure is the caller's) and starts renewing. */
+  /** Posts the first announcement (its failure is the caller's) and starts renewing. */
   async start(): Promise<void> {
     if (this.#cancel !== null) return;
-    await this.#write();
+    await this.#post();
     this.#schedule();
   }
 
-  /** Stops renewing and deletes the announcement. */
+  /** Stops renewing and withdraws the announcement. */
   async stop(): Promise<void> {
     this.#cancel?.();
     this.#cancel = null;
-    await this.#writing.catch(() => {});
-    await this.store.setMeta({ now: this.clock.now(), entries: { [this.#name]: null } });
+    await this.#posting.catch(() => {});
+    await this.board.withdraw();
   }
 
-  #write(): Promise<void> {
-    const now = this.clock.now();
-    const value = JSON.stringify({ info: this.info(), seenAt: now });
-    this.#writing = this.store.setMeta({ now, entries: { [this.#name]: value } });
-    return this.#writing;
+  #post(): Promise<void> {
+    this.#posting = this.board.post(this.info());
+    return this.#posting;
   }
 
   #schedule(): void {
     this.#cancel = this.clock.setTimer(renewMs, () => {
-      this.#write().catch(() => {});
+      this.#post().catch(() => {});
       this.#schedule();
     });
   }

@@ -18,8 +18,8 @@ import type { Clock } from './clock.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
 import { AuditLog } from './audit-log.ts';
-import { Heartbeat, workerProcesses } from './heartbeat.ts';
-import type { WorkerProcess } from './heartbeat.ts';
+import { beatKind, Heartbeat, postBeat, workerProcesses } from './heartbeat.ts';
+import type { ProcessBeat, WorkerProcess } from './heartbeat.ts';
 import { ChangeHub } from './hub.ts';
 import { jsonCodec } from './codec.ts';
 import { jobInfo } from './job-info.ts';
@@ -31,7 +31,7 @@ import { Observers } from './observers.ts';
 import type { SpoolObserver } from './observers.ts';
 import { queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
-import { Announcement, present } from './presence.ts';
+import { Announcement, present, storeBoard } from './presence.ts';
 import type { Presence } from './presence.ts';
 import { Queue } from './queue.ts';
 import type { AdoptedWorker, Runtime } from './runtime.ts';
@@ -153,7 +153,7 @@ export class Spool implements AsyncDisposable {
         if (config === undefined) defaults.set(queue, (config = queueConfig(queue, undefined)));
         return config;
       },
-      heartbeat: new Heartbeat(store, clock, hub.id),
+      heartbeat: new Heartbeat(clock, storeBoard(store, clock, beatKind, hub.id)),
       settings(queue) {
         const now = clock.now();
         const hit = fresh(queue, now);
@@ -309,6 +309,18 @@ export class Spool implements AsyncDisposable {
   }
 
   /**
+   * Posts one heartbeat of process `id`, whose workers reach the store through this process
+   * (spool/client's, through a server): `workers()` shows it as it shows a local one, gone when
+   * it is not posted again within three beats (15 s). `null` withdraws it.
+   */
+  async postBeat(id: string, beat: ProcessBeat | null): Promise<void> {
+    this.#runtime.assertOpen();
+    if (typeof id !== 'string' || id === '' || id.length > 200)
+      throw new ValidationError('id', 'must be a string of 1 to 200 characters');
+    await postBeat(this.#store, this.#runtime.clock.now(), id, beat);
+  }
+
+  /**
    * Acks the leases these tokens hold, all in one store call: for a consumer that kept only
    * tokens (a script, a server's batch ack). `results[i]`, when there and not undefined, is
    * the result of the job of `tokens[i]`, as a job's own ack takes it. A token whose lease is
@@ -384,7 +396,8 @@ export class Spool implements AsyncDisposable {
    */
   async announce(kind: string, id: string, info: unknown): Promise<() => Promise<void>> {
     this.#runtime.assertOpen();
-    const announcement = new Announcement(this.#store, this.#runtime.clock, kind, id, () => info);
+    const { clock } = this.#runtime;
+    const announcement = new Announcement(clock, storeBoard(this.#store, clock, kind, id), () => info);
     await announcement.start();
     this.#announcements.add(announcement);
     return async () => {

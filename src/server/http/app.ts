@@ -24,6 +24,7 @@ import { openapiOptions } from './openapi.ts';
 import { overviewRoutes } from './overview.ts';
 import { maxNameLength } from './schemas.ts';
 import { uiRoutes } from './ui.ts';
+import { workerBeatRoutes } from './worker-beats.ts';
 import { NotFoundError, SpoolError } from '../../index.ts';
 
 export interface HttpOptions {
@@ -143,6 +144,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   queueSettings(app, context);
   jobRoutes(app, context);
   overviewRoutes(app, context);
+  workerBeatRoutes(app, context);
   uiRoutes(app, guard);
   nativeTopics(app, context);
   blockQueueRoutes(app, context);

@@ -54,6 +54,8 @@ interface Grant {
   readonly scopes: ReadonlySet<Scope>;
   readonly prefix: string;
   readonly name: string | null;
+  /** Its place in the server's list of tokens: what tells apart the tokens without a name. */
+  readonly index: number;
 }
 
 const scopes: readonly Scope[] = ['publish', 'consume', 'admin'];
@@ -92,11 +94,12 @@ export class Guard {
   readonly #grants: readonly Grant[];
 
   constructor(grants: readonly TokenGrant[]) {
-    this.#grants = grants.map((g) => ({
+    this.#grants = grants.map((g, index) => ({
       digest: digest(g.token),
       scopes: new Set(g.scopes),
       prefix: g.prefix,
       name: g.name ?? null,
+      index,
     }));
   }
 
@@ -135,6 +138,14 @@ export class Guard {
       if (!scoped || !reaches(principal.prefix, name)) throw new ForbiddenError(need, name);
     }
     if (!scoped) throw new ForbiddenError(need, '*');
+  }
+
+  /**
+   * What the things a token owns are kept under: its name, else its place in the list (never
+   * anything of the token itself); null when the server has no tokens.
+   */
+  static owner(principal: Principal): string | null {
+    return principal === null ? null : (principal.name ?? `token${principal.index}`);
   }
 
   /** Whether `principal` may see `name` at all (for lists). */

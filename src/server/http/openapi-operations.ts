@@ -207,6 +207,18 @@ export const operations: Record<string, Operation> = {
     summary: 'The processes running workers, from their heartbeats; `gone` when one stopped beating',
     answer: object({ processes: { type: 'array', items: { type: 'object' } } }),
   },
+  'PUT /v1/workers/{id}': {
+    id: 'postWorkerBeat',
+    tag: 'leases',
+    summary: "Posts one heartbeat of the caller's process and its workers (spool/client does, every 5 s)",
+    answer: ok,
+  },
+  'DELETE /v1/workers/{id}': {
+    id: 'withdrawWorkerBeat',
+    tag: 'leases',
+    summary: "Withdraws the heartbeat of the caller's process",
+    answer: ok,
+  },
   'GET /v1/audit': {
     id: 'readAudit',
     tag: 'dashboard',

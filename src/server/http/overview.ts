@@ -179,8 +179,9 @@ class Sampler {
 
 /**
  * Jobs completed per second by the workers of other processes, per queue, from the counts in
- * their heartbeats (every 5 s): this server's own settles, its own workers' among them, are
- * counted as they happen by the observer, so this process's heartbeat is left out.
+ * their heartbeats (every 5 s): this server's own settles, its own workers' and those of the
+ * workers that beat through it over HTTP among them, are counted as they happen by the observer,
+ * so their heartbeats are left out.
  */
 class RemoteRates {
   /** The last beat seen of each process, and the rate per queue it gave. */
@@ -190,7 +191,7 @@ class RemoteRates {
     const out = new Map<string, number>();
     const live = new Set<string>();
     for (const p of processes) {
-      if (p.gone || (p.pid === process.pid && p.host === hostname())) continue;
+      if (p.gone || isThisProcess(p) || (p.via !== undefined && isThisProcess(p.via))) continue;
       live.add(p.id);
       const completed = new Map<string, number>();
       for (const w of p.workers) completed.set(w.queue, (completed.get(w.queue) ?? 0) + w.completed);
@@ -208,6 +209,9 @@ class RemoteRates {
     return out;
   }
 }
+
+const isThisProcess = ({ host, pid }: { host: string; pid: number }): boolean =>
+  pid === process.pid && host === hostname();
 
 /** Live workers per queue. */
 function liveWorkers(processes: readonly WorkerProcess[]): Map<string, number> {
