@@ -145,13 +145,15 @@ export default tseslint.config(
         {
           patterns: [
             {
-              // The Worker and its heartbeat are the pieces it shares, so a remote worker behaves as
-              // a local one; they run on a JobSource and a Board, and touch no store.
+              // The Worker, its heartbeat and the consume loop are the pieces it shares, so remote
+              // jobs behave as local ones; they run on a JobSource, a Board and a lease function,
+              // and touch no store.
               group: [
                 '**/server/**',
                 '**/store/**',
                 '**/core/**',
                 '!**/core/worker.ts',
+                '!**/core/consume.ts',
                 '!**/core/clock.ts',
                 '!**/core/heartbeat.ts',
                 '!**/core/presence.ts',

@@ -1,6 +1,7 @@
 // `spool/client`: a remote spool over HTTP with the local API's shape — queues, lease with
 // long-poll, leased jobs settled by token, a worker — so code moves between a local and a
 // remote spool without changes to its logic.
+import { consume } from '../core/consume.ts';
 import { Worker, workerSettings } from '../core/worker.ts';
 import { checkKeys, JobFailedError, positiveInteger, TimeoutError, ValidationError } from '../errors.ts';
 import type {
@@ -327,39 +328,14 @@ export class RemoteQueue<T = unknown, R = unknown> {
   consume(options: RemoteConsumeOptions = {}): AsyncGenerator<RemoteLeasedJob<T, R>, void, undefined> {
     checkKeys(options, ['prefetch', 'visibility', 'signal'], 'options');
     const prefetch = options.prefetch === undefined ? 1 : positiveInteger(options.prefetch, 'options.prefetch');
-    return this.#consume(prefetch, options);
-  }
-
-  async *#consume(
-    prefetch: number,
-    options: RemoteConsumeOptions,
-  ): AsyncGenerator<RemoteLeasedJob<T, R>, void, undefined> {
     const { signal, visibility } = options;
-    const stopped = (): boolean => signal?.aborted === true;
-    const ahead: RemoteLeasedJob<T, R>[] = [];
-    try {
-      while (!stopped()) {
-        if (ahead.length === 0) {
-          try {
-            ahead.push(
-              ...(await this.lease({
-                max: prefetch,
-                wait: 'forever',
-                ...(visibility === undefined ? {} : { visibility }),
-                ...(signal === undefined ? {} : { signal }),
-              })),
-            );
-          } catch (error) {
-            if (stopped()) return;
-            throw error;
-          }
-        }
-        const job = ahead.shift();
-        if (job !== undefined) yield job;
-      }
-    } finally {
-      await Promise.allSettled(ahead.map((job) => job.release()));
-    }
+    const request = {
+      max: prefetch,
+      wait: 'forever' as const,
+      ...(visibility === undefined ? {} : { visibility }),
+      ...(signal === undefined ? {} : { signal }),
+    };
+    return consume(() => this.lease(request), signal);
   }
 
   /** Runs `handler` on this queue's jobs, `concurrency` at a time, until `close()`: a local queue's worker, fed over HTTP. */

@@ -1,21 +1,33 @@
-import { lease } from './lease.ts';
-import type { LeaseRequest } from './lease.ts';
-import type { LeasedJob } from './leased-job.ts';
-import type { Runtime } from './runtime.ts';
+// Leased jobs as an async iterable, from any source of leases: a Spool's store (queue.ts) or a
+// server's long-polls (spool/client), so both loops end, hand back and fail alike.
+
+/** A leased job as the loop needs it: one it can hand back. */
+interface Releasable {
+  release(): Promise<unknown>;
+}
 
 /**
- * Leased jobs as an async iterable: `for await (const job of queue.consume())`. Each job must be
- * acked, nacked or failed by the loop body. Leaving the loop releases the jobs fetched ahead
- * and not yet handed out; aborting `signal` ends the loop after the current job.
+ * Leased jobs as an async iterable: `for await (const job of queue.consume())`, the next ones
+ * from `lease` whenever those fetched are handed out. Each job must be acked, nacked or failed by
+ * the loop body. Leaving the loop releases the jobs fetched ahead and not yet handed out;
+ * aborting `signal` ends the loop after the current job, and a lease it cuts short ends it at once.
  */
-export async function* consume<T, R = unknown>(
-  runtime: Runtime,
-  request: LeaseRequest,
-): AsyncGenerator<LeasedJob<T, R>, void, undefined> {
-  const ahead: LeasedJob<T, R>[] = [];
+export async function* consume<J extends Releasable>(
+  lease: () => Promise<J[]>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<J, void, undefined> {
+  const stopped = (): boolean => signal?.aborted === true;
+  const ahead: J[] = [];
   try {
-    while (request.signal?.aborted !== true) {
-      if (ahead.length === 0) ahead.push(...(await lease<T, R>(runtime, request)));
+    while (!stopped()) {
+      if (ahead.length === 0) {
+        try {
+          ahead.push(...(await lease()));
+        } catch (error) {
+          if (stopped()) return;
+          throw error;
+        }
+      }
       const job = ahead.shift();
       if (job !== undefined) yield job;
     }

@@ -297,11 +297,15 @@ export class Queue<T = unknown, R = unknown> {
   consume(options: ConsumeOptions = {}): AsyncGenerator<LeasedJob<T, R>, void, undefined> {
     const o = checkKeys(options, ['prefetch', 'visibility', 'signal'], 'options');
     const prefetch = o.prefetch === undefined ? 1 : wholeNumber(o.prefetch, 'options.prefetch', 1, maxLeaseBatch);
-    return consume<T, R>(
-      this.runtime,
-      // Woken by an add, a due time (hub.ts) or the signal, never by a poll, as a worker is.
-      leaseRequest({ queues: [this.name], max: prefetch, visibility: o.visibility, wait: Infinity, signal: o.signal }),
-    );
+    // Woken by an add, a due time (hub.ts) or the signal, never by a poll, as a worker is.
+    const request = leaseRequest({
+      queues: [this.name],
+      max: prefetch,
+      visibility: o.visibility,
+      wait: Infinity,
+      signal: o.signal,
+    });
+    return consume(() => lease<T, R>(this.runtime, request), request.signal);
   }
 
   /**
