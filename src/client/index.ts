@@ -17,6 +17,7 @@ import type {
   SubscriberOptions,
   SubscriberStatus,
   TopicInfo,
+  WorkerProcess,
 } from '../index.ts';
 import { heartbeatOf } from './heartbeat.ts';
 import { call } from './http.ts';
@@ -182,6 +183,15 @@ export class SpoolClient {
         '/v1/queues',
       )
     ).queues;
+  }
+
+  /**
+   * Every process running workers on the server's store, from their heartbeats (local ones and
+   * those beating over HTTP), as `spool.workers()` reads them; only the workers of queues the
+   * token may see.
+   */
+  async workers(): Promise<WorkerProcess[]> {
+    return (await call<{ processes: WorkerProcess[] }>(this.transport, 'GET', '/v1/workers')).processes;
   }
 
   async healthy(): Promise<boolean> {
