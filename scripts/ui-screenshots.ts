@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { connect } from '../src/client/index.ts';
 import { open } from '../src/index.ts';
 import { createServer } from '../src/server/index.ts';
 
@@ -28,6 +29,10 @@ const workers = [
     await sleep(20);
     if ((job.data as { n: number }).n % 7 === 0) throw new Error('card declined');
   }),
+  // A worker of another process, over HTTP: the Workers page marks it.
+  connect(base)
+    .queue('orders.email')
+    .process(async () => sleep(30), { concurrency: 2, prefetch: 4 }),
 ];
 // reports has no worker: the overview warns of it.
 await reports.addBulk(Array.from({ length: 240 }, (_, n) => ({ data: { report: `monthly-${n}`, format: 'pdf' } })));

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { connect } from '../src/client/index.ts';
 import { request, serve, stop } from './server/harness.ts';
 import type { Answer, Served } from './server/harness.ts';
 
@@ -51,6 +52,18 @@ async function open(path: string, token: string | null = admin): Promise<Page> {
 async function confirmed(page: Page, action: string, yes = action): Promise<void> {
   await page.getByRole('button', { name: action, exact: true }).first().click();
   await page.getByRole('dialog').getByRole('button', { name: yes, exact: true }).click();
+}
+
+/** A table's rows as { column head: cell text }, so a cell under the wrong head shows. */
+async function rowsOf(table: Locator): Promise<Record<string, string>[]> {
+  const heads = await table.locator('thead th').allInnerTexts();
+  return Promise.all(
+    (await table.locator('tbody tr').all()).map(async (row) => {
+      const cells = await row.locator('th, td').allInnerTexts();
+      assert.equal(cells.length, heads.length, `a row of ${cells.length} cells under ${heads.length} heads`);
+      return Object.fromEntries(heads.map((head, i) => [head.trim(), (cells[i] ?? '').trim()]));
+    }),
+  );
 }
 
 const cell = (page: Page, queue: string, state: string) =>
@@ -255,6 +268,13 @@ void test('the topics page adds a subscriber and deletes it after a confirmation
   await page.getByLabel('New subscriber').fill('audit');
   await page.getByRole('button', { name: 'Add', exact: true }).click();
   await table.getByRole('rowheader', { name: 'audit' }).waitFor();
+  assert.deepEqual(
+    (await rowsOf(table)).map((row) => [row.Subscriber, row.waiting, row['in flight'], row.dead]),
+    [
+      ['audit', '0', '0', '0'],
+      ['billing', '0', '0', '0'],
+    ],
+  );
   const info = async () =>
     ((await call('GET', '/v1/topics/orders')).body as { subscribers: { name: string }[] }).subscribers.map(
       (s) => s.name,
@@ -266,6 +286,38 @@ void test('the topics page adds a subscriber and deletes it after a confirmation
   assert.deepEqual(await info(), ['billing']);
   await page.context().close();
 });
+
+void test(
+  'the workers page shows a spool/client worker, beating through the server, each figure under its own head',
+  { skip },
+  async () => {
+    const client = connect(served.base, { token: admin });
+    const mailer = client.queue('mailer');
+    for (let i = 0; i < 4; i++) await mailer.add(i);
+    let finish = (): void => {};
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    const worker = mailer.process(() => held, { concurrency: 2, prefetch: 2 });
+    try {
+      const page = await open('#/workers');
+      const table = page.getByRole('table', { name: 'Workers' });
+      // Two running, two leased ahead: the first beat may be before the leases, the next within 5 s.
+      await table.getByRole('cell', { name: 'mailer' }).waitFor();
+      let row: Record<string, string> | undefined;
+      const deadline = Date.now() + 15_000;
+      while ((row = (await rowsOf(table))[0])?.prefetched !== '2' && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      assert.deepEqual(
+        [row?.Queue, row?.concurrency, row?.['in flight'], row?.prefetched, row?.completed, row?.Status],
+        ['mailer', '2', '2', '2', '0', 'live'],
+      );
+      assert.match(row?.Host ?? '', /^over HTTP/);
+      await page.context().close();
+    } finally {
+      finish();
+      await worker.close();
+    }
+  },
+);
 
 void test('the dead letters page redrives every dead job of a queue', { skip }, async () => {
   await call('POST', '/v1/queues/refunds/jobs/batch', { jobs: [{ data: 1 }, { data: 2 }, { data: 3 }] });

@@ -114,7 +114,6 @@ function TopicStatus({ topic, version, onChange }: { topic: string; version: num
             'Queue',
             { num: 'waiting' },
             { num: 'in flight' },
-            { num: 'prefetched' },
             { num: 'dead' },
             admin && 'Actions',
           ]}
@@ -163,6 +162,8 @@ interface WorkerProcess {
   startedAt: number;
   beatAt: number;
   gone: boolean;
+  /** The server its workers reach the store through, when they run over HTTP. */
+  via?: { host: string; pid: number };
   workers: {
     queue: string;
     concurrency: number;
@@ -200,6 +201,7 @@ export function Workers() {
             'Queue',
             { num: 'concurrency' },
             { num: 'in flight' },
+            { num: 'prefetched' },
             { num: 'completed' },
             { num: 'failed' },
             'Last heartbeat',
@@ -210,7 +212,14 @@ export function Workers() {
           {processes.flatMap((p) =>
             p.workers.map((w, i) => (
               <tr key={`${p.id}/${i}`} class={p.gone ? 'gone' : ''}>
-                <td>{p.host}</td>
+                <td>
+                  {p.via !== undefined && (
+                    <span class="badge" title={`through the server at ${p.via.host}, pid ${p.via.pid}`}>
+                      over HTTP
+                    </span>
+                  )}
+                  {p.host}
+                </td>
                 <td class="num">{p.pid}</td>
                 <td>
                   <a href={href(['queues', w.queue])}>{w.queue}</a>
