@@ -54,6 +54,31 @@ void test('a worker beats every 5 s with its host, pid, queue, concurrency and j
   await spool.close();
 });
 
+void test('a worker whose first beat fails (the store down) beats at the next one', async () => {
+  const clock = new ManualClock();
+  let failing = false;
+  let failed = 0;
+  class Flaky extends MemoryStore {
+    override setMeta(params: Parameters<MemoryStore['setMeta']>[0]): Promise<void> {
+      if (!failing) return super.setMeta(params);
+      failed++;
+      return Promise.reject(new Error('store down'));
+    }
+  }
+  const spool = await Spool.create(new Flaky(), { clock });
+  failing = true;
+  const worker = spool.queue('mail').process(() => {});
+  await waitUntil(() => failed === 1);
+  failing = false;
+  assert.deepEqual(await spool.workers(), []);
+  clock.advance(5_000);
+  await waitUntil(async () => (await spool.workers()).length === 1);
+  assert.equal((await spool.workers())[0]?.beatAt, clock.now());
+  await worker.close();
+  assert.deepEqual(await spool.workers(), []);
+  await spool.close();
+});
+
 void test("a worker's beat counts the jobs it leased ahead (prefetch) apart from those running", async () => {
   const clock = new ManualClock();
   const spool = await Spool.create(new MemoryStore(), { clock });

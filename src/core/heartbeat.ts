@@ -74,7 +74,8 @@ export class Heartbeat {
 
   register(source: BeatSource): void {
     this.#sources.add(source);
-    // A failed first beat is not reported: the worker's own lease calls report the same failure.
+    // A failed first beat is not reported: the worker's own lease calls report the same failure,
+    // and the next beat tries again.
     if (this.#sources.size === 1) this.#announcement.start().catch(() => {});
   }
 

@@ -62,11 +62,15 @@ export class Announcement {
     private readonly info: () => unknown,
   ) {}
 
-  /** Posts the first announcement (its failure is the caller's) and starts renewing. */
+  /**
+   * Starts renewing and posts the first announcement. Its failure is the caller's to report; the
+   * renewals go on regardless (a worker started while its server or store is down beats once they
+   * are back), until `stop`.
+   */
   async start(): Promise<void> {
     if (this.#cancel !== null) return;
-    await this.#post();
     this.#schedule();
+    await this.#post();
   }
 
   /** Stops renewing and withdraws the announcement. */

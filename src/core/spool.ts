@@ -398,7 +398,12 @@ export class Spool implements AsyncDisposable {
     this.#runtime.assertOpen();
     const { clock } = this.#runtime;
     const announcement = new Announcement(clock, storeBoard(this.#store, clock, kind, id), () => info);
-    await announcement.start();
+    try {
+      await announcement.start();
+    } catch (error) {
+      await announcement.stop().catch(() => {});
+      throw error;
+    }
     this.#announcements.add(announcement);
     return async () => {
       this.#announcements.delete(announcement);
