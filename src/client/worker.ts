@@ -1,9 +1,10 @@
 // A worker over HTTP is the library's own Worker (src/core/worker.ts) fed by the server: its
 // leases are long-polls, two on their way at once, each for as many jobs as the worker has free
-// slots and `prefetch` more; its acks of one turn are one request (ack-batch.ts). So concurrency,
-// prefetch, time-outs, lease extension, close and heartbeat behave exactly as a local worker's. A failed
-// call (the server restarting, the network) is reported as 'error' (a process warning when nobody
-// listens) and tried again after a pause: it reconnects.
+// slots and `prefetch` more; its acks of one turn are one request (ack-batch.ts); it beats to the
+// server (heartbeat.ts). So concurrency, prefetch, time-outs, lease extension, close and heartbeat
+// behave exactly as a local worker's. A failed call (the server restarting, the network) is
+// reported as 'error' (a process warning when nobody listens) and tried again after a pause: it
+// reconnects.
 import { systemClock } from '../core/clock.ts';
 import type { Heartbeat } from '../core/heartbeat.ts';
 import type { Worker, WorkerEvents } from '../core/worker.ts';
