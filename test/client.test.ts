@@ -576,6 +576,25 @@ void test('list, promoteDelayed and cancel over HTTP, as a local queue', async (
     assert.equal(await q.get(ids[1] as string), null);
     await assert.rejects(q.cancel('no-such-job'), NotFoundError);
     await assert.rejects(q.list('nowhere' as never), ValidationError);
+    await assert.rejects(q.list('waiting', { limit: 0 }), ValidationError);
+  } finally {
+    await s.close();
+  }
+});
+
+void test("a remote list page larger than the server's (1,000) is several requests, as a local list is one page", async () => {
+  const s = await start();
+  try {
+    const q = connect(s.base).queue<number>('long-list');
+    const ids = await q.addBulk(Array.from({ length: 1500 }, (_, data) => ({ data })));
+    const first = await q.list('waiting', { limit: 1200 });
+    assert.deepEqual(
+      first.jobs.map((job) => job.id),
+      ids.slice(0, 1200),
+    );
+    assert.notEqual(first.cursor, null);
+    const rest = await q.list('waiting', { limit: 1200, cursor: first.cursor });
+    assert.deepEqual([rest.jobs.map((job) => job.id), rest.cursor], [ids.slice(1200), null]);
   } finally {
     await s.close();
   }

@@ -73,6 +73,9 @@ export interface RemoteConsumeOptions {
   signal?: AbortSignal;
 }
 
+/** The most jobs the server's list route answers at once (its `limit`). */
+const serverPage = 1000;
+
 export interface RemotePageOptions {
   limit?: number;
   cursor?: string | null;
@@ -247,11 +250,22 @@ export class RemoteQueue<T = unknown, R = unknown> {
     return call<Counts>(this.transport, 'GET', `${this.#path}/counts`);
   }
 
-  /** Jobs in `state`, a page at a time (default 100), as a local queue's `list`. */
+  /**
+   * Jobs in `state`, a page at a time (default 100), as a local queue's `list`: a page larger
+   * than the server answers at once is several requests.
+   */
   async list(state: JobState, page: RemotePageOptions = {}): Promise<RemotePage<T>> {
-    const query = new URLSearchParams({ state, limit: String(page.limit ?? 100) });
-    if (page.cursor !== undefined && page.cursor !== null) query.set('cursor', page.cursor);
-    const { jobs, cursor } = await call<RemotePage<T>>(this.transport, 'GET', `${this.#path}/jobs?${query.toString()}`);
+    checkKeys(page, ['limit', 'cursor'], 'page');
+    const limit = page.limit === undefined ? 100 : positiveInteger(page.limit, 'page.limit');
+    const jobs: JobInfo<T>[] = [];
+    let cursor = page.cursor ?? null;
+    do {
+      const query = new URLSearchParams({ state, limit: String(Math.min(limit - jobs.length, serverPage)) });
+      if (cursor !== null) query.set('cursor', cursor);
+      const answer = await call<RemotePage<T>>(this.transport, 'GET', `${this.#path}/jobs?${query.toString()}`);
+      jobs.push(...answer.jobs);
+      cursor = answer.cursor;
+    } while (cursor !== null && jobs.length < limit);
     return { jobs, cursor };
   }
 
