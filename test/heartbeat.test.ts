@@ -221,29 +221,13 @@ void test("a worker's beat over HTTP is checked: its queues need the token's con
     ],
   });
   const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
-  const beatOn = (queue: string): ProcessBeat => ({
-    host: 'far-host',
-    pid: 7,
-    startedAt: 1,
-    workers: [{ queue, concurrency: 1, running: 0, prefetched: 0, completed: 0, failed: 0 }],
-  });
-  const send = async (method: string, token: string, id: string, body?: unknown) => {
-    const response = await fetch(`${base}/v1/workers/${id}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as { error?: { code: string } } };
-  };
-  assert.equal((await send('PUT', tokenA, 'p1', beatOn('a.mail'))).status, 200);
+  const send = (method: string, token: string, id: string, body?: unknown) => sendBeat(base, method, id, body, token);
+  assert.equal((await send('PUT', tokenA, 'p1', beatOf('a.mail'))).status, 200);
   // A queue outside the token's prefix: refused, nothing posted.
-  const outside = await send('PUT', tokenA, 'p2', beatOn('b.mail'));
+  const outside = await send('PUT', tokenA, 'p2', beatOf('b.mail'));
   assert.deepEqual([outside.status, outside.body.error?.code], [403, 'FORBIDDEN']);
   // Another token's process of the same id is another document; its delete leaves A's alone.
-  assert.equal((await send('PUT', tokenB, 'p1', beatOn('b.mail'))).status, 200);
+  assert.equal((await send('PUT', tokenB, 'p1', beatOf('b.mail'))).status, 200);
   assert.equal((await send('DELETE', tokenB, 'p1')).status, 200);
   const left = await spool.workers();
   assert.deepEqual(
@@ -252,10 +236,10 @@ void test("a worker's beat over HTTP is checked: its queues need the token's con
   );
   // Bad beats and bad ids: 400 with the error's JSON, and nothing changes.
   for (const [id, body] of [
-    ['p1', { ...beatOn('a.mail'), pid: 'seven' }],
-    ['p1', { ...beatOn('a.mail'), extra: true }],
-    ['p1', { ...beatOn('a.mail'), workers: [{ queue: 'a.mail' }] }],
-    ['p.1', beatOn('a.mail')],
+    ['p1', { ...beatOf('a.mail'), pid: 'seven' }],
+    ['p1', { ...beatOf('a.mail'), extra: true }],
+    ['p1', { ...beatOf('a.mail'), workers: [{ queue: 'a.mail' }] }],
+    ['p.1', beatOf('a.mail')],
   ] as const) {
     const answer = await send('PUT', tokenA, id, body);
     assert.deepEqual([answer.status, answer.body.error?.code], [400, 'VALIDATION'], JSON.stringify(body));
@@ -272,21 +256,10 @@ void test("the overview's rate out leaves out the beats of workers that beat thr
   const spool = await Spool.create(new MemoryStore(), { clock });
   const server = await createServer({ spool });
   const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
-  const beat = (queue: string, completed: number): ProcessBeat => ({
-    host: 'far-host',
-    pid: 7,
-    startedAt: 1,
-    workers: [{ queue, concurrency: 1, running: 0, prefetched: 0, completed, failed: 0 }],
-  });
   const post = async (completed: number): Promise<void> => {
     // One process beating through this server, one on the store itself (another server's client, say).
-    const response = await fetch(`${base}/v1/workers/p1`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(beat('through', completed)),
-    });
-    assert.equal(response.status, 200);
-    await spool.postBeat('elsewhere', beat('beside', completed));
+    assert.equal((await sendBeat(base, 'PUT', 'p1', beatOf('through', completed))).status, 200);
+    await spool.postBeat('elsewhere', beatOf('beside', completed));
   };
   const rates = async (): Promise<Record<string, number>> => {
     const { queues } = (await (await fetch(`${base}/v1/overview`)).json()) as {
@@ -304,6 +277,27 @@ void test("the overview's rate out leaves out the beats of workers that beat thr
   await server.close();
   await spool.close();
 });
+
+/** One beat of a process elsewhere, with one worker on `queue` that completed `completed` jobs. */
+const beatOf = (queue: string, completed = 0): ProcessBeat => ({
+  host: 'far-host',
+  pid: 7,
+  startedAt: 1,
+  workers: [{ queue, concurrency: 1, running: 0, prefetched: 0, completed, failed: 0 }],
+});
+
+/** A request to the server's beat route for process `id`, as `token` when given. */
+async function sendBeat(base: string, method: string, id: string, body?: unknown, token?: string) {
+  const response = await fetch(`${base}/v1/workers/${id}`, {
+    method,
+    headers: {
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as { error?: { code: string } } };
+}
 
 async function waitUntil(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

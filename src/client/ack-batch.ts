@@ -2,7 +2,7 @@
 // request (POST /v1/ack/batch, each with its result): a worker's handlers that end together are
 // one round trip, not one each. While a request is on its way the next acks gather behind it.
 import type { AckAnswer } from '../index.ts';
-import { call, JsonText } from './http.ts';
+import { call, JsonText, perConnection } from './http.ts';
 import type { Transport } from './http.ts';
 
 /** Most acks in one request: the server's limit. */
@@ -84,11 +84,5 @@ function outcomes(batch: readonly Pending[], lost: readonly string[]): boolean[]
   return acked;
 }
 
-/** Each connection's batch: everything made from one connect() shares its transport. */
-const batches = new WeakMap<Transport, AckBatch>();
-
-export function ackBatchOf(transport: Transport): AckBatch {
-  let batch = batches.get(transport);
-  if (batch === undefined) batches.set(transport, (batch = new AckBatch(transport)));
-  return batch;
-}
+/** Each connection's batch. */
+export const ackBatchOf = perConnection((transport) => new AckBatch(transport));

@@ -5,20 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock } from '../core/clock.ts';
 import { Heartbeat } from '../core/heartbeat.ts';
-import { call } from './http.ts';
-import type { Transport } from './http.ts';
+import { call, perConnection } from './http.ts';
 
-const heartbeats = new WeakMap<Transport, Heartbeat>();
-
-export function heartbeatOf(transport: Transport): Heartbeat {
-  let heartbeat = heartbeats.get(transport);
-  if (heartbeat === undefined) {
-    const path = `/v1/workers/${randomUUID()}`;
-    heartbeat = new Heartbeat(systemClock, {
-      post: async (beat) => void (await call(transport, 'PUT', path, beat)),
-      withdraw: async () => void (await call(transport, 'DELETE', path)),
-    });
-    heartbeats.set(transport, heartbeat);
-  }
-  return heartbeat;
-}
+export const heartbeatOf = perConnection((transport) => {
+  const path = `/v1/workers/${randomUUID()}`;
+  return new Heartbeat(systemClock, {
+    post: async (beat) => void (await call(transport, 'PUT', path, beat)),
+    withdraw: async () => void (await call(transport, 'DELETE', path)),
+  });
+});

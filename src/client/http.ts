@@ -25,6 +25,19 @@ function remoteError(status: number, answer: unknown): Error {
   );
 }
 
+/**
+ * `make(transport)` once per connection: everything made from one connect() shares its transport,
+ * and so its one AckBatch and its one Heartbeat.
+ */
+export function perConnection<T>(make: (transport: Transport) => T): (transport: Transport) => T {
+  const made = new WeakMap<Transport, T>();
+  return (transport) => {
+    let value = made.get(transport);
+    if (value === undefined) made.set(transport, (value = make(transport)));
+    return value;
+  };
+}
+
 /** A body already written as JSON, sent as it is. */
 export class JsonText {
   constructor(readonly text: string) {}
