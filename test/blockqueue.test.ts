@@ -138,6 +138,21 @@ void describe('BlockQueue routes: semantics', () => {
     assert.equal((await s.call('POST', '/topics/errs/messages', { message: 'x' })).status, 404);
   });
 
+  void test('a HEAD of the read route reads nothing', async () => {
+    await topic('head', [{ name: 's', option: { max_attempts: 1 } }]);
+    await s.call('POST', '/topics/head/messages', { message: 'kept' });
+    const head = await fetch(`${s.base}/topics/head/subscribers/s?timeout=10ms`, { method: 'HEAD' });
+    assert.equal(head.status, 404);
+    assert.deepEqual(body(await s.call('GET', '/topics/head/subscribers')).data, [
+      { name: 's', unpublished_message: 1, unacked_message: 0 },
+    ]);
+    const read = body(await s.call('GET', '/topics/head/subscribers/s?timeout=1s')).data as { message: string }[];
+    assert.deepEqual(
+      read.map((m) => m.message),
+      ['kept'],
+    );
+  });
+
   void test('a read with nothing to read waits out its timeout and answers data: []', async () => {
     await topic('quiet', [{ name: 's' }]);
     const started = Date.now();

@@ -239,6 +239,8 @@ void test("a worker's beat over HTTP is checked: its queues need the token's con
     ['p1', { ...beatOf('a.mail'), pid: 'seven' }],
     ['p1', { ...beatOf('a.mail'), extra: true }],
     ['p1', { ...beatOf('a.mail'), workers: [{ queue: 'a.mail' }] }],
+    // A name no queue can have (within the token's prefix).
+    ['p1', beatOf('a.b/c')],
     ['p.1', beatOf('a.mail')],
   ] as const) {
     const answer = await send('PUT', tokenA, id, body);

@@ -207,6 +207,25 @@ void describe('HTTP /v1: queues', () => {
     assert.ok(Date.now() - started < 5000);
   });
 
+  void test('many long-polls waiting at once are no warning of a listener leak', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      const polls = Array.from({ length: 20 }, () => s.call('POST', '/v1/lease', { queues: ['crowd'], wait: '300ms' }));
+      assert.deepEqual(
+        (await Promise.all(polls)).map((answer) => answer.status),
+        Array.from({ length: 20 }, () => 200),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   void test("wait: 'forever' long-polls as long as the server allows (--max-wait), then answers no job", async () => {
     const short = await start({ maxWait: '50ms' });
     try {
@@ -385,6 +404,9 @@ void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps 
     ['a bad token', 'POST', '/v1/ack', { token: 'nonsense' }, 400, 'VALIDATION'],
     ['a token of no lease', 'POST', '/v1/ack', { token: '999:1' }, 409, 'LEASE_LOST'],
     ['a bad count', 'GET', '/v1/queues/q/peek?n=many', undefined, 400, 'VALIDATION'],
+    // A page of none would tell a client paging on that the listing is over.
+    ['a page of no topics', 'GET', '/v1/topics?limit=0', undefined, 400, 'VALIDATION'],
+    ['a page of no audit entries', 'GET', '/v1/audit?limit=0', undefined, 400, 'VALIDATION'],
     ['a bad wait', 'GET', '/v1/queues/q/jobs/1/result?wait=soon', undefined, 400, 'VALIDATION'],
     ['an empty wait', 'GET', '/v1/queues/q/jobs/1/result?wait=', undefined, 400, 'VALIDATION'],
     ['an unknown result parameter', 'GET', '/v1/queues/q/jobs/1/result?timeout=1s', undefined, 400, 'VALIDATION'],

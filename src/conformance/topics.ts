@@ -32,6 +32,21 @@ export function topics(suite: Suite): void {
       );
     });
 
+    conformanceTest(suite, "a subscriber may be named like an object's own properties", async ({ spool }) => {
+      const t = spool.topic('names');
+      // '__proto__' as a key set by assignment changes an object's prototype instead of adding the key.
+      await t.create(Object.fromEntries([['__proto__', {}], ['constructor', {}]]));
+      await t.addSubscribers(Object.fromEntries([['__proto__', { maxAttempts: 3 }]]));
+      assert.deepEqual((await t.info()).subscribers.map((s) => [s.name, s.maxAttempts]).sort(), [
+        ['__proto__', 3],
+        ['constructor', 5],
+      ]);
+      const ids = await t.publish('x');
+      assert.deepEqual(Object.keys(ids).sort(), ['__proto__', 'constructor']);
+      const [job] = await t.subscriber('__proto__').lease();
+      assert.equal(job?.data, 'x');
+    });
+
     conformanceTest(suite, 'a publish to many subscribers is one atomic add', async ({ spool, store }) => {
       const t = spool.topic('atomic');
       await t.create({ a: {}, b: {}, c: {} });

@@ -29,7 +29,7 @@ import type { LeaseOptions } from './lease.ts';
 import { LeasedJob } from './leased-job.ts';
 import { Observers } from './observers.ts';
 import type { SpoolObserver } from './observers.ts';
-import { queueConfig } from './options.ts';
+import { checkQueueName, queueConfig } from './options.ts';
 import type { QueueConfig, QueueOptions } from './options.ts';
 import { Announcement, present, storeBoard } from './presence.ts';
 import type { Presence } from './presence.ts';
@@ -317,6 +317,9 @@ export class Spool implements AsyncDisposable {
     this.#runtime.assertOpen();
     if (typeof id !== 'string' || id === '' || id.length > 200)
       throw new ValidationError('id', 'must be a string of 1 to 200 characters');
+    // Readers (the dashboard's overview) open each beat's queues: a name no queue can have
+    // would fail them for every caller while the beat lasts.
+    beat?.workers.forEach((worker, i) => checkQueueName(worker.queue, `beat.workers[${i}].queue`));
     await postBeat(this.#store, this.#runtime.clock.now(), id, beat);
   }
 

@@ -290,18 +290,21 @@ export class Topic<T = unknown> {
   #subscribersFrom(subscribers: unknown): Record<string, StoredSubscriber> {
     if (typeof subscribers !== 'object' || subscribers === null || Array.isArray(subscribers))
       throw new ValidationError('subscribers', 'must be an object of name → options');
-    const out: Record<string, StoredSubscriber> = {};
-    for (const [name, options] of Object.entries(subscribers)) {
-      checkTopicName(name, `subscribers.${name}`);
-      const o = checkKeys(options, ['maxAttempts', 'visibility', 'backoff'], `subscribers.${name}`);
-      const settings = jobSettings(defaults, o, `subscribers.${name}`);
-      out[name] = {
-        maxAttempts: settings.maxAttempts === Infinity ? null : settings.maxAttempts,
-        visibilityMs: settings.visibilityMs,
-        backoff: settings.backoff,
-      };
-    }
-    return out;
+    // Made with fromEntries, as #read's: an assignment to `out['__proto__']` would set the
+    // object's prototype and drop the subscriber without a word.
+    return Object.fromEntries(
+      Object.entries(subscribers).map(([name, options]) => {
+        checkTopicName(name, `subscribers.${name}`);
+        const o = checkKeys(options, ['maxAttempts', 'visibility', 'backoff'], `subscribers.${name}`);
+        const settings = jobSettings(defaults, o, `subscribers.${name}`);
+        const stored: StoredSubscriber = {
+          maxAttempts: settings.maxAttempts === Infinity ? null : settings.maxAttempts,
+          visibilityMs: settings.visibilityMs,
+          backoff: settings.backoff,
+        };
+        return [name, stored];
+      }),
+    );
   }
 
   #subscriberInfo(name: string, s: StoredSubscriber): SubscriberInfo {
@@ -324,13 +327,14 @@ export class Topic<T = unknown> {
     const { store, clock } = this.runtime;
     const keys = await store.listMeta({ now: clock.now(), prefix: `${this.#meta}/` });
     const [head, ...texts] = await store.getMeta({ now: clock.now(), names: [this.#meta, ...keys] });
-    const subscribers: Record<string, StoredSubscriber> = {};
-    keys.forEach((key, i) => {
-      const text = texts[i];
-      // Gone between the list and the read: removed meanwhile.
-      if (text !== null && text !== undefined)
-        subscribers[key.slice(this.#meta.length + 1)] = JSON.parse(text) as StoredSubscriber;
-    });
+    const subscribers: Record<string, StoredSubscriber> = Object.fromEntries(
+      keys.flatMap((key, i) => {
+        const text = texts[i];
+        // Gone between the list and the read: removed meanwhile.
+        if (text === null || text === undefined) return [];
+        return [[key.slice(this.#meta.length + 1), JSON.parse(text) as StoredSubscriber]];
+      }),
+    );
     return { head: head === null || head === undefined ? null : (JSON.parse(head) as Head), subscribers };
   }
 

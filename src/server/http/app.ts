@@ -1,6 +1,7 @@
 // The HTTP server: fastify with a JSON schema on every route, bearer-token auth, body limits,
 // errors as JSON mapped from their code, OpenAPI at /docs, and a shutdown that answers
 // pending long-polls before the store closes.
+import { setMaxListeners } from 'node:events';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastify, { LogController } from 'fastify';
@@ -58,6 +59,9 @@ const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   const closing = new AbortController();
+  // Each long-poll waiting listens on it (and stops when it answers): as many as are waiting is
+  // no leak, so node's warning past 10 would only fill the log.
+  setMaxListeners(0, closing.signal);
   const context: Context = {
     spool: options.spool,
     closing: closing.signal,

@@ -204,6 +204,9 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
         params: s.params('topic', 'subscriber'),
         querystring: s.body({ timeout: { type: 'string', maxLength: 40 } }, ['timeout']),
       },
+      // A read takes messages: the HEAD fastify would answer with this handler (a proxy's or a
+      // link checker's) would move them in flight and throw away the ids that ack them.
+      exposeHeadRoute: false,
       config: route('consume'),
     },
     async (request, reply) => {

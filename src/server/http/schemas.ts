@@ -96,6 +96,8 @@ export const page = { ...count, description: `at most ${maxPage}` } as const;
 /** The number a `page` parameter gives; `field` names it in the error. */
 export function pageSize(value: string, field: string): number {
   const n = Number(value);
+  // A page of none would read as the end of the listing.
+  if (n < 1) throw new ValidationError(field, `must be at least 1, got ${n}`);
   if (n > maxPage) throw new ValidationError(field, `must be at most ${maxPage}, got ${n}; page on with the cursor`);
   return n;
 }
