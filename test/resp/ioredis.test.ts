@@ -9,8 +9,8 @@ import type { LeasedJob } from '../../src/index.ts';
 
 let r: RunningResp;
 const clients: Redis[] = [];
-const client = (): Redis => {
-  const c = new Redis({ port: r.port, lazyConnect: true, maxRetriesPerRequest: 0 });
+const client = (connectionName?: string): Redis => {
+  const c = new Redis({ port: r.port, lazyConnect: true, maxRetriesPerRequest: 0, connectionName });
   clients.push(c);
   return c;
 };
@@ -63,6 +63,39 @@ void test('a pipeline mixing ADDJOB, GETJOB and ACKJOB runs each command after t
     Array.from({ length: 100 }, () => 1),
   );
   assert.equal(await c.call('QLEN', 'io-mixed'), 0);
+});
+
+void test('in a pipeline, ADDJOB MAXLEN sees the queue as the commands before it left it', async () => {
+  const c = client();
+  const first = (await c.call('ADDJOB', 'io-maxlen', 'first', '0')) as string;
+  const pipeline = c.pipeline();
+  pipeline.call('ACKJOB', first);
+  for (let i = 0; i < 4; i++) pipeline.call('ADDJOB', 'io-maxlen', `m${i}`, '0', 'MAXLEN', '2');
+  pipeline.call('QLEN', 'io-maxlen');
+  const results = (await pipeline.exec()) ?? [];
+  assert.deepEqual(
+    results.map(([error, value]) => (error === null ? typeof value : error.message)),
+    [
+      'number',
+      'string',
+      'string',
+      'MAXLEN Queue is already longer than the specified MAXLEN count',
+      'MAXLEN Queue is already longer than the specified MAXLEN count',
+      'number',
+    ],
+  );
+  assert.equal(results[5]?.[1], 2);
+});
+
+void test("a client with a connection name (CLIENT SETNAME as it connects) works, and reads its name back", async () => {
+  const named = client('worker-1');
+  assert.equal(await named.call('CLIENT', 'GETNAME'), 'worker-1');
+  assert.match(String(await named.call('ADDJOB', 'io-named', 'n', '0')), /^D-/);
+  await assert.rejects(named.call('CLIENT', 'SETNAME', 'two words'), /Client names cannot contain spaces/);
+  await assert.rejects(named.call('CLIENT', 'LIST'), /Syntax error, try CLIENT/);
+  assert.equal(await named.call('CLIENT', 'SETNAME', ''), 'OK');
+  assert.equal(await named.call('CLIENT', 'GETNAME'), null);
+  assert.equal(await client().call('CLIENT', 'GETNAME'), null, 'a name is its connection’s own');
 });
 
 void test('a GETJOB blocked on one connection is woken by an ADDJOB on another', async () => {

@@ -18,8 +18,11 @@ void test('ADDJOB answers a status job id in Disque shape, on this node, with th
   assert.match(id, idShape);
   assert.equal(id.length, 40, 'file and memory ids fit Disque’s 40 characters');
   assert.ok(id.endsWith('-05a1'), 'default TTL one day (1440 min = 0x5a0), odd as RETRY > 0');
-  assert.ok((await r.cli('ADDJOB', 'cli-add', 'x', '0', 'RETRY', '0', 'TTL', '60')).endsWith('-0002'));
-  assert.equal(await r.cli('QLEN', 'cli-add'), '(integer) 2');
+  // As disque-server answers them: whole minutes, odd when retried (100 s: 1), even when not (60 s: 1 → 0).
+  assert.ok((await r.cli('ADDJOB', 'cli-add', 'x', '0', 'RETRY', '0', 'TTL', '60')).endsWith('-0000'));
+  assert.ok((await r.cli('ADDJOB', 'cli-add', 'x', '0', 'TTL', '100')).endsWith('-0001'));
+  assert.ok((await r.cli('ADDJOB', 'cli-add', 'x', '0', 'TTL', '179', 'RETRY', '5')).endsWith('-0003'));
+  assert.equal(await r.cli('QLEN', 'cli-add'), '(integer) 4');
 });
 
 void test('ADDJOB refuses bad options with Disque’s errors, in Disque’s order, and adds nothing', async () => {
@@ -121,6 +124,30 @@ void test('DEQUEUE takes queued jobs out of their queue without deleting them; o
   // Queued again after its RETRY, as Disque requeues an active job.
   assert.ok((await r.cli('GETJOB', 'TIMEOUT', '3000', 'FROM', 'cli-dequeue')).includes(a));
   assert.equal(await r.cli('ACKJOB', a, b), '(integer) 2');
+});
+
+void test('ENQUEUE and NACK put a DEQUEUEd job back in line at once; ENQUEUE makes a delayed job due', async () => {
+  const held = await r.cli('ADDJOB', 'cli-requeue', 'held', '0');
+  assert.equal(await r.cli('DEQUEUE', held), '(integer) 1');
+  assert.equal(await r.cli('ENQUEUE', held), '(integer) 1');
+  assert.equal(await r.cli('QLEN', 'cli-requeue'), '(integer) 1');
+  assert.equal(await r.cli('DEQUEUE', held), '(integer) 1');
+  assert.equal(await r.cli('NACK', held), '(integer) 1');
+  assert.ok((await r.cli('GETJOB', 'NOHANG', 'FROM', 'cli-requeue')).includes(held));
+  assert.equal(await r.cli('ACKJOB', held), '(integer) 1');
+  const later = await r.cli('ADDJOB', 'cli-requeue', 'later', '0', 'DELAY', '60');
+  assert.equal(await r.cli('ENQUEUE', later), '(integer) 1');
+  assert.ok((await r.cli('GETJOB', 'NOHANG', 'FROM', 'cli-requeue')).includes(later));
+  assert.equal(await r.cli('ENQUEUE', later), '(integer) 1', 'handed out: back in line');
+  assert.equal(await r.cli('ENQUEUE', later), '(integer) 0', 'already queued');
+});
+
+void test('a GETJOB naming a queue no queue can have is an error, and QSCAN, JSCAN and INFO go on working', async () => {
+  await r.cli('ADDJOB', 'cli-poison', 'j', '0');
+  assert.match(await r.cli('GETJOB', 'NOHANG', 'FROM', 'cli-poison', 'my queue'), /^\(error\) ERR queue: must be/);
+  assert.match(await r.cli('QSCAN', 'BUSYLOOP'), /"cli-poison"/);
+  assert.match(await r.cli('JSCAN', 'BUSYLOOP'), /^1\) "0"/);
+  assert.match(await r.cli('INFO'), /# Jobs/);
 });
 
 void test('WORKING answers the seconds it postponed; NOJOB for a job that is gone', async () => {
@@ -244,7 +271,7 @@ void test('QSCAN and JSCAN walk queues and jobs with a cursor', async () => {
   assert.equal(await r.cli('JSCAN', '0', '0'), '(error) ERR syntax error');
 });
 
-void test('HELLO, CLUSTER NODES, PING, TIME, INFO, COMMAND, AUTH and unknown commands', async () => {
+void test('HELLO, CLUSTER NODES and INFO, PING, TIME, INFO, COMMAND, AUTH and unknown commands', async () => {
   const node = 'ab12cd34'.padEnd(40, '0');
   assert.equal(
     await r.cli('HELLO'),
@@ -252,6 +279,7 @@ void test('HELLO, CLUSTER NODES, PING, TIME, INFO, COMMAND, AUTH and unknown com
   );
   assert.match(await r.cli('HELLO', '3'), /^\(error\) NOPROTO /);
   assert.equal(await r.cli('CLUSTER', 'NODES'), `${node} 127.0.0.1:${r.port} myself 0 0 connected`);
+  assert.match(await r.cli('CLUSTER', 'INFO'), /^cluster_state:ok\r\ncluster_known_nodes:1\r\n/);
   assert.equal(await r.cli('PING'), 'PONG');
   assert.equal(await r.cli('PING', 'hi'), '"hi"');
   assert.match(await r.cli('TIME'), /^1\) "\d{10}"\n2\) "\d+"$/);

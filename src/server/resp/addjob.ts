@@ -174,4 +174,14 @@ function copied(adding: Promise<string>, timeoutMs: number, queue: Queue): Promi
   });
 }
 
-export const addjobCommand: Command = { arity: -4, overlaps: true, run: addjob };
+/**
+ * Adds overlap, but MAXLEN reads the queue's length before its add: it waits for the commands
+ * before it (an ACKJOB sent ahead of it on the connection shortens the queue it reads), and the
+ * ones after wait for it (a pipeline of them each sees the adds before).
+ */
+const overlaps = (args: readonly Buffer[]): boolean => {
+  for (let i = 3; i < args.length; i++) if (word(args[i]) === 'maxlen') return false;
+  return true;
+};
+
+export const addjobCommand: Command = { arity: -4, overlaps, run: addjob };

@@ -18,6 +18,8 @@ interface Handle {
   readonly lease: () => Promise<LeasedJob>;
   /** Removes it in any state; NotFoundError when it is gone since the look. */
   readonly remove: () => Promise<boolean>;
+  /** Makes it due now if it is delayed (held by DEQUEUE, or added with DELAY). */
+  readonly promote: () => Promise<boolean>;
 }
 
 type Act = (handle: Handle) => Promise<boolean>;
@@ -100,6 +102,7 @@ async function byId(call: Call, id: string | null, need: Need, act: Act, leased:
         job,
         lease: () => leaseOf(spool, job.id),
         remove: () => spool.queue(job.queue).remove(job.id),
+        promote: async () => (await spool.queue(job.queue).promoteDelayed([job.id])) === 1,
       };
       return await act(handle);
     } catch (error) {
@@ -133,14 +136,21 @@ const ackLeases: Leased = async (call, leases) => {
 /**
  * NACK: back in line at once, counted in the job's nacks. Jobs added over RESP have no attempt
  * limit (Disque jobs live until their TTL); a job added with one goes dead when it is used up.
+ * A delayed job (Disque's active one not handed out: DEQUEUE held it, or DELAY) is made due,
+ * with no nack counted: only a lease counts one.
  */
-const nack: Act = async ({ job, lease }) => {
+const nack: Act = async ({ job, lease, promote }) => {
+  if (job.state === 'delayed') return promote();
   if (job.state !== 'active') return false;
   return (await (await lease()).nack({ delay: 0 })) === 'retry';
 };
 
-/** ENQUEUE: a leased job back in line untouched, as if it had not been handed out. */
-const enqueue: Act = async ({ job, lease }) => {
+/**
+ * ENQUEUE: a leased job back in line untouched, as if it had not been handed out; a delayed one
+ * (held by DEQUEUE, or added with DELAY) made due now, as Disque queues any job not queued.
+ */
+const enqueue: Act = async ({ job, lease, promote }) => {
+  if (job.state === 'delayed') return promote();
   if (job.state !== 'active') return false;
   await (await lease()).release();
   return true;

@@ -45,7 +45,7 @@ export class Connection {
   readonly #session: Session;
   readonly #slots: Slot[] = [];
   /** Commands read and waiting for their turn. */
-  readonly #todo: { command: Command; args: readonly Buffer[]; slot: Slot }[] = [];
+  readonly #todo: { command: Command; args: readonly Buffer[]; overlaps: boolean; slot: Slot }[] = [];
   /** Commands started and not answered yet: any number that overlap, or one that does not. */
   #running = 0;
   /** The one command running does not overlap: everything after it waits. */
@@ -79,6 +79,7 @@ export class Connection {
       principal: server.guard.enabled ? undefined : null,
       signal: this.#aborter.signal,
       handedOut: new HandedOut(),
+      name: null,
     };
     socket.setNoDelay(true);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
@@ -179,29 +180,30 @@ export class Connection {
     if (arity > 0 ? words !== arity : words < -arity) return this.#fill(slot, errorOf(arityError(name)));
     if (this.#session.principal === undefined && command.open !== true)
       return this.#fill(slot, { error: 'NOAUTH Authentication required.' });
-    if (this.#todo.length === 0 && this.#free(command)) this.#run(command, args, slot);
-    else this.#todo.push({ command, args, slot });
+    const overlaps = typeof command.overlaps === 'function' ? command.overlaps(args) : command.overlaps === true;
+    if (this.#todo.length === 0 && this.#free(overlaps)) this.#run(command, args, overlaps, slot);
+    else this.#todo.push({ command, args, overlaps, slot });
   }
 
   /**
-   * Whether `command` may start now. Commands that overlap (Command.overlaps) start without
+   * Whether a command may start now. Commands that overlap (Command.overlaps) start without
    * waiting for each other; any other command waits for everything before it, and everything
    * after it waits for it.
    */
-  #free(command: Command): boolean {
-    return this.#running === 0 || (command.overlaps === true && !this.#exclusive);
+  #free(overlaps: boolean): boolean {
+    return this.#running === 0 || (overlaps && !this.#exclusive);
   }
 
   /** Starts the queued commands in order until one must wait. */
   #pump(): void {
-    for (let next = this.#todo[0]; next !== undefined && this.#free(next.command); next = this.#todo[0]) {
+    for (let next = this.#todo[0]; next !== undefined && this.#free(next.overlaps); next = this.#todo[0]) {
       this.#todo.shift();
-      this.#run(next.command, next.args, next.slot);
+      this.#run(next.command, next.args, next.overlaps, next.slot);
     }
   }
 
   /** Runs one command into its slot, at once when it answers at once. */
-  #run(command: Command, args: readonly Buffer[], slot: Slot): void {
+  #run(command: Command, args: readonly Buffer[], overlaps: boolean, slot: Slot): void {
     this.#server.commands++;
     let reply: Reply | Promise<Reply>;
     try {
@@ -211,7 +213,7 @@ export class Connection {
     }
     if (!(reply instanceof Promise)) return this.#fill(slot, reply);
     this.#running++;
-    if (command.overlaps !== true) this.#exclusive = true;
+    if (!overlaps) this.#exclusive = true;
     reply.then(
       (value) => this.#answered(slot, value),
       (error: unknown) => this.#answered(slot, this.#failure(error)),

@@ -56,6 +56,8 @@ export interface Session {
   readonly signal: AbortSignal;
   /** Leases this connection's GETJOBs handed out, for the ACKJOB that follows. */
   readonly handedOut: HandedOut;
+  /** CLIENT SETNAME's: clients with a connection-name option set it as they connect. */
+  name: Buffer | null;
 }
 
 export interface Call {
@@ -71,9 +73,10 @@ export interface Command {
   /**
    * Writes that commute with each other (ADDJOB, ACKJOB) may run while the connection's
    * previous such commands are still in flight, so a pipeline of them shares the store's
-   * batches; every other command waits for everything before it.
+   * batches; every other command waits for everything before it. A function decides by the
+   * arguments (ADDJOB with MAXLEN reads the queue's length first, so it must see what came before).
    */
-  readonly overlaps?: boolean;
+  readonly overlaps?: boolean | ((args: readonly Buffer[]) => boolean);
   /** Answered before AUTH (AUTH itself, PING, QUIT, HELLO's RESP3 refusal). */
   readonly open?: boolean;
   run(call: Call): Reply | Promise<Reply>;

@@ -3,7 +3,7 @@
 // visibility) is handed out again, counted as an additional delivery.
 import type { LeasedJob } from '../../index.ts';
 import { integerOf, text, timeoutArg, word } from './args.ts';
-import { allow, bodyOf, disqueId } from './context.ts';
+import { allow, bodyOf, disqueId, queueOf } from './context.ts';
 import type { Call, Command, Session } from './context.ts';
 import { additionalDeliveries } from './inspect.ts';
 import { LastParse } from './parsed-args.ts';
@@ -62,7 +62,8 @@ async function getjob(call: Call): Promise<Reply> {
   const a = parsed(call);
   const { spool, queues, maxWaitMs } = call.server;
   allow(call, 'consume', a.queues);
-  for (const q of a.queues) queues.seen(q);
+  // Checked before seen: a name no queue can have, once seen, would fail QSCAN, JSCAN and INFO.
+  for (const q of a.queues) queues.seen(queueOf(call.server, q).name);
   const { signal } = call.session;
   const deadline = a.timeoutMs === 0 ? Infinity : Date.now() + a.timeoutMs;
   // Spool takes each queue dry before the next; Disque takes COUNT > 1 one per queue per round,

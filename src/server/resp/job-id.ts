@@ -80,11 +80,16 @@ export function fromDisqueId(disqueId: string): string | null {
   return id === '' || id.includes('\uFFFD') ? null : id;
 }
 
-/** Disque's last four hex digits: the TTL in minutes, odd when the job is retried, even when not. */
+/**
+ * Disque's last four hex digits: the TTL in whole minutes (cut, not rounded), its lowest bit set
+ * when the job is retried and cleared when not, as Disque's generateJobID makes them. A TTL is
+ * whole seconds; a store may stamp a job's creation and its expiry a millisecond apart, so the
+ * TTL read back is taken to the nearest second first: the id must not change with the read.
+ */
 function ttlPart({ createdAt, expiresAt, maxAttempts }: IdFacts): string {
-  const minutes = expiresAt === null ? 0xffff : Math.min(0xffff, Math.round((expiresAt - createdAt) / 60_000));
-  const retried = maxAttempts !== 1;
-  const ttl = (minutes & 1) === (retried ? 1 : 0) ? minutes : minutes === 0xffff ? minutes - 1 : minutes + 1;
+  const seconds = expiresAt === null ? Infinity : Math.round((expiresAt - createdAt) / 1000);
+  const minutes = Math.min(0xffff, Math.floor(seconds / 60));
+  const ttl = maxAttempts !== 1 ? minutes | 1 : minutes & ~1;
   if (ttl !== made.ttl) {
     made.ttl = ttl;
     made.ttlHex = ttl.toString(16).padStart(4, '0');

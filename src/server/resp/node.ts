@@ -1,5 +1,5 @@
-// The commands clients send around the job commands: HELLO, CLUSTER NODES, INFO, PING, TIME,
-// AUTH, QUIT, COMMAND.
+// The commands clients send around the job commands: HELLO, CLUSTER NODES and INFO, CLIENT
+// SETNAME and GETNAME, INFO, PING, TIME, AUTH, QUIT, COMMAND.
 import { UnauthorizedError } from '../../index.ts';
 import { word } from './args.ts';
 import { poolKind } from './context.ts';
@@ -35,12 +35,31 @@ async function hello(call: Call): Promise<Reply> {
   ];
 }
 
+/** CLUSTER NODES, one line a node; CLUSTER INFO in Disque's fields (reachable: the others; no bus, no messages). */
 async function cluster(call: Call): Promise<Reply> {
-  if (word(call.args[0]) !== 'nodes' || call.args.length !== 1) throw syntaxError();
+  const sub = word(call.args[0]);
+  if ((sub !== 'nodes' && sub !== 'info') || call.args.length !== 1) throw syntaxError();
+  const all = await nodes(call);
+  if (sub === 'info')
+    return (
+      `cluster_state:ok\r\ncluster_known_nodes:${all.length}\r\ncluster_reachable_nodes:${all.length - 1}\r\n` +
+      `cluster_size:${all.length}\r\ncluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n`
+    );
   const me = call.server.node.id;
-  return (await nodes(call))
-    .map((n) => `${n.id} ${n.host}:${n.port} ${n.id === me ? 'myself' : 'noflags'} 0 0 connected\n`)
-    .join('');
+  return all.map((n) => `${n.id} ${n.host}:${n.port} ${n.id === me ? 'myself' : 'noflags'} 0 0 connected\n`).join('');
+}
+
+/** CLIENT SETNAME and GETNAME, with Disque's check and errors; the name is only kept for GETNAME. */
+function client(call: Call): Reply {
+  const [sub, name] = [word(call.args[0]), call.args[1]];
+  if (sub === 'getname' && call.args.length === 1) return call.session.name;
+  if (sub !== 'setname' || name === undefined || call.args.length !== 2)
+    throw new ReplyError('ERR', 'Syntax error, try CLIENT (LIST | KILL ip:port | GETNAME | SETNAME connection-name)');
+  // Disque's rule, so that CLIENT LIST splits on spaces: printable ASCII without a space.
+  if (name.some((byte) => byte < 0x21 || byte > 0x7e))
+    throw new ReplyError('ERR', 'Client names cannot contain spaces, newlines or special characters.');
+  call.session.name = name.length === 0 ? null : Buffer.from(name);
+  return ok;
 }
 
 async function info(call: Call): Promise<Reply> {
@@ -111,6 +130,7 @@ function command(call: Call): Reply {
 export const nodeCommands: Readonly<Record<string, Command>> = {
   hello: { arity: -1, open: true, run: hello },
   cluster: { arity: -2, run: cluster },
+  client: { arity: -2, run: client },
   info: { arity: -1, run: info },
   ping: { arity: -1, open: true, run: ping },
   time: { arity: 1, run: time },
