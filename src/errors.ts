@@ -259,6 +259,20 @@ export function positiveInteger(value: unknown, field: string, allowInfinity = f
   return value;
 }
 
+/** A job id for `field`: a non-empty string (a number or a missing id would reach the store as one). */
+export function checkId(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '')
+    throw new ValidationError(field, `must be a non-empty string, got ${typeof value === 'string' ? '""' : String(value)}`);
+  return value;
+}
+
+/** Job ids for `field`: an array of them. */
+export function checkIds(value: unknown, field: string): readonly string[] {
+  if (!Array.isArray(value)) throw new ValidationError(field, 'must be an array of job ids');
+  value.forEach((id, i) => checkId(id, `${field}[${i}]`));
+  return value as readonly string[];
+}
+
 /**
  * A worker's failure that is no job's own (a store or a network call): its 'error' event when
  * someone listens, else a process warning of type SpoolWorkerWarning, since an 'error' event

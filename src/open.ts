@@ -137,5 +137,6 @@ async function importDriver<T>(load: () => Promise<T>, driver: string, url: stri
  * `postgres://user@host:port/db[?schema=spool][&max=10][&statementTimeout=30s]` (needs pg).
  */
 export async function open(url: string = defaultUrl, options: SpoolOptions = {}): Promise<Spool> {
+  if (typeof url !== 'string') throw new ValidationError('url', `must be a store URL string, got ${typeof url}`);
   return Spool.create(await storeFor(url), options);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -41,6 +41,10 @@ void describe('leveldb store', () => {
       assert.equal(error.ownerPid, process.pid);
       return true;
     });
+    // The same directory through a symlink: two handles would hand out the same ids.
+    const link = `${dir}-link`;
+    symlinkSync(dir, link);
+    await assert.rejects(open(`leveldb:${link}`), LockedError);
     const other = spawn(
       process.execPath,
       [

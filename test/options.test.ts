@@ -268,6 +268,14 @@ void test('an add that is refused rejects, never throws: bad data, bad options, 
   await assert.rejects(closed, ClosedError);
 });
 
+void test('a worker of a closed Spool is a ClosedError, not a worker that takes nothing; open() of no string is a ValidationError', async () => {
+  const spool = await open('memory:');
+  const q = spool.queue('q');
+  await spool.close();
+  assert.throws(() => q.process(() => {}), ClosedError);
+  await assert.rejects(open(5 as never), (e: unknown) => e instanceof ValidationError && e.field === 'url');
+});
+
 void test('an add reads its options again unless they are frozen, back-off included; frozen ones go over the settings of the moment', async () => {
   await using spool = await open('memory:');
   const q = spool.queue('q');

@@ -162,6 +162,62 @@ export function basics(suite: Suite): void {
       },
     );
 
+    conformanceTest(
+      suite,
+      'an id or ids of the wrong type are a ValidationError of that call alone; the store serves on',
+      async ({ spool }) => {
+        const q = spool.queue('wrong-ids');
+        const id = await q.add('kept');
+        const isValidation = (e: unknown) => e instanceof ValidationError;
+        const calls: (() => Promise<unknown>)[] = [
+          () => q.get(5 as never),
+          () => q.remove(null as never),
+          () => q.cancel(undefined as never),
+          () => q.promote(['1'] as never),
+          () => q.promoteDelayed('1' as never),
+          () => q.retryDead('1' as never),
+          () => q.retryDead([id, 7] as never),
+          () => q.waitFor(5 as never),
+          () => spool.job(''),
+          () => spool.hold('1' as never),
+        ];
+        for (const call of calls) await assert.rejects(call(), isValidation);
+        // An add of the same tick as a refused call is not taken down with it.
+        const [added] = await Promise.allSettled([q.add('beside'), q.retryDead('1' as never)]);
+        assert.equal(added?.status, 'fulfilled');
+        assert.deepEqual(
+          (await q.peek(5)).map((job) => job.data),
+          ['kept', 'beside'],
+        );
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'priorities to ±2^31 are kept as they are; one past them fails its own add alone',
+      async ({ spool }) => {
+        const q = spool.queue('priorities');
+        const [low, high] = [-(2 ** 31), 2 ** 31 - 1];
+        const results = await Promise.allSettled([
+          q.add('low', { priority: low }),
+          q.add('over', { priority: 2 ** 31 }),
+          q.add('high', { priority: high }),
+        ]);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['fulfilled', 'rejected', 'fulfilled'],
+        );
+        assert.ok(results[1]?.status === 'rejected' && results[1].reason instanceof ValidationError);
+        assert.deepEqual(
+          (await q.peek(5)).map((job) => [job.data, job.priority]),
+          [
+            ['high', high],
+            ['low', low],
+          ],
+        );
+      },
+    );
+
     conformanceTest(suite, 'meta documents are set, listed by prefix and deleted atomically', async ({ store }) => {
       const now = 0;
       assert.deepEqual(await store.getMeta({ now, names: ['topic/a'] }), [null]);

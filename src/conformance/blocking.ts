@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { JobFailedError, NotFoundError, TimeoutError } from '../index.ts';
+import { ClosedError, JobFailedError, NotFoundError, TimeoutError } from '../index.ts';
 import { area, conformanceTest, settle, until } from './harness.ts';
 import type { Suite } from './harness.ts';
 import type { ManualClock } from '../index.ts';
@@ -242,6 +242,20 @@ export function blocking(suite: Suite): void {
       await rejected;
       await assert.rejects(q.waitFor(id), JobFailedError);
     });
+
+    conformanceTest(
+      suite,
+      'a waitFor pending when the Spool closes rejects with ClosedError, and so does one after',
+      async ({ spool }) => {
+        const q = spool.queue('wait-close');
+        const id = await q.add('x');
+        const rejected = assert.rejects(q.waitFor(id), ClosedError);
+        await settle();
+        await spool.close();
+        await rejected;
+        await assert.rejects(q.waitFor(id), ClosedError);
+      },
+    );
 
     conformanceTest(suite, 'waitFor times out, and rejects for an unknown job', async ({ spool, clock }) => {
       const q = spool.queue('wait-timeout');

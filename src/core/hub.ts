@@ -41,6 +41,7 @@ export class ChangeHub {
   readonly #dueTimers = new Map<string, { readonly at: number; readonly cancel: () => void }>();
   /** The Spool is closing: no lease will block again, and no timer may keep the process alive. */
   #closing = false;
+  readonly #closeListeners = new Set<() => void>();
   #sleepers = 0;
 
   /** `passOn` sends the wakes of this hub's sleepers that have gone on to every watcher (`SleeperExtension.wake`). */
@@ -106,6 +107,15 @@ export class ChangeHub {
         () => done(ready),
       );
     });
+  }
+
+  /**
+   * Calls `fn` when the Spool starts closing, until the returned function is called: a waitFor
+   * then answers ClosedError, as a blocked lease does, instead of never.
+   */
+  onClose(fn: () => void): () => void {
+    this.#closeListeners.add(fn);
+    return () => this.#closeListeners.delete(fn);
   }
 
   /** Calls `fn` when job `id` ends, until the returned function is called. */
@@ -181,6 +191,8 @@ export class ChangeHub {
     for (const { cancel } of this.#dueTimers.values()) cancel();
     this.#dueTimers.clear();
     for (const waiter of [...this.#readyWaiters]) waiter.wake();
+    for (const fn of [...this.#closeListeners]) fn();
+    this.#closeListeners.clear();
   }
 
   /**

@@ -24,7 +24,7 @@ export type BackoffFunction = (attempt: number, error: unknown) => Duration;
 export interface JobOptions {
   /** Wait this long before the job can be leased. */
   delay?: Duration;
-  /** Higher runs first; default 0. */
+  /** Higher runs first; default 0. A whole number from -2^31 to 2^31 - 1. */
   priority?: number;
   /** Past this age the job is removed, whatever its state. */
   ttl?: Duration;
@@ -171,9 +171,15 @@ export function wholeNumber(value: unknown, field: string, min: number, max: num
   return value;
 }
 
+/** Priorities every store keeps as they are: PostgreSQL's and SQLite's columns are 32-bit. */
+const priorityRange = 2 ** 31;
+
 function priority(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value))
-    throw new ValidationError(field, `must be a whole number, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < -priorityRange || value >= priorityRange)
+    throw new ValidationError(
+      field,
+      `must be a whole number from ${-priorityRange} to ${priorityRange - 1}, got ${String(value)}`,
+    );
   return value;
 }
 

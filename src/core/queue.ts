@@ -1,4 +1,4 @@
-import { asError, checkKeys, NotFoundError, positiveInteger, QueueFullError, ValidationError } from '../errors.ts';
+import { asError, checkId, checkIds, checkKeys, NotFoundError, positiveInteger, QueueFullError, ValidationError } from '../errors.ts';
 import type { Counts, JobState, NewJob, QueueSettings } from '../store/contract.ts';
 import { consume } from './consume.ts';
 import { parseDuration } from './duration.ts';
@@ -188,7 +188,7 @@ export class Queue<T = unknown, R = unknown> {
   }
 
   async get(id: string): Promise<JobInfo<T> | null> {
-    const [record] = await this.runtime.store.get({ now: this.runtime.clock.now(), ids: [id] });
+    const [record] = await this.runtime.store.get({ now: this.runtime.clock.now(), ids: [checkId(id, 'id')] });
     return record === null || record === undefined || record.queue !== this.name
       ? null
       : jobInfo<T>(record, this.config.codec);
@@ -196,12 +196,12 @@ export class Queue<T = unknown, R = unknown> {
 
   /** Removes the job if it has not started (waiting or delayed). True if it did. */
   async cancel(id: string): Promise<boolean> {
-    return this.#remove(id, ['waiting', 'delayed']);
+    return this.#remove(checkId(id, 'id'), ['waiting', 'delayed']);
   }
 
   /** Removes the job in any state; a worker holding it gets LeaseLostError when it settles. */
   async remove(id: string): Promise<boolean> {
-    return this.#remove(id, null);
+    return this.#remove(checkId(id, 'id'), null);
   }
 
   /** The next `n` jobs a lease would take, changing nothing (dque's Peek). */
@@ -258,7 +258,7 @@ export class Queue<T = unknown, R = unknown> {
    * it is not delayed (its `reason` says which state it is in).
    */
   async promote(id: string): Promise<void> {
-    if ((await this.promoteDelayed([id])) === 1) return;
+    if ((await this.promoteDelayed([checkId(id, 'id')])) === 1) return;
     const existing = await this.get(id);
     throw new NotFoundError(
       'job',
@@ -270,12 +270,14 @@ export class Queue<T = unknown, R = unknown> {
 
   /** Delayed jobs made due now: these (the others are left alone), or all. Resolves with how many. */
   async promoteDelayed(ids?: readonly string[]): Promise<number> {
-    return this.runtime.store.promote({ now: this.runtime.clock.now(), queue: this.name, ids: ids ?? null });
+    const only = ids === undefined ? null : checkIds(ids, 'ids');
+    return this.runtime.store.promote({ now: this.runtime.clock.now(), queue: this.name, ids: only });
   }
 
   /** Dead jobs back to waiting with fresh attempts: these, or all. Resolves with how many. */
   async retryDead(ids?: readonly string[]): Promise<number> {
-    return this.runtime.store.retryDead({ now: this.runtime.clock.now(), queue: this.name, ids: ids ?? null });
+    const only = ids === undefined ? null : checkIds(ids, 'ids');
+    return this.runtime.store.retryDead({ now: this.runtime.clock.now(), queue: this.name, ids: only });
   }
 
   /** Leases from this queue only; see Spool.lease. */
@@ -285,6 +287,8 @@ export class Queue<T = unknown, R = unknown> {
 
   /** Starts `concurrency` handlers on this queue; see Worker. */
   process(handler: Handler<T, R>, options: ProcessOptions = {}): Worker<T, R> {
+    // A worker of a closed Spool would never take a job, and say nothing.
+    this.runtime.assertOpen();
     if (typeof handler !== 'function') throw new ValidationError('handler', 'must be a function');
     const { settings, signal } = workerSettings(options);
     const source = spoolSource<T, R>(this.runtime, this.name, settings.visibilityMs);
@@ -313,10 +317,10 @@ export class Queue<T = unknown, R = unknown> {
    * TimeoutError after `timeout`, with the signal's reason when `signal` aborts. Typed by the
    * queue's Result (`spool.queue<Data, Result>`), which its handlers must return.
    */
-  waitFor(id: string, options: { timeout?: Duration; signal?: AbortSignal } = {}): Promise<R> {
+  async waitFor(id: string, options: { timeout?: Duration; signal?: AbortSignal } = {}): Promise<R> {
     const o = checkKeys(options, ['timeout', 'signal'], 'options');
     const timeoutMs = o.timeout === undefined ? null : parseDuration(o.timeout, 'options.timeout');
-    return waitFor<R>(this.runtime, id, timeoutMs, o.signal as AbortSignal | undefined);
+    return waitFor<R>(this.runtime, checkId(id, 'id'), timeoutMs, o.signal as AbortSignal | undefined);
   }
 
   /** `item`: the job's place in an addBulk, which names its field in an error; `now`: the time it is made at. */

@@ -1,4 +1,4 @@
-import { checkKeys, ClosedError, LeaseLostError, positiveInteger, QueueFullError, ValidationError } from '../errors.ts';
+import { checkId, checkIds, checkKeys, ClosedError, LeaseLostError, positiveInteger, QueueFullError, ValidationError } from '../errors.ts';
 import { parseToken } from '../store/contract.ts';
 import type {
   AddParams,
@@ -252,8 +252,7 @@ export class Spool implements AsyncDisposable {
    */
   async job<T = unknown>(id: string): Promise<JobInfo<T> | null> {
     this.#runtime.assertOpen();
-    if (typeof id !== 'string' || id === '') throw new ValidationError('id', 'must be a non-empty string');
-    const [record] = await this.#store.get({ now: this.#runtime.clock.now(), ids: [id] });
+    const [record] = await this.#store.get({ now: this.#runtime.clock.now(), ids: [checkId(id, 'id')] });
     return record === null || record === undefined
       ? null
       : jobInfo<T>(record, this.#runtime.config(record.queue).codec);
@@ -281,7 +280,7 @@ export class Spool implements AsyncDisposable {
    */
   async currentLease<T = unknown>(id: string): Promise<LeasedJob<T> | null> {
     this.#runtime.assertOpen();
-    const [record] = await this.#store.leasesOf({ now: this.#runtime.clock.now(), ids: [id] });
+    const [record] = await this.#store.leasesOf({ now: this.#runtime.clock.now(), ids: [checkId(id, 'id')] });
     return record === null || record === undefined ? null : new LeasedJob<T>(record, this.#runtime);
   }
 
@@ -292,10 +291,7 @@ export class Spool implements AsyncDisposable {
    */
   async hold(ids: readonly string[]): Promise<string[]> {
     this.#runtime.assertOpen();
-    ids.forEach((id, i) => {
-      if (typeof id !== 'string' || id === '') throw new ValidationError(`ids[${i}]`, 'must be a non-empty string');
-    });
-    if (ids.length === 0) return [];
+    if (checkIds(ids, 'ids').length === 0) return [];
     return [...(await this.#store.hold({ now: this.#runtime.clock.now(), ids }))];
   }
 

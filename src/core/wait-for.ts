@@ -1,4 +1,4 @@
-import { asError, JobFailedError, NotFoundError, TimeoutError } from '../errors.ts';
+import { asError, ClosedError, JobFailedError, NotFoundError, TimeoutError } from '../errors.ts';
 import type { JobEnd, JobRecord } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
 import type { Runtime } from './runtime.ts';
@@ -11,11 +11,14 @@ import type { Runtime } from './runtime.ts';
  * completion it sees resolves with the result even when the queue does not keep the job.
  * Events that arrive before that first answer wait for it: on Redis a completion published
  * just before the call can arrive after it, and must not turn a NOT_FOUND into a resolve.
- * Aborting `signal` rejects with its reason and lets go of the job (a server's client left).
+ * Aborting `signal` rejects with its reason and lets go of the job (a server's client left);
+ * the Spool closing rejects with ClosedError.
  */
 export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | null, signal?: AbortSignal): Promise<R> {
   const { store, clock, hub, watchEnd } = runtime;
   return new Promise<R>((resolve, reject) => {
+    // Thrown here, a ClosedError rejects the promise before anything is watched.
+    runtime.assertOpen();
     let done = false;
     let looked = false;
     let seen: { end: JobEnd; result: Uint8Array | null | undefined } | null = null;
@@ -25,6 +28,7 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       if (done) return;
       done = true;
       unsubscribe();
+      offClose();
       unwatch?.().catch(() => {});
       cancelTimer();
       signal?.removeEventListener('abort', onAbort);
@@ -72,6 +76,7 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       timeoutMs === null
         ? () => {}
         : clock.setTimer(timeoutMs, () => finish(() => reject(new TimeoutError(`waitFor(${id})`, timeoutMs))));
+    const offClose = hub.onClose(() => finish(() => reject(new ClosedError())));
     if (signal?.aborted === true) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     if (watchEnd === null) return check();

@@ -5,8 +5,8 @@
 // read of their keys, which sort in lease order); each call's writes join its group's one atomic
 // batch, written with sync (fsync, the default: an answered call survives a power cut) or
 // without (none: it survives a process crash, not a power cut).
-import { writeFileSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { LockedError, StorageError, ValidationError } from '../../errors.ts';
 import type { Capabilities, StoreEvent } from '../contract.ts';
@@ -45,7 +45,7 @@ export class LevelStore extends RowStore {
     const durability = options.durability ?? 'fsync';
     if (durability !== 'fsync' && durability !== 'none')
       throw new ValidationError('durability', `must be fsync or none, got "${String(durability)}"`);
-    const where = resolve(dir);
+    const where = realDir(dir);
     if (openHere.has(where)) throw new LockedError(dir, process.pid);
     openHere.add(where);
     const db: Db = new ClassicLevel(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
@@ -80,6 +80,19 @@ export class LevelStore extends RowStore {
         ? error
         : new StorageError(`${dir}: cannot load the LevelDB store: ${(error as Error).message}`, { cause: error });
     }
+  }
+}
+
+/**
+ * The directory's own path, made if it is missing: a symlink to an open directory (or a path
+ * through one) is the same directory, and LevelDB's own check goes by the path it is given.
+ */
+function realDir(dir: string): string {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return realpathSync(dir);
+  } catch (error) {
+    throw new StorageError(`${dir}: cannot open the LevelDB directory: ${(error as Error).message}`, { cause: error });
   }
 }
 
