@@ -294,14 +294,26 @@ export function reportWorkerError(
 /**
  * `url` fit for a log line or an error message: the password of `user:password@` and of a
  * `?password=` parameter becomes `***` (a store URL is often pasted with its credentials in).
+ *
+ * Read as loosely as a mistyped URL is written (`redis:/:pw@h`, `redis//:pw@h`, `htp://u:pw@h`,
+ * `u:pw@h`): the credentials start after the scheme and its slashes, or at the start when there
+ * are none, and end at the last `@` before the host; what follows their first colon is the
+ * password. The host ends at a `/`, `?` or `#` after the first `@`, so a password pasted with a
+ * raw `/`, `?`, `#` or `@` in it is masked whole. The price: a URL without credentials but with
+ * an `@` past a colon (`http://h:80/a@b`, `file:./a@b`) is masked from that colon to the `@`.
  */
 export function redactUrl(url: string): string {
-  return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_match, scheme: string, userinfo: string) => {
-      const colon = userinfo.indexOf(':');
-      return colon === -1 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
-    })
-    .replace(/([?&](?:password|pass|token|secret)=)[^&#]*/gi, '$1***');
+  return redactUserinfo(url).replace(/([?&](?:password|pass|token|secret)=)[^&#]*/gi, '$1***');
+}
+
+function redactUserinfo(url: string): string {
+  const start = /^[a-z][a-z0-9+.-]*:?\/+/i.exec(url)?.[0].length ?? 0;
+  const first = url.indexOf('@', start);
+  if (first < 0) return url;
+  const hostEnd = url.slice(first).search(/[/?#]/);
+  const at = url.lastIndexOf('@', hostEnd < 0 ? url.length : first + hostEnd);
+  const colon = url.indexOf(':', start);
+  return colon < 0 || colon > at ? url : `${url.slice(0, colon + 1)}***${url.slice(at)}`;
 }
 
 export class UnknownStoreError extends SpoolError {

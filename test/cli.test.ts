@@ -168,6 +168,21 @@ void test('the same commands against a server (SPOOL_SERVER, or --server)', asyn
   assert.match(unreachable.stderr, /^spool: cannot reach http:\/\/127\.0\.0\.1:1/);
 });
 
+void test('a --server or --store URL the CLI refuses, mistyped or not, is named without its password', () => {
+  const urls = [
+    ['--server', 'http://user:topsecret@127.0.0.1:notaport'],
+    ['--server', 'htp://user:topsecret@127.0.0.1:7999'],
+    ['--store', 'redis:/:topsecret@127.0.0.1:6379'],
+    ['--store', 'redis//:topsecret@127.0.0.1'],
+  ];
+  for (const where of urls) {
+    const refused = run(['stats', ...where]);
+    assert.ok(refused.status === 1 || refused.status === 2, refused.stderr);
+    assert.match(refused.stderr, /^spool: .*:\*\*\*@/);
+    assert.doesNotMatch(refused.stdout + refused.stderr, /topsecret/);
+  }
+});
+
 void test('the built binary (dist/cli/main.js, as npx spool runs it) serves and stops', async () => {
   // Builds what `npm run build` (and `npm pack`, through prepack) builds.
   const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {

@@ -64,6 +64,19 @@ void test('redactUrl masks the password of user:password@ and ?password=, and le
   assert.equal(redactUrl('file:./spool-data?durability=none'), 'file:./spool-data?durability=none');
 });
 
+void test('redactUrl masks the password of a mistyped URL too, whatever the spelling of its scheme', () => {
+  assert.equal(redactUrl('redis:/:topsecret@127.0.0.1:6379'), 'redis:/:***@127.0.0.1:6379');
+  assert.equal(redactUrl('redis//:topsecret@127.0.0.1'), 'redis//:***@127.0.0.1');
+  assert.equal(redactUrl('htp://user:topsecret@h'), 'htp://user:***@h');
+  assert.equal(redactUrl('user:topsecret@h:6379'), 'user:***@h:6379');
+  // A password pasted without percent-encoding: what ends a host does not end the mask.
+  assert.equal(redactUrl('redis://:top/sec#ret?x@h:6379/2?prefix=p'), 'redis://:***@h:6379/2?prefix=p');
+  // An @ in the path after the host is no password's end.
+  assert.equal(redactUrl('https://u:topsecret@h/a@b'), 'https://u:***@h/a@b');
+  for (const plain of ['http://127.0.0.1:8080/base', 'redis://127.0.0.1:6379/0', 'file:///srv/q@1', 'memory:'])
+    assert.equal(redactUrl(plain), plain);
+});
+
 void test(
   'serve on a Redis URL with a password: logged once as redis://spool:***@, never the password; requests logged with --access-log',
   { skip },

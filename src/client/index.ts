@@ -3,7 +3,7 @@
 // remote spool without changes to its logic.
 import { consume } from '../core/consume.ts';
 import { Worker, workerSettings } from '../core/worker.ts';
-import { checkKeys, JobFailedError, positiveInteger, TimeoutError, ValidationError } from '../errors.ts';
+import { checkKeys, JobFailedError, positiveInteger, redactUrl, TimeoutError, ValidationError } from '../errors.ts';
 import type {
   AckAnswer,
   Counts,
@@ -107,14 +107,9 @@ const maxAckBatch = 1000;
 
 /** Opens nothing: each call is one HTTP request (fetch keeps connections alive). */
 export function connect(url: string, options: ConnectOptions = {}): SpoolClient {
-  let base: URL;
-  try {
-    base = new URL(url);
-  } catch {
-    throw new ValidationError('url', `must be an http(s) URL, got ${JSON.stringify(url)}`);
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:')
-    throw new ValidationError('url', `must be an http(s) URL, got ${JSON.stringify(url)}`);
+  const base = URL.canParse(url) ? new URL(url) : null;
+  if (base?.protocol !== 'http:' && base?.protocol !== 'https:')
+    throw new ValidationError('url', `must be an http(s) URL, got ${JSON.stringify(redactUrl(url))}`);
   const headers: Record<string, string> =
     options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
   return new SpoolClient({ base: base.origin + base.pathname.replace(/\/$/, ''), headers });
