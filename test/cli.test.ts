@@ -2,7 +2,9 @@
 // a config file, and a graceful stop on SIGTERM that answers a pending long-poll.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -72,6 +74,37 @@ void test('serve: config file and SPOOL_* settings, token enforced; SIGTERM answ
   // The store was closed cleanly: its lock is free and the job is there.
   await using spool = await open(`file:${dir}`);
   assert.equal((await spool.queue('q').counts()).waiting, 1);
+});
+
+void test('serve whose --resp or --http port is taken exits 1 with one line, closing what it started: no LOCK, no SERVING.json left', async () => {
+  const taken = createNetServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  try {
+    const dir = join(root, 'port-taken');
+    for (const ports of [
+      ['--http', '127.0.0.1:0', '--resp', `127.0.0.1:${port}`],
+      ['--http', `127.0.0.1:${port}`, '--resp', '127.0.0.1:0'],
+    ]) {
+      // Not runCli: the old serve went on serving HTTP, and a test must not wait out its 30 s.
+      const failed = spawnSync(process.execPath, [...cli, 'serve', '--store', `file:${dir}`, ...ports], {
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+      assert.equal(failed.status, 1, `${ports.join(' ')}: ${failed.signal ?? ''} ${failed.stdout}${failed.stderr}`);
+      assert.equal(failed.stderr, `spool: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
+      assert.equal(failed.stdout, '', 'nothing said to be serving');
+      assert.deepEqual(
+        readdirSync(dir).filter((name) => name.startsWith('LOCK') || name === 'SERVING.json'),
+        [],
+      );
+    }
+    const served = await serve(`file:${dir}`);
+    assert.deepEqual((await request(served.base, 'GET', '/healthz')).body, { ok: true });
+    await stop(served);
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
 });
 
 void test('add, peek, stats, topic, dead and work on a local data directory', async () => {

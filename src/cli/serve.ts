@@ -3,9 +3,12 @@
 // GETJOBs, finish requests in flight, close the store.
 import type { Server } from 'node:http';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { open, redactUrl } from '../index.ts';
+import type { Spool } from '../index.ts';
 import { fileStoreDir } from '../open.ts';
 import { createRespServer, createServer } from '../server/index.ts';
+import type { ServerOptions } from '../server/index.ts';
 import type { ServeSettings } from './settings.ts';
 import { recordServing } from './target.ts';
 
@@ -20,53 +23,70 @@ export async function serve(settings: ServeSettings): Promise<void> {
     if (settings.tokens.length === 0 && !['127.0.0.1', 'localhost', '::1'].includes(host))
       logger.warn({ host }, 'no tokens configured and not bound to loopback: anyone who can reach it may use it');
   };
-  if (settings.http) {
-    const server = await createServer({
-      spool,
-      tokens: settings.tokens,
-      bodyLimit: settings.bodyLimit,
-      maxWait: settings.maxWaitMs,
-      idleTimeout: settings.idleTimeoutMs,
-      requestTimeout: settings.requestTimeoutMs,
-      ...(settings.maxConnections === null ? {} : { maxConnections: settings.maxConnections }),
-      logger,
-      accessLog: settings.accessLog,
-    });
-    servers.push(server);
-    const url = await listen(server.app.server, settings.host, settings.port);
-    exposed(settings.host);
-    // Commands run on the data directory this process holds come here instead (cli/target.ts).
-    const dir = fileStoreDir(settings.store);
-    if (dir !== null) forget = recordServing(dir, reachable(url));
-    // The one start-up line: what was opened (its password masked) and where it listens.
-    logger.info({ url, store, auth: settings.tokens.length > 0, accessLog: settings.accessLog }, 'spool serving');
+  // Whatever started is stopped on the way out, a signal's or a failed start's (a port in use):
+  // a serve whose RESP port was taken went on serving HTTP without signal handlers, and one whose
+  // HTTP port was taken left the data directory's LOCK behind.
+  try {
+    const http = settings.http ? await createServer(httpOptions(settings, spool, logger)) : null;
+    if (http !== null) servers.push(http);
+    const resp =
+      settings.resp === null
+        ? null
+        : createRespServer({ spool, tokens: settings.tokens, maxWait: settings.maxWaitMs, logger });
+    if (resp !== null) servers.push(resp);
+    // Every listener is up before anything is said or recorded: a failed start prints one line, its failure.
+    const url = http === null ? null : await listen(http.app.server, settings.host, settings.port);
+    const bound =
+      resp === null || settings.resp === null ? null : await resp.listen(settings.resp.port, settings.resp.host);
+    if (url !== null) {
+      exposed(settings.host);
+      // Commands run on the data directory this process holds come here instead (cli/target.ts).
+      const dir = fileStoreDir(settings.store);
+      if (dir !== null) forget = recordServing(dir, reachable(url));
+      // The one start-up line: what was opened (its password masked) and where it listens.
+      logger.info({ url, store, auth: settings.tokens.length > 0, accessLog: settings.accessLog }, 'spool serving');
+    }
+    if (resp !== null && bound !== null) {
+      exposed(bound.host);
+      logger.info(
+        { resp: `${bound.host}:${bound.port}`, nodeId: resp.nodeId, store, auth: settings.tokens.length > 0 },
+        'spool serving the Disque protocol',
+      );
+    }
+    logger.info({ signal: await stopSignal() }, 'stopping');
+  } finally {
+    forget();
+    await Promise.all(servers.map((server) => server.close()));
+    await spool.close();
   }
-  if (settings.resp !== null) {
-    const server = createRespServer({ spool, tokens: settings.tokens, maxWait: settings.maxWaitMs, logger });
-    servers.push(server);
-    const { host, port } = await server.listen(settings.resp.port, settings.resp.host);
-    exposed(host);
-    logger.info(
-      { resp: `${host}:${port}`, nodeId: server.nodeId, store, auth: settings.tokens.length > 0 },
-      'spool serving the Disque protocol',
-    );
-  }
+  logger.info('stopped');
+}
 
-  await new Promise<void>((resolve) => {
+function httpOptions(settings: ServeSettings, spool: Spool, logger: Logger): ServerOptions {
+  return {
+    spool,
+    tokens: settings.tokens,
+    bodyLimit: settings.bodyLimit,
+    maxWait: settings.maxWaitMs,
+    idleTimeout: settings.idleTimeoutMs,
+    requestTimeout: settings.requestTimeoutMs,
+    ...(settings.maxConnections === null ? {} : { maxConnections: settings.maxConnections }),
+    logger,
+    accessLog: settings.accessLog,
+  };
+}
+
+/** The first SIGTERM or SIGINT; a second one while closing ends the process the default way. */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
-      logger.info({ signal }, 'stopping');
       process.removeListener('SIGTERM', stop);
       process.removeListener('SIGINT', stop);
-      // A second signal while closing ends the process the default way.
-      resolve();
+      resolve(signal);
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-  forget();
-  await Promise.all(servers.map((server) => server.close()));
-  await spool.close();
-  logger.info('stopped');
 }
 
 /** `url` with a wildcard host (every interface) replaced by the loopback address a local command can reach. */
