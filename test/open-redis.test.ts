@@ -1,8 +1,25 @@
-// open() and the redis:// schemes without a server: the driver is optional, the URL checked.
+// open() and the redis:// schemes: the driver is optional, the URL checked before any
+// connection, and a database the server refuses refuses the open.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import { open, ValidationError } from '../src/index.ts';
+import { Redis } from 'ioredis';
+import { open, StorageError, ValidationError } from '../src/index.ts';
+import {
+  dropPrefix,
+  PrivateRedis,
+  redisProblem,
+  redisServerProblem,
+  redisUrl,
+  skipUnless,
+  withPrefix,
+} from './fixtures/redis.ts';
+
+const skipRedis = skipUnless(
+  await redisProblem(),
+  'redis-server',
+  'start redis-server on 127.0.0.1:6379 or set SPOOL_REDIS_URL',
+);
 
 void test('redis:// without ioredis installed is a MissingDriverError naming the package; memory: still opens', () => {
   const out = execFileSync(
@@ -40,3 +57,84 @@ void test('a bad prefix or replicateTimeout in a redis URL is a ValidationError 
     (e: unknown) => !(e instanceof ValidationError),
   );
 });
+
+void test('a redis URL whose db part is no number is a ValidationError naming it, without the password', async () => {
+  const refused: [url: string, shown: string][] = [
+    ['redis://:topsecret@127.0.0.1:1/abc', '"/abc"'],
+    ['redis://127.0.0.1:1/-1', '"/-1"'],
+    ['redis+cluster://127.0.0.1:1/2', '"/2"'],
+    // A password's raw '/' puts the rest of it in the path.
+    ['redis://:top/secret@127.0.0.1:1', 'a path with an @'],
+  ];
+  for (const [url, shown] of refused) {
+    await assert.rejects(open(url), (e: unknown) => {
+      assert.ok(e instanceof ValidationError && e.field === 'db', String(e));
+      assert.ok(e.message.includes(shown), e.message);
+      assert.doesNotMatch(e.message, /secret/);
+      return true;
+    });
+  }
+});
+
+void test(
+  'a redis URL whose db the server refuses (past its databases), or no number, fails the open; nothing reaches database 0',
+  { skip: skipRedis },
+  async () => {
+    const prefix = `open-redis-db-${process.pid}`;
+    const on = (path: string): string => {
+      const url = new URL(redisUrl);
+      url.pathname = path;
+      return withPrefix(url.toString(), prefix);
+    };
+    const admin = new Redis(redisUrl);
+    const keys = async (): Promise<string[]> => {
+      const found: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await admin.scan(cursor, 'MATCH', `*${prefix}*`, 'COUNT', 1000);
+        found.push(...batch);
+        cursor = next;
+      } while (cursor !== '0');
+      return found;
+    };
+    try {
+      const [, databases] = (await admin.config('GET', 'databases')) as [string, string];
+      // Opened and used as a program would: the old open answered, on database 0, and the add went there.
+      const used = (url: string): Promise<void> =>
+        open(url).then(async (spool) => {
+          await spool.queue('db-check').add({ n: 1 });
+          await spool.close();
+        });
+      await assert.rejects(
+        used(on(`/${databases}`)),
+        (e: unknown) => e instanceof StorageError && /DB index/i.test(e.message),
+      );
+      await assert.rejects(used(on('/abc')), (e: unknown) => e instanceof ValidationError && e.field === 'db');
+      assert.deepEqual(await keys(), []);
+    } finally {
+      admin.disconnect();
+      await dropPrefix(redisUrl, prefix);
+    }
+  },
+);
+
+void test(
+  'a server back with fewer databases than the URL names: calls fail as in an outage, none goes to database 0',
+  { skip: skipUnless(redisServerProblem(), 'redis-server', 'install redis-server to run these tests') },
+  async () => {
+    let server = await PrivateRedis.start(['databases 16']);
+    const spool = await open(`${server.url}/10?timeout=1500`);
+    const admin = new Redis(server.url, { lazyConnect: true });
+    try {
+      await spool.queue('q').add(1);
+      await server.stop();
+      server = await PrivateRedis.start(['databases 4'], server.port);
+      await assert.rejects(spool.queue('q').add(2), StorageError);
+      assert.deepEqual(await admin.keys('*'), []);
+    } finally {
+      admin.disconnect();
+      await spool.close();
+      await server.stop();
+    }
+  },
+);

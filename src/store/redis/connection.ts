@@ -1,7 +1,8 @@
-// A connection string to ioredis clients: `redis://`, `rediss://` (TLS) or `redis+cluster://`
-// (a Redis Cluster, seed nodes separated by commas). spool's own settings ride in the query:
-// `prefix` (default 'spool'), `replicateTimeout` (ms WAIT gives replicas, default 1000) and
-// `timeout` (ms a call waits for an unreachable or silent server, default 10000).
+// A connection string to ioredis clients: `redis://[user:password@]host:port[/db]`, `rediss://`
+// (TLS) or `redis+cluster://` (a Redis Cluster, seed nodes separated by commas; database 0 only).
+// spool's own settings ride in the query: `prefix` (default 'spool'), `replicateTimeout` (ms
+// WAIT gives replicas, default 1000) and `timeout` (ms a call waits for an unreachable or silent
+// server, default 10000).
 import { Cluster, Redis } from 'ioredis';
 import { redactUrl, ValidationError } from '../../errors.ts';
 import { checkUrlParams } from '../contract.ts';
@@ -60,7 +61,9 @@ export function parseRedisUrl(url: string): RedisSettings {
     throw new ValidationError('prefix', `must be 1-100 letters, digits, '_', '.' or '-', got "${prefix}"`);
   const replicateTimeoutMs = milliseconds(params, 'replicateTimeout', 1000);
   const timeoutMs = milliseconds(params, 'timeout', defaultTimeoutMs);
+  const db = database(path);
   if (scheme.toLowerCase() === 'redis+cluster') {
+    if (db !== 0) throw new ValidationError('db', `a Redis Cluster has database 0 only, got "${path}"`);
     const at = authority.lastIndexOf('@');
     const [user, password] = at < 0 ? [] : authority.slice(0, at).split(':').map(decodeURIComponent);
     const nodes = (at < 0 ? authority : authority.slice(at + 1)).split(',').map((hostPort) => {
@@ -76,28 +79,59 @@ export function parseRedisUrl(url: string): RedisSettings {
       connect: () => new Cluster(nodes, { lazyConnect: true, redisOptions }),
     };
   }
-  const clean = `${scheme}://${authority}${path}`;
+  const server = `${scheme}://${authority}`;
   return {
     prefix,
     replicateTimeoutMs,
     timeoutMs,
     cluster: false,
     // A command the server does not answer (a hung or partitioned server keeps the socket open) fails too.
-    connect: (waitMs = 0) => new Redis(clean, { ...clientOptions, commandTimeout: timeoutMs + waitMs }),
+    connect: (waitMs = 0) =>
+      stayingOnItsDatabase(new Redis(server, { ...clientOptions, db, commandTimeout: timeoutMs + waitMs })),
   };
+}
+
+/** The database the path of a URL names: none (or `/`) is 0. */
+function database(path: string): number {
+  if (path === '' || path === '/') return 0;
+  const digits = /^\/(\d{1,9})$/.exec(path)?.[1];
+  if (digits !== undefined) return Number(digits);
+  // Past the host, as a password's raw '/' puts the rest of it (and the '@') in the path.
+  const got = path.includes('@') ? 'a path with an @ in it (a "/" in a password is written %2F)' : `"${path}"`;
+  throw new ValidationError('db', `the path of a redis URL is a database number (redis://host:6379/2), got ${got}`);
+}
+
+/** Whether `error` is the server's refusal of a SELECT (a database past its `databases`). */
+const refusedSelect = (error: unknown): error is Error =>
+  (error as { command?: { name?: unknown } } | null)?.command?.name === 'select';
+
+/**
+ * `client`, which drops a connection whose SELECT the server refused. ioredis reports that
+ * refusal as an 'error' event and goes on, on database 0: `redis://…/99` on a server of 16
+ * databases wrote to database 0. Dropped, the connection is tried again as after an outage.
+ */
+function stayingOnItsDatabase(client: Redis): Redis {
+  client.on('error', (error: unknown) => {
+    if (refusedSelect(error)) client.disconnect(true);
+  });
+  return client;
 }
 
 /** Connects, or fails at once with the server's error instead of retrying in the background. */
 export async function connected(client: Redis | Cluster): Promise<Redis | Cluster> {
+  let refused: Error | undefined;
   // Connection errors reach callers as rejected commands (StorageError); without a listener
-  // ioredis would also print each reconnect attempt.
-  client.on('error', () => {});
+  // ioredis would also print each reconnect attempt. A refused SELECT is kept: the connect
+  // itself only says the connection closed.
+  client.on('error', (error: unknown) => {
+    if (refusedSelect(error)) refused ??= error;
+  });
   try {
     await client.connect();
     return client;
   } catch (error) {
     client.disconnect();
-    throw error;
+    throw refused ?? error;
   }
 }
 
