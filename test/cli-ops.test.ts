@@ -241,6 +241,38 @@ void test('queue show and queue set read and change the stored settings, on a st
   assert.match(spool('queue', 'show', 'mail').stdout, /^max length {6}2$/m);
 });
 
+void test('queue set --ttl none and --max-length none remove the TTL and the limit, on a store and through its serve', async () => {
+  const dir = join(root, 'settings-none');
+  const store = `file:${dir}`;
+  const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  type Limits = { ttl: number | null; maxLength: number | null; visibility: number };
+  const limits = (...args: string[]) => {
+    const { ttl, maxLength, visibility } = json(spool('queue', 'set', 'mail', ...args, '--json')) as Limits;
+    return { ttl, maxLength, visibility };
+  };
+  assert.deepEqual(limits('--ttl', '1h', '--max-length', '5', '--visibility', '1m'), {
+    ttl: 3_600_000,
+    maxLength: 5,
+    visibility: 60_000,
+  });
+  assert.deepEqual(limits('--ttl', 'none'), { ttl: null, maxLength: 5, visibility: 60_000 });
+  assert.deepEqual(limits('--max-length', 'none'), { ttl: null, maxLength: null, visibility: 60_000 });
+  const served = await serve(store);
+  try {
+    assert.deepEqual(limits('--ttl', '2h', '--max-length', '3'), { ttl: 7_200_000, maxLength: 3, visibility: 60_000 });
+    assert.deepEqual(limits('--ttl', 'none', '--max-length', 'none'), {
+      ttl: null,
+      maxLength: null,
+      visibility: 60_000,
+    });
+  } finally {
+    await stop(served);
+  }
+  const text = spool('queue', 'show', 'mail').stdout;
+  assert.match(text, /^max length {6}unlimited$/m);
+  assert.match(text, /^ttl {13}none$/m);
+});
+
 void test('a data directory another command holds is still refused as LOCKED', async () => {
   const store = `file:${join(root, 'worked')}`;
   const worker = spawn(process.execPath, [...cli, 'work', 'jobs', '--', 'true'], {

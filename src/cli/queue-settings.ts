@@ -10,11 +10,14 @@ import { print } from './output.ts';
 import { storeOption, withSpool } from './target.ts';
 import type { Where } from './target.ts';
 
-/** A whole number ≥ 1, or the word meaning no limit. */
+/**
+ * A whole number ≥ 1, or the word meaning no limit, kept as the word: commander stores a parser's
+ * null as '' (so `--max-length none` was refused), and `storedOptions` turns the words into values.
+ */
 const limitOr =
-  <W>(word: string, none: W) =>
+  <W extends string>(word: W) =>
   (value: string): number | W => {
-    if (value === word) return none;
+    if (value === word) return word;
     const n = Number(value);
     if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`a whole number ≥ 1, or '${word}'`);
     return n;
@@ -41,11 +44,11 @@ function keepOption(value: string): boolean | number | KeepOptions {
 }
 
 interface SetFlags {
-  maxAttempts?: number;
+  maxAttempts?: number | 'unlimited';
   backoff?: BackoffOptions | string;
   visibility?: string;
-  ttl?: string | null;
-  maxLength?: number | null;
+  ttl?: string;
+  maxLength?: number | 'none';
   keepCompleted?: boolean | number | KeepOptions;
   keepDead?: boolean | number | KeepOptions;
 }
@@ -62,11 +65,12 @@ const flagNames = [
 
 function storedOptions(flags: SetFlags): StoredQueueOptions {
   const options: StoredQueueOptions = {};
-  if (flags.maxAttempts !== undefined) options.maxAttempts = flags.maxAttempts;
+  if (flags.maxAttempts !== undefined)
+    options.maxAttempts = flags.maxAttempts === 'unlimited' ? Infinity : flags.maxAttempts;
   if (flags.backoff !== undefined) options.backoff = flags.backoff;
   if (flags.visibility !== undefined) options.visibility = flags.visibility;
-  if (flags.ttl !== undefined) options.ttl = flags.ttl;
-  if (flags.maxLength !== undefined) options.maxLength = flags.maxLength;
+  if (flags.ttl !== undefined) options.ttl = flags.ttl === 'none' ? null : flags.ttl;
+  if (flags.maxLength !== undefined) options.maxLength = flags.maxLength === 'none' ? null : flags.maxLength;
   if (flags.keepCompleted !== undefined) options.keepCompleted = flags.keepCompleted;
   if (flags.keepDead !== undefined) options.keepDead = flags.keepDead;
   if (Object.keys(options).length === 0) throw new ValidationError('options', `give one of ${flagNames.join(', ')}`);
@@ -119,17 +123,15 @@ export function queueSettingsCommands(program: Command): void {
 
   storeOption(queue.command('set <queue>'))
     .description('change the settings given (the others keep theirs); prints them all')
-    .option('--max-attempts <n>', "leases before a job goes dead, or 'unlimited'", limitOr('unlimited', Infinity))
+    .option('--max-attempts <n>', "leases before a job goes dead, or 'unlimited'", limitOr('unlimited'))
     .option(
       '--backoff <backoff>',
       "a duration (fixed), or 'fixed:<delay>', 'exponential:<delay>[:<max delay>]'",
       backoffOption,
     )
     .option('--visibility <duration>', "lease length, e.g. '30s'")
-    .option('--ttl <duration>', "new jobs go this long after their add, or 'none'", (v: string) =>
-      v === 'none' ? null : v,
-    )
-    .option('--max-length <n>', "most jobs waiting or delayed, or 'none'", limitOr('none', null))
+    .option('--ttl <duration>', "new jobs go this long after their add, or 'none'")
+    .option('--max-length <n>', "most jobs waiting or delayed, or 'none'", limitOr('none'))
     .option('--keep-completed <keep>', "completed jobs kept: '<count>', '<count>,<age>', 'all' or 'none'", keepOption)
     .option('--keep-dead <keep>', "dead jobs kept: '<count>', '<count>,<age>', 'all' or 'none'", keepOption)
     .action(async (name: string, o: Where & SetFlags) => {
