@@ -124,6 +124,21 @@ void test('queues lists every queue with its counts, once or --watch, and so doe
   for (const document of out.trim().split('\n')) assert.equal((JSON.parse(document) as unknown[]).length, 2);
 });
 
+void test('queues and stats refuse a --watch of 0, below 0 or not a number: exit 2, one line naming the shortest interval', () => {
+  const store = `file:${join(root, 'watched')}`;
+  for (const [command, seconds] of [
+    ['stats', '0'],
+    ['queues', '-1'],
+    ['stats', 'abc'],
+    ['queues', '0.05'],
+  ] as const) {
+    const refused = run([command, '--watch', seconds], { SPOOL_STORE: store });
+    assert.equal(refused.status, 2, `${command} --watch ${seconds}: ${refused.stdout}`);
+    assert.equal(refused.stdout, '');
+    assert.equal(refused.stderr, `spool: --watch: must be seconds from 0.1 to 2147483, got "${seconds}"\n`);
+  }
+});
+
 void test('--store help shows the URL forms', () => {
   for (const command of ['add', 'job get', 'lease', 'ack', 'work', 'serve']) {
     const help = run([...command.split(' '), '--help']).stdout;

@@ -1,5 +1,6 @@
 // Queues as a whole: `spool queues` (every queue), `spool stats` (counts, `--watch`), `spool pause` / `spool resume`.
 import type { Command } from 'commander';
+import { ValidationError } from '../index.ts';
 import type { Counts } from '../index.ts';
 import { countsTable, print } from './output.ts';
 import { storeOption, withSpool } from './target.ts';
@@ -11,6 +12,20 @@ async function countsOf(spool: Target, names: readonly string[]): Promise<Row[]>
   // With no names: every queue the store knows, from its list of queues.
   if (names.length === 0) return (await spool.queues()).map(({ name, counts }) => ({ name, counts }));
   return Promise.all(names.map(async (name) => ({ name, counts: await spool.queue(name).counts() })));
+}
+
+/** setTimeout's longest wait, in whole seconds: past it node waits 1 ms instead. */
+const longestWatch = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * `--watch` seconds, from a tenth of a second: 0, a negative number or a word redrew in a busy
+ * loop, and a redraw sooner than that is one nobody can read that costs a read of every queue.
+ */
+function watchSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!(seconds >= 0.1 && seconds <= longestWatch))
+    throw new ValidationError('--watch', `must be seconds from 0.1 to ${longestWatch}, got ${JSON.stringify(value)}`);
+  return seconds;
 }
 
 /** Prints `rows()` now and, with `--watch`, again every so many seconds until Ctrl-C. */
@@ -34,14 +49,14 @@ async function watching<R extends Row>(
 export function queueCommands(program: Command): void {
   storeOption(program.command('queues'))
     .description('every queue the store knows, with its counts (--json: with its stored settings too)')
-    .option('--watch <seconds>', 'refresh every so many seconds', Number)
+    .option('--watch <seconds>', 'refresh every so many seconds (0.1 or more)', watchSeconds)
     .action(async (o: Where & { watch?: number }) => {
       await withSpool(o, (spool) => watching(o, () => spool.queues()));
     });
 
   storeOption(program.command('stats [queues...]'))
     .description('counts per queue (default: every queue the store knows)')
-    .option('--watch <seconds>', 'refresh every so many seconds', Number)
+    .option('--watch <seconds>', 'refresh every so many seconds (0.1 or more)', watchSeconds)
     .action(async (queues: string[], o: Where & { watch?: number }) => {
       await withSpool(o, (spool) => watching(o, () => countsOf(spool, queues)));
     });
