@@ -124,6 +124,25 @@ void test('queues lists every queue with its counts, once or --watch, and so doe
   for (const document of out.trim().split('\n')) assert.equal((JSON.parse(document) as unknown[]).length, 2);
 });
 
+void test("queues --json writes each queue's settings as queue show --json does, on a store and through its serve", async () => {
+  const store = `file:${join(root, 'listed-settings')}`;
+  const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  assert.equal(spool('queue', 'set', 'mail', '--ttl', '1h', '--max-attempts', 'unlimited').status, 0);
+  const listed = () => {
+    const [mail] = json(spool('queues', '--json')) as { name: string; settings: unknown }[];
+    return [mail?.name, mail?.settings];
+  };
+  const shown = json(spool('queue', 'show', 'mail', '--json')) as { ttl: number; backoff: { type: string } };
+  assert.deepEqual([shown.ttl, shown.backoff.type], [3_600_000, 'exponential']);
+  assert.deepEqual(listed(), ['mail', shown]);
+  const served = await serve(store);
+  try {
+    assert.deepEqual(listed(), ['mail', shown]);
+  } finally {
+    await stop(served);
+  }
+});
+
 void test('queues and stats refuse a --watch of 0, below 0 or not a number: exit 2, one line naming the shortest interval', () => {
   const store = `file:${join(root, 'watched')}`;
   for (const [command, seconds] of [

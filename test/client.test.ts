@@ -582,6 +582,23 @@ void test('list, promoteDelayed and cancel over HTTP, as a local queue', async (
   }
 });
 
+void test('client.queues() answers as the local spool.queues(): counts, and settings in ms with Infinity for no limit', async () => {
+  const s = await start();
+  try {
+    await s.spool.queue('capped', { maxLength: 5, ttl: '1h', maxAttempts: Infinity }).add(1);
+    await s.spool.queue('plain').add(2);
+    const remote = await connect(s.base).queues();
+    assert.deepEqual(remote, await s.spool.queues());
+    const capped = remote.find((q) => q.name === 'capped');
+    assert.deepEqual(
+      [capped?.settings.maxLength, capped?.settings.ttlMs, capped?.settings.maxAttempts, capped?.settings.backoff.kind],
+      [5, 3_600_000, Infinity, 'exponential'],
+    );
+  } finally {
+    await s.close();
+  }
+});
+
 void test("a remote list page larger than the server's (1,000) is several requests, as a local list is one page", async () => {
   const s = await start();
   try {

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../index.ts';
 import type { Counts } from '../index.ts';
+import { settingsJson } from '../server/index.ts';
 import { countsTable, print } from './output.ts';
 import { storeOption, withSpool } from './target.ts';
 import type { Target, Where } from './target.ts';
@@ -12,6 +13,15 @@ async function countsOf(spool: Target, names: readonly string[]): Promise<Row[]>
   // With no names: every queue the store knows, from its list of queues.
   if (names.length === 0) return (await spool.queues()).map(({ name, counts }) => ({ name, counts }));
   return Promise.all(names.map(async (name) => ({ name, counts: await spool.queue(name).counts() })));
+}
+
+/** Every queue, its settings as the HTTP API and `spool queue show --json` write them, on a store or a server alike. */
+async function queuesOf(spool: Target): Promise<(Row & { readonly settings: Record<string, unknown> })[]> {
+  return (await spool.queues()).map(({ name, counts, settings }) => ({
+    name,
+    counts,
+    settings: settingsJson(settings),
+  }));
 }
 
 /** setTimeout's longest wait, in whole seconds: past it node waits 1 ms instead. */
@@ -51,7 +61,7 @@ export function queueCommands(program: Command): void {
     .description('every queue the store knows, with its counts (--json: with its stored settings too)')
     .option('--watch <seconds>', 'refresh every so many seconds (0.1 or more)', watchSeconds)
     .action(async (o: Where & { watch?: number }) => {
-      await withSpool(o, (spool) => watching(o, () => spool.queues()));
+      await withSpool(o, (spool) => watching(o, () => queuesOf(spool)));
     });
 
   storeOption(program.command('stats [queues...]'))

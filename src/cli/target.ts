@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { connect, SpoolClient } from '../client/index.ts';
 import { LockedError, open } from '../index.ts';
-import type { AckAnswer, Counts, LeasedJob, LeaseOptions, Spool } from '../index.ts';
+import type { AckAnswer, LeasedJob, LeaseOptions, QueueInfo, Spool } from '../index.ts';
 import { defaultUrl } from '../open.ts';
 
 /** What every store command is told: a store URL, or a server and its token. */
@@ -45,7 +45,7 @@ export interface Target {
     'create' | 'addSubscribers' | 'removeSubscriber' | 'delete' | 'publish' | 'status' | 'info'
   >;
   topics(): Promise<string[]>;
-  queues(): Promise<readonly { readonly name: string; readonly counts: Counts }[]>;
+  queues(): Promise<readonly QueueInfo[]>;
   lease(options: Omit<LeaseOptions, 'signal'> & { queues: readonly string[] }): Promise<readonly LeasedView[]>;
   ack(tokens: readonly string[]): Promise<AckAnswer>;
 }

@@ -12,6 +12,7 @@ import type {
   JobOptions,
   JobState,
   PublishOptions,
+  QueueInfo,
   QueueSettings,
   StoredQueueOptions,
   SubscriberOptions,
@@ -170,17 +171,16 @@ export class SpoolClient {
   }
 
   /**
-   * Every queue the store knows that the token may see, with its counts and its stored settings
-   * as the server sends them (durations in ms, null for no limit).
+   * Every queue the store knows that the token may see, with its counts and its stored settings,
+   * as the local `spool.queues()` answers them.
    */
-  async queues(): Promise<{ name: string; counts: Counts; settings: Record<string, unknown> }[]> {
-    return (
-      await call<{ queues: { name: string; counts: Counts; settings: Record<string, unknown> }[] }>(
-        this.transport,
-        'GET',
-        '/v1/queues',
-      )
-    ).queues;
+  async queues(): Promise<QueueInfo[]> {
+    const { queues } = await call<{ queues: { name: string; counts: Counts; settings: SettingsJson }[] }>(
+      this.transport,
+      'GET',
+      '/v1/queues',
+    );
+    return queues.map(({ name, counts, settings }) => ({ name, counts, settings: settingsOf(settings) }));
   }
 
   /**
