@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -48,4 +48,22 @@ void test('spool check finds damage, --repair keeps every intact record, and the
       ['3', 'three'],
     ],
   );
+});
+
+void test('spool check of a directory that is not there, or of a file, is an error: one line, exit 1, no "ok"', () => {
+  const file = join(root, 'a-file');
+  writeFileSync(file, 'not a data directory');
+  for (const [dir, problem] of [
+    [join(root, 'no-such-dir'), 'ENOENT'],
+    [file, 'ENOTDIR'],
+  ] as const) {
+    const checked = spool('check', dir);
+    assert.equal(checked.status, 1, checked.stdout);
+    assert.equal(checked.stdout, '');
+    assert.match(
+      checked.stderr,
+      new RegExp(`^spool: ${dir}: cannot read the data directory: ${problem}\\b[^\\n]*\\n$`),
+    );
+  }
+  assert.equal(existsSync(join(root, 'no-such-dir')), false, 'check creates nothing');
 });

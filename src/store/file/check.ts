@@ -1,6 +1,8 @@
 // `spool check`: verifies every record of every segment and every checkpoint of a data
 // directory, without opening the store (recovery.ts's `verifyDataDir`); with repair, opens it
 // with repair (which keeps every intact record and writes a fresh checkpoint) and verifies again.
+import { readdirSync } from 'node:fs';
+import { StorageError } from '../../errors.ts';
 import { FileStore } from './file-store.ts';
 import { nodeIO } from './io.ts';
 import type { FileIO } from './io.ts';
@@ -22,6 +24,7 @@ export interface CheckOptions {
 }
 
 export async function checkDataDir(dir: string, options: CheckOptions = {}): Promise<CheckReport> {
+  readable(dir);
   const io = options.io ?? nodeIO;
   const first = verifyDataDir(dir, io, options.progress);
   if (options.repair !== true || first.problems.length === 0) return first;
@@ -29,4 +32,16 @@ export async function checkDataDir(dir: string, options: CheckOptions = {}): Pro
   const repairedJobs = store.report.jobs;
   await store.close();
   return { ...verifyDataDir(dir, io, options.progress), repairedJobs };
+}
+
+/**
+ * The directory must be there: `io.list` reads a missing one as empty (an open creates it), so
+ * `spool check ./typo` verified nothing and said ok.
+ */
+function readable(dir: string): void {
+  try {
+    readdirSync(dir);
+  } catch (error) {
+    throw new StorageError(`${dir}: cannot read the data directory: ${(error as Error).message}`, { cause: error });
+  }
 }
