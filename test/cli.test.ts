@@ -2,7 +2,7 @@
 // a config file, and a graceful stop on SIGTERM that answers a pending long-poll.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,6 +37,21 @@ void test('demo runs jobs through a worker', () => {
   const demo = run(['demo', '--store', 'memory:', '--jobs', '200']);
   assert.equal(demo.status, 0, demo.stderr);
   assert.match(demo.stdout, /added and processed 200 jobs/);
+});
+
+void test('demo and migrate take their store from SPOOL_STORE, as every command does', () => {
+  const dir = join(root, 'demo-env');
+  const demo = run(['demo', '--jobs', '20'], { SPOOL_STORE: `file:${dir}` });
+  assert.equal(demo.status, 0, demo.stderr);
+  assert.match(demo.stdout, new RegExp(`^spool demo on file:${dir}: added and processed 20 jobs`));
+  assert.ok(existsSync(dir), 'the demo ran in the SPOOL_STORE directory');
+  // Not a postgres:// store: refused for what it is, not as a missing --store.
+  const migrate = run(['migrate'], { SPOOL_STORE: 'memory:' });
+  assert.equal(migrate.status, 2);
+  assert.equal(
+    migrate.stderr,
+    'spool: store: spool migrate runs the migrations of a postgres:// store; others migrate at open\n',
+  );
 });
 
 void test('serve: config file and SPOOL_* settings, token enforced; SIGTERM answers a long-poll, closes the store, exits 0', async () => {

@@ -9,7 +9,7 @@ import { demo } from './demo.ts';
 import { jobCommands } from './jobs.ts';
 import { localCommands } from './local.ts';
 import { migrateCommand } from './migrate.ts';
-import { storeForms, storeOption } from './target.ts';
+import { storeDefault, storeForms, storeOption } from './target.ts';
 import { queueCommands } from './queues.ts';
 import { queueSettingsCommands } from './queue-settings.ts';
 import { serve } from './serve.ts';
@@ -41,7 +41,7 @@ program
 program
   .command('demo')
   .description('add N jobs and process them with a worker')
-  .option('--store <url>', storeForms, 'file:./spool-data')
+  .option('--store <url>', storeForms, storeDefault)
   .option('--jobs <n>', 'jobs to add', wholeNumber, 10_000)
   .option('--concurrency <c>', 'handlers at once', wholeNumber, 16)
   .action((options: { store: string; jobs: number; concurrency: number }) => demo(options));
@@ -114,7 +114,11 @@ program
 program
   .command('migrate')
   .description("bring a postgres:// store's schema to this version (opening it does too)")
-  .requiredOption('--store <url>', 'the store, postgres://user@host/db[?schema=spool]')
+  .requiredOption(
+    '--store <url>',
+    'the store, postgres://user@host/db[?schema=spool] (env SPOOL_STORE)',
+    process.env.SPOOL_STORE,
+  )
   .option('--dry-run', 'print the migrations that would run, change nothing')
   .action((options: { store: string; dryRun?: boolean }) => migrateCommand(options.store, options.dryRun === true));
 

@@ -58,10 +58,13 @@ export const storeForms =
   'store URL (env SPOOL_STORE): file:<dir> (?durability=fsync|interval|none), ' +
   'memory:, redis://[user:password@]host:port[/db], rediss://… (TLS), redis+cluster://host:port,host:port';
 
+/** `--store` when it is not given: SPOOL_STORE, else the data directory ./spool-data. */
+export const storeDefault = process.env.SPOOL_STORE ?? defaultUrl;
+
 /** `--store`, `--server`, `--token` and `--json` (for a command that prints data). */
 export const storeOption = (command: Command, prints = true): Command => {
   command
-    .option('--store <url>', storeForms, process.env.SPOOL_STORE ?? defaultUrl)
+    .option('--store <url>', storeForms, storeDefault)
     .option('--server <url>', 'a spool server instead of a store (env SPOOL_SERVER)', process.env.SPOOL_SERVER)
     .option('--token <token>', 'bearer token for --server (env SPOOL_TOKEN)', process.env.SPOOL_TOKEN);
   return prints ? command.option('--json', 'print JSON instead of text') : command;
