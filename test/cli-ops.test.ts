@@ -143,6 +143,26 @@ void test("queues --json writes each queue's settings as queue show --json does,
   }
 });
 
+void test('peek -n past 1,000 answers the same beside a running serve as on the store', async () => {
+  const store = `file:${join(root, 'long-peek')}`;
+  {
+    await using local = await open(store);
+    await local
+      .queue('mail')
+      .addBulk(Array.from({ length: 1500 }, (_, n) => ({ data: n, options: { priority: n % 3 } })));
+  }
+  const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  const peeked = () => (json(spool('peek', 'mail', '-n', '5000', '--json')) as { id: string }[]).map((job) => job.id);
+  const onStore = peeked();
+  assert.equal(onStore.length, 1500);
+  const served = await serve(store);
+  try {
+    assert.deepEqual(peeked(), onStore);
+  } finally {
+    await stop(served);
+  }
+});
+
 void test('queues and stats refuse a --watch of 0, below 0 or not a number: exit 2, one line naming the shortest interval', () => {
   const store = `file:${join(root, 'watched')}`;
   for (const [command, seconds] of [

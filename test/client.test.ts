@@ -617,6 +617,30 @@ void test("a remote list page larger than the server's (1,000) is several reques
   }
 });
 
+void test("a remote peek past the server's 1,000 a request answers as a local peek, in lease order", async () => {
+  const s = await start();
+  try {
+    const q = connect(s.base).queue<number>('long-peek');
+    await q.addBulk(Array.from({ length: 1500 }, (_, data) => ({ data, options: { priority: data % 3 } })));
+    const local = s.spool.queue<number>('long-peek');
+    const ids = (jobs: readonly { id: string }[]) => jobs.map((job) => job.id);
+    for (const n of [1, 1000, 1001, 1499, 5000])
+      assert.deepEqual(ids(await q.peek(n)), ids(await local.peek(n)), `peek(${n})`);
+    assert.deepEqual(
+      (await q.peek(1200)).slice(498, 502).map((job) => [job.data, job.priority]),
+      [
+        [1496, 2],
+        [1499, 2],
+        [1, 1],
+        [4, 1],
+      ],
+    );
+    await assert.rejects(q.peek(0), ValidationError);
+  } finally {
+    await s.close();
+  }
+});
+
 void test("a remote worker nobody listens to for 'error' keeps the process up: a failed call is a process warning", async () => {
   const warnings: Error[] = [];
   const onWarning = (warning: Error): void => void warnings.push(warning);

@@ -74,7 +74,7 @@ export interface RemoteConsumeOptions {
   signal?: AbortSignal;
 }
 
-/** The most jobs the server's list route answers at once (its `limit`). */
+/** The most jobs the server's list and peek routes answer at once (their `limit` and `n`). */
 const serverPage = 1000;
 
 export interface RemotePageOptions {
@@ -237,8 +237,15 @@ export class RemoteQueue<T = unknown, R = unknown> {
     return (await call<{ cancelled: boolean }>(this.transport, 'POST', path)).cancelled;
   }
 
+  /**
+   * The next `n` jobs a lease would take, as a local peek takes any `n`: past the server's 1,000
+   * a request, the waiting list paged, which every store keeps in lease order (its first page is
+   * the peek). Jobs leased between two of its requests may shift the later pages.
+   */
   async peek(n = 1): Promise<JobInfo<T>[]> {
-    return (await call<{ jobs: JobInfo<T>[] }>(this.transport, 'GET', `${this.#path}/peek?n=${n}`)).jobs;
+    const limit = positiveInteger(n, 'n');
+    if (limit > serverPage) return (await this.list('waiting', { limit })).jobs;
+    return (await call<{ jobs: JobInfo<T>[] }>(this.transport, 'GET', `${this.#path}/peek?n=${limit}`)).jobs;
   }
 
   counts(): Promise<Counts> {

@@ -19,6 +19,33 @@ export function ordering(suite: Suite): void {
       );
     });
 
+    conformanceTest(
+      suite,
+      "the waiting list's pages run in lease order: its first page is the peek",
+      async ({ spool, clock }) => {
+        // spool/client pages a peek past the server's 1,000 a request through this list.
+        const q = spool.queue<string>('listed-prio');
+        for (const [data, priority] of [
+          ['low', -1],
+          ['mid-1', 0],
+          ['high-1', 5],
+          ['mid-2', 0],
+          ['high-2', 5],
+        ] as const)
+          await q.add(data, { priority });
+        await q.add('due', { delay: 1 });
+        clock.advance(1);
+        const first = await q.list('waiting', { limit: 2 });
+        const rest = await q.list('waiting', { limit: 10, cursor: first.cursor });
+        const listed = [...first.jobs, ...rest.jobs].map((j) => j.data);
+        assert.deepEqual(listed, ['high-1', 'high-2', 'mid-1', 'mid-2', 'due', 'low']);
+        assert.deepEqual(
+          (await q.peek(10)).map((j) => j.data),
+          listed,
+        );
+      },
+    );
+
     conformanceTest(suite, 'a lease over several queues drains them left to right', async ({ spool }) => {
       const urgent = spool.queue('urgent');
       const high = spool.queue('high');

@@ -517,6 +517,7 @@ export interface Store {
   get(params: IdsParams): Promise<readonly (JobRecord | null)[]>;
   /** The next `limit` waiting jobs in lease order, changing nothing. */
   peek(params: PeekParams): Promise<readonly JobRecord[]>;
+  /** A page of the jobs in one state; waiting ones in lease order, so a first page is a peek. */
   list(params: ListParams): Promise<ListResult>;
   counts(params: QueuesParams): Promise<readonly Counts[]>;
   /** Ids of the jobs removed. */
