@@ -575,7 +575,11 @@ void describe('postgres store', { skip }, () => {
       assert.equal(out.status, 0, out.stderr);
       return out.stdout;
     };
-    assert.match(run('--dry-run'), /would apply 001-jobs\.sql[\s\S]*CREATE TABLE/);
+    const dryRun = run('--dry-run');
+    assert.match(dryRun, /would apply 001-jobs\.sql[\s\S]*CREATE TABLE/);
+    // Every spool. renamed, comments too, and none doubly quoted (a quoted "spool." printed ""schema".).
+    assert.ok(dryRun.includes(`"${stem}cli".migrations`));
+    assert.doesNotMatch(dryRun, /""|\bspool\./);
     assert.match(run('--dry-run'), /would apply 001-jobs\.sql/);
     assert.match(run(), /applied 001-jobs\.sql/);
     assert.match(run('--dry-run'), /the schema is up to date/);

@@ -1,7 +1,8 @@
 -- spool's PostgreSQL schema, version 1. Applied once, under the migration advisory lock, when
 -- spool.migrations has no row 1; later versions go in later files (002-….sql), never by editing
--- this one. "spool." is the schema named by the store URL's `schema` parameter (migrate.ts
--- rewrites it). Times are milliseconds since the epoch (float8: core's clock may hand fractions).
+-- this one. Every spool.<name> here is in the schema the store URL's `schema` parameter names
+-- (statements.ts rewrites it, in comments too, so none here quotes it).
+-- Times are milliseconds since the epoch (float8: core's clock may hand fractions).
 
 -- A job's stored state: 'queued' is the contract's waiting (available_at <= now) and delayed
 -- (available_at > now) at once, so a delay ends without a write: the lease reads available_at.
