@@ -323,7 +323,10 @@ export class UnknownStoreError extends SpoolError {
   readonly url: string;
   constructor(url: string) {
     const redacted = redactUrl(url);
-    super(`no store for "${redacted}": use file:<dir>, memory: or redis://host:port`);
+    super(
+      `no store for "${redacted}": use file:<dir>, memory:, sqlite:<file>, libsql:<file>, leveldb:<dir>, ` +
+        'redis://host:port, rediss://…, redis+cluster://host:port,… or postgres://user@host/db',
+    );
     this.url = redacted;
     this.details = { url: redacted };
   }

@@ -179,9 +179,19 @@ void test('queues and stats refuse a --watch of 0, below 0 or not a number: exit
 });
 
 void test('--store help shows the URL forms', () => {
-  for (const command of ['add', 'job get', 'lease', 'ack', 'work', 'serve']) {
+  for (const command of ['add', 'job get', 'lease', 'ack', 'work', 'serve', 'demo']) {
     const help = run([...command.split(' '), '--help']).stdout;
-    for (const form of ['file:<dir>', 'memory:', 'redis://', 'rediss://', 'redis+cluster://'])
+    for (const form of [
+      'file:<dir>',
+      'memory:',
+      'sqlite:<file>',
+      'libsql:<file>',
+      'leveldb:<dir>',
+      'redis://',
+      'rediss://',
+      'redis+cluster://',
+      'postgres://',
+    ])
       assert.ok(help.includes(form), `${command} --help: no ${form}`);
   }
 });

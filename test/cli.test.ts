@@ -31,6 +31,22 @@ void test('version prints the package version; bad usage exits 2 with a message'
   const typo = run(['serve', '--config', badConfig]);
   assert.equal(typo.status, 2);
   assert.match(typo.stderr, /stroe: unknown setting/);
+  // A store no backend handles: the message names every scheme spool has.
+  const unknownStore = run(['stats', '--store', 'mysql://db']);
+  assert.equal(unknownStore.status, 2);
+  assert.match(unknownStore.stderr, /^spool: no store for "mysql:\/\/db": use [^\n]+\n$/);
+  for (const scheme of [
+    'file:',
+    'memory:',
+    'sqlite:',
+    'libsql:',
+    'leveldb:',
+    'redis://',
+    'rediss://',
+    'redis+cluster://',
+    'postgres://',
+  ])
+    assert.ok(unknownStore.stderr.includes(scheme), `no ${scheme} in ${unknownStore.stderr}`);
 });
 
 void test('demo runs jobs through a worker', () => {

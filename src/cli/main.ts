@@ -3,7 +3,7 @@
 // version. Exit codes: 0 done, 1 failed, 2 bad usage.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { SpoolError, ValidationError } from '../index.ts';
+import { SpoolError, UnknownStoreError, ValidationError } from '../index.ts';
 import { check } from './check.ts';
 import { demo } from './demo.ts';
 import { jobCommands } from './jobs.ts';
@@ -133,7 +133,8 @@ try {
   if (error instanceof CommanderError) {
     // Help and version printed: success. A usage mistake: commander said what; exit 2.
     process.exitCode = error.exitCode === 0 ? 0 : 2;
-  } else if (error instanceof ValidationError) {
+  } else if (error instanceof ValidationError || error instanceof UnknownStoreError) {
+    // A --store no store handles is a mistyped command, as a bad flag value is.
     console.error(`spool: ${error.message}`);
     process.exitCode = 2;
   } else {

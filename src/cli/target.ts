@@ -55,8 +55,9 @@ type LeasedView = Pick<LeasedJob, 'id' | 'queue' | 'token' | 'data' | 'attempt' 
 
 /** What `--store` takes, for every command's help. */
 export const storeForms =
-  'store URL (env SPOOL_STORE): file:<dir> (?durability=fsync|interval|none), ' +
-  'memory:, redis://[user:password@]host:port[/db], rediss://… (TLS), redis+cluster://host:port,host:port';
+  'store URL (env SPOOL_STORE): file:<dir> (?durability=fsync|interval|none), memory:, ' +
+  'sqlite:<file>, libsql:<file>, leveldb:<dir>, redis://[user:password@]host:port[/db], rediss://… (TLS), ' +
+  'redis+cluster://host:port,host:port, postgres://user@host/db[?schema=spool]';
 
 /** `--store` when it is not given: SPOOL_STORE, else the data directory ./spool-data. */
 export const storeDefault = process.env.SPOOL_STORE ?? defaultUrl;
