@@ -262,7 +262,10 @@ export function positiveInteger(value: unknown, field: string, allowInfinity = f
 /** A job id for `field`: a non-empty string (a number or a missing id would reach the store as one). */
 export function checkId(value: unknown, field: string): string {
   if (typeof value !== 'string' || value === '')
-    throw new ValidationError(field, `must be a non-empty string, got ${typeof value === 'string' ? '""' : String(value)}`);
+    throw new ValidationError(
+      field,
+      `must be a non-empty string, got ${typeof value === 'string' ? '""' : String(value)}`,
+    );
   return value;
 }
 

@@ -35,7 +35,12 @@ export function topics(suite: Suite): void {
     conformanceTest(suite, "a subscriber may be named like an object's own properties", async ({ spool }) => {
       const t = spool.topic('names');
       // '__proto__' as a key set by assignment changes an object's prototype instead of adding the key.
-      await t.create(Object.fromEntries([['__proto__', {}], ['constructor', {}]]));
+      await t.create(
+        Object.fromEntries([
+          ['__proto__', {}],
+          ['constructor', {}],
+        ]),
+      );
       await t.addSubscribers(Object.fromEntries([['__proto__', { maxAttempts: 3 }]]));
       assert.deepEqual((await t.info()).subscribers.map((s) => [s.name, s.maxAttempts]).sort(), [
         ['__proto__', 3],

@@ -1,4 +1,13 @@
-import { asError, checkId, checkIds, checkKeys, NotFoundError, positiveInteger, QueueFullError, ValidationError } from '../errors.ts';
+import {
+  asError,
+  checkId,
+  checkIds,
+  checkKeys,
+  NotFoundError,
+  positiveInteger,
+  QueueFullError,
+  ValidationError,
+} from '../errors.ts';
 import type { Counts, JobState, NewJob, QueueSettings } from '../store/contract.ts';
 import { consume } from './consume.ts';
 import { parseDuration } from './duration.ts';

@@ -1,4 +1,13 @@
-import { checkId, checkIds, checkKeys, ClosedError, LeaseLostError, positiveInteger, QueueFullError, ValidationError } from '../errors.ts';
+import {
+  checkId,
+  checkIds,
+  checkKeys,
+  ClosedError,
+  LeaseLostError,
+  positiveInteger,
+  QueueFullError,
+  ValidationError,
+} from '../errors.ts';
 import { parseToken } from '../store/contract.ts';
 import type {
   AddParams,

@@ -87,7 +87,7 @@ void test('in a pipeline, ADDJOB MAXLEN sees the queue as the commands before it
   assert.equal(results[5]?.[1], 2);
 });
 
-void test("a client with a connection name (CLIENT SETNAME as it connects) works, and reads its name back", async () => {
+void test('a client with a connection name (CLIENT SETNAME as it connects) works, and reads its name back', async () => {
   const named = client('worker-1');
   assert.equal(await named.call('CLIENT', 'GETNAME'), 'worker-1');
   assert.match(String(await named.call('ADDJOB', 'io-named', 'n', '0')), /^D-/);
