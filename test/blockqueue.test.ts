@@ -138,6 +138,23 @@ void describe('BlockQueue routes: semantics', () => {
     assert.equal((await s.call('POST', '/topics/errs/messages', { message: 'x' })).status, 404);
   });
 
+  void test("a Go client's nil subscribers (null) make a topic with none; a '+' before a duration is read as Go reads it", async () => {
+    assert.equal((await s.call('POST', '/topics', { name: 'gonil', subscribers: null })).status, 200);
+    const listed = body(await s.call('GET', '/topics/gonil/subscribers'));
+    assert.equal(listed.message, 'success');
+    assert.deepEqual(
+      listed.data ?? [],
+      [],
+      'no subscribers (data is left out when there are none, as Go leaves out a nil slice)',
+    );
+    await topic('signed', [{ name: 's', option: { visibility_duration: '+2s' } }]);
+    // %2B: a bare '+' in a query string is a space, to Go as here.
+    const started = Date.now();
+    assert.deepEqual(body(await s.call('GET', '/topics/signed/subscribers/s?timeout=%2B200ms')).data, []);
+    assert.ok(Date.now() - started >= 190);
+    assert.equal((await s.call('GET', '/topics/signed/subscribers/s?timeout=-1s')).status, 400);
+  });
+
   void test('a HEAD of the read route reads nothing', async () => {
     await topic('head', [{ name: 's', option: { max_attempts: 1 } }]);
     await s.call('POST', '/topics/head/messages', { message: 'kept' });

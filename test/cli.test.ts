@@ -49,6 +49,21 @@ void test('version prints the package version; bad usage exits 2 with a message'
     assert.ok(unknownStore.stderr.includes(scheme), `no ${scheme} in ${unknownStore.stderr}`);
 });
 
+void test('a reader that stops early (| head) ends the command quietly: no EPIPE stack trace', async () => {
+  const dir = join(root, 'epipe');
+  {
+    await using spool = await open(`file:${dir}`);
+    // Past a pipe's 64 KiB, so the command is still printing when head has gone.
+    await spool.queue('q').addBulk(Array.from({ length: 2000 }, (_, i) => ({ data: { i, pad: 'x'.repeat(100) } })));
+  }
+  const node = [process.execPath, ...cli].map((word) => `'${word}'`).join(' ');
+  const piped = spawnSync('sh', ['-c', `${node} peek q -n 2000 --store 'file:${dir}' | head -c 10 > /dev/null`], {
+    encoding: 'utf8',
+  });
+  assert.equal(piped.status, 0);
+  assert.equal(piped.stderr, '');
+});
+
 void test('demo runs jobs through a worker', () => {
   const demo = run(['demo', '--store', 'memory:', '--jobs', '200']);
   assert.equal(demo.status, 0, demo.stderr);

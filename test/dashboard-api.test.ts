@@ -166,6 +166,25 @@ void test('a token limited to a prefix sees only its queues in the overview and 
   });
 });
 
+void test("a token limited to a prefix sees the worker processes of its queues only, not another tenant's hosts", async () => {
+  const beat = (queue: string) => ({
+    host: `host-of-${queue}`,
+    pid: 7,
+    startedAt: 1,
+    workers: [{ queue, concurrency: 1, running: 0, prefetched: 0, completed: 0, failed: 0 }],
+  });
+  assert.equal((await call('PUT', '/v1/workers/elsewhere', beat('other.q'))).status, 200);
+  assert.equal((await s.call('PUT', '/v1/workers/mine', beat('team.q'), as(reader))).status, 200);
+  const hosts = async (token: string) =>
+    ((await s.call('GET', '/v1/workers', undefined, as(token))).body as { processes: { host: string }[] }).processes
+      .map((p) => p.host)
+      .sort();
+  assert.deepEqual(await hosts(reader), ['host-of-team.q']);
+  assert.deepEqual(await hosts(admin), ['host-of-other.q', 'host-of-team.q']);
+  await call('DELETE', '/v1/workers/elsewhere');
+  await s.call('DELETE', '/v1/workers/mine', undefined, as(reader));
+});
+
 void test('every change through an admin route is in the audit log: who, what, on what, from where', async () => {
   await s.call('POST', '/v1/queues/audited/pause', undefined, { ...as(admin), 'x-spool-ui': '1' });
   await call('DELETE', '/v1/queues/audited/jobs/404');

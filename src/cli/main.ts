@@ -127,6 +127,14 @@ queueCommands(program);
 queueSettingsCommands(program);
 jobCommands(program);
 
+// A reader that stops early (`spool demo | head`, `spool peek -n 1000 | less` quit) closes the
+// pipe: what is left to print has nowhere to go, and the command ends quietly, as Unix tools do
+// on SIGPIPE (node ignores the signal and would end with an EPIPE stack trace instead).
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -109,12 +109,15 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
   app.post(
     '/topics',
     {
-      schema: { body: s.body({ name: s.name, subscribers: subscribersSchema }, ['name']) },
+      // null too: Go marshals a client's nil slice so.
+      schema: {
+        body: s.body({ name: s.name, subscribers: { anyOf: [subscribersSchema, { type: 'null' }] } }, ['name']),
+      },
       config: { need: 'admin', names: (request) => [(request.body as { name: string }).name], envelope: 'blockqueue' },
     },
     async (request, reply) => {
-      const { name, subscribers = [] } = request.body as { name: string; subscribers?: BqSubscriber[] };
-      await spool.topic(name).create(subscriberOptions(subscribers));
+      const { name, subscribers } = request.body as { name: string; subscribers?: BqSubscriber[] | null };
+      await spool.topic(name).create(subscriberOptions(subscribers ?? []));
       return ok(reply);
     },
   );

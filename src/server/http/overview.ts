@@ -271,12 +271,18 @@ export function overviewRoutes(app: FastifyInstance, context: Context): void {
   app.get(
     '/v1/workers',
     { schema: { summary: 'Processes running workers, from their heartbeats' }, config: onAll },
-    async (request) => ({
-      processes: (await context.spool.workers()).map((p) => ({
-        ...p,
-        workers: p.workers.filter((w) => Guard.sees(request.principal, w.queue)),
-      })),
-    }),
+    async (request) => {
+      const processes = await context.spool.workers();
+      if (request.principal === null || request.principal.prefix === '') return { processes };
+      // A token bound to a prefix sees the processes that work on its queues, and only those
+      // workers: another tenant's hosts and pids are not its to see.
+      const principal = request.principal;
+      return {
+        processes: processes
+          .map((p) => ({ ...p, workers: p.workers.filter((w) => Guard.sees(principal, w.queue)) }))
+          .filter((p) => p.workers.length > 0),
+      };
+    },
   );
 }
 
