@@ -85,6 +85,28 @@ void test('the parser refuses bad frames and lengths over its limits before the 
   assert.throws(() => big.next(), /command over the limit/);
 });
 
+void test('inline commands read quotes and escapes as Redis and Disque do; unbalanced quotes are a protocol error', async () => {
+  const words = (line: string): string[] | null => {
+    const parser = new RequestParser(limits);
+    parser.push(Buffer.from(`${line}\r\n`, 'latin1'));
+    return parser.next()?.map((arg) => arg.toString('latin1')) ?? null;
+  };
+  assert.deepEqual(words('ADDJOB q "hello world" 0'), ['ADDJOB', 'q', 'hello world', '0']);
+  assert.deepEqual(words('ADDJOB  q\t"x\\ny\\x41\\"" 0'), ['ADDJOB', 'q', 'x\nyA"', '0']);
+  assert.deepEqual(words(`PING 'it\\'s' ''`), ['PING', "it's", '']);
+  assert.deepEqual(words('PING a"b c"'), ['PING', 'ab c']);
+  for (const bad of ['PING "open', "PING 'open", 'PING "a"b'])
+    assert.throws(
+      () => words(bad),
+      (e: unknown) => e instanceof ProtocolError && /unbalanced quotes/.test(e.message),
+    );
+  // Over a socket: the quoted body is the job's, then the unbalanced line ends the connection.
+  const text = await untilClosed('ADDJOB inline-q "hello world" 0\r\nQPEEK inline-q 1\r\nPING "open\r\n');
+  assert.match(text, /\*3\r\n\$8\r\ninline-q\r\n\$40\r\nD-[^\r]+\r\n\$11\r\nhello world\r\n/);
+  assert.match(text, /-ERR Protocol error: unbalanced quotes in request\r\n$/);
+  await stillServes();
+});
+
 void test('malformed RESP gets -ERR Protocol error and the connection closes; others go on', async () => {
   assert.match(await untilClosed('*1\r\n+PING\r\n'), /^-ERR Protocol error: expected '\$', got '\+'\r\n$/);
   assert.match(

@@ -2,6 +2,7 @@
 // and inline commands (what a person types into telnet). A client-side reply parser such as
 // redis-parser would read these frames too, but it buffers any bulk length it is told and
 // knows no limits: a server must refuse `$999999999999` before it holds a byte of it.
+import { inlineWords } from './inline.ts';
 
 export interface ParserLimits {
   /** Largest bulk string (one argument), in bytes. */
@@ -116,7 +117,7 @@ export class RequestParser {
     return args;
   }
 
-  /** A line of words split on spaces and tabs, as telnet sends it. */
+  /** A line of words, as telnet sends it, quoted as Redis reads them (inline.ts). */
   #inline(buf: Buffer, from: number): Buffer[] | null {
     const lf = buf.indexOf(LF, from);
     if (lf < 0) {
@@ -125,12 +126,9 @@ export class RequestParser {
     }
     const end = lf > from && buf[lf - 1] === CR ? lf - 1 : lf;
     this.#end = lf + 1;
-    return buf
-      .subarray(from, end)
-      .toString('latin1')
-      .split(/[ \t]+/)
-      .filter((w) => w !== '')
-      .map((w) => Buffer.from(w, 'latin1'));
+    const words = inlineWords(buf.subarray(from, end).toString('latin1'));
+    if (words === null) throw new ProtocolError('unbalanced quotes in request');
+    return words.map((w) => Buffer.from(w, 'latin1'));
   }
 
   /** Not all there: the bytes must reach index `end` of the chunk first. */
