@@ -7,6 +7,7 @@ import pg from 'pg';
 import { ManualClock, systemClock } from '../src/core/clock.ts';
 import { open, Spool } from '../src/index.ts';
 import { PostgresStore } from '../src/store/postgres/index.ts';
+import { newTokenKey, tokenKeyName } from '../src/store/memory/token-seal.ts';
 import { loadStatements, migrations } from '../src/store/postgres/statements.ts';
 import { dropSchemas, listenTo, postgresProblem, postgresUrl, withSchema } from './fixtures/postgres.ts';
 import { skipUnless } from './fixtures/redis.ts';
@@ -566,6 +567,36 @@ void describe('postgres store', { skip }, () => {
       migrations('x').map((m) => m.version),
     );
     assert.equal(jobs.rows[0]?.n, '8');
+  });
+
+  void test("a store opening while another process stores the new schema's token key opens with that key", async () => {
+    const schema = `${stem}key`;
+    await (await PostgresStore.open({ connectionString: postgresUrl, schema })).close();
+    const [other, watcher] = [
+      new pg.Client({ connectionString: postgresUrl }),
+      new pg.Client({ connectionString: postgresUrl }),
+    ];
+    await other.connect();
+    await watcher.connect();
+    const meta = `"${schema}".meta`;
+    await other.query(`DELETE FROM ${meta} WHERE name = $1`, [tokenKeyName]);
+    // The other process's insert, not yet committed: the opening store's own insert waits for it.
+    const key = newTokenKey();
+    await other.query('BEGIN');
+    await other.query(`INSERT INTO ${meta} (name, value) VALUES ($1, $2)`, [tokenKeyName, key]);
+    const opening = PostgresStore.open({ connectionString: postgresUrl, schema });
+    for (;;) {
+      const { rows } = await watcher.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%${schema}".meta%'`,
+      );
+      if (rows[0]?.n !== '0') break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await other.query('COMMIT');
+    const store = await opening;
+    const stored = await other.query<{ value: string }>(`SELECT value FROM ${meta} WHERE name = $1`, [tokenKeyName]);
+    await Promise.all([other.end(), watcher.end(), store.close()]);
+    assert.equal(stored.rows[0]?.value, key);
   });
 
   void test('spool migrate --dry-run prints the migrations and changes nothing; without it applies them', () => {

@@ -104,6 +104,21 @@ const pruneEveryMs = 250;
  */
 const wakeHorizonMs = defaultQueueSettings.visibilityMs;
 
+/**
+ * The schema's token key, stored first if it has none. Two processes opening a new schema at once
+ * both insert one: the second's insert waits for the first's commit and then does nothing, and its
+ * statement's snapshot, taken before that commit, does not see the row either, so it answers none;
+ * the statement run again sees it.
+ */
+async function storedTokenKey(client: PoolClient, metaInit: string): Promise<string> {
+  for (let tries = 0; tries < 3; tries++) {
+    const stored = await client.query<{ value: string }>({ text: metaInit, values: [tokenKeyName, newTokenKey()] });
+    const row = stored.rows[0];
+    if (row !== undefined) return row.value;
+  }
+  throw new StorageError('the token key was stored and removed again while this store opened');
+}
+
 export class PostgresStore implements Store {
   readonly capabilities: Capabilities = Object.freeze({
     // synchronous_commit decides the rest; spool asks for nothing weaker than the server's setting.
@@ -186,12 +201,7 @@ export class PostgresStore implements Store {
       let key: string;
       try {
         await migrate(client, schema);
-        const sql = loadStatements(schema);
-        const stored = await client.query<{ value: string }>({
-          text: sql['meta-init'],
-          values: [tokenKeyName, newTokenKey()],
-        });
-        key = (stored.rows[0] as { value: string }).value;
+        key = await storedTokenKey(client, loadStatements(schema)['meta-init']);
       } finally {
         client.release();
       }
