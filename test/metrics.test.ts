@@ -170,6 +170,24 @@ void test("the jobs of a worker in the server's own process are counted like tho
   }
 });
 
+void test('a queue the store lists shows its counts from the first scrape, though this server never used it', async () => {
+  // Jobs added before the server started (a restart), or by another process on a shared store.
+  const store = new MemoryStore();
+  const before = await Spool.create(store, { clock: new ManualClock() });
+  await before.queue('backlog').addBulk([{ data: 1 }, { data: 2 }]);
+  await before.queue('held').pause();
+  const s = await serveOn(store);
+  try {
+    const m = await scrape(s.base);
+    assert.equal(sample(m, 'spool_jobs', { queue: 'backlog', state: 'waiting' }), 2);
+    assert.equal(sample(m, 'spool_queue_paused', { queue: 'backlog' }), 0);
+    assert.equal(sample(m, 'spool_queue_paused', { queue: 'held' }), 1);
+  } finally {
+    await s.close();
+    await before.close();
+  }
+});
+
 void test('a store that fails: the scrape still answers, and the failures are counted by route', async () => {
   const inner = new MemoryStore();
   let failing = false;

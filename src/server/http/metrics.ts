@@ -4,7 +4,7 @@
 // jobs, so a scrape every 5 s costs the same at a million jobs as at ten.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { Spool, SpoolObserver } from '../../index.ts';
+import type { Counts, Spool, SpoolObserver } from '../../index.ts';
 import type { Context } from './context.ts';
 import { failure } from './errors.ts';
 
@@ -103,8 +103,9 @@ function observer(m: Instruments, seen: Set<string>): SpoolObserver {
 }
 
 /**
- * Registers GET /metrics. `queues`: queues to report counts for from the start, besides those
- * this process sees used (the store keeps no list of queues yet).
+ * Registers GET /metrics. Counts are reported for every queue the store lists (`spool.queues()`),
+ * and for `queues` and those this process sees used before the store lists them (a lease of a
+ * queue that never had an add).
  */
 export function metricsRoute(app: FastifyInstance, context: Context, queues: readonly string[]): void {
   const registry = new Registry();
@@ -146,12 +147,15 @@ async function readCounts(
   m.jobs.reset();
   m.paused.reset();
   try {
-    const counts = await Promise.all(queues.map((name) => spool.queue(name).counts()));
-    counts.forEach((c, i) => {
-      const queue = queues[i] as string;
+    const listed = await spool.queues();
+    const known = new Set(listed.map((q) => q.name));
+    const others = queues.filter((name) => !known.has(name));
+    const counts = await Promise.all(others.map((name) => spool.queue(name).counts()));
+    const all = [...listed, ...others.map((name, i) => ({ name, counts: counts[i] as Counts }))];
+    for (const { name: queue, counts: c } of all) {
       for (const state of states) m.jobs.set({ queue, state }, c[state]);
       m.paused.set({ queue }, c.paused ? 1 : 0);
-    });
+    }
   } catch (error) {
     log.error({ err: error }, 'metrics: reading counts failed');
     m.jobs.reset();
