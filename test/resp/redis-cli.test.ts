@@ -271,6 +271,16 @@ void test('QSCAN and JSCAN walk queues and jobs with a cursor', async () => {
   assert.equal(await r.cli('JSCAN', '0', '0'), '(error) ERR syntax error');
 });
 
+void test('QSCAN, JSCAN and INFO know the queues the store lists, though this node never saw them named', async () => {
+  // Jobs added over HTTP, by the library, by another node, or before this node started.
+  await r.spool.queue('cli-elsewhere').addBulk([{ data: 'a' }, { data: 'b' }]);
+  assert.ok((await r.cli('QSCAN', 'BUSYLOOP', 'MINLEN', '2')).includes('"cli-elsewhere"'));
+  const jobs = await r.cli('JSCAN', 'BUSYLOOP', 'REPLY', 'all');
+  assert.equal(jobs.split('"cli-elsewhere"').length - 1, 2, jobs);
+  const info = await r.cli('INFO', 'queues');
+  assert.equal(Number(/registered_queues:(\d+)/.exec(info)?.[1]), (await r.spool.queues()).length);
+});
+
 void test('HELLO, CLUSTER NODES and INFO, PING, TIME, INFO, COMMAND, AUTH and unknown commands', async () => {
   const node = 'ab12cd34'.padEnd(40, '0');
   assert.equal(

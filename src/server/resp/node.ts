@@ -2,7 +2,7 @@
 // SETNAME and GETNAME, INFO, PING, TIME, AUTH, QUIT, COMMAND.
 import { UnauthorizedError } from '../../index.ts';
 import { word } from './args.ts';
-import { poolKind } from './context.ts';
+import { knownQueues, poolKind } from './context.ts';
 import type { Call, Command, NodeAddress } from './context.ts';
 import { ok, ReplyError, status, syntaxError } from './reply.ts';
 import type { Reply } from './reply.ts';
@@ -67,12 +67,10 @@ async function info(call: Call): Promise<Reply> {
   const section = word(call.args[0]);
   const uptimeS = Math.floor((Date.now() - server.startedAt) / 1000);
   const everything = section === '' || section === 'all' || section === 'default';
-  // Disque's README sends operators to `INFO jobs`: the jobs of the queues this node has seen.
+  // Disque's README sends operators to `INFO jobs`: the jobs of every queue (knownQueues).
+  const queues = everything || section === 'jobs' || section === 'queues' ? await knownQueues(server) : [];
   let jobs = 0;
-  if (everything || section === 'jobs') {
-    const counts = await Promise.all([...server.queues.names()].map((q) => server.spool.queue(q).counts()));
-    for (const c of counts) jobs += c.waiting + c.delayed + c.active + c.dead;
-  }
+  for (const { counts: c } of queues) jobs += c.waiting + c.delayed + c.active + c.dead;
   const sections: Record<string, string[]> = {
     server: [
       'disque_version:1.0-rc1',
@@ -85,7 +83,7 @@ async function info(call: Call): Promise<Reply> {
     clients: [`connected_clients:${server.connections}`],
     stats: [`total_commands_processed:${server.commands}`],
     jobs: [`registered_jobs:${jobs}`],
-    queues: [`registered_queues:${server.queues.size}`],
+    queues: [`registered_queues:${queues.length}`],
   };
   const chosen = everything ? Object.keys(sections) : [section];
   return chosen

@@ -47,10 +47,6 @@ export class QueueActivity {
     return this.#queues.keys();
   }
 
-  get size(): number {
-    return this.#queues.size;
-  }
-
   added(queue: string, count: number, now = Date.now()): void {
     const activity = this.#of(queue, now);
     activity.jobsIn += count;

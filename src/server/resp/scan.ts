@@ -1,9 +1,9 @@
 // QSCAN and JSCAN: iterating queues and jobs a page at a time with a cursor, "0" to start and
-// to end. The store keeps no list of queues, so both walk the queues this node has seen named.
-import type { JobState } from '../../index.ts';
+// to end. Both walk the queues the store lists and those this node has seen named (knownQueues).
+import type { Counts, JobState } from '../../index.ts';
 import { Guard } from '../http/auth.ts';
 import { integerOf, text, word } from './args.ts';
-import { allow, disqueId } from './context.ts';
+import { allow, disqueId, knownQueues } from './context.ts';
 import type { Call, Command } from './context.ts';
 import { disqueState, showReply } from './inspect.ts';
 import { ReplyError, status, syntaxError } from './reply.ts';
@@ -26,9 +26,9 @@ function countArg(arg: Buffer | undefined): number {
 }
 
 /** The queues this connection may see, sorted, so a cursor is an index into them. */
-function knownQueues(call: Call): string[] {
+async function visibleQueues(call: Call): Promise<{ name: string; counts: Counts }[]> {
   const principal = call.session.principal ?? null;
-  return [...call.server.queues.names()].filter((q) => Guard.sees(principal, q)).sort();
+  return (await knownQueues(call.server)).filter((q) => Guard.sees(principal, q.name));
 }
 
 async function qscan(call: Call): Promise<Reply> {
@@ -54,16 +54,14 @@ async function qscan(call: Call): Promise<Reply> {
       cursor = integerOf(args[i]);
     else throw syntaxError();
   }
-  const queues = knownQueues(call);
+  const queues = await visibleQueues(call);
   const start = cursor ?? 0;
   const end = busyLoop ? queues.length : Math.min(queues.length, start + count);
-  const page = queues.slice(start, end);
-  const counts = await Promise.all(page.map((q) => call.server.spool.queue(q).counts()));
   // spool keeps no import rate: every queue's is 0.
-  const names = page.filter((_, i) => {
-    const len = (counts[i] as { waiting: number }).waiting;
-    return len >= minLength && len <= maxLength && minImportRate <= 0;
-  });
+  const names = queues
+    .slice(start, end)
+    .filter((q) => q.counts.waiting >= minLength && q.counts.waiting <= maxLength && minImportRate <= 0)
+    .map((q) => q.name);
   return [String(end >= queues.length ? 0 : end), names];
 }
 
@@ -108,7 +106,7 @@ function position(cursor: string | null): { qi: number; si: number; inner: strin
 
 async function jscan(call: Call): Promise<Reply> {
   const a = parseJscan(call.args);
-  const queues = a.queue === null ? knownQueues(call) : [a.queue];
+  const queues = a.queue === null ? (await visibleQueues(call)).map((q) => q.name) : [a.queue];
   if (a.queue !== null) allow(call, 'read', queues);
   const states = a.states ?? ['waiting', 'delayed', 'active', 'dead'];
   let { qi, si, inner } = position(a.cursor);
