@@ -155,6 +155,24 @@ void describe('BlockQueue routes: semantics', () => {
     assert.equal((await s.call('GET', '/topics/signed/subscribers/s?timeout=-1s')).status, 400);
   });
 
+  void test('a Go client\'s zero-value option (max_attempts 0, visibility_duration "") gets BlockQueue\'s defaults', async () => {
+    // BlockQueue's pkg/io.SubscriberOpt has no omitempty: a subscriber made without options is
+    // sent so, and BlockQueue reads it as absent (1 delivery, 5m). It was a 400.
+    const zero = { max_attempts: 0, visibility_duration: '' };
+    const created = await s.call('POST', '/topics', { name: 'gozero', subscribers: [{ name: 'a', option: zero }] });
+    assert.equal(created.status, 200, created.text);
+    const added = await s.call('POST', '/topics/gozero/subscribers', [{ name: 'b', option: zero }]);
+    assert.equal(added.status, 200, added.text);
+    const { subscribers } = await s.spool.topic('gozero').info();
+    assert.deepEqual(
+      subscribers.map((sub) => [sub.name, sub.maxAttempts, sub.visibilityMs]),
+      [
+        ['a', 1, 300_000],
+        ['b', 1, 300_000],
+      ],
+    );
+  });
+
   void test('a HEAD of the read route reads nothing', async () => {
     await topic('head', [{ name: 's', option: { max_attempts: 1 } }]);
     await s.call('POST', '/topics/head/messages', { message: 'kept' });

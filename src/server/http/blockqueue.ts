@@ -47,7 +47,11 @@ const subscriberSchema = {
 const subscribersSchema = { type: 'array', maxItems: 100, items: subscriberSchema } as const;
 const publishSchema = s.body({ message: { type: 'string' }, delay: { type: 'string', maxLength: 40 } }, ['message']);
 
-/** BlockQueue's defaults: max_attempts ≤ 0 or absent → 1, visibility absent → 5m; redelivery right as it ends. */
+/**
+ * BlockQueue's defaults: max_attempts ≤ 0 or absent → 1, visibility absent → 5m; redelivery right
+ * as it ends. An empty visibility_duration is absent too: BlockQueue's own Go type (pkg/io
+ * SubscriberOpt, no omitempty) sends `"visibility_duration": ""` for a subscriber made without options.
+ */
 function subscriberOptions(subscribers: readonly BqSubscriber[]): Record<string, SubscriberOptions> {
   return Object.fromEntries(
     subscribers.map(({ name, option = {} }, i) => [
@@ -55,7 +59,7 @@ function subscriberOptions(subscribers: readonly BqSubscriber[]): Record<string,
       {
         maxAttempts: option.max_attempts !== undefined && option.max_attempts > 0 ? option.max_attempts : 1,
         visibility:
-          option.visibility_duration === undefined
+          option.visibility_duration === undefined || option.visibility_duration === ''
             ? '5m'
             : parseGoDuration(option.visibility_duration, `subscribers[${i}].option.visibility_duration`),
         backoff: { type: 'fixed', delay: 0 },
