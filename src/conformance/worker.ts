@@ -298,6 +298,31 @@ export function worker(suite: Suite): void {
 
     conformanceTest(
       suite,
+      'a signal aborted before process starts no handler: the worker leases nothing and another takes the job',
+      async ({ spool }) => {
+        // An aborted signal sends no 'abort' event: the worker took every job until close().
+        const q = spool.queue('work-signal-aborted');
+        const id = await q.add('x');
+        const abort = new AbortController();
+        abort.abort();
+        let ran = 0;
+        const gaveUp = q.process(
+          () => {
+            ran++;
+          },
+          { signal: abort.signal },
+        );
+        const other = q.process(() => 'done');
+        await new Promise((resolve) => other.once('completed', resolve));
+        await Promise.all([gaveUp.close(), other.close()]);
+        assert.equal(ran, 0);
+        const info = await q.get(id);
+        assert.equal(info?.attempts, 1, "one attempt: the other worker's");
+      },
+    );
+
+    conformanceTest(
+      suite,
       'with prefetch a worker leases ahead of its free slots, runs no more than its concurrency, and a close hands back what it never started',
       async ({ spool }) => {
         const q = spool.queue<number>('work-prefetch');

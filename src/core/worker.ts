@@ -187,12 +187,16 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
     // wait for it if only a slot's worth of acks could be on the way.
     this.#maxUnsettled = Math.max(2 * settings.concurrency, minUnsettled);
     this.#keeper = new LeaseKeeper<J>(source.clock, settings.visibilityMs ?? undefined, (error) => this.#report(error));
-    // The caller gave up: nothing is waited for (diskoque's cancelled ctx).
-    signal?.addEventListener('abort', () => void this.close({ timeout: 0 }), { once: true });
     const lanes = Math.min(source.lanes, settings.concurrency);
     this.#idleLanes = lanes;
-    this.#lanes = Array.from({ length: lanes }, () => this.#run());
+    // A signal aborted already sends no 'abort' event: such a worker ran every job until close(),
+    // where diskoque's Receive with a cancelled ctx returns at once. It leases nothing.
+    const gaveUp = signal?.aborted === true;
+    this.#lanes = gaveUp ? [] : Array.from({ length: lanes }, () => this.#run());
     source.attach(this);
+    // The caller gave up: nothing is waited for (diskoque's cancelled ctx).
+    if (gaveUp) void this.close({ timeout: 0 });
+    else signal?.addEventListener('abort', () => void this.close({ timeout: 0 }), { once: true });
   }
 
   /** What the process's heartbeat document says of this worker. */
