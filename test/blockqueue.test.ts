@@ -173,6 +173,36 @@ void describe('BlockQueue routes: semantics', () => {
     );
   });
 
+  void test('a body is read as JSON whatever its Content-Type, as BlockQueue reads it (curl -d, a Go request without the header)', async () => {
+    // BlockQueue decodes every body with json.NewDecoder and never looks at the header; these were 415s.
+    const send = async (method: string, path: string, text: string, contentType?: string) => {
+      const response = await fetch(s.base + path, {
+        method,
+        headers: contentType === undefined ? {} : { 'content-type': contentType },
+        body: new TextEncoder().encode(text),
+      });
+      return { status: response.status, body: (await response.json()) as { message: string; error?: string } };
+    };
+    const form = 'application/x-www-form-urlencoded';
+    const made = await send('POST', '/topics', '{"name":"anytype","subscribers":[{"name":"a"}]}', form);
+    assert.deepEqual(made, { status: 200, body: { message: 'success' } });
+    assert.equal((await send('POST', '/topics/anytype/subscribers', '[{"name":"b"}]', 'text/plain')).status, 200);
+    assert.equal((await send('POST', '/topics/anytype/messages', '{"message":"one"}')).status, 200);
+    assert.equal((await send('POST', '/topics/anytype/messages/batch', '[{"message":"two"}]', form)).status, 200);
+    const read = body(await s.call('GET', '/topics/anytype/subscribers/a?timeout=1s')).data as { id: string }[];
+    assert.equal(read.length, 2);
+    const ids = JSON.stringify(read.map((m) => m.id));
+    assert.equal((await send('DELETE', '/topics/anytype/subscribers/a/messages/batch', ids, 'text/plain')).status, 200);
+    // Still JSON: what is not is the 400 BlockQueue answers.
+    const bad = await send('POST', '/topics/anytype/messages', 'message=three', form);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.message, 'failure');
+    assert.deepEqual(body(await s.call('GET', '/topics/anytype/subscribers')).data, [
+      { name: 'a', unpublished_message: 0, unacked_message: 0 },
+      { name: 'b', unpublished_message: 2, unacked_message: 0 },
+    ]);
+  });
+
   void test('a HEAD of the read route reads nothing', async () => {
     await topic('head', [{ name: 's', option: { max_attempts: 1 } }]);
     await s.call('POST', '/topics/head/messages', { message: 'kept' });

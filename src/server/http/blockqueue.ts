@@ -84,6 +84,16 @@ export function blockQueueError(error: SpoolError, status: number, message: stri
   return { message: status === 409 ? 'Conflict' : 'failure', error: message };
 }
 
+/**
+ * BlockQueue decodes every body as JSON whatever its Content-Type says (json.NewDecoder(r.Body)):
+ * `curl -d '{…}'` sends application/x-www-form-urlencoded, a Go http.NewRequest none, and both
+ * work there. On its routes a body is read as JSON too, before fastify would answer 415.
+ */
+function readBodyAsJson(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  request.headers['content-type'] = 'application/json';
+  done();
+}
+
 const success = (data?: unknown) => (data === undefined ? { message: 'success' } : { message: 'success', data });
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const text = (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data));
@@ -113,6 +123,7 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
   app.post(
     '/topics',
     {
+      onRequest: readBodyAsJson,
       // null too: Go marshals a client's nil slice so.
       schema: {
         body: s.body({ name: s.name, subscribers: { anyOf: [subscribersSchema, { type: 'null' }] } }, ['name']),
@@ -128,7 +139,11 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
 
   app.delete(
     '/topics/:topic',
-    { schema: { params: s.params('topic') }, config: route('admin') },
+    {
+      onRequest: readBodyAsJson,
+      schema: { params: s.params('topic') },
+      config: route('admin'),
+    },
     async (request, reply) => {
       await topic(request).delete();
       return ok(reply);
@@ -138,6 +153,7 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
   app.post(
     '/topics/:topic/messages',
     {
+      onRequest: readBodyAsJson,
       bodyLimit: context.oneJobBodyLimit,
       schema: { params: s.params('topic'), body: publishSchema },
       config: route('publish'),
@@ -155,6 +171,7 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
   app.post(
     '/topics/:topic/messages/batch',
     {
+      onRequest: readBodyAsJson,
       bodyLimit: context.bodyLimit * 8,
       schema: {
         params: s.params('topic'),
@@ -188,7 +205,11 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
 
   app.post(
     '/topics/:topic/subscribers',
-    { schema: { params: s.params('topic'), body: subscribersSchema }, config: route('admin') },
+    {
+      onRequest: readBodyAsJson,
+      schema: { params: s.params('topic'), body: subscribersSchema },
+      config: route('admin'),
+    },
     async (request, reply) => {
       await topic(request).addSubscribers(subscriberOptions(request.body as BqSubscriber[]));
       return ok(reply);
@@ -197,7 +218,11 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
 
   app.delete(
     '/topics/:topic/subscribers/:subscriber',
-    { schema: { params: s.params('topic', 'subscriber') }, config: route('admin') },
+    {
+      onRequest: readBodyAsJson,
+      schema: { params: s.params('topic', 'subscriber') },
+      config: route('admin'),
+    },
     async (request, reply) => {
       await topic(request).removeSubscriber((request.params as Params).subscriber);
       return ok(reply);
@@ -233,6 +258,7 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
   app.delete(
     '/topics/:topic/subscribers/:subscriber/messages/batch',
     {
+      onRequest: readBodyAsJson,
       schema: {
         params: s.params('topic', 'subscriber'),
         body: { type: 'array', minItems: 1, maxItems: 10_000, items: s.name },
@@ -249,7 +275,11 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
 
   app.delete(
     '/topics/:topic/subscribers/:subscriber/messages/:id',
-    { schema: { params: s.params('topic', 'subscriber', 'id') }, config: route('consume') },
+    {
+      onRequest: readBodyAsJson,
+      schema: { params: s.params('topic', 'subscriber', 'id') },
+      config: route('consume'),
+    },
     async (request, reply) => {
       const { subscriber: name, id } = request.params as Params;
       const queue = await subscriber(request);
@@ -298,7 +328,11 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
 
   app.post(
     '/topics/:topic/subscribers/:subscriber/dlq/:id/replay',
-    { schema: { params: s.params('topic', 'subscriber', 'id') }, config: route('admin') },
+    {
+      onRequest: readBodyAsJson,
+      schema: { params: s.params('topic', 'subscriber', 'id') },
+      config: route('admin'),
+    },
     async (request, reply) => {
       const { id } = request.params as Params;
       const queue = await subscriber(request);

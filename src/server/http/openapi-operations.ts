@@ -353,7 +353,7 @@ export const operations: Record<string, Operation> = {
     tag: 'blockqueue',
     summary: 'BlockQueue: creates a topic with its subscribers',
     answer: bq(),
-    errors: [409, 415],
+    errors: [409],
   },
   'DELETE /topics/{topic}': {
     id: 'bqDeleteTopic',
@@ -367,14 +367,14 @@ export const operations: Record<string, Operation> = {
     tag: 'blockqueue',
     summary: 'BlockQueue: publishes a message',
     answer: bq(),
-    errors: [404, 413, 415, 429],
+    errors: [404, 413, 429],
   },
   'POST /topics/{topic}/messages/batch': {
     id: 'bqPublishBatch',
     tag: 'blockqueue',
     summary: 'BlockQueue: publishes messages',
     answer: bq(),
-    errors: [404, 413, 415, 429],
+    errors: [404, 413, 429],
   },
   'GET /topics/{topic}/subscribers': {
     id: 'bqListSubscribers',
@@ -391,7 +391,7 @@ export const operations: Record<string, Operation> = {
     tag: 'blockqueue',
     summary: 'BlockQueue: adds subscribers',
     answer: bq(),
-    errors: [404, 409, 415],
+    errors: [404, 409],
   },
   'DELETE /topics/{topic}/subscribers/{subscriber}': {
     id: 'bqDeleteSubscriber',
@@ -412,7 +412,7 @@ export const operations: Record<string, Operation> = {
     tag: 'blockqueue',
     summary: 'BlockQueue: acknowledges messages',
     answer: bq(),
-    errors: [404, 415],
+    errors: [404],
   },
   'DELETE /topics/{topic}/subscribers/{subscriber}/messages/{id}': {
     id: 'bqAck',
