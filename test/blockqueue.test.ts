@@ -203,6 +203,28 @@ void describe('BlockQueue routes: semantics', () => {
     ]);
   });
 
+  void test('a read waiting while its subscriber or topic is deleted answers 404, as BlockQueue answers "listener was deleted"', async () => {
+    await topic('gone', [{ name: 'a' }, { name: 'b' }]);
+    await topic('gone2', [{ name: 'c' }]);
+    const readA = s.call('GET', '/topics/gone/subscribers/a?timeout=1s');
+    const readC = s.call('GET', '/topics/gone2/subscribers/c?timeout=1s');
+    // Both reads waiting (past their subscriber's check) before the deletes.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal((await s.call('DELETE', '/topics/gone/subscribers/a')).status, 200);
+    assert.equal((await s.call('DELETE', '/topics/gone2')).status, 200);
+    const a = await readA;
+    assert.equal(a.status, 404, a.text);
+    assert.deepEqual(a.body, { message: 'not found', error: 'listener not found' });
+    const c = await readC;
+    assert.equal(c.status, 404, c.text);
+    assert.deepEqual(c.body, { message: 'not found', error: 'topic not found' });
+    // A subscriber left in place still answers an empty read with success.
+    assert.deepEqual(body(await s.call('GET', '/topics/gone/subscribers/b?timeout=0')), {
+      message: 'success',
+      data: [],
+    });
+  });
+
   void test('a HEAD of the read route reads nothing', async () => {
     await topic('head', [{ name: 's', option: { max_attempts: 1 } }]);
     await s.call('POST', '/topics/head/messages', { message: 'kept' });

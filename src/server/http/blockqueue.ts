@@ -248,6 +248,8 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
         queue.lease({ max: readBatch, wait: cappedWait(context, timeout), signal }),
       );
       if (gone) await Promise.allSettled(jobs.map((job) => job.release()));
+      // Removed while the read waited (BlockQueue: "listener was deleted"): said, not an empty success.
+      else if (jobs.length === 0) await subscriber(request);
       return ok(
         reply,
         jobs.map((job) => ({ id: job.id, message: text(job.data) })),
