@@ -26,6 +26,9 @@ async function storeFor(url: string): Promise<Store> {
       if (durability !== 'fsync' && durability !== 'interval' && durability !== 'none')
         throw new ValidationError('durability', `must be fsync, interval or none, got "${durability}"`);
       const interval = parsed.searchParams.get('interval');
+      // `?interval=100ms` alone read as dque's TurboSync opened an fsync store, the interval unused.
+      if (interval !== null && durability !== 'interval')
+        throw new ValidationError('interval', `is only read with durability=interval, got durability=${durability}`);
       return FileStore.open(dir, {
         durability,
         intervalMs: interval === null ? undefined : parseDuration(interval, 'interval'),

@@ -164,6 +164,15 @@ void test('a store URL parameter the store does not know is a ValidationError na
       (e: unknown) =>
         e instanceof ValidationError && e.field === 'durabilty' && e.message.includes('durability, interval, repair'),
     );
+    // An interval without durability=interval would be unused: the store syncs every call.
+    await assert.rejects(
+      open(`file:${dir}?interval=100ms`),
+      (e: unknown) => e instanceof ValidationError && e.field === 'interval' && e.message.includes('durability=fsync'),
+    );
+    await assert.rejects(
+      open(`file:${dir}?durability=none&interval=100ms`),
+      (e: unknown) => e instanceof ValidationError && e.field === 'interval',
+    );
     await assert.rejects(
       open(`file:${dir}?repair=yes`),
       (e: unknown) => e instanceof ValidationError && e.field === 'repair',
