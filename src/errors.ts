@@ -242,6 +242,16 @@ export function checkKeys(value: unknown, allowed: readonly string[], field: str
   return value as Record<string, unknown>;
 }
 
+/**
+ * A nack's options, checked. An Error given in their place (`nack(error)`, as `fail(error)` takes
+ * one) has no keys to refuse, and was taken as no options: the error was never recorded.
+ */
+export function checkNackOptions(options: unknown): { delay?: unknown; error?: unknown } {
+  if (options instanceof Error)
+    throw new ValidationError('options', 'nack takes options: nack({ error, delay }), or fail(error) to fail for good');
+  return checkKeys(options, ['delay', 'error'], 'options');
+}
+
 /** `error` as an Error, for a rejection or a warning: a thrown value that is not one becomes its text in one. */
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));

@@ -46,6 +46,8 @@ void test('queues over HTTP: add, get, peek, counts, lease, extend, ack, nack, d
     await first.ack({ done: true });
     await assert.rejects(first.ack(), LeaseLostError);
     const [second] = await q.lease();
+    // An Error in place of the options was taken as none: refused, the lease kept.
+    await assert.rejects(second!.nack(new Error('later') as never), { code: 'VALIDATION', field: 'options' });
     assert.equal(await second!.nack({ delay: '1h', error: new Error('later') }), 'retry');
     const [third] = await q.lease();
     await third!.fail('broken');

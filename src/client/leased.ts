@@ -1,4 +1,4 @@
-import { LeaseLostError } from '../errors.ts';
+import { checkNackOptions, LeaseLostError } from '../errors.ts';
 import type { AckArgs, Duration } from '../index.ts';
 import { ackBatchOf } from './ack-batch.ts';
 import { call } from './http.ts';
@@ -93,9 +93,10 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
   }
 
   async nack(options: { delay?: Duration; error?: unknown } = {}): Promise<'retry' | 'dead'> {
+    const { delay, error } = checkNackOptions(options);
     const body: Record<string, unknown> = {};
-    if (options.delay !== undefined) body.delay = options.delay;
-    if (options.error !== undefined) body.error = errorText(options.error);
+    if (delay !== undefined) body.delay = delay;
+    if (error !== undefined) body.error = errorText(error);
     return (await this.#settle<{ outcome: 'retry' | 'dead' }>('/v1/nack', body)).outcome;
   }
 

@@ -154,6 +154,22 @@ export function time(suite: Suite): void {
 
     conformanceTest(
       suite,
+      'nack given an Error in place of its options, or an unknown option, is refused and the lease kept',
+      async ({ spool }) => {
+        const q = spool.queue('nack-options');
+        const id = await q.add('x');
+        const [job] = await q.lease();
+        // As fail(error) takes it: the error was dropped unread, and the attempt counted without it.
+        await assert.rejects(job!.nack(new Error('boom') as never), { code: 'VALIDATION', field: 'options' });
+        await assert.rejects(job!.nack({ err: 'boom' } as never), { code: 'VALIDATION', field: 'options.err' });
+        assert.equal((await q.get(id))?.state, 'active');
+        await job!.nack({ error: 'boom', delay: 0 });
+        assert.deepEqual((await q.get(id))?.errors, ['boom']);
+      },
+    );
+
+    conformanceTest(
+      suite,
       'fail sends a job straight to dead; retryDead brings it back with fresh attempts',
       async ({ spool }) => {
         const q = spool.queue('dead', { maxAttempts: 5 });

@@ -1,4 +1,4 @@
-import { LeaseLostError, ValidationError } from '../errors.ts';
+import { checkNackOptions, LeaseLostError, ValidationError } from '../errors.ts';
 import { backoffDelayMs } from '../store/contract.ts';
 import type { LeasedRecord } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
@@ -128,9 +128,9 @@ export class LeasedJob<T = unknown, R = unknown> {
 
   /** Failed this time: retried after the delay (default: the back-off), or dead when attempts are used up. */
   async nack(options: NackOptions = {}): Promise<'retry' | 'dead'> {
-    const delayMs =
-      options.delay === undefined ? this.retryDelayMs(options.error) : parseDuration(options.delay, 'delay');
-    return this.#nack(delayMs, options.error, false, false);
+    const { delay, error } = checkNackOptions(options);
+    const delayMs = delay === undefined ? this.retryDelayMs(error) : parseDuration(delay, 'delay');
+    return this.#nack(delayMs, error, false, false);
   }
 
   /** Failed for good: straight to dead, whatever attempts are left. */
