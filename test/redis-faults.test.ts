@@ -194,6 +194,25 @@ void describe('redis store: faults', { skip }, () => {
     assert.deepEqual(handled, ['before', 'after']);
   });
 
+  void test('a server back without its data: a process opened since and one from before take each other’s lease tokens', async () => {
+    const redis = await server();
+    await using before = await open(`${redis.url}?timeout=10000`);
+    await before.queue('keys').add('lost with the server');
+    await redis.kill();
+    await redis.boot();
+    // Its first call after the restart waits for the reconnect, which put its token key back.
+    await before.queue('keys').add('one');
+    await using since = await open(redis.url);
+    await since.queue('keys').add('two');
+    const [one] = await before.queue<string>('keys').lease();
+    const [two] = await since.queue<string>('keys').lease();
+    assert.deepEqual([one?.data, two?.data], ['one', 'two']);
+    // Before, the store opened since set a key of its own: each refused the other's tokens as lost.
+    await (await since.leased(one!.token)).ack();
+    await (await before.leased(two!.token)).ack();
+    assert.equal((await since.queue('keys').counts()).completed, 2);
+  });
+
   void test("SCRIPT FLUSH: the next call of each script loads it again, and the queue's jobs are intact", async () => {
     const redis = await server();
     await using spool = await open(redis.url);

@@ -103,13 +103,21 @@ export class RedisStore implements Store {
   /** How long Redis remembers an add call: longer than the call can be tried for. */
   readonly #callMemoryMs: number;
   /** Seals lease tokens (lease-seals.ts) with the key of the prefix, shared by every process. */
-  readonly #seals: LeaseSeals;
+  #seals: LeaseSeals;
+  #tokenKey: string;
   #closed = false;
 
   private constructor(settings: RedisSettings, client: Client, durable: Capabilities['durable'], tokenKey: string) {
     this.#settings = settings;
     this.#client = client;
+    this.#tokenKey = tokenKey;
     this.#seals = new LeaseSeals(tokenKey);
+    // A server that comes back without its data (no persistence, a replica that never had the
+    // key) has lost `<prefix>:token-key`; the next process to open then set a key of its own, and
+    // each side called the other's tokens lost: a lease through one server and its ack through
+    // another were refused until the older processes restarted. On every reconnect this process
+    // puts its key back, or takes the one another process put there first.
+    client.on('ready', () => void this.#keepTokenKey());
     this.#callMemoryMs = 3 * settings.timeoutMs + settings.replicateTimeoutMs + 1000;
     this.#scripts = defineScripts(client);
     this.#channel = `${settings.prefix}:events`;
@@ -137,6 +145,17 @@ export class RedisStore implements Store {
     } catch (error) {
       client.disconnect();
       throw storageError(error);
+    }
+  }
+
+  async #keepTokenKey(): Promise<void> {
+    try {
+      const key = await tokenKey(this.#client, this.#settings.prefix, this.#tokenKey);
+      if (key === this.#tokenKey) return;
+      this.#tokenKey = key;
+      this.#seals = new LeaseSeals(key);
+    } catch {
+      // The connection went again: the next 'ready' tries again.
     }
   }
 
@@ -675,9 +694,13 @@ function connectionFailure(error: unknown): Failure | null {
 }
 
 /** The prefix's key for lease tokens: made by the first store to open, read by every later one. */
-async function tokenKey(client: Client, prefix: string): Promise<string> {
+async function tokenKey(
+  client: Client,
+  prefix: string,
+  proposed = randomBytes(16).toString('base64url'),
+): Promise<string> {
   const name = `${prefix}:token-key`;
-  await client.set(name, randomBytes(16).toString('base64url'), 'NX');
+  await client.set(name, proposed, 'NX');
   const key = await client.get(name);
   if (key === null) throw new StorageError(`redis lost ${name} as soon as it was set`);
   return key;
