@@ -213,6 +213,19 @@ void describe('redis store: faults', { skip }, () => {
     assert.equal((await since.queue('keys').counts()).completed, 2);
   });
 
+  void test('a server back without its data: the queues added to since are listed again', async () => {
+    const redis = await server();
+    await using spool = await open(`${redis.url}?timeout=10000`);
+    await spool.queue('listed').add('lost with the server');
+    await redis.kill();
+    await redis.boot();
+    await spool.queue('listed').add('after');
+    assert.deepEqual(
+      (await spool.queues()).map((q) => [q.name, q.counts.waiting]),
+      [['listed', 1]],
+    );
+  });
+
   void test("SCRIPT FLUSH: the next call of each script loads it again, and the queue's jobs are intact", async () => {
     const redis = await server();
     await using spool = await open(redis.url);

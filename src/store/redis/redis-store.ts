@@ -118,6 +118,9 @@ export class RedisStore implements Store {
     // another were refused until the older processes restarted. On every reconnect this process
     // puts its key back, or takes the one another process put there first.
     client.on('ready', () => void this.#keepTokenKey());
+    // The same server may have lost the set of queue names: each queue's next add names it again,
+    // or the queues added to since were missing from `queues()` (spool queues, the dashboard).
+    client.on('ready', () => this.#known.clear());
     this.#callMemoryMs = 3 * settings.timeoutMs + settings.replicateTimeoutMs + 1000;
     this.#scripts = defineScripts(client);
     this.#channel = `${settings.prefix}:events`;
