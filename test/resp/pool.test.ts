@@ -57,6 +57,11 @@ for (const { name, store, where } of shared)
       // A job added on one node is acked on the other: they share the store.
       const id = await cli(a.port, 'ADDJOB', 'pooled', 'x', '0');
       assert.equal(await cli(b.port, 'ACKJOB', id), '1');
+      // QSCAN and JSCAN on any node walk the store's queues, whichever node or API added to them
+      // (before: only the queues this node had seen named).
+      await a.spool.queue('pooled-lib').add('y');
+      assert.deepEqual((await cli(b.port, 'QSCAN', 'BUSYLOOP')).split('\n'), ['0', 'pooled', 'pooled-lib']);
+      assert.equal((await cli(b.port, 'JSCAN', 'BUSYLOOP')).split('\n').length, 2, 'the job of pooled-lib');
 
       await b.server.close();
       await b.spool.close();
