@@ -287,7 +287,15 @@ void describe('HTTP limits and edges', () => {
       assert.equal(answer.status, 400, path);
       assert.equal(errorOf(answer).code, 'VALIDATION');
       assert.match(errorOf(answer).message ?? '', /at most 1000/);
+      // Where the rest is: peek has no cursor, the dead list has one.
+      assert.match(
+        errorOf(answer).message ?? '',
+        path.includes('peek') ? /GET \/v1\/queues\/\{queue\}\/jobs\?state=waiting/ : /cursor/,
+      );
     }
+    const audit = await s.call('GET', '/v1/audit?limit=1001');
+    assert.equal(audit.status, 400);
+    assert.match(errorOf(audit).message ?? '', /at most 1000, got 1001; the log keeps no more than that$/);
     const doc = json(await s.call('GET', '/openapi.json')) as {
       paths: Record<string, { get: { parameters: { name: string; description?: string }[] } }>;
     };

@@ -36,7 +36,9 @@ export function auditRoutes(app: FastifyInstance, spool: Spool): void {
     },
     async (request) => {
       const { limit = '100' } = request.query as { limit?: string };
-      return { entries: await spool.audit.read(s.pageSize(limit, 'querystring.limit')) };
+      return {
+        entries: await spool.audit.read(s.pageSize(limit, 'querystring.limit', 'the log keeps no more than that')),
+      };
     },
   );
 }

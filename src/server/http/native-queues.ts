@@ -164,7 +164,8 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
     async (request) => {
       const { n = '1' } = request.query as { n?: string };
-      return { jobs: (await queue(request).peek(s.pageSize(n, 'querystring.n'))).map(infoJson) };
+      const size = s.pageSize(n, 'querystring.n', 'GET /v1/queues/{queue}/jobs?state=waiting lists them page by page');
+      return { jobs: (await queue(request).peek(size)).map(infoJson) };
     },
   );
 

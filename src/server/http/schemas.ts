@@ -93,12 +93,15 @@ export const maxPage = 1000;
 /** A query-string count of at most `maxPage` items; `pageSize` checks the bound. */
 export const page = { ...count, description: `at most ${maxPage}` } as const;
 
-/** The number a `page` parameter gives; `field` names it in the error. */
-export function pageSize(value: string, field: string): number {
+/**
+ * The number a `page` parameter gives; `field` names it in the error, `more` says where the rest
+ * is (a route without a cursor must not send the caller to one).
+ */
+export function pageSize(value: string, field: string, more = 'page on with the cursor'): number {
   const n = Number(value);
   // A page of none would read as the end of the listing.
   if (n < 1) throw new ValidationError(field, `must be at least 1, got ${n}`);
-  if (n > maxPage) throw new ValidationError(field, `must be at most ${maxPage}, got ${n}; page on with the cursor`);
+  if (n > maxPage) throw new ValidationError(field, `must be at most ${maxPage}, got ${n}; ${more}`);
   return n;
 }
 
