@@ -38,36 +38,44 @@ for (const { name, store, where } of shared)
         }),
       );
       const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
-      const hello = (await cli(b.port, 'HELLO')).split('\n');
-      assert.deepEqual(hello.slice(0, 2), ['1', ids[1]], 'HELLO names the node asked first');
-      assert.deepEqual(hello.slice(2), [
-        ids[1],
-        '127.0.0.1',
-        String(b.port),
-        '1',
-        ids[0],
-        '127.0.0.1',
-        String(a.port),
-        '1',
-      ]);
-      const cluster = await cli(a.port, 'CLUSTER', 'NODES');
-      assert.match(cluster, new RegExp(`^${ids[0]} 127.0.0.1:${a.port} myself `, 'm'));
-      assert.match(cluster, new RegExp(`^${ids[1]} 127.0.0.1:${b.port} noflags `, 'm'));
+      // A failed assertion must not leave a node serving: the test process would never end.
+      const running = new Set(nodes);
+      const stop = async (node: (typeof nodes)[0]): Promise<void> => {
+        running.delete(node);
+        await node.server.close();
+        await node.spool.close();
+      };
+      try {
+        const hello = (await cli(b.port, 'HELLO')).split('\n');
+        assert.deepEqual(hello.slice(0, 2), ['1', ids[1]], 'HELLO names the node asked first');
+        assert.deepEqual(hello.slice(2), [
+          ids[1],
+          '127.0.0.1',
+          String(b.port),
+          '1',
+          ids[0],
+          '127.0.0.1',
+          String(a.port),
+          '1',
+        ]);
+        const cluster = await cli(a.port, 'CLUSTER', 'NODES');
+        assert.match(cluster, new RegExp(`^${ids[0]} 127.0.0.1:${a.port} myself `, 'm'));
+        assert.match(cluster, new RegExp(`^${ids[1]} 127.0.0.1:${b.port} noflags `, 'm'));
 
-      // A job added on one node is acked on the other: they share the store.
-      const id = await cli(a.port, 'ADDJOB', 'pooled', 'x', '0');
-      assert.equal(await cli(b.port, 'ACKJOB', id), '1');
-      // QSCAN and JSCAN on any node walk the store's queues, whichever node or API added to them
-      // (before: only the queues this node had seen named).
-      await a.spool.queue('pooled-lib').add('y');
-      assert.deepEqual((await cli(b.port, 'QSCAN', 'BUSYLOOP')).split('\n'), ['0', 'pooled', 'pooled-lib']);
-      assert.equal((await cli(b.port, 'JSCAN', 'BUSYLOOP')).split('\n').length, 2, 'the job of pooled-lib');
+        // A job added on one node is acked on the other: they share the store.
+        const id = await cli(a.port, 'ADDJOB', 'pooled', 'x', '0');
+        assert.equal(await cli(b.port, 'ACKJOB', id), '1');
+        // QSCAN and JSCAN on any node walk the store's queues, whichever node or API added to them
+        // (before: only the queues this node had seen named).
+        await a.spool.queue('pooled-lib').add('y');
+        assert.deepEqual((await cli(b.port, 'QSCAN', 'BUSYLOOP')).split('\n'), ['0', 'pooled', 'pooled-lib']);
+        assert.equal((await cli(b.port, 'JSCAN', 'BUSYLOOP')).split('\n').length, 2, 'the job of pooled-lib');
 
-      await b.server.close();
-      await b.spool.close();
-      assert.deepEqual((await cli(a.port, 'HELLO')).split('\n').slice(2), [ids[0], '127.0.0.1', String(a.port), '1']);
-      await a.server.close();
-      await a.spool.close();
+        await stop(b);
+        assert.deepEqual((await cli(a.port, 'HELLO')).split('\n').slice(2), [ids[0], '127.0.0.1', String(a.port), '1']);
+      } finally {
+        for (const node of running) await stop(node);
+      }
     },
   );
 
