@@ -3,7 +3,7 @@
 // `spool check` finds each case and `--repair` leaves a directory that opens and reads cleanly.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CorruptionError, open, Spool, StorageError } from '../src/index.ts';
@@ -228,4 +228,34 @@ void describe('a cut segment', () => {
       );
     }
   });
+});
+
+void test('checkpoints deleted and the log no longer starting at its first segment: the open refuses, and spool check says so (exit 1) instead of ok', async () => {
+  const dir = freshDir();
+  {
+    const store = await FileStore.open(dir, { segmentBytes: 4096 });
+    await using s = await Spool.create(store);
+    const q = s.queue('q', { keepCompleted: false });
+    // Drained jobs give their segments back, so the log comes to start past its first segment.
+    for (let i = 0; i < 100; i++) {
+      await q.add(`gone ${i} ${'.'.repeat(100)}`);
+      for (const job of await q.lease()) await job.ack();
+    }
+    for (let i = 0; i < 5; i++) await q.add(`kept ${i}`);
+  }
+  const segments = segmentFiles(dir);
+  assert.ok(!segments[0]!.endsWith('000000000001.seg'), segments[0]);
+  for (const name of readdirSync(dir)) if (name.startsWith('checkpoint-')) rmSync(join(dir, name));
+  await assert.rejects(
+    open(`file:${dir}`),
+    (e: unknown) => e instanceof StorageError && e.message.includes('no usable checkpoint'),
+  );
+  const found = spool('check', dir);
+  assert.equal(found.status, 1, found.stdout + found.stderr);
+  assert.match(found.stdout, /no usable checkpoint, and the log starts at \d{12}\.seg/);
+  const repaired = spool('check', '--repair', dir);
+  assert.equal(repaired.status, 0, repaired.stdout + repaired.stderr);
+  assert.equal(spool('check', dir).status, 0);
+  await using s = await open(`file:${dir}`);
+  assert.equal((await s.queue('q').counts()).waiting, 5);
 });

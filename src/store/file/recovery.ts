@@ -381,6 +381,15 @@ export function verifyDataDir(dir: string, io: FileIO, progress?: (done: number,
     done += bytes.length;
     progress?.(done, total);
   });
+  // The open refuses this (`recover`): with no checkpoint to start from, replaying a log whose
+  // first segments were deleted would lose their jobs. `spool check` said ok and exit 0 here.
+  const first = files[0];
+  if (checkpoint === null && first !== undefined && first.number !== 1)
+    problems.push({
+      file: dir,
+      offset: 0,
+      what: `no usable checkpoint, and the log starts at ${segmentFileName(first.number)}: the jobs of the segments before it would be lost`,
+    });
   const checkpoints = checkpointFiles(io, dir);
   for (const name of checkpoints) {
     const fd = io.open(join(dir, name), false);
