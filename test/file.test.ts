@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { LockedError, open, Spool, StorageError } from '../src/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
-import { checkpointFiles, segmentFiles, tempDirs } from './support/file-dirs.ts';
+import { checkpointFiles, segmentFiles, spoolCli as spool, tempDirs } from './support/file-dirs.ts';
 import { killLoop } from './support/kill-loop.ts';
 import { newJob } from './support/workload.ts';
 
@@ -280,6 +280,32 @@ void describe('file store: durability', () => {
       (await spool.queue('q').peek(10)).map((j) => j.data),
       ['a', 'b'],
     );
+  });
+
+  void test('spool check --repair sets a bad checkpoint aside, newest or older, and the directory then checks clean', async () => {
+    for (const which of [0, 1]) {
+      const dir = freshDir();
+      for (const data of ['a', 'b', 'c']) {
+        await using s = await open(`file:${dir}`);
+        await s.queue('q').add(data);
+      }
+      const victim = checkpointFiles(dir)[which]!;
+      const bytes = readFileSync(victim);
+      bytes[bytes.length - 10] = (bytes[bytes.length - 10] as number) ^ 0xff;
+      writeFileSync(victim, bytes);
+      const found = spool('check', dir);
+      assert.equal(found.status, 1, found.stdout);
+      assert.match(found.stdout, /bad checkpoint checksum/);
+      const repaired = spool('check', '--repair', dir);
+      assert.equal(repaired.status, 0, repaired.stdout + repaired.stderr);
+      const clean = spool('check', dir);
+      assert.equal(clean.status, 0, clean.stdout);
+      await using s = await open(`file:${dir}`);
+      assert.deepEqual(
+        (await s.queue('q').peek(10)).map((j) => j.data),
+        ['a', 'b', 'c'],
+      );
+    }
   });
 
   void test('a clean close leaves a checkpoint at the end of the log: the next open replays nothing', async () => {

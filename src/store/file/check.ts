@@ -3,6 +3,7 @@
 // with repair (which keeps every intact record and writes a fresh checkpoint) and verifies again.
 import { readdirSync } from 'node:fs';
 import { StorageError } from '../../errors.ts';
+import { setAsideBadCheckpoints } from './checkpoint.ts';
 import { FileStore } from './file-store.ts';
 import { nodeIO } from './io.ts';
 import type { FileIO } from './io.ts';
@@ -29,6 +30,8 @@ export async function checkDataDir(dir: string, options: CheckOptions = {}): Pro
   const first = verifyDataDir(dir, io, options.progress);
   if (options.repair !== true || first.problems.length === 0) return first;
   const store = await FileStore.open(dir, { repair: true, io });
+  // Under the store's lock: the open has passed over them and written a good one.
+  setAsideBadCheckpoints(io, dir);
   const repairedJobs = store.report.jobs;
   await store.close();
   return { ...verifyDataDir(dir, io, options.progress), repairedJobs };
