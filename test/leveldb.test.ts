@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ClassicLevel } from 'classic-level';
-import { LockedError, open, ValidationError } from '../src/index.ts';
+import { LockedError, open, StorageError, ValidationError } from '../src/index.ts';
 import { LevelStore } from '../src/store/leveldb/index.ts';
 import { killLoop } from './support/kill-loop.ts';
 import { newJob } from './support/workload.ts';
@@ -59,6 +59,23 @@ void describe('leveldb store', () => {
     other.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     await new Promise((resolve) => other.once('exit', resolve));
     assert.equal(out.trim(), 'LOCKED');
+  });
+
+  void test("a directory LevelDB cannot open is a StorageError that says LevelDB's reason, not only 'Database failed to open'", async () => {
+    const dir = freshDir();
+    {
+      await using s = await open(`leveldb:${dir}`);
+      await s.queue('q').add('kept');
+    }
+    // The manifest CURRENT names is gone (a half-copied directory, say).
+    writeFileSync(join(dir, 'CURRENT'), 'MANIFEST-000099\n');
+    await assert.rejects(
+      open(`leveldb:${dir}`),
+      (error: unknown) =>
+        error instanceof StorageError &&
+        error.message.includes(dir) &&
+        error.message.includes('MANIFEST-000099: No such file or directory'),
+    );
   });
 
   void test('a reopen keeps every job in its state and counts; waiting keys come back FIFO within a priority', async () => {

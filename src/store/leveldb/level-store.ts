@@ -53,9 +53,12 @@ export class LevelStore extends RowStore {
       await db.open();
     } catch (error) {
       openHere.delete(where);
-      const code = (error as { cause?: { code?: string } }).cause?.code;
-      if (code === 'LEVEL_LOCKED') throw new LockedError(dir, owner(dir));
-      throw new StorageError(`${dir}: cannot open the LevelDB directory: ${(error as Error).message}`, {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') throw new LockedError(dir, owner(dir));
+      // classic-level's own message is "Database failed to open" whatever the reason: LevelDB's
+      // (a full disk, a missing manifest, "Corruption: …") is in its cause, which a CLI user never saw.
+      const why = cause?.message === undefined ? '' : `: ${cause.message}`;
+      throw new StorageError(`${dir}: cannot open the LevelDB directory: ${(error as Error).message}${why}`, {
         cause: error,
       });
     }
