@@ -191,6 +191,25 @@ void describe('a cut segment', () => {
     });
   }
 
+  void test('a segment deleted that jobs of the checkpoint need: the open refuses and says to run spool check --repair, which finds it and repairs it', async () => {
+    const dir = freshDir();
+    const segments = await segmentsOfJobs(dir, 200);
+    const victim = segments[2]!;
+    rmSync(victim);
+    await assert.rejects(
+      open(`file:${dir}`),
+      (e: unknown) =>
+        e instanceof StorageError &&
+        e.message.includes(`${victim}: segment missing`) &&
+        e.message.includes('spool check --repair'),
+    );
+    checkAndRepair(dir, victim, /segment missing, and \d+ jobs have their payloads there/);
+    const got = await leaseAll(dir);
+    assert.ok(got.length < 200 && got.length > 150, `${got.length} jobs kept`);
+    assert.equal(got[0], 0);
+    assert.equal(got.at(-1), 199);
+  });
+
   void test('after kill -9, a cut below what a checkpoint recorded as synced is refused; one above it is a torn tail', async () => {
     for (const below of [true, false]) {
       const dir = freshDir();
