@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -66,4 +77,34 @@ void test('spool check of a directory that is not there, or of a file, is an err
     );
   }
   assert.equal(existsSync(join(root, 'no-such-dir')), false, 'check creates nothing');
+});
+
+void test('spool check verifies a directory it may only read (a read-only mount, or files without write permission)', async () => {
+  const dir = join(root, 'readable');
+  {
+    await using s = await open(`file:${dir}`);
+    await s.queue('q').add('kept');
+  }
+  const ro = join(root, 'readable-ro');
+  mkdirSync(ro);
+  // As root, only a read-only mount refuses a write; elsewhere the mode bits do.
+  let mounted = false;
+  try {
+    execFileSync('mount', ['--bind', dir, ro], { stdio: 'ignore' });
+    mounted = true;
+    execFileSync('mount', ['-o', 'remount,ro,bind', ro], { stdio: 'ignore' });
+  } catch {
+    if (mounted) execFileSync('umount', [ro]);
+    mounted = false;
+    rmSync(ro, { recursive: true });
+    cpSync(dir, ro, { recursive: true });
+    for (const name of readdirSync(ro)) chmodSync(join(ro, name), 0o444);
+  }
+  try {
+    const checked = spool('check', ro);
+    assert.equal(checked.status, 0, checked.stdout + checked.stderr);
+    assert.match(checked.stdout, /ok$/m);
+  } finally {
+    if (mounted) execFileSync('umount', [ro]);
+  }
 });

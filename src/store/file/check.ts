@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { StorageError } from '../../errors.ts';
 import { setAsideBadCheckpoints } from './checkpoint.ts';
 import { FileStore } from './file-store.ts';
-import { nodeIO } from './io.ts';
+import { nodeIO, readingIO } from './io.ts';
 import type { FileIO } from './io.ts';
 import { verifyDataDir } from './recovery.ts';
 import type { Verified } from './recovery.ts';
@@ -27,14 +27,15 @@ export interface CheckOptions {
 export async function checkDataDir(dir: string, options: CheckOptions = {}): Promise<CheckReport> {
   readable(dir);
   const io = options.io ?? nodeIO;
-  const first = verifyDataDir(dir, io, options.progress);
+  const reading = options.io ?? readingIO;
+  const first = verifyDataDir(dir, reading, options.progress);
   if (options.repair !== true || first.problems.length === 0) return first;
   const store = await FileStore.open(dir, { repair: true, io });
   // Under the store's lock: the open has passed over them and written a good one.
   setAsideBadCheckpoints(io, dir);
   const repairedJobs = store.report.jobs;
   await store.close();
-  return { ...verifyDataDir(dir, io, options.progress), repairedJobs };
+  return { ...verifyDataDir(dir, reading, options.progress), repairedJobs };
 }
 
 /**

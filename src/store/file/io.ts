@@ -80,3 +80,10 @@ export const nodeIO: FileIO = {
     }
   },
 };
+
+/**
+ * nodeIO that opens existing files for reading only: `spool check` verifies a directory it may
+ * not write (a read-only mount, a backup, another user's files), where `r+` failed with EROFS
+ * or EACCES before a byte was read.
+ */
+export const readingIO: FileIO = { ...nodeIO, open: (path, create) => fs.openSync(path, create ? 'wx+' : 'r') };
