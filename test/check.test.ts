@@ -15,6 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { open } from '../src/index.ts';
+import { checkDataDir } from '../src/store/file/index.ts';
+import { nodeIO } from '../src/store/file/io.ts';
+import type { FileIO } from '../src/store/file/io.ts';
 import { spoolCli as spool } from './support/file-dirs.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-check-'));
@@ -107,4 +110,24 @@ void test('spool check verifies a directory it may only read (a read-only mount,
   } finally {
     if (mounted) execFileSync('umount', [ro]);
   }
+});
+
+void test('spool check beside a running store: a checkpoint or a drained segment deleted after the listing is not there, not an ENOENT', async () => {
+  const dir = join(root, 'pruned');
+  for (const data of ['a', 'b']) {
+    await using s = await open(`file:${dir}`);
+    const q = s.queue('q', { keepCompleted: false });
+    await q.add(data);
+    for (const job of await q.lease()) await job.ack();
+  }
+  // The owner prunes as check reads: an older checkpoint and a drained segment before the log's
+  // first are listed, and gone by the time check reads them.
+  const io: FileIO = {
+    ...nodeIO,
+    list: (path) => [...nodeIO.list(path), 'checkpoint-0000000000000001-000000000001', '000000000000.seg'],
+  };
+  const report = await checkDataDir(dir, { io });
+  assert.deepEqual(report.problems, []);
+  assert.equal(report.segments, 1);
+  assert.equal(report.checkpoints, 2);
 });

@@ -229,11 +229,27 @@ function readWhole(io: FileIO, path: string): Buffer {
   }
 }
 
+/**
+ * A file's bytes, or null when it went after it was listed: beside a running store (`spool
+ * check` takes no lock) the owner deletes old checkpoints and drained segments as it goes, and
+ * check stopped with "ENOENT: no such file or directory".
+ */
+export function readIfThere(io: FileIO, path: string): Buffer | null {
+  try {
+    return readWhole(io, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
 /** The newest checkpoint that checks out, and the names of the ones that did not. */
 export function loadCheckpoint(io: FileIO, dir: string): { checkpoint: Checkpoint | null; bad: string[] } {
   const bad: string[] = [];
   for (const name of checkpointFiles(io, dir)) {
-    const decoded = decodeCheckpoint(readWhole(io, join(dir, name)));
+    const bytes = readIfThere(io, join(dir, name));
+    if (bytes === null) continue;
+    const decoded = decodeCheckpoint(bytes);
     if (decoded !== null) return { checkpoint: { ...decoded, file: name }, bad };
     bad.push(name);
   }

@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { StorageError } from '../../errors.ts';
 import { JobTable } from '../memory/job-table.ts';
-import { checkpointFiles, decodeCheckpoint, loadCheckpoint } from './checkpoint.ts';
+import { checkpointFiles, decodeCheckpoint, loadCheckpoint, readIfThere } from './checkpoint.ts';
 import type { Checkpoint, SegmentEnds } from './checkpoint.ts';
 import {
   nextIntact,
@@ -312,12 +312,9 @@ export function verifyDataDir(dir: string, io: FileIO, progress?: (done: number,
     .list(dir)
     .filter((name) => /^\d{12}\.seg$/.test(name))
     .sort();
-  const files = names.map((name) => {
-    const fd = io.open(join(dir, name), false);
-    const bytes = Buffer.allocUnsafe(io.size(fd));
-    io.read(fd, bytes, 0);
-    io.close(fd);
-    return { path: join(dir, name), number: Number(name.slice(0, 12)), bytes };
+  const files = names.flatMap((name) => {
+    const bytes = readIfThere(io, join(dir, name));
+    return bytes === null ? [] : [{ path: join(dir, name), number: Number(name.slice(0, 12)), bytes }];
   });
   const total = files.reduce((sum, f) => sum + f.bytes.length, 0);
   // Where the newest good checkpoint says each segment reaches: less is a cut, not a torn tail.
@@ -404,15 +401,15 @@ export function verifyDataDir(dir: string, io: FileIO, progress?: (done: number,
       what: `no usable checkpoint, and the log starts at ${segmentFileName(first.number)}: the jobs of the segments before it would be lost`,
     });
   const checkpoints = checkpointFiles(io, dir);
+  let present = 0;
   for (const name of checkpoints) {
-    const fd = io.open(join(dir, name), false);
-    const bytes = Buffer.allocUnsafe(io.size(fd));
-    io.read(fd, bytes, 0);
-    io.close(fd);
+    const bytes = readIfThere(io, join(dir, name));
+    if (bytes === null) continue;
+    present++;
     if (decodeCheckpoint(bytes) === null)
       problems.push({ file: join(dir, name), offset: 0, what: 'bad checkpoint checksum' });
   }
-  return { segments: files.length, records, bytes: total, checkpoints: checkpoints.length, problems, tornTail };
+  return { segments: files.length, records, bytes: total, checkpoints: present, problems, tornTail };
 }
 
 /** The segments the checkpoint's jobs have their payloads in, with how many jobs each. */
