@@ -61,8 +61,10 @@ export async function openLog(
   const { io, dir } = options;
   io.mkdir(dir);
   const names = io.list(dir);
-  // A rotation a crash interrupted: the segment it was making never got its name.
-  for (const name of names.filter((n) => /^\d{12}\.seg\.tmp$/.test(n))) io.remove(join(dir, name));
+  // A rotation or a checkpoint a crash interrupted: the file it was making never got its name.
+  // (A checkpoint's, as big as the table's image, was left behind by every kill -9 in its write.)
+  for (const name of names.filter((n) => /^(\d{12}\.seg|checkpoint-\d{16}-\d{12})\.tmp$/.test(n)))
+    io.remove(join(dir, name));
   const numbers = names
     .filter((name) => /^\d{12}\.seg$/.test(name))
     .map((name) => Number(name.slice(0, 12)))
