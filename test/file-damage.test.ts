@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CorruptionError, open, Spool, StorageError } from '../src/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
+import { nodeIO } from '../src/store/file/io.ts';
+import type { FileIO } from '../src/store/file/io.ts';
 import { segmentFiles, spoolCli as spool, tempDirs } from './support/file-dirs.ts';
 
 const freshDir = tempDirs('spool-damage-');
@@ -103,6 +105,41 @@ void describe('a payload changed on disk', () => {
     assert.deepEqual(failed, []);
     assert.equal((await q.counts()).dead, 1);
   });
+});
+
+void test("a repair killed after its pad covered a damaged add, before that add's jobs were dropped: the job goes dead, the pad is never handed out as its payload", async () => {
+  const dir = freshDir();
+  await changedDigit(dir, false);
+  // What a kill -9 leaves: the repair's pad written and synced, then no further write lands.
+  let synced = false;
+  const io: FileIO = {
+    ...nodeIO,
+    datasync: async (fd) => {
+      await nodeIO.datasync(fd);
+      synced = true;
+    },
+    write: (fd, buf, position) => {
+      if (synced) throw Object.assign(new Error('killed'), { code: 'EIO' });
+      nodeIO.write(fd, buf, position);
+    },
+  };
+  try {
+    const store = await FileStore.open(dir, { repair: true, io });
+    await store.close();
+  } catch {
+    // The open may fail at its first write after the pad, as the killed process did.
+  }
+  await using spool = await open(`file:${dir}`);
+  const q = spool.queue<Payment>('pay');
+  const seen: number[] = [];
+  for (let jobs = await q.lease({ max: 2 }); jobs.length > 0; jobs = await q.lease({ max: 2 }))
+    for (const job of jobs) {
+      seen.push(job.data.n);
+      await job.ack();
+    }
+  assert.deepEqual(seen, [1, 2, 4, 5, 6, 7, 8, 9, 10]);
+  assert.equal((await q.counts()).dead, 1);
+  await assert.rejects(q.dead(), (e: unknown) => e instanceof CorruptionError && /not a payload's/.test(e.message));
 });
 
 /** Adds `count` jobs over segments of 4 KiB and closes cleanly; returns the segment files. */

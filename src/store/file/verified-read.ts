@@ -3,6 +3,7 @@
 import { CorruptionError } from '../../errors.ts';
 import type { FileIO } from './io.ts';
 import { claimedEnd, parse, recordHeaderBytes, segmentHeaderBytes } from './frame.ts';
+import { recordKinds } from './records.ts';
 
 /** How far a payload read reads ahead. */
 const readAheadBytes = 64 << 10;
@@ -71,6 +72,17 @@ export function readVerified(
     const holds = from + at <= offset && offset < from + record.end;
     if (holds && (from + record.bodyAt > offset || want > from + record.bodyAt + record.length))
       throw new CorruptionError(path, offset, `no record holds bytes ${offset}–${want}`);
+    // Payloads are in adds and moves only. A repair's pad over a damaged add checks out; a kill
+    // -9 after the pad was written and before the add's jobs were dropped left jobs pointing into
+    // it, and a lease handed out the pad's filler as their payloads. So no other record is a
+    // payload, and the window (which serves the next reads unchecked) ends before a pad.
+    if (holds && record.type !== recordKinds.add.type && record.type !== recordKinds.move.type)
+      throw new CorruptionError(
+        path,
+        offset,
+        `bytes ${offset}–${want} are in a record of type ${record.type}, not a payload's`,
+      );
+    if (record.type === recordKinds.pad.type && from + at >= want) break;
     at = record.end;
   }
   if (from + at < want) throw new CorruptionError(path, from + at, `the records end before ${want}`);
