@@ -387,6 +387,39 @@ void test("acks of one turn go in one request, each told its own outcome: a lost
   }
 });
 
+void test('a remote ack refuses a result JSON cannot hold with the ValidationError a local ack throws, and leaves the job leased', async () => {
+  const s = await start();
+  try {
+    const q = connect(s.base).queue('unencodable');
+    const local = s.spool.queue('unencodable');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const results: unknown[] = [() => 1, Symbol('s'), 10n, cyclic];
+    await q.addBulk(results.map((_, data) => ({ data })));
+    const jobs = await q.lease({ max: results.length, visibility: '1m' });
+    assert.equal(jobs.length, results.length);
+    for (const [i, job] of jobs.entries()) {
+      // Before: a function or a symbol was acked as no result, a BigInt or a cycle a TypeError.
+      await assert.rejects(job.ack(results[i]), (error) => {
+        assert.ok(error instanceof ValidationError, String(error));
+        assert.equal(error.field, 'data');
+        return true;
+      });
+      assert.equal(job.settled, false);
+      assert.equal((await local.get(job.id))?.state, 'active');
+    }
+    // A local ack of the same result answers the same.
+    await local.add('local');
+    const [mine] = await local.lease();
+    await assert.rejects(
+      mine!.ack(() => 1),
+      ValidationError,
+    );
+  } finally {
+    await s.close();
+  }
+});
+
 /** A remote worker whose handler starts on the one job of `queue` and never finishes. */
 async function stuckWorker(base: string, queue: string, signal?: AbortSignal) {
   const q = connect(base).queue<string>(queue);
