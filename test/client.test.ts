@@ -2,6 +2,8 @@
 // classes, a worker that long-polls, extends and settles, and that reconnects after the
 // server goes away and comes back on the same port.
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import {
   ClosedError,
@@ -711,5 +713,23 @@ void test('tokens: the client sends its bearer token; refusals come back as Unau
     await assert.rejects(client.queue('mine').lease(), ForbiddenError);
   } finally {
     await s.close();
+  }
+});
+
+void test("an answer that is not JSON (a proxy's 502 page) is an Error naming the status, not JSON.parse's SyntaxError", async () => {
+  const proxy = createHttpServer((_, response) => {
+    response.writeHead(502, { 'content-type': 'text/html' });
+    response.end('<html><body>502 Bad Gateway</body></html>');
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = proxy.address() as AddressInfo;
+    await assert.rejects(connect(`http://127.0.0.1:${port}`).queue('q').add(1), (error) => {
+      assert.ok(!(error instanceof SyntaxError), String(error));
+      assert.match((error as Error).message, /HTTP 502 .*not JSON.*502 Bad Gateway/);
+      return true;
+    });
+  } finally {
+    proxy.close();
   }
 });

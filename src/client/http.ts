@@ -66,7 +66,16 @@ export async function call<T>(
     throw new Error(`cannot reach ${transport.base}: ${reason}`, { cause: error });
   }
   const text = await response.text();
-  const json = text === '' ? undefined : (JSON.parse(text) as unknown);
+  let json: unknown;
+  try {
+    json = text === '' ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    // Not spool's answer: a proxy or load balancer in front of it (a 502 page while the server
+    // restarts), told as such rather than as JSON.parse's SyntaxError.
+    throw new Error(
+      `spool server: HTTP ${response.status} from ${transport.base} is not JSON (a proxy's answer?): ${JSON.stringify(text.slice(0, 200))}`,
+    );
+  }
   if (response.ok) return json as T;
   throw remoteError(response.status, json);
 }
