@@ -422,6 +422,22 @@ void test('a remote ack refuses a result JSON cannot hold with the ValidationErr
   }
 });
 
+void test("a remote worker's result as large as a job's data (the payload limit, 1 MiB) is acked, as a local ack takes it", async () => {
+  const s = await start();
+  try {
+    const q = connect(s.base).queue<string, string>('large-result');
+    const data = 'd'.repeat(s.spool.maxPayloadBytes - 16);
+    const id = await q.add(data);
+    const [job] = await q.lease();
+    // Before: 413 TOO_LARGE from /v1/ack/batch (1 MiB), the job left active to run again.
+    await job!.ack(data.toUpperCase());
+    assert.equal((await q.waitFor(id, { timeout: '5s' })).length, data.length);
+    assert.equal((await q.counts()).completed, 1);
+  } finally {
+    await s.close();
+  }
+});
+
 /** A remote worker whose handler starts on the one job of `queue` and never finishes. */
 async function stuckWorker(base: string, queue: string, signal?: AbortSignal) {
   const q = connect(base).queue<string>(queue);

@@ -277,6 +277,10 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
   app.post(
     '/v1/ack/batch',
     {
+      // A batch route as the others: spool/client's worker acks here, each with its handler's result,
+      // which may be as large as a job's data (a payload near maxPayloadBytes, 1 MiB, was a 413 and
+      // its job never completed remotely, where a local ack takes it).
+      bodyLimit: context.bodyLimit * 8,
       schema: {
         summary:
           'Acks the leases of the batch that the caller holds, named by `tokens`, or by `acks` with a result ' +
