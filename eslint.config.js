@@ -157,6 +157,7 @@ export default tseslint.config(
                 '!**/core/clock.ts',
                 '!**/core/heartbeat.ts',
                 '!**/core/presence.ts',
+                '!**/core/duration.ts',
                 '**/cli/**',
                 '**/open.ts',
               ],

@@ -18,6 +18,7 @@ import {
   ValidationError,
 } from '../src/index.ts';
 import type { SubscriberOptions, SubscriberStatus, TopicInfo } from '../src/index.ts';
+import { parseDuration } from '../src/core/duration.ts';
 import { connect } from '../src/client/index.ts';
 import type { RemoteQueue } from '../src/client/index.ts';
 import { createServer } from '../src/server/index.ts';
@@ -434,6 +435,45 @@ void test("a remote worker's result as large as a job's data (the payload limit,
     assert.equal((await q.waitFor(id, { timeout: '5s' })).length, data.length);
     assert.equal((await q.counts()).completed, 1);
   } finally {
+    await s.close();
+  }
+});
+
+void test("no long-poll asks the server to wait past fetch's 300 s for an answer's headers, which would cut it", async () => {
+  // Node's fetch gives up on an answer whose headers take 300 s (UND_ERR_HEADERS_TIMEOUT): a
+  // long-poll asking for longer (the server's default --max-wait is 5m) failed on an idle server.
+  const s = await start();
+  const waits: number[] = [];
+  const fetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : input);
+    const wait =
+      url.searchParams.get('wait') ??
+      (JSON.parse(typeof init?.body === 'string' ? init.body : '{}') as { wait?: unknown }).wait;
+    if (wait !== undefined && wait !== null)
+      waits.push(typeof wait === 'number' ? wait : parseDuration(wait, 'wait', { forever: true }));
+    return fetch(input, init);
+  };
+  try {
+    const client = connect(s.base);
+    const q = client.queue<number, number>('long-polls');
+    const stop = new AbortController();
+    const worker = q.process((job) => job.data, { signal: stop.signal });
+    const untimed = await q.add(1);
+    assert.equal(await q.waitFor(untimed), 1);
+    const timed = await q.add(2);
+    assert.equal(await q.waitFor(timed, { timeout: '10m' }), 2);
+    stop.abort();
+    await worker.close();
+    const leasing = new AbortController();
+    const lease = client.lease({ queues: 'nothing-here', wait: 'forever', signal: leasing.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    leasing.abort();
+    await assert.rejects(lease);
+    assert.ok(waits.length >= 4, String(waits));
+    for (const wait of waits) assert.ok(wait < 300_000, `a long-poll asked for ${wait} ms`);
+  } finally {
+    globalThis.fetch = fetch;
     await s.close();
   }
 });

@@ -2,6 +2,7 @@
 // long-poll, leased jobs settled by token, a worker — so code moves between a local and a
 // remote spool without changes to its logic.
 import { consume } from '../core/consume.ts';
+import { parseDuration } from '../core/duration.ts';
 import { Worker, workerSettings } from '../core/worker.ts';
 import { checkKeys, JobFailedError, positiveInteger, redactUrl, TimeoutError, ValidationError } from '../errors.ts';
 import type {
@@ -103,6 +104,17 @@ export interface RemoteLeaseOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The longest a long-poll request asks the server to wait: under Node fetch's own 300 s for an
+ * answer's headers (undici's headersTimeout), past which fetch gives up on a server that is only
+ * waiting as asked (UND_ERR_HEADERS_TIMEOUT): every time with a --max-wait over 5m, and by a race
+ * at the default 5m.
+ */
+const longPollMs = 270_000;
+
+/** A long-poll's wait, at most `longPollMs` ('forever' is that long); the server cuts it to its --max-wait too. */
+const longPoll = (wait: Duration): number => Math.min(parseDuration(wait, 'wait', { forever: true }), longPollMs);
+
 /** Most tokens the server takes in one batch ack. */
 const maxAckBatch = 1000;
 
@@ -129,8 +141,12 @@ export class SpoolClient {
 
   /** Leases from `queues` left to right, long-polling up to `wait`. */
   async lease<T = unknown, R = unknown>(options: RemoteLeaseOptions): Promise<RemoteLeasedJob<T, R>[]> {
-    const { queues, signal, ...rest } = options;
-    const body = { queues: typeof queues === 'string' ? [queues] : queues, ...rest };
+    const { queues, signal, wait, ...rest } = options;
+    const body = {
+      queues: typeof queues === 'string' ? [queues] : queues,
+      ...rest,
+      ...(wait === undefined ? {} : { wait: longPoll(wait) }),
+    };
     const { jobs } = await call<{ jobs: LeasedJson<T>[] }>(this.transport, 'POST', '/v1/lease', body, signal);
     return jobs.map((job) => new RemoteLeasedJob<T, R>(job, this.transport));
   }
@@ -326,23 +342,16 @@ export class RemoteQueue<T = unknown, R = unknown> {
    */
   async waitFor(id: string, options: { timeout?: Duration; signal?: AbortSignal } = {}): Promise<R> {
     const path = `${this.#path}/jobs/${encodeURIComponent(id)}/result?wait=`;
-    // Without a timeout every request asks for a day; the server cuts it to its own limit.
-    let wait: Duration = options.timeout ?? '1d';
+    const timeoutMs = options.timeout === undefined ? null : parseDuration(options.timeout, 'options.timeout');
     let waitedMs = 0;
     for (;;) {
-      const answer = await call<ResultJson<R>>(
-        this.transport,
-        'GET',
-        path + encodeURIComponent(String(wait)),
-        undefined,
-        options.signal,
-      );
+      // Without a timeout as long as one request may wait; the server cuts it to its own limit.
+      const wait = longPoll(timeoutMs === null ? 'forever' : Math.max(0, timeoutMs - waitedMs));
+      const answer = await call<ResultJson<R>>(this.transport, 'GET', path + String(wait), undefined, options.signal);
       if (answer.state === 'completed') return answer.result;
       if (answer.state === 'dead') throw new JobFailedError(id, answer.errors);
       waitedMs += answer.waitedMs;
-      if (answer.leftMs > 0) wait = answer.leftMs;
-      else if (options.timeout !== undefined) throw new TimeoutError(`waitFor(${id})`, waitedMs);
-      else wait = '1d';
+      if (timeoutMs !== null && waitedMs >= timeoutMs) throw new TimeoutError(`waitFor(${id})`, waitedMs);
     }
   }
 
@@ -373,7 +382,7 @@ export class RemoteQueue<T = unknown, R = unknown> {
       (max, signal) =>
         this.lease({
           max,
-          // As long as the server lets a long-poll wait (--max-wait); woken by an add or a due time.
+          // As long as a request may wait (longPollMs, the server's --max-wait); woken by an add or a due time.
           wait: 'forever',
           signal,
           ...(visibilityMs === null ? {} : { visibility: visibilityMs }),
