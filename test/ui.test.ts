@@ -190,6 +190,23 @@ void test(
   },
 );
 
+void test('after a search by id, a bulk action takes that one job, not every job of the state', { skip }, async () => {
+  const { ids } = (await call('POST', '/v1/queues/byid/jobs/batch', { jobs: [{ data: 1 }, { data: 2 }, { data: 3 }] }))
+    .body as { ids: string[] };
+  const page = await open('#/queues/byid');
+  await page.getByRole('combobox', { name: 'Search by' }).selectOption('id');
+  await page.getByRole('searchbox', { name: 'Job id' }).fill(ids[1]!);
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.locator(`tr[data-job="${ids[1]}"]`).waitFor();
+  assert.equal(await page.locator('tr[data-job]').count(), 1);
+  await confirmed(page, 'Delete all matching', 'Delete');
+  await page.getByText('Deleted 1 job(s).').waitFor();
+  // Before, the call went without ids or q: every waiting job of the queue was deleted.
+  assert.equal((await counts('byid')).waiting, 2);
+  assert.equal((await call('GET', `/v1/queues/byid/jobs/${ids[1]}`)).status, 404);
+  await page.context().close();
+});
+
 void test(
   'a delayed job promoted from its page waits at once; a bulk promote takes every delayed job matching the search',
   { skip },

@@ -84,11 +84,21 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
     setSelected(next);
   };
   const searching = mode === 'payload' && query !== '';
-  const filter = searching ? `${state} jobs whose payload holds “${query}”` : `${state} jobs`;
+  const byId = mode === 'id' && query !== '';
+  const filter = searching
+    ? `${state} jobs whose payload holds “${query}”`
+    : byId
+      ? `${state} jobs with id “${query}”`
+      : `${state} jobs`;
 
   const bulk = async (action: BulkAction, ids: readonly string[] | null): Promise<void> => {
     const [verb, doing, done] = bulkVerbs[action];
+    // A search by id matches that one job (if it is in this state), not every job of the state:
+    // the server is sent its id, since a bulk call without ids or q takes the whole state.
+    const found = ids === null && byId ? (page?.jobs ?? []).filter((j) => j.state === state).map((j) => j.id) : null;
+    if (found?.length === 0) return setNotice({ text: `No ${filter}.`, error: false });
     const what = ids === null ? `every one of the ${filter} in ${queue}` : `${ids.length} selected job(s)`;
+    ids ??= found;
     if (!(await confirm(`${verb} ${what}?`, verb, action === 'remove'))) return;
     // Every match of a big queue takes a while: the user sees it is under way.
     setNotice({ text: `${doing}…`, error: false });
