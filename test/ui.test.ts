@@ -277,6 +277,37 @@ void test('a token without the admin scope logs in to a read-only dashboard with
   await page.context().close();
 });
 
+void test(
+  'a token the server stops accepting while the overview is open brings back the login form',
+  { skip },
+  async () => {
+    await call('POST', '/v1/queues/revoked/jobs', { data: 1 });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.addInitScript((t) => {
+      (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
+        'spool.token',
+        t,
+      );
+    }, admin);
+    const page = await context.newPage();
+    // The overview's first answer comes; then the server answers the live stream as it does a token
+    // it no longer knows (revoked, or the server restarted with another tokens file).
+    await page.route('**/v1/overview/events', (route) =>
+      route.fulfill({
+        status: 401,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'UNAUTHORIZED', message: 'unknown bearer token' } }),
+      }),
+    );
+    await page.goto(`${served.base}/ui/`);
+    // Before, the counts of the first answer stayed on screen, as if live, with the stream retried
+    // every 2 s and nothing said.
+    await page.getByRole('alert').getByText('The server no longer accepts this token: log in again.').waitFor();
+    await page.getByLabel('Token').waitFor();
+    await context.close();
+  },
+);
+
 void test('the topics page adds a subscriber and deletes it after a confirmation', { skip }, async () => {
   await call('POST', '/v1/topics', { name: 'orders', subscribers: { billing: {} } });
   const page = await open('#/topics?topic=orders');

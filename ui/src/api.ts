@@ -23,6 +23,16 @@ export class ApiError extends Error {
   }
 }
 
+let onUnauthorized: (() => void) | null = null;
+
+/**
+ * What the shell does when the server stops accepting the token (revoked, or the server restarted
+ * with other tokens): without it every page kept showing its last answers as if they were live.
+ */
+export function whenUnauthorized(handler: (() => void) | null): void {
+  onUnauthorized = handler;
+}
+
 function headers(body: boolean): Record<string, string> {
   const token = savedToken();
   return {
@@ -41,6 +51,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const text = await response.text();
   const parsed: unknown = text === '' ? null : JSON.parse(text);
   if (!response.ok) {
+    if (response.status === 401) onUnauthorized?.();
     const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
     throw new ApiError(response.status, error?.code ?? 'ERROR', error?.message ?? response.statusText);
   }
@@ -59,6 +70,7 @@ export function subscribe<T>(path: string, onData: (data: T) => void, signal: Ab
     while (!signal.aborted) {
       try {
         const response = await fetch(path, { headers: headers(false), signal });
+        if (response.status === 401) onUnauthorized?.();
         if (!response.ok || response.body === null) throw new Error(`stream answered ${response.status}`);
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';

@@ -2,7 +2,7 @@
 // dark themes, and the pages by hash route (the server serves one page, so no route needs it).
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, saveToken, states } from './api.ts';
+import { api, ApiError, saveToken, states, whenUnauthorized } from './api.ts';
 import type { JobState, Whoami } from './api.ts';
 import { ConfirmDialog, href, SessionContext, useRoute } from './common.tsx';
 import { Overview } from './overview.tsx';
@@ -108,6 +108,14 @@ function App() {
     );
   };
   useEffect(() => check(false), []);
+  useEffect(() => {
+    whenUnauthorized(() => {
+      saveToken(null);
+      setWhoami(null);
+      setFailed('The server no longer accepts this token: log in again.');
+    });
+    return () => whenUnauthorized(null);
+  }, []);
 
   if (checking) return <p>Loading…</p>;
   if (whoami === null)
