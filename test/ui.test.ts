@@ -308,6 +308,19 @@ void test(
   },
 );
 
+void test("a job's page keeps the job while the server cannot be reached, and says so", { skip }, async () => {
+  const { id } = (await call('POST', '/v1/queues/unreached/jobs', { data: { keep: 'me' } })).body as { id: string };
+  const page = await open(`#/queues/unreached/jobs/${id}`);
+  await page.getByRole('heading', { name: new RegExp(`Job ${id}`) }).waitFor();
+  // The server goes away (restarting): its next poll is refused.
+  await page.route(`**/v1/queues/unreached/jobs/${id}`, (route) => route.abort('connectionrefused'));
+  await page.getByRole('alert').getByText(`Could not read job ${id}`).waitFor();
+  // Before, any failed read showed the job as gone from its queue.
+  assert.equal(await page.getByText(/is not in unreached/).count(), 0);
+  await page.getByText('"keep": "me"').waitFor();
+  await page.context().close();
+});
+
 void test('the topics page adds a subscriber and deletes it after a confirmation', { skip }, async () => {
   await call('POST', '/v1/topics', { name: 'orders', subscribers: { billing: {} } });
   const page = await open('#/topics?topic=orders');

@@ -1,7 +1,7 @@
 // A queue's page: its counts and state, pause / resume / purge / add a job, its jobs by state;
 // and one job's page with everything the store keeps of it.
 import { useEffect, useState } from 'preact/hooks';
-import { api, queuePath, states } from './api.ts';
+import { api, ApiError, queuePath, states } from './api.ts';
 import type { Counts, Job, JobState } from './api.ts';
 import { confirm, go, href, Notice, Section, time, useNotice, usePoll, useSession } from './common.tsx';
 import { JobList } from './jobs.tsx';
@@ -165,10 +165,30 @@ const jobVerbs: Readonly<Record<JobAction, readonly [string, string]>> = {
 export function JobPage({ queue, id }: { queue: string; id: string }) {
   const { admin } = useSession();
   const [job, setJob] = useState<Job | null | undefined>(undefined);
+  /** Why the last read failed, other than the job being gone (the server down, a 5xx …). */
+  const [failure, setFailure] = useState<string | null>(null);
   const { notice, run } = useNotice();
   const path = queuePath(queue, `/jobs/${encodeURIComponent(id)}`);
-  usePoll(() => api<Job>('GET', path).then(setJob, () => setJob(null)), 3000, [path]);
-  if (job === undefined) return <p>Loading…</p>;
+  usePoll(
+    () =>
+      api<Job>('GET', path).then(
+        (j) => {
+          setJob(j);
+          setFailure(null);
+        },
+        // Only a 404 says the job is gone: a server restarting is not a deleted job.
+        (error: Error) =>
+          error instanceof ApiError && error.status === 404 ? setJob(null) : setFailure(error.message),
+      ),
+    3000,
+    [path],
+  );
+  const failed = failure !== null && (
+    <p role="alert" class="notice error">
+      Could not read job {id}: {failure}
+    </p>
+  );
+  if (job === undefined) return failed === false ? <p>Loading…</p> : failed;
   if (job === null)
     return (
       <p>
@@ -214,6 +234,7 @@ export function JobPage({ queue, id }: { queue: string; id: string }) {
       <p>
         <a href={href(['queues', queue], { state: job.state })}>← {queue}</a>
       </p>
+      {failed}
       <Notice notice={notice} />
       <Section title="Payload">
         <pre class="code">{JSON.stringify(job.data, null, 2)}</pre>
