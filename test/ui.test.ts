@@ -19,6 +19,7 @@ if (noBrowser && process.env.SPOOL_CI === '1') throw new Error(`test/ui.test.ts 
 
 const admin = 'admin-token-0123456789';
 const reader = 'reader-token-0123456789';
+const tenant = 'tenant-token-0123456789';
 const dir = mkdtempSync(join(tmpdir(), 'spool-ui-test-'));
 let served: Served;
 let browser: Browser;
@@ -80,6 +81,7 @@ before(async () => {
     JSON.stringify([
       { token: admin, scopes: ['admin'], name: 'ops' },
       { token: reader, scopes: ['publish'], name: 'viewer' },
+      { token: tenant, scopes: ['admin'], prefix: 'tenant-a', name: 'tenant' },
     ]),
   );
   served = await serve(`file:${join(dir, 'data')}`, 'src/cli/main.ts', { args: ['--tokens-file', tokens] });
@@ -319,6 +321,21 @@ void test("a job's page keeps the job while the server cannot be reached, and sa
   assert.equal(await page.getByText(/is not in unreached/).count(), 0);
   await page.getByText('"keep": "me"').waitFor();
   await page.context().close();
+});
+
+void test('a page the token may not read says why instead of loading forever', { skip }, async () => {
+  // The audit log is read by tokens without a prefix only; before, this page showed `Loading…`
+  // for good while the page threw the refusal away.
+  const audit = await open('#/audit', tenant);
+  await audit.getByRole('alert').getByText('this token may not read').waitFor();
+  assert.equal(await audit.getByText('Loading…').count(), 0);
+  await audit.context().close();
+
+  // A queue outside the prefix: the page says the counts are refused.
+  await call('POST', '/v1/queues/elsewhere/jobs', { data: 1 });
+  const queue = await open('#/queues/elsewhere', tenant);
+  await queue.getByRole('alert').getByText('this token may not read on "elsewhere"').waitFor();
+  await queue.context().close();
 });
 
 void test('the topics page adds a subscriber and deletes it after a confirmation', { skip }, async () => {

@@ -122,13 +122,36 @@ export function useNotice() {
   return { notice, setNotice, run };
 }
 
-/** Calls `load` now and every `ms`, while the page shows. */
-export function usePoll(load: () => Promise<void> | void, ms: number, deps: readonly unknown[]): void {
+/**
+ * Calls `load` now and every `ms`, while the page shows. Returns why the last call failed (null
+ * once one succeeds): a page that is refused (a token whose prefix does not reach it) or cannot
+ * reach the server says so, rather than showing `Loading…` or stale numbers with no word.
+ */
+export function usePoll(load: () => Promise<void> | void, ms: number, deps: readonly unknown[]): string | null {
+  const [failure, setFailure] = useState<string | null>(null);
   useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), ms);
+    const once = (): void => {
+      Promise.resolve()
+        .then(load)
+        .then(
+          () => setFailure(null),
+          (error: unknown) => setFailure(error instanceof Error ? error.message : String(error)),
+        );
+    };
+    once();
+    const timer = setInterval(once, ms);
     return () => clearInterval(timer);
   }, deps);
+  return failure;
+}
+
+/** Why a page's data could not be read, from `usePoll`; nothing when it could. */
+export function Failure({ failure }: { failure: string | null }) {
+  return failure === null ? null : (
+    <p role="alert" class="notice error">
+      {failure}
+    </p>
+  );
 }
 
 export function time(ms: number | null): string {

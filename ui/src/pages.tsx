@@ -6,6 +6,7 @@ import type { Snapshot } from './api.ts';
 import {
   age,
   confirm,
+  Failure,
   go,
   Head,
   href,
@@ -22,11 +23,12 @@ import { JobList } from './jobs.tsx';
 /** Dead letters: the queues holding dead jobs, and the dead list of the one chosen. */
 export function DeadLetters({ queue }: { queue: string | null }) {
   const [snapshot, setSnapshot] = useState<Snapshot | null>(null);
-  usePoll(async () => setSnapshot(await api<Snapshot>('GET', '/v1/overview')), 5000, []);
+  const failure = usePoll(async () => setSnapshot(await api<Snapshot>('GET', '/v1/overview')), 5000, []);
   const holding = snapshot?.queues.filter((q) => q.counts.dead > 0 || q.name === queue) ?? [];
   return (
     <>
       <h1>Dead letters</h1>
+      <Failure failure={failure} />
       {snapshot !== null && holding.length === 0 && <p>No dead jobs in any queue.</p>}
       <nav class="tabs" aria-label="Queues with dead jobs">
         {holding.map((q) => (
@@ -52,11 +54,14 @@ export function Topics({ selected }: { selected: string | null }) {
   const { admin } = useSession();
   const [topics, setTopics] = useState<string[]>([]);
   const [tick, setTick] = useState(0);
-  usePoll(async () => setTopics((await api<{ topics: string[] }>('GET', '/v1/topics')).topics), 5000, [tick]);
+  const failure = usePoll(async () => setTopics((await api<{ topics: string[] }>('GET', '/v1/topics')).topics), 5000, [
+    tick,
+  ]);
   const topic = selected ?? topics[0] ?? null;
   return (
     <>
       <h1>Topics</h1>
+      <Failure failure={failure} />
       <nav class="tabs" aria-label="Topics">
         {topics.map((t) => (
           <a key={t} href={href(['topics'], { topic: t })} aria-current={t === topic ? 'page' : undefined}>
@@ -91,7 +96,7 @@ function TopicStatus({ topic, version, onChange }: { topic: string; version: num
   const [subs, setSubs] = useState<SubscriberStatus[] | null>(null);
   const { notice, run } = useNotice();
   const path = `/v1/topics/${encodeURIComponent(topic)}`;
-  usePoll(
+  const failure = usePoll(
     async () => setSubs((await api<{ subscribers: SubscriberStatus[] }>('GET', `${path}/status`)).subscribers),
     3000,
     [path, version],
@@ -107,6 +112,7 @@ function TopicStatus({ topic, version, onChange }: { topic: string; version: num
   };
   return (
     <Section title={`Subscribers of ${topic}`}>
+      <Failure failure={failure} />
       <table class="grid" aria-label={`Subscribers of ${topic}`}>
         <Head
           columns={[
@@ -177,7 +183,7 @@ interface WorkerProcess {
 export function Workers() {
   const [processes, setProcesses] = useState<WorkerProcess[] | null>(null);
   const [now, setNow] = useState(Date.now());
-  usePoll(
+  const failure = usePoll(
     async () => {
       setProcesses((await api<{ processes: WorkerProcess[] }>('GET', '/v1/workers')).processes);
       setNow(Date.now());
@@ -185,10 +191,11 @@ export function Workers() {
     2000,
     [],
   );
-  if (processes === null) return <p>Loading…</p>;
+  if (processes === null) return failure === null ? <p>Loading…</p> : <Failure failure={failure} />;
   return (
     <>
       <h1>Workers</h1>
+      <Failure failure={failure} />
       <p>
         From the heartbeats each process running workers writes to the store every 5 s; one silent for 15 s is gone.
       </p>
@@ -252,15 +259,16 @@ interface AuditEntry {
 
 export function Audit() {
   const [entries, setEntries] = useState<AuditEntry[] | null>(null);
-  usePoll(
+  const failure = usePoll(
     async () => setEntries((await api<{ entries: AuditEntry[] }>('GET', '/v1/audit?limit=200')).entries),
     5000,
     [],
   );
-  if (entries === null) return <p>Loading…</p>;
+  if (entries === null) return failure === null ? <p>Loading…</p> : <Failure failure={failure} />;
   return (
     <>
       <h1>Audit log</h1>
+      <Failure failure={failure} />
       <p>Every change made through the server's admin routes, newest first.</p>
       <table class="grid" aria-label="Audit log">
         <Head columns={['When', 'Who', 'What', 'On', 'Details', { num: 'Status' }, 'From']} />

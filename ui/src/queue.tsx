@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, queuePath, states } from './api.ts';
 import type { Counts, Job, JobState } from './api.ts';
-import { confirm, go, href, Notice, Section, time, useNotice, usePoll, useSession } from './common.tsx';
+import { confirm, Failure, go, href, Notice, Section, time, useNotice, usePoll, useSession } from './common.tsx';
 import { JobList } from './jobs.tsx';
 
 export function QueuePage({ queue, state }: { queue: string; state: JobState }) {
@@ -11,7 +11,10 @@ export function QueuePage({ queue, state }: { queue: string; state: JobState }) 
   const [counts, setCounts] = useState<Counts | null>(null);
   const [tick, setTick] = useState(0);
   const { notice, run } = useNotice();
-  usePoll(async () => setCounts(await api<Counts>('GET', queuePath(queue, '/counts'))), 2000, [queue, tick]);
+  const failure = usePoll(async () => setCounts(await api<Counts>('GET', queuePath(queue, '/counts'))), 2000, [
+    queue,
+    tick,
+  ]);
   const changed = (): void => setTick((n) => n + 1);
 
   const act = async (action: 'pause' | 'resume' | 'purge'): Promise<void> => {
@@ -52,6 +55,7 @@ export function QueuePage({ queue, state }: { queue: string; state: JobState }) 
           </div>
         )}
       </header>
+      <Failure failure={failure} />
       <Notice notice={notice} />
       <nav class="tabs" aria-label="Job states">
         {states.map((s) => (
