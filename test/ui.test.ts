@@ -338,6 +338,31 @@ void test('a page the token may not read says why instead of loading forever', {
   await queue.context().close();
 });
 
+void test(
+  'long errors in a dead list neither stretch a row down the page nor widen it past the window',
+  { skip },
+  async () => {
+    const stack = 'Error: connect ECONNREFUSED 10.0.0.1:5432 at TCPConnectWrap.afterConnect (node:net:1555:16)\n';
+    const errors = [stack.repeat(20).slice(0, 1990), 'E'.repeat(1990)];
+    await call('POST', '/v1/queues/stacks/jobs/batch', { jobs: errors.map((_, i) => ({ data: i })) });
+    const { jobs } = (await call('POST', '/v1/lease', { queues: ['stacks'], max: 2 })).body as {
+      jobs: { token: string; data: number }[];
+    };
+    for (const job of jobs) await call('POST', '/v1/nack', { token: job.token, dead: true, error: errors[job.data] });
+    const page = await open('#/queues/stacks?state=dead');
+    await page.locator('tr[data-job]').nth(1).waitFor();
+    // Before, the stack's row was ~900 px tall and the word without spaces widened the page.
+    for (const row of await page.locator('tr[data-job]').all())
+      assert.ok((await row.boundingBox())!.height < 120, `a row ${(await row.boundingBox())!.height} px tall`);
+    const [scrollWidth, innerWidth] = await page.evaluate(() => {
+      const g = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+      return [g.document.documentElement.scrollWidth, g.innerWidth];
+    });
+    assert.ok(scrollWidth <= innerWidth, `the page is ${scrollWidth} px wide in a ${innerWidth} px window`);
+    await page.context().close();
+  },
+);
+
 void test('the topics page adds a subscriber and deletes it after a confirmation', { skip }, async () => {
   await call('POST', '/v1/topics', { name: 'orders', subscribers: { billing: {} } });
   const page = await open('#/topics?topic=orders');

@@ -230,7 +230,9 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
                   </td>
                   <td>{time(job.createdAt)}</td>
                   <td>{time(state === 'dead' || state === 'completed' ? job.finishedAt : job.runAt)}</td>
-                  <td class="error-text">{job.lastError ?? ''}</td>
+                  <td class="error-text">
+                    <div>{job.lastError ?? ''}</div>
+                  </td>
                 </tr>
               ))}
             </tbody>
