@@ -363,6 +363,30 @@ void test(
   },
 );
 
+void test('the overview says why its first answer failed and loads once the server answers', { skip }, async () => {
+  await call('POST', '/v1/queues/proxied/jobs', { data: 1 });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addInitScript((t) => {
+    (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
+      'spool.token',
+      t,
+    );
+  }, admin);
+  const page = await context.newPage();
+  // A proxy in front of the server answers the first overview with its own HTML error page.
+  let refused = 0;
+  await page.route('**/v1/overview', (route) =>
+    refused++ === 0
+      ? route.fulfill({ status: 502, contentType: 'text/html', body: '<html><body>Bad Gateway</body></html>' })
+      : route.continue(),
+  );
+  await page.goto(`${served.base}/ui/`);
+  await page.getByRole('alert').getByText('the server answered 502').waitFor();
+  // Before, the page stayed on `Loading…` for good (and the HTML was a JSON parse error).
+  await cell(page, 'proxied', 'waiting').getByText('1', { exact: true }).waitFor({ timeout: 10_000 });
+  await context.close();
+});
+
 void test('the topics page adds a subscriber and deletes it after a confirmation', { skip }, async () => {
   await call('POST', '/v1/topics', { name: 'orders', subscribers: { billing: {} } });
   const page = await open('#/topics?topic=orders');

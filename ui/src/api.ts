@@ -49,11 +49,19 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  const parsed: unknown = text === '' ? null : JSON.parse(text);
+  let parsed: unknown = null;
+  try {
+    if (text !== '') parsed = JSON.parse(text);
+  } catch (error) {
+    // An error page that is not the server's JSON (a proxy's 502 in HTML): its status says it,
+    // where the parser's `Unexpected token '<'` said nothing to the user.
+    if (response.ok) throw error;
+  }
   if (!response.ok) {
     if (response.status === 401) onUnauthorized?.();
     const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(response.status, error?.code ?? 'ERROR', error?.message ?? response.statusText);
+    const message = error?.message ?? `the server answered ${response.status} ${response.statusText}`.trim();
+    throw new ApiError(response.status, error?.code ?? 'ERROR', message);
   }
   return parsed as T;
 }

@@ -4,18 +4,34 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, states, subscribe } from './api.ts';
 import type { History, Snapshot } from './api.ts';
 import { Chart } from './chart.tsx';
-import { age, Head, href, rate, Section } from './common.tsx';
+import { age, Failure, Head, href, rate, Section } from './common.tsx';
 
 /** Charts show this many queues at most, the busiest first; the table shows all. */
 const chartedQueues = 8;
 const keptSamples = 600;
 
-function useOverview(): { snapshot: Snapshot | null; history: History } {
+function useOverview(): { snapshot: Snapshot | null; history: History; failure: string | null } {
   const [snapshot, setSnapshot] = useState<Snapshot | null>(null);
   const [history, setHistory] = useState<History>({});
+  const [failure, setFailure] = useState<string | null>(null);
   useEffect(() => {
     const stop = new AbortController();
-    void api<Snapshot & { history: History }>('GET', '/v1/overview').then(({ history: h, ...first }) => {
+    // The first answer is asked again until it comes: one failure (a 5xx while the store is
+    // down, a proxy's 502) left the page on `Loading…` until reloaded, with no word why.
+    const start = (): void => {
+      api<Snapshot & { history: History }>('GET', '/v1/overview').then(
+        (answer) => {
+          if (!stop.signal.aborted) follow(answer);
+        },
+        (error: Error) => {
+          if (stop.signal.aborted) return;
+          setFailure(error.message);
+          setTimeout(start, 2000);
+        },
+      );
+    };
+    const follow = ({ history: h, ...first }: Snapshot & { history: History }): void => {
+      setFailure(null);
       setHistory(h);
       setSnapshot((s) => s ?? first);
       subscribe<Snapshot>(
@@ -34,10 +50,11 @@ function useOverview(): { snapshot: Snapshot | null; history: History } {
         },
         stop.signal,
       );
-    });
+    };
+    start();
     return () => stop.abort();
   }, []);
-  return { snapshot, history };
+  return { snapshot, history, failure };
 }
 
 /** The history as uPlot wants it: one time axis, a series per queue. */
@@ -55,8 +72,8 @@ function series(history: History, names: readonly string[], field: 1 | 2 | 3) {
 }
 
 export function Overview() {
-  const { snapshot, history } = useOverview();
-  if (snapshot === null) return <p>Loading…</p>;
+  const { snapshot, history, failure } = useOverview();
+  if (snapshot === null) return failure === null ? <p>Loading…</p> : <Failure failure={failure} />;
   const busiest = [...snapshot.queues]
     .sort((a, b) => b.rateIn + b.rateOut + b.counts.waiting - (a.rateIn + a.rateOut + a.counts.waiting))
     .slice(0, chartedQueues)
