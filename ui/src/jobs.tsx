@@ -26,7 +26,10 @@ const ownAction: Partial<Record<JobState, BulkAction>> = { dead: 'retry', delaye
 
 function preview(data: unknown): string {
   const text = JSON.stringify(data) ?? 'undefined';
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  if (text.length <= 80) return text;
+  // Not through a character outside the BMP (an emoji): half of it showed as a broken glyph.
+  const cut = /[\uD800-\uDBFF]/.test(text[79] ?? '') ? 79 : 80;
+  return `${text.slice(0, cut)}…`;
 }
 
 export function JobList({ queue, state, onChange }: { queue: string; state: JobState; onChange?: () => void }) {
