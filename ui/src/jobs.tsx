@@ -50,6 +50,9 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
     setCursors([null]);
     setSelected(new Set());
   }, [queue, state, query]);
+  // A selection is of the jobs on screen: kept across pages, `Delete selected` on page 2 took the
+  // jobs ticked on page 1, with no box ticked in sight.
+  useEffect(() => setSelected(new Set()), [cursor]);
 
   useEffect(() => {
     let live = true;
