@@ -2,6 +2,7 @@
 // classes, a worker that long-polls, extends and settles, and that reconnects after the
 // server goes away and comes back on the same port.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
@@ -418,6 +419,14 @@ void test('a remote ack refuses a result JSON cannot hold with the ValidationErr
       mine!.ack(() => 1),
       ValidationError,
     );
+    // A remote worker's handler returning such a result fails the attempt, as a throw does.
+    const remote = connect(s.base).queue('unencodable-worker');
+    const id = await remote.add('x', { maxAttempts: 1 });
+    const worker = remote.process(() => 10n);
+    const [, error] = (await once(worker, 'dead')) as [unknown, unknown];
+    await worker.close();
+    assert.ok(error instanceof ValidationError);
+    assert.equal((await s.spool.queue('unencodable-worker').get(id))?.state, 'dead');
   } finally {
     await s.close();
   }

@@ -298,6 +298,22 @@ export function worker(suite: Suite): void {
 
     conformanceTest(
       suite,
+      'a handler whose result cannot be stored fails its attempt with the ValidationError, as a throw does',
+      async ({ spool }) => {
+        const q = spool.queue('work-bad-result', { maxAttempts: 1 });
+        const id = await q.add('x');
+        const worker = q.process(() => 10n);
+        const [, error] = (await once(worker, 'dead')) as [unknown, unknown];
+        await worker.close();
+        assert.equal((error as { code?: string }).code, 'VALIDATION');
+        const info = await q.get(id);
+        assert.equal(info?.state, 'dead');
+        assert.match(info?.lastError ?? '', /BigInt/);
+      },
+    );
+
+    conformanceTest(
+      suite,
       'a signal aborted before process starts no handler: the worker leases nothing and another takes the job',
       async ({ spool }) => {
         // An aborted signal sends no 'abort' event: the worker took every job until close().

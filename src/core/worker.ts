@@ -428,7 +428,14 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
     if (outcome.ok) {
       // The handler's return value, typed R by Handler<T, R>; a plain call, not a spread of [result].
       const result = outcome.result as R;
-      await job.ack(result);
+      try {
+        await job.ack(result);
+      } catch (error) {
+        // A result no store can hold (a BigInt, a cycle) fails the attempt as a throw would. Only
+        // reported, it left the job leased, to run again when the lease ran out, and again.
+        if (!(error instanceof ValidationError)) throw error;
+        return this.#settle(job, { ok: false, error });
+      }
       this.#completed++;
       this.emit('completed', job, result);
       return;
