@@ -23,6 +23,9 @@ export class ApiError extends Error {
   }
 }
 
+/** How long a page waits after a failed read or a dropped stream before it tries again. */
+export const retryMs = 2000;
+
 let onUnauthorized: (() => void) | null = null;
 
 /**
@@ -101,7 +104,7 @@ export function subscribe<T>(path: string, onData: (data: T) => void, signal: Ab
       } catch {
         // Reconnects below, unless the page went elsewhere.
       }
-      if (!signal.aborted) await new Promise((resolve) => setTimeout(resolve, 2000));
+      if (!signal.aborted) await new Promise((resolve) => setTimeout(resolve, retryMs));
     }
   };
   void run();

@@ -2,9 +2,9 @@
 // bounded scan the server pages through), a selection, and actions on the selection or on
 // every job matching the filter, each after a confirmation.
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, queuePath } from './api.ts';
+import { api, ApiError, queuePath, retryMs } from './api.ts';
 import type { Job, JobState } from './api.ts';
-import { confirm, Head, href, Notice, time, useNotice, useSession } from './common.tsx';
+import { confirm, Failure, Head, href, Notice, time, useNotice, useSession } from './common.tsx';
 
 interface Page {
   jobs: Job[];
@@ -43,6 +43,8 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
   const [page, setPage] = useState<Page | null>(null);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [reload, setReload] = useState(0);
+  /** Why the list could not be read, until a read succeeds. */
+  const [failure, setFailure] = useState<string | null>(null);
   const { notice, setNotice, run } = useNotice();
   const cursor = cursors.at(-1) ?? null;
 
@@ -70,12 +72,24 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
       if (cursor !== null) q.set('cursor', cursor);
       return api<Page>('GET', queuePath(queue, `/jobs?${q}`));
     };
+    // A read that fails is said and tried again (a server restarting, a proxy's 502): before, the
+    // list stayed on `Loading…` until the page was reloaded.
+    let retry: ReturnType<typeof setTimeout> | undefined;
     load().then(
-      (p) => live && setPage(p),
-      (error: Error) => live && setNotice({ text: error.message, error: true }),
+      (p) => {
+        if (!live) return;
+        setPage(p);
+        setFailure(null);
+      },
+      (error: Error) => {
+        if (!live) return;
+        setFailure(error.message);
+        retry = setTimeout(() => setReload((n) => n + 1), retryMs);
+      },
     );
     return () => {
       live = false;
+      clearTimeout(retry);
     };
   }, [queue, state, query, mode, cursor, reload]);
 
@@ -126,6 +140,8 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
         onSubmit={(e) => {
           e.preventDefault();
           setQuery(input.trim());
+          // The same search again reads the list again.
+          setReload((n) => n + 1);
         }}
       >
         <label>
@@ -185,6 +201,7 @@ export function JobList({ queue, state, onChange }: { queue: string; state: JobS
         </div>
       )}
       <Notice notice={notice} />
+      <Failure failure={failure} />
       {page === null ? (
         <p>Loading…</p>
       ) : (

@@ -1,7 +1,7 @@
 // Overview: every queue and topic, live. The first answer brings ten minutes of samples; the
 // server-sent stream adds one a second, so counts and charts move without a reload.
 import { useEffect, useState } from 'preact/hooks';
-import { api, states, subscribe } from './api.ts';
+import { api, retryMs, states, subscribe } from './api.ts';
 import type { History, Snapshot } from './api.ts';
 import { Chart } from './chart.tsx';
 import { age, Failure, Head, href, rate, Section } from './common.tsx';
@@ -26,7 +26,7 @@ function useOverview(): { snapshot: Snapshot | null; history: History; failure: 
         (error: Error) => {
           if (stop.signal.aborted) return;
           setFailure(error.message);
-          setTimeout(start, 2000);
+          setTimeout(start, retryMs);
         },
       );
     };
