@@ -776,6 +776,18 @@ void test('tokens: the client sends its bearer token; refusals come back as Unau
       (e: unknown) => e instanceof ForbiddenError && e.scope === 'publish' && e.resource === 'theirs',
     );
     await assert.rejects(client.queue('mine').lease(), ForbiddenError);
+    // A token written into the URL was dropped, and every call went without one.
+    const url = new URL(s.base);
+    url.password = token;
+    assert.throws(() => connect(url.href), {
+      code: 'VALIDATION',
+      field: 'url',
+      message: /connect\(url, \{ token \}\)/,
+    });
+    assert.throws(
+      () => connect(`${s.base}/?token=${token}`),
+      (error: Error) => (error as ValidationError).field === 'url' && !error.message.includes(token),
+    );
   } finally {
     await s.close();
   }

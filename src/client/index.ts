@@ -123,6 +123,11 @@ export function connect(url: string, options: ConnectOptions = {}): SpoolClient 
   const base = URL.canParse(url) ? new URL(url) : null;
   if (base?.protocol !== 'http:' && base?.protocol !== 'https:')
     throw new ValidationError('url', `must be an http(s) URL, got ${JSON.stringify(redactUrl(url))}`);
+  // Each was dropped without a word: a password in the URL was never sent, as if it were.
+  if (base.username !== '' || base.password !== '')
+    throw new ValidationError('url', 'takes no credentials: give the bearer token as connect(url, { token })');
+  if (base.search !== '' || base.hash !== '')
+    throw new ValidationError('url', 'must have no query or fragment (they were dropped, not sent)');
   const headers: Record<string, string> =
     options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
   return new SpoolClient({ base: base.origin + base.pathname.replace(/\/$/, ''), headers });
