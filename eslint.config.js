@@ -147,7 +147,7 @@ export default tseslint.config(
             {
               // The Worker, its heartbeat and the consume loop are the pieces it shares, so remote
               // jobs behave as local ones; they run on a JobSource, a Board and a lease function,
-              // and touch no store.
+              // and touch no store. A result is made JSON as a local ack makes it (codec.ts).
               group: [
                 '**/server/**',
                 '**/store/**',
@@ -158,6 +158,7 @@ export default tseslint.config(
                 '!**/core/heartbeat.ts',
                 '!**/core/presence.ts',
                 '!**/core/duration.ts',
+                '!**/core/codec.ts',
                 '**/cli/**',
                 '**/open.ts',
               ],

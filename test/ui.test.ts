@@ -292,29 +292,22 @@ void test(
   { skip },
   async () => {
     await call('POST', '/v1/queues/revoked/jobs', { data: 1 });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.addInitScript((t) => {
-      (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
-        'spool.token',
-        t,
-      );
-    }, admin);
-    const page = await context.newPage();
     // The overview's first answer comes; then the server answers the live stream as it does a token
     // it no longer knows (revoked, or the server restarted with another tokens file).
-    await page.route('**/v1/overview/events', (route) =>
-      route.fulfill({
-        status: 401,
-        contentType: 'application/json',
-        body: JSON.stringify({ error: { code: 'UNAUTHORIZED', message: 'unknown bearer token' } }),
-      }),
+    const page = await open('', admin, (p) =>
+      p.route('**/v1/overview/events', (route) =>
+        route.fulfill({
+          status: 401,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: { code: 'UNAUTHORIZED', message: 'unknown bearer token' } }),
+        }),
+      ),
     );
-    await page.goto(`${served.base}/ui/`);
     // Before, the counts of the first answer stayed on screen, as if live, with the stream retried
     // every 2 s and nothing said.
     await page.getByRole('alert').getByText('The server no longer accepts this token: log in again.').waitFor();
     await page.getByLabel('Token').waitFor();
-    await context.close();
+    await page.context().close();
   },
 );
 
@@ -375,26 +368,19 @@ void test(
 
 void test('the overview says why its first answer failed and loads once the server answers', { skip }, async () => {
   await call('POST', '/v1/queues/proxied/jobs', { data: 1 });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.addInitScript((t) => {
-    (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
-      'spool.token',
-      t,
-    );
-  }, admin);
-  const page = await context.newPage();
   // A proxy in front of the server answers the first overview with its own HTML error page.
   let refused = 0;
-  await page.route('**/v1/overview', (route) =>
-    refused++ === 0
-      ? route.fulfill({ status: 502, contentType: 'text/html', body: '<html><body>Bad Gateway</body></html>' })
-      : route.continue(),
+  const page = await open('', admin, (p) =>
+    p.route('**/v1/overview', (route) =>
+      refused++ === 0
+        ? route.fulfill({ status: 502, contentType: 'text/html', body: '<html><body>Bad Gateway</body></html>' })
+        : route.continue(),
+    ),
   );
-  await page.goto(`${served.base}/ui/`);
   await page.getByRole('alert').getByText('the server answered 502').waitFor();
   // Before, the page stayed on `Loading…` for good (and the HTML was a JSON parse error).
   await cell(page, 'proxied', 'waiting').getByText('1', { exact: true }).waitFor({ timeout: 10_000 });
-  await context.close();
+  await page.context().close();
 });
 
 void test('a job list whose read fails says why, and reads again until the list loads', { skip }, async () => {

@@ -1,7 +1,7 @@
 // The acks of one connection (connect()) that fall in the same turn go to the server as one
 // request (POST /v1/ack/batch, each with its result): a worker's handlers that end together are
 // one round trip, not one each. While a request is on its way the next acks gather behind it.
-import { ValidationError } from '../errors.ts';
+import { jsonText } from '../core/codec.ts';
 import type { AckAnswer } from '../index.ts';
 import { call, JsonText, perConnection } from './http.ts';
 import type { Transport } from './http.ts';
@@ -35,7 +35,7 @@ export class AckBatch {
     const json =
       result === undefined
         ? JSON.stringify({ token })
-        : `{"token":${JSON.stringify(token)},"result":${resultJson(result)}}`;
+        : `{"token":${JSON.stringify(token)},"result":${jsonText(result)}}`;
     return new Promise((done, fail) => {
       this.#queued.push({ token, json, done, fail });
       if (this.#sending) return;
@@ -88,21 +88,6 @@ function outcomes(batch: readonly Pending[], lost: readonly string[]): boolean[]
     acked[i] = n === 0;
   }
   return acked;
-}
-
-/**
- * A result as JSON, refused as a local ack refuses it (core/codec.ts's jsonText, which the client
- * may not import): JSON.stringify would leave a function or a symbol out, as if no result.
- */
-function resultJson(result: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(result);
-  } catch (error) {
-    throw new ValidationError('data', `can't be encoded as JSON: ${(error as Error).message}`);
-  }
-  if (text === undefined) throw new ValidationError('data', `can't be encoded as JSON (${typeof result})`);
-  return text;
 }
 
 /** Each connection's batch. */

@@ -20,7 +20,8 @@ const utf8 = (bytes: Uint8Array): string =>
 // eslint-disable-next-line no-control-regex -- the control characters are what JSON escapes
 const needsEscape = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-function jsonText(value: unknown): string {
+/** `value` as JSON text; a value JSON cannot hold (a BigInt, a cycle, a function, a symbol) is a ValidationError. */
+export function jsonText(value: unknown): string {
   // A plain string, the Disque protocol's every body: quoting it is a third of JSON.stringify's time.
   if (typeof value === 'string' && !needsEscape.test(value)) return `"${value}"`;
   let text: string | undefined;
