@@ -540,6 +540,28 @@ void describe('postgres store', { skip }, () => {
     await behind.close();
   });
 
+  void test('a lease that passes over a job another statement holds locked takes it once the lock goes, not at the wake horizon', async () => {
+    const schema = `${stem}locked`;
+    const spool = await open(withSchema(postgresUrl, schema));
+    const id = await spool.queue('held').add('x');
+    const other = new pg.Client({ connectionString: postgresUrl });
+    await other.connect();
+    // What an ack or a release of a lease that ran out does: holds the row a moment, changes nothing.
+    await other.query('BEGIN');
+    await other.query(`SELECT id FROM "${schema}".jobs WHERE id = $1 FOR UPDATE`, [id]);
+    const leasing = spool.queue('held').lease({ wait: '5s' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await other.query('COMMIT');
+    const committed = Date.now();
+    const [job] = await leasing;
+    const late = Date.now() - committed;
+    await other.end();
+    await spool.close();
+    assert.equal(job?.id, id);
+    // Before: no event came, and the lease slept to the wake horizon (30 s) past its wait.
+    assert.ok(late < 2000, `leased ${late} ms after the lock went`);
+  });
+
   void test('eight processes opening one new schema at once apply each migration once', async () => {
     const url = withSchema(postgresUrl, `${stem}race`);
     const script = `import { open } from './src/index.ts'; const s = await open(${JSON.stringify(url)}); await s.queue('q').add(1); await s.close();`;

@@ -11,6 +11,8 @@ import type { LeaseParams, LeaseResult, LeasedRecord } from '../contract.ts';
  */
 export interface TakeResult extends LeaseResult {
   readonly covered: boolean;
+  /** When jobs another statement held locked, which the lease passed over, are looked at again; null when none were. */
+  readonly lockedUntil: number | null;
 }
 
 interface Waiter {
@@ -59,7 +61,8 @@ export class LeaseLine {
         // A caller that got nothing sleeps: the store must know, so a due time comes to it. An
         // idle worker's every empty lease told it the same thing again, a statement per job (issue 15).
         const sleeps = shares.some((s) => s.length === 0);
-        const nextAt = sleeps && !result.covered ? await this.told(head.params.queues, now) : result.nextAt;
+        const due = sleeps && !result.covered ? await this.told(head.params.queues, now) : result.nextAt;
+        const nextAt = result.lockedUntil === null ? due : Math.min(due ?? Infinity, result.lockedUntil);
         batch.forEach((w, i) => w.resolve({ jobs: shares[i] as LeasedRecord[], nextAt }));
       } catch (error) {
         for (const w of batch) w.reject(error);

@@ -7,6 +7,7 @@
 // Events go to this process's watchers once the statement answered, and to other processes by
 // NOTIFY at commit (events.ts).
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { ClosedError, SpoolError, StorageError, ValidationError } from '../../errors.ts';
@@ -92,6 +93,10 @@ const vacuumEvery = 20_000;
  * so a growing table is analyzed at each doubling and the cost stays a constant per job.
  */
 const analyzeFloor = 1_000;
+
+/** How long a lease that passed over locked jobs waits before it asks again, and how many times. */
+const lockedPauseMs = 10;
+const lockedTries = 5;
 
 /** How often acks prune completed jobs past their retention, at most. */
 const pruneEveryMs = 250;
@@ -384,6 +389,7 @@ export class PostgresStore implements Store {
     const jobs: LeasedRecord[] = [];
     let nextAt: number | null = null;
     let covered = true;
+    let lockedUntil: number | null = null;
     for (const queue of queues) {
       if (jobs.length >= max) {
         // Not looked at: whoever sleeps on it is not known to be covered.
@@ -401,6 +407,14 @@ export class PostgresStore implements Store {
       let answer = await this.#leaseFrom(queue, now, limit, visibilityMs);
       if (answer.due) {
         await this.#settle([queue], now);
+        answer = await this.#leaseFrom(queue, now, limit, visibilityMs);
+      }
+      // Leasable jobs held locked by another statement (lease.sql's `skipped`) are asked for again
+      // after a moment: the statement holding them may change nothing and send no event, and the
+      // lease would sleep to the wake horizon (30 s) with the job waiting. Real time, not the
+      // Spool's clock: the wait is for a lock, which no clock of the caller's moves.
+      for (let tries = 0; answer.skipped && answer.jobs.length === 0 && tries < lockedTries; tries++) {
+        await sleep(lockedPauseMs);
         answer = await this.#leaseFrom(queue, now, limit, visibilityMs);
       }
       // A lease sent after an add of this store sees its jobs, as on a store that runs calls in
@@ -422,10 +436,12 @@ export class PostgresStore implements Store {
       const wakeBy = answer.wakeBy;
       const told = wakeBy !== null && wakeBy > now && wakeBy < Infinity;
       const by = told ? Math.min(answer.nextAt ?? Infinity, wakeBy) : answer.nextAt;
+      // Still held after those tries (a long transaction): looked at again soon, not at the horizon.
+      if (answer.skipped && answer.jobs.length === 0) lockedUntil = now + lockedPauseMs * lockedTries;
       if (!told) covered = false;
       if (by !== null && (nextAt === null || by < nextAt)) nextAt = by;
     }
-    return { jobs, nextAt, covered };
+    return { jobs, nextAt, covered, lockedUntil };
   }
 
   async #leaseFrom(
@@ -433,15 +449,36 @@ export class PostgresStore implements Store {
     now: number,
     limit: number,
     visibilityMs: number | null,
-  ): Promise<{ due: boolean; jobs: LeasedRecord[]; nextAt: number | null; more: boolean; wakeBy: number | null }> {
+  ): Promise<{
+    due: boolean;
+    jobs: LeasedRecord[];
+    nextAt: number | null;
+    more: boolean;
+    skipped: boolean;
+    wakeBy: number | null;
+  }> {
     const rows = await this.#query<
-      JobRow & { due: boolean; next_at: number | null; more: boolean | null; wake_by: number | null; events: unknown }
+      JobRow & {
+        due: boolean;
+        next_at: number | null;
+        more: boolean | null;
+        skipped: boolean | null;
+        wake_by: number | null;
+        events: unknown;
+      }
     >('lease', [queue, now, limit, visibilityMs, this.#channel, this.#origin]);
     const head = rows[0];
-    if (head === undefined) return { due: false, jobs: [], nextAt: null, more: false, wakeBy: null };
+    if (head === undefined) return { due: false, jobs: [], nextAt: null, more: false, skipped: false, wakeBy: null };
     this.#dispatch(decodeEvents(head.events));
     const jobs = head.id === null ? [] : rows.map((row) => this.#leased(row, now));
-    return { due: head.due, jobs, nextAt: head.next_at, more: head.more === true, wakeBy: head.wake_by };
+    return {
+      due: head.due,
+      jobs,
+      nextAt: head.next_at,
+      more: head.more === true,
+      skipped: head.skipped === true,
+      wakeBy: head.wake_by,
+    };
   }
 
   async #settle(queues: readonly string[], now: number): Promise<void> {

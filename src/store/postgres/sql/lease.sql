@@ -9,6 +9,8 @@
 -- sent (the queue row is read FOR SHARE: see told() in 005-wake-horizon.sql). `wake_by`: the queue's
 -- (null when it has no row): while it is later than `now`, a lease that sleeps on this answer until
 -- `next_at` or `wake_by`, whichever comes first, is woken in time, and told.sql is not needed.
+-- `skipped`: when the lease took fewer than $3, whether it passed over leasable jobs that another
+-- statement held locked.
 -- `more`: when the lease took all $3, whether its snapshot held another job to lease (locked by
 -- another lease or not): false tells the store that a lease now would find only jobs committed
 -- since, so the worker's next lease waits for this process's adds on their way first instead of
@@ -48,7 +50,7 @@ WITH q AS (
 ), told AS (
   SELECT spool.tell($5, $6, events) FROM ev
 )
-SELECT m.due, m.next_at, m.more, m.wake_by, m.events, m.told, m.quick, l.*
+SELECT m.due, m.next_at, m.more, m.skipped, m.wake_by, m.events, m.told, m.quick, l.*
 FROM (
   SELECT (SELECT due FROM due) AS due,
     -- Only a lease short of jobs needs it (a full one does not sleep). spool.next_at's body, not a
@@ -70,6 +72,21 @@ FROM (
         LIMIT $3 + 1
       ) x
     ) END AS more,
+    -- A lease short of jobs that passed over leasable jobs another statement held locked (an ack
+    -- or a release of a lease that had run out holds its row a moment, changes nothing, and sends
+    -- no event): the store asks again, or the job waited for the wake horizon.
+    -- The snapshot, older than the lease's update, still holds the jobs leased as queued: more of
+    -- them there than leased were passed over. Read in lease order, as `more` reads them.
+    CASE WHEN (SELECT count(*) FROM leased) < $3 AND NOT (SELECT due FROM due)
+        AND NOT coalesce((SELECT paused FROM q), false) THEN (
+      SELECT count(*) > (SELECT count(*) FROM leased) FROM (
+        SELECT 1 FROM spool.jobs
+        WHERE queue = $1 AND state = 'queued' AND (available_at <= $2 OR available_at <= created_at)
+          AND (expires_at IS NULL OR expires_at > $2)
+        ORDER BY priority DESC, available_at, id
+        LIMIT $3
+      ) x
+    ) END AS skipped,
     (SELECT wake_by FROM q) AS wake_by,
     (SELECT events FROM ev) AS events,
     (SELECT * FROM told) AS told,
