@@ -4,7 +4,8 @@
 // jobs, so a scrape every 5 s costs the same at a million jobs as at ten.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { Counts, Spool, SpoolObserver } from '../../index.ts';
+import type { Spool, SpoolObserver } from '../../index.ts';
+import { queueCounts } from '../queue-counts.ts';
 import type { Context } from './context.ts';
 import { failure } from './errors.ts';
 
@@ -147,12 +148,7 @@ async function readCounts(
   m.jobs.reset();
   m.paused.reset();
   try {
-    const listed = await spool.queues();
-    const known = new Set(listed.map((q) => q.name));
-    const others = queues.filter((name) => !known.has(name));
-    const counts = await Promise.all(others.map((name) => spool.queue(name).counts()));
-    const all = [...listed, ...others.map((name, i) => ({ name, counts: counts[i] as Counts }))];
-    for (const { name: queue, counts: c } of all) {
+    for (const { name: queue, counts: c } of await queueCounts(spool, queues)) {
       for (const state of states) m.jobs.set({ queue, state }, c[state]);
       m.paused.set({ queue }, c.paused ? 1 : 0);
     }

@@ -1,5 +1,5 @@
 // What every command sees: the spool, this node, and the connection it came on.
-import type { Counts, Queue, Spool } from '../../index.ts';
+import type { Queue, Spool } from '../../index.ts';
 import { Guard } from '../http/auth.ts';
 import type { Need, Principal } from '../http/auth.ts';
 import { fromDisqueId, isDisqueId, toDisqueId } from './job-id.ts';
@@ -101,21 +101,6 @@ export function queueOf(server: Server, name: string): Queue {
     server.handles.set(name, (queue = server.spool.queue(name)));
   }
   return queue;
-}
-
-/**
- * Every queue the store lists (\`spool.queues()\`: each that had an add or stored settings), and
- * those this node saw named before the store listed them (a GETJOB of a queue nothing was added
- * to), sorted, with their counts.
- */
-export async function knownQueues(server: Server): Promise<{ name: string; counts: Counts }[]> {
-  const listed: { name: string; counts: Counts }[] = await server.spool.queues();
-  const names = new Set(listed.map((q) => q.name));
-  const others = [...server.queues.names()].filter((name) => !names.has(name));
-  const counts = await Promise.all(others.map((name) => queueOf(server, name).counts()));
-  return [...listed, ...others.map((name, i) => ({ name, counts: counts[i] as Counts }))].sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-  );
 }
 
 export function disqueId(server: Server, job: IdFacts & { readonly id: string }): string {

@@ -2,7 +2,8 @@
 // SETNAME and GETNAME, INFO, PING, TIME, AUTH, QUIT, COMMAND.
 import { UnauthorizedError } from '../../index.ts';
 import { word } from './args.ts';
-import { knownQueues, poolKind } from './context.ts';
+import { queueCounts } from '../queue-counts.ts';
+import { poolKind } from './context.ts';
 import type { Call, Command, NodeAddress } from './context.ts';
 import { ok, ReplyError, status, syntaxError } from './reply.ts';
 import type { Reply } from './reply.ts';
@@ -67,8 +68,9 @@ async function info(call: Call): Promise<Reply> {
   const section = word(call.args[0]);
   const uptimeS = Math.floor((Date.now() - server.startedAt) / 1000);
   const everything = section === '' || section === 'all' || section === 'default';
-  // Disque's README sends operators to `INFO jobs`: the jobs of every queue (knownQueues).
-  const queues = everything || section === 'jobs' || section === 'queues' ? await knownQueues(server) : [];
+  // Disque's README sends operators to `INFO jobs`: the jobs of every queue (queue-counts.ts).
+  const counted = everything || section === 'jobs' || section === 'queues';
+  const queues = counted ? await queueCounts(server.spool, server.queues.names()) : [];
   let jobs = 0;
   for (const { counts: c } of queues) jobs += c.waiting + c.delayed + c.active + c.dead;
   const sections: Record<string, string[]> = {

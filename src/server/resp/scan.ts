@@ -1,9 +1,11 @@
 // QSCAN and JSCAN: iterating queues and jobs a page at a time with a cursor, "0" to start and
-// to end. Both walk the queues the store lists and those this node has seen named (knownQueues).
-import type { Counts, JobState } from '../../index.ts';
+// to end. Both walk the queues the store lists and those this node has seen named (queue-counts.ts).
+import type { JobState } from '../../index.ts';
 import { Guard } from '../http/auth.ts';
 import { integerOf, text, word } from './args.ts';
-import { allow, disqueId, knownQueues } from './context.ts';
+import { queueCounts } from '../queue-counts.ts';
+import type { QueueCounts } from '../queue-counts.ts';
+import { allow, disqueId } from './context.ts';
 import type { Call, Command } from './context.ts';
 import { disqueState, showReply } from './inspect.ts';
 import { ReplyError, status, syntaxError } from './reply.ts';
@@ -26,9 +28,10 @@ function countArg(arg: Buffer | undefined): number {
 }
 
 /** The queues this connection may see, sorted, so a cursor is an index into them. */
-async function visibleQueues(call: Call): Promise<{ name: string; counts: Counts }[]> {
+async function visibleQueues(call: Call): Promise<QueueCounts[]> {
   const principal = call.session.principal ?? null;
-  return (await knownQueues(call.server)).filter((q) => Guard.sees(principal, q.name));
+  const { spool, queues } = call.server;
+  return (await queueCounts(spool, queues.names())).filter((q) => Guard.sees(principal, q.name));
 }
 
 async function qscan(call: Call): Promise<Reply> {
