@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { test } from 'node:test';
 import {
   ClosedError,
@@ -808,5 +809,118 @@ void test("an answer that is not JSON (a proxy's 502 page) is an Error naming th
     });
   } finally {
     proxy.close();
+  }
+});
+
+/**
+ * A TCP proxy to the server at `base` that, once frozen, takes connections and bytes and passes
+ * nothing on either way: a server that stopped answering (stopped, swapping, a network dropping
+ * packets without a reset).
+ */
+async function freezingProxy(base: string) {
+  const target = new URL(base);
+  const sockets = new Set<Socket>();
+  let frozen = false;
+  const proxy = createNetServer((client) => {
+    const upstream = netConnect(Number(target.port), target.hostname);
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(from);
+      from.on('error', () => {});
+      from.on('data', (bytes: Buffer) => void (frozen || to.write(bytes)));
+      from.on('close', () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    freeze: () => void (frozen = true),
+    close() {
+      for (const socket of sockets) socket.destroy();
+      proxy.close();
+    },
+  };
+}
+
+void test('a call to a server that stopped answering fails with TimeoutError after the time-out connect() was given', async () => {
+  const s = await start();
+  const proxy = await freezingProxy(s.base);
+  try {
+    const q = connect(proxy.base, { timeout: 200 }).queue('frozen');
+    assert.equal((await q.counts()).waiting, 0);
+    proxy.freeze();
+    const started = performance.now();
+    await assert.rejects(q.counts(), (error) => {
+      assert.ok(error instanceof TimeoutError, String(error));
+      assert.equal(error.ms, 200);
+      assert.match(error.message, /GET http:\/\/127\.0\.0\.1:\d+\/v1\/queues\/frozen\/counts timed out after 200ms/);
+      return true;
+    });
+    assert.ok(performance.now() - started >= 190);
+    for (const timeout of [0, -1, 'soon'])
+      assert.throws(
+        () => connect(s.base, { timeout }),
+        (error) => error instanceof ValidationError && error.field === 'options.timeout',
+      );
+    assert.throws(() => connect(s.base, { timout: 100 } as never), ValidationError);
+  } finally {
+    proxy.close();
+    await s.close();
+  }
+});
+
+void test("a long-poll may wait as long as it asked the server to, past the connection's time-out", async () => {
+  const s = await start();
+  try {
+    const q = connect(s.base, { timeout: 100 }).queue('long-poll-timeout');
+    const started = performance.now();
+    assert.deepEqual(await q.lease({ wait: 500 }), []);
+    assert.ok(performance.now() - started >= 490);
+    const id = await connect(s.base).queue('long-poll-timeout').add('x');
+    await assert.rejects(q.waitFor(id, { timeout: 400 }), TimeoutError);
+  } finally {
+    await s.close();
+  }
+});
+
+void test('a remote worker closed with a time-out returns though the server stopped answering; its job is not lost', async () => {
+  const s = await start();
+  const proxy = await freezingProxy(s.base);
+  try {
+    const q = connect(proxy.base, { timeout: 300 }).queue<string>('frozen-close');
+    const id = await q.add('x');
+    let finish = (): void => {};
+    let started = (): void => {};
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const worker = q.process(async () => {
+      started();
+      await new Promise<void>((resolve) => (finish = resolve));
+      return 'done';
+    });
+    const errors: unknown[] = [];
+    worker.on('error', (error) => errors.push(error));
+    await running;
+    proxy.freeze();
+    // Its ack goes to a server that answers nothing: before, fetch held it (and the close) for 5 minutes.
+    finish();
+    const closing = worker.close({ timeout: 100 }).then(() => 'closed');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise((resolve) => (timer = setTimeout(resolve, 10_000, 'still closing after 10 s')));
+    assert.equal(await Promise.race([closing, late]), 'closed');
+    clearTimeout(timer);
+    assert.ok(
+      errors.some((error) => error instanceof TimeoutError),
+      String(errors),
+    );
+    // The ack never arrived: the job is still leased, to run again once its lease ends.
+    assert.equal((await connect(s.base).queue('frozen-close').get(id))?.state, 'active');
+  } finally {
+    proxy.close();
+    await s.close();
   }
 });

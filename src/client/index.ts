@@ -36,7 +36,16 @@ export type { RemoteWorkerEvents } from './worker.ts';
 export interface ConnectOptions {
   /** Bearer token, when the server has tokens. */
   token?: string;
+  /**
+   * How long a request may go without its whole answer before it fails with TimeoutError (a
+   * long-poll: past the time it asks the server to wait). Default 30s; 'forever' waits as long as
+   * the connection lasts.
+   */
+  timeout?: Duration;
 }
+
+/** ConnectOptions.timeout's default: far past any answer a working server takes to give. */
+const defaultTimeoutMs = 30_000;
 
 /** A queue's settings as the server writes them (queue-settings.ts): ms, and null for no limit. */
 interface SettingsJson {
@@ -120,6 +129,7 @@ const maxAckBatch = 1000;
 
 /** Opens nothing: each call is one HTTP request (fetch keeps connections alive). */
 export function connect(url: string, options: ConnectOptions = {}): SpoolClient {
+  checkKeys(options, ['token', 'timeout'], 'options');
   const base = URL.canParse(url) ? new URL(url) : null;
   if (base?.protocol !== 'http:' && base?.protocol !== 'https:')
     throw new ValidationError('url', `must be an http(s) URL, got ${JSON.stringify(redactUrl(url))}`);
@@ -130,7 +140,12 @@ export function connect(url: string, options: ConnectOptions = {}): SpoolClient 
     throw new ValidationError('url', 'must have no query or fragment (they were dropped, not sent)');
   const headers: Record<string, string> =
     options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
-  return new SpoolClient({ base: base.origin + base.pathname.replace(/\/$/, ''), headers });
+  const timeoutMs =
+    options.timeout === undefined
+      ? defaultTimeoutMs
+      : parseDuration(options.timeout, 'options.timeout', { forever: true });
+  if (timeoutMs < 1) throw new ValidationError('options.timeout', 'must be at least 1ms');
+  return new SpoolClient({ base: base.origin + base.pathname.replace(/\/$/, ''), headers, timeoutMs });
 }
 
 export class SpoolClient {
@@ -152,7 +167,10 @@ export class SpoolClient {
       ...rest,
       ...(wait === undefined ? {} : { wait: longPoll(wait) }),
     };
-    const { jobs } = await call<{ jobs: LeasedJson<T>[] }>(this.transport, 'POST', '/v1/lease', body, signal);
+    const { jobs } = await call<{ jobs: LeasedJson<T>[] }>(this.transport, 'POST', '/v1/lease', body, {
+      signal,
+      waitMs: body.wait ?? 0,
+    });
     return jobs.map((job) => new RemoteLeasedJob<T, R>(job, this.transport));
   }
 
@@ -352,7 +370,10 @@ export class RemoteQueue<T = unknown, R = unknown> {
     for (;;) {
       // Without a timeout as long as one request may wait; the server cuts it to its own limit.
       const wait = longPoll(timeoutMs === null ? 'forever' : Math.max(0, timeoutMs - waitedMs));
-      const answer = await call<ResultJson<R>>(this.transport, 'GET', path + String(wait), undefined, options.signal);
+      const answer = await call<ResultJson<R>>(this.transport, 'GET', path + String(wait), undefined, {
+        signal: options.signal,
+        waitMs: wait,
+      });
       if (answer.state === 'completed') return answer.result;
       if (answer.state === 'dead') throw new JobFailedError(id, answer.errors);
       waitedMs += answer.waitedMs;
