@@ -159,6 +159,7 @@ export default tseslint.config(
                 '!**/core/presence.ts',
                 '!**/core/duration.ts',
                 '!**/core/codec.ts',
+                '!**/core/abort.ts',
                 '**/cli/**',
                 '**/open.ts',
               ],

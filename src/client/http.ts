@@ -1,5 +1,6 @@
 // One JSON call to a spool server, and the server's JSON errors turned back into the same
 // SpoolError classes a local spool throws, so callers match on `code` the same way.
+import { onAbort } from '../core/abort.ts';
 import { errorFromDetails, TimeoutError } from '../errors.ts';
 
 export interface Transport {
@@ -71,7 +72,7 @@ export async function call<T>(
   const controller = new AbortController();
   const abort = (): void => controller.abort(signal?.reason);
   if (signal?.aborted === true) abort();
-  else signal?.addEventListener('abort', abort, { once: true });
+  const offAbort = signal === undefined || signal.aborted ? () => {} : onAbort(signal, abort);
   let timedOut = false;
   const timer = Number.isFinite(limitMs)
     ? setTimeout(() => {
@@ -97,7 +98,7 @@ export async function call<T>(
     throw new Error(`cannot reach ${transport.base}: ${reason}`, { cause: error });
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener('abort', abort);
+    offAbort();
   }
   let json: unknown;
   try {

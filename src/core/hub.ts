@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JobEnd, SleeperEvent } from '../store/contract.ts';
 import type { Clock } from './clock.ts';
+import { onAbort } from './abort.ts';
 
 interface ReadyWaiter {
   readonly queues: ReadonlySet<string>;
@@ -89,19 +90,18 @@ export class ChangeHub {
         cancelTimer();
         this.#readyWaiters.delete(waiter);
         if (sleeper !== undefined) this.#sleeping.delete(sleeper);
-        signal?.removeEventListener('abort', onAbort);
+        offAbort();
         resolve(wakeup);
       };
       const ready: Wakeup = { kind: 'ready' };
-      const onAbort = (): void => done({ kind: 'aborted' });
       const waiter: ReadyWaiter = {
         queues: new Set(queues),
         wake: (added) => done(added === undefined ? ready : { kind: 'sent', added }),
       };
+      const offAbort = signal === undefined ? () => {} : onAbort(signal, () => done({ kind: 'aborted' }));
       const cancelTimer = this.clock.setTimer(ms, () => done(ready));
       this.#readyWaiters.add(waiter);
       if (sleeper !== undefined) this.#sleeping.set(sleeper, waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
       also?.then(
         () => done(ready),
         () => done(ready),

@@ -1,6 +1,7 @@
 import { asError, ClosedError, JobFailedError, NotFoundError, TimeoutError } from '../errors.ts';
 import type { JobEnd, JobRecord } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
+import { onAbort } from './abort.ts';
 import type { Runtime } from './runtime.ts';
 
 /**
@@ -23,6 +24,7 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
     let looked = false;
     let seen: { end: JobEnd; result: Uint8Array | null | undefined } | null = null;
     let unwatch: (() => Promise<void>) | null = null;
+    let offAbort = (): void => {};
     const failed = (error: unknown): void => finish(() => reject(asError(error)));
     const finish = (answer: () => void): void => {
       if (done) return;
@@ -31,10 +33,10 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       offClose();
       unwatch?.().catch(() => {});
       cancelTimer();
-      signal?.removeEventListener('abort', onAbort);
+      offAbort();
       answer();
     };
-    const onAbort = (): void => {
+    const aborted = (): void => {
       const reason: unknown = signal?.reason;
       finish(() => reject(reason instanceof Error ? reason : new Error('aborted', { cause: reason })));
     };
@@ -77,8 +79,8 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
         ? () => {}
         : clock.setTimer(timeoutMs, () => finish(() => reject(new TimeoutError(`waitFor(${id})`, timeoutMs))));
     const offClose = hub.onClose(() => finish(() => reject(new ClosedError())));
-    if (signal?.aborted === true) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted === true) return aborted();
+    if (signal !== undefined) offAbort = onAbort(signal, aborted);
     if (watchEnd === null) return check();
     // A store that tells other processes only of the ends somebody watches: watched before the
     // first look, so an end that look misses is told (contract.ts, Store.watchEnd).

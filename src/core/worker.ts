@@ -10,6 +10,7 @@ import {
   TimeoutError,
   ValidationError,
 } from '../errors.ts';
+import { onAbort } from './abort.ts';
 import type { Clock } from './clock.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
@@ -167,6 +168,8 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
   /** Lanes waiting for a slot to free up. */
   #slotWaiters: (() => void)[] = [];
   #closing = false;
+  /** Stops listening to the caller's signal, which may outlive this worker (one for a whole process). */
+  #offSignal = (): void => {};
   readonly #keeper: LeaseKeeper<J>;
   readonly #clock: Clock;
   /** Since the start, for the heartbeat. */
@@ -196,7 +199,7 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
     source.attach(this);
     // The caller gave up: nothing is waited for (diskoque's cancelled ctx).
     if (gaveUp) void this.close({ timeout: 0 });
-    else signal?.addEventListener('abort', () => void this.close({ timeout: 0 }), { once: true });
+    else if (signal !== undefined) this.#offSignal = onAbort(signal, () => void this.close({ timeout: 0 }));
   }
 
   /** What the process's heartbeat document says of this worker. */
@@ -228,6 +231,7 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
     const graceMs = o.timeout === undefined ? Infinity : parseDuration(o.timeout, 'close.timeout');
     if (!this.#closing) {
       this.#closing = true;
+      this.#offSignal();
       this.#stop.abort();
       this.#wakeLanes();
     }
