@@ -245,6 +245,29 @@ export function blocking(suite: Suite): void {
 
     conformanceTest(
       suite,
+      'waitFor settles when its job ends by time alone in a queue nobody calls: at its TTL, and when its last lease runs out',
+      async ({ spool, clock }) => {
+        const q = spool.queue('wait-by-time', { maxAttempts: 1 });
+        const crashed = await q.add('its holder never settles it', { visibility: '10s' });
+        const [held] = await q.lease();
+        const expiring = await q.add('nobody takes it', { ttl: '1m' });
+        const dead = assert.rejects(
+          q.waitFor(crashed),
+          (e: unknown) => e instanceof JobFailedError && e.errors.at(-1) === 'lease expired',
+        );
+        const gone = assert.rejects(q.waitFor(expiring), { code: 'NOT_FOUND', reason: 'expired before it finished' });
+        // Nothing else touches the queue: no lease blocks on it, no call settles it.
+        await armedFor(clock, held!.leaseUntil, 'the waitFor to look at the end of the last lease');
+        await armedFor(clock, clock.now() + 60_000, 'the waitFor to look at the TTL');
+        clock.advance(10_000);
+        await dead;
+        clock.advance(50_000);
+        await gone;
+      },
+    );
+
+    conformanceTest(
+      suite,
       'a waitFor pending when the Spool closes rejects with ClosedError, and so does one after',
       async ({ spool }) => {
         const q = spool.queue('wait-close');

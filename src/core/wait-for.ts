@@ -23,6 +23,10 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
     let done = false;
     let looked = false;
     let seen: { end: JobEnd; result: Uint8Array | null | undefined } | null = null;
+    // The job's TTL at the last look that found it unfinished: its end, if it ends so unseen.
+    let expiresAt: number | null = null;
+    // Cancels the look again at the time the job ends by itself (endsBy).
+    let cancelEnd = (): void => {};
     let unwatch: (() => Promise<void>) | null = null;
     let offAbort = (): void => {};
     const failed = (error: unknown): void => finish(() => reject(asError(error)));
@@ -33,6 +37,7 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       offClose();
       unwatch?.().catch(() => {});
       cancelTimer();
+      cancelEnd();
       offAbort();
       answer();
     };
@@ -47,15 +52,22 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       } else if (record?.state === 'dead') {
         finish(() => reject(new JobFailedError(id, record.errors)));
       } else if (record !== null && record !== undefined) {
-        return;
+        // A TTL passing ends the job with no call to the store, and no event, until some call
+        // settles its queue: in a quiet queue this waitFor would wait past the job's end for good.
+        expiresAt = record.expiresAt;
+        const at = endsBy(record);
+        cancelEnd();
+        cancelEnd = at === null ? () => {} : clock.setTimer(at - clock.now(), check);
       } else if (!first && seen?.end === 'completed') {
         const result = seen.result === null || seen.result === undefined ? undefined : jsonCodec.decode(seen.result);
         finish(() => resolve(result as R));
       } else {
+        // The expired event may come after the look that found the job gone (Redis' pub/sub).
+        const end = seen?.end ?? (expiresAt !== null && expiresAt <= clock.now() ? 'expired' : null);
         const why =
-          first || seen === null
+          first || end === null
             ? 'not found (never added, removed, or finished and not kept)'
-            : `${seen.end} before it finished`;
+            : `${end} before it finished`;
         finish(() => reject(new NotFoundError('job', id, null, why)));
       }
     };
@@ -90,4 +102,14 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       check();
     }, failed);
   });
+}
+
+/**
+ * When an unfinished job ends by time alone, with no call that ends it: at its TTL, or on its last
+ * attempt when its lease runs out (the reclaim sends it dead); null when only a call ends it.
+ */
+function endsBy(record: JobRecord): number | null {
+  const lastLease = record.state === 'active' && record.attempts >= record.maxAttempts ? record.leaseUntil : null;
+  if (lastLease === null) return record.expiresAt;
+  return record.expiresAt === null ? lastLease : Math.min(record.expiresAt, lastLease);
 }
