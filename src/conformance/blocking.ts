@@ -125,6 +125,26 @@ export function blocking(suite: Suite): void {
 
     conformanceTest(
       suite,
+      "a lease blocked before another holder's extend shortens its lease takes the job at the new end",
+      async ({ spool, clock }) => {
+        const q = spool.queue('wake-shortened');
+        const id = await q.add('x', { visibility: '1h' });
+        const [held] = await q.lease();
+        const pending = q.lease({ wait: '2h' });
+        await blocked(clock, 1, 'the lease to block');
+        // A handler that keeps its lease short from here on (its worker then dies): not an hour.
+        const until = await held!.extend('10s');
+        await armedFor(clock, until, "the lease's new end to reach the blocked lease");
+        clock.advance(10_000);
+        const [job] = await pending;
+        assert.equal(job?.id, id);
+        assert.equal(job?.attempt, 2);
+        await assert.rejects(held!.ack(), { code: 'LEASE_LOST' });
+      },
+    );
+
+    conformanceTest(
+      suite,
       "a lease blocked before another client's delayed add wakes when the job falls due",
       async ({ spool, clock, store }) => {
         const pending = spool.lease({ queues: ['wake-add'], wait: '1h' });

@@ -124,6 +124,24 @@ export function time(suite: Suite): void {
 
     conformanceTest(
       suite,
+      'an extend that shortens the lease hands the job out again at the new end',
+      async ({ spool, clock }) => {
+        const q = spool.queue('extend-shorter');
+        const id = await q.add('x', { visibility: '1h' });
+        const [job] = await q.lease();
+        assert.equal(await job!.extend('10s'), clock.now() + 10_000);
+        clock.advance(9999);
+        assert.deepEqual(await q.lease(), []);
+        clock.advance(1);
+        const [again] = await q.lease();
+        assert.equal(again?.id, id);
+        assert.equal(again?.attempt, 2);
+        await assert.rejects(job!.ack(), { code: 'LEASE_LOST' });
+      },
+    );
+
+    conformanceTest(
+      suite,
       'nack retries after the exponential back-off, then goes dead with its errors',
       async ({ spool, clock }) => {
         const q = spool.queue('backoff', {

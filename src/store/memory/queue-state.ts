@@ -121,6 +121,8 @@ export class QueueState {
   extend(seq: number, until: number): void {
     this.cols.page(seq).until.set(rowOf(seq), until);
     this.#pushLease(seq);
+    // An extend may end the lease sooner than it did (job.extend('1m') on a lease of an hour).
+    this.#announce(until);
   }
 
   /** The job's attempt failed: back to waiting after `delayMs`, or dead. */

@@ -659,9 +659,18 @@ export class PostgresStore implements Store {
   async extend({ now, token, ms }: ExtendParams): Promise<ExtendResult> {
     const parts = this.#token(token);
     if (parts === null) return { outcome: 'lost' };
-    const rows = await this.#query<{ until: number }>('extend', [parts.id, parts.attempt, now, ms]);
+    const rows = await this.#query<{ until: number; events: unknown }>('extend', [
+      parts.id,
+      parts.attempt,
+      now,
+      ms,
+      this.#channel,
+      this.#origin,
+    ]);
     const row = rows[0];
-    return row === undefined ? { outcome: 'lost' } : { outcome: 'ok', leaseUntil: row.until };
+    if (row === undefined) return { outcome: 'lost' };
+    this.#dispatch(decodeEvents(row.events));
+    return { outcome: 'ok', leaseUntil: row.until };
   }
 
   async leases({ now, tokens }: TokensParams): Promise<readonly (LeasedRecord | null)[]> {

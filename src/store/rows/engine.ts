@@ -230,7 +230,10 @@ export class RowEngine {
   extend({ now, token, ms }: ExtendParams): ExtendResult {
     const row = this.#leased(token, now);
     if (row === null) return { outcome: 'lost' };
-    this.#move(this.#queue(row.queue), row, { until: now + ms });
+    const q = this.#queue(row.queue);
+    this.#move(q, row, { until: now + ms });
+    // An extend may end the lease sooner than it did (job.extend('1m') on a lease of an hour).
+    this.#announce(q, now + ms);
     return { outcome: 'ok', leaseUntil: now + ms };
   }
 

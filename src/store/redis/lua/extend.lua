@@ -13,6 +13,10 @@ if j then
   j.l = text(out)
   save(B, seq, j)
   redis.call('ZADD', B .. ':a', j.l, pad(seq))
+  -- An extend may end the lease sooner than it did (job.extend('1m') on a lease of an hour): the
+  -- queue's `due` must not stay at the old end, or settle skips the reclaim until then.
+  schedule(B, out)
+  announce(B, queue, out)
 end
 publish()
 return out
