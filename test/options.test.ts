@@ -9,10 +9,11 @@ import {
   open,
   parseDuration,
   Spool,
+  TimeoutError,
   UnknownStoreError,
   ValidationError,
 } from '../src/index.ts';
-import type { BackoffOptions, JobOptions } from '../src/index.ts';
+import type { BackoffOptions, JobOptions, LeasedJob } from '../src/index.ts';
 import { maxDurationMs } from '../src/core/duration.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
 import { serveSettings } from '../src/cli/settings.ts';
@@ -90,6 +91,47 @@ void test('a duration has one range: a huge number is the same ValidationError a
   assert.equal(parseDuration('forever', 'wait', { forever: true }), Infinity);
   assert.equal(parseDuration(Infinity, 'wait', { forever: true }), Infinity);
   assert.throws(() => parseDuration('9'.repeat(400), 'wait', { forever: true }), ValidationError);
+});
+
+void test("a time-out past setTimeout's longest wait (24.8 days) is waited whole: a waitFor's and a handler's of 30 days", async (t) => {
+  const spool = await open('memory:');
+  const waited = await spool.queue('month-wait').add('x');
+  await spool.queue('month-work').add('y');
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.now() });
+  let outcome: unknown = 'waiting';
+  let aborted: unknown = null;
+  try {
+    spool
+      .queue('month-wait')
+      .waitFor(waited, { timeout: '30d' })
+      .then(
+        (v) => (outcome = v),
+        (e: unknown) => (outcome = e),
+      );
+    const handler = (job: LeasedJob): Promise<void> =>
+      new Promise((resolve) => job.signal.addEventListener('abort', () => resolve(void (aborted = job.signal.reason))));
+    // A lease longer than the time-out: nothing but the time-out ends the attempt.
+    spool.queue('month-work').process(handler, { timeout: '30d', visibility: '40d', autoExtend: false });
+    const turns = async (): Promise<void> => {
+      for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    };
+    await turns();
+    const month = 30 * 86_400_000;
+    t.mock.timers.tick(2 ** 31);
+    await turns();
+    // Cut to the longest wait, both ran out here, 5 days early.
+    assert.deepEqual({ outcome, aborted }, { outcome: 'waiting', aborted: null });
+    t.mock.timers.tick(month - 10 - 2 ** 31);
+    await turns();
+    assert.deepEqual({ outcome, aborted }, { outcome: 'waiting', aborted: null });
+    t.mock.timers.tick(20);
+    await turns();
+    assert.ok(outcome instanceof TimeoutError, String(outcome));
+    assert.ok(aborted instanceof TimeoutError, String(aborted));
+  } finally {
+    t.mock.timers.reset();
+    await spool.close({ timeout: 0 });
+  }
 });
 
 void test('backoff takes a number of ms or a duration string as a fixed delay, wherever options are read', async () => {

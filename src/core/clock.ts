@@ -8,10 +8,22 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): () => void;
 }
 
+/** setTimeout's longest wait: past it node waits 1 ms instead. */
+const longestTimeoutMs = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {
-    const timer = setTimeout(fn, Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+    // A longer wait is several timeouts in a row: one cut to the longest fired 24.8 days in, so a
+    // waitFor, handler or close time-out of 30 days ran out then.
+    let timer: NodeJS.Timeout;
+    const arm = (left: number): void => {
+      timer =
+        left > longestTimeoutMs
+          ? setTimeout(() => arm(left - longestTimeoutMs), longestTimeoutMs)
+          : setTimeout(fn, Math.max(0, left));
+    };
+    arm(ms);
     return () => clearTimeout(timer);
   },
 };
