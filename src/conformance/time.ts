@@ -208,6 +208,30 @@ export function time(suite: Suite): void {
       },
     );
 
+    conformanceTest(
+      suite,
+      'a delay, visibility or back-off given in fractions of a millisecond counts whole ones, and the job is handed out',
+      async ({ spool, clock }) => {
+        // A back-off function's 1000 * 1.5 ** attempt is such a fraction from the third attempt on.
+        const q = spool.queue<string>('fractions', { backoff: () => 2.5 });
+        const id = await q.add('x', { delay: 1.5 });
+        assert.equal((await q.get(id))?.runAt, clock.now() + 2);
+        clock.advance(2);
+        const [first] = await q.lease({ visibility: 2.5 });
+        assert.equal(first?.id, id);
+        assert.equal(first.leaseUntil, clock.now() + 3);
+        clock.advance(3);
+        const [second] = await q.lease();
+        assert.equal(second?.attempt, 2);
+        assert.equal(await second.nack({ error: 'again' }), 'retry');
+        assert.equal((await q.get(id))?.runAt, clock.now() + 3);
+        clock.advance(3);
+        const [third] = await q.lease();
+        assert.equal(third?.attempt, 3);
+        await third.ack();
+      },
+    );
+
     conformanceTest(suite, 'a nack with an explicit delay overrides the back-off', async ({ spool, clock }) => {
       const q = spool.queue('nack-delay');
       await q.add('x');

@@ -92,5 +92,8 @@ function inRange(ms: number, field: string, infinite: boolean, given: string): n
       `must not exceed 100 years, ${maxDurationMs} ms${infinite ? " or 'forever'" : ''}, got ${given.length > 40 ? `${given.slice(0, 40)}…` : given}`,
     );
   }
-  return ms;
+  // Whole milliseconds, as every store counts time: a fraction (a back-off function's 1000 * 1.5 **
+  // attempt, '2.5ms') made a Redis job's place in line unreadable, so the lease dropped the job, and
+  // failed a PostgreSQL nack ('invalid input syntax for type integer').
+  return Math.round(ms);
 }
