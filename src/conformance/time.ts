@@ -232,6 +232,48 @@ export function time(suite: Suite): void {
       },
     );
 
+    conformanceTest(
+      suite,
+      'on a clock that gives fractions of a millisecond, jobs are handed out, delayed, reclaimed and retried on time',
+      async ({ spool, clock, store }) => {
+        // performance.timeOrigin + performance.now(), say: a clock no step of the wall clock moves.
+        clock.advance(0.25);
+        const q = spool.queue<string>('fraction-clock', { backoff: '1s' });
+        const first = await q.add('at once');
+        const second = await q.add('later', { delay: '1s' });
+        const [a] = await q.lease({ visibility: '2s' });
+        assert.equal(a?.id, first);
+        clock.advance(1000);
+        const [b] = await q.lease();
+        assert.equal(b?.id, second);
+        assert.equal(await b.nack({ error: 'again' }), 'retry');
+        clock.advance(999);
+        assert.deepEqual(await q.lease(), []);
+        // The first's lease ran out as the second's back-off ended: both in line, in add order.
+        clock.advance(1);
+        const back = await q.lease({ max: 2 });
+        assert.deepEqual(
+          back.map((j) => [j.id, j.attempt]),
+          [
+            [first, 2],
+            [second, 2],
+          ],
+        );
+        // A store takes a delay in fractions too, from a caller of the contract.
+        const nacked = await store.nack({
+          now: clock.now(),
+          token: back[1]!.token,
+          delayMs: 0.5,
+          error: null,
+          dead: false,
+          release: false,
+        });
+        assert.equal(nacked.outcome, 'retry');
+        clock.advance(0.5);
+        assert.equal((await q.lease())[0]?.id, second);
+      },
+    );
+
     conformanceTest(suite, 'a nack with an explicit delay overrides the back-off', async ({ spool, clock }) => {
       const q = spool.queue('nack-delay');
       await q.add('x');

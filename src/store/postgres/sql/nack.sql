@@ -18,7 +18,9 @@ WITH job AS (
     errors = CASE WHEN $7 OR $5::text IS NULL THEN j.errors
                   ELSE (j.errors || $5::text)[greatest(1, cardinality(j.errors) - 8):] END,
     -- A release with no delay goes back to its old place in line.
-    available_at = CASE WHEN f.state = 'dead' OR ($7 AND $4 <= 0) THEN j.available_at ELSE $3 + $4 END,
+    -- $4 as float8: compared to the integer 0 first, it was read as an integer, and a delay in
+    -- fractions of a millisecond failed the nack.
+    available_at = CASE WHEN f.state = 'dead' OR ($7 AND $4::float8 <= 0) THEN j.available_at ELSE $3 + $4 END,
     until = CASE WHEN f.state = 'dead' THEN $3 END,
     finish = CASE WHEN f.state = 'dead' THEN nextval('spool.finishes') END
   FROM fate f WHERE j.id = f.id

@@ -82,7 +82,7 @@ local function shared(run)
     .. (priority == '0' and '' or priority) .. '|' .. run.maxAttempts .. '|' .. nowText .. '|' .. run.expiresAt
     .. '|' .. run.backoff .. '|' .. run.key
   run.score = negated(priority)
-  run.readyAt = string.rep('0', 13 - #availableAt) .. availableAt
+  run.readyAt = readyPrefix(availableAt)
 end
 local out = { 1 }
 for n = 1, count do

@@ -52,12 +52,14 @@ local function setNow(text)
   now, nowText = tonumber(text), text
 end
 
--- Numbers as text, each converted once per call: a batch's jobs share their lease end.
+-- Numbers as text, each converted once per call: a batch's jobs share their lease end. In 17
+-- digits, which read back as the same number: tostring's 14 rounded a time in fractions of a
+-- millisecond (a clock may give them), and a queue's due time rounded up past its job's own.
 local texts = {}
 local function text(n)
   local t = texts[n]
   if not t then
-    t = tostring(n)
+    t = string.format('%.17g', n)
     texts[n] = t
   end
   return t
@@ -71,8 +73,16 @@ local function unpad(member, from)
   return string.match(member, '^0*(%d+)$', from)
 end
 
+-- A waiting member: the ready time's whole milliseconds in 13 digits, then the seq, which
+-- seqOfWaiting reads by its place. A time in fractions (a clock may give them) is cut to its
+-- whole part: written whole, it moved the seq, and the lease dropped the member as unreadable.
+local function readyPrefix(readyAt)
+  local whole = string.match(readyAt, '^%d+')
+  return string.rep('0', 13 - #whole) .. whole
+end
+
 local function waitMember(readyAt, seq)
-  return string.rep('0', 13 - #readyAt) .. readyAt .. pad(seq)
+  return readyPrefix(readyAt) .. pad(seq)
 end
 
 local function seqOfWaiting(member)
