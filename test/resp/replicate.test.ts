@@ -68,6 +68,18 @@ void test('REPLICATE 2 with ms-timeout 0 waits for the store’s own bound, then
   assert.ok(await until(async () => (await cli('QLEN', 'repl-store')) === '0', 2000), 'cleaned up');
 });
 
+void test(
+  'REPLICATE 2 with an ms-timeout past 24.8 days waits for the store’s own bound, not 1 ms',
+  { skip },
+  async () => {
+    // setTimeout fires a wait past 2^31 - 1 ms at once: NOREPL came back in a few ms.
+    const started = Date.now();
+    assert.equal(await cli('ADDJOB', 'repl-long', 'x', '3000000000', 'REPLICATE', '2'), noRepl);
+    const tookMs = Date.now() - started;
+    assert.ok(tookMs >= storeWaitMs - 50, `answered after ${tookMs} ms`);
+  },
+);
+
 void test('REPLICATE 2 ASYNC answers the id at once and keeps the job', { skip }, async () => {
   const started = Date.now();
   assert.match(await cli('ADDJOB', 'repl-async', 'x', '100', 'REPLICATE', '2', 'ASYNC'), /^D-/);

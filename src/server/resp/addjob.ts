@@ -1,7 +1,7 @@
 // ADDJOB queue body ms-timeout [REPLICATE n] [DELAY s] [RETRY s] [TTL s] [MAXLEN n] [ASYNC]
 // with Disque's defaults, checks in Disque's order and Disque's error texts.
 import { isUtf8 } from 'node:buffer';
-import { ReplicationError } from '../../index.ts';
+import { ReplicationError, systemClock } from '../../index.ts';
 import type { JobOptions, Queue } from '../../index.ts';
 import { integerOf, text, timeoutArg, word } from './args.ts';
 import { allow, disqueId, queueOf } from './context.ts';
@@ -152,21 +152,23 @@ function copied(adding: Promise<string>, timeoutMs: number, queue: Queue): Promi
   const cleanUp = (id: string): void => void queue.remove(id).catch(() => {});
   return new Promise((resolve, reject) => {
     let late = false;
-    const timer =
+    // systemClock's timer, not setTimeout: past 2^31 - 1 ms (24.8 days) setTimeout fires in 1 ms,
+    // and an ADDJOB … 3000000000 REPLICATE 2 answered NOREPL at once and deleted its job.
+    const cancel =
       timeoutMs === 0
         ? null
-        : setTimeout(() => {
+        : systemClock.setTimer(timeoutMs, () => {
             late = true;
             reject(noRepl());
-          }, timeoutMs);
+          });
     adding.then(
       (id) => {
-        if (timer !== null) clearTimeout(timer);
+        cancel?.();
         if (late) cleanUp(id);
         else resolve(id);
       },
       (error: unknown) => {
-        if (timer !== null) clearTimeout(timer);
+        cancel?.();
         if (error instanceof ReplicationError) error.ids.forEach(cleanUp);
         if (!late) reject(error instanceof ReplicationError ? noRepl() : (error as Error));
       },
