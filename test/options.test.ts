@@ -383,3 +383,24 @@ void test('a frozen options object is read once per queue settings, however adds
   assert.equal((await spool.job(ids.two[0] as string))?.maxAttempts, 3);
   assert.equal((await spool.job(ids.one[0] as string))?.maxAttempts, 5);
 });
+
+void test('a job whose delay is not shorter than its ttl is refused: it would expire before it could run', async () => {
+  await using spool = await open('memory:');
+  const q = spool.queue('delay-ttl');
+  await assert.rejects(
+    q.add('x', { delay: '1h', ttl: '1h' }),
+    (e: unknown) =>
+      e instanceof ValidationError && e.field === 'options.delay' && /expire before it could run/.test(e.message),
+  );
+  const stored = spool.queue('delay-ttl-stored', { ttl: '1m' });
+  await assert.rejects(stored.add('x', { delay: '2m' }), { field: 'options.delay' });
+  await assert.rejects(
+    spool.queue('delay-ttl').addBulk([{ data: 1 }, { data: 2, options: { delay: 5000, ttl: 1000 } }]),
+    { field: 'items[1].options.delay' },
+  );
+  assert.deepEqual(await q.counts(), { ...(await q.counts()), waiting: 0, delayed: 0 });
+  // A delay shorter than the ttl, and a ttl alone, are taken.
+  await q.add('x', { delay: '59s', ttl: '1m' });
+  await stored.add('x', { ttl: '1s' });
+  assert.equal((await q.counts()).delayed, 1);
+});

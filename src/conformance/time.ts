@@ -52,9 +52,14 @@ export function time(suite: Suite): void {
       'a job past its TTL is gone in any state and counted as expired',
       async ({ spool, clock }) => {
         const q = spool.queue('ttl');
+        const delayed = await q.add('d', { ttl: '1m' });
         const waiting = await q.add('w', { ttl: '1m' });
-        const delayed = await q.add('d', { ttl: '1m', delay: '2m' });
         const kept = await q.add('k');
+        // Delayed past its TTL by a retry's back-off (an add with such a delay is refused).
+        const [retried] = await q.lease({ max: 1 });
+        assert.equal(retried?.id, delayed);
+        assert.equal(await retried.nack({ delay: '2m' }), 'retry');
+        assert.equal((await q.get(delayed))?.state, 'delayed');
         const [active] = await q.lease({ max: 1 });
         assert.equal(active?.id, waiting);
         clock.advance(60_000);

@@ -26,7 +26,10 @@ export interface JobOptions {
   delay?: Duration;
   /** Higher runs first; default 0. A whole number from -2^31 to 2^31 - 1. */
   priority?: number;
-  /** Past this age the job is removed, whatever its state. */
+  /**
+   * Past this age (from the add) the job is removed, whatever its state. A `delay` must be shorter:
+   * the add of a job that would expire before it could run is a ValidationError.
+   */
   ttl?: Duration;
   /** Leases before the job goes dead; default 5. */
   maxAttempts?: number;
@@ -267,7 +270,7 @@ function read(base: JobSettings, options: unknown, field: string): JobSettings {
       throw new ValidationError(`${field}.key`, 'must be a string of 1-512 characters');
     key = o.key;
   }
-  return Object.freeze({
+  const settings = Object.freeze({
     delayMs: o.delay === undefined ? base.delayMs : parseDuration(o.delay, `${field}.delay`),
     priority: o.priority === undefined ? base.priority : priority(o.priority, `${field}.priority`),
     ttlMs: o.ttl === undefined ? base.ttlMs : positiveDuration(o.ttl, `${field}.ttl`),
@@ -279,6 +282,15 @@ function read(base: JobSettings, options: unknown, field: string): JobSettings {
     key,
     replicate: o.replicate === undefined ? base.replicate : positiveInteger(o.replicate, `${field}.replicate`),
   });
+  // A TTL counts from the add: such a job would expire before it could run (Disque's ADDJOB
+  // refuses DELAY >= TTL too).
+  const { delayMs, ttlMs } = settings;
+  if (ttlMs !== null && delayMs > 0 && delayMs >= ttlMs)
+    throw new ValidationError(
+      `${field}.${o.delay === undefined ? 'ttl' : 'delay'}`,
+      `a delay of ${delayMs} ms is not shorter than the ttl of ${ttlMs} ms, which counts from the add: the job would expire before it could run`,
+    );
+  return settings;
 }
 
 /** Retention from options; a part not given is the setting's default (`defaultKeep`). */
