@@ -206,6 +206,19 @@ void test('every change through an admin route is in the audit log: who, what, o
   );
 });
 
+void test('a request without a known token writes nothing to the audit log (anyone could push the entries out)', async () => {
+  await call('POST', '/v1/queues/audited/resume');
+  const newest = async () =>
+    ((await call('GET', '/v1/audit?limit=1')).body as { entries: { at: number; action: string }[] }).entries;
+  const before = await newest();
+  assert.equal(before[0]?.action, 'POST /v1/queues/:queue/resume');
+  for (const headers of [{}, as('not-a-token-of-this-server'), { authorization: 'Basic b3BzOnB3' }]) {
+    assert.equal((await s.call('POST', '/v1/queues/audited/purge', undefined, headers)).status, 401);
+    assert.equal((await s.call('DELETE', '/v1/queues/audited/jobs/1', undefined, headers)).status, 401);
+  }
+  assert.deepEqual(await newest(), before);
+});
+
 void test('closing the server ends the overview streams still open instead of waiting on them', async () => {
   const other = await start();
   const response = await fetch(`${other.base}/v1/overview/events`);

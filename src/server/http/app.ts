@@ -143,7 +143,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     return reply.code(503).send({ ok: false, reason });
   });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
-  auditRoutes(app, options.spool);
+  auditRoutes(app, options.spool, guard.enabled);
   nativeQueues(app, context);
   queueSettings(app, context);
   jobRoutes(app, context);

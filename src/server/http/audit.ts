@@ -15,9 +15,15 @@ export function who(principal: Principal): string {
   return principal.name ?? `token ${principal.digest.toString('hex').slice(0, 8)}`;
 }
 
-export function auditRoutes(app: FastifyInstance, spool: Spool): void {
+/**
+ * `guarded`: the server has tokens. A request whose token it does not know is not logged: it
+ * changed nothing and is no one, and anyone reaching the port could otherwise fill the log with
+ * 401s until the newest 1,000 entries held none of what admins did.
+ */
+export function auditRoutes(app: FastifyInstance, spool: Spool, guarded: boolean): void {
   app.addHook('onResponse', (request, reply, done) => {
-    if (request.routeOptions.config.need === 'admin' && request.method !== 'GET')
+    const unknown = guarded && request.principal === null;
+    if (request.routeOptions.config.need === 'admin' && request.method !== 'GET' && !unknown)
       spool.audit
         .record(entryOf(request, reply.statusCode))
         .catch((error: unknown) => request.log.error({ err: error }, 'audit: writing the entry failed'));
