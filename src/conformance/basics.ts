@@ -194,6 +194,31 @@ export function basics(suite: Suite): void {
 
     conformanceTest(
       suite,
+      "a list's cursor that no page answered is a ValidationError naming it, in every state; pages go on",
+      async ({ spool }) => {
+        const q = spool.queue('cursors');
+        await q.addBulk([{ data: 1 }, { data: 2 }, { data: 3 }]);
+        const bad = ['abc', '-1', '1.5', '1e3', ' 1', '', '99999999999999999999999', 7] as never[];
+        for (const state of ['waiting', 'delayed', 'active', 'dead', 'completed'] as const)
+          for (const cursor of bad)
+            await assert.rejects(
+              q.list(state, { cursor }),
+              (e: unknown) => e instanceof ValidationError && e.field === 'page.cursor',
+              `${state} ${String(cursor)}`,
+            );
+        const first = await q.list('waiting', { limit: 2 });
+        const rest = await q.list('waiting', { limit: 2, cursor: first.cursor });
+        assert.deepEqual(
+          [...first.jobs, ...rest.jobs].map((j) => j.data),
+          [1, 2, 3],
+        );
+        assert.equal(rest.cursor, null);
+        assert.deepEqual((await q.dead({ cursor: null })).jobs, []);
+      },
+    );
+
+    conformanceTest(
+      suite,
       'priorities to ±2^31 are kept as they are; one past them fails its own add alone',
       async ({ spool }) => {
         const q = spool.queue('priorities');

@@ -8,6 +8,7 @@ import {
   QueueFullError,
   ValidationError,
 } from '../errors.ts';
+import { checkCursor } from '../store/contract.ts';
 import type { Counts, JobState, NewJob, QueueSettings } from '../store/contract.ts';
 import { consume } from './consume.ts';
 import { parseDuration } from './duration.ts';
@@ -245,7 +246,7 @@ export class Queue<T = unknown, R = unknown> {
   async list(state: JobState, page: PageOptions = {}): Promise<Page<T>> {
     const o = checkKeys(page, ['limit', 'cursor'], 'page');
     const limit = o.limit === undefined ? 100 : positiveInteger(o.limit, 'page.limit');
-    const cursor = (o.cursor as string | null | undefined) ?? null;
+    const cursor = checkCursor(o.cursor, 'page.cursor');
     const result = await this.runtime.store.list({
       now: this.runtime.clock.now(),
       queue: this.name,

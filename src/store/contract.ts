@@ -292,7 +292,10 @@ export interface ListParams {
   readonly now: number;
   readonly queue: string;
   readonly state: JobState;
-  /** Opaque, from the previous page; null for the first page. */
+  /**
+   * From the previous page, null for the first: every store's cursor is the decimal number of
+   * jobs before its page, and core refuses any other string before a store sees it (`checkCursor`).
+   */
   readonly cursor: string | null;
   readonly limit: number;
 }
@@ -581,6 +584,19 @@ export interface Store {
 export function refuseTx(params: { readonly tx?: unknown }): void {
   if (params.tx !== undefined)
     throw new ValidationError('tx', 'this store cannot join a transaction (its capabilities.transactions is false)');
+}
+
+/**
+ * `cursor` when it is one a page of a listing hands out (`ListParams.cursor`), else a
+ * ValidationError naming `field`: a cursor mistyped, cut or taken from another listing (a topic
+ * name) failed PostgreSQL's OFFSET as a STORAGE error (a 500 over HTTP), Redis's ZRANGE when
+ * past 2^63, and read as the first page on the other stores.
+ */
+export function checkCursor(cursor: unknown, field: string): string | null {
+  if (cursor === null || cursor === undefined) return null;
+  if (typeof cursor === 'string' && /^\d{1,15}$/.test(cursor)) return cursor;
+  const shown = typeof cursor === 'string' ? JSON.stringify(cursor.slice(0, 50)) : `a ${typeof cursor}`;
+  throw new ValidationError(field, `must be the cursor a page answered (or none for the first page), got ${shown}`);
 }
 
 /** A token's parts; `seal` is null in a token of a store without a key (a log written before issue 20). */
