@@ -498,6 +498,19 @@ void describe('HTTP: bearer tokens', () => {
     assert.equal((await s.call('GET', '/healthz')).status, 200);
   });
 
+  void test('the open routes stay open with a query string (a probe or a cache-buster adds one)', async () => {
+    // Before: 401 for each, and /docs?… a 500 in fastify's own shape.
+    for (const path of ['/healthz?probe=1', '/openapi.json?v=2', '/docs?x=1', '/docs/json?x=1', '/ui?x=1']) {
+      const answer = await fetch(s.base + path, { redirect: 'manual' });
+      assert.ok(answer.status < 400 || answer.status === 503, `${path}: ${answer.status} ${await answer.text()}`);
+    }
+    assert.deepEqual(json(await s.call('GET', '/healthz?probe=1')), { ok: true });
+    assert.equal(((await s.call('GET', '/openapi.json?v=2')).body as { openapi: string }).openapi, '3.0.3');
+    // A query string opens nothing else.
+    assert.equal((await s.call('GET', '/v1/queues?/healthz')).status, 401);
+    assert.equal((await s.call('GET', '/metrics?/docs/')).status, 401);
+  });
+
   void test('scopes and prefixes: publish may add, not lease; consume may lease and ack, not add; prefix bounds both', async () => {
     assert.equal((await s.call('POST', '/v1/queues/jobs/jobs', { data: 1 }, bearer(publisher))).status, 201);
     const outside = await s.call('POST', '/v1/queues/other/jobs', { data: 1 }, bearer(publisher));

@@ -190,7 +190,9 @@ function logRequests(app: FastifyInstance, level: 'info' | 'debug'): void {
 function guardRequests(app: FastifyInstance, guard: Guard): void {
   app.addHook('onRequest', (request, _reply, done) => {
     try {
-      if (!publicPaths.some((p) => request.url === p || request.url.startsWith(`${p}/`)))
+      // By its path: `/healthz?probe=1` is the health route as much as `/healthz` is.
+      const path = request.url.split('?', 1)[0] as string;
+      if (!publicPaths.some((p) => path === p || path.startsWith(`${p}/`)))
         request.principal = guard.authenticate(request.headers.authorization);
       done();
     } catch (error) {
