@@ -28,7 +28,8 @@ function leasedJson(job: LeasedJob) {
     token: job.token,
     data: job.data,
     attempt: job.attempt,
-    maxAttempts: job.maxAttempts,
+    // Unlimited is null, as in infoJson: JSON has no Infinity.
+    maxAttempts: Number.isFinite(job.maxAttempts) ? job.maxAttempts : null,
     priority: job.priority,
     createdAt: job.createdAt,
     leaseUntil: job.leaseUntil,

@@ -55,7 +55,7 @@ export const leasedJob = object(
     token: { type: 'string', description: 'the fencing token: ack, nack, release or extend the job with it' },
     data: any,
     attempt: int,
-    maxAttempts: int,
+    maxAttempts: nullable({ type: 'integer', description: 'null: unlimited' }),
     priority: int,
     createdAt: ms,
     leaseUntil: ms,

@@ -63,8 +63,9 @@ export const operations: Record<string, Operation> = {
   'DELETE /v1/queues/{queue}/jobs/{id}': {
     id: 'removeJob',
     tag: 'jobs',
-    summary: 'Removes a job in any state',
+    summary: 'Removes a job in any state; 404 when there is no such job',
     answer: object({ removed: { type: 'boolean' } }),
+    errors: [404],
   },
   'POST /v1/queues/{queue}/jobs/{id}/cancel': {
     id: 'cancelJob',
@@ -276,8 +277,11 @@ export const operations: Record<string, Operation> = {
   'GET /v1/topics': {
     id: 'listTopics',
     tag: 'topics',
-    summary: 'The topics this token may see',
-    answer: object({ topics: strings }),
+    summary: 'The topics this token may see, a page at a time',
+    answer: object({
+      topics: strings,
+      cursor: nullable({ type: 'string', description: 'pass as `cursor` for the next page; null after the last' }),
+    }),
   },
   'POST /v1/topics': {
     id: 'createTopic',
@@ -347,7 +351,20 @@ export const operations: Record<string, Operation> = {
     answer: object({ subscribers: { type: 'array', items: subscriberStatus } }),
     errors: [404],
   },
-  'GET /topics': { id: 'bqListTopics', tag: 'blockqueue', summary: 'BlockQueue: lists topics', answer: bq() },
+  'GET /topics': {
+    id: 'bqListTopics',
+    tag: 'blockqueue',
+    summary: 'BlockQueue: lists topics',
+    answer: bq({
+      type: 'array',
+      items: object({
+        id: { type: 'string' },
+        name: { type: 'string' },
+        created_at: { type: 'string', format: 'date-time' },
+        deleted_at: nullable({ type: 'string', format: 'date-time' }),
+      }),
+    }),
+  },
   'POST /topics': {
     id: 'bqCreateTopic',
     tag: 'blockqueue',
