@@ -431,6 +431,34 @@ void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps 
     });
   }
 
+  void test("a refusal names the field inside a value of several shapes, and what it may be, not the first shape's type", async () => {
+    const backoff = (b: unknown) => ['POST', '/v1/queues/q/jobs', { data: 1, options: { backoff: b } }] as const;
+    const cases: [readonly [string, string, unknown], string, string][] = [
+      // Each was 'body.options.backoff: must be number' (a back-off may be a duration).
+      [backoff({ type: 'fixed', delay: '1s', jitter: 2 }), 'body.options.backoff.jitter', 'must be <= 1'],
+      [backoff({ type: 'fixd', delay: '1s' }), 'body.options.backoff.type', 'must be one of fixed, exponential'],
+      [backoff({ type: 'fixed', delay: '1s', colour: 1 }), 'body.options.backoff.colour', 'unknown field'],
+      [
+        ['POST', '/v1/queues/q/jobs', { data: 1, options: { delay: true } }],
+        'body.options.delay',
+        'must be number or string',
+      ],
+      [['PUT', '/v1/queues/q/settings', { keepDead: { count: -1 } }], 'body.keepDead.count', 'must be >= 0'],
+      [['PUT', '/v1/queues/q/settings', { keepDead: 'x' }], 'body.keepDead', 'must be boolean or integer or object'],
+      [
+        ['GET', '/v1/queues/q/jobs?state=sleeping', undefined],
+        'querystring.state',
+        'must be one of waiting, delayed, active, dead, completed',
+      ],
+    ];
+    for (const [[method, path, body], field, problem] of cases) {
+      const answer = await s.call(method, path, body);
+      assert.equal(answer.status, 400, answer.text);
+      assert.deepEqual((json(answer).error as { details: unknown }).details, { field, problem }, answer.text);
+    }
+    assert.deepEqual(json(await s.call('GET', '/v1/queues/q/settings')).keepDead, { count: null, age: null });
+  });
+
   void test('a wrong content type is refused with 415', async () => {
     const response = await fetch(`${s.base}/v1/queues/q/jobs`, {
       method: 'POST',

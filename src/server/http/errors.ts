@@ -5,7 +5,7 @@
 // logged, answered as INTERNAL without detail.
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifySchemaValidationError } from 'fastify';
 import {
   errorCodes,
   NotFoundError,
@@ -29,14 +29,44 @@ export interface Failure {
   readonly cause: unknown;
 }
 
+type SchemaError = FastifySchemaValidationError;
+
+const deepest = (errors: readonly SchemaError[]): SchemaError =>
+  errors.reduce((deep, e) => (e.instancePath.length > deep.instancePath.length ? e : deep));
+
+/**
+ * The schema error that tells the caller what to fix. A value that fits no branch of an `anyOf`
+ * (a duration is a number or a string; a back-off a duration or an object) comes with an error
+ * from each branch, the first always the number's 'must be number': the error from the branch
+ * of the value's own type says what is wrong inside it (`backoff.jitter: must be <= 1`), and a
+ * value of no branch's type is told every type it may be.
+ */
+function telling(errors: readonly SchemaError[]): { at: SchemaError; message: string } | null {
+  const first = errors[0];
+  if (first === undefined) return null;
+  if (!errors.some((e) => e.keyword === 'anyOf')) return { at: first, message: first.message ?? 'is invalid' };
+  const branches = errors.filter((e) => e.keyword !== 'anyOf');
+  const inside = branches.filter((e) => e.keyword !== 'type');
+  if (inside.length > 0) {
+    const at = deepest(inside);
+    return { at, message: at.message ?? 'is invalid' };
+  }
+  const at = deepest(branches);
+  const types = new Set(branches.filter((e) => e.instancePath === at.instancePath).map((e) => String(e.params.type)));
+  return { at, message: `must be ${[...types].join(' or ')}` };
+}
+
 function fromFastify(error: FastifyError, bodyLimit: number, contentType: string): SpoolError | null {
   if (error.validation !== undefined) {
-    const first = error.validation[0];
-    const where = `${error.validationContext ?? 'body'}${first?.instancePath.replaceAll('/', '.') ?? ''}`;
-    const extra = (first?.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+    const found = telling(error.validation);
+    const where = `${error.validationContext ?? 'body'}${found?.at.instancePath.replaceAll('/', '.') ?? ''}`;
+    const extra = (found?.at.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+    const allowed = (found?.at.params as { allowedValues?: unknown[] } | undefined)?.allowedValues;
+    const message =
+      allowed === undefined ? (found?.message ?? 'is invalid') : `must be one of ${allowed.map(String).join(', ')}`;
     return new ValidationError(
       extra === undefined ? where : `${where}.${extra}`,
-      extra === undefined ? (first?.message ?? 'is invalid') : 'unknown field',
+      extra === undefined ? message : 'unknown field',
     );
   }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413) return new TooLargeError(bodyLimit);
