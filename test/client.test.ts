@@ -97,6 +97,29 @@ void test('queues over HTTP: add, get, peek, counts, lease, extend, ack, nack, d
   }
 });
 
+void test("a job's trace context reaches a consumer over HTTP: the lease answer's traceparent, a remote job's job.traceparent", async () => {
+  const s = await start();
+  try {
+    // What traceWorkers does for an add inside a span (an HTTP instrumentation's, on the server).
+    const producer = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    let active: string | null = producer;
+    const stop = s.spool.observe({ traceparent: () => active });
+    const q = connect(s.base).queue<number>('traced');
+    await q.add(1);
+    active = null;
+    await q.add(2);
+    stop();
+    const answer = await s.call('POST', '/v1/lease', { queues: ['traced'] });
+    const [leased] = (answer.body as { jobs: { data: number; traceparent: string | null }[] }).jobs;
+    assert.deepEqual([leased?.data, leased?.traceparent], [1, producer]);
+    const [job] = await q.lease();
+    assert.deepEqual([job?.data, job?.traceparent], [2, null]);
+    await job?.ack();
+  } finally {
+    await s.close();
+  }
+});
+
 void test('waitFor over HTTP: the result, JobFailedError, TimeoutError, NotFoundError, as a local queue', async () => {
   // A server that long-polls 100ms at most: longer waits take the client several requests.
   const s = await start({ maxWait: '100ms' });

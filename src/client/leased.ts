@@ -18,6 +18,8 @@ export interface LeasedJson<T> {
   /** The lease's time left when the server answered, by its clock; missing from a server before it. */
   readonly leaseLeftMs?: number;
   readonly errors: readonly string[];
+  /** Missing from a server before it. */
+  readonly traceparent?: string | null;
 }
 
 /** A job this client holds a lease on: the same settle calls as a local LeasedJob, by token over HTTP. */
@@ -31,6 +33,8 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
   readonly createdAt: number;
   readonly errors: readonly string[];
   readonly token: string;
+  /** The W3C traceparent of the code that added the job, as a local LeasedJob has it. */
+  readonly traceparent: string | null;
   #leaseUntil: number;
   /** When the lease ends by this process's monotonic clock (performance.now), which no skew between the machines moves. */
   #leaseEnds: number;
@@ -50,6 +54,7 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
     this.createdAt = json.createdAt;
     this.errors = json.errors;
     this.token = json.token;
+    this.traceparent = json.traceparent ?? null;
     this.#leaseUntil = json.leaseUntil;
     this.#leaseEnds = leaseEnds(json);
   }

@@ -35,6 +35,8 @@ function leasedJson(job: LeasedJob) {
     leaseUntil: job.leaseUntil,
     leaseLeftMs: job.leaseLeftMs,
     errors: job.errors,
+    // The producer's trace context, for a consumer's span to link to, as a local worker's does.
+    traceparent: job.traceparent,
   };
 }
 

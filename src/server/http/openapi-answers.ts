@@ -61,6 +61,11 @@ export const leasedJob = object(
     leaseUntil: ms,
     leaseLeftMs,
     errors: strings,
+    traceparent: nullable({
+      type: 'string',
+      description:
+        "the W3C traceparent of the span that added the job (docs/metrics.md), for the consumer's span to link to; null without one",
+    }),
   },
   'a leased job',
 );
