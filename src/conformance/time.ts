@@ -289,5 +289,29 @@ export function time(suite: Suite): void {
       clock.advance(1);
       assert.equal((await q.lease()).length, 1);
     });
+
+    conformanceTest(
+      suite,
+      'a nack, a release and a back-off may put a job off past 2^31 ms (24.8 days)',
+      async ({ spool, clock }) => {
+        const month = 30 * 86_400_000;
+        const q = spool.queue('far-off', { backoff: { type: 'fixed', delay: '30d' } });
+        const [nacked, released, backedOff] = await q.addBulk([
+          { data: 'nack' },
+          { data: 'release' },
+          { data: 'back-off' },
+        ]);
+        const [a, b, c] = await q.lease({ max: 3 });
+        assert.equal(await a!.nack({ delay: '30d' }), 'retry');
+        await b!.release({ delay: month });
+        assert.equal(await c!.nack(), 'retry');
+        for (const id of [nacked, released, backedOff]) {
+          const job = await q.get(id!);
+          assert.deepEqual([job?.state, job?.runAt], ['delayed', clock.now() + month], id);
+        }
+        clock.advance(month);
+        assert.equal((await q.lease({ max: 3 })).length, 3);
+      },
+    );
   });
 }

@@ -17,9 +17,9 @@ WITH job AS (
     nacks = CASE WHEN $7 THEN j.nacks ELSE least(j.nacks + 1, 65535) END,
     errors = CASE WHEN $7 OR $5::text IS NULL THEN j.errors
                   ELSE (j.errors || $5::text)[greatest(1, cardinality(j.errors) - 8):] END,
-    -- A release with no delay goes back to its old place in line.
-    -- $4 as float8: compared to the integer 0 first, it was read as an integer, and a delay in
-    -- fractions of a millisecond failed the nack.
+    -- A release with no delay goes back to its old place in line. $4 as float8: compared to the
+    -- integer 0 first, it was read as an integer, and a delay in fractions of a millisecond or
+    -- past 2^31 ms (24.8 days) failed the nack.
     available_at = CASE WHEN f.state = 'dead' OR ($7 AND $4::float8 <= 0) THEN j.available_at ELSE $3 + $4 END,
     until = CASE WHEN f.state = 'dead' THEN $3 END,
     finish = CASE WHEN f.state = 'dead' THEN nextval('spool.finishes') END
