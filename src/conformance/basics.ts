@@ -157,6 +157,10 @@ export function basics(suite: Suite): void {
           q.add('x', { colour: 'red' } as never),
           (e: unknown) => e instanceof ValidationError && e.field === 'options.colour',
         );
+        await assert.rejects(
+          q.add('x', { key: 'a\0b' }),
+          (e: unknown) => e instanceof ValidationError && e.field === 'options.key',
+        );
         assert.throws(() => spool.queue('bad name!'), ValidationError);
         assert.equal((await q.counts()).waiting, 0);
       },
@@ -191,6 +195,16 @@ export function basics(suite: Suite): void {
         );
       },
     );
+
+    conformanceTest(suite, "an attempt's error holding a NUL is kept, the NUL as U+FFFD", async ({ spool }) => {
+      const q = spool.queue('nul-errors');
+      const [retried, dead] = await q.addBulk([{ data: 'retried' }, { data: 'dead' }]);
+      const [a, b] = await q.lease({ max: 2 });
+      assert.equal(await a!.nack({ error: new Error('byte \0 at 3'), delay: 0 }), 'retry');
+      await b!.fail('\0');
+      assert.deepEqual((await q.get(retried!))?.errors, ['Error: byte \uFFFD at 3']);
+      assert.deepEqual([(await q.get(dead!))?.state, (await q.get(dead!))?.lastError], ['dead', '\uFFFD']);
+    });
 
     conformanceTest(
       suite,

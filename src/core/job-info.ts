@@ -51,8 +51,11 @@ export function jobInfo<T>(record: JobRecord, codec: Codec<unknown>): JobInfo<T>
   };
 }
 
-/** An error as the store keeps it: its message, bounded. */
+/**
+ * An error as the store keeps it: its message, bounded, a NUL as U+FFFD (PostgreSQL's text cannot
+ * hold one: a nack whose error had one failed as a STORAGE error and left its job leased).
+ */
 export function errorText(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const text = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).replaceAll('\0', '\uFFFD');
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }

@@ -268,6 +268,8 @@ function read(base: JobSettings, options: unknown, field: string): JobSettings {
   if (o.key !== undefined) {
     if (typeof o.key !== 'string' || o.key.length === 0 || o.key.length > 512)
       throw new ValidationError(`${field}.key`, 'must be a string of 1-512 characters');
+    // PostgreSQL's text cannot hold one (its add failed as a STORAGE error): refused on every store alike.
+    if (o.key.includes('\0')) throw new ValidationError(`${field}.key`, 'must not contain a NUL character (\\0)');
     key = o.key;
   }
   const settings = Object.freeze({
