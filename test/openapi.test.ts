@@ -151,6 +151,24 @@ void describe('answers match the document', () => {
   });
 });
 
+void test('every route that takes a body documents its 413 and, on /v1, its 415, as the server answers them', async () => {
+  for (const { route, path, op } of operations())
+    if (op.requestBody !== undefined)
+      for (const code of path.startsWith('/v1/') ? ['413', '415'] : ['413'])
+        assert.ok(op.responses[code] !== undefined, `${route}: no ${code}`);
+  const auth = { authorization: `Bearer ${token}` };
+  const notJson = await fetch(`${s.base}/v1/queues/q/settings`, {
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'text/plain' },
+    body: 'maxLength=1',
+  });
+  assert.equal(notJson.status, 415);
+  assert.ok(doc.paths['/v1/queues/{queue}/settings']?.put?.responses['415'] !== undefined);
+  const large = await s.call('PUT', '/v1/workers/p', { host: 'h'.repeat(2 << 20) }, auth);
+  assert.equal(large.status, 413);
+  assert.ok(doc.paths['/v1/workers/{id}']?.put?.responses['413'] !== undefined);
+});
+
 void test('a dead-letter retry needs no body: without one it retries every dead job', async () => {
   const auth = { authorization: `Bearer ${token}` };
   await s.call('POST', '/v1/queues/retry/jobs', { data: 1, options: { maxAttempts: 1 } }, auth);

@@ -106,7 +106,9 @@ function describe(path: string, method: string, op: OpenApiOperation): void {
     [status]: { description: known.summary, content: json(known.answer, known.example) },
   };
   const envelope = known.tag === 'blockqueue' ? bqErrorShape : { $ref: '#/components/schemas/Error' };
-  for (const code of [...always, ...(known.errors ?? [])].sort())
+  // Any body may be over its limit and, on spool's own routes (BlockQueue's read any as JSON), not JSON.
+  const bodied = op.requestBody === undefined ? [] : known.tag === 'blockqueue' ? [413] : [413, 415];
+  for (const code of [...new Set([...always, ...bodied, ...(known.errors ?? [])])].sort())
     responses[String(code)] = { description: errorMeaning[code] ?? 'an error', content: json(envelope) };
   op.responses = responses;
   const body = op.requestBody?.content?.['application/json'];
