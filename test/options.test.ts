@@ -268,6 +268,30 @@ void test('queue options are checked at the edge', async () => {
   }
 });
 
+void test('two changes of settings at once: the settings read after hold both, whichever the store wrote last', async () => {
+  // The store writes the second change before the first, as PostgreSQL may on two connections
+  // (two admins' PUT /v1/queues/:queue/settings at once through one server).
+  const store = new MemoryStore();
+  const configure = store.configure.bind(store);
+  let secondWritten: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (secondWritten = resolve));
+  let calls = 0;
+  store.configure = async (params) => {
+    if (++calls === 1) await gate;
+    const written = await configure(params);
+    if (calls === 2) secondWritten();
+    return written;
+  };
+  await using spool = await Spool.create(store);
+  const q = spool.queue('both');
+  await Promise.all([q.configure({ maxLength: 7 }), q.configure({ maxAttempts: 2 })]);
+  const settings = await q.settings();
+  // Before: the second's answer, written first, for a second: maxLength null.
+  assert.deepEqual([settings.maxLength, settings.maxAttempts], [7, 2]);
+  const id = await q.add(1);
+  assert.equal((await q.get(id))?.maxAttempts, 2);
+});
+
 void test('open() with no URL opens the embedded file store in ./spool-data', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spool-default-'));
   const cwd = process.cwd();

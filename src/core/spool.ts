@@ -117,6 +117,12 @@ export class Spool implements AsyncDisposable {
       );
       return answer;
     };
+    /**
+     * Configures of a queue on their way, and whether two of them overlapped: the store may write
+     * overlapping changes in another order than they were asked (PostgreSQL, on two connections),
+     * so the answer of the last one asked, the one remembered, may lack the other's change.
+     */
+    const configuring = new Map<string, { pending: number; overlapped: boolean }>();
     const fresh = (queue: string, now: number): SettingsEntry | undefined => {
       const hit = settings.get(queue);
       return hit !== undefined && now - hit.at < settingsMaxAgeMs ? hit : undefined;
@@ -176,7 +182,19 @@ export class Spool implements AsyncDisposable {
       knownSettings: (queue) => fresh(queue, clock.now())?.value ?? null,
       configure(queue, changes) {
         const now = clock.now();
-        return remember(queue, now, store.configure({ now, queue, changes }));
+        const flight = configuring.get(queue) ?? { pending: 0, overlapped: false };
+        flight.overlapped ||= flight.pending > 0;
+        flight.pending++;
+        configuring.set(queue, flight);
+        const answer = remember(queue, now, store.configure({ now, queue, changes }));
+        const landed = (): void => {
+          if (--flight.pending > 0) return;
+          configuring.delete(queue);
+          // Which of them the store wrote last is not known here: the next read asks the store.
+          if (flight.overlapped) settings.delete(queue);
+        };
+        answer.then(landed, landed);
+        return answer;
       },
       assertOpen: () => {
         if (this.#closed !== null) throw new ClosedError();
