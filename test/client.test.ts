@@ -120,6 +120,28 @@ void test("a job's trace context reaches a consumer over HTTP: the lease answer'
   }
 });
 
+void test("a remote waitFor's timeout holds against a server that waits for nothing (--max-wait 0)", async () => {
+  const s = await start({ maxWait: 0 });
+  try {
+    const q = connect(s.base).queue('never-done');
+    const id = await q.add(1);
+    // Before: each answer said it waited 0 ms, so the time-out never came (requests without end).
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no time-out within 10 s')), 10_000);
+    });
+    const started = performance.now();
+    try {
+      await Promise.race([assert.rejects(q.waitFor(id, { timeout: '200ms' }), TimeoutError), bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.ok(performance.now() - started >= 200);
+  } finally {
+    await s.close();
+  }
+});
+
 void test('waitFor over HTTP: the result, JobFailedError, TimeoutError, NotFoundError, as a local queue', async () => {
   // A server that long-polls 100ms at most: longer waits take the client several requests.
   const s = await start({ maxWait: '100ms' });

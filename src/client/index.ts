@@ -366,18 +366,21 @@ export class RemoteQueue<T = unknown, R = unknown> {
   async waitFor(id: string, options: { timeout?: Duration; signal?: AbortSignal } = {}): Promise<R> {
     const path = `${this.#path}/jobs/${encodeURIComponent(id)}/result?wait=`;
     const timeoutMs = options.timeout === undefined ? null : parseDuration(options.timeout, 'options.timeout');
-    let waitedMs = 0;
+    // The time-out is counted here, not from the answers' waitedMs: a server whose --max-wait is
+    // 0 answers each request at once with 0, and the time-out never came.
+    const started = performance.now();
     for (;;) {
       // Without a timeout as long as one request may wait; the server cuts it to its own limit.
-      const wait = longPoll(timeoutMs === null ? 'forever' : Math.max(0, timeoutMs - waitedMs));
+      const waitedMs = performance.now() - started;
+      const wait = longPoll(timeoutMs === null ? 'forever' : Math.max(0, Math.ceil(timeoutMs - waitedMs)));
       const answer = await call<ResultJson<R>>(this.transport, 'GET', path + String(wait), undefined, {
         signal: options.signal,
         waitMs: wait,
       });
       if (answer.state === 'completed') return answer.result;
       if (answer.state === 'dead') throw new JobFailedError(id, answer.errors);
-      waitedMs += answer.waitedMs;
-      if (timeoutMs !== null && waitedMs >= timeoutMs) throw new TimeoutError(`waitFor(${id})`, waitedMs);
+      const elapsedMs = Math.round(performance.now() - started);
+      if (timeoutMs !== null && elapsedMs >= timeoutMs) throw new TimeoutError(`waitFor(${id})`, elapsedMs);
     }
   }
 
