@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import Libsql from 'libsql';
 import { open, Spool, StorageError, ValidationError } from '../src/index.ts';
 import { SqliteStore } from '../src/store/sqlite/index.ts';
 import { defaultQueueSettings } from '../src/store/contract.ts';
@@ -120,6 +121,38 @@ void describe('sqlite store', () => {
     assert.deepEqual([counts.waiting, counts.completed], [0, 3]);
     t.diagnostic(`wake latencies: ${latencies.join(', ')} ms`);
   });
+
+  for (const [scheme, Driver] of [
+    ['sqlite', Database],
+    ['libsql', Libsql],
+  ] as const)
+    void test(`${scheme}: a call that waited busyTimeout for another connection's transaction fails alone; the store goes on`, async () => {
+      const file = freshFile();
+      await using spool = await open(`${scheme}:${file}?busyTimeout=100ms`);
+      const q = spool.queue<string>('q');
+      await q.add('before');
+      // Another process's long transaction (a big purge, a backup, the caller's own `tx`).
+      const other = new Driver(file, { timeout: 5000 });
+      try {
+        other.exec('BEGIN IMMEDIATE');
+        const refused = await q.add('while held').then(
+          () => assert.fail('the add went through while another connection held the write lock'),
+          (error: unknown) => error,
+        );
+        assert.ok(refused instanceof StorageError);
+        assert.match(refused.message, /write lock past busyTimeout \(100ms\); nothing of this call was done/);
+        other.exec('COMMIT');
+      } finally {
+        other.close();
+      }
+      // Before: every later call failed with 'cannot start a transaction: database is locked'.
+      await q.add('after');
+      assert.deepEqual(await spool.health(), { ok: true });
+      assert.deepEqual(
+        (await q.lease({ max: 10 })).map((j) => j.data),
+        ['before', 'after'],
+      );
+    });
 
   void test("one commit's events are one spool_events row, and another store on the file hears each of them, results whole", async () => {
     const file = freshFile();

@@ -48,7 +48,11 @@ import type { Rows } from './rows.ts';
 /** What a database gives the row store. */
 export interface RowBackend {
   readonly rows: Rows;
-  /** Opens a group of calls: one transaction. */
+  /**
+   * Opens a group of calls: one transaction. A `Busy` thrown means the database is held
+   * elsewhere for now: the group's calls fail with it and the next group tries again; anything
+   * else fails the store.
+   */
   begin(): void;
   /** Runs one call of the group: all of its writes happen or none do. */
   atomic<T>(run: () => T): T;
@@ -72,6 +76,13 @@ export interface Joined {
   atomic<T>(run: () => T): T;
   tell(events: readonly StoreEvent[]): void;
 }
+
+/**
+ * What `begin` throws when the group cannot start now, nothing of it done: another process held
+ * the database past the wait (SQLite's busy time-out). Its calls fail with a StorageError saying
+ * so; the store goes on.
+ */
+export class Busy extends Error {}
 
 interface Call {
   readonly durable: boolean;
@@ -252,8 +263,13 @@ export class RowStore implements Store {
     try {
       this.backend.begin();
     } catch (error) {
-      this.#failure = error instanceof StorageError ? error : storageError('cannot start a transaction', error);
-      for (const call of calls) call.reject(this.#failure);
+      let failure: StorageError;
+      // Another process's transaction outlasted the wait: a failure of these calls, not of the store.
+      if (error instanceof Busy) failure = new StorageError(error.message, { cause: error.cause });
+      else
+        failure = this.#failure =
+          error instanceof StorageError ? error : storageError('cannot start a transaction', error);
+      for (const call of calls) call.reject(failure);
       return;
     }
     for (const call of calls) {

@@ -17,7 +17,7 @@ import { StorageError, ValidationError } from '../../errors.ts';
 import type { Capabilities, IdParams, StoreEvent } from '../contract.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { seqOf } from '../rows/engine.ts';
-import { RowStore } from '../rows/row-store.ts';
+import { Busy, RowStore } from '../rows/row-store.ts';
 import type { Joined, RowBackend } from '../rows/row-store.ts';
 import { backstopPages, Checkpointer } from './checkpointer.ts';
 import type { CheckpointerOptions } from './checkpointer.ts';
@@ -183,7 +183,16 @@ class SqliteBackend implements RowBackend {
   }
 
   begin(): void {
-    this.#s.begin.run();
+    try {
+      this.#s.begin.run();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
+      throw new Busy(
+        `${this.path}: another connection held the database's write lock past busyTimeout ` +
+          `(${this.checkpoints.busyTimeoutMs}ms); nothing of this call was done, it may be tried again`,
+        { cause: error },
+      );
+    }
     // Read under the write lock: no other connection commits between this and the group's end.
     const version = scalar(this.#s.dataVersion) as number;
     if (version !== this.#groupVersion) this.rows.forget();
