@@ -36,6 +36,13 @@ void describe('sqlite store', () => {
     }
     await assert.rejects(open(`sqlite:${file}?synchronus=normal`), ValidationError);
     await assert.rejects(open(`sqlite:${file}?synchronous=off`), ValidationError);
+    // The drivers take whole milliseconds up to 2^31 - 1: before, these were StorageErrors of the open.
+    for (const scheme of ['sqlite', 'libsql'])
+      for (const busy of ['1.5ms', '30d'])
+        await assert.rejects(open(`${scheme}:${file}?busyTimeout=${busy}`), {
+          name: 'ValidationError',
+          field: 'busyTimeout',
+        });
   });
 
   for (const scheme of ['sqlite', 'libsql'])

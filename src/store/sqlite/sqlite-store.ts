@@ -47,6 +47,9 @@ const checkpointEveryMs = 100;
 /** SQLite's own default, which the store's connection returns to should the thread fail. */
 const defaultAutocheckpointPages = 1000;
 
+/** The longest busy time-out the drivers take: SQLite's is an int of milliseconds. */
+const maxBusyTimeoutMs = 2 ** 31 - 1;
+
 /** Events older than this go from spool_events; a store that sleeps longer misses them. */
 const keepEventsMs = 60_000;
 const pruneEveryMs = 5_000;
@@ -79,6 +82,13 @@ export class SqliteStore extends RowStore {
     if (synchronous !== 'full' && synchronous !== 'normal')
       throw new ValidationError('synchronous', `must be full or normal, got "${String(synchronous)}"`);
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    // The drivers take whole milliseconds up to 2^31 - 1; past that better-sqlite3 threw at the
+    // open, which reached the user as a StorageError about the database, not the parameter.
+    if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > maxBusyTimeoutMs)
+      throw new ValidationError(
+        'busyTimeout',
+        `must be a whole number of milliseconds from 0 to ${maxBusyTimeoutMs} (24.8 days), got ${String(busyTimeoutMs)}`,
+      );
     let db: Connection;
     try {
       db = new driver.Database(path, { timeout: busyTimeoutMs }) as Connection;
