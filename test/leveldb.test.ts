@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -59,6 +59,49 @@ void describe('leveldb store', () => {
     other.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     await new Promise((resolve) => other.once('exit', resolve));
     assert.equal(out.trim(), 'LOCKED');
+  });
+
+  // LevelDB's LOCK is an empty file, which the file store took for a dead owner's and replaced:
+  // `file:` opened beside a running LevelDB store and freed its directory for a second LevelDB.
+  void test("file: on a LevelDB store's directory is refused before its lock is touched, and leveldb: on a file store's", async () => {
+    const dir = freshDir();
+    await using holder = await open(`leveldb:${dir}`);
+    await holder.queue('q').add('in leveldb');
+    await assert.rejects(
+      open(`file:${dir}`),
+      (error: unknown) => error instanceof StorageError && error.message.includes(`open it as leveldb:${dir}`),
+    );
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => name.endsWith('.seg')),
+      [],
+    );
+    const other = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('./src/index.ts').then((m) => m.open('leveldb:${dir}')).then(() => console.log('OPENED'), (e) => console.log(e.code))`,
+      ],
+      { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    other.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await new Promise((resolve) => other.once('exit', resolve));
+    assert.equal(out.trim(), 'LOCKED');
+
+    const files = freshDir();
+    {
+      await using spool = await open(`file:${files}`);
+      await spool.queue('q').add('in the file store');
+    }
+    await assert.rejects(
+      open(`leveldb:${files}`),
+      (error: unknown) => error instanceof StorageError && error.message.includes(`open it as file:${files}`),
+    );
+    assert.ok(!readdirSync(files).includes('CURRENT'), 'LevelDB made no database there');
+    await using spool = await open(`file:${files}`);
+    assert.equal((await spool.queue('q').counts()).waiting, 1);
   });
 
   void test("a directory LevelDB cannot open is a StorageError that says LevelDB's reason, not only 'Database failed to open'", async () => {

@@ -148,11 +148,12 @@ export class FileStore implements Store {
     let unlock: () => Promise<void>;
     try {
       resolved.io.mkdir(dir);
+      refuseLevelDb(dir, resolved.io.list(dir));
       unlock = await acquireLock(dir);
     } catch (error) {
       // A directory the file system refuses (read-only, full, not a real file system, under a
       // file) is a StorageError naming it and the cause, never a bare errno (issue 13).
-      if (error instanceof LockedError) throw error;
+      if (error instanceof LockedError || error instanceof StorageError) throw error;
       throw new StorageError(`${dir}: cannot open the data directory: ${(error as Error).message}`, { cause: error });
     }
     const store = new FileStore(dir, resolved, unlock);
@@ -488,4 +489,17 @@ export class FileStore implements Store {
     if (this.#closed) throw new ClosedError('store');
     return operation();
   }
+}
+
+/**
+ * A LevelDB store's directory (its CURRENT file) is refused before the lock is taken: LevelDB's
+ * LOCK is an empty file, which acquireLock took for a dead owner's and replaced, so the file
+ * store opened beside a running LevelDB store (showing none of its jobs) and broke its lock: a
+ * second `leveldb:` open of the directory then succeeded, two processes writing one LevelDB.
+ */
+function refuseLevelDb(dir: string, names: readonly string[]): void {
+  if (names.includes('CURRENT') && names.some((name) => name.startsWith('MANIFEST-')))
+    throw new StorageError(
+      `${dir}: holds a LevelDB database (CURRENT, MANIFEST), not a file store: open it as leveldb:${dir}, or give file: another directory`,
+    );
 }

@@ -5,7 +5,7 @@
 // read of their keys, which sort in lease order); each call's writes join its group's one atomic
 // batch, written with sync (fsync, the default: an answered call survives a power cut) or
 // without (none: it survives a process crash, not a power cut).
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { LockedError, StorageError, ValidationError } from '../../errors.ts';
@@ -46,6 +46,7 @@ export class LevelStore extends RowStore {
     if (durability !== 'fsync' && durability !== 'none')
       throw new ValidationError('durability', `must be fsync or none, got "${String(durability)}"`);
     const where = realDir(dir);
+    refuseFileStore(dir);
     if (openHere.has(where)) throw new LockedError(dir, process.pid);
     openHere.add(where);
     const db: Db = new ClassicLevel(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
@@ -97,6 +98,19 @@ function realDir(dir: string): string {
   } catch (error) {
     throw new StorageError(`${dir}: cannot open the LevelDB directory: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * A file store's directory (its segments) is refused: LevelDB created a database of its own
+ * beside the file store's data and showed none of its jobs, and a file store opened there later
+ * took LevelDB's empty LOCK for a dead owner's and replaced it.
+ */
+function refuseFileStore(dir: string): void {
+  const segment = readdirSync(dir).find((name) => /^\d+\.seg$/.test(name));
+  if (segment !== undefined)
+    throw new StorageError(
+      `${dir}: holds a spool file store (${segment}), not a LevelDB database: open it as file:${dir}, or give leveldb: another directory`,
+    );
 }
 
 function owner(dir: string): number {
