@@ -5,16 +5,22 @@ import type { Row } from '../rows/rows.ts';
 export type Compare = (a: Row, b: Row) => number;
 
 export class SortedRows {
-  readonly #rows: Row[] = [];
+  /**
+   * The rows from `#head` on; the slots before it are rows taken off the front, cleared. A lease
+   * takes the first waiting job: splicing it off moved every row after it, 1.9 ms a lease behind
+   * 300,000 waiting jobs against 0.4 ms behind 10,000 (a queue drained in O(n²)).
+   */
+  #rows: (Row | undefined)[] = [];
+  #head = 0;
 
   constructor(private readonly compare: Compare) {}
 
   get length(): number {
-    return this.#rows.length;
+    return this.#rows.length - this.#head;
   }
 
   at(index: number): Row | undefined {
-    return this.#rows[index];
+    return this.#rows[this.#head + index];
   }
 
   /** Appends rows already in order (an open loads them so). */
@@ -23,7 +29,8 @@ export class SortedRows {
   }
 
   sort(): void {
-    this.#rows.sort(this.compare);
+    this.#compact();
+    (this.#rows as Row[]).sort(this.compare);
   }
 
   insert(row: Row): void {
@@ -33,7 +40,15 @@ export class SortedRows {
   /** Removes the entry that compares equal to `row` (rows compare equal only to their own job). */
   remove(row: Row): void {
     const at = this.#search(row);
-    if (this.#rows[at]?.seq === row.seq) this.#rows.splice(at, 1);
+    if (this.#rows[at]?.seq !== row.seq) return;
+    if (at !== this.#head) {
+      this.#rows.splice(at, 1);
+      return;
+    }
+    this.#rows[at] = undefined;
+    this.#head++;
+    // Cleared slots are dropped once they are half the array: each row is moved once on average.
+    if (this.#head >= 1024 && this.#head * 2 >= this.#rows.length) this.#compact();
   }
 
   /** Puts `row` in place of `before` (the same job as it was). */
@@ -47,19 +62,26 @@ export class SortedRows {
   }
 
   slice(offset: number, limit: number): Row[] {
-    return this.#rows.slice(offset, limit === Infinity ? undefined : offset + limit);
+    const from = this.#head + offset;
+    return this.#rows.slice(from, limit === Infinity ? undefined : from + limit) as Row[];
   }
 
   /** The leading rows that `within` accepts. */
   while(within: (row: Row) => boolean): Row[] {
-    let end = 0;
+    let end = this.#head;
     while (end < this.#rows.length && within(this.#rows[end] as Row)) end++;
-    return this.#rows.slice(0, end);
+    return this.#rows.slice(this.#head, end) as Row[];
   }
 
-  /** The first index whose row does not come before `row`. */
+  #compact(): void {
+    if (this.#head === 0) return;
+    this.#rows = this.#rows.slice(this.#head);
+    this.#head = 0;
+  }
+
+  /** The first index from `#head` whose row does not come before `row`. */
   #search(row: Row): number {
-    let lo = 0;
+    let lo = this.#head;
     let hi = this.#rows.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
