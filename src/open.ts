@@ -37,12 +37,12 @@ async function storeFor(url: string): Promise<Store> {
     }
     case 'sqlite':
     case 'libsql': {
-      const { path, params } = pathUrl(url, scheme, './spool.db');
-      if (scheme === 'libsql' && path.startsWith('//'))
+      if (scheme === 'libsql' && /^libsql:\/\/(?!\/)/i.test(url))
         throw new ValidationError(
           'url',
           'libsql: opens a local file (libsql:./q.db); a remote Turso database is not supported',
         );
+      const { path, params } = pathUrl(url, scheme, './spool.db');
       checkUrlParams(params, ['synchronous', 'busyTimeout']);
       const synchronous = params.get('synchronous') ?? 'full';
       if (synchronous !== 'full' && synchronous !== 'normal')
@@ -87,7 +87,11 @@ async function storeFor(url: string): Promise<Store> {
 /** The data directory a `file:` URL names (`file:./d`, `file:///abs/d`), or null for another store. */
 export function fileStoreDir(url: string): string | null {
   if (!/^file:/i.test(url)) return null;
-  if (/^file:\/\//i.test(url)) return new URL(url).pathname;
+  if (/^file:\/\//i.test(url)) {
+    const { host, pathname } = new URL(url);
+    if (host !== '' && host !== 'localhost') throw hostInPath('file', url, host);
+    return pathname;
+  }
   return url.slice('file:'.length).split('?')[0] || './spool-data';
 }
 
@@ -108,7 +112,21 @@ function pathUrl(url: string, scheme: string, fallback: string): { path: string;
   const query = rest.indexOf('?');
   const path = query < 0 ? rest : rest.slice(0, query);
   const params = new URLSearchParams(query < 0 ? '' : rest.slice(query + 1));
+  if (path.startsWith('//') && !path.startsWith('///'))
+    throw hostInPath(scheme, url, path.slice(2).split('/')[0] ?? '');
   return { path: path.startsWith('///') ? decodeURIComponent(path.slice(2)) : path || fallback, params };
+}
+
+/**
+ * `scheme://name…` names a host: `file://spool-data` opened the root directory, and
+ * `sqlite://q.db` the file /q.db (a relative path was meant), as root in a container.
+ */
+function hostInPath(scheme: string, url: string, host: string): ValidationError {
+  return new ValidationError(
+    'url',
+    `${url.split('?')[0]} names a host ("${host}"), which a local store has not: ` +
+      `a relative path is ${scheme}:./path, an absolute one ${scheme}:///abs/path`,
+  );
 }
 
 /** A yes/no URL parameter: absent is no. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,6 +14,7 @@ import {
   ValidationError,
 } from '../src/index.ts';
 import type { BackoffOptions, JobOptions, LeasedJob } from '../src/index.ts';
+import { fileStoreDir } from '../src/open.ts';
 import { maxDurationMs } from '../src/core/duration.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
 import { serveSettings } from '../src/cli/settings.ts';
@@ -196,6 +197,30 @@ void test('open refuses a connection string no store answers to, and opens memor
   await assert.rejects(open('carrier-pigeon://coop'), UnknownStoreError);
   await using spool = await open('memory:');
   assert.equal(spool.capabilities.durable, 'none');
+});
+
+// `file://spool-data` opened the root directory (the URL's host dropped), `sqlite://q.db` the file /q.db.
+void test('a local store URL with a host (scheme://name) is a ValidationError of url; scheme:/// and file://localhost/ open', async () => {
+  const hostRefused = (e: unknown) =>
+    e instanceof ValidationError && e.field === 'url' && e.message.includes('names a host');
+  // Read without opening: on a regression these would open the root directory.
+  for (const url of ['file://spool-data', 'file://./d']) assert.throws(() => fileStoreDir(url), hostRefused, url);
+  const dir = mkdtempSync(join(tmpdir(), 'spool-url-'));
+  try {
+    // `//tmp/…` is the same path as `/tmp/…`: what these opened before stays inside dir.
+    const host = dir.slice(1);
+    for (const url of [`sqlite://${host}/q.db`, `sqlite://${host}/q.db?synchronous=normal`, `leveldb://${host}/l`])
+      await assert.rejects(open(url), hostRefused, url);
+    assert.deepEqual(readdirSync(dir), []);
+    // dir is absolute: `file://${dir}` is file:///tmp/….
+    for (const url of [`file://${dir}/f`, `file://localhost${dir}/g`, `sqlite://${dir}/q.db`, `leveldb://${dir}/l`]) {
+      await using spool = await open(url);
+      await spool.queue('q').add('x');
+    }
+    assert.deepEqual(readdirSync(dir).sort(), ['f', 'g', 'l', 'q.db']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 void test('a store URL parameter the store does not know is a ValidationError naming it and the known ones', async () => {
