@@ -45,6 +45,33 @@ void describe('sqlite store', () => {
         });
   });
 
+  // It declared a file's capabilities: power-loss durability, events shared with other
+  // processes, and a tx it joined through the caller's own ':memory:', another database.
+  for (const scheme of ['sqlite', 'libsql'])
+    void test(`${scheme}::memory: declares what it is: durable none, events of this process, no caller's transaction`, async () => {
+      await using spool = await open(`${scheme}::memory:`);
+      assert.deepEqual(
+        [spool.capabilities.durable, spool.capabilities.events, spool.capabilities.transactions],
+        ['none', 'process', false],
+      );
+      const q = spool.queue<string>('q');
+      const caller = new Database(':memory:');
+      try {
+        let added: Promise<unknown> = Promise.resolve();
+        caller.transaction(() => {
+          added = q.add('in the caller', { tx: caller });
+        })();
+        await assert.rejects(added, { name: 'ValidationError', field: 'tx' });
+      } finally {
+        caller.close();
+      }
+      await q.add('kept');
+      assert.deepEqual(
+        (await q.lease({ max: 5 })).map((j) => j.data),
+        ['kept'],
+      );
+    });
+
   for (const scheme of ['sqlite', 'libsql'])
     void test(`${scheme}: a store that commits often checkpoints its WAL on a thread of its own`, async () => {
       const file = freshFile();

@@ -90,9 +90,12 @@ export class SqliteStore extends RowStore {
         `must be a whole number of milliseconds from 0 to ${maxBusyTimeoutMs} (24.8 days), got ${String(busyTimeoutMs)}`,
       );
     let db: Connection;
+    let inMemory: boolean;
     try {
       db = new driver.Database(path, { timeout: busyTimeoutMs }) as Connection;
-      db.exec('PRAGMA journal_mode = WAL');
+      // A database in memory (sqlite::memory:) stays in journal mode 'memory': nothing of it
+      // outlives the process and no other connection reaches it, whatever the URL asked.
+      inMemory = scalar(rawStatement(db, 'PRAGMA journal_mode = WAL')) === 'memory';
       db.exec(`PRAGMA synchronous = ${synchronous.toUpperCase()}`);
       migrate(db, path);
       db.prepare('INSERT OR IGNORE INTO spool_meta (name, value) VALUES (?, ?)').run(tokenKeyName, newTokenKey());
@@ -101,14 +104,15 @@ export class SqliteStore extends RowStore {
       throw new StorageError(`${path}: cannot open the SQLite database: ${(error as Error).message}`, { cause: error });
     }
     const capabilities: Capabilities = Object.freeze({
-      durable: synchronous === 'full' ? 'power-loss' : 'process-crash',
-      events: 'shared',
+      durable: inMemory ? 'none' : synchronous === 'full' ? 'power-loss' : 'process-crash',
+      events: inMemory ? 'process' : 'shared',
       remote: false,
       sleepers: false,
       // A commit tells other processes of a job's end only while one watches it (004-watches.sql).
       endedEvents: 'watched',
-      // add and ack join the caller's own transaction on the same file (SqliteBackend.join).
-      transactions: true,
+      // add and ack join the caller's own transaction on the same file (SqliteBackend.join);
+      // a caller's own ':memory:' is another database.
+      transactions: !inMemory,
       maxReplicas: 0,
     });
     const checkpoints: CheckpointerOptions = {
@@ -117,7 +121,8 @@ export class SqliteStore extends RowStore {
       busyTimeoutMs,
       everyMs: checkpointEveryMs,
     };
-    return new SqliteStore(capabilities, new SqliteBackend(db, path, options.pollMs ?? 2, checkpoints));
+    const pollMs = inMemory ? null : (options.pollMs ?? 2);
+    return new SqliteStore(capabilities, new SqliteBackend(db, path, pollMs, checkpoints));
   }
 
   /** A row of spool_watches from when this resolves until the returned function is called. */
@@ -165,7 +170,8 @@ class SqliteBackend implements RowBackend {
   constructor(
     private readonly db: Connection,
     private readonly path: string,
-    private readonly pollMs: number,
+    /** Null for a database in memory, which no other connection writes. */
+    private readonly pollMs: number | null,
     private readonly checkpoints: CheckpointerOptions,
   ) {
     this.rows = new SqliteRows(db, { keepLeased: true });
@@ -287,6 +293,7 @@ class SqliteBackend implements RowBackend {
   }
 
   listen(deliver: (events: readonly StoreEvent[]) => void): void {
+    if (this.pollMs === null) return;
     // Not unref'd: like a Redis store's connection, an open store keeps the process alive, so a
     // lease blocked on another process's add is still there when the add comes.
     this.#poll = setInterval(() => this.#look(deliver), this.pollMs);
