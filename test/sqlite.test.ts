@@ -188,6 +188,38 @@ void describe('sqlite store', () => {
       );
     });
 
+  // Events older than a minute are pruned: a process stopped longer (SIGSTOP, a paused
+  // container) lost the ready of a job added meanwhile, and its blocked lease slept on beside it.
+  void test('a process stopped while the events it had not read were pruned wakes its blocked lease when it goes on', async () => {
+    const file = freshFile();
+    await using spool = await open(`sqlite:${file}`);
+    const fixture = join(import.meta.dirname, 'fixtures', 'blocked-leaser.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, `sqlite:${file}`, 'late'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await until(() => out.includes('ready'), "the child's open");
+      // Its lease finds nothing and blocks (for up to 20 s).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.kill('SIGSTOP');
+      await spool.queue('late').add('while it was stopped');
+      // What the prune does to rows older than a minute, without the minute.
+      const db = new Database(file);
+      db.exec('DELETE FROM spool_events');
+      db.close();
+      const resumed = Date.now();
+      child.kill('SIGCONT');
+      await until(() => out.includes('leased'), 'the lease of the job added while the child was stopped');
+      const at = Number(/leased (\d+) 1/.exec(out)?.[1]);
+      // Before: at the end of its 20 s wait.
+      assert.ok(at - resumed < 5000, `leased ${at - resumed} ms after it went on`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   void test("one commit's events are one spool_events row, and another store on the file hears each of them, results whole", async () => {
     const file = freshFile();
     const store = SqliteStore.open(file);

@@ -7,8 +7,12 @@ import type { Statement } from './driver.ts';
 
 export const insertEvents = 'INSERT INTO spool_events (origin, written_at, events) VALUES (?, ?, ?)';
 
-/** Event rows after a given id and not of a given origin, oldest first; the id last. */
-export const selectEvents = 'SELECT events, id FROM spool_events WHERE id > ? AND origin != ? ORDER BY id';
+/**
+ * Event rows after a given id, oldest first: the events (null in a row of the given origin, a
+ * store's own), then the id. Every row, so a reader sees when rows it had not read were pruned.
+ */
+export const selectEvents =
+  'SELECT CASE WHEN origin = ? THEN NULL ELSE events END, id FROM spool_events WHERE id > ? ORDER BY id';
 
 type Encoded =
   | ['ready', string]
@@ -29,15 +33,15 @@ function encode(e: StoreEvent): Encoded {
   return ['ended', e.queue, e.id, e.end, e.result === null ? null : Buffer.from(e.result).toString('base64')];
 }
 
-/** The events of rows from `selectEvents`, and the last row's id. */
-export function readEvents(rows: unknown[]): { events: StoreEvent[]; last: number } {
+/** The events of rows from `selectEvents`, and the first and last rows' ids. */
+export function readEvents(rows: unknown[]): { events: StoreEvent[]; first: number; last: number } {
   let last = 0;
   const events: StoreEvent[] = [];
-  for (const [text, id] of rows as [string, number][]) {
+  for (const [text, id] of rows as [string | null, number][]) {
     last = id;
-    for (const e of JSON.parse(text) as Encoded[]) events.push(decode(e));
+    if (text !== null) for (const e of JSON.parse(text) as Encoded[]) events.push(decode(e));
   }
-  return { events, last };
+  return { events, first: (rows[0] as [unknown, number] | undefined)?.[1] ?? 0, last };
 }
 
 function decode(e: Encoded): StoreEvent {

@@ -141,6 +141,7 @@ class SqliteBackend implements RowBackend {
   readonly #s: {
     dataVersion: Statement;
     since: Statement;
+    handedOut: Statement;
     write: Statement;
     prune: Statement;
     anyWatch: Statement;
@@ -178,6 +179,8 @@ class SqliteBackend implements RowBackend {
     this.#s = {
       dataVersion: rawStatement(db, 'PRAGMA data_version'),
       since: rawStatement(db, selectEvents),
+      // The last event id handed out, its row pruned or not (AUTOINCREMENT's).
+      handedOut: rawStatement(db, "SELECT seq FROM sqlite_sequence WHERE name = 'spool_events'"),
       write: db.prepare(insertEvents),
       prune: db.prepare('DELETE FROM spool_events WHERE written_at < ?'),
       anyWatch: rawStatement(db, 'SELECT 1 FROM spool_watches LIMIT 1'),
@@ -195,7 +198,8 @@ class SqliteBackend implements RowBackend {
     };
     this.#version = scalar(this.#s.dataVersion) as number;
     this.#groupVersion = this.#version;
-    this.#lastEvent = (scalar(rawStatement(db, 'SELECT max(id) FROM spool_events')) as number | null) ?? 0;
+    // The last id handed out, pruned or not (AUTOINCREMENT's): the next row is this + 1.
+    this.#lastEvent = this.#handedOut();
   }
 
   begin(): void {
@@ -341,19 +345,30 @@ class SqliteBackend implements RowBackend {
   /** Hands this process's watchers what other connections committed since the last look. */
   #look(deliver: (events: readonly StoreEvent[]) => void): void {
     if (this.db.inTransaction || this.#closed) return;
-    let found: unknown[];
+    let told: StoreEvent[];
     try {
       const version = scalar(this.#s.dataVersion) as number;
       if (version === this.#version) return;
+      const found = this.#s.since.all(this.#origin, this.#lastEvent);
+      const { events, first, last } = readEvents(found);
+      const newest = found.length > 0 ? last : this.#handedOut();
+      // Ids follow on (AUTOINCREMENT; a rolled-back row's id is handed out again): a gap is rows
+      // pruned unread, older than keepEventsMs, while this process was stopped (SIGSTOP, a paused
+      // container, a blocked event loop). Their ready and due events are lost, and a lease asleep
+      // here slept on beside waiting jobs until an add to its queue: every queue is ready instead.
+      if (newest > this.#lastEvent && (found.length === 0 || first !== this.#lastEvent + 1))
+        events.unshift(...this.rows.queueNames().map((queue): StoreEvent => ({ kind: 'ready', queue })));
       this.#version = version;
-      found = this.#s.since.all(this.#lastEvent, this.#origin);
+      this.#lastEvent = Math.max(this.#lastEvent, newest);
+      told = events;
     } catch {
       // Busy: the next look tries again; a failing database says so at the next call.
       return;
     }
-    if (found.length === 0) return;
-    const { events, last } = readEvents(found);
-    this.#lastEvent = last;
-    deliver(events);
+    if (told.length > 0) deliver(told);
+  }
+
+  #handedOut(): number {
+    return (scalar(this.#s.handedOut) as number | undefined) ?? 0;
   }
 }
