@@ -65,7 +65,7 @@ export class LevelStore extends RowStore {
     }
     try {
       writeFileSync(join(dir, ownerFile), String(process.pid));
-      const backend = new LevelBackend(db, durability === 'fsync', () => openHere.delete(where));
+      const backend = new LevelBackend(db, dir, durability === 'fsync', () => openHere.delete(where));
       await backend.load();
       const capabilities: Capabilities = Object.freeze({
         durable: durability === 'fsync' ? 'power-loss' : 'process-crash',
@@ -131,6 +131,7 @@ class LevelBackend implements RowBackend {
 
   constructor(
     private readonly db: Db,
+    readonly location: string,
     private readonly sync: boolean,
     private readonly closed: () => void,
   ) {

@@ -48,6 +48,8 @@ import type { Rows } from './rows.ts';
 /** What a database gives the row store. */
 export interface RowBackend {
   readonly rows: Rows;
+  /** The file or directory, named by the store's errors. */
+  readonly location: string;
   /**
    * Opens a group of calls: one transaction. A `Busy` thrown means the database is held
    * elsewhere for now: the group's calls fail with it and the next group tries again; anything
@@ -209,6 +211,14 @@ export class RowStore implements Store {
     return this.#run(true, () => run());
   }
 
+  /**
+   * A database's failure as a StorageError naming the file: SQLite's own messages ('database disk
+   * image is malformed', 'database or disk is full') name none, and a server may hold several.
+   */
+  #storageError(what: string, error: unknown): StorageError {
+    return new StorageError(`${this.backend.location}: ${what}: ${(error as Error).message}`, { cause: error });
+  }
+
   #dispatch(events: readonly StoreEvent[]): void {
     this.#listeners.emitAll(events);
   }
@@ -269,7 +279,7 @@ export class RowStore implements Store {
       if (error instanceof Busy) failure = new StorageError(error.message, { cause: error.cause });
       else
         failure = this.#failure =
-          error instanceof StorageError ? error : storageError('cannot start a transaction', error);
+          error instanceof StorageError ? error : this.#storageError('cannot start a transaction', error);
       for (const call of calls) call.reject(failure);
       return;
     }
@@ -280,14 +290,14 @@ export class RowStore implements Store {
         if (call.durable) answers.push(() => call.resolve(done.result));
         else call.resolve(done.result);
       } catch (error) {
-        call.reject(error instanceof StorageError ? error : storageError('a call failed', error));
+        call.reject(error instanceof StorageError ? error : this.#storageError('a call failed', error));
       }
     }
     let commit: Promise<void>;
     try {
       commit = this.backend.commit(events);
     } catch (error) {
-      commit = Promise.reject(storageError('a commit failed', error));
+      commit = Promise.reject(asError(error));
     }
     this.#committed = commit.then(
       () => {
@@ -297,7 +307,7 @@ export class RowStore implements Store {
       (error: unknown) => {
         // A failed commit may have left anything on disk: nothing more is answered as durable
         // until a reopen looks again (the file store's fsyncgate rule).
-        this.#failure = storageError('a commit failed; reopen the store', error);
+        this.#failure = this.#storageError('a commit failed; reopen the store', error);
         try {
           this.backend.rollback();
         } catch {
@@ -307,8 +317,4 @@ export class RowStore implements Store {
       },
     );
   }
-}
-
-function storageError(what: string, error: unknown): StorageError {
-  return new StorageError(`${what}: ${(error as Error).message}`, { cause: error });
 }

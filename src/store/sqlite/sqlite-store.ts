@@ -154,6 +154,10 @@ class SqliteBackend implements RowBackend {
     release: Statement;
     commit: Statement;
   };
+  get location(): string {
+    return this.path;
+  }
+
   #poll: NodeJS.Timeout | null = null;
   #version: number;
   /** PRAGMA data_version at the last group's start: the rows kept of leased jobs are right while it stays. */
