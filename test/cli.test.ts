@@ -262,6 +262,27 @@ void test('a --server or --store URL the CLI refuses, mistyped or not, is named 
   }
 });
 
+void test('--help and a usage mistake name SPOOL_STORE, SPOOL_SERVER and SPOOL_TOKEN, never their values', () => {
+  const env = {
+    SPOOL_STORE: 'redis://:storesecret@127.0.0.1:6379',
+    SPOOL_SERVER: 'http://127.0.0.1:7999',
+    SPOOL_TOKEN: 'tokensecret-0123456789',
+  };
+  for (const args of [
+    ['add', '--help'],
+    ['work', '--help'],
+    ['demo', '--help'],
+    ['migrate', '--help'],
+    ['add', 'q'],
+  ]) {
+    const ran = run(args, env);
+    assert.equal(ran.status, args.includes('--help') ? 0 : 2, ran.stderr);
+    const said = ran.stdout + ran.stderr;
+    assert.match(said, /env:\s+SPOOL_STORE/, `${args.join(' ')}`);
+    assert.doesNotMatch(said, /storesecret|tokensecret/, `${args.join(' ')}`);
+  }
+});
+
 void test('the built binary (dist/cli/main.js, as npx spool runs it) serves and stops', async () => {
   // Builds what `npm run build` (and `npm pack`, through prepack) builds.
   const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {

@@ -9,7 +9,7 @@ import { demo } from './demo.ts';
 import { jobCommands } from './jobs.ts';
 import { localCommands } from './local.ts';
 import { migrateCommand } from './migrate.ts';
-import { storeDefault, storeForms, storeOption } from './target.ts';
+import { storeForms, storeOption, storeUrlOption } from './target.ts';
 import { queueCommands } from './queues.ts';
 import { queueSettingsCommands } from './queue-settings.ts';
 import { serve } from './serve.ts';
@@ -41,7 +41,7 @@ program
 program
   .command('demo')
   .description('add N jobs and process them with a worker')
-  .option('--store <url>', storeForms, storeDefault)
+  .addOption(storeUrlOption())
   .option('--jobs <n>', 'jobs to add', wholeNumber, 10_000)
   .option('--concurrency <c>', 'handlers at once', wholeNumber, 16)
   .action((options: { store: string; jobs: number; concurrency: number }) => demo(options));
@@ -52,7 +52,7 @@ const envOption = (flags: string, description: string, key: keyof typeof env) =>
 program
   .command('serve')
   .description("the HTTP server (spool's /v1 API and BlockQueue's routes) and/or the Disque protocol server")
-  .addOption(new Option('--store <url>', `${storeForms}; default file:./spool-data`))
+  .addOption(envOption('--store <url>', `${storeForms}; default file:./spool-data`, 'store'))
   .addOption(envOption('--http <[host:]port>', 'where to listen; default 127.0.0.1:$PORT, else 127.0.0.1:8080', 'http'))
   .addOption(envOption('--resp <[host:]port>', 'Disque protocol (RESP) server, e.g. 127.0.0.1:7711', 'resp'))
   .addOption(envOption('--token <token>', 'an admin bearer token (16+ characters)', 'token'))
@@ -114,10 +114,10 @@ program
 program
   .command('migrate')
   .description("bring a postgres:// store's schema to this version (opening it does too)")
-  .requiredOption(
-    '--store <url>',
-    'the store, postgres://user@host/db[?schema=spool] (env SPOOL_STORE)',
-    process.env.SPOOL_STORE,
+  .addOption(
+    new Option('--store <url>', 'the store, postgres://user@host/db[?schema=spool]')
+      .env('SPOOL_STORE')
+      .makeOptionMandatory(),
   )
   .option('--dry-run', 'print the migrations that would run, change nothing')
   .action((options: { store: string; dryRun?: boolean }) => migrateCommand(options.store, options.dryRun === true));

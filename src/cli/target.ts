@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { connect, SpoolClient } from '../client/index.ts';
 import { LockedError, open } from '../index.ts';
@@ -55,19 +56,25 @@ type LeasedView = Pick<LeasedJob, 'id' | 'queue' | 'token' | 'data' | 'attempt' 
 
 /** What `--store` takes, for every command's help. */
 export const storeForms =
-  'store URL (env SPOOL_STORE): file:<dir> (?durability=fsync|interval|none), memory:, ' +
+  'store URL: file:<dir> (?durability=fsync|interval|none), memory:, ' +
   'sqlite:<file>, libsql:<file>, leveldb:<dir>, redis://[user:password@]host:port[/db], rediss://… (TLS), ' +
   'redis+cluster://host:port,host:port, postgres://user@host/db[?schema=spool]';
 
-/** `--store` when it is not given: SPOOL_STORE, else the data directory ./spool-data. */
-export const storeDefault = process.env.SPOOL_STORE ?? defaultUrl;
+/**
+ * `--store`: the flag, else SPOOL_STORE, else the data directory ./spool-data. The variable is
+ * read by commander's env(), which --help shows by its name: as the option's default, its value
+ * was printed by every --help and, after a usage mistake, on stderr, a Redis or PostgreSQL
+ * password with it.
+ */
+export const storeUrlOption = (): Option =>
+  new Option('--store <url>', storeForms).env('SPOOL_STORE').default(defaultUrl);
 
-/** `--store`, `--server`, `--token` and `--json` (for a command that prints data). */
+/** `--store`, `--server`, `--token` (each from its SPOOL_* variable too) and `--json` (for a command that prints data). */
 export const storeOption = (command: Command, prints = true): Command => {
   command
-    .option('--store <url>', storeForms, storeDefault)
-    .option('--server <url>', 'a spool server instead of a store (env SPOOL_SERVER)', process.env.SPOOL_SERVER)
-    .option('--token <token>', 'bearer token for --server (env SPOOL_TOKEN)', process.env.SPOOL_TOKEN);
+    .addOption(storeUrlOption())
+    .addOption(new Option('--server <url>', 'a spool server instead of a store').env('SPOOL_SERVER'))
+    .addOption(new Option('--token <token>', 'bearer token for --server').env('SPOOL_TOKEN'));
   return prints ? command.option('--json', 'print JSON instead of text') : command;
 };
 
