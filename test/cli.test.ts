@@ -247,6 +247,25 @@ void test('the same commands against a server (SPOOL_SERVER, or --server)', asyn
   assert.match(unreachable.stderr, /^spool: cannot reach http:\/\/127\.0\.0\.1:1/);
 });
 
+void test('a --store flag wins over SPOOL_SERVER; --store with --server is bad usage', async () => {
+  const dir = join(root, 'flag-over-env');
+  // The server named by the variable is not there: a command that went to it would fail.
+  const added = run(['add', 'jobs', '{"n":1}', '--store', `file:${dir}`], { SPOOL_SERVER: 'http://127.0.0.1:1' });
+  assert.equal(added.status, 0, added.stderr);
+  assert.equal(added.stdout, '1\n');
+  {
+    await using spool = await open(`file:${dir}`);
+    assert.deepEqual((await spool.queue('jobs').get('1'))?.data, { n: 1 });
+  }
+  // A --server flag still wins over SPOOL_STORE.
+  const remote = run(['stats', '--server', 'http://127.0.0.1:1'], { SPOOL_STORE: `file:${dir}` });
+  assert.equal(remote.status, 1);
+  assert.match(remote.stderr, /^spool: cannot reach http:\/\/127\.0\.0\.1:1/);
+  const both = run(['stats', '--store', `file:${dir}`, '--server', 'http://127.0.0.1:1']);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /^error: --store and --server name two places: give one\n/);
+});
+
 void test('a --server or --store URL the CLI refuses, mistyped or not, is named without its password', () => {
   const urls = [
     ['--server', 'http://user:topsecret@127.0.0.1:notaport'],

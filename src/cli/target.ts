@@ -69,12 +69,23 @@ export const storeForms =
 export const storeUrlOption = (): Option =>
   new Option('--store <url>', storeForms).env('SPOOL_STORE').default(defaultUrl);
 
-/** `--store`, `--server`, `--token` (each from its SPOOL_* variable too) and `--json` (for a command that prints data). */
+/**
+ * `--store`, `--server`, `--token` (each from its SPOOL_* variable too) and `--json` (for a
+ * command that prints data). A server wins over a store, but a flag wins over a variable: with
+ * SPOOL_SERVER exported, `--store file:./other` went to the server all the same. Both flags at
+ * once name two places: bad usage.
+ */
 export const storeOption = (command: Command, prints = true): Command => {
   command
     .addOption(storeUrlOption())
     .addOption(new Option('--server <url>', 'a spool server instead of a store').env('SPOOL_SERVER'))
-    .addOption(new Option('--token <token>', 'bearer token for --server').env('SPOOL_TOKEN'));
+    .addOption(new Option('--token <token>', 'bearer token for --server').env('SPOOL_TOKEN'))
+    .hook('preAction', (self) => {
+      if (self.getOptionValueSource('store') !== 'cli') return;
+      const server = self.getOptionValueSource('server');
+      if (server === 'cli') self.error('error: --store and --server name two places: give one');
+      if (server === 'env') self.setOptionValueWithSource('server', undefined, 'default');
+    });
   return prints ? command.option('--json', 'print JSON instead of text') : command;
 };
 
