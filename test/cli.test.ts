@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { open } from '../src/index.ts';
+import { open, ValidationError } from '../src/index.ts';
+import { serveSettings } from '../src/cli/settings.ts';
 import { request, serve, stop } from './server/harness.ts';
 import { cli, runCli as run } from './support/cli.ts';
 
@@ -120,6 +121,28 @@ void test('serve: config file and SPOOL_* settings, token enforced; SIGTERM answ
   // The store was closed cleanly: its lock is free and the job is there.
   await using spool = await open(`file:${dir}`);
   assert.equal((await spool.queue('q').counts()).waiting, 1);
+});
+
+void test("serve's config file takes a port as a number for http and resp, as a string", () => {
+  const json = join(root, 'ports.json');
+  writeFileSync(json, JSON.stringify({ store: 'memory:', http: 8123, resp: 7712 }));
+  const yaml = join(root, 'ports.yaml');
+  writeFileSync(yaml, 'store: "memory:"\nhttp: 8124\nresp: "0.0.0.0:7713"\n');
+  const fromJson = serveSettings({ config: json }, {});
+  assert.deepEqual(
+    [fromJson.host, fromJson.port, fromJson.resp],
+    ['127.0.0.1', 8123, { host: '127.0.0.1', port: 7712 }],
+  );
+  const fromYaml = serveSettings({ config: yaml }, {});
+  assert.deepEqual([fromYaml.host, fromYaml.port, fromYaml.resp], ['127.0.0.1', 8124, { host: '0.0.0.0', port: 7713 }]);
+  for (const http of [-1, 70_000, 80.5, true]) {
+    writeFileSync(json, JSON.stringify({ store: 'memory:', http }));
+    assert.throws(
+      () => serveSettings({ config: json }, {}),
+      (e: unknown) => e instanceof ValidationError && e.field === '--http',
+      String(http),
+    );
+  }
 });
 
 void test('serve whose --resp or --http port is taken exits 1 with one line, closing what it started: no LOCK, no SERVING.json left', async () => {

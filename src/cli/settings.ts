@@ -144,7 +144,10 @@ function httpAddress(value: unknown, port: string | undefined): { host: string; 
 }
 
 function address(value: unknown, flag = '--http', example = '127.0.0.1:8080'): { host: string; port: number } {
-  const match = typeof value === 'string' ? /^(?:(.+):)?(\d{1,5})$/.exec(value) : null;
+  // A config file's bare port is a number (`"http": 8080`, as BlockQueue's http.port): it was
+  // refused as "must be [host:]port, got 8080".
+  const text = Number.isSafeInteger(value) ? String(value) : value;
+  const match = typeof text === 'string' ? /^(?:(.+):)?(\d{1,5})$/.exec(text) : null;
   const port = Number(match?.[2]);
   if (match === null || port > 65535)
     throw new ValidationError(flag, `must be [host:]port, e.g. ${example}, got ${String(value)}`);
