@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { open, StorageError, ValidationError } from '../src/index.ts';
 import {
   dropPrefix,
+  freePort,
   PrivateRedis,
   redisProblem,
   redisServerProblem,
@@ -134,6 +135,35 @@ void test(
     } finally {
       admin.disconnect();
       await spool.close();
+      await server.stop();
+    }
+  },
+);
+
+void test(
+  "an open that cannot connect says why: the server's refusal of the password, or the network's error",
+  { skip: skipUnless(redisServerProblem(), 'redis-server', 'install redis-server to run these tests') },
+  async () => {
+    const server = await PrivateRedis.start();
+    try {
+      const admin = new Redis(server.url);
+      await admin.config('SET', 'requirepass', 'right-password');
+      admin.disconnect();
+      const refused = async (url: string, reason: RegExp): Promise<void> =>
+        assert.rejects(open(url), (e: unknown) => {
+          assert.ok(e instanceof StorageError, String(e));
+          // Before, every one of these said only 'Connection is closed.'
+          assert.match(e.message, reason);
+          assert.doesNotMatch(e.message, /wrong-password|right-password/);
+          return true;
+        });
+      const at = server.url.replace('redis://', '');
+      await refused(`redis://:wrong-password@${at}`, /WRONGPASS/);
+      await refused(`redis://${at}`, /NOAUTH/);
+      await refused(`redis://:right-password@nosuchhost.invalid:${server.port}`, /ENOTFOUND/);
+      await refused(`redis://:right-password@127.0.0.1:${await freePort()}`, /ECONNREFUSED/);
+      await (await open(`redis://:right-password@${at}`)).close();
+    } finally {
       await server.stop();
     }
   },

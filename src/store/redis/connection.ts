@@ -120,18 +120,22 @@ function stayingOnItsDatabase(client: Redis): Redis {
 /** Connects, or fails at once with the server's error instead of retrying in the background. */
 export async function connected(client: Redis | Cluster): Promise<Redis | Cluster> {
   let refused: Error | undefined;
+  let first: Error | undefined;
   // Connection errors reach callers as rejected commands (StorageError); without a listener
-  // ioredis would also print each reconnect attempt. A refused SELECT is kept: the connect
-  // itself only says the connection closed.
+  // ioredis would also print each reconnect attempt. The connect itself only says "Connection
+  // is closed.", whatever closed it: the error that did is kept and thrown instead, so a wrong
+  // password (WRONGPASS), a missing one (NOAUTH), an unknown host (ENOTFOUND) or no server
+  // (ECONNREFUSED) are told apart. A refused SELECT comes first, whatever came before it.
   client.on('error', (error: unknown) => {
     if (refusedSelect(error)) refused ??= error;
+    else if (error instanceof Error) first ??= error;
   });
   try {
     await client.connect();
     return client;
   } catch (error) {
     client.disconnect();
-    throw refused ?? error;
+    throw refused ?? first ?? error;
   }
 }
 
