@@ -157,6 +157,33 @@ void describe('redis store: faults', { skip }, () => {
     }
   });
 
+  void test('with Redis gone, a close ends the calls waiting for it to come back, long before their timeout', async () => {
+    const redis = await server();
+    const spool = await open(`${redis.url}?timeout=60000`);
+    const q = spool.queue<string>('gone-closed');
+    await q.add('before');
+    await redis.kill();
+    // Once the store knows the connection is gone, a call fails to be sent at once and waits for a reconnect.
+    for (const deadline = Date.now() + 10_000; (await spool.health()).ok;) {
+      assert.ok(Date.now() < deadline, 'the store did not see Redis go');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const waiting = [q.add('during'), q.counts()].map((call) =>
+      call.then(
+        () => 'resolved',
+        (error: unknown) => error,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    await spool.close();
+    const outcomes = await Promise.all(waiting);
+    // Before, each waited out its 60 s and held the process (spool serve stopped with Redis down) that long.
+    const took = Date.now() - started;
+    assert.ok(took < 10_000, `the waiting calls ended ${took} ms after the close`);
+    for (const outcome of outcomes) assert.ok(outcome instanceof StorageError, String(outcome));
+  });
+
   void test('with Redis gone, an add to a queue the store has not named yet fails with a StorageError and nothing rejects unheld', async () => {
     const redis = await server();
     const store = await RedisStore.open(`${redis.url}?timeout=200`);

@@ -105,7 +105,11 @@ export class RedisStore implements Store {
   /** Seals lease tokens (lease-seals.ts) with the key of the prefix, shared by every process. */
   #seals: LeaseSeals;
   #tokenKey: string;
-  #closed = false;
+  /** Aborted by close(): wakes the calls waiting for a connection to come back (#reconnected). */
+  readonly #closing = new AbortController();
+  get #closed(): boolean {
+    return this.#closing.signal.aborted;
+  }
 
   private constructor(settings: RedisSettings, client: Client, durable: Capabilities['durable'], tokenKey: string) {
     this.#settings = settings;
@@ -612,7 +616,7 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#closed = true;
+    this.#closing.abort();
     this.#listeners.clear();
     const clients = [this.#client, this.#replicated?.client].filter((c) => c !== undefined);
     await Promise.all([
@@ -663,15 +667,20 @@ export class RedisStore implements Store {
   /** Resolves once the connection is ready (at once when it is, after a short pause), or at `deadline`. */
   #reconnected(deadline: number): Promise<void> {
     const client = this.#client;
+    const closing = this.#closing.signal;
     return new Promise((resolve) => {
       const ready = client.status === 'ready';
       const done = (): void => {
         clearTimeout(timer);
         client.off('ready', done);
+        closing.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, Math.max(0, Math.min(deadline - Date.now(), ready ? retryPauseMs : Infinity)));
       if (!ready) client.once('ready', done);
+      // A close during an outage ends the waits at once: they held the process (a spool serve
+      // stopped with Redis down) for up to `timeout` after the store said it was closed.
+      closing.addEventListener('abort', done, { once: true });
     });
   }
 }
