@@ -124,6 +124,24 @@ void test('queues lists every queue with its counts, once or --watch, and so doe
   for (const document of out.trim().split('\n')) assert.equal((JSON.parse(document) as unknown[]).length, 2);
 });
 
+void test('Ctrl-C ends stats --watch at once, not at the end of its interval', async () => {
+  const watcher = spawn(process.execPath, [...cli, 'stats', '--watch', '120'], {
+    env: { ...process.env, SPOOL_STORE: 'memory:' },
+  });
+  let out = '';
+  watcher.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => watcher.once('exit', resolve));
+  for (const deadline = Date.now() + 20_000; !out.includes('queue');) {
+    assert.ok(Date.now() < deadline, 'no first table');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const started = Date.now();
+  watcher.kill('SIGINT');
+  assert.equal(await exited, 0);
+  // Before, it slept the 120 s out first.
+  assert.ok(Date.now() - started < 10_000, `exited ${Date.now() - started} ms after Ctrl-C`);
+});
+
 void test("queues --json writes each queue's settings as queue show --json does, on a store and through its serve", async () => {
   const store = `file:${join(root, 'listed-settings')}`;
   const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });

@@ -1,4 +1,5 @@
 // Queues as a whole: `spool queues` (every queue), `spool stats` (counts, `--watch`), `spool pause` / `spool resume`.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { ValidationError } from '../index.ts';
 import type { Counts } from '../index.ts';
@@ -48,7 +49,8 @@ async function watching<R extends Row>(
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   while (!stop.signal.aborted) {
-    await new Promise((resolve) => setTimeout(resolve, o.watch! * 1000));
+    // Ctrl-C ends the wait: it waited the whole interval out, up to a minute with --watch 60.
+    await sleep(o.watch * 1000, undefined, { signal: stop.signal }).catch(() => {});
     if (stop.signal.aborted) break;
     // A terminal is cleared for each table; JSON goes out a document per line.
     if (o.json !== true) process.stdout.write('\x1b[2J\x1b[H');
