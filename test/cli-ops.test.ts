@@ -124,6 +124,26 @@ void test('queues lists every queue with its counts, once or --watch, and so doe
   for (const document of out.trim().split('\n')) assert.equal((JSON.parse(document) as unknown[]).length, 2);
 });
 
+void test('dead --purge removes every dead job, past the first page of 1,000', async () => {
+  const store = `file:${join(root, 'purged')}`;
+  {
+    await using spool = await open(store);
+    const q = spool.queue('failing');
+    await q.configure({ maxAttempts: 1 });
+    await q.addBulk(Array.from({ length: 1500 }, (_, i) => ({ data: i })));
+    for (let jobs = await q.lease({ max: 1000 }); jobs.length > 0; jobs = await q.lease({ max: 1000 }))
+      for (const job of jobs) await job.fail(new Error('no'));
+    await q.add('kept');
+    assert.equal((await q.counts()).dead, 1500);
+  }
+  const purged = run(['dead', 'failing', '--purge', '--json'], { SPOOL_STORE: store });
+  // Before: {"removed":1000}, and 500 dead jobs left.
+  assert.deepEqual(json(purged), { removed: 1500 });
+  await using spool = await open(store);
+  const counts = await spool.queue('failing').counts();
+  assert.deepEqual([counts.dead, counts.waiting], [0, 1]);
+});
+
 void test('Ctrl-C ends stats --watch at once, not at the end of its interval', async () => {
   const watcher = spawn(process.execPath, [...cli, 'stats', '--watch', '120'], {
     env: { ...process.env, SPOOL_STORE: 'memory:' },

@@ -52,20 +52,28 @@ export function localCommands(program: Command): void {
           const retried = await q.retryDead();
           return print(o, { retried }, () => `retried ${retried}`);
         }
-        let removed = 0;
+        if (o.purge === true) {
+          // The first page again and again, until a read finds none left (or none it could remove):
+          // the jobs removed are gone from it. It stopped after one page: 'removed 1000' of any number.
+          let removed = 0;
+          for (let more = true; more;) {
+            const page = await q.dead({ limit: 1000 });
+            const before = removed;
+            for (const job of page.jobs) removed += (await q.remove(job.id)) ? 1 : 0;
+            more = removed > before;
+          }
+          return print(o, { removed }, () => `removed ${removed}`);
+        }
         const dead: JobInfo[] = [];
         for (let cursor: string | null = null, first = true; first || cursor !== null; first = false) {
           const page = await q.dead({ cursor, limit: 1000 });
-          for (const job of page.jobs) {
-            if (o.purge === true) removed += (await q.remove(job.id)) ? 1 : 0;
-            // Text goes out page by page; JSON is one document at the end.
-            else if (o.json === true) dead.push(job);
+          // Text goes out page by page; JSON is one document at the end.
+          for (const job of page.jobs)
+            if (o.json === true) dead.push(job);
             else console.log(line(job));
-          }
-          cursor = o.purge === true ? null : page.cursor;
+          cursor = page.cursor;
         }
-        if (o.purge === true) print(o, { removed }, () => `removed ${removed}`);
-        else if (o.json === true) print(o, dead.map(jobJson), () => '');
+        if (o.json === true) print(o, dead.map(jobJson), () => '');
       });
     });
 
