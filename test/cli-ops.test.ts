@@ -375,6 +375,28 @@ void test('queue set --ttl none and --max-length none remove the TTL and the lim
   assert.match(text, /^ttl {13}none$/m);
 });
 
+void test('beside a serve with tokens, a command without the right token is told to give one', async () => {
+  const dir = join(root, 'served-with-token');
+  const store = `file:${dir}`;
+  const token = 'a-token-of-sixteen-chars';
+  const served = await serve(store, undefined, { args: ['--token', token] });
+  try {
+    const tokens: Record<string, string>[] = [{}, { SPOOL_TOKEN: 'not-the-token-0123456789' }];
+    for (const env of tokens) {
+      const refused = run(['stats'], { SPOOL_STORE: store, ...env });
+      assert.equal(refused.status, 1);
+      // Before: 'spool: an Authorization: Bearer <token> header is required', nothing of what to do.
+      assert.match(
+        refused.stderr,
+        /^spool: the server refused the call: .+ \(give its token with --token or SPOOL_TOKEN\)\n$/,
+      );
+    }
+    assert.equal(run(['stats'], { SPOOL_STORE: store, SPOOL_TOKEN: token }).status, 0);
+  } finally {
+    await stop(served);
+  }
+});
+
 void test('a data directory another command holds is still refused as LOCKED', async () => {
   const store = `file:${join(root, 'worked')}`;
   const worker = spawn(process.execPath, [...cli, 'work', 'jobs', '--', 'true'], {

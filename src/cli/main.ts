@@ -3,7 +3,7 @@
 // version. Exit codes: 0 done, 1 failed, 2 bad usage.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { SpoolError, UnknownStoreError, ValidationError } from '../index.ts';
+import { SpoolError, UnauthorizedError, UnknownStoreError, ValidationError } from '../index.ts';
 import { check } from './check.ts';
 import { demo } from './demo.ts';
 import { jobCommands } from './jobs.ts';
@@ -145,6 +145,10 @@ try {
     // A --store no store handles is a mistyped command, as a bad flag value is.
     console.error(`spool: ${error.message}`);
     process.exitCode = 2;
+  } else if (error instanceof UnauthorizedError) {
+    // Said by a server the user may not know they talked to: the serve holding the data directory.
+    console.error(`spool: the server refused the call: ${error.message} (give its token with --token or SPOOL_TOKEN)`);
+    process.exitCode = 1;
   } else {
     console.error(`spool: ${error instanceof SpoolError || error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
