@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, redactUrl, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
 import { inScope, refuseTx } from '../contract.ts';
@@ -105,8 +106,11 @@ export class RedisStore implements Store {
   /** Seals lease tokens (lease-seals.ts) with the key of the prefix, shared by every process. */
   #seals: LeaseSeals;
   #tokenKey: string;
-  /** Aborted by close(): wakes the calls waiting for a connection to come back (#reconnected). */
-  readonly #closing = new AbortController();
+  /**
+   * Aborted by close(): wakes the calls waiting for a connection to come back (#reconnected), as
+   * many as were on their way in an outage: no limit on its listeners.
+   */
+  readonly #closing = unlimited(new AbortController());
   get #closed(): boolean {
     return this.#closing.signal.aborted;
   }
@@ -730,4 +734,10 @@ function storageError(error: unknown, failure: Failure | null = null, timeoutMs 
           ? `redis refused the write: it is at its maxmemory and may not evict (nothing of this call was applied): ${message}`
           : `redis: ${message}`;
   return new StorageError(text, { cause: error });
+}
+
+/** `controller`, its signal allowed any number of listeners (Node warns past 10). */
+function unlimited(controller: AbortController): AbortController {
+  setMaxListeners(Infinity, controller.signal);
+  return controller;
 }
