@@ -379,8 +379,9 @@ export class RemoteQueue<T = unknown, R = unknown> {
       });
       if (answer.state === 'completed') return answer.result;
       if (answer.state === 'dead') throw new JobFailedError(id, answer.errors);
-      const elapsedMs = Math.round(performance.now() - started);
-      if (timeoutMs !== null && elapsedMs >= timeoutMs) throw new TimeoutError(`waitFor(${id})`, elapsedMs);
+      // Compared unrounded: 199.5 ms rounded up ended a wait of 200 ms early.
+      const elapsedMs = performance.now() - started;
+      if (timeoutMs !== null && elapsedMs >= timeoutMs) throw new TimeoutError(`waitFor(${id})`, Math.round(elapsedMs));
     }
   }
 
