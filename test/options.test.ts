@@ -453,3 +453,17 @@ void test('a job whose delay is not shorter than its ttl is refused: it would ex
   await stored.add('x', { ttl: '1s' });
   assert.equal((await q.counts()).delayed, 1);
 });
+
+void test("a queue's own delay not shorter than its stored ttl is refused at an add without options, as an add's own is", async () => {
+  await using spool = await open('memory:');
+  const late = spool.queue('handle-delay-ttl', { delay: '2m', ttl: '1m' });
+  await assert.rejects(late.add('x'), { name: 'ValidationError', field: 'options.delay' });
+  await assert.rejects(late.addBulk([{ data: 'y', options: { delay: 0 } }, { data: 'x' }]), {
+    name: 'ValidationError',
+    field: 'items[1].options.delay',
+  });
+  // An add that gives a shorter delay of its own is taken, and a bulk whose every item does.
+  await late.add('x', { delay: '30s' });
+  await late.addBulk([{ data: 'y', options: { delay: 0 } }]);
+  assert.deepEqual([(await late.counts()).delayed, (await late.counts()).waiting], [1, 1]);
+});

@@ -252,8 +252,9 @@ const settingsOfFrozen = new WeakMap<object, WeakMap<JobSettings, JobSettings>>(
  * read once for each `base`; any other at every call, since its caller may change it.
  */
 export function jobSettings(base: JobSettings, options: unknown, field = 'options'): JobSettings {
-  // Most adds give no options: the queue's own settings, not a frozen copy a job.
-  if (options === undefined && base.key === null) return base;
+  // Most adds give no options: the queue's own settings, not a frozen copy a job. Checked here
+  // since the handle's delay and the stored ttl meet only at the add.
+  if (options === undefined && base.key === null) return expiresLater(base, field, 'delay');
   if (typeof options !== 'object' || options === null || !isFrozenDeep(options)) return read(base, options, field);
   let byBase = settingsOfFrozen.get(options);
   if (byBase === undefined) settingsOfFrozen.set(options, (byBase = new WeakMap()));
@@ -284,12 +285,19 @@ function read(base: JobSettings, options: unknown, field: string): JobSettings {
     key,
     replicate: o.replicate === undefined ? base.replicate : positiveInteger(o.replicate, `${field}.replicate`),
   });
-  // A TTL counts from the add: such a job would expire before it could run (Disque's ADDJOB
-  // refuses DELAY >= TTL too).
+  return expiresLater(settings, field, o.delay === undefined ? 'ttl' : 'delay');
+}
+
+/**
+ * `settings`, once sure its job can run before it expires: a TTL counts from the add, so a delay
+ * as long would expire the job unseen (Disque's ADDJOB refuses DELAY >= TTL too). `culprit` is the
+ * option the error names.
+ */
+function expiresLater(settings: JobSettings, field: string, culprit: 'delay' | 'ttl'): JobSettings {
   const { delayMs, ttlMs } = settings;
   if (ttlMs !== null && delayMs > 0 && delayMs >= ttlMs)
     throw new ValidationError(
-      `${field}.${o.delay === undefined ? 'ttl' : 'delay'}`,
+      `${field}.${culprit}`,
       `a delay of ${delayMs} ms is not shorter than the ttl of ${ttlMs} ms, which counts from the add: the job would expire before it could run`,
     );
   return settings;

@@ -146,14 +146,19 @@ export class Queue<T = unknown, R = unknown> {
     // One time for the whole call, as the store gets: a bulk's jobs with the same delay become
     // available together, and the clock is read once, not per job.
     const now = this.runtime.clock.now();
-    const plain = jobSettings(defaults, undefined);
+    // Made at the first item without options: the queue's delay may be too long for its ttl
+    // where every item gives its own.
+    let plain: JobSettings | undefined;
     // An indexed loop that makes no string for a field name an error cannot need: a bulk add
     // spends ~1 µs a job in all, and `items[${i}]` for every job showed (issue 16).
     const values = new Array<T>(items.length);
     const settings = new Array<JobSettings>(items.length);
     for (let i = 0; i < items.length; i++) {
       const { data, options } = bulkItem(items[i], i);
-      const own = options === undefined ? plain : jobSettings(defaults, options, `items[${i}].options`);
+      const own =
+        options === undefined
+          ? (plain ??= jobSettings(defaults, undefined, `items[${i}].options`))
+          : jobSettings(defaults, options, `items[${i}].options`);
       if (own.replicate > replicate) replicate = own.replicate;
       values[i] = data as T;
       settings[i] = own;
