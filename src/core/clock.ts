@@ -14,6 +14,10 @@ const longestTimeoutMs = 2 ** 31 - 1;
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {
+    if (ms <= longestTimeoutMs) {
+      const timer = setTimeout(fn, Math.max(0, ms));
+      return () => clearTimeout(timer);
+    }
     // A longer wait is several timeouts in a row: one cut to the longest fired 24.8 days in, so a
     // waitFor, handler or close time-out of 30 days ran out then.
     let timer: NodeJS.Timeout;
