@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import { ClosedError, redactUrl, ReplicationError, SpoolError, StorageError } from '../../errors.ts';
 import { inScope, refuseTx } from '../contract.ts';
@@ -106,11 +105,10 @@ export class RedisStore implements Store {
   /** Seals lease tokens (lease-seals.ts) with the key of the prefix, shared by every process. */
   #seals: LeaseSeals;
   #tokenKey: string;
-  /**
-   * Aborted by close(): wakes the calls waiting for a connection to come back (#reconnected), as
-   * many as were on their way in an outage: no limit on its listeners.
-   */
-  readonly #closing = unlimited(new AbortController());
+  /** Aborted by close(): ends the waits for a connection to come back (#comeback). */
+  readonly #closing = new AbortController();
+  /** Set while calls wait for the connection to come back (#comeback). */
+  #outage: Promise<void> | null = null;
   get #closed(): boolean {
     return this.#closing.signal.aborted;
   }
@@ -670,22 +668,39 @@ export class RedisStore implements Store {
 
   /** Resolves once the connection is ready (at once when it is, after a short pause), or at `deadline`. */
   #reconnected(deadline: number): Promise<void> {
+    const left = Math.max(0, deadline - Date.now());
+    if (this.#client.status === 'ready')
+      return new Promise((resolve) => setTimeout(resolve, Math.min(left, retryPauseMs)));
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, left);
+      void this.#comeback().then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Resolves once the connection is ready again, or the store closes: a close during an outage
+   * ends the waits at once (they held a spool serve stopped with Redis down for up to `timeout`
+   * after the store said it was closed). One promise for all the calls of an outage: each
+   * listening to the client and the signal itself passed Node's 10 and printed a
+   * MaxListenersExceededWarning.
+   */
+  #comeback(): Promise<void> {
     const client = this.#client;
     const closing = this.#closing.signal;
-    return new Promise((resolve) => {
-      const ready = client.status === 'ready';
+    this.#outage ??= new Promise((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
         client.off('ready', done);
         closing.removeEventListener('abort', done);
+        this.#outage = null;
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, Math.min(deadline - Date.now(), ready ? retryPauseMs : Infinity)));
-      if (!ready) client.once('ready', done);
-      // A close during an outage ends the waits at once: they held the process (a spool serve
-      // stopped with Redis down) for up to `timeout` after the store said it was closed.
+      client.once('ready', done);
       closing.addEventListener('abort', done, { once: true });
     });
+    return this.#outage;
   }
 }
 
@@ -734,10 +749,4 @@ function storageError(error: unknown, failure: Failure | null = null, timeoutMs 
           ? `redis refused the write: it is at its maxmemory and may not evict (nothing of this call was applied): ${message}`
           : `redis: ${message}`;
   return new StorageError(text, { cause: error });
-}
-
-/** `controller`, its signal allowed any number of listeners (Node warns past 10). */
-function unlimited(controller: AbortController): AbortController {
-  setMaxListeners(Infinity, controller.signal);
-  return controller;
 }
