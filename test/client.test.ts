@@ -66,6 +66,10 @@ void test('queues over HTTP: add, get, peek, counts, lease, extend, ack, nack, d
     assert.equal(counts.waiting, 1);
     assert.equal(counts.delayed, 1);
     assert.equal(counts.completed, 1);
+    const [again] = await q.lease();
+    await again!.fail('broken again');
+    assert.equal(await q.removeDead(), 1);
+    assert.deepEqual([(await q.counts()).dead, (await q.get(again!.id))?.state], [0, undefined]);
     await assert.rejects(q.add({ n: 4 }, { delay: 'soon' }), ValidationError);
     // consume: a loop over long-polled jobs, ended by its signal.
     await client.queue<string>('loop').addBulk([{ data: 'a' }, { data: 'b' }]);

@@ -53,15 +53,7 @@ export function localCommands(program: Command): void {
           return print(o, { retried }, () => `retried ${retried}`);
         }
         if (o.purge === true) {
-          // The first page again and again, until a read finds none left (or none it could remove):
-          // the jobs removed are gone from it. It stopped after one page: 'removed 1000' of any number.
-          let removed = 0;
-          for (let more = true; more;) {
-            const page = await q.dead({ limit: 1000 });
-            const before = removed;
-            for (const job of page.jobs) removed += (await q.remove(job.id)) ? 1 : 0;
-            more = removed > before;
-          }
+          const removed = await q.removeDead();
           return print(o, { removed }, () => `removed ${removed}`);
         }
         const dead: JobInfo[] = [];

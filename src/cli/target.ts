@@ -32,6 +32,7 @@ export interface Target {
     | 'counts'
     | 'dead'
     | 'retryDead'
+    | 'removeDead'
     | 'promote'
     | 'remove'
     | 'pause'

@@ -320,6 +320,12 @@ export class RemoteQueue<T = unknown, R = unknown> {
     return (await call<{ retried: number }>(this.transport, 'POST', `${this.#path}/dead/retry`, body)).retried;
   }
 
+  /** Removes every dead job; resolves with how many. One request, whatever their number. */
+  async removeDead(): Promise<number> {
+    const body = { action: 'remove', state: 'dead' };
+    return (await call<{ changed: number }>(this.transport, 'POST', `${this.#path}/jobs/bulk`, body)).changed;
+  }
+
   /** The queue's stored settings, as the local `queue.settings()` answers them. */
   async settings(): Promise<QueueSettings> {
     return settingsOf(await call<SettingsJson>(this.transport, 'GET', `${this.#path}/settings`));

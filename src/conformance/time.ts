@@ -213,6 +213,21 @@ export function time(suite: Suite): void {
       },
     );
 
+    conformanceTest(suite, 'removeDead removes every dead job of the queue, and nothing else', async ({ spool }) => {
+      const q = spool.queue('remove-dead');
+      const other = spool.queue('remove-dead-other');
+      await q.addBulk([{ data: 1 }, { data: 2 }, { data: 3 }]);
+      await other.add(4);
+      for (const job of [...(await q.lease({ max: 2 })), ...(await other.lease())]) await job.fail('bad input');
+      const [active] = await q.lease();
+      await q.add(5);
+      assert.equal(await q.removeDead(), 2);
+      assert.deepEqual(await q.counts(), { ...(await q.counts()), dead: 0, active: 1, waiting: 1 });
+      assert.equal((await other.counts()).dead, 1);
+      assert.equal(await q.removeDead(), 0);
+      await active!.ack();
+    });
+
     conformanceTest(
       suite,
       'a delay, visibility or back-off given in fractions of a millisecond counts whole ones, and the job is handed out',

@@ -70,6 +70,9 @@ export interface PageOptions {
 
 const bulkItemKeys = ['data', 'options'];
 
+/** Dead jobs removeDead reads and removes with each pair of store calls. */
+const removeDeadPage = 1000;
+
 /** `item` of an addBulk checked as `checkKeys` would, without its array of keys for each job. */
 function bulkItem(item: unknown, i: number): { data?: unknown; options?: unknown } {
   if (typeof item !== 'object' || item === null || Array.isArray(item))
@@ -293,6 +296,25 @@ export class Queue<T = unknown, R = unknown> {
   async retryDead(ids?: readonly string[]): Promise<number> {
     const only = ids === undefined ? null : checkIds(ids, 'ids');
     return this.runtime.store.retryDead({ now: this.runtime.clock.now(), queue: this.name, ids: only });
+  }
+
+  /**
+   * Removes every dead job (one by its id: `remove`). Resolves with how many. Two store calls a
+   * page of jobs, not one a job.
+   */
+  async removeDead(): Promise<number> {
+    const { store, clock } = this.runtime;
+    // The first page again until none are left: those removed are gone from it. Stops too at a
+    // page none of which could be removed, which no job can make it loop on.
+    let removed = 0;
+    for (;;) {
+      const now = clock.now();
+      const page = await store.list({ now, queue: this.name, state: 'dead', cursor: null, limit: removeDeadPage });
+      if (page.jobs.length === 0) return removed;
+      const gone = await store.remove({ now, ids: page.jobs.map((job) => job.id), states: ['dead'] });
+      if (gone.length === 0) return removed;
+      removed += gone.length;
+    }
   }
 
   /** Leases from this queue only; see Spool.lease. */

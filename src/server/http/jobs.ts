@@ -204,6 +204,7 @@ export function jobRoutes(app: FastifyInstance, context: Context): void {
       if (body.ids === undefined && (body.q ?? '') === '') {
         if (body.action === 'retry') return { changed: await q.retryDead() };
         if (body.action === 'promote') return { changed: await q.promoteDelayed() };
+        if (body.state === 'dead') return { changed: await q.removeDead() };
       }
       const ids = body.ids ?? (await matchingIds(q, chunk, body.state, body.q ?? ''));
       return { changed: await apply(q, body.action, ids) };
