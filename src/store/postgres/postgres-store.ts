@@ -384,12 +384,38 @@ export class PostgresStore implements Store {
     return this.#leases.lease(params);
   }
 
-  /** A lease over the queues left to right; a caller that gets nothing is told by LeaseLine. */
-  async #take({ now, queues, max, visibilityMs }: LeaseParams): Promise<TakeResult> {
+  /**
+   * A lease over the queues left to right; a caller that gets nothing is told by LeaseLine.
+   * Leasable jobs held locked by another statement (lease.sql's `skipped`) are asked for again
+   * after a moment when the lease found nothing: the statement holding them may change nothing and
+   * send no event, and the lease would sleep to the wake horizon (30 s) with the job waiting.
+   * Asked again only once every queue was looked at: a pause for each such queue held up the
+   * jobs of the queues after it, and every lease in line behind. Real time, not the Spool's clock:
+   * the wait is for a lock, which no clock of the caller's moves.
+   */
+  async #take(params: LeaseParams): Promise<TakeResult> {
+    for (let tries = 0; ; tries++) {
+      const { skipped, ...taken } = await this.#takeOnce(params);
+      if (!skipped) return { ...taken, lockedUntil: null };
+      // Still held after those tries (a long transaction), or passed over beside jobs taken:
+      // looked at again soon, not at the horizon.
+      if (taken.jobs.length > 0 || tries === lockedTries)
+        return { ...taken, lockedUntil: params.now + lockedPauseMs * lockedTries };
+      await sleep(lockedPauseMs);
+    }
+  }
+
+  /** One look at each queue; `skipped` when one held leasable jobs locked and gave none. */
+  async #takeOnce({
+    now,
+    queues,
+    max,
+    visibilityMs,
+  }: LeaseParams): Promise<LeaseResult & { covered: boolean; skipped: boolean }> {
     const jobs: LeasedRecord[] = [];
     let nextAt: number | null = null;
     let covered = true;
-    let lockedUntil: number | null = null;
+    let skipped = false;
     for (const queue of queues) {
       if (jobs.length >= max) {
         // Not looked at: whoever sleeps on it is not known to be covered.
@@ -407,14 +433,6 @@ export class PostgresStore implements Store {
       let answer = await this.#leaseFrom(queue, now, limit, visibilityMs);
       if (answer.due) {
         await this.#settle([queue], now);
-        answer = await this.#leaseFrom(queue, now, limit, visibilityMs);
-      }
-      // Leasable jobs held locked by another statement (lease.sql's `skipped`) are asked for again
-      // after a moment: the statement holding them may change nothing and send no event, and the
-      // lease would sleep to the wake horizon (30 s) with the job waiting. Real time, not the
-      // Spool's clock: the wait is for a lock, which no clock of the caller's moves.
-      for (let tries = 0; answer.skipped && answer.jobs.length === 0 && tries < lockedTries; tries++) {
-        await sleep(lockedPauseMs);
         answer = await this.#leaseFrom(queue, now, limit, visibilityMs);
       }
       // A lease sent after an add of this store sees its jobs, as on a store that runs calls in
@@ -436,12 +454,11 @@ export class PostgresStore implements Store {
       const wakeBy = answer.wakeBy;
       const told = wakeBy !== null && wakeBy > now && wakeBy < Infinity;
       const by = told ? Math.min(answer.nextAt ?? Infinity, wakeBy) : answer.nextAt;
-      // Still held after those tries (a long transaction): looked at again soon, not at the horizon.
-      if (answer.skipped && answer.jobs.length === 0) lockedUntil = now + lockedPauseMs * lockedTries;
+      if (answer.skipped && answer.jobs.length === 0) skipped = true;
       if (!told) covered = false;
       if (by !== null && (nextAt === null || by < nextAt)) nextAt = by;
     }
-    return { jobs, nextAt, covered, lockedUntil };
+    return { jobs, nextAt, covered, skipped };
   }
 
   async #leaseFrom(
