@@ -216,6 +216,14 @@ export class Spool implements AsyncDisposable {
     return this.#store.capabilities;
   }
 
+  /**
+   * Where this Spool reads time: a server times its answers (a lease's time left, a TTL) by it,
+   * so that they agree with the store's and follow a ManualClock in tests.
+   */
+  get clock(): Clock {
+    return this.#runtime.clock;
+  }
+
   /** Largest encoded payload an add accepts, in bytes: a server refuses a bigger body before reading it. */
   get maxPayloadBytes(): number {
     return this.#runtime.maxPayloadBytes;

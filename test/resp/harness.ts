@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { open } from '../../src/index.ts';
-import type { Spool } from '../../src/index.ts';
+import type { Clock, Spool } from '../../src/index.ts';
 import { createRespServer } from '../../src/server/index.ts';
 import type { RespServer, RespServerOptions } from '../../src/server/index.ts';
 import { testStore } from '../support/test-store.ts';
@@ -18,9 +18,13 @@ export interface RunningResp {
 
 const run = promisify(execFile);
 
-export async function startResp(options: Omit<RespServerOptions, 'spool'> = {}): Promise<RunningResp> {
-  const spool = await open(testStore.url());
-  const server = createRespServer({ ...options, spool });
+/** `clock`: the spool's (a ManualClock moves the server's times too); the others are the server's. */
+export async function startResp(
+  options: Omit<RespServerOptions, 'spool'> & { clock?: Clock } = {},
+): Promise<RunningResp> {
+  const { clock, ...serverOptions } = options;
+  const spool = await open(testStore.url(), clock === undefined ? {} : { clock });
+  const server = createRespServer({ ...serverOptions, spool });
   const { port } = await server.listen(0);
   return {
     spool,

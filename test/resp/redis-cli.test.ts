@@ -2,6 +2,7 @@
 // RESP type as redis-cli shows it: status bare, bulk "quoted", (integer), (nil), (error).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ManualClock } from '../../src/index.ts';
 import { startResp } from './harness.ts';
 import type { RunningResp } from './harness.ts';
 
@@ -157,6 +158,38 @@ void test('WORKING answers the seconds it postponed; NOJOB for a job that is gon
   await r.cli('ACKJOB', id);
   assert.equal(await r.cli('WORKING', id), '(error) NOJOB Job not known in the context of this node.');
 });
+
+void test(
+  'the server reads time from the spool’s clock: SHOW, WORKING, GETJOB TIMEOUT, QSTAT, TIME',
+  { timeout: 30_000 },
+  async () => {
+    // Years from the real time, so that an answer timed by the machine's clock is far off.
+    const start = Date.UTC(2001, 0, 1);
+    const clock = new ManualClock(start);
+    const m = await startResp({ clock });
+    const field = async (id: string, i: number): Promise<string | undefined> =>
+      (await m.cli('SHOW', id)).split('\n')[i]?.replace(/^\s*\d+\) /, '');
+    try {
+      const id = await m.cli('ADDJOB', 'clock-q', 'c', '0', 'TTL', '100', 'RETRY', '10');
+      clock.advance(30_000);
+      assert.equal(await field(id, 9), '(integer) 70', 'ttl left');
+      await m.cli('GETJOB', 'FROM', 'clock-q');
+      assert.equal(await field(id, 25), '(integer) 10000', 'next-requeue-within');
+      clock.advance(4_000);
+      assert.equal(await m.cli('WORKING', id), '(integer) 10', 'postponed by RETRY, not refused as TOOLATE');
+      assert.equal(await field(id, 25), '(integer) 10000');
+      assert.match(await m.cli('QSTAT', 'clock-q'), /"age"\n\s*6\) \(integer\) 34\n/);
+      assert.equal(await m.cli('TIME'), `1) "${(start + 34_000) / 1000}"\n2) "0"`);
+      const timedOut = m.cli('GETJOB', 'TIMEOUT', '5000', 'FROM', 'clock-empty');
+      const deadline = clock.now() + 5_000;
+      while (!clock.armedFor(deadline)) await new Promise((resolve) => setTimeout(resolve, 5));
+      clock.advance(5_000);
+      assert.equal(await timedOut, '(nil)', 'GETJOB TIMEOUT ran out by the spool’s clock');
+    } finally {
+      await m.close();
+    }
+  },
+);
 
 void test('an id in Disque’s shape that names no job here is unknown, not malformed, as on Disque', async () => {
   const foreign = 'D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1';

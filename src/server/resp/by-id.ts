@@ -170,7 +170,7 @@ async function working(call: Call): Promise<Reply> {
     if (job === null || job.state === 'completed')
       throw new ReplyError('NOJOB', 'Job not known in the context of this node.');
     allow(call, 'consume', [job.queue]);
-    const now = Date.now();
+    const now = spool.clock.now();
     if (job.expiresAt !== null && now - job.createdAt > (job.expiresAt - job.createdAt) / 2)
       throw new ReplyError(
         'TOOLATE',

@@ -65,11 +65,12 @@ async function getjob(call: Call): Promise<Reply> {
   // Checked before seen: a name no queue can have, once seen, would fail QSCAN, JSCAN and INFO.
   for (const q of a.queues) queues.seen(queueOf(call.server, q).name);
   const { signal } = call.session;
-  const deadline = a.timeoutMs === 0 ? Infinity : Date.now() + a.timeoutMs;
+  const { clock } = spool;
+  const deadline = a.timeoutMs === 0 ? Infinity : clock.now() + a.timeoutMs;
   // Spool takes each queue dry before the next; Disque takes COUNT > 1 one per queue per round,
   // which only differs when a consumer asks for several jobs over several queues at once.
   for (;;) {
-    const wait = a.noHang ? 0 : Math.min(maxWaitMs, deadline - Date.now());
+    const wait = a.noHang ? 0 : Math.min(maxWaitMs, deadline - clock.now());
     const unblock = wait > 0 ? queues.block(a.queues) : null;
     let jobs: LeasedJob[];
     try {
@@ -91,7 +92,7 @@ async function getjob(call: Call): Promise<Reply> {
         return jobReply(job, id, a.withCounters);
       });
     }
-    if (a.noHang || signal.aborted || Date.now() >= deadline) return nullArray;
+    if (a.noHang || signal.aborted || clock.now() >= deadline) return nullArray;
   }
 }
 

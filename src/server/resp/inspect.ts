@@ -26,7 +26,7 @@ export function additionalDeliveries(attempts: number, nacks: number, active: bo
 
 /** SHOW's 30 elements, in Disque's order (clients index them by position). */
 export function showReply(server: Server, job: JobInfo, state: string): Reply {
-  const now = Date.now();
+  const now = server.spool.clock.now();
   const ttlS = job.expiresAt === null ? -1 : Math.max(0, Math.round((job.expiresAt - now) / 1000));
   return [
     'id',

@@ -66,7 +66,7 @@ function client(call: Call): Reply {
 async function info(call: Call): Promise<Reply> {
   const { server } = call;
   const section = word(call.args[0]);
-  const uptimeS = Math.floor((Date.now() - server.startedAt) / 1000);
+  const uptimeS = Math.floor((server.spool.clock.now() - server.startedAt) / 1000);
   const everything = section === '' || section === 'all' || section === 'default';
   // Disque's README sends operators to `INFO jobs`: the jobs of every queue (queue-counts.ts).
   const counted = everything || section === 'jobs' || section === 'queues';
@@ -99,8 +99,8 @@ function ping(call: Call): Reply {
   return call.args[0] ?? status('PONG');
 }
 
-function time(): Reply {
-  const micros = BigInt(Date.now()) * 1000n;
+function time(call: Call): Reply {
+  const micros = BigInt(call.server.spool.clock.now()) * 1000n;
   return [String(micros / 1_000_000n), String(micros % 1_000_000n)];
 }
 

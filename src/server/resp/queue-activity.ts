@@ -1,5 +1,6 @@
 // What one node saw of each queue: Disque's QSTAT reports these per node (age, idle, blocked
 // clients, jobs in and out), not per cluster, so they live in the server, not in the store.
+import type { Clock } from '../../index.ts';
 
 interface Activity {
   /** When this node first saw the queue named, in ms. */
@@ -23,6 +24,11 @@ export interface QueueStat {
 
 export class QueueActivity {
   readonly #queues = new Map<string, Activity>();
+  readonly #clock: Clock;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
 
   #of(queue: string, now: number): Activity {
     let activity = this.#queues.get(queue);
@@ -34,8 +40,8 @@ export class QueueActivity {
   }
 
   /** The queue was named by a command (ADDJOB, GETJOB, PAUSE): QSTAT and QSCAN know it from now on. */
-  seen(queue: string, now = Date.now()): void {
-    this.#of(queue, now);
+  seen(queue: string): void {
+    this.#of(queue, this.#clock.now());
   }
 
   has(queue: string): boolean {
@@ -47,20 +53,23 @@ export class QueueActivity {
     return this.#queues.keys();
   }
 
-  added(queue: string, count: number, now = Date.now()): void {
+  added(queue: string, count: number): void {
+    const now = this.#clock.now();
     const activity = this.#of(queue, now);
     activity.jobsIn += count;
     activity.touchedAt = now;
   }
 
-  delivered(queue: string, count: number, now = Date.now()): void {
+  delivered(queue: string, count: number): void {
+    const now = this.#clock.now();
     const activity = this.#of(queue, now);
     activity.jobsOut += count;
     activity.touchedAt = now;
   }
 
   /** A GETJOB blocks on `queues` until the returned function is called. */
-  block(queues: readonly string[], now = Date.now()): () => void {
+  block(queues: readonly string[]): () => void {
+    const now = this.#clock.now();
     const blocked = queues.map((queue) => this.#of(queue, now));
     for (const activity of blocked) activity.blocked++;
     return () => {
@@ -68,7 +77,8 @@ export class QueueActivity {
     };
   }
 
-  stat(queue: string, now = Date.now()): QueueStat {
+  stat(queue: string): QueueStat {
+    const now = this.#clock.now();
     const a = this.#of(queue, now);
     const seconds = (ms: number): number => Math.max(0, Math.floor(ms / 1000));
     return {
