@@ -146,6 +146,38 @@ void test("a remote waitFor's timeout holds against a server that waits for noth
   }
 });
 
+void test('against a server that waits for nothing (--max-wait 0), an idle remote worker and consume() ask again after a pause, and still take the jobs added', async () => {
+  const s = await start({ maxWait: 0 });
+  let leases = 0;
+  // Counted as the server takes them.
+  s.server.app.server.on('request', (request: { url?: string }) => void (request.url === '/v1/lease' && leases++));
+  const client = connect(s.base);
+  let ran = (_: string): void => {};
+  const workerRan = new Promise<string>((resolve) => (ran = resolve));
+  const worker = client.queue<string>('idle-worker').process((job) => ran(job.data), { concurrency: 4 });
+  const stop = new AbortController();
+  const consumed = (async () => {
+    for await (const job of client.queue<string>('idle-consume').consume({ signal: stop.signal })) {
+      await job.ack();
+      stop.abort();
+      return job.data;
+    }
+    return null;
+  })();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Before: each answered at once and asked again at once, some 500 requests a second.
+    assert.ok(leases < 40, `${leases} leases in 1.5 s`);
+    await client.queue<string>('idle-worker').add('for the worker');
+    await client.queue<string>('idle-consume').add('for the loop');
+    assert.deepEqual(await Promise.all([workerRan, consumed]), ['for the worker', 'for the loop']);
+  } finally {
+    stop.abort();
+    await worker.close();
+    await s.close();
+  }
+});
+
 void test('waitFor over HTTP: the result, JobFailedError, TimeoutError, NotFoundError, as a local queue', async () => {
   // A server that long-polls 100ms at most: longer waits take the client several requests.
   const s = await start({ maxWait: '100ms' });

@@ -3,7 +3,8 @@
 // remote spool without changes to its logic.
 import { consume } from '../core/consume.ts';
 import { parseDuration } from '../core/duration.ts';
-import { Worker, workerSettings } from '../core/worker.ts';
+import { systemClock } from '../core/clock.ts';
+import { pause, retryPauseMs, Worker, workerSettings } from '../core/worker.ts';
 import { checkKeys, JobFailedError, positiveInteger, redactUrl, TimeoutError, ValidationError } from '../errors.ts';
 import type {
   AckAnswer,
@@ -400,13 +401,7 @@ export class RemoteQueue<T = unknown, R = unknown> {
     checkKeys(options, ['prefetch', 'visibility', 'signal'], 'options');
     const prefetch = options.prefetch === undefined ? 1 : positiveInteger(options.prefetch, 'options.prefetch');
     const { signal, visibility } = options;
-    const request = {
-      max: prefetch,
-      wait: 'forever' as const,
-      ...(visibility === undefined ? {} : { visibility }),
-      ...(signal === undefined ? {} : { signal }),
-    };
-    return consume(() => this.lease(request), signal);
+    return consume(() => this.#awaitJobs(prefetch, visibility, signal), signal);
   }
 
   /** Runs `handler` on this queue's jobs, `concurrency` at a time, until `close()`: a local queue's worker, fed over HTTP. */
@@ -415,17 +410,32 @@ export class RemoteQueue<T = unknown, R = unknown> {
     const { settings, signal } = workerSettings(options);
     const { visibilityMs } = settings;
     const source = remoteSource<T, R>(
-      (max, signal) =>
-        this.lease({
-          max,
-          // As long as a request may wait (longPollMs, the server's --max-wait); woken by an add or a due time.
-          wait: 'forever',
-          signal,
-          ...(visibilityMs === null ? {} : { visibility: visibilityMs }),
-        }),
+      (max, signal) => this.#awaitJobs(max, visibilityMs ?? undefined, signal),
       heartbeatOf(this.transport),
     );
     return new Worker<T, R, RemoteLeasedJob<T, R>>(source, this.name, handler, settings, signal);
+  }
+
+  /**
+   * The long-poll of process() and consume(): as long as a request may wait (longPollMs, the
+   * server's --max-wait), woken by an add or a due time. A server whose --max-wait is shorter
+   * answers empty sooner, at once with 0: the next request goes only after the worker's pause
+   * after a failed call (going at once, an idle queue was some 500 requests a second).
+   */
+  async #awaitJobs(
+    max: number,
+    visibility: Duration | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<RemoteLeasedJob<T, R>[]> {
+    const started = performance.now();
+    const jobs = await this.lease({
+      max,
+      wait: 'forever',
+      ...(visibility === undefined ? {} : { visibility }),
+      ...(signal === undefined ? {} : { signal }),
+    });
+    if (jobs.length === 0 && performance.now() - started < longPollMs) await pause(systemClock, retryPauseMs, signal);
+    return jobs;
   }
 }
 

@@ -116,8 +116,11 @@ export interface WorkerEvents<T, R = unknown, J = LeasedJob<T, R>> {
   error: [error: unknown];
 }
 
-/** Pause after a failed lease call before trying again. */
-const errorPauseMs = 1_000;
+/**
+ * Pause before asking again after a failed lease call, or (spool/client) after a long-poll that a
+ * server answered empty before the time asked.
+ */
+export const retryPauseMs = 1_000;
 /** The least number of unsettled acks a worker allows, whatever its concurrency. */
 const minUnsettled = 1_024;
 
@@ -296,7 +299,7 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
       } catch (error) {
         if (error instanceof ClosedError) break;
         this.#report(error);
-        await pause(this.#clock, errorPauseMs, this.#stop.signal);
+        await pause(this.#clock, retryPauseMs, this.#stop.signal);
         continue;
       } finally {
         this.#reserved -= max;
@@ -454,14 +457,17 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
   }
 }
 
-function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function pause(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  // An aborted signal sends no 'abort' event any more.
+  if (signal?.aborted === true) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       cancel();
-      signal.removeEventListener('abort', done);
+      signal?.removeEventListener('abort', done);
       resolve();
     };
     const cancel = clock.setTimer(ms, done);
-    signal.addEventListener('abort', done, { once: true });
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
