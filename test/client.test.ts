@@ -875,6 +875,50 @@ void test('tokens: the client sends its bearer token; refusals come back as Unau
   }
 });
 
+void test('a remote worker whose lease the server refuses for good (a token without consume, an unknown token, a bad queue name) reports it once and closes', async () => {
+  const publisher = 'publisher-token-0123456789';
+  const consumer = 'consumer-token-0123456789';
+  const s = await start({
+    tokens: [
+      { token: publisher, scopes: ['publish'], prefix: 'mine' },
+      { token: consumer, scopes: ['consume'], prefix: '' },
+    ],
+  });
+  let leases = 0;
+  s.server.app.server.on('request', (request: { url?: string }) => void (request.url === '/v1/lease' && leases++));
+  const cases = [
+    { token: publisher, queue: 'mine', refusal: ForbiddenError },
+    { token: 'unknown-token-0123456789', queue: 'mine', refusal: UnauthorizedError },
+    { token: consumer, queue: 'bad name', refusal: ValidationError },
+  ];
+  const workers = cases.map(({ token, queue }) => {
+    // Two lanes each, both refused.
+    const worker = connect(s.base, { token })
+      .queue(queue)
+      .process(() => assert.fail('no job'), { concurrency: 2 });
+    const errors: unknown[] = [];
+    worker.on('error', (error) => errors.push(error));
+    return { worker, errors };
+  });
+  try {
+    for (const deadline = Date.now() + 10_000; workers.some(({ errors }) => errors.length === 0);) {
+      assert.ok(Date.now() < deadline, 'no refusal came');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // Past the pause after which a worker asks again (1 s), twice over.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Before: each lane asked again every second, an 'error' each time, for ever.
+    workers.forEach(({ errors }, i) => {
+      assert.equal(errors.length, 1, `case ${i}: ${errors.map(String).join('; ')}`);
+      assert.ok(errors[0] instanceof cases[i]!.refusal, String(errors[0]));
+    });
+    assert.ok(leases <= 2 * cases.length, `${leases} leases`);
+  } finally {
+    await Promise.all(workers.map(({ worker }) => worker.close()));
+    await s.close();
+  }
+});
+
 void test("an answer that is not JSON (a proxy's 502 page) is an Error naming the status, not JSON.parse's SyntaxError", async () => {
   const proxy = createHttpServer((_, response) => {
     response.writeHead(502, { 'content-type': 'text/html' });

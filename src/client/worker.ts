@@ -4,8 +4,9 @@
 // server (heartbeat.ts). So concurrency, prefetch, time-outs, lease extension, close and heartbeat
 // behave exactly as a local worker's. A failed call (the server restarting, the network) is
 // reported as 'error' (a process warning when nobody listens) and tried again after a pause: it
-// reconnects.
+// reconnects. A refusal that asking again cannot change (the token, its scope) closes it instead.
 import { systemClock } from '../core/clock.ts';
+import { ForbiddenError, UnauthorizedError, ValidationError } from '../errors.ts';
 import type { Heartbeat } from '../core/heartbeat.ts';
 import type { Worker, WorkerEvents } from '../core/worker.ts';
 import type { Handler, JobSource, ProcessOptions } from '../core/worker.ts';
@@ -41,6 +42,10 @@ export function remoteSource<T, R>(
         throw error;
       }
     },
+    // The same answer each time: the token refused (401), its scope or prefix (403), the request
+    // itself (400: a queue name no queue may have).
+    refuses: (error) =>
+      error instanceof UnauthorizedError || error instanceof ForbiddenError || error instanceof ValidationError,
     handle: (job, handler) => handler(job),
     attach: (worker) => heartbeat.register(worker),
     detach: (worker) => heartbeat.unregister(worker),

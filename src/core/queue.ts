@@ -43,6 +43,8 @@ function spoolSource<T, R>(runtime: Runtime, queue: string, visibilityMs: number
       // Woken by an add, a due time (hub.ts) or close, never by a poll.
       return lease<T, R>(runtime, { queues, max, visibilityMs, waitMs: Infinity, signal });
     },
+    // A store's failure may pass (an outage ends); a closed spool is a ClosedError.
+    refuses: () => false,
     handle: (job, run) => runtime.observers.handle(job, run),
     attach: (worker) => runtime.heartbeat.register(worker),
     detach: (worker) => runtime.heartbeat.unregister(worker),

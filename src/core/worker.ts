@@ -51,6 +51,12 @@ export interface JobSource<J> {
    * jobs once `signal` aborts. Rejects with ClosedError once the source is closed for good.
    */
   lease(max: number, signal: AbortSignal): Promise<J[]>;
+  /**
+   * Whether a failed lease is a refusal that asking again cannot change (a server refusing the
+   * worker's token or its request): the worker reports it once and closes, where it reports any
+   * other failure and asks again after a pause.
+   */
+  refuses(error: unknown): boolean;
   /** Calls `handler` on `job`, inside whatever wraps handlers (a Spool's observers). */
   handle(job: J, handler: (job: J) => unknown): unknown;
   /** Told when a worker starts and when it has closed (a Spool's heartbeat). */
@@ -112,7 +118,10 @@ export interface WorkerEvents<T, R = unknown, J = LeasedJob<T, R>> {
   failed: [job: J, error: unknown];
   /** The attempt failed and the job is dead. */
   dead: [job: J, error: unknown];
-  /** Something went wrong around the handlers (the store, a lost lease); the worker carries on. */
+  /**
+   * Something went wrong around the handlers (the store, a lost lease); the worker carries on,
+   * unless its lease was refused for good (JobSource.refuses): then it closes.
+   */
   error: [error: unknown];
 }
 
@@ -298,6 +307,14 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
         jobs = await this.source.lease(max, this.#stop.signal);
       } catch (error) {
         if (error instanceof ClosedError) break;
+        if (this.source.refuses(error)) {
+          // Told once though every lane is refused, and not after a close the caller began.
+          if (!this.#closing) {
+            this.#report(error);
+            void this.close();
+          }
+          break;
+        }
         this.#report(error);
         await pause(this.#clock, retryPauseMs, this.#stop.signal);
         continue;
