@@ -286,6 +286,40 @@ export function checkIds(value: unknown, field: string): readonly string[] {
   return value as readonly string[];
 }
 
+/** A token's parts; `seal` is null in a token of a store without a key (a log written before issue 20). */
+export interface TokenParts {
+  readonly id: string;
+  readonly attempt: number;
+  readonly seal: string | null;
+}
+
+/** Parses a token into its job id, attempt and seal; null when it is not a token. */
+export function parseToken(token: string): TokenParts | null {
+  const at = token.lastIndexOf(':');
+  if (at <= 0) return null;
+  const dot = token.indexOf('.', at);
+  const attempt = Number(token.slice(at + 1, dot < 0 ? undefined : dot));
+  if (!Number.isInteger(attempt) || attempt < 1) return null;
+  const seal = dot < 0 ? null : token.slice(dot + 1);
+  if (seal === '') return null;
+  return { id: token.slice(0, at), attempt, seal };
+}
+
+export function formatToken(id: string, attempt: number, seal: string | null): string {
+  return seal === null ? `${id}:${attempt}` : `${id}:${attempt}.${seal}`;
+}
+
+/**
+ * `token` parsed, or a ValidationError naming `field`: the check a server applies to a token
+ * before it acks anything, which spool/client applies before it sends anything.
+ */
+export function checkToken(token: unknown, field: string): TokenParts {
+  const parsed = typeof token === 'string' ? parseToken(token) : null;
+  if (parsed === null)
+    throw new ValidationError(field, `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`);
+  return parsed;
+}
+
 /**
  * A worker's failure that is no job's own (a store or a network call): its 'error' event when
  * someone listens, else a process warning of type SpoolWorkerWarning, since an 'error' event

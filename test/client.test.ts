@@ -367,6 +367,32 @@ function countRequests() {
   return { requests, restore: () => void (globalThis.fetch = fetch) };
 }
 
+void test('client.ack of tokens past one request (1,000) refuses a malformed one before any is acked; lost leases keep their own outcome', async () => {
+  const s = await start();
+  try {
+    const client = connect(s.base);
+    const q = client.queue<number>('ack-many');
+    await q.addBulk([1, 2, 3].map((data) => ({ data })));
+    const jobs = await q.lease({ max: 3 });
+    const [kept, acked, released] = jobs.map((job) => job.token) as [string, string, string];
+    await jobs[2]!.release();
+    // Tokens of leases that never were, well formed: named lost, as the server answers them.
+    const fillers = Array.from({ length: 998 }, (_, i) => `${i + 1000}:1.seal`);
+    // Before: the first request acked the first 1,000 tokens, then the second was refused.
+    await assert.rejects(client.ack([kept, acked, ...fillers, 'not a token']), {
+      code: 'VALIDATION',
+      field: 'tokens[1000]',
+    });
+    assert.deepEqual((await q.counts()).active, 2);
+    const answer = await client.ack([acked, released, ...fillers, kept]);
+    assert.deepEqual([answer.acked, answer.lost.length, answer.lost[0]], [2, 999, released]);
+    const counts = await q.counts();
+    assert.deepEqual([counts.active, counts.completed, counts.waiting], [0, 2, 1]);
+  } finally {
+    await s.close();
+  }
+});
+
 void test('a remote worker leases many jobs a request and acks the jobs of one turn in one request, with their results', async () => {
   const s = await start();
   const { requests, restore } = countRequests();

@@ -5,7 +5,15 @@ import { consume } from '../core/consume.ts';
 import { parseDuration } from '../core/duration.ts';
 import { systemClock } from '../core/clock.ts';
 import { pause, retryPauseMs, Worker, workerSettings } from '../core/worker.ts';
-import { checkKeys, JobFailedError, positiveInteger, redactUrl, TimeoutError, ValidationError } from '../errors.ts';
+import {
+  checkKeys,
+  checkToken,
+  JobFailedError,
+  positiveInteger,
+  redactUrl,
+  TimeoutError,
+  ValidationError,
+} from '../errors.ts';
 import type {
   AckAnswer,
   Counts,
@@ -178,9 +186,12 @@ export class SpoolClient {
   /**
    * Acks the leases these tokens hold, as a consumer that kept only tokens (a script) does: one
    * request per 1000 tokens. A token whose lease is over, or that is not this caller's, is named
-   * in `lost` and changes nothing.
+   * in `lost` and changes nothing. A malformed token is a ValidationError before any request.
    */
   async ack(tokens: readonly string[]): Promise<AckAnswer> {
+    // As the server checks them, but all before the first request: a malformed token past the
+    // first 1000 was refused only after the acks of the first request were done.
+    tokens.forEach((token, i) => checkToken(token, `tokens[${i}]`));
     const answer: { acked: number; lost: string[] } = { acked: 0, lost: [] };
     for (let at = 0; at < tokens.length; at += maxAckBatch) {
       const part = await call<AckAnswer>(this.transport, 'POST', '/v1/ack/batch', {

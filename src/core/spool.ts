@@ -2,13 +2,13 @@ import {
   checkId,
   checkIds,
   checkKeys,
+  checkToken,
   ClosedError,
   LeaseLostError,
   positiveInteger,
   QueueFullError,
   ValidationError,
 } from '../errors.ts';
-import { parseToken } from '../store/contract.ts';
 import type {
   AddParams,
   AddResult,
@@ -300,9 +300,7 @@ export class Spool implements AsyncDisposable {
    */
   async leased<T = unknown>(token: string): Promise<LeasedJob<T>> {
     this.#runtime.assertOpen();
-    const parsed = typeof token === 'string' ? parseToken(token) : null;
-    if (parsed === null)
-      throw new ValidationError('token', `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`);
+    checkToken(token, 'token');
     const [record] = await this.#store.leases({ now: this.#runtime.clock.now(), tokens: [token] });
     if (record === null || record === undefined) throw new LeaseLostError(token);
     return new LeasedJob<T>(record, this.#runtime);
@@ -369,12 +367,7 @@ export class Spool implements AsyncDisposable {
     this.#runtime.assertOpen();
     checkKeys(options, ['within', 'results'], 'options');
     const { within, results } = options;
-    const leases = tokens.map((token, i) => {
-      const parsed = typeof token === 'string' ? parseToken(token) : null;
-      if (parsed === null)
-        throw new ValidationError(`tokens[${i}]`, `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`);
-      return parsed;
-    });
+    const leases = tokens.map((token, i) => checkToken(token, `tokens[${i}]`));
     if (results !== undefined && (!Array.isArray(results) || results.length !== tokens.length))
       throw new ValidationError('options.results', `must be an array of one result per token (${tokens.length})`);
     if (tokens.length === 0) return { acked: 0, lost: [] };

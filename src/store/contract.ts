@@ -599,28 +599,9 @@ export function checkCursor(cursor: unknown, field: string): string | null {
   throw new ValidationError(field, `must be the cursor a page answered (or none for the first page), got ${shown}`);
 }
 
-/** A token's parts; `seal` is null in a token of a store without a key (a log written before issue 20). */
-export interface TokenParts {
-  readonly id: string;
-  readonly attempt: number;
-  readonly seal: string | null;
-}
-
-/** Parses a token into its job id, attempt and seal; null when it is not a token. */
-export function parseToken(token: string): TokenParts | null {
-  const at = token.lastIndexOf(':');
-  if (at <= 0) return null;
-  const dot = token.indexOf('.', at);
-  const attempt = Number(token.slice(at + 1, dot < 0 ? undefined : dot));
-  if (!Number.isInteger(attempt) || attempt < 1) return null;
-  const seal = dot < 0 ? null : token.slice(dot + 1);
-  if (seal === '') return null;
-  return { id: token.slice(0, at), attempt, seal };
-}
-
-export function formatToken(id: string, attempt: number, seal: string | null): string {
-  return seal === null ? `${id}:${attempt}` : `${id}:${attempt}.${seal}`;
-}
+// A token's shape lives beside ValidationError, where spool/client (which imports no store) checks it too.
+export { formatToken, parseToken } from '../errors.ts';
+export type { TokenParts } from '../errors.ts';
 
 /**
  * Refuses the parameters of a store URL that the store does not know: `file:./d?durabilty=none`
