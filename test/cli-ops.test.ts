@@ -521,6 +521,29 @@ void test('work: a command past --timeout is killed and its attempt fails, on a 
   assert.match(bad.stderr, /--timeout: "soon" is not a duration/);
 });
 
+void test('work through a serve that refuses its token exits 1 with the refusal, rather than staying up doing nothing', async () => {
+  const store = `file:${join(root, 'work-refused')}`;
+  const served = await serve(store, undefined, { args: ['--token', 'a-token-of-sixteen-chars'] });
+  try {
+    const run = spawn(process.execPath, [...cli, 'work', 'jobs', '--', 'true'], {
+      env: { ...process.env, SPOOL_STORE: store, SPOOL_TOKEN: 'not-the-token-0123456789' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await Promise.race([
+      new Promise<number | null>((resolve) => run.once('exit', resolve)),
+      new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 20_000)),
+    ]);
+    if (code === 'running') run.kill('SIGKILL');
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /unknown bearer token/);
+    assert.match(stderr, /the worker stopped: the server refused its leases/);
+  } finally {
+    await stop(served);
+  }
+});
+
 void test('work: a command that exits without reading its stdin is acked, and work goes on', async () => {
   const store = `file:${join(root, 'unread')}`;
   {

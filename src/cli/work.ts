@@ -21,6 +21,7 @@ export interface WorkOptions extends Where {
 interface Closable {
   on(event: 'failed' | 'dead', listener: (job: { id: string }, error: unknown) => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
+  once(event: 'closed', listener: () => void): unknown;
   close(options: { timeout: number }): Promise<void>;
 }
 
@@ -66,7 +67,11 @@ async function until(worker: Closable, graceMs: number): Promise<void> {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
-  await stopSignal();
+  // A worker closes on its own when the server refuses its leases for good (its token): the
+  // command ends then too, with the refusal printed above, or it stayed up doing nothing.
+  const closedItself = new Promise<true>((resolve) => worker.once('closed', () => resolve(true)));
+  if (await Promise.race([closedItself, stopSignal().then(() => false)]))
+    throw new Error('work: the worker stopped: the server refused its leases');
   // A second signal does not wait out the grace: the running commands are killed at once.
   void stopSignal().then(() => worker.close({ timeout: 0 }));
   await worker.close({ timeout: graceMs });

@@ -123,6 +123,8 @@ export interface WorkerEvents<T, R = unknown, J = LeasedJob<T, R>> {
    * unless its lease was refused for good (JobSource.refuses): then it closes.
    */
   error: [error: unknown];
+  /** The worker has closed, by close() or on its own (a refused lease), once. */
+  closed: [];
 }
 
 /**
@@ -180,6 +182,7 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
   /** Lanes waiting for a slot to free up. */
   #slotWaiters: (() => void)[] = [];
   #closing = false;
+  #closed = false;
   /** Stops listening to the caller's signal, which may outlive this worker (one for a whole process). */
   #offSignal = (): void => {};
   readonly #keeper: LeaseKeeper<J>;
@@ -267,6 +270,10 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
     }
     if (this.#unsettled > 0) await (this.#drained ??= new Promise<void>((resolve) => (this.#allSettled = resolve)));
     await this.source.detach(this);
+    if (!this.#closed) {
+      this.#closed = true;
+      this.emit('closed');
+    }
   }
 
   /** Waits for the running handlers until `grace` ends (never when null); then hands back the jobs of the rest. */
