@@ -53,3 +53,30 @@ void test('one signal shared by 30 consume loops, 12 workers, 12 waitFors and 12
     await s.close();
   }
 });
+
+void test('one signal shared by 12 remote consume loops pausing between empty answers (--max-wait 0): no listener warning, and its abort ends them', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(warning);
+  process.on('warning', onWarning);
+  const s = await start({ maxWait: 0 });
+  try {
+    const shutdown = new AbortController();
+    const { signal } = shutdown;
+    const remote = connect(s.base).queue('idle');
+    const loops = Array.from({ length: 12 }, async () => {
+      for await (const job of remote.consume({ signal })) await job.ack();
+    });
+    // Each loop's first empty answer comes at once; then it pauses, listening to the signal.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    shutdown.abort();
+    await Promise.all(loops);
+    await setImmediate();
+    assert.deepEqual(
+      warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message),
+      [],
+    );
+  } finally {
+    process.off('warning', onWarning);
+    await s.close();
+  }
+});

@@ -488,10 +488,11 @@ export function pause(clock: Clock, ms: number, signal: AbortSignal | undefined)
   return new Promise((resolve) => {
     const done = (): void => {
       cancel();
-      signal?.removeEventListener('abort', done);
+      stop();
       resolve();
     };
     const cancel = clock.setTimer(ms, done);
-    signal?.addEventListener('abort', done, { once: true });
+    // The caller's signal may be one of many loops' (spool/client's consume pauses on it).
+    const stop = signal === undefined ? () => {} : onAbort(signal, done);
   });
 }
