@@ -417,6 +417,36 @@ void test('a data directory another command holds is still refused as LOCKED', a
   }
 });
 
+void test('a data directory a serve without --http holds is refused as LOCKED naming the serve, its RESP address and --http', async () => {
+  const dir = join(root, 'resp-only');
+  const store = `file:${dir}`;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.SPOOL_HTTP;
+  const served = spawn(process.execPath, [...cli, 'serve', '--store', store, '--resp', '127.0.0.1:0'], { env });
+  const exited = new Promise((resolve) => served.once('exit', resolve));
+  let out = '';
+  served.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  served.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  try {
+    for (const deadline = Date.now() + 20_000; !/"resp":"[^"]+"/.test(out);) {
+      assert.ok(Date.now() < deadline, `serve did not start: ${out}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const resp = /"resp":"([^"]+)"/.exec(out)?.[1] as string;
+    const refused = run(['stats'], { SPOOL_STORE: store });
+    assert.equal(refused.status, 1);
+    assert.equal(
+      refused.stderr,
+      `spool: ${dir} is held by spool serve (process ${served.pid}) without --http, serving the Disque protocol ` +
+        `on ${resp}: commands reach a serve over HTTP only; give the serve --http too and they run beside it\n`,
+    );
+  } finally {
+    served.kill('SIGTERM');
+    await exited;
+  }
+  assert.equal(existsSync(join(dir, 'SERVING.json')), false, 'serve removes its record when it stops');
+});
+
 /** `spool work` on `store` until the returned `stop`; `exited` resolves with its exit code. */
 function startWork(store: string, args: readonly string[]) {
   const worker = spawn(process.execPath, [...cli, 'work', ...args], {

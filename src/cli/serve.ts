@@ -38,18 +38,20 @@ export async function serve(settings: ServeSettings): Promise<void> {
     const url = http === null ? null : await listen(http.app.server, settings.host, settings.port);
     const bound =
       resp === null || settings.resp === null ? null : await resp.listen(settings.resp.port, settings.resp.host);
+    const respAddress = bound === null ? null : `${bound.host}:${bound.port}`;
+    // Commands run on the data directory this process holds come here instead, or, with no HTTP
+    // to come to, say so (cli/target.ts).
+    const dir = fileStoreDir(settings.store);
+    if (dir !== null) forget = recordServing(dir, { url: url === null ? null : reachable(url), resp: respAddress });
     if (url !== null) {
       exposed(settings.host);
-      // Commands run on the data directory this process holds come here instead (cli/target.ts).
-      const dir = fileStoreDir(settings.store);
-      if (dir !== null) forget = recordServing(dir, reachable(url));
       // The one start-up line: what was opened (its password masked) and where it listens.
       logger.info({ url, store, auth: settings.tokens.length > 0, accessLog: settings.accessLog }, 'spool serving');
     }
     if (resp !== null && bound !== null) {
       exposed(bound.host);
       logger.info(
-        { resp: `${bound.host}:${bound.port}`, nodeId: resp.nodeId, store, auth: settings.tokens.length > 0 },
+        { resp: respAddress, nodeId: resp.nodeId, store, auth: settings.tokens.length > 0 },
         'spool serving the Disque protocol',
       );
     }

@@ -1,7 +1,8 @@
 // Where a command runs: on a store it opens (by default the data directory ./spool-data), on a
 // server over HTTP (`--server`), or, when `spool serve` holds the data directory it was given, on
 // that server: serve writes where it listens into the directory (SERVING.json), and a command that
-// finds the directory locked by that very process talks to it instead of failing with LOCKED.
+// finds the directory locked by that very process talks to it instead of failing with LOCKED, or,
+// when that serve has no HTTP, fails with a LOCKED that says so.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -96,13 +97,26 @@ const recordName = 'SERVING.json';
 interface ServingRecord {
   readonly v: 1;
   readonly pid: number;
-  /** The HTTP server's base URL, reachable from this host. */
-  readonly url: string;
+  /** The HTTP server's base URL, reachable from this host; absent when the serve has no HTTP. */
+  readonly url?: string;
+  /** The Disque protocol server's host:port, when it runs one. */
+  readonly resp?: string;
+}
+
+/** Where a serve listens: `url` over HTTP, `resp` the Disque protocol, null for a server it does not run. */
+interface Listening {
+  readonly url: string | null;
+  readonly resp: string | null;
 }
 
 /** Written by `spool serve` once it listens; whole or not at all (a temporary file renamed over it). */
-export function recordServing(dir: string, url: string): () => void {
-  const record: ServingRecord = { v: 1, pid: process.pid, url };
+export function recordServing(dir: string, { url, resp }: Listening): () => void {
+  const record: ServingRecord = {
+    v: 1,
+    pid: process.pid,
+    ...(url === null ? {} : { url }),
+    ...(resp === null ? {} : { resp }),
+  };
   const path = join(dir, recordName);
   const tmp = `${path}.${randomBytes(4).toString('hex')}`;
   writeFileSync(tmp, JSON.stringify(record));
@@ -110,16 +124,33 @@ export function recordServing(dir: string, url: string): () => void {
   return () => rmSync(path, { force: true });
 }
 
-/** The URL of the server that holds `locked.dir`, when it recorded one; null for any other owner. */
-function servingUrl(locked: LockedError): string | null {
+const nowhere: Listening = { url: null, resp: null };
+
+/** Where the serve that holds `locked.dir` listens, as it recorded it; nowhere for any other owner. */
+function serving(locked: LockedError): Listening {
   let record: Partial<ServingRecord>;
   try {
     record = JSON.parse(readFileSync(join(locked.dir, recordName), 'utf8')) as Partial<ServingRecord>;
   } catch {
-    return null;
+    return nowhere;
   }
   // A record left by a serve that died names another pid than the lock's owner now.
-  return record.pid === locked.ownerPid && typeof record.url === 'string' ? record.url : null;
+  if (record.pid !== locked.ownerPid) return nowhere;
+  const text = (value: unknown) => (typeof value === 'string' ? value : null);
+  return { url: text(record.url), resp: text(record.resp) };
+}
+
+/**
+ * LOCKED by a serve without HTTP: a command cannot go over the Disque protocol, and the bare
+ * "in use by process N" left the user to find out that the process was a serve, and what to change.
+ */
+class HeldWithoutHttp extends LockedError {
+  constructor(locked: LockedError, resp: string) {
+    super(locked.dir, locked.ownerPid);
+    this.message =
+      `${locked.dir} is held by spool serve (process ${locked.ownerPid}) without --http, serving the Disque ` +
+      `protocol on ${resp}: commands reach a serve over HTTP only; give the serve --http too and they run beside it`;
+  }
 }
 
 const client = (url: string, token: string | undefined): SpoolClient =>
@@ -131,9 +162,11 @@ export async function reach(where: Omit<Where, 'json'>): Promise<Spool | SpoolCl
   try {
     return await open(where.store);
   } catch (error) {
-    const url = error instanceof LockedError ? servingUrl(error) : null;
-    if (url === null) throw error;
-    return client(url, where.token);
+    if (!(error instanceof LockedError)) throw error;
+    const held = serving(error);
+    if (held.url !== null) return client(held.url, where.token);
+    if (held.resp !== null) throw new HeldWithoutHttp(error, held.resp);
+    throw error;
   }
 }
 
