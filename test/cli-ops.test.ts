@@ -144,6 +144,24 @@ void test('dead --purge removes every dead job, past the first page of 1,000', a
   assert.deepEqual([counts.dead, counts.waiting], [0, 1]);
 });
 
+void test('dead --retry --purge is bad usage, exit 2, and leaves the dead jobs dead', async () => {
+  const store = `file:${join(root, 'retry-purge')}`;
+  {
+    await using spool = await open(store);
+    const q = spool.queue('failing');
+    await q.add('x', { maxAttempts: 1 });
+    const [job] = await q.lease();
+    await job!.fail(new Error('no'));
+  }
+  const both = run(['dead', 'failing', '--retry', '--purge'], { SPOOL_STORE: store });
+  assert.equal(both.status, 2, both.stdout);
+  assert.match(both.stderr, /option '--retry' cannot be used with option '--purge'/);
+  assert.equal(both.stdout, '');
+  await using spool = await open(store);
+  const counts = await spool.queue('failing').counts();
+  assert.deepEqual([counts.dead, counts.waiting], [1, 0]);
+});
+
 void test('Ctrl-C ends stats --watch at once, not at the end of its interval', async () => {
   const watcher = spawn(process.execPath, [...cli, 'stats', '--watch', '120'], {
     env: { ...process.env, SPOOL_STORE: 'memory:' },

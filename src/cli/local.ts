@@ -1,5 +1,6 @@
 // The commands that work on a store or a server (target.ts): add, peek, dead, stats, pause,
 // resume, topic. Each does one thing, prints (JSON with --json), and closes.
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { JobInfo } from '../index.ts';
 import { payload } from './input.ts';
@@ -43,7 +44,8 @@ export function localCommands(program: Command): void {
 
   storeOption(program.command('dead <queue>'))
     .description('dead jobs, one JSON line each; --retry puts them back, --purge removes them')
-    .option('--retry', 'dead jobs back to waiting with fresh attempts')
+    // Both at once did the retry alone and said nothing of the purge: bad usage, exit 2.
+    .addOption(new Option('--retry', 'dead jobs back to waiting with fresh attempts').conflicts('purge'))
     .option('--purge', 'remove the dead jobs')
     .action(async (queue: string, o: Where & { retry?: boolean; purge?: boolean }) => {
       await withSpool(o, async (spool) => {
