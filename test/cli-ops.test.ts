@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { open } from '../src/index.ts';
+import { ManualClock, open } from '../src/index.ts';
 import { connect } from '../src/client/index.ts';
 import { serve, stop } from './server/harness.ts';
 import { cli, runCli as run } from './support/cli.ts';
@@ -81,7 +81,7 @@ void test('pause stops leases until resume; stats, peek, dead and topic list pri
     counts: { waiting: number; paused: boolean };
   }[];
   assert.deepEqual([row?.name, row?.counts.waiting, row?.counts.paused], ['jobs', 1, true]);
-  assert.match(spool('stats', 'jobs').stdout, /jobs\s+1\s+0\s+0\s+0\s+0\s+yes/);
+  assert.match(spool('stats', 'jobs').stdout, /jobs\s+1\s+0\s+0\s+0\s+0\s+0\s+yes/);
   assert.deepEqual(json(spool('resume', 'jobs', '--json')), { queues: ['jobs'], paused: false });
   assert.equal((json(spool('peek', 'jobs', '--json')) as { data: unknown }[])[0]?.data, 1);
   assert.equal((json(spool('lease', 'jobs', '--json')) as unknown[]).length, 1);
@@ -122,6 +122,28 @@ void test('queues lists every queue with its counts, once or --watch, and so doe
   watcher.kill('SIGINT');
   assert.equal(await exited, 0);
   for (const document of out.trim().split('\n')) assert.equal((JSON.parse(document) as unknown[]).length, 2);
+});
+
+void test('stats and queues show the jobs that went past their TTL in an expired column, beside the other states', async () => {
+  const store = `file:${join(root, 'expired')}`;
+  {
+    const clock = new ManualClock(Date.now());
+    await using spool = await open(store, { clock });
+    const q = spool.queue('mail');
+    await q.add('late', { ttl: '1m' });
+    await q.add('later', { ttl: '1m' });
+    await q.add('kept');
+    clock.advance(120_000);
+    assert.equal((await q.counts()).expired, 2);
+  }
+  const spool = (...args: string[]) => run(args, { SPOOL_STORE: store });
+  for (const command of ['stats', 'queues']) {
+    const text = spool(command).stdout.split('\n');
+    assert.match(text[0] ?? '', /^queue\s+waiting\s+delayed\s+active\s+dead\s+completed\s+expired\s+paused$/, command);
+    assert.match(text[1] ?? '', /^mail\s+1\s+0\s+0\s+0\s+0\s+2$/, command);
+    const [row] = json(spool(command, '--json')) as { counts: { expired: number } }[];
+    assert.equal(row?.counts.expired, 2, command);
+  }
 });
 
 void test('dead --purge removes every dead job, past the first page of 1,000', async () => {
@@ -266,14 +288,14 @@ void test('a data directory that spool serve holds is reached through the server
     assert.equal(job?.data, 'hi');
     assert.deepEqual(json(spool('ack', job.token, '--json')), { acked: 1, lost: [] });
     assert.equal(spool('pause', 'mail').status, 0);
-    assert.match(spool('stats', 'mail').stdout, /mail\s+0\s+0\s+0\s+0\s+1\s+yes/);
-    assert.match(spool('queues').stdout, /^mail\s+0\s+0\s+0\s+0\s+1\s+yes$/m);
+    assert.match(spool('stats', 'mail').stdout, /mail\s+0\s+0\s+0\s+0\s+1\s+0\s+yes/);
+    assert.match(spool('queues').stdout, /^mail\s+0\s+0\s+0\s+0\s+1\s+0\s+yes$/m);
   } finally {
     await stop(served);
   }
   assert.equal(existsSync(join(dir, 'SERVING.json')), false, 'serve removes its record when it stops');
   // On its own again: the command opens the directory itself.
-  assert.match(spool('stats', 'mail').stdout, /mail\s+0\s+0\s+0\s+0\s+1\s+yes/);
+  assert.match(spool('stats', 'mail').stdout, /mail\s+0\s+0\s+0\s+0\s+1\s+0\s+yes/);
 });
 
 void test('job promote makes a delayed job due now, and refuses one that is not delayed, on a store and through its serve', async () => {

@@ -15,10 +15,10 @@ export const jobJson = (job: JobInfo) => ({
 
 /** Counts per queue as aligned columns. */
 export function countsTable(rows: readonly { readonly name: string; readonly counts: Counts }[]): string {
-  const header = ['queue', 'waiting', 'delayed', 'active', 'dead', 'completed', 'paused'];
+  const header = ['queue', 'waiting', 'delayed', 'active', 'dead', 'completed', 'expired', 'paused'];
   const cells = rows.map(({ name, counts: c }) => [
     name,
-    ...[c.waiting, c.delayed, c.active, c.dead, c.completed].map(String),
+    ...[c.waiting, c.delayed, c.active, c.dead, c.completed, c.expired].map(String),
     c.paused ? 'yes' : '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] as string).length)));
