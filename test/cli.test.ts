@@ -145,6 +145,24 @@ void test("serve's config file takes a port as a number for http and resp, as a 
   }
 });
 
+void test("serve takes PORT, as hosting platforms set it, on every interface; an --http, SPOOL_HTTP or the file's http wins", () => {
+  const address = (flags: { http?: string; config?: string }, vars: NodeJS.ProcessEnv) => {
+    const settings = serveSettings(flags, vars);
+    return `${settings.host}:${settings.port}`;
+  };
+  assert.equal(address({}, {}), '127.0.0.1:8080');
+  assert.equal(address({}, { PORT: '5000' }), '0.0.0.0:5000');
+  assert.equal(address({ http: '127.0.0.1:6000' }, { PORT: '5000' }), '127.0.0.1:6000');
+  assert.equal(address({}, { PORT: '5000', SPOOL_HTTP: '7000' }), '127.0.0.1:7000');
+  const json = join(root, 'port.json');
+  writeFileSync(json, JSON.stringify({ http: 8123 }));
+  assert.equal(address({ config: json }, { PORT: '5000' }), '127.0.0.1:8123');
+  assert.throws(
+    () => address({}, { PORT: 'http' }),
+    (e: unknown) => e instanceof ValidationError && e.field === 'PORT',
+  );
+});
+
 void test('serve whose --resp or --http port is taken exits 1 with one line, closing what it started: no LOCK, no SERVING.json left', async () => {
   const taken = createNetServer();
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));

@@ -125,13 +125,13 @@ void test(
   },
 );
 
-void test('without --http or SPOOL_HTTP, serve listens on 127.0.0.1:$PORT; requests are not logged at info', async () => {
+void test('without --http or SPOOL_HTTP, serve listens on 0.0.0.0:$PORT; requests are not logged at info', async () => {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
   delete env.SPOOL_HTTP;
   const run = serve(['--store', 'memory:'], env);
   try {
-    assert.equal(await run.serving, `http://127.0.0.1:${port}`);
+    assert.equal(await run.serving, `http://0.0.0.0:${port}`);
     assert.equal((await request(`http://127.0.0.1:${port}`, 'GET', '/healthz')).status, 200);
   } finally {
     assert.equal(await run.stop(), 0);

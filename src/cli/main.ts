@@ -53,7 +53,7 @@ program
   .command('serve')
   .description("the HTTP server (spool's /v1 API and BlockQueue's routes) and/or the Disque protocol server")
   .addOption(envOption('--store <url>', `${storeForms}; default file:./spool-data`, 'store'))
-  .addOption(envOption('--http <[host:]port>', 'where to listen; default 127.0.0.1:$PORT, else 127.0.0.1:8080', 'http'))
+  .addOption(envOption('--http <[host:]port>', 'where to listen; default 0.0.0.0:$PORT, else 127.0.0.1:8080', 'http'))
   .addOption(envOption('--resp <[host:]port>', 'Disque protocol (RESP) server, e.g. 127.0.0.1:7711', 'resp'))
   .addOption(envOption('--token <token>', 'an admin bearer token (16+ characters)', 'token'))
   .addOption(

@@ -133,12 +133,16 @@ function fromEnv(vars: NodeJS.ProcessEnv): RawSettings {
   );
 }
 
-/** `--http`, else `PORT` (as hosting platforms set it) on 127.0.0.1, else 127.0.0.1:8080. */
+/**
+ * `--http`, else `PORT` on every interface, else 127.0.0.1:8080. PORT is how hosting platforms
+ * (Heroku, Render, Cloud Run) say where to listen, and their router reaches the process from
+ * outside it: bound to 127.0.0.1, a serve there answered nobody.
+ */
 function httpAddress(value: unknown, port: string | undefined): { host: string; port: number } {
   if (value === undefined && port !== undefined) {
     if (!/^\d{1,5}$/.test(port) || Number(port) > 65535)
       throw new ValidationError('PORT', `must be a port number, got ${JSON.stringify(port)}`);
-    return { host: '127.0.0.1', port: Number(port) };
+    return { host: '0.0.0.0', port: Number(port) };
   }
   return address(value ?? '127.0.0.1:8080');
 }
