@@ -242,6 +242,31 @@ void describe('HTTP /v1: queues', () => {
     }
   });
 
+  void test("a result's ?wait=forever long-polls as long as the server allows, as a lease's wait: 'forever' does", async () => {
+    const short = await start({ maxWait: '50ms' });
+    try {
+      const { id } = json(await short.call('POST', '/v1/queues/forever/jobs', { data: 1 })) as { id: string };
+      // Before: 400 VALIDATION, '"forever" is not a duration'.
+      const pending = await short.call('GET', `/v1/queues/forever/jobs/${id}/result?wait=forever`);
+      assert.equal(pending.status, 200, pending.text);
+      assert.deepEqual(
+        { ...json(pending), waitedMs: typeof json(pending).waitedMs },
+        { state: 'waiting', waitedMs: 'number', leftMs: null },
+      );
+      const [job] = (
+        json(await short.call('POST', '/v1/lease', { queues: ['forever'] })) as { jobs: { token: string }[] }
+      ).jobs;
+      await short.call('POST', '/v1/ack', { token: job?.token, result: 'done' });
+      assert.deepEqual(json(await short.call('GET', `/v1/queues/forever/jobs/${id}/result?wait=forever`)), {
+        state: 'completed',
+        result: 'done',
+      });
+      assert.equal((await short.call('GET', `/v1/queues/forever/jobs/${id}/result?wait=for%20ever`)).status, 400);
+    } finally {
+      await short.close();
+    }
+  });
+
   void test('a long-poll whose client went away leases nothing: the next job stays waiting', async () => {
     const client = new AbortController();
     const gone = fetch(`${s.base}/v1/lease`, {

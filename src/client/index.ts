@@ -112,7 +112,7 @@ export interface RemotePage<T> {
 type ResultJson<R> =
   | { state: 'completed'; result: R }
   | { state: 'dead'; errors: string[] }
-  | { state: 'waiting' | 'delayed' | 'active'; waitedMs: number; leftMs: number };
+  | { state: 'waiting' | 'delayed' | 'active'; waitedMs: number; leftMs: number | null };
 
 export interface RemoteLeaseOptions {
   queues: string | readonly string[];

@@ -50,7 +50,8 @@ export const infoJson = (job: JobInfo) => ({
 function finished(job: JobInfo, waitedMs: number, leftMs: number) {
   if (job.state === 'completed') return { state: job.state, result: job.result };
   if (job.state === 'dead') return { state: job.state, errors: job.errors };
-  return { state: job.state, waitedMs, leftMs };
+  // A 'forever' wait has all of it left: null, as JSON has no Infinity.
+  return { state: job.state, waitedMs, leftMs: Number.isFinite(leftMs) ? leftMs : null };
 }
 
 export function nativeQueues(app: FastifyInstance, context: Context): void {
@@ -109,14 +110,15 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
       schema: {
         summary: 'Waits up to `wait` for the job to finish: its result once acked, its errors once dead',
         params: s.params('queue', 'id'),
-        querystring: s.body({ wait: s.duration }, []),
+        querystring: s.body({ wait: s.wait }, []),
       },
       config: onQueue,
     },
     async (request, reply) => {
       const { id, queue: name } = request.params as QueueParams & { id: string };
       const { wait = 0 } = request.query as { wait?: Duration };
-      const askedMs = parseDuration(wait, 'wait');
+      // 'forever' means as long as this server lets a request wait, as for a lease.
+      const askedMs = parseDuration(wait, 'wait', { forever: true });
       const waitMs = cappedWait(context, askedMs);
       const q = queue(request);
       // The job must be this queue's: a token for the queue's prefix may not read other queues' results.

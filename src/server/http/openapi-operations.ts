@@ -87,7 +87,10 @@ export const operations: Record<string, Operation> = {
         result: { description: 'when completed: what the worker acked with' },
         errors: { ...strings, description: 'when dead' },
         waitedMs: { type: 'integer', description: 'when not finished: how long this request waited' },
-        leftMs: { type: 'integer', description: 'when not finished: how much of `wait` is left to ask for again' },
+        leftMs: nullable({
+          type: 'integer',
+          description: "when not finished: how much of `wait` is left to ask for again; null when it was 'forever'",
+        }),
       },
     },
     example: { state: 'completed', result: 'sent' },
