@@ -427,6 +427,10 @@ void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps 
     ],
     ['a bad queue name', 'POST', '/v1/queues/bad%20name/jobs', { data: 1 }, 400, 'VALIDATION'],
     ['a bad token', 'POST', '/v1/ack', { token: 'nonsense' }, 400, 'VALIDATION'],
+    // A bad value is a 400 whatever the token: these were 409 LEASE_LOST, the lease looked up first.
+    ['a bad extension, of no lease', 'POST', '/v1/extend', { token: '1:1.abc', ms: 'soon' }, 400, 'VALIDATION'],
+    ['an extension by 0, of no lease', 'POST', '/v1/extend', { token: '1:1.abc', ms: 0 }, 400, 'VALIDATION'],
+    ['a bad nack delay, of no lease', 'POST', '/v1/nack', { token: '1:1.abc', delay: 'soon' }, 400, 'VALIDATION'],
     ['a token of no lease', 'POST', '/v1/ack', { token: '999:1' }, 409, 'LEASE_LOST'],
     ['a bad count', 'GET', '/v1/queues/q/peek?n=many', undefined, 400, 'VALIDATION'],
     // A page of none would tell a client paging on that the listing is over.

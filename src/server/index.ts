@@ -8,6 +8,7 @@ import { tokenGrants } from './http/auth.ts';
 import type { Scope, TokenGrant } from './http/auth.ts';
 import { httpServer } from './http/app.ts';
 import { defaultMaxConnections } from './http/connections.ts';
+import { positiveDuration } from './http/schemas.ts';
 import type { HttpServer } from './http/app.ts';
 import { respServer } from './resp/server.ts';
 import type { RespLogger, RespServer, RespServerOptions as AllRespOptions } from './resp/server.ts';
@@ -75,13 +76,6 @@ export async function createServer(options: ServerOptions): Promise<HttpServer> 
     // Checked here, once: a bad name fails at start-up, not at every scrape.
     metricsQueues: metricsQueues.map((name) => options.spool.queue(name as string).name),
   });
-}
-
-/** A time-out of 0 would mean none to Node: a time-out here is at least 1 ms, in whole ms. */
-function positiveDuration(value: Duration, field: string): number {
-  const ms = Math.round(parseDuration(value, field));
-  if (ms < 1) throw new ValidationError(field, 'must be at least 1ms');
-  return ms;
 }
 
 /** The Disque protocol server: RESP2 on `net`, Disque's job commands over `options.spool`. */

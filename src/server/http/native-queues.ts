@@ -337,12 +337,14 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     },
     async (request) => {
       const body = request.body as { delay?: Duration; error?: string; dead?: boolean };
+      // The value before the lease: a bad one is a 400 whatever the token, not LEASE_LOST for an unknown one.
+      const delay = body.delay === undefined ? undefined : parseDuration(body.delay, 'delay');
       const job = await leasedOf(request);
       if (body.dead === true) {
         await job.fail(body.error);
         return { outcome: 'dead' };
       }
-      return { outcome: await job.nack({ delay: body.delay, error: body.error }) };
+      return { outcome: await job.nack({ delay, error: body.error }) };
     },
   );
 
@@ -360,8 +362,10 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     { schema: { body: s.body({ token: s.token, ms: s.duration }, ['token']) }, config: { need: 'consume' } },
     async (request) => {
       const { ms } = request.body as { ms?: Duration };
+      // As a nack's delay: checked before the lease is looked up.
+      const extendMs = ms === undefined ? undefined : s.positiveDuration(ms, 'ms');
       const job = await leasedOf(request);
-      return { leaseUntil: await job.extend(ms), leaseLeftMs: job.leaseLeftMs };
+      return { leaseUntil: await job.extend(extendMs), leaseLeftMs: job.leaseLeftMs };
     },
   );
 }
