@@ -113,8 +113,8 @@ export const errorDetailFields = Object.freeze({
   FORBIDDEN: { scope: 'string', resource: 'string' },
   /** Which part of the request is too large, and the limit in bytes. */
   TOO_LARGE: { part: ['body', 'headers'], limitBytes: 'number' },
-  /** The content type that was sent. */
-  UNSUPPORTED_MEDIA_TYPE: { contentType: 'string' },
+  /** The content type that was sent, and the content coding when that is what is refused (else null). */
+  UNSUPPORTED_MEDIA_TYPE: { contentType: 'string', contentEncoding: 'string|null' },
   /** None: a server says no more of a bug than that it happened. */
   INTERNAL: {},
   /** The jobs added, the copies asked for, the copies confirmed, and how long the add waited for them. */
@@ -508,9 +508,17 @@ export class TooLargeError extends SpoolError {
 export class UnsupportedMediaTypeError extends SpoolError {
   readonly code = 'UNSUPPORTED_MEDIA_TYPE';
   readonly details: ErrorDetails<'UNSUPPORTED_MEDIA_TYPE'>;
-  constructor(readonly contentType: string) {
-    super(`content type "${contentType}" is not supported: send application/json`);
-    this.details = { contentType };
+  /** `contentEncoding`: the body's content coding when that is what is refused, else null. */
+  constructor(
+    readonly contentType: string,
+    readonly contentEncoding: string | null = null,
+  ) {
+    super(
+      contentEncoding === null
+        ? `content type "${contentType}" is not supported: send application/json`
+        : `content encoding "${contentEncoding}" is not supported: send the body uncompressed (identity)`,
+    );
+    this.details = { contentType, contentEncoding };
   }
 }
 
@@ -535,7 +543,7 @@ const fromDetails: {
   UNAUTHORIZED: (d) => new UnauthorizedError(d.reason),
   FORBIDDEN: (d) => new ForbiddenError(d.scope, d.resource),
   TOO_LARGE: (d) => new TooLargeError(d.limitBytes, d.part),
-  UNSUPPORTED_MEDIA_TYPE: (d) => new UnsupportedMediaTypeError(d.contentType),
+  UNSUPPORTED_MEDIA_TYPE: (d) => new UnsupportedMediaTypeError(d.contentType, d.contentEncoding),
 };
 
 function fits(type: FieldType, value: unknown): boolean {

@@ -1,6 +1,7 @@
 // The native HTTP API against a real server on a random port: every route, bad input of every
 // kind answered with the right 4xx and a JSON error, and the server serving on afterwards.
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { start } from './server/harness.ts';
 import type { Answer, Running } from './server/harness.ts';
@@ -499,9 +500,37 @@ void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps 
       error: {
         code: 'UNSUPPORTED_MEDIA_TYPE',
         message: 'content type "text/plain" is not supported: send application/json',
-        details: { contentType: 'text/plain' },
+        details: { contentType: 'text/plain', contentEncoding: null },
       },
     });
+  });
+
+  void test('a compressed body is refused with 415 and Accept-Encoding: identity; an identity one is taken', async () => {
+    const send = (path: string, encoding: string, body: Buffer) =>
+      fetch(`${s.base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+        body,
+      });
+    // Before: 400 VALIDATION, "Body is not valid JSON".
+    const gzipped = await send('/v1/queues/q/jobs', 'gzip', gzipSync(JSON.stringify({ data: 1 })));
+    assert.equal(gzipped.status, 415);
+    assert.equal(gzipped.headers.get('accept-encoding'), 'identity');
+    assert.deepEqual(await gzipped.json(), {
+      error: {
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: 'content encoding "gzip" is not supported: send the body uncompressed (identity)',
+        details: { contentType: 'application/json', contentEncoding: 'gzip' },
+      },
+    });
+    const blockQueue = await send('/topics', 'br', Buffer.from('{"name":"zipped"}'));
+    assert.equal(blockQueue.status, 415);
+    assert.deepEqual(await blockQueue.json(), {
+      message: 'failure',
+      error: 'content encoding "br" is not supported: send the body uncompressed (identity)',
+    });
+    const plain = await send('/v1/queues/identity/jobs', 'Identity', Buffer.from('{"data":1}'));
+    assert.equal(plain.status, 201);
   });
 
   void test('nothing of the bad requests was stored', async () => {

@@ -26,7 +26,7 @@ import { overviewRoutes } from './overview.ts';
 import { maxNameLength } from './schemas.ts';
 import { uiRoutes } from './ui.ts';
 import { workerBeatRoutes } from './worker-beats.ts';
-import { NotFoundError, SpoolError } from '../../index.ts';
+import { NotFoundError, SpoolError, UnsupportedMediaTypeError } from '../../index.ts';
 
 export interface HttpOptions {
   readonly spool: Spool;
@@ -53,6 +53,10 @@ export interface HttpServer {
 
 /** Open without a token: the dashboard's page is too, as all it shows comes from /v1 routes that need one. */
 const publicPaths = ['/healthz', '/docs', '/openapi.json', '/ui'];
+
+/** A Content-Encoding header that leaves the body as it is: none, or only `identity`. */
+const identity = (encoding: string): boolean =>
+  encoding.split(',').every((coding) => ['', 'identity'].includes(coding.trim().toLowerCase()));
 
 /** pino's levels, most verbose first: the access log's hook is added only when its level is on. */
 const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -101,6 +105,12 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   // an object, a 400 for what is a 415.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // Nothing here decompresses: a gzip body went to the JSON parser and was a 400 'not valid JSON'.
+    const encoding = request.headers['content-encoding']?.trim() ?? '';
+    if (!identity(encoding)) {
+      done(new UnsupportedMediaTypeError(request.headers['content-type'] ?? '', encoding), undefined);
+      return;
+    }
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text === '') done(null, undefined);
     else void json(request, text, done);
@@ -127,6 +137,9 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
         : blockQueue
           ? { message: 'failure', error: f.message }
           : errorBody(f);
+    // RFC 7694: a 415 for a content coding names the ones the server takes.
+    if (error instanceof UnsupportedMediaTypeError && error.contentEncoding !== null)
+      void reply.header('accept-encoding', 'identity');
     return reply.code(f.status).send(body);
   };
   app.setErrorHandler(answerError);

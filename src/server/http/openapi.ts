@@ -66,7 +66,7 @@ const errorMeaning: Record<number, string> = {
   404: 'no such job, lease, topic or subscription (NOT_FOUND)',
   409: 'the lease was lost, or the topic or subscription exists (LEASE_LOST, EXISTS)',
   413: 'the body is over the limit (TOO_LARGE)',
-  415: 'the body is not application/json (UNSUPPORTED_MEDIA_TYPE)',
+  415: 'the body is not application/json, or is compressed (UNSUPPORTED_MEDIA_TYPE)',
   429: 'the queue is at its maxLength (QUEUE_FULL)',
   500: 'the store failed (STORAGE) or a bug (INTERNAL); the message says to see the server log',
   503: 'the server is closing or the store is locked (CLOSED, LOCKED)',
