@@ -1,12 +1,35 @@
 // The native HTTP API against a real server on a random port: every route, bad input of every
 // kind answered with the right 4xx and a JSON error, and the server serving on afterwards.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { start } from './server/harness.ts';
 import type { Answer, Running } from './server/harness.ts';
 
 const json = (answer: Answer) => answer.body as Record<string, unknown>;
+
+/** Sends `text` as it is on a connection of its own; the answer the server wrote before it ended the connection. */
+function raw(base: string, text: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(new URL(base).port), '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const [head = '', body = ''] = answer.split('\r\n\r\n', 2);
+      let parsed: unknown = undefined;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        // Left undefined: the test asserting JSON will say so.
+      }
+      resolve({ status: Number(head.split(' ')[1]), body: parsed, text: answer });
+    });
+    socket.end(text);
+  });
+}
 const errorCode = (answer: Answer) => (json(answer).error as { code: string; message: string }).code;
 
 void describe('HTTP /v1: queues', () => {
@@ -531,6 +554,24 @@ void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps 
     });
     const plain = await send('/v1/queues/identity/jobs', 'Identity', Buffer.from('{"data":1}'));
     assert.equal(plain.status, 201);
+  });
+
+  void test("an Expect other than 100-continue is a 417 with a JSON error, in BlockQueue's envelope on its routes", async () => {
+    // Before: Node's bare 417, no body.
+    const expect = (path: string) => raw(s.base, `GET ${path} HTTP/1.1\r\nHost: spool\r\nExpect: tea\r\n\r\n`);
+    const problem = 'only 100-continue is met, got "tea"';
+    const native = await expect('/v1/queues/q/counts');
+    assert.equal(native.status, 417, native.text);
+    assert.deepEqual(native.body, {
+      error: {
+        code: 'VALIDATION',
+        message: `headers.expect: ${problem}`,
+        details: { field: 'headers.expect', problem },
+      },
+    });
+    const blockQueue = await expect('/topics');
+    assert.equal(blockQueue.status, 417, blockQueue.text);
+    assert.deepEqual(blockQueue.body, { message: 'failure', error: `headers.expect: ${problem}` });
   });
 
   void test('nothing of the bad requests was stored', async () => {

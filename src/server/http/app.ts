@@ -2,6 +2,7 @@
 // errors as JSON mapped from their code, OpenAPI at /docs, and a shutdown that answers
 // pending long-polls before the store closes.
 import { setMaxListeners } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastify, { LogController } from 'fastify';
@@ -16,6 +17,7 @@ import type { ConnectionLimits } from './connections.ts';
 import { oneJobBodyLimit } from './context.ts';
 import type { Context } from './context.ts';
 import { clientErrorAnswer, errorBody, failure } from './errors.ts';
+import type { Failure } from './errors.ts';
 import { jobRoutes } from './jobs.ts';
 import { metricsRoute } from './metrics.ts';
 import { nativeQueues } from './native-queues.ts';
@@ -26,7 +28,7 @@ import { overviewRoutes } from './overview.ts';
 import { maxNameLength } from './schemas.ts';
 import { uiRoutes } from './ui.ts';
 import { workerBeatRoutes } from './worker-beats.ts';
-import { NotFoundError, SpoolError, UnsupportedMediaTypeError } from '../../index.ts';
+import { NotFoundError, SpoolError, UnsupportedMediaTypeError, ValidationError } from '../../index.ts';
 
 export interface HttpOptions {
   readonly spool: Spool;
@@ -130,13 +132,8 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     if (f.cause !== null) request.log.error({ err: f.cause, reqId: request.id }, 'request failed');
     const blockQueue =
       request.routeOptions.config.envelope === 'blockqueue' ||
-      (request.routeOptions.url === undefined && request.url.startsWith('/topics'));
-    const body =
-      blockQueue && error instanceof SpoolError
-        ? blockQueueError(error, f.status, f.message)
-        : blockQueue
-          ? { message: 'failure', error: f.message }
-          : errorBody(f);
+      (request.routeOptions.url === undefined && blockQueuePath(request.url));
+    const body = failureBody(error, f, blockQueue);
     // RFC 7694: a 415 for a content coding names the ones the server takes.
     if (error instanceof UnsupportedMediaTypeError && error.contentEncoding !== null)
       void reply.header('accept-encoding', 'identity');
@@ -180,7 +177,45 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   });
   await app.ready();
   app.server.maxConnections = options.limits.maxConnections;
+  // Node answers an Expect other than 100-continue itself, with a bare 417 and no body.
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const expect = JSON.stringify(request.headers.expect ?? '');
+    const refused = new ValidationError('headers.expect', `only 100-continue is met, got ${expect}`);
+    answerUnrouted(request, response, refused, options.bodyLimit, 417);
+  });
   return { app, close: () => app.close() };
+}
+
+/** BlockQueue's routes are all under /topics (spool's own topics are under /v1). */
+const blockQueuePath = (url: string): boolean => url.startsWith('/topics');
+
+/** A failure's body in its route's envelope: BlockQueue's `{ message, error }` on BlockQueue's routes, spool's elsewhere. */
+function failureBody(error: unknown, f: Failure, blockQueue: boolean): object {
+  if (!blockQueue) return errorBody(f);
+  return error instanceof SpoolError
+    ? blockQueueError(error, f.status, f.message)
+    : { message: 'failure', error: f.message };
+}
+
+/**
+ * Answers a request that no route will see with `error` in the JSON envelope of its path, and ends
+ * its connection; `status` when the answer's is not the code's own (an unmet Expect is 417).
+ */
+function answerUnrouted(
+  request: IncomingMessage,
+  response: ServerResponse,
+  error: SpoolError,
+  bodyLimit: number,
+  status?: number,
+): void {
+  const f = failure(error, bodyLimit);
+  const body = JSON.stringify(failureBody(error, f, blockQueuePath(request.url ?? '')));
+  response.writeHead(status ?? f.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  response.end(body);
 }
 
 /** The access log: one line per answered request, with the route's pattern rather than its ids. */
