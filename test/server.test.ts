@@ -685,3 +685,60 @@ void describe('HTTP: bearer tokens', () => {
     await s.call('POST', '/v1/queues/other/purge', undefined, bearer(admin));
   });
 });
+
+void test("a request that comes on a kept-alive connection while the server closes is a 503 CLOSED in spool's JSON", async () => {
+  const s = await start();
+  /** A kept-alive connection: `send` writes as it is, `answer` waits for the text of the answer to end with `end`. */
+  const keptAlive = () => {
+    const socket = connect(Number(new URL(s.base).port), '127.0.0.1');
+    let text = '';
+    const waiters: (() => void)[] = [];
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      for (const wake of waiters.splice(0)) wake();
+    });
+    socket.on('close', () => {
+      for (const wake of waiters.splice(0)) wake();
+    });
+    const answer = async (end: string): Promise<string> => {
+      while (!text.endsWith(end) && !socket.destroyed) await new Promise<void>((resolve) => waiters.push(resolve));
+      const whole = text;
+      text = '';
+      return whole;
+    };
+    return { socket, send: (bytes: string) => socket.write(bytes), answer };
+  };
+  const native = keptAlive();
+  const blockQueue = keptAlive();
+  native.send('GET /v1/queues/q/counts HTTP/1.1\r\nHost: spool\r\n\r\n');
+  assert.match(await native.answer('}'), /^HTTP\/1.1 200 /);
+  blockQueue.send('GET /topics HTTP/1.1\r\nHost: spool\r\n\r\n');
+  assert.match(await blockQueue.answer('}'), /^HTTP\/1.1 200 /);
+  // Each next request is begun, so its connection is not idle and stays open through the close.
+  native.send('GET /v1/queues/q/counts HTTP/1.1\r\nHost: spool\r\n');
+  blockQueue.send('GET /topics HTTP/1.1\r\nHost: spool\r\n');
+  // A round trip on another connection: by its answer the server has read those first lines.
+  assert.equal((await s.call('GET', '/healthz')).status, 200);
+  const closed = s.server.close();
+  native.send('\r\n');
+  blockQueue.send('\r\n');
+  // Before: fastify's {"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}.
+  const [nativeAnswer, blockQueueAnswer] = await Promise.all([native.answer('}'), blockQueue.answer('}')]);
+  await closed;
+  await s.spool.close();
+  const parse = (text: string) => {
+    const [head = '', body = ''] = text.split('\r\n\r\n', 2);
+    return { status: head.split(' ')[1], close: /^connection: close$/im.test(head), body: JSON.parse(body) as unknown };
+  };
+  assert.deepEqual(parse(nativeAnswer), {
+    status: '503',
+    close: true,
+    body: { error: { code: 'CLOSED', message: 'server is closed', details: { what: 'server' } } },
+  });
+  assert.deepEqual(parse(blockQueueAnswer), {
+    status: '503',
+    close: true,
+    body: { message: 'failure', error: 'server is closed' },
+  });
+});

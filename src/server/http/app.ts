@@ -28,7 +28,14 @@ import { overviewRoutes } from './overview.ts';
 import { maxNameLength } from './schemas.ts';
 import { uiRoutes } from './ui.ts';
 import { workerBeatRoutes } from './worker-beats.ts';
-import { NotFoundError, SpoolError, UnsupportedMediaTypeError, ValidationError } from '../../index.ts';
+import {
+  ClosedError,
+  errorCodes,
+  NotFoundError,
+  SpoolError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../../index.ts';
 
 export interface HttpOptions {
   readonly spool: Spool;
@@ -181,9 +188,26 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const expect = JSON.stringify(request.headers.expect ?? '');
     const refused = new ValidationError('headers.expect', `only 100-continue is met, got ${expect}`);
-    answerUnrouted(request, response, refused, options.bodyLimit, 417);
+    answerUnrouted(request, response, refused, 417);
   });
-  return { app, close: () => app.close() };
+  // While closing, fastify answers a request on a kept-alive connection with a 503 of its own
+  // shape ({"error":"Service Unavailable","statusCode":503}): spool's comes first. Its own
+  // request listener is app.routing, wrapped here rather than given a hook every request pays for.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- the listener itself, to remove; it uses no `this`
+  app.server.off('request', app.routing);
+  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (!closing.signal.aborted) return app.routing(request, response);
+    app.log.info({ res: { statusCode: 503 } }, 'request refused: the server is closing');
+    answerUnrouted(request, response, new ClosedError('server'));
+  });
+  return {
+    app,
+    // Closing from here on, before fastify's close takes its first step, so no request meets its 503.
+    close: () => {
+      closing.abort();
+      return app.close();
+    },
+  };
 }
 
 /** BlockQueue's routes are all under /topics (spool's own topics are under /v1). */
@@ -199,18 +223,18 @@ function failureBody(error: unknown, f: Failure, blockQueue: boolean): object {
 
 /**
  * Answers a request that no route will see with `error` in the JSON envelope of its path, and ends
- * its connection; `status` when the answer's is not the code's own (an unmet Expect is 417).
+ * its connection; `status` when the answer's is not the code's own (an unmet Expect is 417). The
+ * error is the server's own, whose message names nothing of the host: sent whatever its status.
  */
 function answerUnrouted(
   request: IncomingMessage,
   response: ServerResponse,
   error: SpoolError,
-  bodyLimit: number,
-  status?: number,
+  status = errorCodes[error.code].httpStatus,
 ): void {
-  const f = failure(error, bodyLimit);
+  const f: Failure = { status, code: error.code, message: error.message, details: error.details, cause: null };
   const body = JSON.stringify(failureBody(error, f, blockQueuePath(request.url ?? '')));
-  response.writeHead(status ?? f.status, {
+  response.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     connection: 'close',
