@@ -82,7 +82,7 @@ void describe("BlockQueue's README, curl by curl", () => {
     });
     assert.deepEqual((await run(status, cart)).body, {
       message: 'success',
-      data: [{ name: 'counter', unpublished_message: 0, unacked_message: 0 }],
+      data: [{ topic_id: 'cart', name: 'counter', unpublished_message: 0, unacked_message: 0 }],
     });
   });
 });
@@ -198,8 +198,8 @@ void describe('BlockQueue routes: semantics', () => {
     assert.equal(bad.status, 400);
     assert.equal(bad.body.message, 'failure');
     assert.deepEqual(body(await s.call('GET', '/topics/anytype/subscribers')).data, [
-      { name: 'a', unpublished_message: 0, unacked_message: 0 },
-      { name: 'b', unpublished_message: 2, unacked_message: 0 },
+      { topic_id: 'anytype', name: 'a', unpublished_message: 0, unacked_message: 0 },
+      { topic_id: 'anytype', name: 'b', unpublished_message: 2, unacked_message: 0 },
     ]);
   });
 
@@ -231,7 +231,7 @@ void describe('BlockQueue routes: semantics', () => {
     const head = await fetch(`${s.base}/topics/head/subscribers/s?timeout=10ms`, { method: 'HEAD' });
     assert.equal(head.status, 404);
     assert.deepEqual(body(await s.call('GET', '/topics/head/subscribers')).data, [
-      { name: 's', unpublished_message: 1, unacked_message: 0 },
+      { topic_id: 'head', name: 's', unpublished_message: 1, unacked_message: 0 },
     ]);
     const read = body(await s.call('GET', '/topics/head/subscribers/s?timeout=1s')).data as { message: string }[];
     assert.deepEqual(
@@ -298,8 +298,8 @@ void describe('BlockQueue routes: semantics', () => {
     const read = body(await s.call('GET', '/topics/fan/subscribers/a?timeout=1s')).data as { id: string }[];
     assert.equal(read.length, 2);
     assert.deepEqual(body(await s.call('GET', '/topics/fan/subscribers')).data, [
-      { name: 'a', unpublished_message: 0, unacked_message: 2 },
-      { name: 'b', unpublished_message: 2, unacked_message: 0 },
+      { topic_id: 'fan', name: 'a', unpublished_message: 0, unacked_message: 2 },
+      { topic_id: 'fan', name: 'b', unpublished_message: 2, unacked_message: 0 },
     ]);
     // a's ids are not b's.
     assert.equal(
@@ -323,11 +323,13 @@ void describe('BlockQueue routes: semantics', () => {
       200,
     );
     assert.deepEqual(body(await s.call('GET', '/topics/fan/subscribers')).data, [
-      { name: 'a', unpublished_message: 0, unacked_message: 0 },
-      { name: 'b', unpublished_message: 2, unacked_message: 0 },
+      { topic_id: 'fan', name: 'a', unpublished_message: 0, unacked_message: 0 },
+      { topic_id: 'fan', name: 'b', unpublished_message: 2, unacked_message: 0 },
     ]);
-    const topics = body(await s.call('GET', '/topics')).data as { name: string; created_at: string }[];
+    const topics = body(await s.call('GET', '/topics')).data as { id: string; name: string; created_at: string }[];
     assert.ok(topics.some((t) => t.name === 'fan' && !Number.isNaN(Date.parse(t.created_at))));
+    // Each status entry names its topic by the id GET /topics gives it, as BlockQueue's later versions do.
+    assert.equal(topics.find((t) => t.name === 'fan')?.id, 'fan');
   });
 
   void test('a duration past the 100-year range is a 400 where it is given, and the listing keeps answering', async () => {

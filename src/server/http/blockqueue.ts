@@ -196,9 +196,16 @@ export function blockQueueRoutes(app: FastifyInstance, context: Context): void {
     { schema: { params: s.params('topic') }, config: route('read') },
     async (request, reply) => {
       const status = await topic(request).status();
+      // BlockQueue 8457054 names the topic's id in each entry; a spool topic's id is its name, as GET /topics answers.
+      const id = (request.params as Params).topic;
       return ok(
         reply,
-        status.map((sub) => ({ name: sub.name, unpublished_message: sub.waiting, unacked_message: sub.inFlight })),
+        status.map((sub) => ({
+          topic_id: id,
+          name: sub.name,
+          unpublished_message: sub.waiting,
+          unacked_message: sub.inFlight,
+        })),
       );
     },
   );

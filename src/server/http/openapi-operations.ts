@@ -402,7 +402,12 @@ export const operations: Record<string, Operation> = {
     summary: "BlockQueue: each subscriber's unread and unacked counts",
     answer: bq({
       type: 'array',
-      items: object({ name: { type: 'string' }, unpublished_message: int, unacked_message: int }),
+      items: object({
+        topic_id: { type: 'string', description: "the topic's id in GET /topics: its name" },
+        name: { type: 'string' },
+        unpublished_message: int,
+        unacked_message: int,
+      }),
     }),
     errors: [404],
   },
