@@ -261,6 +261,32 @@ void test('a store URL parameter the store does not know is a ValidationError na
   );
 });
 
+// `get` reads the first of two: `?durability=none&durability=fsync` opened a store that never synced.
+void test('a store URL parameter given twice is a ValidationError naming it, on every store, before anything opens', async () => {
+  const twice = (name: string) => (e: unknown) =>
+    e instanceof ValidationError && e.field === name && e.message.includes('given twice');
+  const dir = mkdtempSync(join(tmpdir(), 'spool-url-'));
+  try {
+    const urls: [string, string][] = [
+      [`file:${dir}/f?durability=none&durability=fsync`, 'durability'],
+      [`file://${dir}/f?repair=0&durability=none&repair=1`, 'repair'],
+      [`sqlite:${dir}/q.db?synchronous=normal&synchronous=full`, 'synchronous'],
+      [`libsql:${dir}/q.db?busyTimeout=1s&busyTimeout=1s`, 'busyTimeout'],
+      [`leveldb:${dir}/l?durability=none&durability=fsync`, 'durability'],
+      // Nothing listens on port 1: a refusal anywhere but in the URL would be a StorageError.
+      ['redis://127.0.0.1:1/?timeout=1&timeout=2', 'timeout'],
+      ['redis+cluster://127.0.0.1:1?prefix=a&prefix=b', 'prefix'],
+      ['postgres://postgres@127.0.0.1:1/test?schema=a&schema=b', 'schema'],
+      ['postgresql://postgres@127.0.0.1:1/test?statementTimeout=1s&statementTimeout=2s', 'statementTimeout'],
+      ['postgres://postgres@127.0.0.1:1/test?sslmode=disable&sslmode=require', 'sslmode'],
+    ];
+    for (const [url, name] of urls) await assert.rejects(open(url), twice(name), url);
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 void test('queue options are checked at the edge', async () => {
   await using spool = await open('memory:');
   assert.throws(
