@@ -34,10 +34,12 @@ void test('a directory in /proc: StorageError, not a spin', () => {
   assertRefused('/proc/spool-x', /ENOENT/);
 });
 
-void test('a path under a regular file: StorageError naming ENOTDIR', () => {
+// node:fs names only the errno: "EEXIST: file already exists, mkdir '<path>'" for the file itself.
+void test('a path that is a regular file, or under one: StorageError saying which is a file, with the errno', () => {
   const file = join(root, 'a-file');
   writeFileSync(file, '');
-  assertRefused(join(file, 'data'), /ENOTDIR/);
+  assertRefused(file, /: it is a file, not a directory \(EEXIST/);
+  assertRefused(join(file, 'data'), new RegExp(`: ${file} is a file, not a directory \\(ENOTDIR`));
 });
 
 void test('a read-only directory, and a missing one on a read-only mount: StorageError naming the cause', () => {

@@ -123,6 +123,24 @@ void describe('leveldb store', () => {
     );
   });
 
+  // node:fs said only "EEXIST: file already exists, mkdir '<path>'", as though the directory were fine.
+  void test('a path that is a regular file, or under one, is a StorageError saying which is a file, not a directory', async () => {
+    const file = `${freshDir()}-file`;
+    writeFileSync(file, 'not a directory');
+    for (const [path, says] of [
+      [file, 'it is a file, not a directory'],
+      [join(file, 'l'), `${file} is a file, not a directory`],
+    ] as const) {
+      await assert.rejects(
+        open(`leveldb:${path}`),
+        (error: unknown) =>
+          error instanceof StorageError &&
+          error.message.startsWith(`${path}: cannot open the LevelDB directory: ${says} (`),
+        path,
+      );
+    }
+  });
+
   void test('a reopen keeps every job in its state and counts; waiting keys come back FIFO within a priority', async () => {
     const dir = freshDir();
     {

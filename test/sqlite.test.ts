@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -140,6 +150,27 @@ void describe('sqlite store', () => {
       assert.match(error.message, /malformed/);
     }
   });
+
+  // SQLite said only "unable to open database file", whatever was wrong with the path.
+  for (const scheme of ['sqlite', 'libsql'])
+    void test(`${scheme}: a path that is a directory, or under a regular file, is a StorageError saying so`, async () => {
+      const dir = `${freshFile()}.d`;
+      mkdirSync(dir);
+      const file = freshFile();
+      writeFileSync(file, '');
+      for (const [path, says] of [
+        [dir, 'it is a directory, not a file'],
+        [join(file, 'q.db'), `${file} is a file, not a directory`],
+      ] as const) {
+        await assert.rejects(
+          open(`${scheme}:${path}`),
+          (error: unknown) =>
+            error instanceof StorageError &&
+            error.message.startsWith(`${path}: cannot open the SQLite database: ${says} (`),
+          path,
+        );
+      }
+    });
 
   void test('a file of a newer schema version is refused, not changed', () => {
     const file = freshFile();

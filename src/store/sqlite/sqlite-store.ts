@@ -15,6 +15,7 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError, ValidationError } from '../../errors.ts';
 import type { Capabilities, IdParams, StoreEvent } from '../contract.ts';
+import { whyRefused } from '../local-path.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { seqOf } from '../rows/engine.ts';
 import { Busy, RowStore } from '../rows/row-store.ts';
@@ -101,7 +102,9 @@ export class SqliteStore extends RowStore {
       db.prepare('INSERT OR IGNORE INTO spool_meta (name, value) VALUES (?, ?)').run(tokenKeyName, newTokenKey());
     } catch (error) {
       if (error instanceof StorageError) throw error;
-      throw new StorageError(`${path}: cannot open the SQLite database: ${(error as Error).message}`, { cause: error });
+      throw new StorageError(`${path}: cannot open the SQLite database: ${whyRefused(path, 'file', error)}`, {
+        cause: error,
+      });
     }
     const capabilities: Capabilities = Object.freeze({
       durable: inMemory ? 'none' : synchronous === 'full' ? 'power-loss' : 'process-crash',
