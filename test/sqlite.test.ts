@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  accessSync,
+  chmodSync,
   closeSync,
+  constants,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -13,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import Libsql from 'libsql';
@@ -31,6 +34,39 @@ const root = mkdtempSync(join(tmpdir(), 'spool-sqlite-'));
 let n = 0;
 const freshFile = (): string => join(root, `${++n}.db`);
 after(() => rmSync(root, { recursive: true, force: true }));
+
+/**
+ * Makes `paths` read-only for this process, or answers null where nothing can: the mode bits,
+ * and for root, who writes whatever the mode, the immutable attribute. The answer undoes it.
+ */
+function readOnly(paths: readonly string[]): (() => void) | null {
+  const denied = () => paths.every((path) => !writable(path));
+  if (process.getuid?.() !== 0) {
+    for (const path of paths) chmodSync(path, statSync(path).isDirectory() ? 0o555 : 0o444);
+    const undo = () => paths.forEach((path) => chmodSync(path, statSync(path).isDirectory() ? 0o755 : 0o644));
+    if (denied()) return undo;
+    undo();
+    return null;
+  }
+  try {
+    execFileSync('chattr', ['+i', ...paths], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  const undo = () => execFileSync('chattr', ['-i', ...paths], { stdio: 'ignore' });
+  if (denied()) return undo;
+  undo();
+  return null;
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 void describe('sqlite store', () => {
   void test('sqlite: URLs: synchronous full by default, normal on request, a misspelt parameter refused', async () => {
@@ -169,6 +205,44 @@ void describe('sqlite store', () => {
             error.message.startsWith(`${path}: cannot open the SQLite database: ${says} (`),
           path,
         );
+      }
+    });
+
+  // SQLite said "unable to open database file" for a read-only directory, and "attempt to write a
+  // readonly database" for a read-only file, neither naming what could not be written.
+  for (const scheme of ['sqlite', 'libsql'])
+    void test(`${scheme}: a database or directory that cannot be written is a StorageError naming it`, async (t) => {
+      const dir = `${freshFile()}.ro`;
+      const roDir = join(dir, 'ro');
+      const roFile = join(dir, 'rw', 'q.db');
+      mkdirSync(roDir, { recursive: true });
+      mkdirSync(dirname(roFile));
+      // Made by better-sqlite3, which removes the -wal and -shm files at close: beside a database,
+      // libSQL leaves them, and with them there a read-only directory is no obstacle.
+      for (const file of [join(roDir, 'kept.db'), roFile]) {
+        await using spool = await open(`sqlite:${file}`);
+        await spool.queue('q').add('kept');
+      }
+      const undo = readOnly([roDir, roFile]);
+      if (undo === null) return t.skip('nothing here makes a path read-only for this process (root without chattr)');
+      try {
+        for (const [path, says] of [
+          [join(roDir, 'new.db'), `it cannot be made: ${roDir} cannot be written`],
+          [join(roDir, 'kept.db'), `its directory ${roDir} cannot be written`],
+          [roFile, 'it cannot be written'],
+        ] as const) {
+          // A store opened by mistake is closed, or it would keep the test process alive.
+          const opened = open(`${scheme}:${path}`).then((spool) => spool.close());
+          await assert.rejects(
+            opened,
+            (error: unknown) =>
+              error instanceof StorageError &&
+              error.message.startsWith(`${path}: cannot open the SQLite database: ${says} (`),
+            path,
+          );
+        }
+      } finally {
+        undo();
       }
     });
 

@@ -1,7 +1,8 @@
 // Why the file system refused an embedded store's path, in words: node:fs says "EEXIST: file
 // already exists, mkdir '…'" when a store's directory is a regular file, which reads as though the
-// directory were fine.
-import { statSync } from 'node:fs';
+// directory were fine, and SQLite "unable to open database file" for a directory, a missing
+// directory and a read-only one alike.
+import { accessSync, constants, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -18,13 +19,25 @@ export function whyRefused(path: string, kind: 'file' | 'directory', error: unkn
 function pathProblem(path: string, kind: 'file' | 'directory'): string | null {
   const stats = statOf(path);
   if (stats !== null) {
-    if (stats.isDirectory() === (kind === 'directory')) return null;
-    return `it is ${stats.isDirectory() ? 'a directory' : 'a file'}, not a ${kind}`;
+    if (stats.isDirectory() !== (kind === 'directory'))
+      return `it is ${stats.isDirectory() ? 'a directory' : 'a file'}, not a ${kind}`;
+    const denied = unwritable(path);
+    if (denied !== null) return `it cannot be written (${denied})`;
+    // SQLite writes its -wal, -shm and journal files beside the database.
+    const dir = dirname(path);
+    const dirDenied = kind === 'file' ? unwritable(dir) : null;
+    return dirDenied === null ? null : `its directory ${dir} cannot be written (${dirDenied})`;
   }
   // Missing: the nearest path above it that exists is where it would be made.
   for (let above = dirname(path); ; above = dirname(above)) {
     const found = statOf(above);
-    if (found !== null) return found.isDirectory() ? null : `${above} is a file, not a directory`;
+    if (found !== null) {
+      if (!found.isDirectory()) return `${above} is a file, not a directory`;
+      // A store's directory is made with its parents; a file's directory is not.
+      if (kind === 'file' && above !== dirname(path)) return `its directory ${dirname(path)} does not exist`;
+      const denied = unwritable(above);
+      return denied === null ? null : `it cannot be made: ${above} cannot be written (${denied})`;
+    }
     if (dirname(above) === above) return null;
   }
 }
@@ -34,5 +47,15 @@ function statOf(path: string): Stats | null {
     return statSync(path);
   } catch {
     return null;
+  }
+}
+
+/** Why `path` cannot be written (EACCES, EROFS, EPERM for an immutable one), or null when it can. */
+function unwritable(path: string): string | null {
+  try {
+    accessSync(path, constants.W_OK);
+    return null;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'not writable';
   }
 }
