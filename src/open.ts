@@ -19,20 +19,19 @@ async function storeFor(url: string): Promise<Store> {
     }
     case 'file': {
       const { FileStore } = await import('./store/file/file-store.ts');
-      const parsed = new URL(url, 'file:./');
-      checkUrlParams(parsed.searchParams, ['durability', 'interval', 'repair']);
-      const dir = fileStoreDir(url) as string;
-      const durability = parsed.searchParams.get('durability') ?? 'fsync';
+      const { path: dir, params } = pathUrl(url, 'file', './spool-data');
+      checkUrlParams(params, ['durability', 'interval', 'repair']);
+      const durability = params.get('durability') ?? 'fsync';
       if (durability !== 'fsync' && durability !== 'interval' && durability !== 'none')
         throw new ValidationError('durability', `must be fsync, interval or none, got "${durability}"`);
-      const interval = parsed.searchParams.get('interval');
+      const interval = params.get('interval');
       // `?interval=100ms` alone read as dque's TurboSync opened an fsync store, the interval unused.
       if (interval !== null && durability !== 'interval')
         throw new ValidationError('interval', `is only read with durability=interval, got durability=${durability}`);
       return FileStore.open(dir, {
         durability,
         intervalMs: interval === null ? undefined : parseDuration(interval, 'interval'),
-        repair: flag(parsed.searchParams.get('repair'), 'repair'),
+        repair: flag(params.get('repair'), 'repair'),
       });
     }
     case 'sqlite':
@@ -86,13 +85,7 @@ async function storeFor(url: string): Promise<Store> {
 
 /** The data directory a `file:` URL names (`file:./d`, `file:///abs/d`), or null for another store. */
 export function fileStoreDir(url: string): string | null {
-  if (!/^file:/i.test(url)) return null;
-  if (/^file:\/\//i.test(url)) {
-    const { host, pathname } = new URL(url);
-    if (host !== '' && host !== 'localhost') throw hostInPath('file', url, host);
-    return pathname;
-  }
-  return url.slice('file:'.length).split('?')[0] || './spool-data';
+  return /^file:/i.test(url) ? pathUrl(url, 'file', './spool-data').path : null;
 }
 
 /**
@@ -106,15 +99,40 @@ function durationInMs(url: string, name: string): string {
   );
 }
 
-/** The path and parameters of `scheme:./path?…` or `scheme:///abs/path?…`. */
+/**
+ * The path and parameters of `scheme:./path?…`, `scheme:/abs/path?…` or `scheme:///abs/path?…`
+ * (`file://localhost/abs/path` too, as RFC 8089 has it). The path is taken as written.
+ */
 function pathUrl(url: string, scheme: string, fallback: string): { path: string; params: URLSearchParams } {
   const rest = url.slice(scheme.length + 1);
   const query = rest.indexOf('?');
   const path = query < 0 ? rest : rest.slice(0, query);
   const params = new URLSearchParams(query < 0 ? '' : rest.slice(query + 1));
-  if (path.startsWith('//') && !path.startsWith('///'))
-    throw hostInPath(scheme, url, path.slice(2).split('/')[0] ?? '');
-  return { path: path.startsWith('///') ? decodeURIComponent(path.slice(2)) : path || fallback, params };
+  if (!path.startsWith('//')) return { path: path || fallback, params };
+  const host = path.slice(2).split('/')[0] ?? '';
+  const absolute = path.slice(2 + host.length);
+  const hostless = host === '' || (scheme === 'file' && host.toLowerCase() === 'localhost');
+  if (!hostless || absolute === '') throw hostInPath(scheme, url, host);
+  refuseAmbiguous(url, scheme, absolute);
+  return { path: absolute, params };
+}
+
+/**
+ * A `scheme:///abs/path` whose path was read differently by different stores: sqlite: and
+ * leveldb: decoded its %XX escapes (`sqlite:///tmp/a%20b.db` opened "a b.db", `sqlite:./a%20b.db`
+ * "a%20b.db"), file: did not, and file: read it with the URL parser, which wrote `file:///tmp/my
+ * data` as the directory "my%20data". Refused rather than read one way: either reading would open
+ * another file or directory than some user's store has opened so far.
+ */
+function refuseAmbiguous(url: string, scheme: string, path: string): void {
+  const rewritten = scheme === 'file' && new URL(`file://${path}`).pathname !== path;
+  if (!rewritten && !/%[0-9a-f]{2}/i.test(path)) return;
+  throw new ValidationError(
+    'url',
+    `${url.split('?')[0]} is ambiguous: a ${scheme}:/// path with a %XX escape` +
+      (scheme === 'file' ? ' or a character a URL parser rewrites (a space, non-ASCII, #, \\, . or ..)' : '') +
+      ` has named different files in different stores; write the path as the file system spells it after one slash (${scheme}:/abs/path), which is taken as written`,
+  );
 }
 
 /**

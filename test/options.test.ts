@@ -223,6 +223,36 @@ void test('a local store URL with a host (scheme://name) is a ValidationError of
   }
 });
 
+// sqlite:///tmp/a%20b.db opened "a b.db" and sqlite:./a%20b.db "a%20b.db" (leveldb: alike), file:
+// decoded neither, and file:///tmp/my data opened "my%20data".
+void test('a local store path is taken as written in every form; a scheme:/// path that stores read differently is refused', async () => {
+  const ambiguous = (e: unknown) =>
+    e instanceof ValidationError && e.field === 'url' && e.message.includes('ambiguous');
+  const dir = mkdtempSync(join(tmpdir(), 'spool-url-'));
+  try {
+    for (const scheme of ['file', 'sqlite', 'libsql', 'leveldb']) {
+      await assert.rejects(open(`${scheme}://${dir}/${scheme}%20escaped`), ambiguous, scheme);
+      await using _literal = await open(`${scheme}:${dir}/${scheme}%20literal`);
+    }
+    for (const url of [`file://${dir}/a space`, `file://${dir}/caf\u00e9`, `file://${dir}/x/../y`, `file://${dir}/h#x`])
+      await assert.rejects(open(url), ambiguous, url);
+    assert.deepEqual(fileStoreDir(`file:${dir}/a%20b?durability=none`), `${dir}/a%20b`);
+    {
+      // A space is the same character to every reading of sqlite:///, and taken as written.
+      await using _spaced = await open(`sqlite://${dir}/a space.db`);
+    }
+    // libSQL leaves its -wal and -shm files beside a closed database.
+    assert.deepEqual(
+      readdirSync(dir)
+        .filter((name) => !/-(wal|shm)$/.test(name))
+        .sort(),
+      ['a space.db', 'file%20literal', 'leveldb%20literal', 'libsql%20literal', 'sqlite%20literal'],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 void test('a store URL parameter the store does not know is a ValidationError naming it and the known ones', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spool-url-'));
   try {
