@@ -9,7 +9,9 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -66,6 +68,19 @@ function writable(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** This process's open descriptors on `file` (and its -wal and -shm), as /proc lists them. */
+function descriptorsOn(file: string): string[] {
+  return readdirSync('/proc/self/fd')
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })
+    .filter((target) => target.startsWith(file));
 }
 
 void describe('sqlite store', () => {
@@ -246,12 +261,13 @@ void describe('sqlite store', () => {
       }
     });
 
-  void test('a file of a newer schema version is refused, not changed', () => {
+  void test('a file of a newer schema version is refused, not changed, and left with no descriptor open on it', () => {
     const file = freshFile();
     const db = new Database(file);
     db.pragma('user_version = 999');
     db.close();
     assert.throws(() => SqliteStore.open(file), StorageError);
+    assert.deepEqual(descriptorsOn(file), []);
   });
 
   void test('two processes on one file: a lease blocked in one wakes within milliseconds of an add in the other', async (t) => {

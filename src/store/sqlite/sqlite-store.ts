@@ -90,7 +90,7 @@ export class SqliteStore extends RowStore {
         'busyTimeout',
         `must be a whole number of milliseconds from 0 to ${maxBusyTimeoutMs} (24.8 days), got ${String(busyTimeoutMs)}`,
       );
-    let db: Connection;
+    let db: Connection | undefined;
     let inMemory: boolean;
     try {
       db = new driver.Database(path, { timeout: busyTimeoutMs }) as Connection;
@@ -101,6 +101,9 @@ export class SqliteStore extends RowStore {
       migrate(db, path);
       db.prepare('INSERT OR IGNORE INTO spool_meta (name, value) VALUES (?, ?)').run(tokenKeyName, newTokenKey());
     } catch (error) {
+      // Left to the garbage collector, the connection of a refused file (a newer schema, a
+      // read-only directory) kept its descriptors, and a lock on the file, open until then.
+      db?.close();
       if (error instanceof StorageError) throw error;
       throw new StorageError(`${path}: cannot open the SQLite database: ${whyRefused(path, 'file', error)}`, {
         cause: error,
