@@ -192,14 +192,18 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   });
   // While closing, fastify answers a request on a kept-alive connection with a 503 of its own
   // shape ({"error":"Service Unavailable","statusCode":503}): spool's comes first. Its own
-  // request listener is app.routing, wrapped here rather than given a hook every request pays for.
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- the listener itself, to remove; it uses no `this`
-  app.server.off('request', app.routing);
-  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (!closing.signal.aborted) return app.routing(request, response);
-    app.log.info({ res: { statusCode: 503 } }, 'request refused: the server is closing');
-    answerUnrouted(request, response, new ClosedError('server'));
-  });
+  // request listener is app.routing, wrapped here rather than given a hook every request pays for;
+  // only when it is the server's one listener, so a fastify that routes otherwise is left as it is.
+  const listeners = app.server.listeners('request');
+  if (listeners.length === 1 && listeners[0] === app.routing) {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the listener itself, to remove; it uses no `this`
+    app.server.off('request', app.routing);
+    app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      if (!closing.signal.aborted) return app.routing(request, response);
+      app.log.info({ res: { statusCode: 503 } }, 'request refused: the server is closing');
+      answerUnrouted(request, response, new ClosedError('server'));
+    });
+  }
   return {
     app,
     // Closing from here on, before fastify's close takes its first step, so no request meets its 503.
