@@ -178,6 +178,33 @@ void test('against a server that waits for nothing (--max-wait 0), an idle remot
   }
 });
 
+void test('against a server whose --max-wait is over a second, an idle consume() asks again at once: a job added after an empty answer is taken then', async () => {
+  const s = await start({ maxWait: '1200ms' });
+  const stop = new AbortController();
+  const q = connect(s.base).queue<number>('short-polls');
+  let taken = (_: number): void => {};
+  const took = new Promise<number>((resolve) => (taken = resolve));
+  const loop = (async () => {
+    for await (const job of q.consume({ signal: stop.signal })) {
+      taken(performance.now());
+      await job.ack();
+    }
+  })();
+  try {
+    // The first long-poll ends empty at 1.2 s; the add comes 300 ms after it.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const added = performance.now();
+    await q.add(1);
+    const late = (await took) - added;
+    // Before, every empty answer was followed by a pause of a second: the job waited ~0.7 s of it.
+    assert.ok(late < 400, `taken ${Math.round(late)} ms after its add`);
+  } finally {
+    stop.abort();
+    await loop;
+    await s.close();
+  }
+});
+
 void test('waitFor over HTTP: the result, JobFailedError, TimeoutError, NotFoundError, as a local queue', async () => {
   // A server that long-polls 100ms at most: longer waits take the client several requests.
   const s = await start({ maxWait: '100ms' });

@@ -429,9 +429,11 @@ export class RemoteQueue<T = unknown, R = unknown> {
 
   /**
    * The long-poll of process() and consume(): as long as a request may wait (longPollMs, the
-   * server's --max-wait), woken by an add or a due time. A server whose --max-wait is shorter
-   * answers empty sooner, at once with 0: the next request goes only after the worker's pause
-   * after a failed call (going at once, an idle queue was some 500 requests a second).
+   * server's --max-wait), woken by an add or a due time. A server whose --max-wait is 0 answers
+   * empty at once: an empty answer sooner than the worker's pause after a failed call is followed
+   * by the rest of that pause (going at once, an idle queue was some 500 requests a second). Only
+   * then: after a --max-wait of 30 s the next request goes at once, or a job added meanwhile
+   * waited for it.
    */
   async #awaitJobs(
     max: number,
@@ -445,7 +447,8 @@ export class RemoteQueue<T = unknown, R = unknown> {
       ...(visibility === undefined ? {} : { visibility }),
       ...(signal === undefined ? {} : { signal }),
     });
-    if (jobs.length === 0 && performance.now() - started < longPollMs) await pause(systemClock, retryPauseMs, signal);
+    const tookMs = performance.now() - started;
+    if (jobs.length === 0 && tookMs < retryPauseMs) await pause(systemClock, retryPauseMs - tookMs, signal);
     return jobs;
   }
 }
