@@ -310,13 +310,17 @@ export function formatToken(id: string, attempt: number, seal: string | null): s
 }
 
 /**
- * `token` parsed, or a ValidationError naming `field`: the check a server applies to a token
- * before it acks anything, which spool/client applies before it sends anything.
+ * `token` parsed, or a ValidationError naming `field` (`field[index]` in a list): the check a
+ * server applies to a token before it acks anything, which spool/client applies before it sends
+ * anything. The name is made only for the error: an ack of many tokens made one a token.
  */
-export function checkToken(token: unknown, field: string): TokenParts {
+export function checkToken(token: unknown, field: string, index?: number): TokenParts {
   const parsed = typeof token === 'string' ? parseToken(token) : null;
   if (parsed === null)
-    throw new ValidationError(field, `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`);
+    throw new ValidationError(
+      index === undefined ? field : `${field}[${index}]`,
+      `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`,
+    );
   return parsed;
 }
 

@@ -191,7 +191,7 @@ export class SpoolClient {
   async ack(tokens: readonly string[]): Promise<AckAnswer> {
     // As the server checks them, but all before the first request: a malformed token past the
     // first 1000 was refused only after the acks of the first request were done.
-    tokens.forEach((token, i) => checkToken(token, `tokens[${i}]`));
+    tokens.forEach((token, i) => checkToken(token, 'tokens', i));
     const answer: { acked: number; lost: string[] } = { acked: 0, lost: [] };
     for (let at = 0; at < tokens.length; at += maxAckBatch) {
       const part = await call<AckAnswer>(this.transport, 'POST', '/v1/ack/batch', {

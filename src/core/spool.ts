@@ -367,7 +367,7 @@ export class Spool implements AsyncDisposable {
     this.#runtime.assertOpen();
     checkKeys(options, ['within', 'results'], 'options');
     const { within, results } = options;
-    const leases = tokens.map((token, i) => checkToken(token, `tokens[${i}]`));
+    const leases = tokens.map((token, i) => checkToken(token, 'tokens', i));
     if (results !== undefined && (!Array.isArray(results) || results.length !== tokens.length))
       throw new ValidationError('options.results', `must be an array of one result per token (${tokens.length})`);
     if (tokens.length === 0) return { acked: 0, lost: [] };
