@@ -152,8 +152,7 @@ export function connect(url: string, options: ConnectOptions = {}): SpoolClient 
   const timeoutMs =
     options.timeout === undefined
       ? defaultTimeoutMs
-      : parseDuration(options.timeout, 'options.timeout', { forever: true });
-  if (timeoutMs < 1) throw new ValidationError('options.timeout', 'must be at least 1ms');
+      : parseDuration(options.timeout, 'options.timeout', { forever: true, positive: true });
   return new SpoolClient({ base: base.origin + base.pathname.replace(/\/$/, ''), headers, timeoutMs });
 }
 

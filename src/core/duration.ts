@@ -49,13 +49,20 @@ const digitsOnly = new RegExp(String.raw`^${amount}$`);
 export interface DurationRules {
   /** Also take Infinity and the word 'forever' (waits that end only when something happens). */
   readonly forever?: boolean;
+  /** At least 1 ms: a time-out, lease or TTL of 0 would be none, or one already over. */
+  readonly positive?: boolean;
 }
 
 const shapes = "a number of ms or a string like '250ms', '30s', '5min', '1.5h', '1h30m', '2 days'";
 
 /** Parses a duration once, at the edge, to milliseconds; `field` names it in the error. */
 export function parseDuration(value: unknown, field: string, rules: DurationRules = {}): number {
-  const forever = rules.forever === true;
+  const ms = read(value, field, rules.forever === true);
+  if (rules.positive === true && ms < 1) throw new ValidationError(field, 'must be at least 1ms');
+  return ms;
+}
+
+function read(value: unknown, field: string, forever: boolean): number {
   if (typeof value === 'number') return inRange(value, field, forever, String(value));
   if (typeof value !== 'string')
     throw new ValidationError(field, `must be ${shapes}${forever ? " or 'forever'" : ''}, got ${typeof value}`);

@@ -44,8 +44,7 @@ export function leaseRequest(options: unknown): LeaseRequest {
   const max = o.max === undefined ? 1 : wholeNumber(o.max, 'lease.max', 1, maxLeaseBatch);
   let visibilityMs: number | null = null;
   if (o.visibility !== undefined) {
-    visibilityMs = parseDuration(o.visibility, 'lease.visibility');
-    if (visibilityMs < 1) throw new ValidationError('lease.visibility', 'must be at least 1ms');
+    visibilityMs = parseDuration(o.visibility, 'lease.visibility', { positive: true });
   }
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
     throw new ValidationError('lease.signal', 'must be an AbortSignal');

@@ -1,4 +1,4 @@
-import { checkNackOptions, LeaseLostError, ValidationError } from '../errors.ts';
+import { checkNackOptions, LeaseLostError } from '../errors.ts';
 import { backoffDelayMs } from '../store/contract.ts';
 import type { LeasedRecord } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
@@ -149,8 +149,7 @@ export class LeasedJob<T = unknown, R = unknown> {
 
   /** Keeps the lease for `ms` more from now (Disque's WORKING); default: the job's visibility. */
   async extend(ms?: Duration): Promise<number> {
-    const extendMs = ms === undefined ? this.record.visibilityMs : parseDuration(ms, 'ms');
-    if (extendMs < 1) throw new ValidationError('ms', 'must be at least 1ms');
+    const extendMs = ms === undefined ? this.record.visibilityMs : parseDuration(ms, 'ms', { positive: true });
     const { store, clock } = this.runtime;
     const result = await store.extend({ now: clock.now(), token: this.token, ms: extendMs });
     if (result.outcome === 'lost') {

@@ -186,11 +186,7 @@ function priority(value: unknown, field: string): number {
   return value;
 }
 
-function positiveDuration(value: unknown, field: string): number {
-  const ms = parseDuration(value, field);
-  if (ms < 1) throw new ValidationError(field, 'must be at least 1ms');
-  return ms;
-}
+const positive = { positive: true } as const;
 
 const backoffShapes =
   "must be a delay (ms or a duration string like '1s': a fixed back-off) or " +
@@ -276,12 +272,12 @@ function read(base: JobSettings, options: unknown, field: string): JobSettings {
   const settings = Object.freeze({
     delayMs: o.delay === undefined ? base.delayMs : parseDuration(o.delay, `${field}.delay`),
     priority: o.priority === undefined ? base.priority : priority(o.priority, `${field}.priority`),
-    ttlMs: o.ttl === undefined ? base.ttlMs : positiveDuration(o.ttl, `${field}.ttl`),
+    ttlMs: o.ttl === undefined ? base.ttlMs : parseDuration(o.ttl, `${field}.ttl`, positive),
     maxAttempts:
       o.maxAttempts === undefined ? base.maxAttempts : positiveInteger(o.maxAttempts, `${field}.maxAttempts`, true),
     backoff: o.backoff === undefined ? base.backoff : backoff(o.backoff, `${field}.backoff`),
     visibilityMs:
-      o.visibility === undefined ? base.visibilityMs : positiveDuration(o.visibility, `${field}.visibility`),
+      o.visibility === undefined ? base.visibilityMs : parseDuration(o.visibility, `${field}.visibility`, positive),
     key,
     replicate: o.replicate === undefined ? base.replicate : positiveInteger(o.replicate, `${field}.replicate`),
   });
@@ -333,10 +329,10 @@ const storedKeys = [
 export function settingsChanges(options: unknown, field = 'options'): Partial<QueueSettings> {
   const o = checkKeys(options, storedKeys, field);
   const changes: { -readonly [K in keyof QueueSettings]?: QueueSettings[K] } = {};
-  if (o.ttl !== undefined) changes.ttlMs = o.ttl === null ? null : positiveDuration(o.ttl, `${field}.ttl`);
+  if (o.ttl !== undefined) changes.ttlMs = o.ttl === null ? null : parseDuration(o.ttl, `${field}.ttl`, positive);
   if (o.maxAttempts !== undefined) changes.maxAttempts = positiveInteger(o.maxAttempts, `${field}.maxAttempts`, true);
   if (o.backoff !== undefined) changes.backoff = backoff(o.backoff, `${field}.backoff`);
-  if (o.visibility !== undefined) changes.visibilityMs = positiveDuration(o.visibility, `${field}.visibility`);
+  if (o.visibility !== undefined) changes.visibilityMs = parseDuration(o.visibility, `${field}.visibility`, positive);
   if (o.maxLength !== undefined)
     changes.maxLength = o.maxLength === null ? null : positiveInteger(o.maxLength, `${field}.maxLength`);
   if (o.keepCompleted !== undefined)

@@ -8,7 +8,6 @@ import { tokenGrants } from './http/auth.ts';
 import type { Scope, TokenGrant } from './http/auth.ts';
 import { httpServer } from './http/app.ts';
 import { defaultMaxConnections } from './http/connections.ts';
-import { positiveDuration } from './http/schemas.ts';
 import type { HttpServer } from './http/app.ts';
 import { respServer } from './resp/server.ts';
 import type { RespLogger, RespServer, RespServerOptions as AllRespOptions } from './resp/server.ts';
@@ -66,8 +65,8 @@ export async function createServer(options: ServerOptions): Promise<HttpServer> 
     bodyLimit,
     maxWaitMs: parseDuration(options.maxWait ?? '5m', 'maxWait'),
     limits: {
-      idleTimeoutMs: positiveDuration(options.idleTimeout ?? '5s', 'idleTimeout'),
-      requestTimeoutMs: positiveDuration(options.requestTimeout ?? '30s', 'requestTimeout'),
+      idleTimeoutMs: parseDuration(options.idleTimeout ?? '5s', 'idleTimeout', { positive: true }),
+      requestTimeoutMs: parseDuration(options.requestTimeout ?? '30s', 'requestTimeout', { positive: true }),
       maxConnections,
     },
     logger: options.logger ?? false,

@@ -363,7 +363,7 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
     async (request) => {
       const { ms } = request.body as { ms?: Duration };
       // As a nack's delay: checked before the lease is looked up.
-      const extendMs = ms === undefined ? undefined : s.positiveDuration(ms, 'ms');
+      const extendMs = ms === undefined ? undefined : parseDuration(ms, 'ms', { positive: true });
       const job = await leasedOf(request);
       return { leaseUntil: await job.extend(extendMs), leaseLeftMs: job.leaseLeftMs };
     },

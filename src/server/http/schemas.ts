@@ -1,7 +1,6 @@
 // JSON schemas shared by the routes. Every object refuses unknown fields; core checks values
 // again (durations, limits), so a schema here is the first gate and the OpenAPI document.
-import { parseDuration, ValidationError } from '../../index.ts';
-import type { Duration } from '../../index.ts';
+import { ValidationError } from '../../index.ts';
 
 /** Queue, topic and subscriber names, as core's name rule allows them. */
 export const maxNameLength = 200;
@@ -14,16 +13,6 @@ export const duration = {
     { type: 'string', minLength: 1, maxLength: 40 },
   ],
 } as const;
-
-/**
- * A duration of at least 1 ms, in whole ms: a time-out of 0 would mean none to Node, and a lease
- * extended by 0 is one already over.
- */
-export function positiveDuration(value: Duration, field: string): number {
-  const ms = parseDuration(value, field);
-  if (ms < 1) throw new ValidationError(field, 'must be at least 1ms');
-  return ms;
-}
 
 /** A long-poll's wait: a duration, or 'forever' for as long as the server allows (--max-wait). */
 export const wait = {
