@@ -5,15 +5,18 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
+import { StorageError } from '../errors.ts';
 
 /**
- * What a failed open of `path`, which the store keeps as a `kind`, says: what is wrong with the
- * path when the file system shows it, then the error's own message (its errno kept for logs).
+ * The StorageError of a failed open of `path` (`what` the store calls it), which the store keeps
+ * as a `kind`: what is wrong with the path when the file system shows it, then the error's own
+ * message (its errno kept for logs).
  */
-export function whyRefused(path: string, kind: 'file' | 'directory', error: unknown): string {
+export function openFailed(path: string, what: string, kind: 'file' | 'directory', error: unknown): StorageError {
   const message = error instanceof Error ? error.message : String(error);
   const problem = pathProblem(path, kind);
-  return problem === null ? message : `${problem} (${message})`;
+  const why = problem === null ? message : `${problem} (${message})`;
+  return new StorageError(`${path}: cannot open ${what}: ${why}`, { cause: error });
 }
 
 function pathProblem(path: string, kind: 'file' | 'directory'): string | null {

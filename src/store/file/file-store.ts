@@ -9,7 +9,7 @@
 // checkpoints, the deletion of segments no longer needed and compaction.
 import { ClosedError, CorruptionError, LockedError, StorageError, ValidationError } from '../../errors.ts';
 import { refuseTx } from '../contract.ts';
-import { whyRefused } from '../local-path.ts';
+import { openFailed } from '../local-path.ts';
 import type {
   AckParams,
   AckResult,
@@ -155,9 +155,7 @@ export class FileStore implements Store {
       // A directory the file system refuses (read-only, full, not a real file system, under a
       // file) is a StorageError naming it and the cause, never a bare errno (issue 13).
       if (error instanceof LockedError || error instanceof StorageError) throw error;
-      throw new StorageError(`${dir}: cannot open the data directory: ${whyRefused(dir, 'directory', error)}`, {
-        cause: error,
-      });
+      throw openFailed(dir, 'the data directory', 'directory', error);
     }
     const store = new FileStore(dir, resolved, unlock);
     try {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { LockedError, StorageError, ValidationError } from '../../errors.ts';
 import type { Capabilities, StoreEvent } from '../contract.ts';
-import { whyRefused } from '../local-path.ts';
+import { openFailed } from '../local-path.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { RowStore } from '../rows/row-store.ts';
 import type { RowBackend } from '../rows/row-store.ts';
@@ -97,9 +97,7 @@ function realDir(dir: string): string {
     mkdirSync(dir, { recursive: true });
     return realpathSync(dir);
   } catch (error) {
-    throw new StorageError(`${dir}: cannot open the LevelDB directory: ${whyRefused(dir, 'directory', error)}`, {
-      cause: error,
-    });
+    throw openFailed(dir, 'the LevelDB directory', 'directory', error);
   }
 }
 

@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError, ValidationError } from '../../errors.ts';
 import type { Capabilities, IdParams, StoreEvent } from '../contract.ts';
-import { whyRefused } from '../local-path.ts';
+import { openFailed } from '../local-path.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { seqOf } from '../rows/engine.ts';
 import { Busy, RowStore } from '../rows/row-store.ts';
@@ -105,9 +105,7 @@ export class SqliteStore extends RowStore {
       // read-only directory) kept its descriptors, and a lock on the file, open until then.
       db?.close();
       if (error instanceof StorageError) throw error;
-      throw new StorageError(`${path}: cannot open the SQLite database: ${whyRefused(path, 'file', error)}`, {
-        cause: error,
-      });
+      throw openFailed(path, 'the SQLite database', 'file', error);
     }
     const capabilities: Capabilities = Object.freeze({
       durable: inMemory ? 'none' : synchronous === 'full' ? 'power-loss' : 'process-crash',
