@@ -197,6 +197,32 @@ void describe('redis store: faults', { skip }, () => {
     );
   });
 
+  void test("with Redis gone, a blocked lease that is aborted answers at once, not after the store's timeout", async () => {
+    const redis = await server();
+    await using spool = await open(`${redis.url}?timeout=60000`);
+    const aborter = new AbortController();
+    // Blocked on an empty queue: the store names it as a sleeper, to be forgotten when it ends.
+    const lease = spool.lease({ queues: ['gone-blocked'], wait: '5m', signal: aborter.signal });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await redis.kill();
+    for (const deadline = Date.now() + 10_000; (await spool.health()).ok;) {
+      assert.ok(Date.now() < deadline, 'the store did not see Redis go');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    let slack: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => (slack = setTimeout(() => resolve('no answer within 10 s'), 10_000)));
+    const started = Date.now();
+    aborter.abort();
+    try {
+      // Before, it waited for its sleeper to be forgotten in Redis: the store's whole timeout.
+      assert.deepEqual(await Promise.race([lease, late]), []);
+      const took = Date.now() - started;
+      assert.ok(took < 2_000, `the aborted lease answered ${took} ms after the abort`);
+    } finally {
+      clearTimeout(slack);
+    }
+  });
+
   void test('with Redis gone, an add to a queue the store has not named yet fails with a StorageError and nothing rejects unheld', async () => {
     const redis = await server();
     const store = await RedisStore.open(`${redis.url}?timeout=200`);

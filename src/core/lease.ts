@@ -104,8 +104,11 @@ export async function lease<T, R = unknown>(runtime: Runtime, request: LeaseRequ
     if (sleeper !== undefined && sleepers !== null) {
       hub.endSleeper(sleeper);
       // Gone before its time (aborted, closed): a wake the store would still send it goes to
-      // nobody once this Spool has closed.
-      if (noted) await sleepers.forget({ now: clock.now(), id: sleeper, queues }).catch(() => undefined);
+      // nobody once this Spool has closed. Not waited for: the store forgets a sleeper past its
+      // `until` anyway, and with its server unreachable the forget waits as long as any call may,
+      // where an aborted lease must answer now (a spool serve stopped during a Redis outage took
+      // the store's whole time-out to answer its long-polls and close).
+      if (noted) void sleepers.forget({ now: clock.now(), id: sleeper, queues }).catch(() => undefined);
     }
   }
 }
