@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ClosedError, JobFailedError, NotFoundError, TimeoutError } from '../index.ts';
-import { area, conformanceTest, settle, until } from './harness.ts';
+import { area, conformanceTest, gateLeases, settle, until } from './harness.ts';
 import type { Suite } from './harness.ts';
 import type { ManualClock } from '../index.ts';
 import type { NewJob } from '../store/contract.ts';
@@ -99,6 +99,33 @@ export function blocking(suite: Suite): void {
         const [job] = await pending;
         assert.equal(job?.id, id);
         assert.equal(job?.attempt, 1);
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'a lease blocked before a job comes and is held at once takes it when the hold ends, as its first attempt',
+      async ({ spool, store, clock }) => {
+        const q = spool.queue('wake-hold');
+        let resolved = false;
+        const pending = q.lease({ wait: '1h' }).then((jobs) => {
+          resolved = true;
+          return jobs;
+        });
+        await blocked(clock, 1, 'the lease to block');
+        // The add wakes the lease; its look comes after the hold, as when the hold wins the race.
+        const open = gateLeases(store);
+        const id = await q.add('x', { visibility: '2s' });
+        assert.deepEqual(await spool.hold([id]), [id]);
+        open();
+        await armedFor(clock, clock.now() + 2000, 'the end of the hold to reach the blocked lease');
+        clock.advance(1999);
+        await settle();
+        assert.equal(resolved, false);
+        clock.advance(1);
+        const [job] = await pending;
+        assert.equal(job?.id, id);
+        assert.equal(job.attempt, 1);
       },
     );
 

@@ -234,3 +234,27 @@ export async function until(condition: () => boolean | Promise<boolean>, what = 
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
+
+/**
+ * Holds back the lease calls `store` gets from now on (its sleepers' too: a blocked lease goes
+ * through them) until the returned function is called: a blocked lease woken by an add then
+ * looks again only after what the case does meanwhile.
+ */
+export function gateLeases(store: Store): () => void {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const lease = store.lease.bind(store);
+  store.lease = async (params) => {
+    await gate;
+    return lease(params);
+  };
+  const sleepers = store.sleepers;
+  if (sleepers !== undefined) {
+    const sleeperLease = sleepers.lease.bind(sleepers);
+    sleepers.lease = async (params) => {
+      await gate;
+      return sleeperLease(params);
+    };
+  }
+  return open;
+}

@@ -2,7 +2,7 @@
 // and the events of one wake the leases and waitFor calls of the other. Only for stores that
 // declare `capabilities.events: 'shared'`.
 import assert from 'node:assert/strict';
-import { area, conformanceTest, needs, until } from './harness.ts';
+import { area, conformanceTest, gateLeases, needs, until } from './harness.ts';
 import type { Suite } from './harness.ts';
 
 export function processes(suite: Suite): void {
@@ -33,6 +33,27 @@ export function processes(suite: Suite): void {
         clock.advance(3000);
         const [job] = await pending;
         assert.equal(job?.data, 'later');
+      },
+      { needs: needs.shared },
+    );
+
+    conformanceTest(
+      suite,
+      'a lease blocked on one handle takes a job another handle adds and holds at once when the hold ends',
+      async ({ spool, store, clock, peer }) => {
+        const other = (await peer()).spool;
+        const pending = spool.queue('peer-hold').lease({ wait: '1h' });
+        await until(() => clock.pending >= 1, 'the lease to block');
+        // The add wakes the lease; its look comes after the hold, as when the hold wins the race.
+        const open = gateLeases(store);
+        const id = await other.queue('peer-hold').add('held', { visibility: '2s' });
+        assert.deepEqual(await other.hold([id]), [id]);
+        open();
+        await until(() => clock.armedFor(clock.now() + 2000), 'the end of the hold to reach the blocked lease');
+        clock.advance(2000);
+        const [job] = await pending;
+        assert.equal(job?.id, id);
+        assert.equal(job.attempt, 1);
       },
       { needs: needs.shared },
     );
