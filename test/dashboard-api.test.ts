@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { open } from '../src/index.ts';
+import { ManualClock, open, Spool } from '../src/index.ts';
+import { MemoryStore } from '../src/store/memory/index.ts';
 import { searchBudget } from '../src/server/http/jobs.ts';
 import { createServer } from '../src/server/index.ts';
 import { start } from './server/harness.ts';
@@ -249,5 +250,29 @@ void test('the overview lists the queues the store holds, those added before thi
     await spool.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test("the overview's ages are by the Spool's clock, which dated the jobs", async () => {
+  const clock = new ManualClock();
+  const spool = await Spool.create(new MemoryStore(), { clock });
+  const server = await createServer({ spool });
+  try {
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    await spool.queue('aged').add({ n: 1 });
+    clock.advance(90_000);
+    const { at, queues } = (await (await fetch(`${base}/v1/overview`)).json()) as {
+      at: number;
+      queues: { name: string; oldestMs: number | null }[];
+    };
+    // Before, a wall-clock now made the age of a job dated by this clock (2026-01-01) months.
+    assert.equal(at, clock.now());
+    assert.deepEqual(
+      queues.map((q) => [q.name, q.oldestMs]),
+      [['aged', 90_000]],
+    );
+  } finally {
+    await server.close();
+    await spool.close();
   }
 });

@@ -55,9 +55,10 @@ class Sampler {
   readonly #listeners = new Set<(snapshot: Snapshot) => void>();
   readonly #unobserve: () => void;
   #timer: NodeJS.Timeout | null = null;
+  /** performance.now() of the last look and the last sample: the sampler's own timing, in real time. */
   #lastLook = 0;
   #last: Snapshot | null = null;
-  #lastAt = Date.now();
+  #lastAt = performance.now();
   #sampling = false;
   readonly #remote = new RemoteRates();
 
@@ -78,7 +79,7 @@ class Sampler {
 
   /** The latest snapshot, sampling now if there is none or the sampler was idle. */
   async look(): Promise<Snapshot> {
-    this.#lastLook = Date.now();
+    this.#lastLook = performance.now();
     if (this.#timer !== null && this.#last !== null) return this.#last;
     // Idle until now: the last snapshot, if any, is old.
     this.#timer ??= setInterval(() => void this.#tick(), sampleMs);
@@ -117,13 +118,16 @@ class Sampler {
   }
 
   async #sample(): Promise<Snapshot> {
-    const now = Date.now();
-    if (this.#listeners.size === 0 && now - this.#lastLook > idleStopMs && this.#timer !== null) {
+    const sampledAt = performance.now();
+    if (this.#listeners.size === 0 && sampledAt - this.#lastLook > idleStopMs && this.#timer !== null) {
       clearInterval(this.#timer);
       this.#timer = null;
     }
-    const seconds = Math.max(0.001, (now - this.#lastAt) / 1000);
-    this.#lastAt = now;
+    // Rates are per second of the sampler's interval; ages and times by the Spool's clock, which
+    // dated the jobs and the leases they are measured from.
+    const seconds = Math.max(0.001, (sampledAt - this.#lastAt) / 1000);
+    this.#lastAt = sampledAt;
+    const now = this.spool.clock.now();
     const [listed, topicNames, processes] = await Promise.all([
       this.spool.queues(),
       this.spool.topics(),
