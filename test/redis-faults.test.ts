@@ -1,5 +1,7 @@
 // Fault tests on private redis-server processes: restarts, killed connections, a full server, replicas.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { ManualClock, open, ReplicationError, StorageError, ValidationError } from '../src/index.ts';
@@ -220,6 +222,27 @@ void describe('redis store: faults', { skip }, () => {
       assert.ok(took < 2_000, `the aborted lease answered ${took} ms after the abort`);
     } finally {
       clearTimeout(slack);
+    }
+  });
+
+  void test('with Redis gone, a process whose store is closed ends soon after the close', async () => {
+    const redis = await server();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/redis-closer.ts', redis.url], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      assert.equal((await lines.next()).value, 'open');
+      await redis.kill();
+      assert.equal((await lines.next()).value, 'closed');
+      const closedAt = Date.now();
+      assert.equal(await exited, 0);
+      // Before, ioredis waited its default 2 s for the socket of the dead server to close.
+      const took = Date.now() - closedAt;
+      assert.ok(took < 1_500, `the process ended ${took} ms after its store closed`);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 
