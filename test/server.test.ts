@@ -1,6 +1,7 @@
 // The native HTTP API against a real server on a random port: every route, bad input of every
 // kind answered with the right 4xx and a JSON error, and the server serving on afterwards.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -536,16 +537,21 @@ void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps 
         body,
       });
     // Before: 400 VALIDATION, "Body is not valid JSON".
-    const gzipped = await send('/v1/queues/q/jobs', 'gzip', gzipSync(JSON.stringify({ data: 1 })));
-    assert.equal(gzipped.status, 415);
-    assert.equal(gzipped.headers.get('accept-encoding'), 'identity');
-    assert.deepEqual(await gzipped.json(), {
+    const refused = {
       error: {
         code: 'UNSUPPORTED_MEDIA_TYPE',
         message: 'content encoding "gzip" is not supported: send the body uncompressed (identity)',
         details: { contentType: 'application/json', contentEncoding: 'gzip' },
       },
-    });
+    };
+    const gzipped = await send('/v1/queues/q/jobs', 'gzip', gzipSync(JSON.stringify({ data: 1 })));
+    assert.equal(gzipped.status, 415);
+    assert.equal(gzipped.headers.get('accept-encoding'), 'identity');
+    assert.deepEqual(await gzipped.json(), refused);
+    // Refused before its body is read: one over the limit (4096 bytes here) was a 413, which hid the real problem.
+    const large = await send('/v1/queues/q/jobs', 'gzip', gzipSync(randomBytes(64 << 10).toString('hex')));
+    assert.equal(large.status, 415);
+    assert.deepEqual(await large.json(), refused);
     const blockQueue = await send('/topics', 'br', Buffer.from('{"name":"zipped"}'));
     assert.equal(blockQueue.status, 415);
     assert.deepEqual(await blockQueue.json(), {

@@ -114,15 +114,18 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   // an object, a 400 for what is a 415.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    // Nothing here decompresses: a gzip body went to the JSON parser and was a 400 'not valid JSON'.
-    const encoding = request.headers['content-encoding']?.trim() ?? '';
-    if (!identity(encoding)) {
-      done(new UnsupportedMediaTypeError(request.headers['content-type'] ?? '', encoding), undefined);
-      return;
-    }
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text === '') done(null, undefined);
     else void json(request, text, done);
+  });
+
+  // Nothing here decompresses (a gzip body went to the JSON parser and was a 400 'not valid JSON'),
+  // so a content coding is refused before the body is read: refused after, a compressed body
+  // over the limit was a 413, which never told the client that the coding was the problem.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const encoding = request.headers['content-encoding']?.trim() ?? '';
+    if (identity(encoding)) done(null, payload);
+    else done(new UnsupportedMediaTypeError(request.headers['content-type'] ?? '', encoding));
   });
 
   await app.register(swagger, openapiOptions(options.version, guard.enabled));
