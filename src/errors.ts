@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'EXPECTATION_FAILED'
   | 'INTERNAL'
   | 'REPLICATION';
 
@@ -46,6 +47,7 @@ export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number; resp: 
   FORBIDDEN: { httpStatus: 403, resp: 'NOPERM' },
   TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
   UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, resp: 'ERR' },
+  EXPECTATION_FAILED: { httpStatus: 417, resp: 'ERR' },
   // No class throws it: a server answers with it for a failure that is not a SpoolError, and logs the cause.
   INTERNAL: { httpStatus: 500, resp: 'ERR' },
   REPLICATION: { httpStatus: 503, resp: 'NOREPL' },
@@ -115,6 +117,8 @@ export const errorDetailFields = Object.freeze({
   TOO_LARGE: { part: ['body', 'headers'], limitBytes: 'number' },
   /** The content type that was sent, and the content coding when that is what is refused (else null). */
   UNSUPPORTED_MEDIA_TYPE: { contentType: 'string', contentEncoding: 'string|null' },
+  /** The request's `Expect` header, which the server cannot meet. */
+  EXPECTATION_FAILED: { expect: 'string' },
   /** None: a server says no more of a bug than that it happened. */
   INTERNAL: {},
   /** The jobs added, the copies asked for, the copies confirmed, and how long the add waited for them. */
@@ -526,6 +530,16 @@ export class UnsupportedMediaTypeError extends SpoolError {
   }
 }
 
+/** A request whose `Expect` header asks for more than 100-continue, the one expectation a server meets. */
+export class ExpectationFailedError extends SpoolError {
+  readonly code = 'EXPECTATION_FAILED';
+  readonly details: ErrorDetails<'EXPECTATION_FAILED'>;
+  constructor(readonly expect: string) {
+    super(`Expect: ${JSON.stringify(expect)} cannot be met: only 100-continue is`);
+    this.details = { expect };
+  }
+}
+
 /** Each class from its details; `message` only for StorageError, whose message is all it has. */
 const fromDetails: {
   readonly [C in Exclude<ErrorCode, 'INTERNAL'>]: (details: ErrorDetails<C>, message: string) => SpoolError;
@@ -548,6 +562,7 @@ const fromDetails: {
   FORBIDDEN: (d) => new ForbiddenError(d.scope, d.resource),
   TOO_LARGE: (d) => new TooLargeError(d.limitBytes, d.part),
   UNSUPPORTED_MEDIA_TYPE: (d) => new UnsupportedMediaTypeError(d.contentType, d.contentEncoding),
+  EXPECTATION_FAILED: (d) => new ExpectationFailedError(d.expect),
 };
 
 function fits(type: FieldType, value: unknown): boolean {

@@ -47,6 +47,7 @@ export {
   ClosedError,
   CorruptionError,
   ExistsError,
+  ExpectationFailedError,
   ForbiddenError,
   JobFailedError,
   LeaseLostError,

@@ -43,6 +43,7 @@ const samples: Record<string, spool.SpoolError> = {
   ForbiddenError: new spool.ForbiddenError('publish', 'cart'),
   TooLargeError: new spool.TooLargeError(1 << 20),
   UnsupportedMediaTypeError: new spool.UnsupportedMediaTypeError('text/plain'),
+  ExpectationFailedError: new spool.ExpectationFailedError('tea'),
 };
 
 void test('every exported SpoolError has a code from errorCodes and the details its code declares', () => {

@@ -563,21 +563,15 @@ void describe('HTTP: bad input is a 4xx with a JSON error, and the server keeps 
   });
 
   void test("an Expect other than 100-continue is a 417 with a JSON error, in BlockQueue's envelope on its routes", async () => {
-    // Before: Node's bare 417, no body.
+    // Before: Node's bare 417, no body; then a 417 whose body said VALIDATION, a 400's code.
     const expect = (path: string) => raw(s.base, `GET ${path} HTTP/1.1\r\nHost: spool\r\nExpect: tea\r\n\r\n`);
-    const problem = 'only 100-continue is met, got "tea"';
+    const message = 'Expect: "tea" cannot be met: only 100-continue is';
     const native = await expect('/v1/queues/q/counts');
     assert.equal(native.status, 417, native.text);
-    assert.deepEqual(native.body, {
-      error: {
-        code: 'VALIDATION',
-        message: `headers.expect: ${problem}`,
-        details: { field: 'headers.expect', problem },
-      },
-    });
+    assert.deepEqual(native.body, { error: { code: 'EXPECTATION_FAILED', message, details: { expect: 'tea' } } });
     const blockQueue = await expect('/topics');
     assert.equal(blockQueue.status, 417, blockQueue.text);
-    assert.deepEqual(blockQueue.body, { message: 'failure', error: `headers.expect: ${problem}` });
+    assert.deepEqual(blockQueue.body, { message: 'failure', error: message });
   });
 
   void test('nothing of the bad requests was stored', async () => {

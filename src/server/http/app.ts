@@ -31,10 +31,10 @@ import { workerBeatRoutes } from './worker-beats.ts';
 import {
   ClosedError,
   errorCodes,
+  ExpectationFailedError,
   NotFoundError,
   SpoolError,
   UnsupportedMediaTypeError,
-  ValidationError,
 } from '../../index.ts';
 
 export interface HttpOptions {
@@ -189,9 +189,7 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
   app.server.maxConnections = options.limits.maxConnections;
   // Node answers an Expect other than 100-continue itself, with a bare 417 and no body.
   app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
-    const expect = JSON.stringify(request.headers.expect ?? '');
-    const refused = new ValidationError('headers.expect', `only 100-continue is met, got ${expect}`);
-    answerUnrouted(request, response, refused, 417);
+    answerUnrouted(request, response, new ExpectationFailedError(request.headers.expect ?? ''));
   });
   // While closing, fastify answers a request on a kept-alive connection with a 503 of its own
   // shape ({"error":"Service Unavailable","statusCode":503}): spool's comes first. Its own
@@ -230,15 +228,11 @@ function failureBody(error: unknown, f: Failure, blockQueue: boolean): object {
 
 /**
  * Answers a request that no route will see with `error` in the JSON envelope of its path, and ends
- * its connection; `status` when the answer's is not the code's own (an unmet Expect is 417). The
- * error is the server's own, whose message names nothing of the host: sent whatever its status.
+ * its connection. The error is the server's own, whose message names nothing of the host: sent
+ * whatever its status.
  */
-function answerUnrouted(
-  request: IncomingMessage,
-  response: ServerResponse,
-  error: SpoolError,
-  status = errorCodes[error.code].httpStatus,
-): void {
+function answerUnrouted(request: IncomingMessage, response: ServerResponse, error: SpoolError): void {
+  const status = errorCodes[error.code].httpStatus;
   const f: Failure = { status, code: error.code, message: error.message, details: error.details, cause: null };
   const body = JSON.stringify(failureBody(error, f, blockQueuePath(request.url ?? '')));
   response.writeHead(status, {
