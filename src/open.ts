@@ -4,7 +4,7 @@ import { MissingDriverError, UnknownStoreError, ValidationError } from './errors
 import { Spool } from './core/spool.ts';
 import type { SpoolOptions } from './core/spool.ts';
 import { parseDuration } from './core/duration.ts';
-import { checkUrlParams } from './store/contract.ts';
+import { checkUrlParams, refuseRepeated } from './store/contract.ts';
 import type { Store } from './store/contract.ts';
 
 export const defaultUrl = 'file:./spool-data';
@@ -71,12 +71,12 @@ async function storeFor(url: string): Promise<Store> {
     case 'rediss':
     case 'redis+cluster': {
       const { RedisStore } = await importDriver(() => import('./store/redis/index.ts'), 'ioredis', url);
-      return RedisStore.open(durationInMs(durationInMs(url, 'replicateTimeout'), 'timeout'));
+      return RedisStore.open(durationsInMs(url, ['replicateTimeout', 'timeout']));
     }
     case 'postgres':
     case 'postgresql': {
       const { openPostgres } = await importDriver(() => import('./store/postgres/url.ts'), 'pg', url);
-      return openPostgres(durationInMs(url, 'statementTimeout'));
+      return openPostgres(durationsInMs(url, ['statementTimeout']));
     }
     default:
       throw new UnknownStoreError(url);
@@ -89,13 +89,20 @@ export function fileStoreDir(url: string): string | null {
 }
 
 /**
- * The URL with parameter `name`, a duration in spool's one grammar ('2s'), turned into
- * milliseconds for a backend, which may not import core's parser.
+ * The URL with its parameters `names`, durations in spool's one grammar ('2s'), turned into
+ * milliseconds for a backend, which may not import core's parser. A parameter given twice is
+ * refused first, as the backend would: `?timeout=bad&timeout=2` was a bad duration here before
+ * the backend could say it was given twice.
  */
-function durationInMs(url: string, name: string): string {
-  return url.replace(
-    new RegExp(`([?&]${name}=)([^&#]*)`),
-    (_, head: string, value: string) => head + String(parseDuration(decodeURIComponent(value), name)),
+function durationsInMs(url: string, names: readonly string[]): string {
+  refuseRepeated(new URLSearchParams(/\?([^#]*)/.exec(url)?.[1] ?? ''));
+  return names.reduce(
+    (converted, name) =>
+      converted.replace(
+        new RegExp(`([?&]${name}=)([^&#]*)`),
+        (_, head: string, value: string) => head + String(parseDuration(decodeURIComponent(value), name)),
+      ),
+    url,
   );
 }
 

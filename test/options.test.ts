@@ -317,6 +317,32 @@ void test('a store URL parameter given twice is a ValidationError naming it, on 
   }
 });
 
+// open() read redis:// and postgres:// durations before the store checked its parameters.
+void test('a store URL parameter given twice is refused as such even when its first value is malformed', async () => {
+  const twice = (name: string) => (e: unknown) =>
+    e instanceof ValidationError && e.field === name && e.message.includes('given twice');
+  const dir = mkdtempSync(join(tmpdir(), 'spool-url-'));
+  try {
+    const urls: [string, string][] = [
+      [`file:${dir}/f?durability=interval&interval=bad&interval=2`, 'interval'],
+      [`sqlite:${dir}/q.db?busyTimeout=bad&busyTimeout=2`, 'busyTimeout'],
+      [`libsql:${dir}/q.db?busyTimeout=bad&busyTimeout=2`, 'busyTimeout'],
+      // Nothing listens on port 1: a refusal anywhere but in the URL would be a StorageError.
+      ['redis://127.0.0.1:1/?timeout=bad&timeout=2', 'timeout'],
+      ['rediss://127.0.0.1:1/?replicateTimeout=bad&replicateTimeout=2', 'replicateTimeout'],
+      ['redis+cluster://127.0.0.1:1?timeout=2&prefix=a&timeout=bad', 'timeout'],
+      ['redis://127.0.0.1:1/?timeout=bad&prefix=a&prefix=b', 'prefix'],
+      ['postgres://postgres@127.0.0.1:1/test?statementTimeout=bad&statementTimeout=2', 'statementTimeout'],
+      ['postgresql://postgres@127.0.0.1:1/test?statementTimeout=bad&max=0&max=2', 'max'],
+      ['postgres://postgres@127.0.0.1:1/test?max=bad&max=2', 'max'],
+    ];
+    for (const [url, name] of urls) await assert.rejects(open(url), twice(name), url);
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 void test('queue options are checked at the edge', async () => {
   await using spool = await open('memory:');
   assert.throws(

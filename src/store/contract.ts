@@ -606,16 +606,26 @@ export type { TokenParts } from '../errors.ts';
 /**
  * Refuses the parameters of a store URL that the store does not know: `file:./d?durabilty=none`
  * opened in fsync mode (issue 13), and docs/errors.md promises a misspelt option is an error.
- * A parameter given twice is refused too: `get` reads the first, so
- * `file:./d?durability=none&durability=fsync` opened a store that never synced.
+ * A parameter given twice is refused too (refuseRepeated).
  */
 export function checkUrlParams(params: URLSearchParams, known: readonly string[]): void {
-  const seen = new Set<string>();
   for (const name of params.keys()) {
     if (!known.includes(name)) {
       const hint = known.length === 0 ? 'this store takes no parameters' : `known: ${known.join(', ')}`;
       throw new ValidationError(name, `unknown store URL parameter (${hint})`);
     }
+  }
+  refuseRepeated(params);
+}
+
+/**
+ * Refuses a store URL parameter given twice: `get` reads the first, so
+ * `file:./d?durability=none&durability=fsync` opened a store that never synced. Called before
+ * any value is read, so that a repeated parameter is told as such whatever its first value.
+ */
+export function refuseRepeated(params: URLSearchParams): void {
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
     if (seen.has(name)) throw new ValidationError(name, 'store URL parameter given twice: give it once');
     seen.add(name);
   }
