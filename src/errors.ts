@@ -313,17 +313,23 @@ export function formatToken(id: string, attempt: number, seal: string | null): s
   return seal === null ? `${id}:${attempt}` : `${id}:${attempt}.${seal}`;
 }
 
+/** The longest token a server takes; a store's own are far shorter (a name, a number, 16 hex digits). */
+export const maxTokenLength = 300;
+
 /**
  * `token` parsed, or a ValidationError naming `field` (`field[index]` in a list): the check a
  * server applies to a token before it acks anything, which spool/client applies before it sends
  * anything. The name is made only for the error: an ack of many tokens made one a token.
  */
 export function checkToken(token: unknown, field: string, index?: number): TokenParts {
-  const parsed = typeof token === 'string' ? parseToken(token) : null;
+  const length = typeof token === 'string' ? token.length : 0;
+  const parsed = typeof token === 'string' && length <= maxTokenLength ? parseToken(token) : null;
   if (parsed === null)
     throw new ValidationError(
       index === undefined ? field : `${field}[${index}]`,
-      `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`,
+      length > maxTokenLength
+        ? `must be at most ${maxTokenLength} characters, got ${length}`
+        : `must be '<id>:<attempt>.<seal>', got ${JSON.stringify(token)}`,
     );
   return parsed;
 }

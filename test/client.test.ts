@@ -420,6 +420,35 @@ void test('client.ack of tokens past one request (1,000) refuses a malformed one
   }
 });
 
+void test("client.ack refuses a token over the server's length limit as the server does, without a request", async () => {
+  const long = `${'x'.repeat(300)}:1.0123456789abcdef`;
+  const s = await start();
+  let requests = 0;
+  const counting = createHttpServer((_request, response) => {
+    requests += 1;
+    response.writeHead(500).end();
+  });
+  try {
+    const refused = await s.call('POST', '/v1/ack/batch', { tokens: [long] });
+    assert.equal(refused.status, 400, refused.text);
+    const { details } = (refused.body as { error: { details: unknown } }).error;
+    assert.deepEqual(details, { field: 'tokens[0]', problem: `must be at most 300 characters, got ${long.length}` });
+    await once(counting.listen(0, '127.0.0.1'), 'listening');
+    const client = connect(`http://127.0.0.1:${(counting.address() as AddressInfo).port}`);
+    // Before: sent, and the server's schema named it body.tokens.0.
+    const local = await client.ack([long]).then(
+      () => assert.fail('resolved'),
+      (error: unknown) => error,
+    );
+    assert.ok(local instanceof ValidationError, String(local));
+    assert.deepEqual(local.details, details);
+    assert.equal(requests, 0);
+  } finally {
+    counting.close();
+    await s.close();
+  }
+});
+
 void test('a remote worker leases many jobs a request and acks the jobs of one turn in one request, with their results', async () => {
   const s = await start();
   const { requests, restore } = countRequests();

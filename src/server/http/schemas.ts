@@ -1,5 +1,6 @@
 // JSON schemas shared by the routes. Every object refuses unknown fields; core checks values
 // again (durations, limits), so a schema here is the first gate and the OpenAPI document.
+import { maxTokenLength } from '../../errors.ts';
 import { ValidationError } from '../../index.ts';
 
 /** Queue, topic and subscriber names, as core's name rule allows them. */
@@ -79,7 +80,15 @@ export const newMessage = {
   properties: { data: {}, options: publishOptions },
 } as const;
 
-export const token = { type: 'string', minLength: 3, maxLength: 300 } as const;
+/**
+ * A lease's token. Its shape and length are checkToken's to refuse, as spool/client refuses them
+ * before sending: a schema's own limit named the field `body.tokens.0` where the client's
+ * check says `tokens[0]`, and kept a second copy of the limit.
+ */
+export const token = {
+  type: 'string',
+  description: `a lease's token, '<id>:<attempt>.<seal>', at most ${maxTokenLength} characters`,
+} as const;
 
 /** A query-string count: schemas do not coerce types, so digits arrive as a string. */
 export const count = { type: 'string', pattern: '^[0-9]{1,6}$' } as const;
