@@ -48,7 +48,8 @@ export const errorCodes: Readonly<Record<ErrorCode, { httpStatus: number; resp: 
   TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
   UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, resp: 'ERR' },
   EXPECTATION_FAILED: { httpStatus: 417, resp: 'ERR' },
-  // No class throws it: a server answers with it for a failure that is not a SpoolError, and logs the cause.
+  // No library call throws it: a server answers with it for a failure that is not a SpoolError,
+  // and logs the cause; spool/client rebuilds it as an InternalError.
   INTERNAL: { httpStatus: 500, resp: 'ERR' },
   REPLICATION: { httpStatus: 503, resp: 'NOREPL' },
 });
@@ -119,8 +120,8 @@ export const errorDetailFields = Object.freeze({
   UNSUPPORTED_MEDIA_TYPE: { contentType: 'string', contentEncoding: 'string|null' },
   /** The request's `Expect` header, which the server cannot meet. */
   EXPECTATION_FAILED: { expect: 'string' },
-  /** None: a server says no more of a bug than that it happened. */
-  INTERNAL: {},
+  /** The id the server logged the failure under (its log line's `reqId`): a server says no more of a bug than that. */
+  INTERNAL: { requestId: 'string' },
   /** The jobs added, the copies asked for, the copies confirmed, and how long the add waited for them. */
   REPLICATION: { ids: 'string[]', copies: 'number', confirmed: 'number', timeoutMs: 'number' },
 } as const satisfies Record<ErrorCode, Readonly<Record<string, FieldType>>>);
@@ -546,9 +547,22 @@ export class ExpectationFailedError extends SpoolError {
   }
 }
 
+/**
+ * A server's failure that is not a SpoolError (a bug), as spool/client rebuilds it from the 500
+ * the server answered: `requestId` finds the server's log line, which has the cause.
+ */
+export class InternalError extends SpoolError {
+  readonly code = 'INTERNAL';
+  readonly details: ErrorDetails<'INTERNAL'>;
+  constructor(readonly requestId: string) {
+    super(`internal error; see the server log (reqId ${requestId})`);
+    this.details = { requestId };
+  }
+}
+
 /** Each class from its details; `message` only for StorageError, whose message is all it has. */
 const fromDetails: {
-  readonly [C in Exclude<ErrorCode, 'INTERNAL'>]: (details: ErrorDetails<C>, message: string) => SpoolError;
+  readonly [C in ErrorCode]: (details: ErrorDetails<C>, message: string) => SpoolError;
 } = {
   VALIDATION: (d) => new ValidationError(d.field, d.problem),
   QUEUE_FULL: (d) => new QueueFullError(d.queue, d.maxLength),
@@ -569,6 +583,7 @@ const fromDetails: {
   TOO_LARGE: (d) => new TooLargeError(d.limitBytes, d.part),
   UNSUPPORTED_MEDIA_TYPE: (d) => new UnsupportedMediaTypeError(d.contentType, d.contentEncoding),
   EXPECTATION_FAILED: (d) => new ExpectationFailedError(d.expect),
+  INTERNAL: (d) => new InternalError(d.requestId),
 };
 
 function fits(type: FieldType, value: unknown): boolean {
@@ -587,8 +602,9 @@ function fits(type: FieldType, value: unknown): boolean {
 
 /**
  * The SpoolError a far side sent as `{ code, message, details }`, rebuilt from `code` and
- * `details` alone: the same class with the same fields. Null for INTERNAL, a code this version
- * does not know, or details without the fields of its code (a server older than details).
+ * `details` alone: the same class with the same fields. Null for a code this version does not
+ * know, or details without the fields of its code (a server older than details, or than an
+ * INTERNAL's `requestId`).
  */
 export function errorFromDetails(code: unknown, details: unknown, message: string): SpoolError | null {
   if (typeof code !== 'string' || !Object.hasOwn(fromDetails, code)) return null;
@@ -596,6 +612,6 @@ export function errorFromDetails(code: unknown, details: unknown, message: strin
   const fields: Readonly<Record<string, FieldType>> = errorDetailFields[code as ErrorCode];
   for (const [field, type] of Object.entries(fields))
     if (!fits(type, (details as Record<string, unknown>)[field])) return null;
-  const rebuild = fromDetails[code as Exclude<ErrorCode, 'INTERNAL'>] as (d: unknown, m: string) => SpoolError;
+  const rebuild = fromDetails[code as ErrorCode] as (d: unknown, m: string) => SpoolError;
   return rebuild(details, message);
 }

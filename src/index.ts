@@ -49,6 +49,7 @@ export {
   ExistsError,
   ExpectationFailedError,
   ForbiddenError,
+  InternalError,
   JobFailedError,
   LeaseLostError,
   MissingDriverError,

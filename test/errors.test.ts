@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { connect } from '../src/client/index.ts';
 import { errorCodes, errorDetailFields, reportWorkerError } from '../src/errors.ts';
 import * as spool from '../src/index.ts';
@@ -44,6 +46,7 @@ const samples: Record<string, spool.SpoolError> = {
   TooLargeError: new spool.TooLargeError(1 << 20),
   UnsupportedMediaTypeError: new spool.UnsupportedMediaTypeError('text/plain'),
   ExpectationFailedError: new spool.ExpectationFailedError('tea'),
+  InternalError: new spool.InternalError('req-7'),
 };
 
 void test('every exported SpoolError has a code from errorCodes and the details its code declares', () => {
@@ -106,6 +109,54 @@ void test('every SpoolError thrown behind a server comes out of spool/client as 
         assert.equal(rebuilt.message, thrown.message, name);
     }
     assert.deepEqual(await queue.counts(), await local.queue('q').counts());
+  } finally {
+    await server.close();
+    await local.close();
+  }
+});
+
+void test("a 500 names the request id of the server's log line, and nothing of the error; spool/client's InternalError carries it", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const log = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(
+        ...chunk
+          .toString()
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Record<string, unknown>),
+      );
+      done();
+    },
+  });
+  const { store, fail } = failingStore();
+  const local = await spool.Spool.create(store);
+  const server = await createServer({ spool: local, logger: pino(log) });
+  try {
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const secret = 'connect ECONNREFUSED postgres://spool:hunter2@db.internal/spool';
+    fail(new Error(secret));
+    const response = await fetch(`${base}/v1/queues/q/counts`);
+    assert.equal(response.status, 500);
+    const text = await response.text();
+    assert.ok(!text.includes('hunter2') && !text.includes('ECONNREFUSED'), text);
+    const { error } = JSON.parse(text) as { error: { code: string; details: { requestId: string } } };
+    assert.equal(error.code, 'INTERNAL');
+    // Before: details were {}, and the log line's reqId was nowhere in the answer.
+    const { requestId } = error.details;
+    const logged = lines.find((line) => line.reqId === requestId);
+    assert.equal((logged?.err as { message?: string } | undefined)?.message, secret, JSON.stringify(lines));
+    fail(new Error(secret));
+    const rebuilt = await connect(base)
+      .queue('q')
+      .counts()
+      .then(
+        () => assert.fail('counts resolved'),
+        (e: unknown) => e,
+      );
+    assert.ok(rebuilt instanceof spool.InternalError, String(rebuilt));
+    assert.ok(lines.some((line) => line.reqId === rebuilt.requestId && line.msg === 'request failed'));
+    assert.notEqual(rebuilt.requestId, requestId);
   } finally {
     await server.close();
     await local.close();

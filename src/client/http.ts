@@ -19,8 +19,8 @@ export interface CallOptions {
 
 /**
  * The class a local spool would have thrown, with the same fields, from the answer's `code` and
- * `details` alone; INTERNAL, a code this version does not know, or an answer without details
- * (a server from before them) stays a plain Error that says what came.
+ * `details` alone; a code this version does not know, or an answer without details (a server
+ * from before them) stays a plain Error that says what came.
  */
 function remoteError(status: number, answer: unknown): Error {
   const { code, message, details } = ((answer as { error?: unknown } | undefined)?.error ?? {}) as {

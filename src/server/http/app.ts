@@ -138,7 +138,8 @@ export async function httpServer(options: HttpOptions): Promise<HttpServer> {
     logRequests(app, accessLevel);
 
   const answerError = (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    const f = failure(error, request.routeOptions.bodyLimit ?? options.bodyLimit, request.headers['content-type']);
+    const bodyLimit = request.routeOptions.bodyLimit ?? options.bodyLimit;
+    const f = failure(error, bodyLimit, request.headers['content-type'] ?? '', request.id);
     if (f.cause !== null) request.log.error({ err: f.cause, reqId: request.id }, 'request failed');
     const blockQueue =
       request.routeOptions.config.envelope === 'blockqueue' ||

@@ -2,12 +2,13 @@
 // details } }` whose status comes from the error's code (errorCodes) and whose details are the
 // error's fields (errorDetailFields), all a client needs to rebuild it. fastify's own errors (bad
 // JSON, schema, body size, unknown route) become SpoolErrors first; anything else is a bug:
-// logged, answered as INTERNAL without detail.
+// logged, answered as INTERNAL with only the request id its log line carries.
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifySchemaValidationError } from 'fastify';
 import {
   errorCodes,
+  InternalError,
   NotFoundError,
   SpoolError,
   TimeoutError,
@@ -84,16 +85,19 @@ function fromFastify(error: FastifyError, bodyLimit: number, contentType: string
   return null;
 }
 
-/** `contentType`: the request's, for a 415's message. */
-export function failure(error: unknown, bodyLimit: number, contentType = ''): Failure {
+/** `contentType`: the request's, for a 415's message; `requestId`: the id the failure is logged under. */
+export function failure(error: unknown, bodyLimit: number, contentType: string, requestId: string): Failure {
   const spoolError =
     error instanceof SpoolError
       ? error
       : typeof error === 'object' && error !== null
         ? fromFastify(error as FastifyError, bodyLimit, contentType)
         : null;
-  if (spoolError === null)
-    return { status: 500, code: 'INTERNAL', message: 'internal error', details: {}, cause: error };
+  if (spoolError === null) {
+    // Nothing of the error itself, which may name a file, a host or a secret: the id finds it in the log.
+    const { message, details } = new InternalError(requestId);
+    return { status: 500, code: 'INTERNAL', message, details, cause: error };
+  }
   const { code, details } = spoolError;
   const status = errorCodes[code].httpStatus;
   // A 5xx message may name a file or directory of the server (a failed fsync, a lost host): it

@@ -118,7 +118,7 @@ export function metricsRoute(app: FastifyInstance, context: Context, queues: rea
     done();
   });
   app.addHook('onError', (request, _reply, error, done) => {
-    if (failure(error, context.bodyLimit).cause !== null)
+    if (failure(error, context.bodyLimit, '', request.id).cause !== null)
       m.storeErrors.inc({ route: request.routeOptions.url ?? 'unknown' });
     done();
   });
