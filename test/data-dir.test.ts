@@ -2,10 +2,10 @@
 // that store had it. Each fixture is a store's own output (test/fixtures/write-data-dir.ts, run
 // by the version named below) holding every kind of log record: adds of every job shape,
 // leases, acks with and without a result, nacks that retry, kill and release, an extension,
-// removals, a purge, retries of dead jobs, pauses, metadata, a compaction's move, and (from
-// records-v3 on) promotions of delayed jobs. Its old segments are kept, so it opens three
-// ways: from its newest checkpoint, from the older one (replaying what came after), and with no
-// checkpoint (replaying the whole log). Never regenerate a fixture: a format change gets a new one beside the old.
+// removals, a purge, retries of dead jobs, pauses, metadata, a compaction's move, (from
+// records-v3 on) promotions of delayed jobs, and (from records-v4 on) requeues. Its old segments
+// are kept, so it opens three ways: from its newest checkpoint, from the older one (replaying
+// what came after), and with no checkpoint (replaying the whole log). Never regenerate a fixture: a format change gets a new one beside the old.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,8 @@ const fixtures = [
   { name: 'records-v2', writtenBy: 'issue 14, stored queue settings' },
   // Promote records: delayed jobs made due by id and by queue (issue 18).
   { name: 'records-v3', writtenBy: 'issue 18, promote and keepDead' },
+  // Nack records of layout version 2, whose flags may say expire: requeues (Disque's ENQUEUE).
+  { name: 'records-v4', writtenBy: 'requeue, nack kind expire' },
 ];
 
 interface FixtureSettings {
@@ -93,7 +95,8 @@ void test('a record in a layout version this spool does not know stops the open 
   let at = segmentHeaderBytes;
   for (let record = parse(bytes, at, salt); record !== null; record = parse(bytes, at, salt)) {
     if (record.type === recordKinds.nack.type) {
-      seal(bytes, at, record.length, { type: record.type, version: 2 }, record.lsn, record.durable, salt);
+      const version = recordKinds.nack.version + 1;
+      seal(bytes, at, record.length, { type: record.type, version }, record.lsn, record.durable, salt);
       break;
     }
     at = record.end;
@@ -101,7 +104,7 @@ void test('a record in a layout version this spool does not know stops the open 
   writeFileSync(path, bytes);
   await assert.rejects(FileStore.open(dir, { durability: 'none' }), (error: Error) => {
     assert.ok(error instanceof StorageError);
-    assert.match(error.message, /type 8 has layout version 2: a newer spool wrote it/);
+    assert.match(error.message, /type 8 has layout version 3: a newer spool wrote it/);
     return true;
   });
 });

@@ -49,6 +49,54 @@ void describe('file store: durability', () => {
     );
   });
 
+  void test('a requeue (Disque’s ENQUEUE) replays from the log as it happened: attempt kept, no nack, dead on the last', async () => {
+    const dir = freshDir();
+    const now = Date.now();
+    const first = await FileStore.open(dir);
+    const jobs = [newJob('q', Buffer.from('a')), { ...newJob('q', Buffer.from('b')), maxAttempts: 1 }];
+    let ids: readonly string[];
+    try {
+      const added = await first.add({ now, jobs: [...jobs, newJob('q', Buffer.from('c'))] });
+      assert.ok(added.ok);
+      ids = added.ids;
+      const { jobs: leased } = await first.lease({ now, queues: ['q'], max: 2, visibilityMs: 60_000 });
+      const requeue = (token: string) => first.nack({ now, token, delayMs: 0, error: null, kind: 'expire' });
+      assert.deepEqual(
+        [await requeue(leased[0]!.token), await requeue(leased[1]!.token)],
+        [{ outcome: 'retry' }, { outcome: 'dead' }],
+      );
+    } finally {
+      await first.close();
+    }
+    const expected = [
+      ['waiting', 1, 0, []],
+      ['dead', 1, 0, []],
+      ['waiting', 0, 0, []],
+    ];
+    for (const replay of [false, true]) {
+      if (replay) forgetCheckpoints(dir);
+      const store = await FileStore.open(dir);
+      try {
+        const got = await store.get({ now, ids });
+        const how = replay ? 'replayed' : 'from the checkpoint';
+        assert.deepEqual(
+          got.map((j) => [j?.state, j?.attempts, j?.nacks, j?.errors]),
+          expected,
+          how,
+        );
+        // Back in its old place: ahead of the job added after it.
+        const peeked = await store.peek({ now, queue: 'q', limit: 10 });
+        assert.deepEqual(
+          peeked.map((j) => j.id),
+          [ids[0], ids[2]],
+          how,
+        );
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
   void test('a clean close and reopen keeps every job in its state', async () => {
     const dir = freshDir();
     {

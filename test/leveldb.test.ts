@@ -220,8 +220,7 @@ void test('leveldb: every job comes back from a reopen field for field: waiting,
       token: byData('dies').token,
       delayMs: 0,
       error: 'boom',
-      dead: false,
-      release: false,
+      kind: 'fail',
     });
     await store.ack({ now: at + 3, items: [{ token: byData('done').token, result: Buffer.from('ok') }] });
     await store.configure({ now: at + 4, queue: 'q', changes: { maxLength: 50 } });

@@ -1,4 +1,4 @@
-// GET /metrics: scraped after jobs are added, leased, acked, failed and reclaimed, its text
+// GET /metrics: scraped after jobs are added, leased, acked, failed, requeued and reclaimed, its text
 // format parsed and every figure checked; auth, the store's failures and the OpenAPI document.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -138,6 +138,27 @@ void test('a lease that ran out counts as an expiry when the job is leased again
     // The clock stood still from the second lease to its ack; that lease came 1 ms after the first ran out.
     assert.equal(sample(m, 'spool_job_run_seconds_sum', { queue: 'x', outcome: 'completed' }), 0);
     assert.equal(sample(m, 'spool_job_wait_seconds_sum', { queue: 'x' }), 0.001);
+  } finally {
+    await s.close();
+  }
+});
+
+void test('a requeue that leaves the job in line is no attempt outcome; one on the last attempt counts the death', async () => {
+  const s = await serveOn(new MemoryStore());
+  try {
+    const q = s.spool.queue('r', { maxAttempts: 2 });
+    await q.add('job');
+    const [first] = await q.lease();
+    assert.equal(await first!.requeue(), 'retry');
+    const [second] = await q.lease();
+    assert.equal(await second!.requeue(), 'dead');
+    const m = await scrape(s.base);
+    const queue = { queue: 'r' };
+    assert.equal(sample(m, 'spool_jobs_failed_total', queue), undefined, 'no attempt failed');
+    assert.equal(sample(m, 'spool_jobs_dead_total', queue), 1);
+    assert.equal(sample(m, 'spool_job_run_seconds_count', { ...queue, outcome: 'dead' }), 1);
+    assert.equal(sample(m, 'spool_job_run_seconds_count', { ...queue, outcome: 'failed' }), undefined);
+    assert.equal(sample(m, 'spool_lease_expiries_total', queue), undefined, 'no lease ran out');
   } finally {
     await s.close();
   }

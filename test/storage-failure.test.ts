@@ -57,7 +57,7 @@ async function assertWritesRefused(store: FileStore, model: Model): Promise<void
     ['add', () => store.add({ now, jobs: [newJob('a', payloadFor(1, 100))] })],
     ['lease', () => store.lease({ now, queues, max: 10, visibilityMs: null })],
     ['ack', () => store.ack({ now, items: [{ token: held, result: null }] })],
-    ['nack', () => store.nack({ now, token: held, delayMs: 0, error: null, dead: false, release: false })],
+    ['nack', () => store.nack({ now, token: held, delayMs: 0, error: null, kind: 'fail' })],
     ['extend', () => store.extend({ now, token: held, ms: 1000 })],
     ['remove', () => store.remove({ now, ids: [...model.payloads.keys()], states: null })],
     ['purge', () => store.purge({ now, queue: 'a' })],

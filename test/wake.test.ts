@@ -262,7 +262,7 @@ void test('a stream of leases and later delays announces a due time only when it
   for (let i = 0; i < 100; i++) tokens.push((await lease(t + i)).jobs[0]!.token);
   assert.deepEqual(due, [t + 30_000]);
   for (let i = 0; i < 100; i++)
-    await store.nack({ now: t + 100 + i, token: tokens[i]!, delayMs: 1000, error: null, dead: false, release: false });
+    await store.nack({ now: t + 100 + i, token: tokens[i]!, delayMs: 1000, error: null, kind: 'fail' });
   assert.deepEqual(due, [t + 30_000, t + 1100]);
   // A delayed add later than that time announces nothing: the leases wake by then and learn it.
   await store.add({ now: t + 200, jobs: [{ ...job, availableAt: t + 5000 }] });

@@ -85,6 +85,22 @@ export function blocking(suite: Suite): void {
 
     conformanceTest(
       suite,
+      'a lease blocked before a requeue wakes with the job at once, the attempt counted',
+      async ({ spool, clock }) => {
+        const q = spool.queue('wake-requeue');
+        const id = await q.add('x');
+        const [held] = await q.lease();
+        const pending = q.lease({ wait: '1h' });
+        await blocked(clock, 1, 'the lease to block');
+        assert.equal(await held!.requeue(), 'retry');
+        const [job] = await pending;
+        assert.equal(job?.id, id);
+        assert.equal(job?.attempt, 2);
+      },
+    );
+
+    conformanceTest(
+      suite,
       'a lease blocked before a release with a delay wakes when the delay ends, the attempt not counted',
       async ({ spool, clock }) => {
         const q = spool.queue('wake-release');

@@ -115,6 +115,55 @@ export function time(suite: Suite): void {
       },
     );
 
+    conformanceTest(
+      suite,
+      'requeue puts a job back at once in its old place in line, its attempt counted, no nack or error kept',
+      async ({ spool, clock }) => {
+        const q = spool.queue('requeue', { backoff: { type: 'fixed', delay: '1m' } });
+        const first = await q.add('first');
+        clock.advance(1000);
+        const second = await q.add('second');
+        const [job] = await q.lease();
+        assert.equal(job?.id, first);
+        clock.advance(1000);
+        // As if the lease had run out now (Disque's ENQUEUE), without the back-off or a failure.
+        assert.equal(await job.requeue(), 'retry');
+        const info = await q.get(first);
+        assert.deepEqual(
+          [info?.state, info?.attempts, info?.nacks, info?.errors, info?.leaseUntil],
+          ['waiting', 1, 0, [], null],
+        );
+        assert.deepEqual(
+          (await q.peek(10)).map((j) => j.id),
+          [first, second],
+          'ahead of the job added after it',
+        );
+        await assert.rejects(job.ack(), { code: 'LEASE_LOST' });
+        const [again] = await q.lease();
+        assert.deepEqual([again?.id, again?.attempt, again?.nacks], [first, 2, 0]);
+        await again!.ack();
+        assert.equal((await q.get(second))?.attempts, 0, 'the other job untouched');
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'requeue on the last attempt sends the job dead, as an expired lease does, with no nack or error',
+      async ({ spool }) => {
+        const q = spool.queue('requeue-last', { maxAttempts: 2 });
+        const id = await q.add('x');
+        const [a] = await q.lease();
+        assert.equal(await a!.nack({ error: 'one', delay: 0 }), 'retry');
+        const [b] = await q.lease();
+        assert.equal(b?.attempt, 2);
+        assert.equal(await b.requeue(), 'dead');
+        const info = await q.get(id);
+        assert.deepEqual([info?.state, info?.attempts, info?.nacks, info?.errors], ['dead', 2, 1, ['one']]);
+        assert.deepEqual(await q.lease(), []);
+        assert.equal((await q.counts()).dead, 1);
+      },
+    );
+
     conformanceTest(suite, 'extend keeps the lease past its first end', async ({ spool, clock }) => {
       const q = spool.queue('extend');
       await q.add('x', { visibility: '10s' });
@@ -285,8 +334,7 @@ export function time(suite: Suite): void {
           token: back[1]!.token,
           delayMs: 0.5,
           error: null,
-          dead: false,
-          release: false,
+          kind: 'fail',
         });
         assert.equal(nacked.outcome, 'retry');
         clock.advance(0.5);

@@ -22,9 +22,10 @@ export function tokens(suite: Suite): void {
         const now = clock.now();
         for (const token of [`${id}:1`, `${prefix}${flipped}`, `${prefix}${'A'.repeat(seal.length)}`, `${prefix}`]) {
           assert.deepEqual(await store.ack({ now, items: [{ token, result: null }] }), [null], token);
-          const nack = { now, token, delayMs: 0, error: 'forged', dead: true, release: false };
-          assert.deepEqual(await store.nack(nack), { outcome: 'lost' }, token);
-          assert.deepEqual(await store.nack({ ...nack, dead: false, release: true }), { outcome: 'lost' }, token);
+          for (const kind of ['fail', 'dead', 'release', 'expire'] as const) {
+            const nack = { now, token, delayMs: 0, error: 'forged', kind };
+            assert.deepEqual(await store.nack(nack), { outcome: 'lost' }, `${token} ${kind}`);
+          }
           assert.deepEqual(await store.extend({ now, token, ms: 3_600_000 }), { outcome: 'lost' }, token);
           assert.deepEqual(await store.leases({ now, tokens: [token] }), [null], token);
           // A token with no seal at all is not a token: refused as such, whatever the job.

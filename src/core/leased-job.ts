@@ -1,10 +1,11 @@
 import { checkNackOptions, LeaseLostError } from '../errors.ts';
 import { backoffDelayMs } from '../store/contract.ts';
-import type { LeasedRecord } from '../store/contract.ts';
+import type { LeasedRecord, NackKind } from '../store/contract.ts';
 import { jsonCodec } from './codec.ts';
 import { parseDuration } from './duration.ts';
 import type { Duration } from './duration.ts';
 import { errorText } from './job-info.ts';
+import type { AttemptOutcome } from './observers.ts';
 import { txOption } from './options.ts';
 import type { Runtime } from './runtime.ts';
 import { splitTrace } from './trace-header.ts';
@@ -91,7 +92,7 @@ export class LeasedJob<T = unknown, R = unknown> {
     return this.#leaseUntil - this.runtime.clock.now();
   }
 
-  /** True once ack, nack, fail or release went through. */
+  /** True once ack, nack, fail, release or requeue went through. */
   get settled(): boolean {
     return this.#settled;
   }
@@ -130,12 +131,12 @@ export class LeasedJob<T = unknown, R = unknown> {
   async nack(options: NackOptions = {}): Promise<'retry' | 'dead'> {
     const { delay, error } = checkNackOptions(options);
     const delayMs = delay === undefined ? this.retryDelayMs(error) : parseDuration(delay, 'delay');
-    return this.#nack(delayMs, error, false, false);
+    return this.#nack(delayMs, error, 'fail');
   }
 
   /** Failed for good: straight to dead, whatever attempts are left. */
   async fail(error?: unknown): Promise<void> {
-    await this.#nack(0, error, true, false);
+    await this.#nack(0, error, 'dead');
   }
 
   /**
@@ -144,7 +145,17 @@ export class LeasedJob<T = unknown, R = unknown> {
    */
   async release(options: { delay?: Duration } = {}): Promise<void> {
     const delayMs = options.delay === undefined ? 0 : parseDuration(options.delay, 'delay');
-    await this.#nack(delayMs, undefined, false, true);
+    await this.#nack(delayMs, undefined, 'release');
+  }
+
+  /**
+   * Puts the job back in line now, as if its lease had run out this moment (Disque's ENQUEUE).
+   * Unlike release, the attempt counts: on its last attempt the job goes dead, as after an
+   * expired lease. Unlike nack, no failure is recorded (neither a nack nor an error), and it
+   * returns to its old place in line at once, without the back-off.
+   */
+  async requeue(): Promise<'retry' | 'dead'> {
+    return this.#nack(0, undefined, 'expire');
   }
 
   /** Keeps the lease for `ms` more from now (Disque's WORKING); default: the job's visibility. */
@@ -175,13 +186,14 @@ export class LeasedJob<T = unknown, R = unknown> {
     this.#abort?.abort(reason);
   }
 
-  async #nack(delayMs: number, error: unknown, dead: boolean, release: boolean): Promise<'retry' | 'dead'> {
+  async #nack(delayMs: number, error: unknown, kind: NackKind): Promise<'retry' | 'dead'> {
     const { store, clock } = this.runtime;
-    const text = error === undefined || release ? null : errorText(error);
-    const result = await store.nack({ now: clock.now(), token: this.token, delayMs, error: text, dead, release });
+    const text = error === undefined ? null : errorText(error);
+    const result = await store.nack({ now: clock.now(), token: this.token, delayMs, error: text, kind });
     if (result.outcome === 'lost') return this.#settle(false);
     this.#settle(true);
-    if (!release) this.runtime.observers.settled(this.queue, this.id, result.outcome === 'dead' ? 'dead' : 'failed');
+    const outcome = attemptOutcome(kind, result.outcome);
+    if (outcome !== null) this.runtime.observers.settled(this.queue, this.id, outcome);
     return result.outcome;
   }
 
@@ -199,4 +211,14 @@ export class LeasedJob<T = unknown, R = unknown> {
     this.runtime.observers.leaseLost(this.queue);
     this.abort(new LeaseLostError(this.token));
   }
+}
+
+/**
+ * What observers hear of a nack of `kind` that ended as `outcome`: a failure is one; a job handed
+ * back (released, or requeued and still alive) is not; a requeue that used the last attempt is a
+ * death.
+ */
+function attemptOutcome(kind: NackKind, outcome: 'retry' | 'dead'): AttemptOutcome | null {
+  if (outcome === 'dead') return 'dead';
+  return kind === 'fail' ? 'failed' : null;
 }

@@ -20,7 +20,10 @@ export interface SpoolObserver {
    * its holder settled it (the store reclaimed it), so this lease is its retry.
    */
   leased?(record: LeasedRecord, now: number, expired: boolean): void;
-  /** The lease on job `id` ended with `outcome` at `now`. A release (the job handed back untouched) is not an outcome. */
+  /**
+   * The lease on job `id` ended with `outcome` at `now`. A job handed back by release (untouched)
+   * or requeue (as if its lease ran out) is not an outcome, unless the requeue made it dead.
+   */
   settled?(queue: string, id: string, outcome: AttemptOutcome, now: number): void;
   /** An ack, nack or extend found its lease gone: it ran out and the job moved on. */
   leaseLost?(queue: string): void;

@@ -29,9 +29,9 @@
 // - ttl: `expiresAt`; past it the job is gone in whatever state and counted as expired.
 // - topic / subscription: fan-out built in core on top of a batched `add`; the topic's
 //   definition is kept in meta documents (`getMeta` / `setMeta`), which stores keep beside the queues.
-// - settle (a lease): its holder ends it with ack, nack or release. A job that completes, dies,
-//   is removed or expires has *ended* (`StoreEvent` 'ended'); making due work happen is *applying
-//   what is due*.
+// - settle (a lease): its holder ends it with ack, nack, release or requeue (`NackKind`). A job
+//   that completes, dies, is removed or expires has *ended* (`StoreEvent` 'ended'); making due
+//   work happen is *applying what is due*.
 //
 // Rules every backend keeps (docs/backends.md says it at length)
 // - Each call is atomic: all of it happens or none of it does, as seen by every client.
@@ -254,16 +254,28 @@ export interface AckParams {
   readonly tx?: unknown;
 }
 
+/**
+ * Which way a nack settles its lease:
+ * - 'fail': the attempt failed: a nack is counted and the error kept; leasable again after
+ *   `delayMs`, or dead once its attempts are used up.
+ * - 'dead': failed for good: as 'fail', but straight to dead whatever attempts are left.
+ * - 'release': handed back, never started: the attempt is not counted, no nack, no error; back to
+ *   its old place in line, or leasable after `delayMs`.
+ * - 'expire': back in line now, as if the lease had run out this moment (Disque's ENQUEUE of a
+ *   job being worked on): the attempt stays counted, no nack, no error; back to its old place in
+ *   line at once, whatever `delayMs` says. On the job's last attempt it goes dead, as a reclaim
+ *   does.
+ */
+export type NackKind = 'fail' | 'dead' | 'release' | 'expire';
+
 export interface NackParams {
   readonly now: number;
   readonly token: string;
-  /** Delay before the job is leasable again; ignored when it goes dead. A release with none goes back to its old place in line. */
+  /** Delay before the job is leasable again, for 'fail' and 'release'. A release with none goes back to its old place in line. */
   readonly delayMs: number;
+  /** Kept in the job's errors by 'fail' and 'dead' only. */
   readonly error: string | null;
-  /** Straight to dead, whatever attempts are left. */
-  readonly dead: boolean;
-  /** Hand back a job that was never started: the attempt is not counted, no error is kept. */
-  readonly release: boolean;
+  readonly kind: NackKind;
 }
 
 export type NackResult = { readonly outcome: 'lost' } | { readonly outcome: 'retry' | 'dead' };

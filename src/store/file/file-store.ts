@@ -277,7 +277,7 @@ export class FileStore implements Store {
         const error = damaged?.get(job.payload);
         if (error === undefined) jobs.push(job);
         else {
-          const nack = { now: params.now, token: job.token, delayMs: 0, dead: true, release: false };
+          const nack = { now: params.now, token: job.token, delayMs: 0, kind: 'dead' } as const;
           this.#logged({ kind: 'nack', record: { ...nack, error: `${error.name}: ${error.message}` } });
         }
       }

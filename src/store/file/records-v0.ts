@@ -49,8 +49,7 @@ export function decodeV0Operation(body: Buffer): Operation {
           token: p.token,
           delayMs: p.delayMs,
           error: p.error,
-          dead: p.dead,
-          release: p.release ?? false,
+          kind: p.release === true ? 'release' : p.dead ? 'dead' : 'fail',
         },
       };
     case 'extend':

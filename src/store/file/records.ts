@@ -9,8 +9,9 @@
 // written again). Version 1 gave every call its own layout; version 2 of adds and acks drops the
 // length limits and retention they carried before queues stored their settings (both read and
 // skipped in older records), and `paused` records became `configure` ones; version 2 of configure
-// may carry `keepDead` (a bit of its own: version 1 records decode alike). A version this code
-// does not know stops the open: the directory was written by a newer spool.
+// may carry `keepDead` (a bit of its own: version 1 records decode alike); version 2 of nack may
+// carry the expire flag (a requeue; version 1 records decode alike). A version this code does
+// not know stops the open: the directory was written by a newer spool.
 //
 // Layouts, little-endian; str = u32 byte length + UTF-8; str? = str, or u32 0xffffffff for
 // null; f64? = f64, NaN for null; bytes = u32 length + bytes:
@@ -22,7 +23,8 @@
 //   lease      f64 now · u32 max · f64? visibilityMs · u32 queues · str queue…
 //   ack        f64 now · u32 items · per item: str token · u8 has result · [bytes result]
 //              · [v1: u32 queues kept · per queue: str queue · f64 count · f64 ageMs]
-//   nack       f64 now · str token · f64 delayMs · str? error · u8 flags (1 dead, 2 release)
+//   nack       f64 now · str token · f64 delayMs · str? error · u8 flags (1 dead, 2 release,
+//              [v2: 4 expire]; none: a fail)
 //   extend     f64 now · str token · f64 ms
 //   remove     f64 now · u32 ids · str id… · u8 states (0xff: any) · u8 state…
 //   hold       f64 now · u32 ids · str id…
@@ -38,7 +40,7 @@
 //   meta       u32 entries · per entry: str name · str? value (null deletes)
 // pad and synced are the log's own (log.ts, recovery.ts); `operation` is only read.
 import { StorageError } from '../../errors.ts';
-import type { AddParams, Backoff, JobState, NewJob, QueueSettings, Retention } from '../contract.ts';
+import type { AddParams, Backoff, JobState, NackKind, NewJob, QueueSettings, Retention } from '../contract.ts';
 import type { ByteWriter } from './bytes.ts';
 import { ByteReader } from './bytes.ts';
 import { decodeV0Operation } from './records-v0.ts';
@@ -58,7 +60,7 @@ export const recordKinds = {
   synced: { type: 5, version: 1 },
   lease: { type: 6, version: 1 },
   ack: { type: 7, version: 2 },
-  nack: { type: 8, version: 1 },
+  nack: { type: 8, version: 2 },
   extend: { type: 9, version: 1 },
   remove: { type: 10, version: 1 },
   retryDead: { type: 11, version: 1 },
@@ -98,8 +100,7 @@ export interface NackRecord {
   readonly token: string;
   readonly delayMs: number;
   readonly error: string | null;
-  readonly dead: boolean;
-  readonly release: boolean;
+  readonly kind: NackKind;
 }
 export interface ExtendRecord {
   readonly now: number;
@@ -334,12 +335,12 @@ export function encodeOperation(out: ByteWriter, operation: Operation): RecordKi
       break;
     }
     case 'nack': {
-      const { now, token, delayMs, error, dead, release } = operation.record;
+      const { now, token, delayMs, error, kind } = operation.record;
       out.f64(now);
       out.str(token);
       out.f64(delayMs);
       out.maybeStr(error);
-      out.u8((dead ? 1 : 0) | (release ? 2 : 0));
+      out.u8(nackFlags[kind]);
       break;
     }
     case 'extend': {
@@ -392,6 +393,16 @@ export function encodeOperation(out: ByteWriter, operation: Operation): RecordKi
   return recordKinds[operation.kind];
 }
 
+/** A nack's kind as its flags byte: one bit each, so the records written before 'expire' read as they did. */
+const nackFlags: Readonly<Record<NackKind, number>> = { fail: 0, dead: 1, release: 2, expire: 4 };
+
+/** The kind of a nack's flags byte; release first, as the job table read both bits before kinds. */
+function nackKind(flags: number): NackKind {
+  if ((flags & nackFlags.release) !== 0) return 'release';
+  if ((flags & nackFlags.expire) !== 0) return 'expire';
+  return (flags & nackFlags.dead) !== 0 ? 'dead' : 'fail';
+}
+
 function strings(out: ByteWriter, list: readonly string[]): void {
   out.u32(list.length);
   for (const s of list) out.str(s);
@@ -440,8 +451,7 @@ export function decodeOperation(type: number, version: number, body: Buffer): Op
       const token = r.str();
       const delayMs = r.f64();
       const error = r.maybeStr();
-      const flags = r.u8();
-      return { kind, record: { now, token, delayMs, error, dead: (flags & 1) !== 0, release: (flags & 2) !== 0 } };
+      return { kind, record: { now, token, delayMs, error, kind: nackKind(r.u8()) } };
     }
     case 'extend':
       return { kind, record: { now: r.f64(), token: r.str(), ms: r.f64() } };

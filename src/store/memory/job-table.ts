@@ -232,17 +232,18 @@ export class JobTable {
     return seq >= 0 && inScope(scope, this.#queueOf(seq).name);
   }
 
-  nack({ now, token, delayMs, error, dead, release }: NackParams): NackResult {
+  nack({ now, token, delayMs, error, kind }: NackParams): NackResult {
     const seq = this.#leased(token, now);
     if (seq < 0) return { outcome: 'lost' };
     const q = this.#queueOf(seq);
     const page = this.#cols.page(seq);
     const row = rowOf(seq);
-    if (release) {
-      // As if it had never been leased: back to its old place in line, or due after the delay.
-      page.attempts.set(row, page.attempts.get(row) - 1);
+    if (kind === 'release' || (kind === 'expire' && page.attempts.get(row) < this.#cols.profile(seq).maxAttempts)) {
+      // Back to its old place in line, or due after a release's delay; a release as if the job
+      // had never been leased, an expire with its attempt counted.
+      if (kind === 'release') page.attempts.set(row, page.attempts.get(row) - 1);
       page.until.set(row, Number.NaN);
-      if (delayMs > 0) {
+      if (kind === 'release' && delayMs > 0) {
         q.requeue(seq, now, now + delayMs);
         return { outcome: 'retry' };
       }
@@ -250,8 +251,9 @@ export class JobTable {
       this.#emit({ kind: 'ready', queue: q.name });
       return { outcome: 'retry' };
     }
-    if (page.nacks.get(row) < 0xffff) page.nacks.set(row, page.nacks.get(row) + 1);
-    const outcome = q.fail(seq, now, delayMs, error, dead);
+    // An expire on the last attempt goes dead as a reclaim does, with no nack or error.
+    if (kind !== 'expire' && page.nacks.get(row) < 0xffff) page.nacks.set(row, page.nacks.get(row) + 1);
+    const outcome = q.fail(seq, now, delayMs, kind === 'expire' ? null : error, kind === 'dead');
     if (this.#cols.state(seq) === stateCode.waiting) this.#emit({ kind: 'ready', queue: q.name });
     return { outcome };
   }

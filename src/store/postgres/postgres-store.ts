@@ -650,7 +650,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  async nack({ now, token, delayMs, error, dead, release }: NackParams): Promise<NackResult> {
+  async nack({ now, token, delayMs, error, kind }: NackParams): Promise<NackResult> {
     const parts = this.#token(token);
     if (parts === null) return { outcome: 'lost' };
     const rows = await this.#query<{ state: string; queue: string; events: unknown }>('nack', [
@@ -659,8 +659,7 @@ export class PostgresStore implements Store {
       now,
       delayMs,
       error,
-      dead,
-      release,
+      kind,
       this.#channel,
       this.#origin,
     ]);

@@ -325,24 +325,14 @@ export class RedisStore implements Store {
     });
   }
 
-  nack({ now, token, delayMs, error, dead, release }: NackParams): Promise<NackResult> {
+  nack({ now, token, delayMs, error, kind }: NackParams): Promise<NackResult> {
     return this.#run(async () => {
       const job = tokenJob(token, this.#seals);
       if (job === null) return { outcome: 'lost' };
       const outcome = (
         (await this.#scripts.nack(
           [this.#base(job.queue)],
-          [
-            now,
-            this.#channel,
-            job.queue,
-            job.seq,
-            job.attempt,
-            delayMs,
-            error === null ? '' : `+${error}`,
-            dead ? 1 : 0,
-            release ? 1 : 0,
-          ],
+          [now, this.#channel, job.queue, job.seq, job.attempt, delayMs, error === null ? '' : `+${error}`, kind],
         )) as Buffer
       ).toString() as NackResult['outcome'];
       return { outcome };

@@ -207,22 +207,24 @@ export class RowEngine {
     return row !== null && inScope(scope, row.queue);
   }
 
-  nack({ now, token, delayMs, error, dead, release }: NackParams): NackResult {
+  nack({ now, token, delayMs, error, kind }: NackParams): NackResult {
     const row = this.#leased(token, now);
     if (row === null) return { outcome: 'lost' };
     const q = this.#queue(row.queue);
-    if (release) {
-      // As if it had never been leased: back to its old place in line, or due after the delay.
-      const back = { attempts: row.attempts - 1, until: null };
-      if (delayMs > 0) this.#requeue(q, row, now, now + delayMs, back);
+    if (kind === 'release' || (kind === 'expire' && row.attempts < row.maxAttempts)) {
+      // Back to its old place in line, or due after a release's delay; a release as if the job
+      // had never been leased, an expire with its attempt counted.
+      const back = { attempts: kind === 'release' ? row.attempts - 1 : row.attempts, until: null };
+      if (kind === 'release' && delayMs > 0) this.#requeue(q, row, now, now + delayMs, back);
       else {
         this.#move(q, row, { ...back, state: 'waiting' });
         this.#emit({ kind: 'ready', queue: row.queue });
       }
       return { outcome: 'retry' };
     }
-    const counted = { ...row, nacks: Math.min(row.nacks + 1, 0xffff) };
-    const outcome = this.#fail(q, counted, now, delayMs, error, dead, row);
+    // An expire on the last attempt goes dead as a reclaim does, with no nack or error.
+    const counted = kind === 'expire' ? row : { ...row, nacks: Math.min(row.nacks + 1, 0xffff) };
+    const outcome = this.#fail(q, counted, now, delayMs, kind === 'expire' ? null : error, kind === 'dead', row);
     if (outcome === 'waiting') this.#emit({ kind: 'ready', queue: row.queue });
     return { outcome: outcome === 'dead' ? 'dead' : 'retry' };
   }

@@ -1,6 +1,6 @@
--- Settles a lease with a failure or a release (contract.ts NackParams), if it is still current.
+-- Settles a lease with a failure, a release or an expire (contract.ts NackKind), if it is still current.
 -- $1 id bigint, $2 attempt integer, $3 now float8, $4 delay_ms float8, $5 error text (null: none),
--- $6 dead boolean, $7 release boolean, $8 channel text, $9 origin text.
+-- $6 kind text ('fail', 'dead', 'release' or 'expire'), $7 channel text, $8 origin text.
 -- One row when the lease was current: `state` as stored after ('queued' or 'dead'), its `queue`, `events` sent.
 WITH job AS (
   SELECT id, queue, attempts, max_attempts FROM spool.jobs
@@ -8,19 +8,21 @@ WITH job AS (
   FOR UPDATE
 ), fate AS (
   SELECT id, queue,
-    CASE WHEN $7 THEN 'queued' WHEN $6 OR attempts >= max_attempts THEN 'dead' ELSE 'queued' END AS state
+    CASE WHEN $6::text = 'release' THEN 'queued'
+         WHEN $6 = 'dead' OR attempts >= max_attempts THEN 'dead' ELSE 'queued' END AS state
   FROM job
 ), moved AS (
   UPDATE spool.jobs j SET
     state = f.state,
-    attempts = CASE WHEN $7 THEN j.attempts - 1 ELSE j.attempts END,
-    nacks = CASE WHEN $7 THEN j.nacks ELSE least(j.nacks + 1, 65535) END,
-    errors = CASE WHEN $7 OR $5::text IS NULL THEN j.errors
+    attempts = CASE WHEN $6 = 'release' THEN j.attempts - 1 ELSE j.attempts END,
+    nacks = CASE WHEN $6 IN ('release', 'expire') THEN j.nacks ELSE least(j.nacks + 1, 65535) END,
+    errors = CASE WHEN $6 IN ('release', 'expire') OR $5::text IS NULL THEN j.errors
                   ELSE (j.errors || $5::text)[greatest(1, cardinality(j.errors) - 8):] END,
-    -- A release with no delay goes back to its old place in line. $4 as float8: compared to the
-    -- integer 0 first, it was read as an integer, and a delay in fractions of a millisecond or
-    -- past 2^31 ms (24.8 days) failed the nack.
-    available_at = CASE WHEN f.state = 'dead' OR ($7 AND $4::float8 <= 0) THEN j.available_at ELSE $3 + $4 END,
+    -- An expire, and a release with no delay, go back to their old place in line. $4 as float8:
+    -- compared to the integer 0 first, it was read as an integer, and a delay in fractions of a
+    -- millisecond or past 2^31 ms (24.8 days) failed the nack.
+    available_at = CASE WHEN f.state = 'dead' OR $6 = 'expire' OR ($6 = 'release' AND $4::float8 <= 0)
+                        THEN j.available_at ELSE $3 + $4 END,
     until = CASE WHEN f.state = 'dead' THEN $3 END,
     finish = CASE WHEN f.state = 'dead' THEN nextval('spool.finishes') END
   FROM fate f WHERE j.id = f.id
@@ -38,6 +40,6 @@ WITH job AS (
     FROM moved m LEFT JOIN watched w ON w.name = m.queue
   ) x WHERE e IS NOT NULL
 ), told AS (
-  SELECT spool.tell($8, $9, events) AS n FROM ev
+  SELECT spool.tell($7, $8, events) AS n FROM ev
 )
 SELECT m.state, m.queue, (SELECT events FROM ev) AS events, (SELECT n FROM told) AS told FROM moved m
