@@ -190,6 +190,20 @@ void test('NACK and then ACKJOB of a job this connection was handed: each acts o
   assert.equal(((await c.call('GETJOB', 'FROM', 'io-handed')) as string[][])[0]?.[1], other);
 });
 
+void test('ENQUEUE of a job this connection was handed: back in line at once, its next delivery an additional one, no nack', async () => {
+  const c = client();
+  const id = (await c.call('ADDJOB', 'io-enqueued', 'first', '0')) as string;
+  const other = (await c.call('ADDJOB', 'io-enqueued', 'second', '0')) as string;
+  assert.equal(((await c.call('GETJOB', 'FROM', 'io-enqueued')) as string[][])[0]?.[1], id);
+  assert.equal(await c.call('ENQUEUE', id), 1);
+  // As Disque's enqueueJob counts every requeue that is not a NACK (num_deliv), and at its old place in line.
+  const got = (await c.call('GETJOB', 'WITHCOUNTERS', 'FROM', 'io-enqueued')) as unknown[][];
+  assert.deepEqual(got, [['io-enqueued', id, 'first', 'nacks', 0, 'additional-deliveries', 1]]);
+  const next = (await c.call('GETJOB', 'WITHCOUNTERS', 'FROM', 'io-enqueued')) as unknown[][];
+  assert.deepEqual(next, [['io-enqueued', other, 'second', 'nacks', 0, 'additional-deliveries', 0]]);
+  assert.equal(await c.call('ACKJOB', id, other), 2);
+});
+
 void test('ACKJOB after the RETRY ran out and someone else leased the job acks their lease, not the one this connection was handed', async () => {
   const c = client();
   const { id, again } = await handedThenReleased(c, 'io-stale', 'twice');

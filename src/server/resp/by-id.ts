@@ -146,14 +146,15 @@ const nack: Act = async ({ job, lease, promote }) => {
 };
 
 /**
- * ENQUEUE: a leased job back in line untouched, as if it had not been handed out; a delayed one
- * (held by DEQUEUE, or added with DELAY) made due now, as Disque queues any job not queued.
+ * ENQUEUE: a leased job back in line at once, as if its RETRY had run out now, so that its next
+ * delivery counts as an additional one, as in Disque (queue.c enqueueJob): a release, which gives
+ * the attempt back, hid it. A delayed one (held by DEQUEUE, or added with DELAY) is made due now,
+ * as Disque queues any job not queued. A job added with an attempt limit goes dead on its last.
  */
 const enqueue: Act = async ({ job, lease, promote }) => {
   if (job.state === 'delayed') return promote();
   if (job.state !== 'active') return false;
-  await (await lease()).release();
-  return true;
+  return (await (await lease()).requeue()) === 'retry';
 };
 
 const deljob: Act = ({ remove }) => remove();
