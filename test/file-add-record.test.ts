@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ByteWriter } from '../src/store/file/bytes.ts';
-import { decodeAdd, layoutAdd, recordKinds, writeAdd } from '../src/store/file/records.ts';
+import {
+  decodeAdd,
+  decodeOperation,
+  encodeOperation,
+  layoutAdd,
+  recordKinds,
+  writeAdd,
+} from '../src/store/file/records.ts';
+import type { NackKind } from '../src/store/contract.ts';
 import type { AddParams } from '../src/store/contract.ts';
 import { newJob } from './support/workload.ts';
 
@@ -76,4 +84,15 @@ void test('a writer refuses a u32 out of range instead of wrapping it', () => {
   assert.throws(() => w.u32(2 ** 32), RangeError);
   assert.throws(() => w.u32(-1), RangeError);
   assert.equal(w.length, 0);
+});
+
+void test('a nack record is written in layout version 1 unless it is a requeue, which version 1 cannot say', () => {
+  const out = new ByteWriter();
+  for (const kind of ['fail', 'dead', 'release', 'expire'] as const satisfies readonly NackKind[]) {
+    const record = { now: 5, token: '7:2.0123456789abcdef', delayMs: 10, error: null, kind };
+    const { type, version } = encodeOperation(out, { kind: 'nack', record });
+    // A log without requeues still opens in a spool from before them, which stops at version 2.
+    assert.deepEqual([type, version], [recordKinds.nack.type, kind === 'expire' ? 2 : 1], kind);
+    assert.deepEqual(decodeOperation(type, version, out.view()), { kind: 'nack', record });
+  }
 });

@@ -10,7 +10,8 @@
 // length limits and retention they carried before queues stored their settings (both read and
 // skipped in older records), and `paused` records became `configure` ones; version 2 of configure
 // may carry `keepDead` (a bit of its own: version 1 records decode alike); version 2 of nack may
-// carry the expire flag (a requeue; version 1 records decode alike). A version this code does
+// carry the expire flag (a requeue), and only a requeue is written as version 2, so a log
+// without one still opens in an older spool. A version this code does
 // not know stops the open: the directory was written by a newer spool.
 //
 // Layouts, little-endian; str = u32 byte length + UTF-8; str? = str, or u32 0xffffffff for
@@ -341,6 +342,9 @@ export function encodeOperation(out: ByteWriter, operation: Operation): RecordKi
       out.f64(delayMs);
       out.maybeStr(error);
       out.u8(nackFlags[kind]);
+      // Version 2 only for what version 1 cannot say: a log without requeues still opens in a
+      // spool from before them, which stops at a version it does not know.
+      if (kind !== 'expire') return nackV1;
       break;
     }
     case 'extend': {
@@ -392,6 +396,9 @@ export function encodeOperation(out: ByteWriter, operation: Operation): RecordKi
   }
   return recordKinds[operation.kind];
 }
+
+/** The layout of a nack that is not a requeue: the expire flag is all version 2 adds. */
+const nackV1: RecordKind = { type: recordKinds.nack.type, version: 1 };
 
 /** A nack's kind as its flags byte: one bit each, so the records written before 'expire' read as they did. */
 const nackFlags: Readonly<Record<NackKind, number>> = { fail: 0, dead: 1, release: 2, expire: 4 };
