@@ -1131,3 +1131,18 @@ void test('a remote worker closed with a time-out returns though the server stop
     await s.close();
   }
 });
+
+void test("a remote job's requeue puts it back in line at once with its attempt counted, as a local one does", async () => {
+  const s = await start();
+  try {
+    const q = connect(s.base).queue<string>('remote-requeue');
+    await q.add('x');
+    const [first] = await q.lease();
+    assert.equal(await first!.requeue(), 'retry');
+    const [again] = await q.lease();
+    assert.deepEqual([again?.data, again?.attempt], ['x', 2]);
+    await assert.rejects(first!.requeue(), { code: 'LEASE_LOST' });
+  } finally {
+    await s.close();
+  }
+});

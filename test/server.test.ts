@@ -222,6 +222,19 @@ void describe('HTTP /v1: queues', () => {
     assert.equal(again?.attempt, 1);
   });
 
+  void test('requeue puts a leased job back in line at once with its attempt counted, dead on the last', async () => {
+    await s.call('POST', '/v1/queues/rq/jobs', { data: 'x', options: { maxAttempts: 2 } });
+    type Leased = { jobs: { token: string; attempt: number; errors: string[] }[] };
+    const [first] = (json(await s.call('POST', '/v1/lease', { queues: ['rq'] })) as Leased).jobs;
+    assert.deepEqual(json(await s.call('POST', '/v1/requeue', { token: first?.token })), { outcome: 'retry' });
+    const [second] = (json(await s.call('POST', '/v1/lease', { queues: ['rq'] })) as Leased).jobs;
+    assert.deepEqual([second?.attempt, second?.errors], [2, []]);
+    assert.deepEqual(json(await s.call('POST', '/v1/requeue', { token: second?.token })), { outcome: 'dead' });
+    // The token of a settled lease is lost, as for every other settle.
+    assert.equal((await s.call('POST', '/v1/requeue', { token: second?.token })).status, 409);
+    assert.equal(json(await s.call('GET', '/v1/queues/rq/counts')).dead, 1);
+  });
+
   void test('a long-poll lease answers as soon as a job is added', async () => {
     const started = Date.now();
     const waiting = s.call('POST', '/v1/lease', { queues: ['lp'], wait: '10s' });

@@ -113,6 +113,11 @@ export class RemoteLeasedJob<T = unknown, R = unknown> {
     await this.#settle('/v1/release', {});
   }
 
+  /** Back in line at once, as if the lease had run out: the attempt counts (LeasedJob.requeue). */
+  async requeue(): Promise<'retry' | 'dead'> {
+    return (await this.#settle<{ outcome: 'retry' | 'dead' }>('/v1/requeue', {})).outcome;
+  }
+
   /** Keeps the lease `ms` more from now; default: the job's visibility. */
   async extend(ms?: Duration): Promise<number> {
     const answer = await this.#call<{ leaseUntil: number; leaseLeftMs?: number }>(

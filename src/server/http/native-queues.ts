@@ -1,4 +1,4 @@
-// spool's own API for queues, under /v1: add, lease (long-poll), ack / nack / release / extend by token, inspect, admin.
+// spool's own API for queues, under /v1: add, lease (long-poll), ack / nack / release / requeue / extend by token, inspect, admin.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   JobFailedError,
@@ -20,7 +20,7 @@ interface QueueParams {
 
 const queueOf = (request: FastifyRequest): readonly string[] => [(request.params as QueueParams).queue];
 
-/** A leased job as JSON: ack, nack, release or extend it with its token. */
+/** A leased job as JSON: ack, nack, release, requeue or extend it with its token. */
 function leasedJson(job: LeasedJob) {
   return {
     id: job.id,
@@ -355,6 +355,12 @@ export function nativeQueues(app: FastifyInstance, context: Context): void {
       await (await leasedOf(request)).release();
       return { ok: true };
     },
+  );
+
+  app.post(
+    '/v1/requeue',
+    { schema: { body: s.body({ token: s.token }, ['token']) }, config: { need: 'consume' } },
+    async (request) => ({ outcome: await (await leasedOf(request)).requeue() }),
   );
 
   app.post(

@@ -52,7 +52,7 @@ export const leasedJob = object(
   {
     id: s.id,
     queue: { type: 'string' },
-    token: { type: 'string', description: 'the fencing token: ack, nack, release or extend the job with it' },
+    token: { type: 'string', description: 'the fencing token: ack, nack, release, requeue or extend the job with it' },
     data: any,
     attempt: int,
     maxAttempts: nullable({ type: 'integer', description: 'null: unlimited' }),

@@ -270,6 +270,14 @@ export const operations: Record<string, Operation> = {
     answer: ok,
     errors: [404, 409, 415],
   },
+  'POST /v1/requeue': {
+    id: 'requeue',
+    tag: 'leases',
+    summary:
+      'Puts a leased job back in line at once, as if its lease had run out: the attempt counts (dead on the last), no failure is kept',
+    answer: object({ outcome: { enum: ['retry', 'dead'] } }),
+    errors: [404, 409, 415],
+  },
   'POST /v1/extend': {
     id: 'extend',
     tag: 'leases',
@@ -482,6 +490,7 @@ export const requestExamples: Record<string, unknown> = {
   ackBatch: { tokens: ['1:1', '2:1'] },
   nack: { token: '1:1', delay: '10s', error: 'smtp timeout' },
   release: { token: '1:1' },
+  requeue: { token: '1:1' },
   extend: { token: '1:1', ms: '1m' },
   createTopic: { name: 'orders', subscribers: { billing: { maxAttempts: 10 }, email: {} } },
   putSubscriber: { maxAttempts: 3, visibility: '1m' },

@@ -130,7 +130,7 @@ export function openapiOptions(version: string, tokens: boolean): FastifyDynamic
       servers: [{ url: '/', description: 'this server' }],
       tags: [
         { name: 'jobs', description: 'add, read, wait for and remove jobs' },
-        { name: 'leases', description: 'lease jobs, then ack, nack, release or extend them by their token' },
+        { name: 'leases', description: 'lease jobs, then ack, nack, release, requeue or extend them by their token' },
         { name: 'queues', description: 'inspect and administer a queue' },
         { name: 'topics', description: 'topics, subscriptions and publishing' },
         { name: 'dashboard', description: 'what the dashboard at /ui shows: overview, workers, audit log' },
