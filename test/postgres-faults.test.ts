@@ -187,6 +187,44 @@ void describe('postgres store: faults', { skip }, () => {
     assert.ok(ms < 500, `woken ${ms} ms after the add`);
   });
 
+  void test('a waitFor whose job ended while its store was not listening reads the job again once it listens, not at its timeout', async () => {
+    const url = withSchema(cluster().url, 'missed');
+    await using producer = await open(url);
+    await using consumer = await open(url);
+    const id = await producer.queue('missed').add('x');
+    const waited = within(consumer.queue('missed').waitFor(id, { timeout: '30s' }), 20_000);
+    // Its watch in place (capabilities.endedEvents 'watched'), as the first look follows it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The listener cut and kept from coming back while the job ends: its end's notification is lost.
+    const other = cluster().url.replace(/\/postgres$/, '/template1');
+    const onOther = async (text: string): Promise<void> => {
+      const client = new pg.Client({ connectionString: other });
+      await client.connect();
+      try {
+        await client.query(text);
+      } finally {
+        await client.end();
+      }
+    };
+    await onOther('ALTER DATABASE postgres ALLOW_CONNECTIONS false');
+    try {
+      await onOther(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'postgres' AND query LIKE 'LISTEN%'",
+      );
+      for (const deadline = Date.now() + 10_000; (await consumer.health()).ok;) {
+        assert.ok(Date.now() < deadline, 'the consumer did not see its listener go');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // The producer's pooled connection, idle since its add, is still there.
+      const [job] = await producer.queue('missed').lease();
+      await job!.ack('done');
+    } finally {
+      await onOther('ALTER DATABASE postgres ALLOW_CONNECTIONS true');
+    }
+    // Before, the listener came back and the waitFor slept on to its timeout.
+    assert.equal(await waited, 'done');
+  });
+
   void test('a statement time-out fails the call with a StorageError, and the store keeps serving', async () => {
     const url = `${withSchema(cluster().url, 'slow')}&statementTimeout=200ms`;
     await using spool = await open(url);

@@ -134,6 +134,36 @@ void describe('redis store: faults', { skip }, () => {
     }
   });
 
+  void test('a waitFor whose job ended while its store was not subscribed reads the job again once it is, not at its timeout', async () => {
+    const redis = await server();
+    const proxy = await CuttingProxy.start(redis.port);
+    proxies.push(proxy);
+    await using producer = await open(`${redis.url}?prefix=missed`);
+    await using consumer = await open(`${proxy.url}?prefix=missed`);
+    const id = await producer.queue('missed').add('x');
+    let outcome: unknown = 'waiting';
+    void consumer
+      .queue('missed')
+      .waitFor(id, { timeout: '30s' })
+      .then(
+        (result) => (outcome = result),
+        (error: unknown) => (outcome = error),
+      );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The consumer's connections cut, and its first SUBSCRIBE after too: the job ends before the
+    // next one, so its end is published to no one of the consumer's.
+    proxy.cutNextSubscribe();
+    proxy.cutAll();
+    const deadline = Date.now() + 5_000;
+    while (proxy.cuts === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(proxy.cuts, 1, 'the SUBSCRIBE after the reconnect was cut');
+    const [job] = await producer.queue('missed').lease();
+    await job!.ack('done');
+    // Before, the subscriber came back and the waitFor slept on to its timeout.
+    while (outcome === 'waiting' && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(outcome, 'done');
+  });
+
   void test('with Redis gone, calls fail with a StorageError once their timeout is over', async () => {
     const redis = await server();
     await using spool = await open(`${redis.url}?timeout=200`);

@@ -378,6 +378,40 @@ void describe('sqlite store', () => {
     }
   });
 
+  void test('a process stopped while the end it waited for was pruned unread reads the job again when it goes on', async () => {
+    const file = freshFile();
+    await using spool = await open(`sqlite:${file}`);
+    const q = spool.queue<string>('ended-late');
+    const id = await q.add('x');
+    const fixture = join(import.meta.dirname, 'fixtures', 'waiting-for.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, `sqlite:${file}`, 'ended-late', id], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await until(() => out.includes('ready'), "the child's wait");
+      // Its watch in place and its first look done.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.kill('SIGSTOP');
+      const [job] = await q.lease();
+      await job!.ack('done');
+      // What the prune does to rows older than a minute, without the minute.
+      const db = new Database(file);
+      db.exec('DELETE FROM spool_events');
+      db.close();
+      const resumed = Date.now();
+      child.kill('SIGCONT');
+      await until(() => /done|failed/.test(out), "the end of the child's wait");
+      const [, at, result] = /done (\d+) (.*)/.exec(out) ?? [];
+      assert.equal(result, '"done"', out);
+      // Before: its 20 s timeout.
+      assert.ok(Number(at) - resumed < 5000, `done ${Number(at) - resumed} ms after it went on`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   void test("one commit's events are one spool_events row, and another store on the file hears each of them, results whole", async () => {
     const file = freshFile();
     const store = SqliteStore.open(file);

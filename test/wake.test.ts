@@ -268,3 +268,40 @@ void test('a stream of leases and later delays announces a due time only when it
   await store.add({ now: t + 200, jobs: [{ ...job, availableAt: t + 5000 }] });
   assert.deepEqual(due, [t + 30_000, t + 1100]);
 });
+
+void test('a missed event (the store lost some) wakes every blocked lease, and every waitFor reads its job again', async () => {
+  const s = scriptedStore({});
+  await using spool = await Spool.create(s.store, { clock: new ManualClock(0) });
+  const signal = AbortSignal.timeout(5_000);
+  const blocked = [
+    spool.queue<string>('a').lease({ wait: '1h', signal }),
+    spool.queue('b').lease({ wait: '1h', signal }),
+  ];
+  const waited = await spool.queue('w').add('waited');
+  let outcome: unknown = 'waiting';
+  void spool
+    .queue('w')
+    .waitFor(waited, { timeout: '1h' })
+    .then(
+      (result) => (outcome = { result }),
+      (error: unknown) => (outcome = error),
+    );
+  await settle();
+  const before = s.leases();
+  // Behind the Spool's back, their events lost: a job for each lease, and the waited job done.
+  await s.inner.add({ now: 0, jobs: [newJob('a'), newJob('b')] });
+  const [job] = (await s.inner.lease({ now: 0, queues: ['w'], max: 1, visibilityMs: null })).jobs;
+  await s.inner.ack({ now: 0, items: [{ token: job!.token, result: new TextEncoder().encode('"done"') }] });
+  await settle();
+  assert.equal(s.leases(), before, 'a lease woke with no event');
+  assert.equal(outcome, 'waiting');
+
+  s.send({ kind: 'missed' });
+  // Before, the store's word that it lost events changed nothing: both slept on for the hour.
+  assert.deepEqual(
+    (await Promise.all(blocked)).map((jobs) => jobs.map((j) => j.data)),
+    [['x'], ['x']],
+  );
+  await until(() => outcome !== 'waiting', 'the waitFor to read its job again');
+  assert.deepEqual(outcome, { result: 'done' });
+});

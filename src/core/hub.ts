@@ -9,8 +9,11 @@ interface ReadyWaiter {
   readonly wake: (added?: Promise<unknown>) => void;
 }
 
-/** `result`: a completed job's result when the store did not keep the job (see StoreEvent). */
-type EndListener = (end: JobEnd, result?: Uint8Array | null) => void;
+/**
+ * `end`: how the job ended, or null when its end may have gone untold (look again); `result`: a
+ * completed job's result when the store did not keep the job (see StoreEvent).
+ */
+type EndListener = (end: JobEnd | null, result?: Uint8Array | null) => void;
 
 /** How a blocked lease's wait ended. */
 export type Wakeup =
@@ -67,6 +70,10 @@ export class ChangeHub {
       this.#wake(event.queue, event.wake ?? Infinity);
       return;
     }
+    if (event.kind === 'missed') {
+      this.#missed();
+      return;
+    }
     const waiters = this.#endWaiters.get(event.id);
     if (waiters !== undefined) for (const fn of [...waiters]) fn(event.end, event.result);
   };
@@ -118,7 +125,10 @@ export class ChangeHub {
     return () => this.#closeListeners.delete(fn);
   }
 
-  /** Calls `fn` when job `id` ends, until the returned function is called. */
+  /**
+   * Calls `fn` when job `id` ends (with its end), or when the store may have lost the event of its
+   * end (with none: look at the job again), until the returned function is called.
+   */
   onEnded(id: string, fn: EndListener): () => void {
     let set = this.#endWaiters.get(id);
     if (set === undefined) this.#endWaiters.set(id, (set = new Set()));
@@ -127,6 +137,13 @@ export class ChangeHub {
       set.delete(fn);
       if (set.size === 0) this.#endWaiters.delete(id);
     };
+  }
+
+  /** The store may have lost events (StoreEvent 'missed'): every blocked lease and waitFor looks again. */
+  #missed(): void {
+    this.ready++;
+    for (const waiter of [...this.#readyWaiters]) waiter.wake();
+    for (const waiters of [...this.#endWaiters.values()]) for (const fn of [...waiters]) fn(null);
   }
 
   /**

@@ -83,7 +83,8 @@ export function waitFor<R>(runtime: Runtime, id: string, timeoutMs: number | nul
       look().catch(failed);
     };
     const unsubscribe = hub.onEnded(id, (end, result) => {
-      seen = { end, result };
+      // No end: it may have been lost (StoreEvent 'missed'), and the job is read again.
+      if (end !== null) seen = { end, result };
       if (looked) check();
     });
     const cancelTimer =

@@ -396,7 +396,20 @@ export interface ListMetaParams {
 }
 
 /** What a store tells its watchers; core wakes blocked leases and `waitFor` with it. */
-export type StoreEvent =
+export type StoreEvent = ChangeEvent | MissedEvent;
+
+/**
+ * Events of other processes may have been lost: the store's connection to them was down (a
+ * LISTEN or SUBSCRIBE made again), or it read past ones pruned unread. Every watcher looks
+ * again: blocked leases ask the store, waitFor reads its job. A store tells it to its own
+ * watchers only: it is no change, and never in a log of changes other processes read.
+ */
+export interface MissedEvent {
+  readonly kind: 'missed';
+}
+
+/** The events a change makes: what a store shared by processes passes on to the others. */
+export type ChangeEvent =
   /** A job may be leasable now in this queue (added, nacked, retried, resumed). */
   | { readonly kind: 'ready'; readonly queue: string }
   /**

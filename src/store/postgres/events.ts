@@ -1,7 +1,8 @@
 // Events between processes: every statement that changes something sends its events with
 // pg_notify (spool.tell in sql/migrations/001-jobs.sql) inside its own transaction, so they fire
 // at commit, and one LISTEN connection per store hears them. A dropped connection is made again;
-// meanwhile nothing is heard, so after each reconnection the store wakes its leases itself.
+// meanwhile nothing is heard, so after each reconnection the store tells its watchers they may
+// have missed events (StoreEvent 'missed'): leases and waitFors look again.
 import pg from 'pg';
 import type { ClientConfig } from 'pg';
 import type { JobEnd, StoreEvent } from '../contract.ts';

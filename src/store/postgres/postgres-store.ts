@@ -146,8 +146,6 @@ export class PostgresStore implements Store {
   readonly #sealer: TokenSealer;
   /** Queues this store has put in the queue list (know.sql). */
   readonly #known = new Set<string>();
-  /** Queues this store leased from: the ones to wake after the listening connection was down. */
-  readonly #leasedQueues = new Set<string>();
   /** Queues whose last lease here found fewer jobs than it asked for. */
   readonly #drained = new Set<string>();
   #closed = false;
@@ -166,9 +164,8 @@ export class PostgresStore implements Store {
       this.#channel,
       this.#origin,
       (events) => this.#dispatch(events),
-      () => {
-        for (const queue of this.#leasedQueues) this.#dispatch([{ kind: 'ready', queue }]);
-      },
+      // Listening again after the connection was down: what was notified meanwhile is lost.
+      () => this.#dispatch([{ kind: 'missed' }]),
     );
   }
 
@@ -422,7 +419,6 @@ export class PostgresStore implements Store {
         covered = false;
         break;
       }
-      this.#leasedQueues.add(queue);
       const adding = this.#adding.get(queue);
       // The queue was empty at this store's last lease: a lease now would find only what this
       // store's adds on their way bring, once they commit. Asked before, an idle worker woken by

@@ -54,7 +54,7 @@ export class Subscriber {
 
   /**
    * Listens on `channel`. Messages published while the connection was down are lost, so after
-   * each reconnect `onReconnect` runs: the store then tells its watchers every queue may be ready.
+   * each reconnect `onReconnect` runs: the store then tells its watchers they may have missed some.
    */
   static async start(
     client: Redis | Cluster,

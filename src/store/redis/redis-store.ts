@@ -88,8 +88,6 @@ export class RedisStore implements Store {
   readonly #listeners = new Listeners<SleeperEvent>();
   /** Queues this store has put in the set of queue names (`#know`). */
   readonly #known = new Set<string>();
-  /** Queues this store leased from: the ones to wake after the event connection was down. */
-  readonly #leasedQueues = new Set<string>();
   #subscriber: Promise<Subscriber> | null = null;
   /** A second connection for adds that WAIT for replicas: WAIT holds up its connection. */
   #replicated: { client: Client; scripts: Record<ScriptName, Script> } | null = null;
@@ -281,7 +279,6 @@ export class RedisStore implements Store {
       let nextAt: number | null = null;
       for (const queue of queues) {
         if (jobs.length >= max) break;
-        this.#leasedQueues.add(queue);
         const acks = this.#acks.take(queue);
         const args: Arg[] = [now, this.#channel, queue, max - jobs.length, visibilityMs ?? -1];
         args.push(sleeper?.id ?? '', sleeper?.until ?? '');
@@ -590,9 +587,8 @@ export class RedisStore implements Store {
         this.#settings.connect(),
         this.#channel,
         (event) => this.#listeners.emit(event),
-        () => {
-          for (const queue of this.#leasedQueues) this.#listeners.emit({ kind: 'ready', queue });
-        },
+        // Subscribed again after the connection was down: what was published meanwhile is lost.
+        () => this.#listeners.emit({ kind: 'missed' }),
       );
       await this.#subscriber;
       return this.#listeners.add(listener);

@@ -36,7 +36,7 @@ import type {
   AckResult,
   RetryDeadParams,
   SetMetaParams,
-  StoreEvent,
+  ChangeEvent,
   TokensParams,
 } from '../contract.ts';
 import { TokenSealer, tokenKeyName } from '../memory/token-seal.ts';
@@ -66,7 +66,7 @@ export function seqOf(id: string): number | null {
 
 export class RowEngine {
   #queues = new Map<string, Queue>();
-  #events: StoreEvent[] = [];
+  #events: ChangeEvent[] = [];
   #sealer: TokenSealer;
   /** Rows changed so far: a row read before a settle that changed none is still current. */
   #writes = 0;
@@ -78,7 +78,7 @@ export class RowEngine {
   }
 
   /** Runs one call; its queue rows are written back and its events returned with its result. */
-  call<T>(run: (engine: this) => T): { result: T; events: StoreEvent[] } {
+  call<T>(run: (engine: this) => T): { result: T; events: ChangeEvent[] } {
     this.#queues = new Map();
     this.#events = [];
     const result = run(this);
@@ -565,7 +565,7 @@ export class RowEngine {
     this.#emit({ kind: 'due', queue: q.row.name, at });
   }
 
-  #emit(event: StoreEvent): void {
+  #emit(event: ChangeEvent): void {
     this.#events.push(event);
   }
 

@@ -39,6 +39,7 @@ import type {
   RetryDeadParams,
   SetMetaParams,
   Store,
+  ChangeEvent,
   StoreEvent,
   TokensParams,
 } from '../contract.ts';
@@ -59,7 +60,7 @@ export interface RowBackend {
   /** Runs one call of the group: all of its writes happen or none do. */
   atomic<T>(run: () => T): T;
   /** Commits the group with its events; resolves once it is as durable as the store says. */
-  commit(events: readonly StoreEvent[]): Promise<void>;
+  commit(events: readonly ChangeEvent[]): Promise<void>;
   /** Undoes the group after a failure outside any call. */
   rollback(): void;
   /**
@@ -76,7 +77,7 @@ export interface RowBackend {
 export interface Joined {
   readonly rows: Rows;
   atomic<T>(run: () => T): T;
-  tell(events: readonly StoreEvent[]): void;
+  tell(events: readonly ChangeEvent[]): void;
 }
 
 /**
@@ -269,7 +270,7 @@ export class RowStore implements Store {
       for (const call of calls) call.reject(this.#failure);
       return;
     }
-    const events: StoreEvent[] = [];
+    const events: ChangeEvent[] = [];
     const answers: (() => void)[] = [];
     try {
       this.backend.begin();

@@ -2,7 +2,7 @@
 // a commit: written in the committing transaction, read by every other store on the file after
 // it (sqlite-store.ts). The row holds the events in the JSON form that migration's header
 // documents, written and read only here.
-import type { JobEnd, StoreEvent } from '../contract.ts';
+import type { ChangeEvent, JobEnd } from '../contract.ts';
 import type { Statement } from './driver.ts';
 
 export const insertEvents = 'INSERT INTO spool_events (origin, written_at, events) VALUES (?, ?, ?)';
@@ -21,12 +21,12 @@ type Encoded =
   | ['ended', string, string, JobEnd, string | null];
 
 /** Writes `events` as one row; nothing for none. */
-export function writeEvents(insert: Statement, origin: string, events: readonly StoreEvent[]): void {
+export function writeEvents(insert: Statement, origin: string, events: readonly ChangeEvent[]): void {
   if (events.length === 0) return;
   insert.run(origin, Date.now(), JSON.stringify(events.map(encode)));
 }
 
-function encode(e: StoreEvent): Encoded {
+function encode(e: ChangeEvent): Encoded {
   if (e.kind === 'ready') return ['ready', e.queue];
   if (e.kind === 'due') return ['due', e.queue, e.at];
   if (e.result === undefined) return ['ended', e.queue, e.id, e.end];
@@ -34,9 +34,9 @@ function encode(e: StoreEvent): Encoded {
 }
 
 /** The events of rows from `selectEvents`, and the first and last rows' ids. */
-export function readEvents(rows: unknown[]): { events: StoreEvent[]; first: number; last: number } {
+export function readEvents(rows: unknown[]): { events: ChangeEvent[]; first: number; last: number } {
   let last = 0;
-  const events: StoreEvent[] = [];
+  const events: ChangeEvent[] = [];
   for (const [text, id] of rows as [string | null, number][]) {
     last = id;
     if (text !== null) for (const e of JSON.parse(text) as Encoded[]) events.push(decode(e));
@@ -44,7 +44,7 @@ export function readEvents(rows: unknown[]): { events: StoreEvent[]; first: numb
   return { events, first: (rows[0] as [unknown, number] | undefined)?.[1] ?? 0, last };
 }
 
-function decode(e: Encoded): StoreEvent {
+function decode(e: Encoded): ChangeEvent {
   switch (e[0]) {
     case 'ready':
       return { kind: 'ready', queue: e[1] };

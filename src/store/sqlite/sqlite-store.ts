@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError, ValidationError } from '../../errors.ts';
-import type { Capabilities, IdParams, StoreEvent } from '../contract.ts';
+import type { Capabilities, ChangeEvent, IdParams, StoreEvent } from '../contract.ts';
 import { openFailed } from '../local-path.ts';
 import { newTokenKey, tokenKeyName } from '../memory/token-seal.ts';
 import { seqOf } from '../rows/engine.ts';
@@ -240,7 +240,7 @@ class SqliteBackend implements RowBackend {
     }
   }
 
-  commit(events: readonly StoreEvent[]): Promise<void> {
+  commit(events: readonly ChangeEvent[]): Promise<void> {
     this.#write(events);
     this.#s.commit.run();
     if (++this.#commits === checkpointerAfterCommits) this.#startCheckpointer();
@@ -320,7 +320,7 @@ class SqliteBackend implements RowBackend {
   }
 
   /** Writes a group's events for the other processes, and drops old ones now and then. */
-  #write(events: readonly StoreEvent[]): void {
+  #write(events: readonly ChangeEvent[]): void {
     writeEvents(this.#s.write, this.#origin, this.#told(events));
     const now = Date.now();
     if (now - this.#prunedAt > pruneEveryMs) {
@@ -334,7 +334,7 @@ class SqliteBackend implements RowBackend {
    * The events other processes hear of: the end of a job only while one of them watches it,
    * its watches deleted with the telling. Read under the group's write lock (004-watches.sql).
    */
-  #told(events: readonly StoreEvent[]): readonly StoreEvent[] {
+  #told(events: readonly ChangeEvent[]): readonly ChangeEvent[] {
     if (!events.some((e) => e.kind === 'ended')) return events;
     const watched = scalar(this.#s.anyWatch) !== undefined;
     return events.filter((e) => e.kind !== 'ended' || (watched && this.#s.endWatches.run(Number(e.id)).changes > 0));
@@ -358,14 +358,15 @@ class SqliteBackend implements RowBackend {
       const version = scalar(this.#s.dataVersion) as number;
       if (version === this.#version) return;
       const found = this.#s.since.all(this.#origin, this.#lastEvent);
-      const { events, first, last } = readEvents(found);
+      const { events: changes, first, last } = readEvents(found);
+      const events: StoreEvent[] = changes;
       const newest = found.length > 0 ? last : this.#handedOut();
       // Ids follow on (AUTOINCREMENT; a rolled-back row's id is handed out again): a gap is rows
       // pruned unread, older than keepEventsMs, while this process was stopped (SIGSTOP, a paused
-      // container, a blocked event loop). Their ready and due events are lost, and a lease asleep
-      // here slept on beside waiting jobs until an add to its queue: every queue is ready instead.
+      // container, a blocked event loop). Their events are lost: a lease asleep here slept on
+      // beside waiting jobs until an add to its queue, a waitFor past its job's end.
       if (newest > this.#lastEvent && (found.length === 0 || first !== this.#lastEvent + 1))
-        events.unshift(...this.rows.queueNames().map((queue): StoreEvent => ({ kind: 'ready', queue })));
+        events.unshift({ kind: 'missed' });
       this.#version = version;
       this.#lastEvent = Math.max(this.#lastEvent, newest);
       told = events;
