@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -11,6 +11,7 @@ import { leaseOrder, SortedRows } from '../src/store/leveldb/sorted.ts';
 import type { Row } from '../src/store/rows/rows.ts';
 import { killLoop } from './support/kill-loop.ts';
 import { newJob } from './support/workload.ts';
+import { readOnly } from './support/read-only.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-leveldb-'));
 let n = 0;
@@ -138,6 +139,38 @@ void describe('leveldb store', () => {
           error.message.startsWith(`${path}: cannot open the LevelDB directory: ${says} (`),
         path,
       );
+    }
+  });
+
+  // LevelDB said only "IO error: <dir>/LOCK: Operation not permitted" (or a table file's name),
+  // where file: and sqlite: say what cannot be written.
+  void test('a directory that cannot be written, new or holding a store, is a StorageError naming it', async () => {
+    const empty = freshDir();
+    const kept = freshDir();
+    mkdirSync(empty);
+    {
+      await using spool = await open(`leveldb:${kept}`);
+      await spool.queue('q').add('kept');
+    }
+    const undo = readOnly([empty, kept]);
+    try {
+      for (const [path, says] of [
+        [empty, 'it cannot be written'],
+        [kept, 'it cannot be written'],
+        [join(empty, 'new'), `it cannot be made: ${empty} cannot be written`],
+      ] as const) {
+        // A store opened by mistake is closed, or it would keep the test process alive.
+        const opened = open(`leveldb:${path}`).then((spool) => spool.close());
+        await assert.rejects(
+          opened,
+          (error: unknown) =>
+            error instanceof StorageError &&
+            error.message.startsWith(`${path}: cannot open the LevelDB directory: ${says} (`),
+          path,
+        );
+      }
+    } finally {
+      undo();
     }
   });
 

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  accessSync,
-  chmodSync,
   closeSync,
-  constants,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -30,54 +27,13 @@ import { settingsText } from '../src/store/rows/settings-text.ts';
 import { migrations } from '../src/store/sqlite/schema.ts';
 import { killLoop } from './support/kill-loop.ts';
 import { newJob } from './support/workload.ts';
+import { readOnly } from './support/read-only.ts';
 import { until } from '../src/conformance/harness.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'spool-sqlite-'));
 let n = 0;
 const freshFile = (): string => join(root, `${++n}.db`);
 after(() => rmSync(root, { recursive: true, force: true }));
-
-/**
- * Makes `paths` read-only for this process, or answers null where nothing can: the mode bits,
- * and for root, who writes whatever the mode, the immutable attribute. The answer undoes it.
- */
-/**
- * Makes `paths` unwritable for this process and returns what undoes it: mode bits, or for root,
- * whom they do not stop, the immutable attribute. A machine where neither works fails the test
- * that needs it, saying so: CI skips nothing.
- */
-function readOnly(paths: readonly string[]): () => void {
-  const root = process.getuid?.() === 0;
-  let undo: () => void;
-  if (root) {
-    try {
-      execFileSync('chattr', ['+i', ...paths], { stdio: 'ignore' });
-    } catch (error) {
-      throw new Error(
-        `chattr +i failed: root needs it (e2fsprogs, a file system with attributes) to make a path read-only`,
-        {
-          cause: error,
-        },
-      );
-    }
-    undo = () => execFileSync('chattr', ['-i', ...paths], { stdio: 'ignore' });
-  } else {
-    for (const path of paths) chmodSync(path, statSync(path).isDirectory() ? 0o555 : 0o444);
-    undo = () => paths.forEach((path) => chmodSync(path, statSync(path).isDirectory() ? 0o755 : 0o644));
-  }
-  if (paths.every((path) => !writable(path))) return undo;
-  undo();
-  throw new Error(`${paths.join(', ')} stayed writable for this process after ${root ? 'chattr +i' : 'chmod'}`);
-}
-
-function writable(path: string): boolean {
-  try {
-    accessSync(path, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** This process's open descriptors on `file` (and its -wal and -shm), as /proc lists them. */
 function descriptorsOn(file: string): string[] {

@@ -9,13 +9,18 @@ import { StorageError } from '../errors.ts';
 
 /**
  * The StorageError of a failed open of `path` (`what` the store calls it), which the store keeps
- * as a `kind`: what is wrong with the path when the file system shows it, then the error's own
- * message (its errno kept for logs).
+ * as a `kind`: what is wrong with the path when the file system shows it, then what the error
+ * `says` (its own message unless the store knows better; its errno kept for logs).
  */
-export function openFailed(path: string, what: string, kind: 'file' | 'directory', error: unknown): StorageError {
-  const message = error instanceof Error ? error.message : String(error);
+export function openFailed(
+  path: string,
+  what: string,
+  kind: 'file' | 'directory',
+  error: unknown,
+  says: string = error instanceof Error ? error.message : String(error),
+): StorageError {
   const problem = pathProblem(path, kind);
-  const why = problem === null ? message : `${problem} (${message})`;
+  const why = problem === null ? says : `${problem} (${says})`;
   return new StorageError(`${path}: cannot open ${what}: ${why}`, { cause: error });
 }
 

@@ -59,10 +59,10 @@ export class LevelStore extends RowStore {
       if (cause?.code === 'LEVEL_LOCKED') throw new LockedError(dir, owner(dir));
       // classic-level's own message is "Database failed to open" whatever the reason: LevelDB's
       // (a full disk, a missing manifest, "Corruption: …") is in its cause, which a CLI user never saw.
+      // A directory that cannot be written is named as file: and sqlite: name it: LevelDB said only
+      // "IO error: <dir>/LOCK: Operation not permitted".
       const why = cause?.message === undefined ? '' : `: ${cause.message}`;
-      throw new StorageError(`${dir}: cannot open the LevelDB directory: ${(error as Error).message}${why}`, {
-        cause: error,
-      });
+      throw openFailed(dir, 'the LevelDB directory', 'directory', error, `${(error as Error).message}${why}`);
     }
     try {
       writeFileSync(join(dir, ownerFile), String(process.pid));
