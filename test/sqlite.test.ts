@@ -197,10 +197,8 @@ void describe('sqlite store', () => {
       const roFile = join(dir, 'rw', 'q.db');
       mkdirSync(roDir, { recursive: true });
       mkdirSync(dirname(roFile));
-      // Made by better-sqlite3, which removes the -wal and -shm files at close: beside a database,
-      // libSQL leaves them, and with them there a read-only directory is no obstacle.
       for (const file of [join(roDir, 'kept.db'), roFile]) {
-        await using spool = await open(`sqlite:${file}`);
+        await using spool = await open(`${scheme}:${file}`);
         await spool.queue('q').add('kept');
       }
       const undo = readOnly([roDir, roFile]);
@@ -727,6 +725,37 @@ void describe('libsql: (the same store on libSQL)', () => {
     }
     await assert.rejects(open('libsql://example.turso.io'), ValidationError);
   });
+
+  // libSQL's close keeps the connection open while a statement of it lives (until the garbage
+  // collector takes the store's), and an open connection keeps the WAL: its -wal and -shm files
+  // stayed beside every closed libsql: store, where better-sqlite3's close deletes them.
+  for (const scheme of ['sqlite', 'libsql'])
+    void test(`${scheme}: a closed store leaves only its database file, in WAL mode with every job`, async () => {
+      const dir = `${freshFile()}.dir`;
+      mkdirSync(dir);
+      const file = join(dir, 'q.db');
+      {
+        await using spool = await open(`${scheme}:${file}`);
+        const queue = spool.queue<number>('q');
+        // Past 100 commits, so the checkpoint thread's connection is open too.
+        for (let i = 0; i < 120; i++) await queue.add(i);
+        const leased = await queue.lease({ max: 5 });
+        for (const job of leased.slice(0, 2)) await job.ack();
+      }
+      assert.deepEqual(readdirSync(dir), ['q.db']);
+      const db = new Database(file, { readonly: true });
+      try {
+        assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      } finally {
+        db.close();
+      }
+      {
+        await using spool = await open(`${scheme}:${file}`);
+        const counts = await spool.queue('q').counts();
+        assert.deepEqual([counts.waiting, counts.active], [115, 3]);
+      }
+      assert.deepEqual(readdirSync(dir), ['q.db']);
+    });
 });
 
 void describe("sqlite store: the caller's transaction (tx)", () => {

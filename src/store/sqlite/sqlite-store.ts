@@ -316,7 +316,27 @@ class SqliteBackend implements RowBackend {
     if (this.#poll !== null) clearInterval(this.#poll);
     // The thread's connection first: the last one to close checkpoints the WAL and deletes it.
     await this.#checkpointer?.close();
+    this.#deleteWal();
     this.db.close();
+  }
+
+  /**
+   * Checkpoints the WAL and deletes it and its -shm file if this is the file's last connection,
+   * the work better-sqlite3's close does. libsql's close leaves the connection open while a
+   * statement of it lives (each holds it until the garbage collector takes the statement), and an
+   * open connection keeps its WAL: both files stayed beside every closed libsql: store. Leaving
+   * WAL mode does that work now; coming back to it leaves the file as it was, its WAL made again
+   * only at the next read.
+   */
+  #deleteWal(): void {
+    try {
+      this.db.exec('PRAGMA journal_mode = DELETE');
+      this.db.exec('PRAGMA journal_mode = WAL');
+    } catch {
+      // SQLITE_BUSY at once while another connection has the file open: the WAL is the last one's
+      // to delete. A failed checkpoint (a full disk) leaves the WAL to the next open, as SQLite's
+      // own close does without a word; a file left in rollback mode is set to WAL at the next open.
+    }
   }
 
   /** Writes a group's events for the other processes, and drops old ones now and then. */
