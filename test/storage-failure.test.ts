@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { StorageError } from '../src/errors.ts';
+import { Spool, StorageError } from '../src/index.ts';
 import { FileStore } from '../src/store/file/file-store.ts';
 import type { Durability } from '../src/store/file/file-store.ts';
 import { below, CrashDisk, mulberry32 } from './support/crash-io.ts';
@@ -198,6 +198,40 @@ void describe('storage failures are fatal for the store instance', () => {
       await verifyReopened(open, model, model.facts.length);
     }
   });
+
+  // The table takes an add's jobs before its record is written: a refused add showed in counts
+  // and listings (and could be leased) until a reopen, where its cut-off record was gone.
+  for (const durability of ['fsync', 'interval', 'none'] as const)
+    void test(`${durability}: an add refused for a full disk leaves no job behind; a job its key named stays`, async () => {
+      const disk = new CrashDisk(5);
+      const dir = freshDir();
+      const open = async (): Promise<Spool> => Spool.create(await FileStore.open(dir, { io: disk.io(), durability }));
+      const shown = async (spool: Spool): Promise<unknown[]> => {
+        const q = spool.queue<string>('q');
+        const listed = (await q.list('waiting')).jobs.map((job) => [job.id, job.data]);
+        assert.deepEqual(
+          (await q.peek(10)).map((job) => [job.id, job.data]),
+          listed,
+        );
+        return [(await q.counts()).waiting, listed];
+      };
+      let kept: string;
+      {
+        await using spool = await open();
+        const q = spool.queue<string>('q');
+        kept = await q.add('kept', { key: 'k' });
+        disk.fillUpAfter(10);
+        await assert.rejects(
+          q.addBulk([{ data: 'again', options: { key: 'k' } }, { data: 'refused' }]),
+          isStorageError,
+        );
+        assert.deepEqual(await shown(spool), [1, [[kept, 'kept']]]);
+        await assert.rejects(q.lease({ max: 10 }), isStorageError);
+      }
+      disk.freeSpace();
+      await using spool = await open();
+      assert.deepEqual(await shown(spool), [1, [[kept, 'kept']]]);
+    });
 
   for (const fault of ['EIO', 'ENOSPC'] as const) {
     void test(`${fault} at random moments, 150 seeds: waiting calls reject with StorageError, later writes too, reopen finds nothing corrupt`, async () => {

@@ -234,9 +234,25 @@ export class FileStore implements Store {
       this.#log.append(recordKinds.add, length, (out, offset) =>
         writeAdd(ByteWriter.into(out, offset, length), seq, params),
       );
-      await this.#log.committed();
+      try {
+        await this.#log.committed();
+      } catch (error) {
+        this.#unadd(params.now, result);
+        throw error;
+      }
       return result;
     });
+  }
+
+  /**
+   * Takes out of the table the jobs an add created, when the write of its record failed and the
+   * add is refused: they showed in counts, listings and leases until a reopen, in every
+   * durability mode, though the caller was told the add failed (a full disk's partial write is
+   * cut off at the reopen, and they were gone then). A record that did reach the disk (its
+   * fdatasync failed) may still bring them back at a reopen: a refused call may have been applied.
+   */
+  #unadd(now: number, result: AddResult & { ok: true }): void {
+    this.#table.remove({ now, ids: result.ids.filter((_, i) => result.created[i]), states: null });
   }
 
   /**
