@@ -32,8 +32,8 @@ const fixtures = [
   { name: 'records-v2', writtenBy: 'issue 14, stored queue settings' },
   // Promote records: delayed jobs made due by id and by queue (issue 18).
   { name: 'records-v3', writtenBy: 'issue 18, promote and keepDead' },
-  // Nack records of layout version 2, whose flags may say expire: requeues (Disque's ENQUEUE).
-  { name: 'records-v4', writtenBy: 'requeue, nack kind expire' },
+  // Nack records of layout version 2, whose flags may say requeue (Disque's ENQUEUE).
+  { name: 'records-v4', writtenBy: 'requeue (nack kind requeue)' },
 ];
 
 interface FixtureSettings {

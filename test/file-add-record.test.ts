@@ -88,11 +88,11 @@ void test('a writer refuses a u32 out of range instead of wrapping it', () => {
 
 void test('a nack record is written in layout version 1 unless it is a requeue, which version 1 cannot say', () => {
   const out = new ByteWriter();
-  for (const kind of ['fail', 'dead', 'release', 'expire'] as const satisfies readonly NackKind[]) {
+  for (const kind of ['fail', 'dead', 'release', 'requeue'] as const satisfies readonly NackKind[]) {
     const record = { now: 5, token: '7:2.0123456789abcdef', delayMs: 10, error: null, kind };
     const { type, version } = encodeOperation(out, { kind: 'nack', record });
     // A log without requeues still opens in a spool from before them, which stops at version 2.
-    assert.deepEqual([type, version], [recordKinds.nack.type, kind === 'expire' ? 2 : 1], kind);
+    assert.deepEqual([type, version], [recordKinds.nack.type, kind === 'requeue' ? 2 : 1], kind);
     assert.deepEqual(decodeOperation(type, version, out.view()), { kind: 'nack', record });
   }
 });

@@ -60,7 +60,7 @@ void describe('file store: durability', () => {
       assert.ok(added.ok);
       ids = added.ids;
       const { jobs: leased } = await first.lease({ now, queues: ['q'], max: 2, visibilityMs: 60_000 });
-      const requeue = (token: string) => first.nack({ now, token, delayMs: 0, error: null, kind: 'expire' });
+      const requeue = (token: string) => first.nack({ now, token, delayMs: 0, error: null, kind: 'requeue' });
       assert.deepEqual(
         [await requeue(leased[0]!.token), await requeue(leased[1]!.token)],
         [{ outcome: 'retry' }, { outcome: 'dead' }],

@@ -22,7 +22,7 @@ export function tokens(suite: Suite): void {
         const now = clock.now();
         for (const token of [`${id}:1`, `${prefix}${flipped}`, `${prefix}${'A'.repeat(seal.length)}`, `${prefix}`]) {
           assert.deepEqual(await store.ack({ now, items: [{ token, result: null }] }), [null], token);
-          for (const kind of ['fail', 'dead', 'release', 'expire'] as const) {
+          for (const kind of ['fail', 'dead', 'release', 'requeue'] as const) {
             const nack = { now, token, delayMs: 0, error: 'forged', kind };
             assert.deepEqual(await store.nack(nack), { outcome: 'lost' }, `${token} ${kind}`);
           }

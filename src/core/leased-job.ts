@@ -155,7 +155,7 @@ export class LeasedJob<T = unknown, R = unknown> {
    * returns to its old place in line at once, without the back-off.
    */
   async requeue(): Promise<'retry' | 'dead'> {
-    return this.#nack(0, undefined, 'expire');
+    return this.#nack(0, undefined, 'requeue');
   }
 
   /** Keeps the lease for `ms` more from now (Disque's WORKING); default: the job's visibility. */

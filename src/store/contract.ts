@@ -261,12 +261,12 @@ export interface AckParams {
  * - 'dead': failed for good: as 'fail', but straight to dead whatever attempts are left.
  * - 'release': handed back, never started: the attempt is not counted, no nack, no error; back to
  *   its old place in line, or leasable after `delayMs`.
- * - 'expire': back in line now, as if the lease had run out this moment (Disque's ENQUEUE of a
+ * - 'requeue': back in line now, as if the lease had run out this moment (Disque's ENQUEUE of a
  *   job being worked on): the attempt stays counted, no nack, no error; back to its old place in
  *   line at once, whatever `delayMs` says. On the job's last attempt it goes dead, as a reclaim
  *   does.
  */
-export type NackKind = 'fail' | 'dead' | 'release' | 'expire';
+export type NackKind = 'fail' | 'dead' | 'release' | 'requeue';
 
 export interface NackParams {
   readonly now: number;

@@ -150,7 +150,7 @@ function call(store: Store, rng: Rng, model: Model): Promise<unknown> {
       return store.extend({ now, token, ms: 600_000 });
     }
     const delayMs = rng() < 0.5 ? 0 : below(rng, 10);
-    const kind = s < 0.72 ? 'dead' : s > 0.92 ? 'release' : s > 0.86 ? 'expire' : 'fail';
+    const kind = s < 0.72 ? 'dead' : s > 0.92 ? 'release' : s > 0.86 ? 'requeue' : 'fail';
     return store.nack({ now, token, delayMs, error: 'failed', kind });
   }
   if (r < 0.9 && model.payloads.size > 0) {

@@ -10,7 +10,7 @@
 // length limits and retention they carried before queues stored their settings (both read and
 // skipped in older records), and `paused` records became `configure` ones; version 2 of configure
 // may carry `keepDead` (a bit of its own: version 1 records decode alike); version 2 of nack may
-// carry the expire flag (a requeue), and only a requeue is written as version 2, so a log
+// carry the requeue flag, and only a requeue is written as version 2, so a log
 // without one still opens in an older spool. A version this code does
 // not know stops the open: the directory was written by a newer spool.
 //
@@ -25,7 +25,7 @@
 //   ack        f64 now · u32 items · per item: str token · u8 has result · [bytes result]
 //              · [v1: u32 queues kept · per queue: str queue · f64 count · f64 ageMs]
 //   nack       f64 now · str token · f64 delayMs · str? error · u8 flags (1 dead, 2 release,
-//              [v2: 4 expire]; none: a fail)
+//              [v2: 4 requeue]; none: a fail)
 //   extend     f64 now · str token · f64 ms
 //   remove     f64 now · u32 ids · str id… · u8 states (0xff: any) · u8 state…
 //   hold       f64 now · u32 ids · str id…
@@ -344,7 +344,7 @@ export function encodeOperation(out: ByteWriter, operation: Operation): RecordKi
       out.u8(nackFlags[kind]);
       // Version 2 only for what version 1 cannot say: a log without requeues still opens in a
       // spool from before them, which stops at a version it does not know.
-      if (kind !== 'expire') return nackV1;
+      if (kind !== 'requeue') return nackV1;
       break;
     }
     case 'extend': {
@@ -397,16 +397,16 @@ export function encodeOperation(out: ByteWriter, operation: Operation): RecordKi
   return recordKinds[operation.kind];
 }
 
-/** The layout of a nack that is not a requeue: the expire flag is all version 2 adds. */
+/** The layout of a nack that is not a requeue: the requeue flag is all version 2 adds. */
 const nackV1: RecordKind = { type: recordKinds.nack.type, version: 1 };
 
-/** A nack's kind as its flags byte: one bit each, so the records written before 'expire' read as they did. */
-const nackFlags: Readonly<Record<NackKind, number>> = { fail: 0, dead: 1, release: 2, expire: 4 };
+/** A nack's kind as its flags byte: one bit each, so the records written before 'requeue' read as they did. */
+const nackFlags: Readonly<Record<NackKind, number>> = { fail: 0, dead: 1, release: 2, requeue: 4 };
 
 /** The kind of a nack's flags byte; release first, as the job table read both bits before kinds. */
 function nackKind(flags: number): NackKind {
   if ((flags & nackFlags.release) !== 0) return 'release';
-  if ((flags & nackFlags.expire) !== 0) return 'expire';
+  if ((flags & nackFlags.requeue) !== 0) return 'requeue';
   return (flags & nackFlags.dead) !== 0 ? 'dead' : 'fail';
 }
 

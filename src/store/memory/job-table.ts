@@ -238,9 +238,9 @@ export class JobTable {
     const q = this.#queueOf(seq);
     const page = this.#cols.page(seq);
     const row = rowOf(seq);
-    if (kind === 'release' || (kind === 'expire' && page.attempts.get(row) < this.#cols.profile(seq).maxAttempts)) {
+    if (kind === 'release' || (kind === 'requeue' && page.attempts.get(row) < this.#cols.profile(seq).maxAttempts)) {
       // Back to its old place in line, or due after a release's delay; a release as if the job
-      // had never been leased, an expire with its attempt counted.
+      // had never been leased, a requeue with its attempt counted.
       if (kind === 'release') page.attempts.set(row, page.attempts.get(row) - 1);
       page.until.set(row, Number.NaN);
       if (kind === 'release' && delayMs > 0) {
@@ -251,9 +251,9 @@ export class JobTable {
       this.#emit({ kind: 'ready', queue: q.name });
       return { outcome: 'retry' };
     }
-    // An expire on the last attempt goes dead as a reclaim does, with no nack or error.
-    if (kind !== 'expire' && page.nacks.get(row) < 0xffff) page.nacks.set(row, page.nacks.get(row) + 1);
-    const outcome = q.fail(seq, now, delayMs, kind === 'expire' ? null : error, kind === 'dead');
+    // A requeue on the last attempt goes dead as a reclaim does, with no nack or error.
+    if (kind !== 'requeue' && page.nacks.get(row) < 0xffff) page.nacks.set(row, page.nacks.get(row) + 1);
+    const outcome = q.fail(seq, now, delayMs, kind === 'requeue' ? null : error, kind === 'dead');
     if (this.#cols.state(seq) === stateCode.waiting) this.#emit({ kind: 'ready', queue: q.name });
     return { outcome };
   }

@@ -211,9 +211,9 @@ export class RowEngine {
     const row = this.#leased(token, now);
     if (row === null) return { outcome: 'lost' };
     const q = this.#queue(row.queue);
-    if (kind === 'release' || (kind === 'expire' && row.attempts < row.maxAttempts)) {
+    if (kind === 'release' || (kind === 'requeue' && row.attempts < row.maxAttempts)) {
       // Back to its old place in line, or due after a release's delay; a release as if the job
-      // had never been leased, an expire with its attempt counted.
+      // had never been leased, a requeue with its attempt counted.
       const back = { attempts: kind === 'release' ? row.attempts - 1 : row.attempts, until: null };
       if (kind === 'release' && delayMs > 0) this.#requeue(q, row, now, now + delayMs, back);
       else {
@@ -222,9 +222,9 @@ export class RowEngine {
       }
       return { outcome: 'retry' };
     }
-    // An expire on the last attempt goes dead as a reclaim does, with no nack or error.
-    const counted = kind === 'expire' ? row : { ...row, nacks: Math.min(row.nacks + 1, 0xffff) };
-    const outcome = this.#fail(q, counted, now, delayMs, kind === 'expire' ? null : error, kind === 'dead', row);
+    // A requeue on the last attempt goes dead as a reclaim does, with no nack or error.
+    const counted = kind === 'requeue' ? row : { ...row, nacks: Math.min(row.nacks + 1, 0xffff) };
+    const outcome = this.#fail(q, counted, now, delayMs, kind === 'requeue' ? null : error, kind === 'dead', row);
     if (outcome === 'waiting') this.#emit({ kind: 'ready', queue: row.queue });
     return { outcome: outcome === 'dead' ? 'dead' : 'retry' };
   }

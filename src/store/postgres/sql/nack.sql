@@ -1,6 +1,6 @@
--- Settles a lease with a failure, a release or an expire (contract.ts NackKind), if it is still current.
+-- Settles a lease with a failure, a release or a requeue (contract.ts NackKind), if it is still current.
 -- $1 id bigint, $2 attempt integer, $3 now float8, $4 delay_ms float8, $5 error text (null: none),
--- $6 kind text ('fail', 'dead', 'release' or 'expire'), $7 channel text, $8 origin text.
+-- $6 kind text ('fail', 'dead', 'release' or 'requeue'), $7 channel text, $8 origin text.
 -- One row when the lease was current: `state` as stored after ('queued' or 'dead'), its `queue`, `events` sent.
 WITH job AS (
   SELECT id, queue, attempts, max_attempts FROM spool.jobs
@@ -15,13 +15,13 @@ WITH job AS (
   UPDATE spool.jobs j SET
     state = f.state,
     attempts = CASE WHEN $6 = 'release' THEN j.attempts - 1 ELSE j.attempts END,
-    nacks = CASE WHEN $6 IN ('release', 'expire') THEN j.nacks ELSE least(j.nacks + 1, 65535) END,
-    errors = CASE WHEN $6 IN ('release', 'expire') OR $5::text IS NULL THEN j.errors
+    nacks = CASE WHEN $6 IN ('release', 'requeue') THEN j.nacks ELSE least(j.nacks + 1, 65535) END,
+    errors = CASE WHEN $6 IN ('release', 'requeue') OR $5::text IS NULL THEN j.errors
                   ELSE (j.errors || $5::text)[greatest(1, cardinality(j.errors) - 8):] END,
-    -- An expire, and a release with no delay, go back to their old place in line. $4 as float8:
+    -- A requeue, and a release with no delay, go back to their old place in line. $4 as float8:
     -- compared to the integer 0 first, it was read as an integer, and a delay in fractions of a
     -- millisecond or past 2^31 ms (24.8 days) failed the nack.
-    available_at = CASE WHEN f.state = 'dead' OR $6 = 'expire' OR ($6 = 'release' AND $4::float8 <= 0)
+    available_at = CASE WHEN f.state = 'dead' OR $6 = 'requeue' OR ($6 = 'release' AND $4::float8 <= 0)
                         THEN j.available_at ELSE $3 + $4 END,
     until = CASE WHEN f.state = 'dead' THEN $3 END,
     finish = CASE WHEN f.state = 'dead' THEN nextval('spool.finishes') END

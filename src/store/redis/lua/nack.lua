@@ -5,7 +5,7 @@
 -- ARGV[1]  now   ARGV[2] events channel   ARGV[3] queue   ARGV[4] seq   ARGV[5] attempt
 -- ARGV[6]  delay in ms before it is leasable again (a release with 0 keeps its old place in line)
 -- ARGV[7]  error ('' for none, else '+' .. message)
--- ARGV[8]  kind: 'fail', 'dead', 'release' or 'expire'
+-- ARGV[8]  kind: 'fail', 'dead', 'release' or 'requeue'
 -- Returns  'lost', 'retry' or 'dead'
 
 local B, queue, seq = KEYS[1], ARGV[3], ARGV[4]
@@ -26,7 +26,7 @@ if kind == 'release' then
     toWaiting(B, queue, seq, j)
   end
   outcome = 'retry'
-elseif kind == 'expire' then
+elseif kind == 'requeue' then
   -- As if the lease ran out now, but to its old place in line: the attempt counts, no nack, no
   -- error; dead on the last attempt, as a reclaim does.
   if (tonumber(j.a) or 0) >= num(j.m) then
