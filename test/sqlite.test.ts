@@ -33,6 +33,42 @@ import { until } from '../src/conformance/harness.ts';
 const root = mkdtempSync(join(tmpdir(), 'spool-sqlite-'));
 let n = 0;
 const freshFile = (): string => join(root, `${++n}.db`);
+
+/**
+ * A child process (`fixture` under test/fixtures, given the store's URL and the arguments
+ * `setUp` makes) on a new SQLite file, once it says `ready` and has had 300 ms to block or look:
+ * stopped (SIGSTOP) while `meanwhile` runs and the events table is emptied, as the prune of rows
+ * older than a minute would, then let go on. Its output, and when it went on; killed, and the
+ * store closed, after the test file.
+ */
+async function stoppedWhilePruned(
+  fixture: string,
+  setUp: (spool: Spool) => Promise<string[]>,
+  meanwhile: (spool: Spool) => Promise<void>,
+): Promise<{ out: () => string; resumed: number }> {
+  const file = freshFile();
+  const spool = await open(`sqlite:${file}`);
+  const path = join(import.meta.dirname, 'fixtures', fixture);
+  const child = spawn(process.execPath, ['--import', 'tsx', path, `sqlite:${file}`, ...(await setUp(spool))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  after(async () => {
+    child.kill('SIGKILL');
+    await spool.close();
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await until(() => out.includes('ready'), "the child's start");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  child.kill('SIGSTOP');
+  await meanwhile(spool);
+  const db = new Database(file);
+  db.exec('DELETE FROM spool_events');
+  db.close();
+  const resumed = Date.now();
+  child.kill('SIGCONT');
+  return { out: () => out, resumed };
+}
 after(() => rmSync(root, { recursive: true, force: true }));
 
 /** This process's open descriptors on `file` (and its -wal and -shm), as /proc lists them. */
@@ -301,69 +337,34 @@ void describe('sqlite store', () => {
     });
 
   // Events older than a minute are pruned: a process stopped longer (SIGSTOP, a paused
-  // container) lost the ready of a job added meanwhile, and its blocked lease slept on beside it.
+  // container) lost the events of what happened meanwhile: its blocked lease slept on beside a
+  // job added then, its waitFor past its job's end.
   void test('a process stopped while the events it had not read were pruned wakes its blocked lease when it goes on', async () => {
-    const file = freshFile();
-    await using spool = await open(`sqlite:${file}`);
-    const fixture = join(import.meta.dirname, 'fixtures', 'blocked-leaser.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, `sqlite:${file}`, 'late'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    try {
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      await until(() => out.includes('ready'), "the child's open");
-      // Its lease finds nothing and blocks (for up to 20 s).
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      child.kill('SIGSTOP');
-      await spool.queue('late').add('while it was stopped');
-      // What the prune does to rows older than a minute, without the minute.
-      const db = new Database(file);
-      db.exec('DELETE FROM spool_events');
-      db.close();
-      const resumed = Date.now();
-      child.kill('SIGCONT');
-      await until(() => out.includes('leased'), 'the lease of the job added while the child was stopped');
-      const at = Number(/leased (\d+) 1/.exec(out)?.[1]);
-      // Before: at the end of its 20 s wait.
-      assert.ok(at - resumed < 5000, `leased ${at - resumed} ms after it went on`);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    const { out, resumed } = await stoppedWhilePruned(
+      'blocked-leaser.ts',
+      () => Promise.resolve(['late']),
+      async (spool) => void (await spool.queue('late').add('while it was stopped')),
+    );
+    await until(() => out().includes('leased'), 'the lease of the job added while the child was stopped');
+    const at = Number(/leased (\d+) 1/.exec(out())?.[1]);
+    // Before: at the end of its 20 s wait.
+    assert.ok(at - resumed < 5000, `leased ${at - resumed} ms after it went on`);
   });
 
   void test('a process stopped while the end it waited for was pruned unread reads the job again when it goes on', async () => {
-    const file = freshFile();
-    await using spool = await open(`sqlite:${file}`);
-    const q = spool.queue<string>('ended-late');
-    const id = await q.add('x');
-    const fixture = join(import.meta.dirname, 'fixtures', 'waiting-for.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, `sqlite:${file}`, 'ended-late', id], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    try {
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      await until(() => out.includes('ready'), "the child's wait");
-      // Its watch in place and its first look done.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      child.kill('SIGSTOP');
-      const [job] = await q.lease();
-      await job!.ack('done');
-      // What the prune does to rows older than a minute, without the minute.
-      const db = new Database(file);
-      db.exec('DELETE FROM spool_events');
-      db.close();
-      const resumed = Date.now();
-      child.kill('SIGCONT');
-      await until(() => /done|failed/.test(out), "the end of the child's wait");
-      const [, at, result] = /done (\d+) (.*)/.exec(out) ?? [];
-      assert.equal(result, '"done"', out);
-      // Before: its 20 s timeout.
-      assert.ok(Number(at) - resumed < 5000, `done ${Number(at) - resumed} ms after it went on`);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    const { out, resumed } = await stoppedWhilePruned(
+      'waiting-for.ts',
+      async (spool) => ['ended-late', await spool.queue('ended-late').add('x')],
+      async (spool) => {
+        const [job] = await spool.queue('ended-late').lease();
+        await job!.ack('done');
+      },
+    );
+    await until(() => /done|failed/.test(out()), "the end of the child's wait");
+    const [, at, result] = /done (\d+) (.*)/.exec(out()) ?? [];
+    assert.equal(result, '"done"', out());
+    // Before: its 20 s timeout.
+    assert.ok(Number(at) - resumed < 5000, `done ${Number(at) - resumed} ms after it went on`);
   });
 
   void test("one commit's events are one spool_events row, and another store on the file hears each of them, results whole", async () => {
