@@ -5,7 +5,7 @@ import type { Suite } from './harness.ts';
 import type { ManualClock } from '../index.ts';
 import type { NewJob } from '../store/contract.ts';
 
-/** Waits until `n` timers are armed on the clock: one per blocked lease. */
+/** Waits until `n` timers are armed on the clock: a blocked lease arms one or more, all at once. */
 function blocked(clock: ManualClock, n: number, what: string): Promise<void> {
   return until(() => clock.pending >= n, what);
 }
@@ -52,6 +52,55 @@ export function blocking(suite: Suite): void {
       clock.advance(1);
       assert.deepEqual(await pending, []);
     });
+
+    conformanceTest(
+      suite,
+      'a blocked lease resolves empty after its wait of elapsed time when the wall clock steps back an hour',
+      async ({ spool, clock }) => {
+        let resolved = false;
+        const pending = spool.lease({ queues: ['block-step-back'], wait: '2s' }).then((jobs) => {
+          resolved = true;
+          return jobs;
+        });
+        await blocked(clock, 1, 'the lease to block');
+        // NTP, a resumed VM, an operator: the wall clock goes back, time goes on.
+        clock.step(-3_600_000);
+        clock.advance(1999);
+        await settle();
+        assert.equal(resolved, false);
+        clock.advance(1);
+        await settle();
+        assert.equal(resolved, true, 'the wait did not last an hour longer');
+        assert.deepEqual(await pending, []);
+      },
+    );
+
+    conformanceTest(
+      suite,
+      'a blocked lease woken with nothing to take after the wall clock steps forward an hour waits out its time',
+      async ({ spool, store, clock }) => {
+        const q = spool.queue('block-step-forward');
+        let resolved = false;
+        const pending = q.lease({ wait: '2s' }).then((jobs) => {
+          resolved = true;
+          return jobs;
+        });
+        await blocked(clock, 1, 'the lease to block');
+        clock.step(3_600_000);
+        // The add wakes the lease; another consumer's remove wins the race to the job.
+        const open = gateLeases(store);
+        const id = await q.add('taken');
+        assert.equal(await q.remove(id), true);
+        open();
+        await settle();
+        assert.equal(resolved, false, 'the wait did not end at once');
+        clock.advance(1999);
+        await settle();
+        assert.equal(resolved, false);
+        clock.advance(1);
+        assert.deepEqual(await pending, []);
+      },
+    );
 
     conformanceTest(suite, 'a blocked lease wakes when a delayed job falls due', async ({ spool, clock }) => {
       const q = spool.queue('block-delay');
@@ -152,8 +201,9 @@ export function blocking(suite: Suite): void {
         const q = spool.queue('wake-expiry', { backoff: { type: 'fixed', delay: '1m' } });
         const first = q.lease({ wait: '1h' });
         await blocked(clock, 1, 'the first lease to block');
+        const armed = clock.pending;
         const second = q.lease({ wait: '1h' });
-        await blocked(clock, 2, 'the second lease to block');
+        await blocked(clock, armed + 1, 'the second lease to block');
         const id = await q.add('x', { visibility: '10s' });
         const [taken] = await first;
         assert.equal(taken?.id, id);

@@ -3,8 +3,9 @@
  * `advance()` instead of sleeping; stores never read time themselves, they get `now`.
  */
 export interface Clock {
+  /** The wall clock (ms since the epoch), which a step of the system clock moves: for times a store keeps. */
   now(): number;
-  /** Calls `fn` once after `ms`; the returned function cancels it. */
+  /** Calls `fn` once after `ms` of elapsed time, whatever steps `now()` takes; the returned function cancels it. */
   setTimer(ms: number, fn: () => void): () => void;
 }
 
@@ -33,7 +34,8 @@ export const systemClock: Clock = {
 };
 
 interface ManualTimer {
-  readonly at: number;
+  /** By `now()`: moved with every `step`. */
+  at: number;
   readonly seq: number;
   readonly fn: () => void;
 }
@@ -72,6 +74,15 @@ export class ManualClock implements Clock {
       next.fn();
     }
     this.#now = target;
+  }
+
+  /**
+   * Steps the wall clock by `ms` (back when negative), as NTP, a resumed VM or an operator does:
+   * `now()` moves, no timer fires, and each still fires after the same elapsed time.
+   */
+  step(ms: number): void {
+    this.#now += ms;
+    for (const t of this.#timers) t.at += ms;
   }
 
   /** Timers still pending: lets a test wait until the code under test has armed its timer. */

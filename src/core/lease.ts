@@ -4,6 +4,7 @@ import type { Duration } from './duration.ts';
 import { LeasedJob } from './leased-job.ts';
 import { checkQueueName, wholeNumber } from './options.ts';
 import type { Runtime } from './runtime.ts';
+import { TimeOut } from './time-out.ts';
 
 export interface LeaseOptions {
   /** Taken left to right: a job of the first queue before any of the second (Disque's GETJOB FROM a b c). */
@@ -64,7 +65,6 @@ export function leaseRequest(options: unknown): LeaseRequest {
 export async function lease<T, R = unknown>(runtime: Runtime, request: LeaseRequest): Promise<LeasedJob<T, R>[]> {
   const { store, sleepers, clock, hub } = runtime;
   const { queues, max, visibilityMs, waitMs, signal } = request;
-  const deadline = clock.now() + waitMs;
   // The add this Spool sent that ended the last wait: until it settles the store may not have
   // its jobs yet (a file store's commit; a Redis script sent again after NOSCRIPT, behind the
   // lease), so a lease that finds nothing then asks again when it does.
@@ -74,13 +74,18 @@ export async function lease<T, R = unknown>(runtime: Runtime, request: LeaseRequ
   const sleeper = waitMs > 0 && sleepers !== null ? hub.newSleeper() : undefined;
   // Whether the store may still name it: the last answer found nothing.
   let noted = false;
+  // The end of the wait, armed at the first answer that finds nothing: a lease that finds jobs at
+  // once sets no timer.
+  let timeOut: TimeOut | undefined;
   try {
     for (;;) {
       runtime.assertOpen();
       // Read before asking the store: a job added while the store answers "none" bumps it.
       const seen = hub.ready;
       const asked = clock.now();
-      const until = sleeper === undefined ? deadline : Math.min(deadline, asked + sleeperMs);
+      // By the wall clock, as every time a store keeps; not the wait's end, which is elapsed time:
+      // a lease whose wait ends sooner forgets its sleeper then.
+      const until = sleeper === undefined ? Infinity : asked + sleeperMs;
       const params = { now: asked, queues, max, visibilityMs };
       const result = await (sleeper === undefined || sleepers === null
         ? store.lease(params)
@@ -91,23 +96,31 @@ export async function lease<T, R = unknown>(runtime: Runtime, request: LeaseRequ
         return result.jobs.map((record) => new LeasedJob<T, R>(record, runtime));
       }
       const now = clock.now();
-      if (now >= deadline || signal?.aborted === true) return [];
+      if (signal?.aborted === true) return [];
+      if (timeOut === undefined) {
+        // The first answer's own time is the one span of the wait the wall clock still measures:
+        // a step back during that store call is not counted, a step forward shortens the wait.
+        const leftMs = waitMs - Math.max(0, now - asked);
+        if (leftMs <= 0) return [];
+        timeOut = new TimeOut(clock, leftMs);
+      } else if (timeOut.passed) return [];
       // Time moved on while the store answered: what it said falls due later may be due already.
       if (hub.ready !== seen || (result.nextAt !== null && result.nextAt <= now)) continue;
       const sleepMs = Math.min(until, result.nextAt ?? Infinity) - now;
-      const wakeup = await hub.waitReady(queues, sleepMs, signal, added, sleeper);
+      const wakeup = await hub.waitReady(queues, sleepMs, signal, timeOut.or(added), sleeper);
       // An aborted wait ends here: another lease now would take jobs nobody asked for any more.
       if (wakeup.kind === 'aborted') return [];
       added = wakeup.kind === 'sent' ? wakeup.added : undefined;
     }
   } finally {
+    timeOut?.cancel();
     if (sleeper !== undefined && sleepers !== null) {
       hub.endSleeper(sleeper);
-      // Gone before its time (aborted, closed): a wake the store would still send it goes to
-      // nobody once this Spool has closed. Not waited for: the store forgets a sleeper past its
-      // `until` anyway, and with its server unreachable the forget waits as long as any call may,
-      // where an aborted lease must answer now (a spool serve stopped during a Redis outage took
-      // the store's whole time-out to answer its long-polls and close).
+      // Gone before its time (its wait over, aborted, closed): a wake the store would still send
+      // it goes to nobody once this Spool has closed. Not waited for: the store forgets a sleeper
+      // past its `until` anyway, and with its server unreachable the forget waits as long as any
+      // call may, where an aborted lease must answer now (a spool serve stopped during a Redis
+      // outage took the store's whole time-out to answer its long-polls and close).
       if (noted) void sleepers.forget({ now: clock.now(), id: sleeper, queues }).catch(() => undefined);
     }
   }
