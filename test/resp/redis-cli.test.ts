@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/index.ts';
+import { until } from '../../src/conformance/harness.ts';
 import { startResp } from './harness.ts';
 import type { RunningResp } from './harness.ts';
 
@@ -185,6 +186,36 @@ void test(
       while (!clock.armedFor(deadline)) await new Promise((resolve) => setTimeout(resolve, 5));
       clock.advance(5_000);
       assert.equal(await timedOut, '(nil)', 'GETJOB TIMEOUT ran out by the spool’s clock');
+    } finally {
+      await m.close();
+    }
+  },
+);
+
+void test(
+  'GETJOB TIMEOUT ends after its time of elapsed time, over several store waits, whatever steps the wall clock takes',
+  { timeout: 30_000 },
+  async () => {
+    const clock = new ManualClock();
+    // A store wait of 1 s at most: TIMEOUT 2500 is three of them, 1000, 1000 and 500 ms.
+    const m = await startResp({ clock, maxWait: 1000 });
+    const waiting = (ms: number): Promise<void> =>
+      until(() => clock.armedFor(clock.now() + ms), `a store wait of ${ms} ms`);
+    try {
+      let answered = false;
+      const reply = m.cli('GETJOB', 'TIMEOUT', '2500', 'FROM', 'clock-steps').finally(() => (answered = true));
+      await waiting(1000);
+      // Forward an hour in the first wait: a deadline on the wall clock answered as it ended.
+      clock.step(3_600_000);
+      clock.advance(1000);
+      await waiting(1000);
+      // Back two hours in the second: a deadline on the wall clock waited another hour.
+      clock.step(-7_200_000);
+      clock.advance(1000);
+      await waiting(500);
+      assert.equal(answered, false);
+      clock.advance(500);
+      assert.equal(await reply, '(nil)');
     } finally {
       await m.close();
     }

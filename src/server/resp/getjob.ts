@@ -65,16 +65,17 @@ async function getjob(call: Call): Promise<Reply> {
   // Checked before seen: a name no queue can have, once seen, would fail QSCAN, JSCAN and INFO.
   for (const q of a.queues) queues.seen(queueOf(call.server, q).name);
   const { signal } = call.session;
-  const { clock } = spool;
-  const deadline = a.timeoutMs === 0 ? Infinity : clock.now() + a.timeoutMs;
+  // Counted down by the waits themselves, each of which ends on elapsed time: a deadline on the
+  // spool's wall clock made a GETJOB TIMEOUT 2000 wait another hour after the clock stepped back.
+  let leftMs = a.timeoutMs === 0 ? Infinity : a.timeoutMs;
   // Spool takes each queue dry before the next; Disque takes COUNT > 1 one per queue per round,
   // which only differs when a consumer asks for several jobs over several queues at once.
   for (;;) {
-    const wait = a.noHang ? 0 : Math.min(maxWaitMs, deadline - clock.now());
+    const wait = a.noHang ? 0 : Math.min(maxWaitMs, leftMs);
     const unblock = wait > 0 ? queues.block(a.queues) : null;
     let jobs: LeasedJob[];
     try {
-      jobs = await spool.lease({ queues: a.queues, max: Math.min(a.count, 1000), wait: Math.max(0, wait), signal });
+      jobs = await spool.lease({ queues: a.queues, max: Math.min(a.count, 1000), wait, signal });
     } finally {
       unblock?.();
     }
@@ -92,7 +93,9 @@ async function getjob(call: Call): Promise<Reply> {
         return jobReply(job, id, a.withCounters);
       });
     }
-    if (a.noHang || signal.aborted || clock.now() >= deadline) return nullArray;
+    // No jobs and no abort: the lease waited all of `wait`.
+    leftMs -= wait;
+    if (a.noHang || signal.aborted || leftMs <= 0) return nullArray;
   }
 }
 
