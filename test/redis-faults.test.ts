@@ -189,6 +189,29 @@ void describe('redis store: faults', { skip }, () => {
     }
   });
 
+  void test('with Redis gone, a call fails once its timeout has passed even if the system clock steps back an hour meanwhile', async () => {
+    const redis = await server();
+    const store = await RedisStore.open(`${redis.url}?timeout=200`);
+    const realNow = Date.now;
+    let slack: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => (slack = setTimeout(() => resolve('no answer within 10 s'), 10_000)));
+    try {
+      await redis.kill();
+      const outcome = store.counts({ now: realNow(), queues: ['stepped'] }).then(
+        () => 'resolved',
+        (error: unknown) => error,
+      );
+      // After the call began: NTP, a resumed VM, an operator.
+      Date.now = () => realNow() - 3_600_000;
+      const answer = await Promise.race([outcome, late]);
+      assert.ok(answer instanceof StorageError, String(answer));
+    } finally {
+      Date.now = realNow;
+      clearTimeout(slack);
+      await store.close();
+    }
+  });
+
   void test('with Redis gone, a close ends the calls waiting for it to come back, long before their timeout', async () => {
     const redis = await server();
     const spool = await open(`${redis.url}?timeout=60000`);

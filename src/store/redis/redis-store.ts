@@ -638,23 +638,25 @@ export class RedisStore implements Store {
    */
   async #tried<T>(idempotent: boolean, operation: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new ClosedError('store');
-    const deadline = Date.now() + this.#settings.timeoutMs;
+    // performance.now(), which no step of the system clock moves: by Date.now() a clock stepped
+    // back an hour during an outage kept a call of `timeout=200` waiting an hour for Redis.
+    const deadline = performance.now() + this.#settings.timeoutMs;
     for (;;) {
       try {
         return await operation();
       } catch (error) {
         const cause = connectionFailure(error);
         const retry = cause === 'unsent' || (cause === 'cut' && idempotent);
-        if (!retry || this.#closed || Date.now() >= deadline)
+        if (!retry || this.#closed || performance.now() >= deadline)
           throw storageError(error, cause, this.#settings.timeoutMs);
         await this.#reconnected(deadline);
       }
     }
   }
 
-  /** Resolves once the connection is ready (at once when it is, after a short pause), or at `deadline`. */
+  /** Resolves once the connection is ready (at once when it is, after a short pause), or at `deadline` (performance.now()). */
   #reconnected(deadline: number): Promise<void> {
-    const left = Math.max(0, deadline - Date.now());
+    const left = Math.max(0, deadline - performance.now());
     if (this.#client.status === 'ready')
       return new Promise((resolve) => setTimeout(resolve, Math.min(left, retryPauseMs)));
     return new Promise((resolve) => {
