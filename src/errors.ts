@@ -548,6 +548,14 @@ export class ExpectationFailedError extends SpoolError {
 }
 
 /**
+ * What a server answers for a failure of `code` in place of its cause, which may name a file, a
+ * host or a secret: the request id its log line has, so the caller has something to give whoever
+ * reads the log.
+ */
+export const seeServerLog = (code: ErrorCode, requestId: string): string =>
+  `${code.toLowerCase()} error; see the server log (reqId ${requestId})`;
+
+/**
  * A server's failure that is not a SpoolError (a bug), as spool/client rebuilds it from the 500
  * the server answered: `requestId` finds the server's log line, which has the cause.
  */
@@ -555,7 +563,7 @@ export class InternalError extends SpoolError {
   readonly code = 'INTERNAL';
   readonly details: ErrorDetails<'INTERNAL'>;
   constructor(readonly requestId: string) {
-    super(`internal error; see the server log (reqId ${requestId})`);
+    super(seeServerLog('INTERNAL', requestId));
     this.details = { requestId };
   }
 }

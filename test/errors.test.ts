@@ -115,7 +115,8 @@ void test('every SpoolError thrown behind a server comes out of spool/client as 
   }
 });
 
-void test("a 500 names the request id of the server's log line, and nothing of the error; spool/client's InternalError carries it", async () => {
+/** A pino logger whose lines are kept, parsed, in `lines`. */
+function keptLog(): { lines: Record<string, unknown>[]; logger: ReturnType<typeof pino> } {
   const lines: Record<string, unknown>[] = [];
   const log = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -129,9 +130,14 @@ void test("a 500 names the request id of the server's log line, and nothing of t
       done();
     },
   });
+  return { lines, logger: pino(log) };
+}
+
+void test("a 500 names the request id of the server's log line, and nothing of the error; spool/client's InternalError carries it", async () => {
+  const { lines, logger } = keptLog();
   const { store, fail } = failingStore();
   const local = await spool.Spool.create(store);
-  const server = await createServer({ spool: local, logger: pino(log) });
+  const server = await createServer({ spool: local, logger });
   try {
     const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
     const secret = 'connect ECONNREFUSED postgres://spool:hunter2@db.internal/spool';
@@ -157,6 +163,45 @@ void test("a 500 names the request id of the server's log line, and nothing of t
     assert.ok(rebuilt instanceof spool.InternalError, String(rebuilt));
     assert.ok(lines.some((line) => line.reqId === rebuilt.requestId && line.msg === 'request failed'));
     assert.notEqual(rebuilt.requestId, requestId);
+  } finally {
+    await server.close();
+    await local.close();
+  }
+});
+
+void test("a SpoolError's 5xx names the request id of its log line as INTERNAL does, with its declared details and nothing of its message", async () => {
+  const { lines, logger } = keptLog();
+  const { store, fail } = failingStore();
+  const local = await spool.Spool.create(store);
+  const server = await createServer({ spool: local, logger });
+  try {
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    const cause = 'fsync /srv/spool-data/000000000001.seg: EIO';
+    fail(new spool.StorageError(cause));
+    const response = await fetch(`${base}/v1/queues/q/counts`);
+    assert.equal(response.status, 500);
+    const text = await response.text();
+    assert.ok(!text.includes('/srv/spool-data'), text);
+    const { error } = JSON.parse(text) as { error: { code: string; message: string; details: object } };
+    assert.equal(error.code, 'STORAGE');
+    assert.deepEqual(error.details, {});
+    // Before: 'storage error; see the server log', and nothing in the answer found the log line.
+    const logged = lines.filter((line) => line.msg === 'request failed');
+    assert.equal(logged.length, 1, JSON.stringify(lines));
+    assert.equal((logged[0]?.err as { message?: string } | undefined)?.message, cause);
+    assert.equal(error.message, `storage error; see the server log (reqId ${String(logged[0]?.reqId)})`);
+    // A code with details of its own keeps them as declared, with no requestId among them.
+    const locked = new spool.LockedError('/srv/spool-data', 4242);
+    fail(locked);
+    const rebuilt = await connect(base)
+      .queue('q')
+      .counts()
+      .then(
+        () => assert.fail('counts resolved'),
+        (e: unknown) => e,
+      );
+    assert.ok(rebuilt instanceof spool.LockedError, String(rebuilt));
+    assert.deepEqual(rebuilt.details, locked.details);
   } finally {
     await server.close();
     await local.close();

@@ -2,10 +2,12 @@
 // details } }` whose status comes from the error's code (errorCodes) and whose details are the
 // error's fields (errorDetailFields), all a client needs to rebuild it. fastify's own errors (bad
 // JSON, schema, body size, unknown route) become SpoolErrors first; anything else is a bug:
-// logged, answered as INTERNAL with only the request id its log line carries.
+// logged, answered as INTERNAL with only the request id its log line carries. Every 5xx names
+// that id: the log has what the answer may not say.
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifySchemaValidationError } from 'fastify';
+import { seeServerLog } from '../../errors.ts';
 import {
   errorCodes,
   InternalError,
@@ -101,9 +103,9 @@ export function failure(error: unknown, bodyLimit: number, contentType: string, 
   const { code, details } = spoolError;
   const status = errorCodes[code].httpStatus;
   // A 5xx message may name a file or directory of the server (a failed fsync, a lost host): it
-  // stays in the log. Its details are declared fields (a damaged segment's name and offset), sent.
-  if (status >= 500)
-    return { status, code, message: `${code.toLowerCase()} error; see the server log`, details, cause: error };
+  // stays in the log, and the answer names the log line's request id as INTERNAL's does. Its
+  // details are declared fields (a damaged segment's name and offset), sent as they are.
+  if (status >= 500) return { status, code, message: seeServerLog(code, requestId), details, cause: error };
   return { status, code, message: spoolError.message, details, cause: null };
 }
 

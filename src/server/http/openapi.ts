@@ -68,7 +68,7 @@ const errorMeaning: Record<number, string> = {
   413: 'the body is over the limit (TOO_LARGE)',
   415: 'the body is not application/json, or is compressed (UNSUPPORTED_MEDIA_TYPE)',
   429: 'the queue is at its maxLength (QUEUE_FULL)',
-  500: 'the store failed (STORAGE) or a bug (INTERNAL); the message says to see the server log',
+  500: 'the store failed (STORAGE) or a bug (INTERNAL); the message says to see the server log and names the request id the failure is logged under',
   503: 'the server is closing or the store is locked (CLOSED, LOCKED)',
 };
 
