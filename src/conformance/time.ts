@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { area, conformanceTest } from './harness.ts';
+import { area, conformanceTest, needs } from './harness.ts';
 import type { Suite } from './harness.ts';
 
 export function time(suite: Suite): void {
@@ -148,7 +148,7 @@ export function time(suite: Suite): void {
 
     conformanceTest(
       suite,
-      'requeue on the last attempt sends the job dead, as an expired lease does, with no nack or error',
+      'requeue on the last attempt sends the job dead, as an expired lease does, with an error saying so and no nack',
       async ({ spool }) => {
         const q = spool.queue('requeue-last', { maxAttempts: 2 });
         const id = await q.add('x');
@@ -158,10 +158,33 @@ export function time(suite: Suite): void {
         assert.equal(b?.attempt, 2);
         assert.equal(await b.requeue(), 'dead');
         const info = await q.get(id);
-        assert.deepEqual([info?.state, info?.attempts, info?.nacks, info?.errors], ['dead', 2, 1, ['one']]);
+        // Before: errors ['one'], and a dead job whose only requeue killed it showed no reason at all.
+        assert.deepEqual(
+          [info?.state, info?.attempts, info?.nacks, info?.errors],
+          ['dead', 2, 1, ['one', 'requeued on its last attempt']],
+        );
         assert.deepEqual(await q.lease(), []);
         assert.equal((await q.counts()).dead, 1);
       },
+    );
+
+    conformanceTest(
+      suite,
+      "a requeue's error on the last attempt outlives a reopen, and an earlier requeue left none",
+      async ({ spool, reopen }) => {
+        const q = spool.queue('requeue-last-reopen', { maxAttempts: 2 });
+        const id = await q.add('x');
+        const [a] = await q.lease();
+        assert.equal(await a!.requeue(), 'retry');
+        const [b] = await q.lease();
+        assert.equal(await b!.requeue(), 'dead');
+        const info = await (await reopen()).spool.queue('requeue-last-reopen').get(id);
+        assert.deepEqual(
+          [info?.state, info?.attempts, info?.nacks, info?.errors],
+          ['dead', 2, 0, ['requeued on its last attempt']],
+        );
+      },
+      { needs: needs.outlives },
     );
 
     conformanceTest(suite, 'extend keeps the lease past its first end', async ({ spool, clock }) => {

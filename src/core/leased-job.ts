@@ -151,11 +151,12 @@ export class LeasedJob<T = unknown, R = unknown> {
   /**
    * Puts the job back in line now, as if its lease had run out this moment (Disque's ENQUEUE).
    * Unlike release, the attempt counts: on its last attempt the job goes dead, as after an
-   * expired lease. Unlike nack, no failure is recorded (neither a nack nor an error), and it
-   * returns to its old place in line at once, without the back-off.
+   * expired lease, with `requeued on its last attempt` as its last error. Unlike nack, no failure
+   * is recorded (neither a nack nor, while it has attempts left, an error), and it returns to its
+   * old place in line at once, without the back-off.
    */
   async requeue(): Promise<'retry' | 'dead'> {
-    return this.#nack(0, undefined, 'requeue');
+    return this.#nack(0, requeuedOnLastAttempt, 'requeue');
   }
 
   /** Keeps the lease for `ms` more from now (Disque's WORKING); default: the job's visibility. */
@@ -212,6 +213,12 @@ export class LeasedJob<T = unknown, R = unknown> {
     this.abort(new LeaseLostError(this.token));
   }
 }
+
+/**
+ * The error a store keeps when a requeue ends the job's attempts: a dead job says why it is dead,
+ * as one whose last lease expired says 'lease expired'. A requeue that leaves it alive keeps none.
+ */
+const requeuedOnLastAttempt = 'requeued on its last attempt';
 
 /**
  * What observers hear of a nack of `kind` that ended as `outcome`: a failure is one; a job handed

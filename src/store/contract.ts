@@ -264,7 +264,7 @@ export interface AckParams {
  * - 'requeue': back in line now, as if the lease had run out this moment (Disque's ENQUEUE of a
  *   job being worked on): the attempt stays counted, no nack, no error; back to its old place in
  *   line at once, whatever `delayMs` says. On the job's last attempt it goes dead, as a reclaim
- *   does.
+ *   does, and then keeps the error (as a reclaim keeps 'lease expired'), still with no nack.
  */
 export type NackKind = 'fail' | 'dead' | 'release' | 'requeue';
 
@@ -273,7 +273,7 @@ export interface NackParams {
   readonly token: string;
   /** Delay before the job is leasable again, for 'fail' and 'release'. A release with none goes back to its old place in line. */
   readonly delayMs: number;
-  /** Kept in the job's errors by 'fail' and 'dead' only. */
+  /** Kept in the job's errors by 'fail' and 'dead', and by a 'requeue' that sends the job dead. */
   readonly error: string | null;
   readonly kind: NackKind;
 }

@@ -251,9 +251,9 @@ export class JobTable {
       this.#emit({ kind: 'ready', queue: q.name });
       return { outcome: 'retry' };
     }
-    // A requeue on the last attempt goes dead as a reclaim does, with no nack or error.
+    // A requeue on the last attempt goes dead as a reclaim does: its error kept, no nack counted.
     if (kind !== 'requeue' && page.nacks.get(row) < 0xffff) page.nacks.set(row, page.nacks.get(row) + 1);
-    const outcome = q.fail(seq, now, delayMs, kind === 'requeue' ? null : error, kind === 'dead');
+    const outcome = q.fail(seq, now, delayMs, error, kind === 'dead');
     if (this.#cols.state(seq) === stateCode.waiting) this.#emit({ kind: 'ready', queue: q.name });
     return { outcome };
   }

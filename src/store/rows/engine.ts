@@ -222,9 +222,9 @@ export class RowEngine {
       }
       return { outcome: 'retry' };
     }
-    // A requeue on the last attempt goes dead as a reclaim does, with no nack or error.
+    // A requeue on the last attempt goes dead as a reclaim does: its error kept, no nack counted.
     const counted = kind === 'requeue' ? row : { ...row, nacks: Math.min(row.nacks + 1, 0xffff) };
-    const outcome = this.#fail(q, counted, now, delayMs, kind === 'requeue' ? null : error, kind === 'dead', row);
+    const outcome = this.#fail(q, counted, now, delayMs, error, kind === 'dead', row);
     if (outcome === 'waiting') this.#emit({ kind: 'ready', queue: row.queue });
     return { outcome: outcome === 'dead' ? 'dead' : 'retry' };
   }

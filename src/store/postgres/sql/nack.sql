@@ -1,5 +1,6 @@
 -- Settles a lease with a failure, a release or a requeue (contract.ts NackKind), if it is still current.
--- $1 id bigint, $2 attempt integer, $3 now float8, $4 delay_ms float8, $5 error text (null: none),
+-- $1 id bigint, $2 attempt integer, $3 now float8, $4 delay_ms float8, $5 error text (null: none; a
+-- requeue's is kept only when the job goes dead),
 -- $6 kind text ('fail', 'dead', 'release' or 'requeue'), $7 channel text, $8 origin text.
 -- One row when the lease was current: `state` as stored after ('queued' or 'dead'), its `queue`, `events` sent.
 WITH job AS (
@@ -16,7 +17,9 @@ WITH job AS (
     state = f.state,
     attempts = CASE WHEN $6 = 'release' THEN j.attempts - 1 ELSE j.attempts END,
     nacks = CASE WHEN $6 IN ('release', 'requeue') THEN j.nacks ELSE least(j.nacks + 1, 65535) END,
-    errors = CASE WHEN $6 IN ('release', 'requeue') OR $5::text IS NULL THEN j.errors
+    -- A requeue keeps its error only when it sends the job dead, as a reclaim keeps 'lease expired'.
+    errors = CASE WHEN $6 = 'release' OR ($6 = 'requeue' AND f.state <> 'dead') OR $5::text IS NULL
+                  THEN j.errors
                   ELSE (j.errors || $5::text)[greatest(1, cardinality(j.errors) - 8):] END,
     -- A requeue, and a release with no delay, go back to their old place in line. $4 as float8:
     -- compared to the integer 0 first, it was read as an integer, and a delay in fractions of a
