@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { open, StorageError, ValidationError } from '../src/index.ts';
+import { parseRedisUrl } from '../src/store/redis/connection.ts';
+import { reconnectMaxMs } from '../src/store/reconnect.ts';
 import {
   dropPrefix,
   freePort,
@@ -168,3 +171,16 @@ void test(
     }
   },
 );
+
+void test('a redis+cluster:// client waits 200 ms at most between tries to reach the cluster, however long it has been gone', () => {
+  const cluster = parseRedisUrl('redis+cluster://127.0.0.1:1,127.0.0.1:2').connect() as Cluster;
+  const strategy = cluster.options.clusterRetryStrategy;
+  assert.ok(typeof strategy === 'function');
+  // The 10th, 200th and 1,000th tries (a second, a minute and 18 minutes into an outage at ioredis'
+  // own pace), and a later one.
+  const waits = [10, 200, 1_000, 100_000].map((attempt) => strategy.call(cluster, attempt, new Error('down')));
+  // Before, ioredis' own: 100 ms plus 2 ms a try, 2 s from the 950th on.
+  for (const ms of waits)
+    assert.ok(typeof ms === 'number' && ms > 0 && ms <= reconnectMaxMs, `waits ${waits.join(', ')} ms`);
+  cluster.disconnect();
+});

@@ -6,8 +6,11 @@ import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { ManualClock, open, ReplicationError, StorageError, ValidationError } from '../src/index.ts';
 import type { StoreEvent } from '../src/store/contract.ts';
+import { connected, parseRedisUrl } from '../src/store/redis/connection.ts';
 import { RedisStore } from '../src/store/redis/index.ts';
+import { reconnectMaxMs } from '../src/store/reconnect.ts';
 import { CuttingProxy, PrivateRedis, redisServerProblem, skipUnless } from './fixtures/redis.ts';
+import { triesDuringOutage } from './fixtures/stand-in.ts';
 import { newJob } from './support/workload.ts';
 
 const skip = skipUnless(
@@ -209,6 +212,22 @@ void describe('redis store: faults', { skip }, () => {
       Date.now = realNow;
       clearTimeout(slack);
       await store.close();
+    }
+  });
+
+  void test('with Redis gone for seconds, a connection is tried again every 200 ms at most, so the store finds it back that soon', async (t) => {
+    const redis = await server();
+    const connection = await connected(parseRedisUrl(redis.url).connect());
+    try {
+      await redis.kill();
+      const { count, lastSecondGaps } = await triesDuringOutage(redis.port, performance.now(), 4_000);
+      t.diagnostic(`${count} tries; the gaps of the fourth second: ${lastSecondGaps.join(', ')} ms`);
+      // Before, ioredis' own waits had grown to 1.6 s by then (50 ms doubled at each try), so a
+      // server back was found up to that late, and after a minute's outage up to 5.2 s.
+      const slackMs = 150;
+      assert.ok(Math.max(...lastSecondGaps) <= reconnectMaxMs + slackMs, `gaps of ${lastSecondGaps.join(', ')} ms`);
+    } finally {
+      connection.disconnect();
     }
   });
 
