@@ -5,8 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { open, StorageError } from '../src/index.ts';
 import type { Spool } from '../src/index.ts';
+import { PostgresStore } from '../src/store/postgres/index.ts';
+import { reconnectMaxMs } from '../src/store/reconnect.ts';
 import { initdbProblem, PrivatePostgres, withSchema } from './fixtures/postgres.ts';
 import { skipUnless } from './fixtures/redis.ts';
+import { triesDuringOutage } from './fixtures/stand-in.ts';
 
 const skip = skipUnless(initdbProblem(), 'PostgreSQL 15 (initdb, pg_ctl)', 'apt-get install postgresql-15');
 let server: PrivatePostgres | null = null;
@@ -223,6 +226,25 @@ void describe('postgres store: faults', { skip }, () => {
     }
     // Before, the listener came back and the waitFor slept on to its timeout.
     assert.equal(await waited, 'done');
+  });
+
+  void test('with PostgreSQL gone for seconds, the listening connection is tried again every 200 ms at most, so the store hears it back that soon', async (t) => {
+    const server = cluster();
+    // The store makes no call, so its pool connects to nothing: each try is its listener's.
+    const store = await PostgresStore.open({ connectionString: server.url, schema: 'reconnect' });
+    try {
+      const stoppedAt = performance.now();
+      await server.halt();
+      const { count, lastSecondGaps } = await triesDuringOutage(server.port, stoppedAt, 4_000);
+      t.diagnostic(`${count} tries; the gaps of the fourth second: ${lastSecondGaps.join(', ')} ms`);
+      // Before, the waits had grown to 1 s by then: the store heard the server back, and its
+      // leases and waitFors looked again ('missed'), up to 1 s late.
+      const slackMs = 150;
+      assert.ok(Math.max(...lastSecondGaps) <= reconnectMaxMs + slackMs, `gaps of ${lastSecondGaps.join(', ')} ms`);
+    } finally {
+      await server.boot();
+      await store.close();
+    }
   });
 
   void test('a statement time-out fails the call with a StorageError, and the store keeps serving', async () => {

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import type { ClientConfig } from 'pg';
 import type { JobEnd, StoreEvent } from '../contract.ts';
+import { reconnectDelayMs } from '../reconnect.ts';
 import { quoteIdent } from './statements.ts';
 
 interface Wire {
@@ -29,11 +30,10 @@ export function decodeEvents(wire: unknown): StoreEvent[] {
   });
 }
 
-const retryMs = [50, 100, 250, 500, 1000];
-
 export class Listener {
   #client: pg.Client | null = null;
   #closed = false;
+  /** Tries to connect again since the connection was last up. */
   #failures = 0;
   #timer: NodeJS.Timeout | null = null;
   /** Why the connection is down, or null while it listens. */
@@ -98,7 +98,9 @@ export class Listener {
 
   #retry(): void {
     if (this.#closed || this.#timer !== null) return;
-    const ms = retryMs[Math.min(this.#failures++, retryMs.length - 1)] as number;
+    // As Redis's (reconnect.ts): waits that grew to 1 s here heard a server back that late, and
+    // told the store's leases and waitFors to look again ('missed') only then.
+    const ms = reconnectDelayMs(++this.#failures);
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#connect().then(
