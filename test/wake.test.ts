@@ -2,8 +2,15 @@
 // one that would find nothing where another lease is already on its way.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ManualClock, Spool } from '../src/index.ts';
-import type { AddResult, LeaseResult, NewJob, SleeperEvent, SleeperExtension } from '../src/store/contract.ts';
+import { ManualClock, Spool, StorageError } from '../src/index.ts';
+import type {
+  AddResult,
+  LeaseResult,
+  NewJob,
+  SleeperEvent,
+  SleeperExtension,
+  StoreEvent,
+} from '../src/store/contract.ts';
 import { MemoryStore } from '../src/store/memory/index.ts';
 import { settle, until } from '../src/conformance/harness.ts';
 import { overriding } from './fixtures/overriding.ts';
@@ -304,4 +311,78 @@ void test('a missed event (the store lost some) wakes every blocked lease, and e
   );
   await until(() => outcome !== 'waiting', 'the waitFor to read its job again');
   assert.deepEqual(outcome, { result: 'done' });
+});
+
+/**
+ * A worker of queue 'back' with a job waiting, on a memory store that is down until `up()`: each
+ * lease meanwhile is held until `failLeases()`, then fails with a StorageError. The test sends the
+ * store's events; the clock never moves.
+ */
+async function workerOnStoreDown() {
+  const inner = new MemoryStore();
+  let listener: (event: StoreEvent) => void = () => {};
+  let down = true;
+  let leases = 0;
+  const failing: (() => void)[] = [];
+  const store = overriding(inner, {
+    watch: (fn) => {
+      listener = fn;
+      return Promise.resolve(() => Promise.resolve());
+    },
+    lease: (params) => {
+      leases++;
+      if (!down) return inner.lease(params);
+      return new Promise((_, reject) => failing.push(() => reject(new StorageError('the store is down'))));
+    },
+  });
+  const clock = new ManualClock(0);
+  const spool = await Spool.create(store, { clock });
+  await inner.add({ now: 0, jobs: [newJob('back')] });
+  const handled: unknown[] = [];
+  const errors: unknown[] = [];
+  const worker = spool.queue('back').process((job) => void handled.push(job.data));
+  worker.on('error', (error) => errors.push(error));
+  await until(() => failing.length === 1, 'the first lease sent');
+  return {
+    clock,
+    handled,
+    errors,
+    leases: () => leases,
+    send: (event: StoreEvent) => listener(event),
+    up: () => (down = false),
+    failLeases: () => failing.splice(0).forEach((fail) => fail()),
+    close: async () => {
+      await worker.close();
+      await spool.close();
+    },
+  };
+}
+
+void test("a worker whose lease failed asks again once its store says it is back ('missed'), not a second later", async () => {
+  const w = await workerOnStoreDown();
+  w.failLeases();
+  await until(() => w.errors.length === 1, 'the failure reported');
+  await settle();
+  // A store that keeps failing is not asked again in a hot loop: the worker pauses.
+  assert.equal(w.leases(), 1);
+  w.up();
+  w.send({ kind: 'missed' });
+  // Before, the worker paused on until its clock had moved a second.
+  await until(() => w.handled.length === 1, 'the job handled');
+  assert.deepEqual(w.handled, ['x']);
+  assert.equal(w.clock.now(), 0);
+  await w.close();
+});
+
+void test('a worker whose lease fails after its store said it was back asks again at once', async () => {
+  const w = await workerOnStoreDown();
+  // Back while the lease, sent on the connection that went, is still on its way.
+  w.up();
+  w.send({ kind: 'missed' });
+  w.failLeases();
+  // Before, the worker paused a second: the word had come before the failure.
+  await until(() => w.handled.length === 1, 'the job handled');
+  assert.equal(w.errors.length, 1);
+  assert.equal(w.clock.now(), 0);
+  await w.close();
 });

@@ -46,6 +46,9 @@ export function remoteSource<T, R>(
     // itself (400: a queue name no queue may have).
     refuses: (error) =>
       error instanceof UnauthorizedError || error instanceof ForbiddenError || error instanceof ValidationError,
+    // A server says nothing when it is reachable again: a failed long-poll is asked again after
+    // the worker's pause.
+    onBack: () => () => {},
     handle: (job, handler) => handler(job),
     attach: (worker) => heartbeat.register(worker),
     detach: (worker) => heartbeat.unregister(worker),

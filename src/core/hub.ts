@@ -46,6 +46,7 @@ export class ChangeHub {
   /** The Spool is closing: no lease will block again, and no timer may keep the process alive. */
   #closing = false;
   readonly #closeListeners = new Set<() => void>();
+  readonly #missedListeners = new Set<() => void>();
   #sleepers = 0;
 
   /** `passOn` sends the wakes of this hub's sleepers that have gone on to every watcher (`SleeperExtension.wake`). */
@@ -126,6 +127,15 @@ export class ChangeHub {
   }
 
   /**
+   * Calls `fn` each time the store may have lost events (StoreEvent 'missed'), which a store says
+   * once it is back after an outage, until the returned function is called.
+   */
+  onMissed(fn: () => void): () => void {
+    this.#missedListeners.add(fn);
+    return () => this.#missedListeners.delete(fn);
+  }
+
+  /**
    * Calls `fn` when job `id` ends (with its end), or when the store may have lost the event of its
    * end (with none: look at the job again), until the returned function is called.
    */
@@ -144,6 +154,7 @@ export class ChangeHub {
     this.ready++;
     for (const waiter of [...this.#readyWaiters]) waiter.wake();
     for (const waiters of [...this.#endWaiters.values()]) for (const fn of [...waiters]) fn(null);
+    for (const fn of [...this.#missedListeners]) fn();
   }
 
   /**

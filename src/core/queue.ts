@@ -45,6 +45,8 @@ function spoolSource<T, R>(runtime: Runtime, queue: string, visibilityMs: number
     },
     // A store's failure may pass (an outage ends); a closed spool is a ClosedError.
     refuses: () => false,
+    // The store's word that it may have lost events, which it says once it is back after an outage.
+    onBack: (fn) => runtime.hub.onMissed(fn),
     handle: (job, run) => runtime.observers.handle(job, run),
     attach: (worker) => runtime.heartbeat.register(worker),
     detach: (worker) => runtime.heartbeat.unregister(worker),

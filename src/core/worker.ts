@@ -59,6 +59,12 @@ export interface JobSource<J> {
   refuses(error: unknown): boolean;
   /** Calls `handler` on `job`, inside whatever wraps handlers (a Spool's observers). */
   handle(job: J, handler: (job: J) => unknown): unknown;
+  /**
+   * Calls `fn` each time the source says it is back after failing (a store connected again after
+   * an outage), until the returned function is called: a worker pausing after a failed lease asks
+   * again then.
+   */
+  onBack(fn: () => void): () => void;
   /** Told when a worker starts and when it has closed (a Spool's heartbeat). */
   attach(worker: BeatSource): void;
   detach(worker: BeatSource): Promise<void>;
@@ -128,8 +134,9 @@ export interface WorkerEvents<T, R = unknown, J = LeasedJob<T, R>> {
 }
 
 /**
- * Pause before asking again after a failed lease call, or (spool/client) after a long-poll that a
- * server answered empty before the time asked.
+ * Pause before asking again after a failed lease call (ended early by the source's word that it is
+ * back, JobSource.onBack), or (spool/client) after a long-poll that a server answered empty before
+ * the time asked.
  */
 export const retryPauseMs = 1_000;
 /** The least number of unsettled acks a worker allows, whatever its concurrency. */
@@ -185,6 +192,12 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
   #closed = false;
   /** Stops listening to the caller's signal, which may outlive this worker (one for a whole process). */
   #offSignal = (): void => {};
+  /**
+   * Aborted when the source says it is back (JobSource.onBack), then replaced: a lane pausing
+   * after a failed lease asks again at once, and so does one whose lease was on its way then.
+   */
+  #back = new AbortController();
+  readonly #offBack: () => void;
   readonly #keeper: LeaseKeeper<J>;
   readonly #clock: Clock;
   /** Since the start, for the heartbeat. */
@@ -205,6 +218,10 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
     // wait for it if only a slot's worth of acks could be on the way.
     this.#maxUnsettled = Math.max(2 * settings.concurrency, minUnsettled);
     this.#keeper = new LeaseKeeper<J>(source.clock, settings.visibilityMs ?? undefined, (error) => this.#report(error));
+    this.#offBack = source.onBack(() => {
+      this.#back.abort();
+      this.#back = new AbortController();
+    });
     const lanes = Math.min(source.lanes, settings.concurrency);
     this.#idleLanes = lanes;
     // A signal aborted already sends no 'abort' event: such a worker ran every job until close(),
@@ -247,6 +264,7 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
     if (!this.#closing) {
       this.#closing = true;
       this.#offSignal();
+      this.#offBack();
       this.#stop.abort();
       this.#wakeLanes();
     }
@@ -309,6 +327,7 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
       const max = Math.min(Math.ceil(free / this.#idleLanes), maxLeaseBatch);
       this.#reserved += max;
       this.#idleLanes--;
+      const back = this.#back.signal;
       let jobs: J[];
       try {
         jobs = await this.source.lease(max, this.#stop.signal);
@@ -323,7 +342,8 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
           break;
         }
         this.#report(error);
-        await pause(this.#clock, retryPauseMs, this.#stop.signal);
+        // A store that keeps failing is not asked in a hot loop; one back (an outage over) is at once.
+        await pause(this.#clock, retryPauseMs, this.#stop.signal, back);
         continue;
       } finally {
         this.#reserved -= max;
@@ -481,18 +501,19 @@ export class Worker<T = unknown, R = unknown, J extends WorkerJob<R> = LeasedJob
   }
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function pause(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Resolves after `ms`, or at once when one of `signals` aborts. */
+export function pause(clock: Clock, ms: number, ...signals: readonly (AbortSignal | undefined)[]): Promise<void> {
+  const given = signals.filter((signal) => signal !== undefined);
   // An aborted signal sends no 'abort' event any more.
-  if (signal?.aborted === true) return Promise.resolve();
+  if (given.some((signal) => signal.aborted)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       cancel();
-      stop();
+      for (const stop of stops) stop();
       resolve();
     };
     const cancel = clock.setTimer(ms, done);
     // The caller's signal may be one of many loops' (spool/client's consume pauses on it).
-    const stop = signal === undefined ? () => {} : onAbort(signal, done);
+    const stops = given.map((signal) => onAbort(signal, done));
   });
 }
