@@ -34,9 +34,11 @@ export interface RedisSettings {
 // holds, so a connection that dropped again before the answer (Redis restarting) rejected it
 // unhandled, a MaxRetriesPerRequestError that ended the process. The Subscriber subscribes again
 // itself on 'ready' (events.ts), and handles the failure.
-const clientOptions = {
+// A Cluster's node connections take these too (`redisOptions`); ioredis gives each an offline
+// queue and no reconnecting whatever it is told (the Cluster connects again), so a node's
+// connection never resends either.
+const connectionOptions = {
   lazyConnect: true,
-  enableOfflineQueue: false,
   autoResendUnfulfilledCommands: false,
   autoResubscribe: false,
   maxRetriesPerRequest: 0,
@@ -44,6 +46,11 @@ const clientOptions = {
   // a process whose Redis was gone that long after its store closed (spool serve, stopped
   // during an outage), the socket of a dead server never closing. A live one closes in a round trip.
   disconnectTimeout: 250,
+} as const;
+
+const clientOptions = {
+  ...connectionOptions,
+  enableOfflineQueue: false,
   // A lost connection is tried again every 200 ms at most (reconnect.ts), where ioredis' own
   // waits grow to 5 s: a server back after a long outage was found that late.
   retryStrategy: (attempt: number) => reconnectDelayMs(attempt),
@@ -78,20 +85,31 @@ export function parseRedisUrl(url: string): RedisSettings {
       const [host = '127.0.0.1', port = '6379'] = hostPort.split(':');
       return { host, port: Number(port) };
     });
-    const redisOptions = { ...(user ? { username: user } : {}), ...(password ? { password } : {}) };
+    const credentials = { ...(user ? { username: user } : {}), ...(password ? { password } : {}) };
     return {
       prefix,
       replicateTimeoutMs,
       timeoutMs,
       cluster: true,
-      // ioredis' own waits between tries to reach the cluster grow by 2 ms a try, to 2 s: 0.5 s
-      // after a minute's outage, 1.5 s after ten (reconnect.ts).
-      connect: () =>
-        new Cluster(nodes, {
-          lazyConnect: true,
-          redisOptions,
-          clusterRetryStrategy: (attempt: number) => reconnectDelayMs(attempt),
-        }),
+      connect: (waitMs = 0) =>
+        offlineQueueWhileReady(
+          new Cluster(nodes, {
+            lazyConnect: true,
+            // Not sent again by ioredis after a node's connection closed, which it did 100 ms later
+            // whether or not the command had run there: a lease whose reply was lost ran twice and
+            // leased the next job too. The store tries again itself where that is safe.
+            retryDelayOnFailover: 0,
+            // Refused, not run: the store tries again for `timeout`, where ioredis gave up after
+            // 16 tries 100 ms apart.
+            retryDelayOnClusterDown: 0,
+            // A MOVED, ASK or TRYAGAIN is a refusal too (the node ran nothing): ioredis' own
+            // redirections (16 at most) and TRYAGAIN waits stay.
+            redisOptions: { ...connectionOptions, ...credentials, commandTimeout: timeoutMs + waitMs },
+            // ioredis' own waits between tries to reach the cluster grow by 2 ms a try, to 2 s: 0.5 s
+            // after a minute's outage, 1.5 s after ten (reconnect.ts).
+            clusterRetryStrategy: (attempt: number) => reconnectDelayMs(attempt),
+          }),
+        ),
     };
   }
   const server = `${scheme}://${authority}`;
@@ -104,6 +122,20 @@ export function parseRedisUrl(url: string): RedisSettings {
     connect: (waitMs = 0) =>
       stayingOnItsDatabase(new Redis(server, { ...clientOptions, db, commandTimeout: timeoutMs + waitMs })),
   };
+}
+
+/**
+ * `cluster`, whose offline queue is on only while it is ready. Off, a call made while the cluster
+ * is unreachable fails at once ("Cluster isn't ready"), and the store tries it again within
+ * `timeout`; on, ioredis held it until the cluster was back, for ever. Off while ready too, ioredis
+ * refused every command for a master whose connection it was still making (it makes one at the
+ * master's first command) with "Connection is closed.", nothing sent but no different from a cut
+ * connection's: each of three runs of the cluster conformance suite failed a test so. ioredis reads the
+ * option at each command, so a getter on its options decides it then.
+ */
+function offlineQueueWhileReady(cluster: Cluster): Cluster {
+  Object.defineProperty(cluster.options, 'enableOfflineQueue', { get: () => cluster.status === 'ready' });
+  return cluster;
 }
 
 /** The database the path of a URL names: none (or `/`) is 0. */

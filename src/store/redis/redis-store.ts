@@ -699,12 +699,18 @@ type Failure = 'unsent' | 'cut';
 
 /**
  * How a command failed for want of a connection: 'unsent' when ioredis refused to send it (no
- * connection: the offline queue is off), 'cut' when the connection went or the server did not
+ * connection: the offline queue is off; on a Cluster, none is ready) or a Cluster refused to run
+ * it (CLUSTERDOWN: a master is lost), 'cut' when the connection went or the server did not
  * answer in time after it was sent; null for anything else (an error reply from Redis).
  */
 function connectionFailure(error: unknown): Failure | null {
   if (!(error instanceof Error) || error instanceof SpoolError) return null;
-  if (error.message.startsWith("Stream isn't writeable")) return 'unsent';
+  if (
+    error.message.startsWith("Stream isn't writeable") ||
+    error.message.startsWith("Cluster isn't ready") ||
+    error.message.startsWith('CLUSTERDOWN')
+  )
+    return 'unsent';
   const cut =
     error.name === 'MaxRetriesPerRequestError' ||
     error.message === 'Connection is closed.' ||
