@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { ManualClock, open, ReplicationError, StorageError, ValidationError } from '../src/index.ts';
+import { ManualClock, open, ReplicationError, Spool, StorageError, ValidationError } from '../src/index.ts';
 import type { StoreEvent } from '../src/store/contract.ts';
 import { connected, parseRedisUrl } from '../src/store/redis/connection.ts';
 import { RedisStore } from '../src/store/redis/index.ts';
@@ -129,6 +129,34 @@ void describe('redis store: faults', { skip }, () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       assert.ok(heard(), 'events flow again');
+      assert.deepEqual(unhandled.map(String), []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await store.close();
+    }
+  });
+
+  void test('a store whose first SUBSCRIBE was cut subscribes at its next watch: a Spool made on it then wakes a blocked lease', async () => {
+    const redis = await server();
+    const proxy = await CuttingProxy.start(redis.port);
+    proxies.push(proxy);
+    const store = await RedisStore.open(`${proxy.url}?prefix=firstsub`);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (error: unknown): void => void unhandled.push(error);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      proxy.cutNextSubscribe();
+      await assert.rejects(Spool.create(store), StorageError);
+      assert.equal(proxy.cuts, 1, 'the first SUBSCRIBE was cut');
+      // Before, the failed start was kept and this create failed the same way, for good.
+      await using spool = await Spool.create(store);
+      await using producer = await open(`${redis.url}?prefix=firstsub`);
+      const blocked = spool.queue('firstsub').lease({ wait: '10s' });
+      const addedAt = Date.now();
+      await producer.queue('firstsub').add('x');
+      const [job] = await blocked;
+      assert.equal(job?.data, 'x');
+      assert.ok(Date.now() - addedAt < 2_000, 'woken by the add, not by asking again');
       assert.deepEqual(unhandled.map(String), []);
     } finally {
       process.off('unhandledRejection', onUnhandled);

@@ -67,8 +67,14 @@ export class Subscriber {
       for (const event of parseEvents(message)) onEvent(event);
     });
     client.on('error', () => {});
-    await client.connect();
-    await client.subscribe(channel);
+    try {
+      await client.connect();
+      await client.subscribe(channel);
+    } catch (error) {
+      // Left connected, ioredis would reconnect for ever a connection nobody subscribes on.
+      client.disconnect();
+      throw error;
+    }
     client.on('ready', () => {
       // Subscribed again before the wake-up, so an add right after it is not missed either.
       client.subscribe(channel).then(onReconnect, () => {});

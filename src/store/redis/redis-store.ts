@@ -583,14 +583,21 @@ export class RedisStore implements Store {
 
   #watch(listener: (event: SleeperEvent) => void): Promise<() => Promise<void>> {
     return this.#run(async () => {
-      this.#subscriber ??= Subscriber.start(
+      const starting = (this.#subscriber ??= Subscriber.start(
         this.#settings.connect(),
         this.#channel,
         (event) => this.#listeners.emit(event),
         // Subscribed again after the connection was down: what was published meanwhile is lost.
         () => this.#listeners.emit({ kind: 'missed' }),
-      );
-      await this.#subscriber;
+      ));
+      try {
+        await starting;
+      } catch (error) {
+        // Kept, a failed start failed every later watch of this store, Redis back or not: a
+        // first SUBSCRIBE cut off (or Redis down then) left Spool.create failing for good.
+        if (this.#subscriber === starting) this.#subscriber = null;
+        throw error;
+      }
       return this.#listeners.add(listener);
     });
   }
