@@ -62,9 +62,14 @@ async function waitForClusterOk(server: PrivateRedis): Promise<void> {
 
 /**
  * A cluster of one master holding every slot. With `proxied`, the master tells clients to reach
- * it through a CuttingProxy (`cluster-announce-port`), so a test can cut a reply.
+ * it through a CuttingProxy (`cluster-announce-port`), so a test can cut a reply. Without
+ * `announced`, it has no `cluster-announce-ip`: its CLUSTER SLOTS names it by an empty host.
  */
-async function oneMasterCluster(proxied = false): Promise<{ master: PrivateRedis; url: string; proxy?: CuttingProxy }> {
+async function oneMasterCluster({ proxied = false, announced = true } = {}): Promise<{
+  master: PrivateRedis;
+  url: string;
+  proxy?: CuttingProxy;
+}> {
   const port = await freeClusterPort();
   const proxy = proxied ? await CuttingProxy.start(port) : undefined;
   if (proxy !== undefined) proxies.push(proxy);
@@ -75,7 +80,7 @@ async function oneMasterCluster(proxied = false): Promise<{ master: PrivateRedis
       'cluster-enabled yes',
       'cluster-config-file nodes.conf',
       'cluster-node-timeout 2000',
-      'cluster-announce-ip 127.0.0.1',
+      ...(announced ? ['cluster-announce-ip 127.0.0.1'] : []),
       ...announce,
     ],
     port,
@@ -166,8 +171,43 @@ void describe('redis store on a 3-master cluster', { skip }, () => {
     }
   });
 
+  void test('a cluster that names its node by an empty host: open fails with a StorageError after its timeout, and the process ends', async () => {
+    const { master, url: single } = await oneMasterCluster({ announced: false });
+    const admin = new Redis(master.url);
+    const [host] = (await admin.cluster('SLOTS'))[0]?.[2] ?? [];
+    assert.equal(host, '', 'CLUSTER SLOTS names the node by an empty host');
+    await admin.config('SET', 'requirepass', 'sekret');
+    admin.disconnect();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/redis-opener.ts', `${single.replace('//', '//:sekret@')}?timeout=500`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // The slack is the test's only clock: before, ioredis skipped the node and the open waited
+    // for one it could reach, for ever.
+    let slack: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => (slack = setTimeout(() => resolve('no answer within 10 s'), 10_000)));
+    try {
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      const line = await Promise.race([lines.next().then((next) => String(next.value)), late]);
+      const answeredAt = Date.now();
+      const { name, message, ms } = JSON.parse(line.startsWith('{') ? line : '{}') as Record<string, unknown>;
+      assert.equal(name, StorageError.name, line);
+      assert.ok(Number(ms) < 2_000, `the open failed after ${String(ms)} ms, its timeout 500 ms`);
+      assert.match(String(message), /not ready within 500 ms: CLUSTER SLOTS named no node with a host/);
+      assert.doesNotMatch(String(message), /sekret/);
+      assert.equal(await Promise.race([exited, late]), 0);
+      const took = Date.now() - answeredAt;
+      assert.ok(took < 3_000, `the process ended ${took} ms after the open failed`);
+    } finally {
+      clearTimeout(slack);
+      child.kill('SIGKILL');
+    }
+  });
+
   void test('a lease whose reply the connection lost fails with a StorageError, and ioredis does not send it again for the next job', async () => {
-    const { master, url: single, proxy } = await oneMasterCluster(true);
+    const { master, url: single, proxy } = await oneMasterCluster({ proxied: true });
     const store = await RedisStore.open(withPrefix(single, 'cut'));
     try {
       const now = Date.now();

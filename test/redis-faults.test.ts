@@ -244,7 +244,7 @@ void describe('redis store: faults', { skip }, () => {
 
   void test('with Redis gone for seconds, a connection is tried again every 200 ms at most, so the store finds it back that soon', async (t) => {
     const redis = await server();
-    const connection = await connected(parseRedisUrl(redis.url).connect());
+    const connection = await connected(parseRedisUrl(redis.url));
     try {
       await redis.kill();
       const { count, lastSecondGaps } = await triesDuringOutage(redis.port, performance.now(), 4_000);

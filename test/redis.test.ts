@@ -133,7 +133,7 @@ void describe('redis store: connection', { skip }, () => {
     // would hold it in the client until the lease's reply came back.
     const name = `spool-test-${process.pid}-unheld`;
     const key = `${name}:list`;
-    const client = await connected(parseRedisUrl(redisUrl).connect());
+    const client = await connected(parseRedisUrl(redisUrl));
     const admin = new Redis(redisUrl);
     try {
       await client.client('SETNAME', name);

@@ -164,8 +164,12 @@ function stayingOnItsDatabase(client: Redis): Redis {
   return client;
 }
 
-/** Connects, or fails at once with the server's error instead of retrying in the background. */
-export async function connected(client: Redis | Cluster): Promise<Redis | Cluster> {
+/**
+ * A new client of `settings` (`waitMs` as in `connect`), connected, or the server's error at once
+ * instead of retrying in the background; an error too when it is not ready within the timeout.
+ */
+export async function connected(settings: RedisSettings, waitMs?: number): Promise<Redis | Cluster> {
+  const client = settings.connect(waitMs);
   let refused: Error | undefined;
   let first: Error | undefined;
   // Connection errors reach callers as rejected commands (StorageError); without a listener
@@ -177,13 +181,35 @@ export async function connected(client: Redis | Cluster): Promise<Redis | Cluste
     if (refusedSelect(error)) refused ??= error;
     else if (error instanceof Error) first ??= error;
   });
+  const connecting = client.connect();
+  // Given up at the timeout, it may still reject when the disconnect below ends it.
+  connecting.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  // A Cluster's connect never settled when no node it was told of could be reached (CLUSTER SLOTS
+  // naming nodes by an empty host): RedisStore.open waited for ever, its connections kept open.
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(notReady(client, settings.timeoutMs))), settings.timeoutMs);
+  });
   try {
-    await client.connect();
+    await Promise.race([connecting, late]);
     return client;
   } catch (error) {
     client.disconnect();
     throw refused ?? first ?? error;
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** Why `client` is not ready after `timeoutMs`, as far as ioredis tells. */
+function notReady(client: Redis | Cluster, timeoutMs: number): string {
+  const what = `not ready within ${timeoutMs} ms`;
+  if (!(client instanceof Cluster) || client.slots.length === 0) return what;
+  // ioredis skips a node whose host is empty and waits for one it can reach, which never comes.
+  const named = client.nodes('all').length;
+  return named > 0
+    ? what
+    : `${what}: CLUSTER SLOTS named no node with a host (a node without cluster-announce-ip may report an empty one)`;
 }
 
 /** What a resolved write survives, from the server's persistence settings (unknown: none). */

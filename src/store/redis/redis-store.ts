@@ -144,7 +144,7 @@ export class RedisStore implements Store {
   /** Connects to `url`: `redis://[user:pass@]host:port[/db][?prefix=spool&replicateTimeout=1000]`. */
   static async open(url: string): Promise<RedisStore> {
     const settings = parseRedisUrl(url);
-    const client = await connected(settings.connect()).catch((error: unknown) => {
+    const client = await connected(settings).catch((error: unknown) => {
       throw new StorageError(`cannot connect to ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
     });
     try {
@@ -622,7 +622,7 @@ export class RedisStore implements Store {
 
   async #replicatedClient(): Promise<{ client: Client; scripts: Record<ScriptName, Script> }> {
     if (this.#replicated === null) {
-      const client = await connected(this.#settings.connect(this.#settings.replicateTimeoutMs));
+      const client = await connected(this.#settings, this.#settings.replicateTimeoutMs);
       this.#replicated = { client, scripts: defineScripts(client) };
     }
     return this.#replicated;
