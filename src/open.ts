@@ -184,5 +184,13 @@ async function importDriver<T>(load: () => Promise<T>, driver: string, url: stri
  */
 export async function open(url: string = defaultUrl, options: SpoolOptions = {}): Promise<Spool> {
   if (typeof url !== 'string') throw new ValidationError('url', `must be a store URL string, got ${typeof url}`);
-  return Spool.create(await storeFor(url), options);
+  const store = await storeFor(url);
+  try {
+    return await Spool.create(store, options);
+  } catch (error) {
+    // The store is open's own: kept, a Redis store whose first SUBSCRIBE failed held its connection,
+    // reconnecting for ever, and with it the process; a file store would hold its directory's lock.
+    await store.close().catch(() => {});
+    throw error;
+  }
 }

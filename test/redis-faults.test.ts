@@ -8,6 +8,7 @@ import { ManualClock, open, ReplicationError, Spool, StorageError, ValidationErr
 import type { StoreEvent } from '../src/store/contract.ts';
 import { connected, parseRedisUrl } from '../src/store/redis/connection.ts';
 import { RedisStore } from '../src/store/redis/index.ts';
+import { until } from '../src/conformance/harness.ts';
 import { CuttingProxy, PrivateRedis, redisServerProblem, skipUnless } from './fixtures/redis.ts';
 import { longestGapMs, triesDuringOutage } from './fixtures/stand-in.ts';
 import { newJob } from './support/workload.ts';
@@ -162,6 +163,22 @@ void describe('redis store: faults', { skip }, () => {
       process.off('unhandledRejection', onUnhandled);
       await store.close();
     }
+  });
+
+  void test('an open whose first SUBSCRIBE is cut fails with a StorageError and closes the store it made', async () => {
+    const redis = await server();
+    const proxy = await CuttingProxy.start(redis.port);
+    proxies.push(proxy);
+    const admin = client(redis.url);
+    const connections = async (): Promise<number> =>
+      String(await admin.client('LIST'))
+        .trim()
+        .split('\n').length;
+    proxy.cutNextSubscribe();
+    await assert.rejects(open(`${proxy.url}?prefix=openfail`), StorageError);
+    assert.equal(proxy.cuts, 1, 'the first SUBSCRIBE was cut');
+    // Before, the store's connection stayed open (and held the process): the admin's and that one.
+    await until(async () => (await connections()) === 1, "the failed open's connections to close");
   });
 
   void test('a waitFor whose job ended while its store was not subscribed reads the job again once it is, not at its timeout', async () => {
