@@ -115,6 +115,38 @@ void test('every SpoolError thrown behind a server comes out of spool/client as 
   }
 });
 
+/**
+ * A server on a store whose calls fail with what `fail` was last given, its log lines kept in
+ * `lines`; closed, with its Spool, when disposed.
+ */
+async function failingServer() {
+  const { lines, logger } = keptLog();
+  const { store, fail } = failingStore();
+  const local = await spool.Spool.create(store);
+  const server = await createServer({ spool: local, logger });
+  const close = async (): Promise<void> => {
+    await server.close();
+    await local.close();
+  };
+  try {
+    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    return { base, lines, fail, [Symbol.asyncDispose]: close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** What spool/client's counts of queue `q` on the server at `base` rejects with. */
+const remoteCountsError = (base: string): Promise<unknown> =>
+  connect(base)
+    .queue('q')
+    .counts()
+    .then(
+      () => assert.fail('counts resolved'),
+      (e: unknown) => e,
+    );
+
 /** A pino logger whose lines are kept, parsed, in `lines`. */
 function keptLog(): { lines: Record<string, unknown>[]; logger: ReturnType<typeof pino> } {
   const lines: Record<string, unknown>[] = [];
@@ -134,78 +166,50 @@ function keptLog(): { lines: Record<string, unknown>[]; logger: ReturnType<typeo
 }
 
 void test("a 500 names the request id of the server's log line, and nothing of the error; spool/client's InternalError carries it", async () => {
-  const { lines, logger } = keptLog();
-  const { store, fail } = failingStore();
-  const local = await spool.Spool.create(store);
-  const server = await createServer({ spool: local, logger });
-  try {
-    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
-    const secret = 'connect ECONNREFUSED postgres://spool:hunter2@db.internal/spool';
-    fail(new Error(secret));
-    const response = await fetch(`${base}/v1/queues/q/counts`);
-    assert.equal(response.status, 500);
-    const text = await response.text();
-    assert.ok(!text.includes('hunter2') && !text.includes('ECONNREFUSED'), text);
-    const { error } = JSON.parse(text) as { error: { code: string; details: { requestId: string } } };
-    assert.equal(error.code, 'INTERNAL');
-    // Before: details were {}, and the log line's reqId was nowhere in the answer.
-    const { requestId } = error.details;
-    const logged = lines.find((line) => line.reqId === requestId);
-    assert.equal((logged?.err as { message?: string } | undefined)?.message, secret, JSON.stringify(lines));
-    fail(new Error(secret));
-    const rebuilt = await connect(base)
-      .queue('q')
-      .counts()
-      .then(
-        () => assert.fail('counts resolved'),
-        (e: unknown) => e,
-      );
-    assert.ok(rebuilt instanceof spool.InternalError, String(rebuilt));
-    assert.ok(lines.some((line) => line.reqId === rebuilt.requestId && line.msg === 'request failed'));
-    assert.notEqual(rebuilt.requestId, requestId);
-  } finally {
-    await server.close();
-    await local.close();
-  }
+  await using server = await failingServer();
+  const { base, lines, fail } = server;
+  const secret = 'connect ECONNREFUSED postgres://spool:hunter2@db.internal/spool';
+  fail(new Error(secret));
+  const response = await fetch(`${base}/v1/queues/q/counts`);
+  assert.equal(response.status, 500);
+  const text = await response.text();
+  assert.ok(!text.includes('hunter2') && !text.includes('ECONNREFUSED'), text);
+  const { error } = JSON.parse(text) as { error: { code: string; details: { requestId: string } } };
+  assert.equal(error.code, 'INTERNAL');
+  // Before: details were {}, and the log line's reqId was nowhere in the answer.
+  const { requestId } = error.details;
+  const logged = lines.find((line) => line.reqId === requestId);
+  assert.equal((logged?.err as { message?: string } | undefined)?.message, secret, JSON.stringify(lines));
+  fail(new Error(secret));
+  const rebuilt = await remoteCountsError(base);
+  assert.ok(rebuilt instanceof spool.InternalError, String(rebuilt));
+  assert.ok(lines.some((line) => line.reqId === rebuilt.requestId && line.msg === 'request failed'));
+  assert.notEqual(rebuilt.requestId, requestId);
 });
 
 void test("a SpoolError's 5xx names the request id of its log line as INTERNAL does, with its declared details and nothing of its message", async () => {
-  const { lines, logger } = keptLog();
-  const { store, fail } = failingStore();
-  const local = await spool.Spool.create(store);
-  const server = await createServer({ spool: local, logger });
-  try {
-    const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
-    const cause = 'fsync /srv/spool-data/000000000001.seg: EIO';
-    fail(new spool.StorageError(cause));
-    const response = await fetch(`${base}/v1/queues/q/counts`);
-    assert.equal(response.status, 500);
-    const text = await response.text();
-    assert.ok(!text.includes('/srv/spool-data'), text);
-    const { error } = JSON.parse(text) as { error: { code: string; message: string; details: object } };
-    assert.equal(error.code, 'STORAGE');
-    assert.deepEqual(error.details, {});
-    // Before: 'storage error; see the server log', and nothing in the answer found the log line.
-    const logged = lines.filter((line) => line.msg === 'request failed');
-    assert.equal(logged.length, 1, JSON.stringify(lines));
-    assert.equal((logged[0]?.err as { message?: string } | undefined)?.message, cause);
-    assert.equal(error.message, `storage error; see the server log (reqId ${String(logged[0]?.reqId)})`);
-    // A code with details of its own keeps them as declared, with no requestId among them.
-    const locked = new spool.LockedError('/srv/spool-data', 4242);
-    fail(locked);
-    const rebuilt = await connect(base)
-      .queue('q')
-      .counts()
-      .then(
-        () => assert.fail('counts resolved'),
-        (e: unknown) => e,
-      );
-    assert.ok(rebuilt instanceof spool.LockedError, String(rebuilt));
-    assert.deepEqual(rebuilt.details, locked.details);
-  } finally {
-    await server.close();
-    await local.close();
-  }
+  await using server = await failingServer();
+  const { base, lines, fail } = server;
+  const cause = 'fsync /srv/spool-data/000000000001.seg: EIO';
+  fail(new spool.StorageError(cause));
+  const response = await fetch(`${base}/v1/queues/q/counts`);
+  assert.equal(response.status, 500);
+  const text = await response.text();
+  assert.ok(!text.includes('/srv/spool-data'), text);
+  const { error } = JSON.parse(text) as { error: { code: string; message: string; details: object } };
+  assert.equal(error.code, 'STORAGE');
+  assert.deepEqual(error.details, {});
+  // Before: 'storage error; see the server log', and nothing in the answer found the log line.
+  const logged = lines.filter((line) => line.msg === 'request failed');
+  assert.equal(logged.length, 1, JSON.stringify(lines));
+  assert.equal((logged[0]?.err as { message?: string } | undefined)?.message, cause);
+  assert.equal(error.message, `storage error; see the server log (reqId ${String(logged[0]?.reqId)})`);
+  // A code with details of its own keeps them as declared, with no requestId among them.
+  const locked = new spool.LockedError('/srv/spool-data', 4242);
+  fail(locked);
+  const rebuilt = await remoteCountsError(base);
+  assert.ok(rebuilt instanceof spool.LockedError, String(rebuilt));
+  assert.deepEqual(rebuilt.details, locked.details);
 });
 
 void test('errors the server makes itself come out of spool/client with their fields', async () => {

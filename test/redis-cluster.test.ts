@@ -93,6 +93,27 @@ async function oneMasterCluster({ proxied = false, announced = true } = {}): Pro
   return { master, url: `redis+cluster://127.0.0.1:${proxy?.port ?? port}`, ...(proxy && { proxy }) };
 }
 
+/**
+ * `node --import tsx <fixture> <url>`, whose stdout lines a test reads. 10 s is its only clock: a
+ * line or an exit that has not come by then answers as a string saying so. Killed when disposed.
+ */
+function fixtureProcess(fixture: string, url: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, url], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let slack: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => (slack = setTimeout(() => resolve('nothing within 10 s'), 10_000)));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    process: child,
+    line: (): Promise<string> => Promise.race([lines.next().then((next) => String(next.value)), late]),
+    exited: (): Promise<number | null | string> => Promise.race([exited, late]),
+    [Symbol.dispose](): void {
+      clearTimeout(slack);
+      child.kill('SIGKILL');
+    },
+  };
+}
+
 void describe('redis store on a 3-master cluster', { skip }, () => {
   const prefixes = new WeakMap<Store, string>();
   runConformance({
@@ -135,40 +156,23 @@ void describe('redis store on a 3-master cluster', { skip }, () => {
 
   void test('with every master gone, an add and a lease fail with a StorageError by the end of their timeout, and the process ends after its close', async () => {
     const { master, url: single } = await oneMasterCluster();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/fixtures/redis-outage-calls.ts', `${single}?timeout=500`],
-      {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    // The slack is the test's only clock: before, the calls waited in ioredis' offline queue
-    // until the cluster was back, for ever.
-    let slack: NodeJS.Timeout | undefined;
-    const late = new Promise<string>((resolve) => (slack = setTimeout(() => resolve('no line within 10 s'), 10_000)));
-    try {
-      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-      const line = async (): Promise<string> => Promise.race([lines.next().then((next) => String(next.value)), late]);
-      assert.equal(await line(), 'open');
-      await master.kill();
-      child.stdin.end('go\n');
-      for (const call of ['add', 'lease']) {
-        const [name, outcome, ms] = (await line()).split(' ');
-        assert.deepEqual([name, outcome], [call, StorageError.name]);
-        assert.ok(Number(ms) < 2_000, `the ${call} failed after ${ms} ms, its timeout 500 ms`);
-      }
-      assert.equal(await line(), 'closed');
-      const closedAt = Date.now();
-      assert.equal(await Promise.race([exited, late]), 0);
-      const took = Date.now() - closedAt;
-      // Up to 2 s, not a single server's 250 ms: ioredis' subscriber connection of a Cluster takes
-      // no options of the store's, so its disconnect waits ioredis' default 2 s for the socket.
-      assert.ok(took < 3_000, `the process ended ${took} ms after its store closed`);
-    } finally {
-      clearTimeout(slack);
-      child.kill('SIGKILL');
+    // Before, the calls waited in ioredis' offline queue until the cluster was back, for ever.
+    using child = fixtureProcess('test/fixtures/redis-outage-calls.ts', `${single}?timeout=500`);
+    assert.equal(await child.line(), 'open');
+    await master.kill();
+    child.process.stdin.end('go\n');
+    for (const call of ['add', 'lease']) {
+      const [name, outcome, ms] = (await child.line()).split(' ');
+      assert.deepEqual([name, outcome], [call, StorageError.name]);
+      assert.ok(Number(ms) < 2_000, `the ${call} failed after ${ms} ms, its timeout 500 ms`);
     }
+    assert.equal(await child.line(), 'closed');
+    const closedAt = Date.now();
+    assert.equal(await child.exited(), 0);
+    const took = Date.now() - closedAt;
+    // Up to 2 s, not a single server's 250 ms: ioredis' subscriber connection of a Cluster takes
+    // no options of the store's, so its disconnect waits ioredis' default 2 s for the socket.
+    assert.ok(took < 3_000, `the process ended ${took} ms after its store closed`);
   });
 
   void test('a cluster that names its node by an empty host: open fails with a StorageError after its timeout, and the process ends', async () => {
@@ -178,32 +182,18 @@ void describe('redis store on a 3-master cluster', { skip }, () => {
     assert.equal(host, '', 'CLUSTER SLOTS names the node by an empty host');
     await admin.config('SET', 'requirepass', 'sekret');
     admin.disconnect();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/fixtures/redis-opener.ts', `${single.replace('//', '//:sekret@')}?timeout=500`],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    // The slack is the test's only clock: before, ioredis skipped the node and the open waited
-    // for one it could reach, for ever.
-    let slack: NodeJS.Timeout | undefined;
-    const late = new Promise<string>((resolve) => (slack = setTimeout(() => resolve('no answer within 10 s'), 10_000)));
-    try {
-      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-      const line = await Promise.race([lines.next().then((next) => String(next.value)), late]);
-      const answeredAt = Date.now();
-      const { name, message, ms } = JSON.parse(line.startsWith('{') ? line : '{}') as Record<string, unknown>;
-      assert.equal(name, StorageError.name, line);
-      assert.ok(Number(ms) < 2_000, `the open failed after ${String(ms)} ms, its timeout 500 ms`);
-      assert.match(String(message), /not ready within 500 ms: CLUSTER SLOTS named no node with a host/);
-      assert.doesNotMatch(String(message), /sekret/);
-      assert.equal(await Promise.race([exited, late]), 0);
-      const took = Date.now() - answeredAt;
-      assert.ok(took < 3_000, `the process ended ${took} ms after the open failed`);
-    } finally {
-      clearTimeout(slack);
-      child.kill('SIGKILL');
-    }
+    // Before, ioredis skipped the node and the open waited for one it could reach, for ever.
+    using child = fixtureProcess('test/fixtures/redis-opener.ts', `${single.replace('//', '//:sekret@')}?timeout=500`);
+    const line = await child.line();
+    const answeredAt = Date.now();
+    const { name, message, ms } = JSON.parse(line.startsWith('{') ? line : '{}') as Record<string, unknown>;
+    assert.equal(name, StorageError.name, line);
+    assert.ok(Number(ms) < 2_000, `the open failed after ${String(ms)} ms, its timeout 500 ms`);
+    assert.match(String(message), /not ready within 500 ms: CLUSTER SLOTS named no node with a host/);
+    assert.doesNotMatch(String(message), /sekret/);
+    assert.equal(await child.exited(), 0);
+    const took = Date.now() - answeredAt;
+    assert.ok(took < 3_000, `the process ended ${took} ms after the open failed`);
   });
 
   void test('a lease whose reply the connection lost fails with a StorageError, and ioredis does not send it again for the next job', async () => {
